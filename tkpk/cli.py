@@ -1,0 +1,81 @@
+"""The ``tkpk`` command: ``synth``, ``run`` and friends. Paths come from options or the config."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from tkpk.config import DEFAULT_HOUSEHOLDS, DEFAULT_REGION, get_settings
+
+app = typer.Typer(
+    help="tkpk: poverty statistics pipeline of the Kota Pekalongan poverty task force (TKPK).",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+RawOption = Annotated[Path | None, typer.Option("--raw", help="Raw extracts folder [data/raw].")]
+OutOption = Annotated[
+    Path | None, typer.Option("--out", help="Output folder for the packs [data/curated].")
+]
+DbOption = Annotated[
+    Path | None, typer.Option("--db", help="Warehouse file [data/warehouse.duckdb].")
+]
+
+
+@app.command()
+def synth(
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for the raw extracts [data/raw].")
+    ] = None,
+    households: Annotated[int, typer.Option(help="Number of households.")] = DEFAULT_HOUSEHOLDS,
+    months: Annotated[
+        str, typer.Option(help="Months covered, YYYY-MM:YYYY-MM (inclusive).")
+    ] = "2025-11:2026-10",
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 20260626,
+    region: Annotated[
+        str, typer.Option(help="Kemendagri region code: 33.75 (city) or 33 (province).")
+    ] = DEFAULT_REGION,
+    messiness: Annotated[
+        float, typer.Option(help="Share of rows given an injected defect (0 = clean).")
+    ] = 0.02,
+    side: Annotated[
+        Path | None, typer.Option("--side", help="Folder for the defect log [data/synth].")
+    ] = None,
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Do nothing when the raw folder already has files.")
+    ] = False,
+) -> None:
+    """Generate realistic raw extracts (registry snapshots, disbursements, PBI-JK, local lists)."""
+    from tkpk.synth import generate
+
+    settings = get_settings()
+    target = (out or settings.raw_dir).expanduser().resolve()
+    if if_empty and target.exists() and any(p.name != ".gitkeep" for p in target.iterdir()):
+        typer.echo(f"{target} already has files: sample not regenerated.")
+        return
+    summary = generate(
+        out_dir=target,
+        side_dir=(side or settings.synth_dir).expanduser().resolve(),
+        households=households,
+        months=months,
+        seed=seed,
+        region=region,
+        messiness=messiness,
+    )
+    typer.echo(summary)
+
+
+@app.command()
+def run(raw: RawOption = None, out: OutOption = None, db: DbOption = None) -> None:
+    """Run the nightly job once: ingest new raw files, validate, compute, publish the packs."""
+    from flows.nightly import run_nightly
+
+    settings = get_settings().with_paths(raw=raw, out=out, db=db)
+    ok = run_nightly(settings)
+    raise typer.Exit(code=0 if ok else 1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,121 @@
+"""The one place where paths and settings come from.
+
+Every path the pipeline uses is derived here, from (in order of precedence) explicit CLI options,
+environment variables (``TKPK_*``) and the project layout. Nothing in flows, transforms or SQL
+builds a path from a literal or from the current working directory.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+#: The project checkout (editable install) or TKPK_HOME: holds data/, expectations/, notebooks/.
+PROJECT_ROOT = Path(os.environ.get("TKPK_HOME", PACKAGE_DIR.parent)).resolve()
+REFERENCE_DIR = PACKAGE_DIR / "reference"
+TRANSFORMS_DIR = PACKAGE_DIR.parent / "transforms"
+EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
+NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+
+#: Environment variable holding the HMAC key for pseudonyms (never stored in the repository).
+PSEUDONYM_KEY_ENV = "TKPK_PSEUDONYM_KEY"
+#: Default region: Kota Pekalongan (Kemendagri code).
+DEFAULT_REGION = "33.75"
+#: Kota Pekalongan's size, used as the synthetic sample's default.
+DEFAULT_HOUSEHOLDS = 90_000
+
+#: Official BPS poverty rate of the city (P0, fraction), shown beside the registry-based figures.
+OFFICIAL_POVERTY_RATE = {"year": 2024, "p0": 0.067, "source": "BPS Kota Pekalongan, Maret 2024"}
+
+
+def _env_path(name: str, default: Path) -> Path:
+    """A path from environment variable ``name`` or ``default``."""
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Resource limits for hostile input (each a config setting with a safe default)."""
+
+    max_file_bytes: int = int(os.environ.get("TKPK_MAX_FILE_BYTES", 2 * 1024**3))
+    max_xlsx_cells: int = int(os.environ.get("TKPK_MAX_XLSX_CELLS", 50_000_000))
+    max_xlsx_uncompressed_bytes: int = int(
+        os.environ.get("TKPK_MAX_XLSX_UNCOMPRESSED_BYTES", 2 * 1024**3)
+    )
+    max_line_bytes: int = int(os.environ.get("TKPK_MAX_LINE_BYTES", 1024 * 1024))
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Paths and engine settings of one pipeline run."""
+
+    raw_dir: Path = field(default_factory=lambda: _env_path("TKPK_RAW", PROJECT_ROOT / "data" / "raw"))
+    curated_dir: Path = field(
+        default_factory=lambda: _env_path("TKPK_OUT", PROJECT_ROOT / "data" / "curated")
+    )
+    warehouse: Path = field(
+        default_factory=lambda: _env_path("TKPK_DB", PROJECT_ROOT / "data" / "warehouse.duckdb")
+    )
+    #: Side files of the synthetic generator (defect log); never inside the raw folder.
+    synth_dir: Path = field(
+        default_factory=lambda: _env_path("TKPK_SYNTH", PROJECT_ROOT / "data" / "synth")
+    )
+    #: Spill folder for DuckDB and scratch space for pack staging.
+    temp_dir: Path = field(
+        default_factory=lambda: _env_path("TKPK_TEMP", PROJECT_ROOT / "data" / "tmp")
+    )
+    region: str = os.environ.get("TKPK_REGION", DEFAULT_REGION)
+    duckdb_memory_limit: str = os.environ.get("TKPK_DUCKDB_MEMORY", "4GB")
+    duckdb_threads: int = int(os.environ.get("TKPK_DUCKDB_THREADS", os.cpu_count() or 2))
+    #: "production" refuses to run without TKPK_PSEUDONYM_KEY; "development" creates a local key.
+    mode: str = os.environ.get("TKPK_MODE", "development")
+    local_key_file: Path = field(
+        default_factory=lambda: _env_path(
+            "TKPK_LOCAL_KEY_FILE", Path.home() / ".config" / "tkpk" / "pseudonym.key"
+        )
+    )
+    limits: Limits = field(default_factory=Limits)
+
+    def with_paths(
+        self,
+        raw: Path | None = None,
+        out: Path | None = None,
+        db: Path | None = None,
+    ) -> Settings:
+        """A copy with the given CLI path options applied (``None`` keeps the current value)."""
+        changes = {}
+        if raw is not None:
+            changes["raw_dir"] = Path(raw).expanduser().resolve()
+        if out is not None:
+            changes["curated_dir"] = Path(out).expanduser().resolve()
+        if db is not None:
+            changes["warehouse"] = Path(db).expanduser().resolve()
+        return replace(self, **changes)
+
+    @property
+    def restricted_dir(self) -> Path:
+        """The task force's restricted pack."""
+        return self.curated_dir / "restricted"
+
+    @property
+    def bappeda_dir(self) -> Path:
+        """The planning office's suppressed pack."""
+        return self.curated_dir / "bappeda"
+
+    @property
+    def report_dir(self) -> Path:
+        """The briefing pack written by ``tkpk report``."""
+        return self.curated_dir / "report"
+
+    @property
+    def data_docs_dir(self) -> Path:
+        """Great Expectations Data Docs published next to the packs."""
+        return self.curated_dir / "data_docs"
+
+
+def get_settings() -> Settings:
+    """Settings from the environment and the project layout."""
+    return Settings()
