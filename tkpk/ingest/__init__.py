@@ -1,0 +1,1 @@
+"""Ingest: discover raw files, read them into raw tables, normalise, validate, accept or quarantine."""

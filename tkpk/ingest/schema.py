@@ -1,0 +1,201 @@
+"""The input contract's file kinds, canonical columns, header aliases and required columns.
+
+Single source for readers (header matching), staging (column lists) and the synthetic generator
+(which must use every alias). Mirrors ``shared/spec/raw-extracts.md``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+KINDS = ("households", "members", "disbursements", "pbi", "local")
+
+#: File-name prefix (case-insensitive) -> kind.
+PREFIXES = {
+    "dtsen_keluarga_": "households",
+    "dtsen_anggota_": "members",
+    "salur_": "disbursements",
+    "pbi_": "pbi",
+    "bantuan_": "local",
+}
+
+_KELURAHAN_CODE = ("KODE_KELURAHAN", ("KODE_DESA", "KODE_WILAYAH", "KD_KEL"))
+_KELURAHAN_NAME = ("NAMA_KELURAHAN", ("KELURAHAN", "DESA", "NAMA_DESA"))
+_ID_KELUARGA = ("ID_KELUARGA", ("IDKELUARGA", "ID_KEL", "ID_RUTA", "IDBDT"))
+
+#: kind -> ordered canonical columns with their aliases (canonical name first).
+COLUMNS: dict[str, dict[str, tuple[str, ...]]] = {
+    "households": dict(
+        [
+            _ID_KELUARGA,
+            ("NO_KK", ("NOKK", "NOMOR_KK")),
+            _KELURAHAN_CODE,
+            _KELURAHAN_NAME,
+            ("ALAMAT", ()),
+            ("RT", ()),
+            ("RW", ()),
+            ("JUMLAH_ANGGOTA", ("JML_ART", "JUMLAH_ART")),
+            ("PENGELUARAN_PER_KAPITA", ("PENGELUARAN_KAPITA", "PENGELUARAN")),
+            ("DESIL", ("DESIL_NASIONAL", "PERINGKAT_DESIL")),
+            ("LUAS_LANTAI", ()),
+            ("JENIS_LANTAI", ()),
+            ("JENIS_DINDING", ()),
+            ("SUMBER_AIR_MINUM", ()),
+            ("SUMBER_PENERANGAN", ()),
+            ("BAHAN_BAKAR_MASAK", ()),
+            ("FASILITAS_BAB", ()),
+            ("TANGGAL_PENDATAAN", ("TGL_PENDATAAN",)),
+        ]
+    ),
+    "members": dict(
+        [
+            _ID_KELUARGA,
+            ("NIK", ("NIK_ART", "NO_NIK")),
+            ("NAMA", ("NAMA_ART",)),
+            ("JENIS_KELAMIN", ("JK", "SEX")),
+            ("TANGGAL_LAHIR", ("TGL_LAHIR",)),
+            ("HUBUNGAN_KELUARGA", ("HUB_KRT", "HUBUNGAN")),
+            ("PENDIDIKAN_TERTINGGI", ("PENDIDIKAN",)),
+            ("STATUS_SEKOLAH", ("PARTISIPASI_SEKOLAH",)),
+            ("JAMINAN_KESEHATAN", ("JKN",)),
+            ("DISABILITAS", ()),
+            ("STATUS_BEKERJA", ("BEKERJA",)),
+        ]
+    ),
+    "disbursements": dict(
+        [
+            ("NIK", ("NIK_PENERIMA", "NIK_KTP", "NIK_KPM")),
+            ("NO_KK", ("NOKK",)),
+            ("NAMA", ("NAMA_PENERIMA", "NAMA_KPM")),
+            ("PROGRAM", ("JENIS_BANTUAN", "NAMA_PROGRAM")),
+            ("TAHAP", ()),
+            ("TANGGAL_SALUR", ("TGL_SALUR", "TANGGAL_TRANSAKSI", "TGL_TRANSAKSI")),
+            ("NOMINAL", ("JUMLAH", "NILAI", "NOMINAL_BANTUAN")),
+            ("STATUS", ("STATUS_SALUR", "KETERANGAN")),
+            _KELURAHAN_CODE,
+            _KELURAHAN_NAME,
+        ]
+    ),
+    "pbi": dict(
+        [
+            ("NIK", ("NIK_PESERTA",)),
+            ("NO_KARTU", ("NOKA", "NO_KARTU_JKN")),
+            ("NAMA", ("NAMA_PESERTA",)),
+            ("SEGMEN", ()),
+            ("STATUS", ("STATUS_PESERTA",)),
+        ]
+    ),
+    "local": dict(
+        [
+            ("NIK", ()),
+            ("NAMA", ()),
+            ("ALAMAT", ()),
+            ("KELURAHAN", ("NAMA_KELURAHAN",)),
+            ("JENIS_BANTUAN", ("PROGRAM",)),
+            ("NILAI", ("NOMINAL", "JUMLAH_BANTUAN")),
+            ("TANGGAL", ("TANGGAL_TERIMA", "TGL")),
+            ("SUMBER_DANA", ()),
+        ]
+    ),
+}
+
+#: kind -> required canonical columns; a tuple inside means "any one of these".
+REQUIRED: dict[str, tuple[str | tuple[str, ...], ...]] = {
+    "households": (
+        "ID_KELUARGA",
+        ("KODE_KELURAHAN", "NAMA_KELURAHAN"),
+        "PENGELUARAN_PER_KAPITA",
+        "DESIL",
+        "LUAS_LANTAI",
+        "JENIS_LANTAI",
+        "JENIS_DINDING",
+        "SUMBER_AIR_MINUM",
+        "SUMBER_PENERANGAN",
+        "BAHAN_BAKAR_MASAK",
+        "FASILITAS_BAB",
+    ),
+    "members": (
+        "ID_KELUARGA",
+        "NIK",
+        "TANGGAL_LAHIR",
+        "PENDIDIKAN_TERTINGGI",
+        "STATUS_SEKOLAH",
+        "JAMINAN_KESEHATAN",
+    ),
+    "disbursements": ("NIK", "TANGGAL_SALUR", "NOMINAL", "STATUS"),
+    "pbi": ("NIK", "STATUS"),
+    "local": ("NIK", "TANGGAL"),
+}
+
+#: Personal data columns: never leave the warehouse.
+PERSONAL_COLUMNS = ("NIK", "NO_KK", "NAMA", "ALAMAT", "TANGGAL_LAHIR", "NO_KARTU")
+
+#: Coded columns -> allowed codes (households and members).
+CODE_LISTS: dict[str, tuple[int, ...]] = {
+    "JENIS_LANTAI": tuple(range(1, 8)),
+    "JENIS_DINDING": tuple(range(1, 8)),
+    "SUMBER_AIR_MINUM": tuple(range(1, 12)),
+    "SUMBER_PENERANGAN": tuple(range(1, 5)),
+    "BAHAN_BAKAR_MASAK": tuple(range(1, 8)),
+    "FASILITAS_BAB": tuple(range(1, 5)),
+    "DESIL": tuple(range(1, 11)),
+    "HUBUNGAN_KELUARGA": tuple(range(1, 9)),
+    "PENDIDIKAN_TERTINGGI": tuple(range(0, 6)),
+    "STATUS_SEKOLAH": (0, 1, 2),
+    "JAMINAN_KESEHATAN": (0, 1, 2, 3),
+    "DISABILITAS": (0, 1),
+    "STATUS_BEKERJA": (0, 1),
+}
+
+SUCCESS_STATUSES = ("SUKSES", "BERHASIL", "TERSALUR")
+FAILED_STATUSES = ("GAGAL", "RETUR", "DIBATALKAN")
+FUNDING_SOURCES = ("APBN", "APBD", "DBHCHT", "DAK", "BAZNAS", "CSR")
+
+#: Fixed row-level reason codes of the contract.
+ROW_REASONS = (
+    "nik_invalid",
+    "nik_precision_lost",
+    "kk_invalid",
+    "kelurahan_unknown",
+    "date_invalid",
+    "amount_invalid",
+    "code_invalid",
+    "expenditure_invalid",
+    "household_unknown",
+    "household_quarantined",
+    "program_unknown",
+    "household_duplicate_key",
+)
+#: Fixed file-level reason codes of the contract.
+FILE_REASONS = (
+    "file_unreadable",
+    "file_kind_unknown",
+    "header_missing",
+    "column_missing",
+    "file_duplicate",
+)
+
+
+def header_key(text: str) -> str:
+    """Normalise a header: strip BOM and spaces, upper-case, treat space . - _ alike."""
+    cleaned = text.replace("\ufeff", "").strip().upper()
+    return re.sub(r"[\s.\-_]+", "_", cleaned).strip("_")
+
+
+def alias_map(kind: str) -> dict[str, str]:
+    """Normalised header -> canonical column, for every alias of ``kind``."""
+    mapping: dict[str, str] = {}
+    for canonical, aliases in COLUMNS[kind].items():
+        for name in (canonical, *aliases):
+            mapping[header_key(name)] = canonical
+    return mapping
+
+
+def kind_of(file_name: str) -> str | None:
+    """The file kind from its name's prefix (case-insensitive), or None."""
+    lowered = file_name.lower()
+    for prefix, kind in PREFIXES.items():
+        if lowered.startswith(prefix):
+            return kind
+    return None
