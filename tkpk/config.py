@@ -52,7 +52,9 @@ class Limits:
 class Settings:
     """Paths and engine settings of one pipeline run."""
 
-    raw_dir: Path = field(default_factory=lambda: _env_path("TKPK_RAW", PROJECT_ROOT / "data" / "raw"))
+    raw_dir: Path = field(
+        default_factory=lambda: _env_path("TKPK_RAW", PROJECT_ROOT / "data" / "raw")
+    )
     curated_dir: Path = field(
         default_factory=lambda: _env_path("TKPK_OUT", PROJECT_ROOT / "data" / "curated")
     )

@@ -1,1 +1,1 @@
-"""SQL transforms of the tkpk pipeline: staging (rename, cast, normalise) and marts (curated tables)."""
+"""SQL transforms of the tkpk pipeline: staging (rename, cast, normalise), marts (curated)."""

@@ -1,1 +1,1 @@
-"""Ingest: discover raw files, read them into raw tables, normalise, validate, accept or quarantine."""
+"""Ingest: discover raw files, read them into raw tables, normalise, validate, accept."""

@@ -7,7 +7,6 @@ Single source for readers (header matching), staging (column lists) and the synt
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 
 KINDS = ("households", "members", "disbursements", "pbi", "local")
 
