@@ -1,0 +1,210 @@
+"""Hand-written inputs for the transform tests (synthetic people only).
+
+``World(con)`` creates the accepted tables the transforms read (``registry_households``,
+``registry_members``, ``program_records``, ``snapshot_status``, ``ingest_data_quality(_reason)``)
+with the types of docs/architecture.md, and offers small builders that insert a household with its
+members, a program record, or a snapshot. Every household is non-deprived and non-poor-looking
+unless a test says otherwise, so each test states only what matters to it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+import duckdb
+
+from transforms.runner import build_marts
+
+KEL_MEDONO = "33.75.01.1002"
+KEL_PODOSUGIH = "33.75.01.1003"
+KEL_KRAPYAK = "33.75.03.1002"
+KEL_BANYURIP = "33.75.04.1002"
+KEC_BARAT = "33.75.01"
+KEC_UTARA = "33.75.03"
+KEC_SELATAN = "33.75.04"
+CITY = "33.75"
+
+#: A poverty line for the tests' own periods (2031 onwards): z = 500,000, z_e = 300,000.
+TEST_LINE = Decimal("500000")
+TEST_EXTREME_LINE = Decimal("300000")
+TEST_LINE_FROM = date(2031, 1, 1)
+
+INPUT_DDL = {
+    "registry_households": """
+        snapshot date, id_keluarga varchar, no_kk varchar, kelurahan_code varchar,
+        alamat varchar, rt smallint, rw smallint, jumlah_anggota smallint,
+        pengeluaran_per_kapita decimal(18, 2), desil tinyint, luas_lantai decimal(12, 2),
+        jenis_lantai tinyint, jenis_dinding tinyint, sumber_air_minum tinyint,
+        sumber_penerangan tinyint, bahan_bakar_masak tinyint, fasilitas_bab tinyint,
+        tanggal_pendataan date, sha256 varchar, file_name varchar, row_number bigint""",
+    "registry_members": """
+        snapshot date, id_keluarga varchar, nik varchar, nama varchar, jenis_kelamin varchar,
+        tanggal_lahir date, hubungan_keluarga tinyint, pendidikan_tertinggi tinyint,
+        status_sekolah tinyint, jaminan_kesehatan tinyint, disabilitas tinyint,
+        status_bekerja tinyint, sha256 varchar, file_name varchar, row_number bigint""",
+    "program_records": """
+        program varchar, source_kind varchar, record_date date, period date, nik varchar,
+        no_kk varchar, kelurahan_code varchar, amount_idr decimal(18, 2), status varchar,
+        funding_source varchar, channel varchar, stage smallint, sha256 varchar,
+        file_name varchar, row_number bigint""",
+    "snapshot_status": "snapshot date, usable boolean, note varchar",
+    "ingest_data_quality": """
+        run_id varchar, file_name varchar, kind varchar, sha256 varchar, file_outcome varchar,
+        file_reason varchar, rows_read bigint, accepted bigint, quarantined bigint,
+        duplicate bigint, skipped_lines bigint""",
+    "ingest_data_quality_reason": """
+        run_id varchar, file_name varchar, sha256 varchar, reason varchar, rows bigint""",
+}
+
+#: A healthy adult: schooled (SMA), not in school, insured (other JKN).
+ADULT = {"birth": date(1980, 5, 5), "pendidikan": 4, "sekolah": 2, "jkn": 2}
+
+#: Housing codes of a household deprived in nothing.
+GOOD_HOUSING = {
+    "jenis_lantai": 1,
+    "jenis_dinding": 1,
+    "sumber_air_minum": 3,
+    "sumber_penerangan": 1,
+    "bahan_bakar_masak": 2,
+    "fasilitas_bab": 1,
+}
+
+
+def d(text: str) -> date:
+    """A date from ISO text (``2031-06`` means the first of the month)."""
+    return date.fromisoformat(text if len(text) == 10 else f"{text}-01")
+
+
+@dataclass
+class World:
+    """Builders for the transform inputs on one DuckDB connection (with ref_* installed)."""
+
+    con: duckdb.DuckDBPyConnection
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _rows: itertools.count = field(default_factory=lambda: itertools.count(1))
+
+    def __post_init__(self) -> None:
+        for table, columns in INPUT_DDL.items():
+            self.con.execute(f"create or replace table {table} ({columns})")
+        self.con.execute(
+            "insert into ref_poverty_line values (?, ?, ?, 'test', 'test line')",
+            [TEST_LINE_FROM, TEST_LINE, TEST_EXTREME_LINE],
+        )
+
+    def snapshot(self, month: str, usable: bool = True) -> None:
+        """Record a snapshot month in snapshot_status."""
+        self.con.execute(
+            "insert into snapshot_status values (?, ?, ?)",
+            [d(month), usable, None if usable else "member file quarantined"],
+        )
+
+    def nik(self) -> str:
+        """A fresh synthetic 16-digit NIK."""
+        return f"3375011{next(self._ids):09d}"
+
+    def household(
+        self,
+        snapshot: str,
+        y: int | str | Decimal,
+        kelurahan: str | None = KEL_MEDONO,
+        members: int | list[dict] = 1,
+        desil: int = 6,
+        luas_lantai: float = 100,
+        id_keluarga: str | None = None,
+        no_kk: str | None = None,
+        rt: int = 1,
+        rw: int = 1,
+        **housing: int,
+    ) -> tuple[str, list[str]]:
+        """Insert a household of ``snapshot`` with its members; return (id_keluarga, NIKs).
+
+        ``members`` is a count of healthy adults or a list of dicts overriding ``ADULT`` (keys
+        birth, pendidikan, sekolah, jkn, nik).
+        """
+        hid = id_keluarga or f"HH{next(self._ids):06d}"
+        kk = no_kk or f"3375010101{next(self._ids):06d}"
+        codes = {**GOOD_HOUSING, **housing}
+        people = [dict(ADULT) for _ in range(members)] if isinstance(members, int) else members
+        self.con.execute(
+            """
+            insert into registry_households values (
+                ?, ?, ?, ?, 'Jl. Sintetis', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null,
+                'sha', 'dtsen_keluarga_3375.csv', ?)
+            """,
+            [
+                d(snapshot), hid, kk, kelurahan, rt, rw, len(people), Decimal(str(y)), desil,
+                luas_lantai, codes["jenis_lantai"], codes["jenis_dinding"],
+                codes["sumber_air_minum"], codes["sumber_penerangan"],
+                codes["bahan_bakar_masak"], codes["fasilitas_bab"], next(self._rows),
+            ],
+        )
+        niks = []
+        for person in people:
+            values = {**ADULT, **person}
+            nik = values.get("nik") or self.nik()
+            niks.append(nik)
+            self.con.execute(
+                """
+                insert into registry_members values (
+                    ?, ?, ?, 'Nama Sintetis', 'P', ?, 1, ?, ?, ?, 0, 1,
+                    'sha', 'dtsen_anggota_3375.csv', ?)
+                """,
+                [
+                    d(snapshot), hid, nik, values["birth"], values["pendidikan"],
+                    values["sekolah"], values["jkn"], next(self._rows),
+                ],
+            )
+        return hid, niks
+
+    def record(
+        self,
+        program: str,
+        when: str,
+        nik: str | None = None,
+        amount: int | str | Decimal | None = 600_000,
+        status: str = "success",
+        no_kk: str | None = None,
+        kelurahan: str | None = None,
+        funding: str | None = None,
+        source_kind: str = "disbursements",
+    ) -> None:
+        """Insert one program record dated ``when`` (ISO date or month)."""
+        day = d(when)
+        if funding is None:
+            funding = self.con.execute(
+                "select funding from ref_program where code = ?", [program]
+            ).fetchall()[0][0]
+        self.con.execute(
+            """
+            insert into program_records values (
+                ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', null, 'sha', 'salur_test.csv', ?)
+            """,
+            [
+                program, source_kind, day, day.replace(day=1), nik or self.nik(), no_kk,
+                kelurahan, None if amount is None else Decimal(str(amount)), status, funding,
+                next(self._rows),
+            ],
+        )
+
+    def build(self) -> list[str]:
+        """Run the transforms."""
+        return build_marts(self.con)
+
+    def one(self, sql: str, params: list | None = None) -> tuple:
+        """The single row of a query."""
+        rows = self.con.execute(sql, params or []).fetchall()
+        assert len(rows) == 1, f"expected one row, got {len(rows)}: {sql}"
+        return rows[0]
+
+    def row(self, table: str, period: str, area: str, **keys: object) -> dict:
+        """One row of an area table as a dict (``keys``: extra equality filters)."""
+        where = " and ".join(["period = ?", "area_code = ?", *(f"{k} = ?" for k in keys)])
+        cursor = self.con.execute(
+            f"select * from {table} where {where}", [d(period), area, *keys.values()]
+        )
+        rows = cursor.fetchall()
+        assert len(rows) == 1, f"{table} {period} {area} {keys}: {len(rows)} rows"
+        return dict(zip([c[0] for c in cursor.description], rows[0], strict=True))

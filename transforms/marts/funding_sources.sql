@@ -1,0 +1,79 @@
+-- funding_sources: who contributes where.
+-- Grain: one row per (period, area_code, funding_source) for every reported period, every area
+-- of ref_area and every funding source: the six of the input contract (APBN, APBD, DBHCHT, DAK,
+-- BAZNAS, CSR; tkpk.ingest.schema.FUNDING_SOURCES), the catalog's and any other a record names.
+--
+--   recipient_households  households of s(m) in the area with at least one successful matched
+--                         record of that funding source in the reach window of m
+--   amount_idr            those records' successful amounts (all programs)
+-- Per program, amounts follow the record's own funding source (SUMBER_DANA of a local list,
+-- SEGMEN of PBI-JK), else the catalog's; amount_idr summed over the sources of an area equals
+-- program_reach.amount_idr summed over the programs.
+with
+
+contract_sources as (
+    select funding_source
+    from (values ('APBN'), ('APBD'), ('DBHCHT'), ('DAK'), ('BAZNAS'), ('CSR')) as s(funding_source)
+),
+
+sources as (
+    select funding_source from contract_sources
+    union
+    select funding from ref_program where funding is not null
+    union
+    select distinct funding_source from int_program_monthly where funding_source is not null
+),
+
+facts as (
+    select
+        int_household_funding.period,
+        int_household_funding.funding_source,
+        int_area_hierarchy.area_code,
+        int_household_funding.amount_idr
+    from int_household_funding
+    join int_household_status
+        on int_household_status.period = int_household_funding.period
+        and int_household_status.id_keluarga = int_household_funding.id_keluarga
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code is not distinct from int_household_status.kelurahan_code
+),
+
+aggregated as (
+    select
+        period,
+        area_code,
+        funding_source,
+        count(*) as recipient_households,
+        sum(amount_idr) as amount_idr
+    from facts
+    group by period, area_code, funding_source
+),
+
+grid as (
+    select
+        int_periods.period,
+        ref_area.level as area_level,
+        ref_area.code as area_code,
+        ref_area.name as area_name,
+        ref_area.kecamatan_code,
+        int_periods.snapshot,
+        sources.funding_source
+    from int_periods
+    cross join ref_area
+    cross join sources
+),
+
+final as (
+    select
+        grid.*,
+        cast(coalesce(aggregated.recipient_households, 0) as bigint) as recipient_households,
+        cast(coalesce(aggregated.amount_idr, 0) as decimal(38, 2)) as amount_idr
+    from grid
+    left join aggregated
+        on aggregated.period = grid.period
+        and aggregated.area_code = grid.area_code
+        and aggregated.funding_source = grid.funding_source
+    order by grid.period, grid.area_code, grid.funding_source
+)
+
+select * from final

@@ -1,0 +1,123 @@
+-- int_household_snapshot: household facts that depend on the snapshot only.
+-- Grain: one row per (snapshot, id_keluarga) of every usable snapshot some reported period uses.
+--
+-- household_size n_h is the number of accepted member rows (not the declared JUMLAH_ANGGOTA).
+-- Ages are whole years completed on the last day of the snapshot month (someone born on 29
+-- February turns a year older on 1 March in common years).
+-- Multidimensional deprivations (indicators.md, Alkire-Foster), all as booleans:
+--   schooling    some member is aged 15+ and no member aged 15+ has PENDIDIKAN_TERTINGGI >= 2
+--   attendance   some member aged 7-15 (inclusive) has STATUS_SEKOLAH <> 1
+--   insurance    some member has JAMINAN_KESEHATAN = 0
+--   electricity  SUMBER_PENERANGAN = 4
+--   water        SUMBER_AIR_MINUM in (6, 8, 9, 10, 11)
+--   sanitation   FASILITAS_BAB in (3, 4)
+--   housing      JENIS_LANTAI in (5, 6) or JENIS_DINDING in (4, 5, 6)
+--   cooking_fuel BAHAN_BAKAR_MASAK in (5, 6)
+--   crowding     LUAS_LANTAI / n_h < 8, compared as LUAS_LANTAI < 8 * n_h (exact; a household
+--                without accepted members is not deprived)
+-- A household with no member in an indicator's age band is not deprived in it; a missing
+-- (NULL) code is no evidence of deprivation. mpi_score_18 is the score c_h in eighteenths
+-- (schooling 3, attendance 3, insurance 6, each living-standard indicator 1), so the
+-- Alkire-Foster cut-off c_h >= 1/3 is the exact integer test mpi_score_18 >= 6.
+-- kelurahan_code is NULL when it is not a kelurahan of ref_area (counted in the region row only).
+with
+
+snapshots as (
+    select distinct snapshot from int_periods
+),
+
+households as (
+    select registry_households.*
+    from registry_households
+    join snapshots on snapshots.snapshot = registry_households.snapshot
+),
+
+members as (
+    select
+        registry_members.snapshot,
+        registry_members.id_keluarga,
+        registry_members.pendidikan_tertinggi,
+        registry_members.status_sekolah,
+        registry_members.jaminan_kesehatan,
+        year(last_day(registry_members.snapshot)) - year(registry_members.tanggal_lahir)
+            - case
+                when month(last_day(registry_members.snapshot)) * 100
+                    + day(last_day(registry_members.snapshot))
+                    < month(registry_members.tanggal_lahir) * 100
+                    + day(registry_members.tanggal_lahir)
+                then 1 else 0
+            end as age
+    from registry_members
+    join snapshots on snapshots.snapshot = registry_members.snapshot
+),
+
+member_summary as (
+    select
+        snapshot,
+        id_keluarga,
+        count(*) as household_size,
+        coalesce(bool_or(age >= 15), false) as has_member_15_plus,
+        coalesce(bool_or(age >= 15 and pendidikan_tertinggi >= 2), false)
+            as has_schooled_member_15_plus,
+        coalesce(bool_or(age between 7 and 15 and status_sekolah <> 1), false)
+            as has_child_not_attending,
+        coalesce(bool_or(jaminan_kesehatan = 0), false) as has_uninsured_member
+    from members
+    group by snapshot, id_keluarga
+),
+
+kelurahan as (
+    select code from ref_area where level = 'kelurahan'
+),
+
+joined as (
+    select
+        households.snapshot,
+        households.id_keluarga,
+        households.no_kk,
+        kelurahan.code as kelurahan_code,
+        cast(households.rt as smallint) as rt,
+        cast(households.rw as smallint) as rw,
+        cast(coalesce(member_summary.household_size, 0) as integer) as household_size,
+        cast(households.desil as tinyint) as desil,
+        cast(households.pengeluaran_per_kapita as decimal(18, 2)) as pengeluaran_per_kapita,
+        coalesce(member_summary.has_member_15_plus, false)
+            and not coalesce(member_summary.has_schooled_member_15_plus, false)
+            as deprived_schooling,
+        coalesce(member_summary.has_child_not_attending, false) as deprived_attendance,
+        coalesce(member_summary.has_uninsured_member, false) as deprived_insurance,
+        coalesce(households.sumber_penerangan = 4, false) as deprived_electricity,
+        coalesce(households.sumber_air_minum in (6, 8, 9, 10, 11), false) as deprived_water,
+        coalesce(households.fasilitas_bab in (3, 4), false) as deprived_sanitation,
+        coalesce(households.jenis_lantai in (5, 6), false)
+            or coalesce(households.jenis_dinding in (4, 5, 6), false) as deprived_housing,
+        coalesce(households.bahan_bakar_masak in (5, 6), false) as deprived_cooking_fuel,
+        coalesce(
+            households.luas_lantai < 8 * coalesce(member_summary.household_size, 0), false
+        ) as deprived_crowding
+    from households
+    left join member_summary
+        on member_summary.snapshot = households.snapshot
+        and member_summary.id_keluarga = households.id_keluarga
+    left join kelurahan on kelurahan.code = households.kelurahan_code
+),
+
+final as (
+    select
+        *,
+        cast(
+            3 * deprived_schooling::integer
+            + 3 * deprived_attendance::integer
+            + 6 * deprived_insurance::integer
+            + deprived_electricity::integer
+            + deprived_water::integer
+            + deprived_sanitation::integer
+            + deprived_housing::integer
+            + deprived_cooking_fuel::integer
+            + deprived_crowding::integer
+            as smallint
+        ) as mpi_score_18
+    from joined
+)
+
+select * from final

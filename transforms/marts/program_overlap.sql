@@ -1,0 +1,82 @@
+-- program_overlap: how many programs the poor and the target households receive.
+-- Grain: one row per (period, area_code) for every reported period and every area of ref_area.
+--
+-- For the households of s(m) living in the area: poor households (y < z) and target households
+-- (DESIL <= 4) by the number of distinct programs they received in the reach window of m (at
+-- least one successful matched record): 0, 1, 2, 3 or more. Each family of buckets adds up to
+-- poor_households / target_households.
+with
+
+facts as (
+    select
+        int_household_status.period,
+        int_area_hierarchy.area_code,
+        int_household_status.poor,
+        int_household_status.desil between 1 and 4 as target,
+        int_household_status.program_count
+    from int_household_status
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code is not distinct from int_household_status.kelurahan_code
+),
+
+aggregated as (
+    select
+        period,
+        area_code,
+        count(*) filter (where poor) as poor_households,
+        count(*) filter (where poor and program_count = 0) as poor_programs_0,
+        count(*) filter (where poor and program_count = 1) as poor_programs_1,
+        count(*) filter (where poor and program_count = 2) as poor_programs_2,
+        count(*) filter (where poor and program_count >= 3) as poor_programs_3plus,
+        count(*) filter (where target) as target_households,
+        count(*) filter (where target and program_count = 0) as target_programs_0,
+        count(*) filter (where target and program_count = 1) as target_programs_1,
+        count(*) filter (where target and program_count = 2) as target_programs_2,
+        count(*) filter (where target and program_count >= 3) as target_programs_3plus
+    from facts
+    group by period, area_code
+),
+
+grid as (
+    select
+        int_periods.period,
+        ref_area.level as area_level,
+        ref_area.code as area_code,
+        ref_area.name as area_name,
+        ref_area.kecamatan_code,
+        int_periods.snapshot,
+        int_periods.poverty_line_idr is not null as has_line
+    from int_periods
+    cross join ref_area
+),
+
+final as (
+    select
+        grid.period,
+        grid.area_level,
+        grid.area_code,
+        grid.area_name,
+        grid.kecamatan_code,
+        grid.snapshot,
+        cast(case when grid.has_line then coalesce(aggregated.poor_households, 0) end as bigint)
+            as poor_households,
+        cast(case when grid.has_line then coalesce(aggregated.poor_programs_0, 0) end as bigint)
+            as poor_programs_0,
+        cast(case when grid.has_line then coalesce(aggregated.poor_programs_1, 0) end as bigint)
+            as poor_programs_1,
+        cast(case when grid.has_line then coalesce(aggregated.poor_programs_2, 0) end as bigint)
+            as poor_programs_2,
+        cast(case when grid.has_line then coalesce(aggregated.poor_programs_3plus, 0) end
+            as bigint) as poor_programs_3plus,
+        cast(coalesce(aggregated.target_households, 0) as bigint) as target_households,
+        cast(coalesce(aggregated.target_programs_0, 0) as bigint) as target_programs_0,
+        cast(coalesce(aggregated.target_programs_1, 0) as bigint) as target_programs_1,
+        cast(coalesce(aggregated.target_programs_2, 0) as bigint) as target_programs_2,
+        cast(coalesce(aggregated.target_programs_3plus, 0) as bigint) as target_programs_3plus
+    from grid
+    left join aggregated
+        on aggregated.period = grid.period and aggregated.area_code = grid.area_code
+    order by grid.period, grid.area_code
+)
+
+select * from final

@@ -1,0 +1,223 @@
+-- program_reach: coverage, targeting errors, adequacy and leakage of every catalog program.
+-- Grain: one row per (period, area_code, program): every reported period x every area of
+-- ref_area x every program of ref_program (rows whose counts are all zero are kept).
+--
+-- Definitions: indicators.md, "Program reach" (ASPIRE / ADePT conventions). For period m, area
+-- A and program p, over the households of s(m) living in A:
+--   R = recipients (int_household_program.recipient), T = households with desil <=
+--   target_desil_max of p, P = poor households (y < z).
+--   amount_idr                      successful amounts matched to R in the reach window
+--   recipient_consumption_idr_year  sum over R of 12 * n_h * y_h
+--   coverage_target = |R & T| / |T|, exclusion_error = |T - R| / |T|,
+--   inclusion_error = |R - T| / |R|, coverage_poor = |R & P| / |P|,
+--   adequacy = amount_idr / recipient_consumption_idr_year.
+-- Ratios are NULL when their denominator is empty (T, P or R).
+-- In-kind programs: a program whose catalog cash flag is false and whose successful records in
+-- the row carry no amount (training places: PELATIHAN) has adequacy 0, not NULL, whenever it has
+-- recipients. In-kind programs valued in rupiah keep their value: PBI-JK (premiums) and RTLH
+-- (house repair cost) have adequacy = valued benefit / recipients' consumption like cash.
+-- Records: unmatched_* are successful records matching nobody in s(m), attributed to the
+-- kelurahan named on the record (else the region row only); failed_* are all failed records,
+-- attributed to the matched household's kelurahan, else the record's kelurahan, else the region
+-- row only. PBI-JK inactive rows are neither.
+with
+
+households as (
+    select period, id_keluarga, kelurahan_code, household_size, desil, pengeluaran_per_kapita, poor
+    from int_household_status
+),
+
+recipient_facts as (
+    select
+        int_household_program.period,
+        int_household_program.program,
+        int_area_hierarchy.area_code,
+        households.desil <= ref_program.target_desil_max as in_target,
+        households.poor,
+        int_household_program.amount_idr,
+        12 * households.household_size * households.pengeluaran_per_kapita as consumption_year
+    from int_household_program
+    join households
+        on households.period = int_household_program.period
+        and households.id_keluarga = int_household_program.id_keluarga
+    join ref_program on ref_program.code = int_household_program.program
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code is not distinct from households.kelurahan_code
+    where int_household_program.recipient
+),
+
+recipients as (
+    select
+        period,
+        area_code,
+        program,
+        count(*) as recipient_households,
+        sum(amount_idr) as amount_idr,
+        count(*) filter (where in_target) as recipient_target_households,
+        count(*) filter (where poor) as recipient_poor_households,
+        sum(consumption_year) as recipient_consumption_idr_year
+    from recipient_facts
+    group by period, area_code, program
+),
+
+households_by_desil as (
+    select
+        households.period,
+        int_area_hierarchy.area_code,
+        households.desil,
+        count(*) as households,
+        count(*) filter (where households.poor) as poor_households
+    from households
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code is not distinct from households.kelurahan_code
+    group by households.period, int_area_hierarchy.area_code, households.desil
+),
+
+targets as (
+    select
+        households_by_desil.period,
+        households_by_desil.area_code,
+        ref_program.code as program,
+        sum(households_by_desil.households)
+            filter (where households_by_desil.desil <= ref_program.target_desil_max)
+            as target_households
+    from households_by_desil
+    cross join ref_program
+    group by households_by_desil.period, households_by_desil.area_code, ref_program.code
+),
+
+poor as (
+    select period, area_code, sum(poor_households) as poor_households
+    from households_by_desil
+    group by period, area_code
+),
+
+record_facts as (
+    select
+        int_periods.period,
+        int_program_monthly.program,
+        int_area_hierarchy.area_code,
+        int_program_monthly.status,
+        int_program_monthly.id_keluarga is null as unmatched,
+        int_program_monthly.records,
+        int_program_monthly.amount_idr
+    from int_periods
+    join int_program_monthly
+        on int_program_monthly.snapshot = int_periods.snapshot
+        and int_program_monthly.record_period
+            between int_periods.window_start and int_periods.period
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
+),
+
+records as (
+    select
+        period,
+        area_code,
+        program,
+        sum(records) filter (where status = 'success' and unmatched) as unmatched_records,
+        sum(amount_idr) filter (where status = 'success' and unmatched) as unmatched_amount_idr,
+        sum(records) filter (where status = 'failed') as failed_records,
+        sum(amount_idr) filter (where status = 'failed') as failed_amount_idr
+    from record_facts
+    group by period, area_code, program
+),
+
+grid as (
+    select
+        int_periods.period,
+        ref_area.level as area_level,
+        ref_area.code as area_code,
+        ref_area.name as area_name,
+        ref_area.kecamatan_code,
+        int_periods.snapshot,
+        int_periods.poverty_line_idr,
+        ref_program.code as program,
+        ref_program.name as program_name,
+        ref_program.cash
+    from int_periods
+    cross join ref_area
+    cross join ref_program
+),
+
+counts as (
+    select
+        grid.*,
+        cast(coalesce(recipients.recipient_households, 0) as bigint) as recipient_households,
+        cast(coalesce(recipients.amount_idr, 0) as decimal(38, 2)) as amount_idr,
+        cast(coalesce(targets.target_households, 0) as bigint) as target_households,
+        cast(coalesce(recipients.recipient_target_households, 0) as bigint)
+            as recipient_target_households,
+        cast(case when grid.poverty_line_idr is not null
+            then coalesce(poor.poor_households, 0) end as bigint) as poor_households,
+        cast(case when grid.poverty_line_idr is not null
+            then coalesce(recipients.recipient_poor_households, 0) end as bigint)
+            as recipient_poor_households,
+        cast(coalesce(recipients.recipient_consumption_idr_year, 0) as decimal(38, 2))
+            as recipient_consumption_idr_year,
+        cast(coalesce(records.unmatched_records, 0) as bigint) as unmatched_records,
+        cast(coalesce(records.unmatched_amount_idr, 0) as decimal(38, 2)) as unmatched_amount_idr,
+        cast(coalesce(records.failed_records, 0) as bigint) as failed_records,
+        cast(coalesce(records.failed_amount_idr, 0) as decimal(38, 2)) as failed_amount_idr
+    from grid
+    left join recipients
+        on recipients.period = grid.period
+        and recipients.area_code = grid.area_code
+        and recipients.program = grid.program
+    left join targets
+        on targets.period = grid.period
+        and targets.area_code = grid.area_code
+        and targets.program = grid.program
+    left join poor on poor.period = grid.period and poor.area_code = grid.area_code
+    left join records
+        on records.period = grid.period
+        and records.area_code = grid.area_code
+        and records.program = grid.program
+),
+
+final as (
+    select
+        period,
+        area_level,
+        area_code,
+        area_name,
+        kecamatan_code,
+        snapshot,
+        program,
+        program_name,
+        recipient_households,
+        amount_idr,
+        target_households,
+        recipient_target_households,
+        poor_households,
+        recipient_poor_households,
+        case when target_households > 0
+            then cast(recipient_target_households as double) / target_households
+        end as coverage_target,
+        case when target_households > 0
+            then cast(target_households - recipient_target_households as double)
+                / target_households
+        end as exclusion_error,
+        case when recipient_households > 0
+            then cast(recipient_households - recipient_target_households as double)
+                / recipient_households
+        end as inclusion_error,
+        case when poor_households > 0
+            then cast(recipient_poor_households as double) / poor_households
+        end as coverage_poor,
+        case
+            when recipient_households = 0 then null
+            when not cash and amount_idr = 0 then 0.0
+            when recipient_consumption_idr_year > 0
+            then cast(amount_idr as double) / cast(recipient_consumption_idr_year as double)
+        end as adequacy,
+        recipient_consumption_idr_year,
+        unmatched_records,
+        unmatched_amount_idr,
+        failed_records,
+        failed_amount_idr
+    from counts
+    order by period, area_code, program
+)
+
+select * from final

@@ -1,0 +1,112 @@
+"""Build the curated tables: run ``transforms/marts/*.sql`` in dependency order.
+
+Each model is one SQL file named after the table it creates (``marts/kelurahan_poverty.sql`` ->
+DuckDB table ``kelurahan_poverty``); ``int_*`` files are intermediate models the curated tables
+read. The runner only orchestrates: it checks that the inputs exist, then runs
+``create or replace table <name> as <sql>`` for every model in ``MODEL_ORDER``. It neither begins
+nor commits a transaction: the caller (the nightly flow) owns it.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import duckdb
+
+from tkpk.config import TRANSFORMS_DIR
+
+MARTS_DIR = TRANSFORMS_DIR / "marts"
+
+#: Intermediate models, each reading only the inputs and the models listed before it.
+INTERMEDIATE_MODELS: tuple[str, ...] = (
+    "int_periods",
+    "int_area_hierarchy",
+    "int_household_snapshot",
+    "int_program_monthly",
+    "int_household_program",
+    "int_household_funding",
+    "int_household_status",
+)
+
+#: The curated tables (published as ``<name>.parquet``), in build order.
+CURATED_TABLES: tuple[str, ...] = (
+    "kelurahan_poverty",
+    "program_reach",
+    "program_incidence",
+    "program_overlap",
+    "funding_sources",
+    "data_quality",
+    "data_quality_reason",
+    "households",
+)
+
+#: Every model in build order.
+MODEL_ORDER: tuple[str, ...] = INTERMEDIATE_MODELS + CURATED_TABLES
+
+#: Tables the models read, with the step that creates each one.
+INPUT_TABLES: dict[str, str] = {
+    "registry_households": "ingest (tkpk.ingest.accept.process_loads)",
+    "registry_members": "ingest (tkpk.ingest.accept.process_loads)",
+    "program_records": "ingest (tkpk.ingest.accept.process_loads)",
+    "snapshot_status": "ingest (tkpk.ingest.accept.process_loads)",
+    "ingest_data_quality": "ingest (tkpk.ingest.accept.process_loads)",
+    "ingest_data_quality_reason": "ingest (tkpk.ingest.accept.process_loads)",
+    "ref_area": "tkpk.reference.install",
+    "ref_program": "tkpk.reference.install",
+    "ref_poverty_line": "tkpk.reference.install",
+}
+
+
+class MissingInputError(RuntimeError):
+    """An input table of the transforms does not exist in the warehouse."""
+
+
+def model_path(name: str) -> Path:
+    """The SQL file of model ``name``."""
+    return MARTS_DIR / f"{name}.sql"
+
+
+def model_sql(name: str) -> str:
+    """The SELECT statement of model ``name`` (its file, without a trailing semicolon)."""
+    return model_path(name).read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def referenced_models(name: str) -> set[str]:
+    """The other models that model ``name`` reads (identifiers equal to a model name)."""
+    words = set(re.findall(r"\b[a-z_][a-z0-9_]*\b", model_sql(name).lower()))
+    return (words & set(MODEL_ORDER)) - {name}
+
+
+def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """Names of the tables and views visible in the connection's current schema."""
+    rows = con.execute(
+        "select table_name from information_schema.tables where table_schema = current_schema()"
+    ).fetchall()
+    return {row[0] for row in rows}
+
+
+def check_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """Raise MissingInputError naming every missing input table and the step that creates it."""
+    present = existing_tables(con)
+    missing = [name for name in INPUT_TABLES if name not in present]
+    if missing:
+        details = "; ".join(f"{name} (created by {INPUT_TABLES[name]})" for name in missing)
+        raise MissingInputError(
+            f"transforms cannot run, input tables missing: {details}. "
+            "Run the reference install and the ingest step first (tkpk run)."
+        )
+
+
+def build_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Create or replace every intermediate model and curated table, in dependency order.
+
+    Returns the curated table names, in the order they were built.
+    """
+    check_inputs(con)
+    for name in MODEL_ORDER:
+        try:
+            con.execute(f"create or replace table {name} as\n{model_sql(name)}")
+        except duckdb.Error as error:
+            raise RuntimeError(f"transform {model_path(name).name} failed: {error}") from error
+    return list(CURATED_TABLES)
