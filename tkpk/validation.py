@@ -12,6 +12,7 @@ Importing GX costs seconds: it happens lazily inside the functions, once per pro
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import re
@@ -128,7 +129,7 @@ def suite_path(name: str) -> Path:
 
 
 def load_suite(suite: str | Path | Mapping[str, Any] | None, table: str) -> dict[str, Any]:
-    """A suite as a plain dict: ``None`` -> ``expectations/<table>.json``; a name; a path; a dict."""
+    """A suite as a dict: ``None`` -> ``expectations/<table>.json``; a name; a path; a dict."""
     if suite is None:
         suite = table
     if isinstance(suite, Mapping):
@@ -271,10 +272,9 @@ def _to_pandas(batch: Any) -> pd.DataFrame:
     frame = batch.to_pandas(date_as_object=False)
     for name in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[name]) and frame[name].dtype != "M8[ns]":
-            try:
+            # out of the ns range: left as is, GX then compares element-wise
+            with contextlib.suppress(OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
                 frame[name] = frame[name].astype("datetime64[ns]")
-            except (OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
-                pass  # out of the ns range: GX compares element-wise instead
     return frame
 
 
@@ -498,8 +498,6 @@ def _register_suite(context: Any, suite_class: Any, name: str) -> None:
         definition = load_suite(name, name)
     except FileNotFoundError:
         definition = {"name": name, "expectations": []}
-    try:
+    with contextlib.suppress(Exception):  # absent suite: nothing to replace
         context.suites.delete(name)
-    except Exception:  # noqa: BLE001 - absent suite: nothing to replace
-        pass
     context.suites.add(suite_class(**copy.deepcopy(definition)))
