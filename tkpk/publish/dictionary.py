@@ -1,0 +1,776 @@
+"""The data dictionary: the ONE place where every exported column is described.
+
+Everything else is derived from this module: the bilingual dictionary files of both packs
+(Markdown, CSV, JSON), the exported column order and types (each column is cast to its type on
+export), which columns are counts, amounts or ratios and each ratio's denominator (this drives the
+disclosure control of the Bappeda pack), and the generated output expectation suites.
+
+Column kinds:
+
+- ``key``: identifies the row (period, area, program, ...); never suppressed.
+- ``attribute``: descriptive value (names, poverty line, status); never suppressed.
+- ``count``: a number of households, persons, records or rows; suppressed in the Bappeda pack
+  when 1–4.
+- ``amount``: rupiah summed over the units counted in ``basis``; suppressed when that count is.
+- ``ratio``: a fraction in [0, 1]; suppressed when the number of units in its denominator
+  (``denominator``, an SQL expression over the unsuppressed table) is under 10, or when the count
+  in its numerator (``numerator``) is 1–4 (ratio × denominator would reveal that count).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass, field
+
+#: Bump when an exported table gains, loses or changes a column.
+SCHEMA_VERSION = "1.0"
+
+RESTRICTED = "restricted"
+BAPPEDA = "bappeda"
+
+#: Disclosure control of the Bappeda pack (indicators.md, "Disclosure control").
+MIN_COUNT = 1
+MAX_SMALL_COUNT = 4
+MIN_DENOMINATOR = 10
+
+#: unit key -> (English, Bahasa Indonesia)
+UNITS: dict[str, tuple[str, str]] = {
+    "month": ("date, first day of the month", "tanggal, hari pertama bulan"),
+    "code": ("code", "kode"),
+    "text": ("text", "teks"),
+    "persons": ("persons", "jiwa"),
+    "households": ("households (families)", "keluarga"),
+    "records": ("records", "catatan"),
+    "rows": ("rows", "baris"),
+    "lines": ("lines", "baris"),
+    "fraction": ("fraction 0–1", "pecahan 0–1"),
+    "idr_capita_month": ("rupiah per person per month", "rupiah per jiwa per bulan"),
+    "idr_month": ("rupiah per month", "rupiah per bulan"),
+    "idr_window": ("rupiah, 12-month reach window", "rupiah, jendela 12 bulan"),
+    "idr_year": ("rupiah per year", "rupiah per tahun"),
+    "boolean": ("true/false", "benar/salah"),
+    "decile": ("decile 1–10", "desil 1–10"),
+    "score": ("score 0–1", "skor 0–1"),
+    "hex": ("hexadecimal digest", "digest heksadesimal"),
+    "programs": ("list of program codes", "daftar kode program"),
+    "number": ("number", "nomor"),
+    "count_programs": ("programs", "program"),
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One exported column."""
+
+    name: str
+    type: str
+    unit: str
+    kind: str
+    en: str
+    id: str
+    #: ratio: SQL expression giving the number of units in the denominator.
+    denominator: str | None = None
+    #: ratio: SQL expression giving the count in the numerator (None: not a count ratio).
+    numerator: str | None = None
+    #: amount: the count column of the units the amount is summed over.
+    basis: str | None = None
+    #: count/amount: kelurahan values add up to their kecamatan and to the city.
+    additive: bool = False
+    #: free text that could carry anything (file names): scanned for NIK-like numbers.
+    free_text: bool = False
+
+    @property
+    def suppressible(self) -> bool:
+        """Whether the Bappeda pack applies disclosure control to this column."""
+        return self.kind in ("count", "amount", "ratio")
+
+
+@dataclass(frozen=True)
+class Table:
+    """One exported table."""
+
+    name: str
+    grain_en: str
+    grain_id: str
+    key: tuple[str, ...]
+    columns: tuple[Column, ...]
+    packs: frozenset[str] = field(default_factory=lambda: frozenset({RESTRICTED, BAPPEDA}))
+    #: an area table: rows for every kelurahan, kecamatan and the city.
+    area: bool = False
+
+    def column(self, name: str) -> Column:
+        """The column called ``name``."""
+        for column in self.columns:
+            if column.name == name:
+                return column
+        raise KeyError(f"{self.name}.{name} is not in the data dictionary")
+
+    @property
+    def names(self) -> list[str]:
+        """Column names in export order."""
+        return [c.name for c in self.columns]
+
+
+def _c(name: str, type_: str, unit: str, kind: str, en: str, id_: str, **extra) -> Column:
+    return Column(name, type_, unit, kind, en, id_, **extra)
+
+
+def _count(name: str, unit: str, en: str, id_: str, additive: bool = True) -> Column:
+    return _c(name, "BIGINT", unit, "count", en, id_, additive=additive)
+
+
+def _amount(name: str, unit: str, basis: str, en: str, id_: str, additive: bool = True) -> Column:
+    return _c(name, "DECIMAL(18,2)", unit, "amount", en, id_, basis=basis, additive=additive)
+
+
+def _ratio(
+    name: str, denominator: str, numerator: str | None, en: str, id_: str, unit: str = "fraction"
+) -> Column:
+    return _c(name, "DOUBLE", unit, "ratio", en, id_, denominator=denominator, numerator=numerator)
+
+
+# --------------------------------------------------------------------------- shared columns
+
+PERIOD = _c(
+    "period", "DATE", "month", "key",
+    "Reported month (first day of the month).",
+    "Bulan laporan (hari pertama bulan).",
+)
+SNAPSHOT = _c(
+    "snapshot", "DATE", "month", "attribute",
+    "Registry snapshot used for the period: the latest usable snapshot whose month is at or "
+    "before the period.",
+    "Potret data registri (DTSEN) yang dipakai untuk periode ini: potret terakhir yang layak "
+    "pakai dengan bulan sama dengan atau sebelum periode.",
+)
+AREA_COLUMNS = (
+    PERIOD,
+    _c(
+        "area_level", "VARCHAR", "code", "key",
+        "Area level: kelurahan, kecamatan or kota (city). Kecamatan and city rows are computed "
+        "from the microdata, never by averaging kelurahan rates.",
+        "Tingkat wilayah: kelurahan, kecamatan atau kota. Baris kecamatan dan kota dihitung dari "
+        "data mikro, bukan rata-rata angka kelurahan.",
+    ),
+    _c(
+        "area_code", "VARCHAR", "code", "key",
+        "Kemendagri area code, dotted (33.75.01.1002).",
+        "Kode wilayah Kemendagri, bertitik (33.75.01.1002).",
+    ),
+    _c("area_name", "VARCHAR", "text", "attribute", "Area name.", "Nama wilayah."),
+    _c(
+        "kecamatan_code", "VARCHAR", "code", "attribute",
+        "Kemendagri code of the kecamatan the area belongs to (null on the city row).",
+        "Kode Kemendagri kecamatan tempat wilayah berada (kosong pada baris kota).",
+    ),
+    SNAPSHOT,
+)
+PROGRAM = _c(
+    "program", "VARCHAR", "code", "key",
+    "Program code of the catalog (PKH, BPNT, PBI_JK, ...).",
+    "Kode program menurut katalog (PKH, BPNT, PBI_JK, ...).",
+)
+
+# --------------------------------------------------------------------------- kelurahan_poverty
+
+
+def _deprived(name: str, en: str, id_: str) -> Column:
+    return _ratio(
+        f"deprived_{name}", "population", f"round(deprived_{name} * population)",
+        f"Share of the population living in households deprived in {en} (uncensored "
+        "headcount, Alkire–Foster).",
+        f"Proporsi penduduk yang tinggal di keluarga yang mengalami deprivasi {id_} (tanpa "
+        "sensor, Alkire–Foster).",
+    )
+
+
+KELURAHAN_POVERTY = Table(
+    name="kelurahan_poverty",
+    grain_en="one row per period × area (every kelurahan, every kecamatan, the city)",
+    grain_id="satu baris per periode × wilayah (setiap kelurahan, kecamatan, dan kota)",
+    key=("period", "area_level", "area_code"),
+    area=True,
+    columns=AREA_COLUMNS + (
+        _c(
+            "poverty_line_idr", "DECIMAL(18,2)", "idr_capita_month", "attribute",
+            "Poverty line z in force for the period (latest line effective at or before it).",
+            "Garis kemiskinan z yang berlaku untuk periode ini (garis terakhir yang berlaku "
+            "sampai periode tersebut).",
+        ),
+        _c(
+            "extreme_poverty_line_idr", "DECIMAL(18,2)", "idr_capita_month", "attribute",
+            "Extreme-poverty line z_e of the same row (null when not configured).",
+            "Garis kemiskinan ekstrem z_e pada baris yang sama (kosong bila tidak ditetapkan).",
+        ),
+        _c(
+            "poverty_line_status", "VARCHAR", "text", "attribute",
+            "Status of the poverty line: official or provisional.",
+            "Status garis kemiskinan: resmi (official) atau sementara (provisional).",
+        ),
+        _count("population", "persons",
+               "Population N: accepted member rows of the area's households.",
+               "Jumlah penduduk N: anggota keluarga yang diterima di wilayah ini."),
+        _count("households", "households", "Number of households.", "Jumlah keluarga."),
+        _count("poor_population", "persons",
+               "Poor persons: members of households with per-capita expenditure strictly "
+               "below the poverty line.",
+               "Penduduk miskin: anggota keluarga dengan pengeluaran per kapita di bawah "
+               "garis kemiskinan (kurang dari, tidak sama dengan)."),
+        _count("poor_households", "households",
+               "Poor households (per-capita expenditure strictly below the poverty line).",
+               "Keluarga miskin (pengeluaran per kapita di bawah garis kemiskinan)."),
+        _ratio("p0", "population", "poor_population",
+               "Headcount index P0 = poor_population / population (registry-based, not BPS's "
+               "official rate).",
+               "Persentase penduduk miskin P0 = poor_population / population (berbasis "
+               "registri, bukan angka resmi BPS)."),
+        _ratio("p1", "population", "poor_households",
+               "Poverty gap index P1 = (1/N) Σ n_h (z − y_h)/z over the poor.",
+               "Indeks kedalaman kemiskinan P1 = (1/N) Σ n_h (z − y_h)/z atas penduduk miskin."),
+        _ratio("p2", "population", "poor_households",
+               "Poverty severity index P2 = (1/N) Σ n_h ((z − y_h)/z)² over the poor.",
+               "Indeks keparahan kemiskinan P2 = (1/N) Σ n_h ((z − y_h)/z)² atas penduduk "
+               "miskin."),
+        _amount("poverty_gap_idr_month", "idr_month", "poor_households",
+                "Σ n_h (z − y_h) over the poor: the monthly transfer that would lift every poor "
+                "person exactly to the line with perfect targeting.",
+                "Σ n_h (z − y_h) atas penduduk miskin: transfer per bulan yang mengangkat setiap "
+                "penduduk miskin tepat ke garis kemiskinan bila sasaran sempurna."),
+        _count("extreme_poor_population", "persons",
+               "Persons in households below the extreme-poverty line (null when no extreme "
+               "line is configured).",
+               "Penduduk di bawah garis kemiskinan ekstrem (kosong bila garis ekstrem tidak "
+               "ditetapkan)."),
+        _ratio("extreme_p0", "population", "extreme_poor_population",
+               "Extreme-poverty headcount index = extreme_poor_population / population.",
+               "Persentase penduduk miskin ekstrem = extreme_poor_population / population."),
+        _count("near_poor_population", "persons",
+               "Near-poor persons: z ≤ y_h < 1.2 z (BPS 'hampir miskin').",
+               "Penduduk hampir miskin: z ≤ y_h < 1,2 z."),
+        _count("households_desil_1_4", "households",
+               "Households in national welfare deciles 1–4 (usual target band).",
+               "Keluarga pada desil kesejahteraan nasional 1–4 (kelompok sasaran bansos)."),
+        _count("poor_households_unreached", "households",
+               "Poor households that received no program at all in the 12-month reach window.",
+               "Keluarga miskin yang tidak menerima program apa pun dalam jendela 12 bulan."),
+        _count("mpi_poor_population", "persons",
+               "Multidimensionally poor persons (deprivation score c_h ≥ 1/3).",
+               "Penduduk miskin multidimensi (skor deprivasi c_h ≥ 1/3)."),
+        _ratio("mpi_h", "population", "mpi_poor_population",
+               "Multidimensional headcount ratio H = mpi_poor_population / population.",
+               "Rasio penduduk miskin multidimensi H = mpi_poor_population / population."),
+        _ratio("mpi_a", "mpi_poor_population", None,
+               "Intensity A: average score of the multidimensionally poor (null when none).",
+               "Intensitas A: rata-rata skor penduduk miskin multidimensi (kosong bila tidak "
+               "ada).", unit="score"),
+        _ratio("mpi_m0", "population", "mpi_poor_population",
+               "Adjusted headcount ratio M0 = H × A.",
+               "Indeks kemiskinan multidimensi M0 = H × A.", unit="score"),
+        _deprived("schooling", "schooling (no member aged 15+ completed primary school)",
+                  "pendidikan (tidak ada anggota 15+ tamat SD)"),
+        _deprived("attendance", "school attendance (a member aged 7–15 not attending)",
+                  "partisipasi sekolah (ada anggota 7–15 tahun tidak bersekolah)"),
+        _deprived("insurance", "health insurance (a member without JKN/insurance)",
+                  "jaminan kesehatan (ada anggota tanpa jaminan)"),
+        _deprived("electricity", "electricity (no electricity)", "penerangan (tanpa listrik)"),
+        _deprived("water", "drinking water (unimproved source)",
+                  "air minum (sumber tidak layak)"),
+        _deprived("sanitation", "sanitation (public toilet or none)",
+                  "sanitasi (jamban umum atau tidak ada)"),
+        _deprived("housing", "housing (bamboo/earth floor or poor walls)",
+                  "perumahan (lantai bambu/tanah atau dinding tidak layak)"),
+        _deprived("cooking_fuel", "cooking fuel (charcoal or firewood)",
+                  "bahan bakar memasak (arang atau kayu bakar)"),
+        _deprived("crowding", "crowding (under 8 m² floor area per person)",
+                  "kepadatan hunian (luas lantai kurang dari 8 m² per jiwa)"),
+    ),
+)
+
+# --------------------------------------------------------------------------- program_reach
+
+PROGRAM_REACH = Table(
+    name="program_reach",
+    grain_en="one row per period × area × program (rows with all counts zero may be omitted)",
+    grain_id="satu baris per periode × wilayah × program (baris yang semua hitungannya nol "
+    "boleh tidak ada)",
+    key=("period", "area_level", "area_code", "program"),
+    area=True,
+    columns=AREA_COLUMNS + (
+        PROGRAM,
+        _c("program_name", "VARCHAR", "text", "attribute", "Program name.", "Nama program."),
+        _count("recipient_households", "households",
+               "Recipient households |R|: at least one successful record in the 12-month "
+               "window matched to a member (NIK) or the household (family card).",
+               "Keluarga penerima |R|: minimal satu catatan berhasil dalam jendela 12 bulan "
+               "yang cocok dengan anggota (NIK) atau keluarga (No. KK)."),
+        _amount("amount_idr", "idr_window", "recipient_households",
+                "Successful amount matched to the recipient households in the window "
+                "(PBI-JK: premium per active member-month).",
+                "Nilai bantuan berhasil yang cocok dengan keluarga penerima dalam jendela "
+                "(PBI-JK: iuran per anggota aktif per bulan)."),
+        _count("target_households", "households",
+               "Target households |T|: DESIL ≤ the program's target_desil_max.",
+               "Keluarga sasaran |T|: DESIL ≤ batas desil sasaran program."),
+        _count("recipient_target_households", "households",
+               "Recipient target households |R ∩ T|.", "Keluarga sasaran yang menerima |R ∩ T|."),
+        _count("poor_households", "households",
+               "Poor households |P| (per-capita expenditure below the line).",
+               "Keluarga miskin |P| (pengeluaran per kapita di bawah garis)."),
+        _count("recipient_poor_households", "households",
+               "Recipient poor households |R ∩ P|.", "Keluarga miskin yang menerima |R ∩ P|."),
+        _ratio("coverage_target", "target_households", "recipient_target_households",
+               "Coverage of the target group |R ∩ T| / |T| (null when T is empty).",
+               "Cakupan kelompok sasaran |R ∩ T| / |T| (kosong bila T kosong)."),
+        _ratio("exclusion_error", "target_households",
+               "target_households - recipient_target_households",
+               "Exclusion error |T \\ R| / |T| (null when T is empty).",
+               "Kesalahan eksklusi |T \\ R| / |T| (kosong bila T kosong)."),
+        _ratio("inclusion_error", "recipient_households",
+               "recipient_households - recipient_target_households",
+               "Inclusion error (leakage) |R \\ T| / |R| (null when R is empty).",
+               "Kesalahan inklusi (kebocoran) |R \\ T| / |R| (kosong bila R kosong)."),
+        _ratio("coverage_poor", "poor_households", "recipient_poor_households",
+               "Coverage of the poor |R ∩ P| / |P| (null when P is empty).",
+               "Cakupan keluarga miskin |R ∩ P| / |P| (kosong bila P kosong)."),
+        _ratio("adequacy", "recipient_households", None,
+               "Adequacy: amount_idr / recipient_consumption_idr_year (benefit as a share of "
+               "recipients' yearly consumption; 0 for in-kind programs; null when R is empty).",
+               "Kecukupan: amount_idr / recipient_consumption_idr_year (manfaat sebagai porsi "
+               "konsumsi setahun penerima; 0 untuk bantuan natura; kosong bila R kosong)."),
+        _amount("recipient_consumption_idr_year", "idr_year", "recipient_households",
+                "Σ over recipients of 12 × n_h × y_h (the adequacy denominator).",
+                "Σ atas penerima dari 12 × n_h × y_h (penyebut kecukupan)."),
+        _count("unmatched_records", "records",
+               "Successful records in the window that match no household, attributed to the "
+               "kelurahan named on the record (or the city row when none).",
+               "Catatan berhasil dalam jendela yang tidak cocok dengan keluarga mana pun, "
+               "dicatat di kelurahan pada catatan (atau baris kota bila tidak ada).",
+               additive=False),
+        _amount("unmatched_amount_idr", "idr_window", "unmatched_records",
+                "Amount of the unmatched records.", "Nilai catatan yang tidak cocok.",
+                additive=False),
+        _count("failed_records", "records",
+               "Records with a failed status in the window.",
+               "Catatan dengan status gagal dalam jendela.", additive=False),
+        _amount("failed_amount_idr", "idr_window", "failed_records",
+                "Amount of the failed records.", "Nilai catatan yang gagal.", additive=False),
+    ),
+)
+
+# --------------------------------------------------------------------------- program_incidence
+
+_RECIPIENTS_OF_PROGRAM = "sum(recipient_households) over (partition by period, program)"
+
+PROGRAM_INCIDENCE = Table(
+    name="program_incidence",
+    grain_en="one row per period × program × DESIL 1–10, city-wide",
+    grain_id="satu baris per periode × program × DESIL 1–10, seluruh kota",
+    key=("period", "program", "desil"),
+    columns=(
+        PERIOD,
+        SNAPSHOT,
+        PROGRAM,
+        _c("desil", "TINYINT", "decile", "key",
+           "National welfare decile (1 = poorest).",
+           "Desil kesejahteraan nasional (1 = termiskin)."),
+        _count("recipient_households", "households",
+               "Recipient households in the decile.", "Keluarga penerima pada desil ini."),
+        _amount("amount_idr", "idr_window", "recipient_households",
+                "Successful amount to the decile's recipients in the window.",
+                "Nilai bantuan berhasil untuk penerima pada desil ini dalam jendela."),
+        _ratio("beneficiary_incidence", _RECIPIENTS_OF_PROGRAM, "recipient_households",
+               "Recipient households in the decile / all recipient households of the program.",
+               "Keluarga penerima pada desil ini / seluruh keluarga penerima program."),
+        _ratio("benefit_incidence", _RECIPIENTS_OF_PROGRAM, "recipient_households",
+               "Amount to the decile / all amount of the program.",
+               "Nilai bantuan pada desil ini / seluruh nilai bantuan program."),
+    ),
+)
+
+# --------------------------------------------------------------------------- program_overlap
+
+
+def _overlap(group: str, n: str, en_group: str, id_group: str) -> Column:
+    label_en = "3 or more programs" if n == "3plus" else f"{n} program{'s' if n != '1' else ''}"
+    label_id = "3 program atau lebih" if n == "3plus" else f"{n} program"
+    return _count(
+        f"{group}_programs_{n}", "households",
+        f"{en_group} that received {label_en} (distinct) in the 12-month window.",
+        f"{id_group} yang menerima {label_id} (berbeda) dalam jendela 12 bulan.",
+    )
+
+
+PROGRAM_OVERLAP = Table(
+    name="program_overlap",
+    grain_en="one row per period × area",
+    grain_id="satu baris per periode × wilayah",
+    key=("period", "area_level", "area_code"),
+    area=True,
+    columns=AREA_COLUMNS + (
+        _count("poor_households", "households", "Poor households.", "Keluarga miskin."),
+        *(_overlap("poor", n, "Poor households", "Keluarga miskin")
+          for n in ("0", "1", "2", "3plus")),
+        _count("target_households", "households",
+               "Target households (DESIL ≤ 4).", "Keluarga sasaran (DESIL ≤ 4)."),
+        *(_overlap("target", n, "Target households", "Keluarga sasaran")
+          for n in ("0", "1", "2", "3plus")),
+    ),
+)
+
+# --------------------------------------------------------------------------- funding_sources
+
+FUNDING_SOURCES = Table(
+    name="funding_sources",
+    grain_en="one row per period × area × funding source",
+    grain_id="satu baris per periode × wilayah × sumber dana",
+    key=("period", "area_level", "area_code", "funding_source"),
+    area=True,
+    columns=AREA_COLUMNS + (
+        _c("funding_source", "VARCHAR", "code", "key",
+           "Funding source: APBN, APBD, DBHCHT, DAK, BAZNAS or CSR.",
+           "Sumber dana: APBN, APBD, DBHCHT, DAK, BAZNAS atau CSR."),
+        _count("recipient_households", "households",
+               "Recipient households of programs paid from this source in the window.",
+               "Keluarga penerima program yang dibiayai sumber dana ini dalam jendela."),
+        _amount("amount_idr", "idr_window", "recipient_households",
+                "Successful amount from this source in the window.",
+                "Nilai bantuan berhasil dari sumber dana ini dalam jendela."),
+    ),
+)
+
+# --------------------------------------------------------------------------- data quality
+
+_RUN_ID = _c("run_id", "VARCHAR", "code", "key", "Pipeline run id.", "Id proses pipeline.")
+_FILE_NAME = _c("file_name", "VARCHAR", "text", "key", "Raw file name.", "Nama berkas mentah.",
+                free_text=True)
+_SHA256 = _c("sha256", "VARCHAR", "hex", "key", "SHA-256 of the raw file's content.",
+             "SHA-256 isi berkas mentah.")
+
+DATA_QUALITY = Table(
+    name="data_quality",
+    grain_en="one row per run × raw file",
+    grain_id="satu baris per proses × berkas mentah",
+    key=("run_id", "file_name", "sha256"),
+    columns=(
+        _RUN_ID,
+        _FILE_NAME,
+        _c("kind", "VARCHAR", "code", "attribute",
+           "Kind of file: households, members, disbursements, pbi or local.",
+           "Jenis berkas: households, members, disbursements, pbi atau local."),
+        _SHA256,
+        _c("file_outcome", "VARCHAR", "code", "attribute",
+           "loaded, already_loaded or quarantined.",
+           "loaded (dimuat), already_loaded (sudah pernah dimuat) atau quarantined (dikarantina)."),
+        _c("file_reason", "VARCHAR", "code", "attribute",
+           "Reason code when the whole file was quarantined.",
+           "Kode alasan bila seluruh berkas dikarantina."),
+        _count("rows_read", "rows", "Data rows read from the file.",
+               "Baris data yang dibaca dari berkas.", additive=False),
+        _count("accepted", "rows", "Rows accepted.", "Baris yang diterima.", additive=False),
+        _count("quarantined", "rows", "Rows quarantined with a reason.",
+               "Baris yang dikarantina dengan alasan.", additive=False),
+        _count("duplicate", "rows", "Rows recorded as exact duplicates.",
+               "Baris yang dicatat sebagai duplikat persis.", additive=False),
+        _count("skipped_lines", "lines",
+               "Title, blank, total and signature lines (not data rows).",
+               "Baris judul, kosong, jumlah dan tanda tangan (bukan baris data).",
+               additive=False),
+    ),
+)
+
+DATA_QUALITY_REASON = Table(
+    name="data_quality_reason",
+    grain_en="one row per run × raw file × quarantine reason",
+    grain_id="satu baris per proses × berkas mentah × alasan karantina",
+    key=("run_id", "file_name", "sha256", "reason"),
+    packs=frozenset({RESTRICTED}),
+    columns=(
+        _RUN_ID,
+        _FILE_NAME,
+        _SHA256,
+        _c("reason", "VARCHAR", "code", "key", "Quarantine reason code (input contract).",
+           "Kode alasan karantina (kontrak data masukan)."),
+        _count("rows", "rows", "Rows quarantined with this reason.",
+               "Baris yang dikarantina dengan alasan ini.", additive=False),
+    ),
+)
+
+# --------------------------------------------------------------------------- households
+
+HOUSEHOLDS = Table(
+    name="households",
+    grain_en="one row per household of the latest usable registry snapshot",
+    grain_id="satu baris per keluarga pada potret registri terakhir yang layak pakai",
+    key=("household_pseudonym",),
+    packs=frozenset({RESTRICTED}),
+    columns=(
+        _c("household_pseudonym", "VARCHAR", "hex", "key",
+           "Pseudonym of the household: HMAC-SHA256 of the registry id with the secret key "
+           "(same key, same pseudonym across runs; the key is never exported).",
+           "Pseudonim keluarga: HMAC-SHA256 dari id registri dengan kunci rahasia (kunci sama, "
+           "pseudonim sama antarproses; kunci tidak pernah diekspor)."),
+        SNAPSHOT,
+        _c("kelurahan_code", "VARCHAR", "code", "attribute", "Kelurahan code (Kemendagri).",
+           "Kode kelurahan (Kemendagri)."),
+        _c("kelurahan_name", "VARCHAR", "text", "attribute", "Kelurahan name.",
+           "Nama kelurahan."),
+        _c("kecamatan_code", "VARCHAR", "code", "attribute", "Kecamatan code (Kemendagri).",
+           "Kode kecamatan (Kemendagri)."),
+        _c("rt", "SMALLINT", "number", "attribute", "RT (neighbourhood unit) number.",
+           "Nomor RT."),
+        _c("rw", "SMALLINT", "number", "attribute", "RW (community unit) number.",
+           "Nomor RW."),
+        _c("household_size", "INTEGER", "persons", "attribute",
+           "Accepted member rows of the household (n_h).",
+           "Jumlah anggota keluarga yang diterima (n_h)."),
+        _c("desil", "TINYINT", "decile", "attribute",
+           "National welfare decile (1 = poorest).",
+           "Desil kesejahteraan nasional (1 = termiskin)."),
+        _c("pengeluaran_per_kapita", "DECIMAL(18,2)", "idr_capita_month", "attribute",
+           "Registry estimate of monthly per-capita expenditure y_h.",
+           "Perkiraan pengeluaran per kapita per bulan menurut registri (y_h)."),
+        _c("poor", "BOOLEAN", "boolean", "attribute",
+           "y_h below the poverty line of the snapshot's month.",
+           "y_h di bawah garis kemiskinan bulan potret."),
+        _c("extreme_poor", "BOOLEAN", "boolean", "attribute",
+           "y_h below the extreme-poverty line (null when not configured).",
+           "y_h di bawah garis kemiskinan ekstrem (kosong bila tidak ditetapkan)."),
+        _c("near_poor", "BOOLEAN", "boolean", "attribute",
+           "z ≤ y_h < 1.2 z (near-poor).", "z ≤ y_h < 1,2 z (hampir miskin)."),
+        _c("mpi_score", "DECIMAL(9,6)", "score", "attribute",
+           "Deprivation score c_h (sum of weights of the indicators the household is "
+           "deprived in; computed exactly in eighteenths).",
+           "Skor deprivasi c_h (jumlah bobot indikator yang dialami keluarga; dihitung tepat "
+           "dalam perdelapanbelasan)."),
+        _c("mpi_poor", "BOOLEAN", "boolean", "attribute",
+           "Multidimensionally poor: c_h ≥ 1/3.", "Miskin multidimensi: c_h ≥ 1/3."),
+        _c("programs_received", "VARCHAR[]", "programs", "attribute",
+           "Programs received in the 12-month window ending with the snapshot month.",
+           "Program yang diterima dalam jendela 12 bulan yang berakhir pada bulan potret."),
+        _c("program_count", "INTEGER", "count_programs", "attribute",
+           "Number of distinct programs received.", "Jumlah program berbeda yang diterima."),
+        _c("unreached_poor", "BOOLEAN", "boolean", "attribute",
+           "Poor household that received no program at all: the working list for finding the "
+           "unreached poor.",
+           "Keluarga miskin yang tidak menerima program apa pun: daftar kerja untuk menjangkau "
+           "keluarga miskin yang terlewat."),
+    ),
+)
+
+#: Every exported table, in export order.
+TABLES: tuple[Table, ...] = (
+    KELURAHAN_POVERTY,
+    PROGRAM_REACH,
+    PROGRAM_INCIDENCE,
+    PROGRAM_OVERLAP,
+    FUNDING_SOURCES,
+    DATA_QUALITY,
+    DATA_QUALITY_REASON,
+    HOUSEHOLDS,
+)
+TABLES_BY_NAME = {t.name: t for t in TABLES}
+
+#: The warehouse ``households`` mart carries the registry id; it is replaced by the pseudonym.
+REGISTRY_ID_COLUMN = "id_keluarga"
+
+#: Column names that must never appear in an export (personal data, or its raw identifier).
+PERSONAL_COLUMN_PATTERN = (
+    r"^(nik.*|.*_nik|no_?kk|nomor_kk|.*no_kk.*|nama|nama_.*|.*_nama|name|full_name|alamat|"
+    r"address|tanggal_lahir|tgl_lahir|birth.*|date_of_birth|dob|id_keluarga|no_kartu|noka|"
+    r"no_kartu_jkn|phone|telepon|no_hp)$"
+)
+
+
+def pack_tables(pack: str) -> list[Table]:
+    """The tables exported in ``pack``."""
+    return [t for t in TABLES if pack in t.packs]
+
+
+def flag_column(name: str) -> str:
+    """The Bappeda flag column of a suppressible column."""
+    return f"{name}_suppressed"
+
+
+def flag_definition(column: Column) -> Column:
+    """The dictionary entry of a Bappeda flag column."""
+    return _c(
+        flag_column(column.name), "BOOLEAN", "boolean", "attribute",
+        f"True when {column.name} is withheld (published as null) by disclosure control; "
+        "false when shown or when the value is undefined.",
+        f"Benar (true) bila {column.name} disembunyikan (dikosongkan) karena kontrol "
+        "pengungkapan statistik; salah (false) bila ditampilkan atau nilainya memang tidak "
+        "terdefinisi.",
+    )
+
+
+def exported_columns(table: Table, pack: str) -> list[Column]:
+    """The columns of ``table`` as exported in ``pack`` (flags follow their column in Bappeda)."""
+    columns: list[Column] = []
+    for column in table.columns:
+        columns.append(column)
+        if pack == BAPPEDA and column.suppressible:
+            columns.append(flag_definition(column))
+    return columns
+
+
+# --------------------------------------------------------------------------- rendering
+
+DICTIONARY_FIELDS = [
+    "table",
+    "column",
+    "type",
+    "kind",
+    "unit_en",
+    "unit_id",
+    "definition_en",
+    "definition_id",
+    "suppression_en",
+    "suppression_id",
+]
+
+
+def _suppression_text(column: Column, pack: str) -> tuple[str, str]:
+    """How disclosure control treats ``column`` in ``pack`` (English, Indonesian)."""
+    if pack != BAPPEDA or not column.suppressible:
+        return "", ""
+    if column.kind == "count":
+        return (
+            f"null when {MIN_COUNT}–{MAX_SMALL_COUNT}",
+            f"dikosongkan bila {MIN_COUNT}–{MAX_SMALL_COUNT}",
+        )
+    if column.kind == "amount":
+        return (
+            f"null when {column.basis} is {MIN_COUNT}–{MAX_SMALL_COUNT}",
+            f"dikosongkan bila {column.basis} bernilai {MIN_COUNT}–{MAX_SMALL_COUNT}",
+        )
+    en = f"null when denominator ({column.denominator}) < {MIN_DENOMINATOR}"
+    id_ = f"dikosongkan bila penyebut ({column.denominator}) < {MIN_DENOMINATOR}"
+    if column.numerator:
+        en += f" or numerator ({column.numerator}) is {MIN_COUNT}–{MAX_SMALL_COUNT}"
+        id_ += f" atau pembilang ({column.numerator}) bernilai {MIN_COUNT}–{MAX_SMALL_COUNT}"
+    return en, id_
+
+
+def dictionary_rows(pack: str) -> list[dict[str, str]]:
+    """One row per exported column of ``pack``."""
+    rows = []
+    for table in pack_tables(pack):
+        for column in exported_columns(table, pack):
+            unit_en, unit_id = UNITS[column.unit]
+            sup_en, sup_id = _suppression_text(column, pack)
+            rows.append(
+                {
+                    "table": table.name,
+                    "column": column.name,
+                    "type": column.type,
+                    "kind": column.kind,
+                    "unit_en": unit_en,
+                    "unit_id": unit_id,
+                    "definition_en": column.en,
+                    "definition_id": column.id,
+                    "suppression_en": sup_en,
+                    "suppression_id": sup_id,
+                }
+            )
+    return rows
+
+
+def spreadsheet_safe(value: object) -> str:
+    """A cell value that a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    text = "" if value is None else str(value)
+    if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + text
+    return text
+
+
+def render_csv(pack: str) -> str:
+    """The dictionary as CSV (UTF-8, formula-injection safe)."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=DICTIONARY_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in dictionary_rows(pack):
+        writer.writerow({k: spreadsheet_safe(v) for k, v in row.items()})
+    return buffer.getvalue()
+
+
+def render_json(pack: str) -> str:
+    """The dictionary as JSON: tables with grain, key and columns."""
+    rows = dictionary_rows(pack)
+    tables = []
+    for table in pack_tables(pack):
+        tables.append(
+            {
+                "table": table.name,
+                "file": f"{table.name}.parquet",
+                "grain_en": table.grain_en,
+                "grain_id": table.grain_id,
+                "key": list(table.key),
+                "columns": [
+                    {k: v for k, v in row.items() if k != "table"}
+                    for row in rows
+                    if row["table"] == table.name
+                ],
+            }
+        )
+    document = {"schema_version": SCHEMA_VERSION, "pack": pack, "tables": tables}
+    return json.dumps(document, ensure_ascii=False, indent=2) + "\n"
+
+
+def _md_cell(text: str) -> str:
+    return text.replace("|", "\\|").replace("\n", " ")
+
+
+def render_markdown(pack: str) -> str:
+    """The bilingual dictionary as Markdown (English and Bahasa Indonesia side by side)."""
+    rows = dictionary_rows(pack)
+    title = {
+        RESTRICTED: "restricted pack (task force) / paket terbatas (TKPK)",
+        BAPPEDA: "Bappeda pack / paket Bappeda",
+    }[pack]
+    lines = [
+        f"# Data dictionary / Kamus data: {title}",
+        "",
+        f"Schema version / versi skema: {SCHEMA_VERSION}. Ratios are fractions in [0, 1] "
+        "(multiply by 100 for percent) / rasio berupa pecahan 0–1 (kalikan 100 untuk persen). "
+        "Figures are registry-based (DTSEN), not BPS's official poverty rate / angka berbasis "
+        "registri (DTSEN), bukan angka kemiskinan resmi BPS.",
+        "",
+    ]
+    if pack == BAPPEDA:
+        lines += [
+            "Disclosure control / kontrol pengungkapan: counts of 1–4 are null with "
+            "`<column>_suppressed` = true; ratios are null when their denominator is under 10 or "
+            "their numerator count is 1–4; amounts are null when the count they sum over is "
+            "1–4. / Hitungan 1–4 dikosongkan dengan `<kolom>_suppressed` = true; rasio "
+            "dikosongkan bila penyebutnya kurang dari 10 atau hitungan pembilangnya 1–4; nilai "
+            "rupiah dikosongkan bila hitungan yang dijumlahkannya 1–4.",
+            "",
+        ]
+    for table in pack_tables(pack):
+        lines += [
+            f"## `{table.name}`",
+            "",
+            f"Grain: {table.grain_en}. / Butir: {table.grain_id}.",
+            f"Key / kunci: {', '.join(f'`{k}`' for k in table.key)}. File / berkas: "
+            f"`{table.name}.parquet`.",
+            "",
+            "| column / kolom | type / tipe | unit / satuan | definition | definisi |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for row in rows:
+            if row["table"] != table.name:
+                continue
+            definition_en = row["definition_en"]
+            definition_id = row["definition_id"]
+            if row["suppression_en"]:
+                definition_en += f" Suppression: {row['suppression_en']}."
+                definition_id += f" Penyembunyian: {row['suppression_id']}."
+            lines.append(
+                f"| `{row['column']}` | {row['type']} | {_md_cell(row['unit_en'])} / "
+                f"{_md_cell(row['unit_id'])} | {_md_cell(definition_en)} | "
+                f"{_md_cell(definition_id)} |"
+            )
+        lines.append("")
+    return "\n".join(lines)

@@ -1,0 +1,366 @@
+"""Write, validate and publish the two packs: ``restricted/`` (task force) and ``bappeda/``.
+
+``publish_packs(con, settings, run_id)``:
+
+1. loads the pseudonym key (a production run without ``TKPK_PSEUDONYM_KEY`` refuses to start);
+2. checks that every curated table exists with exactly its documented columns;
+3. under the publish lock, writes the restricted pack into a staging folder under
+   ``settings.curated_dir`` (every table cast to its dictionary types, ordered by its key;
+   ``households`` with ``id_keluarga`` replaced by the HMAC pseudonym, computed in DuckDB);
+4. runs the output suites (``expectations/<table>.json``) on the staged files;
+5. derives the Bappeda pack from the staged restricted files with disclosure control, then audits
+   it (no small count or small-denominator ratio left, flags consistent, row counts equal);
+6. audits both packs for personal data, writes the dictionaries, READMEs and manifests;
+7. moves the staging folder into ``.versions/`` and swaps the ``current`` symlink atomically,
+   then removes old versions.
+
+Any failure raises before step 7 and leaves the previously published packs untouched.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+
+from tkpk.config import EXPECTATIONS_DIR, Settings
+from tkpk.publish import atomic, dictionary, manifest, privacy, pseudonym, suites, suppression
+from tkpk.publish.dictionary import (
+    BAPPEDA,
+    MIN_DENOMINATOR,
+    REGISTRY_ID_COLUMN,
+    RESTRICTED,
+    Table,
+)
+
+log = logging.getLogger(__name__)
+
+PACKS = [RESTRICTED, BAPPEDA]
+PARQUET_OPTIONS = "format parquet, compression zstd"
+DICTIONARY_FILES = {
+    "data_dictionary.md": dictionary.render_markdown,
+    "data_dictionary.csv": dictionary.render_csv,
+    "data_dictionary.json": dictionary.render_json,
+}
+
+
+class PublishError(RuntimeError):
+    """The packs could not be published; the previous packs are untouched."""
+
+
+@dataclass
+class PublishResult:
+    """What one publish did."""
+
+    run_id: str
+    version: str
+    version_dir: Path
+    restricted_dir: Path
+    bappeda_dir: Path
+    #: pack -> table -> rows
+    rows: dict[str, dict[str, int]]
+    period_range: tuple[str | None, str | None]
+    key_source: str
+    key_id: str
+    removed_versions: list[str] = field(default_factory=list)
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_path(path: Path) -> str:
+    return "'" + str(path).replace("'", "''") + "'"
+
+
+def _warehouse_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
+    rows = con.execute(
+        "select column_name from information_schema.columns "
+        "where table_name = ? and table_schema = current_schema() order by ordinal_position",
+        [table],
+    ).fetchall()
+    return [r[0] for r in rows] or None
+
+
+def check_sources(con: duckdb.DuckDBPyConnection) -> None:
+    """Every exported table exists in the warehouse with exactly its documented columns."""
+    problems = []
+    for table in dictionary.TABLES:
+        actual = _warehouse_columns(con, table.name)
+        if actual is None:
+            problems.append(f"table {table.name} does not exist in the warehouse")
+            continue
+        expected = set(table.names)
+        if table.name == dictionary.HOUSEHOLDS.name:
+            expected = (expected - {"household_pseudonym"}) | {REGISTRY_ID_COLUMN}
+        missing = sorted(expected - set(actual))
+        undocumented = sorted(set(actual) - expected)
+        if missing:
+            problems.append(f"table {table.name} lacks the documented column(s) {missing}")
+        if undocumented:
+            problems.append(
+                f"table {table.name} has column(s) {undocumented} that are not in the data "
+                "dictionary (tkpk/publish/dictionary.py): document them before exporting"
+            )
+    if problems:
+        raise PublishError("cannot publish: " + "; ".join(problems))
+
+
+def _export_select(table: Table) -> str:
+    """SELECT of the restricted export of ``table`` (typed, key-ordered)."""
+    items = []
+    for column in table.columns:
+        if column.name == "household_pseudonym":
+            items.append(f"{pseudonym.hmac_sql(_q(REGISTRY_ID_COLUMN))} as household_pseudonym")
+        else:
+            items.append(f"cast({_q(column.name)} as {column.type}) as {_q(column.name)}")
+    order = ", ".join(_q(k) for k in table.key)
+    return f"select {', '.join(items)} from {_q(table.name)} order by {order}"
+
+
+def write_restricted(
+    con: duckdb.DuckDBPyConnection, key: pseudonym.PseudonymKey, folder: Path
+) -> dict[str, int]:
+    """Write every restricted table as Parquet; rows per table."""
+    folder.mkdir(parents=True)
+    rows = {}
+    for table in dictionary.pack_tables(RESTRICTED):
+        path = folder / f"{table.name}.parquet"
+        params = pseudonym.key_parameters(key) if table.name == "households" else None
+        con.execute(f"copy ({_export_select(table)}) to {_sql_path(path)} ({PARQUET_OPTIONS})",
+                    params)
+        rows[table.name] = _count(con, path)
+        atomic.crashpoint("pack_writing")
+    return rows
+
+
+def _count(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    return con.execute(f"select count(*) from read_parquet({_sql_path(path)})").fetchone()[0]
+
+
+def validate_restricted(
+    con: duckdb.DuckDBPyConnection, folder: Path, expectations_dir: Path = EXPECTATIONS_DIR
+) -> None:
+    """Run every output suite on the staged restricted files; raise naming each failure."""
+    failures: list[suites.CheckFailure] = []
+    for table in dictionary.pack_tables(RESTRICTED):
+        relation = f"read_parquet({_sql_path(folder / f'{table.name}.parquet')})"
+        failures += suites.validate_output(con, table.name, relation, expectations_dir)
+    if failures:
+        raise suites.OutputValidationError(
+            "output validation failed, nothing published:\n" + "\n".join(map(str, failures))
+        )
+
+
+def write_bappeda(
+    con: duckdb.DuckDBPyConnection, restricted: Path, folder: Path
+) -> dict[str, int]:
+    """Derive the suppressed Bappeda tables from the staged restricted files."""
+    folder.mkdir(parents=True)
+    rows = {}
+    for table in dictionary.pack_tables(BAPPEDA):
+        source = f"read_parquet({_sql_path(restricted / f'{table.name}.parquet')})"
+        path = folder / f"{table.name}.parquet"
+        select = suppression.suppressed_select(table, source)
+        con.execute(f"copy ({select}) to {_sql_path(path)} ({PARQUET_OPTIONS})")
+        rows[table.name] = _count(con, path)
+    return rows
+
+
+def audit_bappeda(con: duckdb.DuckDBPyConnection, restricted: Path, folder: Path) -> None:
+    """Independent check of the Bappeda files against the rule and the restricted files."""
+    problems = []
+    exported = {p.stem for p in folder.glob("*.parquet")}
+    expected = {t.name for t in dictionary.pack_tables(BAPPEDA)}
+    if exported != expected:
+        problems.append(f"Bappeda tables {sorted(exported)} differ from {sorted(expected)}")
+    for table in dictionary.pack_tables(BAPPEDA):
+        b = f"read_parquet({_sql_path(folder / f'{table.name}.parquet')})"
+        r = f"read_parquet({_sql_path(restricted / f'{table.name}.parquet')})"
+        if _count_rel(con, b) != _count_rel(con, r):
+            problems.append(f"{table.name}: row count differs from the restricted pack")
+        keys = ", ".join(_q(k) for k in table.key)
+        for column in table.columns:
+            name = _q(column.name)
+            flag = _q(dictionary.flag_column(column.name))
+            if column.kind == "count":
+                bad = _count_rel(con, f"(select * from {b} where {name} between 1 and 4)")
+                if bad:
+                    problems.append(f"{table.name}.{column.name}: {bad} count(s) of 1–4 shown")
+            if column.kind == "ratio":
+                numerator = (
+                    f" or coalesce(({column.numerator}) between 1 and 4, false)"
+                    if column.numerator else ""
+                )
+                query = (
+                    f"(with r as (select {keys}, coalesce(({column.denominator}) < "
+                    f"{MIN_DENOMINATOR}, true){numerator} as small from {r}) "
+                    f"select * from {b} b join r using ({keys}) "
+                    f"where r.small and b.{name} is not null)"
+                )
+                bad = _count_rel(con, query)
+                if bad:
+                    problems.append(
+                        f"{table.name}.{column.name}: {bad} ratio(s) on a denominator under "
+                        f"{MIN_DENOMINATOR} or a small numerator shown"
+                    )
+            if column.suppressible:
+                bad = _count_rel(con, f"(select * from {b} where {flag} and {name} is not null)")
+                if bad:
+                    problems.append(f"{table.name}.{column.name}: flagged but shown")
+    if problems:
+        raise PublishError("disclosure audit of the Bappeda pack failed: " + "; ".join(problems))
+
+
+def _count_rel(con: duckdb.DuckDBPyConnection, relation: str) -> int:
+    return con.execute(f"select count(*) from {relation}").fetchone()[0]
+
+
+def audit_personal_data(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
+    """Stop the publish when any exported file holds a personal value of the warehouse."""
+    privacy.collect_personal_values(con)
+    problems = []
+    try:
+        for pack in PACKS:
+            for path in sorted((staging / pack).glob("*.parquet")):
+                table = dictionary.TABLES_BY_NAME.get(path.stem)
+                problems += [f"{pack}/{p}" for p in privacy.audit_file(con, path, table)]
+    finally:
+        con.execute(f"drop table if exists {privacy.PERSONAL_VALUES}")
+    if problems:
+        raise privacy.PersonalDataError(
+            "personal-data audit failed, nothing published: " + "; ".join(problems)
+        )
+
+
+def period_range(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[str | None, str | None]:
+    """First and last period of the area tables."""
+    parts = [
+        f"select period from read_parquet({_sql_path(folder / f'{t.name}.parquet')})"
+        for t in dictionary.TABLES
+        if "period" in t.names and RESTRICTED in t.packs
+    ]
+    first, last = con.execute(
+        f"select cast(min(period) as varchar), cast(max(period) as varchar) "
+        f"from ({' union all '.join(parts)})"
+    ).fetchone()
+    return first, last
+
+
+def write_documents(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    staging: Path,
+    *,
+    version: str,
+    run_id: str,
+    rows: dict[str, dict[str, int]],
+    periods: tuple[str | None, str | None],
+    key: pseudonym.PseudonymKey,
+) -> None:
+    """Dictionary files, README and manifest (last) of each pack."""
+    sources = manifest.source_files(con)
+    for pack in PACKS:
+        folder = staging / pack
+        for name, render in DICTIONARY_FILES.items():
+            (folder / name).write_text(render(pack), encoding="utf-8")
+        (folder / "README.md").write_text(
+            manifest.readme_text(pack, settings.region, periods), encoding="utf-8"
+        )
+        tables = {
+            t.name: {
+                "file": f"{t.name}.parquet",
+                "rows": rows[pack][t.name],
+                "columns": [c.name for c in dictionary.exported_columns(t, pack)],
+                "key": list(t.key),
+            }
+            for t in dictionary.pack_tables(pack)
+        }
+        if pack == BAPPEDA:
+            extra = {
+                "disclosure_control": {
+                    "small_counts_suppressed": [dictionary.MIN_COUNT, dictionary.MAX_SMALL_COUNT],
+                    "min_ratio_denominator": MIN_DENOMINATOR,
+                    "flag_columns": "<column>_suppressed",
+                },
+                "registry_based": True,
+            }
+        else:
+            extra = {
+                "pseudonym": {
+                    "method": "HMAC-SHA256 of the registry id (id_keluarga), hex",
+                    "key_source": key.source,
+                    "key_id": key.key_id,
+                },
+                "registry_based": True,
+            }
+        document = manifest.build_manifest(
+            folder, pack, version=version, run_id=run_id, region=settings.region,
+            tables=tables, period_range=periods, sources=sources, extra=extra,
+        )
+        manifest.write_manifest(folder, document)
+
+
+def publish_packs(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    *,
+    expectations_dir: Path = EXPECTATIONS_DIR,
+    keep_previous: int = atomic.KEEP_PREVIOUS,
+    grace_seconds: float = atomic.GRACE_SECONDS,
+) -> PublishResult:
+    """Write both packs to staging, validate and audit them, then publish them atomically."""
+    key = pseudonym.load_key(settings)
+    check_sources(con)
+    curated = settings.curated_dir
+    with atomic.publish_lock(curated):
+        atomic.collect_garbage(curated, keep_previous, grace_seconds)
+        staging = atomic.new_staging(curated, run_id)
+        try:
+            rows = {RESTRICTED: write_restricted(con, key, staging / RESTRICTED)}
+            validate_restricted(con, staging / RESTRICTED, expectations_dir)
+            rows[BAPPEDA] = write_bappeda(con, staging / RESTRICTED, staging / BAPPEDA)
+            audit_bappeda(con, staging / RESTRICTED, staging / BAPPEDA)
+            audit_personal_data(con, staging)
+            periods = period_range(con, staging / RESTRICTED)
+            write_documents(
+                con, settings, staging, version=staging.name, run_id=run_id, rows=rows,
+                periods=periods, key=key,
+            )
+            atomic.crashpoint("before_publish")
+            version_dir = atomic.commit_version(curated, staging)
+        except BaseException:
+            shutil.rmtree(staging, ignore_errors=True)
+            raise
+        atomic.crashpoint("before_swap")
+        atomic.swap_current(curated, version_dir, PACKS)
+        removed = atomic.collect_garbage(curated, keep_previous, grace_seconds)
+    log.info("published packs %s (%s)", version_dir.name, rows)
+    return PublishResult(
+        run_id=run_id,
+        version=version_dir.name,
+        version_dir=version_dir,
+        restricted_dir=version_dir / RESTRICTED,
+        bappeda_dir=version_dir / BAPPEDA,
+        rows=rows,
+        period_range=periods,
+        key_source=key.source,
+        key_id=key.key_id,
+        removed_versions=removed,
+    )
+
+
+def resolve_pack(settings: Settings, pack: str) -> Path:
+    """The published version folder of ``pack`` (``restricted`` or ``bappeda``), pinned.
+
+    Readers that read several files of one pack (a notebook, the report) should resolve the pack
+    once and read everything from the returned folder: a publish that happens meanwhile does not
+    mix versions, and the folder is kept for a while after it stops being current.
+    """
+    if pack not in PACKS:
+        raise ValueError(f"unknown pack {pack!r}; expected one of {PACKS}")
+    return atomic.resolve_pack(settings.curated_dir, pack)

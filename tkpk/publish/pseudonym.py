@@ -1,0 +1,162 @@
+"""Pseudonyms: HMAC-SHA256 of the registry id with a secret key, computed set-based in DuckDB.
+
+The key comes from the environment (``TKPK_PSEUDONYM_KEY``). In development mode a random local
+key is created once at ``settings.local_key_file`` (outside the repository, mode 0600) and every
+run warns; in production mode a run without the environment key refuses to start. The key is
+never written into any output, log line or SQL text: DuckDB receives only the two padded key
+blocks as query parameters.
+
+HMAC (RFC 2104): ``H((K ⊕ opad) || H((K ⊕ ipad) || m))`` with SHA-256 (block size 64 bytes);
+DuckDB's ``sha256`` hashes a BLOB's bytes, so the whole computation runs inside one query.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import stat
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from tkpk.config import PROJECT_ROOT, PSEUDONYM_KEY_ENV, Settings
+
+log = logging.getLogger(__name__)
+
+BLOCK_SIZE = 64
+#: Minimum key length accepted in production mode (bytes of the UTF-8 text).
+MIN_PRODUCTION_KEY_BYTES = 16
+PRODUCTION = "production"
+
+
+class PseudonymKeyError(RuntimeError):
+    """The pseudonym key is missing or unusable; the run must not publish."""
+
+
+class LocalKeyWarning(UserWarning):
+    """A development run uses the local key file instead of the environment key."""
+
+
+@dataclass(frozen=True, repr=False)
+class PseudonymKey:
+    """The secret key and where it came from (the repr never shows the key)."""
+
+    secret: bytes
+    source: str  # "environment" or "local development key"
+
+    def __repr__(self) -> str:
+        return f"PseudonymKey(source={self.source!r}, key_id={self.key_id!r})"
+
+    @property
+    def key_id(self) -> str:
+        """A public fingerprint of the key: equal ids mean comparable pseudonyms across runs."""
+        return hmac.new(self.secret, b"tkpk pseudonym key id", hashlib.sha256).hexdigest()[:16]
+
+    def pads(self) -> tuple[bytes, bytes]:
+        """The inner and outer padded key blocks ``K ⊕ ipad`` and ``K ⊕ opad``."""
+        key = self.secret
+        if len(key) > BLOCK_SIZE:
+            key = hashlib.sha256(key).digest()
+        key = key.ljust(BLOCK_SIZE, b"\0")
+        return bytes(b ^ 0x36 for b in key), bytes(b ^ 0x5C for b in key)
+
+
+def _inside_repository(path: Path) -> bool:
+    """Whether ``path`` lies inside the project checkout."""
+    try:
+        path.resolve().relative_to(PROJECT_ROOT)
+    except ValueError:
+        return False
+    return True
+
+
+def _local_key(path: Path) -> bytes:
+    """Read the local development key, creating it once (mode 0600) when absent."""
+    if _inside_repository(path):
+        raise PseudonymKeyError(
+            f"the local pseudonym key file {path} lies inside the repository {PROJECT_ROOT}; "
+            "set TKPK_LOCAL_KEY_FILE to a path outside it (default ~/.config/tkpk/pseudonym.key)"
+        )
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        mode = stat.S_IMODE(path.stat().st_mode)
+        if mode & 0o077:
+            os.chmod(path, 0o600)
+            log.warning("local pseudonym key %s had mode %o; tightened to 0600", path, mode)
+        secret = path.read_text(encoding="ascii").strip()
+        if not secret:
+            raise PseudonymKeyError(f"the local pseudonym key file {path} is empty") from None
+        return secret.encode("ascii")
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+    log.warning("created a local pseudonym key at %s (mode 0600)", path)
+    return path.read_text(encoding="ascii").strip().encode("ascii")
+
+
+def load_key(settings: Settings) -> PseudonymKey:
+    """The pseudonym key for this run.
+
+    Raises ``PseudonymKeyError`` in production mode without ``TKPK_PSEUDONYM_KEY`` (or with a key
+    shorter than 16 bytes). Call it when a run starts, so that a production run refuses to start
+    rather than failing after hours of work.
+    """
+    value = os.environ.get(PSEUDONYM_KEY_ENV, "")
+    if value.strip():
+        secret = value.encode("utf-8")
+        if settings.mode == PRODUCTION and len(secret) < MIN_PRODUCTION_KEY_BYTES:
+            raise PseudonymKeyError(
+                f"{PSEUDONYM_KEY_ENV} is shorter than {MIN_PRODUCTION_KEY_BYTES} bytes; "
+                "production runs need a strong key (e.g. `openssl rand -hex 32`)"
+            )
+        return PseudonymKey(secret, "environment")
+    if settings.mode == PRODUCTION:
+        raise PseudonymKeyError(
+            f"production mode: {PSEUDONYM_KEY_ENV} is not set. The run refuses to start: set the "
+            "pseudonym key in the service's environment (never in the repository)."
+        )
+    secret = _local_key(settings.local_key_file)
+    message = (
+        f"{PSEUDONYM_KEY_ENV} is not set: using the local development key "
+        f"{settings.local_key_file}; pseudonyms differ from production ones"
+    )
+    warnings.warn(message, LocalKeyWarning, stacklevel=2)
+    log.warning(message)
+    return PseudonymKey(secret, "local development key")
+
+
+def hmac_sql(value_sql: str) -> str:
+    """SQL computing the hex HMAC-SHA256 of VARCHAR ``value_sql``.
+
+    Uses the query parameters ``$hmac_ipad`` and ``$hmac_opad`` (BLOBs, see ``key_parameters``).
+    """
+    return (
+        "sha256($hmac_opad::blob || unhex(sha256($hmac_ipad::blob || "
+        f"encode(cast({value_sql} as varchar)))))"
+    )
+
+
+def key_parameters(key: PseudonymKey) -> dict[str, bytes]:
+    """The query parameters ``hmac_sql`` needs."""
+    ipad, opad = key.pads()
+    return {"hmac_ipad": ipad, "hmac_opad": opad}
+
+
+def pseudonymise(con: duckdb.DuckDBPyConnection, key: PseudonymKey, values: list[str]) -> list[str]:
+    """Pseudonyms of ``values`` (small lists; tests and look-ups), computed in DuckDB."""
+    frame = con.execute(
+        f"select {hmac_sql('v')} as p from unnest($values) with ordinality as t(v, i) order by i",
+        {"values": values, **key_parameters(key)},
+    ).fetchall()
+    return [row[0] for row in frame]
+
+
+def python_hmac(key: PseudonymKey, value: str) -> str:
+    """The reference HMAC-SHA256 hex digest (Python's ``hmac``), for tests and audits."""
+    return hmac.new(key.secret, value.encode("utf-8"), hashlib.sha256).hexdigest()

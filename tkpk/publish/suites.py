@@ -1,0 +1,517 @@
+"""Output expectation suites of the curated tables: generated from the dictionary, run in DuckDB.
+
+The suites are Great Expectations 1.x suite files, ``expectations/<table>.json``, one per exported
+table. They are generated from ``tkpk.publish.dictionary`` plus the invariants of indicators.md
+(``python -m tkpk.publish.suites`` rewrites them; a test keeps them in sync) and checked into the
+repository like every other suite.
+
+``run_suite`` evaluates a suite set-based in DuckDB against any relation (the staged Parquet file
+of a pack): every expectation becomes one query counting its unexpected rows. Cross-row and
+cross-table checks are ``unexpected_rows_expectation`` queries over ``{batch}`` and the reference
+tables (``ref_area``, ``ref_program``) of the same connection, so the expected numbers of areas
+come from ``ref_area``, never from constants.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+
+from tkpk.config import EXPECTATIONS_DIR
+from tkpk.publish.dictionary import (
+    PERSONAL_COLUMN_PATTERN,
+    TABLES,
+    Column,
+    Table,
+)
+
+GX_VERSION = "1.24.1"
+RATIO_TOLERANCE = 1e-9
+AREA_LEVELS = ["kelurahan", "kecamatan", "kota"]
+FUNDING_SOURCES = ["APBN", "APBD", "DBHCHT", "DAK", "BAZNAS", "CSR"]
+FILE_OUTCOMES = ["loaded", "already_loaded", "quarantined"]
+#: ref_area level as the area tables name it.
+REF_LEVEL_SQL = (
+    "case when r.level in ('kelurahan', 'kecamatan') then r.level else 'kota' end"
+)
+#: Tables whose rows cover every area for every period (others may omit all-zero rows).
+FULL_COVERAGE = {"kelurahan_poverty", "program_overlap"}
+#: Extra key columns of an area table besides period and area.
+AREA_EXTRA_KEYS = {"program_reach": ["program"], "funding_sources": ["funding_source"]}
+#: Ratios that may exceed 1 (benefit relative to consumption).
+UNBOUNDED_RATIOS = {"adequacy"}
+
+
+class OutputValidationError(RuntimeError):
+    """A curated table failed its output suite; nothing was published."""
+
+
+@dataclass(frozen=True)
+class CheckFailure:
+    """One failing expectation."""
+
+    table: str
+    check: str
+    expectation_type: str
+    unexpected: int
+    sample: str
+
+    def __str__(self) -> str:
+        return (
+            f"table {self.table}: check '{self.check}' ({self.expectation_type}) failed on "
+            f"{self.unexpected} row(s); e.g. {self.sample}"
+        )
+
+
+# --------------------------------------------------------------------------- generation
+
+
+def _expectation(type_: str, check: str, **kwargs) -> dict:
+    return {"type": type_, "kwargs": kwargs, "meta": {"check": check}, "severity": "critical"}
+
+
+def _rows(check: str, query: str) -> dict:
+    expectation = _expectation("unexpected_rows_expectation", check, unexpected_rows_query=query)
+    expectation["description"] = check
+    return expectation
+
+
+def _q(name: str) -> str:
+    return '"' + name + '"'
+
+
+def _column_checks(table: Table) -> list[dict]:
+    out = []
+    for column in table.columns:
+        name = column.name
+        if column.kind == "key":
+            out.append(
+                _expectation(
+                    "expect_column_values_to_not_be_null", f"{name} is never null", column=name
+                )
+            )
+        if column.kind in ("count", "amount"):
+            out.append(
+                _expectation(
+                    "expect_column_values_to_be_between",
+                    f"{name} is not negative",
+                    column=name,
+                    min_value=0,
+                )
+            )
+        if column.kind == "ratio":
+            bounds = {"min_value": 0}
+            if name not in UNBOUNDED_RATIOS:
+                bounds["max_value"] = 1
+            check = f"{name} in [0, 1]" if "max_value" in bounds else f"{name} >= 0"
+            out.append(
+                _expectation("expect_column_values_to_be_between", check, column=name, **bounds)
+            )
+    return out
+
+
+def _additivity(table: Table) -> list[dict]:
+    """Kelurahan values add up to their kecamatan and to the city (city >= for non-additive)."""
+    extra = AREA_EXTRA_KEYS.get(table.name, [])
+    keys = ", ".join(["period", *extra])
+    additive = [c.name for c in table.columns if c.additive]
+    at_least = [c.name for c in table.columns if c.kind in ("count", "amount") and not c.additive]
+    checks = []
+    if additive:
+        sums = ", ".join(f"sum({_q(c)}) as {_q(c)}" for c in additive)
+        differs = " or ".join(
+            f"coalesce(s.{_q(c)}, 0) <> coalesce(t.{_q(c)}, 0)" for c in additive
+        )
+        on_keys = " and ".join(f"s.{k} = t.{k}" for k in ["period", *extra])
+        for parent, group, parent_key in (
+            ("kota", "", ""),
+            ("kecamatan", ", kecamatan_code", " and s.kecamatan_code = t.area_code"),
+        ):
+            query = (
+                f"with s as (select {keys}{group}, {sums} from {{batch}} "
+                f"where area_level = 'kelurahan' group by all), "
+                f"t as (select * from {{batch}} where area_level = '{parent}') "
+                f"select coalesce(s.period, t.period) as period, t.area_code, s.*, t.* "
+                f"from s full join t on {on_keys}{parent_key} where {differs}"
+            )
+            checks.append(
+                _rows(f"kelurahan values add up to the {parent} ({', '.join(additive)})", query)
+            )
+    if at_least:
+        sums = ", ".join(f"sum({_q(c)}) as {_q(c)}" for c in at_least)
+        smaller = " or ".join(
+            f"coalesce(t.{_q(c)}, 0) < coalesce(s.{_q(c)}, 0)" for c in at_least
+        )
+        on_keys = " and ".join(f"s.{k} = t.{k}" for k in ["period", *extra])
+        query = (
+            f"with s as (select {keys}, {sums} from {{batch}} where area_level = 'kelurahan' "
+            f"group by all), t as (select * from {{batch}} where area_level = 'kota') "
+            f"select s.*, t.* from s left join t on {on_keys} where {smaller}"
+        )
+        checks.append(_rows(f"city row >= sum of kelurahan ({', '.join(at_least)})", query))
+    return checks
+
+
+def _area_checks(table: Table) -> list[dict]:
+    checks = [
+        _expectation(
+            "expect_column_values_to_be_in_set",
+            "area_level is kelurahan, kecamatan or kota",
+            column="area_level",
+            value_set=AREA_LEVELS,
+        ),
+        _rows(
+            "every area is in ref_area with its level, name and kecamatan",
+            "select b.* from {batch} b left join ref_area r on r.code = b.area_code "
+            f"where r.code is null or {REF_LEVEL_SQL} <> b.area_level or r.name <> b.area_name "
+            "or (b.area_level <> 'kota' and b.kecamatan_code is distinct from r.kecamatan_code)",
+        ),
+    ]
+    if table.name in FULL_COVERAGE:
+        checks.append(
+            _rows(
+                "every period has one row per kelurahan, kecamatan and the city of ref_area",
+                "with expected as (select "
+                + REF_LEVEL_SQL
+                + " as area_level, count(*) as n from ref_area r group by all), "
+                "actual as (select period, area_level, count(*) as n "
+                "from {batch} group by all), "
+                "periods as (select distinct period from {batch}) "
+                "select p.period, e.area_level, e.n as expected, coalesce(a.n, 0) as actual "
+                "from periods p cross join expected e left join actual a "
+                "on a.period = p.period and a.area_level = e.area_level "
+                "where coalesce(a.n, 0) <> e.n",
+            )
+        )
+    checks += _additivity(table)
+    return checks
+
+
+def _table_specific(table: Table) -> list[dict]:
+    name = table.name
+    pair = "expect_column_pair_values_a_to_be_greater_than_b"
+    checks: list[dict] = []
+
+    def ge(a: str, b: str) -> None:
+        checks.append(
+            _expectation(
+                pair, f"{a} >= {b}", column_A=a, column_B=b, or_equal=True,
+                ignore_row_if="either_value_is_missing",
+            )
+        )
+
+    tol = RATIO_TOLERANCE
+    if name == "kelurahan_poverty":
+        ge("p0", "p1")
+        ge("p1", "p2")
+        for a, b in (
+            ("population", "poor_population"),
+            ("households", "poor_households"),
+            ("poor_population", "extreme_poor_population"),
+            ("poor_households", "poor_households_unreached"),
+            ("population", "mpi_poor_population"),
+            ("households", "households_desil_1_4"),
+        ):
+            ge(a, b)
+        checks += [
+            _rows(
+                "mpi_m0 = mpi_h × mpi_a",
+                "select * from {batch} where abs(coalesce(mpi_m0, 0) - coalesce(mpi_h, 0) * "
+                f"coalesce(mpi_a, 0)) > {tol} or (mpi_a is null and coalesce(mpi_h, 0) > 0)",
+            ),
+            _rows(
+                "p0 = poor_population / population, mpi_h = mpi_poor_population / population",
+                "select * from {batch} where population > 0 and ("
+                f"abs(p0 - poor_population / population) > {tol} or "
+                f"abs(mpi_h - mpi_poor_population / population) > {tol})",
+            ),
+            _rows(
+                "mpi_a in [1/3, 1] when anyone is multidimensionally poor",
+                f"select * from {{batch}} where mpi_a < 1.0 / 3 - {tol} or mpi_a > 1 + {tol}",
+            ),
+            _expectation(
+                "expect_column_values_to_be_between", "poverty_line_idr is positive",
+                column="poverty_line_idr", min_value=0, strict_min=True,
+            ),
+        ]
+    elif name == "program_reach":
+        for a, b in (
+            ("target_households", "recipient_target_households"),
+            ("recipient_households", "recipient_target_households"),
+            ("poor_households", "recipient_poor_households"),
+            ("recipient_households", "recipient_poor_households"),
+        ):
+            ge(a, b)
+        checks += [
+            _rows(
+                "coverage_target + exclusion_error = 1",
+                f"select * from {{batch}} where abs(coverage_target + exclusion_error - 1) > {tol}",
+            ),
+            _rows(
+                "program is in ref_program",
+                "select * from {batch} where program not in (select code from ref_program)",
+            ),
+        ]
+    elif name == "program_incidence":
+        checks += [
+            _expectation(
+                "expect_column_values_to_be_between", "desil in 1..10", column="desil",
+                min_value=1, max_value=10,
+            ),
+            _rows(
+                "incidence sums to 1 per period × program with recipients",
+                "select period, program, sum(beneficiary_incidence) as b, "
+                "sum(benefit_incidence) as a, sum(amount_idr) as amount from {batch} "
+                "group by all having sum(recipient_households) > 0 and ("
+                "abs(sum(beneficiary_incidence) - 1) > 1e-6 or "
+                "(sum(amount_idr) > 0 and abs(sum(benefit_incidence) - 1) > 1e-6))",
+            ),
+            _rows(
+                "program is in ref_program",
+                "select * from {batch} where program not in (select code from ref_program)",
+            ),
+        ]
+    elif name == "program_overlap":
+        checks.append(
+            _rows(
+                "households by number of programs add up (poor and target)",
+                "select * from {batch} where poor_programs_0 + poor_programs_1 + "
+                "poor_programs_2 + poor_programs_3plus <> poor_households or "
+                "target_programs_0 + target_programs_1 + target_programs_2 + "
+                "target_programs_3plus <> target_households",
+            )
+        )
+    elif name == "funding_sources":
+        checks.append(
+            _expectation(
+                "expect_column_values_to_be_in_set", "funding_source is a known source",
+                column="funding_source", value_set=FUNDING_SOURCES,
+            )
+        )
+    elif name == "data_quality":
+        checks += [
+            _expectation(
+                "expect_column_values_to_be_in_set", "file_outcome is known",
+                column="file_outcome", value_set=FILE_OUTCOMES,
+            ),
+            _rows(
+                "rows of a loaded file reconcile: read = accepted + quarantined + duplicate",
+                "select * from {batch} where file_outcome = 'loaded' and "
+                "rows_read <> accepted + quarantined + duplicate",
+            ),
+        ]
+    elif name == "households":
+        checks += [
+            _expectation(
+                "expect_column_values_to_match_regex", "household_pseudonym is a hex HMAC",
+                column="household_pseudonym", regex="^[0-9a-f]{64}$",
+            ),
+            _expectation(
+                "expect_column_values_to_be_between", "desil in 1..10", column="desil",
+                min_value=1, max_value=10,
+            ),
+            _expectation(
+                "expect_column_values_to_be_between", "mpi_score in [0, 1]",
+                column="mpi_score", min_value=0, max_value=1,
+            ),
+            _rows(
+                "program_count, unreached_poor and mpi_poor agree with their inputs",
+                "select * from {batch} where program_count <> coalesce(len(programs_received), 0)"
+                " or unreached_poor <> (poor and program_count = 0)"
+                " or mpi_poor <> (round(mpi_score * 18) >= 6)",
+            ),
+            _rows(
+                "one snapshot, every kelurahan in ref_area",
+                "select * from {batch} b where b.kelurahan_code not in (select code from ref_area "
+                "where level = 'kelurahan') or b.snapshot <> (select max(snapshot) from {batch})",
+            ),
+        ]
+    return checks
+
+
+def build_suite(table: Table) -> dict:
+    """The GX 1.x suite (as a JSON document) of one exported table."""
+    expectations = [
+        _expectation(
+            "expect_table_columns_to_match_ordered_list",
+            "columns are exactly the data dictionary's",
+            column_list=table.names,
+        ),
+        _rows(
+            "no personal-data column (NIK, family card, name, address, birth date, registry id)",
+            "select column_name from (describe select * from {batch}) "
+            f"where regexp_matches(lower(column_name), '{PERSONAL_COLUMN_PATTERN}')",
+        ),
+        _expectation(
+            "expect_compound_columns_to_be_unique", "the key is unique",
+            column_list=list(table.key),
+        ),
+    ]
+    expectations += _column_checks(table)
+    if table.area:
+        expectations += _area_checks(table)
+    expectations += _table_specific(table)
+    return {
+        "name": table.name,
+        "id": None,
+        "expectations": expectations,
+        "meta": {
+            "great_expectations_version": GX_VERSION,
+            "generated_by": "python -m tkpk.publish.suites (from tkpk/publish/dictionary.py)",
+            "grain": table.grain_en,
+        },
+        "notes": "Output suite of the curated table; a failing expectation stops the publish.",
+    }
+
+
+def suite_path(table: str, directory: Path = EXPECTATIONS_DIR) -> Path:
+    """Where the suite of ``table`` is stored."""
+    return directory / f"{table}.json"
+
+
+def render_suite(table: Table) -> str:
+    """The suite file's text."""
+    return json.dumps(build_suite(table), indent=2, ensure_ascii=False) + "\n"
+
+
+def write_suites(directory: Path = EXPECTATIONS_DIR) -> list[Path]:
+    """(Re)write the output suite of every exported table."""
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for table in TABLES:
+        path = suite_path(table.name, directory)
+        path.write_text(render_suite(table), encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+# --------------------------------------------------------------------------- evaluation
+
+
+def _literal(value: object) -> str:
+    if isinstance(value, str):
+        return "'" + value.replace("'", "''") + "'"
+    return repr(value)
+
+
+def _unexpected_sql(expectation: dict, relation: str) -> str:
+    """A query returning the unexpected rows of ``expectation`` on ``relation``."""
+    kind = expectation["type"]
+    kw = expectation["kwargs"]
+    if kind == "unexpected_rows_expectation":
+        return kw["unexpected_rows_query"].replace("{batch}", relation)
+    if kind == "expect_column_values_to_not_be_null":
+        return f"select * from {relation} where {_q(kw['column'])} is null"
+    if kind == "expect_column_values_to_be_in_set":
+        values = ", ".join(_literal(v) for v in kw["value_set"])
+        column = _q(kw["column"])
+        return f"select * from {relation} where {column} is not null and {column} not in ({values})"
+    if kind == "expect_column_values_to_be_between":
+        column = _q(kw["column"])
+        tests = []
+        if kw.get("min_value") is not None:
+            op = "<=" if kw.get("strict_min") else "<"
+            tests.append(f"{column} {op} {kw['min_value']}")
+        if kw.get("max_value") is not None:
+            op = ">=" if kw.get("strict_max") else ">"
+            tests.append(f"{column} {op} {kw['max_value']}")
+        return f"select * from {relation} where {' or '.join(tests)}"
+    if kind == "expect_column_values_to_match_regex":
+        column = _q(kw["column"])
+        return (
+            f"select * from {relation} where {column} is not null and "
+            f"not regexp_matches({column}, {_literal(kw['regex'])})"
+        )
+    if kind == "expect_compound_columns_to_be_unique":
+        columns = ", ".join(_q(c) for c in kw["column_list"])
+        return (
+            f"select {columns}, count(*) as n from {relation} group by all having count(*) > 1"
+        )
+    if kind == "expect_column_pair_values_a_to_be_greater_than_b":
+        a, b = _q(kw["column_A"]), _q(kw["column_B"])
+        op = ">=" if kw.get("or_equal") else ">"
+        return f"select * from {relation} where not ({a} {op} {b})"
+    raise ValueError(f"unsupported expectation type {kind}")
+
+
+def _column_list_failure(con: duckdb.DuckDBPyConnection, relation: str, expected: list[str]):
+    actual = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
+    if actual == expected:
+        return None
+    missing = [c for c in expected if c not in actual]
+    extra = [c for c in actual if c not in expected]
+    return f"missing {missing}, undocumented {extra}, order {actual}"
+
+
+def run_suite(
+    con: duckdb.DuckDBPyConnection, table: str, relation: str, suite: dict
+) -> list[CheckFailure]:
+    """Evaluate ``suite`` on ``relation`` (a table, view or ``read_parquet(...)``)."""
+    failures = []
+    for expectation in suite["expectations"]:
+        check = expectation.get("meta", {}).get("check") or expectation["type"]
+        if expectation["type"] == "expect_table_columns_to_match_ordered_list":
+            problem = _column_list_failure(con, relation, expectation["kwargs"]["column_list"])
+            if problem:
+                failures.append(CheckFailure(table, check, expectation["type"], 1, problem))
+                break  # every other check assumes the documented columns
+            continue
+        sql = _unexpected_sql(expectation, relation)
+        count = con.execute(f"select count(*) from ({sql})").fetchone()[0]
+        if count:
+            sample = con.execute(f"select * from ({sql}) limit 3").fetchall()
+            failures.append(
+                CheckFailure(table, check, expectation["type"], count, _short(sample))
+            )
+    return failures
+
+
+def _short(rows: list[tuple]) -> str:
+    text = "; ".join(str(r) for r in rows)
+    return text if len(text) <= 400 else text[:400] + "..."
+
+
+def load_suite(table: str, directory: Path = EXPECTATIONS_DIR) -> dict:
+    """The stored suite of ``table``."""
+    path = suite_path(table, directory)
+    if not path.exists():
+        raise OutputValidationError(
+            f"table {table}: the output suite {path} is missing; run "
+            "`python -m tkpk.publish.suites` to generate it"
+        )
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def validate_output(
+    con: duckdb.DuckDBPyConnection, table: str, relation: str, directory: Path = EXPECTATIONS_DIR
+) -> list[CheckFailure]:
+    """Run the stored suite of ``table`` on ``relation``; the failures (empty: valid)."""
+    return run_suite(con, table, relation, load_suite(table, directory))
+
+
+def column_is_documented(table: Table, name: str) -> bool:
+    """Whether ``name`` is a documented column of ``table``."""
+    return name in table.names
+
+
+def _is_personal(name: str) -> bool:
+    return re.match(PERSONAL_COLUMN_PATTERN, name.lower()) is not None
+
+
+def personal_columns(columns: list[str]) -> list[str]:
+    """Column names that look like personal data."""
+    return [c for c in columns if _is_personal(c)]
+
+
+def ratio_columns(table: Table) -> list[Column]:
+    """The ratio columns of ``table``."""
+    return [c for c in table.columns if c.kind == "ratio"]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    for written in write_suites():
+        print(written)
