@@ -135,10 +135,23 @@ class World:
                 'sha', 'dtsen_keluarga_3375.csv', ?)
             """,
             [
-                d(snapshot), hid, kk, kelurahan, rt, rw, len(people), Decimal(str(y)), desil,
-                luas_lantai, codes["jenis_lantai"], codes["jenis_dinding"],
-                codes["sumber_air_minum"], codes["sumber_penerangan"],
-                codes["bahan_bakar_masak"], codes["fasilitas_bab"], next(self._rows),
+                d(snapshot),
+                hid,
+                kk,
+                kelurahan,
+                rt,
+                rw,
+                len(people),
+                Decimal(str(y)),
+                desil,
+                luas_lantai,
+                codes["jenis_lantai"],
+                codes["jenis_dinding"],
+                codes["sumber_air_minum"],
+                codes["sumber_penerangan"],
+                codes["bahan_bakar_masak"],
+                codes["fasilitas_bab"],
+                next(self._rows),
             ],
         )
         niks = []
@@ -153,8 +166,14 @@ class World:
                     'sha', 'dtsen_anggota_3375.csv', ?)
                 """,
                 [
-                    d(snapshot), hid, nik, values["birth"], values["pendidikan"],
-                    values["sekolah"], values["jkn"], next(self._rows),
+                    d(snapshot),
+                    hid,
+                    nik,
+                    values["birth"],
+                    values["pendidikan"],
+                    values["sekolah"],
+                    values["jkn"],
+                    next(self._rows),
                 ],
             )
         return hid, niks
@@ -183,8 +202,16 @@ class World:
                 ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', null, 'sha', 'salur_test.csv', ?)
             """,
             [
-                program, source_kind, day, day.replace(day=1), nik or self.nik(), no_kk,
-                kelurahan, None if amount is None else Decimal(str(amount)), status, funding,
+                program,
+                source_kind,
+                day,
+                day.replace(day=1),
+                nik or self.nik(),
+                no_kk,
+                kelurahan,
+                None if amount is None else Decimal(str(amount)),
+                status,
+                funding,
                 next(self._rows),
             ],
         )

@@ -39,7 +39,11 @@ def flags(w: World, hid: str) -> dict:
 
 def deprived(result: dict) -> set[str]:
     """Names of the indicators a household is deprived in."""
-    return {k.removeprefix("deprived_") for k, v in result.items() if k.startswith("deprived_") and v}
+    return {
+        name.removeprefix("deprived_")
+        for name, value in result.items()
+        if name.startswith("deprived_") and value
+    }
 
 
 AGE_15 = date(2016, 6, 30)  # 15th birthday on the reference day 2031-06-30
@@ -55,15 +59,20 @@ def test_each_indicator_and_its_weight_in_eighteenths(con):
     cases = {
         # schooling: both members 15+ have PENDIDIKAN < 2 (a schooled 14-year-old does not count)
         "schooling": w.household(
-            SNAP, 9e5, members=[person(ADULT["birth"], 1), person(AGE_15, 1, 1),
-                                person(AGE_14, 3, 1)])[0],
+            SNAP,
+            9e5,
+            members=[person(ADULT["birth"], 1), person(AGE_15, 1, 1), person(AGE_14, 3, 1)],
+        )[0],
         # attendance: a 15-year-old no longer in school (15 is inside the 7-15 band)
         "attendance": w.household(
-            SNAP, 9e5, members=[person(ADULT["birth"]), person(AGE_15, 3, 2)])[0],
+            SNAP, 9e5, members=[person(ADULT["birth"]), person(AGE_15, 3, 2)]
+        )[0],
         "attendance_age_7": w.household(
-            SNAP, 9e5, members=[person(ADULT["birth"]), person(AGE_7, 0, 0)])[0],
+            SNAP, 9e5, members=[person(ADULT["birth"]), person(AGE_7, 0, 0)]
+        )[0],
         "insurance": w.household(
-            SNAP, 9e5, members=[person(ADULT["birth"]), person(ADULT["birth"], jkn=0)])[0],
+            SNAP, 9e5, members=[person(ADULT["birth"]), person(ADULT["birth"], jkn=0)]
+        )[0],
         "electricity": w.household(SNAP, 9e5, sumber_penerangan=4)[0],
         "water": w.household(SNAP, 9e5, sumber_air_minum=6)[0],
         "water_11": w.household(SNAP, 9e5, sumber_air_minum=11)[0],
@@ -77,8 +86,8 @@ def test_each_indicator_and_its_weight_in_eighteenths(con):
         "crowding_boundary": w.household(SNAP, 9e5, members=2, luas_lantai=16)[0],
         # not deprived: out of the bands (6 and 16 years old, not in school)
         "out_of_band": w.household(
-            SNAP, 9e5, members=[person(ADULT["birth"]), person(AGE_6, 0, 0),
-                                person(AGE_16, 3, 2)])[0],
+            SNAP, 9e5, members=[person(ADULT["birth"]), person(AGE_6, 0, 0), person(AGE_16, 3, 2)]
+        )[0],
         # not deprived in schooling: nobody aged 15+ (the band is empty)
         "no_member_15_plus": w.household(SNAP, 9e5, members=[person(AGE_14, 0, 1)])[0],
         # cooking fuel 7 (does not cook) and water 7 (protected spring) are not deprivations
@@ -115,18 +124,25 @@ def test_poverty_cutoff_is_exactly_six_eighteenths(con):
     six = w.household(SNAP, 9e5, members=[person(ADULT["birth"], jkn=0)])[0]
     # five living-standard indicators: 5/18 < 1/3 -> not poor
     five = w.household(
-        SNAP, 9e5, sumber_penerangan=4, sumber_air_minum=9, fasilitas_bab=4, jenis_lantai=6,
+        SNAP,
+        9e5,
+        sumber_penerangan=4,
+        sumber_air_minum=9,
+        fasilitas_bab=4,
+        jenis_lantai=6,
         bahan_bakar_masak=5,
     )[0]
     # schooling (3) + three living-standard indicators (3) = 6/18 -> poor
     mixed = w.household(
-        SNAP, 9e5, members=[person(ADULT["birth"], 0)], sumber_penerangan=4,
-        sumber_air_minum=8, fasilitas_bab=3,
+        SNAP,
+        9e5,
+        members=[person(ADULT["birth"], 0)],
+        sumber_penerangan=4,
+        sumber_air_minum=8,
+        fasilitas_bab=3,
     )[0]
     w.build()
-    status = dict(
-        con.execute("select id_keluarga, mpi_poor from int_household_status").fetchall()
-    )
+    status = dict(con.execute("select id_keluarga, mpi_poor from int_household_status").fetchall())
     assert (status[six], status[five], status[mixed]) == (True, False, True)
     scores = dict(con.execute("select id_keluarga, mpi_score from households").fetchall())
     assert str(scores[six]) == "0.3333"
@@ -146,15 +162,28 @@ def test_headcount_intensity_and_m0_by_hand(con):
     """
     w = World(con)
     w.snapshot(SNAP)
-    w.household(SNAP, 9e5, KEL_MEDONO, members=[person(ADULT["birth"], jkn=0), person(
-        ADULT["birth"])])
     w.household(
-        SNAP, 9e5, KEL_MEDONO, members=3, sumber_penerangan=4, sumber_air_minum=10,
-        fasilitas_bab=3, jenis_dinding=6, bahan_bakar_masak=5,
+        SNAP, 9e5, KEL_MEDONO, members=[person(ADULT["birth"], jkn=0), person(ADULT["birth"])]
     )
     w.household(
-        SNAP, 9e5, KEL_MEDONO, members=[person(ADULT["birth"], jkn=0)], sumber_penerangan=4,
-        sumber_air_minum=6, bahan_bakar_masak=6,
+        SNAP,
+        9e5,
+        KEL_MEDONO,
+        members=3,
+        sumber_penerangan=4,
+        sumber_air_minum=10,
+        fasilitas_bab=3,
+        jenis_dinding=6,
+        bahan_bakar_masak=5,
+    )
+    w.household(
+        SNAP,
+        9e5,
+        KEL_MEDONO,
+        members=[person(ADULT["birth"], jkn=0)],
+        sumber_penerangan=4,
+        sumber_air_minum=6,
+        bahan_bakar_masak=6,
     )
     w.household(SNAP, 9e5, KEL_MEDONO, members=4)
     w.household(SNAP, 9e5, KEL_KRAPYAK, members=2)  # elsewhere: does not change Medono

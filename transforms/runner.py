@@ -72,10 +72,17 @@ def model_sql(name: str) -> str:
     return model_path(name).read_text(encoding="utf-8").strip().rstrip(";")
 
 
+def sql_code(sql: str) -> str:
+    """``sql`` without its ``--`` comments, lower-cased."""
+    return re.sub(r"--[^\n]*", "", sql).lower()
+
+
 def referenced_models(name: str) -> set[str]:
-    """The other models that model ``name`` reads (identifiers equal to a model name)."""
-    words = set(re.findall(r"\b[a-z_][a-z0-9_]*\b", model_sql(name).lower()))
-    return (words & set(MODEL_ORDER)) - {name}
+    """The other models that model ``name`` reads (after ``from`` / ``join``, not its CTEs)."""
+    code = sql_code(model_sql(name))
+    ctes = set(re.findall(r"\b([a-z_][a-z0-9_]*)\s+as\s*\(", code))
+    tables = set(re.findall(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*)", code))
+    return (tables - ctes) & set(MODEL_ORDER) - {name}
 
 
 def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:

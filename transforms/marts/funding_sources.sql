@@ -35,7 +35,8 @@ facts as (
         on int_household_status.period = int_household_funding.period
         and int_household_status.id_keluarga = int_household_funding.id_keluarga
     join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code is not distinct from int_household_status.kelurahan_code
+        on int_area_hierarchy.kelurahan_code
+            is not distinct from int_household_status.kelurahan_code
 ),
 
 aggregated as (

@@ -26,7 +26,7 @@ snapshots as (
     select distinct snapshot from int_periods
 ),
 
-households as (
+registered as (
     select registry_households.*
     from registry_households
     join snapshots on snapshots.snapshot = registry_households.snapshot
@@ -72,34 +72,34 @@ kelurahan as (
 
 joined as (
     select
-        households.snapshot,
-        households.id_keluarga,
-        households.no_kk,
+        registered.snapshot,
+        registered.id_keluarga,
+        registered.no_kk,
         kelurahan.code as kelurahan_code,
-        cast(households.rt as smallint) as rt,
-        cast(households.rw as smallint) as rw,
+        cast(registered.rt as smallint) as rt,
+        cast(registered.rw as smallint) as rw,
         cast(coalesce(member_summary.household_size, 0) as integer) as household_size,
-        cast(households.desil as tinyint) as desil,
-        cast(households.pengeluaran_per_kapita as decimal(18, 2)) as pengeluaran_per_kapita,
+        cast(registered.desil as tinyint) as desil,
+        cast(registered.pengeluaran_per_kapita as decimal(18, 2)) as pengeluaran_per_kapita,
         coalesce(member_summary.has_member_15_plus, false)
             and not coalesce(member_summary.has_schooled_member_15_plus, false)
             as deprived_schooling,
         coalesce(member_summary.has_child_not_attending, false) as deprived_attendance,
         coalesce(member_summary.has_uninsured_member, false) as deprived_insurance,
-        coalesce(households.sumber_penerangan = 4, false) as deprived_electricity,
-        coalesce(households.sumber_air_minum in (6, 8, 9, 10, 11), false) as deprived_water,
-        coalesce(households.fasilitas_bab in (3, 4), false) as deprived_sanitation,
-        coalesce(households.jenis_lantai in (5, 6), false)
-            or coalesce(households.jenis_dinding in (4, 5, 6), false) as deprived_housing,
-        coalesce(households.bahan_bakar_masak in (5, 6), false) as deprived_cooking_fuel,
+        coalesce(registered.sumber_penerangan = 4, false) as deprived_electricity,
+        coalesce(registered.sumber_air_minum in (6, 8, 9, 10, 11), false) as deprived_water,
+        coalesce(registered.fasilitas_bab in (3, 4), false) as deprived_sanitation,
+        coalesce(registered.jenis_lantai in (5, 6), false)
+            or coalesce(registered.jenis_dinding in (4, 5, 6), false) as deprived_housing,
+        coalesce(registered.bahan_bakar_masak in (5, 6), false) as deprived_cooking_fuel,
         coalesce(
-            households.luas_lantai < 8 * coalesce(member_summary.household_size, 0), false
+            registered.luas_lantai < 8 * coalesce(member_summary.household_size, 0), false
         ) as deprived_crowding
-    from households
+    from registered
     left join member_summary
-        on member_summary.snapshot = households.snapshot
-        and member_summary.id_keluarga = households.id_keluarga
-    left join kelurahan on kelurahan.code = households.kelurahan_code
+        on member_summary.snapshot = registered.snapshot
+        and member_summary.id_keluarga = registered.id_keluarga
+    left join kelurahan on kelurahan.code = registered.kelurahan_code
 ),
 
 final as (

@@ -41,7 +41,7 @@ records as (
     where program_records.status in ('success', 'failed')
 ),
 
-households as (
+snapshot_households as (
     select snapshot, id_keluarga, no_kk, kelurahan_code from int_household_snapshot
 ),
 
@@ -49,18 +49,18 @@ nik_index as (
     select
         registry_members.snapshot,
         registry_members.nik,
-        min(households.id_keluarga) as id_keluarga
+        min(snapshot_households.id_keluarga) as id_keluarga
     from registry_members
-    join households
-        on households.snapshot = registry_members.snapshot
-        and households.id_keluarga = registry_members.id_keluarga
+    join snapshot_households
+        on snapshot_households.snapshot = registry_members.snapshot
+        and snapshot_households.id_keluarga = registry_members.id_keluarga
     where registry_members.nik is not null
     group by registry_members.snapshot, registry_members.nik
 ),
 
 kk_index as (
     select snapshot, no_kk, min(id_keluarga) as id_keluarga
-    from households
+    from snapshot_households
     where no_kk is not null
     group by snapshot, no_kk
 ),
@@ -84,13 +84,13 @@ attributed as (
     select
         matched.*,
         case
-            when matched.id_keluarga is not null then households.kelurahan_code
+            when matched.id_keluarga is not null then snapshot_households.kelurahan_code
             else record_kelurahan.code
         end as kelurahan_code
     from matched
-    left join households
-        on households.snapshot = matched.snapshot
-        and households.id_keluarga = matched.id_keluarga
+    left join snapshot_households
+        on snapshot_households.snapshot = matched.snapshot
+        and snapshot_households.id_keluarga = matched.id_keluarga
     left join (select code from ref_area where level = 'kelurahan') as record_kelurahan
         on record_kelurahan.code = matched.record_kelurahan_code
 ),

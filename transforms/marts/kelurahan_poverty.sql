@@ -22,7 +22,8 @@ facts as (
         int_area_hierarchy.area_code
     from int_household_status
     join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code is not distinct from int_household_status.kelurahan_code
+        on int_area_hierarchy.kelurahan_code
+            is not distinct from int_household_status.kelurahan_code
 ),
 
 aggregated as (

@@ -22,7 +22,7 @@
 -- row only. PBI-JK inactive rows are neither.
 with
 
-households as (
+household_facts as (
     select period, id_keluarga, kelurahan_code, household_size, desil, pengeluaran_per_kapita, poor
     from int_household_status
 ),
@@ -32,17 +32,18 @@ recipient_facts as (
         int_household_program.period,
         int_household_program.program,
         int_area_hierarchy.area_code,
-        households.desil <= ref_program.target_desil_max as in_target,
-        households.poor,
+        household_facts.desil <= ref_program.target_desil_max as in_target,
+        household_facts.poor,
         int_household_program.amount_idr,
-        12 * households.household_size * households.pengeluaran_per_kapita as consumption_year
+        12 * household_facts.household_size * household_facts.pengeluaran_per_kapita
+            as consumption_year
     from int_household_program
-    join households
-        on households.period = int_household_program.period
-        and households.id_keluarga = int_household_program.id_keluarga
+    join household_facts
+        on household_facts.period = int_household_program.period
+        and household_facts.id_keluarga = int_household_program.id_keluarga
     join ref_program on ref_program.code = int_household_program.program
     join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code is not distinct from households.kelurahan_code
+        on int_area_hierarchy.kelurahan_code is not distinct from household_facts.kelurahan_code
     where int_household_program.recipient
 ),
 
@@ -62,15 +63,15 @@ recipients as (
 
 households_by_desil as (
     select
-        households.period,
+        household_facts.period,
         int_area_hierarchy.area_code,
-        households.desil,
+        household_facts.desil,
         count(*) as households,
-        count(*) filter (where households.poor) as poor_households
-    from households
+        count(*) filter (where household_facts.poor) as poor_households
+    from household_facts
     join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code is not distinct from households.kelurahan_code
-    group by households.period, int_area_hierarchy.area_code, households.desil
+        on int_area_hierarchy.kelurahan_code is not distinct from household_facts.kelurahan_code
+    group by household_facts.period, int_area_hierarchy.area_code, household_facts.desil
 ),
 
 targets as (

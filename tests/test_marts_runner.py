@@ -1,0 +1,179 @@
+"""The transform runner: file conventions, build order, contract columns, other regions."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from marts_support import World
+
+from tkpk import reference
+from transforms.runner import (
+    CURATED_TABLES,
+    MARTS_DIR,
+    MODEL_ORDER,
+    MissingInputError,
+    build_marts,
+    model_sql,
+    referenced_models,
+    sql_code,
+)
+
+AREA_KEYS = ["period", "area_level", "area_code", "area_name", "kecamatan_code", "snapshot"]
+
+#: docs/architecture.md, "Curated tables" (households: id_keluarga until the publish step
+#: replaces it with household_pseudonym).
+CONTRACT_COLUMNS = {
+    "kelurahan_poverty": [
+        *AREA_KEYS,
+        "poverty_line_idr", "extreme_poverty_line_idr", "poverty_line_status", "population",
+        "households", "poor_population", "poor_households", "p0", "p1", "p2",
+        "poverty_gap_idr_month", "extreme_poor_population", "extreme_p0",
+        "near_poor_population", "households_desil_1_4", "poor_households_unreached",
+        "mpi_poor_population", "mpi_h", "mpi_a", "mpi_m0", "deprived_schooling",
+        "deprived_attendance", "deprived_insurance", "deprived_electricity", "deprived_water",
+        "deprived_sanitation", "deprived_housing", "deprived_cooking_fuel", "deprived_crowding",
+    ],
+    "program_reach": [
+        *AREA_KEYS,
+        "program", "program_name", "recipient_households", "amount_idr", "target_households",
+        "recipient_target_households", "poor_households", "recipient_poor_households",
+        "coverage_target", "exclusion_error", "inclusion_error", "coverage_poor", "adequacy",
+        "recipient_consumption_idr_year", "unmatched_records", "unmatched_amount_idr",
+        "failed_records", "failed_amount_idr",
+    ],
+    "program_incidence": [
+        "period", "program", "desil", "recipient_households", "amount_idr",
+        "beneficiary_incidence", "benefit_incidence",
+    ],
+    "program_overlap": [
+        *AREA_KEYS,
+        "poor_households", "poor_programs_0", "poor_programs_1", "poor_programs_2",
+        "poor_programs_3plus", "target_households", "target_programs_0", "target_programs_1",
+        "target_programs_2", "target_programs_3plus",
+    ],
+    "funding_sources": [*AREA_KEYS, "funding_source", "recipient_households", "amount_idr"],
+    "data_quality": [
+        "run_id", "file_name", "kind", "sha256", "file_outcome", "file_reason", "rows_read",
+        "accepted", "quarantined", "duplicate", "skipped_lines",
+    ],
+    "data_quality_reason": ["run_id", "file_name", "sha256", "reason", "rows"],
+    "households": [
+        "id_keluarga", "snapshot", "kelurahan_code", "kelurahan_name", "kecamatan_code", "rt",
+        "rw", "household_size", "desil", "pengeluaran_per_kapita", "poor", "extreme_poor",
+        "near_poor", "mpi_score", "mpi_poor", "programs_received", "program_count",
+        "unreached_poor",
+    ],
+}  # fmt: skip
+
+
+def test_every_sql_file_is_a_model_and_every_model_has_a_file():
+    files = {path.stem for path in MARTS_DIR.glob("*.sql")}
+    assert files == set(MODEL_ORDER)
+    assert set(CURATED_TABLES) == set(CONTRACT_COLUMNS)
+
+
+@pytest.mark.parametrize("name", MODEL_ORDER)
+def test_sql_style(name):
+    sql = model_sql(name)
+    assert sql.startswith(f"-- {name}:"), "header comment naming the model"
+    assert re.search(r"^-- Grain:", sql, re.MULTILINE), "header states the grain"
+    assert re.search(r"\bwith\b", sql)
+    assert sql.rstrip().endswith("select * from final")
+    code = sql_code(sql)
+    assert "33.75" not in code and not re.search(r"\b27\b", code), "no region literal"
+    assert not re.search(r"'[^']*[/\\][^']*'", code), "no path literal"
+    assert not re.search(r"\bread_(csv|parquet|json)", code), "inputs are tables, not files"
+
+
+@pytest.mark.parametrize("name", MODEL_ORDER)
+def test_models_only_read_models_built_before_them(name):
+    earlier = set(MODEL_ORDER[: MODEL_ORDER.index(name)])
+    assert referenced_models(name) <= earlier
+
+
+def test_contract_columns(con):
+    World(con).build()
+    for table, expected in CONTRACT_COLUMNS.items():
+        columns = [
+            row[0]
+            for row in con.execute(
+                "select column_name from information_schema.columns where table_name = ? "
+                "order by ordinal_position",
+                [table],
+            ).fetchall()
+        ]
+        assert columns == expected, table
+
+
+def test_missing_input_names_the_table(con):
+    World(con)
+    con.execute("drop table program_records")
+    with pytest.raises(MissingInputError, match="program_records"):
+        build_marts(con)
+
+
+def test_rebuild_replaces_tables(con):
+    w = World(con)
+    w.snapshot("2031-03")
+    w.household("2031-03", 100_000, members=2)
+    w.build()
+    w.household("2031-03", 100_000, members=3)
+    w.build()
+    city = con.execute(
+        "select population from kelurahan_poverty where area_level = 'kota'"
+    ).fetchall()
+    assert city == [(5,)]
+
+
+def test_data_quality_tables_copy_the_ingest_tables(con):
+    w = World(con)
+    con.execute(
+        "insert into ingest_data_quality values ('r1', 'salur_pkh_bri_203101.csv', "
+        "'disbursements', 'abc', 'loaded', null, 10, 7, 2, 1, 0)"
+    )
+    con.execute(
+        "insert into ingest_data_quality_reason values "
+        "('r1', 'salur_pkh_bri_203101.csv', 'abc', 'nik_invalid', 2)"
+    )
+    w.build()
+    assert con.execute("select rows_read, accepted from data_quality").fetchall() == [(10, 7)]
+    assert con.execute("select reason, rows from data_quality_reason").fetchall() == [
+        ("nik_invalid", 2)
+    ]
+
+
+@pytest.mark.parametrize("region", ["33.26", "33"])
+def test_other_regions(con, region):
+    """A kabupaten (desa level) and a province: the top rows are the region's own levels."""
+    reference.install(con, region)
+    desa = con.execute(
+        "select code, kecamatan_code, kabkota_code from ref_area where level = 'kelurahan' "
+        "order by code limit 2"
+    ).fetchall()
+    w = World(con)
+    w.snapshot("2031-03")
+    w.household("2031-03", 100_000, kelurahan=desa[0][0], members=2)
+    w.household("2031-03", 900_000, kelurahan=desa[1][0], members=3)
+    w.record("PKH", "2031-03-10", amount=600_000)  # unmatched, names no desa: region row only
+    w.build()
+    levels = dict(
+        con.execute(
+            "select area_level, count(*) from kelurahan_poverty group by area_level"
+        ).fetchall()
+    )
+    expected = dict(con.execute("select level, count(*) from ref_area group by level").fetchall())
+    assert levels == expected
+    top = con.execute(
+        "select area_level, population, poor_population from kelurahan_poverty where area_code = ?",
+        [region],
+    ).fetchall()
+    assert top == [("kabupaten" if region == "33.26" else "provinsi", 5, 2)]
+    kabkota = con.execute(
+        "select population from kelurahan_poverty where area_code = ?", [desa[0][2]]
+    ).fetchall()
+    assert kabkota == [(5,)]
+    unmatched = con.execute(
+        "select area_code from program_reach where unmatched_records > 0"
+    ).fetchall()
+    assert unmatched == [(region,)]
