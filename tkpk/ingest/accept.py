@@ -1,0 +1,864 @@
+"""Raw rows to the accepted, quarantine and duplicate sets, with data quality and reconciliation.
+
+``process_loads`` takes the files the raw loader has just loaded (their ``load_id``) and, kind by
+kind (households before members, so members are checked against their snapshot's households):
+
+1. stages the new raw rows with ``transforms/staging/stg_<kind>.sql`` (rename, cast, normalise);
+2. validates them with the suite ``expectations/stg_<kind>.json``, file by file, in bounded
+   batches; each failing expectation's ``meta.reason`` is a contract reason code of its rows;
+3. applies the cross-row rules in SQL: duplicate household keys (first valid row in file order
+   wins, earlier runs first), members of unknown or quarantined households, exact repeats of an
+   accepted row (same kind, natural key and values, across files and runs) as duplicates;
+4. appends accepted rows to ``registry_households`` / ``registry_members`` / ``program_records``,
+   the others to ``quarantine`` (every reason, the raw values) or ``duplicate`` (with a pointer);
+5. rebuilds ``snapshot_status``, writes ``ingest_data_quality`` (one row per run x file) and
+   ``ingest_data_quality_reason``, and reconciles: for every file ``rows_read = accepted +
+   quarantined + duplicate``, else ``ReconciliationError``.
+
+Everything runs in the caller's transaction (the nightly flow's); without one, in its own.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import duckdb
+
+from tkpk.config import TRANSFORMS_DIR, Settings
+from tkpk.validation import DEFAULT_BATCH_ROWS, ValidationOutcome, validate_table
+
+log = logging.getLogger(__name__)
+
+STAGING_DIR = TRANSFORMS_DIR / "staging"
+
+#: Kinds in processing order: households first (members are checked against them).
+KIND_ORDER = ("households", "members", "disbursements", "pbi", "local")
+PROGRAM_KINDS = ("disbursements", "pbi", "local")
+
+#: Reason codes this pipeline adds to the contract's (shared/spec/raw-extracts.md allows more).
+EXTRA_ROW_REASONS = {
+    "row_malformed": "a CSV line the reader could not split into the header's fields",
+    "id_missing": "a household row without ID_KELUARGA",
+    "number_invalid": "LUAS_LANTAI, JUMLAH_ANGGOTA or TAHAP unreadable or out of range",
+    "member_duplicate_key": "a second member row with the NIK of an accepted member of the same "
+    "household in the same snapshot, but different values",
+}
+
+#: Output tables of the ingest (docs/architecture.md), created when missing.
+TABLE_DDL: dict[str, str] = {
+    "registry_households": """
+        snapshot date, id_keluarga varchar, no_kk varchar, kelurahan_code varchar,
+        alamat varchar, rt smallint, rw smallint, jumlah_anggota smallint,
+        pengeluaran_per_kapita decimal(18, 2), desil tinyint, luas_lantai decimal(12, 2),
+        jenis_lantai tinyint, jenis_dinding tinyint, sumber_air_minum tinyint,
+        sumber_penerangan tinyint, bahan_bakar_masak tinyint, fasilitas_bab tinyint,
+        tanggal_pendataan date, sha256 varchar, file_name varchar, row_number bigint""",
+    "registry_members": """
+        snapshot date, id_keluarga varchar, nik varchar, nama varchar, jenis_kelamin varchar,
+        tanggal_lahir date, hubungan_keluarga tinyint, pendidikan_tertinggi tinyint,
+        status_sekolah tinyint, jaminan_kesehatan tinyint, disabilitas tinyint,
+        status_bekerja tinyint, sha256 varchar, file_name varchar, row_number bigint""",
+    "program_records": """
+        program varchar, source_kind varchar, record_date date, period date, nik varchar,
+        no_kk varchar, kelurahan_code varchar, amount_idr decimal(18, 2), status varchar,
+        funding_source varchar, channel varchar, stage smallint, sha256 varchar,
+        file_name varchar, row_number bigint""",
+    "quarantine": """
+        sha256 varchar, file_name varchar, kind varchar, row_number bigint, reasons varchar[],
+        raw_values json, load_id varchar""",
+    "duplicate": """
+        sha256 varchar, file_name varchar, kind varchar, row_number bigint,
+        duplicate_of_file varchar, duplicate_of_row bigint, load_id varchar""",
+    "snapshot_status": "snapshot date, usable boolean, note varchar",
+    "ingest_data_quality": """
+        run_id varchar, file_name varchar, kind varchar, sha256 varchar, file_outcome varchar,
+        file_reason varchar, rows_read bigint, accepted bigint, quarantined bigint,
+        duplicate bigint, skipped_lines bigint""",
+    "ingest_data_quality_reason": """
+        run_id varchar, file_name varchar, sha256 varchar, reason varchar, rows bigint""",
+}
+
+#: The accepted table of each kind.
+ACCEPTED_TABLE = {
+    "households": "registry_households",
+    "members": "registry_members",
+    "disbursements": "program_records",
+    "pbi": "program_records",
+    "local": "program_records",
+}
+
+#: Value columns (besides the natural key) that make two rows "the same values": struct_pack
+#: arguments typed as in the accepted tables, so staged and accepted rows compare exactly.
+HOUSEHOLD_VALUES = """no_kk, kelurahan_code, alamat,
+    rt := try_cast(rt as smallint), rw := try_cast(rw as smallint),
+    jumlah_anggota := try_cast(jumlah_anggota as smallint),
+    pengeluaran_per_kapita := try_cast(pengeluaran_per_kapita as decimal(18, 2)),
+    desil := try_cast(desil as tinyint),
+    luas_lantai := try_cast(luas_lantai as decimal(12, 2)),
+    jenis_lantai := try_cast(jenis_lantai as tinyint),
+    jenis_dinding := try_cast(jenis_dinding as tinyint),
+    sumber_air_minum := try_cast(sumber_air_minum as tinyint),
+    sumber_penerangan := try_cast(sumber_penerangan as tinyint),
+    bahan_bakar_masak := try_cast(bahan_bakar_masak as tinyint),
+    fasilitas_bab := try_cast(fasilitas_bab as tinyint),
+    tanggal_pendataan"""
+MEMBER_VALUES = """nama, jenis_kelamin, tanggal_lahir,
+    hubungan_keluarga := try_cast(hubungan_keluarga as tinyint),
+    pendidikan_tertinggi := try_cast(pendidikan_tertinggi as tinyint),
+    status_sekolah := try_cast(status_sekolah as tinyint),
+    jaminan_kesehatan := try_cast(jaminan_kesehatan as tinyint),
+    disabilitas := try_cast(disabilitas as tinyint),
+    status_bekerja := try_cast(status_bekerja as tinyint)"""
+#: A program record's natural key is all of its values (a repeated attempt is a duplicate).
+PROGRAM_VALUES = """program, source_kind, record_date, period, nik, no_kk, kelurahan_code,
+    amount_idr := try_cast(amount_idr as decimal(18, 2)), status, funding_source, channel,
+    stage := try_cast(stage as smallint)"""
+
+
+class FileOutcomeLike(Protocol):
+    """What ``tkpk.ingest.raw.FileOutcome`` carries (see docs/architecture.md)."""
+
+    file_name: str
+    sha256: str
+    kind: str | None
+    outcome: str
+    reason: str | None
+    rows_read: int
+    skipped_lines: int
+    load_id: Any
+
+
+class ReconciliationError(RuntimeError):
+    """A file's rows do not add up: rows_read != accepted + quarantined + duplicate."""
+
+
+@dataclass(frozen=True)
+class FileQuality:
+    """One row of ``ingest_data_quality``: what became of one file in one run."""
+
+    run_id: str
+    file_name: str
+    kind: str | None
+    sha256: str
+    file_outcome: str
+    file_reason: str | None
+    rows_read: int
+    accepted: int
+    quarantined: int
+    duplicate: int
+    skipped_lines: int
+
+
+@dataclass(frozen=True)
+class SnapshotState:
+    """One row of ``snapshot_status``."""
+
+    snapshot: Any
+    usable: bool
+    note: str
+
+
+@dataclass
+class IngestSummary:
+    """What a run did to the warehouse: per file, per reason, snapshots, validation results."""
+
+    run_id: str
+    files: list[FileQuality] = field(default_factory=list)
+    reasons: dict[str, int] = field(default_factory=dict)
+    snapshots: list[SnapshotState] = field(default_factory=list)
+    validations: list[ValidationOutcome] = field(default_factory=list)
+
+    @property
+    def accepted(self) -> int:
+        """Rows accepted in this run."""
+        return sum(f.accepted for f in self.files)
+
+    @property
+    def quarantined(self) -> int:
+        """Rows quarantined in this run."""
+        return sum(f.quarantined for f in self.files)
+
+    @property
+    def duplicate(self) -> int:
+        """Rows recorded as duplicates in this run."""
+        return sum(f.duplicate for f in self.files)
+
+    @property
+    def rows_read(self) -> int:
+        """Data rows read in this run."""
+        return sum(f.rows_read for f in self.files)
+
+    def files_with(self, outcome: str) -> list[FileQuality]:
+        """The files with file outcome ``outcome`` (loaded, already_loaded, quarantined)."""
+        return [f for f in self.files if f.file_outcome == outcome]
+
+    def top_reasons(self, count: int = 5) -> list[tuple[str, int]]:
+        """The most frequent row reasons of this run."""
+        return Counter(self.reasons).most_common(count)
+
+
+# ------------------------------------------------------------------------------------- tables
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create the ingest output tables that do not exist yet."""
+    for table, columns in TABLE_DDL.items():
+        con.execute(f"create table if not exists {table} ({columns})")
+
+
+def staging_sql(kind: str) -> str:
+    """The SELECT of ``transforms/staging/stg_<kind>.sql``."""
+    return (STAGING_DIR / f"stg_{kind}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+
+
+def _begin_if_needed(con: duckdb.DuckDBPyConnection) -> bool:
+    """Begin a transaction unless the caller has one; True when this call owns it."""
+    try:
+        con.execute("begin transaction")
+    except duckdb.TransactionException:
+        return False
+    return True
+
+
+# ---------------------------------------------------------------------------------- entry point
+
+
+def process_loads(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    outcomes: Sequence[FileOutcomeLike],
+    *,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> IngestSummary:
+    """Stage, validate and sort the rows of the newly loaded files; record data quality.
+
+    ``outcomes`` are the raw loader's file outcomes of this run, in file-name order. Only the rows
+    of the ``loaded`` files (their ``load_id``) are processed. Raises ``ReconciliationError`` when
+    a file's rows do not add up (the caller's transaction must then be rolled back).
+    """
+    del settings  # paths are not needed here; kept for the flow's uniform task signature
+    own_transaction = _begin_if_needed(con)
+    try:
+        summary = _process(con, run_id, list(outcomes), batch_rows)
+    except BaseException:
+        if own_transaction:
+            con.execute("rollback")
+        raise
+    if own_transaction:
+        con.execute("commit")
+    return summary
+
+
+def _process(
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    outcomes: list[FileOutcomeLike],
+    batch_rows: int,
+) -> IngestSummary:
+    """The body of ``process_loads`` (inside a transaction)."""
+    ensure_tables(con)
+    summary = IngestSummary(run_id=run_id)
+    loaded = [o for o in outcomes if o.outcome == "loaded"]
+    _create_batch(con, loaded)
+    try:
+        for kind in KIND_ORDER:
+            files = [o for o in loaded if o.kind == kind]
+            if files:
+                summary.validations.extend(_process_kind(con, kind, files, batch_rows))
+        _rebuild_snapshot_status(con)
+        summary.files = _record_quality(con, run_id, outcomes)
+        summary.reasons = _record_reasons(con, run_id)
+        summary.snapshots = [
+            SnapshotState(*row)
+            for row in con.execute(
+                "select snapshot, usable, note from snapshot_status order by snapshot"
+            ).fetchall()
+        ]
+        _reconcile(con, summary, loaded)
+    finally:
+        for table in ("ingest_batch", "_row_reason", "_decision", *_staging_tables()):
+            con.execute(f"drop table if exists {table}")
+    return summary
+
+
+def _staging_tables() -> Iterable[str]:
+    """Names of the temporary staging tables."""
+    return (f"stg_{kind}" for kind in KIND_ORDER)
+
+
+def _create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) -> None:
+    """``ingest_batch``: the files to process, with their order and their ``ingest_file`` facts."""
+    con.execute(
+        """
+        create or replace temp table _batch_input as
+        select unnest(?::varchar[]) as sha256, unnest(?::integer[]) as file_order
+        """,
+        [[o.sha256 for o in loaded], list(range(len(loaded)))],
+    )
+    con.execute(
+        """
+        create or replace temp table ingest_batch as
+        with final as (
+            select f.load_id, f.sha256, f.file_name, f.kind, b.file_order, f.period,
+                   f.period_end, f.program, f.channel, f.stage
+            from _batch_input as b
+            join ingest_file as f on f.sha256 = b.sha256
+        )
+        select * from final
+        """
+    )
+    con.execute("drop table _batch_input")
+    known = {row[0] for row in con.execute("select sha256 from ingest_batch").fetchall()}
+    missing = [o.file_name for o in loaded if o.sha256 not in known]
+    if missing:
+        raise ReconciliationError(
+            f"loaded files without an ingest_file row: {', '.join(missing)}; "
+            "the raw loader must record every file it loads"
+        )
+    con.execute(
+        """
+        create or replace temp table _row_reason as
+        select load_id, cast(null as bigint) as row_number, cast(null as varchar) as reason
+        from ingest_batch where false
+        """
+    )
+
+
+# ------------------------------------------------------------------------------ per kind
+
+
+def _process_kind(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    files: list[FileOutcomeLike],
+    batch_rows: int,
+) -> list[ValidationOutcome]:
+    """Stage, validate, decide and write the rows of ``files`` (all of kind ``kind``)."""
+    table = f"stg_{kind}"
+    con.execute(f"create or replace temp table {table} as {staging_sql(kind)}")
+    outcomes = []
+    for outcome in files:
+        load_id = con.execute(
+            "select load_id from ingest_batch where sha256 = ?", [outcome.sha256]
+        ).fetchone()[0]
+        result = validate_table(
+            con,
+            table,
+            row_id="row_number",
+            where=f"load_id = {_literal(load_id)}",
+            batch_rows=batch_rows,
+            batch_name=outcome.file_name,
+        )
+        log.info("validate %s: %s", outcome.file_name, result.describe())
+        _store_reasons(con, load_id, result)
+        outcomes.append(result)
+    con.execute(_decision_sql(kind))
+    _write_outcomes(con, kind)
+    con.execute("drop table _decision")
+    return outcomes
+
+
+def _literal(value: Any) -> str:
+    """A SQL literal for a load id (integer or text)."""
+    if isinstance(value, int):
+        return str(value)
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _store_reasons(con: duckdb.DuckDBPyConnection, load_id: Any, result: ValidationOutcome) -> None:
+    """Append the failing (row, reason) pairs of one file to ``_row_reason``."""
+    import pyarrow as pa
+
+    rows: list[int] = []
+    reasons: list[str] = []
+    for reason, ids in result.row_ids_by_reason().items():
+        rows.extend(int(i) for i in ids)
+        reasons.extend([reason] * len(ids))
+    if not rows:
+        return
+    pairs = pa.table({"row_number": pa.array(rows, pa.int64()), "reason": reasons})  # noqa: F841
+    con.execute("insert into _row_reason select ?, row_number, reason from pairs", [load_id])
+
+
+def _decision_sql(kind: str) -> str:
+    """SQL creating ``_decision``: one row per staged row with its outcome and reasons."""
+    if kind == "households":
+        return _keyed_decision_sql(
+            "households", ("snapshot", "id_keluarga"), HOUSEHOLD_VALUES, "household_duplicate_key"
+        )
+    if kind == "members":
+        return _keyed_decision_sql(
+            "members", ("snapshot", "id_keluarga", "nik"), MEMBER_VALUES, "member_duplicate_key"
+        )
+    return _program_decision_sql(kind)
+
+
+def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason: str) -> str:
+    """Decision for registry rows with a natural key: first valid row per key is accepted (rows
+    accepted in earlier runs come first); a later row with the same values is a duplicate of it,
+    one with other values is quarantined with ``key_reason``. Members also need their household
+    among the same snapshot's accepted households (``household_unknown`` /
+    ``household_quarantined``)."""
+    table = ACCEPTED_TABLE[kind]
+    key_list = ", ".join(key)
+    key_join = " and ".join(f"k.{c} = r.{c}" for c in key)
+    household_check = ""
+    household_reason = "cast([] as varchar[])"
+    if kind == "members":
+        household_check = """,
+        accepted_households as (
+            select distinct snapshot, id_keluarga from registry_households
+            where snapshot in (select distinct snapshot from stg_members)
+        ),
+        quarantined_households as (
+            select distinct f.period as snapshot,
+                regexp_replace(clean_text(q.raw_values ->> 'id_keluarga'), '^([0-9]+)\\.0+$', '\\1')
+                    as id_keluarga
+            from quarantine as q
+            join ingest_file as f on f.sha256 = q.sha256
+            where q.kind = 'households'
+                and f.period in (select distinct snapshot from stg_members)
+        ),
+        household_state as (
+            select r.load_id, r.row_number,
+                case
+                    when a.id_keluarga is not null then null
+                    when q.id_keluarga is not null then 'household_quarantined'
+                    else 'household_unknown'
+                end as household_reason
+            from rows_in as r
+            left join accepted_households as a
+                on a.snapshot = r.snapshot and a.id_keluarga = r.id_keluarga
+            left join (select distinct snapshot, id_keluarga from quarantined_households) as q
+                on q.snapshot = r.snapshot and q.id_keluarga = r.id_keluarga
+        )"""
+        household_reason = (
+            "case when h.household_reason is null then cast([] as varchar[]) "
+            "else [h.household_reason] end"
+        )
+    household_join = (
+        "join household_state as h on h.load_id = r.load_id and h.row_number = r.row_number"
+        if kind == "members"
+        else ""
+    )
+    return f"""
+        create or replace temp table _decision as
+        with row_reasons as (
+            select load_id, row_number, list(distinct reason order by reason) as reasons
+            from _row_reason group by load_id, row_number
+        ),
+        rows_in as (
+            select s.*, struct_pack({values}) as vals,
+                coalesce(rr.reasons, cast([] as varchar[])) as gx_reasons
+            from stg_{kind} as s
+            left join row_reasons as rr on rr.load_id = s.load_id and rr.row_number = s.row_number
+        ){household_check},
+        checked as (
+            select r.*, list_concat(r.gx_reasons, {household_reason}) as row_reasons
+            from rows_in as r {household_join}
+        ),
+        earlier as (
+            select {key_list}, arg_min(struct_pack(sha256, file_name, row_number, vals),
+                                       (file_name, row_number)) as keeper
+            from (
+                select *, struct_pack({values}) as vals from {table}
+                where snapshot in (select distinct snapshot from stg_{kind})
+            )
+            group by {key_list}
+        ),
+        first_valid as (
+            select {key_list}, arg_min(struct_pack(sha256, file_name, row_number, vals),
+                                       (file_order, row_number)) as keeper
+            from checked
+            where len(row_reasons) = 0 and not malformed
+            group by {key_list}
+        ),
+        keepers as (
+            select coalesce(e.{key[0]}, f.{key[0]}) as {key[0]},
+                {", ".join(f"coalesce(e.{c}, f.{c}) as {c}" for c in key[1:])},
+                coalesce(e.keeper, f.keeper) as keeper
+            from earlier as e
+            full join first_valid as f on {" and ".join(f"e.{c} = f.{c}" for c in key)}
+        ),
+        judged as (
+            select r.*, k.keeper,
+                k.keeper is not null
+                    and k.keeper.sha256 = r.sha256 and k.keeper.row_number = r.row_number
+                    as is_keeper,
+                k.keeper is not null and k.keeper.vals is not distinct from r.vals as same_values
+            from checked as r
+            left join keepers as k on {key_join}
+        ),
+        final as (
+            select load_id, sha256, file_name, '{kind}' as kind, row_number,
+                case
+                    when malformed or len(row_reasons) > 0 then 'quarantined'
+                    when is_keeper then 'accepted'
+                    when same_values then 'duplicate'
+                    else 'quarantined'
+                end as outcome,
+                case
+                    when malformed then ['row_malformed']
+                    when keeper is not null and not is_keeper and not same_values
+                        then list_sort(list_distinct(list_append(row_reasons, '{key_reason}')))
+                    else list_sort(row_reasons)
+                end as reasons,
+                case when not malformed and len(row_reasons) = 0 and not is_keeper
+                    and same_values then keeper.file_name end as duplicate_of_file,
+                case when not malformed and len(row_reasons) = 0 and not is_keeper
+                    and same_values then keeper.row_number end as duplicate_of_row
+            from judged
+        )
+        select * from final
+    """
+
+
+def _program_decision_sql(kind: str) -> str:
+    """Decision for program records: a valid row whose values equal an accepted record (earlier
+    run, or an earlier row of this batch in file order) is a duplicate of it; NIKs are not
+    checked against the registry (an unmatched payment is accepted)."""
+    return f"""
+        create or replace temp table _decision as
+        with row_reasons as (
+            select load_id, row_number, list(distinct reason order by reason) as reasons
+            from _row_reason group by load_id, row_number
+        ),
+        rows_in as (
+            select s.*, struct_pack({PROGRAM_VALUES}) as vals,
+                coalesce(rr.reasons, cast([] as varchar[])) as row_reasons
+            from stg_{kind} as s
+            left join row_reasons as rr on rr.load_id = s.load_id and rr.row_number = s.row_number
+        ),
+        valid as (
+            select * from rows_in where len(row_reasons) = 0 and not malformed
+        ),
+        earlier as (
+            select struct_pack({PROGRAM_VALUES}) as vals,
+                arg_min(struct_pack(file_name, row_number), (file_name, row_number)) as keeper
+            from program_records
+            where source_kind = '{kind}'
+                and period in (select distinct period from valid)
+            group by all
+        ),
+        first_valid as (
+            select vals, arg_min(struct_pack(sha256, file_name, row_number),
+                                 (file_order, row_number)) as keeper
+            from valid
+            group by vals
+        ),
+        judged as (
+            select r.*, e.keeper as earlier_keeper, f.keeper as batch_keeper
+            from rows_in as r
+            left join earlier as e on e.vals is not distinct from r.vals
+            left join first_valid as f on f.vals is not distinct from r.vals
+        ),
+        final as (
+            select load_id, sha256, file_name, '{kind}' as kind, row_number,
+                case
+                    when malformed or len(row_reasons) > 0 then 'quarantined'
+                    when earlier_keeper is not null then 'duplicate'
+                    when batch_keeper.sha256 = sha256 and batch_keeper.row_number = row_number
+                        then 'accepted'
+                    else 'duplicate'
+                end as outcome,
+                case when malformed then ['row_malformed'] else list_sort(row_reasons) end
+                    as reasons,
+                case
+                    when malformed or len(row_reasons) > 0 then null
+                    when earlier_keeper is not null then earlier_keeper.file_name
+                    when batch_keeper.sha256 = sha256 and batch_keeper.row_number = row_number
+                        then null
+                    else batch_keeper.file_name
+                end as duplicate_of_file,
+                case
+                    when malformed or len(row_reasons) > 0 then null
+                    when earlier_keeper is not null then earlier_keeper.row_number
+                    when batch_keeper.sha256 = sha256 and batch_keeper.row_number = row_number
+                        then null
+                    else batch_keeper.row_number
+                end as duplicate_of_row
+            from judged
+        )
+        select * from final
+    """
+
+
+#: INSERT ... SELECT of the accepted rows of each kind (typed as in docs/architecture.md).
+ACCEPT_SQL = {
+    "households": """
+        insert into registry_households
+        select s.snapshot, s.id_keluarga, s.no_kk, s.kelurahan_code, s.alamat,
+            cast(s.rt as smallint), cast(s.rw as smallint), cast(s.jumlah_anggota as smallint),
+            cast(s.pengeluaran_per_kapita as decimal(18, 2)), cast(s.desil as tinyint),
+            cast(s.luas_lantai as decimal(12, 2)), cast(s.jenis_lantai as tinyint),
+            cast(s.jenis_dinding as tinyint), cast(s.sumber_air_minum as tinyint),
+            cast(s.sumber_penerangan as tinyint), cast(s.bahan_bakar_masak as tinyint),
+            cast(s.fasilitas_bab as tinyint), s.tanggal_pendataan,
+            s.sha256, s.file_name, s.row_number
+        from stg_households as s
+        join _decision as d on d.load_id = s.load_id and d.row_number = s.row_number
+        where d.outcome = 'accepted'
+        order by s.file_order, s.row_number
+    """,
+    "members": """
+        insert into registry_members
+        select s.snapshot, s.id_keluarga, s.nik, s.nama, s.jenis_kelamin, s.tanggal_lahir,
+            cast(s.hubungan_keluarga as tinyint), cast(s.pendidikan_tertinggi as tinyint),
+            cast(s.status_sekolah as tinyint), cast(s.jaminan_kesehatan as tinyint),
+            cast(s.disabilitas as tinyint), cast(s.status_bekerja as tinyint),
+            s.sha256, s.file_name, s.row_number
+        from stg_members as s
+        join _decision as d on d.load_id = s.load_id and d.row_number = s.row_number
+        where d.outcome = 'accepted'
+        order by s.file_order, s.row_number
+    """,
+    "programs": """
+        insert into program_records
+        select s.program, s.source_kind, s.record_date, s.period, s.nik, s.no_kk,
+            s.kelurahan_code, cast(s.amount_idr as decimal(18, 2)), s.status, s.funding_source,
+            s.channel, cast(s.stage as smallint), s.sha256, s.file_name, s.row_number
+        from stg_{kind} as s
+        join _decision as d on d.load_id = s.load_id and d.row_number = s.row_number
+        where d.outcome = 'accepted'
+        order by s.file_order, s.row_number
+    """,
+}
+
+
+def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """Append ``_decision``'s rows to the accepted table, ``quarantine`` and ``duplicate``."""
+    if kind in PROGRAM_KINDS:
+        con.execute(ACCEPT_SQL["programs"].format(kind=kind))
+    else:
+        con.execute(ACCEPT_SQL[kind])
+    con.execute(
+        f"""
+        insert into quarantine
+        with raw_rows as (
+            select r.load_id, r.row_number,
+                to_json(r) as raw_json
+            from (
+                select * exclude (sha256, file_name)
+                from raw_{kind}
+                where load_id in (select load_id from ingest_batch where kind = '{kind}')
+            ) as r
+        ),
+        final as (
+            select d.sha256, d.file_name, d.kind, d.row_number, d.reasons,
+                json_merge_patch(raw.raw_json, '{{"load_id": null, "row_number": null}}')
+                    as raw_values,
+                cast(d.load_id as varchar) as load_id
+            from _decision as d
+            join raw_rows as raw on raw.load_id = d.load_id and raw.row_number = d.row_number
+            where d.outcome = 'quarantined'
+        )
+        select * from final order by file_name, row_number
+        """
+    )
+    con.execute(
+        """
+        insert into duplicate
+        select sha256, file_name, kind, row_number, duplicate_of_file, duplicate_of_row,
+            cast(load_id as varchar)
+        from _decision where outcome = 'duplicate'
+        order by file_name, row_number
+        """
+    )
+
+
+# ------------------------------------------------------------------------ run bookkeeping
+
+
+def _rebuild_snapshot_status(con: duckdb.DuckDBPyConnection) -> None:
+    """``snapshot_status``: a snapshot is usable only when its household and member files loaded."""
+    con.execute("delete from snapshot_status")
+    con.execute(
+        """
+        insert into snapshot_status
+        with files as (
+            select period, kind, file_outcome, file_name, file_reason
+            from ingest_file
+            where kind in ('households', 'members') and period is not null
+        ),
+        per_snapshot as (
+            select period as snapshot,
+                bool_or(kind = 'households' and file_outcome = 'loaded') as households_loaded,
+                bool_or(kind = 'members' and file_outcome = 'loaded') as members_loaded,
+                string_agg(case when file_outcome = 'quarantined'
+                    then file_name || ' (' || coalesce(file_reason, '?') || ')' end, ', '
+                    order by file_name) as quarantined_files
+            from files
+            group by period
+        ),
+        final as (
+            select snapshot,
+                households_loaded and members_loaded as usable,
+                case
+                    when households_loaded and members_loaded then 'lengkap'
+                    else concat_ws('; ',
+                        case when not households_loaded then 'berkas keluarga tidak termuat' end,
+                        case when not members_loaded then 'berkas anggota tidak termuat' end,
+                        case when quarantined_files is not null
+                            then 'dikarantina: ' || quarantined_files end)
+                end as note
+            from per_snapshot
+        )
+        select * from final order by snapshot
+        """
+    )
+
+
+def _record_quality(
+    con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[FileOutcomeLike]
+) -> list[FileQuality]:
+    """Write one ``ingest_data_quality`` row per file of the run (counts from the tables)."""
+    counts = _counts_by_sha(con)
+    rows: list[FileQuality] = []
+    for o in outcomes:
+        accepted, quarantined, duplicate = counts.get(o.sha256, (0, 0, 0))
+        loaded = o.outcome == "loaded"
+        rows.append(
+            FileQuality(
+                run_id=run_id,
+                file_name=o.file_name,
+                kind=o.kind,
+                sha256=o.sha256,
+                file_outcome=o.outcome,
+                file_reason=o.reason,
+                rows_read=int(o.rows_read or 0) if o.outcome != "already_loaded" else 0,
+                accepted=accepted if loaded else 0,
+                quarantined=quarantined if loaded else 0,
+                duplicate=duplicate if loaded else 0,
+                skipped_lines=int(o.skipped_lines or 0) if o.outcome != "already_loaded" else 0,
+            )
+        )
+    if rows:
+        con.executemany(
+            "insert into ingest_data_quality values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                [
+                    r.run_id,
+                    r.file_name,
+                    r.kind,
+                    r.sha256,
+                    r.file_outcome,
+                    r.file_reason,
+                    r.rows_read,
+                    r.accepted,
+                    r.quarantined,
+                    r.duplicate,
+                    r.skipped_lines,
+                ]
+                for r in rows
+            ],
+        )
+    return rows
+
+
+def _counts_by_sha(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, int]]:
+    """sha256 -> (accepted, quarantined, duplicate) for the files of this batch, from the tables."""
+    result = con.execute(
+        """
+        with batch as (select sha256, kind, load_id from ingest_batch),
+        accepted as (
+            select sha256, count(*) as n from registry_households
+            where sha256 in (select sha256 from batch where kind = 'households') group by sha256
+            union all
+            select sha256, count(*) from registry_members
+            where sha256 in (select sha256 from batch where kind = 'members') group by sha256
+            union all
+            select sha256, count(*) from program_records
+            where sha256 in (select sha256 from batch
+                             where kind in ('disbursements', 'pbi', 'local'))
+            group by sha256
+        ),
+        quarantined as (
+            select q.sha256, count(*) as n from quarantine as q
+            join batch as b on b.sha256 = q.sha256 and cast(b.load_id as varchar) = q.load_id
+            group by q.sha256
+        ),
+        duplicates as (
+            select d.sha256, count(*) as n from duplicate as d
+            join batch as b on b.sha256 = d.sha256 and cast(b.load_id as varchar) = d.load_id
+            group by d.sha256
+        ),
+        final as (
+            select b.sha256, coalesce(a.n, 0), coalesce(q.n, 0), coalesce(d.n, 0)
+            from batch as b
+            left join accepted as a on a.sha256 = b.sha256
+            left join quarantined as q on q.sha256 = b.sha256
+            left join duplicates as d on d.sha256 = b.sha256
+        )
+        select * from final
+        """
+    ).fetchall()
+    return {sha: (int(a), int(q), int(d)) for sha, a, q, d in result}
+
+
+def _record_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """Write ``ingest_data_quality_reason`` (run x file x reason) and return totals per reason."""
+    con.execute(
+        """
+        insert into ingest_data_quality_reason
+        with reasons as (
+            select q.file_name, q.sha256, unnest(q.reasons) as reason
+            from quarantine as q
+            join ingest_batch as b on b.sha256 = q.sha256 and cast(b.load_id as varchar) = q.load_id
+        ),
+        final as (
+            select ? as run_id, file_name, sha256, reason, count(*) as rows
+            from reasons group by file_name, sha256, reason
+        )
+        select * from final order by file_name, reason
+        """,
+        [run_id],
+    )
+    return dict(
+        con.execute(
+            "select reason, sum(rows)::bigint from ingest_data_quality_reason "
+            "where run_id = ? group by reason order by 2 desc, 1",
+            [run_id],
+        ).fetchall()
+    )
+
+
+def _reconcile(
+    con: duckdb.DuckDBPyConnection, summary: IngestSummary, loaded: list[FileOutcomeLike]
+) -> None:
+    """Every file must add up: rows_read = accepted + quarantined + duplicate = raw rows."""
+    raw_rows: dict[str, int] = {}
+    for kind in KIND_ORDER:
+        if any(o.kind == kind for o in loaded):
+            raw_rows.update(
+                con.execute(
+                    f"""
+                    select b.sha256, count(r.load_id) from ingest_batch as b
+                    left join raw_{kind} as r on r.load_id = b.load_id
+                    where b.kind = '{kind}' group by b.sha256
+                    """
+                ).fetchall()
+            )
+    problems = []
+    for f in summary.files:
+        total = f.accepted + f.quarantined + f.duplicate
+        raw = raw_rows.get(f.sha256, 0)
+        if f.file_outcome == "loaded" and (total != f.rows_read or raw != f.rows_read):
+            problems.append(
+                f"{f.file_name}: rows_read {f.rows_read}, raw rows {raw}, accepted {f.accepted} "
+                f"+ quarantined {f.quarantined} + duplicate {f.duplicate} = {total}"
+            )
+        elif f.file_outcome != "loaded" and total != f.rows_read:
+            problems.append(
+                f"{f.file_name} ({f.file_outcome}): rows_read {f.rows_read} but no row was "
+                "processed (a file that is not loaded reads no rows)"
+            )
+    if problems:
+        raise ReconciliationError(
+            "rows do not add up (run rolled back; report this as a bug with the file): "
+            + "; ".join(problems)
+        )

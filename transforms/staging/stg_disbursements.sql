@@ -1,0 +1,96 @@
+-- Staging: disbursement records (salur_) of the files being loaded.
+-- Grain: one row per raw disbursement row of the batch (raw_disbursements joined to ingest_batch).
+-- Renames, casts and normalises only: values parsed to their types (NULL when unreadable), the
+-- program resolved through the catalog aliases (the PROGRAM column when given, else the file
+-- name's program), the kelurahan by code or name; `<column>_unparsed` keeps the text of an
+-- optional value that could not be read. Validity: expectations/stg_disbursements.json.
+with raw as (
+    select
+        r.*,
+        b.file_order,
+        b.period as file_period,
+        b.period_end,
+        b.program as file_program,
+        b.channel,
+        b.stage as file_stage
+    from raw_disbursements as r
+    join ingest_batch as b on r.load_id = b.load_id
+),
+
+parsed as (
+    select
+        load_id,
+        sha256,
+        file_name,
+        row_number,
+        file_order,
+        period_end,
+        clean_text(program) as program_text,
+        program_key(program) as program_column_key,
+        program_key(file_program) as program_file_key,
+        parse_date(tanggal_salur) as record_date,
+        id_digits(nik, nik_numeric) as nik,
+        id_precision_lost(nik, nik_numeric) as nik_precision_lost,
+        id_digits(no_kk, kk_numeric) as no_kk,
+        id_precision_lost(no_kk, kk_numeric) as no_kk_precision_lost,
+        clean_text(nama) as nama,
+        area_code_text(kode_kelurahan) as kelurahan_code_text,
+        area_key(nama_kelurahan) as kelurahan_name_key,
+        coalesce(clean_text(kode_kelurahan), clean_text(nama_kelurahan)) as kelurahan_text,
+        parse_number(nominal) as amount_idr,
+        transfer_status(status) as status,
+        clean_text(channel) as channel,
+        clean_text(tahap) as tahap_text,
+        try_cast(regexp_extract(clean_text(tahap), '^(TAHAP|TAHAPAN)?\s*([0-9]{1,2})(\.0+)?$', 2)
+            as integer) as tahap,
+        try_cast(file_stage as integer) as file_stage,
+        coalesce(malformed, false) as malformed
+    from raw
+),
+
+resolved as (
+    select
+        p.*,
+        case when p.program_text is not null then by_column.code else by_file.code end
+            as program,
+        coalesce(by_code.code, by_name.code) as kelurahan_code
+    from parsed as p
+    left join ref_program_alias as by_column on by_column.alias_key = p.program_column_key
+    left join ref_program_alias as by_file on by_file.alias_key = p.program_file_key
+    left join ref_area as by_code
+        on by_code.level = 'kelurahan' and by_code.code = p.kelurahan_code_text
+    left join ref_area_alias as by_name on by_name.alias_key = p.kelurahan_name_key
+),
+
+final as (
+    select
+        r.load_id,
+        r.sha256,
+        r.file_name,
+        r.row_number,
+        r.file_order,
+        r.period_end,
+        r.program,
+        catalog.cash as program_cash,
+        'disbursements' as source_kind,
+        r.record_date,
+        cast(date_trunc('month', r.record_date) as date) as period,
+        r.nik,
+        r.nik_precision_lost,
+        r.no_kk,
+        r.no_kk_precision_lost,
+        r.nama,
+        r.kelurahan_code,
+        case when r.kelurahan_code is null then r.kelurahan_text end as kelurahan_unparsed,
+        r.amount_idr,
+        r.status,
+        catalog.funding as funding_source,
+        r.channel,
+        coalesce(r.tahap, r.file_stage) as stage,
+        case when r.tahap is null then r.tahap_text end as stage_unparsed,
+        r.malformed
+    from resolved as r
+    left join ref_program as catalog on catalog.code = r.program
+)
+
+select * from final

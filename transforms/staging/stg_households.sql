@@ -1,0 +1,94 @@
+-- Staging: household records (dtsen_keluarga_) of the files being loaded.
+-- Grain: one row per raw household row of the batch (raw_households joined to ingest_batch).
+-- Renames, casts and normalises only: every value is parsed to its type (NULL when unreadable)
+-- and `<column>_unparsed` keeps the text of an optional value that could not be read. Validity is
+-- judged by expectations/stg_households.json; cross-row rules by tkpk.ingest.accept.
+with raw as (
+    select r.*, b.file_order, b.period, b.period_end
+    from raw_households as r
+    join ingest_batch as b on r.load_id = b.load_id
+),
+
+parsed as (
+    select
+        load_id,
+        sha256,
+        file_name,
+        row_number,
+        file_order,
+        period as snapshot,
+        period_end,
+        regexp_replace(clean_text(id_keluarga), '^([0-9]+)\.0+$', '\1') as id_keluarga,
+        id_digits(no_kk, kk_numeric) as no_kk,
+        id_precision_lost(no_kk, kk_numeric) as no_kk_precision_lost,
+        area_code_text(kode_kelurahan) as kelurahan_code_text,
+        area_key(nama_kelurahan) as kelurahan_name_key,
+        coalesce(clean_text(kode_kelurahan), clean_text(nama_kelurahan)) as kelurahan_text,
+        clean_text(alamat) as alamat,
+        parse_code(rt) as rt,
+        clean_text(rt) as rt_text,
+        parse_code(rw) as rw,
+        clean_text(rw) as rw_text,
+        parse_code(jumlah_anggota) as jumlah_anggota,
+        clean_text(jumlah_anggota) as jumlah_anggota_text,
+        parse_number(pengeluaran_per_kapita) as pengeluaran_per_kapita,
+        parse_code(desil) as desil,
+        parse_number(luas_lantai) as luas_lantai,
+        parse_code(jenis_lantai) as jenis_lantai,
+        parse_code(jenis_dinding) as jenis_dinding,
+        parse_code(sumber_air_minum) as sumber_air_minum,
+        parse_code(sumber_penerangan) as sumber_penerangan,
+        parse_code(bahan_bakar_masak) as bahan_bakar_masak,
+        parse_code(fasilitas_bab) as fasilitas_bab,
+        parse_date(tanggal_pendataan) as tanggal_pendataan,
+        clean_text(tanggal_pendataan) as tanggal_pendataan_text,
+        coalesce(malformed, false) as malformed
+    from raw
+),
+
+kelurahan_by_code as (
+    select code from ref_area where level = 'kelurahan'
+),
+
+final as (
+    select
+        p.load_id,
+        p.sha256,
+        p.file_name,
+        p.row_number,
+        p.file_order,
+        p.snapshot,
+        p.period_end,
+        p.id_keluarga,
+        p.no_kk,
+        p.no_kk_precision_lost,
+        coalesce(by_code.code, by_name.code) as kelurahan_code,
+        case when coalesce(by_code.code, by_name.code) is null then p.kelurahan_text end
+            as kelurahan_unparsed,
+        p.alamat,
+        p.rt,
+        case when p.rt is null then p.rt_text end as rt_unparsed,
+        p.rw,
+        case when p.rw is null then p.rw_text end as rw_unparsed,
+        p.jumlah_anggota,
+        case when p.jumlah_anggota is null then p.jumlah_anggota_text end
+            as jumlah_anggota_unparsed,
+        p.pengeluaran_per_kapita,
+        p.desil,
+        p.luas_lantai,
+        p.jenis_lantai,
+        p.jenis_dinding,
+        p.sumber_air_minum,
+        p.sumber_penerangan,
+        p.bahan_bakar_masak,
+        p.fasilitas_bab,
+        p.tanggal_pendataan,
+        case when p.tanggal_pendataan is null then p.tanggal_pendataan_text end
+            as tanggal_pendataan_unparsed,
+        p.malformed
+    from parsed as p
+    left join kelurahan_by_code as by_code on by_code.code = p.kelurahan_code_text
+    left join ref_area_alias as by_name on by_name.alias_key = p.kelurahan_name_key
+)
+
+select * from final

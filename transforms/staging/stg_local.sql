@@ -1,0 +1,92 @@
+-- Staging: local recipient lists (bantuan_) of the files being loaded.
+-- Grain: one row per raw recipient row of the batch (raw_local joined to ingest_batch).
+-- Renames, casts and normalises only: the program from JENIS_BANTUAN when given, else the file
+-- name's program (catalog aliases); an empty NILAI is 0 (allowed for in-kind programs, judged by
+-- the suite); SUMBER_DANA, else the catalog's funding; the kelurahan by name (or code).
+-- `<column>_unparsed` keeps the text of a value that could not be read.
+-- Validity: expectations/stg_local.json.
+with raw as (
+    select r.*, b.file_order, b.period_end, b.program as file_program
+    from raw_local as r
+    join ingest_batch as b on r.load_id = b.load_id
+),
+
+parsed as (
+    select
+        load_id,
+        sha256,
+        file_name,
+        row_number,
+        file_order,
+        period_end,
+        clean_text(jenis_bantuan) as program_text,
+        program_key(jenis_bantuan) as program_column_key,
+        program_key(file_program) as program_file_key,
+        parse_date(tanggal) as record_date,
+        id_digits(nik, nik_numeric) as nik,
+        id_precision_lost(nik, nik_numeric) as nik_precision_lost,
+        clean_text(nama) as nama,
+        clean_text(alamat) as alamat,
+        area_code_text(kelurahan) as kelurahan_code_text,
+        area_key(kelurahan) as kelurahan_name_key,
+        clean_text(kelurahan) as kelurahan_text,
+        parse_number(nilai) as amount_parsed,
+        clean_text(nilai) as amount_text,
+        upper(clean_text(sumber_dana)) as sumber_dana,
+        coalesce(malformed, false) as malformed
+    from raw
+),
+
+resolved as (
+    select
+        p.*,
+        case when p.program_text is not null then by_column.code else by_file.code end
+            as program,
+        coalesce(by_code.code, by_name.code) as kelurahan_code
+    from parsed as p
+    left join ref_program_alias as by_column on by_column.alias_key = p.program_column_key
+    left join ref_program_alias as by_file on by_file.alias_key = p.program_file_key
+    left join ref_area as by_code
+        on by_code.level = 'kelurahan' and by_code.code = p.kelurahan_code_text
+    left join ref_area_alias as by_name on by_name.alias_key = p.kelurahan_name_key
+),
+
+final as (
+    select
+        r.load_id,
+        r.sha256,
+        r.file_name,
+        r.row_number,
+        r.file_order,
+        r.period_end,
+        r.program,
+        catalog.cash as program_cash,
+        'local' as source_kind,
+        r.record_date,
+        cast(date_trunc('month', r.record_date) as date) as period,
+        r.nik,
+        r.nik_precision_lost,
+        cast(null as varchar) as no_kk,
+        r.nama,
+        r.kelurahan_code,
+        case when r.kelurahan_code is null then r.kelurahan_text end as kelurahan_unparsed,
+        case when r.amount_text is null then cast(0 as decimal(18, 2)) else r.amount_parsed end
+            as amount_idr,
+        'success' as status,
+        case
+            when r.sumber_dana in ('APBN', 'APBD', 'DBHCHT', 'DAK', 'BAZNAS', 'CSR')
+                then r.sumber_dana
+            when r.sumber_dana is null then catalog.funding
+        end as funding_source,
+        case
+            when r.sumber_dana not in ('APBN', 'APBD', 'DBHCHT', 'DAK', 'BAZNAS', 'CSR')
+                then r.sumber_dana
+        end as funding_source_unparsed,
+        cast(null as varchar) as channel,
+        cast(null as integer) as stage,
+        r.malformed
+    from resolved as r
+    left join ref_program as catalog on catalog.code = r.program
+)
+
+select * from final

@@ -1,0 +1,72 @@
+-- Staging: PBI-JK membership records (pbi_) of the files being loaded.
+-- Grain: one row per raw member row of the batch (raw_pbi joined to ingest_batch): a member-month.
+-- Renames, casts and normalises only: the record date is the file's month; STATUS AKTIF ->
+-- 'success', NONAKTIF -> 'inactive'; SEGMEN PBI APBN/APBD -> funding source APBN/APBD (the
+-- catalog's funding when empty); the amount is the catalog premium for an active member, 0 for an
+-- inactive one. Validity: expectations/stg_pbi.json.
+with raw as (
+    select r.*, b.file_order, b.period as file_period, b.period_end
+    from raw_pbi as r
+    join ingest_batch as b on r.load_id = b.load_id
+),
+
+parsed as (
+    select
+        load_id,
+        sha256,
+        file_name,
+        row_number,
+        file_order,
+        period_end,
+        file_period,
+        id_digits(nik, nik_numeric) as nik,
+        id_precision_lost(nik, nik_numeric) as nik_precision_lost,
+        clean_text(nama) as nama,
+        case upper(regexp_replace(clean_text(status), '[\s\-_]', '', 'g'))
+            when 'AKTIF' then 'success'
+            when 'NONAKTIF' then 'inactive'
+        end as status,
+        regexp_extract(upper(clean_text(segmen)), '^(PBI)?[\s\-_]*(APBN|APBD)$', 2) as segmen_source,
+        clean_text(segmen) as segmen_text,
+        coalesce(malformed, false) as malformed
+    from raw
+),
+
+catalog as (
+    select code, funding, premium_idr_per_member_month
+    from ref_program
+    where code = (select code from ref_program_alias where alias_key = program_key('PBI-JK'))
+),
+
+final as (
+    select
+        p.load_id,
+        p.sha256,
+        p.file_name,
+        p.row_number,
+        p.file_order,
+        p.period_end,
+        c.code as program,
+        'pbi' as source_kind,
+        p.file_period as record_date,
+        p.file_period as period,
+        p.nik,
+        p.nik_precision_lost,
+        cast(null as varchar) as no_kk,
+        p.nama,
+        cast(null as varchar) as kelurahan_code,
+        case p.status
+            when 'success' then c.premium_idr_per_member_month
+            when 'inactive' then cast(0 as decimal(18, 2))
+        end as amount_idr,
+        p.status,
+        coalesce(nullif(p.segmen_source, ''), c.funding) as funding_source,
+        case when nullif(p.segmen_source, '') is null then p.segmen_text end as segmen_unparsed,
+        cast(null as varchar) as channel,
+        cast(null as integer) as stage,
+        p.malformed
+    from parsed as p
+    left join catalog as c on true
+)
+
+select * from final
