@@ -181,7 +181,7 @@ def _other_tables(con: duckdb.DuckDBPyConnection) -> None:
         create or replace table program_incidence as
         with prog as (select * from (values {programs}) v(program, j)),
         base as (
-            select p.period, date '2026-09-01' as snapshot, g.program, d.desil::tinyint as desil,
+            select p.period, g.program, d.desil::tinyint as desil,
                    (d.desil * g.j) % 7 as recipient_households,
                    (d.desil * g.j) % 7 * 600000 as amount_idr
             from t_period p cross join prog g cross join range(1, 11) d(desil)
@@ -312,7 +312,7 @@ def _personal(con: duckdb.DuckDBPyConnection) -> None:
                    pengeluaran_per_kapita < 391000 as extreme_poor,
                    pengeluaran_per_kapita >= 570870 and pengeluaran_per_kapita < 685044
                        as near_poor,
-                   (7 / 18)::decimal(9, 6) as mpi_score, true as mpi_poor,
+                   (7 / 18)::decimal(5, 4) as mpi_score, true as mpi_poor,
                    programs_received, len(programs_received)::integer as program_count,
                    pengeluaran_per_kapita < 570870 and len(programs_received) = 0
                        as unreached_poor
@@ -330,3 +330,11 @@ def build_curated(con: duckdb.DuckDBPyConnection) -> None:
     _program_reach(con)
     _other_tables(con)
     _personal(con)
+
+
+def publish(con: duckdb.DuckDBPyConnection, settings, run_id: str = "run-1", **options):
+    """``publish_packs`` without Great Expectations (the same suites, evaluated in DuckDB)."""
+    from tkpk.publish import publish_packs
+
+    options.setdefault("use_gx", False)
+    return publish_packs(con, settings, run_id, **options)

@@ -370,7 +370,6 @@ PROGRAM_INCIDENCE = Table(
     key=("period", "program", "desil"),
     columns=(
         PERIOD,
-        SNAPSHOT,
         PROGRAM,
         _c("desil", "TINYINT", "decile", "key",
            "National welfare decile (1 = poorest).",
@@ -539,11 +538,11 @@ HOUSEHOLDS = Table(
            "y_h di bawah garis kemiskinan ekstrem (kosong bila tidak ditetapkan)."),
         _c("near_poor", "BOOLEAN", "boolean", "attribute",
            "z ≤ y_h < 1.2 z (near-poor).", "z ≤ y_h < 1,2 z (hampir miskin)."),
-        _c("mpi_score", "DECIMAL(9,6)", "score", "attribute",
+        _c("mpi_score", "DECIMAL(5,4)", "score", "attribute",
            "Deprivation score c_h (sum of weights of the indicators the household is "
-           "deprived in; computed exactly in eighteenths).",
+           "deprived in; computed exactly in eighteenths, shown to 4 decimals).",
            "Skor deprivasi c_h (jumlah bobot indikator yang dialami keluarga; dihitung tepat "
-           "dalam perdelapanbelasan)."),
+           "dalam perdelapanbelasan, ditampilkan 4 desimal)."),
         _c("mpi_poor", "BOOLEAN", "boolean", "attribute",
            "Multidimensionally poor: c_h ≥ 1/3.", "Miskin multidimensi: c_h ≥ 1/3."),
         _c("programs_received", "VARCHAR[]", "programs", "attribute",

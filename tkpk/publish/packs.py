@@ -66,6 +66,8 @@ class PublishResult:
     key_source: str
     key_id: str
     removed_versions: list[str] = field(default_factory=list)
+    #: GX outcomes of the output suites (``tkpk.validation.build_data_docs`` renders them).
+    validations: list = field(default_factory=list, repr=False)
 
 
 def _q(name: str) -> str:
@@ -142,17 +144,30 @@ def _count(con: duckdb.DuckDBPyConnection, path: Path) -> int:
 
 
 def validate_restricted(
-    con: duckdb.DuckDBPyConnection, folder: Path, expectations_dir: Path = EXPECTATIONS_DIR
-) -> None:
-    """Run every output suite on the staged restricted files; raise naming each failure."""
+    con: duckdb.DuckDBPyConnection,
+    folder: Path,
+    expectations_dir: Path = EXPECTATIONS_DIR,
+    use_gx: bool = True,
+) -> list:
+    """Run every output suite on the staged restricted files; raise naming each failure.
+
+    Returns the GX outcomes (for Data Docs) when ``use_gx``.
+    """
     failures: list[suites.CheckFailure] = []
+    outcomes = []
     for table in dictionary.pack_tables(RESTRICTED):
         relation = f"read_parquet({_sql_path(folder / f'{table.name}.parquet')})"
-        failures += suites.validate_output(con, table.name, relation, expectations_dir)
+        found, outcome = suites.validate_output(
+            con, table.name, relation, expectations_dir, use_gx
+        )
+        failures += found
+        if outcome is not None:
+            outcomes.append(outcome)
     if failures:
         raise suites.OutputValidationError(
             "output validation failed, nothing published:\n" + "\n".join(map(str, failures))
         )
+    return outcomes
 
 
 def write_bappeda(
@@ -312,8 +327,13 @@ def publish_packs(
     expectations_dir: Path = EXPECTATIONS_DIR,
     keep_previous: int = atomic.KEEP_PREVIOUS,
     grace_seconds: float = atomic.GRACE_SECONDS,
+    use_gx: bool = True,
 ) -> PublishResult:
-    """Write both packs to staging, validate and audit them, then publish them atomically."""
+    """Write both packs to staging, validate and audit them, then publish them atomically.
+
+    ``use_gx=False`` evaluates the whole output suites in DuckDB instead of running their
+    GX-native expectations in Great Expectations (same checks; no GX results for Data Docs).
+    """
     key = pseudonym.load_key(settings)
     check_sources(con)
     curated = settings.curated_dir
@@ -322,7 +342,7 @@ def publish_packs(
         staging = atomic.new_staging(curated, run_id)
         try:
             rows = {RESTRICTED: write_restricted(con, key, staging / RESTRICTED)}
-            validate_restricted(con, staging / RESTRICTED, expectations_dir)
+            validations = validate_restricted(con, staging / RESTRICTED, expectations_dir, use_gx)
             rows[BAPPEDA] = write_bappeda(con, staging / RESTRICTED, staging / BAPPEDA)
             audit_bappeda(con, staging / RESTRICTED, staging / BAPPEDA)
             audit_personal_data(con, staging)
@@ -351,6 +371,7 @@ def publish_packs(
         key_source=key.source,
         key_id=key.key_id,
         removed_versions=removed,
+        validations=validations,
     )
 
 
