@@ -1,0 +1,365 @@
+"""Raw load: every new file in the raw folder into ``raw_<kind>`` (all values text, with lineage),
+and one ``ingest_file`` row per distinct content.
+
+Entry point: :func:`load_new_files`. It does not open or commit a transaction: the nightly flow
+runs it inside its own. Each file is read on a separate cursor, so a file that breaks the reader
+is quarantined without aborting the caller's transaction; only the final, already materialised
+rows are inserted into the warehouse, streamed as Arrow batches.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+
+import duckdb
+
+from tkpk.config import Settings
+from tkpk.ingest import readers
+from tkpk.ingest.files import RawFile, discover, parse_file_name, resolve_program, sha256_of
+from tkpk.ingest.readers import FileProblem, Header, ReadStats
+from tkpk.ingest.schema import COLUMNS, KINDS
+
+log = logging.getLogger(__name__)
+
+#: File-level reason for a resource limit (file size, decompressed size, cells, line length);
+#: added to the contract's file-level reasons.
+FILE_TOO_LARGE = "file_too_large"
+#: Arrow batch size when streaming rows into the warehouse.
+INSERT_BATCH_ROWS = 200_000
+
+OUTCOMES = ("loaded", "already_loaded", "quarantined")
+
+
+@dataclass(frozen=True)
+class FileOutcome:
+    """What happened to one file of the raw folder in this run.
+
+    ``sha256`` is None only when the file could not even be opened (it is then retried next
+    run); ``message`` says, for people, what is wrong and what to do.
+    """
+
+    file_name: str
+    sha256: str | None
+    kind: str | None
+    outcome: str
+    reason: str | None
+    rows_read: int
+    skipped_lines: int
+    load_id: str | None
+    message: str | None = None
+
+
+def raw_table(kind: str) -> str:
+    """The raw table of a kind."""
+    return f"raw_{kind}"
+
+
+def raw_columns(kind: str) -> list[str]:
+    """The canonical columns of a kind as raw-table column names (lower case)."""
+    return [name.lower() for name in COLUMNS[kind]]
+
+
+def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Create ``ingest_file`` and the ``raw_<kind>`` tables when missing."""
+    con.execute(
+        """
+        create table if not exists ingest_file (
+            sha256 varchar primary key,
+            file_name varchar not null,
+            kind varchar,
+            period date,
+            period_end date,
+            program varchar,
+            channel varchar,
+            stage smallint,
+            load_id varchar,
+            file_outcome varchar not null,
+            file_reason varchar,
+            rows_read bigint not null,
+            skipped_lines bigint not null,
+            loaded_at timestamp not null,
+            file_message varchar,
+            file_format varchar,
+            file_encoding varchar,
+            file_bytes bigint,
+            run_id varchar
+        )
+        """
+    )
+    for kind in KINDS:
+        columns = ",\n".join(f"{name} varchar" for name in raw_columns(kind))
+        con.execute(
+            f"""
+            create table if not exists {raw_table(kind)} (
+                load_id varchar not null,
+                sha256 varchar not null,
+                file_name varchar not null,
+                row_number bigint not null,
+                {columns},
+                nik_numeric boolean not null,
+                kk_numeric boolean not null,
+                malformed boolean not null,
+                extra json
+            )
+            """
+        )
+
+
+def load_new_files(
+    con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str
+) -> list[FileOutcome]:
+    """Discover the raw folder (name order), skip content already loaded, quarantine file-level
+    problems and load every other file into ``raw_<kind>`` with a fresh ``load_id``
+    (``<run_id>-<nnnn>``). One outcome per file found, in name order."""
+    ensure_tables(con)
+    known = dict(con.execute("select sha256, file_name from ingest_file").fetchall())
+    first_name_this_run: dict[str, str] = {}
+    outcomes: list[FileOutcome] = []
+    sequence = 0
+    for raw in discover(settings.raw_dir):
+        try:
+            sha = sha256_of(raw.path)
+        except OSError as error:
+            outcomes.append(_unopenable(raw, error))
+            continue
+        kind = parse_file_name(raw.name).kind
+        if sha in known:
+            outcomes.append(
+                FileOutcome(
+                    raw.name,
+                    sha,
+                    kind,
+                    "already_loaded",
+                    None,
+                    0,
+                    0,
+                    None,
+                    f"{raw.name}: same content as {known[sha]}, already loaded.",
+                )
+            )
+            continue
+        if sha in first_name_this_run:
+            first = first_name_this_run[sha]
+            outcomes.append(
+                FileOutcome(
+                    raw.name,
+                    sha,
+                    kind,
+                    "quarantined",
+                    "file_duplicate",
+                    0,
+                    0,
+                    None,
+                    f"{raw.name}: the same bytes as {first} in this run; it is not loaded "
+                    "twice. Remove one of the copies.",
+                )
+            )
+            continue
+        first_name_this_run[sha] = raw.name
+        sequence += 1
+        outcome = _load_file(con, settings, run_id, raw, sha, f"{run_id}-{sequence:04d}")
+        outcomes.append(outcome)
+        level = logging.INFO if outcome.outcome == "loaded" else logging.WARNING
+        log.log(
+            level,
+            "%s: %s %s rows=%d skipped=%d",
+            raw.name,
+            outcome.outcome,
+            outcome.reason or "",
+            outcome.rows_read,
+            outcome.skipped_lines,
+        )
+    return outcomes
+
+
+def _unopenable(raw: RawFile, error: OSError) -> FileOutcome:
+    return FileOutcome(
+        raw.name,
+        None,
+        parse_file_name(raw.name).kind,
+        "quarantined",
+        "file_unreadable",
+        0,
+        0,
+        None,
+        f"{raw.name}: cannot be opened ({type(error).__name__}); check its permissions; it is "
+        "tried again next run.",
+    )
+
+
+def _load_file(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    raw: RawFile,
+    sha: str,
+    load_id: str,
+) -> FileOutcome:
+    """Read one new file, insert its rows, record it in ``ingest_file``."""
+    parsed = parse_file_name(raw.name)
+    program, channel = resolve_program(con, parsed) if parsed.problem is None else (None, None)
+    record = {
+        "sha256": sha,
+        "file_name": raw.name,
+        "kind": parsed.kind,
+        "period": parsed.period,
+        "period_end": parsed.period_end,
+        "program": program,
+        "channel": channel,
+        "stage": parsed.stage,
+        "load_id": load_id,
+        "file_format": None,
+        "file_encoding": None,
+        "file_bytes": raw.size,
+        "run_id": run_id,
+    }
+    try:
+        stats, rows_read, skipped = _read_and_insert(con, settings, raw, parsed, sha, load_id)
+    except FileProblem as problem:
+        _record(con, record, "quarantined", problem.reason, 0, 0, problem.message)
+        return FileOutcome(
+            raw.name,
+            sha,
+            parsed.kind,
+            "quarantined",
+            problem.reason,
+            0,
+            0,
+            load_id,
+            problem.message,
+        )
+    record.update(file_format=stats.file_format, file_encoding=stats.encoding)
+    _record(con, record, "loaded", None, rows_read, skipped, None)
+    return FileOutcome(raw.name, sha, parsed.kind, "loaded", None, rows_read, skipped, load_id)
+
+
+def _read_and_insert(
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    raw: RawFile,
+    parsed,
+    sha: str,
+    load_id: str,
+) -> tuple[ReadStats, int, int]:
+    """Read the file on a cursor of its own and stream its data rows into ``raw_<kind>``."""
+    if parsed.kind is None or parsed.problem:
+        raise FileProblem(
+            "file_kind_unknown",
+            f"{raw.name}: {parsed.problem}; name files as in raw-extracts.md (e.g. "
+            "dtsen_keluarga_3375_202606.csv, salur_pkh_bri_202606_tahap2.csv, "
+            "pbi_jk_202606.xlsx, bantuan_modal_usaha_2026.xlsx) and drop the file again.",
+        )
+    limits = settings.limits
+    if raw.size > limits.max_file_bytes:
+        raise FileProblem(
+            FILE_TOO_LARGE,
+            f"{raw.name}: {raw.size} bytes, more than the limit of {limits.max_file_bytes} "
+            "(TKPK_MAX_FILE_BYTES); split the export or raise the limit.",
+        )
+    kind = parsed.kind
+    cur = con.cursor()
+    try:
+        try:
+            file_format = readers.sniff_format(raw.path)
+            if file_format == "csv":
+                stats = readers.read_csv_records(cur, raw.path, kind, settings.temp_dir, limits)
+            else:
+                stats = readers.read_sheet_records(cur, raw.path, kind, limits, file_format)
+            readers.classify_records(cur, stats.header, kind)
+            rows_read, non_data = cur.execute(
+                "select count(*) filter (where line_kind = 'data'), "
+                "count(*) filter (where line_kind <> 'data') from _classified"
+            ).fetchall()[0]
+        except FileProblem:
+            raise
+        except (duckdb.Error, OSError, MemoryError, ValueError, RuntimeError) as error:
+            raise FileProblem(
+                "file_unreadable",
+                f"{raw.name}: the file could not be read ({type(error).__name__}); check that it "
+                "is a complete CSV or XLSX export and drop it again.",
+            ) from None
+        skipped = stats.skipped_before_data + stats.blank_lines_dropped + non_data
+        _insert_rows(con, cur, kind, stats.header, raw.name, sha, load_id)
+        return stats, rows_read, skipped
+    finally:
+        cur.close()
+
+
+def _insert_rows(
+    con: duckdb.DuckDBPyConnection,
+    cur: duckdb.DuckDBPyConnection,
+    kind: str,
+    header: Header,
+    file_name: str,
+    sha: str,
+    load_id: str,
+) -> None:
+    """Project the data rows onto the raw table's columns and stream them into ``con``."""
+    selected = []
+    for canonical, name in zip(COLUMNS[kind], raw_columns(kind), strict=True):
+        position = header.position_of(canonical)
+        selected.append(f"c{position} as {name}" if position is not None else f"null as {name}")
+    flags = []
+    for canonical, name in (("NIK", "nik_numeric"), ("NO_KK", "kk_numeric")):
+        position = header.position_of(canonical)
+        flags.append(
+            f"coalesce(n{position}, false) as {name}"
+            if position is not None
+            else f"false as {name}"
+        )
+    extras = [c for c in header.columns if c.canonical is None]
+    extra_json = (
+        "json_object(" + ", ".join(f"{_literal(c.name)}, c{c.index}" for c in extras) + ")"
+        if extras
+        else "null::json"
+    )
+    query = f"""
+        select ?::varchar as load_id, ?::varchar as sha256, ?::varchar as file_name,
+               row_number, {", ".join(selected)}, {", ".join(flags)}, malformed,
+               case when malformed then json_object(
+                        '{readers.MALFORMED_LINE_KEY}', raw_line,
+                        '{readers.MALFORMED_ERROR_KEY}', error)
+                    else {extra_json} end as extra
+        from _classified
+        where line_kind = 'data'
+        order by row_number
+    """
+    batches = cur.sql(query, params=[load_id, sha, file_name]).to_arrow_reader(INSERT_BATCH_ROWS)
+    con.register("_raw_batches", batches)
+    try:
+        con.execute(f"insert into {raw_table(kind)} by name select * from _raw_batches")
+    finally:
+        con.unregister("_raw_batches")
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _record(
+    con: duckdb.DuckDBPyConnection,
+    record: dict,
+    outcome: str,
+    reason: str | None,
+    rows_read: int,
+    skipped: int,
+    message: str | None,
+) -> None:
+    """Insert the file's ``ingest_file`` row."""
+    values = {
+        **record,
+        "file_outcome": outcome,
+        "file_reason": reason,
+        "rows_read": rows_read,
+        "skipped_lines": skipped,
+        "loaded_at": datetime.now(),
+        "file_message": message,
+    }
+    names = list(values)
+    con.execute(
+        f"insert into ingest_file ({', '.join(names)}) values ({', '.join('?' * len(names))})",
+        [values[n] for n in names],
+    )

@@ -1,0 +1,898 @@
+"""Read one raw file (CSV or spreadsheet) into a temporary table of text records.
+
+Both readers leave, on the DuckDB connection they are given (a cursor of its own, so a failing
+read never aborts the caller's transaction), a temporary table ``_records``:
+
+``pos`` (file order of the records after the header), ``c0 .. cN`` VARCHAR (one per header
+cell), ``n0 .. nN`` BOOLEAN (the cell was a numeric spreadsheet cell), ``malformed`` BOOLEAN,
+``raw_line`` and ``error`` VARCHAR (the text and DuckDB error of a rejected CSV line).
+
+:func:`classify_records` then tells data rows from blank, total, signature and column-numbering
+lines and numbers the data rows; :mod:`tkpk.ingest.raw` inserts them into ``raw_<kind>``.
+
+CSV: delimiter (``;``, ``,``, tab) and header row are sniffed from the first lines; encoding is
+UTF-8 (with or without BOM), else Windows-1252 (or UTF-16 with a BOM), transcoded to a UTF-8
+temporary file in streamed chunks; DuckDB's ``read_csv`` reads every value as text with
+``store_rejects`` so malformed lines are kept. Every physical line of the file is accounted for
+(header region + rows + line breaks inside quoted values + rejected lines + blank lines): when
+DuckDB's parallel reader loses lines (an unbalanced quote, a line longer than its buffer) the file
+is quarantined rather than silently shortened.
+
+Spreadsheets (XLSX, also XLS/ODS): python-calamine, first sheet only, after zip-bomb checks of
+the declared and actual decompressed size and of the cell count.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import io
+import re
+import uuid
+import zipfile
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from tkpk.config import Limits
+from tkpk.ingest.schema import REQUIRED, alias_map, header_key
+
+#: Bytes streamed per step (hash, validate, transcode).
+CHUNK_BYTES = 4 * 1024 * 1024
+#: The header must be among the first records.
+HEADER_SEARCH_RECORDS = 60
+#: Bytes of the file looked at to find the header.
+HEADER_SEARCH_BYTES = 1024 * 1024
+#: A header row matches at least this many distinct canonical columns of the kind.
+HEADER_MIN_MATCHES = 2
+DELIMITERS = (";", ",", "\t")
+#: Columns whose spreadsheet cell type is kept (numeric cells lose NIK digits).
+NUMERIC_FLAG_COLUMNS = ("NIK", "NO_KK")
+#: Keys of ``extra`` on a malformed row.
+MALFORMED_LINE_KEY = "_line"
+MALFORMED_ERROR_KEY = "_error"
+#: A rejected line's text kept in ``extra`` is cut to this many characters.
+MAX_KEPT_LINE_CHARS = 100_000
+#: Rows converted to Arrow per batch when reading a spreadsheet.
+SHEET_BATCH_ROWS = 100_000
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_BINARY_MAGICS = {
+    b"\x1f\x8b": "a gzip archive",
+    b"%PDF": "a PDF document",
+    b"Rar!": "a RAR archive",
+    b"7z\xbc\xaf": "a 7-Zip archive",
+    b"PK\x05\x06": "an empty zip archive",
+}
+_TOTAL_LINE = r"^(JUMLAH|TOTAL)(\b|$)"
+
+
+class FileProblem(Exception):
+    """A file-level problem: the file is quarantined with ``reason`` (a contract code)."""
+
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+@dataclass(frozen=True)
+class Column:
+    """One header cell: its position, the canonical column it maps to (or None), its name."""
+
+    index: int
+    canonical: str | None
+    name: str
+
+
+@dataclass(frozen=True)
+class Header:
+    """The header row of a file and how its cells map onto the kind's columns."""
+
+    record_index: int
+    columns: tuple[Column, ...]
+    delimiter: str | None = None
+    lines_through_header: int = 0
+
+    @property
+    def width(self) -> int:
+        """Number of header cells (the data rows' width)."""
+        return len(self.columns)
+
+    def position_of(self, canonical: str) -> int | None:
+        """Column position of a canonical column, or None."""
+        for column in self.columns:
+            if column.canonical == canonical:
+                return column.index
+        return None
+
+
+@dataclass
+class ReadStats:
+    """What a reader saw besides the records."""
+
+    file_format: str
+    header: Header
+    skipped_before_data: int = 0
+    blank_lines_dropped: int = 0
+    encoding: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+# --------------------------------------------------------------------------------------------
+# Header detection (shared)
+# --------------------------------------------------------------------------------------------
+
+
+def match_header(cells: Sequence[str | None], kind: str) -> tuple[Column, ...]:
+    """Map header cells onto the kind's canonical columns (first occurrence wins).
+
+    Unmatched and repeated cells keep their own name (kept in ``extra``); an empty header cell
+    is named ``column_<n>`` (1-based).
+    """
+    aliases = alias_map(kind)
+    used: set[str] = set()
+    names: set[str] = set()
+    columns = []
+    for index, cell in enumerate(cells):
+        text = _clean_name(cell or "")
+        canonical = aliases.get(header_key(text)) if text else None
+        if canonical in used:
+            canonical = None
+        if canonical:
+            used.add(canonical)
+        name = text or f"column_{index + 1}"
+        while name in names:
+            name = f"{name}_{index + 1}"
+        names.add(name)
+        columns.append(Column(index, canonical, name))
+    return tuple(columns)
+
+
+def _clean_name(text: str) -> str:
+    """A header cell as a safe name: no BOM, control characters or outer spaces."""
+    cleaned = re.sub(r"[\x00-\x1f\x7f\ufeff]", " ", str(text))
+    return re.sub(r"\s+", " ", cleaned).strip()[:200]
+
+
+def _matches(columns: Iterable[Column]) -> int:
+    return sum(1 for c in columns if c.canonical)
+
+
+def find_header(records: Sequence[Sequence[str | None]], kind: str) -> int | None:
+    """Index of the first record that matches enough of the kind's header aliases, or None."""
+    for index, record in enumerate(records[:HEADER_SEARCH_RECORDS]):
+        if _matches(match_header(record, kind)) >= HEADER_MIN_MATCHES:
+            return index
+    return None
+
+
+def missing_required(header: Header, kind: str) -> list[str]:
+    """Required columns (any alias; ``A/B`` means either) the header lacks."""
+    present = {c.canonical for c in header.columns if c.canonical}
+    missing = []
+    for required in REQUIRED[kind]:
+        options = required if isinstance(required, tuple) else (required,)
+        if not present.intersection(options):
+            missing.append("/".join(options))
+    return missing
+
+
+# --------------------------------------------------------------------------------------------
+# Format sniffing
+# --------------------------------------------------------------------------------------------
+
+
+def sniff_format(path: Path) -> str:
+    """``xlsx`` (any zip-based spreadsheet), ``xls`` (OLE2) or ``csv`` (anything else, checked
+    later as text). Raises FileProblem for known binary formats."""
+    with path.open("rb") as handle:
+        head = handle.read(8)
+    if head.startswith(_ZIP_MAGIC):
+        return "xlsx"
+    if head.startswith(_OLE_MAGIC):
+        return "xls"
+    for magic, what in _BINARY_MAGICS.items():
+        if head.startswith(magic):
+            raise FileProblem(
+                "file_unreadable",
+                f"{path.name}: the file is {what}, not a CSV or XLSX export; "
+                "unpack or re-export it as CSV (UTF-8) or XLSX and drop it again.",
+            )
+    return "csv"
+
+
+# --------------------------------------------------------------------------------------------
+# CSV
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class LineScan:
+    """Streamed facts about the bytes DuckDB will read: line breaks, blank lines (outside
+    quotes), NUL bytes and over-long lines. Cost: a few C-speed passes per chunk."""
+
+    max_line_bytes: int
+    newlines: int = 0
+    nul_bytes: int = 0
+    first_nul_at: int | None = None
+    long_line_at: int | None = None
+    blank_line_offsets: list[int] = field(default_factory=list)
+    size: int = 0
+    last_byte: int | None = None
+    _quotes: int = 0
+    _last_newline: int = -1
+    _tail: bytes = b""
+
+    def feed(self, chunk: bytes) -> None:
+        """Scan the next chunk (any size)."""
+        if not chunk:
+            return
+        offset = self.size
+        nuls = chunk.count(b"\x00")
+        if nuls and self.first_nul_at is None:
+            self.first_nul_at = offset + chunk.find(b"\x00")
+        self.nul_bytes += nuls
+        if self.long_line_at is None:
+            self._scan_line_lengths(chunk, offset)
+        if b"\n\n" in self._tail + chunk or b"\n\r\n" in self._tail + chunk:
+            self._scan_blank_lines(chunk, offset)
+        self.newlines += chunk.count(b"\n")
+        self._quotes += chunk.count(b'"')
+        self.size += len(chunk)
+        self.last_byte = chunk[-1]
+        self._tail = (self._tail + chunk)[-2:]
+
+    def finish(self) -> None:
+        """Check the last line (no line break after it)."""
+        if self.long_line_at is None and self.size - self._last_newline - 1 > self.max_line_bytes:
+            self.long_line_at = self._last_newline + 1
+
+    def _long(self, start: int, end: int) -> bool:
+        """Record a line [start, end) longer than the limit."""
+        if end - start > self.max_line_bytes:
+            self.long_line_at = start
+            return True
+        return False
+
+    def _scan_line_lengths(self, chunk: bytes, offset: int) -> None:
+        """Any run without a line break longer than the limit. Inside the chunk such a run
+        contains a whole aligned window of half the limit without a line break, so only those
+        windows are examined."""
+        first = chunk.find(b"\n")
+        if first < 0:
+            self._long(self._last_newline + 1, offset + len(chunk))
+            return
+        if self._long(self._last_newline + 1, offset + first):
+            return
+        half = max(1, self.max_line_bytes // 2)
+        for window in range(0, len(chunk), half):
+            if b"\n" in chunk[window : window + half]:
+                continue
+            before = chunk.rfind(b"\n", 0, window)
+            after = chunk.find(b"\n", window + half)
+            if after < 0:
+                break  # the run reaches the chunk's end: checked with the next chunk
+            if self._long(offset + before + 1, offset + after):
+                return
+        self._last_newline = offset + chunk.rfind(b"\n")
+
+    def _scan_blank_lines(self, chunk: bytes, offset: int) -> None:
+        """Offsets of empty lines whose preceding quote count is even (not inside a value)."""
+        data = self._tail + chunk
+        base = offset - len(self._tail)
+        found = []
+        for pattern in (b"\n\n", b"\n\r\n"):
+            at = data.find(pattern)
+            while at >= 0:
+                if at + len(pattern) > len(self._tail):
+                    found.append(at)
+                at = data.find(pattern, at + 1)
+        quotes = self._quotes - self._tail.count(b'"')
+        counted = 0
+        for at in sorted(found):
+            quotes += data.count(b'"', counted, at)
+            counted = at
+            if quotes % 2 == 0:
+                self.blank_line_offsets.append(base + at + 1)
+
+    @property
+    def physical_lines(self) -> int:
+        """Lines in the file (a last line without a line break counts)."""
+        return self.newlines + (1 if self.size and self.last_byte != ord("\n") else 0)
+
+
+def _problem_for_scan(scan: LineScan, name: str, limits: Limits) -> None:
+    """Raise for NUL bytes and over-long lines."""
+    if scan.nul_bytes:
+        raise FileProblem(
+            "file_unreadable",
+            f"{name}: contains {scan.nul_bytes} NUL byte(s) (first at byte {scan.first_nul_at}), "
+            "so it is not a plain-text CSV (corrupt copy, or UTF-16 without a byte-order mark); "
+            "re-export it as CSV (UTF-8) and drop it again.",
+        )
+    if scan.long_line_at is not None:
+        raise FileProblem(
+            "file_too_large",
+            f"{name}: a line starting at byte {scan.long_line_at} is longer than the limit of "
+            f"{limits.max_line_bytes} bytes (TKPK_MAX_LINE_BYTES); check the export (a missing "
+            "line break?) and drop a corrected file.",
+        )
+
+
+def prepare_text(path: Path, temp_dir: Path, limits: Limits) -> tuple[Path, str, LineScan]:
+    """The UTF-8 file DuckDB will read (``path`` itself, or a transcoded temporary copy), its
+    source encoding, and the scan of its bytes.
+
+    UTF-8 (BOM or not) is read as is; UTF-16 with a BOM and otherwise Windows-1252 are
+    transcoded in streamed chunks (DuckDB's latin-1 differs from cp1252 in 0x80-0x9F).
+    """
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return _transcode(path, temp_dir, "utf-16", limits)
+    scan = LineScan(limits.max_line_bytes)
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    valid = True
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            scan.feed(chunk)
+            if valid:
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError:
+                    valid = False
+                    break
+        if valid:
+            try:
+                decoder.decode(b"", final=True)
+            except UnicodeDecodeError:
+                valid = False
+    scan.finish()
+    if valid:
+        encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+        return path, encoding, scan
+    if scan.nul_bytes:
+        return path, "binary", scan
+    return _transcode(path, temp_dir, "cp1252", limits)
+
+
+def _transcode(path: Path, temp_dir: Path, encoding: str, limits: Limits):
+    """Stream ``path`` from ``encoding`` into a UTF-8 temporary file; scan the output."""
+    temp_dir.mkdir(parents=True, exist_ok=True)
+    target = temp_dir / f"transcoded-{uuid.uuid4().hex}.csv"
+    scan = LineScan(limits.max_line_bytes)
+    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    with path.open("rb") as source, target.open("wb") as sink:
+        while chunk := source.read(CHUNK_BYTES):
+            text = decoder.decode(chunk)
+            if encoding == "utf-16":
+                text = text.lstrip("\ufeff") if scan.size == 0 else text
+            out = text.encode("utf-8")
+            scan.feed(out)
+            sink.write(out)
+        out = decoder.decode(b"", final=True).encode("utf-8")
+        scan.feed(out)
+        sink.write(out)
+    scan.finish()
+    return target, encoding, scan
+
+
+def _header_region(path: Path, kind: str) -> tuple[Header, int]:
+    """Sniff delimiter and header in the first records; returns the header and the byte
+    offset where data starts."""
+    with path.open("rb") as handle:
+        prefix = handle.read(HEADER_SEARCH_BYTES)
+        at_end = not handle.read(1)
+    if not at_end:
+        cut = prefix.rfind(b"\n")
+        prefix = prefix[: cut + 1] if cut >= 0 else b""
+    text = prefix.decode("utf-8", errors="replace")
+    if text.startswith("\ufeff"):
+        text = text[1:]
+        bom = 3
+    else:
+        bom = 0
+    best: tuple[int, int, str, list[list[str]]] | None = None
+    for delimiter in DELIMITERS:
+        records, line_ends = _parse_records(text, delimiter)
+        index = find_header(records, kind)
+        if index is None:
+            continue
+        score = _matches(match_header(records[index], kind))
+        if best is None or (index, -score) < (best[0], -best[1]):
+            best = (index, score, delimiter, records, line_ends)
+    if best is None:
+        raise FileProblem(
+            "header_missing",
+            f"{path.name}: no header row with the contract's column names was found in the "
+            "first lines; check that the file is the right export (see raw-extracts.md) and "
+            "that its header row is present.",
+        )
+    index, _, delimiter, records, line_ends = best
+    lines_through_header = line_ends[index]
+    header = Header(
+        record_index=index,
+        columns=match_header(records[index], kind),
+        delimiter=delimiter,
+        lines_through_header=lines_through_header,
+    )
+    data_start = bom + _nth_line_end(prefix[bom:], lines_through_header)
+    return header, data_start
+
+
+def _parse_records(text: str, delimiter: str) -> tuple[list[list[str]], list[int]]:
+    """Records of ``text`` with the physical line count at each record's end."""
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, quotechar='"')
+    records, line_ends = [], []
+    try:
+        for record in reader:
+            records.append(record)
+            line_ends.append(reader.line_num)
+            if len(records) >= HEADER_SEARCH_RECORDS:
+                break
+    except csv.Error:
+        pass
+    return records, line_ends
+
+
+def _nth_line_end(data: bytes, lines: int) -> int:
+    """Byte offset just after the ``lines``-th line break."""
+    at = -1
+    for _ in range(lines):
+        nxt = data.find(b"\n", at + 1)
+        if nxt < 0:
+            return len(data)
+        at = nxt
+    return at + 1
+
+
+def read_csv_records(
+    cur: duckdb.DuckDBPyConnection, path: Path, kind: str, temp_dir: Path, limits: Limits
+) -> ReadStats:
+    """Read a CSV file into ``_records`` on ``cur`` (see the module docstring)."""
+    source, encoding, scan = prepare_text(path, temp_dir, limits)
+    try:
+        if scan.size == 0:
+            raise FileProblem(
+                "header_missing",
+                f"{path.name}: the file is empty; drop the complete export again.",
+            )
+        _problem_for_scan(scan, path.name, limits)
+        header, data_start = _header_region(source, kind)
+        stats = ReadStats("csv", header, encoding=encoding)
+        stats.skipped_before_data = header.record_index
+        blanks = [o for o in scan.blank_line_offsets if o >= data_start]
+        _duckdb_read(cur, source, header, limits)
+        _check_unbalanced_quotes(cur, path.name)
+        _account_lines(cur, path.name, header, scan, len(blanks))
+        _build_csv_records(cur, header, blanks)
+        stats.blank_lines_dropped = len(blanks)
+        return stats
+    finally:
+        if source != path:
+            source.unlink(missing_ok=True)
+
+
+def _duckdb_read(cur: duckdb.DuckDBPyConnection, source: Path, header: Header, limits: Limits):
+    """DuckDB read: explicit dialect, every column text, rejected lines kept."""
+    columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(header.width))
+    max_line = max(2 * limits.max_line_bytes, 1024 * 1024)
+    cur.execute("drop table if exists _good; drop table if exists _rej; drop table if exists _rs")
+    cur.execute(
+        f"""
+        create temp table _good as
+        select * from read_csv(
+            ?, delim = ?, quote = '"', escape = '"', header = false, skip = ?,
+            columns = {{{columns}}}, auto_detect = false, strict_mode = true,
+            null_padding = false, store_rejects = true, rejects_table = '_rej',
+            rejects_scan = '_rs', max_line_size = {max_line},
+            rejects_line_size_limit = {max_line},
+            buffer_size = {max(32 * 1024 * 1024, 4 * max_line)}, encoding = 'utf-8'
+        )
+        """,
+        [str(source), header.delimiter, header.lines_through_header],
+    )
+
+
+def _check_unbalanced_quotes(cur: duckdb.DuckDBPyConnection, name: str) -> None:
+    """A quote that is never closed swallows the rest of the file: quarantine the file."""
+    row = cur.execute(
+        """
+        select min(line) from _rej
+        where error_type = 'UNQUOTED VALUE'
+          and strpos(trim(csv_line, chr(13) || chr(10)), chr(10)) > 0
+        """
+    ).fetchall()[0]
+    if row and row[0] is not None:
+        raise FileProblem(
+            "file_unreadable",
+            f"{name}: a quoted value opened on record {row[0]} is never closed, so the rest of "
+            "the file cannot be split into rows; fix the quote (or re-export) and drop the "
+            "file again.",
+        )
+
+
+def _account_lines(
+    cur: duckdb.DuckDBPyConnection, name: str, header: Header, scan: LineScan, blanks: int
+) -> None:
+    """Every physical line must be a header-region line, part of a row, a rejected line or a
+    blank line; otherwise DuckDB lost lines and the file is quarantined."""
+    breaks = " + ".join(
+        f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)"
+        for i in range(header.width)
+    )
+    rows, inner = cur.execute(f"select count(*), coalesce(sum({breaks}), 0) from _good").fetchall()[
+        0
+    ]
+    rejected, rejected_inner = cur.execute(
+        """
+        select count(*), coalesce(sum(length(t) - length(replace(t, chr(10), ''))), 0)
+        from (select trim(any_value(csv_line), chr(13) || chr(10)) as t from _rej group by line)
+        """
+    ).fetchall()[0]
+    expected = scan.physical_lines - header.lines_through_header
+    accounted = rows + inner + rejected + rejected_inner + blanks
+    if accounted != expected:
+        first = cur.execute("select min(line) from _rej").fetchall()[0][0]
+        near = f" (first problem near record {first})" if first is not None else ""
+        raise FileProblem(
+            "file_unreadable",
+            f"{name}: the CSV reader accounted for {accounted} of the {expected} lines after the "
+            f"header{near}: a quote that is never closed or a broken line break; fix the file "
+            "(or re-export it) and drop it again.",
+        )
+
+
+def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: list[int]) -> None:
+    """``_records`` in file order: good rows and rejected lines interleaved by position.
+
+    A rejected line's record number (DuckDB's ``line``, counting skipped and blank lines) minus
+    the blank lines before it gives its position; good rows fill the other positions in order.
+    """
+    width = header.width
+    cells = ", ".join(f"c{i}" for i in range(width))
+    nulls = ", ".join(f"null::varchar as c{i}" for i in range(width))
+    flags = ", ".join(f"false as n{i}" for i in range(width))
+    cur.execute("drop table if exists _blank")
+    cur.execute("create temp table _blank as select unnest(?::bigint[]) as offset_", [blanks])
+    cur.execute(
+        f"""
+        create or replace temp table _records as
+        with rejected as (
+            select line, min(line_byte_position) as at, any_value(error_type) as error_type,
+                   min(error_message) as error_message,
+                   any_value(csv_line) as csv_line
+            from _rej group by line
+        ),
+        placed as (
+            select r.*,
+                   r.line - {header.lines_through_header}
+                   - (select count(*) from _blank b where b.offset_ < r.at) as p,
+                   row_number() over (order by r.line) as j
+            from rejected r
+        ),
+        gaps as (
+            select p - j as good_before, max(j) as j from placed group by p - j
+        ),
+        good as (
+            select rowid + 1 as k, * from _good
+        ),
+        good_placed as (
+            select g.k + coalesce(x.j, 0) as pos, g.* exclude (k)
+            from good g asof left join gaps x on g.k > x.good_before
+        ),
+        final as (
+            select pos, {cells}, {flags}, false as malformed,
+                   null::varchar as raw_line, null::varchar as error
+            from good_placed
+            union all
+            select p as pos, {nulls}, {flags}, true as malformed,
+                   left(trim(csv_line, chr(13) || chr(10)), {MAX_KEPT_LINE_CHARS}) as raw_line,
+                   error_type || ': ' || coalesce(error_message, '') as error
+            from placed
+        )
+        select * from final order by pos
+        """
+    )
+    cur.execute("drop table _good; drop table _blank")
+
+
+# --------------------------------------------------------------------------------------------
+# Spreadsheets
+# --------------------------------------------------------------------------------------------
+
+
+def check_zip(path: Path, limits: Limits) -> None:
+    """Zip-bomb and integrity checks before any parsing: declared and actual decompressed
+    size within ``max_xlsx_uncompressed_bytes``."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+            names = {m.filename for m in members}
+            if not ({"xl/workbook.xml", "xl/workbook.bin"} & names or "content.xml" in names):
+                raise FileProblem(
+                    "file_unreadable",
+                    f"{path.name}: a zip archive that is not a spreadsheet; drop the XLSX or "
+                    "CSV export itself.",
+                )
+            declared = sum(m.file_size for m in members)
+            if declared > limits.max_xlsx_uncompressed_bytes:
+                raise _too_large_unpacked(path.name, declared, limits)
+            actual = 0
+            for member in members:
+                with archive.open(member) as handle:
+                    while chunk := handle.read(CHUNK_BYTES):
+                        actual += len(chunk)
+                        if actual > limits.max_xlsx_uncompressed_bytes:
+                            raise _too_large_unpacked(path.name, actual, limits)
+    except FileProblem:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
+        raise FileProblem(
+            "file_unreadable",
+            f"{path.name}: the spreadsheet is damaged or truncated ({error}); export it again "
+            "and drop the new file.",
+        ) from None
+
+
+def _too_large_unpacked(name: str, size: int, limits: Limits) -> FileProblem:
+    return FileProblem(
+        "file_too_large",
+        f"{name}: unpacks to more than {limits.max_xlsx_uncompressed_bytes} bytes "
+        f"(at least {size}; TKPK_MAX_XLSX_UNCOMPRESSED_BYTES); this is not a normal export "
+        "(zip bomb?); check the file's origin, or split the export and raise the limit.",
+    )
+
+
+def _cell_text(value: object) -> str | None:
+    """A spreadsheet cell as text: integral numbers as digits, other numbers with a decimal
+    comma, dates as ISO ``YYYY-MM-DD`` (a time of day is kept after a space)."""
+    if value is None:
+        return None
+    cls = value.__class__
+    if cls is str:
+        return value or None
+    if cls is float:
+        if value.is_integer() and abs(value) < 1e18:
+            return str(int(value))
+        return format(value, ".15g").replace(".", ",")
+    if cls is bool:
+        return "TRUE" if value else "FALSE"
+    if cls is int:
+        return str(value)
+    if cls is dt.datetime:
+        if value.time() == dt.time(0, 0):
+            return value.date().isoformat()
+        return value.isoformat(sep=" ")
+    if cls in (dt.date, dt.time):
+        return value.isoformat()
+    return str(value)
+
+
+def _column_arrays(
+    rows: list[list[object]], width: int, flagged: set[int]
+) -> tuple[list[pa.Array], list[pa.Array]]:
+    """Columns of ``rows`` as text arrays and numeric-flag arrays (Arrow compute does the
+    per-cell work for text and number columns; other cell types go through :func:`_cell_text`).
+    """
+    texts, flags = [], []
+    columns = list(zip(*rows, strict=True))[:width] if rows else [() for _ in range(width)]
+    for index, column in enumerate(columns):
+        classes = set(map(type, column))
+        if classes <= {str}:
+            array = pa.array(column, pa.string())
+            texts.append(pc.if_else(pc.equal(array, ""), None, array))
+        elif classes <= {str, float, int}:
+            texts.append(_mixed_text(column))
+        else:
+            texts.append(pa.array([_cell_text(v) for v in column], pa.string()))
+        if index in flagged and classes - {str}:
+            flags.append(pa.array([v.__class__ is not str for v in column], pa.bool_()))
+        else:
+            flags.append(pa.repeat(pa.scalar(False), len(column)))
+    return texts, flags
+
+
+def _mixed_text(column: Sequence[object]) -> pa.Array:
+    """Text of a column of strings and numbers (integral numbers as digits)."""
+    strings = pa.array([v if v.__class__ is str and v else None for v in column], pa.string())
+    numbers = pa.array([v if v.__class__ is not str else None for v in column], pa.float64())
+    integral = pc.and_(pc.equal(numbers, pc.floor(numbers)), pc.less(pc.abs(numbers), 1e18))
+    as_int = pc.cast(pc.if_else(integral, numbers, None), pa.int64())
+    number_text = pc.cast(as_int, pa.string())
+    fractional = pc.sum(pc.invert(integral)).as_py() or 0
+    if fractional:
+        number_text = pa.array(
+            [_cell_text(v) if v.__class__ is not str else None for v in column], pa.string()
+        )
+    return pc.coalesce(strings, number_text)
+
+
+def read_sheet_records(
+    cur: duckdb.DuckDBPyConnection, path: Path, kind: str, limits: Limits, file_format: str
+) -> ReadStats:
+    """Read the first sheet of a spreadsheet into ``_records`` on ``cur``."""
+    from python_calamine import CalamineWorkbook
+
+    if file_format == "xlsx":
+        check_zip(path, limits)
+    try:
+        workbook = CalamineWorkbook.from_path(str(path))
+        sheet = workbook.get_sheet_by_index(0)
+        height, width = sheet.height, sheet.width
+    except Exception as error:  # calamine raises its own error types for damaged files
+        raise FileProblem(
+            "file_unreadable",
+            f"{path.name}: the spreadsheet cannot be read ({type(error).__name__}: "
+            f"{str(error)[:200]}); export it again as XLSX and drop the new file.",
+        ) from None
+    if height * width > limits.max_xlsx_cells:
+        raise FileProblem(
+            "file_too_large",
+            f"{path.name}: the first sheet has {height} x {width} cells, more than the limit of "
+            f"{limits.max_xlsx_cells} (TKPK_MAX_XLSX_CELLS); split the export or raise the "
+            "limit.",
+        )
+    try:
+        rows = sheet.to_python(skip_empty_area=False)
+    except Exception as error:
+        raise FileProblem(
+            "file_unreadable",
+            f"{path.name}: the first sheet cannot be read ({type(error).__name__}); export it "
+            "again and drop the new file.",
+        ) from None
+    finally:
+        workbook.close()
+    if not rows or not any(any(v != "" for v in row) for row in rows[:HEADER_SEARCH_RECORDS]):
+        raise FileProblem(
+            "header_missing",
+            f"{path.name}: the first sheet is empty; the data must be on the first sheet.",
+        )
+    head = [[_cell_text(v) for v in row] for row in rows[:HEADER_SEARCH_RECORDS]]
+    index = find_header(head, kind)
+    if index is None:
+        raise FileProblem(
+            "header_missing",
+            f"{path.name}: no header row with the contract's column names was found at the top "
+            "of the first sheet; check that it is the right export (see raw-extracts.md).",
+        )
+    header = Header(record_index=index, columns=match_header(head[index], kind))
+    data = rows[index + 1 :]
+    while data and all(v == "" or v is None for v in data[-1]):
+        data.pop()  # trailing empty rows of the sheet's used range are not lines
+    del rows
+    flagged = {c.index for c in header.columns if c.canonical in NUMERIC_FLAG_COLUMNS}
+    _load_sheet_rows(cur, data, header.width, flagged)
+    stats = ReadStats(file_format, header)
+    stats.skipped_before_data = index
+    return stats
+
+
+def _load_sheet_rows(
+    cur: duckdb.DuckDBPyConnection, data: list[list[object]], width: int, flagged: set[int]
+) -> None:
+    """Convert the sheet's rows to Arrow in batches and store them as ``_records``."""
+    text_cols = [f"c{i}" for i in range(width)]
+    flag_cols = [f"n{i}" for i in range(width)]
+    cur.execute("drop table if exists _records")
+    cur.execute(
+        "create temp table _records (pos bigint, "
+        + ", ".join(f"{c} varchar" for c in text_cols)
+        + ", "
+        + ", ".join(f"{c} boolean" for c in flag_cols)
+        + ", malformed boolean, raw_line varchar, error varchar)"
+    )
+    for start in range(0, len(data), SHEET_BATCH_ROWS):
+        batch = data[start : start + SHEET_BATCH_ROWS]
+        texts, flags = _column_arrays(batch, width, flagged)
+        n = len(batch)
+        arrow_batch = pa.table(  # noqa: F841  (read by DuckDB's replacement scan)
+            [pa.array(range(start + 1, start + n + 1), pa.int64()), *texts, *flags],
+            names=["pos", *text_cols, *flag_cols],
+        )
+        cur.execute("insert into _records select *, false, null, null from arrow_batch")
+
+
+# --------------------------------------------------------------------------------------------
+# Row classification (shared)
+# --------------------------------------------------------------------------------------------
+
+
+def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) -> None:
+    """Mark each record of ``_records`` as ``data``, ``blank``, ``total``, ``signature`` or
+    ``numbering`` and number the data rows (1-based, file order) into ``_classified``.
+
+    - blank: every cell empty or spaces (a rejected line of only spaces too);
+    - numbering: the first record after the header when it only numbers the columns
+      (``1 2 3 ...`` or ``(1) (2) ...``), as government spreadsheets often do;
+    - total: the first non-empty cell starts with ``JUMLAH`` or ``TOTAL`` and the row has no
+      NIK digits;
+    - signature: after a total line, any line that does not look like a data row (all required
+      columns filled and, where the kind has one, a NIK with at least 15 digits) and any
+      rejected line.
+    """
+    width = header.width
+    trimmed = [f"nullif(trim(c{i}), '')" for i in range(width)]
+    filled = " + ".join(f"({t} is not null)::int" for t in trimmed)
+    first_cell = f"coalesce({', '.join(trimmed)})" if width > 1 else trimmed[0]
+    nik = header.position_of("NIK")
+    nik_digits = (
+        f"length(regexp_replace(coalesce(c{nik}, ''), '[^0-9]', '', 'g'))"
+        if nik is not None
+        else "0"
+    )
+    nik_numeric = f"coalesce(n{nik}, false)" if nik is not None else "false"
+    required = []
+    for item in REQUIRED[kind]:
+        options = item if isinstance(item, tuple) else (item,)
+        cells = [
+            f"nullif(trim(c{p}), '') is not null"
+            for o in options
+            if (p := header.position_of(o)) is not None
+        ]
+        required.append("(" + (" or ".join(cells) if cells else "false") + ")")
+    looks_like_data = " and ".join(required)
+    if nik is not None:
+        looks_like_data += f" and ({nik_digits} >= 15 or {nik_numeric})"
+    numbering_pos = _numbering_pos(cur, width)
+    cur.execute(
+        f"""
+        create or replace temp table _classified as
+        with flagged as (
+            select *,
+                   case when malformed then nullif(trim(raw_line), '') is null
+                        else ({filled}) = 0 end as is_blank,
+                   not malformed and regexp_matches(upper({first_cell}), '{_TOTAL_LINE}')
+                       and {nik_digits} < 10 as is_total,
+                   not malformed and ({looks_like_data}) as is_datalike
+            from _records
+        ),
+        first_total as (
+            select coalesce(min(pos) filter (where is_total), 9223372036854775807) as at
+            from flagged
+        ),
+        marked as (
+            select f.*, f.pos > t.at as after_total from flagged f, first_total t
+        ),
+        kinds as (
+            select *,
+                   case when is_blank then 'blank'
+                        when pos = {numbering_pos} then 'numbering'
+                        when is_total then 'total'
+                        when after_total and not is_datalike then 'signature'
+                        else 'data' end as line_kind
+            from marked
+        ),
+        final as (
+            select *,
+                   case when line_kind = 'data' then
+                        row_number() over (partition by line_kind = 'data' order by pos)
+                   end as row_number
+            from kinds
+        )
+        select * from final
+        """
+    )
+
+
+def _numbering_pos(cur: duckdb.DuckDBPyConnection, width: int) -> int:
+    """1 when the first record only numbers the columns (1, 2, 3 ... in order), else 0."""
+    rows = cur.execute(
+        "select " + ", ".join(f"c{i}" for i in range(width)) + " from _records "
+        "where pos = 1 and not malformed"
+    ).fetchall()
+    if not rows:
+        return 0
+    row = rows[0]
+    numbers = [re.sub(r"[()\s.]", "", v) for v in row if v is not None and v.strip()]
+    if len(numbers) < 3 or not all(n.isdigit() for n in numbers):
+        return 0
+    values = [int(n) for n in numbers]
+    return 1 if values == list(range(values[0], values[0] + len(values))) and values[0] <= 1 else 0
