@@ -77,5 +77,38 @@ def run(raw: RawOption = None, out: OutOption = None, db: DbOption = None) -> No
     raise typer.Exit(code=0 if ok else 1)
 
 
+@app.command()
+def report(
+    out: OutOption = None,
+    period: Annotated[
+        str | None, typer.Option("--period", help="Period YYYY-MM [the latest in the pack].")
+    ] = None,
+    pack: Annotated[
+        str | None,
+        typer.Option("--pack", help="restricted or bappeda [restricted when published]."),
+    ] = None,
+    boundaries: Annotated[
+        Path | None,
+        typer.Option(
+            "--boundaries", help="Kelurahan boundary GeoJSON for a real map [TKPK_BOUNDARIES]."
+        ),
+    ] = None,
+) -> None:
+    """Build the rakor briefing pack (one PDF + each chart as PNG, in Bahasa Indonesia) from the
+    published packs into report/ under the output folder."""
+    from tkpk.analysis import PackNotFoundError
+    from tkpk.report import build_report
+
+    settings = get_settings().with_paths(out=out)
+    try:
+        folder = build_report(settings, period=period, pack=pack, boundaries=boundaries)
+    except (PackNotFoundError, ValueError) as error:
+        typer.echo(f"tkpk report: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    typer.echo(f"Briefing pack written to {folder}:")
+    for path in sorted(folder.iterdir()):
+        typer.echo(f"  {path.name}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

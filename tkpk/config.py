@@ -36,6 +36,12 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _optional_env_path(name: str) -> Path | None:
+    """A path from environment variable ``name``, or ``None`` when it is unset."""
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else None
+
+
 @dataclass(frozen=True)
 class Limits:
     """Resource limits for hostile input (each a config setting with a safe default)."""
@@ -80,6 +86,10 @@ class Settings:
         )
     )
     limits: Limits = field(default_factory=Limits)
+    #: Optional kelurahan boundary GeoJSON: ``tkpk report`` then draws a real choropleth.
+    boundaries_geojson: Path | None = field(
+        default_factory=lambda: _optional_env_path("TKPK_BOUNDARIES")
+    )
 
     def with_paths(
         self,
