@@ -1,14 +1,153 @@
 """The nightly flow: ingest new raw extracts, validate, compute indicators, publish the packs.
 
-Placeholder wiring until the ingest and indicator stages land; ``run_nightly`` is what
-``tkpk run`` calls.
+A short sequence of small typed tasks. The warehouse part (load, validate, accept, marts) runs in
+one DuckDB transaction: a crash or an error rolls the warehouse back to the state before the run.
+The packs are then written to a staging folder, validated and swapped in atomically, so a run
+either publishes a complete, validated set of outputs or leaves the last good one untouched.
 """
 
 from __future__ import annotations
 
-from tkpk.config import Settings
+import os
+import secrets
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import duckdb
+from prefect import flow, get_run_logger, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.cache_policies import NONE as NO_CACHE
+
+from flows.summary import RunSummary, render_console, render_markdown, summarise
+from tkpk import reference
+from tkpk.config import Settings, get_settings
+from tkpk.db import connect
+
+#: Prefect runs a temporary local API server when no PREFECT_API_URL is set; keep it quiet/offline.
+os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
+os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
+
+
+@dataclass
+class RunContext:
+    """What the tasks of one run share: its id, settings and warehouse connection."""
+
+    run_id: str
+    settings: Settings
+    con: duckdb.DuckDBPyConnection
+    outcomes: list = field(default_factory=list)
+
+
+def new_run_id() -> str:
+    """A sortable, unique run id: UTC timestamp plus a random suffix."""
+    return datetime.now(UTC).strftime("%Y%m%dT%H%M%SZ") + "-" + secrets.token_hex(3)
+
+
+@task(cache_policy=NO_CACHE)
+def open_warehouse(settings: Settings, run_id: str) -> RunContext:
+    """Open the warehouse, start the run's transaction and (re)install the reference tables."""
+    con = connect(settings)
+    con.begin()
+    reference.install(con, settings.region)
+    get_run_logger().info("run %s: warehouse %s opened", run_id, settings.warehouse)
+    return RunContext(run_id=run_id, settings=settings, con=con)
+
+
+@task(cache_policy=NO_CACHE)
+def load_raw_files(ctx: RunContext) -> list:
+    """Discover files in the raw folder and load the new ones into the raw tables."""
+    from tkpk.ingest.raw import load_new_files
+
+    outcomes = load_new_files(ctx.con, ctx.settings, ctx.run_id)
+    logger = get_run_logger()
+    for outcome in outcomes:
+        logger.info(
+            "load %s: %s%s (%s rows)",
+            outcome.file_name,
+            outcome.outcome,
+            f" [{outcome.reason}]" if outcome.reason else "",
+            outcome.rows_read,
+        )
+    ctx.outcomes = outcomes
+    return outcomes
+
+
+@task(cache_policy=NO_CACHE)
+def validate_and_accept(ctx: RunContext) -> object:
+    """Normalise, validate (Great Expectations), accept / quarantine / deduplicate, reconcile."""
+    from tkpk.ingest.accept import process_loads
+
+    return process_loads(ctx.con, ctx.settings, ctx.run_id, ctx.outcomes)
+
+
+@task(cache_policy=NO_CACHE)
+def build_indicators(ctx: RunContext) -> list[str]:
+    """Compute every curated table in the warehouse."""
+    from transforms.runner import build_marts
+
+    built = build_marts(ctx.con)
+    get_run_logger().info("transforms: built %s", ", ".join(built))
+    return built
+
+
+@task(cache_policy=NO_CACHE)
+def commit_warehouse(ctx: RunContext) -> None:
+    """Commit the run's transaction: the warehouse now holds the new state."""
+    ctx.con.commit()
+
+
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+def publish(ctx: RunContext) -> object:
+    """Write, validate and atomically publish the restricted and Bappeda packs (I/O: retried)."""
+    from tkpk.publish import publish_packs
+
+    return publish_packs(ctx.con, ctx.settings, ctx.run_id)
+
+
+def packs_exist(settings: Settings) -> bool:
+    """True when both packs have been published before."""
+    packs = (settings.restricted_dir, settings.bappeda_dir)
+    return all((pack / "manifest.json").exists() for pack in packs)
+
+
+@flow(name="tkpk-nightly", log_prints=True)
+def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = False) -> dict:
+    """The nightly job on the given folders; returns the run summary as a dict."""
+    settings = get_settings().with_paths(raw=Path(raw_dir), out=Path(out_dir), db=Path(db_path))
+    run_id = new_run_id()
+    ctx = open_warehouse(settings, run_id)
+    try:
+        load_raw_files(ctx)
+        validate_and_accept(ctx)
+        new_data = any(o.outcome == "loaded" for o in ctx.outcomes)
+        needs_publish = new_data or force_publish or not packs_exist(settings)
+        if needs_publish:
+            build_indicators(ctx)
+        commit_warehouse(ctx)
+    except BaseException:
+        ctx.con.rollback()
+        ctx.con.close()
+        raise
+    try:
+        published = publish(ctx) if needs_publish else None
+        summary = summarise(ctx.con, run_id, ctx.outcomes, published)
+    finally:
+        ctx.con.close()
+    create_markdown_artifact(
+        key="tkpk-nightly-run",
+        markdown=render_markdown(summary),
+        description=f"tkpk nightly run {run_id}",
+    )
+    render_console(summary)
+    return summary.as_dict()
 
 
 def run_nightly(settings: Settings) -> bool:
-    """Run the nightly job once; True when the run completed."""
-    raise NotImplementedError("the nightly flow is being wired")
+    """Run the nightly flow once on the settings' folders; True when it completed."""
+    result = nightly(
+        raw_dir=str(settings.raw_dir),
+        out_dir=str(settings.curated_dir),
+        db_path=str(settings.warehouse),
+    )
+    return RunSummary.from_dict(result).completed

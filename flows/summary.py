@@ -1,0 +1,183 @@
+"""The run summary: printed to the terminal and recorded as a Prefect markdown artifact.
+
+It says which files were loaded, skipped or quarantined, how many rows were accepted,
+quarantined or recorded as duplicates, the most frequent reasons, which snapshots could not be
+used, and the city's headline figures. No personal data appears in it (only file names, counts
+and reason codes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import duckdb
+
+from tkpk.formatting import format_number, format_percent
+
+
+@dataclass
+class RunSummary:
+    """Counts and headline figures of one nightly run."""
+
+    run_id: str
+    completed: bool = True
+    published: bool = False
+    files: dict[str, int] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    top_reasons: list[tuple[str, int]] = field(default_factory=list)
+    quarantined_files: list[tuple[str, str]] = field(default_factory=list)
+    snapshot_notes: list[str] = field(default_factory=list)
+    headline: dict[str, object] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        """A plain dict (the flow's return value)."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> RunSummary:
+        """Inverse of ``as_dict``."""
+        return cls(**data)
+
+
+def _table_exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """True when ``name`` is a table or view of the warehouse."""
+    query = "select count(*) from duckdb_tables() where table_name = ? and not temporary"
+    return con.execute(query, [name]).fetchone()[0] > 0
+
+
+def _file_counts(outcomes: list) -> dict[str, int]:
+    """Files by outcome (loaded, already_loaded, quarantined)."""
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.outcome] = counts.get(outcome.outcome, 0) + 1
+    return counts
+
+
+def _row_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
+    """Rows read, accepted, quarantined, duplicate and skipped in this run's new files."""
+    if not _table_exists(con, "ingest_data_quality"):
+        return {}
+    row = con.execute(
+        """
+        select coalesce(sum(rows_read), 0), coalesce(sum(accepted), 0),
+               coalesce(sum(quarantined), 0), coalesce(sum(duplicate), 0),
+               coalesce(sum(skipped_lines), 0)
+        from ingest_data_quality where run_id = ? and file_outcome = 'loaded'
+        """,
+        [run_id],
+    ).fetchone()
+    keys = ["read", "accepted", "quarantined", "duplicate", "skipped_lines"]
+    return dict(zip(keys, row, strict=True))
+
+
+def _top_reasons(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 8) -> list:
+    """The most frequent quarantine reasons of this run."""
+    if not _table_exists(con, "ingest_data_quality_reason"):
+        return []
+    return con.execute(
+        """
+        select reason, sum(rows)::bigint as n from ingest_data_quality_reason
+        where run_id = ? group by reason order by n desc, reason limit ?
+        """,
+        [run_id, limit],
+    ).fetchall()
+
+
+def _snapshot_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Snapshots that cannot be used, with the reason."""
+    if not _table_exists(con, "snapshot_status"):
+        return []
+    rows = con.execute(
+        "select strftime(snapshot, '%Y-%m'), note from snapshot_status "
+        "where not usable order by snapshot"
+    ).fetchall()
+    return [f"snapshot {month} not used: {note}" for month, note in rows]
+
+
+def _headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
+    """The city's figures for the latest period (registry-based)."""
+    if not _table_exists(con, "kelurahan_poverty"):
+        return {}
+    row = con.execute(
+        """
+        select strftime(period, '%Y-%m'), population, poor_population, p0, p1, p2,
+               poverty_gap_idr_month, poor_households_unreached, mpi_h
+        from kelurahan_poverty where area_level in ('kota', 'kabupaten', 'provinsi')
+        order by period desc, area_code limit 1
+        """
+    ).fetchone()
+    if row is None:
+        return {}
+    keys = ["period", "population", "poor_population", "p0", "p1", "p2",
+            "poverty_gap_idr_month", "poor_households_unreached", "mpi_h"]
+    values = [v if isinstance(v, str | int | None) else float(v) for v in row]
+    return dict(zip(keys, values, strict=True))
+
+
+def summarise(
+    con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list, published: object | None
+) -> RunSummary:
+    """Collect the summary of run ``run_id`` from the warehouse."""
+    return RunSummary(
+        run_id=run_id,
+        published=published is not None,
+        files=_file_counts(outcomes),
+        rows=_row_counts(con, run_id),
+        top_reasons=[(r, int(n)) for r, n in _top_reasons(con, run_id)],
+        quarantined_files=[
+            (o.file_name, o.reason or "") for o in outcomes if o.outcome == "quarantined"
+        ],
+        snapshot_notes=_snapshot_notes(con),
+        headline=_headline(con),
+    )
+
+
+def summary_lines(summary: RunSummary) -> list[str]:
+    """The summary as short plain-text lines (shared by console and markdown)."""
+    files = summary.files
+    rows = summary.rows
+    lines = [
+        f"run {summary.run_id}",
+        "files: "
+        f"{files.get('loaded', 0)} loaded, {files.get('already_loaded', 0)} already loaded, "
+        f"{files.get('quarantined', 0)} quarantined",
+    ]
+    if rows:
+        lines.append(
+            "rows: "
+            f"{format_number(rows['read'])} read, {format_number(rows['accepted'])} accepted, "
+            f"{format_number(rows['quarantined'])} quarantined, "
+            f"{format_number(rows['duplicate'])} duplicate, "
+            f"{format_number(rows['skipped_lines'])} non-data lines skipped"
+        )
+    if summary.top_reasons:
+        reasons = ", ".join(f"{r} {format_number(n)}" for r, n in summary.top_reasons)
+        lines.append(f"top reasons: {reasons}")
+    lines += [f"quarantined file {name}: {reason}" for name, reason in summary.quarantined_files]
+    lines += summary.snapshot_notes
+    head = summary.headline
+    if head:
+        lines.append(
+            f"city {head['period']} (registry-based): "
+            f"{format_number(head['poor_population'])} poor of "
+            f"{format_number(head['population'])} people, P0 {format_percent(head['p0'])}, "
+            f"gap Rp{format_number(head['poverty_gap_idr_month'])}/month, "
+            f"{format_number(head['poor_households_unreached'])} poor households unreached"
+        )
+    lines.append("packs published" if summary.published else "nothing new: packs unchanged")
+    return lines
+
+
+def render_console(summary: RunSummary) -> None:
+    """Print the summary to the terminal."""
+    from rich.console import Console
+
+    console = Console(stderr=False, highlight=False)
+    for line in summary_lines(summary):
+        console.print(line, markup=False)
+
+
+def render_markdown(summary: RunSummary) -> str:
+    """The summary as the Prefect markdown artifact."""
+    body = "\n".join(f"- {line}" for line in summary_lines(summary)[1:])
+    return f"# tkpk nightly run `{summary.run_id}`\n\n{body}\n"
