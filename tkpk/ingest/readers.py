@@ -173,6 +173,19 @@ def find_header(records: Sequence[Sequence[str | None]], kind: str) -> int | Non
     return None
 
 
+def require_columns(header: Header, kind: str, name: str) -> None:
+    """Raise ``column_missing`` naming the required columns the header lacks."""
+    missing = missing_required(header, kind)
+    if missing:
+        found = ", ".join(c.name for c in header.columns)
+        raise FileProblem(
+            "column_missing",
+            f"{name}: required column(s) {', '.join(missing)} missing (header found: {found}); "
+            "any alias of raw-extracts.md is accepted; add the column to the export and drop "
+            "the file again.",
+        )
+
+
 def missing_required(header: Header, kind: str) -> list[str]:
     """Required columns (any alias; ``A/B`` means either) the header lacks."""
     present = {c.canonical for c in header.columns if c.canonical}
@@ -466,6 +479,7 @@ def read_csv_records(
             )
         _problem_for_scan(scan, path.name, limits)
         header, data_start = _header_region(source, kind)
+        require_columns(header, kind, path.name)
         stats = ReadStats("csv", header, encoding=encoding)
         stats.skipped_before_data = header.record_index
         blanks = [o for o in scan.blank_line_offsets if o >= data_start]
@@ -764,6 +778,7 @@ def read_sheet_records(
             "of the first sheet; check that it is the right export (see raw-extracts.md).",
         )
     header = Header(record_index=index, columns=match_header(head[index], kind))
+    require_columns(header, kind, path.name)
     data = rows[index + 1 :]
     while data and all(v == "" or v is None for v in data[-1]):
         data.pop()  # trailing empty rows of the sheet's used range are not lines

@@ -1,0 +1,214 @@
+"""The raw load's bookkeeping: file outcomes, file-level reasons, already-loaded and duplicate
+content, lineage, and hostile input that must never crash a run."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import os
+import zipfile
+from datetime import date
+
+import pytest
+from raw_files_support import NIK1, NIK2, load, raw_rows, xlsx
+
+from tkpk.config import Limits
+from tkpk.ingest.raw import FileOutcome
+
+PBI_OK = f"NIK;NAMA;STATUS\n{NIK1};Budi;AKTIF\n{NIK2};Siti;NONAKTIF\n".encode()
+
+
+def outcome_tuple(o: FileOutcome) -> tuple:
+    return (o.outcome, o.reason, o.rows_read, o.skipped_lines)
+
+
+def test_loaded_file_outcome_ingest_file_row_and_lineage(con, settings) -> None:
+    name = "salur_pkh_bri_202606_tahap2.csv"
+    body = f"NIK;TGL_SALUR;NOMINAL;STATUS\n{NIK1};26/06/2026;600000;SUKSES\n".encode()
+    (o,) = load(con, settings, {name: body}).values()
+    assert (o.file_name, o.kind, o.outcome, o.reason, o.rows_read, o.load_id) == (
+        name,
+        "disbursements",
+        "loaded",
+        None,
+        1,
+        "run-test-0001",
+    )
+    assert len(o.sha256) == 64
+    assert con.execute(
+        "select file_name, kind, period, period_end, program, channel, stage, load_id, "
+        "file_outcome, file_reason, rows_read, skipped_lines, file_format, run_id "
+        "from ingest_file"
+    ).fetchall() == [
+        (
+            name,
+            "disbursements",
+            date(2026, 6, 1),
+            date(2026, 6, 30),
+            "PKH",
+            "bri",
+            2,
+            "run-test-0001",
+            "loaded",
+            None,
+            1,
+            0,
+            "csv",
+            "run-test",
+        ),
+    ]
+    assert raw_rows(con, "disbursements", "load_id, sha256, file_name, row_number") == [
+        ("run-test-0001", o.sha256, name, 1)
+    ]
+
+
+def test_second_run_loads_nothing_and_recognises_a_renamed_copy(con, settings) -> None:
+    first = load(con, settings, {"pbi_jk_202606.csv": PBI_OK})
+    assert first["pbi_jk_202606.csv"].outcome == "loaded"
+    second = load(con, settings, {"pbi_jk_202606_kirim_ulang.csv": PBI_OK})
+    assert [outcome_tuple(o) for o in second.values()] == [
+        ("already_loaded", None, 0, 0),
+        ("already_loaded", None, 0, 0),
+    ]
+    assert second["pbi_jk_202606_kirim_ulang.csv"].load_id is None
+    assert "pbi_jk_202606.csv" in second["pbi_jk_202606_kirim_ulang.csv"].message
+    assert con.execute("select count(*) from raw_pbi").fetchall() == [(2,)]
+    assert con.execute("select count(*) from ingest_file").fetchall() == [(1,)]
+
+
+def test_same_bytes_twice_in_one_run_the_later_name_is_the_duplicate(con, settings) -> None:
+    outcomes = load(con, settings, {"pbi_jk_202606_b.csv": PBI_OK, "pbi_jk_202606_a.csv": PBI_OK})
+    assert outcome_tuple(outcomes["pbi_jk_202606_a.csv"]) == ("loaded", None, 2, 0)
+    assert outcome_tuple(outcomes["pbi_jk_202606_b.csv"]) == ("quarantined", "file_duplicate", 0, 0)
+    assert "pbi_jk_202606_a.csv" in outcomes["pbi_jk_202606_b.csv"].message
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("laporan_202606.csv", PBI_OK, "file_kind_unknown"),
+        ("dtsen_keluarga_3375.csv", PBI_OK, "file_kind_unknown"),
+        ("pbi_jk_202606.csv", b"", "header_missing"),
+        ("pbi_jk_202606.csv", b"just some text\nand more\n", "header_missing"),
+        ("pbi_jk_202606.csv", b"NIK;NAMA\n1;a\n", "column_missing"),
+        ("salur_pkh_bri_202606.csv", b"NIK;NAMA;NOMINAL;STATUS\n1;a;1;SUKSES\n", "column_missing"),
+        ("pbi_jk_202606.csv", os.urandom(4096) + b"\x00", "file_unreadable"),
+        ("pbi_jk_202606.xlsx", b"\x00" + os.urandom(4096), "file_unreadable"),
+        ("pbi_jk_202606.xlsx", b"PK\x03\x04" + os.urandom(4096), "file_unreadable"),
+        ("pbi_jk_202606.csv", b"\x1f\x8b\x08\x00" + os.urandom(100), "file_unreadable"),
+        ("pbi_jk_202606.csv", b"NIK;NAMA;STATUS\n1;a\x00b;AKTIF\n", "file_unreadable"),
+        ("pbi_jk_202606.csv", b'NIK;NAMA;STATUS\n1;"a;AKTIF\n2;b;AKTIF\n', "file_unreadable"),
+    ],
+)
+def test_file_level_reasons(con, settings, name, data, reason) -> None:
+    good = PBI_OK.replace(b"Budi", b"Budi Lain")
+    outcomes = load(con, settings, {name: data, "pbi_jk_202612.csv": good})
+    bad = outcomes[name]
+    assert (bad.outcome, bad.reason, bad.rows_read, bad.skipped_lines) == (
+        "quarantined",
+        reason,
+        0,
+        0,
+    )
+    assert bad.message.startswith(name) and len(bad.message) > len(name) + 20
+    assert outcomes["pbi_jk_202612.csv"].outcome == "loaded"
+    assert con.execute(
+        "select file_outcome, file_reason, rows_read, file_message from ingest_file "
+        "where file_name = ?",
+        [name],
+    ).fetchall() == [("quarantined", reason, 0, bad.message)]
+    assert con.execute("select count(*) from raw_pbi where file_name = ?", [name]).fetchall() == [
+        (0,)
+    ]
+
+
+def test_missing_columns_are_named_in_the_message(con, settings) -> None:
+    name = "dtsen_anggota_3375_202606.csv"
+    (o,) = load(con, settings, {name: b"ID_KELUARGA;NIK;NAMA\n1;2;3\n"}).values()
+    assert o.reason == "column_missing"
+    for column in ("TANGGAL_LAHIR", "PENDIDIKAN_TERTINGGI", "STATUS_SEKOLAH", "JAMINAN_KESEHATAN"):
+        assert column in o.message
+
+
+def test_truncated_spreadsheet_is_unreadable(con, settings) -> None:
+    good = xlsx([["NIK", "NAMA", "STATUS"], *[[NIK1, f"n{i}", "AKTIF"] for i in range(200)]])
+    (o,) = load(con, settings, {"pbi_jk_202606.xlsx": good[: len(good) // 2]}).values()
+    assert (o.outcome, o.reason) == ("quarantined", "file_unreadable")
+
+
+def _limits(settings, **changes):
+    return dataclasses.replace(settings, limits=dataclasses.replace(Limits(), **changes))
+
+
+def test_zip_bomb_is_refused_before_parsing(con, settings) -> None:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        archive.writestr("xl/workbook.xml", "<workbook/>")
+        archive.writestr("xl/worksheets/sheet1.xml", b"\x00" * (20 * 1024 * 1024))
+    data = buffer.getvalue()
+    assert len(data) < 100_000
+    small = _limits(settings, max_xlsx_uncompressed_bytes=10 * 1024 * 1024)
+    (o,) = load(con, small, {"pbi_jk_202606.xlsx": data}).values()
+    assert (o.outcome, o.reason) == ("quarantined", "file_too_large")
+    assert "TKPK_MAX_XLSX_UNCOMPRESSED_BYTES" in o.message
+
+
+def test_cell_and_file_size_limits(con, settings) -> None:
+    sheet = xlsx([["NIK", "NAMA", "STATUS"], *[[NIK1, "n", "AKTIF"] for _ in range(100)]])
+    few_cells = _limits(settings, max_xlsx_cells=200, max_file_bytes=1000)
+    outcomes = load(
+        con,
+        few_cells,
+        {
+            "pbi_jk_202606.xlsx": sheet,
+            "pbi_jk_202607.csv": PBI_OK,
+            "pbi_jk_202608.csv": PBI_OK + b"x" * 1000,
+        },
+    )
+    assert outcome_tuple(outcomes["pbi_jk_202606.xlsx"]) == ("quarantined", "file_too_large", 0, 0)
+    assert outcome_tuple(outcomes["pbi_jk_202607.csv"]) == ("loaded", None, 2, 0)
+    assert outcome_tuple(outcomes["pbi_jk_202608.csv"]) == ("quarantined", "file_too_large", 0, 0)
+
+
+def test_50_mb_single_line_is_refused_without_crashing(con, settings) -> None:
+    huge = b"NIK;NAMA;STATUS\n" + b"1;" + b"A" * (50 * 1024 * 1024) + b";AKTIF\n"
+    one_line = b"x" * (50 * 1024 * 1024)
+    outcomes = load(
+        con,
+        settings,
+        {"pbi_jk_202606.csv": huge, "pbi_jk_202607.csv": one_line, "pbi_jk_202608.csv": PBI_OK},
+    )
+    assert outcome_tuple(outcomes["pbi_jk_202606.csv"]) == ("quarantined", "file_too_large", 0, 0)
+    assert outcome_tuple(outcomes["pbi_jk_202607.csv"]) == ("quarantined", "file_too_large", 0, 0)
+    assert outcomes["pbi_jk_202608.csv"].outcome == "loaded"
+
+
+def test_names_that_look_like_paths_or_sql(con, settings) -> None:
+    names = [
+        "pbi_jk_202606_'; drop table ingest_file; --.csv",
+        "pbi_jk_202607_..\\..\\etc\\passwd.csv",
+        'pbi_jk_202608_"quoted" $(rm -rf).csv',
+        "pbi_jk_202609_%2e%2e%2fetc.csv",
+    ]
+    files = {name: PBI_OK.replace(b"Budi", name.encode()) for name in names}
+    outcomes = load(con, settings, files)
+    assert {o.outcome for o in outcomes.values()} == {"loaded"}
+    assert con.execute("select count(*) from raw_pbi").fetchall() == [(8,)]
+    assert sorted(r[0] for r in con.execute("select file_name from ingest_file").fetchall()) == (
+        sorted(names)
+    )
+
+
+def test_unreadable_file_next_to_good_ones_in_one_run(con, settings) -> None:
+    outcomes = load(
+        con,
+        settings,
+        {
+            "pbi_jk_202605.csv": PBI_OK,
+            "pbi_jk_202606.xlsx": os.urandom(10_000),
+            "pbi_jk_202607.csv": PBI_OK.replace(b"Budi", b"Budi 2"),
+        },
+    )
+    assert [o.outcome for o in outcomes.values()] == ["loaded", "quarantined", "loaded"]
+    assert con.execute("select count(*) from raw_pbi").fetchall() == [(4,)]
