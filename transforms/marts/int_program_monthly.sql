@@ -32,7 +32,9 @@ records as (
         program_records.nik,
         program_records.no_kk,
         program_records.kelurahan_code as record_kelurahan_code,
-        coalesce(program_records.amount_idr, 0) as amount_idr
+        -- a PBI-JK row without an amount is worth the catalog premium of one member-month
+        coalesce(program_records.amount_idr, ref_program.premium_idr_per_member_month, 0)
+            as amount_idr
     from program_records
     join snapshot_reach
         on cast(date_trunc('month', program_records.period) as date)
