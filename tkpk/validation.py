@@ -151,13 +151,22 @@ def _columns_of(expectation: Mapping[str, Any]) -> set[str]:
 
 
 def _row_condition_names(expectation: Mapping[str, Any]) -> set[str]:
-    """Identifiers mentioned in a string ``row_condition`` (candidates for columns)."""
+    """Columns a ``row_condition`` reads: names in a Condition dict, identifiers in a string."""
     condition = expectation.get("kwargs", {}).get("row_condition")
     if isinstance(condition, str):
         return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", condition))
-    if isinstance(condition, Mapping):
-        return set(re.findall(r"'name': '([^']+)'", str(condition)))
-    return set()
+    names: set[str] = set()
+    pending = [condition]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            column = item.get("column")
+            if isinstance(column, Mapping) and "name" in column:
+                names.add(str(column["name"]))
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return names
 
 
 def _is_row_wise(expectation_type: str) -> bool:
@@ -329,7 +338,7 @@ def validate_table(
     outcome = ValidationOutcome(table=table, suite_name=suite_name, success=True, rows=0)
     failing: dict[int, list[Any]] = {}
     counts: dict[int, int] = {}
-    reader = con.execute(select).to_arrow_reader(min(chunk, 1_000_000))
+    reader = con.sql(select).to_arrow_reader(min(chunk, 1_000_000))
     batches = 0
     for record_batch in _record_batches(reader, chunk):
         frame = _to_pandas(record_batch)
@@ -344,7 +353,7 @@ def validate_table(
         outcome.success = outcome.success and bool(result.success)
         batches += 1
     if batches == 0:  # an empty selection still gets judged (row-count expectations)
-        frame = _to_pandas(con.execute(select).to_arrow_table())
+        frame = _to_pandas(con.sql(select).to_arrow_table())
         result = _validate_frame(batch_definition, gx_suite, frame, id_column)
         result.meta["tkpk_table"] = table
         result.meta["tkpk_batch"] = batch_name or table

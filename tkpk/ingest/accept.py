@@ -34,6 +34,8 @@ from tkpk.validation import DEFAULT_BATCH_ROWS, ValidationOutcome, validate_tabl
 log = logging.getLogger(__name__)
 
 STAGING_DIR = TRANSFORMS_DIR / "staging"
+#: Staged row id = file order x ROW_ID_FACTOR + row number (unique within a run's batch).
+ROW_ID_FACTOR = 10_000_000_000
 
 #: Kinds in processing order: households first (members are checked against them).
 KIND_ORDER = ("households", "members", "disbursements", "pbi", "local")
@@ -264,12 +266,12 @@ def _process(
     ensure_tables(con)
     summary = IngestSummary(run_id=run_id)
     loaded = [o for o in outcomes if o.outcome == "loaded"]
-    _create_batch(con, loaded)
+    create_batch(con, loaded)
     try:
         for kind in KIND_ORDER:
             files = [o for o in loaded if o.kind == kind]
             if files:
-                summary.validations.extend(_process_kind(con, kind, files, batch_rows))
+                summary.validations.append(_process_kind(con, kind, files, batch_rows))
         _rebuild_snapshot_status(con)
         summary.files = _record_quality(con, run_id, outcomes)
         summary.reasons = _record_reasons(con, run_id)
@@ -291,7 +293,7 @@ def _staging_tables() -> Iterable[str]:
     return (f"stg_{kind}" for kind in KIND_ORDER)
 
 
-def _create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) -> None:
+def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) -> None:
     """``ingest_batch``: the files to process, with their order and their ``ingest_file`` facts."""
     con.execute(
         """
@@ -320,16 +322,27 @@ def _create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike])
             f"loaded files without an ingest_file row: {', '.join(missing)}; "
             "the raw loader must record every file it loads"
         )
-    con.execute(
-        """
-        create or replace temp table _row_reason as
-        select load_id, cast(null as bigint) as row_number, cast(null as varchar) as reason
-        from ingest_batch where false
-        """
-    )
+    con.execute("create or replace temp table _row_reason (row_id bigint, reason varchar)")
 
 
 # ------------------------------------------------------------------------------ per kind
+
+
+def stage(con: duckdb.DuckDBPyConnection, kind: str) -> str:
+    """Create the temp table ``stg_<kind>`` from the batch's raw rows; return its name.
+
+    Adds ``row_id`` (file order x 10^10 + row number): one integer id per staged row of the batch,
+    which the validation reports failing rows by.
+    """
+    table = f"stg_{kind}"
+    con.execute(
+        f"""
+        create or replace temp table {table} as
+        select cast(file_order as bigint) * {ROW_ID_FACTOR} + row_number as row_id, *
+        from ({staging_sql(kind)})
+        """
+    )
+    return table
 
 
 def _process_kind(
@@ -337,41 +350,24 @@ def _process_kind(
     kind: str,
     files: list[FileOutcomeLike],
     batch_rows: int,
-) -> list[ValidationOutcome]:
+) -> ValidationOutcome:
     """Stage, validate, decide and write the rows of ``files`` (all of kind ``kind``)."""
-    table = f"stg_{kind}"
-    con.execute(f"create or replace temp table {table} as {staging_sql(kind)}")
-    outcomes = []
-    for outcome in files:
-        load_id = con.execute(
-            "select load_id from ingest_batch where sha256 = ?", [outcome.sha256]
-        ).fetchone()[0]
-        result = validate_table(
-            con,
-            table,
-            row_id="row_number",
-            where=f"load_id = {_literal(load_id)}",
-            batch_rows=batch_rows,
-            batch_name=outcome.file_name,
-        )
-        log.info("validate %s: %s", outcome.file_name, result.describe())
-        _store_reasons(con, load_id, result)
-        outcomes.append(result)
+    table = stage(con, kind)
+    names = [o.file_name for o in files]
+    label = names[0] if len(names) == 1 else f"{len(names)} files: {', '.join(names)}"
+    result = validate_table(
+        con, table, row_id="row_id", batch_rows=batch_rows, batch_name=label[:200]
+    )
+    log.info("validate %s: %s", kind, result.describe())
+    _store_reasons(con, result)
     con.execute(_decision_sql(kind))
     _write_outcomes(con, kind)
     con.execute("drop table _decision")
-    return outcomes
+    return result
 
 
-def _literal(value: Any) -> str:
-    """A SQL literal for a load id (integer or text)."""
-    if isinstance(value, int):
-        return str(value)
-    return "'" + str(value).replace("'", "''") + "'"
-
-
-def _store_reasons(con: duckdb.DuckDBPyConnection, load_id: Any, result: ValidationOutcome) -> None:
-    """Append the failing (row, reason) pairs of one file to ``_row_reason``."""
+def _store_reasons(con: duckdb.DuckDBPyConnection, result: ValidationOutcome) -> None:
+    """Append the failing (row id, reason) pairs of a validation to ``_row_reason``."""
     import pyarrow as pa
 
     rows: list[int] = []
@@ -381,8 +377,8 @@ def _store_reasons(con: duckdb.DuckDBPyConnection, load_id: Any, result: Validat
         reasons.extend([reason] * len(ids))
     if not rows:
         return
-    pairs = pa.table({"row_number": pa.array(rows, pa.int64()), "reason": reasons})  # noqa: F841
-    con.execute("insert into _row_reason select ?, row_number, reason from pairs", [load_id])
+    pairs = pa.table({"row_id": pa.array(rows, pa.int64()), "reason": reasons})  # noqa: F841
+    con.execute("insert into _row_reason select row_id, reason from pairs")
 
 
 def _decision_sql(kind: str) -> str:
@@ -425,7 +421,7 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
                 and f.period in (select distinct snapshot from stg_members)
         ),
         household_state as (
-            select r.load_id, r.row_number,
+            select r.row_id,
                 case
                     when a.id_keluarga is not null then null
                     when q.id_keluarga is not null then 'household_quarantined'
@@ -441,22 +437,18 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
             "case when h.household_reason is null then cast([] as varchar[]) "
             "else [h.household_reason] end"
         )
-    household_join = (
-        "join household_state as h on h.load_id = r.load_id and h.row_number = r.row_number"
-        if kind == "members"
-        else ""
-    )
+    household_join = "join household_state as h on h.row_id = r.row_id" if kind == "members" else ""
     return f"""
         create or replace temp table _decision as
         with row_reasons as (
-            select load_id, row_number, list(distinct reason order by reason) as reasons
-            from _row_reason group by load_id, row_number
+            select row_id, list(distinct reason order by reason) as reasons
+            from _row_reason group by row_id
         ),
         rows_in as (
             select s.*, struct_pack({values}) as vals,
                 coalesce(rr.reasons, cast([] as varchar[])) as gx_reasons
             from stg_{kind} as s
-            left join row_reasons as rr on rr.load_id = s.load_id and rr.row_number = s.row_number
+            left join row_reasons as rr on rr.row_id = s.row_id
         ){household_check},
         checked as (
             select r.*, list_concat(r.gx_reasons, {household_reason}) as row_reasons
@@ -525,14 +517,14 @@ def _program_decision_sql(kind: str) -> str:
     return f"""
         create or replace temp table _decision as
         with row_reasons as (
-            select load_id, row_number, list(distinct reason order by reason) as reasons
-            from _row_reason group by load_id, row_number
+            select row_id, list(distinct reason order by reason) as reasons
+            from _row_reason group by row_id
         ),
         rows_in as (
             select s.*, struct_pack({PROGRAM_VALUES}) as vals,
                 coalesce(rr.reasons, cast([] as varchar[])) as row_reasons
             from stg_{kind} as s
-            left join row_reasons as rr on rr.load_id = s.load_id and rr.row_number = s.row_number
+            left join row_reasons as rr on rr.row_id = s.row_id
         ),
         valid as (
             select * from rows_in where len(row_reasons) = 0 and not malformed

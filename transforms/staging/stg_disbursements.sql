@@ -41,8 +41,10 @@ parsed as (
         transfer_status(status) as status,
         clean_text(channel) as channel,
         clean_text(tahap) as tahap_text,
-        try_cast(regexp_extract(clean_text(tahap), '^(TAHAP|TAHAPAN)?\s*([0-9]{1,2})(\.0+)?$', 2)
-            as integer) as tahap,
+        try_cast(
+            regexp_extract(upper(clean_text(tahap)), '^(TAHAP|TAHAPAN)?\s*([0-9]{1,2})(\.0+)?$', 2)
+            as integer
+        ) as tahap,
         try_cast(file_stage as integer) as file_stage,
         coalesce(malformed, false) as malformed
     from raw

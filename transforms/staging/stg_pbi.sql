@@ -2,8 +2,8 @@
 -- Grain: one row per raw member row of the batch (raw_pbi joined to ingest_batch): a member-month.
 -- Renames, casts and normalises only: the record date is the file's month; STATUS AKTIF ->
 -- 'success', NONAKTIF -> 'inactive'; SEGMEN PBI APBN/APBD -> funding source APBN/APBD (the
--- catalog's funding when empty); the amount is the catalog premium for an active member, 0 for an
--- inactive one. Validity: expectations/stg_pbi.json.
+-- catalog's funding when empty); the amount is the catalog premium, 0 for an inactive member.
+-- Validity: expectations/stg_pbi.json.
 with raw as (
     select r.*, b.file_order, b.period as file_period, b.period_end
     from raw_pbi as r
@@ -55,12 +55,15 @@ final as (
         cast(null as varchar) as no_kk,
         p.nama,
         cast(null as varchar) as kelurahan_code,
-        case p.status
-            when 'success' then c.premium_idr_per_member_month
-            when 'inactive' then cast(0 as decimal(18, 2))
+        case
+            when p.status = 'inactive' then cast(0 as decimal(18, 2))
+            else c.premium_idr_per_member_month
         end as amount_idr,
         p.status,
-        coalesce(nullif(p.segmen_source, ''), c.funding) as funding_source,
+        case
+            when nullif(p.segmen_source, '') is not null then p.segmen_source
+            when p.segmen_text is null then c.funding
+        end as funding_source,
         case when nullif(p.segmen_source, '') is null then p.segmen_text end as segmen_unparsed,
         cast(null as varchar) as channel,
         cast(null as integer) as stage,

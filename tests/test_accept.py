@@ -1,0 +1,712 @@
+"""Accepted, quarantine and duplicate sets; data quality; snapshot status; reconciliation.
+
+One hand-written run (module-scoped: GX validates once) covers every reason code of the contract
+with the exact outcome of each row; smaller function-scoped runs cover incremental loads, repeats
+across runs and files, and a reconciliation failure.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+
+from raw_support import (
+    FileOutcome,
+    RawWorld,
+    disbursement,
+    household,
+    kk,
+    local,
+    member,
+    nik,
+    pbi,
+)
+from tkpk import reference
+from tkpk.config import Settings
+from tkpk.db import connect
+from tkpk.ingest.accept import ReconciliationError, ensure_tables, process_loads
+from tkpk.ingest.schema import ROW_REASONS
+
+HH = "dtsen_keluarga_3375_202606.csv"
+MEM = "dtsen_anggota_3375_202606.csv"
+PKH = "salur_pkh_bri_202606_tahap2.csv"
+PKH_AGAIN = "salur_pkh_bri_202606_tahap2_revisi.csv"
+PBI = "pbi_jk_202606.csv"
+MODAL = "bantuan_modal_usaha_2026.xlsx"
+LATIH = "bantuan_pelatihan_2026.csv"
+HH_SEP = "dtsen_keluarga_3375_202609.csv"
+
+#: Expected outcome of every row: file -> [(outcome, reasons or duplicate pointer)].
+HOUSEHOLD_ROWS = [
+    (household(id_keluarga="H1"), "accepted", []),
+    (
+        household(
+            id_keluarga="H2",
+            kode_kelurahan="33.75.01.1003",
+            nama_kelurahan=None,
+            pengeluaran_per_kapita="Rp 450.000,00",
+        ),
+        "accepted",
+        [],
+    ),
+    (
+        household(id_keluarga="H3", kode_kelurahan="", nama_kelurahan="Kel. Sapuro Kebulen"),
+        "accepted",
+        [],
+    ),
+    (
+        household(id_keluarga="H4", kode_kelurahan="9999999999", nama_kelurahan="Atlantis"),
+        "quarantined",
+        ["kelurahan_unknown"],
+    ),
+    (
+        household(id_keluarga="H5", desil="11", jenis_lantai="9", pengeluaran_per_kapita="-5"),
+        "quarantined",
+        ["code_invalid", "expenditure_invalid"],
+    ),
+    (
+        household(id_keluarga="H6", pengeluaran_per_kapita=""),
+        "quarantined",
+        ["expenditure_invalid"],
+    ),
+    (household(id_keluarga="H7", no_kk="12345"), "quarantined", ["kk_invalid"]),
+    (household(id_keluarga="H1"), "duplicate", (HH, 1)),
+    (household(id_keluarga="H1", desil="2"), "quarantined", ["household_duplicate_key"]),
+    (household(id_keluarga="H8", tanggal_pendataan="31/02/2026"), "quarantined", ["date_invalid"]),
+    (household(id_keluarga="H9", tanggal_pendataan="2026-07-01"), "quarantined", ["date_invalid"]),
+    (
+        {"malformed": True, "extra": json.dumps({"_line": "H10;;;"})},
+        "quarantined",
+        ["row_malformed"],
+    ),
+    (household(id_keluarga=""), "quarantined", ["id_missing"]),
+    (household(id_keluarga="H11", luas_lantai="luas"), "quarantined", ["number_invalid"]),
+    (
+        household(id_keluarga="H12", no_kk="3375012026000012", kk_numeric=True),
+        "quarantined",
+        ["kk_invalid"],
+    ),
+    (household(id_keluarga="H13", no_kk="3.37501E+15"), "quarantined", ["kk_invalid"]),
+    (household(id_keluarga="H14", rt="satu"), "quarantined", ["code_invalid"]),
+    (
+        household(
+            id_keluarga="H15",
+            kode_kelurahan="1",
+            nama_kelurahan="X",
+            desil="0",
+            no_kk="1",
+            tanggal_pendataan="kemarin",
+        ),
+        "quarantined",
+        ["code_invalid", "date_invalid", "kelurahan_unknown", "kk_invalid"],
+    ),
+    (
+        household(id_keluarga="H1", desil="0"),
+        "quarantined",
+        ["code_invalid", "household_duplicate_key"],
+    ),
+    (
+        household(
+            id_keluarga="H16",
+            no_kk=None,
+            tanggal_pendataan=None,
+            rt=None,
+            rw=None,
+            jumlah_anggota=None,
+        ),
+        "accepted",
+        [],
+    ),
+]
+
+MEMBER_ROWS = [
+    (member(id_keluarga="H1", nik=nik(1)), "accepted", []),
+    (
+        member(
+            id_keluarga="H1",
+            nik="'3375 0101 0180 0002",
+            jenis_kelamin="PEREMPUAN",
+            tanggal_lahir="26 Juni 1990",
+        ),
+        "accepted",
+        [],
+    ),
+    (member(id_keluarga="H2", nik="3375.0101.0180.0003", tanggal_lahir="33050"), "accepted", []),
+    (member(id_keluarga="H99", nik=nik(4)), "quarantined", ["household_unknown"]),
+    (member(id_keluarga="H5", nik=nik(5)), "quarantined", ["household_quarantined"]),
+    (member(id_keluarga="H1", nik="123"), "quarantined", ["nik_invalid"]),
+    (member(id_keluarga="H1", nik="9975010101800007"), "quarantined", ["nik_invalid"]),
+    (member(id_keluarga="H1", nik="3375013201800008"), "quarantined", ["nik_invalid"]),
+    (member(id_keluarga="H1", nik=nik(9, female=True)), "accepted", []),
+    (
+        member(id_keluarga="H1", nik="3375010101800010", nik_numeric=True),
+        "quarantined",
+        ["nik_precision_lost"],
+    ),
+    (member(id_keluarga="H1", nik="3.37501E+15"), "quarantined", ["nik_precision_lost"]),
+    (
+        member(id_keluarga="H1", nik=nik(12), tanggal_lahir="31/12/1899"),
+        "quarantined",
+        ["date_invalid"],
+    ),
+    (
+        member(id_keluarga="H1", nik=nik(13), tanggal_lahir="2026-07-01"),
+        "quarantined",
+        ["date_invalid"],
+    ),
+    (
+        member(id_keluarga="H1", nik=nik(14), tanggal_lahir="31/02/1990"),
+        "quarantined",
+        ["date_invalid"],
+    ),
+    (member(id_keluarga="H1", nik=nik(15), jenis_kelamin="X"), "quarantined", ["code_invalid"]),
+    (
+        member(id_keluarga="H1", nik=nik(16), pendidikan_tertinggi="9", status_sekolah=""),
+        "quarantined",
+        ["code_invalid"],
+    ),
+    (member(id_keluarga="H1", nik=nik(1)), "duplicate", (MEM, 1)),
+    (
+        member(id_keluarga="H1", nik=nik(1), nama="Warga Lain"),
+        "quarantined",
+        ["member_duplicate_key"],
+    ),
+    (member(id_keluarga="H8", nik="1"), "quarantined", ["household_quarantined", "nik_invalid"]),
+    (
+        member(
+            id_keluarga="H16",
+            nik=nik(20),
+            jenis_kelamin=None,
+            hubungan_keluarga=None,
+            disabilitas=None,
+            status_bekerja=None,
+        ),
+        "accepted",
+        [],
+    ),
+    ({"malformed": True}, "quarantined", ["row_malformed"]),
+]
+
+UNMATCHED = "3375010101809999"
+PKH_ROWS = [
+    (disbursement(nominal="Rp600.000,-"), "accepted", []),
+    (disbursement(nominal="600.000"), "duplicate", (PKH, 1)),
+    (disbursement(nik=UNMATCHED, no_kk=None), "accepted", []),
+    (disbursement(nik=nik(2), nominal="0"), "quarantined", ["amount_invalid"]),
+    (disbursement(nik=nik(2), nominal="-1"), "quarantined", ["amount_invalid"]),
+    (disbursement(nik=nik(2), nominal="banyak"), "quarantined", ["amount_invalid"]),
+    (disbursement(nik=nik(2), status="PENDING"), "quarantined", ["code_invalid"]),
+    (disbursement(nik=nik(2), tanggal_salur="2026-07-05"), "quarantined", ["date_invalid"]),
+    (disbursement(nik=nik(2), program="BANSOS ENTAH"), "quarantined", ["program_unknown"]),
+    (disbursement(nik=nik(2), program="Program Sembako"), "accepted", []),
+    (disbursement(nik=nik(2), status="RETUR"), "accepted", []),
+    (disbursement(nik=nik(3), nama_kelurahan="Atlantis"), "quarantined", ["kelurahan_unknown"]),
+    (disbursement(nik=nik(3), no_kk="123"), "quarantined", ["kk_invalid"]),
+    (
+        disbursement(nik="123", nominal="banyak", status=""),
+        "quarantined",
+        ["amount_invalid", "code_invalid", "nik_invalid"],
+    ),
+    ({"malformed": True}, "quarantined", ["row_malformed"]),
+    (disbursement(nik=nik(3), tahap="dua"), "quarantined", ["number_invalid"]),
+    (disbursement(nik=nik(3), nik_numeric=True), "quarantined", ["nik_precision_lost"]),
+]
+
+PKH_AGAIN_ROWS = [
+    (disbursement(nominal="600000"), "duplicate", (PKH, 1)),
+    (disbursement(nik=nik(4)), "accepted", []),
+]
+
+PBI_ROWS = [
+    (pbi(nik=nik(1), segmen="PBI APBD"), "accepted", []),
+    (pbi(nik=nik(2), status="NONAKTIF"), "accepted", []),
+    (pbi(nik=nik(3), segmen=""), "accepted", []),
+    (pbi(nik=nik(4), status="X"), "quarantined", ["code_invalid"]),
+    (pbi(nik=nik(5), segmen="SWASTA"), "quarantined", ["code_invalid"]),
+    (pbi(nik="33750101018000", status="AKTIF"), "quarantined", ["nik_invalid"]),
+]
+
+MODAL_ROWS = [
+    (local(nik=nik(1)), "accepted", []),
+    (local(nik=nik(2), nilai=""), "quarantined", ["amount_invalid"]),
+    (local(nik=nik(3), sumber_dana="ASING"), "quarantined", ["code_invalid"]),
+    (local(nik=nik(4), tanggal="2027-01-02"), "quarantined", ["date_invalid"]),
+    (
+        local(nik=nik(5), jenis_bantuan="Zakat Produktif", sumber_dana=None, nilai="3.000.000"),
+        "accepted",
+        [],
+    ),
+    (local(nik=nik(6), kelurahan="Atlantis"), "quarantined", ["kelurahan_unknown"]),
+    (local(nik=nik(7), jenis_bantuan="Sepeda Gratis"), "quarantined", ["program_unknown"]),
+]
+
+LATIH_ROWS = [
+    (local(nik=nik(1), nilai="", sumber_dana=None), "accepted", []),
+    (local(nik=nik(2), nilai="0"), "accepted", []),
+]
+
+FILES = {
+    MEM: ("members", MEMBER_ROWS, {}),
+    HH: ("households", HOUSEHOLD_ROWS, {}),
+    HH_SEP: ("households", [(household(id_keluarga="S1"), "accepted", [])], {"period": "202609"}),
+    PKH: ("disbursements", PKH_ROWS, {"program": "PKH", "channel": "bri", "stage": 2}),
+    PKH_AGAIN: ("disbursements", PKH_AGAIN_ROWS, {"program": "PKH", "channel": "bri", "stage": 2}),
+    PBI: ("pbi", PBI_ROWS, {}),
+    MODAL: ("local", MODAL_ROWS, {"period": "2026", "program": "MODAL_USAHA"}),
+    LATIH: ("local", LATIH_ROWS, {"period": "2026", "program": "PELATIHAN", "skipped_lines": 4}),
+}
+
+
+def make_settings(tmp_path) -> Settings:
+    """Settings under a temporary folder."""
+    return Settings(
+        raw_dir=tmp_path / "raw",
+        curated_dir=tmp_path / "curated",
+        warehouse=tmp_path / "warehouse.duckdb",
+        temp_dir=tmp_path / "tmp",
+        duckdb_memory_limit="1GB",
+        duckdb_threads=2,
+    )
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    """One run over every file above (in name order), plus a quarantined and a skipped file."""
+    settings = make_settings(tmp_path_factory.mktemp("accept"))
+    con = connect(settings, ":memory:")
+    reference.install(con)
+    world = RawWorld(con)
+    outcomes = []
+    for name in sorted(FILES):
+        kind, rows, options = FILES[name]
+        outcomes.append(world.add_file(kind, name, [row for row, _, _ in rows], **options))
+    outcomes.append(
+        world.quarantined_file(
+            "dtsen_anggota_3375_202609.csv", "column_missing", kind="members", period="202609"
+        )
+    )
+    outcomes.append(
+        FileOutcome(
+            "salur_lama.csv", "ab" * 32, "disbursements", "already_loaded", None, 0, 0, None
+        )
+    )
+    summary = process_loads(con, settings, "run-1", outcomes)
+    yield con, summary
+    con.close()
+
+
+def outcome_of(con, file_name: str) -> dict[int, tuple]:
+    """row_number -> (outcome, reasons or pointer) from the warehouse tables."""
+    found: dict[int, tuple] = {}
+    for row, reasons in con.execute(
+        "select row_number, reasons from quarantine where file_name = ?", [file_name]
+    ).fetchall():
+        found[row] = ("quarantined", reasons)
+    for row, of_file, of_row in con.execute(
+        "select row_number, duplicate_of_file, duplicate_of_row from duplicate where file_name = ?",
+        [file_name],
+    ).fetchall():
+        assert row not in found
+        found[row] = ("duplicate", (of_file, of_row))
+    for table in ("registry_households", "registry_members", "program_records"):
+        for (row,) in con.execute(
+            f"select row_number from {table} where file_name = ?", [file_name]
+        ).fetchall():
+            assert row not in found
+            found[row] = ("accepted", [])
+    return found
+
+
+@pytest.mark.parametrize("file_name", sorted(FILES))
+def test_every_row_lands_where_expected(run, file_name):
+    con, _ = run
+    _, rows, _ = FILES[file_name]
+    expected = {i: (outcome, detail) for i, (_, outcome, detail) in enumerate(rows, start=1)}
+    assert outcome_of(con, file_name) == expected
+
+
+def test_every_contract_reason_is_exercised():
+    used = {
+        reason
+        for _, rows, _ in FILES.values()
+        for _, outcome, detail in rows
+        if outcome == "quarantined"
+        for reason in detail
+    }
+    assert set(ROW_REASONS) <= used
+
+
+def test_data_quality_rows_add_up(run):
+    con, summary = run
+    rows = con.execute(
+        "select file_name, kind, file_outcome, file_reason, rows_read, accepted, quarantined, "
+        "duplicate, skipped_lines from ingest_data_quality where run_id = 'run-1' "
+        "order by file_name"
+    ).fetchall()
+    by_name = {row[0]: row for row in rows}
+    for name, (kind, expected_rows, options) in FILES.items():
+        outcomes = [outcome for _, outcome, _ in expected_rows]
+        assert by_name[name] == (
+            name,
+            kind,
+            "loaded",
+            None,
+            len(expected_rows),
+            outcomes.count("accepted"),
+            outcomes.count("quarantined"),
+            outcomes.count("duplicate"),
+            options.get("skipped_lines", 0),
+        )
+    assert by_name["dtsen_anggota_3375_202609.csv"][1:] == (
+        "members",
+        "quarantined",
+        "column_missing",
+        0,
+        0,
+        0,
+        0,
+        0,
+    )
+    assert by_name["salur_lama.csv"][1:] == ("disbursements", "already_loaded", None, 0, 0, 0, 0, 0)
+    assert summary.rows_read == summary.accepted + summary.quarantined + summary.duplicate
+    assert len(summary.files) == len(FILES) + 2
+
+
+def test_reason_counts_per_file(run):
+    con, summary = run
+    got = dict(
+        con.execute(
+            "select reason, rows from ingest_data_quality_reason where file_name = ?", [HH]
+        ).fetchall()
+    )
+    expected: dict[str, int] = {}
+    for _, outcome, detail in HOUSEHOLD_ROWS:
+        if outcome == "quarantined":
+            for reason in detail:
+                expected[reason] = expected.get(reason, 0) + 1
+    assert got == expected
+    assert summary.reasons["household_duplicate_key"] == 2
+    assert summary.top_reasons(1)[0][1] == max(summary.reasons.values())
+
+
+def test_accepted_values_are_typed_and_normalised(run):
+    con, _ = run
+    h2 = con.execute(
+        "select snapshot, kelurahan_code, pengeluaran_per_kapita, rt, rw, desil, luas_lantai "
+        "from registry_households where id_keluarga = 'H2'"
+    ).fetchone()
+    assert h2 == (
+        date(2026, 6, 1),
+        "33.75.01.1003",
+        Decimal("450000.00"),
+        1,
+        2,
+        1,
+        Decimal("36.00"),
+    )
+    h3 = con.execute(
+        "select kelurahan_code from registry_households where id_keluarga = 'H3'"
+    ).fetchone()
+    assert h3 == ("33.75.01.1004",)
+    members = con.execute(
+        "select nik, jenis_kelamin, tanggal_lahir from registry_members "
+        "where file_name = ? order by row_number",
+        [MEM],
+    ).fetchall()
+    assert members[:3] == [
+        (nik(1), "L", date(1980, 1, 1)),
+        (nik(2), "P", date(1990, 6, 26)),
+        (nik(3), "L", date(1990, 6, 26)),
+    ]
+    types = dict(
+        con.execute(
+            "select column_name, data_type from information_schema.columns "
+            "where table_name = 'registry_households'"
+        ).fetchall()
+    )
+    assert types["desil"] == "TINYINT" and types["luas_lantai"] == "DECIMAL(12,2)"
+
+
+def test_program_records(run):
+    con, _ = run
+    rows = con.execute(
+        "select file_name, row_number, program, source_kind, record_date, period, nik, no_kk, "
+        "amount_idr, status, funding_source, channel, stage from program_records "
+        "order by file_name, row_number"
+    ).fetchall()
+    june, june20 = date(2026, 6, 1), date(2026, 6, 20)
+    march = date(2026, 3, 15)
+    pkh = ("disbursements", june20, june)
+    assert rows == [
+        (
+            MODAL,
+            1,
+            "MODAL_USAHA",
+            "local",
+            march,
+            date(2026, 3, 1),
+            nik(1),
+            None,
+            Decimal("1000000"),
+            "success",
+            "APBD",
+            None,
+            None,
+        ),
+        (
+            MODAL,
+            5,
+            "ZAKAT",
+            "local",
+            march,
+            date(2026, 3, 1),
+            nik(5),
+            None,
+            Decimal("3000000"),
+            "success",
+            "BAZNAS",
+            None,
+            None,
+        ),
+        (
+            LATIH,
+            1,
+            "PELATIHAN",
+            "local",
+            march,
+            date(2026, 3, 1),
+            nik(1),
+            None,
+            Decimal("0"),
+            "success",
+            "DBHCHT",
+            None,
+            None,
+        ),
+        (
+            LATIH,
+            2,
+            "PELATIHAN",
+            "local",
+            march,
+            date(2026, 3, 1),
+            nik(2),
+            None,
+            Decimal("0"),
+            "success",
+            "APBD",
+            None,
+            None,
+        ),
+        (
+            PBI,
+            1,
+            "PBI_JK",
+            "pbi",
+            june,
+            june,
+            nik(1),
+            None,
+            Decimal("42000"),
+            "success",
+            "APBD",
+            None,
+            None,
+        ),
+        (
+            PBI,
+            2,
+            "PBI_JK",
+            "pbi",
+            june,
+            june,
+            nik(2),
+            None,
+            Decimal("0"),
+            "inactive",
+            "APBN",
+            None,
+            None,
+        ),
+        (
+            PBI,
+            3,
+            "PBI_JK",
+            "pbi",
+            june,
+            june,
+            nik(3),
+            None,
+            Decimal("42000"),
+            "success",
+            "APBN",
+            None,
+            None,
+        ),
+        (PKH, 1, "PKH", *pkh, nik(1), kk(1), Decimal("600000"), "success", "APBN", "bri", 2),
+        (PKH, 3, "PKH", *pkh, UNMATCHED, None, Decimal("600000"), "success", "APBN", "bri", 2),
+        (PKH, 10, "BPNT", *pkh, nik(2), kk(1), Decimal("600000"), "success", "APBN", "bri", 2),
+        (PKH, 11, "PKH", *pkh, nik(2), kk(1), Decimal("600000"), "failed", "APBN", "bri", 2),
+        (PKH_AGAIN, 2, "PKH", *pkh, nik(4), kk(1), Decimal("600000"), "success", "APBN", "bri", 2),
+    ]
+
+
+def test_quarantine_keeps_raw_values(run):
+    con, _ = run
+    raw = con.execute(
+        "select raw_values from quarantine where file_name = ? and row_number = 4", [HH]
+    ).fetchone()[0]
+    values = json.loads(raw)
+    assert values["id_keluarga"] == "H4" and values["kode_kelurahan"] == "9999999999"
+    assert "load_id" not in values and "row_number" not in values
+    malformed = json.loads(
+        con.execute(
+            "select raw_values from quarantine where file_name = ? and row_number = 12", [HH]
+        ).fetchone()[0]
+    )
+    assert malformed["malformed"] is True and "H10" in json.dumps(malformed["extra"])
+
+
+def test_snapshot_status(run):
+    con, summary = run
+    assert con.execute("select * from snapshot_status order by snapshot").fetchall() == [
+        (date(2026, 6, 1), True, "lengkap"),
+        (
+            date(2026, 9, 1),
+            False,
+            "berkas anggota tidak termuat; dikarantina: "
+            "dtsen_anggota_3375_202609.csv (column_missing)",
+        ),
+    ]
+    assert [s.usable for s in summary.snapshots] == [True, False]
+
+
+def test_validation_results_are_returned_per_kind(run):
+    _, summary = run
+    assert sorted(v.suite_name for v in summary.validations) == [
+        "stg_disbursements",
+        "stg_households",
+        "stg_local",
+        "stg_members",
+        "stg_pbi",
+    ]
+    assert not any(v.success for v in summary.validations)
+
+
+# ------------------------------------------------------------------------ across runs
+
+
+@pytest.fixture
+def fresh(tmp_path):
+    """A new warehouse (in memory) with reference data and raw tables."""
+    settings = make_settings(tmp_path)
+    con = connect(settings, ":memory:")
+    reference.install(con)
+    yield settings, con, RawWorld(con)
+    con.close()
+
+
+def test_incremental_second_run_and_repeats_across_runs(fresh):
+    settings, con, world = fresh
+    first = [
+        world.add_file(
+            "households", HH, [household(id_keluarga="H1"), household(id_keluarga="H2", desil="0")]
+        ),
+        world.add_file(
+            "disbursements", PKH, [disbursement()], program="PKH", channel="bri", stage=2
+        ),
+    ]
+    process_loads(con, settings, "run-1", first)
+    before = con.execute("select count(*) from registry_households").fetchone()[0]
+
+    second = [
+        FileOutcome(HH, first[0].sha256, "households", "already_loaded", None, 0, 0, None),
+        world.add_file(
+            "members",
+            MEM,
+            [
+                member(id_keluarga="H1"),
+                member(id_keluarga="H2", nik=nik(2)),
+                member(id_keluarga="H3", nik=nik(3)),
+            ],
+        ),
+        world.add_file(
+            "households",
+            "dtsen_keluarga_3375_202606_revisi.csv",
+            [
+                household(id_keluarga="H1"),
+                household(id_keluarga="H1", alamat="Jl. Lain"),
+                household(id_keluarga="H3"),
+            ],
+        ),
+        world.add_file(
+            "disbursements",
+            PKH_AGAIN,
+            [disbursement(nominal="600.000,00")],
+            program="PKH",
+            channel="bri",
+            stage=2,
+        ),
+    ]
+    summary = process_loads(con, settings, "run-2", second)
+    assert before == 1
+    assert outcome_of(con, MEM) == {
+        1: ("accepted", []),
+        2: ("quarantined", ["household_quarantined"]),
+        3: ("accepted", []),  # H3 arrives in this run's revised household file
+    }
+    assert outcome_of(con, "dtsen_keluarga_3375_202606_revisi.csv") == {
+        1: ("duplicate", (HH, 1)),
+        2: ("quarantined", ["household_duplicate_key"]),
+        3: ("accepted", []),
+    }
+    assert outcome_of(con, PKH_AGAIN) == {1: ("duplicate", (PKH, 1))}
+    assert outcome_of(con, HH) == {1: ("accepted", []), 2: ("quarantined", ["code_invalid"])}
+    run2 = con.execute(
+        "select file_name, file_outcome, rows_read, accepted, quarantined, duplicate "
+        "from ingest_data_quality where run_id = 'run-2' order by file_name"
+    ).fetchall()
+    assert run2 == [
+        (MEM, "loaded", 3, 2, 1, 0),
+        (HH, "already_loaded", 0, 0, 0, 0),
+        ("dtsen_keluarga_3375_202606_revisi.csv", "loaded", 3, 1, 1, 1),
+        (PKH_AGAIN, "loaded", 1, 0, 0, 1),
+    ]
+    assert summary.accepted == 3 and summary.duplicate == 2
+    assert con.execute("select count(*) from ingest_data_quality").fetchone()[0] == 6
+
+
+def test_no_new_files_changes_no_data(fresh):
+    settings, con, world = fresh
+    loaded = world.add_file("households", HH, [household()])
+    process_loads(con, settings, "run-1", [loaded])
+    snapshot = con.execute("select * from registry_households").fetchall()
+    again = FileOutcome(HH, loaded.sha256, "households", "already_loaded", None, 0, 0, None)
+    summary = process_loads(con, settings, "run-2", [again])
+    assert con.execute("select * from registry_households").fetchall() == snapshot
+    assert summary.accepted == summary.quarantined == summary.duplicate == 0
+    assert summary.validations == []
+
+
+def test_reconciliation_failure_raises_and_rolls_back(fresh):
+    settings, con, world = fresh
+    ensure_tables(con)
+    good = world.add_file("households", HH, [household()])
+    bad = world.add_file("disbursements", PKH, [disbursement()], program="PKH", rows_read=3)
+    with pytest.raises(ReconciliationError, match=PKH) as error:
+        process_loads(con, settings, "run-1", [good, bad])
+    assert "rows_read 3" in str(error.value) and "accepted 1" in str(error.value)
+    for table in ("registry_households", "program_records", "ingest_data_quality"):
+        assert con.execute(f"select count(*) from {table}").fetchone()[0] == 0
+
+
+def test_quarantined_file_with_rows_read_fails_reconciliation(fresh):
+    settings, con, world = fresh
+    odd = FileOutcome(
+        "pbi_jk_202606.csv", "cd" * 32, "pbi", "quarantined", "header_missing", 7, 0, None
+    )
+    with pytest.raises(ReconciliationError, match="pbi_jk_202606.csv"):
+        process_loads(con, settings, "run-1", [odd])
