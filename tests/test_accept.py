@@ -12,7 +12,6 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
 from raw_support import (
     FileOutcome,
     RawWorld,
@@ -24,6 +23,7 @@ from raw_support import (
     nik,
     pbi,
 )
+
 from tkpk import reference
 from tkpk.config import Settings
 from tkpk.db import connect

@@ -10,8 +10,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-
 from raw_support import RawWorld, disbursement, household, local, member, nik, pbi
+
 from tkpk.ingest.accept import create_batch, stage
 
 
