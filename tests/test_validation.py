@@ -1,0 +1,221 @@
+"""The shared GX helper (tkpk.validation) and the staging suites in expectations/."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from raw_support import RawWorld
+
+from tkpk.config import EXPECTATIONS_DIR
+from tkpk.ingest.accept import EXTRA_ROW_REASONS, create_batch, stage
+from tkpk.ingest.schema import KINDS, ROW_REASONS
+from tkpk.validation import (
+    ValidationError,
+    build_data_docs,
+    load_suite,
+    validate_table,
+)
+
+SECRET_NIK = "3375010101809876"
+SECRET_NAME = "Warga Rahasia"
+
+SUITE = {
+    "name": "people_check",
+    "expectations": [
+        {
+            "type": "expect_column_values_to_match_regex",
+            "kwargs": {"column": "nik", "regex": "^[0-9]{16}$"},
+            "meta": {"reason": "nik_invalid"},
+        },
+        {
+            "type": "expect_column_values_to_not_be_null",
+            "kwargs": {"column": "nik"},
+            "meta": {"reason": "nik_invalid"},
+        },
+        {
+            "type": "expect_column_values_to_be_in_set",
+            "kwargs": {"column": "desil", "value_set": list(range(1, 11))},
+            "meta": {"reason": "code_invalid"},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {"column": "born", "min_value": "1900-01-01T00:00:00"},
+            "meta": {"reason": "date_invalid"},
+        },
+        {
+            "type": "expect_column_pair_values_a_to_be_greater_than_b",
+            "kwargs": {
+                "column_A": "period_end",
+                "column_B": "born",
+                "or_equal": True,
+                "ignore_row_if": "either_value_is_missing",
+            },
+            "meta": {"reason": "date_invalid"},
+        },
+        {
+            "type": "expect_column_values_to_be_between",
+            "kwargs": {
+                "column": "amount",
+                "min_value": 0,
+                "strict_min": True,
+                "row_condition": {
+                    "type": "comparison",
+                    "column": {"name": "cash"},
+                    "operator": "==",
+                    "parameter": True,
+                },
+            },
+            "meta": {"reason": "amount_invalid"},
+        },
+    ],
+}
+
+
+@pytest.fixture
+def people(con):
+    """Six rows, with a known defect set per row (row 1 and 6 clean)."""
+    con.execute(
+        f"""
+        create table people as select * from (values
+            (1, '{SECRET_NIK}', '{SECRET_NAME}', 3, date '1980-01-01', date '2026-06-30',
+             600000.00::decimal(18, 2), true),
+            (2, '12345', 'B', 11, date '1899-12-31', date '2026-06-30', 0, true),
+            (3, null, 'C', 1, date '2026-07-01', date '2026-06-30', 0, false),
+            (4, '3375010101800004', 'D', 0, null, date '2026-06-30', -5, true),
+            (5, 'abcdefghijklmnop', 'E', 10, date '2000-02-29', date '2026-06-30', 1, null),
+            (6, '3375010101800006', 'F', 5, date '1950-05-05', date '2026-06-30', 10, true)
+        ) t(row_id, nik, nama, desil, born, period_end, amount, cash)
+        """
+    )
+    return con
+
+
+EXPECTED_IDS = {0: [2, 5], 1: [3], 2: [2, 4], 3: [2], 4: [3], 5: [2, 4]}
+
+
+def test_failing_rows_per_expectation_and_reason(people):
+    outcome = validate_table(people, "people", SUITE)
+    assert not outcome.success
+    assert outcome.rows == 6
+    assert {i: sorted(ids) for i, ids in outcome.failing_row_ids().items()} == EXPECTED_IDS
+    assert outcome.row_ids_by_reason() == {
+        "nik_invalid": {2, 3, 5},
+        "code_invalid": {2, 4},
+        "date_invalid": {2, 3},
+        "amount_invalid": {2, 4},
+    }
+    assert [f.unexpected_count for f in outcome.failures] == [2, 1, 2, 1, 1, 2]
+    assert len(outcome.results) == 1 and outcome.results[0].success is False
+
+
+def test_batches_give_the_same_rows(people):
+    outcome = validate_table(people, "people", SUITE, batch_rows=4)
+    assert len(outcome.results) == 2
+    assert {i: sorted(ids) for i, ids in outcome.failing_row_ids().items()} == EXPECTED_IDS
+    assert outcome.rows == 6
+
+
+def test_where_restricts_rows(people):
+    outcome = validate_table(people, "people", SUITE, where="row_id in (1, 6)")
+    assert outcome.success and outcome.rows == 2 and outcome.failures == []
+
+
+def test_table_level_expectations_run_on_the_whole_selection(people):
+    suite = {
+        "name": "people_count",
+        "expectations": [
+            {"type": "expect_table_row_count_to_equal", "kwargs": {"value": 6}},
+            {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "nama"}},
+        ],
+    }
+    outcome = validate_table(people, "people", suite, batch_rows=2)
+    assert outcome.success and len(outcome.results) == 1
+
+
+def test_generated_row_id_without_a_row_id_column(people):
+    people.execute("create table no_ids as select nik from people order by row_id")
+    outcome = validate_table(
+        people, "no_ids", {"name": "x", "expectations": SUITE["expectations"][:1]}
+    )
+    assert outcome.failing_row_ids() == {0: [2, 5]}
+
+
+def test_empty_selection_is_judged(people):
+    suite = {
+        "name": "must_have_rows",
+        "expectations": [
+            {"type": "expect_table_row_count_to_be_between", "kwargs": {"min_value": 1}}
+        ],
+    }
+    assert not validate_table(people, "people", suite, where="false").success
+
+
+def test_an_expectation_that_cannot_run_fails_loudly(people):
+    suite = {
+        "name": "broken",
+        "expectations": [
+            {
+                "type": "expect_column_values_to_be_between",
+                "kwargs": {"column": "nama", "min_value": 1},
+            }
+        ],
+    }
+    with pytest.raises(ValidationError, match="nama"):
+        validate_table(people, "people", suite)
+
+
+def test_suites_load_by_name_path_or_default(tmp_path):
+    assert load_suite(None, "stg_members")["name"] == "stg_members"
+    assert load_suite("stg_pbi", "whatever")["name"] == "stg_pbi"
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(SUITE))
+    assert load_suite(path, "x")["name"] == "people_check"
+    with pytest.raises(FileNotFoundError):
+        load_suite(None, "no_such_table")
+
+
+def test_data_docs_are_built_without_personal_data(people, tmp_path):
+    outcome = validate_table(people, "people", SUITE, batch_name="people.csv")
+    index = build_data_docs([outcome], tmp_path / "docs", run_name="run-7")
+    assert index.exists()
+    pages = list((tmp_path / "docs").rglob("*.html"))
+    assert any("validations" in str(p) for p in pages)
+    text = "".join(p.read_text(encoding="utf-8", errors="replace") for p in pages)
+    assert "people_check" in text
+    assert SECRET_NIK not in text and SECRET_NAME not in text
+    # A second build into another folder renders only its own results.
+    again = build_data_docs(outcome.results, tmp_path / "docs2")
+    assert again.exists()
+
+
+# ------------------------------------------------------------------------- staging suites
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_staging_suite_matches_its_table(con, kind):
+    """Every expectation names a reason code and reads columns the staging table has."""
+    suite = load_suite(None, f"stg_{kind}")
+    assert suite["name"] == f"stg_{kind}"
+    assert (EXPECTATIONS_DIR / f"stg_{kind}.json").exists()
+    RawWorld(con)
+    create_batch(con, [])
+    columns = {row[0] for row in con.execute(f"describe {stage(con, kind)}").fetchall()}
+    known = set(ROW_REASONS) | set(EXTRA_ROW_REASONS)
+    for expectation in suite["expectations"]:
+        assert expectation["meta"]["reason"] in known, expectation
+        kwargs = expectation["kwargs"]
+        for key in ("column", "column_A", "column_B"):
+            if key in kwargs:
+                assert kwargs[key] in columns, (kind, kwargs[key])
+
+
+def test_every_contract_reason_has_a_rule():
+    """Row reasons come from a suite, except the cross-row ones decided in SQL."""
+    in_suites = {
+        expectation["meta"]["reason"]
+        for kind in KINDS
+        for expectation in load_suite(None, f"stg_{kind}")["expectations"]
+    }
+    cross_row = {"household_unknown", "household_quarantined", "household_duplicate_key"}
+    assert set(ROW_REASONS) - in_suites == cross_row
