@@ -696,8 +696,10 @@ def test_reconciliation_failure_raises_and_rolls_back(fresh):
     ensure_tables(con)
     good = world.add_file("households", HH, [household()])
     bad = world.add_file("disbursements", PKH, [disbursement()], program="PKH", rows_read=3)
+    con.execute("begin transaction")  # the nightly flow's transaction
     with pytest.raises(ReconciliationError, match=PKH) as error:
         process_loads(con, settings, "run-1", [good, bad])
+    con.execute("rollback")
     assert "rows_read 3" in str(error.value) and "accepted 1" in str(error.value)
     for table in ("registry_households", "program_records", "ingest_data_quality"):
         assert con.execute(f"select count(*) from {table}").fetchone()[0] == 0

@@ -15,7 +15,7 @@ kind (households before members, so members are checked against their snapshot's
    ``ingest_data_quality_reason``, and reconciles: for every file ``rows_read = accepted +
    quarantined + duplicate``, else ``ReconciliationError``.
 
-Everything runs in the caller's transaction (the nightly flow's); without one, in its own.
+Everything runs in the caller's transaction (the nightly flow's): nothing here begins or commits.
 """
 
 from __future__ import annotations
@@ -217,15 +217,6 @@ def staging_sql(kind: str) -> str:
     return (STAGING_DIR / f"stg_{kind}.sql").read_text(encoding="utf-8").strip().rstrip(";")
 
 
-def _begin_if_needed(con: duckdb.DuckDBPyConnection) -> bool:
-    """Begin a transaction unless the caller has one; True when this call owns it."""
-    try:
-        con.execute("begin transaction")
-    except duckdb.TransactionException:
-        return False
-    return True
-
-
 # ---------------------------------------------------------------------------------- entry point
 
 
@@ -241,19 +232,11 @@ def process_loads(
 
     ``outcomes`` are the raw loader's file outcomes of this run, in file-name order. Only the rows
     of the ``loaded`` files (their ``load_id``) are processed. Raises ``ReconciliationError`` when
-    a file's rows do not add up (the caller's transaction must then be rolled back).
+    a file's rows do not add up. It neither begins nor commits a transaction: the caller (the
+    nightly flow) runs it inside its own and rolls back on any error.
     """
     del settings  # paths are not needed here; kept for the flow's uniform task signature
-    own_transaction = _begin_if_needed(con)
-    try:
-        summary = _process(con, run_id, list(outcomes), batch_rows)
-    except BaseException:
-        if own_transaction:
-            con.execute("rollback")
-        raise
-    if own_transaction:
-        con.execute("commit")
-    return summary
+    return _process(con, run_id, list(outcomes), batch_rows)
 
 
 def _process(
