@@ -9,7 +9,8 @@ per period (deterministic hashes, no randomness) aggregated with ``GROUPING SETS
 internally consistent the way the real packs are: kecamatan and city rows are computed from the same
 households as the kelurahan rows, p2 <= p1 <= p0, overlap buckets add up to the poor households,
 incidence shares add up to 1. The bappeda pack applies the disclosure rules of the indicators spec
-(counts 1-4 and ratios on denominators under 10 published as null).
+(counts 1-4, their amounts and ratios on denominators under 10 published as null, each with a
+``<column>_suppressed`` flag as tkpk.publish writes them).
 
 Usable from a test (``write_curated_fixture(tmp_path / "curated")``) or from the command line:
 ``python tests/curated_fixture.py OUT_DIR`` (e.g. to try ``tkpk report --out OUT_DIR``).
@@ -524,19 +525,39 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+#: Bappeda pack: amount column -> the count of units it sums over (null when that count is).
+AMOUNT_BASIS = {
+    "kelurahan_poverty": {"poverty_gap_idr_month": "poor_population"},
+    "program_reach": {
+        "amount_idr": "recipient_households",
+        "recipient_consumption_idr_year": "recipient_households",
+        "unmatched_amount_idr": "unmatched_records",
+        "failed_amount_idr": "failed_records",
+    },
+    "program_incidence": {"amount_idr": "recipient_households"},
+    "funding_sources": {"amount_idr": "recipient_households"},
+}
+
+
 def _suppressed_select(table: str, columns: list[str]) -> str:
-    """The bappeda pack's select list: small counts and ratios on small denominators nulled."""
+    """The bappeda pack's select list: small counts, their amounts and ratios on small
+    denominators nulled, each followed by its ``<column>_suppressed`` flag."""
     counts = set(SUPPRESSED_COUNTS.get(table, []))
     ratios = RATIO_DENOMINATORS.get(table, {})
+    amounts = AMOUNT_BASIS.get(table, {})
     parts = []
     for column in columns:
         if column in counts:
-            parts.append(f"case when {column} between 1 and 4 then null else {column} end")
+            condition = f"{column} between 1 and 4"
         elif column in ratios:
-            parts.append(f"case when {ratios[column]} < 10 then null else {column} end")
+            condition = f"{ratios[column]} < 10"
+        elif column in amounts:
+            condition = f"{amounts[column]} between 1 and 4"
         else:
             parts.append(column)
-        parts[-1] += f" as {column}"
+            continue
+        parts.append(f"case when {condition} then null else {column} end as {column}")
+        parts.append(f"coalesce({condition}, false) as {column}_suppressed")
     return ", ".join(parts)
 
 

@@ -42,7 +42,10 @@ class ChartSpec:
 
     def texts(self) -> list[str]:
         """Every text drawn on the figure (titles, tick labels, annotations, legends)."""
-        return [t.get_text() for t in self.figure.findobj(Text) if t.get_text()]
+        found = [t.get_text() for t in self.figure.findobj(Text)]
+        for ax in self.figure.axes:  # tick labels are only created on request or at draw time
+            found += [t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels())]
+        return [text for text in dict.fromkeys(found) if text]
 
 
 def _missing(value: object) -> bool:
@@ -323,11 +326,16 @@ def tile_map(data: ReportData) -> ChartSpec:
     ax = figure.add_axes((0.04, 0.14, 0.80, 0.70))
     details: dict = {}
     if use_boundaries:
-        paths = tilemap.load_boundaries(data.boundaries, data.areas, names)
+        outlines = tilemap.load_boundaries(data.boundaries, data.areas, names)
         patches = tilemap.draw_choropleth(
-            ax, paths, values, labels, cmap, norm, style.MISSING_COLOUR
+            ax, outlines.paths, values, labels, cmap, norm, style.MISSING_COLOUR
         )
-        details["unmatched_features"] = len(paths.get(None, [])) if None in paths else 0
+        details["unmatched_features"] = outlines.unmatched_features
+        missing = sorted(set(labels) - set(patches))
+        if missing:
+            footer_note = ", ".join(names.get(code, code) for code in missing)
+            figure.text(0.04, 0.135, f"Tanpa batas wilayah di berkas: {footer_note}",
+                        fontsize=7.5, color=style.ALERT)  # fmt: skip
     else:
         tiles, blocks = tilemap.tile_layout(data.areas)
         block_labels = {code: f"Kec. {name}" for code, name in data.kecamatan_names.items()}
@@ -384,8 +392,7 @@ def coverage_heatmap(data: ReportData) -> ChartSpec:
     figure = style.new_page(title, subtitle, footer)
     ax = figure.add_axes((0.16, 0.17, 0.70, 0.62))
     values = grid.to_numpy(dtype=float)
-    cmap = mpl.colormaps[style.COVERAGE].copy()
-    cmap.set_bad(style.MISSING_COLOUR)
+    cmap = mpl.colormaps[style.COVERAGE].with_extremes(bad=style.MISSING_COLOUR)
     image = ax.imshow(np.ma.masked_invalid(values), cmap=cmap, vmin=0, vmax=1, aspect="auto")
     for (i, j), value in np.ndenumerate(values):
         text = fmt.format_percent(value, 0)

@@ -247,9 +247,18 @@ def _rings_path(polygons: list[list[list[list[float]]]]) -> MplPath:
     return MplPath(vertices, codes)
 
 
-def load_boundaries(path: Path, areas: pd.DataFrame, names: dict[str, str]) -> dict:
-    """Read a boundary GeoJSON: kelurahan code -> compound path; features that match no
-    kelurahan are kept under ``None`` (drawn grey)."""
+@dataclass(frozen=True)
+class Boundaries:
+    """Kelurahan outlines from a GeoJSON: code -> compound path (``None``: features that match
+    no kelurahan, drawn grey), and how many features matched nothing."""
+
+    paths: dict
+    unmatched_features: int
+
+
+def load_boundaries(path: Path, areas: pd.DataFrame, names: dict[str, str]) -> Boundaries:
+    """Read a boundary GeoJSON (Polygon / MultiPolygon features); each feature is matched to a
+    kelurahan by a code or a name among its properties."""
     try:
         document = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError) as error:
@@ -272,7 +281,10 @@ def load_boundaries(path: Path, areas: pd.DataFrame, names: dict[str, str]) -> d
         paths.setdefault(code, []).append(_rings_path(polygons))
     if not any(code for code in paths):
         raise ValueError(f"boundary file {path}: no feature names a kelurahan of the region")
-    return {code: MplPath.make_compound_path(*items) for code, items in paths.items()}
+    return Boundaries(
+        {code: MplPath.make_compound_path(*items) for code, items in paths.items()},
+        len(paths.get(None, [])),
+    )
 
 
 def _label_point(path: MplPath) -> tuple[float, float]:
