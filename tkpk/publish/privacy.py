@@ -93,31 +93,44 @@ def _text_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[s
 def audit_file(
     con: duckdb.DuckDBPyConnection, path: Path, table: Table | None = None
 ) -> list[str]:
-    """Problems in one exported Parquet file (needs ``collect_personal_values`` first)."""
+    """Problems in one exported Parquet file (needs ``collect_personal_values`` first).
+
+    One scan collects every distinct text value of the file (list elements included); only when
+    something matches are the columns examined one by one to name them.
+    """
     relation = f"read_parquet('{path}')"
-    problems = []
+    columns = _text_columns(con, relation)
+    if not columns:
+        return []
     free_text = {c.name for c in table.columns if c.free_text} if table else set()
-    for name, is_list in _text_columns(con, relation):
-        column = f'"{name}"'
-        values = f"unnest({column})" if is_list else column
-        hits = con.execute(
-            f"""
-            with cells as (select distinct upper(trim({values})) as v from {relation})
-            select count(*) from cells join {PERSONAL_VALUES} p using (v)
-            """
-        ).fetchone()[0]
-        if hits:
-            problems.append(
-                f"{path.name}: column {name} holds {hits} value(s) found in the warehouse's "
-                "personal data (NIK, family card, name, address, birth date or registry id)"
-            )
-        if name in free_text:
-            numeric = con.execute(
-                f"select count(*) from {relation} where regexp_matches({column}, '{NIK_LIKE}')"
+    cells = " union ".join(
+        f'select upper(trim({"unnest(" if is_list else ""}"{name}"{")" if is_list else ""}))'
+        f" as v from {relation}"
+        for name, is_list in columns
+    )
+    hits = con.execute(
+        f"select count(*) from ({cells}) c join {PERSONAL_VALUES} p using (v)"
+    ).fetchone()[0]
+    problems = []
+    if hits:
+        for name, is_list in columns:
+            values = f'unnest("{name}")' if is_list else f'"{name}"'
+            found = con.execute(
+                f"select count(*) from (select distinct upper(trim({values})) as v "
+                f"from {relation}) join {PERSONAL_VALUES} p using (v)"
             ).fetchone()[0]
-            if numeric:
+            if found:
                 problems.append(
-                    f"{path.name}: column {name} holds {numeric} value(s) with a NIK-like "
-                    "16-digit number"
+                    f"{path.name}: column {name} holds {found} value(s) found in the warehouse's "
+                    "personal data (NIK, family card, name, address, birth date or registry id)"
                 )
+    for name in sorted(free_text & {n for n, _ in columns}):
+        numeric = con.execute(
+            f"select count(*) from {relation} where regexp_matches(\"{name}\", '{NIK_LIKE}')"
+        ).fetchone()[0]
+        if numeric:
+            problems.append(
+                f"{path.name}: column {name} holds {numeric} value(s) with a NIK-like "
+                "16-digit number"
+            )
     return problems

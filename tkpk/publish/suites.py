@@ -404,18 +404,16 @@ def _literal(value: object) -> str:
     return repr(value)
 
 
-def _unexpected_sql(expectation: dict, relation: str) -> str:
-    """A query returning the unexpected rows of ``expectation`` on ``relation``."""
+def _row_predicate(expectation: dict) -> str | None:
+    """SQL predicate true on an unexpected row of a row-wise expectation (None: not row-wise)."""
     kind = expectation["type"]
     kw = expectation["kwargs"]
-    if kind == "unexpected_rows_expectation":
-        return kw["unexpected_rows_query"].replace("{batch}", relation)
     if kind == "expect_column_values_to_not_be_null":
-        return f"select * from {relation} where {_q(kw['column'])} is null"
+        return f"{_q(kw['column'])} is null"
     if kind == "expect_column_values_to_be_in_set":
         values = ", ".join(_literal(v) for v in kw["value_set"])
         column = _q(kw["column"])
-        return f"select * from {relation} where {column} is not null and {column} not in ({values})"
+        return f"{column} is not null and {column} not in ({values})"
     if kind == "expect_column_values_to_be_between":
         column = _q(kw["column"])
         tests = []
@@ -425,13 +423,26 @@ def _unexpected_sql(expectation: dict, relation: str) -> str:
         if kw.get("max_value") is not None:
             op = ">=" if kw.get("strict_max") else ">"
             tests.append(f"{column} {op} {kw['max_value']}")
-        return f"select * from {relation} where {' or '.join(tests)}"
+        return f"coalesce({' or '.join(tests)}, false)"
     if kind == "expect_column_values_to_match_regex":
         column = _q(kw["column"])
-        return (
-            f"select * from {relation} where {column} is not null and "
-            f"not regexp_matches({column}, {_literal(kw['regex'])})"
-        )
+        return f"{column} is not null and not regexp_matches({column}, {_literal(kw['regex'])})"
+    if kind == "expect_column_pair_values_a_to_be_greater_than_b":
+        a, b = _q(kw["column_A"]), _q(kw["column_B"])
+        op = ">=" if kw.get("or_equal") else ">"
+        return f"coalesce(not ({a} {op} {b}), false)"
+    return None
+
+
+def _unexpected_sql(expectation: dict, relation: str) -> str:
+    """A query returning the unexpected rows of ``expectation`` on ``relation``."""
+    kind = expectation["type"]
+    kw = expectation["kwargs"]
+    predicate = _row_predicate(expectation)
+    if predicate is not None:
+        return f"select * from {relation} where {predicate}"
+    if kind == "unexpected_rows_expectation":
+        return kw["unexpected_rows_query"].replace("{batch}", relation)
     if kind == "expect_compound_columns_to_be_unique":
         columns = ", ".join(_q(c) for c in kw["column_list"])
         return (
@@ -443,10 +454,6 @@ def _unexpected_sql(expectation: dict, relation: str) -> str:
             f"select {column}, count(*) as n from {relation} where {column} is not null "
             "group by all having count(*) > 1"
         )
-    if kind == "expect_column_pair_values_a_to_be_greater_than_b":
-        a, b = _q(kw["column_A"]), _q(kw["column_B"])
-        op = ">=" if kw.get("or_equal") else ">"
-        return f"select * from {relation} where not ({a} {op} {b})"
     raise ValueError(f"unsupported expectation type {kind}")
 
 
@@ -474,24 +481,42 @@ def split_suite(suite: dict) -> tuple[dict, dict]:
 def run_suite(
     con: duckdb.DuckDBPyConnection, table: str, relation: str, suite: dict
 ) -> list[CheckFailure]:
-    """Evaluate ``suite`` on ``relation`` (a table, view or ``read_parquet(...)``) in DuckDB."""
+    """Evaluate ``suite`` on ``relation`` (a table, view or ``read_parquet(...)``) in DuckDB.
+
+    Row-wise expectations are counted together in one scan; the others run one query each.
+    """
     failures = []
-    for expectation in suite["expectations"]:
-        check = expectation.get("meta", {}).get("check") or expectation["type"]
+    expectations = suite["expectations"]
+    row_wise = []
+    others = []
+    for expectation in expectations:
         if expectation["type"] == "expect_table_columns_to_match_ordered_list":
             problem = _column_list_failure(con, relation, expectation["kwargs"]["column_list"])
             if problem:
-                failures.append(CheckFailure(table, check, expectation["type"], 1, problem))
-                break  # every other check assumes the documented columns
-            continue
+                return [CheckFailure(table, _check(expectation), expectation["type"], 1, problem)]
+        elif _row_predicate(expectation) is not None:
+            row_wise.append(expectation)
+        else:
+            others.append(expectation)
+    counts: list[int] = []
+    if row_wise:
+        items = ", ".join(f"count(*) filter (where {_row_predicate(e)})" for e in row_wise)
+        counts = list(con.execute(f"select {items} from {relation}").fetchone())
+    for expectation in others:
         sql = _unexpected_sql(expectation, relation)
-        count = con.execute(f"select count(*) from ({sql})").fetchone()[0]
+        counts.append(con.execute(f"select count(*) from ({sql})").fetchone()[0])
+    for expectation, count in zip(row_wise + others, counts, strict=True):
         if count:
+            sql = _unexpected_sql(expectation, relation)
             sample = con.execute(f"select * from ({sql}) limit 3").fetchall()
             failures.append(
-                CheckFailure(table, check, expectation["type"], count, _short(sample))
+                CheckFailure(table, _check(expectation), expectation["type"], count, _short(sample))
             )
     return failures
+
+
+def _check(expectation: dict) -> str:
+    return expectation.get("meta", {}).get("check") or expectation["type"]
 
 
 def run_suite_gx(
