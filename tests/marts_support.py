@@ -15,6 +15,7 @@ from datetime import date
 from decimal import Decimal
 
 import duckdb
+import pandas as pd
 
 from transforms.runner import build_marts
 
@@ -85,6 +86,7 @@ class World:
     con: duckdb.DuckDBPyConnection
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _rows: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _pending: dict[str, list[tuple]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for table, columns in INPUT_DDL.items():
@@ -94,11 +96,30 @@ class World:
             [TEST_LINE_FROM, TEST_LINE, TEST_EXTREME_LINE],
         )
 
+    def _add(self, table: str, row: list) -> None:
+        """Queue one row of ``table`` (inserted in bulk by ``flush``)."""
+        self._pending.setdefault(table, []).append(tuple(row))
+
+    def flush(self) -> None:
+        """Insert the queued rows (as text, cast by DuckDB to the column types)."""
+        for table, rows in self._pending.items():
+            columns = [
+                r[0]
+                for r in self.con.execute(
+                    "select column_name from information_schema.columns where table_name = ? "
+                    "order by ordinal_position",
+                    [table],
+                ).fetchall()
+            ]
+            text = [[None if v is None else str(v) for v in row] for row in rows]
+            pending = pd.DataFrame(text, columns=columns, dtype=object)  # noqa: F841
+            self.con.execute(f"insert into {table} select * from pending")
+        self._pending = {}
+
     def snapshot(self, month: str, usable: bool = True) -> None:
         """Record a snapshot month in snapshot_status."""
-        self.con.execute(
-            "insert into snapshot_status values (?, ?, ?)",
-            [d(month), usable, None if usable else "member file quarantined"],
+        self._add(
+            "snapshot_status", [d(month), usable, None if usable else "member file quarantined"]
         )
 
     def nik(self) -> str:
@@ -128,54 +149,29 @@ class World:
         kk = no_kk or f"3375010101{next(self._ids):06d}"
         codes = {**GOOD_HOUSING, **housing}
         people = [dict(ADULT) for _ in range(members)] if isinstance(members, int) else members
-        self.con.execute(
-            """
-            insert into registry_households values (
-                ?, ?, ?, ?, 'Jl. Sintetis', ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, null,
-                'sha', 'dtsen_keluarga_3375.csv', ?)
-            """,
+        self._add(
+            "registry_households",
             [
-                d(snapshot),
-                hid,
-                kk,
-                kelurahan,
-                rt,
-                rw,
-                len(people),
-                Decimal(str(y)),
-                desil,
-                luas_lantai,
-                codes["jenis_lantai"],
-                codes["jenis_dinding"],
-                codes["sumber_air_minum"],
-                codes["sumber_penerangan"],
-                codes["bahan_bakar_masak"],
-                codes["fasilitas_bab"],
-                next(self._rows),
+                d(snapshot), hid, kk, kelurahan, "Jl. Sintetis", rt, rw, len(people),
+                Decimal(str(y)), desil, luas_lantai, codes["jenis_lantai"], codes["jenis_dinding"],
+                codes["sumber_air_minum"], codes["sumber_penerangan"],
+                codes["bahan_bakar_masak"], codes["fasilitas_bab"], None, "sha",
+                "dtsen_keluarga_3375.csv", next(self._rows),
             ],
-        )
+        )  # fmt: skip
         niks = []
         for person in people:
             values = {**ADULT, **person}
             nik = values.get("nik") or self.nik()
             niks.append(nik)
-            self.con.execute(
-                """
-                insert into registry_members values (
-                    ?, ?, ?, 'Nama Sintetis', 'P', ?, 1, ?, ?, ?, 0, 1,
-                    'sha', 'dtsen_anggota_3375.csv', ?)
-                """,
+            self._add(
+                "registry_members",
                 [
-                    d(snapshot),
-                    hid,
-                    nik,
-                    values["birth"],
-                    values["pendidikan"],
-                    values["sekolah"],
-                    values["jkn"],
-                    next(self._rows),
+                    d(snapshot), hid, nik, "Nama Sintetis", "P", values["birth"], 1,
+                    values["pendidikan"], values["sekolah"], values["jkn"], 0, 1, "sha",
+                    "dtsen_anggota_3375.csv", next(self._rows),
                 ],
-            )
+            )  # fmt: skip
         return hid, niks
 
     def record(
@@ -196,28 +192,18 @@ class World:
             funding = self.con.execute(
                 "select funding from ref_program where code = ?", [program]
             ).fetchall()[0][0]
-        self.con.execute(
-            """
-            insert into program_records values (
-                ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 'test', null, 'sha', 'salur_test.csv', ?)
-            """,
+        self._add(
+            "program_records",
             [
-                program,
-                source_kind,
-                day,
-                day.replace(day=1),
-                nik or self.nik(),
-                no_kk,
-                kelurahan,
-                None if amount is None else Decimal(str(amount)),
-                status,
-                funding,
-                next(self._rows),
+                program, source_kind, day, day.replace(day=1), nik or self.nik(), no_kk,
+                kelurahan, None if amount is None else Decimal(str(amount)), status, funding,
+                "test", None, "sha", "salur_test.csv", next(self._rows),
             ],
-        )
+        )  # fmt: skip
 
     def build(self) -> list[str]:
-        """Run the transforms."""
+        """Insert the queued rows and run the transforms."""
+        self.flush()
         return build_marts(self.con)
 
     def one(self, sql: str, params: list | None = None) -> tuple:

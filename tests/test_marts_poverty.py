@@ -210,6 +210,7 @@ def test_household_size_is_the_accepted_member_count(con):
     w = World(con)
     w.snapshot("2031-03")
     hid, _ = w.household("2031-03", 100_000, KEL_MEDONO, members=3)
+    w.flush()
     con.execute("update registry_households set jumlah_anggota = 7 where id_keluarga = ?", [hid])
     w.build()
     row = w.row("kelurahan_poverty", "2031-03", KEL_MEDONO)
