@@ -185,7 +185,7 @@ def test_suites_load_in_great_expectations() -> None:
         (
             "update kelurahan_poverty set households = households + 1 "
             "where area_level = 'kota'",
-            "kelurahan values add up to the kota",
+            "kelurahan values add up to every kecamatan and the city",
         ),
         (
             "update kelurahan_poverty set mpi_m0 = mpi_m0 + 0.001 where area_level = 'kota'",
@@ -199,6 +199,14 @@ def test_suites_load_in_great_expectations() -> None:
             "update program_overlap set poor_programs_0 = poor_programs_0 + 1 "
             "where area_level = 'kota'",
             "households by number of programs add up",
+        ),
+        (
+            "update program_reach set failed_records = 0 where area_level = 'kota'",
+            "kecamatan and city rows are at least the sum of their kelurahan",
+        ),
+        (
+            "update funding_sources set area_name = 'Kota Lain' where area_level = 'kota'",
+            "every area is in ref_area with its level, name and kecamatan",
         ),
     ],
 )

@@ -149,10 +149,12 @@ AREA_COLUMNS = (
     PERIOD,
     _c(
         "area_level", "VARCHAR", "code", "key",
-        "Area level: kelurahan, kecamatan or kota (city). Kecamatan and city rows are computed "
-        "from the microdata, never by averaging kelurahan rates.",
-        "Tingkat wilayah: kelurahan, kecamatan atau kota. Baris kecamatan dan kota dihitung dari "
-        "data mikro, bukan rata-rata angka kelurahan.",
+        "Area level (ref_area level): kelurahan, kecamatan or kota (city; another region's top "
+        "rows: kabupaten, provinsi). Kecamatan and city rows are computed from the microdata, "
+        "never by averaging kelurahan rates.",
+        "Tingkat wilayah: kelurahan, kecamatan atau kota (untuk wilayah lain juga kabupaten, "
+        "provinsi). Baris kecamatan dan kota dihitung dari data mikro, bukan rata-rata angka "
+        "kelurahan.",
     ),
     _c(
         "area_code", "VARCHAR", "code", "key",

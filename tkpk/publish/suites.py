@@ -30,13 +30,11 @@ from tkpk.publish.dictionary import (
 
 GX_VERSION = "1.24.1"
 RATIO_TOLERANCE = 1e-9
-AREA_LEVELS = ["kelurahan", "kecamatan", "kota"]
+#: ``area_level`` is ``ref_area.level``: kelurahan, kecamatan, kota for the city; the top rows of
+#: another region carry its own levels.
+AREA_LEVELS = ["kelurahan", "kecamatan", "kota", "kabupaten", "provinsi"]
 FUNDING_SOURCES = ["APBN", "APBD", "DBHCHT", "DAK", "BAZNAS", "CSR"]
 FILE_OUTCOMES = ["loaded", "already_loaded", "quarantined"]
-#: ref_area level as the area tables name it.
-REF_LEVEL_SQL = (
-    "case when r.level in ('kelurahan', 'kecamatan') then r.level else 'kota' end"
-)
 #: Tables whose rows cover every area for every period (others may omit all-zero rows).
 FULL_COVERAGE = {"kelurahan_poverty", "program_overlap"}
 #: Extra key columns of an area table besides period and area.
@@ -114,44 +112,45 @@ def _column_checks(table: Table) -> list[dict]:
 
 
 def _additivity(table: Table) -> list[dict]:
-    """Kelurahan values add up to their kecamatan and to the city (city >= for non-additive)."""
+    """Kelurahan values add up to every area containing them (kecamatan, city, ...).
+
+    Additive columns must equal the sum over the area's kelurahan; the other counts and amounts
+    (records attributed to the root row when they name no kelurahan) must be at least that sum.
+    Containment comes from ``ref_area`` (kecamatan, kab/kota and province codes).
+    """
     extra = AREA_EXTRA_KEYS.get(table.name, [])
     keys = ", ".join(["period", *extra])
+    on_keys = " and ".join(f"s.{k} = t.{k}" for k in ["period", *extra])
     additive = [c.name for c in table.columns if c.additive]
     at_least = [c.name for c in table.columns if c.kind in ("count", "amount") and not c.additive]
     checks = []
-    if additive:
-        sums = ", ".join(f"sum({_q(c)}) as {_q(c)}" for c in additive)
-        differs = " or ".join(
-            f"coalesce(s.{_q(c)}, 0) <> coalesce(t.{_q(c)}, 0)" for c in additive
-        )
-        on_keys = " and ".join(f"s.{k} = t.{k}" for k in ["period", *extra])
-        for parent, group, parent_key in (
-            ("kota", "", ""),
-            ("kecamatan", ", kecamatan_code", " and s.kecamatan_code = t.area_code"),
-        ):
-            query = (
-                f"with s as (select {keys}{group}, {sums} from {{batch}} "
-                f"where area_level = 'kelurahan' group by all), "
-                f"t as (select * from {{batch}} where area_level = '{parent}') "
-                f"select coalesce(s.period, t.period) as period, t.area_code, s.*, t.* "
-                f"from s full join t on {on_keys}{parent_key} where {differs}"
+    for columns, label, compare in (
+        (additive, "kelurahan values add up to every kecamatan and the city", "<>"),
+        (at_least, "kecamatan and city rows are at least the sum of their kelurahan", "<"),
+    ):
+        if not columns:
+            continue
+        sums = ", ".join(f"sum({_q(c)}) as {_q(c)}" for c in columns)
+        if compare == "<>":
+            differs = " or ".join(
+                f"coalesce(s.{_q(c)}, 0) <> coalesce(t.{_q(c)}, 0)" for c in columns
             )
-            checks.append(
-                _rows(f"kelurahan values add up to the {parent} ({', '.join(additive)})", query)
+        else:
+            differs = " or ".join(
+                f"coalesce(t.{_q(c)}, 0) < coalesce(s.{_q(c)}, 0)" for c in columns
             )
-    if at_least:
-        sums = ", ".join(f"sum({_q(c)}) as {_q(c)}" for c in at_least)
-        smaller = " or ".join(
-            f"coalesce(t.{_q(c)}, 0) < coalesce(s.{_q(c)}, 0)" for c in at_least
-        )
-        on_keys = " and ".join(f"s.{k} = t.{k}" for k in ["period", *extra])
         query = (
-            f"with s as (select {keys}, {sums} from {{batch}} where area_level = 'kelurahan' "
-            f"group by all), t as (select * from {{batch}} where area_level = 'kota') "
-            f"select s.*, t.* from s left join t on {on_keys} where {smaller}"
+            "with leaf as (select b.*, unnest([r.kecamatan_code, r.kabkota_code, "
+            "r.province_code]) as parent from {batch} b join ref_area r on r.code = b.area_code "
+            "where b.area_level = 'kelurahan'), "
+            f"s as (select {keys}, parent, {sums} from leaf "
+            "where parent in (select code from ref_area) group by all), "
+            "t as (select * from {batch} where area_level <> 'kelurahan') "
+            "select coalesce(s.period, t.period) as period, coalesce(s.parent, t.area_code) "
+            f"as area_code from s full join t on {on_keys} and s.parent = t.area_code "
+            f"where {differs}"
         )
-        checks.append(_rows(f"city row >= sum of kelurahan ({', '.join(at_least)})", query))
+        checks.append(_rows(f"{label} ({', '.join(columns)})", query))
     return checks
 
 
@@ -159,24 +158,23 @@ def _area_checks(table: Table) -> list[dict]:
     checks = [
         _expectation(
             "expect_column_values_to_be_in_set",
-            "area_level is kelurahan, kecamatan or kota",
+            "area_level is a ref_area level",
             column="area_level",
             value_set=AREA_LEVELS,
         ),
         _rows(
             "every area is in ref_area with its level, name and kecamatan",
             "select b.* from {batch} b left join ref_area r on r.code = b.area_code "
-            f"where r.code is null or {REF_LEVEL_SQL} <> b.area_level or r.name <> b.area_name "
-            "or (b.area_level <> 'kota' and b.kecamatan_code is distinct from r.kecamatan_code)",
+            "where r.code is null or r.level <> b.area_level or r.name <> b.area_name "
+            "or b.kecamatan_code is distinct from r.kecamatan_code",
         ),
     ]
     if table.name in FULL_COVERAGE:
         checks.append(
             _rows(
                 "every period has one row per kelurahan, kecamatan and the city of ref_area",
-                "with expected as (select "
-                + REF_LEVEL_SQL
-                + " as area_level, count(*) as n from ref_area r group by all), "
+                "with expected as (select level as area_level, count(*) as n from ref_area "
+                "group by all), "
                 "actual as (select period, area_level, count(*) as n "
                 "from {batch} group by all), "
                 "periods as (select distinct period from {batch}) "
