@@ -13,10 +13,14 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
+from tkpk import reference
+from tkpk.config import Settings
+from tkpk.db import connect
 from transforms.runner import build_marts
 
 KEL_MEDONO = "33.75.01.1002"
@@ -72,6 +76,13 @@ GOOD_HOUSING = {
     "bahan_bakar_masak": 2,
     "fasilitas_bab": 1,
 }
+
+
+def module_connection(temp_dir: Path) -> duckdb.DuckDBPyConnection:
+    """A connection like the ``con`` fixture, for fixtures shared by a whole test module."""
+    con = connect(Settings(temp_dir=temp_dir, duckdb_threads=2), ":memory:")
+    reference.install(con)
+    return con
 
 
 def d(text: str) -> date:

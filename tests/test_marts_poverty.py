@@ -5,6 +5,7 @@ Test line from 2031-01: z = 500,000 and z_e = 300,000 rupiah per person per mont
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -17,13 +18,14 @@ from marts_support import (
     KEL_MEDONO,
     KEL_PODOSUGIH,
     World,
+    module_connection,
 )
 
 EXACT = {"rel": 1e-12, "abs": 0.0}
 
 
-@pytest.fixture
-def world(con) -> World:
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Iterator[World]:
     """Seven households in three kelurahan of snapshot 2031-03; no program records.
 
     Medono:     A y=499,999.99 n=2 desil 1  poor (just under the line)
@@ -35,7 +37,7 @@ def world(con) -> World:
     Krapyak:    G y=250,000    n=5 desil 3  poor and extreme
     Banyurip and the other 23 kelurahan: empty.
     """
-    w = World(con)
+    w = World(module_connection(tmp_path_factory.mktemp("marts")))
     w.snapshot("2031-03")
     w.household("2031-03", "499999.99", KEL_MEDONO, members=2, desil=1)
     w.household("2031-03", "500000.00", KEL_MEDONO, members=3, desil=4)
@@ -45,7 +47,8 @@ def world(con) -> World:
     w.household("2031-03", 800_000, KEL_PODOSUGIH, members=2, desil=9)
     w.household("2031-03", 250_000, KEL_KRAPYAK, members=5, desil=3)
     w.build()
-    return w
+    yield w
+    w.con.close()
 
 
 def test_medono_by_hand(world):

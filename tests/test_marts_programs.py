@@ -5,10 +5,11 @@ Test line from 2031-01: z = 500,000. Snapshot 2031-01, period 2031-03 (window 20
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
-from marts_support import CITY, KEL_KRAPYAK, KEL_MEDONO, World
+from marts_support import CITY, KEL_KRAPYAK, KEL_MEDONO, World, module_connection
 
 from tkpk.ingest.schema import FUNDING_SOURCES
 
@@ -17,8 +18,8 @@ SNAP = "2031-01"
 PERIOD = "2031-03"
 
 
-@pytest.fixture
-def world(con) -> World:
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Iterator[World]:
     """Five households.
 
     Medono
@@ -30,7 +31,7 @@ def world(con) -> World:
     Krapyak
       E desil 9 not poor n=1: BPNT 600,000 (APBN), ZAKAT 1,000,000 (BAZNAS)              2
     """
-    w = World(con)
+    w = World(module_connection(tmp_path_factory.mktemp("marts")))
     w.snapshot(SNAP)
     _, a = w.household(SNAP, 300_000, KEL_MEDONO, members=2, desil=1, id_keluarga="A")
     _, b = w.household(SNAP, 350_000, KEL_MEDONO, members=1, desil=1, id_keluarga="B")
@@ -48,7 +49,8 @@ def world(con) -> World:
     w.record("BPNT", "2031-02-10", nik=e[0], amount=600_000)
     w.record("ZAKAT", "2031-03-01", nik=e[0], amount=1_000_000, source_kind="local")
     w.build()
-    return w
+    yield w
+    w.con.close()
 
 
 def incidence(w: World, program: str) -> dict[int, tuple]:

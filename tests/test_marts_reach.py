@@ -5,6 +5,7 @@ Test line from 2031-01: z = 500,000. Reach window of 2031-12: 2031-01-01 .. 2031
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from decimal import Decimal
 
 import pytest
@@ -16,14 +17,15 @@ from marts_support import (
     KEL_MEDONO,
     KEL_PODOSUGIH,
     World,
+    module_connection,
 )
 
 EXACT = {"rel": 1e-12, "abs": 0.0}
 SNAP = "2031-01"
 
 
-@pytest.fixture
-def world(con) -> World:
+@pytest.fixture(scope="module")
+def world(tmp_path_factory) -> Iterator[World]:
     """PKH (target DESIL <= 4) in snapshot 2031-01.
 
     Medono
@@ -46,7 +48,7 @@ def world(con) -> World:
       failed 2031-11 300,000 naming no kelurahan
     2032-01: a BPNT record makes the period reported.
     """
-    w = World(con)
+    w = World(module_connection(tmp_path_factory.mktemp("marts")))
     w.snapshot(SNAP)
     _, p1 = w.household(SNAP, 400_000, KEL_MEDONO, members=3, desil=1)
     w.record("PKH", "2031-03-20", nik=p1[0], amount=750_000)
@@ -70,7 +72,8 @@ def world(con) -> World:
     w.record("BPNT", "2031-12-05", nik=k1[0], amount=600_000)
     w.record("BPNT", "2032-01-05", nik=k1[0], amount=600_000)
     w.build()
-    return w
+    yield w
+    w.con.close()
 
 
 def reach(w: World, period: str, area: str, program: str = "PKH") -> dict:

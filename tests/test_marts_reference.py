@@ -16,7 +16,7 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
-from marts_support import TEST_EXTREME_LINE, TEST_LINE, World
+from marts_support import TEST_EXTREME_LINE, TEST_LINE, World, module_connection
 
 SNAPSHOTS = {date(2031, 1, 1): True, date(2031, 4, 1): True, date(2031, 7, 1): False}
 KELURAHAN = ["33.75.01.1002", "33.75.01.1003", "33.75.02.1004", "33.75.03.1002", "33.75.04.1010"]
@@ -243,14 +243,7 @@ def reference(con, data: dict) -> dict:
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     """Build the marts once for the module on the random sample."""
-    from tkpk import reference as ref
-    from tkpk.config import Settings
-    from tkpk.db import connect
-
-    root = tmp_path_factory.mktemp("reference")
-    settings = Settings(temp_dir=root / "tmp", duckdb_threads=2)
-    con = connect(settings, ":memory:")
-    ref.install(con)
+    con = module_connection(tmp_path_factory.mktemp("reference"))
     w = World(con)
     data = generate(w)
     w.build()
