@@ -19,13 +19,12 @@ from tkpk.config import Settings
 from tkpk.ingest import readers
 from tkpk.ingest.files import RawFile, discover, parse_file_name, resolve_program, sha256_of
 from tkpk.ingest.readers import FileProblem, Header, ReadStats
-from tkpk.ingest.schema import COLUMNS, KINDS
+from tkpk.ingest.schema import COLUMNS, EXTRA_FILE_REASONS, KINDS
 
 log = logging.getLogger(__name__)
 
-#: File-level reason for a resource limit (file size, decompressed size, cells, line length);
-#: added to the contract's file-level reasons.
-FILE_TOO_LARGE = "file_too_large"
+#: File-level reason for a resource limit (file size, decompressed size, cells, line length).
+FILE_TOO_LARGE = EXTRA_FILE_REASONS[0]
 #: Arrow batch size when streaming rows into the warehouse.
 INSERT_BATCH_ROWS = 200_000
 
@@ -267,11 +266,8 @@ def _read_and_insert(
                 stats = readers.read_csv_records(cur, raw.path, kind, settings.temp_dir, limits)
             else:
                 stats = readers.read_sheet_records(cur, raw.path, kind, limits, file_format)
-            readers.classify_records(cur, stats.header, kind)
-            rows_read, non_data = cur.execute(
-                "select count(*) filter (where line_kind = 'data'), "
-                "count(*) filter (where line_kind <> 'data') from _classified"
-            ).fetchall()[0]
+            rows_read, non_data, inner_breaks = readers.classify_records(cur, stats.header, kind)
+            readers.account_lines(cur, raw.name, stats, inner_breaks)
         except FileProblem:
             raise
         except (duckdb.Error, OSError, MemoryError, ValueError, RuntimeError) as error:
@@ -322,9 +318,7 @@ def _insert_rows(
                         '{readers.MALFORMED_LINE_KEY}', raw_line,
                         '{readers.MALFORMED_ERROR_KEY}', error)
                     else {extra_json} end as extra
-        from _classified
-        where line_kind = 'data'
-        order by row_number
+        from _data
     """
     batches = cur.sql(query, params=[load_id, sha, file_name]).to_arrow_reader(INSERT_BATCH_ROWS)
     con.register("_raw_batches", batches)

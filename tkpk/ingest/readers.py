@@ -40,7 +40,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tkpk.config import Limits
-from tkpk.ingest.schema import REQUIRED, alias_map, header_key
+from tkpk.ingest.schema import EXTRA_FILE_REASONS, REQUIRED, alias_map, header_key
+
+FILE_TOO_LARGE = EXTRA_FILE_REASONS[0]
 
 #: Bytes streamed per step (hash, validate, transcode).
 CHUNK_BYTES = 4 * 1024 * 1024
@@ -122,7 +124,7 @@ class ReadStats:
     skipped_before_data: int = 0
     blank_lines_dropped: int = 0
     encoding: str | None = None
-    notes: list[str] = field(default_factory=list)
+    scan: LineScan | None = None
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,7 +256,7 @@ class LineScan:
         self.nul_bytes += nuls
         if self.long_line_at is None:
             self._scan_line_lengths(chunk, offset)
-        if b"\n\n" in self._tail + chunk or b"\n\r\n" in self._tail + chunk:
+        if b"\n\n" in chunk or b"\n\r\n" in chunk or b"\n" in self._tail:
             self._scan_blank_lines(chunk, offset)
         self.newlines += chunk.count(b"\n")
         self._quotes += chunk.count(b'"')
@@ -316,6 +318,11 @@ class LineScan:
                 self.blank_line_offsets.append(base + at + 1)
 
     @property
+    def quotes(self) -> int:
+        """Quote characters in the file."""
+        return self._quotes
+
+    @property
     def physical_lines(self) -> int:
         """Lines in the file (a last line without a line break counts)."""
         return self.newlines + (1 if self.size and self.last_byte != ord("\n") else 0)
@@ -332,7 +339,7 @@ def _problem_for_scan(scan: LineScan, name: str, limits: Limits) -> None:
         )
     if scan.long_line_at is not None:
         raise FileProblem(
-            "file_too_large",
+            FILE_TOO_LARGE,
             f"{name}: a line starting at byte {scan.long_line_at} is longer than the limit of "
             f"{limits.max_line_bytes} bytes (TKPK_MAX_LINE_BYTES); check the export (a missing "
             "line break?) and drop a corrected file.",
@@ -485,9 +492,9 @@ def read_csv_records(
         blanks = [o for o in scan.blank_line_offsets if o >= data_start]
         _duckdb_read(cur, source, header, limits)
         _check_unbalanced_quotes(cur, path.name)
-        _account_lines(cur, path.name, header, scan, len(blanks))
         _build_csv_records(cur, header, blanks)
         stats.blank_lines_dropped = len(blanks)
+        stats.scan = scan
         return stats
     finally:
         if source != path:
@@ -533,47 +540,55 @@ def _check_unbalanced_quotes(cur: duckdb.DuckDBPyConnection, name: str) -> None:
         )
 
 
-def _account_lines(
-    cur: duckdb.DuckDBPyConnection, name: str, header: Header, scan: LineScan, blanks: int
+def account_lines(
+    cur: duckdb.DuckDBPyConnection, name: str, stats: ReadStats, inner_breaks: int
 ) -> None:
-    """Every physical line must be a header-region line, part of a row, a rejected line or a
-    blank line; otherwise DuckDB lost lines and the file is quarantined."""
-    breaks = " + ".join(
-        f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)"
-        for i in range(header.width)
-    )
-    rows, inner = cur.execute(f"select count(*), coalesce(sum({breaks}), 0) from _good").fetchall()[
-        0
-    ]
-    rejected, rejected_inner = cur.execute(
+    """Every physical line of a CSV must be a header-region line, part of a good row (its first
+    line or a line break inside a value), a rejected line or a blank line; otherwise DuckDB's
+    reader lost lines and the file is quarantined rather than silently shortened."""
+    scan = stats.scan
+    if scan is None:
+        return
+    good, rejected, rejected_inner = cur.execute(
         """
-        select count(*), coalesce(sum(length(t) - length(replace(t, chr(10), ''))), 0)
-        from (select trim(any_value(csv_line), chr(13) || chr(10)) as t from _rej group by line)
+        select (select count(*) from _records where not malformed), count(*),
+               coalesce(sum(length(t) - length(replace(t, chr(10), ''))), 0)
+        from (select trim(raw_line, chr(13) || chr(10)) as t from _records where malformed)
         """
     ).fetchall()[0]
-    expected = scan.physical_lines - header.lines_through_header
-    accounted = rows + inner + rejected + rejected_inner + blanks
+    expected = scan.physical_lines - stats.header.lines_through_header
+    accounted = good + inner_breaks + rejected + rejected_inner + stats.blank_lines_dropped
     if accounted != expected:
-        first = cur.execute("select min(line) from _rej").fetchall()[0][0]
-        near = f" (first problem near record {first})" if first is not None else ""
         raise FileProblem(
             "file_unreadable",
             f"{name}: the CSV reader accounted for {accounted} of the {expected} lines after the "
-            f"header{near}: a quote that is never closed or a broken line break; fix the file "
-            "(or re-export it) and drop it again.",
+            "header: a quote that is never closed or a broken line break; fix the file (or "
+            "re-export it) and drop it again.",
         )
 
 
 def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: list[int]) -> None:
-    """``_records`` in file order: good rows and rejected lines interleaved by position.
+    """``_records``: good rows and rejected lines with their position in file order.
 
-    A rejected line's record number (DuckDB's ``line``, counting skipped and blank lines) minus
-    the blank lines before it gives its position; good rows fill the other positions in order.
+    Without rejected lines the good rows' order is their position (a view, no copy). Otherwise a
+    rejected line's record number (DuckDB's ``line``, counting skipped and blank lines) minus the
+    blank lines before it gives its position, and good rows fill the other positions in order.
     """
     width = header.width
     cells = ", ".join(f"c{i}" for i in range(width))
     nulls = ", ".join(f"null::varchar as c{i}" for i in range(width))
     flags = ", ".join(f"false as n{i}" for i in range(width))
+    rejected = cur.execute("select count(*) from _rej").fetchall()[0][0]
+    if not rejected:
+        cur.execute(
+            f"""
+            create or replace temp view _records as
+            select rowid + 1 as pos, {cells}, {flags}, false as malformed,
+                   null::varchar as raw_line, null::varchar as error
+            from _good
+            """
+        )
+        return
     cur.execute("drop table if exists _blank")
     cur.execute("create temp table _blank as select unnest(?::bigint[]) as offset_", [blanks])
     cur.execute(
@@ -612,7 +627,7 @@ def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: l
                    error_type || ': ' || coalesce(error_message, '') as error
             from placed
         )
-        select * from final order by pos
+        select * from final
         """
     )
     cur.execute("drop table _good; drop table _blank")
@@ -658,7 +673,7 @@ def check_zip(path: Path, limits: Limits) -> None:
 
 def _too_large_unpacked(name: str, size: int, limits: Limits) -> FileProblem:
     return FileProblem(
-        "file_too_large",
+        FILE_TOO_LARGE,
         f"{name}: unpacks to more than {limits.max_xlsx_uncompressed_bytes} bytes "
         f"(at least {size}; TKPK_MAX_XLSX_UNCOMPRESSED_BYTES); this is not a normal export "
         "(zip bomb?); check the file's origin, or split the export and raise the limit.",
@@ -749,7 +764,7 @@ def read_sheet_records(
         ) from None
     if height * width > limits.max_xlsx_cells:
         raise FileProblem(
-            "file_too_large",
+            FILE_TOO_LARGE,
             f"{path.name}: the first sheet has {height} x {width} cells, more than the limit of "
             f"{limits.max_xlsx_cells} (TKPK_MAX_XLSX_CELLS); split the export or raise the "
             "limit.",
@@ -820,9 +835,16 @@ def _load_sheet_rows(
 # --------------------------------------------------------------------------------------------
 
 
-def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) -> None:
-    """Mark each record of ``_records`` as ``data``, ``blank``, ``total``, ``signature`` or
-    ``numbering`` and number the data rows (1-based, file order) into ``_classified``.
+#: Up to this many non-data records, data rows are numbered with a list lookup (no join).
+SMALL_NON_DATA = 1000
+
+
+def classify_records(
+    cur: duckdb.DuckDBPyConnection, header: Header, kind: str
+) -> tuple[int, int, int]:
+    """Tell data rows of ``_records`` from blank, total, signature and column-numbering lines;
+    number the data rows (1-based, file order) in the view ``_data``. Returns (data rows,
+    non-data records, line breaks inside values).
 
     - blank: every cell empty or spaces (a rejected line of only spaces too);
     - numbering: the first record after the header when it only numbers the columns
@@ -832,14 +854,20 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
     - signature: after a total line, any line that does not look like a data row (all required
       columns filled and, where the kind has one, a NIK with at least 15 digits) and any
       rejected line.
+
+    One pass over the records keeps only the candidates (usually few); the data rows are never
+    sorted or copied.
     """
     width = header.width
-    trimmed = [f"nullif(trim(c{i}), '')" for i in range(width)]
-    filled = " + ".join(f"({t} is not null)::int" for t in trimmed)
-    first_cell = f"coalesce({', '.join(trimmed)})" if width > 1 else trimmed[0]
+    filled = [f"nullif(trim(c{i}), '') is not null" for i in range(width)]
+    # A data row's first cell is usually filled: the CASE stops there (one trim per row).
+    is_blank = "case " + " ".join(f"when {f} then false" for f in filled) + " else true end"
+    first_cell = (
+        f"coalesce({', '.join(f'nullif(trim(c{i}), {chr(39) * 2})' for i in range(width))})"
+    )
     nik = header.position_of("NIK")
     nik_digits = (
-        f"length(regexp_replace(coalesce(c{nik}, ''), '[^0-9]', '', 'g'))"
+        f"coalesce(length(c{nik}) - length(translate(c{nik}, '0123456789', '')), 0)"
         if nik is not None
         else "0"
     )
@@ -855,46 +883,98 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
         required.append("(" + (" or ".join(cells) if cells else "false") + ")")
     looks_like_data = " and ".join(required)
     if nik is not None:
-        looks_like_data += f" and ({nik_digits} >= 15 or {nik_numeric})"
+        looks_like_data += f" and ({nik_numeric} or {nik_digits} >= 15)"
+    breaks = " + ".join(
+        f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(width)
+    )
+    any_break = " or ".join(f"contains(c{i}, chr(10))" for i in range(width))
     numbering_pos = _numbering_pos(cur, width)
     cur.execute(
         f"""
-        create or replace temp table _classified as
+        create or replace temp table _candidates as
         with flagged as (
-            select *,
+            select pos, malformed,
                    case when malformed then nullif(trim(raw_line), '') is null
-                        else ({filled}) = 0 end as is_blank,
-                   not malformed and regexp_matches(upper({first_cell}), '{_TOTAL_LINE}')
-                       and {nik_digits} < 10 as is_total,
-                   not malformed and ({looks_like_data}) as is_datalike
+                        else {is_blank} end as is_blank,
+                   case when malformed then false
+                        when upper(left({first_cell}, 1)) not in ('J', 'T') then false
+                        else regexp_matches(upper({first_cell}), '{_TOTAL_LINE}')
+                             and {nik_digits} < 10 end as is_total,
+                   case when not malformed and ({any_break}) then {breaks} else 0 end as breaks
             from _records
         ),
-        first_total as (
-            select coalesce(min(pos) filter (where is_total), 9223372036854775807) as at
-            from flagged
-        ),
-        marked as (
-            select f.*, f.pos > t.at as after_total from flagged f, first_total t
-        ),
-        kinds as (
-            select *,
-                   case when is_blank then 'blank'
-                        when pos = {numbering_pos} then 'numbering'
-                        when is_total then 'total'
-                        when after_total and not is_datalike then 'signature'
-                        else 'data' end as line_kind
-            from marked
-        ),
         final as (
-            select *,
-                   case when line_kind = 'data' then
-                        row_number() over (partition by line_kind = 'data' order by pos)
-                   end as row_number
-            from kinds
+            select * from flagged
+            where malformed or is_blank or is_total or breaks > 0 or pos = {numbering_pos}
         )
         select * from final
         """
     )
+    first_total = cur.execute(
+        "select min(pos) from _candidates where is_total and not is_blank"
+    ).fetchall()[0][0]
+    # After a total line, lines that do not look like data rows are signature lines.
+    signatures = (
+        f"select pos from _records where pos > {first_total} "
+        f"and (malformed or not ({looks_like_data}))"
+        if first_total is not None
+        else "select null::bigint as pos where false"
+    )
+    cur.execute(
+        f"""
+        create or replace temp table _non_data as
+        with signature as ({signatures}),
+        positions as (
+            select pos from _candidates union select pos from signature
+        ),
+        kinds as (
+            select p.pos,
+                   case when c.is_blank then 'blank'
+                        when p.pos = {numbering_pos} then 'numbering'
+                        when c.is_total then 'total'
+                        when s.pos is not null then 'signature'
+                        else 'data' end as line_kind
+            from positions as p
+            left join _candidates as c on c.pos = p.pos
+            left join signature as s on s.pos = p.pos
+        ),
+        final as (
+            select pos, line_kind, row_number() over (order by pos) as before_and_self
+            from kinds where line_kind <> 'data'
+        )
+        select * from final
+        """
+    )
+    non_data, records, inner_breaks = cur.execute(
+        "select (select count(*) from _non_data), (select count(*) from _records), "
+        "(select coalesce(sum(breaks), 0) from _candidates)"
+    ).fetchall()[0]
+    if non_data == 0:
+        cur.execute(
+            "create or replace temp view _data as select *, pos as row_number from _records"
+        )
+    elif non_data <= SMALL_NON_DATA:
+        positions = [r[0] for r in cur.execute("select pos from _non_data order by pos").fetchall()]
+        listed = "[" + ", ".join(str(p) for p in positions) + "]::bigint[]"
+        cur.execute(
+            f"""
+            create or replace temp view _data as
+            select *, pos - len(list_filter({listed}, lambda x: x < pos)) as row_number
+            from _records
+            where not list_contains({listed}, pos)
+            """
+        )
+    else:
+        cur.execute(
+            """
+            create or replace temp view _data as
+            select r.*, r.pos - coalesce(n.before_and_self, 0) as row_number
+            from _records as r
+            asof left join _non_data as n on r.pos > n.pos
+            where r.pos not in (select pos from _non_data)
+            """
+        )
+    return records - non_data, non_data, inner_breaks
 
 
 def _numbering_pos(cur: duckdb.DuckDBPyConnection, width: int) -> int:

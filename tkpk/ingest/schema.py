@@ -174,6 +174,9 @@ FILE_REASONS = (
     "column_missing",
     "file_duplicate",
 )
+#: File-level reasons the pipeline adds: a resource limit of ``tkpk.config.Limits`` (file size,
+#: decompressed spreadsheet size, cell count, line length) was exceeded.
+EXTRA_FILE_REASONS = ("file_too_large",)
 
 
 def header_key(text: str) -> str:

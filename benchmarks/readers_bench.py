@@ -1,0 +1,176 @@
+"""Benchmark: the raw load of a big CSV and a big XLSX (discovery, SHA-256, read, insert).
+
+Generates (once, cached in ``--dir``) synthetic files:
+
+- ``dtsen_anggota_3375_202606.csv``: ``--csv-rows`` member rows (default 3,500,000, the members of
+  1,000,000 households), ``;``-delimited, header aliases, quoted names, some with a ``;``;
+- ``bantuan_modal_usaha_2026.xlsx``: ``--xlsx-rows`` recipient rows (default 200,000) laid out as
+  a government spreadsheet (title lines, ``NO`` column, text and numeric NIK cells, date cells,
+  total and signature lines);
+- ``--hostile``: ``dtsen_anggota_3375_202607.csv``, the CSV with a quote opened on line 11 and
+  never closed, which DuckDB's parallel reader would otherwise silently shorten.
+
+Each file is loaded by ``tkpk.ingest.raw.load_new_files`` in a fresh process (so the peak memory
+is that file's), into an in-memory warehouse. Synthetic people only.
+
+    .venv/bin/python benchmarks/readers_bench.py [--csv-rows 3500000] [--xlsx-rows 200000]
+        [--threads 2] [--hostile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from tkpk.config import get_settings
+
+CSV_NAME = "dtsen_anggota_3375_202606.csv"
+XLSX_NAME = "bantuan_modal_usaha_2026.xlsx"
+HOSTILE_NAME = "dtsen_anggota_3375_202607.csv"
+
+
+def make_csv(path: Path, rows: int) -> None:
+    """Members CSV written by DuckDB (fast), header aliases, quoted names."""
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        copy (
+            select
+                'ID' || lpad(cast(i // 35 * 10 as varchar), 9, '0') as IDBDT,
+                cast(3375010101800000 + i as varchar) as NIK_ART,
+                case when i % 50 = 0 then 'Nama; Dengan Titik Koma ' || i
+                     else 'Nama Orang ' || i end as NAMA_ART,
+                case when i % 2 = 0 then 'L' else 'P' end as JK,
+                strftime(date '1950-01-01' + cast(i % 20000 as integer), '%d/%m/%Y')
+                    as TGL_LAHIR,
+                cast(1 + i % 8 as varchar) as HUB_KRT,
+                cast(i % 6 as varchar) as PENDIDIKAN,
+                cast(i % 3 as varchar) as PARTISIPASI_SEKOLAH,
+                cast(i % 4 as varchar) as JKN,
+                cast(i % 2 as varchar) as DISABILITAS,
+                cast(i % 2 as varchar) as BEKERJA
+            from range({rows}) t(i)
+        ) to '{path}' (delimiter ';', header true, quote '"', force_quote (NAMA_ART))
+        """
+    )
+    con.close()
+
+
+def make_xlsx(path: Path, rows: int) -> None:
+    """Government-style recipient list, streamed by xlsxwriter."""
+    import xlsxwriter
+
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet()
+    date_format = book.add_format({"num_format": "dd/mm/yyyy"})
+    sheet.write_row(0, 0, ["DAFTAR PENERIMA BANTUAN MODAL USAHA TAHUN 2026"])
+    sheet.write_row(1, 0, ["DINAS KOPERASI DAN UKM KOTA PEKALONGAN"])
+    header = ["NO", "NIK", "NAMA", "ALAMAT", "KELURAHAN", "JENIS_BANTUAN", "NILAI", "TANGGAL",
+              "SUMBER_DANA"]
+    sheet.write_row(3, 0, header)
+    for i in range(rows):
+        r = i + 4
+        sheet.write_number(r, 0, i + 1)
+        nik = 3375010101900000 + i
+        if i % 10 == 0:
+            sheet.write_number(r, 1, nik)
+        else:
+            sheet.write_string(r, 1, str(nik))
+        sheet.write_string(r, 2, f"Nama Orang {i}")
+        sheet.write_string(r, 3, f"Jl. Merdeka No. {i % 300}")
+        sheet.write_string(r, 4, "Kel. Podosugih")
+        sheet.write_string(r, 5, "MODAL USAHA")
+        sheet.write_number(r, 6, 1_500_000)
+        sheet.write_datetime(r, 7, dt.datetime(2026, 3, 1 + i % 28), date_format)
+        sheet.write_string(r, 8, "APBD")
+    end = rows + 4
+    sheet.write_row(end, 0, ["JUMLAH", None, None, None, None, None, 1_500_000 * rows])
+    sheet.write_row(end + 2, 4, ["Pekalongan, 30 Juni 2026"])
+    sheet.write_row(end + 3, 4, ["Kepala Dinas"])
+    book.close()
+
+
+def make_hostile(source: Path, path: Path) -> None:
+    """The CSV with an unclosed quote on its 11th line."""
+    with source.open("rb") as handle, path.open("wb") as out:
+        for number, line in enumerate(handle):
+            out.write(line.replace(b";\"", b";\"\"\"", 1) if number == 10 else line)
+
+
+def measure(path: Path, threads: int) -> dict:
+    """Load one file (in this process) and report time, rows and peak memory."""
+    from tkpk import reference
+    from tkpk.db import connect
+    from tkpk.ingest.raw import load_new_files
+
+    raw_dir = path.parent / f"raw-{path.stem}"
+    shutil.rmtree(raw_dir, ignore_errors=True)
+    raw_dir.mkdir()
+    (raw_dir / path.name).symlink_to(path)
+    settings = replace(get_settings(), raw_dir=raw_dir, duckdb_threads=threads)
+    con = connect(settings, ":memory:")
+    reference.install(con)
+    started = time.perf_counter()
+    (outcome,) = load_new_files(con, settings, "bench")
+    seconds = time.perf_counter() - started
+    shutil.rmtree(raw_dir)
+    return {
+        "file": path.name,
+        "bytes": path.stat().st_size,
+        "outcome": outcome.outcome,
+        "reason": outcome.reason,
+        "rows_read": outcome.rows_read,
+        "skipped_lines": outcome.skipped_lines,
+        "seconds": round(seconds, 2),
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--csv-rows", type=int, default=3_500_000)
+    parser.add_argument("--xlsx-rows", type=int, default=200_000)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--dir", type=Path, default=get_settings().temp_dir / "readers_bench")
+    parser.add_argument("--hostile", action="store_true")
+    parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.threads)))
+        return
+    args.dir.mkdir(parents=True, exist_ok=True)
+    csv_path = args.dir / f"{args.csv_rows}" / CSV_NAME
+    xlsx_path = args.dir / f"{args.xlsx_rows}" / XLSX_NAME
+    for path, make, rows in ((csv_path, make_csv, args.csv_rows),
+                             (xlsx_path, make_xlsx, args.xlsx_rows)):
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            started = time.perf_counter()
+            make(path, rows)
+            print(f"generated {path} in {time.perf_counter() - started:.1f} s", flush=True)
+    targets = [csv_path, xlsx_path]
+    if args.hostile:
+        hostile = csv_path.parent / HOSTILE_NAME
+        if not hostile.exists():
+            make_hostile(csv_path, hostile)
+        targets.append(hostile)
+    for path in targets:
+        result = subprocess.run(
+            [sys.executable, __file__, "--measure", str(path), "--threads", str(args.threads)],
+            check=True, capture_output=True, text=True,
+        )
+        print(result.stdout.strip(), flush=True)
+
+
+if __name__ == "__main__":
+    main()
