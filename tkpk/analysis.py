@@ -276,7 +276,7 @@ def formatted(
     for column in rupiah_compact:
         out[column] = [fmt.format_rupiah_compact(v) for v in out[column]]
     names = {**LABELS, **(labels or {})}
-    return out.rename(columns={c: names.get(c, c) for c in out.columns})
+    return out.rename(columns={c: names.get(c, c) for c in out.columns}).reset_index(drop=True)
 
 
 def registry_note(period: date | str) -> str:

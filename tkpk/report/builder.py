@@ -141,7 +141,7 @@ READING_GUIDE = (
 @style.styled
 def cover_page(data: ReportData, charts: list[ChartSpec]) -> Figure:
     """Title, period, source, key findings, reading guide and table of contents."""
-    figure = Figure(figsize=style.PAGE_SIZE)
+    figure = style.new_figure()
     band = figure.add_axes((0, 0.8, 1, 0.2))
     band.axis("off")
     band.add_patch(Rectangle((0, 0), 1, 1, color=style.REGISTRY))

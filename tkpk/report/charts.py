@@ -8,6 +8,7 @@ pack, never from constants; numbers are formatted the Indonesian way.
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 
 import matplotlib as mpl
@@ -26,7 +27,7 @@ from tkpk.report.data import ReportData
 MAX_BARS = 40
 
 
-@dataclass
+@dataclass(repr=False)
 class ChartSpec:
     """One chart: file stem, texts and the figure."""
 
@@ -46,6 +47,19 @@ class ChartSpec:
         for ax in self.figure.axes:  # tick labels are only created on request or at draw time
             found += [t.get_text() for t in (*ax.get_xticklabels(), *ax.get_yticklabels())]
         return [text for text in dict.fromkeys(found) if text]
+
+    def __repr__(self) -> str:
+        return f"ChartSpec({self.key!r}, {self.title!r})"
+
+    def png(self, dpi: int = 100) -> bytes:
+        """The chart as PNG bytes."""
+        buffer = io.BytesIO()
+        self.figure.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
+        return buffer.getvalue()
+
+    def _repr_png_(self) -> bytes:
+        """Jupyter shows a chart as its image (the figures live outside pyplot)."""
+        return self.png()
 
 
 def _missing(value: object) -> bool:

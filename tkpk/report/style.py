@@ -7,15 +7,12 @@ import textwrap
 from collections.abc import Callable, Iterable
 from typing import ParamSpec, TypeVar
 
-import matplotlib
+import matplotlib as mpl
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, MaxNLocator
 
-matplotlib.use("Agg")  # no display: the report is drawn on servers and in tests
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
-
-from tkpk import formatting as fmt  # noqa: E402
+from tkpk import formatting as fmt
 
 #: A4 landscape, inches.
 PAGE_SIZE = (11.69, 8.27)
@@ -81,7 +78,7 @@ def styled(function: Callable[P, R]) -> Callable[P, R]:
 
     @functools.wraps(function)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        with plt.rc_context(RC):
+        with mpl.rc_context(RC):
             return function(*args, **kwargs)
 
     return wrapper
@@ -124,10 +121,18 @@ def wrap(text: str, width: int, break_words: bool = False) -> str:
     return "\n".join(lines) or text
 
 
+def new_figure() -> Figure:
+    """An A4 landscape figure drawn by the Agg canvas, outside pyplot: no GUI backend, nothing
+    kept in pyplot's figure registry, and a notebook's own backend is left alone."""
+    figure = Figure(figsize=PAGE_SIZE)
+    FigureCanvasAgg(figure)
+    return figure
+
+
 def new_page(title: str, subtitle: str, footer: str) -> Figure:
     """An A4 landscape figure with the chart's title (what), subtitle (where, when, unit) and
     footer (source, registry note) already placed; the caller adds axes inside ``BODY``."""
-    figure = plt.figure(figsize=PAGE_SIZE)
+    figure = new_figure()
     figure.text(0.04, 0.955, title, fontsize=16, fontweight="bold", va="top", color=INK)
     figure.text(
         0.04,
@@ -144,5 +149,12 @@ def new_page(title: str, subtitle: str, footer: str) -> Figure:
 
 
 def close(figure: Figure) -> None:
-    """Release a figure's memory."""
-    plt.close(figure)
+    """Release a figure's artists (figures live outside pyplot, so nothing else holds them)."""
+    figure.clear()
+
+
+def caption(figure: Figure, text: str) -> None:
+    """Put a source caption (small, muted) under an ad-hoc notebook chart and make room for it."""
+    lines = "\n".join(wrap(line, 150) for line in text.split("\n"))
+    figure.text(0.01, 0.005, lines, fontsize=6.5, color=MUTED, va="bottom", linespacing=1.3)
+    figure.tight_layout(rect=(0, 0.04 + 0.025 * lines.count("\n"), 1, 1))
