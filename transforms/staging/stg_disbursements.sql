@@ -1,20 +1,47 @@
 -- Staging: disbursement records (salur_) of the files being loaded.
 -- Grain: one row per raw disbursement row of the batch (raw_disbursements joined to ingest_batch).
--- Renames, casts and normalises only: values parsed to their types (NULL when unreadable), the
--- program resolved through the catalog aliases (the PROGRAM column when given, else the file
--- name's program), the kelurahan by code or name; `<column>_unparsed` keeps the text of an
--- optional value that could not be read. Validity: expectations/stg_disbursements.json.
+-- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
+-- type (NULL when unreadable); the program resolved through the catalog aliases (the PROGRAM
+-- column when given, else the file name's program), the kelurahan by code or name;
+-- `<column>_unparsed` keeps the text of an optional value that could not be read.
+-- Validity: expectations/stg_disbursements.json.
 with raw as (
     select
         r.*,
         b.file_order,
-        b.period as file_period,
         b.period_end,
         b.program as file_program,
-        b.channel,
+        b.channel as file_channel,
         b.stage as file_stage
     from raw_disbursements as r
     join ingest_batch as b on r.load_id = b.load_id
+),
+
+cleaned as (
+    select
+        load_id,
+        sha256,
+        file_name,
+        row_number,
+        file_order,
+        period_end,
+        file_program,
+        clean_text(file_channel) as channel,
+        try_cast(file_stage as integer) as file_stage,
+        clean_text(nik) as nik,
+        nik_numeric,
+        clean_text(no_kk) as no_kk,
+        kk_numeric,
+        clean_text(nama) as nama,
+        clean_text(program) as program,
+        clean_text(tahap) as tahap,
+        clean_text(tanggal_salur) as tanggal_salur,
+        number_text(clean_text(nominal)) as nominal,
+        clean_text(status) as status,
+        clean_text(kode_kelurahan) as kode_kelurahan,
+        clean_text(nama_kelurahan) as nama_kelurahan,
+        malformed
+    from raw
 ),
 
 parsed as (
@@ -25,7 +52,7 @@ parsed as (
         row_number,
         file_order,
         period_end,
-        clean_text(program) as program_text,
+        program as program_text,
         program_key(program) as program_column_key,
         program_key(file_program) as program_file_key,
         parse_date(tanggal_salur) as record_date,
@@ -33,21 +60,20 @@ parsed as (
         id_precision_lost(nik, nik_numeric) as nik_precision_lost,
         id_digits(no_kk, kk_numeric) as no_kk,
         id_precision_lost(no_kk, kk_numeric) as no_kk_precision_lost,
-        clean_text(nama) as nama,
+        nama,
         area_code_text(kode_kelurahan) as kelurahan_code_text,
         area_key(nama_kelurahan) as kelurahan_name_key,
-        coalesce(clean_text(kode_kelurahan), clean_text(nama_kelurahan)) as kelurahan_text,
+        coalesce(kode_kelurahan, nama_kelurahan) as kelurahan_text,
         parse_number(nominal) as amount_idr,
         transfer_status(status) as status,
-        clean_text(channel) as channel,
-        clean_text(tahap) as tahap_text,
+        channel,
+        tahap as tahap_text,
         try_cast(
-            regexp_extract(upper(clean_text(tahap)), '^(TAHAP|TAHAPAN)?\s*([0-9]{1,2})(\.0+)?$', 2)
-            as integer
+            regexp_extract(upper(tahap), '^(TAHAP|TAHAPAN)?\s*([0-9]{1,2})([.,]0+)?$', 2) as integer
         ) as tahap,
-        try_cast(file_stage as integer) as file_stage,
+        file_stage,
         coalesce(malformed, false) as malformed
-    from raw
+    from cleaned
 ),
 
 resolved as (

@@ -1,12 +1,45 @@
 -- Staging: household records (dtsen_keluarga_) of the files being loaded.
 -- Grain: one row per raw household row of the batch (raw_households joined to ingest_batch).
--- Renames, casts and normalises only: every value is parsed to its type (NULL when unreadable)
--- and `<column>_unparsed` keeps the text of an optional value that could not be read. Validity is
--- judged by expectations/stg_households.json; cross-row rules by tkpk.ingest.accept.
+-- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
+-- type (NULL when unreadable); `<column>_unparsed` keeps the text of an optional value that could
+-- not be read. Validity is judged by expectations/stg_households.json; cross-row rules by
+-- tkpk.ingest.accept.
 with raw as (
     select r.*, b.file_order, b.period, b.period_end
     from raw_households as r
     join ingest_batch as b on r.load_id = b.load_id
+),
+
+cleaned as (
+    select
+        load_id,
+        sha256,
+        file_name,
+        row_number,
+        file_order,
+        period,
+        period_end,
+        clean_text(id_keluarga) as id_keluarga,
+        clean_text(no_kk) as no_kk,
+        kk_numeric,
+        clean_text(kode_kelurahan) as kode_kelurahan,
+        clean_text(nama_kelurahan) as nama_kelurahan,
+        clean_text(alamat) as alamat,
+        clean_text(rt) as rt,
+        clean_text(rw) as rw,
+        clean_text(jumlah_anggota) as jumlah_anggota,
+        number_text(clean_text(pengeluaran_per_kapita)) as pengeluaran_per_kapita,
+        clean_text(desil) as desil,
+        number_text(clean_text(luas_lantai)) as luas_lantai,
+        clean_text(jenis_lantai) as jenis_lantai,
+        clean_text(jenis_dinding) as jenis_dinding,
+        clean_text(sumber_air_minum) as sumber_air_minum,
+        clean_text(sumber_penerangan) as sumber_penerangan,
+        clean_text(bahan_bakar_masak) as bahan_bakar_masak,
+        clean_text(fasilitas_bab) as fasilitas_bab,
+        clean_text(tanggal_pendataan) as tanggal_pendataan,
+        malformed
+    from raw
 ),
 
 parsed as (
@@ -18,19 +51,19 @@ parsed as (
         file_order,
         period as snapshot,
         period_end,
-        regexp_replace(clean_text(id_keluarga), '^([0-9]+)\.0+$', '\1') as id_keluarga,
+        regexp_replace(id_keluarga, '^([0-9]+)[.,]0+$', '\1') as id_keluarga,
         id_digits(no_kk, kk_numeric) as no_kk,
         id_precision_lost(no_kk, kk_numeric) as no_kk_precision_lost,
         area_code_text(kode_kelurahan) as kelurahan_code_text,
         area_key(nama_kelurahan) as kelurahan_name_key,
-        coalesce(clean_text(kode_kelurahan), clean_text(nama_kelurahan)) as kelurahan_text,
-        clean_text(alamat) as alamat,
+        coalesce(kode_kelurahan, nama_kelurahan) as kelurahan_text,
+        alamat,
         parse_code(rt) as rt,
-        clean_text(rt) as rt_text,
+        rt as rt_text,
         parse_code(rw) as rw,
-        clean_text(rw) as rw_text,
+        rw as rw_text,
         parse_code(jumlah_anggota) as jumlah_anggota,
-        clean_text(jumlah_anggota) as jumlah_anggota_text,
+        jumlah_anggota as jumlah_anggota_text,
         parse_number(pengeluaran_per_kapita) as pengeluaran_per_kapita,
         parse_code(desil) as desil,
         parse_number(luas_lantai) as luas_lantai,
@@ -41,9 +74,9 @@ parsed as (
         parse_code(bahan_bakar_masak) as bahan_bakar_masak,
         parse_code(fasilitas_bab) as fasilitas_bab,
         parse_date(tanggal_pendataan) as tanggal_pendataan,
-        clean_text(tanggal_pendataan) as tanggal_pendataan_text,
+        tanggal_pendataan as tanggal_pendataan_text,
         coalesce(malformed, false) as malformed
-    from raw
+    from cleaned
 ),
 
 kelurahan_by_code as (

@@ -1,14 +1,36 @@
 -- Staging: local recipient lists (bantuan_) of the files being loaded.
 -- Grain: one row per raw recipient row of the batch (raw_local joined to ingest_batch).
--- Renames, casts and normalises only: the program from JENIS_BANTUAN when given, else the file
--- name's program (catalog aliases); an empty NILAI is 0 (allowed for in-kind programs, judged by
--- the suite); SUMBER_DANA, else the catalog's funding; the kelurahan by name (or code).
--- `<column>_unparsed` keeps the text of a value that could not be read.
--- Validity: expectations/stg_local.json.
+-- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed; the
+-- program from JENIS_BANTUAN when given, else the file name's program (catalog aliases); an empty
+-- NILAI is 0 (allowed for in-kind programs only, judged by the suite); SUMBER_DANA, else the
+-- catalog's funding; the kelurahan by name (or code). `<column>_unparsed` keeps the text of a
+-- value that could not be read. Validity: expectations/stg_local.json.
 with raw as (
     select r.*, b.file_order, b.period_end, b.program as file_program
     from raw_local as r
     join ingest_batch as b on r.load_id = b.load_id
+),
+
+cleaned as (
+    select
+        load_id,
+        sha256,
+        file_name,
+        row_number,
+        file_order,
+        period_end,
+        file_program,
+        clean_text(nik) as nik,
+        nik_numeric,
+        clean_text(nama) as nama,
+        clean_text(alamat) as alamat,
+        clean_text(kelurahan) as kelurahan,
+        clean_text(jenis_bantuan) as jenis_bantuan,
+        number_text(clean_text(nilai)) as nilai,
+        clean_text(tanggal) as tanggal,
+        upper(clean_text(sumber_dana)) as sumber_dana,
+        malformed
+    from raw
 ),
 
 parsed as (
@@ -19,22 +41,22 @@ parsed as (
         row_number,
         file_order,
         period_end,
-        clean_text(jenis_bantuan) as program_text,
+        jenis_bantuan as program_text,
         program_key(jenis_bantuan) as program_column_key,
         program_key(file_program) as program_file_key,
         parse_date(tanggal) as record_date,
         id_digits(nik, nik_numeric) as nik,
         id_precision_lost(nik, nik_numeric) as nik_precision_lost,
-        clean_text(nama) as nama,
-        clean_text(alamat) as alamat,
+        nama,
+        alamat,
         area_code_text(kelurahan) as kelurahan_code_text,
         area_key(kelurahan) as kelurahan_name_key,
-        clean_text(kelurahan) as kelurahan_text,
-        parse_number(nilai) as amount_parsed,
-        clean_text(nilai) as amount_text,
-        upper(clean_text(sumber_dana)) as sumber_dana,
+        kelurahan as kelurahan_text,
+        case when nilai is null or nilai = '' then cast(0 as decimal(18, 2))
+             else parse_number(nilai) end as amount_idr,
+        sumber_dana,
         coalesce(malformed, false) as malformed
-    from raw
+    from cleaned
 ),
 
 resolved as (
@@ -70,8 +92,7 @@ final as (
         r.nama,
         r.kelurahan_code,
         case when r.kelurahan_code is null then r.kelurahan_text end as kelurahan_unparsed,
-        case when r.amount_text is null then cast(0 as decimal(18, 2)) else r.amount_parsed end
-            as amount_idr,
+        r.amount_idr,
         'success' as status,
         case
             when r.sumber_dana in ('APBN', 'APBD', 'DBHCHT', 'DAK', 'BAZNAS', 'CSR')

@@ -10,6 +10,24 @@ with raw as (
     join ingest_batch as b on r.load_id = b.load_id
 ),
 
+cleaned as (
+    select
+        load_id,
+        sha256,
+        file_name,
+        row_number,
+        file_order,
+        file_period,
+        period_end,
+        clean_text(nik) as nik,
+        nik_numeric,
+        clean_text(nama) as nama,
+        upper(replace(replace(replace(clean_text(status), ' ', ''), '-', ''), '_', '')) as status,
+        clean_text(segmen) as segmen,
+        malformed
+    from raw
+),
+
 parsed as (
     select
         load_id,
@@ -21,15 +39,13 @@ parsed as (
         file_period,
         id_digits(nik, nik_numeric) as nik,
         id_precision_lost(nik, nik_numeric) as nik_precision_lost,
-        clean_text(nama) as nama,
-        case upper(regexp_replace(clean_text(status), '[\s\-_]', '', 'g'))
-            when 'AKTIF' then 'success'
-            when 'NONAKTIF' then 'inactive'
-        end as status,
-        regexp_extract(upper(clean_text(segmen)), '^(PBI)?[\s\-_]*(APBN|APBD)$', 2) as segmen_source,
-        clean_text(segmen) as segmen_text,
+        nama,
+        case status when 'AKTIF' then 'success' when 'NONAKTIF' then 'inactive' end as status,
+        nullif(regexp_extract(upper(segmen), '^(PBI)?[\s\-_]*(APBN|APBD)$', 2), '')
+            as segmen_source,
+        segmen as segmen_text,
         coalesce(malformed, false) as malformed
-    from raw
+    from cleaned
 ),
 
 catalog as (
@@ -61,10 +77,10 @@ final as (
         end as amount_idr,
         p.status,
         case
-            when nullif(p.segmen_source, '') is not null then p.segmen_source
+            when p.segmen_source is not null then p.segmen_source
             when p.segmen_text is null then c.funding
         end as funding_source,
-        case when nullif(p.segmen_source, '') is null then p.segmen_text end as segmen_unparsed,
+        case when p.segmen_source is null then p.segmen_text end as segmen_unparsed,
         cast(null as varchar) as channel,
         cast(null as integer) as stage,
         p.malformed
