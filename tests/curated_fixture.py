@@ -510,12 +510,12 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
                    h.period as snapshot, h.code as kelurahan_code, a.name as kelurahan_name,
                    h.kecamatan_code,
                    (1 + h.h % 9)::smallint as rt, (1 + h.h % 4)::smallint as rw,
-                   h.household_size::smallint as household_size, h.desil::tinyint as desil,
+                   h.household_size::integer as household_size, h.desil::tinyint as desil,
                    h.y::decimal(18, 2) as pengeluaran_per_kapita, h.poor, h.extreme_poor,
-                   h.near_poor, (h.score18 / 18.0)::decimal(9, 6) as mpi_score,
+                   h.near_poor, (h.score18 / 18.0)::decimal(5, 4) as mpi_score,
                    h.score18 >= 6 as mpi_poor,
                    coalesce(p.programs_received, []::varchar[]) as programs_received,
-                   p.program_count::bigint as program_count,
+                   p.program_count::integer as program_count,
                    h.poor and p.program_count = 0 as unreached_poor
             from latest h join hh_programs p using (period, household_id)
             join areas a on a.code = h.code

@@ -194,7 +194,8 @@ def open_pack(settings: Settings | None = None, pack: str | None = None) -> Pack
     """
     settings = settings or get_settings()
     name = choose_pack(settings, pack)
-    folder = pack_dir(settings, name)
+    # Resolve the publisher's ``current`` symlink once: every read pins this version of the pack.
+    folder = pack_dir(settings, name).resolve()
     con = connect(settings, ":memory:")
     tables = []
     for table in (*AGGREGATE_TABLES, *VIEW_TABLES):
