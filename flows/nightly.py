@@ -8,7 +8,6 @@ either publishes a complete, validated set of outputs or leaves the last good on
 
 from __future__ import annotations
 
-import os
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,10 +22,6 @@ from flows.summary import RunSummary, render_console, render_markdown, summarise
 from tkpk import reference
 from tkpk.config import Settings, get_settings
 from tkpk.db import connect
-
-#: Prefect runs a temporary local API server when no PREFECT_API_URL is set; keep it quiet/offline.
-os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
-os.environ.setdefault("PREFECT_LOGGING_LEVEL", "WARNING")
 
 
 @dataclass
