@@ -14,6 +14,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from tkpk.synth.render import (
     NUMERIC_CELL,
@@ -142,6 +143,11 @@ class RenderContext:
     con: duckdb.DuckDBPyConnection
     out_dir: Path
     id_prefix: str  # digits of the region, prefix of ID_KELUARGA
+    people_nik: np.ndarray  # pid -> NIK
+    people_sex: np.ndarray  # pid -> 1/2
+    people_name: pa.Array  # pid -> name
+    areas: dict[str, pa.Array]  # code, code_plain, name, alias, name_ok, is_desa by area index
+    streets: pa.Array
     office_region: str  # e.g. "KOTA PEKALONGAN"
     city: str  # place name for signature lines
 
@@ -175,28 +181,29 @@ def finalize(job: Job) -> None:
 
 
 def _kelurahan_code(allow_empty: bool) -> str:
-    empty = "when a.name_ok and t.v2 % 10 = 0 then ''" if allow_empty else ""
+    empty = "when t.a_name_ok and t.v2 % 10 = 0 then ''" if allow_empty else ""
     return (
-        f"(case when t.kel < 0 then '' {empty} when t.v2 % 2 = 0 then a.code else a.code_plain end)"
+        f"(case when t.kel < 0 then '' {empty} when t.v2 % 2 = 0 then t.a_code "
+        "else t.a_code_plain end)"
     )
 
 
 KELURAHAN_NAME = (
-    "(case when t.kel < 0 then '' when t.v3 % 6 = 0 then a.name when t.v3 % 6 = 1 "
-    "then upper(a.name) when t.v3 % 6 = 2 then lower(a.name) when t.v3 % 6 = 3 "
-    "then (case when a.is_desa then 'DS. ' else 'KEL. ' end) || upper(a.name) "
-    "when t.v3 % 6 = 4 then (case when a.is_desa then 'Desa ' else 'Kelurahan ' end) || a.name "
-    "else coalesce(nullif(a.alias, ''), a.name) end)"
+    "(case when t.kel < 0 then '' when t.v3 % 6 = 0 then t.a_name when t.v3 % 6 = 1 "
+    "then upper(t.a_name) when t.v3 % 6 = 2 then lower(t.a_name) when t.v3 % 6 = 3 "
+    "then (case when t.a_is_desa then 'DS. ' else 'KEL. ' end) || upper(t.a_name) "
+    "when t.v3 % 6 = 4 then (case when t.a_is_desa then 'Desa ' else 'Kelurahan ' end) || t.a_name "
+    "else coalesce(nullif(t.a_alias, ''), t.a_name) end)"
 )
 
 ADDRESS = (
-    "(case when t.addr_kind < 600 then 'Jl. ' || st.street || ' No. ' || t.house_no::varchar "
-    "when t.addr_kind < 850 then 'Gg. ' || st.street || ' No. ' || t.house_no::varchar "
-    "when t.addr_kind < 940 then 'Jl. ' || st.street || ' Gg. ' || (t.house_no % 9 + 1)::varchar "
+    "(case when t.addr_kind < 600 then 'Jl. ' || t.st_street || ' No. ' || t.house_no::varchar "
+    "when t.addr_kind < 850 then 'Gg. ' || t.st_street || ' No. ' || t.house_no::varchar "
+    "when t.addr_kind < 940 then 'Jl. ' || t.st_street || ' Gg. ' || (t.house_no % 9 + 1)::varchar "
     "|| ' No. ' || t.house_no::varchar "
-    "when t.addr_kind < 992 then 'Jl. ' || st.street || ' No. ' || t.house_no::varchar "
+    "when t.addr_kind < 992 then 'Jl. ' || t.st_street || ' No. ' || t.house_no::varchar "
     "|| ', Gg. ' || (t.house_no % 7 + 1)::varchar "
-    "else 'Jl. ' || st.street || ' No. ' || t.house_no::varchar || chr(10) "
+    "else 'Jl. ' || t.st_street || ' No. ' || t.house_no::varchar || chr(10) "
     "|| 'Belakang Masjid' end)"
 )
 
@@ -209,7 +216,7 @@ def _sex(style: Style) -> str:
         "words": ("'LAKI-LAKI'", "'PEREMPUAN'"),
         "words_title": ("'Laki-laki'", "'Perempuan'"),
     }[style.sex]
-    return f"(case p.sex when 1 then {words[0]} when 2 then {words[1]} else '' end)"
+    return f"(case t.p_sex when 1 then {words[0]} when 2 then {words[1]} else '' end)"
 
 
 def _cased(word: str, case: str) -> str:
@@ -244,11 +251,11 @@ def column_sql(job: Job, ctx: RenderContext, column: str) -> tuple[str, str | No
     if column == "ID_KELUARGA":
         text = idx
     elif column == "NIK":
-        text = nik_sql("p.nik", st.nik, "t.v1")
+        text = nik_sql("t.p_nik", st.nik, "t.v1")
     elif column == "NO_KK":
         text = nik_sql("t.kk", st.nik, "t.v1")
     elif column in ("NAMA",):
-        text = case_sql("p.name", st.case)
+        text = case_sql("t.p_name", st.case)
     elif column == "KODE_KELURAHAN":
         text = _kelurahan_code(allow_empty=st.kelurahan == "both")
     elif column in ("NAMA_KELURAHAN", "KELURAHAN"):
@@ -312,7 +319,7 @@ def column_sql(job: Job, ctx: RenderContext, column: str) -> tuple[str, str | No
     elif column == "SUMBER_DATA":
         text = "'DTSEN'"
     elif column == "NO_REKENING":
-        text = "lpad((hash(p.nik) % 10000000000)::varchar, 10, '0')"
+        text = "lpad((hash(t.p_nik) % 10000000000)::varchar, 10, '0')"
     elif column == "BANK":
         text = sql_str((job.name.split("_")[2]).upper())
     elif column == "KELAS":
@@ -325,48 +332,48 @@ def column_sql(job: Job, ctx: RenderContext, column: str) -> tuple[str, str | No
 
 
 def _from_clause(job: Job) -> str:
-    joins = {
-        "households": ["areas a on a.idx = t.kel", "streets st on st.i = t.street_i"],
-        "members": ["people p on p.pid = t.pid"],
-        "disbursements": ["people p on p.pid = t.pid", "areas a on a.idx = t.kel"],
-        "pbi": ["people p on p.pid = t.pid"],
-        "local": [
-            "people p on p.pid = t.pid",
-            "areas a on a.idx = t.kel",
-            "streets st on st.i = t.street_i",
-        ],
-    }[job.kind]
-    return "t " + " ".join(f"left join {j}" for j in joins) + " left join ov on ov.uid = t.uid"
+    """Every lookup is already a column of ``t`` (gathered in Arrow), so no join is needed."""
+    return "t"
+
+
+def _override_column(n: int, rows: list[int], values: list[str]) -> pa.Array:
+    """A string column that is null except at the overridden rows."""
+    mask = np.zeros(n, dtype=bool)
+    mask[rows] = True
+    order = np.argsort(rows, kind="stable")
+    ordered = pa.array([values[i] for i in order], pa.string())
+    return pc.replace_with_mask(pa.nulls(n, pa.string()), pa.array(mask), ordered)
 
 
 def _register(job: Job, ctx: RenderContext) -> list[str]:
-    """Register the frame as ``t`` and the pivoted overrides as ``ov``; returns override columns."""
-    con = ctx.con
-    frame = dict(job.frame)
-    frame["uid"] = np.arange(len(next(iter(frame.values()))), dtype=np.int64)
-    con.register("t_src", pa.table({k: pa.array(v, from_pandas=True) for k, v in frame.items()}))
-    con.execute("create or replace temp table t as select * from t_src")
-    con.unregister("t_src")
-    columns = sorted({c for _, c, _ in job.overrides})
-    if job.overrides:
-        ov = pa.table(
-            {
-                "uid": pa.array([u for u, _, _ in job.overrides], pa.int64()),
-                "col": pa.array([c for _, c, _ in job.overrides], pa.string()),
-                "val": pa.array([v for _, _, v in job.overrides], pa.string()),
-            }
-        )
-        con.register("ov_src", ov)
-        pivots = ", ".join(
-            f'max(val) filter (where col = {sql_str(c)}) as "o_{c}"' for c in columns
-        )
-        con.execute(
-            f"create or replace temp table ov as select uid, {pivots} from ov_src group by uid"
-        )
-        con.unregister("ov_src")
-    else:
-        con.execute("create or replace temp table ov as select null::bigint as uid")
-    return columns
+    """Register the rows as ``t``: frame, gathered lookups and override columns."""
+    frame = job.frame
+    n = len(next(iter(frame.values())))
+    columns = {k: pa.array(v, from_pandas=True) for k, v in frame.items()}
+    columns["uid"] = pa.array(np.arange(n, dtype=np.int64))
+    if "pid" in frame:
+        pid = frame["pid"]
+        columns["p_nik"] = pa.array(ctx.people_nik[pid])
+        columns["p_sex"] = pa.array(ctx.people_sex[pid])
+        columns["p_name"] = ctx.people_name.take(pa.array(pid))
+    if "kel" in frame:
+        kel = pa.array(frame["kel"], mask=frame["kel"] < 0)
+        for name, values in ctx.areas.items():
+            columns[f"a_{name}"] = values.take(kel)
+    if "street_i" in frame:
+        columns["st_street"] = ctx.streets.take(pa.array(frame["street_i"]))
+    by_column: dict[str, tuple[list[int], list[str]]] = {}
+    for row, column, value in job.overrides:
+        rows, values = by_column.setdefault(column, ([], []))
+        if row in rows:  # the last override of a cell wins
+            values[rows.index(row)] = value
+        else:
+            rows.append(row)
+            values.append(value)
+    for column, (rows, values) in by_column.items():
+        columns[f"o_{column}"] = _override_column(n, rows, values)
+    ctx.con.register("t", pa.table(columns))
+    return sorted(by_column)
 
 
 def _text_exprs(
@@ -376,7 +383,7 @@ def _text_exprs(
     for column in job.style.columns:
         text, typed, cell = column_sql(job, ctx, column)
         if column in overridden:
-            text = f'coalesce(ov."o_{column}", {text})'
+            text = f'coalesce(t."o_{column}", {text})'
         out.append((text, typed, cell))
     return out
 
@@ -416,14 +423,32 @@ def _decoration_lines(job: Job, width: int) -> tuple[list[list[str]], list[list[
     return head, tail
 
 
+RISKY_COLUMNS = ("NAMA", "ALAMAT", "KETERANGAN")
+DECIMAL_STYLES = ("dot_dec", "comma_dec", "rp_dash")
+
+
+def _risky(job: Job, column: str, overridden: list[str]) -> bool:
+    """Whether a column's text may hold the delimiter, a quote or a line break."""
+    if column in RISKY_COLUMNS or column in overridden:
+        return True
+    if column in ("NOMINAL", "NILAI", "PENGELUARAN_PER_KAPITA", "LUAS_LANTAI"):
+        return job.style.number in DECIMAL_STYLES
+    return False
+
+
 def _render_csv(job: Job, ctx: RenderContext, path: Path, headers: list[str], exprs) -> None:
     fmt = job.style.csv
     head_records, tail_records = _decoration_lines(job, len(headers))
     head = [csv_line(r, fmt.delimiter, fmt.quote_all, fmt.newline) for r in head_records]
     head.append(csv_line(headers, fmt.delimiter, fmt.quote_all, fmt.newline))
     tail = [csv_line(r, fmt.delimiter, fmt.quote_all, fmt.newline) for r in tail_records]
-    line = csv_line_sql([e for e, _, _ in exprs], fmt.delimiter, fmt.quote_all, fmt.newline)
-    sql = f"select {line} as line from {_from_clause(job)} order by t.uid"
+    overridden = {c for _, c, _ in job.overrides}
+    pairs = [
+        (e, _risky(job, c, overridden))
+        for c, (e, _, _) in zip(job.style.columns, exprs, strict=True)
+    ]
+    line = csv_line_sql(pairs, fmt.delimiter, fmt.quote_all, fmt.newline)
+    sql = f"select {line} as line, t.uid from {_from_clause(job)}"
     write_csv_stream(ctx.con, path, fmt, head, sql, tail)
 
 
@@ -434,7 +459,7 @@ def _render_xlsx(job: Job, ctx: RenderContext, path: Path, headers, exprs, overr
             selects.append(text)
             kinds.append("text")
         else:
-            over = f'ov."o_{column}"' if column in overridden else "null::varchar"
+            over = f't."o_{column}"' if column in overridden else "null::varchar"
             selects.append(f"coalesce({over}, '') ")
             selects.append(typed)
             kinds.append(cell)
@@ -471,8 +496,8 @@ def _logged_values(job: Job, ctx: RenderContext, exprs) -> dict[tuple[int, str],
     ctx.con.register("wanted_src", pa.table({"uid": pa.array([r - 1 for r in rows], pa.int64())}))
     select = ", ".join(exprs[index[c]][0] for c in cols)
     records = ctx.con.sql(
-        f"select t.uid, {select} from {_from_clause(job)} where t.uid in "
-        "(select uid from wanted_src) order by t.uid"
+        f"select t.uid, {select} from {_from_clause(job)} semi join wanted_src w on w.uid = t.uid "
+        "order by t.uid"
     ).fetchall()
     ctx.con.unregister("wanted_src")
     out = {}

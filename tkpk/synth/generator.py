@@ -53,7 +53,7 @@ from tkpk.synth.render import (
 TARGET_P0 = {"33.75": 0.067, "33": 0.105}
 DEFAULT_TARGET_P0 = 0.09
 #: Spreadsheets are written cell by cell: only files up to this many cells become XLSX.
-XLSX_CELL_BUDGET = 400_000
+XLSX_CELL_BUDGET = 150_000
 DEFECT_COLUMNS = (
     "file_name",
     "row_number",
@@ -181,6 +181,7 @@ def _connect() -> duckdb.DuckDBPyConnection:
     con = duckdb.connect(
         config={"autoinstall_known_extensions": False, "autoload_known_extensions": False}
     )
+    con.execute("set enable_progress_bar = false")
     con.execute(MACROS_SQL.read_text())
     return con
 
@@ -828,13 +829,7 @@ def generate(
     )
     plan_defects(jobs, messiness, ctx)
 
-    render_ctx = RenderContext(
-        con=con,
-        out_dir=out_dir,
-        id_prefix=world.digits,
-        office_region=region_name,
-        city=region_name,
-    )
+    render_ctx = _render_context(con, out_dir, world, nik_all)
     log_rows, file_rows = [], []
     for job in jobs:
         _set_totals(job, con)  # decorated lists never get inserted rows
@@ -891,6 +886,29 @@ def generate(
         f"({len(present0):,} persons at {str(snaps[0])}), region {region}, months {months}, "
         f"seed {seed}; {len(log_rows):,} injected defects logged in {side_dir / 'defects.csv'} "
         f"({time.perf_counter() - started:,.1f} s)."
+    )
+
+
+def _render_context(
+    con: duckdb.DuckDBPyConnection, out_dir: Path, world: World, nik_all: np.ndarray
+) -> RenderContext:
+    """Lookup arrays (by person id, area index, street index) gathered per file in Arrow."""
+    people = con.sql("select sex, name from people order by pid").to_arrow_table()
+    areas = con.sql(
+        "select code, code_plain, name, alias, name_ok, is_desa from areas order by idx"
+    ).to_arrow_table()
+    streets = con.sql("select street from streets order by i").to_arrow_table()
+    return RenderContext(
+        con=con,
+        out_dir=out_dir,
+        id_prefix=world.digits,
+        office_region=world.region_name,
+        city=world.region_name,
+        people_nik=nik_all,
+        people_sex=people.column("sex").to_numpy(),
+        people_name=people.column("name").combine_chunks(),
+        areas={name: areas.column(name).combine_chunks() for name in areas.column_names},
+        streets=streets.column("street").combine_chunks(),
     )
 
 

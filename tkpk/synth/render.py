@@ -170,20 +170,28 @@ def csv_line(values: Sequence[str], delimiter: str, quote_all: bool, newline: st
     return delimiter.join(_csv_quote(v, delimiter, quote_all) for v in values) + newline
 
 
-def csv_line_sql(exprs: Sequence[str], delimiter: str, quote_all: bool, newline: str) -> str:
-    """SQL expression building one CSV record from text expressions."""
+def csv_line_sql(
+    exprs: Sequence[tuple[str, bool]], delimiter: str, quote_all: bool, newline: str
+) -> str:
+    """SQL expression building one CSV record from (text expression, may-need-quoting) pairs.
+
+    Only columns flagged as risky (free text, decimal commas, overrides) are checked for the
+    delimiter, quotes and line breaks; the others cannot contain them.
+    """
     d = sql_str(delimiter)
     parts = []
-    for e in exprs:
+    for e, risky in exprs:
+        escaped = f"replace({e}, '\"', '\"\"')" if risky else e
         if quote_all:
-            parts.append(f"'\"' || replace({e}, '\"', '\"\"') || '\"'")
-        else:
+            parts.append(f"'\"' || {escaped} || '\"'")
+        elif risky:
             parts.append(
                 f"(case when contains({e}, {d}) or contains({e}, '\"') or contains({e}, chr(10))"
-                f" or contains({e}, chr(13)) then '\"' || replace({e}, '\"', '\"\"') || '\"' "
-                f"else {e} end)"
+                f" or contains({e}, chr(13)) then '\"' || {escaped} || '\"' else {e} end)"
             )
-    return f" || {d} || ".join(parts) + f" || {sql_str(newline)}"
+        else:
+            parts.append(e)
+    return "concat(" + f", {d}, ".join(parts) + f", {sql_str(newline)})"
 
 
 @dataclass
@@ -231,7 +239,13 @@ def write_csv_stream(
         for line in head:
             written += handle.write(line.encode(encoding))
         reader = con.sql(body_sql).to_arrow_reader(batch_rows)
+        expected = 0
         for batch in reader:
+            if batch.num_columns > 1:  # row ids: the scan must have kept the rows' order
+                uid = batch.column(1).to_numpy()
+                if len(uid) and (uid[0] != expected or np.any(np.diff(uid) != 1)):
+                    raise RuntimeError(f"{path.name}: rows came back out of order")
+                expected += len(uid)
             payload = _arrow_payload(batch.column(0))
             if encoding == "cp1252":
                 payload = bytes(payload).decode("utf-8").encode("cp1252")
