@@ -266,8 +266,8 @@ def _read_and_insert(
                 stats = readers.read_csv_records(cur, raw.path, kind, settings.temp_dir, limits)
             else:
                 stats = readers.read_sheet_records(cur, raw.path, kind, limits, file_format)
-            rows_read, non_data, inner_breaks = readers.classify_records(cur, stats.header, kind)
-            readers.account_lines(cur, raw.name, stats, inner_breaks)
+            rows_read, non_data = readers.classify_records(cur, stats.header, kind)
+            readers.account_lines(cur, raw.name, stats)
         except FileProblem:
             raise
         except (duckdb.Error, OSError, MemoryError, ValueError, RuntimeError) as error:

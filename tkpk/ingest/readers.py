@@ -540,12 +540,11 @@ def _check_unbalanced_quotes(cur: duckdb.DuckDBPyConnection, name: str) -> None:
         )
 
 
-def account_lines(
-    cur: duckdb.DuckDBPyConnection, name: str, stats: ReadStats, inner_breaks: int
-) -> None:
+def account_lines(cur: duckdb.DuckDBPyConnection, name: str, stats: ReadStats) -> None:
     """Every physical line of a CSV must be a header-region line, part of a good row (its first
     line or a line break inside a value), a rejected line or a blank line; otherwise DuckDB's
-    reader lost lines and the file is quarantined rather than silently shortened."""
+    reader lost lines and the file is quarantined rather than silently shortened. Line breaks
+    inside values are only counted when the other lines do not add up already."""
     scan = stats.scan
     if scan is None:
         return
@@ -557,7 +556,16 @@ def account_lines(
         """
     ).fetchall()[0]
     expected = scan.physical_lines - stats.header.lines_through_header
-    accounted = good + inner_breaks + rejected + rejected_inner + stats.blank_lines_dropped
+    accounted = good + rejected + rejected_inner + stats.blank_lines_dropped
+    if accounted < expected and scan.quotes:
+        width = stats.header.width
+        breaks = " + ".join(
+            f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(width)
+        )
+        any_break = " or ".join(f"contains(c{i}, chr(10))" for i in range(width))
+        accounted += cur.execute(
+            f"select coalesce(sum({breaks}), 0) from _records where not malformed and ({any_break})"
+        ).fetchall()[0][0]
     if accounted != expected:
         raise FileProblem(
             "file_unreadable",
@@ -839,12 +847,10 @@ def _load_sheet_rows(
 SMALL_NON_DATA = 1000
 
 
-def classify_records(
-    cur: duckdb.DuckDBPyConnection, header: Header, kind: str
-) -> tuple[int, int, int]:
+def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) -> tuple[int, int]:
     """Tell data rows of ``_records`` from blank, total, signature and column-numbering lines;
     number the data rows (1-based, file order) in the view ``_data``. Returns (data rows,
-    non-data records, line breaks inside values).
+    non-data records).
 
     - blank: every cell empty or spaces (a rejected line of only spaces too);
     - numbering: the first record after the header when it only numbers the columns
@@ -855,8 +861,8 @@ def classify_records(
       columns filled and, where the kind has one, a NIK with at least 15 digits) and any
       rejected line.
 
-    One pass over the records keeps only the candidates (usually few); the data rows are never
-    sorted or copied.
+    One pass of null checks over the records keeps only the candidates (usually few); the data
+    rows are never sorted or copied. A row of spaces only (not empty) counts as data.
     """
     width = header.width
     filled = [f"nullif(trim(c{i}), '') is not null" for i in range(width)]
@@ -884,28 +890,39 @@ def classify_records(
     looks_like_data = " and ".join(required)
     if nik is not None:
         looks_like_data += f" and ({nik_numeric} or {nik_digits} >= 15)"
-    breaks = " + ".join(
-        f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(width)
+    # Blank, total and signature lines lack a required value; data rows with every required
+    # column filled are never examined further (cheap null checks on the hot path).
+    suspect = " or ".join(
+        "("
+        + " and ".join(
+            f"c{p} is null"
+            for o in (item if isinstance(item, tuple) else (item,))
+            if (p := header.position_of(o)) is not None
+        )
+        + ")"
+        for item in REQUIRED[kind]
     )
-    any_break = " or ".join(f"contains(c{i}, chr(10))" for i in range(width))
     numbering_pos = _numbering_pos(cur, width)
     cur.execute(
         f"""
         create or replace temp table _candidates as
-        with flagged as (
+        with suspects as (
+            select * from _records
+            where malformed or {suspect} or pos = {numbering_pos}
+        ),
+        flagged as (
             select pos, malformed,
                    case when malformed then nullif(trim(raw_line), '') is null
                         else {is_blank} end as is_blank,
                    case when malformed then false
                         when upper(left({first_cell}, 1)) not in ('J', 'T') then false
                         else regexp_matches(upper({first_cell}), '{_TOTAL_LINE}')
-                             and {nik_digits} < 10 end as is_total,
-                   case when not malformed and ({any_break}) then {breaks} else 0 end as breaks
-            from _records
+                             and {nik_digits} < 10 end as is_total
+            from suspects
         ),
         final as (
             select * from flagged
-            where malformed or is_blank or is_total or breaks > 0 or pos = {numbering_pos}
+            where malformed or is_blank or is_total or pos = {numbering_pos}
         )
         select * from final
         """
@@ -945,9 +962,8 @@ def classify_records(
         select * from final
         """
     )
-    non_data, records, inner_breaks = cur.execute(
-        "select (select count(*) from _non_data), (select count(*) from _records), "
-        "(select coalesce(sum(breaks), 0) from _candidates)"
+    non_data, records = cur.execute(
+        "select (select count(*) from _non_data), (select count(*) from _records)"
     ).fetchall()[0]
     if non_data == 0:
         cur.execute(
@@ -974,7 +990,7 @@ def classify_records(
             where r.pos not in (select pos from _non_data)
             """
         )
-    return records - non_data, non_data, inner_breaks
+    return records - non_data, non_data
 
 
 def _numbering_pos(cur: duckdb.DuckDBPyConnection, width: int) -> int:
