@@ -212,3 +212,37 @@ def test_unreadable_file_next_to_good_ones_in_one_run(con, settings) -> None:
     )
     assert [o.outcome for o in outcomes.values()] == ["loaded", "quarantined", "loaded"]
     assert con.execute("select count(*) from raw_pbi").fetchall() == [(4,)]
+
+
+def test_unclosed_quote_in_a_file_read_in_parallel_is_not_silently_shortened(con, settings) -> None:
+    lines = [b"NIK;NAMA;STATUS"]
+    lines += [b'%d;"nama %d";AKTIF' % (3375010101900000 + i, i) for i in range(150_000)]
+    lines[11] = lines[11].replace(b'";', b";")
+    small_buffers = _limits(settings, max_line_bytes=4096)
+    (o,) = load(con, small_buffers, {"pbi_jk_202606.csv": b"\n".join(lines) + b"\n"}).values()
+    assert (o.outcome, o.reason, o.rows_read) == ("quarantined", "file_unreadable", 0)
+    assert "never closed" in o.message
+
+
+def test_lines_the_reader_lost_quarantine_the_file(con) -> None:
+    from tkpk.ingest.readers import Column, FileProblem, Header, LineScan, ReadStats, account_lines
+
+    cur = con.cursor()
+    cur.execute(
+        "create temp table _records as select * from (values "
+        "(1, 'a', false, null::varchar), (2, 'b' || chr(10) || 'c', false, null), "
+        "(3, null, true, 'x;y')) t(pos, c0, malformed, raw_line)"
+    )
+    header = Header(0, (Column(0, None, "c0"),), ";", 1)
+
+    def stats_for(data: bytes) -> ReadStats:
+        scan = LineScan(max_line_bytes=1000)
+        scan.feed(data)
+        return ReadStats("csv", header, blank_lines_dropped=1, scan=scan)
+
+    # header, a, blank, "b<LF>c" (two lines), rejected x;y: the 5 lines after the header add up
+    account_lines(cur, "f.csv", stats_for(b'H\na\n\n"b\nc"\nx;y\n'))
+    with pytest.raises(FileProblem) as problem:
+        account_lines(cur, "f.csv", stats_for(b'H\na\n\n"b\nc"\nx;y\nlost\n'))
+    assert problem.value.reason == "file_unreadable"
+    assert "5 of the 6 lines" in problem.value.message

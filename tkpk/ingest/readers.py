@@ -504,7 +504,7 @@ def read_csv_records(
 def _duckdb_read(cur: duckdb.DuckDBPyConnection, source: Path, header: Header, limits: Limits):
     """DuckDB read: explicit dialect, every column text, rejected lines kept."""
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(header.width))
-    max_line = max(2 * limits.max_line_bytes, 1024 * 1024)
+    max_line = max(2 * limits.max_line_bytes, 64 * 1024)
     cur.execute("drop table if exists _good; drop table if exists _rej; drop table if exists _rs")
     cur.execute(
         f"""
@@ -515,7 +515,7 @@ def _duckdb_read(cur: duckdb.DuckDBPyConnection, source: Path, header: Header, l
             null_padding = false, store_rejects = true, rejects_table = '_rej',
             rejects_scan = '_rs', max_line_size = {max_line},
             rejects_line_size_limit = {max_line},
-            buffer_size = {max(32 * 1024 * 1024, 4 * max_line)}, encoding = 'utf-8'
+            buffer_size = {max(16 * max_line, 1024 * 1024)}, encoding = 'utf-8'
         )
         """,
         [str(source), header.delimiter, header.lines_through_header],
