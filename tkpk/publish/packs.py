@@ -251,15 +251,9 @@ def _count_rel(con: duckdb.DuckDBPyConnection, relation: str) -> int:
 
 def audit_personal_data(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
     """Stop the publish when any exported file holds a personal value of the warehouse."""
-    privacy.collect_personal_values(con)
-    problems = []
-    try:
-        for pack in PACKS:
-            for path in sorted((staging / pack).glob("*.parquet")):
-                table = dictionary.TABLES_BY_NAME.get(path.stem)
-                problems += [f"{pack}/{p}" for p in privacy.audit_file(con, path, table)]
-    finally:
-        con.execute(f"drop table if exists {privacy.PERSONAL_VALUES}")
+    files = sorted(p for pack in PACKS for p in (staging / pack).glob("*.parquet"))
+    free_text = {c.name for t in dictionary.TABLES for c in t.columns if c.free_text}
+    problems = privacy.audit_files(con, files, free_text)
     if problems:
         raise privacy.PersonalDataError(
             "personal-data audit failed, nothing published: " + "; ".join(problems)

@@ -1,9 +1,11 @@
 """Personal-data audit of the exports: no NIK, family card, name, address or birth date leaves.
 
-Before a pack is published, every text cell of every exported Parquet file (list elements
-included) is compared, set-based in DuckDB, with the personal values held in the warehouse
+Before a pack is published, the distinct text cells of every exported Parquet file (list elements
+included) are compared, set-based in DuckDB, with the personal values held in the warehouse
 (registry, program records and raw tables): an exact match (case- and space-insensitive) stops the
-publish. Free-text columns (file names) are also scanned for NIK-like 16-digit numbers.
+publish. Free-text columns (file names) are also scanned for NIK-like 16-digit numbers. Each
+personal column is probed against the small set of exported cells (a semi-join), so the cost is
+one scan of those columns, whatever the size of the registry.
 """
 
 from __future__ import annotations
@@ -11,8 +13,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
-
-from tkpk.publish.dictionary import Table
 
 #: warehouse table -> columns holding personal data (or the registry id), where present.
 PERSONAL_SOURCES: dict[str, tuple[str, ...]] = {
@@ -25,7 +25,7 @@ PERSONAL_SOURCES: dict[str, tuple[str, ...]] = {
     "raw_pbi": ("nik", "nama", "no_kartu"),
     "raw_local": ("nik", "nama", "alamat"),
 }
-PERSONAL_VALUES = "_publish_personal_values"
+EXPORT_CELLS = "_publish_export_cells"
 MIN_VALUE_LENGTH = 3
 NIK_LIKE = r"[0-9]{16}"
 
@@ -34,48 +34,16 @@ class PersonalDataError(RuntimeError):
     """An export would contain personal data; nothing was published."""
 
 
-def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, set[str]]:
+def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
+    """table -> column -> data type, for the tables of the current schema."""
     rows = con.execute(
-        "select table_name, column_name from information_schema.columns "
+        "select table_name, column_name, data_type from information_schema.columns "
         "where table_schema = current_schema()"
     ).fetchall()
-    columns: dict[str, set[str]] = {}
-    for table, column in rows:
-        columns.setdefault(table, set()).add(column)
+    columns: dict[str, dict[str, str]] = {}
+    for table, column, data_type in rows:
+        columns.setdefault(table, {})[column] = data_type
     return columns
-
-
-def collect_personal_values(con: duckdb.DuckDBPyConnection) -> int:
-    """(Re)create the temp table of normalised personal values; returns how many."""
-    existing = _existing_columns(con)
-    parts = []
-    for table, columns in PERSONAL_SOURCES.items():
-        for column in columns:
-            if column in existing.get(table, set()):
-                parts.append(f'select cast("{column}" as varchar) as v from "{table}"')
-    body = " union all ".join(parts) if parts else "select null::varchar as v where false"
-    reference_names = []
-    if "ref_area" in existing:
-        reference_names.append("select upper(trim(name)) from ref_area")
-    if "ref_program" in existing:
-        reference_names.append("select upper(trim(name)) from ref_program")
-        reference_names.append("select upper(trim(code)) from ref_program")
-    exclude = (
-        f"and v not in ({' union '.join(reference_names)})" if reference_names else ""
-    )
-    con.execute(
-        f"""
-        create or replace temp table {PERSONAL_VALUES} as
-        with source as ({body}),
-        normalised as (select distinct upper(trim(v)) as v from source),
-        final as (
-            select v from normalised
-            where v is not null and length(v) >= {MIN_VALUE_LENGTH} {exclude}
-        )
-        select * from final
-        """
-    )
-    return con.execute(f"select count(*) from {PERSONAL_VALUES}").fetchone()[0]
 
 
 def _text_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[str, bool]]:
@@ -90,47 +58,111 @@ def _text_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[s
     return out
 
 
-def audit_file(
-    con: duckdb.DuckDBPyConnection, path: Path, table: Table | None = None
-) -> list[str]:
-    """Problems in one exported Parquet file (needs ``collect_personal_values`` first).
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
 
-    One scan collects every distinct text value of the file (list elements included); only when
-    something matches are the columns examined one by one to name them.
+
+def collect_export_cells(con: duckdb.DuckDBPyConnection, files: list[Path]) -> int:
+    """(Re)create the temp table of the distinct normalised text cells of ``files``.
+
+    Each value is kept trimmed as is, upper-cased and lower-cased, so that the warehouse's values
+    can be probed without normalising millions of them. Values equal to a reference name (areas,
+    programs) and very short values are left out: they are the exports' own vocabulary.
     """
-    relation = f"read_parquet('{path}')"
-    columns = _text_columns(con, relation)
+    parts = []
+    for path in files:
+        relation = f"read_parquet({_sql_text(str(path))})"
+        for name, is_list in _text_columns(con, relation):
+            quoted = '"' + name.replace('"', '""') + '"'
+            value = f"unnest({quoted})" if is_list else quoted
+            parts.append(
+                f"select {_sql_text(path.parent.name + '/' + path.name)} as file, "
+                f"{_sql_text(name)} as column_name, trim({value}) as v from {relation}"
+            )
+    body = " union ".join(parts) if parts else (
+        "select null::varchar as file, null::varchar as column_name, null::varchar as v where false"
+    )
+    existing = _existing_columns(con)
+    reference = []
+    if "ref_area" in existing:
+        reference.append("select upper(trim(name)) from ref_area")
+    if "ref_program" in existing:
+        reference.append("select upper(trim(name)) from ref_program")
+        reference.append("select upper(trim(code)) from ref_program")
+    con.execute(
+        f"""
+        create or replace temp table {EXPORT_CELLS} as
+        with cells as ({body}),
+        variants as (
+            select file, column_name, unnest([v, upper(v), lower(v)]) as v from cells
+            where v is not null and length(v) >= {MIN_VALUE_LENGTH} and upper(v) not in (
+                {' union '.join(reference) or 'select null::varchar where false'})
+        ),
+        final as (select distinct file, column_name, v from variants)
+        select * from final
+        """
+    )
+    return con.execute(f"select count(*) from {EXPORT_CELLS}").fetchone()[0]
+
+
+def personal_matches(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, int]]:
+    """(file, column, personal source, values) for exported cells equal to a personal value.
+
+    Each personal column of the warehouse is probed once against the (small) set of exported
+    cells: a semi-join, so the warehouse's millions of values are scanned, never collected.
+    """
+    existing = _existing_columns(con)
+    matches = []
+    for table, columns in PERSONAL_SOURCES.items():
+        for column in columns:
+            data_type = existing.get(table, {}).get(column)
+            if data_type is None:
+                continue
+            value = f'"{column}"' if data_type == "VARCHAR" else f'cast("{column}" as varchar)'
+            rows = con.execute(
+                f"""
+                with hits as (
+                    select distinct {value} as v from "{table}"
+                    where {value} in (select v from {EXPORT_CELLS})
+                )
+                select file, column_name, count(distinct upper(v)) from {EXPORT_CELLS}
+                join hits using (v) group by all order by all
+                """
+            ).fetchall()
+            matches += [(f, c, f"{table}.{column}", n) for f, c, n in rows]
+    return matches
+
+
+def nik_like_values(
+    con: duckdb.DuckDBPyConnection, columns: set[str]
+) -> list[tuple[str, str, int]]:
+    """(file, column, values) of free-text cells holding a NIK-like 16-digit number."""
     if not columns:
         return []
-    free_text = {c.name for c in table.columns if c.free_text} if table else set()
-    cells = " union ".join(
-        f'select upper(trim({"unnest(" if is_list else ""}"{name}"{")" if is_list else ""}))'
-        f" as v from {relation}"
-        for name, is_list in columns
-    )
-    hits = con.execute(
-        f"select count(*) from ({cells}) c join {PERSONAL_VALUES} p using (v)"
-    ).fetchone()[0]
-    problems = []
-    if hits:
-        for name, is_list in columns:
-            values = f'unnest("{name}")' if is_list else f'"{name}"'
-            found = con.execute(
-                f"select count(*) from (select distinct upper(trim({values})) as v "
-                f"from {relation}) join {PERSONAL_VALUES} p using (v)"
-            ).fetchone()[0]
-            if found:
-                problems.append(
-                    f"{path.name}: column {name} holds {found} value(s) found in the warehouse's "
-                    "personal data (NIK, family card, name, address, birth date or registry id)"
-                )
-    for name in sorted(free_text & {n for n, _ in columns}):
-        numeric = con.execute(
-            f"select count(*) from {relation} where regexp_matches(\"{name}\", '{NIK_LIKE}')"
-        ).fetchone()[0]
-        if numeric:
-            problems.append(
-                f"{path.name}: column {name} holds {numeric} value(s) with a NIK-like "
-                "16-digit number"
-            )
+    names = ", ".join(_sql_text(c) for c in sorted(columns))
+    return con.execute(
+        f"""
+        select file, column_name, count(*) from {EXPORT_CELLS}
+        where column_name in ({names}) and regexp_matches(v, '{NIK_LIKE}')
+        group by all order by all
+        """
+    ).fetchall()
+
+
+def audit_files(
+    con: duckdb.DuckDBPyConnection, files: list[Path], free_text: set[str]
+) -> list[str]:
+    """Problems found in the exported Parquet ``files`` (empty: no personal data)."""
+    collect_export_cells(con, files)
+    try:
+        problems = [
+            f"{file}: column {column} holds {n} value(s) equal to {source} (personal data)"
+            for file, column, source, n in personal_matches(con)
+        ]
+        problems += [
+            f"{file}: column {column} holds {n} value(s) with a NIK-like 16-digit number"
+            for file, column, n in nik_like_values(con, free_text)
+        ]
+    finally:
+        con.execute(f"drop table if exists {EXPORT_CELLS}")
     return problems
