@@ -19,6 +19,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 
 from flows.summary import RunSummary, render_console, render_markdown, summarise
+from flows.timing import StageClock
 from tkpk import reference
 from tkpk.config import Settings, get_settings
 from tkpk.db import connect
@@ -100,6 +101,17 @@ def publish(ctx: RunContext) -> object:
     return publish_packs(ctx.con, ctx.settings, ctx.run_id)
 
 
+@task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+def publish_validation_docs(ctx: RunContext, ingest: object) -> None:
+    """Great Expectations Data Docs of this run's validations, next to the packs (I/O: retried)."""
+    from tkpk.validation import publish_data_docs
+
+    validations = getattr(ingest, "validations", None) or []
+    if validations:
+        path = publish_data_docs(validations, ctx.settings, ctx.run_id)
+        get_run_logger().info("data docs: %s", path)
+
+
 def packs_exist(settings: Settings) -> bool:
     """True when both packs have been published before."""
     packs = (settings.restricted_dir, settings.bappeda_dir)
@@ -111,24 +123,34 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
     """The nightly job on the given folders; returns the run summary as a dict."""
     settings = get_settings().with_paths(raw=Path(raw_dir), out=Path(out_dir), db=Path(db_path))
     run_id = new_run_id()
-    ctx = open_warehouse(settings, run_id)
+    clock = StageClock()
+    with clock.stage("open"):
+        ctx = open_warehouse(settings, run_id)
     try:
-        load_raw_files(ctx)
-        validate_and_accept(ctx)
+        with clock.stage("load"):
+            load_raw_files(ctx)
+        with clock.stage("validate"):
+            ingest = validate_and_accept(ctx)
         new_data = any(o.outcome == "loaded" for o in ctx.outcomes)
         needs_publish = new_data or force_publish or not packs_exist(settings)
         if needs_publish:
-            build_indicators(ctx)
-        commit_warehouse(ctx)
+            with clock.stage("transform"):
+                build_indicators(ctx)
+        with clock.stage("commit"):
+            commit_warehouse(ctx)
     except BaseException:
         ctx.con.rollback()
         ctx.con.close()
         raise
     try:
-        published = publish(ctx) if needs_publish else None
+        with clock.stage("publish"):
+            published = publish(ctx) if needs_publish else None
+        with clock.stage("data_docs"):
+            publish_validation_docs(ctx, ingest)
         summary = summarise(ctx.con, run_id, ctx.outcomes, published)
     finally:
         ctx.con.close()
+    summary.stages = clock.as_list()
     create_markdown_artifact(
         key="tkpk-nightly-run",
         markdown=render_markdown(summary),

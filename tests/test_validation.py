@@ -219,3 +219,16 @@ def test_every_contract_reason_has_a_rule():
     }
     cross_row = {"household_unknown", "household_quarantined", "household_duplicate_key"}
     assert set(ROW_REASONS) - in_suites == cross_row
+
+
+def test_data_docs_published_per_run_next_to_the_packs(people, settings):
+    from tkpk.validation import publish_data_docs
+
+    outcome = validate_table(people, "people", SUITE, batch_name="people.csv")
+    first = publish_data_docs([outcome], settings, "20260701T020000Z-aaaaaa")
+    second = publish_data_docs([outcome], settings, "20260702T020000Z-bbbbbb")
+    assert first.exists() and second.exists()
+    assert first.parent.parent == settings.data_docs_dir
+    index = (settings.data_docs_dir / "index.html").read_text(encoding="utf-8")
+    assert index.index("20260702T020000Z-bbbbbb") < index.index("20260701T020000Z-aaaaaa")
+    assert not [p for p in settings.data_docs_dir.iterdir() if p.name.startswith(".")]

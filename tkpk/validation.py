@@ -510,3 +510,44 @@ def _register_suite(context: Any, suite_class: Any, name: str) -> None:
     with contextlib.suppress(Exception):  # absent suite: nothing to replace
         context.suites.delete(name)
     context.suites.add(suite_class(**copy.deepcopy(definition)))
+
+
+def publish_data_docs(results: Iterable[Any], settings: Any, run_id: str) -> Path:
+    """Build this run's Data Docs into ``<data_docs_dir>/<run_id>/`` (written to a temporary
+    folder first, then renamed) and refresh ``<data_docs_dir>/index.html``, a list of the runs
+    (newest first) linking to each run's site. Returns the run's ``index.html``."""
+    import html
+    import os
+    import shutil
+
+    root = Path(settings.data_docs_dir)
+    root.mkdir(parents=True, exist_ok=True)
+    safe_run = re.sub(r"[^A-Za-z0-9_.\-]", "_", run_id)
+    staging = root / f".tmp-{safe_run}"
+    if staging.exists():
+        shutil.rmtree(staging)
+    build_data_docs(results, staging, run_name=run_id)
+    target = root / safe_run
+    if target.exists():
+        shutil.rmtree(target)
+    os.replace(staging, target)
+    runs = sorted(
+        (p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
+        reverse=True,
+    )
+    items = "\n".join(
+        f'<li><a href="{html.escape(name)}/index.html">{html.escape(name)}</a></li>'
+        for name in runs
+    )
+    page = (
+        '<!doctype html>\n<html lang="id"><head><meta charset="utf-8">'
+        "<title>tkpk: hasil validasi data</title></head><body>\n"
+        "<h1>Hasil validasi data (Great Expectations Data Docs)</h1>\n"
+        "<p>Satu halaman per proses malam; yang terbaru di atas. Nilai data pribadi tidak "
+        "ditampilkan.</p>\n"
+        f"<ul>\n{items}\n</ul>\n</body></html>\n"
+    )
+    temp_index = root / ".index.html.tmp"
+    temp_index.write_text(page, encoding="utf-8")
+    os.replace(temp_index, root / "index.html")
+    return target / "index.html"
