@@ -25,6 +25,7 @@ from tkpk.config import EXPECTATIONS_DIR
 from tkpk.publish.dictionary import (
     PERSONAL_COLUMN_PATTERN,
     TABLES,
+    TABLES_BY_NAME,
     Table,
 )
 
@@ -505,12 +506,25 @@ def run_suite(
         counts.append(con.execute(f"select count(*) from ({sql})").fetchone()[0])
     for expectation, count in zip(row_wise + others, counts, strict=True):
         if count:
-            sql = _unexpected_sql(expectation, relation)
-            sample = con.execute(f"select * from ({sql}) limit 3").fetchall()
+            sample = _sample(con, table, _unexpected_sql(expectation, relation), expectation)
             failures.append(
-                CheckFailure(table, _check(expectation), expectation["type"], count, _short(sample))
+                CheckFailure(table, _check(expectation), expectation["type"], count, sample)
             )
     return failures
+
+
+def _sample(con: duckdb.DuckDBPyConnection, table: str, sql: str, expectation: dict) -> str:
+    """Up to three failing rows, shown by their key (and the checked columns) only, so that an
+    error message never carries a whole row."""
+    described = [r[0] for r in con.execute(f"describe select * from ({sql})").fetchall()]
+    known = TABLES_BY_NAME.get(table)
+    wanted = list(known.key) if known else []
+    kw = expectation.get("kwargs", {})
+    wanted += [kw[k] for k in ("column", "column_A", "column_B") if k in kw]
+    columns = [c for c in dict.fromkeys(wanted) if c in described] or described
+    projection = ", ".join(_q(c) for c in columns)
+    rows = con.execute(f"select {projection} from ({sql}) limit 3").fetchall()
+    return f"({', '.join(columns)}) = " + _short(rows)
 
 
 def _check(expectation: dict) -> str:
