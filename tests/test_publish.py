@@ -138,6 +138,17 @@ def test_dictionary_metadata_is_consistent() -> None:
             assert not suites.personal_columns([column.name]), column.name
 
 
+def test_exported_file_names_neutralise_formulas(curated, settings) -> None:
+    name = '=HYPERLINK("http://x")_202609.csv'
+    curated.execute("update data_quality set file_name = ? where kind = 'households'", [name])
+    curated.execute("update data_quality_reason set file_name = ?", [name])
+    result = publish(curated, settings)
+    for pack in (result.restricted_dir, result.bappeda_dir):
+        names = pq.read_table(pack / "data_quality.parquet").column("file_name").to_pylist()
+        assert "'" + name in names
+        assert not any(n.startswith("=") for n in names)
+
+
 def test_csv_dictionary_neutralises_formulas() -> None:
     assert dictionary.spreadsheet_safe("=HYPERLINK(\"http://x\")") == "'=HYPERLINK(\"http://x\")"
     for text in ("+1", "-1", "@SUM(A1)", "\tx"):

@@ -444,8 +444,14 @@ FUNDING_SOURCES = Table(
 # --------------------------------------------------------------------------- data quality
 
 _RUN_ID = _c("run_id", "VARCHAR", "code", "key", "Pipeline run id.", "Id proses pipeline.")
-_FILE_NAME = _c("file_name", "VARCHAR", "text", "key", "Raw file name.", "Nama berkas mentah.",
-                free_text=True)
+_FILE_NAME = _c(
+    "file_name", "VARCHAR", "text", "key",
+    "Raw file name (a name starting with = + - @ is prefixed with an apostrophe against "
+    "spreadsheet formulas).",
+    "Nama berkas mentah (nama yang diawali = + - @ diberi awalan apostrof agar tidak dijalankan "
+    "sebagai rumus lembar kerja).",
+    free_text=True,
+)
 _SHA256 = _c("sha256", "VARCHAR", "hex", "key", "SHA-256 of the raw file's content.",
              "SHA-256 isi berkas mentah.")
 
@@ -684,6 +690,14 @@ def spreadsheet_safe(value: object) -> str:
     if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text
+
+
+def spreadsheet_safe_sql(expression: str) -> str:
+    """SQL twin of ``spreadsheet_safe`` for a VARCHAR expression (null stays null)."""
+    return (
+        f"case when left({expression}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) "
+        f"then chr(39) || {expression} else {expression} end"
+    )
 
 
 def render_csv(pack: str) -> str:

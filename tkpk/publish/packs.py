@@ -112,11 +112,14 @@ def check_sources(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _export_select(table: Table) -> str:
-    """SELECT of the restricted export of ``table`` (typed, key-ordered)."""
+    """SELECT of the restricted export of ``table`` (typed, key-ordered; free text such as raw
+    file names neutralised against spreadsheet formula injection)."""
     items = []
     for column in table.columns:
         if column.name == "household_pseudonym":
             items.append(f"{pseudonym.hmac_sql(_q(REGISTRY_ID_COLUMN))} as household_pseudonym")
+        elif column.free_text:
+            items.append(f"{dictionary.spreadsheet_safe_sql(_q(column.name))} as {_q(column.name)}")
         else:
             items.append(f"cast({_q(column.name)} as {column.type}) as {_q(column.name)}")
     order = ", ".join(_q(k) for k in table.key)
