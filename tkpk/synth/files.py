@@ -208,15 +208,28 @@ ADDRESS = (
 )
 
 
+SEX_FORMS = {
+    "digits": ("1", "2"),
+    "letters": ("L", "P"),
+    "letters_lower": ("l", "p"),
+    "words": ("LAKI-LAKI", "PEREMPUAN"),
+    "words_title": ("Laki-laki", "Perempuan"),
+}
+
+
 def _sex(style: Style) -> str:
-    words = {
-        "digits": ("'1'", "'2'"),
-        "letters": ("'L'", "'P'"),
-        "letters_lower": ("'l'", "'p'"),
-        "words": ("'LAKI-LAKI'", "'PEREMPUAN'"),
-        "words_title": ("'Laki-laki'", "'Perempuan'"),
-    }[style.sex]
-    return f"(case t.p_sex when 1 then {words[0]} when 2 then {words[1]} else '' end)"
+    """JENIS_KELAMIN: one form per file, or (``mixed``) a form per row."""
+    if style.sex != "mixed":
+        male, female = SEX_FORMS[style.sex]
+        return f"(case t.p_sex when 1 then {sql_str(male)} when 2 then {sql_str(female)} else '' end)"
+    forms = list(SEX_FORMS.values())
+    males = sql_list(m for m, _ in forms)
+    females = sql_list(f for _, f in forms)
+    pick = f"(t.v2 % {len(forms)})::bigint + 1"
+    return (
+        f"(case t.p_sex when 1 then list_extract({males}, {pick}) "
+        f"when 2 then list_extract({females}, {pick}) else '' end)"
+    )
 
 
 def _cased(word: str, case: str) -> str:
@@ -485,7 +498,7 @@ def _render_xlsx(job: Job, ctx: RenderContext, path: Path, headers, exprs, overr
 
 def _logged_values(job: Job, ctx: RenderContext, exprs) -> dict[tuple[int, str], str]:
     """Text of each (row number, column) named in the defect log, as the file holds it."""
-    wanted = {(e["row_number"], e["column"]) for e in job.log if e.get("row_number")}
+    wanted = {(int(job.row_numbers[e["index"]]), e["column"]) for e in job.log}
     if not wanted:
         return {}
     index = {c: i for i, c in enumerate(job.style.columns)}

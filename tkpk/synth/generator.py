@@ -323,21 +323,23 @@ def _style(world: World, kind: str, columns: list[str], fmt: str, **extra) -> St
     number_options = (
         ("plain", "dot", "dot_dec", "comma_dec")
         if kind == "households"
-        else ((*NUMBER_STYLES, "cell") if fmt == "xlsx" else NUMBER_STYLES)
+        else (("cell", "rp_space", "cell", "dot") if fmt == "xlsx" else NUMBER_STYLES)
     )
-    date_options = (*XLSX_DATE_STYLES, *DATE_STYLES) if fmt == "xlsx" else DATE_STYLES
+    # Spreadsheets mostly hold date cells or serial numbers, sometimes typed-in text.
+    date_options = (*XLSX_DATE_STYLES, "dmy_slash", "long_id") if fmt == "xlsx" else DATE_STYLES
+    group = "registry" if kind in ("households", "members") else kind
     style = Style(
         columns=columns,
         headers=_headers(world, kind, columns),
         csv=_csv_format(world),
         number=rot.pick(("number", kind, fmt), number_options),
-        date=rot.pick(("date", fmt), date_options),
-        nik=rot.pick("nik", NIK_STYLES),
-        code=rot.pick("code", ("plain", "pad", "mixed")),
-        sex=rot.pick("sex", ("digits", "letters", "words", "letters_lower", "words_title")),
-        case=rot.pick("case", ("upper", "title", "lower", "upper")),
-        success=rot.pick("success", ("SUKSES", "BERHASIL", "TERSALUR", "mixed")),
-        in_kind_zero=rot.pick("in_kind", (False, True)),
+        date=rot.pick(("date", group, fmt), date_options),
+        nik=rot.pick(("nik", group), NIK_STYLES),
+        code=rot.pick(("code", kind), ("plain", "pad", "mixed")),
+        sex=rot.pick(("sex", kind), ("digits", "letters", "words", "mixed")),
+        case=rot.pick(("case", group), ("upper", "title", "lower", "upper")),
+        success=rot.pick(("success", kind), ("SUKSES", "BERHASIL", "TERSALUR", "mixed")),
+        in_kind_zero=rot.pick(("in_kind", kind), (False, True)),
     )
     for key, value in extra.items():
         setattr(style, key, value)
@@ -603,7 +605,7 @@ def local_job(world: World, batch: Batch, plain: bool, n_streets: int) -> Job:
                 "",
                 "",
                 officials[int(world.rng.integers(0, len(officials)))],
-                "NIP. 19700101 199503 1 002" if batch.program != "ZAKAT" else "",
+                "NIP. 19700101 199503 1 002" if batch.program != "ZAKAT" else "BAZNAS",
             ],
             signature_column=max(0, len(cols) - 2),
             second_sheet=[["REKAPITULASI"], ["Jumlah penerima", str(n)]],

@@ -24,7 +24,7 @@ from tkpk.synth.population import (
 )
 
 # Probability of receiving, by the programs' own (older) welfare decile 1..10.
-P_PKH = np.array([0.88, 0.80, 0.66, 0.48, 0.16, 0.08, 0.04, 0.02, 0.01, 0.005])
+P_PKH = np.array([0.94, 0.88, 0.78, 0.62, 0.18, 0.09, 0.04, 0.02, 0.01, 0.005])
 P_BPNT = np.array([0.90, 0.82, 0.70, 0.52, 0.18, 0.09, 0.04, 0.02, 0.01, 0.005])
 P_PIP = np.array([0.85, 0.75, 0.60, 0.45, 0.15, 0.08, 0.04, 0.02, 0.01, 0.005])
 P_PBI = np.array([0.93, 0.88, 0.80, 0.68, 0.50, 0.22, 0.10, 0.05, 0.02, 0.01])
