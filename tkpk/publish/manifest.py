@@ -12,6 +12,7 @@ import duckdb
 
 import tkpk
 from tkpk.config import OFFICIAL_POVERTY_RATE, PROJECT_ROOT
+from tkpk.formatting import format_percent, format_period
 from tkpk.publish.dictionary import (
     BAPPEDA,
     MAX_SMALL_COUNT,
@@ -130,13 +131,9 @@ def verify_manifest(pack_dir: Path) -> list[str]:
     return problems
 
 
-def _rate(value: float) -> str:
-    return f"{value * 100:.2f}".replace(".", ",") + "%"
-
-
 def readme_text(pack: str, region: str, period_range: tuple[str | None, str | None]) -> str:
     """A short README in Bahasa Indonesia for the pack."""
-    first, last = period_range
+    first, last = (format_period(p) if p else "-" for p in period_range)
     official = OFFICIAL_POVERTY_RATE
     common_tail = [
         "## Sumber angka",
@@ -144,7 +141,7 @@ def readme_text(pack: str, region: str, period_range: tuple[str | None, str | No
         "Semua angka dihitung dari data registri sosial-ekonomi (DTSEN) dan data penyaluran "
         "bantuan, bukan dari survei. Angka ini **berbasis registri dan bukan angka kemiskinan "
         "resmi BPS** (BPS menghitung kemiskinan dari Susenas, hanya sampai tingkat kota). "
-        f"Sebagai pembanding, angka resmi BPS: P0 = {_rate(official['p0'])} "
+        f"Sebagai pembanding, angka resmi BPS: P0 = {format_percent(official['p0'], 2)} "
         f"({official['source']}).",
         "",
         "Rasio disimpan sebagai pecahan 0–1 (kalikan 100 untuk persen). Nilai rupiah dalam "
