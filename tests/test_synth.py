@@ -48,11 +48,31 @@ EXTRA_COLUMNS = {
     "local": {"NO", "KETERANGAN"},
 }
 MONTH_NAMES = {
-    **{m.lower(): i + 1 for i, m in enumerate(
-        ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September",
-         "Oktober", "November", "Desember"))},
-    **{m.lower(): i + 1 for i, m in enumerate(
-        ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des"))},
+    **{
+        m.lower(): i + 1
+        for i, m in enumerate(
+            (
+                "Januari",
+                "Februari",
+                "Maret",
+                "April",
+                "Mei",
+                "Juni",
+                "Juli",
+                "Agustus",
+                "September",
+                "Oktober",
+                "November",
+                "Desember",
+            )
+        )
+    },
+    **{
+        m.lower(): i + 1
+        for i, m in enumerate(
+            ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+        )
+    },
     "agt": 8,
 }
 SEX_VALUES = {"1": 1, "L": 1, "LAKI-LAKI": 1, "2": 2, "P": 2, "PEREMPUAN": 2}
@@ -103,7 +123,7 @@ def _find_header(rows: list[list], kind: str) -> int | None:
 def _split(rows: list[list], header: int) -> tuple[list[list], int]:
     """Data rows after the header, up to a JUMLAH/TOTAL line; and the number of skipped lines."""
     data = []
-    for row in rows[header + 1:]:
+    for row in rows[header + 1 :]:
         first = next((str(c).strip() for c in row if str(c).strip()), "")
         if first.upper() in ("JUMLAH", "TOTAL"):
             break
@@ -229,8 +249,11 @@ class Reference:
 
     def kelurahan(self, code, name) -> str | None:
         code = str(code or "").strip()
-        dotted = code if "." in code else (
-            f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}" if len(code) == 10 else code)
+        dotted = (
+            code
+            if "." in code
+            else (f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}" if len(code) == 10 else code)
+        )
         if dotted in self.codes:
             return dotted
         return self.names.get(area_key(str(name or ""))) if str(name or "").strip() else None
@@ -296,6 +319,7 @@ def row_problems(f: RawFile, record: dict, ref: Reference) -> set[str]:
                 return fn(value)
             except (ValueError, KeyError):
                 return False
+
         return wrapped
 
     def code_ok(column):
@@ -303,42 +327,68 @@ def row_problems(f: RawFile, record: dict, ref: Reference) -> set[str]:
 
     if "NIK" in record and (reason := nik_problem(record["NIK"])):
         problems.add(reason)
-    check("NO_KK", lambda v: str(v).strip() == "" or re.fullmatch(r"\d{16}", nik_digits(v)),
-          "kk_invalid")
+    check(
+        "NO_KK",
+        lambda v: str(v).strip() == "" or re.fullmatch(r"\d{16}", nik_digits(v)),
+        "kk_invalid",
+    )
     if f.kind in ("households", "disbursements"):
         code, name = record.get("KODE_KELURAHAN"), record.get("NAMA_KELURAHAN")
         present = str(code or "").strip() or str(name or "").strip()
-        if ("KODE_KELURAHAN" in record or "NAMA_KELURAHAN" in record) and (
-            f.kind == "households" or present
-        ) and ref.kelurahan(code, name) is None:
+        if (
+            ("KODE_KELURAHAN" in record or "NAMA_KELURAHAN" in record)
+            and (f.kind == "households" or present)
+            and ref.kelurahan(code, name) is None
+        ):
             problems.add("kelurahan_unknown")
-    if f.kind == "local" and str(record.get("KELURAHAN", "")).strip():
-        if ref.kelurahan("", record["KELURAHAN"]) is None:
-            problems.add("kelurahan_unknown")
+    local_kelurahan = str(record.get("KELURAHAN", "")).strip() if f.kind == "local" else ""
+    if local_kelurahan and ref.kelurahan("", local_kelurahan) is None:
+        problems.add("kelurahan_unknown")
     if f.kind == "households":
-        check("TANGGAL_PENDATAAN",
-              safe(lambda v: str(v).strip() == "" or parse_date(v) <= end), "date_invalid")
-        check("PENGELUARAN_PER_KAPITA", safe(lambda v: parse_number(v) >= 0),
-              "expenditure_invalid")
-        for column in ("DESIL", "JENIS_LANTAI", "JENIS_DINDING", "SUMBER_AIR_MINUM",
-                       "SUMBER_PENERANGAN", "BAHAN_BAKAR_MASAK", "FASILITAS_BAB"):
+        check(
+            "TANGGAL_PENDATAAN",
+            safe(lambda v: str(v).strip() == "" or parse_date(v) <= end),
+            "date_invalid",
+        )
+        check("PENGELUARAN_PER_KAPITA", safe(lambda v: parse_number(v) >= 0), "expenditure_invalid")
+        for column in (
+            "DESIL",
+            "JENIS_LANTAI",
+            "JENIS_DINDING",
+            "SUMBER_AIR_MINUM",
+            "SUMBER_PENERANGAN",
+            "BAHAN_BAKAR_MASAK",
+            "FASILITAS_BAB",
+        ):
             check(column, code_ok(column), "code_invalid")
         check("LUAS_LANTAI", safe(lambda v: parse_number(v) > 0), "area_invalid")
         check("JUMLAH_ANGGOTA", safe(lambda v: int(v) > 0), "size_invalid")
         for column in ("RT", "RW"):
             check(column, lambda v: re.fullmatch(r"\d{1,3}", str(v)), "rt_invalid")
     if f.kind == "members":
-        check("TANGGAL_LAHIR", safe(lambda v: dt.date(1900, 1, 1) <= parse_date(v) <= end),
-              "date_invalid")
-        for column in ("HUBUNGAN_KELUARGA", "PENDIDIKAN_TERTINGGI", "STATUS_SEKOLAH",
-                       "JAMINAN_KESEHATAN", "DISABILITAS", "STATUS_BEKERJA"):
+        check(
+            "TANGGAL_LAHIR",
+            safe(lambda v: dt.date(1900, 1, 1) <= parse_date(v) <= end),
+            "date_invalid",
+        )
+        for column in (
+            "HUBUNGAN_KELUARGA",
+            "PENDIDIKAN_TERTINGGI",
+            "STATUS_SEKOLAH",
+            "JAMINAN_KESEHATAN",
+            "DISABILITAS",
+            "STATUS_BEKERJA",
+        ):
             check(column, code_ok(column), "code_invalid")
         check("JENIS_KELAMIN", lambda v: str(v).strip().upper() in SEX_VALUES, "sex_invalid")
     if f.kind == "disbursements":
         check("TANGGAL_SALUR", safe(lambda v: parse_date(v) <= end), "date_invalid")
         check("NOMINAL", safe(lambda v: parse_number(v) > 0), "amount_invalid")
-        check("STATUS", lambda v: str(v).upper() in SUCCESS_STATUSES + FAILED_STATUSES,
-              "status_invalid")
+        check(
+            "STATUS",
+            lambda v: str(v).upper() in SUCCESS_STATUSES + FAILED_STATUSES,
+            "status_invalid",
+        )
         check("PROGRAM", lambda v: program_key(str(v)) in ref.programs, "program_unknown")
         check("TAHAP", lambda v: str(v).isdigit(), "stage_invalid")
     if f.kind == "pbi":
@@ -348,9 +398,16 @@ def row_problems(f: RawFile, record: dict, ref: Reference) -> set[str]:
     if f.kind == "local":
         check("TANGGAL", safe(lambda v: parse_date(v) <= end), "date_invalid")
         cash = ref.cash[program]
-        check("NILAI", safe(lambda v: (not cash and str(v).strip() == "")
-                            or (parse_number(v) > 0 if cash else parse_number(v) >= 0)),
-              "amount_invalid")
+        check(
+            "NILAI",
+            safe(
+                lambda v: (
+                    (not cash and str(v).strip() == "")
+                    or (parse_number(v) > 0 if cash else parse_number(v) >= 0)
+                )
+            ),
+            "amount_invalid",
+        )
         check("JENIS_BANTUAN", lambda v: program_key(str(v)) in ref.programs, "program_unknown")
         check("SUMBER_DANA", lambda v: str(v) in FUNDING_SOURCES, "funding_invalid")
     return problems
@@ -371,8 +428,15 @@ class Run:
 
 def _run(tmp: Path, households: int, seed: int, messiness: float, months: str = MONTHS) -> Run:
     raw, side = tmp / "raw", tmp / "side"
-    generate(raw, side, households=households, months=months, seed=seed, region="33.75",
-             messiness=messiness)
+    generate(
+        raw,
+        side,
+        households=households,
+        months=months,
+        seed=seed,
+        region="33.75",
+        messiness=messiness,
+    )
     with (side / "defects.csv").open(encoding="utf-8") as handle:
         defects = list(csv.DictReader(handle))
     with (side / "files.csv").open(encoding="utf-8") as handle:
@@ -489,34 +553,58 @@ def _values(clean: Run, kind: str, column: str):
 
 
 def test_every_documented_value_format_appears(clean):
-    numbers = [v for k, c in (("disbursements", "NOMINAL"), ("local", "NILAI"),
-                              ("households", "PENGELUARAN_PER_KAPITA"))
-               for _, v in _values(clean, k, c)]
+    numbers = [
+        v
+        for k, c in (
+            ("disbursements", "NOMINAL"),
+            ("local", "NILAI"),
+            ("households", "PENGELUARAN_PER_KAPITA"),
+        )
+        for _, v in _values(clean, k, c)
+    ]
     texts = [v for v in numbers if isinstance(v, str)]
     patterns = {
-        "plain": r"\d+", "dots": r"\d{1,3}(\.\d{3})+", "dots_decimals": r"\d{1,3}(\.\d{3})*,\d\d",
-        "comma_decimal": r"\d+,\d", "rp_space": r"Rp \d{1,3}(\.\d{3})*",
+        "plain": r"\d+",
+        "dots": r"\d{1,3}(\.\d{3})+",
+        "dots_decimals": r"\d{1,3}(\.\d{3})*,\d\d",
+        "comma_decimal": r"\d+,\d",
+        "rp_space": r"Rp \d{1,3}(\.\d{3})*",
         "rp_dash": r"Rp\d{1,3}(\.\d{3})*,-",
     }
     for label, pattern in patterns.items():
         assert any(re.fullmatch(pattern, v) for v in texts), label
     assert any(isinstance(v, float) for v in numbers), "numeric cells"
 
-    dates = [v for k, c in (("disbursements", "TANGGAL_SALUR"), ("local", "TANGGAL"),
-                            ("members", "TANGGAL_LAHIR"), ("households", "TANGGAL_PENDATAAN"))
-             for _, v in _values(clean, k, c)]
+    dates = [
+        v
+        for k, c in (
+            ("disbursements", "TANGGAL_SALUR"),
+            ("local", "TANGGAL"),
+            ("members", "TANGGAL_LAHIR"),
+            ("households", "TANGGAL_PENDATAAN"),
+        )
+        for _, v in _values(clean, k, c)
+    ]
     dtexts = [v for v in dates if isinstance(v, str)]
     for label, pattern in {
-        "iso": r"\d{4}-\d\d-\d\d", "slash": r"\d\d/\d\d/\d{4}", "dash": r"\d\d-\d\d-\d{4}",
-        "long": r"\d{1,2} Juni \d{4}", "short": r"\d{1,2} Jun \d{4}", "agu": r"\d{1,2} Agu \d{4}",
-        "agt": r"\d{1,2} Agt \d{4}", "des": r"\d{1,2} Des \d{4}",
+        "iso": r"\d{4}-\d\d-\d\d",
+        "slash": r"\d\d/\d\d/\d{4}",
+        "dash": r"\d\d-\d\d-\d{4}",
+        "long": r"\d{1,2} Juni \d{4}",
+        "short": r"\d{1,2} Jun \d{4}",
+        "agu": r"\d{1,2} Agu \d{4}",
+        "agt": r"\d{1,2} Agt \d{4}",
+        "des": r"\d{1,2} Des \d{4}",
     }.items():
         assert any(re.fullmatch(pattern, v) for v in dtexts), label
     assert any(isinstance(v, dt.date) for v in dates), "date cells"
     assert any(isinstance(v, float) for v in dates), "serial numbers"
 
-    niks = [str(v) for k in ("members", "disbursements", "pbi", "local")
-            for _, v in _values(clean, k, "NIK")]
+    niks = [
+        str(v)
+        for k in ("members", "disbursements", "pbi", "local")
+        for _, v in _values(clean, k, "NIK")
+    ]
     assert any(v.startswith("'") for v in niks)
     assert any(re.fullmatch(r"\d{6} \d{6} \d{4}", v) for v in niks)
     assert any(re.fullmatch(r"\d{4}\.\d\d\.\d{6}\.\d{4}", v) for v in niks)
@@ -557,8 +645,9 @@ def test_csv_byte_level_variants(clean):
     xlsx = [f for f in clean.files.values() if f.name.endswith(".xlsx")]
     assert any(f.kind == "local" and f.skipped > 0 for f in xlsx)
     assert any(f.kind == "disbursements" for f in xlsx) and any(f.kind == "pbi" for f in xlsx)
-    book = CalamineWorkbook.from_path(str(clean.raw / next(f.name for f in xlsx
-                                                           if f.kind == "local")))
+    book = CalamineWorkbook.from_path(
+        str(clean.raw / next(f.name for f in xlsx if f.kind == "local"))
+    )
     assert len(book.sheet_names) == 2  # a second sheet that must be ignored
 
 
@@ -583,7 +672,8 @@ def _registry(run: Run, month: str, ref: Reference) -> Registry:
         households[r["ID_KELUARGA"]] = {
             "kel": ref.kelurahan(r["KODE_KELURAHAN"], r["NAMA_KELURAHAN"]),
             "exp": parse_number(r["PENGELUARAN_PER_KAPITA"]),
-            "desil": int(r["DESIL"]), "kk": nik_digits(r["NO_KK"]),
+            "desil": int(r["DESIL"]),
+            "kk": nik_digits(r["NO_KK"]),
         }
     members, sizes = {}, Counter()
     for i in range(len(mfile.rows)):
@@ -657,10 +747,17 @@ def _program_records(run: Run, ref: Reference) -> list[dict]:
             else:
                 amount = parse_number(r["NOMINAL"])
                 status = "success" if str(r["STATUS"]).upper() in SUCCESS_STATUSES else "failed"
-            out.append({"program": program, "nik": nik_digits(r["NIK"]), "status": status,
-                        "kk": nik_digits(r.get("NO_KK", "")), "amount": amount,
-                        "date": None if f.kind == "pbi" else parse_date(r["TANGGAL_SALUR"]),
-                        "file": f.name})
+            out.append(
+                {
+                    "program": program,
+                    "nik": nik_digits(r["NIK"]),
+                    "status": status,
+                    "kk": nik_digits(r.get("NO_KK", "")),
+                    "amount": amount,
+                    "date": None if f.kind == "pbi" else parse_date(r["TANGGAL_SALUR"]),
+                    "file": f.name,
+                }
+            )
     return out
 
 
@@ -700,7 +797,8 @@ def test_program_targeting_amounts_and_payment_outcomes(clean, ref):
     failed = [r for r in records if r["status"] == "failed"]
     assert failed
     retried = {(r["program"], r["nik"]) for r in failed} & {
-        (r["program"], r["nik"]) for r in records
+        (r["program"], r["nik"])
+        for r in records
         if r["status"] == "success" and r["date"] and r["date"].day and "tahap" in r["file"]
     }
     assert retried, "some failed payments are retried successfully"
@@ -733,10 +831,25 @@ def test_every_reason_of_the_contract_is_injected(messy):
     assert set(ROW_REASONS) <= reasons
     assert set(FILE_REASONS) <= reasons
     forms = {d["defect"] for d in messy.defects}
-    assert {"nik_too_short", "nik_too_long", "nik_letter", "nik_bad_province", "nik_bad_month",
-            "nik_day_zero", "nik_day_35", "nik_day_72", "nik_scientific", "nik_numeric_cell",
-            "date_31_feb", "birth_before_1900", "date_after_period", "amount_negative",
-            "amount_zero", "desil_11", "exact_duplicate"} <= forms
+    assert {
+        "nik_too_short",
+        "nik_too_long",
+        "nik_letter",
+        "nik_bad_province",
+        "nik_bad_month",
+        "nik_day_zero",
+        "nik_day_35",
+        "nik_day_72",
+        "nik_scientific",
+        "nik_numeric_cell",
+        "date_31_feb",
+        "birth_before_1900",
+        "date_after_period",
+        "amount_negative",
+        "amount_zero",
+        "desil_11",
+        "exact_duplicate",
+    } <= forms
     assert "duplicate" in {d["expected_outcome"] for d in messy.defects}
 
 
@@ -757,8 +870,11 @@ def test_file_level_defects_are_what_the_log_says(messy):
             f = read_raw(path)
             assert f.headers and not {"NOMINAL", "TANGGAL_SALUR"} & set(f.canonical)
         elif reason == "file_duplicate":
-            twins = [p for p in messy.raw.iterdir()
-                     if p.name < path.name and p.read_bytes() == path.read_bytes()]
+            twins = [
+                p
+                for p in messy.raw.iterdir()
+                if p.name < path.name and p.read_bytes() == path.read_bytes()
+            ]
             assert twins
 
 
@@ -778,7 +894,8 @@ def test_row_defects_are_where_the_log_says_and_nothing_else_is_wrong(messy, ref
                 quarantined_ids[name[-10:-4]].add(f.record(n - 1)["ID_KELUARGA"])
     household_ids = {
         name[-10:-4]: {f.record(i)["ID_KELUARGA"] for i in range(len(f.rows))}
-        for name, f in messy.files.items() if f.kind == "households"
+        for name, f in messy.files.items()
+        if f.kind == "households"
     }
     checked = Counter()
     for name, f in messy.files.items():
@@ -816,7 +933,8 @@ def test_row_defects_are_where_the_log_says_and_nothing_else_is_wrong(messy, ref
                     assert problems == expected, (name, n, d, record)
                 cell = record.get(d["column"])
                 if isinstance(cell, str) and d["defect"] not in (
-                    "household_duplicate_key", "member_of_quarantined_household"
+                    "household_duplicate_key",
+                    "member_of_quarantined_household",
                 ):
                     assert d["value"] == cell, (name, n, d["value"], cell)
                 checked[d["defect"]] += 1
@@ -824,9 +942,11 @@ def test_row_defects_are_where_the_log_says_and_nothing_else_is_wrong(messy, ref
             if f.kind == "households":
                 ids.setdefault(record["ID_KELUARGA"], key)
     logged_rows = sum(len(v) for v in by_file.values())
-    assert sum(checked.values()) + sum(
-        1 for d in messy.defects if d["expected_outcome"] == "duplicate"
-    ) == logged_rows
+    assert (
+        sum(checked.values())
+        + sum(1 for d in messy.defects if d["expected_outcome"] == "duplicate")
+        == logged_rows
+    )
     assert checked["nik_scientific"] and checked["nik_numeric_cell"]
 
 

@@ -161,15 +161,13 @@ def applicable(job: Job, form: Form) -> bool:
 
 
 def _choose_rows(job: Job, n: int, rng: np.random.Generator, mask: np.ndarray | None) -> np.ndarray:
-    """Up to ``n`` untouched rows (satisfying ``mask``) in random order."""
-    free = ~job.is_used(np.arange(job.n_rows))
+    """Up to ``n`` untouched rows (satisfying ``mask``), taken along the job's random order."""
+    if job.perm is None:
+        job.perm = rng.permutation(job.n_rows)
+    free = ~job.is_used(job.perm)
     if mask is not None:
-        free &= mask
-    candidates = np.flatnonzero(free)
-    if len(candidates) == 0:
-        return candidates
-    pick = rng.choice(candidates, size=min(n, len(candidates)), replace=False)
-    return np.sort(pick)
+        free &= mask[job.perm]
+    return np.sort(job.perm[free][:n])
 
 
 def _bad_nik(form: str, nik: int, rng: np.random.Generator) -> str:

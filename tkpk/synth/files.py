@@ -116,6 +116,7 @@ class Job:
     inserts: list[tuple[int, int, dict]] = field(default_factory=list)  # after, source, changes
     log: list[dict] = field(default_factory=list)
     used: np.ndarray | None = None
+    perm: np.ndarray | None = None  # random row order used to pick defect rows
     row_numbers: np.ndarray | None = None  # frame index -> 1-based row number (after inserts)
     skipped_lines: int = 0
 
@@ -221,7 +222,9 @@ def _sex(style: Style) -> str:
     """JENIS_KELAMIN: one form per file, or (``mixed``) a form per row."""
     if style.sex != "mixed":
         male, female = SEX_FORMS[style.sex]
-        return f"(case t.p_sex when 1 then {sql_str(male)} when 2 then {sql_str(female)} else '' end)"
+        return (
+            f"(case t.p_sex when 1 then {sql_str(male)} when 2 then {sql_str(female)} else '' end)"
+        )
     forms = list(SEX_FORMS.values())
     males = sql_list(m for m, _ in forms)
     females = sql_list(f for _, f in forms)
@@ -375,16 +378,11 @@ def _register(job: Job, ctx: RenderContext) -> list[str]:
             columns[f"a_{name}"] = values.take(kel)
     if "street_i" in frame:
         columns["st_street"] = ctx.streets.take(pa.array(frame["street_i"]))
-    by_column: dict[str, tuple[list[int], list[str]]] = {}
-    for row, column, value in job.overrides:
-        rows, values = by_column.setdefault(column, ([], []))
-        if row in rows:  # the last override of a cell wins
-            values[rows.index(row)] = value
-        else:
-            rows.append(row)
-            values.append(value)
-    for column, (rows, values) in by_column.items():
-        columns[f"o_{column}"] = _override_column(n, rows, values)
+    by_column: dict[str, dict[int, str]] = {}
+    for row, column, value in job.overrides:  # the last override of a cell wins
+        by_column.setdefault(column, {})[row] = value
+    for column, cells in by_column.items():
+        columns[f"o_{column}"] = _override_column(n, list(cells), list(cells.values()))
     ctx.con.register("t", pa.table(columns))
     return sorted(by_column)
 

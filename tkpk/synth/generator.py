@@ -600,7 +600,8 @@ def local_job(world: World, batch: Batch, plain: bool, n_streets: int) -> Job:
             total_label=world.rot.pick("total_label", ("JUMLAH", "TOTAL")),
             total_column=cols.index("NILAI"),
             signature_lines=[
-                f"{world.region_name.title().replace('Kota ', '')}, 30 Desember {year}",
+                f"{world.region_name.title().replace('Kota ', '').replace('Provinsi ', '')}, "
+                f"30 Desember {year}",
                 "KEPALA" if batch.program != "ZAKAT" else "KETUA",
                 "",
                 "",
