@@ -309,3 +309,33 @@ def test_reader_works_inside_the_callers_transaction(settings) -> None:
     reopened = duckdb.connect(str(Path(settings.warehouse)), read_only=True)
     assert reopened.execute("select count(*) from raw_pbi").fetchall() == [(1,)]
     reopened.close()
+
+
+def test_spreadsheet_cell_text_rules() -> None:
+    from tkpk.ingest.readers import _column_arrays
+
+    column = [
+        "",
+        "a",
+        1.0,
+        3375010101900001.0,
+        1500000.5,
+        dt.date(2026, 1, 2),
+        dt.datetime(2026, 1, 2),
+        dt.datetime(2026, 1, 2, 13, 30),
+    ]
+    odd = [True, dt.time(1, 2), "", "x", 2.0, None, None, None]
+    texts, flags = _column_arrays([list(r) for r in zip(column, odd, strict=True)], 2, {0})
+    assert texts[0].to_pylist() == [
+        None,
+        "a",
+        "1",
+        "3375010101900001",
+        "1500000,5",
+        "2026-01-02",
+        "2026-01-02",
+        "2026-01-02 13:30:00",
+    ]
+    assert texts[1].to_pylist() == ["TRUE", "01:02:00", None, "x", "2", None, None, None]
+    assert flags[0].to_pylist() == [False, False, True, True, True, False, False, False]
+    assert flags[1].to_pylist() == [False] * 8

@@ -713,12 +713,14 @@ def _cell_text(value: object) -> str | None:
     return str(value)
 
 
+_VECTOR_CLASSES = {str, float, int, dt.date, dt.datetime}
+
+
 def _column_arrays(
     rows: list[list[object]], width: int, flagged: set[int]
 ) -> tuple[list[pa.Array], list[pa.Array]]:
-    """Columns of ``rows`` as text arrays and numeric-flag arrays (Arrow compute does the
-    per-cell work for text and number columns; other cell types go through :func:`_cell_text`).
-    """
+    """Columns of ``rows`` as text arrays and numeric-flag arrays. Arrow compute formats text,
+    numbers and dates; rarer cell types (booleans, times) go through :func:`_cell_text`."""
     texts, flags = [], []
     columns = list(zip(*rows, strict=True))[:width] if rows else [() for _ in range(width)]
     for index, column in enumerate(columns):
@@ -726,30 +728,49 @@ def _column_arrays(
         if classes <= {str}:
             array = pa.array(column, pa.string())
             texts.append(pc.if_else(pc.equal(array, ""), None, array))
-        elif classes <= {str, float, int}:
-            texts.append(_mixed_text(column))
+        elif classes <= _VECTOR_CLASSES:
+            texts.append(_mixed_text(column, classes))
         else:
             texts.append(pa.array([_cell_text(v) for v in column], pa.string()))
-        if index in flagged and classes - {str}:
-            flags.append(pa.array([v.__class__ is not str for v in column], pa.bool_()))
+        if index in flagged and classes & {float, int}:
+            flags.append(pa.array([v.__class__ in (float, int) for v in column], pa.bool_()))
         else:
             flags.append(pa.repeat(pa.scalar(False), len(column)))
     return texts, flags
 
 
-def _mixed_text(column: Sequence[object]) -> pa.Array:
-    """Text of a column of strings and numbers (integral numbers as digits)."""
-    strings = pa.array([v if v.__class__ is str and v else None for v in column], pa.string())
-    numbers = pa.array([v if v.__class__ is not str else None for v in column], pa.float64())
-    integral = pc.and_(pc.equal(numbers, pc.floor(numbers)), pc.less(pc.abs(numbers), 1e18))
-    as_int = pc.cast(pc.if_else(integral, numbers, None), pa.int64())
-    number_text = pc.cast(as_int, pa.string())
-    fractional = pc.sum(pc.invert(integral)).as_py() or 0
-    if fractional:
-        number_text = pa.array(
-            [_cell_text(v) if v.__class__ is not str else None for v in column], pa.string()
+def _only(column: Sequence[object], cls: type) -> list[object]:
+    """The column's cells of exactly class ``cls``, None elsewhere."""
+    return [v if v.__class__ is cls else None for v in column]
+
+
+def _mixed_text(column: Sequence[object], classes: set[type]) -> pa.Array:
+    """Text of a column of strings, numbers and dates, formatted by Arrow compute: integral
+    numbers as digits, dates as ISO (a datetime at midnight as its date)."""
+    parts = []
+    if str in classes:
+        strings = pa.array(_only(column, str), pa.string())
+        parts.append(pc.if_else(pc.equal(strings, ""), None, strings))
+    if classes & {float, int}:
+        values = [v if v.__class__ in (float, int) else None for v in column]
+        numbers = pa.array(values, pa.float64())
+        integral = pc.and_(pc.equal(numbers, pc.floor(numbers)), pc.less(pc.abs(numbers), 1e18))
+        if pc.all(pc.or_kleene(integral, pc.is_null(numbers))).as_py() is False:
+            parts.append(pa.array([_cell_text(v) for v in values], pa.string()))
+        else:
+            parts.append(pc.cast(pc.cast(numbers, pa.int64()), pa.string()))
+    if dt.date in classes:
+        parts.append(pc.cast(pa.array(_only(column, dt.date), pa.date32()), pa.string()))
+    if dt.datetime in classes:
+        stamps = pa.array(_only(column, dt.datetime), pa.timestamp("s"))
+        days = pc.cast(stamps, pa.date32())
+        midnight = pc.equal(pc.cast(days, pa.timestamp("s")), stamps)
+        parts.append(
+            pc.if_else(
+                midnight, pc.cast(days, pa.string()), pc.strftime(stamps, "%Y-%m-%d %H:%M:%S")
+            )
         )
-    return pc.coalesce(strings, number_text)
+    return pc.coalesce(*parts) if len(parts) > 1 else parts[0]
 
 
 def read_sheet_records(
