@@ -23,6 +23,9 @@ NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 PSEUDONYM_KEY_ENV = "TKPK_PSEUDONYM_KEY"
 #: Default region: Kota Pekalongan (Kemendagri code).
 DEFAULT_REGION = "33.75"
+#: Default nightly schedule of ``tkpk serve``: 02:00 in Kota Pekalongan (WIB).
+DEFAULT_SCHEDULE_CRON = "0 2 * * *"
+DEFAULT_SCHEDULE_TIMEZONE = "Asia/Jakarta"
 #: Kota Pekalongan's size, used as the synthetic sample's default.
 DEFAULT_HOUSEHOLDS = 90_000
 
@@ -36,6 +39,17 @@ def _env_path(name: str, default: Path) -> Path:
     return Path(value).expanduser().resolve() if value else default
 
 
+def _env_int(name: str, default: int) -> int:
+    """A positive integer from environment variable ``name`` or ``default``."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    number = int(value)
+    if number <= 0:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return number
+
+
 def _optional_env_path(name: str) -> Path | None:
     """A path from environment variable ``name``, or ``None`` when it is unset."""
     value = os.environ.get(name)
@@ -44,14 +58,22 @@ def _optional_env_path(name: str) -> Path | None:
 
 @dataclass(frozen=True)
 class Limits:
-    """Resource limits for hostile input (each a config setting with a safe default)."""
+    """Resource limits for hostile input (each a config setting with a safe default).
 
-    max_file_bytes: int = int(os.environ.get("TKPK_MAX_FILE_BYTES", 2 * 1024**3))
-    max_xlsx_cells: int = int(os.environ.get("TKPK_MAX_XLSX_CELLS", 50_000_000))
-    max_xlsx_uncompressed_bytes: int = int(
-        os.environ.get("TKPK_MAX_XLSX_UNCOMPRESSED_BYTES", 2 * 1024**3)
+    Read from the environment when the settings are built (``TKPK_MAX_*``), so a service picks up
+    a changed limit at its next run.
+    """
+
+    max_file_bytes: int = field(
+        default_factory=lambda: _env_int("TKPK_MAX_FILE_BYTES", 2 * 1024**3)
     )
-    max_line_bytes: int = int(os.environ.get("TKPK_MAX_LINE_BYTES", 1024 * 1024))
+    max_xlsx_cells: int = field(default_factory=lambda: _env_int("TKPK_MAX_XLSX_CELLS", 50_000_000))
+    max_xlsx_uncompressed_bytes: int = field(
+        default_factory=lambda: _env_int("TKPK_MAX_XLSX_UNCOMPRESSED_BYTES", 2 * 1024**3)
+    )
+    max_line_bytes: int = field(
+        default_factory=lambda: _env_int("TKPK_MAX_LINE_BYTES", 1024 * 1024)
+    )
 
 
 @dataclass(frozen=True)
@@ -79,13 +101,20 @@ class Settings:
     duckdb_memory_limit: str = os.environ.get("TKPK_DUCKDB_MEMORY", "4GB")
     duckdb_threads: int = int(os.environ.get("TKPK_DUCKDB_THREADS", os.cpu_count() or 2))
     #: "production" refuses to run without TKPK_PSEUDONYM_KEY; "development" creates a local key.
-    mode: str = os.environ.get("TKPK_MODE", "development")
+    mode: str = field(default_factory=lambda: os.environ.get("TKPK_MODE", "development"))
     local_key_file: Path = field(
         default_factory=lambda: _env_path(
             "TKPK_LOCAL_KEY_FILE", Path.home() / ".config" / "tkpk" / "pseudonym.key"
         )
     )
     limits: Limits = field(default_factory=Limits)
+    #: ``tkpk serve``: cron expression and time zone of the nightly schedule.
+    schedule_cron: str = field(
+        default_factory=lambda: os.environ.get("TKPK_SCHEDULE_CRON", DEFAULT_SCHEDULE_CRON)
+    )
+    schedule_timezone: str = field(
+        default_factory=lambda: os.environ.get("TKPK_SCHEDULE_TIMEZONE", DEFAULT_SCHEDULE_TIMEZONE)
+    )
     #: Optional kelurahan boundary GeoJSON: ``tkpk report`` then draws a real choropleth.
     boundaries_geojson: Path | None = field(
         default_factory=lambda: _optional_env_path("TKPK_BOUNDARIES")
