@@ -20,6 +20,7 @@ Everything runs in the caller's transaction (the nightly flow's): nothing here b
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -266,8 +267,10 @@ def _process(
         ]
         _reconcile(con, summary, loaded)
     finally:
-        for table in ("ingest_batch", "_row_reason", "_decision", *_staging_tables()):
-            con.execute(f"drop table if exists {table}")
+        # After an error the transaction is aborted and the caller rolls back: nothing to drop.
+        with contextlib.suppress(duckdb.Error):
+            for table in ("ingest_batch", "_row_reason", "_decision", *_staging_tables()):
+                con.execute(f"drop table if exists {table}")
     return summary
 
 
@@ -346,6 +349,7 @@ def _process_kind(
     con.execute(_decision_sql(kind))
     _write_outcomes(con, kind)
     con.execute("drop table _decision")
+    con.execute(f"drop table {table}")  # frees the staged rows before the next kind
     return result
 
 
