@@ -8,6 +8,7 @@ either publishes a complete, validated set of outputs or leaves the last good on
 
 from __future__ import annotations
 
+import json
 import secrets
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -23,6 +24,7 @@ from flows.timing import StageClock
 from tkpk import reference
 from tkpk.config import Settings, get_settings
 from tkpk.db import connect
+from tkpk.publish.atomic import crashpoint
 
 
 @dataclass
@@ -41,11 +43,25 @@ def new_run_id() -> str:
 
 
 @task(cache_policy=NO_CACHE)
+def check_pseudonym_key(settings: Settings) -> None:
+    """Production mode: refuse to start without ``TKPK_PSEUDONYM_KEY`` (before any work)."""
+    from tkpk.publish.pseudonym import PRODUCTION, load_key
+
+    if settings.mode == PRODUCTION:
+        load_key(settings)
+
+
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=30)
 def open_warehouse(settings: Settings, run_id: str) -> RunContext:
-    """Open the warehouse, start the run's transaction and (re)install the reference tables."""
+    """Open the warehouse, start the run's transaction and (re)install the reference tables
+    (I/O: retried, e.g. while another process holds the warehouse file)."""
     con = connect(settings)
-    con.begin()
-    reference.install(con, settings.region)
+    try:
+        con.begin()
+        reference.install(con, settings.region)
+    except BaseException:
+        con.close()
+        raise
     get_run_logger().info("run %s: warehouse %s opened", run_id, settings.warehouse)
     return RunContext(run_id=run_id, settings=settings, con=con)
 
@@ -118,21 +134,40 @@ def packs_exist(settings: Settings) -> bool:
     return all((pack / "manifest.json").exists() for pack in packs)
 
 
+def packs_up_to_date(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
+    """True when both packs exist and were published from the warehouse's current raw files.
+
+    False after a run that committed the warehouse but died before publishing: the next run then
+    publishes even though it finds no new file.
+    """
+    from tkpk.publish.manifest import MANIFEST, source_files
+
+    if not packs_exist(settings):
+        return False
+    try:
+        published = json.loads((settings.restricted_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return published.get("source_files") == source_files(con)
+
+
 @flow(name="tkpk-nightly", log_prints=True)
 def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = False) -> dict:
     """The nightly job on the given folders; returns the run summary as a dict."""
     settings = get_settings().with_paths(raw=Path(raw_dir), out=Path(out_dir), db=Path(db_path))
     run_id = new_run_id()
+    check_pseudonym_key(settings)
     clock = StageClock()
     with clock.stage("open"):
         ctx = open_warehouse(settings, run_id)
     try:
         with clock.stage("load"):
             load_raw_files(ctx)
+        crashpoint("after_load")
         with clock.stage("validate"):
             ingest = validate_and_accept(ctx)
         new_data = any(o.outcome == "loaded" for o in ctx.outcomes)
-        needs_publish = new_data or force_publish or not packs_exist(settings)
+        needs_publish = new_data or force_publish or not packs_up_to_date(ctx.con, settings)
         if needs_publish:
             with clock.stage("transform"):
                 build_indicators(ctx)

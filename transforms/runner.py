@@ -15,6 +15,7 @@ from pathlib import Path
 import duckdb
 
 from tkpk.config import TRANSFORMS_DIR
+from tkpk.publish.atomic import crashpoint
 
 MARTS_DIR = TRANSFORMS_DIR / "marts"
 
@@ -116,4 +117,5 @@ def build_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
             con.execute(f"create or replace table {name} as\n{model_sql(name)}")
         except duckdb.Error as error:
             raise RuntimeError(f"transform {model_path(name).name} failed: {error}") from error
+        crashpoint(f"transform:{name}")
     return list(CURATED_TABLES)
