@@ -312,18 +312,25 @@ def _insert_rows(
         else "null::json"
     )
     query = f"""
-        select ?::varchar as load_id, ?::varchar as sha256, ?::varchar as file_name,
-               row_number, {", ".join(selected)}, {", ".join(flags)}, malformed,
+        select row_number, {", ".join(selected)}, {", ".join(flags)}, malformed,
                case when malformed then json_object(
                         '{readers.MALFORMED_LINE_KEY}', raw_line,
                         '{readers.MALFORMED_ERROR_KEY}', error)
                     else {extra_json} end as extra
         from _data
     """
-    batches = cur.sql(query, params=[load_id, sha, file_name]).to_arrow_reader(INSERT_BATCH_ROWS)
+    # The lineage constants are added on the warehouse side, not carried through Arrow.
+    batches = cur.sql(query).to_arrow_reader(INSERT_BATCH_ROWS)
     con.register("_raw_batches", batches)
     try:
-        con.execute(f"insert into {raw_table(kind)} by name select * from _raw_batches")
+        con.execute(
+            f"""
+            insert into {raw_table(kind)} by name
+            select ?::varchar as load_id, ?::varchar as sha256, ?::varchar as file_name, *
+            from _raw_batches
+            """,
+            [load_id, sha, file_name],
+        )
     finally:
         con.unregister("_raw_batches")
 

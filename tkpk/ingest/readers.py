@@ -648,7 +648,8 @@ def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: l
 
 def check_zip(path: Path, limits: Limits) -> None:
     """Zip-bomb and integrity checks before any parsing: declared and actual decompressed
-    size within ``max_xlsx_uncompressed_bytes``."""
+    size within ``max_xlsx_uncompressed_bytes``, and the worksheets' cells (``<c`` elements,
+    counted while streaming) within ``max_xlsx_cells``."""
     try:
         with zipfile.ZipFile(path) as archive:
             members = archive.infolist()
@@ -662,13 +663,26 @@ def check_zip(path: Path, limits: Limits) -> None:
             declared = sum(m.file_size for m in members)
             if declared > limits.max_xlsx_uncompressed_bytes:
                 raise _too_large_unpacked(path.name, declared, limits)
-            actual = 0
+            actual = cells = 0
             for member in members:
+                is_sheet = member.filename.startswith("xl/worksheets/")
+                tail = b""
                 with archive.open(member) as handle:
                     while chunk := handle.read(CHUNK_BYTES):
                         actual += len(chunk)
                         if actual > limits.max_xlsx_uncompressed_bytes:
                             raise _too_large_unpacked(path.name, actual, limits)
+                        if is_sheet:
+                            window = tail + chunk
+                            cells += window.count(b"<c ") + window.count(b":c ")
+                            cells -= tail.count(b"<c ") + tail.count(b":c ")
+                            tail = chunk[-3:]
+                if cells > limits.max_xlsx_cells:
+                    raise FileProblem(
+                        FILE_TOO_LARGE,
+                        f"{path.name}: its sheets hold more than {limits.max_xlsx_cells} cells "
+                        "(TKPK_MAX_XLSX_CELLS); split the export or raise the limit.",
+                    )
     except FileProblem:
         raise
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError) as error:
