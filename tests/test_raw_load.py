@@ -246,3 +246,16 @@ def test_lines_the_reader_lost_quarantine_the_file(con) -> None:
         account_lines(cur, "f.csv", stats_for(b'H\na\n\n"b\nc"\nx;y\nlost\n'))
     assert problem.value.reason == "file_unreadable"
     assert "5 of the 6 lines" in problem.value.message
+
+
+def test_absurdly_wide_header_is_refused(con, settings) -> None:
+    header = ";".join(["NIK", "STATUS", *[f"X{i}" for i in range(2500)]])
+    (o,) = load(con, settings, {"pbi_jk_202606.csv": f"{header}\n1;AKTIF\n".encode()}).values()
+    assert (o.outcome, o.reason) == ("quarantined", "file_too_large")
+
+
+def test_quarantined_content_is_not_read_again(con, settings) -> None:
+    load(con, settings, {"pbi_jk_202606.csv": b"NIK;NAMA\n1;a\n"})
+    (o,) = load(con, settings, {}).values()
+    assert (o.outcome, o.reason, o.rows_read) == ("already_loaded", None, 0)
+    assert "quarantined earlier (column_missing)" in o.message

@@ -113,7 +113,12 @@ def load_new_files(
     problems and load every other file into ``raw_<kind>`` with a fresh ``load_id``
     (``<run_id>-<nnnn>``). One outcome per file found, in name order."""
     ensure_tables(con)
-    known = dict(con.execute("select sha256, file_name from ingest_file").fetchall())
+    known = {
+        sha: (name, outcome, reason)
+        for sha, name, outcome, reason in con.execute(
+            "select sha256, file_name, file_outcome, file_reason from ingest_file"
+        ).fetchall()
+    }
     first_name_this_run: dict[str, str] = {}
     outcomes: list[FileOutcome] = []
     sequence = 0
@@ -135,7 +140,7 @@ def load_new_files(
                     0,
                     0,
                     None,
-                    f"{raw.name}: same content as {known[sha]}, already loaded.",
+                    _already_seen(raw.name, *known[sha]),
                 )
             )
             continue
@@ -171,6 +176,16 @@ def load_new_files(
             outcome.skipped_lines,
         )
     return outcomes
+
+
+def _already_seen(name: str, first: str, outcome: str, reason: str | None) -> str:
+    """Message for content seen in an earlier run."""
+    if outcome == "quarantined":
+        return (
+            f"{name}: same content as {first}, quarantined earlier ({reason}); it is not read "
+            "again: drop a corrected file (different content) instead."
+        )
+    return f"{name}: same content as {first}, already loaded."
 
 
 def _unopenable(raw: RawFile, error: OSError) -> FileOutcome:

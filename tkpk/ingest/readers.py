@@ -175,8 +175,19 @@ def find_header(records: Sequence[Sequence[str | None]], kind: str) -> int | Non
     return None
 
 
+#: More header cells than this is not an export of the contract (and would bloat every query).
+MAX_COLUMNS = 2000
+
+
 def require_columns(header: Header, kind: str, name: str) -> None:
-    """Raise ``column_missing`` naming the required columns the header lacks."""
+    """Raise ``file_too_large`` for an absurdly wide header and ``column_missing`` naming the
+    required columns the header lacks."""
+    if header.width > MAX_COLUMNS:
+        raise FileProblem(
+            FILE_TOO_LARGE,
+            f"{name}: the header has {header.width} columns, more than {MAX_COLUMNS}; check the "
+            "export (wrong delimiter or a corrupt file) and drop a corrected file.",
+        )
     missing = missing_required(header, kind)
     if missing:
         found = ", ".join(c.name for c in header.columns)
