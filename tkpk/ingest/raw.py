@@ -285,7 +285,9 @@ def _read_and_insert(
             readers.account_lines(cur, raw.name, stats)
         except FileProblem:
             raise
-        except (duckdb.Error, OSError, MemoryError, ValueError, RuntimeError) as error:
+        except Exception as error:  # hostile input must never crash the run
+            # Only the error type is logged: messages may quote cell values (personal data).
+            log.warning("%s: the reader failed with %s", raw.name, type(error).__name__)
             raise FileProblem(
                 "file_unreadable",
                 f"{raw.name}: the file could not be read ({type(error).__name__}); check that it "
