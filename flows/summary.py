@@ -28,6 +28,8 @@ class RunSummary:
     quarantined_files: list[tuple[str, str]] = field(default_factory=list)
     snapshot_notes: list[str] = field(default_factory=list)
     headline: dict[str, object] = field(default_factory=dict)
+    #: wall / CPU time and peak memory of each step (flows.timing.StageClock)
+    stages: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """A plain dict (the flow's return value)."""

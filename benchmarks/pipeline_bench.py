@@ -1,0 +1,584 @@
+"""Benchmark: the whole nightly flow against the I/O floor, per stage, at registry scale.
+
+For a given size it
+
+1. generates the raw extracts with ``tkpk synth`` (cached under ``benchmarks/work/pipeline/``,
+   git-ignored; a cache is reused when its parameters match);
+2. times the **I/O floor** on the files of the full run: DuckDB reads every raw file once (CSV via
+   ``read_csv(all_varchar)``, spreadsheets via the project's reader) and writes it to Parquet,
+   nothing else;
+3. runs the nightly flow (``flows.nightly.nightly``) on a fresh warehouse with every file but one
+   disbursement file (**full run**), then again after adding that file (**incremental run**);
+4. records per stage the wall time, CPU time and peak memory (resident set of the process, DuckDB
+   included; each run and the floor in a process of its own), with sub-phases of the ingest
+   (read/insert, normalise, Great Expectations, accept), the transforms (per model) and the
+   publish (write, output suites, Bappeda pack, audits), the machine's load average before and
+   after, and the headline ratio pipeline / floor;
+5. writes ``benchmarks/results/pipeline_<size>.json`` and regenerates the pipeline section of
+   ``benchmarks/README.md`` from every ``pipeline_*.json`` there.
+
+Usage (from the repository root)::
+
+    .venv/bin/python benchmarks/pipeline_bench.py --households 100000
+    .venv/bin/python benchmarks/pipeline_bench.py --households 1000000
+    nohup .venv/bin/python benchmarks/pipeline_bench.py --households 12000000 --region 33 \\
+        > benchmarks/work/pipeline_12m.log 2>&1 &
+
+``--no-floor``, ``--no-incremental`` skip parts; ``--readme-only`` only regenerates the README
+table from the JSON files. Engine settings come from the environment as in production
+(``TKPK_DUCKDB_MEMORY``, default 4GB; ``TKPK_DUCKDB_THREADS``; the spill folder is the run's
+``TKPK_TEMP``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = ROOT / "benchmarks" / "work" / "pipeline"
+RESULTS = ROOT / "benchmarks" / "results"
+README = ROOT / "benchmarks" / "README.md"
+README_START = "<!-- pipeline-bench:start -->"
+README_END = "<!-- pipeline-bench:end -->"
+#: Synthetic pseudonym key of the benchmark runs (synthetic people only; not a secret).
+BENCH_KEY = "pipeline-benchmark-key-not-a-secret"
+#: The incremental file is the largest disbursement file of the latest months.
+INCREMENT_WINDOW_MONTHS = 3
+
+
+# --------------------------------------------------------------------------------- helpers
+
+
+def load_average() -> list[float]:
+    """The 1, 5 and 15 minute load averages."""
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def git_commit() -> str | None:
+    """The checkout's commit (and ``+dirty`` when files are modified)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return head
+
+
+def size_label(households: int, region: str) -> str:
+    """``h1000000-r33.75``: the cache folder name of a size."""
+    return f"h{households}-r{region}"
+
+
+def folder_bytes(folder: Path) -> int:
+    """Total size of the files of ``folder`` (not recursive)."""
+    return sum(p.stat().st_size for p in folder.iterdir() if p.is_file())
+
+
+# ------------------------------------------------------------------------------- extracts
+
+
+def ensure_extracts(households: int, region: str, months: str, seed: int, messiness: float):
+    """The cached raw folder of this size (generated with ``tkpk synth`` when missing)."""
+    base = WORK / size_label(households, region)
+    raw = base / "raw"
+    meta_path = base / "extracts.json"
+    params = {"households": households, "region": region, "months": months, "seed": seed,
+              "messiness": messiness}
+    if raw.is_dir() and meta_path.exists():
+        meta = json.loads(meta_path.read_text())
+        if meta.get("params") == params:
+            return raw, meta
+        shutil.rmtree(raw)
+    partial = base / "raw.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    base.mkdir(parents=True, exist_ok=True)
+    command = [
+        str(ROOT / ".venv" / "bin" / "tkpk"), "synth", "--out", str(partial),
+        "--side", str(base / "synth"), "--households", str(households), "--region", region,
+        "--months", months, "--seed", str(seed), "--messiness", str(messiness),
+    ]
+    print(f"generating extracts: {' '.join(command)}", flush=True)
+    start = time.perf_counter()
+    before = os.times()
+    subprocess.run(command, check=True, cwd=ROOT)
+    after = os.times()
+    partial.rename(raw)
+    meta = {
+        "params": params,
+        "files": sum(1 for p in raw.iterdir() if p.is_file()),
+        "bytes": folder_bytes(raw),
+        "synth_wall_s": round(time.perf_counter() - start, 1),
+        "synth_cpu_s": round(
+            (after.children_user - before.children_user)
+            + (after.children_system - before.children_system), 1
+        ),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    meta_path.write_text(json.dumps(meta, indent=2))
+    return raw, meta
+
+
+def choose_increment(raw: Path) -> Path:
+    """The disbursement file the incremental run adds: the largest ``salur_`` file whose month
+    is among the latest ``INCREMENT_WINDOW_MONTHS`` months with disbursement files."""
+    from tkpk.ingest.files import parse_file_name
+
+    candidates = []
+    for path in sorted(raw.iterdir()):
+        parsed = parse_file_name(path.name)
+        if parsed.kind == "disbursements" and parsed.period is not None:
+            candidates.append((parsed.period, path))
+    if not candidates:
+        raise SystemExit(f"no disbursement file in {raw}")
+    months = sorted({period for period, _ in candidates})[-INCREMENT_WINDOW_MONTHS:]
+    recent = [path for period, path in candidates if period in months]
+    return max(recent, key=lambda p: (p.stat().st_size, p.name))
+
+
+def link_files(files: list[Path], target: Path) -> None:
+    """Hard-link (or copy) ``files`` into ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in files:
+        destination = target / path.name
+        if destination.exists():
+            continue
+        try:
+            os.link(path, destination)
+        except OSError:
+            shutil.copy2(path, destination)
+
+
+# ------------------------------------------------------------------ child: instrumentation
+
+
+class Phases:
+    """Accumulates wall and CPU time of wrapped functions, by phase name."""
+
+    def __init__(self) -> None:
+        self.totals: dict[str, dict[str, float]] = {}
+
+    def wrap(self, module, name: str, phase: str) -> None:
+        """Replace ``module.name`` by a timed wrapper adding to ``phase``."""
+        original = getattr(module, name)
+
+        def wrapper(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                entry = self.totals.setdefault(phase, {"wall_s": 0.0, "cpu_s": 0.0, "calls": 0})
+                entry["wall_s"] += time.perf_counter() - wall
+                entry["cpu_s"] += time.process_time() - cpu
+                entry["calls"] += 1
+
+        setattr(module, name, wrapper)
+
+    def as_dict(self) -> dict:
+        """Rounded totals."""
+        return {
+            phase: {"wall_s": round(v["wall_s"], 3), "cpu_s": round(v["cpu_s"], 3),
+                    "calls": v["calls"]}
+            for phase, v in self.totals.items()
+        }
+
+
+def instrument(phases: Phases) -> None:
+    """Sub-phase timers inside the ingest, transforms and publish (benchmark only)."""
+    from tkpk.ingest import accept, raw, readers
+    from tkpk.publish import packs
+
+    phases.wrap(readers, "read_sheet_records", "load.read_xlsx")
+    phases.wrap(readers, "read_csv_records", "load.read_csv")
+    phases.wrap(readers, "classify_records", "load.classify")
+    phases.wrap(raw, "_insert_rows", "load.insert")
+    phases.wrap(accept, "stage", "validate.normalise")
+    phases.wrap(accept, "validate_table", "validate.great_expectations")
+    phases.wrap(accept, "_store_reasons", "validate.store_reasons")
+    phases.wrap(accept, "_write_outcomes", "validate.write_outcomes")
+    phases.wrap(accept, "_record_quality", "validate.record_quality")
+    phases.wrap(accept, "_reconcile", "validate.reconcile")
+    for name in ("write_restricted", "validate_restricted", "write_bappeda", "audit_bappeda",
+                 "audit_personal_data", "write_documents"):
+        phases.wrap(packs, name, f"publish.{name}")
+
+
+def child_run(raw: str, out: str, db: str, result_path: str) -> None:
+    """One nightly run in this process; writes its summary, stages and phases as JSON."""
+    from flows.timing import peak_rss_mb
+
+    phases = Phases()
+    instrument(phases)
+    from flows.nightly import nightly
+
+    start, cpu = time.perf_counter(), time.process_time()
+    result = nightly(raw_dir=raw, out_dir=out, db_path=db)
+    payload = {
+        "wall_s": round(time.perf_counter() - start, 3),
+        "cpu_s": round(time.process_time() - cpu, 3),
+        "peak_rss_mb": round(max([s["peak_rss_mb"] for s in result.get("stages", [])]
+                                 + [peak_rss_mb()]), 1),
+        "stages": result.get("stages", []),
+        "phases": phases.as_dict(),
+        "models": result.get("models", []),
+        "files": result.get("files"),
+        "rows": result.get("rows"),
+        "published": result.get("published"),
+    }
+    Path(result_path).write_text(json.dumps(payload, indent=2, default=str))
+
+
+def _csv_source(path: Path, temp: Path) -> tuple[Path, str]:
+    """What DuckDB reads for a raw CSV: the file itself (UTF-8, or UTF-16 with a BOM), else a
+    UTF-8 copy of a Windows-1252 file (DuckDB has no cp1252 decoder; the pipeline transcodes
+    such files the same way)."""
+    with path.open("rb") as handle:
+        head = handle.read(4)
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return path, "utf-16"
+    return path, "utf-8"
+
+
+def _transcode_cp1252(path: Path, temp: Path) -> Path:
+    """A UTF-8 copy of a Windows-1252 file, streamed."""
+    import codecs
+
+    temp.mkdir(parents=True, exist_ok=True)
+    target = temp / (path.name + ".utf8.csv")
+    decoder = codecs.getincrementaldecoder("cp1252")(errors="replace")
+    with path.open("rb") as source, target.open("wb") as sink:
+        while chunk := source.read(1 << 22):
+            sink.write(decoder.decode(chunk).encode("utf-8"))
+        sink.write(decoder.decode(b"", final=True).encode("utf-8"))
+    return target
+
+
+def _dialect(path: Path, encoding: str) -> tuple[str, int]:
+    """Delimiter and field count of a CSV's data lines, from its first 64 KB."""
+    import csv
+    import io
+    from collections import Counter
+
+    with path.open("rb") as handle:
+        sample = handle.read(1 << 16).decode(encoding, errors="replace")
+    lines = sample.splitlines()[:-1] or sample.splitlines()
+    delimiter = max(";,\t|", key=sample.count)
+    widths = Counter(len(row) for row in csv.reader(io.StringIO("\n".join(lines)),
+                                                    delimiter=delimiter))
+    return delimiter, max(widths.most_common(1)[0][0], 1)
+
+
+def _copy_csv(con, path: Path, parquet: str, temp: Path) -> None:
+    """COPY one CSV (all text columns) to Parquet; Windows-1252 files are transcoded first.
+
+    Delimiter and width are sniffed here (DuckDB's sniffer gives up on files with title lines);
+    lines of another width (titles, totals) are skipped, as a floor may."""
+    source, encoding = _csv_source(path, temp)
+    for attempt in range(2):
+        delimiter, width = _dialect(source, "utf-16" if encoding == "utf-16" else "utf-8")
+        columns = "{" + ", ".join(f"'c{i}': 'VARCHAR'" for i in range(width)) + "}"
+        quoted = str(source).replace("'", "''")
+        relation = (
+            f"read_csv('{quoted}', delim = '{delimiter}', quote = '\"', escape = '\"', "
+            f"header = false, auto_detect = false, columns = {columns}, "
+            f"encoding = '{encoding}', strict_mode = false, ignore_errors = true)"
+        )
+        try:
+            con.execute(f"copy (select * from {relation}) to '{parquet}' (format parquet)")
+            return
+        except Exception as error:  # DuckDB: invalid UTF-8
+            if attempt or "utf" not in str(error).lower():
+                raise
+            source, encoding = _transcode_cp1252(path, temp), "utf-8"
+
+
+def child_floor(raw: str, out: str, result_path: str) -> None:
+    """The I/O floor: read every raw file once into DuckDB and write it to Parquet."""
+    from flows.timing import peak_rss_mb, reset_peak
+    from tkpk.config import get_settings
+    from tkpk.db import connect
+    from tkpk.ingest import readers
+    from tkpk.ingest.files import parse_file_name
+
+    settings = get_settings()
+    target = Path(out)
+    target.mkdir(parents=True, exist_ok=True)
+    reset_peak()
+    start, cpu = time.perf_counter(), time.process_time()
+    con = connect(settings, ":memory:")
+    per_format = {"csv": [0, 0.0], "xlsx": [0, 0.0]}
+    rows = 0
+    for path in sorted(Path(raw).iterdir()):
+        if not path.is_file():
+            continue
+        began = time.perf_counter()
+        parquet = str(target / (path.name + ".parquet")).replace("'", "''")
+        file_format = readers.sniff_format(path)
+        if file_format == "csv":
+            _copy_csv(con, path, parquet, target / "transcoded")
+        else:
+            cur = con.cursor()
+            kind = parse_file_name(path.name).kind or "local"
+            try:
+                readers.read_sheet_records(cur, path, kind, settings.limits, file_format)
+            except readers.FileProblem:
+                cur.close()
+                continue
+            cur.execute(f"copy _records to '{parquet}' (format parquet)")
+            cur.close()
+        rows += con.execute(f"select count(*) from read_parquet('{parquet}')").fetchone()[0]
+        kind_format = "csv" if file_format == "csv" else "xlsx"
+        per_format[kind_format][0] += 1
+        per_format[kind_format][1] += time.perf_counter() - began
+    con.close()
+    payload = {
+        "wall_s": round(time.perf_counter() - start, 3),
+        "cpu_s": round(time.process_time() - cpu, 3),
+        "peak_rss_mb": round(peak_rss_mb(), 1),
+        "rows": rows,
+        "files": {k: {"files": v[0], "wall_s": round(v[1], 3)} for k, v in per_format.items()},
+        "parquet_bytes": folder_bytes(target),
+    }
+    shutil.rmtree(target, ignore_errors=True)
+    Path(result_path).write_text(json.dumps(payload, indent=2))
+
+
+# -------------------------------------------------------------------------------- driver
+
+
+def run_child(args: list[str], env: dict[str, str], result: Path, log: Path) -> dict:
+    """Run this script as a child (fresh process: its own peak memory); return its JSON."""
+    command = [sys.executable, str(Path(__file__).resolve()), *args, str(result)]
+    load_before = load_average()
+    with log.open("a") as handle:
+        handle.write(f"\n$ {' '.join(command)}\n")
+        handle.flush()
+        completed = subprocess.run(command, env=env, cwd=ROOT, stdout=handle, stderr=handle)
+    if completed.returncode != 0:
+        raise SystemExit(f"child failed ({completed.returncode}): see {log}")
+    data = json.loads(result.read_text())
+    data["load_before"] = load_before
+    data["load_after"] = load_average()
+    return data
+
+
+def stage_table(run: dict) -> dict[str, dict]:
+    """Stages of a run keyed by name."""
+    return {s["name"]: s for s in run.get("stages", [])}
+
+
+def bench(args: argparse.Namespace) -> dict:
+    """Generate (or reuse) the extracts, time the floor and the runs; return the result."""
+    raw, extracts = ensure_extracts(
+        args.households, args.region, args.months, args.seed, args.messiness
+    )
+    label = size_label(args.households, args.region)
+    run_dir = WORK / label / "run"
+    shutil.rmtree(run_dir, ignore_errors=True)
+    run_dir.mkdir(parents=True)
+    increment = choose_increment(raw) if args.incremental else None
+    files = sorted(p for p in raw.iterdir() if p.is_file() and p != increment)
+    link_files(files, run_dir / "raw")
+    log = run_dir / "bench.log"
+    env = {
+        **os.environ,
+        "TKPK_PSEUDONYM_KEY": BENCH_KEY,
+        "TKPK_TEMP": str(run_dir / "tmp"),
+        "TKPK_REGION": args.region,
+        "TKPK_LOCAL_KEY_FILE": str(run_dir / "local.key"),
+    }
+    result: dict = {
+        "size": label,
+        "households": args.households,
+        "region": args.region,
+        "months": args.months,
+        "extracts": extracts,
+        "full_run_files": len(files),
+        "full_run_bytes": sum(p.stat().st_size for p in files),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "memory_gb": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 1e9, 1),
+            "python": platform.python_version(),
+            "duckdb_memory_limit": os.environ.get("TKPK_DUCKDB_MEMORY", "4GB"),
+            "duckdb_threads": os.environ.get("TKPK_DUCKDB_THREADS", str(os.cpu_count())),
+        },
+        "commit": git_commit(),
+        "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    if args.floor:
+        print("I/O floor ...", flush=True)
+        result["floor"] = run_child(
+            ["--child-floor", str(run_dir / "raw"), str(run_dir / "floor")], env,
+            run_dir / "floor.json", log,
+        )
+        print(f"  {result['floor']['wall_s']} s", flush=True)
+    run_args = [str(run_dir / "curated"), str(run_dir / "warehouse.duckdb")]
+    print("full run ...", flush=True)
+    result["full"] = run_child(
+        ["--child-run", str(run_dir / "raw"), *run_args], env, run_dir / "full.json", log
+    )
+    result["warehouse_bytes"] = (run_dir / "warehouse.duckdb").stat().st_size
+    print(f"  {result['full']['wall_s']} s", flush=True)
+    if increment is not None:
+        link_files([increment], run_dir / "raw")
+        print(f"incremental run (+ {increment.name}) ...", flush=True)
+        result["incremental"] = run_child(
+            ["--child-run", str(run_dir / "raw"), *run_args], env,
+            run_dir / "incremental.json", log,
+        )
+        result["incremental"]["added_file"] = increment.name
+        result["incremental"]["added_bytes"] = increment.stat().st_size
+        print(f"  {result['incremental']['wall_s']} s", flush=True)
+    result["finished_at"] = datetime.now(UTC).isoformat(timespec="seconds")
+    result["headline"] = headline(result)
+    if not args.keep:
+        shutil.rmtree(run_dir / "tmp", ignore_errors=True)
+    return result
+
+
+def headline(result: dict) -> dict:
+    """Ratios: full run / floor, incremental / full run; peak memory."""
+    full = result["full"]
+    out = {"full_wall_s": full["wall_s"], "peak_rss_mb": full["peak_rss_mb"]}
+    if "floor" in result:
+        out["floor_wall_s"] = result["floor"]["wall_s"]
+        out["ratio_full_to_floor"] = round(full["wall_s"] / result["floor"]["wall_s"], 2)
+    if "incremental" in result:
+        inc = result["incremental"]
+        out["incremental_wall_s"] = inc["wall_s"]
+        out["ratio_incremental_to_full"] = round(inc["wall_s"] / full["wall_s"], 3)
+        out["incremental_peak_rss_mb"] = inc["peak_rss_mb"]
+    return out
+
+
+# -------------------------------------------------------------------------------- README
+
+
+STAGES = ("open", "load", "validate", "transform", "commit", "publish", "data_docs")
+
+
+def _fmt(value: float | None, digits: int = 1) -> str:
+    return "–" if value is None else f"{value:,.{digits}f}"
+
+
+def render_readme_section() -> str:
+    """The markdown of every ``results/pipeline_*.json``, smallest size first."""
+    results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("pipeline_*.json"))]
+    results.sort(key=lambda r: (r["households"], r["region"]))
+    lines = [
+        README_START,
+        "## Pipeline vs I/O floor (`pipeline_bench.py`)",
+        "",
+        "Generated by `benchmarks/pipeline_bench.py` from `benchmarks/results/pipeline_*.json`"
+        " (do not edit by hand). Full run: fresh warehouse, every generated file but one"
+        " disbursement file; incremental: the same warehouse after adding that file. Floor:"
+        " DuckDB reads every file of the full run once and writes it to Parquet. Wall and CPU"
+        " in seconds, peak = resident memory of the run's process (DuckDB included), MB."
+        " Two shared cores: the load average (1 min) before/after each run is shown.",
+        "",
+        "| size | files / MB | floor s | full run s | full / floor | peak MB | incremental s |"
+        " incr. / full | load avg |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in results:
+        h = r["headline"]
+        full = r["full"]
+        load = f"{full['load_before'][0]:.1f}→{full['load_after'][0]:.1f}"
+        lines.append(
+            f"| {r['households']:,} hh, region {r['region']} "
+            f"| {r['full_run_files']} / {r['full_run_bytes'] / 1e6:,.0f} "
+            f"| {_fmt(h.get('floor_wall_s'))} | {_fmt(h['full_wall_s'])} "
+            f"| {_fmt(h.get('ratio_full_to_floor'), 2)} | {_fmt(h['peak_rss_mb'], 0)} "
+            f"| {_fmt(h.get('incremental_wall_s'))} "
+            f"| {_fmt(h.get('ratio_incremental_to_full'), 3)} | {load} |"
+        )
+    lines += ["", "Per stage (wall s / CPU s / peak MB):", ""]
+    header = "| size | run | " + " | ".join(STAGES) + " |"
+    lines += [header, "| --- | --- | " + " | ".join("---" for _ in STAGES) + " |"]
+    for r in results:
+        for run_name in ("full", "incremental"):
+            if run_name not in r:
+                continue
+            stages = stage_table(r[run_name])
+            cells = []
+            for name in STAGES:
+                s = stages.get(name)
+                cells.append(
+                    "–" if s is None
+                    else f"{s['wall_s']:,.1f} / {s['cpu_s']:,.1f} / {s['peak_rss_mb']:,.0f}"
+                )
+            lines.append(f"| {r['households']:,} | {run_name} | " + " | ".join(cells) + " |")
+    lines += ["", "Largest sub-phases of the full run (wall s):", ""]
+    for r in results:
+        phases = sorted(r["full"].get("phases", {}).items(), key=lambda kv: -kv[1]["wall_s"])
+        top = ", ".join(f"{name} {v['wall_s']:,.1f}" for name, v in phases[:8])
+        models = sorted(r["full"].get("models", []), key=lambda m: -m["wall_s"])[:5]
+        model_text = ", ".join(f"{m['name']} {m['wall_s']:,.1f}" for m in models)
+        lines.append(f"- {r['households']:,} households: {top}"
+                     + (f"; transforms: {model_text}" if model_text else ""))
+        if "incremental" in r:
+            inc = r["incremental"]
+            lines.append(f"  - incremental added `{inc['added_file']}`"
+                         f" ({inc['added_bytes'] / 1e6:,.1f} MB); scope: "
+                         f"{inc.get('transform_scope', 'see JSON')}")
+    lines.append(README_END)
+    return "\n".join(lines)
+
+
+def update_readme() -> None:
+    """Replace (or append) the pipeline section of ``benchmarks/README.md``."""
+    section = render_readme_section()
+    text = README.read_text() if README.exists() else "# Benchmarks\n"
+    if README_START in text and README_END in text:
+        before = text[: text.index(README_START)]
+        after = text[text.index(README_END) + len(README_END):]
+        text = before + section + after
+    else:
+        text = text.rstrip("\n") + "\n\n" + section + "\n"
+    README.write_text(text)
+
+
+# ---------------------------------------------------------------------------------- main
+
+
+def main() -> None:
+    """Parse arguments: a child role, or the driver."""
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-run":
+        child_run(*sys.argv[2:6])
+        return
+    if len(sys.argv) > 1 and sys.argv[1] == "--child-floor":
+        child_floor(*sys.argv[2:5])
+        return
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--households", type=int, default=100_000)
+    parser.add_argument("--region", default="33.75")
+    parser.add_argument("--months", default="2025-11:2026-10")
+    parser.add_argument("--seed", type=int, default=20260626)
+    parser.add_argument("--messiness", type=float, default=0.02)
+    parser.add_argument("--no-floor", dest="floor", action="store_false")
+    parser.add_argument("--no-incremental", dest="incremental", action="store_false")
+    parser.add_argument("--keep", action="store_true", help="keep the spill folder")
+    parser.add_argument("--readme-only", action="store_true")
+    args = parser.parse_args()
+    if not args.readme_only:
+        result = bench(args)
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        path = RESULTS / f"pipeline_{size_label(args.households, args.region)}.json"
+        path.write_text(json.dumps(result, indent=2, default=str))
+        print(json.dumps(result["headline"], indent=2))
+        print(f"wrote {path}")
+    update_readme()
+
+
+if __name__ == "__main__":
+    main()
