@@ -346,7 +346,7 @@ def _process_kind(
     )
     log.info("validate %s: %s", kind, result.describe())
     _store_reasons(con, result)
-    con.execute(_decision_sql(kind))
+    _decide(con, kind)
     _write_outcomes(con, kind)
     con.execute("drop table _decision")
     con.execute(f"drop table {table}")  # frees the staged rows before the next kind
@@ -366,6 +366,11 @@ def _store_reasons(con: duckdb.DuckDBPyConnection, result: ValidationOutcome) ->
         return
     pairs = pa.table({"row_id": pa.array(rows, pa.int64()), "reason": reasons})  # noqa: F841
     con.execute("insert into _row_reason select row_id, reason from pairs")
+
+
+def _decide(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """Create ``_decision``: the outcome and reasons of every staged row of ``kind``."""
+    con.execute(_decision_sql(kind))
 
 
 def _decision_sql(kind: str) -> str:
@@ -618,23 +623,21 @@ def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     con.execute(
         f"""
         insert into quarantine
-        with raw_rows as (
-            select r.load_id, r.row_number,
-                to_json(r) as raw_json
-            from (
-                select * exclude (sha256, file_name)
-                from raw_{kind}
-                where load_id in (select load_id from ingest_batch where kind = '{kind}')
-            ) as r
+        with quarantined as (
+            select * from _decision where outcome = 'quarantined'
+        ),
+        raw_rows as (
+            select r.* exclude (sha256, file_name)
+            from raw_{kind} as r
+            semi join quarantined as q on q.load_id = r.load_id and q.row_number = r.row_number
         ),
         final as (
             select d.sha256, d.file_name, d.kind, d.row_number, d.reasons,
-                json_merge_patch(raw.raw_json, '{{"load_id": null, "row_number": null}}')
+                json_merge_patch(to_json(raw), '{{"load_id": null, "row_number": null}}')
                     as raw_values,
                 cast(d.load_id as varchar) as load_id
-            from _decision as d
+            from quarantined as d
             join raw_rows as raw on raw.load_id = d.load_id and raw.row_number = d.row_number
-            where d.outcome = 'quarantined'
         )
         select * from final order by file_name, row_number
         """

@@ -1,0 +1,316 @@
+"""Benchmark: staging + Great Expectations validation + accept at registry scale.
+
+Synthesises raw rows straight into ``raw_households`` / ``raw_members`` / ``raw_disbursements``
+(text in the contract's formats, ~1% defects) for N households (3.5 members each, a year of
+disbursements in 12 monthly files, ~2 records per household), then runs
+``tkpk.ingest.accept.process_loads`` once and reports, per kind, the wall time of staging, of the
+validation (split into the DuckDB -> Arrow -> pandas conversion and GX itself) and of the
+accept/quarantine/duplicate step, plus the process's peak memory.
+
+    .venv/bin/python benchmarks/validation_bench.py --households 1000000
+    .venv/bin/python benchmarks/validation_bench.py --households 100000 --batch-rows 250000
+
+Results are printed as a markdown table and written as JSON (``--json``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import resource
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+from tkpk import reference, validation
+from tkpk.config import Settings
+from tkpk.db import connect
+from tkpk.ingest import accept
+from tkpk.ingest.schema import COLUMNS
+
+MEMBERS_PER_HOUSEHOLD = 3.5
+DISBURSEMENT_FILES = 12
+DISBURSEMENTS_PER_HOUSEHOLD = 2.0
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, MB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@contextmanager
+def timed(store: dict, key: str):
+    """Add the wall time of the block to ``store[key]``."""
+    start = time.perf_counter()
+    yield
+    store[key] = store.get(key, 0.0) + time.perf_counter() - start
+
+
+def create_raw_tables(con) -> None:
+    """The raw loader's tables (its own DDL when present)."""
+    try:
+        from tkpk.ingest.raw import ensure_tables
+    except ImportError:  # pragma: no cover
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        from raw_support import ensure_raw_tables as ensure_tables
+    ensure_tables(con)
+
+
+def file_row(con, sha: str, name: str, kind: str, period: str, rows: int, **extra) -> None:
+    """One ``ingest_file`` row for a synthetic loaded file."""
+    con.execute(
+        """
+        insert into ingest_file (sha256, file_name, kind, period, period_end, program, channel,
+            stage, load_id, file_outcome, rows_read, skipped_lines, loaded_at)
+        values (?, ?, ?, cast(? as date), last_day(cast(? as date)), ?, ?, ?, ?, 'loaded', ?, 0,
+            now())
+        """,
+        [
+            sha,
+            name,
+            kind,
+            period,
+            period,
+            extra.get("program"),
+            extra.get("channel"),
+            extra.get("stage"),
+            sha,
+            rows,
+        ],
+    )
+
+
+def synthesise(con, households: int) -> list:
+    """Insert the raw rows and ingest_file rows; return FileOutcome-like records."""
+    from types import SimpleNamespace
+
+    codes = [a.code for a in reference.leaf_areas()]
+    con.execute(
+        "create or replace temp table bench_codes as "
+        "select unnest(?) as code, unnest(generate_series(0, ?)) as k",
+        [codes, len(codes) - 1],
+    )
+    outcomes = []
+    hh_cols = ", ".join(c.lower() for c in COLUMNS["households"])
+    con.execute(
+        f"""
+        insert into raw_households (load_id, sha256, file_name, row_number, {hh_cols},
+            nik_numeric, kk_numeric, malformed, extra)
+        select 'hh', 'hh', 'dtsen_keluarga_3375_202606.csv', i + 1,
+            'K' || i,
+            '3375' || lpad(cast(i as varchar), 12, '0'),
+            case when i % 2 = 0 then replace(c.code, '.', '') else c.code end,
+            case when i % 3 = 0 then 'Kel. Contoh' end,
+            'Jl. Contoh ' || i,
+            lpad(cast(i % 20 + 1 as varchar), 3, '0'), cast(i % 9 + 1 as varchar),
+            cast(i % 7 + 1 as varchar),
+            case i % 4 when 0 then '600000' when 1 then '600.000'
+                when 2 then 'Rp 600.000,00' else 'Rp' || (400000 + i % 500000) || ',-' end,
+            case when i % 100 = 0 then '11' else cast(i % 10 + 1 as varchar) end,
+            cast(20 + i % 80 as varchar), cast(i % 7 + 1 as varchar), cast(i % 7 + 1 as varchar),
+            cast(i % 11 + 1 as varchar), cast(i % 4 + 1 as varchar), cast(i % 7 + 1 as varchar),
+            cast(i % 4 + 1 as varchar),
+            case when i % 2 = 0 then '10/06/2026' else '10 Juni 2026' end,
+            false, false, false, null
+        from range({households}) as t(i)
+        join bench_codes as c on c.k = i % {len(codes)}
+        """
+    )
+    file_row(con, "hh", "dtsen_keluarga_3375_202606.csv", "households", "2026-06-01", households)
+    outcomes.append(
+        SimpleNamespace(
+            file_name="dtsen_keluarga_3375_202606.csv",
+            sha256="hh",
+            kind="households",
+            outcome="loaded",
+            reason=None,
+            rows_read=households,
+            skipped_lines=0,
+            load_id="hh",
+        )
+    )
+    members = int(households * MEMBERS_PER_HOUSEHOLD)
+    mem_cols = ", ".join(c.lower() for c in COLUMNS["members"])
+    con.execute(
+        f"""
+        insert into raw_members (load_id, sha256, file_name, row_number, {mem_cols},
+            nik_numeric, kk_numeric, malformed, extra)
+        select 'mem', 'mem', 'dtsen_anggota_3375_202606.csv', i + 1,
+            'K' || cast(floor(i / {MEMBERS_PER_HOUSEHOLD}) as bigint),
+            case when i % 200 = 0 then '3.37501E+15'
+                else '3375010101' || lpad(cast(i % 1000000 as varchar), 6, '0') end,
+            'Warga ' || i,
+            case i % 4 when 0 then 'L' when 1 then 'P' when 2 then '1' else 'PEREMPUAN' end,
+            case i % 3 when 0 then '1980-01-0' || (i % 9 + 1)
+                when 1 then (i % 28 + 1) || '/0' || (i % 9 + 1) || '/1990'
+                else (i % 28 + 1) || ' Agu 2001' end,
+            cast(i % 8 + 1 as varchar), cast(i % 6 as varchar), cast(i % 3 as varchar),
+            cast(i % 4 as varchar), cast(i % 2 as varchar), cast(i % 2 as varchar),
+            false, false, false, null
+        from range({members}) as t(i)
+        """
+    )
+    file_row(con, "mem", "dtsen_anggota_3375_202606.csv", "members", "2026-06-01", members)
+    outcomes.append(
+        SimpleNamespace(
+            file_name="dtsen_anggota_3375_202606.csv",
+            sha256="mem",
+            kind="members",
+            outcome="loaded",
+            reason=None,
+            rows_read=members,
+            skipped_lines=0,
+            load_id="mem",
+        )
+    )
+    per_file = int(households * DISBURSEMENTS_PER_HOUSEHOLD / DISBURSEMENT_FILES)
+    dis_cols = ", ".join(c.lower() for c in COLUMNS["disbursements"])
+    for month in range(1, DISBURSEMENT_FILES + 1):
+        name = f"salur_bpnt_pos_2026{month:02d}.csv"
+        sha = f"dis{month}"
+        con.execute(
+            f"""
+            insert into raw_disbursements (load_id, sha256, file_name, row_number, {dis_cols},
+                nik_numeric, kk_numeric, malformed, extra)
+            select '{sha}', '{sha}', '{name}', i + 1,
+                '3375010101' || lpad(cast((i * 7 + {month}) % 1000000 as varchar), 6, '0'),
+                null, 'Warga ' || i, null, null,
+                (i % 28 + 1) || '/{month:02d}/2026',
+                case when i % 150 = 0 then '0' when i % 2 = 0 then 'Rp 200.000' else '200000' end,
+                case when i % 50 = 0 then 'GAGAL' else 'SUKSES' end,
+                null, null, false, false, false, null
+            from range({per_file}) as t(i)
+            """
+        )
+        file_row(
+            con,
+            sha,
+            name,
+            "disbursements",
+            f"2026-{month:02d}-01",
+            per_file,
+            program="BPNT",
+            channel="pos",
+        )
+        outcomes.append(
+            SimpleNamespace(
+                file_name=name,
+                sha256=sha,
+                kind="disbursements",
+                outcome="loaded",
+                reason=None,
+                rows_read=per_file,
+                skipped_lines=0,
+                load_id=sha,
+            )
+        )
+    return outcomes
+
+
+def measure_conversion(con, table: str, batch_rows: int) -> float:
+    """Seconds to fetch a suite's columns as pandas frames in batches (no GX)."""
+    suite = validation.load_suite(None, table)
+    wanted: set[str] = set()
+    for expectation in suite["expectations"]:
+        wanted |= validation._columns_of(expectation) | validation._row_condition_names(expectation)
+    types = validation._table_columns(con, table)
+    columns = ["row_id", *[c for c in types if c in wanted]]
+    select = f"select {validation._select_list(columns, types)} from {table}"
+    start = time.perf_counter()
+    reader = con.sql(select).to_arrow_reader(batch_rows)
+    for batch in validation._record_batches(reader, batch_rows):
+        validation._to_pandas(batch)
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    """Run the benchmark and print/write its figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--households", type=int, default=1_000_000)
+    parser.add_argument("--batch-rows", type=int, default=validation.DEFAULT_BATCH_ROWS)
+    parser.add_argument("--memory-limit", default="4GB")
+    parser.add_argument("--json", type=Path, default=None)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+
+    work = Path(tempfile.mkdtemp(prefix="tkpk_valbench_"))
+    settings = Settings(temp_dir=work / "tmp", duckdb_memory_limit=args.memory_limit)
+    con = connect(settings, work / "bench.duckdb")
+    reference.install(con)
+    create_raw_tables(con)
+    accept.ensure_tables(con)
+    times: dict[str, float] = {}
+    with timed(times, "synthesise raw rows"):
+        outcomes = synthesise(con, args.households)
+    with timed(times, "import great_expectations"):
+        import great_expectations  # noqa: F401
+
+    # Instrument the steps of process_loads without changing it.
+    original_stage, original_validate = accept.stage, accept.validate_table
+    original_write = accept._write_outcomes
+    original_decide = accept._decide
+    conversion: dict[str, float] = {}
+
+    def stage(con_, kind):
+        with timed(times, f"{kind}: stage"):
+            return original_stage(con_, kind)
+
+    def validate(con_, table, **kwargs):
+        kind = table.removeprefix("stg_")
+        conversion[kind] = measure_conversion(con_, table, kwargs.get("batch_rows"))
+        with timed(times, f"{kind}: validate (GX + conversion)"):
+            return original_validate(con_, table, **kwargs)
+
+    def decide(con_, kind):
+        with timed(times, f"{kind}: cross-row rules (decision)"):
+            return original_decide(con_, kind)
+
+    def write(con_, kind):
+        with timed(times, f"{kind}: accept/quarantine/duplicate"):
+            return original_write(con_, kind)
+
+    accept.stage, accept.validate_table = stage, validate
+    accept._decide, accept._write_outcomes = decide, write
+    con.execute("begin transaction")
+    with timed(times, "process_loads total"):
+        summary = accept.process_loads(con, settings, "bench", outcomes, batch_rows=args.batch_rows)
+    con.execute("commit")
+    for kind, seconds in conversion.items():
+        times[f"{kind}: of which DuckDB -> pandas conversion"] = seconds
+
+    rows = {
+        kind: sum(f.rows_read for f in summary.files if f.kind == kind)
+        for kind in ("households", "members", "disbursements")
+    }
+    result = {
+        "households": args.households,
+        "rows": rows,
+        "batch_rows": args.batch_rows,
+        "duckdb_memory_limit": args.memory_limit,
+        "seconds": {k: round(v, 2) for k, v in times.items()},
+        "peak_rss_mb": round(peak_rss_mb()),
+        "accepted": summary.accepted,
+        "quarantined": summary.quarantined,
+        "duplicate": summary.duplicate,
+        "top_reasons": summary.top_reasons(5),
+    }
+    print(f"\n| step ({args.households:,} households, batch {args.batch_rows:,}) | seconds |")
+    print("| --- | ---: |")
+    for key, value in result["seconds"].items():
+        print(f"| {key} | {value:.2f} |")
+    print(f"| peak RSS (MB) | {result['peak_rss_mb']} |")
+    print(
+        f"\nrows {rows}; accepted {summary.accepted:,}, quarantined {summary.quarantined:,}, "
+        f"duplicate {summary.duplicate:,}; top reasons {summary.top_reasons(5)}"
+    )
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
+    con.close()
+
+
+if __name__ == "__main__":
+    main()
