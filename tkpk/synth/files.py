@@ -118,6 +118,7 @@ class Job:
     used: np.ndarray | None = None
     perm: np.ndarray | None = None  # random row order used to pick defect rows
     row_numbers: np.ndarray | None = None  # frame index -> 1-based row number (after inserts)
+    rows_written: int = 0
     skipped_lines: int = 0
 
     @property
@@ -410,6 +411,7 @@ def render(job: Job, ctx: RenderContext) -> dict[tuple[int, str], str]:
         _render_csv(job, ctx, path, headers, exprs)
     else:
         _render_xlsx(job, ctx, path, headers, exprs, overridden)
+    job.rows_written = len(next(iter(job.frame.values())))
     return _logged_values(job, ctx, exprs)
 
 
@@ -495,14 +497,31 @@ def _render_xlsx(job: Job, ctx: RenderContext, path: Path, headers, exprs, overr
 
 
 def _logged_values(job: Job, ctx: RenderContext, exprs) -> dict[tuple[int, str], str]:
-    """Text of each (row number, column) named in the defect log, as the file holds it."""
-    wanted = {(int(job.row_numbers[e["index"]]), e["column"]) for e in job.log}
-    if not wanted:
+    """Text of each (row number, column) named in the defect log, as the file holds it.
+
+    Overridden cells and household ids are known without reading the file back; the cells a
+    defect changed through a logical value (a date, a code, an amount) are formatted by DuckDB.
+    """
+    if not job.log:
         return {}
+    overrides = {(row, column): value for row, column, value in job.overrides}
+    hids = job.frame.get("hid")
+    out: dict[tuple[int, str], str] = {}
+    wanted: set[tuple[int, str]] = set()
+    for entry in job.log:
+        row = int(job.row_numbers[entry["index"]]) - 1
+        column = entry["column"]
+        if (row, column) in overrides:
+            value = overrides[(row, column)]
+            out[(row + 1, column)] = value.removeprefix(NUMERIC_CELL)
+        elif column == "ID_KELUARGA" and hids is not None:
+            out[(row + 1, column)] = f"{ctx.id_prefix}{int(hids[row]):09d}"
+        else:
+            wanted.add((row + 1, column))
     index = {c: i for i, c in enumerate(job.style.columns)}
     cols = sorted({c for _, c in wanted if c in index})
     if not cols:
-        return {}
+        return out
     rows = sorted({r for r, _ in wanted})
     ctx.con.register("wanted_src", pa.table({"uid": pa.array([r - 1 for r in rows], pa.int64())}))
     select = ", ".join(exprs[index[c]][0] for c in cols)
@@ -511,13 +530,10 @@ def _logged_values(job: Job, ctx: RenderContext, exprs) -> dict[tuple[int, str],
         "order by t.uid"
     ).fetchall()
     ctx.con.unregister("wanted_src")
-    out = {}
     for record in records:
         for j, c in enumerate(cols):
-            value = record[j + 1]
-            if isinstance(value, str) and value.startswith(NUMERIC_CELL):
-                value = value[len(NUMERIC_CELL) :]
-            out[(record[0] + 1, c)] = value
+            if (record[0] + 1, c) in wanted:
+                out[(record[0] + 1, c)] = record[j + 1]
     return out
 
 

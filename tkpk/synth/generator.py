@@ -20,6 +20,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from tkpk import reference
 from tkpk.db import MACROS_SQL
@@ -348,7 +349,7 @@ def _style(world: World, kind: str, columns: list[str], fmt: str, **extra) -> St
 
 def _variants(rng: np.random.Generator, n: int) -> dict[str, np.ndarray]:
     """Per-row random variant numbers used by the formatters (mixed styles)."""
-    return {f"v{k}": rng.integers(0, 10_000, n).astype(np.int64) for k in (1, 2, 3)}
+    return {f"v{k}": rng.integers(0, 10_000, n).astype(np.int16) for k in (1, 2, 3)}
 
 
 # --------------------------------------------------------------------------------------------
@@ -396,20 +397,20 @@ def snapshot_jobs(world: World, s: int, n_streets: int) -> tuple[Job, Job]:
         moved, np.maximum(hh["enum_date"][hids], hh["move_date"][hids]), hh["enum_date"][hids]
     )
     frame_h = {
-        "hid": hids,
+        "hid": hids.astype(np.int32),
         "kk": hh["kk"][hids],
-        "kel": kel,
-        "street_i": (hh["street"][hids] + moved * 7919) % n_streets,
-        "house_no": hh["house_no"][hids],
-        "addr_kind": hh["addr_kind"][hids],
-        "rt": hh["rt"][hids],
-        "rw": hh["rw"][hids],
-        "size": size[hids],
+        "kel": kel.astype(np.int32),
+        "street_i": ((hh["street"][hids] + moved * 7919) % n_streets).astype(np.int32),
+        "house_no": hh["house_no"][hids].astype(np.int16),
+        "addr_kind": hh["addr_kind"][hids].astype(np.int16),
+        "rt": hh["rt"][hids].astype(np.int16),
+        "rw": hh["rw"][hids].astype(np.int16),
+        "size": size[hids].astype(np.int16),
         "exp": exp,
-        "desil": hh["desil"][hids, s].astype(np.int64),
+        "desil": hh["desil"][hids, s].astype(np.int8),
         "luas": luas,
         **{
-            k: hh[f"house_{k}"][hids].astype(np.int64)
+            k: hh[f"house_{k}"][hids].astype(np.int8)
             for k in ("lantai", "dinding", "air", "penerangan", "bbm", "bab")
         },
         "enum_date": enum_date.astype("datetime64[D]"),
@@ -428,15 +429,15 @@ def snapshot_jobs(world: World, s: int, n_streets: int) -> tuple[Job, Job]:
     attrs = person_attributes(pop, s, pids)
     style_m = _style(world, "members", list(COLUMNS["members"]), "csv")
     frame_m = {
-        "pid": pids,
-        "hid": pop.persons["hid"][pids],
-        "rel": pop.persons["rel"][pids].astype(np.int64),
+        "pid": pids.astype(np.int32),
+        "hid": pop.persons["hid"][pids].astype(np.int32),
+        "rel": pop.persons["rel"][pids].astype(np.int8),
         "birth": pop.persons["birth"][pids].astype("datetime64[D]"),
-        "edu": attrs["edu"].astype(np.int64),
-        "school": attrs["school"].astype(np.int64),
-        "jkn": _jkn(world, pids).astype(np.int64),
-        "disab": attrs["disab"].astype(np.int64),
-        "work": attrs["work"].astype(np.int64),
+        "edu": attrs["edu"].astype(np.int8),
+        "school": attrs["school"].astype(np.int8),
+        "jkn": _jkn(world, pids).astype(np.int8),
+        "disab": attrs["disab"].astype(np.int8),
+        "work": attrs["work"].astype(np.int8),
         **_variants(rng, len(pids)),
     }
     members = Job(
@@ -496,11 +497,11 @@ def disbursement_job(world: World, batch: Batch) -> Job:
     stage = f"_tahap{batch.stage}" if batch.stage and batch.label != "bpnt" else ""
     name = f"salur_{batch.label}_{batch.channel}_{yyyymm(batch.month)}{stage}.{fmt}"
     frame = {
-        "pid": batch.frame["pid"],
+        "pid": batch.frame["pid"].astype(np.int32),
         "kk": batch.frame["kk"],
-        "kel": batch.frame["kel"],
+        "kel": batch.frame["kel"].astype(np.int32),
         "amount": batch.frame["amount"].astype(np.float64),
-        "status": batch.frame["status"].astype(np.int64),
+        "status": batch.frame["status"].astype(np.int8),
         "date": batch.frame["date"].astype("datetime64[D]"),
         "stage": np.full(n, batch.stage or 0, dtype=np.int64),
         "label": np.full(n, int(world.rng.integers(0, 3)), dtype=np.int64),
@@ -526,9 +527,9 @@ def pbi_job(world: World, batch: Batch, first: bool) -> Job:
     fmt = "xlsx" if first and n * len(cols) <= XLSX_CELL_BUDGET else "csv"
     style = _style(world, "pbi", cols, fmt)
     frame = {
-        "pid": batch.frame["pid"],
-        "apbd": batch.frame["apbd"].astype(np.int64),
-        "active": batch.frame["active"].astype(np.int64),
+        "pid": batch.frame["pid"].astype(np.int32),
+        "apbd": batch.frame["apbd"].astype(np.int8),
+        "active": batch.frame["active"].astype(np.int8),
         **_variants(world.rng, n),
     }
     return Job(
@@ -675,7 +676,7 @@ def junk_files(world: World, out_dir: Path, rendered: list[Job]) -> list[dict]:
         data = (out_dir / xlsx.name).read_bytes()
         name = xlsx.name.replace(".xlsx", "_revisi.xlsx")
         (out_dir / name).write_bytes(data[: len(data) * 11 // 20])
-        entries.append((name, "local", "file_unreadable", "truncated_xlsx", len(xlsx.frame["pid"])))
+        entries.append((name, "local", "file_unreadable", "truncated_xlsx", xlsx.rows_written))
     unknown = f"rekap_penerima_bansos_{last}.csv"
     (out_dir / unknown).write_text(
         "KODE;URAIAN;JUMLAH_KPM\r\n1;PKH;0\r\n2;BPNT;0\r\n3;PBI-JK;0\r\n", encoding="utf-8"
@@ -696,7 +697,7 @@ def junk_files(world: World, out_dir: Path, rendered: list[Job]) -> list[dict]:
     entries.append((missing, "disbursements", "column_missing", "no_amount_no_date", 3))
     small = min(
         (j for j in rendered if j.fmt == "csv" and j.kind == "disbursements"),
-        key=lambda j: len(j.frame["pid"]),
+        key=lambda j: j.rows_written,
         default=None,
     )
     if small is not None:
@@ -709,7 +710,7 @@ def junk_files(world: World, out_dir: Path, rendered: list[Job]) -> list[dict]:
                 "disbursements",
                 "file_duplicate",
                 "byte_identical_copy",
-                len(small.frame["pid"]),
+                small.rows_written,
             )
         )
     return [
@@ -833,34 +834,38 @@ def generate(
     plan_defects(jobs, messiness, ctx)
 
     render_ctx = _render_context(con, out_dir, world, nik_all)
-    log_rows, file_rows = [], []
+    log: dict[str, list] = {c: [] for c in DEFECT_COLUMNS}
+    file_rows = []
     for job in jobs:
         _set_totals(job, con)  # decorated lists never get inserted rows
         values = render(job, render_ctx)
         for entry in job.log:
             row_number = int(job.row_numbers[entry["index"]])
             value = values.get((row_number, entry["column"]), "")
-            if "source" in entry:
+            if "source" in entry and entry["defect"] != "household_unknown":
                 value = f"row {int(job.row_numbers[entry['source']])} repeated"
-                if entry["defect"] == "household_unknown":
-                    value = values.get((row_number, entry["column"]), "")
-            log_rows.append(
-                {
-                    "file_name": job.name,
-                    "row_number": row_number,
-                    "kind": job.kind,
-                    "column": entry["column"],
-                    "defect": entry["defect"],
-                    "expected_outcome": entry["outcome"],
-                    "expected_reasons": entry["reasons"],
-                    "value": value,
-                }
-            )
+            for column, item in zip(
+                DEFECT_COLUMNS,
+                (
+                    job.name,
+                    row_number,
+                    job.kind,
+                    entry["column"],
+                    entry["defect"],
+                    entry["outcome"],
+                    entry["reasons"],
+                    value,
+                ),
+                strict=True,
+            ):
+                log[column].append(item)
         file_rows.append(_file_row(job))
+        job.frame = {}  # free the rows: only the bookkeeping is needed from here on
     if messiness > 0:
         for entry in junk_files(world, out_dir, jobs):
             rows = entry.pop("data_rows")
-            log_rows.append(entry)
+            for column in DEFECT_COLUMNS:
+                log[column].append(entry[column])
             file_rows.append(
                 {
                     "file_name": entry["file_name"],
@@ -875,9 +880,8 @@ def generate(
                     "period": "",
                 }
             )
-    log_rows.sort(key=lambda r: (r["file_name"], r["row_number"] or 0, r["column"]))
+    _write_defects(side_dir / "defects.csv", log)
     file_rows.sort(key=lambda r: r["file_name"])
-    _write_side(side_dir / "defects.csv", DEFECT_COLUMNS, log_rows)
     _write_side(side_dir / "files.csv", FILE_COLUMNS, file_rows)
     con.close()
 
@@ -887,7 +891,8 @@ def generate(
         f"Wrote {len(file_rows)} files ({total_bytes / 1e6:,.1f} MB) to {out_dir}: "
         f"{len(snaps)} registry snapshots of ~{households:,} households "
         f"({len(present0):,} persons at {str(snaps[0])}), region {region}, months {months}, "
-        f"seed {seed}; {len(log_rows):,} injected defects logged in {side_dir / 'defects.csv'} "
+        f"seed {seed}; {len(log['file_name']):,} injected defects logged in "
+        f"{side_dir / 'defects.csv'} "
         f"({time.perf_counter() - started:,.1f} s)."
     )
 
@@ -917,7 +922,7 @@ def _render_context(
 
 def _file_row(job: Job) -> dict:
     fmt = job.style.csv
-    n = len(next(iter(job.frame.values())))
+    n = job.rows_written
     return {
         "file_name": job.name,
         "kind": job.kind,
@@ -932,6 +937,21 @@ def _file_row(job: Job) -> dict:
         "program": job.program or "",
         "period": str(job.period_end),
     }
+
+
+def _write_defects(path: Path, log: dict[str, list]) -> None:
+    """``defects.csv`` sorted by file, row and column (written by Arrow: it can be large)."""
+    rows = [r if r != "" else None for r in log["row_number"]]
+    table = pa.table(
+        {
+            **{c: pa.array([str(v) for v in log[c]], pa.string()) for c in DEFECT_COLUMNS},
+            "row_number": pa.array(rows, pa.int64()),
+        }
+    ).select(list(DEFECT_COLUMNS))
+    table = table.sort_by(
+        [("file_name", "ascending"), ("row_number", "ascending"), ("column", "ascending")]
+    )
+    pacsv.write_csv(table, path, pacsv.WriteOptions(quoting_style="needed"))
 
 
 def _write_side(path: Path, columns: tuple[str, ...], rows: list[dict]) -> None:
