@@ -339,3 +339,20 @@ def test_spreadsheet_cell_text_rules() -> None:
     assert texts[1].to_pylist() == ["TRUE", "01:02:00", None, "x", "2", None, None, None]
     assert flags[0].to_pylist() == [False, False, True, True, True, False, False, False]
     assert flags[1].to_pylist() == [False] * 8
+
+
+def test_windows_1252_byte_deep_in_a_file_rereads_the_whole_file(con, settings) -> None:
+    lines = ["NIK;NAMA;STATUS"] + [f"{NIK1};Orang {i};AKTIF" for i in range(3000)]
+    lines.append(f"{NIK2};Ñoño;AKTIF")
+    body = ("\r\n".join(lines) + "\r\n").encode("cp1252")
+    outcome = load(con, settings, {"pbi_jk_202606.csv": body})["pbi_jk_202606.csv"]
+    assert (outcome.outcome, outcome.rows_read) == ("loaded", 3001)
+    assert raw_rows(con, "pbi", "row_number, nama")[-2:] == [(3000, "Orang 2999"), (3001, "Ñoño")]
+    assert con.execute("select file_encoding from ingest_file").fetchall() == [("cp1252",)]
+
+
+def test_messages_name_the_dropped_file_not_a_temporary_copy(con, settings) -> None:
+    body = "Daftar Penerima Bantuan Tahun 2026 – Dinas Sosial\nbukan header\n".encode("cp1252")
+    outcome = load(con, settings, {"pbi_jk_202606.csv": body})["pbi_jk_202606.csv"]
+    assert outcome.reason == "header_missing"
+    assert outcome.message.startswith("pbi_jk_202606.csv: ")
