@@ -72,6 +72,11 @@ def test_second_run_loads_nothing_and_recognises_a_renamed_copy(con, settings) -
     ]
     assert second["pbi_jk_202606_kirim_ulang.csv"].load_id is None
     assert "pbi_jk_202606.csv" in second["pbi_jk_202606_kirim_ulang.csv"].message
+    third = load(con, settings, {"salinan pbi.csv": PBI_OK})
+    assert (third["salinan pbi.csv"].outcome, third["salinan pbi.csv"].kind) == (
+        "already_loaded",
+        "pbi",
+    )
     assert con.execute("select count(*) from raw_pbi").fetchall() == [(2,)]
     assert con.execute("select count(*) from ingest_file").fetchall() == [(1,)]
 

@@ -114,9 +114,9 @@ def load_new_files(
     (``<run_id>-<nnnn>``). One outcome per file found, in name order."""
     ensure_tables(con)
     known = {
-        sha: (name, outcome, reason)
-        for sha, name, outcome, reason in con.execute(
-            "select sha256, file_name, file_outcome, file_reason from ingest_file"
+        sha: (name, outcome, reason, kind)
+        for sha, name, outcome, reason, kind in con.execute(
+            "select sha256, file_name, file_outcome, file_reason, kind from ingest_file"
         ).fetchall()
     }
     first_name_this_run: dict[str, str] = {}
@@ -130,17 +130,11 @@ def load_new_files(
             continue
         kind = parse_file_name(raw.name).kind
         if sha in known:
+            first, outcome, reason, known_kind = known[sha]
+            message = _already_seen(raw.name, first, outcome, reason)
             outcomes.append(
                 FileOutcome(
-                    raw.name,
-                    sha,
-                    kind,
-                    "already_loaded",
-                    None,
-                    0,
-                    0,
-                    None,
-                    _already_seen(raw.name, *known[sha]),
+                    raw.name, sha, known_kind or kind, "already_loaded", None, 0, 0, None, message
                 )
             )
             continue
