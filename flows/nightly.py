@@ -51,10 +51,17 @@ def check_pseudonym_key(settings: Settings) -> None:
         load_key(settings)
 
 
-@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=30)
+def warehouse_busy(task: object, task_run: object, state: object) -> bool:
+    """Retry condition: the warehouse file is locked by another process (a transient I/O
+    conflict); any other error (a damaged file, a bad path) fails at once."""
+    error = getattr(state, "data", None)
+    return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
+
+
+@task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=30, retry_condition_fn=warehouse_busy)
 def open_warehouse(settings: Settings, run_id: str) -> RunContext:
     """Open the warehouse, start the run's transaction and (re)install the reference tables
-    (I/O: retried, e.g. while another process holds the warehouse file)."""
+    (I/O: retried while another process holds the warehouse file's lock)."""
     con = connect(settings)
     try:
         con.begin()

@@ -71,10 +71,52 @@ def synth(
 def run(raw: RawOption = None, out: OutOption = None, db: DbOption = None) -> None:
     """Run the nightly job once: ingest new raw files, validate, compute, publish the packs."""
     from flows.nightly import run_nightly
+    from tkpk.publish.pseudonym import PRODUCTION, PseudonymKeyError, load_key
 
     settings = get_settings().with_paths(raw=raw, out=out, db=db)
+    if settings.mode == PRODUCTION:
+        try:
+            load_key(settings)
+        except PseudonymKeyError as error:
+            typer.echo(f"tkpk run: {error}", err=True)
+            raise typer.Exit(code=2) from error
     ok = run_nightly(settings)
     raise typer.Exit(code=0 if ok else 1)
+
+
+@app.command()
+def serve(
+    raw: RawOption = None,
+    out: OutOption = None,
+    db: DbOption = None,
+    cron: Annotated[
+        str | None,
+        typer.Option("--cron", help="Cron schedule [TKPK_SCHEDULE_CRON or '0 2 * * *']."),
+    ] = None,
+    timezone: Annotated[
+        str | None,
+        typer.Option(
+            "--timezone", help="Time zone of the schedule [TKPK_SCHEDULE_TIMEZONE or Asia/Jakarta]."
+        ),
+    ] = None,
+    name: Annotated[str, typer.Option("--name", help="Deployment name.")] = "nightly",
+) -> None:
+    """Serve the nightly job on the Prefect server (PREFECT_API_URL) with a cron schedule; runs
+    the scheduled and manually triggered runs until stopped (Ctrl-C)."""
+    from flows.serve import ServeConfigError, plan, serve_nightly
+
+    settings = get_settings().with_paths(raw=raw, out=out, db=db)
+    try:
+        serve_plan = plan(settings, name=name, cron=cron, timezone=timezone)
+        typer.echo(
+            f"tkpk serve: deployment {serve_plan.full_name}, schedule '{serve_plan.cron}' "
+            f"({serve_plan.timezone}), raw {settings.raw_dir}, out {settings.curated_dir}, "
+            f"warehouse {settings.warehouse}"
+        )
+        serve_nightly(serve_plan, settings)
+    except ServeConfigError as error:
+        typer.echo(f"tkpk serve: {error}", err=True)
+        raise typer.Exit(code=2) from error
 
 
 @app.command()
