@@ -230,7 +230,11 @@ def child_run(raw: str, out: str, db: str, result_path: str) -> None:
                                  + [peak_rss_mb()]), 1),
         "stages": result.get("stages", []),
         "phases": phases.as_dict(),
-        "models": result.get("models", []),
+        "models": (result.get("transform") or {}).get("models", []),
+        "transform": {k: v for k, v in (result.get("transform") or {}).items() if k != "models"},
+        "overhead_s": round(
+            time.perf_counter() - start - sum(s["wall_s"] for s in result.get("stages", [])), 3
+        ),
         "files": result.get("files"),
         "rows": result.get("rows"),
         "published": result.get("published"),
@@ -471,6 +475,17 @@ def _fmt(value: float | None, digits: int = 1) -> str:
     return "–" if value is None else f"{value:,.{digits}f}"
 
 
+def _scope_text(transform: dict) -> str:
+    """``incremental, 3 period(s) 2026-08..2026-10`` or ``full (reason)``."""
+    if not transform:
+        return "not built"
+    if transform.get("mode") != "incremental":
+        return f"{transform.get('mode')} ({transform.get('reason')})"
+    periods = transform.get("periods", [])
+    span = f" {periods[0][:7]}..{periods[-1][:7]}" if periods else ""
+    return f"incremental, {len(periods)} period(s){span}"
+
+
 def render_readme_section() -> str:
     """The markdown of every ``results/pipeline_*.json``, smallest size first."""
     results = [json.loads(p.read_text()) for p in sorted(RESULTS.glob("pipeline_*.json"))]
@@ -530,7 +545,7 @@ def render_readme_section() -> str:
             inc = r["incremental"]
             lines.append(f"  - incremental added `{inc['added_file']}`"
                          f" ({inc['added_bytes'] / 1e6:,.1f} MB); scope: "
-                         f"{inc.get('transform_scope', 'see JSON')}")
+                         f"{_scope_text(inc.get('transform', {}))}")
     lines.append(README_END)
     return "\n".join(lines)
 

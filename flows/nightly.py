@@ -101,13 +101,17 @@ def validate_and_accept(ctx: RunContext) -> object:
 
 
 @task(cache_policy=NO_CACHE)
-def build_indicators(ctx: RunContext) -> list[str]:
-    """Compute every curated table in the warehouse."""
-    from transforms.runner import build_marts
+def build_indicators(ctx: RunContext) -> dict:
+    """Compute the curated tables: only the periods this run's new files touch when that is
+    exact (``transforms.incremental``), else every table from scratch."""
+    from transforms.incremental import build_changed
 
-    built = build_marts(ctx.con)
-    get_run_logger().info("transforms: built %s", ", ".join(built))
-    return built
+    report = build_changed(ctx.con, ctx.outcomes)
+    get_run_logger().info(
+        "transforms: %s build (%s), %d period(s) recomputed",
+        report.mode, report.reason, len(report.periods),
+    )
+    return report.as_dict()
 
 
 @task(cache_policy=NO_CACHE)
@@ -177,7 +181,7 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
         needs_publish = new_data or force_publish or not packs_up_to_date(ctx.con, settings)
         if needs_publish:
             with clock.stage("transform"):
-                build_indicators(ctx)
+                transform = build_indicators(ctx)
         with clock.stage("commit"):
             commit_warehouse(ctx)
     except BaseException:
@@ -193,6 +197,7 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
     finally:
         ctx.con.close()
     summary.stages = clock.as_list()
+    summary.transform = transform if needs_publish else {}
     create_markdown_artifact(
         key="tkpk-nightly-run",
         markdown=render_markdown(summary),

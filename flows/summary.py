@@ -30,6 +30,8 @@ class RunSummary:
     headline: dict[str, object] = field(default_factory=dict)
     #: wall / CPU time and peak memory of each step (flows.timing.StageClock)
     stages: list[dict] = field(default_factory=list)
+    #: how the curated tables were built (transforms.incremental.BuildReport.as_dict)
+    transform: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """A plain dict (the flow's return value)."""

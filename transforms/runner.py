@@ -10,6 +10,7 @@ nor commits a transaction: the caller (the nightly flow) owns it.
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import duckdb
@@ -106,16 +107,22 @@ def check_inputs(con: duckdb.DuckDBPyConnection) -> None:
         )
 
 
-def build_marts(con: duckdb.DuckDBPyConnection) -> list[str]:
+def build_marts(
+    con: duckdb.DuckDBPyConnection, timings: list[tuple[str, float]] | None = None
+) -> list[str]:
     """Create or replace every intermediate model and curated table, in dependency order.
 
-    Returns the curated table names, in the order they were built.
+    Returns the curated table names, in the order they were built. ``timings``, when given,
+    receives (model, wall seconds) per model.
     """
     check_inputs(con)
     for name in MODEL_ORDER:
+        start = time.perf_counter()
         try:
             con.execute(f"create or replace table {name} as\n{model_sql(name)}")
         except duckdb.Error as error:
             raise RuntimeError(f"transform {model_path(name).name} failed: {error}") from error
+        if timings is not None:
+            timings.append((name, time.perf_counter() - start))
         crashpoint(f"transform:{name}")
     return list(CURATED_TABLES)

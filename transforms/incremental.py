@@ -1,0 +1,354 @@
+"""Incremental builds of the curated tables: recompute only the periods a run's new files touch.
+
+A nightly run that adds program files (disbursements, PBI-JK, local lists) changes the figures of
+the reported periods whose reach window (the twelve months ending with the period) contains a
+month of the new records, and nothing else. ``build_changed`` then
+
+1. rebuilds the small models outright (``int_periods``, ``int_area_hierarchy``, ``data_quality``,
+   ``data_quality_reason``);
+2. recomputes ``int_program_monthly`` for the new records' months only (its grain carries
+   ``record_period``): the model's SQL runs with ``program_records`` shadowed by a temporary view
+   of those months, and its rows for those months are replaced;
+3. recomputes the period-keyed models (``int_household_program`` ... ``funding_sources``) for the
+   affected periods only: their SQL runs unchanged with ``int_periods`` shadowed by a temporary
+   view of the affected periods, each into a temporary table that shadows the warehouse table for
+   the models after it; the warehouse rows of those periods are then replaced;
+4. rebuilds ``households`` (the latest period) from the merged tables.
+
+The model SQL files are not touched: scoping works by DuckDB's name resolution (temporary objects
+shadow the warehouse's). Everything runs in the caller's transaction.
+
+A full build (``transforms.runner.build_marts``) runs instead whenever an incremental one could be
+wrong: the first build, a model missing, the SQL code or the reference tables changed since the
+last build (a fingerprint kept in ``mart_build_state``), a registry file was loaded (snapshots
+change every period using them), a period's snapshot changed, a snapshot's reach grew beyond the
+new months, or a model of ``MODEL_ORDER`` this module does not know. The incremental result equals
+a full build (tests/test_incremental.py checks every table).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import duckdb
+
+from tkpk.db import MACROS_SQL as MACROS_PATH
+from tkpk.publish.atomic import crashpoint
+from transforms.runner import (
+    CURATED_TABLES,
+    MODEL_ORDER,
+    build_marts,
+    check_inputs,
+    existing_tables,
+    model_path,
+    model_sql,
+)
+
+log = logging.getLogger(__name__)
+
+#: Rebuilt outright on every build (small).
+ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy")
+#: Rebuilt outright after the merge (read every run's data quality / the latest period only).
+REBUILT_AFTER = ("data_quality", "data_quality_reason", "households")
+#: Depends on the registry snapshots only: kept as is by an incremental build.
+SNAPSHOT_MODELS = ("int_household_snapshot",)
+#: Keyed by record month: recomputed for the new records' months.
+RECORD_MONTH_MODELS = ("int_program_monthly",)
+#: Keyed by reported period: recomputed for the affected periods.
+PERIOD_MODELS = (
+    "int_household_program",
+    "int_household_funding",
+    "int_household_status",
+    "kelurahan_poverty",
+    "program_reach",
+    "program_incidence",
+    "program_overlap",
+    "funding_sources",
+)
+STATE_TABLE = "mart_build_state"
+REGISTRY_KINDS = ("households", "members")
+PROGRAM_KINDS = ("disbursements", "pbi", "local")
+REFERENCE_TABLES = ("ref_area", "ref_program", "ref_poverty_line")
+
+
+@dataclass
+class BuildReport:
+    """What a build did: ``full`` (with the reason), ``incremental`` (with its scope)."""
+
+    mode: str
+    reason: str
+    periods: list[date] = field(default_factory=list)
+    record_months: list[date] = field(default_factory=list)
+    models: list[dict[str, Any]] = field(default_factory=list)
+    curated: list[str] = field(default_factory=lambda: list(CURATED_TABLES))
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain values (for the run summary)."""
+        return {
+            "mode": self.mode,
+            "reason": self.reason,
+            "periods": [p.isoformat() for p in self.periods],
+            "record_months": [m.isoformat() for m in self.record_months],
+            "models": self.models,
+        }
+
+
+# --------------------------------------------------------------------------- fingerprint
+
+
+def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
+    """Hash of everything besides the accepted data that the models' output depends on: the SQL
+    of the macros and of every model, and the contents of the reference tables."""
+    digest = hashlib.sha256()
+    digest.update(MACROS_PATH.read_bytes())
+    for name in MODEL_ORDER:
+        digest.update(name.encode())
+        digest.update(model_path(name).read_bytes())
+    for table in REFERENCE_TABLES:
+        row = con.execute(
+            f"select count(*), md5(coalesce(string_agg(cast(t as varchar), chr(10) "
+            f"order by cast(t as varchar)), '')) from {table} as t"
+        ).fetchone()
+        digest.update(f"{table}:{row[0]}:{row[1]}".encode())
+    return digest.hexdigest()
+
+
+def _stored_fingerprint(con: duckdb.DuckDBPyConnection) -> str | None:
+    if STATE_TABLE not in existing_tables(con):
+        return None
+    row = con.execute(
+        f"select fingerprint from {STATE_TABLE} order by built_at desc limit 1"
+    ).fetchone()
+    return None if row is None else row[0]
+
+
+def _store_fingerprint(con: duckdb.DuckDBPyConnection, value: str, mode: str) -> None:
+    con.execute(
+        f"create table if not exists {STATE_TABLE} "
+        "(fingerprint varchar, mode varchar, built_at timestamp)"
+    )
+    con.execute(f"delete from {STATE_TABLE}")
+    con.execute(f"insert into {STATE_TABLE} values (?, ?, now())", [value, mode])
+
+
+# --------------------------------------------------------------------------------- build
+
+
+def _database(con: duckdb.DuckDBPyConnection) -> str:
+    """The warehouse's catalog name (temporary objects shadow ``<catalog>.main.<table>``)."""
+    return con.execute("select current_database()").fetchone()[0]
+
+
+def _timed(con: duckdb.DuckDBPyConnection, report: BuildReport, name: str, sql: str) -> None:
+    """Run one statement of model ``name`` and record its wall time."""
+    start = time.perf_counter()
+    try:
+        con.execute(sql)
+    except duckdb.Error as error:
+        raise RuntimeError(f"transform {model_path(name).name} failed: {error}") from error
+    report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
+    crashpoint(f"transform:{name}")
+
+
+def full_build(con: duckdb.DuckDBPyConnection, reason: str) -> BuildReport:
+    """Every model from scratch (``build_marts``), then the fingerprint."""
+    report = BuildReport(mode="full", reason=reason)
+    timings: list[tuple[str, float]] = []
+    report.curated = build_marts(con, timings=timings)
+    report.models = [{"name": n, "wall_s": round(s, 3)} for n, s in timings]
+    _store_fingerprint(con, fingerprint(con), "full")
+    return report
+
+
+def _new_files(outcomes: Sequence[Any], kinds: Sequence[str]) -> list[str]:
+    """sha256 of this run's loaded files of ``kinds``."""
+    return [o.sha256 for o in outcomes if o.outcome == "loaded" and o.kind in kinds]
+
+
+def _full_reason(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> str | None:
+    """Why this build must be full (None when an incremental build is exact)."""
+    unknown = set(MODEL_ORDER) - set(
+        ALWAYS_REBUILT + REBUILT_AFTER + SNAPSHOT_MODELS + RECORD_MONTH_MODELS + PERIOD_MODELS
+    )
+    if unknown:
+        return f"models without an incremental rule: {sorted(unknown)}"
+    missing = [m for m in MODEL_ORDER if m not in existing_tables(con)]
+    if missing:
+        return "first build" if len(missing) == len(MODEL_ORDER) else f"missing {missing}"
+    stored = _stored_fingerprint(con)
+    if stored is None:
+        return "no build fingerprint"
+    if stored != fingerprint(con):
+        return "transform code or reference tables changed"
+    if _new_files(outcomes, REGISTRY_KINDS):
+        return "registry snapshot files loaded"
+    return None
+
+
+def _months(con: duckdb.DuckDBPyConnection, shas: list[str]) -> list[date]:
+    """Distinct record months of the accepted records of the given files."""
+    if not shas:
+        return []
+    rows = con.execute(
+        """
+        select distinct cast(date_trunc('month', period) as date) as month
+        from program_records
+        where sha256 in (select unnest(?::varchar[])) and period is not null
+        order by month
+        """,
+        [shas],
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _reach_problem(con: duckdb.DuckDBPyConnection) -> str | None:
+    """Compare the new ``int_periods`` with the previous one (``_old_periods``): the snapshot of
+    an existing period must not change, and a snapshot may see new months only among
+    ``_new_months`` (else ``int_program_monthly`` would lack rows)."""
+    changed = con.execute(
+        """
+        select count(*) from _old_periods as o
+        left join int_periods as n on n.period = o.period
+        where n.period is null or n.snapshot is distinct from o.snapshot
+        """
+    ).fetchone()[0]
+    if changed:
+        return f"{changed} reported period(s) changed snapshot or disappeared"
+    grown = con.execute(
+        """
+        with reach_old as (
+            select snapshot, min(window_start) as first_month, max(period) as last_month
+            from _old_periods group by snapshot
+        ),
+        reach_new as (
+            select snapshot, min(window_start) as first_month, max(period) as last_month
+            from int_periods group by snapshot
+        ),
+        months as (
+            select n.snapshot, cast(unnest(generate_series(n.first_month, n.last_month,
+                interval 1 month)) as date) as month, o.first_month, o.last_month
+            from reach_new as n left join reach_old as o on o.snapshot = n.snapshot
+        )
+        select count(*) from months
+        where (first_month is null or month not between first_month and last_month)
+            and month not in (select month from _new_months)
+            and exists (select 1 from program_records
+                        where cast(date_trunc('month', period) as date) = months.month)
+        """
+    ).fetchone()[0]
+    if grown:
+        return f"snapshot reach grew over {grown} month(s) with older records"
+    return None
+
+
+def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> BuildReport:
+    """Build the curated tables for this run's new files: incrementally when that is exact,
+    else in full. ``outcomes`` are the raw loader's file outcomes of the run."""
+    check_inputs(con)
+    reason = _full_reason(con, outcomes)
+    if reason is not None:
+        return full_build(con, reason)
+    db = _database(con)
+    months = _months(con, _new_files(outcomes, PROGRAM_KINDS))
+    report = BuildReport(mode="incremental", reason="new program records", record_months=months)
+    con.execute("create or replace temp table _old_periods as select * from int_periods")
+    con.execute(
+        "create or replace temp table _new_months as select unnest(?::date[]) as month", [months]
+    )
+    try:
+        for name in ALWAYS_REBUILT:
+            _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
+        problem = _reach_problem(con)
+        if problem is not None:
+            return full_build(con, problem)
+        report.periods = _scope_periods(con)
+        if months:
+            _rebuild_record_months(con, report, db)
+        if report.periods:
+            _rebuild_periods(con, report, db)
+        for name in REBUILT_AFTER:
+            _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
+    finally:
+        for table in ("_old_periods", "_new_months", "_scope"):
+            con.execute(f"drop table if exists temp.main.{table}")
+    _store_fingerprint(con, fingerprint(con), "incremental")
+    log.info(
+        "incremental build: %d period(s) %s from %d record month(s)",
+        len(report.periods), [p.isoformat() for p in report.periods], len(months),
+    )
+    return report
+
+
+def _scope_periods(con: duckdb.DuckDBPyConnection) -> list[date]:
+    """Reported periods to recompute: new ones, those whose poverty line changed, and those
+    whose reach window holds a new record month."""
+    con.execute(
+        """
+        create or replace temp table _scope as
+        select n.period
+        from int_periods as n
+        left join _old_periods as o on o.period = n.period
+        where o.period is null
+            or o.poverty_line_idr is distinct from n.poverty_line_idr
+            or o.extreme_poverty_line_idr is distinct from n.extreme_poverty_line_idr
+            or o.poverty_line_status is distinct from n.poverty_line_status
+            or exists (select 1 from _new_months as m
+                       where m.month between n.window_start and n.period)
+        order by n.period
+        """
+    )
+    return [r[0] for r in con.execute("select period from _scope order by period").fetchall()]
+
+
+def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
+    """Replace the ``int_program_monthly`` rows of the new record months."""
+    con.execute(
+        f"""
+        create or replace temp view program_records as
+        select * from {db}.main.program_records
+        where cast(date_trunc('month', period) as date) in (select month from _new_months)
+        """
+    )
+    try:
+        for name in RECORD_MONTH_MODELS:
+            con.execute(
+                f"delete from {db}.main.{name} "
+                "where record_period in (select month from _new_months)"
+            )
+            _timed(
+                con, report, name,
+                f"insert into {db}.main.{name} by name select * from (\n{model_sql(name)}\n)",
+            )
+    finally:
+        con.execute("drop view if exists temp.main.program_records")
+
+
+def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
+    """Recompute the period-keyed models for the scope, then replace their rows."""
+    con.execute(
+        f"""
+        create or replace temp view int_periods as
+        select * from {db}.main.int_periods where period in (select period from _scope)
+        """
+    )
+    built: list[str] = []
+    try:
+        for name in PERIOD_MODELS:
+            _timed(con, report, name, f"create temp table {name} as\n{model_sql(name)}")
+            built.append(name)
+        con.execute("drop view temp.main.int_periods")
+        for name in PERIOD_MODELS:
+            con.execute(
+                f"delete from {db}.main.{name} where period in (select period from _scope)"
+            )
+            con.execute(f"insert into {db}.main.{name} by name select * from temp.main.{name}")
+    finally:
+        con.execute("drop view if exists temp.main.int_periods")
+        for name in built:
+            con.execute(f"drop table if exists temp.main.{name}")
