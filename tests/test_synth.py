@@ -468,7 +468,7 @@ def _digest(folder: Path) -> dict[str, str]:
 
 
 def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):
-    args = {"households": 300, "months": "2026-01:2026-06", "region": "33.75", "messiness": 0.05}
+    args = {"households": 300, "months": "2026-01:2026-03", "region": "33.75", "messiness": 0.05}
     generate(tmp_path / "a" / "raw", tmp_path / "a" / "side", seed=5, **args)
     generate(tmp_path / "b" / "raw", tmp_path / "b" / "side", seed=5, **args)
     generate(tmp_path / "c" / "raw", tmp_path / "c" / "side", seed=6, **args)
@@ -479,6 +479,40 @@ def test_same_seed_gives_identical_files_and_another_seed_does_not(tmp_path):
     fixed = ("_keterangan.csv", "rekap_")  # junk files with fixed text
     same = [n for n in set(a) & set(c) if a[n] == c[n] and not any(x in n for x in fixed)]
     assert not same, f"files identical across seeds: {same}"
+
+
+def test_province_region_spreads_households_over_its_desa(tmp_path):
+    raw = tmp_path / "raw"
+    generate(
+        raw,
+        tmp_path / "side",
+        households=600,
+        months="2026-02:2026-02",
+        seed=3,
+        region="33",
+        messiness=0.0,
+    )
+    areas = reference.load_areas("33")
+    leaves = areas[areas["level"] == "kelurahan"]
+    codes = set(leaves["code"])
+    f = read_raw(raw / "dtsen_keluarga_33_202602.csv")
+    kab = set()
+    for i in range(len(f.rows)):
+        r = f.record(i)
+        code = str(r["KODE_KELURAHAN"])
+        dotted = (
+            code if "." in code or not code else (f"{code[:2]}.{code[2:4]}.{code[4:6]}.{code[6:]}")
+        )
+        if code:
+            assert dotted in codes, code
+            kab.add(dotted[:5])
+        else:  # only names that identify one desa are written without a code
+            matches = leaves[leaves["name"].map(area_key) == area_key(r["NAMA_KELURAHAN"])]
+            assert len(matches) == 1, r["NAMA_KELURAHAN"]
+    assert len(kab) > 10
+    members = read_raw(raw / "dtsen_anggota_33_202602.csv")
+    niks = [nik_digits(members.record(i)["NIK"]) for i in range(len(members.rows))]
+    assert all(n.startswith("33") and nik_problem(n) is None for n in niks)
 
 
 # --------------------------------------------------------------------------------------------

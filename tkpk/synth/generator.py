@@ -405,7 +405,11 @@ def snapshot_jobs(world: World, s: int, n_streets: int) -> tuple[Job, Job]:
         "addr_kind": hh["addr_kind"][hids].astype(np.int16),
         "rt": hh["rt"][hids].astype(np.int16),
         "rw": hh["rw"][hids].astype(np.int16),
-        "size": size[hids].astype(np.int16),
+        # The declared size is sometimes stale by one (indicators count the member rows).
+        "size": np.maximum(
+            size[hids] + np.where(rng.random(len(hids)) < 0.02, rng.choice([-1, 1], len(hids)), 0),
+            1,
+        ).astype(np.int16),
         "exp": exp,
         "desil": hh["desil"][hids, s].astype(np.int8),
         "luas": luas,
@@ -886,14 +890,18 @@ def generate(
     con.close()
 
     total_bytes = sum((out_dir / r["file_name"]).stat().st_size for r in file_rows)
+    written = {r["file_name"] for r in file_rows}
+    others = [p.name for p in out_dir.iterdir() if p.name not in written and p.name != ".gitkeep"]
+    note = f" {len(others)} other files already in {out_dir} were left alone." if others else ""
     present0 = present_persons(pop, 0)
     return (
         f"Wrote {len(file_rows)} files ({total_bytes / 1e6:,.1f} MB) to {out_dir}: "
-        f"{len(snaps)} registry snapshots of ~{households:,} households "
+        f"{len(snaps)} registry snapshot{'s' if len(snaps) > 1 else ''} of ~{households:,} "
+        "households "
         f"({len(present0):,} persons at {str(snaps[0])}), region {region}, months {months}, "
         f"seed {seed}; {len(log['file_name']):,} injected defects logged in "
         f"{side_dir / 'defects.csv'} "
-        f"({time.perf_counter() - started:,.1f} s)."
+        f"({time.perf_counter() - started:,.1f} s).{note}"
     )
 
 
