@@ -29,6 +29,14 @@ INTERMEDIATE_MODELS: tuple[str, ...] = (
     "int_household_program",
     "int_household_funding",
     "int_household_status",
+    # additive sums per area (or DESIL) behind the curated tables: the distributed flow adds
+    # them across partitions before the curated tables turn them into ratios
+    "int_poverty_sums",
+    "int_area_desil_sums",
+    "int_reach_sums",
+    "int_incidence_sums",
+    "int_overlap_sums",
+    "int_funding_sums",
 )
 
 #: The curated tables (published as ``<name>.parquet``), in build order.

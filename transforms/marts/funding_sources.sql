@@ -24,30 +24,9 @@ sources as (
     select distinct funding_source from int_program_monthly where funding_source is not null
 ),
 
-facts as (
-    select
-        int_household_funding.period,
-        int_household_funding.funding_source,
-        int_area_hierarchy.area_code,
-        int_household_funding.amount_idr
-    from int_household_funding
-    join int_household_status
-        on int_household_status.period = int_household_funding.period
-        and int_household_status.id_keluarga = int_household_funding.id_keluarga
-    join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code
-            is not distinct from int_household_status.kelurahan_code
-),
-
 aggregated as (
-    select
-        period,
-        area_code,
-        funding_source,
-        count(*) as recipient_households,
-        sum(amount_idr) as amount_idr
-    from facts
-    group by period, area_code, funding_source
+    -- additive sums per (period, area_code, funding_source): int_funding_sums
+    select * from int_funding_sums
 ),
 
 grid as (

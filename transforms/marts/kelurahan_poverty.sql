@@ -16,46 +16,9 @@
 -- only removes a last-bit rounding difference of the double division when they are equal.
 with
 
-facts as (
-    select
-        int_household_status.*,
-        int_area_hierarchy.area_code
-    from int_household_status
-    join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code
-            is not distinct from int_household_status.kelurahan_code
-),
-
 aggregated as (
-    select
-        period,
-        area_code,
-        sum(household_size) as population,
-        count(*) as households,
-        sum(household_size) filter (where poor) as poor_population,
-        count(*) filter (where poor) as poor_households,
-        sum(cast(household_size as hugeint) * gap_cents) filter (where poor) as gap_cents_sum,
-        sum(cast(household_size as hugeint) * gap_cents * gap_cents) filter (where poor)
-            as gap_cents_squared_sum,
-        sum(household_size * (poverty_line_idr - pengeluaran_per_kapita)) filter (where poor)
-            as poverty_gap_idr_month,
-        sum(household_size) filter (where extreme_poor) as extreme_poor_population,
-        sum(household_size) filter (where near_poor) as near_poor_population,
-        count(*) filter (where desil between 1 and 4) as households_desil_1_4,
-        count(*) filter (where poor and program_count = 0) as poor_households_unreached,
-        sum(household_size) filter (where mpi_poor) as mpi_poor_population,
-        sum(household_size * mpi_score_18) filter (where mpi_poor) as mpi_score_18_sum,
-        sum(household_size) filter (where deprived_schooling) as deprived_schooling,
-        sum(household_size) filter (where deprived_attendance) as deprived_attendance,
-        sum(household_size) filter (where deprived_insurance) as deprived_insurance,
-        sum(household_size) filter (where deprived_electricity) as deprived_electricity,
-        sum(household_size) filter (where deprived_water) as deprived_water,
-        sum(household_size) filter (where deprived_sanitation) as deprived_sanitation,
-        sum(household_size) filter (where deprived_housing) as deprived_housing,
-        sum(household_size) filter (where deprived_cooking_fuel) as deprived_cooking_fuel,
-        sum(household_size) filter (where deprived_crowding) as deprived_crowding
-    from facts
-    group by period, area_code
+    -- additive sums per (period, area_code): int_poverty_sums
+    select * from int_poverty_sums
 ),
 
 grid as (

@@ -9,23 +9,9 @@
 -- Shares are NULL when the program has no recipient (no amount) in the period.
 with
 
-recipient_facts as (
-    select
-        int_household_program.period,
-        int_household_program.program,
-        int_household_status.desil,
-        int_household_program.amount_idr
-    from int_household_program
-    join int_household_status
-        on int_household_status.period = int_household_program.period
-        and int_household_status.id_keluarga = int_household_program.id_keluarga
-    where int_household_program.recipient
-),
-
 by_desil as (
-    select period, program, desil, count(*) as recipient_households, sum(amount_idr) as amount_idr
-    from recipient_facts
-    group by period, program, desil
+    -- additive sums per (period, program, desil): int_incidence_sums
+    select * from int_incidence_sums
 ),
 
 grid as (

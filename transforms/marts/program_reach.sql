@@ -22,56 +22,14 @@
 -- row only. PBI-JK inactive rows are neither.
 with
 
-household_facts as (
-    select period, id_keluarga, kelurahan_code, household_size, desil, pengeluaran_per_kapita, poor
-    from int_household_status
-),
-
-recipient_facts as (
-    select
-        int_household_program.period,
-        int_household_program.program,
-        int_area_hierarchy.area_code,
-        household_facts.desil <= ref_program.target_desil_max as in_target,
-        household_facts.poor,
-        int_household_program.amount_idr,
-        12 * household_facts.household_size * household_facts.pengeluaran_per_kapita
-            as consumption_year
-    from int_household_program
-    join household_facts
-        on household_facts.period = int_household_program.period
-        and household_facts.id_keluarga = int_household_program.id_keluarga
-    join ref_program on ref_program.code = int_household_program.program
-    join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code is not distinct from household_facts.kelurahan_code
-    where int_household_program.recipient
-),
-
 recipients as (
-    select
-        period,
-        area_code,
-        program,
-        count(*) as recipient_households,
-        sum(amount_idr) as amount_idr,
-        count(*) filter (where in_target) as recipient_target_households,
-        count(*) filter (where poor) as recipient_poor_households,
-        sum(consumption_year) as recipient_consumption_idr_year
-    from recipient_facts
-    group by period, area_code, program
+    -- additive sums per (period, area_code, program): int_reach_sums
+    select * from int_reach_sums
 ),
 
 households_by_desil as (
-    select
-        household_facts.period,
-        int_area_hierarchy.area_code,
-        household_facts.desil,
-        count(*) as households,
-        count(*) filter (where household_facts.poor) as poor_households
-    from household_facts
-    join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code is not distinct from household_facts.kelurahan_code
-    group by household_facts.period, int_area_hierarchy.area_code, household_facts.desil
+    -- additive counts per (period, area_code, desil): int_area_desil_sums
+    select * from int_area_desil_sums
 ),
 
 targets as (

@@ -1,0 +1,40 @@
+-- int_funding_sums: the additive sums behind funding_sources.
+-- Grain: one row per (period, area_code, funding_source) with at least one recipient household
+-- of s(m) in the area.
+--
+-- Recipient households and their successful amounts; sums over disjoint sets of households add
+-- up (flows/distributed.py adds them across kab/kota partitions). Definitions:
+-- funding_sources.sql.
+with
+
+facts as (
+    select
+        int_household_funding.period,
+        int_household_funding.funding_source,
+        int_area_hierarchy.area_code,
+        int_household_funding.amount_idr
+    from int_household_funding
+    join int_household_status
+        on int_household_status.period = int_household_funding.period
+        and int_household_status.id_keluarga = int_household_funding.id_keluarga
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code
+            is not distinct from int_household_status.kelurahan_code
+),
+
+aggregated as (
+    select
+        period,
+        area_code,
+        funding_source,
+        count(*) as recipient_households,
+        sum(amount_idr) as amount_idr
+    from facts
+    group by period, area_code, funding_source
+),
+
+final as (
+    select * from aggregated
+)
+
+select * from final

@@ -1,0 +1,56 @@
+-- int_poverty_sums: the additive sums behind kelurahan_poverty, per period and area.
+-- Grain: one row per (period, area_code) with at least one household of s(m) in the area.
+--
+-- Every column is an exact sum (integers, decimals, hugeint cents) over the households of the
+-- area, so the sums of two disjoint sets of households add up: the distributed flow
+-- (flows/distributed.py) computes these per kab/kota partition, adds them by (period, area_code)
+-- and kelurahan_poverty turns the totals into ratios. Definitions: kelurahan_poverty.sql.
+with
+
+facts as (
+    select
+        int_household_status.*,
+        int_area_hierarchy.area_code
+    from int_household_status
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code
+            is not distinct from int_household_status.kelurahan_code
+),
+
+aggregated as (
+    select
+        period,
+        area_code,
+        sum(household_size) as population,
+        count(*) as households,
+        sum(household_size) filter (where poor) as poor_population,
+        count(*) filter (where poor) as poor_households,
+        sum(cast(household_size as hugeint) * gap_cents) filter (where poor) as gap_cents_sum,
+        sum(cast(household_size as hugeint) * gap_cents * gap_cents) filter (where poor)
+            as gap_cents_squared_sum,
+        sum(household_size * (poverty_line_idr - pengeluaran_per_kapita)) filter (where poor)
+            as poverty_gap_idr_month,
+        sum(household_size) filter (where extreme_poor) as extreme_poor_population,
+        sum(household_size) filter (where near_poor) as near_poor_population,
+        count(*) filter (where desil between 1 and 4) as households_desil_1_4,
+        count(*) filter (where poor and program_count = 0) as poor_households_unreached,
+        sum(household_size) filter (where mpi_poor) as mpi_poor_population,
+        sum(household_size * mpi_score_18) filter (where mpi_poor) as mpi_score_18_sum,
+        sum(household_size) filter (where deprived_schooling) as deprived_schooling,
+        sum(household_size) filter (where deprived_attendance) as deprived_attendance,
+        sum(household_size) filter (where deprived_insurance) as deprived_insurance,
+        sum(household_size) filter (where deprived_electricity) as deprived_electricity,
+        sum(household_size) filter (where deprived_water) as deprived_water,
+        sum(household_size) filter (where deprived_sanitation) as deprived_sanitation,
+        sum(household_size) filter (where deprived_housing) as deprived_housing,
+        sum(household_size) filter (where deprived_cooking_fuel) as deprived_cooking_fuel,
+        sum(household_size) filter (where deprived_crowding) as deprived_crowding
+    from facts
+    group by period, area_code
+),
+
+final as (
+    select * from aggregated
+)
+
+select * from final
