@@ -144,6 +144,7 @@ def measure(path: Path, threads: int) -> dict:
         "prepare_text",
         "_duckdb_read",
         "_build_csv_records",
+        "read_sheet_records",
         "check_zip",
         "_load_sheet_rows",
         "classify_records",
