@@ -195,6 +195,8 @@ for line in sys.stdin:
         except BaseException:
             traceback.print_exc()
         finally:
+            import atexit
+            atexit._run_exitfuncs()  # what a normal exit does (Prefect flushes its API logs)
             sys.stdout.flush()
             sys.stderr.flush()
             os._exit(code)
