@@ -143,6 +143,12 @@ def _store_fingerprint(con: duckdb.DuckDBPyConnection, value: str, mode: str) ->
     con.execute(f"insert into {STATE_TABLE} values (?, ?, now())", [value, mode])
 
 
+def record_build(con: duckdb.DuckDBPyConnection, mode: str) -> None:
+    """Record that every model was just built from scratch (by ``mode``), so that the next run
+    may build incrementally on top of it."""
+    _store_fingerprint(con, fingerprint(con), mode)
+
+
 # --------------------------------------------------------------------------------- build
 
 
