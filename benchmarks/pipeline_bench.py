@@ -22,7 +22,7 @@ Usage (from the repository root)::
     .venv/bin/python benchmarks/pipeline_bench.py --households 100000
     .venv/bin/python benchmarks/pipeline_bench.py --households 1000000
     nohup .venv/bin/python benchmarks/pipeline_bench.py --households 12000000 --region 33 \\
-        > benchmarks/work/pipeline_12m.log 2>&1 &
+        --per-kabkota > benchmarks/work/pipeline_12m.log 2>&1 &
 
 ``--no-floor``, ``--no-incremental`` skip parts; ``--readme-only`` only regenerates the README
 table from the JSON files. Engine settings come from the environment as in production
@@ -88,30 +88,93 @@ def folder_bytes(folder: Path) -> int:
 # ------------------------------------------------------------------------------- extracts
 
 
-def ensure_extracts(households: int, region: str, months: str, seed: int, messiness: float):
+def synth_command(out: Path, side: Path, households: int, region: str, months: str, seed: int,
+                  messiness: float) -> list[str]:
+    """The ``tkpk synth`` command line."""
+    return [
+        str(ROOT / ".venv" / "bin" / "tkpk"), "synth", "--out", str(out), "--side", str(side),
+        "--households", str(households), "--region", region, "--months", months,
+        "--seed", str(seed), "--messiness", str(messiness),
+    ]
+
+
+def kabkota_shares(region: str, households: int) -> dict[str, int]:
+    """Households per kab/kota of a province, in proportion to its number of kelurahan/desa
+    (largest remainder, so they add up to ``households``)."""
+    from tkpk import reference
+    from tkpk.config import Settings
+    from tkpk.db import connect
+
+    con = connect(Settings(), ":memory:")
+    reference.install(con, region)
+    counts = dict(con.execute(
+        "select kabkota_code, count(*) from ref_area where level = 'kelurahan' "
+        "group by kabkota_code order by kabkota_code"
+    ).fetchall())
+    con.close()
+    total = sum(counts.values())
+    exact = {k: households * n / total for k, n in counts.items()}
+    shares = {k: int(v) for k, v in exact.items()}
+    for k in sorted(exact, key=lambda k: exact[k] - shares[k], reverse=True)[
+        : households - sum(shares.values())
+    ]:
+        shares[k] += 1
+    return shares
+
+
+def synth_by_kabkota(partial: Path, base: Path, households: int, region: str, months: str,
+                     seed: int, messiness: float) -> None:
+    """A province's extracts as its kab/kota offices would send them: ``tkpk synth`` per
+    kab/kota (bounded memory; resumable), program files tagged ``_kab<code>`` (a trailing word
+    the file-name contract ignores), registry files already named by kab/kota code."""
+    partial.mkdir(parents=True, exist_ok=True)
+    for index, (kab, n) in enumerate(kabkota_shares(region, households).items()):
+        done = base / "kab" / f"{kab}.done"
+        if done.exists() or n == 0:
+            continue
+        piece = base / "kab" / kab
+        shutil.rmtree(piece, ignore_errors=True)
+        command = synth_command(piece, base / "synth" / kab, n, kab, months, seed + index,
+                                messiness)
+        print(f"  {kab}: {n:,} households", flush=True)
+        subprocess.run(command, check=True, cwd=ROOT, stdout=subprocess.DEVNULL)
+        tag = "_kab" + kab.replace(".", "")
+        for path in sorted(piece.iterdir()):
+            name = path.name if path.name.startswith("dtsen_") else (
+                path.stem + tag + "".join(path.suffixes[-1:]))
+            path.rename(partial / name)
+        shutil.rmtree(piece)
+        done.touch()
+
+
+def ensure_extracts(households: int, region: str, months: str, seed: int, messiness: float,
+                    per_kabkota: bool = False):
     """The cached raw folder of this size (generated with ``tkpk synth`` when missing)."""
     base = WORK / size_label(households, region)
     raw = base / "raw"
     meta_path = base / "extracts.json"
     params = {"households": households, "region": region, "months": months, "seed": seed,
               "messiness": messiness}
+    if per_kabkota:
+        params["per_kabkota"] = True
     if raw.is_dir() and meta_path.exists():
         meta = json.loads(meta_path.read_text())
         if meta.get("params") == params:
             return raw, meta
         shutil.rmtree(raw)
     partial = base / "raw.partial"
-    shutil.rmtree(partial, ignore_errors=True)
     base.mkdir(parents=True, exist_ok=True)
-    command = [
-        str(ROOT / ".venv" / "bin" / "tkpk"), "synth", "--out", str(partial),
-        "--side", str(base / "synth"), "--households", str(households), "--region", region,
-        "--months", months, "--seed", str(seed), "--messiness", str(messiness),
-    ]
-    print(f"generating extracts: {' '.join(command)}", flush=True)
     start = time.perf_counter()
     before = os.times()
-    subprocess.run(command, check=True, cwd=ROOT)
+    if per_kabkota:
+        print(f"generating extracts by kab/kota of {region} ...", flush=True)
+        synth_by_kabkota(partial, base, households, region, months, seed, messiness)
+    else:
+        shutil.rmtree(partial, ignore_errors=True)
+        command = synth_command(partial, base / "synth", households, region, months, seed,
+                                messiness)
+        print(f"generating extracts: {' '.join(command)}", flush=True)
+        subprocess.run(command, check=True, cwd=ROOT)
     after = os.times()
     partial.rename(raw)
     meta = {
@@ -384,7 +447,8 @@ def stage_table(run: dict) -> dict[str, dict]:
 def bench(args: argparse.Namespace) -> dict:
     """Generate (or reuse) the extracts, time the floor and the runs; return the result."""
     raw, extracts = ensure_extracts(
-        args.households, args.region, args.months, args.seed, args.messiness
+        args.households, args.region, args.months, args.seed, args.messiness,
+        per_kabkota=args.per_kabkota,
     )
     label = size_label(args.households, args.region)
     run_dir = WORK / label / "run"
@@ -583,8 +647,19 @@ def main() -> None:
     parser.add_argument("--no-floor", dest="floor", action="store_false")
     parser.add_argument("--no-incremental", dest="incremental", action="store_false")
     parser.add_argument("--keep", action="store_true", help="keep the spill folder")
+    parser.add_argument(
+        "--per-kabkota", action="store_true",
+        help="generate a province's extracts kab/kota by kab/kota (bounded synth memory)",
+    )
     parser.add_argument("--readme-only", action="store_true")
+    parser.add_argument("--extracts-only", action="store_true",
+                        help="only generate (or check) the cached extracts")
     args = parser.parse_args()
+    if args.extracts_only:
+        raw, meta = ensure_extracts(args.households, args.region, args.months, args.seed,
+                                    args.messiness, per_kabkota=args.per_kabkota)
+        print(json.dumps(meta, indent=2))
+        return
     if not args.readme_only:
         result = bench(args)
         RESULTS.mkdir(parents=True, exist_ok=True)
