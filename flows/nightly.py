@@ -19,6 +19,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 
+from flows.progress import StageProgress
 from flows.summary import RunSummary, render_console, render_markdown, summarise
 from flows.timing import StageClock
 from tkpk import reference
@@ -35,6 +36,7 @@ class RunContext:
     settings: Settings
     con: duckdb.DuckDBPyConnection
     outcomes: list = field(default_factory=list)
+    progress: StageProgress = field(default_factory=lambda: StageProgress(enabled=False))
 
 
 def new_run_id() -> str:
@@ -78,7 +80,7 @@ def load_raw_files(ctx: RunContext) -> list:
     """Discover files in the raw folder and load the new ones into the raw tables."""
     from tkpk.ingest.raw import load_new_files
 
-    outcomes = load_new_files(ctx.con, ctx.settings, ctx.run_id)
+    outcomes = load_new_files(ctx.con, ctx.settings, ctx.run_id, on_file=ctx.progress.file_started)
     logger = get_run_logger()
     for outcome in outcomes:
         logger.info(
@@ -168,9 +170,11 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
     settings = get_settings().with_paths(raw=Path(raw_dir), out=Path(out_dir), db=Path(db_path))
     run_id = new_run_id()
     check_pseudonym_key(settings)
-    clock = StageClock()
+    progress = StageProgress()
+    clock = StageClock(progress=progress)
     with clock.stage("open"):
         ctx = open_warehouse(settings, run_id)
+    ctx.progress = progress
     try:
         with clock.stage("load"):
             load_raw_files(ctx)
@@ -185,6 +189,7 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
         with clock.stage("commit"):
             commit_warehouse(ctx)
     except BaseException:
+        progress.close()
         ctx.con.rollback()
         ctx.con.close()
         raise
@@ -195,6 +200,7 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
             publish_validation_docs(ctx, ingest)
         summary = summarise(ctx.con, run_id, ctx.outcomes, published)
     finally:
+        progress.close()
         ctx.con.close()
     summary.stages = clock.as_list()
     summary.transform = transform if needs_publish else {}

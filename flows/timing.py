@@ -76,10 +76,14 @@ class StageClock:
     """Collects the timings of the stages of one run, in order."""
 
     stages: list[StageTiming] = field(default_factory=list)
+    #: Optional terminal progress (``flows.progress.StageProgress``) told of each stage.
+    progress: object | None = None
 
     @contextmanager
     def stage(self, name: str) -> Iterator[None]:
         """Time the block as stage ``name`` (recorded even when the block raises)."""
+        if self.progress is not None:
+            self.progress.start(name)
         scope = "stage" if reset_peak() else "process"
         start_rss = rss_mb()
         wall, cpu = time.perf_counter(), time.process_time()
@@ -96,6 +100,8 @@ class StageClock:
                     peak_scope=scope,
                 )
             )
+            if self.progress is not None:
+                self.progress.finish(name)
 
     def as_list(self) -> list[dict]:
         """The timings as plain dicts (for the run summary)."""

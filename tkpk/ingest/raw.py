@@ -10,6 +10,7 @@ rows are inserted into the warehouse, streamed as Arrow batches.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -107,11 +108,17 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def load_new_files(
-    con: duckdb.DuckDBPyConnection, settings: Settings, run_id: str
+    con: duckdb.DuckDBPyConnection,
+    settings: Settings,
+    run_id: str,
+    on_file: Callable[[int, int, str], None] | None = None,
 ) -> list[FileOutcome]:
     """Discover the raw folder (name order), skip content already loaded, quarantine file-level
     problems and load every other file into ``raw_<kind>`` with a fresh ``load_id``
-    (``<run_id>-<nnnn>``). One outcome per file found, in name order."""
+    (``<run_id>-<nnnn>``). One outcome per file found, in name order.
+
+    ``on_file(index, total, name)`` is told of each file before it is read (progress display).
+    """
     ensure_tables(con)
     known = {
         sha: (name, outcome, reason, kind)
@@ -122,7 +129,10 @@ def load_new_files(
     first_name_this_run: dict[str, str] = {}
     outcomes: list[FileOutcome] = []
     sequence = 0
-    for raw in discover(settings.raw_dir):
+    found = discover(settings.raw_dir)
+    for index, raw in enumerate(found):
+        if on_file is not None:
+            on_file(index, len(found), raw.name)
         try:
             sha = sha256_of(raw.path)
         except OSError as error:
