@@ -52,6 +52,11 @@ def _top(frame, column: str, n: int = 3, percent: bool = True) -> str:  # noqa: 
     return ", ".join(f"{name} ({v})" for name, v in zip(rows["area_name"], values, strict=True))
 
 
+
+def _program_label(row) -> str:
+    """A program as the task force knows it: its catalog name and code (``PBI-JK``)."""
+    return f"{row['program_name']} ({str(row['program']).replace('_', '-')})"
+
 def headlines(data: ReportData) -> list[str]:
     """The cover page's key findings, in Bahasa Indonesia, computed from the pack."""
     city, kelurahan = data.city, data.kelurahan
@@ -102,9 +107,9 @@ def headlines(data: ReportData) -> list[str]:
     )
     if not best.empty and not leak.empty:
         lines.append(
-            f"Cakupan sasaran tertinggi: {best.iloc[0]['program']} "
+            f"Cakupan sasaran tertinggi: {_program_label(best.iloc[0])} "
             f"({fmt.format_percent(best.iloc[0]['coverage_target'])}); penerima bukan sasaran "
-            f"terbanyak: {leak.iloc[0]['program']} "
+            f"terbanyak: {_program_label(leak.iloc[0])} "
             f"({fmt.format_percent(leak.iloc[0]['inclusion_error'])} dari penerimanya)."
         )
     funding = data.funding[data.funding["area_level"] == "kota"].sort_values(
