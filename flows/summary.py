@@ -8,6 +8,7 @@ and reason codes).
 
 from __future__ import annotations
 
+import re
 from dataclasses import asdict, dataclass, field
 
 import duckdb
@@ -181,7 +182,12 @@ def render_console(summary: RunSummary) -> None:
         console.print(line, markup=False)
 
 
+def escape_markdown(text: str) -> str:
+    """Plain text made inert in markdown (a file name like ``[x](http://…)`` stays text)."""
+    return re.sub(r"([\\`*_{}\[\]()<>#+!|~-])", r"\\\1", text)
+
+
 def render_markdown(summary: RunSummary) -> str:
     """The summary as the Prefect markdown artifact."""
-    body = "\n".join(f"- {line}" for line in summary_lines(summary)[1:])
+    body = "\n".join(f"- {escape_markdown(line)}" for line in summary_lines(summary)[1:])
     return f"# tkpk nightly run `{summary.run_id}`\n\n{body}\n"

@@ -1,0 +1,23 @@
+"""The run summary: plain counts and reasons, inert as markdown."""
+
+from __future__ import annotations
+
+from flows.summary import RunSummary, render_markdown, summary_lines
+
+
+def test_summary_lines_and_markdown_keep_file_names_inert():
+    summary = RunSummary(
+        run_id="r1",
+        files={"loaded": 2, "quarantined": 1},
+        rows={"read": 1234, "accepted": 1200, "quarantined": 30, "duplicate": 4,
+              "skipped_lines": 5},
+        top_reasons=[("nik_invalid", 20), ("date_invalid", 10)],
+        quarantined_files=[("[klik](http://contoh.invalid)_x.csv", "file_kind_unknown")],
+    )
+    lines = summary_lines(summary)
+    assert "files: 2 loaded, 0 already loaded, 1 quarantined" in lines
+    assert any("1.234 read, 1.200 accepted, 30 quarantined, 4 duplicate" in x for x in lines)
+    markdown = render_markdown(summary)
+    assert "](http" not in markdown
+    assert r"\[klik\]\(http://contoh.invalid\)" in markdown
+    assert RunSummary.from_dict(summary.as_dict()) == summary
