@@ -565,21 +565,28 @@ def render_readme_section() -> str:
         " in seconds, peak = resident memory of the run's process (DuckDB included), MB."
         " Two shared cores: the load average (1 min) before/after each run is shown.",
         "",
-        "| size | files / MB | floor s | full run s | full / floor | peak MB | incremental s |"
-        " incr. / full | load avg |",
+        "| size | files / MB | floor s (CPU) | full run s (CPU) | full / floor wall (CPU)"
+        " | peak MB | incremental s (CPU) | incr. / full wall (CPU) | load avg |",
         "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in results:
         h = r["headline"]
         full = r["full"]
+        floor = r.get("floor", {})
+        inc = r.get("incremental", {})
         load = f"{full['load_before'][0]:.1f}→{full['load_after'][0]:.1f}"
+        cpu_ratio = full["cpu_s"] / floor["cpu_s"] if floor else None
+        inc_cpu_ratio = inc["cpu_s"] / full["cpu_s"] if inc else None
         lines.append(
             f"| {r['households']:,} hh, region {r['region']} "
             f"| {r['full_run_files']} / {r['full_run_bytes'] / 1e6:,.0f} "
-            f"| {_fmt(h.get('floor_wall_s'))} | {_fmt(h['full_wall_s'])} "
-            f"| {_fmt(h.get('ratio_full_to_floor'), 2)} | {_fmt(h['peak_rss_mb'], 0)} "
-            f"| {_fmt(h.get('incremental_wall_s'))} "
-            f"| {_fmt(h.get('ratio_incremental_to_full'), 3)} | {load} |"
+            f"| {_fmt(h.get('floor_wall_s'))} ({_fmt(floor.get('cpu_s'))}) "
+            f"| {_fmt(h['full_wall_s'])} ({_fmt(full['cpu_s'])}) "
+            f"| {_fmt(h.get('ratio_full_to_floor'), 1)} ({_fmt(cpu_ratio, 1)}) "
+            f"| {_fmt(h['peak_rss_mb'], 0)} "
+            f"| {_fmt(h.get('incremental_wall_s'))} ({_fmt(inc.get('cpu_s'))}) "
+            f"| {_fmt(h.get('ratio_incremental_to_full'), 3)} ({_fmt(inc_cpu_ratio, 3)}) "
+            f"| {load} |"
         )
     lines += ["", "Per stage (wall s / CPU s / peak MB):", ""]
     header = "| size | run | " + " | ".join(STAGES) + " |"

@@ -318,16 +318,37 @@ def _scope_periods(con: duckdb.DuckDBPyConnection) -> list[date]:
     return [r[0] for r in con.execute("select period from _scope order by period").fetchall()]
 
 
+#: Inputs of ``int_program_monthly`` shadowed while it is recomputed for the new months, in
+#: creation order. Matching only looks up a record's own NIK (members) and NO_KK (households),
+#: so the model sees the new months' records, the member rows with their NIKs and the
+#: households holding those members or those NO_KK: exact, and far fewer rows than the registry.
+RECORD_MONTH_INPUTS = (
+    (
+        "program_records",
+        "select * from {db}.main.program_records "
+        "where cast(date_trunc('month', period) as date) in (select month from _new_months)",
+    ),
+    (
+        "registry_members",
+        "select * from {db}.main.registry_members "
+        "where nik in (select nik from temp.main.program_records where nik is not null)",
+    ),
+    (
+        "int_household_snapshot",
+        "select * from {db}.main.int_household_snapshot "
+        "where id_keluarga in (select id_keluarga from temp.main.registry_members) "
+        "or no_kk in (select no_kk from temp.main.program_records where no_kk is not null)",
+    ),
+)
+
+
 def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
     """Replace the ``int_program_monthly`` rows of the new record months."""
-    con.execute(
-        f"""
-        create or replace temp view program_records as
-        select * from {db}.main.program_records
-        where cast(date_trunc('month', period) as date) in (select month from _new_months)
-        """
-    )
+    created: list[str] = []
     try:
+        for table, select in RECORD_MONTH_INPUTS:
+            con.execute(f"create or replace temp table {table} as {select.format(db=db)}")
+            created.append(table)
         for name in RECORD_MONTH_MODELS:
             con.execute(
                 f"delete from {db}.main.{name} "
@@ -338,7 +359,8 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
                 f"insert into {db}.main.{name} by name select * from (\n{model_sql(name)}\n)",
             )
     finally:
-        con.execute("drop view if exists temp.main.program_records")
+        for table in reversed(created):
+            con.execute(f"drop table if exists temp.main.{table}")
 
 
 def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
