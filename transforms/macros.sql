@@ -139,3 +139,13 @@ create or replace temp macro transfer_status(x) as
         when upper(x) in ('SUKSES', 'BERHASIL', 'TERSALUR') then 'success'
         when upper(x) in ('GAGAL', 'RETUR', 'DIBATALKAN') then 'failed'
     end;
+
+-- funding_code: a funding source of the input contract (APBN, APBD, DBHCHT, DAK, BAZNAS, CSR),
+-- upper-cased text -> the code; NULL otherwise.
+create or replace temp macro funding_code(x) as
+    case when x in ('APBN', 'APBD', 'DBHCHT', 'DAK', 'BAZNAS', 'CSR') then x end;
+
+-- unparsed: the text of a value that could not be read (`value` NULL, `text` given) for the
+-- `<column>_unparsed` columns of staging; NULL otherwise.
+create or replace temp macro unparsed(value, text) as
+    case when value is null then text end;

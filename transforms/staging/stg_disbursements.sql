@@ -109,13 +109,13 @@ final as (
         r.no_kk_precision_lost,
         r.nama,
         r.kelurahan_code,
-        case when r.kelurahan_code is null then r.kelurahan_text end as kelurahan_unparsed,
+        unparsed(r.kelurahan_code, r.kelurahan_text) as kelurahan_unparsed,
         r.amount_idr,
         r.status,
         catalog.funding as funding_source,
         r.channel,
         coalesce(r.tahap, r.file_stage) as stage,
-        case when r.tahap is null then r.tahap_text end as stage_unparsed,
+        unparsed(r.tahap, r.tahap_text) as stage_unparsed,
         r.malformed
     from resolved as r
     left join ref_program as catalog on catalog.code = r.program

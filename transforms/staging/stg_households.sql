@@ -96,16 +96,14 @@ final as (
         p.no_kk,
         p.no_kk_precision_lost,
         coalesce(by_code.code, by_name.code) as kelurahan_code,
-        case when coalesce(by_code.code, by_name.code) is null then p.kelurahan_text end
-            as kelurahan_unparsed,
+        unparsed(coalesce(by_code.code, by_name.code), p.kelurahan_text) as kelurahan_unparsed,
         p.alamat,
         p.rt,
-        case when p.rt is null then p.rt_text end as rt_unparsed,
+        unparsed(p.rt, p.rt_text) as rt_unparsed,
         p.rw,
-        case when p.rw is null then p.rw_text end as rw_unparsed,
+        unparsed(p.rw, p.rw_text) as rw_unparsed,
         p.jumlah_anggota,
-        case when p.jumlah_anggota is null then p.jumlah_anggota_text end
-            as jumlah_anggota_unparsed,
+        unparsed(p.jumlah_anggota, p.jumlah_anggota_text) as jumlah_anggota_unparsed,
         p.pengeluaran_per_kapita,
         p.desil,
         p.luas_lantai,
@@ -116,8 +114,7 @@ final as (
         p.bahan_bakar_masak,
         p.fasilitas_bab,
         p.tanggal_pendataan,
-        case when p.tanggal_pendataan is null then p.tanggal_pendataan_text end
-            as tanggal_pendataan_unparsed,
+        unparsed(p.tanggal_pendataan, p.tanggal_pendataan_text) as tanggal_pendataan_unparsed,
         p.malformed
     from parsed as p
     left join kelurahan_by_code as by_code on by_code.code = p.kelurahan_code_text

@@ -91,18 +91,12 @@ final as (
         cast(null as varchar) as no_kk,
         r.nama,
         r.kelurahan_code,
-        case when r.kelurahan_code is null then r.kelurahan_text end as kelurahan_unparsed,
+        unparsed(r.kelurahan_code, r.kelurahan_text) as kelurahan_unparsed,
         r.amount_idr,
         'success' as status,
-        case
-            when r.sumber_dana in ('APBN', 'APBD', 'DBHCHT', 'DAK', 'BAZNAS', 'CSR')
-                then r.sumber_dana
-            when r.sumber_dana is null then catalog.funding
-        end as funding_source,
-        case
-            when r.sumber_dana not in ('APBN', 'APBD', 'DBHCHT', 'DAK', 'BAZNAS', 'CSR')
-                then r.sumber_dana
-        end as funding_source_unparsed,
+        case when r.sumber_dana is null then catalog.funding else funding_code(r.sumber_dana) end
+            as funding_source,
+        unparsed(funding_code(r.sumber_dana), r.sumber_dana) as funding_source_unparsed,
         cast(null as varchar) as channel,
         cast(null as integer) as stage,
         r.malformed

@@ -78,18 +78,17 @@ final as (
         nik_precision_lost,
         nama,
         sex as jenis_kelamin,
-        case when sex is null then jenis_kelamin_text end as jenis_kelamin_unparsed,
+        unparsed(sex, jenis_kelamin_text) as jenis_kelamin_unparsed,
         tanggal_lahir,
         hubungan as hubungan_keluarga,
-        case when hubungan is null then hubungan_keluarga_text end as hubungan_keluarga_unparsed,
+        unparsed(hubungan, hubungan_keluarga_text) as hubungan_keluarga_unparsed,
         pendidikan_tertinggi,
         status_sekolah,
         jaminan_kesehatan,
         disabilitas_code as disabilitas,
-        case when disabilitas_code is null then disabilitas_text end as disabilitas_unparsed,
+        unparsed(disabilitas_code, disabilitas_text) as disabilitas_unparsed,
         status_bekerja_code as status_bekerja,
-        case when status_bekerja_code is null then status_bekerja_text end
-            as status_bekerja_unparsed,
+        unparsed(status_bekerja_code, status_bekerja_text) as status_bekerja_unparsed,
         malformed
     from parsed
 )

@@ -80,7 +80,7 @@ final as (
             when p.segmen_source is not null then p.segmen_source
             when p.segmen_text is null then c.funding
         end as funding_source,
-        case when p.segmen_source is null then p.segmen_text end as segmen_unparsed,
+        unparsed(p.segmen_source, p.segmen_text) as segmen_unparsed,
         cast(null as varchar) as channel,
         cast(null as integer) as stage,
         p.malformed
