@@ -19,21 +19,7 @@ import numpy as np
 import pyarrow as pa
 import xlsxwriter
 
-MONTHS_LONG = (
-    "Januari",
-    "Februari",
-    "Maret",
-    "April",
-    "Mei",
-    "Juni",
-    "Juli",
-    "Agustus",
-    "September",
-    "Oktober",
-    "November",
-    "Desember",
-)
-MONTHS_SHORT = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
+from tkpk.formatting import MONTHS, MONTHS_SHORT
 
 #: Number styles of the contract; ``cell`` is a numeric spreadsheet cell.
 NUMBER_STYLES = ("plain", "dot", "dot_dec", "comma_dec", "rp_space", "rp_dash")
@@ -89,7 +75,7 @@ def date_sql(d: str, style: str) -> str:
         body = f"strftime({d}, '%d-%m-%Y')"
     else:
         if style == "long_id":
-            names = MONTHS_LONG
+            names = MONTHS
         else:
             names = tuple(
                 ("Agt" if style == "short_id_agt" else "Agu") if m == "Agu" else m
