@@ -21,6 +21,7 @@ import pandas as pd
 from tkpk import reference
 from tkpk.config import Settings
 from tkpk.db import connect
+from tkpk.ingest.accept import TABLE_DDL
 from transforms.runner import build_marts
 
 KEL_MEDONO = "33.75.01.1002"
@@ -37,32 +38,15 @@ TEST_LINE = Decimal("500000")
 TEST_EXTREME_LINE = Decimal("300000")
 TEST_LINE_FROM = date(2031, 1, 1)
 
-INPUT_DDL = {
-    "registry_households": """
-        snapshot date, id_keluarga varchar, no_kk varchar, kelurahan_code varchar,
-        alamat varchar, rt smallint, rw smallint, jumlah_anggota smallint,
-        pengeluaran_per_kapita decimal(18, 2), desil tinyint, luas_lantai decimal(12, 2),
-        jenis_lantai tinyint, jenis_dinding tinyint, sumber_air_minum tinyint,
-        sumber_penerangan tinyint, bahan_bakar_masak tinyint, fasilitas_bab tinyint,
-        tanggal_pendataan date, sha256 varchar, file_name varchar, row_number bigint""",
-    "registry_members": """
-        snapshot date, id_keluarga varchar, nik varchar, nama varchar, jenis_kelamin varchar,
-        tanggal_lahir date, hubungan_keluarga tinyint, pendidikan_tertinggi tinyint,
-        status_sekolah tinyint, jaminan_kesehatan tinyint, disabilitas tinyint,
-        status_bekerja tinyint, sha256 varchar, file_name varchar, row_number bigint""",
-    "program_records": """
-        program varchar, source_kind varchar, record_date date, period date, nik varchar,
-        no_kk varchar, kelurahan_code varchar, amount_idr decimal(18, 2), status varchar,
-        funding_source varchar, channel varchar, stage smallint, sha256 varchar,
-        file_name varchar, row_number bigint""",
-    "snapshot_status": "snapshot date, usable boolean, note varchar",
-    "ingest_data_quality": """
-        run_id varchar, file_name varchar, kind varchar, sha256 varchar, file_outcome varchar,
-        file_reason varchar, rows_read bigint, accepted bigint, quarantined bigint,
-        duplicate bigint, skipped_lines bigint""",
-    "ingest_data_quality_reason": """
-        run_id varchar, file_name varchar, sha256 varchar, reason varchar, rows bigint""",
-}
+#: The accepted tables the transforms read, created with the ingest's own DDL.
+INPUT_TABLES = (
+    "registry_households",
+    "registry_members",
+    "program_records",
+    "snapshot_status",
+    "ingest_data_quality",
+    "ingest_data_quality_reason",
+)
 
 #: A healthy adult: schooled (SMA), not in school, insured (other JKN).
 ADULT = {"birth": date(1980, 5, 5), "pendidikan": 4, "sekolah": 2, "jkn": 2}
@@ -100,8 +84,8 @@ class World:
     _pending: dict[str, list[tuple]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        for table, columns in INPUT_DDL.items():
-            self.con.execute(f"create or replace table {table} ({columns})")
+        for table in INPUT_TABLES:
+            self.con.execute(f"create or replace table {table} ({TABLE_DDL[table]})")
         self.con.execute(
             "insert into ref_poverty_line values (?, ?, ?, 'test', 'test line')",
             [TEST_LINE_FROM, TEST_LINE, TEST_EXTREME_LINE],

@@ -1,9 +1,8 @@
 """Hand-written raw rows for the ingest tests (synthetic people only).
 
-``RawWorld(con)`` creates ``ingest_file`` and the ``raw_<kind>`` tables (the raw loader's own DDL
-when available) and inserts files of hand-written rows directly, so the staging, validation and
-accept tests do not depend on the file readers. Each ``add_file`` returns a ``FileOutcome`` as the
-raw loader would.
+``RawWorld(con)`` creates ``ingest_file`` and the ``raw_<kind>`` tables (the raw loader's own DDL)
+and inserts files of hand-written rows directly, so the staging, validation and accept tests do
+not depend on the file readers. Each ``add_file`` returns a ``FileOutcome`` as the raw loader would.
 """
 
 from __future__ import annotations
@@ -17,50 +16,8 @@ from typing import Any
 
 import duckdb
 
-from tkpk.ingest.schema import COLUMNS, KINDS
-
-try:  # the raw loader's outcome and DDL (helper B); a compatible stand-in otherwise
-    from tkpk.ingest.raw import FileOutcome
-    from tkpk.ingest.raw import ensure_tables as ensure_raw_tables
-except ImportError:  # pragma: no cover - only before the raw loader exists
-
-    @dataclass(frozen=True)
-    class FileOutcome:  # type: ignore[no-redef]
-        """Stand-in for tkpk.ingest.raw.FileOutcome."""
-
-        file_name: str
-        sha256: str | None
-        kind: str | None
-        outcome: str
-        reason: str | None
-        rows_read: int
-        skipped_lines: int
-        load_id: str | None
-        message: str | None = None
-
-    def ensure_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
-        """``ingest_file`` and ``raw_<kind>`` as in docs/architecture.md."""
-        con.execute(
-            """
-            create table if not exists ingest_file (
-                sha256 varchar primary key, file_name varchar not null, kind varchar,
-                period date, period_end date, program varchar, channel varchar, stage smallint,
-                load_id varchar, file_outcome varchar not null, file_reason varchar,
-                rows_read bigint not null, skipped_lines bigint not null,
-                loaded_at timestamp not null)
-            """
-        )
-        for kind in KINDS:
-            columns = ", ".join(f"{c.lower()} varchar" for c in COLUMNS[kind])
-            con.execute(
-                f"""
-                create table if not exists raw_{kind} (
-                    load_id varchar not null, sha256 varchar not null,
-                    file_name varchar not null, row_number bigint not null, {columns},
-                    nik_numeric boolean not null, kk_numeric boolean not null,
-                    malformed boolean not null, extra json)
-                """
-            )
+from tkpk.ingest.raw import FileOutcome, raw_columns
+from tkpk.ingest.raw import ensure_tables as ensure_raw_tables
 
 
 #: Valid synthetic NIKs: Kota Pekalongan (33 75 01), born 01-01-80 / women 41-01-80.
@@ -198,7 +155,7 @@ class RawWorld:
                 skipped_lines,
             ],
         )
-        columns = [c.lower() for c in COLUMNS[kind]]
+        columns = raw_columns(kind)
         for number, row in enumerate(rows, start=1):
             unknown = set(row) - set(columns) - {"nik_numeric", "kk_numeric", "malformed", "extra"}
             assert not unknown, f"unknown raw columns {unknown}"
