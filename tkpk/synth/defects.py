@@ -8,7 +8,7 @@ part of the seed.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -213,88 +213,62 @@ def inject(job: Job, form: Form, count: int, ctx: DefectContext) -> int:
     job.mark(rows)
     name, col = form.name, form.column
     outcome, reasons = (DUPLICATE, "") if form.reason is None else (QUARANTINED, form.reason)
-    entries = []
 
-    def log(index: int, value_note: str = "") -> None:
-        entries.append(
-            {
-                "index": int(index),
-                "column": col,
-                "defect": name,
-                "outcome": outcome,
-                "reasons": reasons,
-                "note": value_note,
-            }
-        )
+    def entry(index: int, note: str = "") -> dict:
+        """The defect log entry of row ``index``."""
+        return {
+            "index": int(index),
+            "column": col,
+            "defect": name,
+            "outcome": outcome,
+            "reasons": reasons,
+            "note": note,
+        }
 
-    apos = "'" if job.style.nik == "apos" else ""
+    def override(column: str, texts: Sequence[str]) -> None:
+        """Write ``texts`` (one per chosen row) into ``column`` of the chosen rows."""
+        job.overrides.extend((int(r), column, t) for r, t in zip(rows, texts, strict=True))
+
     if name in NIK_FORMS:
-        niks = ctx.nik_of(frame["pid"][rows])
-        for r, nik in zip(rows, niks, strict=True):
-            bad = _bad_nik(name, int(nik), rng)
-            job.overrides.append((int(r), "NIK", (apos + bad) if bad else ""))
-            log(r)
+        apos = "'" if job.style.nik == "apos" else ""
+        bad = [_bad_nik(name, int(nik), rng) for nik in ctx.nik_of(frame["pid"][rows])]
+        override("NIK", [(apos + b) if b else "" for b in bad])
     elif name == "nik_scientific":
-        for r, nik in zip(rows, ctx.nik_of(frame["pid"][rows]), strict=True):
-            job.overrides.append((int(r), "NIK", f"{int(nik) / 1e15:.5f}E+15"))
-            log(r)
+        niks = ctx.nik_of(frame["pid"][rows])
+        override("NIK", [f"{int(nik) / 1e15:.5f}E+15" for nik in niks])
     elif name == "nik_numeric_cell":
-        for r, nik in zip(rows, ctx.nik_of(frame["pid"][rows]), strict=True):
-            job.overrides.append((int(r), "NIK", f"{NUMERIC_CELL}{int(nik) // 10 * 10}"))
-            log(r)
+        niks = ctx.nik_of(frame["pid"][rows])
+        override("NIK", [f"{NUMERIC_CELL}{int(nik) // 10 * 10}" for nik in niks])
     elif name == "kk_too_short":
-        for r in rows:
-            job.overrides.append((int(r), "NO_KK", f"{int(frame['kk'][r]):016d}"[:-1]))
-            log(r)
+        override("NO_KK", [f"{int(kk):016d}"[:-1] for kk in frame["kk"][rows]])
     elif name == "kk_letters":
-        for r in rows:
-            s = f"{int(frame['kk'][r]):016d}"
-            job.overrides.append((int(r), "NO_KK", s[:6] + "KK" + s[8:]))
-            log(r)
+        kks = [f"{int(kk):016d}" for kk in frame["kk"][rows]]
+        override("NO_KK", [kk[:6] + "KK" + kk[8:] for kk in kks])
     elif name == "kelurahan_both_unknown":
-        for r in rows:
-            job.overrides.append((int(r), "KODE_KELURAHAN", ctx.unknown_code))
-            job.overrides.append((int(r), "NAMA_KELURAHAN", rng.choice(ctx.unknown_names)))
-            log(r)
+        override("KODE_KELURAHAN", [ctx.unknown_code] * len(rows))
+        override("NAMA_KELURAHAN", [rng.choice(ctx.unknown_names) for _ in rows])
     elif name == "kelurahan_name_unknown_code_empty":
-        for r in rows:
-            job.overrides.append((int(r), "KODE_KELURAHAN", ""))
-            job.overrides.append((int(r), "NAMA_KELURAHAN", rng.choice(ctx.unknown_names)))
-            log(r)
+        override("KODE_KELURAHAN", [""] * len(rows))
+        override("NAMA_KELURAHAN", [rng.choice(ctx.unknown_names) for _ in rows])
     elif name == "kelurahan_name_unknown":
-        for r in rows:
-            job.overrides.append((int(r), col, str(rng.choice(ctx.unknown_names))))
-            log(r)
+        override(col, [str(rng.choice(ctx.unknown_names)) for _ in rows])
     elif name == "kelurahan_code_unknown":
-        for r in rows:
-            job.overrides.append((int(r), "KODE_KELURAHAN", ctx.unknown_code))
-            log(r)
+        override("KODE_KELURAHAN", [ctx.unknown_code] * len(rows))
     elif name == "date_31_feb":
         year = int(job.period_end.astype("datetime64[Y]").astype(np.int64)) + 1970
-        text = impossible_date_text(job.style.date, year)
-        for r in rows:
-            job.overrides.append((int(r), col, text))
-            log(r)
+        override(col, [impossible_date_text(job.style.date, year)] * len(rows))
     elif name == "date_after_period":
         field_name = _date_column(job, col)
         late = job.period_end + rng.integers(1, 45, len(rows)).astype("timedelta64[D]")
         frame[field_name][rows] = late
-        for r in rows:
-            log(r)
     elif name == "date_unparseable":
-        for r in rows:
-            job.overrides.append((int(r), col, "TIDAK DIKETAHUI"))
-            log(r)
+        override(col, ["TIDAK DIKETAHUI"] * len(rows))
     elif name == "birth_before_1900":
         frame["birth"][rows] = np.datetime64("1899-01-01") + rng.integers(0, 364, len(rows)).astype(
             "timedelta64[D]"
         )
-        for r in rows:
-            log(r)
     elif name in ("desil_11", "desil_0"):
         frame["desil"][rows] = 11 if name == "desil_11" else 0
-        for r in rows:
-            log(r)
     elif name == "code_out_of_list":
         from tkpk.synth.files import CODE_FIELDS
 
@@ -308,32 +282,18 @@ def inject(job: Job, form: Form, count: int, ctx: DefectContext) -> int:
             "HUBUNGAN_KELUARGA": 9,
         }[col]
         frame[CODE_FIELDS[col]][rows] = bad
-        for r in rows:
-            log(r)
     elif name == "expenditure_empty":
-        for r in rows:
-            job.overrides.append((int(r), col, ""))
-            log(r)
+        override(col, [""] * len(rows))
     elif name == "expenditure_negative":
         frame["exp"][rows] = -np.abs(np.round(frame["exp"][rows]))
-        for r in rows:
-            log(r)
     elif name == "amount_negative":
         frame["amount"][rows] = -np.abs(np.nan_to_num(frame["amount"][rows], nan=500_000.0))
-        for r in rows:
-            log(r)
     elif name == "amount_zero":
         frame["amount"][rows] = 0.0
-        for r in rows:
-            log(r)
     elif name == "amount_unparseable":
-        for r in rows:
-            job.overrides.append((int(r), col, str(rng.choice(("enam ratus ribu", "#N/A", "?")))))
-            log(r)
+        override(col, [str(rng.choice(("enam ratus ribu", "#N/A", "?"))) for _ in rows])
     elif name == "program_unknown":
-        for r in rows:
-            job.overrides.append((int(r), col, str(rng.choice(ctx.unknown_programs))))
-            log(r)
+        override(col, [str(rng.choice(ctx.unknown_programs)) for _ in rows])
     elif name in ("exact_duplicate", "household_duplicate_key", "household_unknown"):
         base = job.n_rows + len(job.inserts)
         for k, r in enumerate(rows):
@@ -359,20 +319,11 @@ def inject(job: Job, form: Form, count: int, ctx: DefectContext) -> int:
             else:
                 note = "first"
             job.inserts.append((later, int(r), changes))
-            entries.append(
-                {
-                    "index": base + k,
-                    "column": col,
-                    "defect": name,
-                    "outcome": outcome,
-                    "reasons": reasons,
-                    "note": note,
-                    "source": int(r),
-                }
-            )
+            job.log.append({**entry(base + k, note), "source": int(r)})
+        return len(rows)
     else:
         raise KeyError(name)
-    job.log.extend(entries)
+    job.log.extend(entry(r) for r in rows)
     return len(rows)
 
 
