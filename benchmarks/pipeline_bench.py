@@ -63,16 +63,25 @@ def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
 
-def git_commit() -> str | None:
-    """The checkout's commit (and ``+dirty`` when files are modified)."""
-    try:
-        head = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return None
-    return head
+def git_commit(ref: str = "HEAD") -> str:
+    """The full commit id of ``ref``."""
+    return subprocess.run(
+        ["git", "rev-parse", ref], cwd=ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+
+
+def export_source(commit: str) -> Path:
+    """The committed tree of ``commit`` under ``benchmarks/work/src/`` (``git archive``): runs
+    measure exactly that code, whatever is being edited in the checkout meanwhile."""
+    target = WORK.parent / "src" / commit[:12]
+    if not (target / ".complete").exists():
+        shutil.rmtree(target, ignore_errors=True)
+        target.mkdir(parents=True)
+        archive = subprocess.run(["git", "archive", commit], cwd=ROOT, capture_output=True,
+                                 check=True).stdout
+        subprocess.run(["tar", "-x", "-C", str(target)], input=archive, check=True)
+        (target / ".complete").touch()
+    return target
 
 
 def size_label(households: int, region: str) -> str:
@@ -424,13 +433,16 @@ def child_floor(raw: str, out: str, result_path: str) -> None:
 
 
 def run_child(args: list[str], env: dict[str, str], result: Path, log: Path) -> dict:
-    """Run this script as a child (fresh process: its own peak memory); return its JSON."""
-    command = [sys.executable, str(Path(__file__).resolve()), *args, str(result)]
+    """Run this script (from the exported source) as a child: a fresh process with its own
+    peak memory; return its JSON."""
+    script = Path(env["TKPK_HOME"]) / "benchmarks" / "pipeline_bench.py"
+    command = [sys.executable, str(script), *args, str(result)]
     load_before = load_average()
     with log.open("a") as handle:
         handle.write(f"\n$ {' '.join(command)}\n")
         handle.flush()
-        completed = subprocess.run(command, env=env, cwd=ROOT, stdout=handle, stderr=handle)
+        completed = subprocess.run(command, env=env, cwd=env["TKPK_HOME"], stdout=handle,
+                                   stderr=handle)
     if completed.returncode != 0:
         raise SystemExit(f"child failed ({completed.returncode}): see {log}")
     data = json.loads(result.read_text())
@@ -458,8 +470,12 @@ def bench(args: argparse.Namespace) -> dict:
     files = sorted(p for p in raw.iterdir() if p.is_file() and p != increment)
     link_files(files, run_dir / "raw")
     log = run_dir / "bench.log"
+    commit = git_commit(args.commit)
+    source = export_source(commit)
     env = {
         **os.environ,
+        "PYTHONPATH": str(source),
+        "TKPK_HOME": str(source),
         "TKPK_PSEUDONYM_KEY": BENCH_KEY,
         "TKPK_TEMP": str(run_dir / "tmp"),
         "TKPK_REGION": args.region,
@@ -480,7 +496,7 @@ def bench(args: argparse.Namespace) -> dict:
             "duckdb_memory_limit": os.environ.get("TKPK_DUCKDB_MEMORY", "4GB"),
             "duckdb_threads": os.environ.get("TKPK_DUCKDB_THREADS", str(os.cpu_count())),
         },
-        "commit": git_commit(),
+        "commit": commit,
         "started_at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
     if args.floor:
@@ -659,6 +675,8 @@ def main() -> None:
         help="generate a province's extracts kab/kota by kab/kota (bounded synth memory)",
     )
     parser.add_argument("--readme-only", action="store_true")
+    parser.add_argument("--commit", default="HEAD",
+                        help="the committed code to measure (exported with git archive)")
     parser.add_argument("--extracts-only", action="store_true",
                         help="only generate (or check) the cached extracts")
     args = parser.parse_args()
