@@ -530,6 +530,30 @@ def bench(args: argparse.Namespace) -> dict:
     return result
 
 
+def merge_floor(args: argparse.Namespace) -> None:
+    """Measure the floor on the full run's files (every file but the increment) and store it in
+    the existing results JSON of the size."""
+    path = RESULTS / f"pipeline_{size_label(args.households, args.region)}.json"
+    result = json.loads(path.read_text())
+    raw, _ = ensure_extracts(args.households, args.region, args.months, args.seed,
+                             args.messiness, per_kabkota=args.per_kabkota)
+    added = result.get("incremental", {}).get("added_file")
+    floor_dir = WORK / size_label(args.households, args.region) / "floor"
+    shutil.rmtree(floor_dir, ignore_errors=True)
+    link_files(sorted(p for p in raw.iterdir() if p.is_file() and p.name != added),
+               floor_dir / "raw")
+    source = export_source(git_commit(args.commit))
+    env = {**os.environ, "PYTHONPATH": str(source), "TKPK_HOME": str(source),
+           "TKPK_TEMP": str(floor_dir / "tmp")}
+    print("I/O floor ...", flush=True)
+    result["floor"] = run_child(["--child-floor", str(floor_dir / "raw"), str(floor_dir / "out")],
+                                env, floor_dir / "floor.json", floor_dir / "floor.log")
+    result["headline"] = headline(result)
+    shutil.rmtree(floor_dir, ignore_errors=True)
+    path.write_text(json.dumps(result, indent=2, default=str))
+    print(json.dumps(result["headline"], indent=2))
+
+
 def headline(result: dict) -> dict:
     """Ratios: full run / floor, incremental / full run; peak memory."""
     full = result["full"]
@@ -675,6 +699,8 @@ def main() -> None:
         help="generate a province's extracts kab/kota by kab/kota (bounded synth memory)",
     )
     parser.add_argument("--readme-only", action="store_true")
+    parser.add_argument("--floor-only", action="store_true",
+                        help="measure only the I/O floor and add it to the size's results JSON")
     parser.add_argument("--commit", default="HEAD",
                         help="the committed code to measure (exported with git archive)")
     parser.add_argument("--extracts-only", action="store_true",
@@ -685,7 +711,9 @@ def main() -> None:
                                     args.messiness, per_kabkota=args.per_kabkota)
         print(json.dumps(meta, indent=2))
         return
-    if not args.readme_only:
+    if args.floor_only:
+        merge_floor(args)
+    elif not args.readme_only:
         result = bench(args)
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"pipeline_{size_label(args.households, args.region)}.json"
