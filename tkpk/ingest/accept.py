@@ -536,7 +536,9 @@ def _program_decision_sql(kind: str) -> str:
             group by vals
         ),
         judged as (
-            select r.*, e.keeper as earlier_keeper, f.keeper as batch_keeper
+            select r.*, e.keeper as earlier_keeper, f.keeper as batch_keeper,
+                r.malformed or len(r.row_reasons) > 0 as is_quarantined,
+                f.keeper.sha256 = r.sha256 and f.keeper.row_number = r.row_number as is_keeper
             from rows_in as r
             left join earlier as e on e.vals is not distinct from r.vals
             left join first_valid as f on f.vals is not distinct from r.vals
@@ -544,26 +546,23 @@ def _program_decision_sql(kind: str) -> str:
         final as (
             select load_id, sha256, file_name, '{kind}' as kind, row_number,
                 case
-                    when malformed or len(row_reasons) > 0 then 'quarantined'
+                    when is_quarantined then 'quarantined'
                     when earlier_keeper is not null then 'duplicate'
-                    when batch_keeper.sha256 = sha256 and batch_keeper.row_number = row_number
-                        then 'accepted'
+                    when is_keeper then 'accepted'
                     else 'duplicate'
                 end as outcome,
                 case when malformed then ['row_malformed'] else list_sort(row_reasons) end
                     as reasons,
                 case
-                    when malformed or len(row_reasons) > 0 then null
+                    when is_quarantined then null
                     when earlier_keeper is not null then earlier_keeper.file_name
-                    when batch_keeper.sha256 = sha256 and batch_keeper.row_number = row_number
-                        then null
+                    when is_keeper then null
                     else batch_keeper.file_name
                 end as duplicate_of_file,
                 case
-                    when malformed or len(row_reasons) > 0 then null
+                    when is_quarantined then null
                     when earlier_keeper is not null then earlier_keeper.row_number
-                    when batch_keeper.sha256 = sha256 and batch_keeper.row_number = row_number
-                        then null
+                    when is_keeper then null
                     else batch_keeper.row_number
                 end as duplicate_of_row
             from judged
