@@ -1005,3 +1005,14 @@ def test_defect_values_match_their_form(messy):
             assert parse_number(value) < 0
         elif form == "birth_before_1900":
             assert parse_date(value).year == 1899
+
+
+def test_the_highest_messiness_still_generates(tmp_path):
+    """Every row-level defect needs people from outside the registry; the pool grows with it."""
+    summary = generate(
+        out_dir=tmp_path / "raw", side_dir=tmp_path / "side", households=800,
+        months="2026-01:2026-03", seed=3, region="33.75", messiness=0.45,
+    )
+    assert "injected defects" in summary
+    with (tmp_path / "side" / "defects.csv").open(encoding="utf-8") as handle:
+        assert sum(1 for _ in handle) > 1000

@@ -778,7 +778,8 @@ def generate(
     )
     n_persons = len(pop.persons["hid"])
     outsiders = build_outsiders(
-        rng, areas, max(500, int(0.1 * len(pop.hh["appear"]))), n_persons, snaps[0]
+        rng, areas, max(500, int((0.1 + 2 * messiness) * len(pop.hh["appear"]))), n_persons,
+        snaps[0],
     )
     programs = Programs(ProgramContext(pop, outsiders, rng), month_list)
     world = World(
