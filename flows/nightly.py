@@ -111,10 +111,8 @@ def build_indicators(ctx: RunContext) -> dict:
     # Models are tables of sets (every export orders its rows): not keeping insertion order lets
     # DuckDB stream and spill large CREATE TABLE AS results within the memory limit.
     ctx.con.execute("set preserve_insertion_order = false")
-    try:
-        report = build_changed(ctx.con, ctx.outcomes)
-    finally:
-        ctx.con.execute("reset preserve_insertion_order")
+    report = build_changed(ctx.con, ctx.outcomes)  # on error the run's transaction is rolled back
+    ctx.con.execute("reset preserve_insertion_order")
     get_run_logger().info(
         "transforms: %s build (%s), %d period(s) recomputed",
         report.mode, report.reason, len(report.periods),
