@@ -100,6 +100,11 @@ class Settings:
     region: str = os.environ.get("TKPK_REGION", DEFAULT_REGION)
     duckdb_memory_limit: str = os.environ.get("TKPK_DUCKDB_MEMORY", "4GB")
     duckdb_threads: int = int(os.environ.get("TKPK_DUCKDB_THREADS", os.cpu_count() or 2))
+    #: Rows per table Great Expectations validates (failing rows first, then a hash sample; the
+    #: verdict itself comes from the suites compiled to SQL over every row); 0: GX sees every row.
+    gx_sample_rows: int = field(
+        default_factory=lambda: max(0, int(os.environ.get("TKPK_GX_SAMPLE_ROWS") or 20_000))
+    )
     #: "production" refuses to run without TKPK_PSEUDONYM_KEY; "development" creates a local key.
     mode: str = field(default_factory=lambda: os.environ.get("TKPK_MODE", "development"))
     local_key_file: Path = field(

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
+from tkpk import suite_sql
 from tkpk.config import EXPECTATIONS_DIR
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -296,82 +297,508 @@ def validate_table(
     where: str | None = None,
     batch_rows: int | None = DEFAULT_BATCH_ROWS,
     batch_name: str | None = None,
+    reasons_into: str | None = None,
+    gx_sample_rows: int | None = None,
 ) -> ValidationOutcome:
-    """Run ``suite`` (default ``expectations/<table>.json``) on ``table`` in ``con``.
+    """Run ``suite`` (default ``expectations/<table>.json``) on ``table`` (a table or a view, e.g.
+    over ``read_parquet(...)``) in ``con``.
 
-    ``row_id`` names the table's row-id column (a generated row number when absent or None);
-    ``where`` restricts the rows (a SQL predicate, e.g. one file's load id). Rows are validated in
-    Arrow batches of ``batch_rows`` when every expectation is row-wise; a suite with table-level
-    expectations (row counts, uniqueness, ...) runs on the whole selection at once.
-    Raises ``ValidationError`` when an expectation cannot be evaluated.
+    The verdict comes from DuckDB: the suite is compiled to SQL (``tkpk.suite_sql``) and one scan
+    finds the failing rows of every row-wise expectation. ``row_id`` names the table's row-id
+    column (a generated row number when absent or None); ``where`` restricts the rows (a SQL
+    predicate, e.g. one file's load id).
+
+    ``reasons_into`` names an existing table ``(row_id bigint, reason varchar)``: the distinct
+    failing (row id, ``meta.reason``) pairs are inserted into it in DuckDB, and each failure then
+    carries its full ``unexpected_count`` but only a sample of ``FAILURE_SAMPLE_IDS`` row ids
+    (the smallest), so ``row_ids_by_reason()``/``failing_row_ids()`` are incomplete in that mode.
+    Without it, failures carry every failing row id.
+
+    Great Expectations also validates, on at most ``gx_sample_rows`` rows (default
+    ``Settings.gx_sample_rows``; 0: every row): failing rows first, then a hash-of-row-id sample
+    (see ``_sample_rows``). Its results feed Data Docs (meta: sample size and full-table counts),
+    and its failing ids must equal the SQL engine's on the sampled rows, else ``ValidationError``
+    ("engine disagreement"). Raises ``ValidationError`` when an expectation cannot be evaluated.
     """
+    definition = load_suite(suite, table)
+    source = _suite_source(suite, table)
+    if gx_sample_rows is None:
+        from tkpk.config import get_settings
+
+        gx_sample_rows = get_settings().gx_sample_rows
+    with _Selection(con, table, definition, row_id, where) as selection:
+        engine = _SqlEngine(con, selection, definition, source)
+        try:
+            engine.run()
+            if reasons_into:
+                engine.insert_reasons(reasons_into)
+            outcome = engine.outcome(complete_ids=not reasons_into)
+            outcome.results = _GxSample(engine, gx_sample_rows).run(batch_rows, batch_name)
+        finally:
+            engine.close()
+    return outcome
+
+
+#: Row ids kept per failure when the failing pairs go to a ``reasons_into`` table.
+FAILURE_SAMPLE_IDS = 20
+_COUNTER = [0]
+
+
+def _temp_name(stem: str) -> str:
+    """A fresh temp-table name of this process."""
+    _COUNTER[0] += 1
+    return f"_tkpk_{stem}_{_COUNTER[0]}"
+
+
+def _suite_source(suite: str | Path | Mapping[str, Any] | None, table: str) -> str:
+    """How errors name the suite: its file when it came from one."""
+    if isinstance(suite, Mapping):
+        return str(suite.get("name") or table)
+    path = Path(suite) if suite is not None else suite_path(table)
+    if not (path.suffix == ".json" and path.exists()):
+        path = suite_path(str(suite if suite is not None else table))
+    return str(path)
+
+
+class _Selection:
+    """The validated rows as one relation with a row-id column (``relation``, ``id_column``).
+
+    A table with its row-id column is read in place; otherwise the needed columns are copied once
+    into a temp table with generated row numbers, so both engines see the same ids.
+    """
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        table: str,
+        definition: Mapping[str, Any],
+        row_id: str | None,
+        where: str | None,
+    ) -> None:
+        self.con = con
+        self.table = table
+        self.types = _table_columns(con, table)
+        expectations = definition.get("expectations", [])
+        wanted: set[str] = set()
+        all_columns = False
+        for expectation in expectations:
+            wanted |= _columns_of(expectation) | (
+                _row_condition_names(expectation) & self.types.keys()
+            )
+            all_columns = all_columns or expectation["type"] in _ALL_COLUMN_TYPES
+        self.columns = [c for c in self.types if all_columns or c in wanted]
+        self.where = where
+        self.temp: str | None = None
+        if row_id and row_id in self.types:
+            self.id_column = row_id
+            self.relation = table
+            self.columns = [c for c in self.columns if c != row_id]
+        else:
+            self.id_column = GENERATED_ROW_ID
+            self.temp = _temp_name("rows")
+            projection = ", ".join(_quote(c) for c in self.columns)
+            filter_ = f" where {where}" if where else ""
+            con.execute(
+                f"create temp table {self.temp} as select row_number() over () as "
+                f"{GENERATED_ROW_ID}{', ' + projection if projection else ''} "
+                f"from {table}{filter_}"
+            )
+            self.relation = self.temp
+            self.where = None
+        self.id_sql = _quote(self.id_column)
+
+    def filter(self, *extra: str) -> str:
+        """`` where ...`` combining the selection's restriction with ``extra`` predicates."""
+        parts = [f"({p})" for p in (self.where, *extra) if p]
+        return " where " + " and ".join(parts) if parts else ""
+
+    def __enter__(self) -> _Selection:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.temp:
+            self.con.execute(f"drop table if exists {self.temp}")
+
+
+def _quote(name: str) -> str:
+    """A DuckDB identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+class _SqlEngine:
+    """The suite evaluated in DuckDB: failing (row id, expectation index) pairs in a temp table."""
+
+    def __init__(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        selection: _Selection,
+        definition: Mapping[str, Any],
+        source: str,
+    ) -> None:
+        self.con = con
+        self.selection = selection
+        self.definition = definition
+        self.expectations = list(definition.get("expectations", []))
+        self.source = source
+        self.pairs = _temp_name("failing")
+        self.rows = 0
+        self.counts: dict[int, int] = {}
+        self.problems: dict[int, str] = {}
+        self.predicates: dict[int, str] = {}
+        self.row_sets: dict[int, str] = {}
+        self.table_level: list[int] = []
+        self.other_queries: dict[int, str] = {}
+
+    def _compile(self) -> None:
+        """Sort the expectations by how they are evaluated; raise on one without SQL."""
+        types = self.selection.types
+        for index, expectation in enumerate(self.expectations):
+            try:
+                kind = expectation["type"]
+                if kind in suite_sql.TABLE_LEVEL:
+                    suite_sql.table_level_failure(expectation, [], 0)  # validates the options
+                    self.table_level.append(index)
+                    continue
+                predicate = suite_sql.row_predicate(expectation, types)
+                if predicate is not None:
+                    self.predicates[index] = predicate
+                elif kind in suite_sql.ROW_SET:
+                    self.row_sets[index] = suite_sql.unexpected_sql(
+                        expectation, self._filtered_relation(), types
+                    )
+                else:
+                    self.other_queries[index] = suite_sql.unexpected_sql(
+                        expectation, self._filtered_relation(), types
+                    )
+            except suite_sql.SuiteCompileError as error:
+                raise ValidationError(
+                    f"suite {self.source} on {self.selection.table}: expectation "
+                    f"{suite_sql.label(expectation, index)}: {error}"
+                ) from error
+
+    def _filtered_relation(self) -> str:
+        """The selection as a subquery (``where`` applied)."""
+        selection = self.selection
+        return f"(select * from {selection.relation}{selection.filter()})"
+
+    def run(self) -> None:
+        """Fill the pairs table (one scan for all row-wise expectations); count per expectation."""
+        self._compile()
+        selection = self.selection
+        con = self.con
+        self.rows = con.execute(
+            f"select count(*) from {selection.relation}{selection.filter()}"
+        ).fetchone()[0]
+        con.execute(f"create temp table {self.pairs} (id bigint, idx integer)")
+        if self.predicates:
+            cases = ", ".join(
+                f"case when {p} then {i} end" for i, p in self.predicates.items()
+            )
+            any_failing = " or ".join(f"({p})" for p in self.predicates.values())
+            self._execute(
+                f"insert into {self.pairs} select id, idx from (select {selection.id_sql} as id, "
+                f"unnest(list_filter([{cases}], lambda x: x is not null)) as idx "
+                f"from {selection.relation}{selection.filter(any_failing)})",
+                list(self.predicates),
+            )
+        for index, sql in self.row_sets.items():
+            self._execute(
+                f"insert into {self.pairs} select {selection.id_sql}, {index} from ({sql})",
+                [index],
+            )
+        self.counts = dict(
+            con.execute(f"select idx, count(*) from {self.pairs} group by idx").fetchall()
+        )
+        for index, sql in self.other_queries.items():
+            count = self._fetch_count(sql, index)
+            if count:
+                self.counts[index] = count
+        columns = [c for c in selection.types if c != GENERATED_ROW_ID]
+        for index in self.table_level:
+            problem = suite_sql.table_level_failure(self.expectations[index], columns, self.rows)
+            if problem:
+                self.counts[index] = 1
+                self.problems[index] = problem
+
+    def _execute(self, sql: str, indices: list[int]) -> None:
+        """Run ``sql``; on an engine error name the expectation that caused it."""
+        try:
+            self.con.execute(sql)
+        except duckdb.Error as error:
+            culprit = self._culprit(indices) if len(indices) > 1 else indices[0]
+            what = (
+                suite_sql.label(self.expectations[culprit], culprit)
+                if culprit is not None
+                else "the row-wise expectations"
+            )
+            raise ValidationError(
+                f"suite {self.source} on {self.selection.table}: {what} could not be "
+                f"evaluated: {error}"
+            ) from error
+
+    def _fetch_count(self, sql: str, index: int) -> int:
+        """Row count of an unexpected-rows query."""
+        try:
+            return int(self.con.execute(f"select count(*) from ({sql})").fetchone()[0])
+        except duckdb.Error as error:
+            raise ValidationError(
+                f"suite {self.source} on {self.selection.table}: "
+                f"{suite_sql.label(self.expectations[index], index)} could not be evaluated: "
+                f"{error}"
+            ) from error
+
+    def _culprit(self, indices: list[int]) -> int | None:
+        """The first expectation whose predicate alone fails to evaluate."""
+        selection = self.selection
+        for index in indices:
+            try:
+                self.con.execute(
+                    f"select count(*) from {selection.relation}"
+                    f"{selection.filter(self.predicates[index])}"
+                ).fetchone()
+            except duckdb.Error:
+                return index
+        return None
+
+    def insert_reasons(self, target: str) -> None:
+        """Insert the distinct failing (row id, reason) pairs into ``target``."""
+        reasons = {
+            index: (self.expectations[index].get("meta") or {}).get("reason")
+            for index in self.counts
+        }
+        values = ", ".join(
+            f"({index}, {suite_sql.literal(reason)})" for index, reason in reasons.items() if reason
+        )
+        if not values:
+            return
+        self.con.execute(
+            f"insert into {target} (row_id, reason) select distinct p.id, r.reason "
+            f"from {self.pairs} p join (values {values}) r(idx, reason) on r.idx = p.idx"
+        )
+
+    def ids(self, semi_join: str | None = None, limit: int | None = None) -> dict[int, list[Any]]:
+        """Failing row ids per expectation (all; only those in ``semi_join``; the ``limit``
+        smallest)."""
+        where = f" where id in (select id from {semi_join})" if semi_join else ""
+        if limit is not None:
+            sql = (
+                f"select idx, list(id order by id) from (select * from {self.pairs}{where} "
+                f"qualify row_number() over (partition by idx order by id) <= {limit}) "
+                "group by idx"
+            )
+        else:
+            sql = f"select idx, list(id order by id) from {self.pairs}{where} group by idx"
+        return {int(index): list(ids) for index, ids in self.con.execute(sql).fetchall()}
+
+    def outcome(self, complete_ids: bool) -> ValidationOutcome:
+        """The outcome of the SQL verdict (GX results added by the caller)."""
+        ids = self.ids(limit=None if complete_ids else FAILURE_SAMPLE_IDS)
+        failures = [
+            ExpectationFailure(
+                index=index,
+                expectation_type=self.expectations[index]["type"],
+                column=self.expectations[index].get("kwargs", {}).get("column"),
+                reason=(self.expectations[index].get("meta") or {}).get("reason"),
+                unexpected_count=self.counts[index],
+                row_ids=tuple(ids.get(index, ())),
+            )
+            for index in sorted(self.counts)
+        ]
+        return ValidationOutcome(
+            table=self.selection.table,
+            suite_name=self.definition.get("name", self.selection.table),
+            success=not failures,
+            rows=self.rows,
+            failures=failures,
+        )
+
+    def close(self) -> None:
+        """Drop the pairs table."""
+        self.con.execute(f"drop table if exists {self.pairs}")
+
+
+class _GxSample:
+    """Great Expectations on a bounded, deterministic sample of the selection, cross-checked
+    against the SQL engine.
+
+    With ``budget`` 0, or a selection of at most ``budget`` rows, GX validates every row with the
+    whole suite (its table-level results then also come from GX). Otherwise it validates the
+    row-wise expectations on at most ``budget`` rows: failing rows first (up to half the budget,
+    an equal quota per failing expectation, lowest ``hash(row id)`` first), then the rows with the
+    lowest ``hash(row id)`` among the others. Cross-table ``unexpected_rows_expectation`` queries
+    never run in GX (pandas cannot run SQL).
+    """
+
+    def __init__(self, engine: _SqlEngine, budget: int) -> None:
+        self.engine = engine
+        self.con = engine.con
+        self.selection = engine.selection
+        self.budget = max(int(budget), 0)
+        self.sample = _temp_name("gx_sample")
+
+    def run(self, batch_rows: int | None, batch_name: str | None) -> list[Any]:
+        """GX results (one per batch), after the cross-check."""
+        engine = self.engine
+        full = self.budget == 0 or engine.rows <= self.budget
+        if full:
+            indices = [
+                i for i in range(len(engine.expectations)) if i not in engine.other_queries
+            ]
+            checked = [*engine.predicates, *engine.row_sets]
+            extra = None
+        else:
+            indices = list(engine.predicates)
+            checked = indices
+            extra = f"{self.selection.id_sql} in (select id from {self.sample})"
+        try:
+            sample_rows = engine.rows if full else self._draw()
+            suite = {
+                **engine.definition,
+                "expectations": [_tagged(engine.expectations[i], i) for i in indices],
+            }
+            label = batch_name or self.selection.table
+            if not full:
+                label = f"{label} (sampel {sample_rows:,} dari {engine.rows:,} baris)"
+            failing, results = _run_gx(
+                self.con, self.selection, suite, extra, batch_rows, label, engine.source
+            )
+            gx_ids = failing
+            sql_ids = engine.ids(semi_join=None if full else self.sample)
+            self._cross_check(checked, gx_ids, sql_ids)
+            self._annotate(results, sample_rows, full)
+            return results
+        finally:
+            self.con.execute(f"drop table if exists {self.sample}")
+
+    def _draw(self) -> int:
+        """Create the sample table (column ``id``); returns its size."""
+        engine, selection, con = self.engine, self.selection, self.con
+        half = self.budget // 2
+        quota = max(1, half // max(1, len(engine.counts)))
+        con.execute(
+            f"""
+            create temp table {self.sample} as
+            with picked as (
+                select id, hash(id) as h from {engine.pairs}
+                qualify row_number() over (partition by idx order by hash(id), id) <= {quota}
+            )
+            select id from picked group by id order by min(h), id limit {half}
+            """
+        )
+        failing = con.execute(f"select count(*) from {self.sample}").fetchone()[0]
+        rest = self.budget - failing
+        id_sql = selection.id_sql
+        con.execute(
+            f"insert into {self.sample} select {id_sql} from {selection.relation}"
+            f"{selection.filter(f'{id_sql} not in (select id from {self.sample})')} "
+            f"order by hash({id_sql}), {id_sql} limit {rest}"
+        )
+        return con.execute(f"select count(*) from {self.sample}").fetchone()[0]
+
+    def _cross_check(
+        self,
+        checked: list[int],
+        gx_ids: Mapping[int, list[Any]],
+        sql_ids: Mapping[int, list[Any]],
+    ) -> None:
+        """Raise when GX and SQL disagree on the failing rows of an expectation."""
+        engine = self.engine
+        for index in checked:
+            gx, sql = set(gx_ids.get(index, ())), set(sql_ids.get(index, ()))
+            if gx != sql:
+                differing = sorted(gx ^ sql, key=repr)[:5]
+                expectation = engine.expectations[index]
+                raise ValidationError(
+                    f"engine disagreement: table {self.selection.table}, suite {engine.source}, "
+                    f"expectation {suite_sql.label(expectation, index)}: GX and DuckDB SQL "
+                    f"differ on row ids {differing} (GX fails {len(gx)}, SQL fails {len(sql)} of "
+                    "the validated rows); the data was not validated: report a bug "
+                    "(tkpk/suite_sql.py)"
+                )
+
+    def _annotate(self, results: list[Any], sample: int, full: bool) -> None:
+        """Sample size and full-table counts in the results' meta (shown with the Data Docs)."""
+        engine = self.engine
+        note = (
+            f"all {engine.rows} rows" if full else f"sample of {sample} of {engine.rows} rows"
+        )
+        for result in results:
+            result.meta["tkpk_sample"] = {
+                "rows": sample,
+                "table_rows": engine.rows,
+                "note": note,
+                "engine": "verdict by DuckDB SQL over every row; GX on the rows above",
+            }
+            for position, expectation_result in enumerate(result.results):
+                index = _suite_index(expectation_result, position)
+                meta = dict(expectation_result.meta or {})
+                meta["tkpk_full_table"] = {
+                    "rows": engine.rows,
+                    "unexpected_count": engine.counts.get(index, 0),
+                    "success": index not in engine.counts,
+                }
+                expectation_result.meta = meta
+
+
+def _tagged(expectation: Mapping[str, Any], index: int) -> dict[str, Any]:
+    """A copy of ``expectation`` whose meta records its position in the suite file."""
+    tagged = copy.deepcopy(dict(expectation))
+    tagged["meta"] = {**(tagged.get("meta") or {}), "tkpk_index": index}
+    return tagged
+
+
+def _suite_index(expectation_result: Any, position: int) -> int:
+    """Position in the suite of the expectation behind a GX result (``tkpk_index`` meta)."""
+    meta = getattr(expectation_result.expectation_config, "meta", None) or {}
+    return int(meta.get("tkpk_index", position))
+
+
+def _run_gx(
+    con: duckdb.DuckDBPyConnection,
+    selection: _Selection,
+    suite: Mapping[str, Any],
+    extra: str | None,
+    batch_rows: int | None,
+    label: str,
+    source: str,
+) -> tuple[dict[int, list[Any]], list[Any]]:
+    """GX (pandas) on the selection's rows matching ``extra``: failing ids by suite position, and
+    one suite result per Arrow batch."""
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-    definition = load_suite(suite, table)
-    expectations = definition.get("expectations", [])
-    suite_name = definition.get("name", table)
-    types = _table_columns(con, table)
-    wanted: set[str] = set()
-    all_columns = False
-    row_wise = True
-    for expectation in expectations:
-        kind = expectation["type"]
-        wanted |= _columns_of(expectation) | (_row_condition_names(expectation) & types.keys())
-        all_columns = all_columns or kind in _ALL_COLUMN_TYPES
-        row_wise = row_wise and _is_row_wise(kind)
-    id_column = row_id if row_id and row_id in types else GENERATED_ROW_ID
-    columns = list(types) if all_columns else [c for c in types if c in wanted]
-    projection = _select_list(columns, types) if columns else ""
-    if id_column == GENERATED_ROW_ID:
-        id_expr = f"row_number() over () as {GENERATED_ROW_ID}"
-    else:
-        id_expr = f'"{id_column}"'
-        columns = [c for c in columns if c != id_column]
-        projection = _select_list(columns, types) if columns else ""
-    select = f"select {id_expr}{', ' + projection if projection else ''} from {table}"
-    if where:
-        select += f" where {where}"
+    table = selection.table
+    row_wise = all(_is_row_wise(e["type"]) for e in suite["expectations"])
+    projection = _select_list(selection.columns, selection.types) if selection.columns else ""
+    select = (
+        f"select {selection.id_sql}{', ' + projection if projection else ''} "
+        f"from {selection.relation}{selection.filter(extra) if extra else selection.filter()}"
+    )
     chunk = batch_rows if (row_wise and batch_rows) else 1_000_000_000
-
-    gx_suite = ExpectationSuite(**copy.deepcopy(definition))
+    gx_suite = ExpectationSuite(**copy.deepcopy(dict(suite)))
     batch_definition = _batch_definition(_context(), table)
-    outcome = ValidationOutcome(table=table, suite_name=suite_name, success=True, rows=0)
+    id_column = selection.id_column
     failing: dict[int, list[Any]] = {}
     counts: dict[int, int] = {}
+    results: list[Any] = []
+    offset = 0
     reader = con.sql(select).to_arrow_reader(min(chunk, 1_000_000))
-    batches = 0
-    for record_batch in _record_batches(reader, chunk):
-        frame = _to_pandas(record_batch)
-        frame.index = range(outcome.rows, outcome.rows + len(frame))
+    frames = (_to_pandas(b) for b in _record_batches(reader, chunk))
+    for number, frame in enumerate(frames):
+        frame.index = range(offset, offset + len(frame))
+        offset += len(frame)
         result = _validate_frame(batch_definition, gx_suite, frame, id_column)
-        label = batch_name or table
         result.meta["tkpk_table"] = table
-        result.meta["tkpk_batch"] = label if batches == 0 else f"{label} #{batches + 1}"
-        _collect(result, table, suite_name, id_column, failing, counts)
-        outcome.results.append(result)
-        outcome.rows += len(frame)
-        outcome.success = outcome.success and bool(result.success)
-        batches += 1
-    if batches == 0:  # an empty selection still gets judged (row-count expectations)
+        result.meta["tkpk_batch"] = label if number == 0 else f"{label} #{number + 1}"
+        _collect(result, table, source, id_column, failing, counts)
+        results.append(result)
+    if not results:  # an empty selection still gets judged (row-count expectations)
         frame = _to_pandas(con.sql(select).to_arrow_table())
         result = _validate_frame(batch_definition, gx_suite, frame, id_column)
         result.meta["tkpk_table"] = table
-        result.meta["tkpk_batch"] = batch_name or table
-        _collect(result, table, suite_name, id_column, failing, counts)
-        outcome.results.append(result)
-        outcome.success = bool(result.success)
-    outcome.failures = [
-        ExpectationFailure(
-            index=index,
-            expectation_type=expectations[index]["type"],
-            column=expectations[index].get("kwargs", {}).get("column"),
-            reason=(expectations[index].get("meta") or {}).get("reason"),
-            unexpected_count=counts[index],
-            row_ids=tuple(failing.get(index, ())),
-        )
-        for index in sorted(counts)
-    ]
-    return outcome
+        result.meta["tkpk_batch"] = label
+        _collect(result, table, source, id_column, failing, counts)
+        results.append(result)
+    return failing, results
 
 
 def _record_batches(reader: Any, chunk: int) -> Iterable[Any]:
@@ -404,8 +831,13 @@ def _collect(
     failing: dict[int, list[Any]],
     counts: dict[int, int],
 ) -> None:
-    """Merge one batch's failing ids (by expectation position in the suite) into ``failing``."""
-    for index, expectation_result in enumerate(result.results):
+    """Merge one batch's failing ids (by expectation position in the suite) into ``failing``.
+
+    GX does not return the results in the suite's order: the position comes from the
+    ``tkpk_index`` meta each expectation is tagged with (``_tagged``).
+    """
+    for position, expectation_result in enumerate(result.results):
+        index = _suite_index(expectation_result, position)
         _raise_on_exception(expectation_result, table, suite_name)
         if expectation_result.success:
             continue

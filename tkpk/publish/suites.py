@@ -28,6 +28,8 @@ from tkpk.publish.dictionary import (
     TABLES_BY_NAME,
     Table,
 )
+from tkpk.suite_sql import row_predicate as _row_predicate
+from tkpk.suite_sql import unexpected_sql as _unexpected_sql
 
 GX_VERSION = "1.24.1"
 RATIO_TOLERANCE = 1e-9
@@ -395,65 +397,6 @@ def write_suites(directory: Path = EXPECTATIONS_DIR) -> list[Path]:
 
 
 # --------------------------------------------------------------------------- evaluation
-
-
-def _literal(value: object) -> str:
-    if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
-    return repr(value)
-
-
-def _row_predicate(expectation: dict) -> str | None:
-    """SQL predicate true on an unexpected row of a row-wise expectation (None: not row-wise)."""
-    kind = expectation["type"]
-    kw = expectation["kwargs"]
-    if kind == "expect_column_values_to_not_be_null":
-        return f"{_q(kw['column'])} is null"
-    if kind == "expect_column_values_to_be_in_set":
-        values = ", ".join(_literal(v) for v in kw["value_set"])
-        column = _q(kw["column"])
-        return f"{column} is not null and {column} not in ({values})"
-    if kind == "expect_column_values_to_be_between":
-        column = _q(kw["column"])
-        tests = []
-        if kw.get("min_value") is not None:
-            op = "<=" if kw.get("strict_min") else "<"
-            tests.append(f"{column} {op} {kw['min_value']}")
-        if kw.get("max_value") is not None:
-            op = ">=" if kw.get("strict_max") else ">"
-            tests.append(f"{column} {op} {kw['max_value']}")
-        return f"coalesce({' or '.join(tests)}, false)"
-    if kind == "expect_column_values_to_match_regex":
-        column = _q(kw["column"])
-        return f"{column} is not null and not regexp_matches({column}, {_literal(kw['regex'])})"
-    if kind == "expect_column_pair_values_a_to_be_greater_than_b":
-        a, b = _q(kw["column_A"]), _q(kw["column_B"])
-        op = ">=" if kw.get("or_equal") else ">"
-        return f"coalesce(not ({a} {op} {b}), false)"
-    return None
-
-
-def _unexpected_sql(expectation: dict, relation: str) -> str:
-    """A query returning the unexpected rows of ``expectation`` on ``relation``."""
-    kind = expectation["type"]
-    kw = expectation["kwargs"]
-    predicate = _row_predicate(expectation)
-    if predicate is not None:
-        return f"select * from {relation} where {predicate}"
-    if kind == "unexpected_rows_expectation":
-        return kw["unexpected_rows_query"].replace("{batch}", relation)
-    if kind == "expect_compound_columns_to_be_unique":
-        columns = ", ".join(_q(c) for c in kw["column_list"])
-        return (
-            f"select {columns}, count(*) as n from {relation} group by all having count(*) > 1"
-        )
-    if kind == "expect_column_values_to_be_unique":
-        column = _q(kw["column"])
-        return (
-            f"select {column}, count(*) as n from {relation} where {column} is not null "
-            "group by all having count(*) > 1"
-        )
-    raise ValueError(f"unsupported expectation type {kind}")
 
 
 def _column_list_failure(con: duckdb.DuckDBPyConnection, relation: str, expected: list[str]):
