@@ -356,3 +356,65 @@ def test_messages_name_the_dropped_file_not_a_temporary_copy(con, settings) -> N
     outcome = load(con, settings, {"pbi_jk_202606.csv": body})["pbi_jk_202606.csv"]
     assert outcome.reason == "header_missing"
     assert outcome.message.startswith("pbi_jk_202606.csv: ")
+
+
+# ------------------------------------------------------------------------------------------
+# Line accounting: blank lines are located only when needed
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("eol", ["\n", "\r\n"])
+def test_blank_lines_without_rejected_lines_are_counted_not_numbered(con, settings, eol) -> None:
+    lines = [
+        "NIK;NAMA;STATUS",
+        f"{NIK1};Budi;AKTIF",
+        "",
+        f'{NIK2};"Siti{eol}{eol}Aminah";AKTIF',
+        "",
+        f"{NIK3};Ani;NONAKTIF",
+        "",
+    ]
+    body = eol.join(lines) + eol
+    outcome = load(con, settings, {"pbi_jk_202606.csv": body.encode()})["pbi_jk_202606.csv"]
+    assert (outcome.outcome, outcome.rows_read, outcome.skipped_lines) == ("loaded", 3, 3)
+    assert raw_rows(con, "pbi", "row_number, nik, nama") == [
+        (1, NIK1, "Budi"),
+        (2, NIK2, f"Siti{eol}{eol}Aminah"),
+        (3, NIK3, "Ani"),
+    ]
+
+
+def test_a_clean_file_is_not_scanned_for_blank_lines(con, settings, monkeypatch) -> None:
+    from tkpk.ingest import readers
+
+    def fail(*args, **kwargs):
+        raise AssertionError("blank lines looked for in a file whose rows add up")
+
+    monkeypatch.setattr(readers, "blank_line_offsets", fail)
+    body = f'NIK;NAMA;STATUS\n{NIK1};"Budi; Santoso";AKTIF\n{NIK2};Siti;AKTIF'.encode()
+    outcome = load(con, settings, {"pbi_jk_202606.csv": body})["pbi_jk_202606.csv"]
+    assert (outcome.outcome, outcome.rows_read, outcome.skipped_lines) == ("loaded", 2, 0)
+
+
+@pytest.mark.parametrize("chunk", [1, 2, 3, 5, 4096])
+def test_blank_line_offsets_across_chunk_boundaries(tmp_path, monkeypatch, chunk) -> None:
+    from tkpk.ingest import readers
+
+    data = b'H\n\na;"b\n\nc"\r\n\r\n\n"x""\n\ny"\n\n\r\nz\n\n'
+    # Blank lines outside quotes start at bytes 2, 13, 15, 25, 26, 30 (quoted ones do not count).
+    path = tmp_path / "f.csv"
+    path.write_bytes(data)
+    monkeypatch.setattr(readers, "CHUNK_BYTES", chunk)
+    assert readers.blank_line_offsets(path) == [2, 13, 15, 25, 26, 30]
+    assert readers.blank_line_offsets(path, start=16) == [25, 26, 30]
+
+
+def test_line_scan_counts_lines_nul_bytes_and_long_lines() -> None:
+    from tkpk.ingest.readers import LineScan
+
+    scan = LineScan(max_line_bytes=8)
+    for chunk in (b"ab\x00c\n", b"12345678\n1234", b"\x00\x0056789\n", b"end"):
+        scan.feed(chunk)
+    scan.finish()
+    assert (scan.newlines, scan.physical_lines, scan.nul_bytes, scan.first_nul_at) == (3, 4, 3, 2)
+    assert scan.long_line_at == 14

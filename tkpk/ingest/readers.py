@@ -32,7 +32,7 @@ import re
 import uuid
 import zipfile
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -241,39 +241,37 @@ def sniff_format(path: Path) -> str:
 
 @dataclass
 class LineScan:
-    """Streamed facts about the bytes DuckDB will read: line breaks, blank lines (outside
-    quotes), NUL bytes and over-long lines. Cost: a few C-speed passes per chunk."""
+    """Streamed facts about the bytes DuckDB will read: line breaks, NUL bytes and over-long
+    lines. Cost per chunk: one ``count`` of line breaks and one ``find`` of a NUL byte (both
+    C speed), plus a look at a few aligned windows for over-long lines.
+
+    Blank lines are not looked for here: :func:`blank_line_offsets` finds them only when the
+    rows DuckDB read do not already account for every line (see :func:`_read_text`)."""
 
     max_line_bytes: int
     newlines: int = 0
     nul_bytes: int = 0
     first_nul_at: int | None = None
     long_line_at: int | None = None
-    blank_line_offsets: list[int] = field(default_factory=list)
     size: int = 0
     last_byte: int | None = None
-    _quotes: int = 0
     _last_newline: int = -1
-    _tail: bytes = b""
 
     def feed(self, chunk: bytes) -> None:
         """Scan the next chunk (any size)."""
         if not chunk:
             return
         offset = self.size
-        nuls = chunk.count(b"\x00")
-        if nuls and self.first_nul_at is None:
-            self.first_nul_at = offset + chunk.find(b"\x00")
-        self.nul_bytes += nuls
+        first_nul = chunk.find(b"\x00")
+        if first_nul >= 0:
+            if self.first_nul_at is None:
+                self.first_nul_at = offset + first_nul
+            self.nul_bytes += chunk.count(b"\x00")
         if self.long_line_at is None:
             self._scan_line_lengths(chunk, offset)
-        if b"\n\n" in chunk or b"\n\r\n" in chunk or b"\n" in self._tail:
-            self._scan_blank_lines(chunk, offset)
         self.newlines += chunk.count(b"\n")
-        self._quotes += chunk.count(b'"')
         self.size += len(chunk)
         self.last_byte = chunk[-1]
-        self._tail = (self._tail + chunk)[-2:]
 
     def finish(self) -> None:
         """Check the last line (no line break after it)."""
@@ -299,7 +297,7 @@ class LineScan:
             return
         half = max(1, self.max_line_bytes // 2)
         for window in range(0, len(chunk), half):
-            if b"\n" in chunk[window : window + half]:
+            if chunk.find(b"\n", window, window + half) >= 0:
                 continue
             before = chunk.rfind(b"\n", 0, window)
             after = chunk.find(b"\n", window + half)
@@ -309,34 +307,45 @@ class LineScan:
                 return
         self._last_newline = offset + chunk.rfind(b"\n")
 
-    def _scan_blank_lines(self, chunk: bytes, offset: int) -> None:
-        """Offsets of empty lines whose preceding quote count is even (not inside a value)."""
-        data = self._tail + chunk
-        base = offset - len(self._tail)
-        found = []
-        for pattern in (b"\n\n", b"\n\r\n"):
-            at = data.find(pattern)
-            while at >= 0:
-                if at + len(pattern) > len(self._tail):
-                    found.append(at)
-                at = data.find(pattern, at + 1)
-        quotes = self._quotes - self._tail.count(b'"')
-        counted = 0
-        for at in sorted(found):
-            quotes += data.count(b'"', counted, at)
-            counted = at
-            if quotes % 2 == 0:
-                self.blank_line_offsets.append(base + at + 1)
-
-    @property
-    def quotes(self) -> int:
-        """Quote characters in the file."""
-        return self._quotes
-
     @property
     def physical_lines(self) -> int:
         """Lines in the file (a last line without a line break counts)."""
         return self.newlines + (1 if self.size and self.last_byte != ord("\n") else 0)
+
+
+def blank_line_offsets(path: Path, start: int = 0) -> list[int]:
+    """Byte offsets (at or after ``start``) of the empty lines of a CSV that are not inside a
+    quoted value (an even number of quotes before them), streamed in chunks.
+
+    Only called when needed (a file with rejected lines, or whose rows do not account for every
+    line): a clean file is not read a second time.
+    """
+    offsets: list[int] = []
+    quotes = 0
+    tail = b""
+    size = 0
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            data = tail + chunk
+            base = size - len(tail)
+            found = []
+            for pattern in (b"\n\n", b"\n\r\n"):
+                at = data.find(pattern)
+                while at >= 0:
+                    if at + len(pattern) > len(tail):
+                        found.append(at)
+                    at = data.find(pattern, at + 1)
+            counted = len(tail)
+            for at in sorted(found):
+                if at > counted:
+                    quotes += data.count(b'"', counted, at)
+                    counted = at
+                if quotes % 2 == 0 and base + at + 1 >= start:
+                    offsets.append(base + at + 1)
+            quotes += data.count(b'"', counted)
+            size += len(chunk)
+            tail = data[-2:]
+    return offsets
 
 
 def _problem_for_scan(scan: LineScan, name: str, limits: Limits) -> None:
@@ -514,12 +523,33 @@ def _read_text(
     if invalid and encoding.startswith("utf-8"):
         return None
     _check_unbalanced_quotes(cur, name)
-    blanks = [o for o in scan.blank_line_offsets if o >= data_start]
+    blanks = []
+    if _needs_blank_lines(cur, scan, header):
+        blanks = blank_line_offsets(source, data_start)
     _build_csv_records(cur, header, blanks)
     stats = ReadStats("csv", header, encoding=encoding, scan=scan)
     stats.skipped_before_data = header.record_index
     stats.blank_lines_dropped = len(blanks)
     return stats
+
+
+def _needs_blank_lines(cur: duckdb.DuckDBPyConnection, scan: LineScan, header: Header) -> bool:
+    """Whether the file's blank lines must be located: when DuckDB rejected lines (they are
+    placed in file order past the blank lines DuckDB skips) or when the good rows and rejected
+    lines do not already cover every line after the header. Every term of the line account is
+    non-negative, so when they do, the file has no blank line (nor line break inside a value,
+    nor lost line)."""
+    good, rejected, rejected_inner = cur.execute(
+        """
+        select (select count(*) from _good), count(*),
+               coalesce(sum(length(t) - length(replace(t, chr(10), ''))), 0)
+        from (
+            select any_value(trim(csv_line, chr(13) || chr(10))) as t from _rej group by line
+        )
+        """
+    ).fetchall()[0]
+    expected = scan.physical_lines - header.lines_through_header
+    return rejected > 0 or good + rejected + rejected_inner != expected
 
 
 def _duckdb_read(cur: duckdb.DuckDBPyConnection, source: Path, header: Header, limits: Limits):
@@ -578,7 +608,7 @@ def account_lines(cur: duckdb.DuckDBPyConnection, name: str, stats: ReadStats) -
     ).fetchall()[0]
     expected = scan.physical_lines - stats.header.lines_through_header
     accounted = good + rejected + rejected_inner + stats.blank_lines_dropped
-    if accounted < expected and scan.quotes:
+    if accounted < expected:
         width = stats.header.width
         breaks = " + ".join(
             f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(width)
@@ -958,12 +988,17 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
         + ")"
         for item in REQUIRED[kind]
     )
+    # Only the columns the flags read: the other columns of _records are never scanned.
+    suspect_columns = ", ".join(
+        ["pos", "malformed", "raw_line", *(f"c{i}" for i in range(width))]
+        + ([f"n{nik}"] if nik is not None else [])
+    )
     numbering_pos = _numbering_pos(cur, width)
     cur.execute(
         f"""
         create or replace temp table _candidates as
         with suspects as (
-            select * from _records
+            select {suspect_columns} from _records
             where malformed or {suspect} or pos = {numbering_pos}
         ),
         flagged as (
