@@ -1,13 +1,23 @@
-"""Great Expectations glue: run a suite from ``expectations/`` on a DuckDB table, build Data Docs.
+"""Expectation suites on DuckDB tables: the verdict in SQL, Great Expectations on a sample.
 
-The suites are JSON files named after the table they check (``expectations/<table>.json``). They run
-on GX's pandas backend (GX 1.24's SQL datasource does not work on DuckDB), in Arrow record batches
-of at most ``batch_rows`` rows fetched straight from DuckDB with only the columns the suite reads
-plus a row id, so memory stays bounded whatever the table's size. ``result_format`` COMPLETE with
-the row id as ``unexpected_index_column_names`` returns every failing row; values are excluded
-from the results, so no personal data ends up in them or in the Data Docs.
+The suites are GX 1.x JSON files named after the table they check (``expectations/<table>.json``),
+the single declaration of the rules. ``validate_table`` evaluates a suite in two engines:
 
-Importing GX costs seconds: it happens lazily inside the functions, once per process.
+1. **DuckDB SQL, every row** (``tkpk.suite_sql`` compiles the suite with GX's semantics): one scan
+   writes the failing (row id, expectation) pairs of all row-wise expectations to a temp table;
+   uniqueness and table-level expectations run as one query each. This is the verdict: success,
+   ``unexpected_count`` per expectation, and, with ``reasons_into``, the (row id, reason) pairs
+   inserted set-based into the caller's table (no Python lists of ids).
+2. **Great Expectations, a bounded deterministic sample** (``Settings.gx_sample_rows``, env
+   ``TKPK_GX_SAMPLE_ROWS``, default 20,000; 0 = every row): GX's pandas backend validates the
+   sampled rows (failing rows first, then a hash-of-row-id sample) in Arrow batches of at most
+   ``batch_rows`` rows, with only the columns the suite reads plus the row id. Its failing ids must
+   equal the SQL engine's on those rows, else ``ValidationError`` ("engine disagreement"). Its
+   results feed the Data Docs; their meta carries the sample size and the full-table counts.
+
+Values are excluded from GX's results (COMPLETE format keyed by the row id), so no personal data
+ends up in them or in the Data Docs. Importing GX costs seconds: it happens lazily, once per
+process.
 """
 
 from __future__ import annotations
@@ -488,7 +498,7 @@ class _SqlEngine:
         con = self.con
         self.rows = con.execute(
             f"select count(*) from {selection.relation}{selection.filter()}"
-        ).fetchone()[0]
+        ).fetchall()[0][0]
         con.execute(f"create temp table {self.pairs} (id bigint, idx integer)")
         if self.predicates:
             cases = ", ".join(
@@ -539,7 +549,7 @@ class _SqlEngine:
     def _fetch_count(self, sql: str, index: int) -> int:
         """Row count of an unexpected-rows query."""
         try:
-            return int(self.con.execute(f"select count(*) from ({sql})").fetchone()[0])
+            return int(self.con.execute(f"select count(*) from ({sql})").fetchall()[0][0])
         except duckdb.Error as error:
             raise ValidationError(
                 f"suite {self.source} on {self.selection.table}: "
@@ -555,7 +565,7 @@ class _SqlEngine:
                 self.con.execute(
                     f"select count(*) from {selection.relation}"
                     f"{selection.filter(self.predicates[index])}"
-                ).fetchone()
+                ).fetchall()
             except duckdb.Error:
                 return index
         return None
@@ -685,7 +695,7 @@ class _GxSample:
             select id from picked group by id order by min(h), id limit {half}
             """
         )
-        failing = con.execute(f"select count(*) from {self.sample}").fetchone()[0]
+        failing = con.execute(f"select count(*) from {self.sample}").fetchall()[0][0]
         rest = self.budget - failing
         id_sql = selection.id_sql
         con.execute(
@@ -693,7 +703,7 @@ class _GxSample:
             f"{selection.filter(f'{id_sql} not in (select id from {self.sample})')} "
             f"order by hash({id_sql}), {id_sql} limit {rest}"
         )
-        return con.execute(f"select count(*) from {self.sample}").fetchone()[0]
+        return con.execute(f"select count(*) from {self.sample}").fetchall()[0][0]
 
     def _cross_check(
         self,

@@ -1,0 +1,338 @@
+"""Suites compiled to DuckDB SQL (tkpk.suite_sql) agree with Great Expectations row for row."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from decimal import Decimal
+
+import pytest
+from raw_support import RawWorld
+
+from tkpk import suite_sql
+from tkpk.config import EXPECTATIONS_DIR
+from tkpk.ingest.accept import create_batch, stage
+from tkpk.ingest.schema import KINDS
+from tkpk.suite_sql import SuiteCompileError, check_suite, regex_for_re2
+from tkpk.validation import ValidationError, load_suite, validate_table
+
+NIK_OK = "3375010101800004"
+NIK_BAD_DATE = "3375013501800004"  # day 35: not a birth date
+NIK_REGEX = (
+    "^(?:1[1-9]|[2-8][0-9]|9[0-6])[0-9]{4}(?:0[1-9]|[12][0-9]|3[01]|4[1-9]|[56][0-9]|7[01])"
+    "(?:0[1-9]|1[0-2])[0-9]{6}$"
+)
+ARABIC_DIGITS = "٣٣٧٥٠١٠١٠١٨٠٠٠٠٤"  # 16 Unicode digits: \d matches them in Python
+
+
+def _e(type_: str, **kwargs) -> dict:
+    return {"type": type_, "kwargs": kwargs, "meta": {"reason": type_[19:]}}
+
+
+def _cond(column: str, operator: str, parameter) -> dict:
+    return {"type": "comparison", "column": {"name": column}, "operator": operator,
+            "parameter": parameter}
+
+
+#: One expectation per type / option / row_condition form used by the stg_* suites (and a few
+#: more), with the exact failing row ids of ROWS.
+CASES: list[tuple[dict, list[int]]] = [
+    (_e("expect_column_values_to_not_be_null", column="nik"), [3]),
+    (_e("expect_column_values_to_be_null", column="kk"), [1, 2]),
+    (_e("expect_column_values_to_be_in_set", column="sex", value_set=["L", "P"]), [4]),
+    (_e("expect_column_values_to_be_in_set", column="desil", value_set=list(range(1, 11))),
+     [2, 5, 7]),
+    (_e("expect_column_values_to_be_between", column="amount", min_value=0), [4]),
+    (_e("expect_column_values_to_be_between", column="stage", min_value=1, max_value=99), [2, 6]),
+    (_e("expect_column_values_to_be_between", column="area", min_value=0, strict_min=True,
+        max_value=1000000), [2]),
+    (_e("expect_column_values_to_be_between", column="stage", max_value=99, strict_max=True),
+     [6, 7]),
+    (_e("expect_column_values_to_be_between", column="born", min_value="1900-01-01T00:00:00"),
+     [2]),
+    (_e("expect_column_values_to_be_between", column="amount", min_value=0, strict_min=True,
+        row_condition=_cond("cash", "==", True)), [2, 4]),
+    (_e("expect_column_values_to_match_regex", column="nik", regex="^[0-9]{16}$"), [2, 5, 8]),
+    (_e("expect_column_values_to_match_regex", column="nik", regex=NIK_REGEX,
+        row_condition=_cond("lost", "==", False)), [2, 5, 6]),
+    (_e("expect_column_values_to_match_regex", column="nik", regex=r"^\d{16}$"), [2, 8]),
+    (_e("expect_column_values_to_match_regex", column="nama", regex="ar"), [1, 2, 4, 6, 7]),
+    (_e("expect_column_pair_values_a_to_be_greater_than_b", column_A="period_end",
+        column_B="born", or_equal=True, ignore_row_if="either_value_is_missing"), [3]),
+    (_e("expect_column_pair_values_a_to_be_greater_than_b", column_A="period_end",
+        column_B="born", ignore_row_if="both_values_are_missing"), [3, 4, 6, 7]),
+    (_e("expect_column_pair_values_a_to_be_greater_than_b", column_A="period_end",
+        column_B="born", or_equal=True, ignore_row_if="neither"), [3, 4, 7]),
+    (_e("expect_column_values_to_be_between", column="desil", min_value=1, max_value=10,
+        row_condition={"type": "and", "conditions": [_cond("cash", "==", True),
+                                                     _cond("sex", "!=", "P")]}), [2, 7]),
+    (_e("expect_column_values_to_be_between", column="desil", min_value=1, max_value=10,
+        row_condition={"type": "or", "conditions": [
+            {"type": "nullity", "column": {"name": "kk"}, "is_null": False},
+            _cond("sex", "NOT_IN", ["L"])]}), [2, 7]),
+    (_e("expect_column_values_to_not_be_null", column="born",
+        row_condition=_cond("stage", "IN", [1, 2, 3])), [4]),
+    (_e("expect_column_values_to_not_be_null", column="score",
+        row_condition=_cond("stage", ">", 1)), [6, 7]),
+    (_e("expect_column_values_to_be_between", column="score", min_value=0, max_value=1), [8]),
+    (_e("expect_column_values_to_be_unique", column="sex"), [1, 2, 3, 5, 6, 8]),
+    (_e("expect_compound_columns_to_be_unique", column_list=["sex", "cash"]), [1, 2, 6]),
+]
+
+ROWS = """
+    (1, '3375010101800004', 'Arif', '3375010101800004', 'L', 3, 10.00, 1, 0.50,
+     date '1980-01-01', date '2026-06-30', true, false, '0.2'),
+    (2, '12345', 'B', '1', 'L', 11, 0.00, 0, 0.00, date '1899-12-31', date '2026-06-30',
+     true, false, '0.3'),
+    (3, null, 'Carla', null, 'P', 1, 5.00, 1, 1.00, date '2026-07-01', date '2026-06-30',
+     false, false, '0.4'),
+    (4, '3375010101800004', 'D', null, 'X', 10, -5.00, 2, 2.00, null, date '2026-06-30',
+     true, true, '0.5'),
+    (5, '٣٣٧٥٠١٠١٠١٨٠٠٠٠٤', 'Mariam', null, 'L', 0, 1.00, 3, null, date '2000-02-29',
+     date '2026-06-30', false, false, '0.6'),
+    (6, '3375013501800004', 'F', null, 'L', null, 1.00, 100, 3.00, date '2026-06-30',
+     date '2026-06-30', true, false, 'NaN'),
+    (7, '3375010101800004', 'G', null, null, 12, null, 99, 4.00, date '1950-05-05', null,
+     true, null, null),
+    (8, '3375010101800004' || chr(10) || chr(10), 'Omar', null, 'P', 4, 2.00, 5, 4.00,
+     date '1950-05-05', date '2026-06-30', null, true, '1.5')
+"""
+
+
+@pytest.fixture
+def people(con):
+    """Eight hand-written rows, typed like the staging tables (dates, decimals, booleans)."""
+    con.execute(
+        f"""
+        create table people as select row_id::bigint as row_id, nik, nama, kk, sex,
+            desil::integer as desil, amount::decimal(18, 2) as amount, stage::integer as stage,
+            area::decimal(18, 2) as area, born, period_end, cash, lost, score::double as score
+        from (values {ROWS}) t(row_id, nik, nama, kk, sex, desil, amount, stage, area, born,
+            period_end, cash, lost, score)
+        """
+    )
+    return con
+
+
+def _suite(*expectations: dict) -> dict:
+    return {"name": "people_suite", "expectations": list(expectations)}
+
+
+def test_sql_ids_equal_the_expected_ids_and_gx_ids(people):
+    """GX validates every row (sample 0): the cross-check proves GX's ids equal SQL's, and both
+    equal the hand-computed ones."""
+    suite = _suite(*(expectation for expectation, _ in CASES))
+    outcome = validate_table(people, "people", suite, gx_sample_rows=0)
+    expected = {index: ids for index, (_, ids) in enumerate(CASES) if ids}
+    assert {i: sorted(ids) for i, ids in outcome.failing_row_ids().items()} == expected
+    assert [f.unexpected_count for f in outcome.failures] == [len(ids) for ids in expected.values()]
+    gx = outcome.results[0]
+    assert gx.meta["tkpk_sample"]["note"] == "all 8 rows"
+    for result in gx.results:
+        index = result.expectation_config.meta["tkpk_index"]
+        assert result.meta["tkpk_full_table"]["unexpected_count"] == len(CASES[index][1])
+
+
+def test_stg_suites_use_only_covered_forms():
+    """Every (type, option set, row_condition form) of the stg_* suites is exercised above."""
+
+    def form(expectation: dict) -> tuple:
+        kwargs = expectation["kwargs"]
+        condition = kwargs.get("row_condition")
+        shape = (condition["type"], condition.get("operator")) if condition else None
+        options = tuple(sorted(k for k in kwargs if k not in ("column", "row_condition")))
+        return expectation["type"], options, shape
+
+    covered = {form(expectation) for expectation, _ in CASES}
+    used = {
+        form(expectation)
+        for kind in KINDS
+        for expectation in load_suite(None, f"stg_{kind}")["expectations"]
+    }
+    # between with string bounds is a min_value-only form, covered by the "born" case
+    assert used - covered == set()
+
+
+def _adversarial(dtype: str, value_sets: list[list]) -> list:
+    """Values that probe a column of DuckDB type ``dtype``: nulls, bounds, near misses."""
+    base = dtype.split("(")[0]
+    if base == "VARCHAR":
+        values = [None, "", NIK_OK, NIK_BAD_DATE, NIK_OK + "\n", "12345", ARABIC_DIGITS,
+                  " " + NIK_OK, "9999999999999999", "x"]
+        return values + [v for s in value_sets for v in s[:2] if isinstance(v, str)]
+    if base == "BOOLEAN":
+        return [None, True, False]
+    if base == "DATE":
+        return [None, date(1899, 12, 31), date(1900, 1, 1), date(2026, 6, 30), date(2026, 7, 1)]
+    if base == "DECIMAL":
+        return [None, Decimal("-1"), Decimal("0"), Decimal("0.5"), Decimal("1000000"),
+                Decimal("1000000.01")]
+    return [None, -1, 0, 1, 10, 11, 99, 100, 999, 1000]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_real_stg_suite_sql_equals_gx_on_adversarial_rows(con, kind):
+    """The stored suite of each staging table, on rows mixing nulls, bounds and near misses of
+    every column it reads: GX (every row) and SQL find the same failing rows."""
+    RawWorld(con)
+    create_batch(con, [])
+    staged = stage(con, kind)
+    suite = load_suite(None, f"stg_{kind}")
+    types = {name: dtype for name, dtype, *_ in con.execute(f"describe {staged}").fetchall()}
+    read = sorted(
+        {k for e in suite["expectations"] for k in suite_sql_columns(e)} & types.keys()
+    )
+    value_sets: dict[str, list[list]] = {}
+    for expectation in suite["expectations"]:
+        kwargs = expectation["kwargs"]
+        if "value_set" in kwargs:
+            value_sets.setdefault(kwargs["column"], []).append(kwargs["value_set"])
+    pools = {c: _adversarial(types[c], value_sets.get(c, [])) for c in read}
+    rows = 60
+    columns = {"row_id": list(range(1, rows + 1))}
+    for position, column in enumerate(read):
+        pool = pools[column]
+        columns[column] = [pool[(i * (position + 2) + position) % len(pool)] for i in range(rows)]
+    import pyarrow as pa
+
+    frame = pa.table(columns)  # noqa: F841
+    casts = ", ".join(f'cast("{c}" as {types[c]}) as "{c}"' for c in read)
+    con.execute(f"create table probe as select row_id::bigint as row_id, {casts} from frame")
+    outcome = validate_table(con, "probe", suite, gx_sample_rows=0)  # raises on disagreement
+    assert outcome.rows == rows and not outcome.success
+
+
+def suite_sql_columns(expectation: dict) -> set[str]:
+    """Columns an expectation reads, row_condition included."""
+    kwargs = expectation["kwargs"]
+    names = {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
+    condition = kwargs.get("row_condition")
+    if condition:
+        names.add(condition["column"]["name"])
+    return names
+
+
+def test_reasons_into_gets_exactly_the_distinct_pairs(people):
+    suite = _suite(
+        _e("expect_column_values_to_match_regex", column="nik", regex="^[0-9]{16}$"),
+        _e("expect_column_values_to_not_be_null", column="nik"),
+        _e("expect_column_values_to_be_between", column="desil", min_value=1, max_value=10),
+        _e("expect_column_values_to_be_in_set", column="desil", value_set=list(range(1, 11))),
+    )
+    suite["expectations"][1]["meta"]["reason"] = "nik_invalid"
+    suite["expectations"][0]["meta"]["reason"] = "nik_invalid"
+    suite["expectations"][2]["meta"]["reason"] = "code_invalid"
+    suite["expectations"][3]["meta"]["reason"] = "code_invalid"
+    people.execute("create temp table reasons (row_id bigint, reason varchar)")
+    outcome = validate_table(people, "people", suite, reasons_into="reasons", gx_sample_rows=0)
+    pairs = people.execute("select row_id, reason from reasons order by all").fetchall()
+    assert pairs == [
+        (2, "code_invalid"), (2, "nik_invalid"), (3, "nik_invalid"), (5, "code_invalid"),
+        (5, "nik_invalid"), (7, "code_invalid"), (8, "nik_invalid"),
+    ]  # row 2 fails both code rules: one pair
+    assert [f.unexpected_count for f in outcome.failures] == [3, 1, 3, 3]
+
+
+def test_failures_keep_a_bounded_sample_of_ids_with_reasons_into(con, monkeypatch):
+    import tkpk.validation as validation
+
+    monkeypatch.setattr(validation, "FAILURE_SAMPLE_IDS", 3)
+    con.execute("create table big as select range::bigint as row_id, range % 2 as odd "
+                "from range(1, 101)")
+    con.execute("create temp table reasons (row_id bigint, reason varchar)")
+    suite = _suite(_e("expect_column_values_to_be_in_set", column="odd", value_set=[0]))
+    outcome = validate_table(con, "big", suite, reasons_into="reasons", gx_sample_rows=10)
+    (failure,) = outcome.failures
+    assert failure.unexpected_count == 50 and failure.row_ids == (1, 3, 5)
+    assert con.execute("select count(*) from reasons").fetchone()[0] == 50
+
+
+def test_gx_sample_is_bounded_failing_first_and_deterministic(con):
+    con.execute("create table big as select range::bigint as row_id, "
+                "case when range % 10 = 0 then -1 else 1 end as amount, "
+                "case when range % 7 = 0 then null else 'x' end as nama from range(1, 1001)")
+    suite = _suite(
+        _e("expect_column_values_to_be_between", column="amount", min_value=0),
+        _e("expect_column_values_to_not_be_null", column="nama"),
+    )
+    first = validate_table(con, "big", suite, gx_sample_rows=40)
+    second = validate_table(con, "big", suite, gx_sample_rows=40)
+    assert [f.unexpected_count for f in first.failures] == [100, 142]
+    (result,) = first.results
+    assert result.meta["tkpk_sample"]["note"] == "sample of 40 of 1000 rows"
+    assert "(sampel 40 dari 1,000 baris)" in result.meta["tkpk_batch"]
+    gx_counts = [r.result["unexpected_count"] for r in result.results]
+    assert gx_counts[0] >= 10 and gx_counts[1] >= 10  # 20 failing rows, spread over both
+    assert gx_counts == [r.result["unexpected_count"] for r in second.results[0].results]
+    assert result.results[0].meta["tkpk_full_table"] == {
+        "rows": 1000, "unexpected_count": 100, "success": False,
+    }
+
+
+def test_broken_compiler_is_caught_by_the_sample_cross_check(people, monkeypatch):
+    real = suite_sql.row_predicate
+
+    def broken(expectation, types=None):
+        predicate = real(expectation, types)
+        if predicate and expectation["type"] == "expect_column_values_to_match_regex":
+            return f"({predicate} and row_id <> 5)"  # forgets one failing row
+        return predicate
+
+    monkeypatch.setattr(suite_sql, "row_predicate", broken)
+    suite = _suite(_e("expect_column_values_to_match_regex", column="nik", regex="^[0-9]{16}$"))
+    with pytest.raises(ValidationError, match=r"engine disagreement: table people.*\[5\]"):
+        validate_table(people, "people", suite, gx_sample_rows=4)
+
+
+@pytest.mark.parametrize(
+    ("expectation", "message"),
+    [
+        (_e("expect_column_values_to_be_dateutil_parseable", column="nik"), "no SQL translation"),
+        (_e("expect_column_values_to_not_be_null", column="nik", parse_strings_as_datetimes=True),
+         "parse_strings_as_datetimes"),
+        (_e("expect_column_values_to_not_be_null", column="nik", row_condition='cash == True'),
+         "legacy pandas query"),
+        (_e("expect_column_values_to_match_regex", column="nik", regex=r"^\w+$"), "RE2"),
+    ],
+)
+def test_unsupported_expectations_name_suite_and_expectation(tmp_path, people, expectation,
+                                                             message):
+    path = tmp_path / "odd_suite.json"
+    path.write_text(json.dumps(_suite(expectation)), encoding="utf-8")
+    with pytest.raises(SuiteCompileError, match=message) as error:
+        check_suite(json.loads(path.read_text()), str(path))
+    assert "odd_suite.json" in str(error.value) and "#0" in str(error.value)
+    with pytest.raises(ValidationError, match=f"odd_suite.json.*#0.*{message}"):
+        validate_table(people, "people", path, gx_sample_rows=0)
+
+
+def test_every_stored_suite_compiles():
+    for path in sorted(EXPECTATIONS_DIR.glob("*.json")):
+        check_suite(json.loads(path.read_text(encoding="utf-8")), str(path))
+
+
+@pytest.mark.parametrize(
+    ("pattern", "text", "matches"),
+    [
+        ("^[0-9]{16}$", NIK_OK + "\n", True),  # Python: $ before a final newline
+        ("^[0-9]{16}$", NIK_OK + "\n\n", False),
+        ("[$]", "a$", True),
+        ("^a$|^b$", "b\n", True),
+        (r"^\d+$", ARABIC_DIGITS, True),
+        (r"^[^0-9]$", "x", True),
+        ("abc", "xxabcxx", True),  # a search, not a full match
+    ],
+)
+def test_regex_translation_agrees_with_python_re(con, pattern, text, matches):
+    import re
+
+    assert bool(re.search(pattern, text)) is matches
+    found = con.execute("select regexp_matches(?, ?)", [text, regex_for_re2(pattern)]).fetchone()
+    assert found[0] is matches
+
+
+def test_publish_compiler_is_the_shared_one():
+    from tkpk.publish import suites
+
+    assert suites._row_predicate is suite_sql.row_predicate
+    assert suites._unexpected_sql is suite_sql.unexpected_sql
