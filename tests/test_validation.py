@@ -232,3 +232,46 @@ def test_data_docs_published_per_run_next_to_the_packs(people, settings):
     index = (settings.data_docs_dir / "index.html").read_text(encoding="utf-8")
     assert index.index("20260702T020000Z-bbbbbb") < index.index("20260701T020000Z-aaaaaa")
     assert not [p for p in settings.data_docs_dir.iterdir() if p.name.startswith(".")]
+
+
+# ------------------------------------------------------------------- SQL verdict, GX sample
+
+
+def test_sampled_data_docs_say_sample_of_n_of_m_rows(people, tmp_path):
+    """GX on 4 of the 6 rows: the verdict (counts) still covers every row; the docs say so."""
+    outcome = validate_table(people, "people", SUITE, batch_name="people.csv", gx_sample_rows=4)
+    assert {i: sorted(ids) for i, ids in outcome.failing_row_ids().items()} == EXPECTED_IDS
+    (result,) = outcome.results
+    assert result.meta["tkpk_sample"]["note"] == "sample of 4 of 6 rows"
+    index = build_data_docs([outcome], tmp_path / "docs", run_name="run-8")
+    text = "".join(
+        p.read_text(encoding="utf-8", errors="replace") for p in index.parent.rglob("*.html")
+    )
+    assert "sampel 4 dari 6 baris" in text
+    assert SECRET_NIK not in text and SECRET_NAME not in text
+
+
+def test_gx_sample_rows_setting(monkeypatch):
+    from tkpk.config import Settings
+
+    monkeypatch.delenv("TKPK_GX_SAMPLE_ROWS", raising=False)
+    assert Settings().gx_sample_rows == 20_000
+    monkeypatch.setenv("TKPK_GX_SAMPLE_ROWS", "0")
+    assert Settings().gx_sample_rows == 0
+    monkeypatch.setenv("TKPK_GX_SAMPLE_ROWS", "500")
+    assert Settings().gx_sample_rows == 500
+
+
+def test_view_over_parquet_with_reasons_into(people, tmp_path):
+    """The table may be a view over read_parquet(...) (how the ingest's scratch space reads)."""
+    path = tmp_path / "people.parquet"
+    people.execute(f"copy people to '{path}' (format parquet)")
+    people.execute(f"create temp view staged as select * from read_parquet('{path}')")
+    people.execute("create temp table reasons (row_id bigint, reason varchar)")
+    outcome = validate_table(people, "staged", SUITE, reasons_into="reasons")
+    assert not outcome.success and outcome.rows == 6
+    pairs = people.execute("select reason, list(row_id order by row_id) from reasons group by 1")
+    assert dict(pairs.fetchall()) == {
+        "nik_invalid": [2, 3, 5], "code_invalid": [2, 4], "date_invalid": [2, 3],
+        "amount_invalid": [2, 4],
+    }
