@@ -293,6 +293,7 @@ def test_broken_compiler_is_caught_by_the_sample_cross_check(people, monkeypatch
         (_e("expect_column_values_to_not_be_null", column="nik", row_condition='cash == True'),
          "legacy pandas query"),
         (_e("expect_column_values_to_match_regex", column="nik", regex=r"^\w+$"), "RE2"),
+        (_e("expect_column_values_to_not_be_null", column="nik", mostly=0.9), "mostly"),
     ],
 )
 def test_unsupported_expectations_name_suite_and_expectation(tmp_path, people, expectation,
@@ -336,3 +337,13 @@ def test_publish_compiler_is_the_shared_one():
 
     assert suites._row_predicate is suite_sql.row_predicate
     assert suites._unexpected_sql is suite_sql.unexpected_sql
+
+
+def test_text_row_ids_and_regex_only_on_text(people):
+    people.execute("create table coded as select 'r' || row_id as code, nik, desil from people")
+    suite = _suite(_e("expect_column_values_to_match_regex", column="nik", regex="^[0-9]{16}$"))
+    outcome = validate_table(people, "coded", suite, row_id="code", gx_sample_rows=0)
+    assert sorted(outcome.failures[0].row_ids) == ["r2", "r5", "r8"]
+    on_number = _suite(_e("expect_column_values_to_match_regex", column="desil", regex="^1"))
+    with pytest.raises(ValidationError, match="regex on column desil of type INTEGER"):
+        validate_table(people, "coded", on_number, row_id="code")

@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from typing import Any
 
 #: Options every expectation may carry without changing which rows are unexpected.
-_NEUTRAL_OPTIONS = {"result_format", "catch_exceptions", "meta", "notes", "mostly"}
+_NEUTRAL_OPTIONS = {"result_format", "catch_exceptions", "meta", "notes"}
 #: Options understood per expectation type (besides the neutral ones).
 _OPTIONS: dict[str, set[str]] = {
     "expect_column_values_to_not_be_null": {"column", "row_condition"},
@@ -337,7 +337,10 @@ def row_predicate(
         pattern = literal(regex_for_re2(str(kw["regex"])))
         text = quote(column)
         if _base_type(types, column) not in (*_STRING_TYPES, None):
-            text = f"cast({text} as varchar)"
+            raise SuiteCompileError(
+                f"regex on column {column} of type {_base_type(types, column)}: pandas renders "
+                "non-text values differently from DuckDB; match a text column"
+            )
         negate = "not " if kind == "expect_column_values_to_match_regex" else ""
         test = f"not {is_null(column, types)} and {negate}regexp_matches({text}, {pattern})"
     else:

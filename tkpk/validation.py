@@ -499,7 +499,8 @@ class _SqlEngine:
         self.rows = con.execute(
             f"select count(*) from {selection.relation}{selection.filter()}"
         ).fetchall()[0][0]
-        con.execute(f"create temp table {self.pairs} (id bigint, idx integer)")
+        id_type = selection.types.get(selection.id_column, "BIGINT")
+        con.execute(f"create temp table {self.pairs} (id {id_type}, idx integer)")
         if self.predicates:
             cases = ", ".join(
                 f"case when {p} then {i} end" for i, p in self.predicates.items()
