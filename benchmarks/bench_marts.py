@@ -4,21 +4,31 @@ Generates the accepted tables directly in DuckDB (no raw files, no ingest): ``--
 households per snapshot (default 90,000, Kota Pekalongan) spread over the region's kelurahan,
 about 3.5 members each, one snapshot per quarter over ``--months`` months, and monthly program
 records (BPNT, PBI-JK member-months, PKH stages, PIP, a local program), then times
-``transforms.runner.build_marts``. Synthetic people only.
+``transforms.runner.build_marts`` model by model: wall time, CPU time (every DuckDB thread of the
+process) and peak resident memory (sampled every 20 ms) per model, under DuckDB's memory limit.
+``--dump DIR`` writes every curated table as Parquet (sorted), to compare two versions of the SQL
+on the same data. Synthetic people only.
 
     .venv/bin/python benchmarks/bench_marts.py [--households 90000] [--months 24] [--threads 2]
+        [--memory-limit 3GB] [--json results.json] [--dump DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import threading
 import time
 from dataclasses import replace
+from pathlib import Path
+
+import duckdb
 
 from tkpk import reference
 from tkpk.config import get_settings
 from tkpk.db import connect
-from transforms.runner import MODEL_ORDER, build_marts
+from transforms.runner import CURATED_TABLES, MODEL_ORDER, build_model, check_inputs
 
 GENERATE = """
 create or replace table snapshot_status as
@@ -136,14 +146,77 @@ drop table base_households;
 """
 
 
+class RssSampler:
+    """Peak resident memory of this process (from /proc/self/statm), sampled in a thread."""
+
+    def __init__(self, interval_s: float = 0.02) -> None:
+        self.interval_s = interval_s
+        self.peak = 0
+        self._page = os.sysconf("SC_PAGE_SIZE")
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def rss(self) -> int:
+        """Current resident bytes."""
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * self._page
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, self.rss())
+            self._stop.wait(self.interval_s)
+
+    def reset(self) -> None:
+        """Start a new peak from the current value."""
+        self.peak = self.rss()
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+
+def time_models(con: duckdb.DuckDBPyConnection) -> list[dict]:
+    """Build every model in order; per model its wall and CPU seconds, peak RSS and rows."""
+    check_inputs(con)
+    out = []
+    with RssSampler() as sampler:
+        for name in MODEL_ORDER:
+            sampler.reset()
+            wall, cpu = time.perf_counter(), time.process_time()
+            build_model(con, name)
+            wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+            sampler.peak = max(sampler.peak, sampler.rss())
+            rows = con.execute(f"select count(*) from {name}").fetchone()[0]
+            out.append({"model": name, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+                        "peak_rss_mb": round(sampler.peak / 2**20), "rows": rows})
+    return out
+
+
+def dump(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
+    """Write every curated table as Parquet, rows sorted by all columns."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in CURATED_TABLES:
+        target = str(folder / f"{name}.parquet").replace("'", "''")
+        con.execute(f"copy (select * from {name} order by all) to '{target}' (format parquet)")
+
+
 def main() -> None:
     """Generate the synthetic warehouse, build the marts, print timings and sizes."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--households", type=int, default=90_000)
     parser.add_argument("--months", type=int, default=24)
     parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument("--memory-limit", default="3GB", help="DuckDB memory_limit")
+    parser.add_argument("--json", type=Path, help="write the per-model figures here")
+    parser.add_argument("--dump", type=Path, help="write the curated tables here as Parquet")
     args = parser.parse_args()
-    settings = replace(get_settings(), duckdb_threads=args.threads)
+    settings = replace(
+        get_settings(), duckdb_threads=args.threads, duckdb_memory_limit=args.memory_limit
+    )
     con = connect(settings, ":memory:")
     reference.install(con, settings.region)
     started = time.perf_counter()
@@ -155,13 +228,25 @@ def main() -> None:
         for t in ("registry_households", "registry_members", "program_records")
     }
     print(f"generated in {generated:.1f} s: {sizes}")
-    started = time.perf_counter()
-    build_marts(con)
-    elapsed = time.perf_counter() - started
-    print(f"build_marts: {elapsed:.1f} s with {args.threads} threads")
-    for name in MODEL_ORDER:
-        rows = con.execute(f"select count(*) from {name}").fetchall()[0][0]
-        print(f"  {name:<24} {rows:>12,} rows")
+    # as the nightly flow builds them (flows/nightly.py): no insertion-order preservation
+    con.execute("set preserve_insertion_order = false")
+    models = time_models(con)
+    wall = sum(m["wall_s"] for m in models)
+    cpu = sum(m["cpu_s"] for m in models)
+    peak = max(m["peak_rss_mb"] for m in models)
+    print(f"build_marts: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak:,} MB "
+          f"({args.threads} threads, memory_limit {args.memory_limit})")
+    print(f"  {'model':<24} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'rows':>12}")
+    for m in models:
+        print(f"  {m['model']:<24} {m['wall_s']:>8.2f} {m['cpu_s']:>8.2f} "
+              f"{m['peak_rss_mb']:>8,} {m['rows']:>12,}")
+    if args.json:
+        args.json.write_text(json.dumps(
+            {"households": args.households, "months": args.months, "threads": args.threads,
+             "memory_limit": args.memory_limit, "sizes": sizes, "wall_s": round(wall, 3),
+             "cpu_s": round(cpu, 3), "peak_rss_mb": peak, "models": models}, indent=2))
+    if args.dump:
+        dump(con, args.dump)
     con.close()
 
 

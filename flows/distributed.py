@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 
 #: Built once, centrally, before the fan-out.
 CENTRAL_MODELS = ("int_periods", "int_area_hierarchy", "int_household_snapshot",
-                  "int_program_monthly")
+                  "int_match_index", "int_program_monthly")
 #: Built per kab/kota partition on the workers.
 PARTITION_MODELS = (
     "int_household_program",

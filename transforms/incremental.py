@@ -7,8 +7,9 @@ month of the new records, and nothing else. ``build_changed`` then
 1. rebuilds the small models outright (``int_periods``, ``int_area_hierarchy``, ``data_quality``,
    ``data_quality_reason``);
 2. recomputes ``int_program_monthly`` for the new records' months only (its grain carries
-   ``record_period``): the model's SQL runs with ``program_records`` shadowed by a temporary view
-   of those months, and its rows for those months are replaced;
+   ``record_period``): the model's SQL runs with ``program_records`` shadowed by a temporary table
+   of those months, and its rows for those months are replaced; the records are matched through
+   the kept ``int_match_index`` (the registry snapshots are unchanged);
 3. recomputes the period-keyed models (``int_household_program`` ... ``funding_sources``) for the
    affected periods only: their SQL runs unchanged with ``int_periods`` shadowed by a temporary
    view of the affected periods, each into a temporary table that shadows the warehouse table for
@@ -45,6 +46,7 @@ from transforms.runner import (
     MODEL_ORDER,
     build_marts,
     check_inputs,
+    execute_model,
     existing_tables,
     model_path,
     model_sql,
@@ -56,8 +58,8 @@ log = logging.getLogger(__name__)
 ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy")
 #: Rebuilt outright after the merge (read every run's data quality / the latest period only).
 REBUILT_AFTER = ("data_quality", "data_quality_reason", "households")
-#: Depends on the registry snapshots only: kept as is by an incremental build.
-SNAPSHOT_MODELS = ("int_household_snapshot",)
+#: Depend on the registry snapshots only: kept as is by an incremental build.
+SNAPSHOT_MODELS = ("int_household_snapshot", "int_match_index")
 #: Keyed by record month: recomputed for the new records' months.
 RECORD_MONTH_MODELS = ("int_program_monthly",)
 #: Keyed by reported period: recomputed for the affected periods.
@@ -160,10 +162,7 @@ def _database(con: duckdb.DuckDBPyConnection) -> str:
 def _timed(con: duckdb.DuckDBPyConnection, report: BuildReport, name: str, sql: str) -> None:
     """Run one statement of model ``name`` and record its wall time."""
     start = time.perf_counter()
-    try:
-        con.execute(sql)
-    except duckdb.Error as error:
-        raise RuntimeError(f"transform {model_path(name).name} failed: {error}") from error
+    execute_model(con, name, sql)
     report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
     crashpoint(f"transform:{name}")
 
@@ -319,25 +318,13 @@ def _scope_periods(con: duckdb.DuckDBPyConnection) -> list[date]:
 
 
 #: Inputs of ``int_program_monthly`` shadowed while it is recomputed for the new months, in
-#: creation order. Matching only looks up a record's own NIK (members) and NO_KK (households),
-#: so the model sees the new months' records, the member rows with their NIKs and the
-#: households holding those members or those NO_KK: exact, and far fewer rows than the registry.
+#: creation order: only the new months' records. Matching looks them up in the snapshots'
+#: ``int_match_index``, which an incremental build keeps (built once per registry snapshot).
 RECORD_MONTH_INPUTS = (
     (
         "program_records",
         "select * from {db}.main.program_records "
         "where cast(date_trunc('month', period) as date) in (select month from _new_months)",
-    ),
-    (
-        "registry_members",
-        "select * from {db}.main.registry_members "
-        "where nik in (select nik from temp.main.program_records where nik is not null)",
-    ),
-    (
-        "int_household_snapshot",
-        "select * from {db}.main.int_household_snapshot "
-        "where id_keluarga in (select id_keluarga from temp.main.registry_members) "
-        "or no_kk in (select no_kk from temp.main.program_records where no_kk is not null)",
     ),
 )
 

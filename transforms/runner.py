@@ -25,6 +25,7 @@ INTERMEDIATE_MODELS: tuple[str, ...] = (
     "int_periods",
     "int_area_hierarchy",
     "int_household_snapshot",
+    "int_match_index",
     "int_program_monthly",
     "int_household_program",
     "int_household_funding",
@@ -38,6 +39,15 @@ INTERMEDIATE_MODELS: tuple[str, ...] = (
     "int_overlap_sums",
     "int_funding_sums",
 )
+
+#: Engine settings a model runs with (set for its statement only, on top of the connection's).
+#: ``int_program_monthly`` joins tens of millions of record-snapshot pairs to the snapshots'
+#: ``int_match_index``; DuckDB underestimates the pairs (they come from an unnest) and would
+#: hash them instead of the index, which at 1M households is gigabytes more to hold or spill.
+#: Without the build-side swap each join hashes its right side, as the SQL is written.
+MODEL_SETTINGS: dict[str, dict[str, str]] = {
+    "int_program_monthly": {"disabled_optimizers": "build_side_probe_side"},
+}
 
 #: The curated tables (published as ``<name>.parquet``), in build order.
 CURATED_TABLES: tuple[str, ...] = (
@@ -126,11 +136,38 @@ def build_marts(
     check_inputs(con)
     for name in MODEL_ORDER:
         start = time.perf_counter()
-        try:
-            con.execute(f"create or replace table {name} as\n{model_sql(name)}")
-        except duckdb.Error as error:
-            raise RuntimeError(f"transform {model_path(name).name} failed: {error}") from error
+        build_model(con, name)
         if timings is not None:
             timings.append((name, time.perf_counter() - start))
         crashpoint(f"transform:{name}")
     return list(CURATED_TABLES)
+
+
+def build_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Create or replace the table of model ``name`` (its inputs must exist)."""
+    execute_model(con, name, f"create or replace table {name} as\n{model_sql(name)}")
+
+
+def execute_model(con: duckdb.DuckDBPyConnection, name: str, statement: str) -> None:
+    """Run ``statement`` (a statement built from model ``name``'s SQL) with the model's
+    ``MODEL_SETTINGS``; an engine error becomes a RuntimeError naming the model's file.
+
+    The settings are restored after success only: after an engine error the caller's transaction
+    is aborted and rolled back, and a SET there would mask the error.
+    """
+    previous = {
+        setting: con.execute("select current_setting(?)", [setting]).fetchone()[0]
+        for setting in MODEL_SETTINGS.get(name, {})
+    }
+    for setting, value in MODEL_SETTINGS.get(name, {}).items():
+        combined = ",".join(v for v in (str(previous[setting] or ""), value) if v)
+        con.execute(f"set {setting} = '{combined}'")
+    try:
+        con.execute(statement)
+    except duckdb.Error as error:
+        raise RuntimeError(f"transform {model_path(name).name} failed: {error}") from error
+    for setting, value in previous.items():
+        if value in (None, ""):
+            con.execute(f"reset {setting}")
+        else:
+            con.execute(f"set {setting} = '{value}'")

@@ -8,7 +8,7 @@
 with
 
 household_facts as (
-    select period, id_keluarga, kelurahan_code, household_size, desil, pengeluaran_per_kapita, poor
+    select period, kelurahan_code, desil, poor
     from int_household_status
 ),
 

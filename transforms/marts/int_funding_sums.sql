@@ -16,7 +16,7 @@ facts as (
     from int_household_funding
     join int_household_status
         on int_household_status.period = int_household_funding.period
-        and int_household_status.id_keluarga = int_household_funding.id_keluarga
+        and int_household_status.household_key = int_household_funding.household_key
     join int_area_hierarchy
         on int_area_hierarchy.kelurahan_code
             is not distinct from int_household_status.kelurahan_code

@@ -20,6 +20,9 @@
 -- (schooling 3, attendance 3, insurance 6, each living-standard indicator 1), so the
 -- Alkire-Foster cut-off c_h >= 1/3 is the exact integer test mpi_score_18 >= 6.
 -- kelurahan_code is NULL when it is not a kelurahan of ref_area (counted in the region row only).
+-- household_key: an integer standing for id_keluarga within the snapshot (its dense rank in
+-- id_keluarga order, so the smallest key is the smallest id_keluarga): the household-level
+-- models join and group on (snapshot or period, household_key) instead of the text id.
 with
 
 snapshots as (
@@ -105,6 +108,8 @@ joined as (
 final as (
     select
         *,
+        cast(dense_rank() over (partition by snapshot order by id_keluarga) as integer)
+            as household_key,
         cast(
             3 * deprived_schooling::integer
             + 3 * deprived_attendance::integer

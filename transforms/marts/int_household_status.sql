@@ -10,16 +10,18 @@
 --   program_count distinct programs the household received (>= 1 successful matched record) in
 --                 the reach window of m; programs_received lists them by catalog code
 -- All poverty flags are NULL when no poverty line is configured for m.
+-- household_key: the household's integer key in s(m) (int_household_snapshot); the models after
+-- this one join households on (period, household_key).
 with
 
 programs as (
     select
         period,
-        id_keluarga,
+        household_key,
         count(*) filter (where recipient) as program_count,
         list(program order by program) filter (where recipient) as programs_received
     from int_household_program
-    group by period, id_keluarga
+    group by period, household_key
 ),
 
 joined as (
@@ -34,7 +36,7 @@ joined as (
     join int_household_snapshot on int_household_snapshot.snapshot = int_periods.snapshot
     left join programs
         on programs.period = int_periods.period
-        and programs.id_keluarga = int_household_snapshot.id_keluarga
+        and programs.household_key = int_household_snapshot.household_key
 ),
 
 final as (
@@ -42,6 +44,7 @@ final as (
         period,
         snapshot,
         id_keluarga,
+        household_key,
         kelurahan_code,
         rt,
         rw,

@@ -15,7 +15,7 @@ recipient_facts as (
     from int_household_program
     join int_household_status
         on int_household_status.period = int_household_program.period
-        and int_household_status.id_keluarga = int_household_program.id_keluarga
+        and int_household_status.household_key = int_household_program.household_key
     where int_household_program.recipient
 ),
 

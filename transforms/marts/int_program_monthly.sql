@@ -8,11 +8,16 @@
 -- whose members has the record's NIK; failing that, the household whose NO_KK is the record's
 -- NO_KK (match_method 'nik' / 'no_kk'; NULL = unmatched). Should a NIK or NO_KK occur in two
 -- households of one snapshot (a registry error), the smallest id_keluarga is taken, so the
--- record is counted once.
+-- record is counted once. household_key is the matched household's integer key in s.
 -- kelurahan_code is where the record is attributed: the matched household's kelurahan in s;
 -- else the kelurahan named on the record (when it is a kelurahan of ref_area); else NULL, which
 -- the area bridge sends to the region row only.
 -- funding_source: the record's own (SUMBER_DANA / SEGMEN), else the catalog's funding.
+--
+-- At scale (tens of millions of record-snapshot pairs) the records are matched and aggregated on
+-- integers only: NIK / NO_KK as int_match_index keys (built once per snapshot), the household as
+-- its household_key, (program, funding_source, status) as a record class number and the record's
+-- kelurahan as a number; the texts are joined back onto the aggregated rows.
 with
 
 snapshot_reach as (
@@ -22,9 +27,17 @@ snapshot_reach as (
     group by snapshot
 ),
 
-records as (
+snapshot_months as (
+    -- one row per snapshot and month of its reach (an equi-join key for the records)
     select
-        snapshot_reach.snapshot,
+        snapshot,
+        cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date)
+            as record_period
+    from snapshot_reach
+),
+
+kept_records as (
+    select
         cast(date_trunc('month', program_records.period) as date) as record_period,
         program_records.program,
         coalesce(program_records.funding_source, ref_program.funding) as funding_source,
@@ -36,81 +49,114 @@ records as (
         coalesce(program_records.amount_idr, ref_program.premium_idr_per_member_month, 0)
             as amount_idr
     from program_records
-    join snapshot_reach
-        on cast(date_trunc('month', program_records.period) as date)
-            between snapshot_reach.first_month and snapshot_reach.last_month
     left join ref_program on ref_program.code = program_records.program
     where program_records.status in ('success', 'failed')
 ),
 
-snapshot_households as (
-    select snapshot, id_keluarga, no_kk, kelurahan_code from int_household_snapshot
+record_classes as (
+    select
+        program,
+        funding_source,
+        status,
+        row_number() over (order by program, funding_source, status) as record_class
+    from (select distinct program, funding_source, status from kept_records) as classes
+),
+
+kelurahan as (
+    select code, row_number() over (order by code) as kelurahan_number
+    from ref_area
+    where level = 'kelurahan'
+),
+
+numbered_records as (
+    select
+        kept_records.record_period,
+        record_classes.record_class,
+        cast('1' || kept_records.nik as bigint) as nik_key,
+        cast('1' || kept_records.no_kk as bigint) as kk_key,
+        kelurahan.kelurahan_number as record_kelurahan_number,
+        kept_records.amount_idr
+    from kept_records
+    join record_classes
+        on record_classes.program = kept_records.program
+        and record_classes.funding_source is not distinct from kept_records.funding_source
+        and record_classes.status = kept_records.status
+    left join kelurahan on kelurahan.code = kept_records.record_kelurahan_code
 ),
 
 nik_index as (
-    select
-        registry_members.snapshot,
-        registry_members.nik,
-        min(snapshot_households.id_keluarga) as id_keluarga
-    from registry_members
-    join snapshot_households
-        on snapshot_households.snapshot = registry_members.snapshot
-        and snapshot_households.id_keluarga = registry_members.id_keluarga
-    where registry_members.nik is not null
-    group by registry_members.snapshot, registry_members.nik
+    select snapshot, match_key, household_key from int_match_index where match_method = 'nik'
 ),
 
 kk_index as (
-    select snapshot, no_kk, min(id_keluarga) as id_keluarga
-    from snapshot_households
-    where no_kk is not null
-    group by snapshot, no_kk
+    select snapshot, match_key, household_key from int_match_index where match_method = 'no_kk'
 ),
 
 matched as (
     select
-        records.*,
-        coalesce(nik_index.id_keluarga, kk_index.id_keluarga) as id_keluarga,
+        snapshot_months.snapshot,
+        numbered_records.record_period,
+        numbered_records.record_class,
+        coalesce(nik_index.household_key, kk_index.household_key) as household_key,
         case
-            when nik_index.id_keluarga is not null then 'nik'
-            when kk_index.id_keluarga is not null then 'no_kk'
-        end as match_method
-    from records
+            when nik_index.household_key is not null then 1
+            when kk_index.household_key is not null then 2
+        end as match_number,
+        -- the record's own kelurahan counts only for an unmatched record
+        case
+            when nik_index.household_key is null and kk_index.household_key is null
+            then numbered_records.record_kelurahan_number
+        end as record_kelurahan_number,
+        numbered_records.amount_idr
+    from numbered_records
+    join snapshot_months on snapshot_months.record_period = numbered_records.record_period
     left join nik_index
-        on nik_index.snapshot = records.snapshot and nik_index.nik = records.nik
+        on nik_index.snapshot = snapshot_months.snapshot
+        and nik_index.match_key = numbered_records.nik_key
     left join kk_index
-        on kk_index.snapshot = records.snapshot and kk_index.no_kk = records.no_kk
+        on kk_index.snapshot = snapshot_months.snapshot
+        and kk_index.match_key = numbered_records.kk_key
 ),
 
-attributed as (
+aggregated as (
     select
-        matched.*,
-        case
-            when matched.id_keluarga is not null then snapshot_households.kelurahan_code
-            else record_kelurahan.code
-        end as kelurahan_code
+        snapshot,
+        record_period,
+        record_class,
+        household_key,
+        match_number,
+        record_kelurahan_number,
+        count(*) as records,
+        cast(sum(amount_idr) as decimal(38, 2)) as amount_idr
     from matched
-    left join snapshot_households
-        on snapshot_households.snapshot = matched.snapshot
-        and snapshot_households.id_keluarga = matched.id_keluarga
-    left join (select code from ref_area where level = 'kelurahan') as record_kelurahan
-        on record_kelurahan.code = matched.record_kelurahan_code
+    group by
+        snapshot, record_period, record_class, household_key, match_number,
+        record_kelurahan_number
 ),
 
 final as (
     select
-        snapshot,
-        record_period,
-        program,
-        funding_source,
-        status,
-        id_keluarga,
-        kelurahan_code,
-        match_method,
-        count(*) as records,
-        cast(sum(amount_idr) as decimal(38, 2)) as amount_idr
-    from attributed
-    group by all
+        aggregated.snapshot,
+        aggregated.record_period,
+        record_classes.program,
+        record_classes.funding_source,
+        record_classes.status,
+        int_household_snapshot.id_keluarga,
+        aggregated.household_key,
+        case
+            when aggregated.household_key is not null then int_household_snapshot.kelurahan_code
+            else kelurahan.code
+        end as kelurahan_code,
+        case aggregated.match_number when 1 then 'nik' when 2 then 'no_kk' end as match_method,
+        aggregated.records,
+        aggregated.amount_idr
+    from aggregated
+    join record_classes on record_classes.record_class = aggregated.record_class
+    left join int_household_snapshot
+        on int_household_snapshot.snapshot = aggregated.snapshot
+        and int_household_snapshot.household_key = aggregated.household_key
+    left join kelurahan
+        on kelurahan.kelurahan_number = aggregated.record_kelurahan_number
 )
 
 select * from final

@@ -8,7 +8,8 @@
 with
 
 household_facts as (
-    select period, id_keluarga, kelurahan_code, household_size, desil, pengeluaran_per_kapita, poor
+    select period, household_key, kelurahan_code, household_size, desil, pengeluaran_per_kapita,
+        poor
     from int_household_status
 ),
 
@@ -25,7 +26,7 @@ recipient_facts as (
     from int_household_program
     join household_facts
         on household_facts.period = int_household_program.period
-        and household_facts.id_keluarga = int_household_program.id_keluarga
+        and household_facts.household_key = int_household_program.household_key
     join ref_program on ref_program.code = int_household_program.program
     join int_area_hierarchy
         on int_area_hierarchy.kelurahan_code is not distinct from household_facts.kelurahan_code
