@@ -11,18 +11,25 @@ Generates (once, cached in ``--dir``) synthetic files:
   never closed, which DuckDB's parallel reader would otherwise silently shorten.
 
 Each file is loaded by ``tkpk.ingest.raw.load_new_files`` in a fresh process (so the peak memory
-is that file's), into an in-memory warehouse. Synthetic people only.
+is that file's), into a file-backed warehouse inside one transaction, as the nightly flow does.
+Wall and CPU time (all threads) are reported per phase; ``--profile N`` adds a cProfile of the
+load. ``--file PATH`` measures given files instead (e.g. the largest members CSV of the pipeline
+bench's extracts). Synthetic people only.
 
     .venv/bin/python benchmarks/readers_bench.py [--csv-rows 3500000] [--xlsx-rows 200000]
-        [--threads 2] [--hostile]
+        [--threads 2] [--hostile] [--profile 25]
+        [--file benchmarks/work/pipeline/h100000-r33.75/raw/dtsen_anggota_3375_202511.csv]
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import datetime as dt
+import io
 import json
 import os
+import pstats
 import resource
 import shutil
 import subprocess
@@ -117,32 +124,39 @@ def make_hostile(source: Path, path: Path) -> None:
             out.write(line.replace(b'";', b";", 1) if number == 10 else line)
 
 
-def _timed(module, name: str, phases: dict[str, float]) -> None:
-    """Wrap ``module.name`` so its time adds up in ``phases[name]``."""
+def _timed(module, name: str, phases: dict[str, float], cpu: dict[str, float]) -> None:
+    """Wrap ``module.name`` so its wall time adds up in ``phases[name]`` and its CPU time (all
+    threads of the process, DuckDB's included) in ``cpu[name]``."""
     function = getattr(module, name)
 
     def wrapper(*args, **kwargs):
-        started = time.perf_counter()
+        started, started_cpu = time.perf_counter(), time.process_time()
         try:
             return function(*args, **kwargs)
         finally:
             phases[name] = round(phases.get(name, 0) + time.perf_counter() - started, 2)
+            cpu[name] = round(cpu.get(name, 0) + time.process_time() - started_cpu, 2)
 
     setattr(module, name, wrapper)
 
 
-def measure(path: Path, threads: int) -> dict:
-    """Load one file (in this process) and report time per phase, rows and peak memory."""
+def measure(path: Path, threads: int, profile: int = 0) -> dict:
+    """Load one file (in this process) into a file-backed warehouse inside a transaction (as the
+    nightly flow does) and report wall and CPU time per phase, rows and peak memory; with
+    ``profile`` > 0, also the top ``profile`` functions of a cProfile run (cumulative time)."""
     from tkpk import reference
     from tkpk.db import connect
     from tkpk.ingest import raw, readers
     from tkpk.ingest.raw import load_new_files
 
     phases: dict[str, float] = {}
-    _timed(raw, "sha256_of", phases)
+    cpu: dict[str, float] = {}
+    _timed(raw, "sha256_of", phases, cpu)
     for name in (
         "prepare_text",
+        "_header_region",
         "_duckdb_read",
+        "blank_line_offsets",
         "_build_csv_records",
         "read_sheet_records",
         "check_zip",
@@ -150,21 +164,32 @@ def measure(path: Path, threads: int) -> dict:
         "classify_records",
         "account_lines",
     ):
-        _timed(readers, name, phases)
-    _timed(raw, "_insert_rows", phases)
+        _timed(readers, name, phases, cpu)
+    _timed(raw, "_insert_rows", phases, cpu)
 
-    raw_dir = path.parent / f"raw-{path.stem}"
-    shutil.rmtree(raw_dir, ignore_errors=True)
-    raw_dir.mkdir()
+    work = get_settings().temp_dir / "readers_bench" / f"load-{path.stem}"
+    shutil.rmtree(work, ignore_errors=True)
+    raw_dir = work / "raw"
+    raw_dir.mkdir(parents=True)
     (raw_dir / path.name).symlink_to(path)
     settings = replace(get_settings(), raw_dir=raw_dir, duckdb_threads=threads)
-    con = connect(settings, ":memory:")
+    warehouse = work / "warehouse.duckdb"
+    con = connect(settings, warehouse)
     reference.install(con)
-    started = time.perf_counter()
+    profiler = cProfile.Profile() if profile else None
+    load_before = os.getloadavg()[0]
+    con.execute("begin")
+    started, started_cpu = time.perf_counter(), time.process_time()
+    if profiler:
+        profiler.enable()
     (outcome,) = load_new_files(con, settings, "bench")
-    seconds = time.perf_counter() - started
-    shutil.rmtree(raw_dir)
-    return {
+    if profiler:
+        profiler.disable()
+    seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
+    con.execute("commit")
+    con.close()
+    shutil.rmtree(work)
+    result = {
         "file": path.name,
         "bytes": path.stat().st_size,
         "outcome": outcome.outcome,
@@ -172,9 +197,17 @@ def measure(path: Path, threads: int) -> dict:
         "rows_read": outcome.rows_read,
         "skipped_lines": outcome.skipped_lines,
         "seconds": round(seconds, 2),
+        "cpu_seconds": round(cpu_seconds, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+        "load_avg": [round(load_before, 1), round(os.getloadavg()[0], 1)],
         "phases_s": phases,
+        "phases_cpu_s": cpu,
     }
+    if profiler:
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).sort_stats("cumulative").print_stats(profile)
+        result["profile"] = text.getvalue()
+    return result
 
 
 def main() -> None:
@@ -184,10 +217,27 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--dir", type=Path, default=get_settings().temp_dir / "readers_bench")
     parser.add_argument("--hostile", action="store_true")
+    parser.add_argument(
+        "--file",
+        type=Path,
+        action="append",
+        help="measure these files (e.g. a members CSV of a pipeline bench) instead of the "
+        "generated ones; the name must follow raw-extracts.md",
+    )
+    parser.add_argument(
+        "--profile", type=int, default=0, help="print the top N functions of a cProfile run"
+    )
     parser.add_argument("--measure", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.measure:
-        print(json.dumps(measure(args.measure, args.threads)))
+        result = measure(args.measure, args.threads, args.profile)
+        profile = result.pop("profile", None)
+        print(json.dumps(result))
+        if profile:
+            print(profile)
+        return
+    if args.file:
+        _run([path.resolve() for path in args.file], args.threads, args.profile)
         return
     args.dir.mkdir(parents=True, exist_ok=True)
     csv_path = args.dir / f"{args.csv_rows}" / CSV_NAME
@@ -207,10 +257,24 @@ def main() -> None:
         if not hostile.exists():
             make_hostile(csv_path, hostile)
         targets.append(hostile)
+    _run(targets, args.threads, args.profile)
+
+
+def _run(targets: list[Path], threads: int, profile: int) -> None:
+    """Measure each file in a fresh process and print its result."""
     print(f"load average before: {os.getloadavg()}", flush=True)
     for path in targets:
         result = subprocess.run(
-            [sys.executable, __file__, "--measure", str(path), "--threads", str(args.threads)],
+            [
+                sys.executable,
+                __file__,
+                "--measure",
+                str(path),
+                "--threads",
+                str(threads),
+                "--profile",
+                str(profile),
+            ],
             check=True,
             capture_output=True,
             text=True,

@@ -27,6 +27,7 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import functools
 import io
 import re
 import uuid
@@ -132,13 +133,20 @@ class ReadStats:
 # --------------------------------------------------------------------------------------------
 
 
+@functools.cache
+def _aliases(kind: str) -> dict[str, str]:
+    """The kind's alias map, built once per process (header search tries up to 60 records
+    under three delimiters: rebuilding it per record was most of a file's header search)."""
+    return alias_map(kind)
+
+
 def match_header(cells: Sequence[str | None], kind: str) -> tuple[Column, ...]:
     """Map header cells onto the kind's canonical columns (first occurrence wins).
 
     Unmatched and repeated cells keep their own name (kept in ``extra``); an empty header cell
     is named ``column_<n>`` (1-based).
     """
-    aliases = alias_map(kind)
+    aliases = _aliases(kind)
     used: set[str] = set()
     names: set[str] = set()
     columns = []
