@@ -277,3 +277,55 @@ def test_person_programs_count_households_and_sum_members(con):
     w.build()
     row = reach(w, "2031-04", KEL_MEDONO, program="PIP")
     assert (row["recipient_households"], row["amount_idr"]) == (1, Decimal("1200000.00"))
+
+
+def test_identifier_in_two_households_matches_the_smallest_id_once(con):
+    """A NIK (or NO_KK) registered in two households of one snapshot (a registry error): the
+    record goes to the smallest id_keluarga, once. A NIK with a leading zero is its own key."""
+    w = World(con)
+    w.snapshot(SNAP)
+    shared = "0375010101000007"
+    w.household(SNAP, 400_000, KEL_PODOSUGIH, members=[{"nik": shared}], desil=2,
+                id_keluarga="HB", no_kk="3375010101999999")
+    w.household(SNAP, 450_000, KEL_MEDONO, members=[{"nik": shared}], desil=2,
+                id_keluarga="HA", no_kk="3375010101999999")
+    _, (other,) = w.household(SNAP, 300_000, KEL_KRAPYAK, members=[{"nik": "375010101000007"}])
+    w.record("PKH", "2031-03-10", nik=shared, amount=750_000)
+    w.record("PKH", "2031-04-10", nik="3375999999999998", no_kk="3375010101999999",
+             amount=250_000)
+    w.build()
+    rows = con.execute(
+        "select id_keluarga, kelurahan_code, match_method, records, amount_idr "
+        "from int_program_monthly order by record_period"
+    ).fetchall()
+    assert rows == [
+        ("HA", KEL_MEDONO, "nik", 1, Decimal("750000.00")),
+        ("HA", KEL_MEDONO, "no_kk", 1, Decimal("250000.00")),
+    ]
+    row = reach(w, "2031-04", KEL_MEDONO)
+    assert (row["recipient_households"], row["amount_idr"]) == (1, Decimal("1000000.00"))
+    assert reach(w, "2031-04", KEL_PODOSUGIH)["recipient_households"] == 0
+    assert reach(w, "2031-04", KEL_KRAPYAK)["recipient_households"] == 0
+
+
+def test_records_match_each_snapshot_that_sees_them(con):
+    """A record month seen by two snapshots is matched in each against that snapshot's
+    households: the family moved from Medono (2031-01) to Krapyak (2031-04)."""
+    w = World(con)
+    w.snapshot("2031-01")
+    w.snapshot("2031-04")
+    members = [{"nik": "3375010101000042"}]
+    w.household("2031-01", 400_000, KEL_MEDONO, members=members, desil=2, id_keluarga="HM")
+    w.household("2031-04", 400_000, KEL_KRAPYAK, members=members, desil=2, id_keluarga="HM")
+    w.record("PKH", "2031-02-10", nik="3375010101000042", amount=750_000)
+    w.build()
+    rows = con.execute(
+        "select snapshot, kelurahan_code, match_method from int_program_monthly order by 1"
+    ).fetchall()
+    assert [(s.isoformat(), k, m) for s, k, m in rows] == [
+        ("2031-01-01", KEL_MEDONO, "nik"),
+        ("2031-04-01", KEL_KRAPYAK, "nik"),
+    ]
+    assert reach(w, "2031-02", KEL_MEDONO)["recipient_households"] == 1
+    assert reach(w, "2031-04", KEL_KRAPYAK)["recipient_households"] == 1
+    assert reach(w, "2031-04", KEL_MEDONO)["recipient_households"] == 0

@@ -12,8 +12,10 @@ from transforms.runner import (
     CURATED_TABLES,
     MARTS_DIR,
     MODEL_ORDER,
+    MODEL_SETTINGS,
     MissingInputError,
     build_marts,
+    execute_model,
     model_sql,
     referenced_models,
     sql_code,
@@ -177,3 +179,23 @@ def test_other_regions(con, region):
         "select area_code from program_reach where unmatched_records > 0"
     ).fetchall()
     assert unmatched == [(region,)]
+
+
+def test_model_settings_apply_to_their_statement_only(con):
+    """MODEL_SETTINGS hold during the model's statement and are restored after it (added to a
+    value the connection already had)."""
+    assert set(MODEL_SETTINGS) <= set(MODEL_ORDER)
+    setting = "disabled_optimizers"
+    current = "select current_setting('disabled_optimizers')"
+    execute_model(con, "int_program_monthly", f"create table seen as {current} as value")
+    assert con.execute("select value from seen").fetchall() == [("build_side_probe_side",)]
+    assert con.execute(current).fetchone()[0] == ""
+    con.execute(f"set {setting} = 'top_n'")
+    execute_model(con, "int_program_monthly", f"create or replace table seen as {current} as value")
+    (value,) = con.execute("select value from seen").fetchone()
+    assert set(value.split(",")) == {"top_n", "build_side_probe_side"}
+    assert con.execute(current).fetchone()[0] == "top_n"
+    execute_model(con, "int_periods", f"create or replace table seen as {current} as value")
+    assert con.execute("select value from seen").fetchall() == [("top_n",)]
+    with pytest.raises(RuntimeError, match="int_program_monthly.sql"):
+        execute_model(con, "int_program_monthly", "select * from no_such_table")
