@@ -418,3 +418,29 @@ def test_line_scan_counts_lines_nul_bytes_and_long_lines() -> None:
     scan.finish()
     assert (scan.newlines, scan.physical_lines, scan.nul_bytes, scan.first_nul_at) == (3, 4, 3, 2)
     assert scan.long_line_at == 14
+
+
+def test_csv_numbering_rejected_blank_total_and_signature_lines_together(con, settings) -> None:
+    body = (
+        "NO;NIK;NAMA;TANGGAL;NILAI\n"
+        "(1);(2);(3);(4);(5)\n"
+        f"1;{NIK1};Budi;01/03/2026;1.500.000\n"
+        f"2;{NIK2};Siti;01/03/2026;1.500.000;lebih\n"
+        "\n"
+        f"3;;Tanpa NIK;01/03/2026;1.500.000\n"
+        f"4;{NIK3};Ani;01/03/2026;1.500.000\n"
+        "JUMLAH;;;;4.500.000\n"
+        "Pekalongan;30 Juni 2026\n"
+        ";;;Kepala Dinas;\n"
+    )
+    name = "bantuan_modal_usaha_2026.csv"
+    outcome = load(con, settings, {name: body.encode()})[name]
+    # numbering, blank, total, signature (rejected: too few columns) and signature lines
+    assert (outcome.outcome, outcome.rows_read, outcome.skipped_lines) == ("loaded", 4, 5)
+    got = raw_rows(con, "local", "row_number, nik, nama, malformed")
+    assert got == [
+        (1, NIK1, "Budi", False),
+        (2, None, None, True),
+        (3, None, "Tanpa NIK", False),
+        (4, NIK3, "Ani", False),
+    ]

@@ -218,6 +218,23 @@ def missing_required(header: Header, kind: str) -> list[str]:
     return missing
 
 
+def suspect_sql(header: Header, kind: str) -> str:
+    """SQL over ``c<i>``: the row lacks a required value (every option of one required column
+    is null). Blank, total and signature lines are such rows; data rows with every required
+    column filled are never examined further. Stored as ``_suspect`` when the records are read,
+    so classification filters on one boolean column instead of scanning every cell."""
+    return " or ".join(
+        "("
+        + " and ".join(
+            f"c{p} is null"
+            for o in (item if isinstance(item, tuple) else (item,))
+            if (p := header.position_of(o)) is not None
+        )
+        + ")"
+        for item in REQUIRED[kind]
+    )
+
+
 # --------------------------------------------------------------------------------------------
 # Format sniffing
 # --------------------------------------------------------------------------------------------
@@ -524,7 +541,7 @@ def _read_text(
     _problem_for_scan(scan, name, limits)
     header, data_start = _header_region(source, kind, name)
     require_columns(header, kind, name)
-    _duckdb_read(cur, source, header, limits)
+    _duckdb_read(cur, source, header, kind, limits)
     invalid = cur.execute(
         "select count(*) from _rej where error_type = 'INVALID ENCODING'"
     ).fetchall()[0][0]
@@ -560,15 +577,18 @@ def _needs_blank_lines(cur: duckdb.DuckDBPyConnection, scan: LineScan, header: H
     return rejected > 0 or good + rejected + rejected_inner != expected
 
 
-def _duckdb_read(cur: duckdb.DuckDBPyConnection, source: Path, header: Header, limits: Limits):
-    """DuckDB read: explicit dialect, every column text, rejected lines kept."""
+def _duckdb_read(
+    cur: duckdb.DuckDBPyConnection, source: Path, header: Header, kind: str, limits: Limits
+) -> None:
+    """DuckDB read: explicit dialect, every column text, rejected lines kept; each row's
+    ``_suspect`` flag (:func:`suspect_sql`) computed on the way in."""
     columns = ", ".join(f"'c{i}': 'VARCHAR'" for i in range(header.width))
     max_line = max(2 * limits.max_line_bytes, 64 * 1024)
     cur.execute("drop table if exists _good; drop table if exists _rej; drop table if exists _rs")
     cur.execute(
         f"""
         create temp table _good as
-        select * from read_csv(
+        select *, ({suspect_sql(header, kind)}) as _suspect from read_csv(
             ?, delim = ?, quote = '"', escape = '"', header = false, skip = ?,
             columns = {{{columns}}}, auto_detect = false, strict_mode = true,
             null_padding = false, store_rejects = true, rejects_table = '_rej',
@@ -651,7 +671,7 @@ def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: l
             f"""
             create or replace temp view _records as
             select rowid + 1 as pos, {cells}, {flags}, false as malformed,
-                   null::varchar as raw_line, null::varchar as error
+                   null::varchar as raw_line, null::varchar as error, _suspect
             from _good
             """
         )
@@ -686,12 +706,13 @@ def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: l
         ),
         final as (
             select pos, {cells}, {flags}, false as malformed,
-                   null::varchar as raw_line, null::varchar as error
+                   null::varchar as raw_line, null::varchar as error, _suspect
             from good_placed
             union all
             select p as pos, {nulls}, {flags}, true as malformed,
                    left(trim(csv_line, chr(13) || chr(10)), {MAX_KEPT_LINE_CHARS}) as raw_line,
-                   error_type || ': ' || coalesce(error_message, '') as error
+                   error_type || ': ' || coalesce(error_message, '') as error,
+                   true as _suspect
             from placed
         )
         select * from final
@@ -901,16 +922,21 @@ def read_sheet_records(
         data.pop()  # trailing empty rows of the sheet's used range are not lines
     del rows
     flagged = {c.index for c in header.columns if c.canonical in NUMERIC_FLAG_COLUMNS}
-    _load_sheet_rows(cur, data, header.width, flagged)
+    _load_sheet_rows(cur, data, header.width, flagged, suspect_sql(header, kind))
     stats = ReadStats(file_format, header)
     stats.skipped_before_data = index
     return stats
 
 
 def _load_sheet_rows(
-    cur: duckdb.DuckDBPyConnection, data: list[list[object]], width: int, flagged: set[int]
+    cur: duckdb.DuckDBPyConnection,
+    data: list[list[object]],
+    width: int,
+    flagged: set[int],
+    suspect: str,
 ) -> None:
-    """Convert the sheet's rows to Arrow in batches and store them as ``_records``."""
+    """Convert the sheet's rows to Arrow in batches and store them as ``_records`` (with the
+    ``_suspect`` flag of :func:`suspect_sql`)."""
     text_cols = [f"c{i}" for i in range(width)]
     flag_cols = [f"n{i}" for i in range(width)]
     cur.execute("drop table if exists _records")
@@ -919,7 +945,7 @@ def _load_sheet_rows(
         + ", ".join(f"{c} varchar" for c in text_cols)
         + ", "
         + ", ".join(f"{c} boolean" for c in flag_cols)
-        + ", malformed boolean, raw_line varchar, error varchar)"
+        + ", malformed boolean, raw_line varchar, error varchar, _suspect boolean)"
     )
     for start in range(0, len(data), SHEET_BATCH_ROWS):
         batch = data[start : start + SHEET_BATCH_ROWS]
@@ -929,7 +955,9 @@ def _load_sheet_rows(
             [pa.array(range(start + 1, start + n + 1), pa.int64()), *texts, *flags],
             names=["pos", *text_cols, *flag_cols],
         )
-        cur.execute("insert into _records select *, false, null, null from arrow_batch")
+        cur.execute(
+            f"insert into _records select *, false, null, null, ({suspect}) from arrow_batch"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -984,30 +1012,25 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
     looks_like_data = " and ".join(required)
     if nik is not None:
         looks_like_data += f" and ({nik_numeric} or {nik_digits} >= 15)"
-    # Blank, total and signature lines lack a required value; data rows with every required
-    # column filled are never examined further (cheap null checks on the hot path).
-    suspect = " or ".join(
-        "("
-        + " and ".join(
-            f"c{p} is null"
-            for o in (item if isinstance(item, tuple) else (item,))
-            if (p := header.position_of(o)) is not None
-        )
-        + ")"
-        for item in REQUIRED[kind]
-    )
-    # Only the columns the flags read: the other columns of _records are never scanned.
+    # Blank, total and signature lines lack a required value (``_suspect``, stored by the
+    # reader; rejected lines are suspects too): the filter on that one boolean column is pushed
+    # into the scan, so the other cells are only read for the (usually few) suspects.
     suspect_columns = ", ".join(
         ["pos", "malformed", "raw_line", *(f"c{i}" for i in range(width))]
         + ([f"n{nik}"] if nik is not None else [])
     )
     numbering_pos = _numbering_pos(cur, width)
+    numbering_row = (
+        f"union all select {suspect_columns} from _records where pos = 1 and not _suspect"
+        if numbering_pos
+        else ""
+    )
     cur.execute(
         f"""
         create or replace temp table _candidates as
         with suspects as (
-            select {suspect_columns} from _records
-            where malformed or {suspect} or pos = {numbering_pos}
+            select {suspect_columns} from _records where _suspect
+            {numbering_row}
         ),
         flagged as (
             select pos, malformed,
