@@ -3,38 +3,47 @@
 --
 -- Household counts by poverty / target status and number of programs received; counts of
 -- disjoint sets of households add up (flows/distributed.py adds them across kab/kota
--- partitions). Definitions: program_overlap.sql.
+-- partitions). Definitions: program_overlap.sql. Counted per kelurahan first, then the kelurahan
+-- counts summed per area.
 with
 
-facts as (
-    select
-        int_household_status.period,
-        int_area_hierarchy.area_code,
-        int_household_status.poor,
-        int_household_status.desil between 1 and 4 as target,
-        int_household_status.program_count
-    from int_household_status
-    join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code
-            is not distinct from int_household_status.kelurahan_code
-),
-
-aggregated as (
+by_kelurahan as (
     select
         period,
-        area_code,
+        kelurahan_code,
         count(*) filter (where poor) as poor_households,
         count(*) filter (where poor and program_count = 0) as poor_programs_0,
         count(*) filter (where poor and program_count = 1) as poor_programs_1,
         count(*) filter (where poor and program_count = 2) as poor_programs_2,
         count(*) filter (where poor and program_count >= 3) as poor_programs_3plus,
-        count(*) filter (where target) as target_households,
-        count(*) filter (where target and program_count = 0) as target_programs_0,
-        count(*) filter (where target and program_count = 1) as target_programs_1,
-        count(*) filter (where target and program_count = 2) as target_programs_2,
-        count(*) filter (where target and program_count >= 3) as target_programs_3plus
-    from facts
-    group by period, area_code
+        count(*) filter (where desil between 1 and 4) as target_households,
+        count(*) filter (where desil between 1 and 4 and program_count = 0) as target_programs_0,
+        count(*) filter (where desil between 1 and 4 and program_count = 1) as target_programs_1,
+        count(*) filter (where desil between 1 and 4 and program_count = 2) as target_programs_2,
+        count(*) filter (where desil between 1 and 4 and program_count >= 3)
+            as target_programs_3plus
+    from int_household_status
+    group by period, kelurahan_code
+),
+
+aggregated as (
+    select
+        by_kelurahan.period,
+        int_area_hierarchy.area_code,
+        cast(sum(poor_households) as bigint) as poor_households,
+        cast(sum(poor_programs_0) as bigint) as poor_programs_0,
+        cast(sum(poor_programs_1) as bigint) as poor_programs_1,
+        cast(sum(poor_programs_2) as bigint) as poor_programs_2,
+        cast(sum(poor_programs_3plus) as bigint) as poor_programs_3plus,
+        cast(sum(target_households) as bigint) as target_households,
+        cast(sum(target_programs_0) as bigint) as target_programs_0,
+        cast(sum(target_programs_1) as bigint) as target_programs_1,
+        cast(sum(target_programs_2) as bigint) as target_programs_2,
+        cast(sum(target_programs_3plus) as bigint) as target_programs_3plus
+    from by_kelurahan
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code is not distinct from by_kelurahan.kelurahan_code
+    group by by_kelurahan.period, int_area_hierarchy.area_code
 ),
 
 final as (

@@ -5,22 +5,14 @@
 -- area, so the sums of two disjoint sets of households add up: the distributed flow
 -- (flows/distributed.py) computes these per kab/kota partition, adds them by (period, area_code)
 -- and kelurahan_poverty turns the totals into ratios. Definitions: kelurahan_poverty.sql.
+-- The households are summed per kelurahan first, then the kelurahan sums per area (the same
+-- exact sums, without repeating every household once per area level).
 with
 
-facts as (
-    select
-        int_household_status.*,
-        int_area_hierarchy.area_code
-    from int_household_status
-    join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code
-            is not distinct from int_household_status.kelurahan_code
-),
-
-aggregated as (
+by_kelurahan as (
     select
         period,
-        area_code,
+        kelurahan_code,
         sum(household_size) as population,
         count(*) as households,
         sum(household_size) filter (where poor) as poor_population,
@@ -45,8 +37,41 @@ aggregated as (
         sum(household_size) filter (where deprived_housing) as deprived_housing,
         sum(household_size) filter (where deprived_cooking_fuel) as deprived_cooking_fuel,
         sum(household_size) filter (where deprived_crowding) as deprived_crowding
-    from facts
-    group by period, area_code
+    from int_household_status
+    group by period, kelurahan_code
+),
+
+aggregated as (
+    -- NULL stays NULL (no household qualified anywhere in the area), counts stay BIGINT
+    select
+        by_kelurahan.period,
+        int_area_hierarchy.area_code,
+        sum(population) as population,
+        cast(sum(households) as bigint) as households,
+        sum(poor_population) as poor_population,
+        cast(sum(poor_households) as bigint) as poor_households,
+        sum(gap_cents_sum) as gap_cents_sum,
+        sum(gap_cents_squared_sum) as gap_cents_squared_sum,
+        sum(poverty_gap_idr_month) as poverty_gap_idr_month,
+        sum(extreme_poor_population) as extreme_poor_population,
+        sum(near_poor_population) as near_poor_population,
+        cast(sum(households_desil_1_4) as bigint) as households_desil_1_4,
+        cast(sum(poor_households_unreached) as bigint) as poor_households_unreached,
+        sum(mpi_poor_population) as mpi_poor_population,
+        sum(mpi_score_18_sum) as mpi_score_18_sum,
+        sum(deprived_schooling) as deprived_schooling,
+        sum(deprived_attendance) as deprived_attendance,
+        sum(deprived_insurance) as deprived_insurance,
+        sum(deprived_electricity) as deprived_electricity,
+        sum(deprived_water) as deprived_water,
+        sum(deprived_sanitation) as deprived_sanitation,
+        sum(deprived_housing) as deprived_housing,
+        sum(deprived_cooking_fuel) as deprived_cooking_fuel,
+        sum(deprived_crowding) as deprived_crowding
+    from by_kelurahan
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code is not distinct from by_kelurahan.kelurahan_code
+    group by by_kelurahan.period, int_area_hierarchy.area_code
 ),
 
 final as (
