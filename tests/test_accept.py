@@ -712,3 +712,87 @@ def test_quarantined_file_with_rows_read_fails_reconciliation(fresh):
     )
     with pytest.raises(ReconciliationError, match="pbi_jk_202606.csv"):
         process_loads(con, settings, "run-1", [odd])
+
+
+# -------------------------------------------------------- scratch space outside the transaction
+
+
+def _transaction_bytes(con) -> int:
+    """Bytes of in-memory tables plus DuckDB's spill files (what a transaction can hold)."""
+    memory = con.execute(
+        "select coalesce(sum(memory_usage_bytes + temporary_storage_bytes), 0) "
+        "from duckdb_memory() where tag = 'IN_MEMORY_TABLE'"
+    ).fetchone()[0]
+    spill = con.execute("select coalesce(sum(size), 0) from duckdb_temporary_files()").fetchone()[0]
+    return int(memory) + int(spill)
+
+
+def test_ingest_holds_no_scratch_data_in_the_transaction(tmp_path):
+    """On a generated sample in a file warehouse: after process_loads (before the commit) no
+    staging table or view is left, the scratch folder is gone, and what the transaction holds
+    beyond the committed state is a small fraction of the staged rows (staging every kind into
+    temporary tables, as the ingest once did, holds several times more)."""
+    from tkpk.ingest.accept import KIND_ORDER, create_batch, stage
+    from tkpk.ingest.raw import load_new_files
+    from tkpk.synth import generate
+
+    settings = make_settings(tmp_path)
+    generate(settings.raw_dir, tmp_path / "synth", 300, "2026-01:2026-02", 11, "33.75", 0.02)
+    con = connect(settings)
+    con.begin()
+    reference.install(con)
+    outcomes = load_new_files(con, settings, "run-1")
+    con.commit()
+    loaded = [o for o in outcomes if o.outcome == "loaded"]
+    assert {o.kind for o in loaded} >= {"households", "members", "disbursements", "pbi"}
+
+    con.begin()
+    summary = process_loads(con, settings, "run-1", outcomes)
+    assert summary.accepted > 1000
+    leftovers = con.execute(
+        "select table_name from duckdb_tables() where temporary "
+        "union all select view_name from duckdb_views() where temporary and not internal"
+    ).fetchall()
+    assert leftovers == []
+    assert not any(settings.scratch_dir.iterdir())
+    held_in_run = _transaction_bytes(con)
+    con.commit()
+    committed = _transaction_bytes(con)
+
+    con.begin()  # control: the staged rows as temporary tables, created and dropped
+    create_batch(con, loaded)
+    for kind in KIND_ORDER:
+        con.execute(f"drop table {stage(con, kind)}")
+    staged = _transaction_bytes(con) - committed
+    con.rollback()
+    con.close()
+    assert staged > 1_000_000
+    assert held_in_run - committed < staged / 3, (held_in_run - committed, staged)
+
+
+def test_scratch_folder_removed_after_an_error_and_stale_ones_at_the_next_run(fresh):
+    import fcntl
+    import os
+
+    settings, con, world = fresh
+    root = settings.scratch_dir
+    root.mkdir(parents=True)
+    (root / "killed-run").mkdir()
+    (root / "killed-run" / "households").mkdir()
+    (root / "killed-run" / "households" / "stg_households.parquet").write_bytes(b"x")
+    (root / "killed-run.lock").touch()
+    (root / "live-run").mkdir()
+    live_lock = os.open(root / "live-run.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(live_lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    try:
+        good = world.add_file("households", HH, [household()])
+        bad = world.add_file("disbursements", PKH, [disbursement()], program="PKH", rows_read=3)
+        with pytest.raises(ReconciliationError):
+            process_loads(con, settings, "run-1", [good, bad])
+        assert sorted(p.name for p in root.iterdir()) == ["live-run", "live-run.lock"]
+        leftovers = con.execute(
+            "select view_name from duckdb_views() where temporary and not internal"
+        ).fetchall()
+        assert leftovers == []
+    finally:
+        os.close(live_lock)

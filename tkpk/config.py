@@ -98,7 +98,8 @@ class Settings:
         default_factory=lambda: _env_path("TKPK_TEMP", PROJECT_ROOT / "data" / "tmp")
     )
     region: str = os.environ.get("TKPK_REGION", DEFAULT_REGION)
-    duckdb_memory_limit: str = os.environ.get("TKPK_DUCKDB_MEMORY", "4GB")
+    #: DuckDB's memory limit: 3GB keeps DuckDB plus the Python process under a 4 GB peak.
+    duckdb_memory_limit: str = os.environ.get("TKPK_DUCKDB_MEMORY", "3GB")
     duckdb_threads: int = int(os.environ.get("TKPK_DUCKDB_THREADS", os.cpu_count() or 2))
     #: Rows per table Great Expectations validates (failing rows first, then a hash sample; the
     #: verdict itself comes from the suites compiled to SQL over every row); 0: GX sees every row.
@@ -155,6 +156,12 @@ class Settings:
     def report_dir(self) -> Path:
         """The briefing pack written by ``tkpk report``."""
         return self.curated_dir / "report"
+
+    @property
+    def scratch_dir(self) -> Path:
+        """Per-run scratch folders (``<scratch_dir>/<run_id>``) for large intermediate results
+        kept out of the run's transaction (the ingest's staged rows and decisions)."""
+        return self.temp_dir / "scratch"
 
     @property
     def data_docs_dir(self) -> Path:

@@ -16,6 +16,9 @@ kind (households before members, so members are checked against their snapshot's
    quarantined + duplicate``, else ``ReconciliationError``.
 
 Everything runs in the caller's transaction (the nightly flow's): nothing here begins or commits.
+Scratch data stays out of that transaction: each kind's staged rows and decisions are Parquet files
+in the run's scratch folder (``tkpk.ingest.scratch``), read through temporary views and deleted at
+the end of the kind, so the transaction holds only the rows written to the warehouse's tables.
 """
 
 from __future__ import annotations
@@ -23,13 +26,14 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import duckdb
 
 from tkpk.config import TRANSFORMS_DIR, Settings
+from tkpk.ingest.scratch import RunScratch
 from tkpk.validation import DEFAULT_BATCH_ROWS, ValidationOutcome, validate_table
 
 log = logging.getLogger(__name__)
@@ -234,14 +238,16 @@ def process_loads(
     ``outcomes`` are the raw loader's file outcomes of this run, in file-name order. Only the rows
     of the ``loaded`` files (their ``load_id``) are processed. Raises ``ReconciliationError`` when
     a file's rows do not add up. It neither begins nor commits a transaction: the caller (the
-    nightly flow) runs it inside its own and rolls back on any error.
+    nightly flow) runs it inside its own and rolls back on any error. Scratch data goes to
+    ``settings.scratch_dir / run_id`` (removed when it returns or fails).
     """
-    del settings  # paths are not needed here; kept for the flow's uniform task signature
-    return _process(con, run_id, list(outcomes), batch_rows)
+    with RunScratch(settings.scratch_dir, run_id) as scratch:
+        return _process(con, scratch, run_id, list(outcomes), batch_rows)
 
 
 def _process(
     con: duckdb.DuckDBPyConnection,
+    scratch: RunScratch,
     run_id: str,
     outcomes: list[FileOutcomeLike],
     batch_rows: int,
@@ -251,13 +257,16 @@ def _process(
     summary = IngestSummary(run_id=run_id)
     loaded = [o for o in outcomes if o.outcome == "loaded"]
     create_batch(con, loaded)
+    counts: dict[str, tuple[int, int, int]] = {}
     try:
         for kind in KIND_ORDER:
             files = [o for o in loaded if o.kind == kind]
             if files:
-                summary.validations.append(_process_kind(con, kind, files, batch_rows))
+                summary.validations.append(
+                    _process_kind(con, scratch, kind, files, batch_rows, counts)
+                )
         _rebuild_snapshot_status(con)
-        summary.files = _record_quality(con, run_id, outcomes)
+        summary.files = _record_quality(con, run_id, outcomes, counts)
         summary.reasons = _record_reasons(con, run_id)
         summary.snapshots = [
             SnapshotState(*row)
@@ -268,15 +277,11 @@ def _process(
         _reconcile(con, summary, loaded)
     finally:
         # After an error the transaction is aborted and the caller rolls back: nothing to drop.
+        # The scratch views and files are removed by ``RunScratch``.
         with contextlib.suppress(duckdb.Error):
-            for table in ("ingest_batch", "_row_reason", "_decision", *_staging_tables()):
+            for table in ("ingest_batch", "_row_reason", "_reason_count"):
                 con.execute(f"drop table if exists {table}")
     return summary
-
-
-def _staging_tables() -> Iterable[str]:
-    """Names of the temporary staging tables."""
-    return (f"stg_{kind}" for kind in KIND_ORDER)
 
 
 def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) -> None:
@@ -309,72 +314,74 @@ def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) 
             "the raw loader must record every file it loads"
         )
     con.execute("create or replace temp table _row_reason (row_id bigint, reason varchar)")
+    con.execute(
+        "create or replace temp table _reason_count "
+        "(file_name varchar, sha256 varchar, reason varchar, rows bigint)"
+    )
 
 
 # ------------------------------------------------------------------------------ per kind
 
 
-def stage(con: duckdb.DuckDBPyConnection, kind: str) -> str:
-    """Create the temp table ``stg_<kind>`` from the batch's raw rows; return its name.
+def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None = None) -> str:
+    """Stage the batch's raw rows of ``kind`` as ``stg_<kind>``; return its name.
 
     Adds ``row_id`` (file order x 10^10 + row number): one integer id per staged row of the batch,
-    which the validation reports failing rows by.
+    which the validation reports failing rows by. With ``scratch`` (a run) ``stg_<kind>`` is a
+    temporary view over a Parquet file in the run's scratch folder, which holds no storage in the
+    run's transaction; without it (inspecting the staging on its own) a temporary table.
     """
     table = f"stg_{kind}"
-    con.execute(
-        f"""
-        create or replace temp table {table} as
+    select = f"""
         select cast(file_order as bigint) * {ROW_ID_FACTOR} + row_number as row_id, *
         from ({staging_sql(kind)})
-        """
-    )
+    """
+    if scratch is None:
+        con.execute(f"create or replace temp table {table} as {select}")
+    else:
+        scratch.materialise(con, table, select, group=kind)
     return table
 
 
 def _process_kind(
     con: duckdb.DuckDBPyConnection,
+    scratch: RunScratch,
     kind: str,
     files: list[FileOutcomeLike],
     batch_rows: int,
+    counts: dict[str, tuple[int, int, int]],
 ) -> ValidationOutcome:
-    """Stage, validate, decide and write the rows of ``files`` (all of kind ``kind``)."""
-    table = stage(con, kind)
+    """Stage, validate, decide and write the rows of ``files`` (all of kind ``kind``); add the
+    files' (accepted, quarantined, duplicate) counts to ``counts``."""
+    table = stage(con, kind, scratch)
     names = [o.file_name for o in files]
     label = names[0] if len(names) == 1 else f"{len(names)} files: {', '.join(names)}"
     result = validate_table(
-        con, table, row_id="row_id", batch_rows=batch_rows, batch_name=label[:200]
+        con,
+        table,
+        row_id="row_id",
+        batch_rows=batch_rows,
+        batch_name=label[:200],
+        reasons_into="_row_reason",
     )
     log.info("validate %s: %s", kind, result.describe())
-    _store_reasons(con, result)
-    _decide(con, kind)
-    _write_outcomes(con, kind)
-    con.execute("drop table _decision")
-    con.execute(f"drop table {table}")  # frees the staged rows before the next kind
+    _decide(con, kind, scratch)
+    written = _write_outcomes(con, kind)
+    counts.update(_count_decisions(con, kind, written))
+    scratch.release(kind)  # deletes the staged rows and decisions before the next kind
     return result
 
 
-def _store_reasons(con: duckdb.DuckDBPyConnection, result: ValidationOutcome) -> None:
-    """Append the failing (row id, reason) pairs of a validation to ``_row_reason``."""
-    import pyarrow as pa
-
-    rows: list[int] = []
-    reasons: list[str] = []
-    for reason, ids in result.row_ids_by_reason().items():
-        rows.extend(int(i) for i in ids)
-        reasons.extend([reason] * len(ids))
-    if not rows:
-        return
-    pairs = pa.table({"row_id": pa.array(rows, pa.int64()), "reason": reasons})  # noqa: F841
-    con.execute("insert into _row_reason select row_id, reason from pairs")
-
-
-def _decide(con: duckdb.DuckDBPyConnection, kind: str) -> None:
-    """Create ``_decision``: the outcome and reasons of every staged row of ``kind``."""
-    con.execute(_decision_sql(kind))
+def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> None:
+    """``_decision`` (a scratch view): every staged row of ``kind`` with its outcome, reasons and
+    duplicate pointer, in file order (``row_id``)."""
+    scratch.materialise(con, "_decision", _decision_sql(kind), group=kind)
 
 
 def _decision_sql(kind: str) -> str:
-    """SQL creating ``_decision``: one row per staged row with its outcome and reasons."""
+    """SELECT of ``_decision``: one row per staged row (its staged columns, ``kind``,
+    ``outcome``, ``reasons``, ``duplicate_of_file``, ``duplicate_of_row``), ordered by
+    ``row_id``."""
     if kind == "households":
         return _keyed_decision_sql(
             "households", ("snapshot", "id_keluarga"), HOUSEHOLD_VALUES, "household_duplicate_key"
@@ -397,6 +404,7 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
     key_join = " and ".join(f"k.{c} = r.{c}" for c in key)
     household_check = ""
     household_reason = "cast([] as varchar[])"
+    household_join = ""
     if kind == "members":
         household_check = """,
         accepted_households as (
@@ -411,27 +419,19 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
             join ingest_file as f on f.sha256 = q.sha256
             where q.kind = 'households'
                 and f.period in (select distinct snapshot from stg_members)
-        ),
-        household_state as (
-            select r.row_id,
-                case
-                    when a.id_keluarga is not null then null
-                    when q.id_keluarga is not null then 'household_quarantined'
-                    else 'household_unknown'
-                end as household_reason
-            from rows_in as r
+        )"""
+        # joined straight to the staged rows (no self-join of the staged rows on row_id)
+        household_reason = """case
+                when a.id_keluarga is not null then cast([] as varchar[])
+                when q.id_keluarga is not null then ['household_quarantined']
+                else ['household_unknown']
+            end"""
+        household_join = """
             left join accepted_households as a
                 on a.snapshot = r.snapshot and a.id_keluarga = r.id_keluarga
-            left join (select distinct snapshot, id_keluarga from quarantined_households) as q
-                on q.snapshot = r.snapshot and q.id_keluarga = r.id_keluarga
-        )"""
-        household_reason = (
-            "case when h.household_reason is null then cast([] as varchar[]) "
-            "else [h.household_reason] end"
-        )
-    household_join = "join household_state as h on h.row_id = r.row_id" if kind == "members" else ""
+            left join quarantined_households as q
+                on q.snapshot = r.snapshot and q.id_keluarga = r.id_keluarga"""
     return f"""
-        create or replace temp table _decision as
         with row_reasons as (
             select row_id, list(distinct reason order by reason) as reasons
             from _row_reason group by row_id
@@ -478,8 +478,8 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
             from checked as r
             left join keepers as k on {key_join}
         ),
-        final as (
-            select load_id, sha256, file_name, '{kind}' as kind, row_number,
+        decided as (
+            select judged.*, '{kind}' as kind,
                 case
                     when malformed or len(row_reasons) > 0 then 'quarantined'
                     when is_keeper then 'accepted'
@@ -497,8 +497,12 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
                 case when not malformed and len(row_reasons) = 0 and not is_keeper
                     and same_values then keeper.row_number end as duplicate_of_row
             from judged
+        ),
+        final as (
+            select * exclude (vals, gx_reasons, row_reasons, keeper, is_keeper, same_values)
+            from decided
         )
-        select * from final
+        select * from final order by row_id
     """
 
 
@@ -507,7 +511,6 @@ def _program_decision_sql(kind: str) -> str:
     run, or an earlier row of this batch in file order) is a duplicate of it; NIKs are not
     checked against the registry (an unmatched payment is accepted)."""
     return f"""
-        create or replace temp table _decision as
         with row_reasons as (
             select row_id, list(distinct reason order by reason) as reasons
             from _row_reason group by row_id
@@ -543,8 +546,8 @@ def _program_decision_sql(kind: str) -> str:
             left join earlier as e on e.vals is not distinct from r.vals
             left join first_valid as f on f.vals is not distinct from r.vals
         ),
-        final as (
-            select load_id, sha256, file_name, '{kind}' as kind, row_number,
+        decided as (
+            select judged.*, '{kind}' as kind,
                 case
                     when is_quarantined then 'quarantined'
                     when earlier_keeper is not null then 'duplicate'
@@ -566,12 +569,19 @@ def _program_decision_sql(kind: str) -> str:
                     else batch_keeper.row_number
                 end as duplicate_of_row
             from judged
+        ),
+        final as (
+            select * exclude (
+                vals, row_reasons, earlier_keeper, batch_keeper, is_quarantined, is_keeper
+            )
+            from decided
         )
-        select * from final
+        select * from final order by row_id
     """
 
 
-#: INSERT ... SELECT of the accepted rows of each kind (typed as in docs/architecture.md).
+#: INSERT ... SELECT of the accepted rows of each kind (typed as in docs/architecture.md), in
+#: file order: ``_decision`` is ordered by ``row_id`` (file order x 10^10 + row number).
 ACCEPT_SQL = {
     "households": """
         insert into registry_households
@@ -583,10 +593,8 @@ ACCEPT_SQL = {
             cast(s.sumber_penerangan as tinyint), cast(s.bahan_bakar_masak as tinyint),
             cast(s.fasilitas_bab as tinyint), s.tanggal_pendataan,
             s.sha256, s.file_name, s.row_number
-        from stg_households as s
-        join _decision as d on d.load_id = s.load_id and d.row_number = s.row_number
-        where d.outcome = 'accepted'
-        order by s.file_order, s.row_number
+        from _decision as s
+        where s.outcome = 'accepted'
     """,
     "members": """
         insert into registry_members
@@ -595,35 +603,32 @@ ACCEPT_SQL = {
             cast(s.status_sekolah as tinyint), cast(s.jaminan_kesehatan as tinyint),
             cast(s.disabilitas as tinyint), cast(s.status_bekerja as tinyint),
             s.sha256, s.file_name, s.row_number
-        from stg_members as s
-        join _decision as d on d.load_id = s.load_id and d.row_number = s.row_number
-        where d.outcome = 'accepted'
-        order by s.file_order, s.row_number
+        from _decision as s
+        where s.outcome = 'accepted'
     """,
     "programs": """
         insert into program_records
         select s.program, s.source_kind, s.record_date, s.period, s.nik, s.no_kk,
             s.kelurahan_code, cast(s.amount_idr as decimal(18, 2)), s.status, s.funding_source,
             s.channel, cast(s.stage as smallint), s.sha256, s.file_name, s.row_number
-        from stg_{kind} as s
-        join _decision as d on d.load_id = s.load_id and d.row_number = s.row_number
-        where d.outcome = 'accepted'
-        order by s.file_order, s.row_number
+        from _decision as s
+        where s.outcome = 'accepted'
     """,
 }
 
 
-def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> None:
-    """Append ``_decision``'s rows to the accepted table, ``quarantine`` and ``duplicate``."""
-    if kind in PROGRAM_KINDS:
-        con.execute(ACCEPT_SQL["programs"].format(kind=kind))
-    else:
-        con.execute(ACCEPT_SQL[kind])
-    con.execute(
+def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
+    """Append ``_decision``'s rows to the accepted table, ``quarantine`` and ``duplicate``;
+    return the rows written per outcome."""
+    accept_sql = ACCEPT_SQL["programs"].format(kind=kind) if kind in PROGRAM_KINDS else None
+    written = {"accepted": _inserted(con, accept_sql or ACCEPT_SQL[kind])}
+    written["quarantined"] = _inserted(
+        con,
         f"""
         insert into quarantine
         with quarantined as (
-            select * from _decision where outcome = 'quarantined'
+            select load_id, sha256, file_name, kind, row_number, reasons
+            from _decision where outcome = 'quarantined'
         ),
         raw_rows as (
             select r.* exclude (sha256, file_name)
@@ -639,17 +644,72 @@ def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> None:
             join raw_rows as raw on raw.load_id = d.load_id and raw.row_number = d.row_number
         )
         select * from final order by file_name, row_number
-        """
+        """,
     )
-    con.execute(
+    written["duplicate"] = _inserted(
+        con,
         """
         insert into duplicate
         select sha256, file_name, kind, row_number, duplicate_of_file, duplicate_of_row,
             cast(load_id as varchar)
         from _decision where outcome = 'duplicate'
         order by file_name, row_number
+        """,
+    )
+    return written
+
+
+def _inserted(con: duckdb.DuckDBPyConnection, insert_sql: str) -> int:
+    """Run an INSERT; return the number of rows it wrote."""
+    row = con.execute(insert_sql).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _count_decisions(
+    con: duckdb.DuckDBPyConnection, kind: str, written: dict[str, int]
+) -> dict[str, tuple[int, int, int]]:
+    """sha256 -> (accepted, quarantined, duplicate) of this kind's files, from ``_decision``, in
+    one scan that also adds the quarantine reasons per file to ``_reason_count``. Raises
+    ``ReconciliationError`` when the tables did not receive what the decision says."""
+    con.execute(
+        """
+        insert into _reason_count
+        with reasons as (
+            select file_name, sha256, unnest(reasons) as reason
+            from _decision where outcome = 'quarantined'
+        ),
+        final as (
+            select file_name, sha256, reason, count(*) as rows
+            from reasons group by file_name, sha256, reason
+        )
+        select * from final
         """
     )
+    rows = con.execute(
+        """
+        select sha256,
+            count(*) filter (where outcome = 'accepted'),
+            count(*) filter (where outcome = 'quarantined'),
+            count(*) filter (where outcome = 'duplicate')
+        from _decision group by sha256
+        """
+    ).fetchall()
+    counts = {sha: (int(a), int(q), int(d)) for sha, a, q, d in rows}
+    decided = {
+        outcome: sum(c[i] for c in counts.values())
+        for i, outcome in enumerate(("accepted", "quarantined", "duplicate"))
+    }
+    mismatch = {
+        outcome: (rows_written, decided[outcome])
+        for outcome, rows_written in written.items()
+        if rows_written != decided[outcome]
+    }
+    if mismatch:
+        raise ReconciliationError(
+            f"{kind}: rows written (written, decided) per outcome differ: {mismatch} "
+            "(run rolled back; report this as a bug with the files)"
+        )
+    return counts
 
 
 # ------------------------------------------------------------------------ run bookkeeping
@@ -695,10 +755,13 @@ def _rebuild_snapshot_status(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _record_quality(
-    con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[FileOutcomeLike]
+    con: duckdb.DuckDBPyConnection,
+    run_id: str,
+    outcomes: list[FileOutcomeLike],
+    counts: dict[str, tuple[int, int, int]],
 ) -> list[FileQuality]:
-    """Write one ``ingest_data_quality`` row per file of the run (counts from the tables)."""
-    counts = _counts_by_sha(con)
+    """Write one ``ingest_data_quality`` row per file of the run (``counts``: sha256 ->
+    accepted, quarantined, duplicate rows written for it)."""
     rows: list[FileQuality] = []
     for o in outcomes:
         accepted, quarantined, duplicate = counts.get(o.sha256, (0, 0, 0))
@@ -741,59 +804,14 @@ def _record_quality(
     return rows
 
 
-def _counts_by_sha(con: duckdb.DuckDBPyConnection) -> dict[str, tuple[int, int, int]]:
-    """sha256 -> (accepted, quarantined, duplicate) for the files of this batch, from the tables."""
-    result = con.execute(
-        """
-        with batch as (select sha256, kind, load_id from ingest_batch),
-        accepted as (
-            select sha256, count(*) as n from registry_households
-            where sha256 in (select sha256 from batch where kind = 'households') group by sha256
-            union all
-            select sha256, count(*) from registry_members
-            where sha256 in (select sha256 from batch where kind = 'members') group by sha256
-            union all
-            select sha256, count(*) from program_records
-            where sha256 in (select sha256 from batch
-                             where kind in ('disbursements', 'pbi', 'local'))
-            group by sha256
-        ),
-        quarantined as (
-            select q.sha256, count(*) as n from quarantine as q
-            join batch as b on b.sha256 = q.sha256 and cast(b.load_id as varchar) = q.load_id
-            group by q.sha256
-        ),
-        duplicates as (
-            select d.sha256, count(*) as n from duplicate as d
-            join batch as b on b.sha256 = d.sha256 and cast(b.load_id as varchar) = d.load_id
-            group by d.sha256
-        ),
-        final as (
-            select b.sha256, coalesce(a.n, 0), coalesce(q.n, 0), coalesce(d.n, 0)
-            from batch as b
-            left join accepted as a on a.sha256 = b.sha256
-            left join quarantined as q on q.sha256 = b.sha256
-            left join duplicates as d on d.sha256 = b.sha256
-        )
-        select * from final
-        """
-    ).fetchall()
-    return {sha: (int(a), int(q), int(d)) for sha, a, q, d in result}
-
-
 def _record_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     """Write ``ingest_data_quality_reason`` (run x file x reason) and return totals per reason."""
     con.execute(
         """
         insert into ingest_data_quality_reason
-        with reasons as (
-            select q.file_name, q.sha256, unnest(q.reasons) as reason
-            from quarantine as q
-            join ingest_batch as b on b.sha256 = q.sha256 and cast(b.load_id as varchar) = q.load_id
-        ),
-        final as (
-            select ? as run_id, file_name, sha256, reason, count(*) as rows
-            from reasons group by file_name, sha256, reason
+        with final as (
+            select ? as run_id, file_name, sha256, reason, sum(rows)::bigint as rows
+            from _reason_count group by file_name, sha256, reason
         )
         select * from final order by file_name, reason
         """,
