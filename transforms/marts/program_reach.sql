@@ -51,22 +51,33 @@ poor as (
     group by period, area_code
 ),
 
-record_facts as (
+period_months as (
+    -- each reported period with the months of its reach window (an equi-join key)
     select
-        int_periods.period,
+        period,
+        snapshot,
+        cast(unnest(generate_series(window_start, period, interval 1 month)) as date)
+            as record_period
+    from int_periods
+),
+
+record_facts as (
+    -- only the rows the sums below count: unmatched successful and failed records
+    select
+        period_months.period,
         int_program_monthly.program,
         int_area_hierarchy.area_code,
         int_program_monthly.status,
         int_program_monthly.id_keluarga is null as unmatched,
         int_program_monthly.records,
         int_program_monthly.amount_idr
-    from int_periods
+    from period_months
     join int_program_monthly
-        on int_program_monthly.snapshot = int_periods.snapshot
-        and int_program_monthly.record_period
-            between int_periods.window_start and int_periods.period
+        on int_program_monthly.snapshot = period_months.snapshot
+        and int_program_monthly.record_period = period_months.record_period
     join int_area_hierarchy
         on int_area_hierarchy.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
+    where int_program_monthly.status = 'failed' or int_program_monthly.id_keluarga is null
 ),
 
 records as (
