@@ -43,7 +43,7 @@ from prefect.cache_policies import NONE as NO_CACHE
 from tkpk.config import Settings, get_settings
 from tkpk.db import connect
 from transforms.incremental import record_build
-from transforms.runner import MODEL_ORDER, check_inputs, model_path, model_sql
+from transforms.runner import MODEL_ORDER, build_model, check_inputs, model_path, model_sql
 
 log = logging.getLogger(__name__)
 
@@ -282,10 +282,7 @@ def _build(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> list[dict]
     timings = []
     for name in names:
         start = time.perf_counter()
-        try:
-            con.execute(f"create or replace table {name} as\n{model_sql(name)}")
-        except duckdb.Error as error:
-            raise RuntimeError(f"transform {model_path(name).name} failed: {error}") from error
+        build_model(con, name)  # with the model's engine settings (transforms.runner)
         timings.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
     return timings
 
