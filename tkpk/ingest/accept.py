@@ -401,7 +401,6 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
     ``household_quarantined``)."""
     table = ACCEPTED_TABLE[kind]
     key_list = ", ".join(key)
-    key_join = " and ".join(f"k.{c} = r.{c}" for c in key)
     household_check = ""
     household_reason = "cast([] as varchar[])"
     household_join = ""
@@ -455,28 +454,31 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
             )
             group by {key_list}
         ),
-        first_valid as (
-            select {key_list}, arg_min(struct_pack(sha256, file_name, row_number, vals),
-                                       (file_order, row_number)) as keeper
+        key_rows as (
+            select {key_list}, count(*) as batch_rows,
+                min(row_id) filter (where len(row_reasons) = 0 and not malformed)
+                    as first_valid_id
             from checked
-            where len(row_reasons) = 0 and not malformed
             group by {key_list}
         ),
-        keepers as (
-            select coalesce(e.{key[0]}, f.{key[0]}) as {key[0]},
-                {", ".join(f"coalesce(e.{c}, f.{c}) as {c}" for c in key[1:])},
-                coalesce(e.keeper, f.keeper) as keeper
-            from earlier as e
-            full join first_valid as f on {" and ".join(f"e.{c} = f.{c}" for c in key)}
+        batch_keepers as (
+            select {", ".join(f"c.{c}" for c in key)},
+                struct_pack(sha256 := c.sha256, file_name := c.file_name,
+                            row_number := c.row_number, vals := c.vals) as keeper
+            from checked as c
+            join key_rows as k on {_on("k", "c", key)} and k.first_valid_id = c.row_id
+            where k.batch_rows > 1
         ),
         judged as (
-            select r.*, k.keeper,
-                k.keeper is not null
-                    and k.keeper.sha256 = r.sha256 and k.keeper.row_number = r.row_number
-                    as is_keeper,
-                k.keeper is not null and k.keeper.vals is not distinct from r.vals as same_values
+            select r.*, coalesce(e.keeper, b.keeper) as keeper,
+                coalesce(e.keeper is null and r.row_id = k.first_valid_id, false) as is_keeper,
+                coalesce(e.keeper, b.keeper) is not null
+                    and coalesce(e.keeper, b.keeper).vals is not distinct from r.vals
+                    as same_values
             from checked as r
-            left join keepers as k on {key_join}
+            left join key_rows as k on {_on("k", "r", key)}
+            left join earlier as e on {_on("e", "r", key)}
+            left join batch_keepers as b on {_on("b", "r", key)}
         ),
         decided as (
             select judged.*, '{kind}' as kind,
@@ -506,6 +508,11 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
     """
 
 
+def _on(left: str, right: str, key: tuple[str, ...]) -> str:
+    """Join condition: every column of ``key`` equal between aliases ``left`` and ``right``."""
+    return " and ".join(f"{left}.{c} = {right}.{c}" for c in key)
+
+
 def _program_decision_sql(kind: str) -> str:
     """Decision for program records: a valid row whose values equal an accepted record (earlier
     run, or an earlier row of this batch in file order) is a duplicate of it; NIKs are not
@@ -524,27 +531,32 @@ def _program_decision_sql(kind: str) -> str:
         valid as (
             select * from rows_in where len(row_reasons) = 0 and not malformed
         ),
-        earlier as (
-            select struct_pack({PROGRAM_VALUES}) as vals,
-                arg_min(struct_pack(file_name, row_number), (file_name, row_number)) as keeper
-            from program_records
-            where source_kind = '{kind}'
-                and period in (select distinct period from valid)
-            group by all
-        ),
         first_valid as (
-            select vals, arg_min(struct_pack(sha256, file_name, row_number),
-                                 (file_order, row_number)) as keeper
-            from valid
-            group by vals
+            select vals, min(row_id) as first_id from valid group by vals
+        ),
+        earlier as (
+            select p.vals,
+                arg_min(struct_pack(file_name := p.file_name, row_number := p.row_number),
+                        (p.file_name, p.row_number)) as keeper
+            from (
+                select struct_pack({PROGRAM_VALUES}) as vals, file_name, row_number
+                from program_records
+                where source_kind = '{kind}'
+                    and period in (select distinct period from valid)
+            ) as p
+            semi join first_valid as f on f.vals is not distinct from p.vals
+            group by p.vals
         ),
         judged as (
-            select r.*, e.keeper as earlier_keeper, f.keeper as batch_keeper,
+            select r.*, e.keeper as earlier_keeper,
+                struct_pack(file_name := b.file_name,
+                            row_number := f.first_id % {ROW_ID_FACTOR}) as batch_keeper,
                 r.malformed or len(r.row_reasons) > 0 as is_quarantined,
-                f.keeper.sha256 = r.sha256 and f.keeper.row_number = r.row_number as is_keeper
+                r.row_id = f.first_id as is_keeper
             from rows_in as r
             left join earlier as e on e.vals is not distinct from r.vals
             left join first_valid as f on f.vals is not distinct from r.vals
+            left join ingest_batch as b on b.file_order = f.first_id // {ROW_ID_FACTOR}
         ),
         decided as (
             select judged.*, '{kind}' as kind,
