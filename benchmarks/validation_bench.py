@@ -409,9 +409,9 @@ def main() -> None:
     original_decide = accept._decide
     conversion: dict[str, float] = {}
 
-    def stage(con_, kind):
+    def stage(con_, kind, *rest):
         with timed(times, f"{kind}: stage"):
-            return original_stage(con_, kind)
+            return original_stage(con_, kind, *rest)
 
     def validate(con_, table, **kwargs):
         kind = table.removeprefix("stg_")
@@ -419,9 +419,9 @@ def main() -> None:
         with timed(times, f"{kind}: validate (GX + conversion)"):
             return original_validate(con_, table, **kwargs)
 
-    def decide(con_, kind):
+    def decide(con_, kind, *rest):
         with timed(times, f"{kind}: cross-row rules (decision)"):
-            return original_decide(con_, kind)
+            return original_decide(con_, kind, *rest)
 
     def write(con_, kind):
         with timed(times, f"{kind}: accept/quarantine/duplicate"):

@@ -2,6 +2,10 @@
 
 A short sequence of small typed tasks. The warehouse part (load, validate, accept, marts) runs in
 one DuckDB transaction: a crash or an error rolls the warehouse back to the state before the run.
+Scratch data is kept out of that transaction (tables created and dropped inside it would keep
+their storage until the commit): the ingest's staged rows and decisions are Parquet files in the
+run's scratch folder (``Settings.scratch_dir``), deleted kind by kind and swept at the next run
+after a crash.
 The packs are then written to a staging folder, validated and swapped in atomically, so a run
 either publishes a complete, validated set of outputs or leaves the last good one untouched.
 """

@@ -1,7 +1,8 @@
 """Crash safety and concurrent readers of real nightly runs (``tkpk run`` in a child process).
 
 A run is SIGKILLed at several points (``TKPK_CRASH_AT``, see ``tkpk.publish.atomic.crashpoint``):
-after loading, during the transforms, while writing the packs and just before the publish swap.
+after loading, in the ingest (a kind's scratch files written), during the transforms, while writing
+the packs and just before the publish swap.
 Each time the previous packs are still published and whole, the warehouse opens and is usable,
 and the next run publishes outputs equal, table by table, to those of an uninterrupted run.
 
@@ -45,7 +46,7 @@ LATER_FILES = ("salur_pkh_bri_202608_tahap3.csv", "pbi_jk_202610.csv")
 #: A model in the middle of the transforms.
 MID_TRANSFORM = f"transform:{MODEL_ORDER[len(MODEL_ORDER) // 2]}"
 #: Crash points before the warehouse commit (the run's transaction is rolled back) and after it.
-BEFORE_COMMIT = ["after_load", MID_TRANSFORM]
+BEFORE_COMMIT = ["after_load", "ingest:members", MID_TRANSFORM]
 AFTER_COMMIT = ["pack_writing", "before_swap"]
 
 
@@ -116,6 +117,9 @@ def test_sigkill_leaves_previous_packs_and_next_run_recovers(world, point) -> No
     assert crashed.code == -9, f"the run was not killed at {point}:\n{crashed.output[-4000:]}"
 
     assert_previous_packs_published(place, world)
+    scratch = place.base / "tmp" / "scratch"  # Settings.scratch_dir under the run's TKPK_TEMP
+    if point.startswith("ingest:"):
+        assert any(scratch.iterdir()), "the killed ingest left no scratch folder to clean up"
     committed = point in AFTER_COMMIT
     assert_warehouse_usable(place, world["start_files"] + (len(LATER_FILES) if committed else 0))
 
@@ -126,6 +130,7 @@ def test_sigkill_leaves_previous_packs_and_next_run_recovers(world, point) -> No
     for pack in PACKS:
         assert verify_manifest(place.out / pack) == [], pack
     assert not list((place.out / atomic.STAGING_DIR).iterdir())
+    assert not scratch.exists() or not any(scratch.iterdir())  # stale scratch removed
     tables = pack_tables(place.out)
     assert tables.keys() == world["reference_tables"].keys()
     for name, rows in world["reference_tables"].items():

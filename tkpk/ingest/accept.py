@@ -34,6 +34,7 @@ import duckdb
 
 from tkpk.config import TRANSFORMS_DIR, Settings
 from tkpk.ingest.scratch import RunScratch
+from tkpk.publish.atomic import crashpoint
 from tkpk.validation import DEFAULT_BATCH_ROWS, ValidationOutcome, validate_table
 
 log = logging.getLogger(__name__)
@@ -366,6 +367,7 @@ def _process_kind(
     )
     log.info("validate %s: %s", kind, result.describe())
     _decide(con, kind, scratch)
+    crashpoint(f"ingest:{kind}")  # crash tests: scratch files on disk, rows not yet written
     written = _write_outcomes(con, kind)
     counts.update(_count_decisions(con, kind, written))
     scratch.release(kind)  # deletes the staged rows and decisions before the next kind
