@@ -264,3 +264,17 @@ def test_quarantined_content_is_not_read_again(con, settings) -> None:
     (o,) = load(con, settings, {}).values()
     assert (o.outcome, o.reason, o.rows_read) == ("already_loaded", None, 0)
     assert "quarantined earlier (column_missing)" in o.message
+
+
+def test_a_file_the_csv_engine_raises_on_is_quarantined_inside_the_callers_transaction(
+    con, settings
+) -> None:
+    # DuckDB's reader raises (not a rejected line) on a lone LF line in a CRLF file: the read
+    # runs on its own cursor, so only this file is quarantined and the run goes on.
+    bad = b"NIK;NAMA;STATUS\r\n1;a;AKTIF\r\n\n2;b;AKTIF\r\n"
+    con.execute("begin")
+    outcomes = load(con, settings, {"pbi_jk_202606.csv": bad, "pbi_jk_202607.csv": PBI_OK})
+    con.execute("commit")
+    assert outcome_tuple(outcomes["pbi_jk_202606.csv"]) == ("quarantined", "file_unreadable", 0, 0)
+    assert outcomes["pbi_jk_202607.csv"].outcome == "loaded"
+    assert con.execute("select count(*) from raw_pbi").fetchall() == [(2,)]

@@ -16,7 +16,15 @@ temporary file in streamed chunks; DuckDB's ``read_csv`` reads every value as te
 ``store_rejects`` so malformed lines are kept. Every physical line of the file is accounted for
 (header region + rows + line breaks inside quoted values + rejected lines + blank lines): when
 DuckDB's parallel reader loses lines (an unbalanced quote, a line longer than its buffer) the file
-is quarantined rather than silently shortened.
+is quarantined rather than silently shortened. The bytes are scanned once in large blocks (line
+breaks counted, NUL bytes and over-long lines found at C speed); blank lines and line breaks inside
+values are only looked for when the rows and rejected lines do not already account for every line.
+
+The read stays on its own cursor (the rows reach the warehouse as Arrow batches) rather than
+inserting straight from ``read_csv`` in the caller's transaction: DuckDB's reader can still raise
+on hostile input despite ``store_rejects`` (e.g. a lone LF blank line in a CRLF file: "the CSV
+parser state machine reached an invalid state"), and an error there would abort the nightly run's
+transaction instead of quarantining one file.
 
 Spreadsheets (XLSX, also XLS/ODS): python-calamine, first sheet only, after zip-bomb checks of
 the declared and actual decompressed size and of the cell count.
