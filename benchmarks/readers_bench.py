@@ -14,7 +14,8 @@ Each file is loaded by ``tkpk.ingest.raw.load_new_files`` in a fresh process (so
 is that file's), into a file-backed warehouse inside one transaction, as the nightly flow does.
 Wall and CPU time (all threads) are reported per phase; ``--profile N`` adds a cProfile of the
 load. ``--file PATH`` measures given files instead (e.g. the largest members CSV of the pipeline
-bench's extracts). Synthetic people only.
+bench's extracts); ``--file FOLDER`` loads every file of a folder as one run (the nightly load
+stage, e.g. ``benchmarks/work/pipeline/h100000-r33.75/raw``). Synthetic people only.
 
     .venv/bin/python benchmarks/readers_bench.py [--csv-rows 3500000] [--xlsx-rows 200000]
         [--threads 2] [--hostile] [--profile 25]
@@ -171,7 +172,9 @@ def measure(path: Path, threads: int, profile: int = 0) -> dict:
     shutil.rmtree(work, ignore_errors=True)
     raw_dir = work / "raw"
     raw_dir.mkdir(parents=True)
-    (raw_dir / path.name).symlink_to(path)
+    files = sorted(f for f in path.iterdir() if f.is_file()) if path.is_dir() else [path]
+    for file in files:
+        (raw_dir / file.name).symlink_to(file.resolve())
     settings = replace(get_settings(), raw_dir=raw_dir, duckdb_threads=threads)
     warehouse = work / "warehouse.duckdb"
     con = connect(settings, warehouse)
@@ -182,20 +185,24 @@ def measure(path: Path, threads: int, profile: int = 0) -> dict:
     started, started_cpu = time.perf_counter(), time.process_time()
     if profiler:
         profiler.enable()
-    (outcome,) = load_new_files(con, settings, "bench")
+    outcomes = load_new_files(con, settings, "bench")
     if profiler:
         profiler.disable()
     seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - started_cpu
     con.execute("commit")
     con.close()
     shutil.rmtree(work)
+    counted: dict[str, int] = {}
+    for outcome in outcomes:
+        key = outcome.outcome + (f":{outcome.reason}" if outcome.reason else "")
+        counted[key] = counted.get(key, 0) + 1
     result = {
         "file": path.name,
-        "bytes": path.stat().st_size,
-        "outcome": outcome.outcome,
-        "reason": outcome.reason,
-        "rows_read": outcome.rows_read,
-        "skipped_lines": outcome.skipped_lines,
+        "files": len(files),
+        "bytes": sum(f.stat().st_size for f in files),
+        "outcomes": counted,
+        "rows_read": sum(o.rows_read for o in outcomes),
+        "skipped_lines": sum(o.skipped_lines for o in outcomes),
         "seconds": round(seconds, 2),
         "cpu_seconds": round(cpu_seconds, 2),
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
@@ -222,7 +229,8 @@ def main() -> None:
         type=Path,
         action="append",
         help="measure these files (e.g. a members CSV of a pipeline bench) instead of the "
-        "generated ones; the name must follow raw-extracts.md",
+        "generated ones; the name must follow raw-extracts.md; a folder is loaded as one run "
+        "(every file in it, one transaction, as the nightly flow's load stage)",
     )
     parser.add_argument(
         "--profile", type=int, default=0, help="print the top N functions of a cProfile run"
