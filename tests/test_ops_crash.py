@@ -46,7 +46,7 @@ LATER_FILES = ("salur_pkh_bri_202608_tahap3.csv", "pbi_jk_202610.csv")
 #: A model in the middle of the transforms.
 MID_TRANSFORM = f"transform:{MODEL_ORDER[len(MODEL_ORDER) // 2]}"
 #: Crash points before the warehouse commit (the run's transaction is rolled back) and after it.
-BEFORE_COMMIT = ["after_load", "ingest:members", MID_TRANSFORM]
+BEFORE_COMMIT = ["after_load", "ingest:disbursements", MID_TRANSFORM]
 AFTER_COMMIT = ["pack_writing", "before_swap"]
 
 
