@@ -280,6 +280,8 @@ def instrument(phases: Phases) -> None:
     phases.wrap(accept, "stage", "validate.normalise")
     phases.wrap(accept, "validate_table", "validate.great_expectations")
     phases.wrap(accept, "_store_reasons", "validate.store_reasons")
+    phases.wrap(accept, "_decide", "validate.decide")
+    phases.wrap(accept, "_count_decisions", "validate.count_decisions")
     phases.wrap(accept, "_write_outcomes", "validate.write_outcomes")
     phases.wrap(accept, "_record_quality", "validate.record_quality")
     phases.wrap(accept, "_reconcile", "validate.reconcile")
