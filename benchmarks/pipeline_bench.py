@@ -590,6 +590,7 @@ def headline(result: dict) -> dict:
 # -------------------------------------------------------------------------------- README
 
 
+DEFAULT_MONTHS = "2025-11:2026-10"
 STAGES = ("open", "load", "normalise", "validate", "transform", "commit", "publish", "data_docs")
 #: Stages measured inside another one by a sub-phase timer: (stage, containing stage, phase).
 SPLIT_STAGES = (("normalise", "validate", "validate.normalise"),)
@@ -638,7 +639,8 @@ def render_readme_section() -> str:
         cpu_ratio = full["cpu_s"] / floor["cpu_s"] if floor else None
         inc_cpu_ratio = inc["cpu_s"] / full["cpu_s"] if inc else None
         lines.append(
-            f"| {r['households']:,} hh, region {r['region']} "
+            f"| {r['households']:,} hh, region {r['region']}"
+            f"{', ' + r['months'] if r['months'] != DEFAULT_MONTHS else ''}, `{r['commit'][:7]}` "
             f"| {r['full_run_files']} / {r['full_run_bytes'] / 1e6:,.0f} "
             f"| {_fmt(h.get('floor_wall_s'))} ({_fmt(floor.get('cpu_s'))}) "
             f"| {_fmt(h['full_wall_s'])} ({_fmt(full['cpu_s'])}) "
@@ -709,7 +711,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--households", type=int, default=100_000)
     parser.add_argument("--region", default="33.75")
-    parser.add_argument("--months", default="2025-11:2026-10")
+    parser.add_argument("--months", default=DEFAULT_MONTHS)
     parser.add_argument("--seed", type=int, default=20260626)
     parser.add_argument("--messiness", type=float, default=0.02)
     parser.add_argument("--no-floor", dest="floor", action="store_false")
