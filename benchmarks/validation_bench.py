@@ -52,6 +52,7 @@ import importlib.util
 import json
 import logging
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -293,42 +294,57 @@ def store_pairs(con, outcome) -> None:
         con.execute("insert into pairs select row_id, reason from frame")
 
 
+@contextmanager
+def bench_warehouse(memory_limit: str):
+    """A throw-away warehouse with the reference, raw and ingest tables: (connection, work folder,
+    settings); closed and removed afterwards."""
+    work = Path(tempfile.mkdtemp(prefix="tkpk_valbench_"))
+    settings = Settings(temp_dir=work / "tmp", duckdb_memory_limit=memory_limit)
+    con = connect(settings, work / "bench.duckdb")
+    try:
+        reference.install(con)
+        create_raw_tables(con)
+        accept.ensure_tables(con)
+        yield con, work, settings
+    finally:
+        con.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def run_engine(args: argparse.Namespace) -> dict:
     """Stage the synthetic rows, validate every staged table with one engine; figures as a dict."""
-    work = Path(tempfile.mkdtemp(prefix="tkpk_valbench_"))
-    settings = Settings(temp_dir=work / "tmp", duckdb_memory_limit=args.memory_limit)
-    con = connect(settings, work / "bench.duckdb")
-    reference.install(con)
-    create_raw_tables(con)
-    accept.ensure_tables(con)
-    outcomes = synthesise(con, args.households)
-    accept.create_batch(con, outcomes)
-    times: dict[str, float] = {}
-    with timed(times, "import great_expectations"):
-        import great_expectations  # noqa: F401
-    engine = load_validation_at(args.before_rev, work) if args.engine == "before" else validation
-    con.execute("create temp table pairs (row_id bigint, reason varchar)")
-    kinds = ("households", "members", "disbursements")
-    tables = {kind: accept.stage(con, kind) for kind in kinds}
-    rows = {k: con.execute(f"select count(*) from {t}").fetchall()[0][0] for k, t in tables.items()}
-    peak_before = peak_rss_mb()  # synthesis and staging; validation's own peak comes on top
-    cpu = 0.0
-    for kind, table in tables.items():
-        cpu_start = time.process_time()
-        with timed(times, f"{kind}: validate"):
-            if args.engine == "before":
-                outcome = engine.validate_table(con, table, batch_rows=args.batch_rows)
-                store_pairs(con, outcome)  # as accept._store_reasons did
-            else:
-                engine.validate_table(
-                    con, table, batch_rows=args.batch_rows, reasons_into="pairs",
-                    gx_sample_rows=args.gx_sample_rows,
-                )
-        cpu += time.process_time() - cpu_start  # all threads: DuckDB's too
-    count, checksum = con.execute(
-        "select count(*), sum(hash(row_id, reason)) from (select distinct * from pairs)"
-    ).fetchall()[0]
-    con.close()
+    with bench_warehouse(args.memory_limit) as (con, work, _settings):
+        outcomes = synthesise(con, args.households)
+        accept.create_batch(con, outcomes)
+        times: dict[str, float] = {}
+        with timed(times, "import great_expectations"):
+            import great_expectations  # noqa: F401
+        engine = (
+            load_validation_at(args.before_rev, work) if args.engine == "before" else validation
+        )
+        con.execute("create temp table pairs (row_id bigint, reason varchar)")
+        kinds = ("households", "members", "disbursements")
+        tables = {kind: accept.stage(con, kind) for kind in kinds}
+        rows = {
+            k: con.execute(f"select count(*) from {t}").fetchall()[0][0] for k, t in tables.items()
+        }
+        peak_before = peak_rss_mb()  # synthesis and staging; validation's own peak comes on top
+        cpu = 0.0
+        for kind, table in tables.items():
+            cpu_start = time.process_time()
+            with timed(times, f"{kind}: validate"):
+                if args.engine == "before":
+                    outcome = engine.validate_table(con, table, batch_rows=args.batch_rows)
+                    store_pairs(con, outcome)  # as accept._store_reasons did
+                else:
+                    engine.validate_table(
+                        con, table, batch_rows=args.batch_rows, reasons_into="pairs",
+                        gx_sample_rows=args.gx_sample_rows,
+                    )
+            cpu += time.process_time() - cpu_start  # all threads: DuckDB's too
+        count, checksum = con.execute(
+            "select count(*), sum(hash(row_id, reason)) from (select distinct * from pairs)"
+        ).fetchall()[0]
     return {
         "engine": args.engine,
         "rows": rows,
@@ -391,80 +407,76 @@ def main() -> None:
             args.json.write_text(json.dumps(figures, indent=2) + "\n")
         return
 
-    work = Path(tempfile.mkdtemp(prefix="tkpk_valbench_"))
-    settings = Settings(temp_dir=work / "tmp", duckdb_memory_limit=args.memory_limit)
-    con = connect(settings, work / "bench.duckdb")
-    reference.install(con)
-    create_raw_tables(con)
-    accept.ensure_tables(con)
-    times: dict[str, float] = {}
-    with timed(times, "synthesise raw rows"):
-        outcomes = synthesise(con, args.households)
-    with timed(times, "import great_expectations"):
-        import great_expectations  # noqa: F401
+    with bench_warehouse(args.memory_limit) as (con, _work, settings):
+        times: dict[str, float] = {}
+        with timed(times, "synthesise raw rows"):
+            outcomes = synthesise(con, args.households)
+        with timed(times, "import great_expectations"):
+            import great_expectations  # noqa: F401
 
-    # Instrument the steps of process_loads without changing it.
-    original_stage, original_validate = accept.stage, accept.validate_table
-    original_write = accept._write_outcomes
-    original_decide = accept._decide
-    conversion: dict[str, float] = {}
+        # Instrument the steps of process_loads without changing it.
+        original_stage, original_validate = accept.stage, accept.validate_table
+        original_write = accept._write_outcomes
+        original_decide = accept._decide
+        conversion: dict[str, float] = {}
 
-    def stage(con_, kind, *rest):
-        with timed(times, f"{kind}: stage"):
-            return original_stage(con_, kind, *rest)
+        def stage(con_, kind, *rest):
+            with timed(times, f"{kind}: stage"):
+                return original_stage(con_, kind, *rest)
 
-    def validate(con_, table, **kwargs):
-        kind = table.removeprefix("stg_")
-        conversion[kind] = measure_conversion(con_, table, kwargs.get("batch_rows"))
-        with timed(times, f"{kind}: validate (GX + conversion)"):
-            return original_validate(con_, table, **kwargs)
+        def validate(con_, table, **kwargs):
+            kind = table.removeprefix("stg_")
+            conversion[kind] = measure_conversion(con_, table, kwargs.get("batch_rows"))
+            with timed(times, f"{kind}: validate (GX + conversion)"):
+                return original_validate(con_, table, **kwargs)
 
-    def decide(con_, kind, *rest):
-        with timed(times, f"{kind}: cross-row rules (decision)"):
-            return original_decide(con_, kind, *rest)
+        def decide(con_, kind, *rest):
+            with timed(times, f"{kind}: cross-row rules (decision)"):
+                return original_decide(con_, kind, *rest)
 
-    def write(con_, kind):
-        with timed(times, f"{kind}: accept/quarantine/duplicate"):
-            return original_write(con_, kind)
+        def write(con_, kind):
+            with timed(times, f"{kind}: accept/quarantine/duplicate"):
+                return original_write(con_, kind)
 
-    accept.stage, accept.validate_table = stage, validate
-    accept._decide, accept._write_outcomes = decide, write
-    con.execute("begin transaction")
-    with timed(times, "process_loads total"):
-        summary = accept.process_loads(con, settings, "bench", outcomes, batch_rows=args.batch_rows)
-    con.execute("commit")
-    for kind, seconds in conversion.items():
-        times[f"{kind}: of which DuckDB -> pandas conversion"] = seconds
+        accept.stage, accept.validate_table = stage, validate
+        accept._decide, accept._write_outcomes = decide, write
+        con.execute("begin transaction")
+        with timed(times, "process_loads total"):
+            summary = accept.process_loads(
+                con, settings, "bench", outcomes, batch_rows=args.batch_rows
+            )
+        con.execute("commit")
+        for kind, seconds in conversion.items():
+            times[f"{kind}: of which DuckDB -> pandas conversion"] = seconds
 
-    rows = {
-        kind: sum(f.rows_read for f in summary.files if f.kind == kind)
-        for kind in ("households", "members", "disbursements")
-    }
-    result = {
-        "households": args.households,
-        "rows": rows,
-        "batch_rows": args.batch_rows,
-        "duckdb_memory_limit": args.memory_limit,
-        "seconds": {k: round(v, 2) for k, v in times.items()},
-        "peak_rss_mb": round(peak_rss_mb()),
-        "accepted": summary.accepted,
-        "quarantined": summary.quarantined,
-        "duplicate": summary.duplicate,
-        "top_reasons": summary.top_reasons(5),
-    }
-    print(f"\n| step ({args.households:,} households, batch {args.batch_rows:,}) | seconds |")
-    print("| --- | ---: |")
-    for key, value in result["seconds"].items():
-        print(f"| {key} | {value:.2f} |")
-    print(f"| peak RSS (MB) | {result['peak_rss_mb']} |")
-    print(
-        f"\nrows {rows}; accepted {summary.accepted:,}, quarantined {summary.quarantined:,}, "
-        f"duplicate {summary.duplicate:,}; top reasons {summary.top_reasons(5)}"
-    )
-    if args.json:
-        args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps(result, indent=2) + "\n")
-    con.close()
+        rows = {
+            kind: sum(f.rows_read for f in summary.files if f.kind == kind)
+            for kind in ("households", "members", "disbursements")
+        }
+        result = {
+            "households": args.households,
+            "rows": rows,
+            "batch_rows": args.batch_rows,
+            "duckdb_memory_limit": args.memory_limit,
+            "seconds": {k: round(v, 2) for k, v in times.items()},
+            "peak_rss_mb": round(peak_rss_mb()),
+            "accepted": summary.accepted,
+            "quarantined": summary.quarantined,
+            "duplicate": summary.duplicate,
+            "top_reasons": summary.top_reasons(5),
+        }
+        print(f"\n| step ({args.households:,} households, batch {args.batch_rows:,}) | seconds |")
+        print("| --- | ---: |")
+        for key, value in result["seconds"].items():
+            print(f"| {key} | {value:.2f} |")
+        print(f"| peak RSS (MB) | {result['peak_rss_mb']} |")
+        print(
+            f"\nrows {rows}; accepted {summary.accepted:,}, quarantined {summary.quarantined:,}, "
+            f"duplicate {summary.duplicate:,}; top reasons {summary.top_reasons(5)}"
+        )
+        if args.json:
+            args.json.parent.mkdir(parents=True, exist_ok=True)
+            args.json.write_text(json.dumps(result, indent=2) + "\n")
 
 
 if __name__ == "__main__":
