@@ -41,7 +41,7 @@ from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 
 from tkpk.config import Settings, get_settings
-from tkpk.db import connect
+from tkpk.db import connect, sql_literal
 from transforms.incremental import record_build
 from transforms.runner import MODEL_ORDER, build_model, check_inputs, model_path, model_sql
 
@@ -107,10 +107,6 @@ class PartitionResult:
 # ------------------------------------------------------------------------- shared storage
 
 
-def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def partitioned_select(table: str, condition: str) -> str:
     """SELECT of ``table``'s rows with their partition ``part``: the kab/kota code of the row's
     kelurahan, ``_root`` when it is not a known kelurahan."""
@@ -128,18 +124,18 @@ def export_inputs(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
     inputs = run_dir / "in"
     inputs.mkdir(parents=True, exist_ok=True)
     for table in GLOBAL_INPUTS:
-        con.execute(f"copy {table} to {_sql_path(inputs / f'{table}.parquet')} (format parquet)")
+        con.execute(f"copy {table} to {sql_literal(inputs / f'{table}.parquet')} (format parquet)")
     keys: set[str] = set()
     for table, condition in PARTITIONED_INPUTS.items():
         target = inputs / table
         con.execute(
             f"copy (select * from {table} limit 0) to "
-            f"{_sql_path(inputs / f'{table}.schema.parquet')} (format parquet)"
+            f"{sql_literal(inputs / f'{table}.schema.parquet')} (format parquet)"
         )
         con.execute(
             f"""
             copy ({partitioned_select(table, condition)})
-            to {_sql_path(target)} (format parquet, partition_by (part), overwrite_or_ignore)
+            to {sql_literal(target)} (format parquet, partition_by (part), overwrite_or_ignore)
             """
         )
         if target.exists():
@@ -155,16 +151,16 @@ def _load_inputs(con: duckdb.DuckDBPyConnection, run_dir: Path, key: str) -> Non
     for table in GLOBAL_INPUTS:
         con.execute(
             f"create table {table} as select * from read_parquet("
-            f"{_sql_path(inputs / f'{table}.parquet')})"
+            f"{sql_literal(inputs / f'{table}.parquet')})"
         )
     for table in PARTITIONED_INPUTS:
         schema = inputs / f"{table}.schema.parquet"
-        con.execute(f"create table {table} as select * from read_parquet({_sql_path(schema)})")
+        con.execute(f"create table {table} as select * from read_parquet({sql_literal(schema)})")
         folder = inputs / table / f"part={key}"
         if folder.is_dir():
             con.execute(
                 f"insert into {table} select * from read_parquet("
-                f"{_sql_path(folder / '*.parquet')}, hive_partitioning = false)"
+                f"{sql_literal(folder / '*.parquet')}, hive_partitioning = false)"
             )
 
 
@@ -217,7 +213,7 @@ def build_partition_models(spec: PartitionSpec) -> PartitionResult:
             target.mkdir(parents=True, exist_ok=True)
             con.execute(
                 f"copy ({_parquet_select(name, types)}) to "
-                f"{_sql_path(target / f'{spec.key}.parquet')} (format parquet)"
+                f"{sql_literal(target / f'{spec.key}.parquet')} (format parquet)"
             )
             result.types[name] = types
             result.rows[name] = con.execute(f"select count(*) from {name}").fetchone()[0]
@@ -270,7 +266,7 @@ def combine(
         types = next((r.types[name] for r in results if name in r.types), None)
         if types is None:
             raise RuntimeError(f"no partition built {name}")
-        files = _sql_path(run_dir / "out" / name / "*.parquet")
+        files = sql_literal(run_dir / "out" / name / "*.parquet")
         if name in SUM_KEYS:
             _combine_sums(con, files, name, types)
         else:

@@ -24,7 +24,7 @@ import pandas as pd
 
 from tkpk import formatting as fmt
 from tkpk.config import OFFICIAL_POVERTY_RATE, Settings, get_settings
-from tkpk.db import connect
+from tkpk.db import connect, sql_literal
 
 PACKS = ("restricted", "bappeda")
 #: Tables read into memory when a pack is opened (all aggregates, small at any scale).
@@ -181,11 +181,6 @@ def choose_pack(settings: Settings | None = None, pack: str | None = None) -> st
     )
 
 
-def _quote(path: Path) -> str:
-    """A path as a SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
-
-
 def open_pack(settings: Settings | None = None, pack: str | None = None) -> Pack:
     """Open a published pack (default: restricted if present, else bappeda) read-only.
 
@@ -203,7 +198,7 @@ def open_pack(settings: Settings | None = None, pack: str | None = None) -> Pack
         if not path.is_file():
             continue
         kind = "view" if table in VIEW_TABLES else "table"
-        con.execute(f"create {kind} {table} as select * from read_parquet({_quote(path)})")
+        con.execute(f"create {kind} {table} as select * from read_parquet({sql_literal(path)})")
         tables.append(table)
     return Pack(con=con, name=name, folder=folder, tables=tuple(tables))
 

@@ -40,3 +40,8 @@ def connect(
 def run_sql_file(con: duckdb.DuckDBPyConnection, path: Path) -> None:
     """Execute every statement of a SQL file."""
     con.execute(path.read_text())
+
+
+def sql_literal(value: str | Path) -> str:
+    """``value`` (a text or a path) as a SQL string literal."""
+    return "'" + str(value).replace("'", "''") + "'"

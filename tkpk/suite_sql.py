@@ -30,6 +30,8 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from tkpk.db import sql_literal
+
 #: Options every expectation may carry without changing which rows are unexpected.
 _NEUTRAL_OPTIONS = {"result_format", "catch_exceptions", "meta", "notes"}
 #: Options understood per expectation type (besides the neutral ones).
@@ -103,7 +105,7 @@ def literal(value: Any) -> str:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, str):
-        return "'" + value.replace("'", "''") + "'"
+        return sql_literal(value)
     if isinstance(value, (int, float)):
         return repr(value)
     raise SuiteCompileError(f"unsupported literal {value!r}")

@@ -17,6 +17,7 @@ from datetime import datetime
 import duckdb
 
 from tkpk.config import Settings
+from tkpk.db import sql_literal
 from tkpk.ingest import readers
 from tkpk.ingest.files import RawFile, discover, parse_file_name, resolve_program, sha256_of
 from tkpk.ingest.readers import FileProblem, Header, ReadStats
@@ -328,7 +329,7 @@ def _insert_rows(
         )
     extras = [c for c in header.columns if c.canonical is None]
     extra_json = (
-        "json_object(" + ", ".join(f"{_literal(c.name)}, c{c.index}" for c in extras) + ")"
+        "json_object(" + ", ".join(f"{sql_literal(c.name)}, c{c.index}" for c in extras) + ")"
         if extras
         else "null::json"
     )
@@ -354,11 +355,6 @@ def _insert_rows(
         )
     finally:
         con.unregister("_raw_batches")
-
-
-def _literal(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _record(

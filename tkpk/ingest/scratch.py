@@ -23,14 +23,11 @@ from types import TracebackType
 
 import duckdb
 
+from tkpk.db import sql_literal
+
 log = logging.getLogger(__name__)
 
 LOCK_SUFFIX = ".lock"
-
-
-def sql_path(path: Path) -> str:
-    """``path`` as a SQL string literal."""
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _try_lock(lock_file: Path) -> int | None:
@@ -114,10 +111,9 @@ class RunScratch:
         (re)define the temporary view ``view`` over that file; return the file."""
         target = self.folder / group / f"{view}.parquet"
         target.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(f"copy ({select}) to {sql_path(target)} (format parquet)")
-        con.execute(
-            f"create or replace temp view {view} as select * from read_parquet({sql_path(target)})"
-        )
+        path = sql_literal(target)
+        con.execute(f"copy ({select}) to {path} (format parquet)")
+        con.execute(f"create or replace temp view {view} as select * from read_parquet({path})")
         self._views[view] = (con, group)
         return target
 

@@ -27,6 +27,7 @@ from pathlib import Path
 import duckdb
 
 from tkpk.config import EXPECTATIONS_DIR, Settings
+from tkpk.db import sql_literal
 from tkpk.publish import atomic, dictionary, manifest, privacy, pseudonym, suites, suppression
 from tkpk.publish.dictionary import (
     BAPPEDA,
@@ -72,10 +73,6 @@ class PublishResult:
 
 def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-def _sql_path(path: Path) -> str:
-    return "'" + str(path).replace("'", "''") + "'"
 
 
 def _warehouse_columns(con: duckdb.DuckDBPyConnection, table: str) -> list[str] | None:
@@ -135,7 +132,7 @@ def write_restricted(
     for table in dictionary.pack_tables(RESTRICTED):
         path = folder / f"{table.name}.parquet"
         params = pseudonym.key_parameters(key) if table.name == "households" else None
-        con.execute(f"copy ({_export_select(table)}) to {_sql_path(path)} ({PARQUET_OPTIONS})",
+        con.execute(f"copy ({_export_select(table)}) to {sql_literal(path)} ({PARQUET_OPTIONS})",
                     params)
         rows[table.name] = _count(con, path)
         atomic.crashpoint("pack_writing")
@@ -143,7 +140,7 @@ def write_restricted(
 
 
 def _count(con: duckdb.DuckDBPyConnection, path: Path) -> int:
-    return con.execute(f"select count(*) from read_parquet({_sql_path(path)})").fetchone()[0]
+    return con.execute(f"select count(*) from read_parquet({sql_literal(path)})").fetchone()[0]
 
 
 def validate_restricted(
@@ -159,7 +156,7 @@ def validate_restricted(
     failures: list[suites.CheckFailure] = []
     outcomes = []
     for table in dictionary.pack_tables(RESTRICTED):
-        relation = f"read_parquet({_sql_path(folder / f'{table.name}.parquet')})"
+        relation = f"read_parquet({sql_literal(folder / f'{table.name}.parquet')})"
         found, outcome = suites.validate_output(
             con, table.name, relation, expectations_dir, use_gx
         )
@@ -180,10 +177,10 @@ def write_bappeda(
     folder.mkdir(parents=True)
     rows = {}
     for table in dictionary.pack_tables(BAPPEDA):
-        source = f"read_parquet({_sql_path(restricted / f'{table.name}.parquet')})"
+        source = f"read_parquet({sql_literal(restricted / f'{table.name}.parquet')})"
         path = folder / f"{table.name}.parquet"
         select = suppression.suppressed_select(table, source)
-        con.execute(f"copy ({select}) to {_sql_path(path)} ({PARQUET_OPTIONS})")
+        con.execute(f"copy ({select}) to {sql_literal(path)} ({PARQUET_OPTIONS})")
         rows[table.name] = _count(con, path)
     return rows
 
@@ -201,8 +198,8 @@ def audit_bappeda(con: duckdb.DuckDBPyConnection, restricted: Path, folder: Path
     if exported != expected:
         problems.append(f"Bappeda tables {sorted(exported)} differ from {sorted(expected)}")
     for table in dictionary.pack_tables(BAPPEDA):
-        b = f"read_parquet({_sql_path(folder / f'{table.name}.parquet')})"
-        r = f"read_parquet({_sql_path(restricted / f'{table.name}.parquet')})"
+        b = f"read_parquet({sql_literal(folder / f'{table.name}.parquet')})"
+        r = f"read_parquet({sql_literal(restricted / f'{table.name}.parquet')})"
         keys = ", ".join(_q(k) for k in table.key)
         small = []
         checks: list[tuple[str, str]] = []
@@ -266,7 +263,7 @@ def audit_personal_data(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
 def period_range(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[str | None, str | None]:
     """First and last period of the area tables."""
     parts = [
-        f"select period from read_parquet({_sql_path(folder / f'{t.name}.parquet')})"
+        f"select period from read_parquet({sql_literal(folder / f'{t.name}.parquet')})"
         for t in dictionary.TABLES
         if "period" in t.names and RESTRICTED in t.packs
     ]

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import duckdb
 
+from tkpk.db import sql_literal
+
 #: warehouse table -> columns holding personal data (or the registry id), where present.
 PERSONAL_SOURCES: dict[str, tuple[str, ...]] = {
     "registry_households": ("id_keluarga", "no_kk", "alamat"),
@@ -58,10 +60,6 @@ def _text_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[s
     return out
 
 
-def _sql_text(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def collect_export_cells(con: duckdb.DuckDBPyConnection, files: list[Path]) -> int:
     """(Re)create the temp table of the distinct normalised text cells of ``files``.
 
@@ -71,13 +69,13 @@ def collect_export_cells(con: duckdb.DuckDBPyConnection, files: list[Path]) -> i
     """
     parts = []
     for path in files:
-        relation = f"read_parquet({_sql_text(str(path))})"
+        relation = f"read_parquet({sql_literal(str(path))})"
         for name, is_list in _text_columns(con, relation):
             quoted = '"' + name.replace('"', '""') + '"'
             value = f"unnest({quoted})" if is_list else quoted
             parts.append(
-                f"select {_sql_text(path.parent.name + '/' + path.name)} as file, "
-                f"{_sql_text(name)} as column_name, trim({value}) as v from {relation}"
+                f"select {sql_literal(path.parent.name + '/' + path.name)} as file, "
+                f"{sql_literal(name)} as column_name, trim({value}) as v from {relation}"
             )
     body = " union ".join(parts) if parts else (
         "select null::varchar as file, null::varchar as column_name, null::varchar as v where false"
@@ -139,7 +137,7 @@ def nik_like_values(
     """(file, column, values) of free-text cells holding a NIK-like 16-digit number."""
     if not columns:
         return []
-    names = ", ".join(_sql_text(c) for c in sorted(columns))
+    names = ", ".join(sql_literal(c) for c in sorted(columns))
     return con.execute(
         f"""
         select file, column_name, count(*) from {EXPORT_CELLS}

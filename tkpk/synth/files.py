@@ -16,6 +16,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from tkpk.db import sql_literal
 from tkpk.synth.render import (
     NUMERIC_CELL,
     CsvFormat,
@@ -28,7 +29,6 @@ from tkpk.synth.render import (
     nik_sql,
     number_sql,
     sql_list,
-    sql_str,
     title_case,
     write_csv_stream,
     write_xlsx,
@@ -224,7 +224,8 @@ def _sex(style: Style) -> str:
     if style.sex != "mixed":
         male, female = SEX_FORMS[style.sex]
         return (
-            f"(case t.p_sex when 1 then {sql_str(male)} when 2 then {sql_str(female)} else '' end)"
+            f"(case t.p_sex when 1 then {sql_literal(male)} "
+            f"when 2 then {sql_literal(female)} else '' end)"
         )
     forms = list(SEX_FORMS.values())
     males = sql_list(m for m, _ in forms)
@@ -239,7 +240,7 @@ def _sex(style: Style) -> str:
 def _cased(word: str, case: str) -> str:
     """A SQL literal of a status/segment word in the file's letter case."""
     text = {"upper": word.upper(), "lower": word.lower()}.get(case, title_case(word))
-    return sql_str(text)
+    return sql_literal(text)
 
 
 def _status(style: Style) -> str:
@@ -328,7 +329,7 @@ def column_sql(job: Job, ctx: RenderContext, column: str) -> tuple[str, str | No
     elif column == "NO_KARTU":
         text = "'0001' || lpad(t.pid::varchar, 9, '0')"
     elif column == "SUMBER_DANA":
-        text = sql_str(job.funding or "")
+        text = sql_literal(job.funding or "")
     elif column == "NO":
         text = "(t.uid + 1)::varchar"
         if job.fmt == "xlsx":
@@ -338,7 +339,7 @@ def column_sql(job: Job, ctx: RenderContext, column: str) -> tuple[str, str | No
     elif column == "NO_REKENING":
         text = "lpad((hash(t.p_nik) % 10000000000)::varchar, 10, '0')"
     elif column == "BANK":
-        text = sql_str((job.name.split("_")[2]).upper())
+        text = sql_literal((job.name.split("_")[2]).upper())
     elif column == "KELAS":
         text = "'3'"
     elif column == "KETERANGAN":

@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 import xlsxwriter
 
+from tkpk.db import sql_literal
 from tkpk.formatting import MONTHS, MONTHS_SHORT
 
 #: Number styles of the contract; ``cell`` is a numeric spreadsheet cell.
@@ -32,14 +33,9 @@ NUMERIC_CELL = "\x00num:"
 EXCEL_EPOCH = dt.date(1899, 12, 30)
 
 
-def sql_str(text: str) -> str:
-    """A SQL string literal."""
-    return "'" + text.replace("'", "''") + "'"
-
-
 def sql_list(items: Iterable[str]) -> str:
     """A SQL list literal of strings."""
-    return "[" + ", ".join(sql_str(i) for i in items) + "]"
+    return "[" + ", ".join(sql_literal(i) for i in items) + "]"
 
 
 def number_sql(x: str, style: str) -> str:
@@ -164,7 +160,7 @@ def csv_line_sql(
     Only columns flagged as risky (free text, decimal commas, overrides) are checked for the
     delimiter, quotes and line breaks; the others cannot contain them.
     """
-    d = sql_str(delimiter)
+    d = sql_literal(delimiter)
     parts = []
     for e, risky in exprs:
         escaped = f"replace({e}, '\"', '\"\"')" if risky else e
@@ -177,7 +173,7 @@ def csv_line_sql(
             )
         else:
             parts.append(e)
-    return "concat(" + f", {d}, ".join(parts) + f", {sql_str(newline)})"
+    return "concat(" + f", {d}, ".join(parts) + f", {sql_literal(newline)})"
 
 
 @dataclass
