@@ -249,15 +249,25 @@ def _count_rel(con: duckdb.DuckDBPyConnection, relation: str) -> int:
     return con.execute(f"select count(*) from {relation}").fetchone()[0]
 
 
-def audit_personal_data(con: duckdb.DuckDBPyConnection, staging: Path) -> None:
-    """Stop the publish when any exported file holds a personal value of the warehouse."""
+def audit_personal_data(
+    con: duckdb.DuckDBPyConnection, staging: Path, previous: Path | None = None
+) -> privacy.AuditPlan:
+    """Stop the publish when any exported file holds a personal value of the warehouse.
+
+    ``previous`` is the published version folder: the audit is incremental against it when it
+    can be (``privacy.audit_version``). The audit's state is written into ``staging``.
+    """
     files = sorted(p for pack in PACKS for p in (staging / pack).glob("*.parquet"))
     free_text = {c.name for t in dictionary.TABLES for c in t.columns if c.free_text}
-    problems = privacy.audit_files(con, files, free_text)
-    if problems:
+    result = privacy.audit_version(con, files, free_text, previous)
+    if result.problems:
         raise privacy.PersonalDataError(
-            "personal-data audit failed, nothing published: " + "; ".join(problems)
+            "personal-data audit failed, nothing published: " + "; ".join(result.problems)
         )
+    privacy.write_state(staging, result.state)
+    log.info("personal-data audit: %s (%s), %d probe(s)", result.plan.mode, result.plan.reason,
+             len(result.plan.probes))
+    return result.plan
 
 
 def period_range(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[str | None, str | None]:
@@ -354,7 +364,7 @@ def publish_packs(
             validations = validate_restricted(con, staging / RESTRICTED, expectations_dir, use_gx)
             rows[BAPPEDA] = write_bappeda(con, staging / RESTRICTED, staging / BAPPEDA)
             audit_bappeda(con, staging / RESTRICTED, staging / BAPPEDA)
-            audit_personal_data(con, staging)
+            audit_personal_data(con, staging, atomic.current_version(curated))
             periods = period_range(con, staging / RESTRICTED)
             write_documents(
                 con, settings, staging, version=staging.name, run_id=run_id, rows=rows,

@@ -2,14 +2,28 @@
 
 Before a pack is published, the distinct text cells of every exported Parquet file (list elements
 included) are compared, set-based in DuckDB, with the personal values held in the warehouse
-(registry, program records and raw tables): an exact match (case- and space-insensitive) stops the
-publish. Free-text columns (file names) are also scanned for NIK-like 16-digit numbers. Each
-personal column is probed against the small set of exported cells (a semi-join), so the cost is
-one scan of those columns, whatever the size of the registry.
+(registry, program records and raw tables): an exact match (the cell trimmed, as is, upper- or
+lower-cased) stops the publish. Free-text columns (file names) are also scanned for NIK-like
+16-digit numbers. Each personal column is probed against the small set of exported cells (a
+semi-join), so the cost is one scan of those columns, whatever the size of the registry.
+
+Incremental audit (``audit_version``). The published version was audited against the warehouse as
+it then was, and it records what that audit covered (``personal_data_audit.json`` in the version
+folder: the rules, the warehouse loads present, each personal table's rows, and a digest of the
+cells of every exported column). The warehouse's personal tables are append-only (raw rows carry
+their ``load_id``, accepted rows their file's ``sha256``), so a match not already ruled out needs a
+new cell (one the published version did not hold) or a new value (a row of a load the previous
+audit did not cover). The audit therefore probes only (new cells x every row) and (every cell x
+new rows); with no new cell, the whole-table scans are skipped. It falls back to the full audit
+when there is no previous version or state, the rules changed, or a table's rows do not add up
+(rows added to an old load, or removed: that table is probed whole).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -27,13 +41,45 @@ PERSONAL_SOURCES: dict[str, tuple[str, ...]] = {
     "raw_pbi": ("nik", "nama", "no_kartu"),
     "raw_local": ("nik", "nama", "alamat"),
 }
+#: warehouse table -> lineage column naming the load its rows came from (``raw_*``: the load;
+#: accepted tables: the file's SHA-256, one load per file content in ``ingest_file``).
+LINEAGE: dict[str, str] = {
+    table: "load_id" if table.startswith("raw_") else "sha256" for table in PERSONAL_SOURCES
+}
 EXPORT_CELLS = "_publish_export_cells"
+NEW_CELLS = "_publish_new_cells"
+PREVIOUS_CELLS = "_publish_previous_cells"
+NEW_LOADS = "_publish_new_loads"
 MIN_VALUE_LENGTH = 3
 NIK_LIKE = r"[0-9]{16}"
+#: The audit state written into each published version folder (no personal data in it).
+AUDIT_STATE = "personal_data_audit.json"
+STATE_FORMAT = 1
 
 
 class PersonalDataError(RuntimeError):
     """An export would contain personal data; nothing was published."""
+
+
+@dataclass
+class AuditPlan:
+    """What an audit probed: ``full`` or ``incremental``, why, and each probe it ran."""
+
+    mode: str
+    reason: str
+    new_cells: int | None = None
+    new_loads: list[str] = field(default_factory=list)
+    #: "<table>.<column>: <rows> x <cells>" for every probe run (rows: all / new; cells: all / new)
+    probes: list[str] = field(default_factory=list)
+
+
+@dataclass
+class AuditResult:
+    """The problems found (empty: no personal data), the plan, and the state to record."""
+
+    problems: list[str]
+    plan: AuditPlan
+    state: dict
 
 
 def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
@@ -60,7 +106,25 @@ def _text_columns(con: duckdb.DuckDBPyConnection, relation: str) -> list[tuple[s
     return out
 
 
-def collect_export_cells(con: duckdb.DuckDBPyConnection, files: list[Path]) -> int:
+def _reference_sql(existing: dict[str, dict[str, str]]) -> str:
+    """SELECT of the exports' own vocabulary (reference names and codes, upper-cased)."""
+    reference = []
+    if "ref_area" in existing:
+        reference.append("select upper(trim(name)) from ref_area")
+    if "ref_program" in existing:
+        reference.append("select upper(trim(name)) from ref_program")
+        reference.append("select upper(trim(code)) from ref_program")
+    return " union ".join(reference) or "select null::varchar where false"
+
+
+def _cell_label(path: Path) -> str:
+    """``restricted/households.parquet``: a file's label in the cells table and the state."""
+    return path.parent.name + "/" + path.name
+
+
+def collect_export_cells(
+    con: duckdb.DuckDBPyConnection, files: list[Path], table: str = EXPORT_CELLS
+) -> int:
     """(Re)create the temp table of the distinct normalised text cells of ``files``.
 
     Each value is kept trimmed as is, upper-cased and lower-cased, so that the warehouse's values
@@ -74,33 +138,57 @@ def collect_export_cells(con: duckdb.DuckDBPyConnection, files: list[Path]) -> i
             quoted = '"' + name.replace('"', '""') + '"'
             value = f"unnest({quoted})" if is_list else quoted
             parts.append(
-                f"select {sql_literal(path.parent.name + '/' + path.name)} as file, "
+                f"select {sql_literal(_cell_label(path))} as file, "
                 f"{sql_literal(name)} as column_name, trim({value}) as v from {relation}"
             )
     body = " union ".join(parts) if parts else (
         "select null::varchar as file, null::varchar as column_name, null::varchar as v where false"
     )
-    existing = _existing_columns(con)
-    reference = []
-    if "ref_area" in existing:
-        reference.append("select upper(trim(name)) from ref_area")
-    if "ref_program" in existing:
-        reference.append("select upper(trim(name)) from ref_program")
-        reference.append("select upper(trim(code)) from ref_program")
     con.execute(
         f"""
-        create or replace temp table {EXPORT_CELLS} as
+        create or replace temp table {table} as
         with cells as ({body}),
         variants as (
             select file, column_name, unnest([v, upper(v), lower(v)]) as v from cells
             where v is not null and length(v) >= {MIN_VALUE_LENGTH} and upper(v) not in (
-                {' union '.join(reference) or 'select null::varchar where false'})
+                {_reference_sql(_existing_columns(con))})
         ),
         final as (select distinct file, column_name, v from variants)
         select * from final
         """
     )
-    return con.execute(f"select count(*) from {EXPORT_CELLS}").fetchone()[0]
+    return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def _probe_value(column: str, data_type: str) -> str:
+    """The column as the text the cells are compared with."""
+    return f'"{column}"' if data_type == "VARCHAR" else f'cast("{column}" as varchar)'
+
+
+def _personal_columns(
+    existing: dict[str, dict[str, str]],
+) -> list[tuple[str, str, str]]:
+    """(table, column, data type) of every personal column present in the warehouse."""
+    return [
+        (table, column, existing[table][column])
+        for table, columns in PERSONAL_SOURCES.items()
+        for column in columns
+        if column in existing.get(table, {})
+    ]
+
+
+def _matches(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, hits: list[str]
+) -> list[tuple[str, str, str, int]]:
+    """(file, column, source, values) for the cells equal to a value of the ``hits`` SELECTs."""
+    rows = con.execute(
+        f"""
+        with hits as ({' union '.join(hits)})
+        select file, column_name, count(distinct upper(v)) from {EXPORT_CELLS}
+        join hits using (v) group by all order by all
+        """
+    ).fetchall()
+    return [(f, c, f"{table}.{column}", n) for f, c, n in rows]
 
 
 def personal_matches(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, int]]:
@@ -109,25 +197,14 @@ def personal_matches(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str
     Each personal column of the warehouse is probed once against the (small) set of exported
     cells: a semi-join, so the warehouse's millions of values are scanned, never collected.
     """
-    existing = _existing_columns(con)
     matches = []
-    for table, columns in PERSONAL_SOURCES.items():
-        for column in columns:
-            data_type = existing.get(table, {}).get(column)
-            if data_type is None:
-                continue
-            value = f'"{column}"' if data_type == "VARCHAR" else f'cast("{column}" as varchar)'
-            rows = con.execute(
-                f"""
-                with hits as (
-                    select distinct {value} as v from "{table}"
-                    where {value} in (select v from {EXPORT_CELLS})
-                )
-                select file, column_name, count(distinct upper(v)) from {EXPORT_CELLS}
-                join hits using (v) group by all order by all
-                """
-            ).fetchall()
-            matches += [(f, c, f"{table}.{column}", n) for f, c, n in rows]
+    for table, column, data_type in _personal_columns(_existing_columns(con)):
+        value = _probe_value(column, data_type)
+        hit = (
+            f'select distinct {value} as v from "{table}" '
+            f"where {value} in (select v from {EXPORT_CELLS})"
+        )
+        matches += _matches(con, table, column, [hit])
     return matches
 
 
@@ -147,20 +224,272 @@ def nik_like_values(
     ).fetchall()
 
 
+def _problems(
+    matches: list[tuple[str, str, str, int]], nik_like: list[tuple[str, str, int]]
+) -> list[str]:
+    problems = [
+        f"{file}: column {column} holds {n} value(s) equal to {source} (personal data)"
+        for file, column, source, n in matches
+    ]
+    problems += [
+        f"{file}: column {column} holds {n} value(s) with a NIK-like 16-digit number"
+        for file, column, n in nik_like
+    ]
+    return problems
+
+
 def audit_files(
     con: duckdb.DuckDBPyConnection, files: list[Path], free_text: set[str]
 ) -> list[str]:
-    """Problems found in the exported Parquet ``files`` (empty: no personal data)."""
+    """Problems found in the exported Parquet ``files`` (empty: no personal data).
+
+    The full audit: every cell against every personal value of the warehouse.
+    """
     collect_export_cells(con, files)
     try:
-        problems = [
-            f"{file}: column {column} holds {n} value(s) equal to {source} (personal data)"
-            for file, column, source, n in personal_matches(con)
-        ]
-        problems += [
-            f"{file}: column {column} holds {n} value(s) with a NIK-like 16-digit number"
-            for file, column, n in nik_like_values(con, free_text)
-        ]
+        return _problems(personal_matches(con), nik_like_values(con, free_text))
     finally:
         con.execute(f"drop table if exists {EXPORT_CELLS}")
-    return problems
+
+
+# ------------------------------------------------------------------------ incremental audit
+
+
+def rules_fingerprint(con: duckdb.DuckDBPyConnection, free_text: set[str]) -> str:
+    """A digest of everything that decides what the audit checks: the personal columns, the
+    cell normalisation, the reference vocabulary left out, the free-text columns."""
+    count, digest = con.execute(
+        f"select count(*), cast(bit_xor(md5_number(v)) as varchar) "
+        f"from ({_reference_sql(_existing_columns(con))}) r(v)"
+    ).fetchone()
+    rules = {
+        "format": STATE_FORMAT,
+        "sources": PERSONAL_SOURCES,
+        "min_value_length": MIN_VALUE_LENGTH,
+        "variants": ["trim", "upper", "lower"],
+        "nik_like": NIK_LIKE,
+        "free_text": sorted(free_text),
+        "reference": [count, digest],
+    }
+    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()
+
+
+def _cell_digests(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
+    """``file/column`` -> [distinct cells, XOR of their MD5s]: the set of each column's cells."""
+    rows = con.execute(
+        f"select file || '/' || column_name, count(*), cast(bit_xor(md5_number(v)) as varchar) "
+        f"from {EXPORT_CELLS} group by all"
+    ).fetchall()
+    return {key: [n, digest] for key, n, digest in rows}
+
+
+def _warehouse_loads(con: duckdb.DuckDBPyConnection) -> list[str] | None:
+    """Every load of the warehouse (``ingest_file.load_id``), or None without that table."""
+    if "load_id" not in _existing_columns(con).get("ingest_file", {}):
+        return None
+    rows = con.execute(
+        "select distinct load_id from ingest_file where load_id is not null order by 1"
+    ).fetchall()
+    return [r[0] for r in rows]
+
+
+def _table_rows(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    existing = _existing_columns(con)
+    return {
+        table: con.execute(f'select count(*) from "{table}"').fetchone()[0]
+        for table in PERSONAL_SOURCES
+        if table in existing
+    }
+
+
+def audit_state(
+    con: duckdb.DuckDBPyConnection,
+    free_text: set[str],
+    loads: list[str] | None,
+    cells: dict[str, list],
+) -> dict:
+    """What an audit that just passed covered (written into the published version)."""
+    return {
+        "format": STATE_FORMAT,
+        "rules": rules_fingerprint(con, free_text),
+        "loads": loads,
+        "rows": _table_rows(con),
+        "cells": cells,
+    }
+
+
+def read_state(version: Path | None) -> dict | None:
+    """The audit state of a published version folder, or None when absent or unreadable."""
+    if version is None:
+        return None
+    try:
+        state = json.loads((version / AUDIT_STATE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+        return None
+    return state
+
+
+def write_state(version: Path, state: dict) -> Path:
+    """Write the audit state into a (staged) version folder."""
+    path = version / AUDIT_STATE
+    path.write_text(json.dumps(state, indent=1, sort_keys=True) + "\n", encoding="utf-8")
+    return path
+
+
+def _mark_new_cells(
+    con: duckdb.DuckDBPyConnection, previous: Path, state: dict, cells: dict[str, list]
+) -> int:
+    """(Re)create the temp table of new cells: cells of a column whose cell set differs from the
+    previous version's and that no previous cell of the changed files equals. Returns their
+    number. Raises OSError / duckdb.Error when the previous files cannot be read."""
+    before = state.get("cells") or {}
+    changed = [
+        key for key, value in cells.items() if before.get(key) != value
+    ]
+    keys = "[" + ", ".join(sql_literal(k) for k in changed) + "]::varchar[]"
+    candidates = (
+        f"select distinct v from {EXPORT_CELLS} "
+        f"where list_contains({keys}, file || '/' || column_name)"
+    )
+    labels = sorted({key.rsplit("/", 1)[0] for key in changed})
+    previous_files = [previous / label for label in labels if (previous / label).is_file()]
+    collect_export_cells(con, previous_files, PREVIOUS_CELLS)
+    con.execute(
+        f"""
+        create or replace temp table {NEW_CELLS} as
+        with candidates as ({candidates}),
+        final as (
+            select v from candidates
+            where v not in (select v from {PREVIOUS_CELLS})
+              and v not in (
+                select v from {EXPORT_CELLS}
+                where not list_contains({keys}, file || '/' || column_name)
+              )
+        )
+        select * from final
+        """
+    )
+    con.execute(f"drop table if exists {PREVIOUS_CELLS}")
+    return con.execute(f"select count(*) from {NEW_CELLS}").fetchone()[0]
+
+
+def _new_rows(
+    con: duckdb.DuckDBPyConnection, state: dict, loads: list[str]
+) -> tuple[list[str], dict[str, str | None]]:
+    """This audit's new loads, and per personal table the filter of its new rows (None: every
+    row is new: no lineage column, or its rows do not add up with the previous audit's)."""
+    covered = set(state.get("loads") or [])
+    new_loads = [load for load in loads if load not in covered]
+    con.execute(
+        f"create or replace temp table {NEW_LOADS} as select i.load_id, i.sha256 "
+        f"from ingest_file i where list_contains(?::varchar[], i.load_id)",
+        [new_loads],
+    )
+    existing = _existing_columns(con)
+    previous_rows = state.get("rows") or {}
+    filters: dict[str, str | None] = {}
+    for table in PERSONAL_SOURCES:
+        if table not in existing:
+            continue
+        lineage = LINEAGE[table]
+        if lineage not in existing[table]:
+            filters[table] = None
+            continue
+        condition = f'"{lineage}" in (select {lineage} from {NEW_LOADS})'
+        total, new = con.execute(
+            f'select count(*), count(*) filter (where {condition}) from "{table}"'
+        ).fetchone()
+        filters[table] = condition if total - new == previous_rows.get(table, 0) else None
+    return new_loads, filters
+
+
+def _incremental_matches(
+    con: duckdb.DuckDBPyConnection,
+    filters: dict[str, str | None],
+    new_cells: int,
+    plan: AuditPlan,
+) -> list[tuple[str, str, str, int]]:
+    """Probe (new cells x every row) and (every cell x new rows) of each personal column."""
+    matches = []
+    for table, column, data_type in _personal_columns(_existing_columns(con)):
+        value = _probe_value(column, data_type)
+        condition = filters.get(table)
+        name = f"{table}.{column}"
+        hits = []
+        if condition is None:
+            hits.append(
+                f'select distinct {value} as v from "{table}" '
+                f"where {value} in (select v from {EXPORT_CELLS})"
+            )
+            plan.probes.append(f"{name}: all rows x all cells")
+        else:
+            if new_cells:
+                hits.append(
+                    f'select distinct {value} as v from "{table}" '
+                    f"where {value} in (select v from {NEW_CELLS})"
+                )
+                plan.probes.append(f"{name}: all rows x new cells")
+            if plan.new_loads:
+                hits.append(
+                    f'select distinct {value} as v from "{table}" '
+                    f"where {condition} and {value} in (select v from {EXPORT_CELLS})"
+                )
+                plan.probes.append(f"{name}: new rows x all cells")
+        if hits:
+            matches += _matches(con, table, column, hits)
+    return matches
+
+
+def _full_plan(reason: str) -> AuditPlan:
+    return AuditPlan(mode="full", reason=reason)
+
+
+def audit_version(
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    free_text: set[str],
+    previous: Path | None = None,
+) -> AuditResult:
+    """Audit the exported ``files``, incrementally against the published version ``previous``
+    (its folder, holding its packs and its audit state) when it can, else in full.
+
+    Returns the problems, the plan (which probes ran) and the state to write into the new
+    version (``write_state``) once it is published.
+    """
+    collect_export_cells(con, files)
+    try:
+        cells = _cell_digests(con)
+        loads = _warehouse_loads(con)
+        state = read_state(previous)
+        plan: AuditPlan
+        if previous is None:
+            plan = _full_plan("no published version")
+        elif state is None:
+            plan = _full_plan("the published version has no readable audit state")
+        elif state.get("rules") != rules_fingerprint(con, free_text):
+            plan = _full_plan("the audit rules changed since the published version")
+        elif loads is None or state.get("loads") is None:
+            plan = _full_plan("the warehouse has no load lineage")
+        else:
+            plan = AuditPlan(mode="incremental", reason="published version audited")
+        if plan.mode == "incremental":
+            try:
+                new_cells = _mark_new_cells(con, previous, state, cells)
+            except (OSError, duckdb.Error) as error:
+                plan = _full_plan(f"the published version's cells cannot be read ({error})")
+        if plan.mode == "incremental":
+            plan.new_cells = new_cells
+            plan.new_loads, filters = _new_rows(con, state, loads)
+            matches = _incremental_matches(con, filters, new_cells, plan)
+        else:
+            matches = personal_matches(con)
+            plan.probes = [f"{t}.{c}: all rows x all cells"
+                           for t, c, _ in _personal_columns(_existing_columns(con))]
+        problems = _problems(matches, nik_like_values(con, free_text))
+        result_state = audit_state(con, free_text, loads, cells)
+        return AuditResult(problems=problems, plan=plan, state=result_state)
+    finally:
+        for table in (EXPORT_CELLS, NEW_CELLS, PREVIOUS_CELLS, NEW_LOADS):
+            con.execute(f"drop table if exists {table}")
