@@ -12,9 +12,14 @@ month of the new records, and nothing else. ``build_changed`` then
    the kept ``int_match_index`` (the registry snapshots are unchanged);
 3. recomputes the period-keyed models (``int_household_program`` ... ``funding_sources``) for the
    affected periods only: their SQL runs unchanged with ``int_periods`` shadowed by a temporary
-   view of the affected periods, each into a temporary table that shadows the warehouse table for
-   the models after it; the warehouse rows of those periods are then replaced;
+   view of the affected periods; each model's rows of those periods are deleted from its
+   warehouse table and the new ones inserted straight into it, and a temporary view of the
+   table's rows of those periods then shadows it for the models after it;
 4. rebuilds ``households`` (the latest period) from the merged tables.
+
+The large household-grain tables are clustered by period (record month) by every build
+(``transforms.runner.CLUSTER_KEYS``): replacing a few periods then empties or adds whole row groups,
+and the checkpoint at the run's commit rewrites only those, not every row group of the table.
 
 The model SQL files are not touched: scoping works by DuckDB's name resolution (temporary objects
 shadow the warehouse's). Everything runs in the caller's transaction.
@@ -46,6 +51,7 @@ from transforms.runner import (
     MODEL_ORDER,
     build_marts,
     check_inputs,
+    clustered_sql,
     execute_model,
     existing_tables,
     model_path,
@@ -165,6 +171,12 @@ def _timed(con: duckdb.DuckDBPyConnection, report: BuildReport, name: str, sql: 
     execute_model(con, name, sql)
     report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
     crashpoint(f"transform:{name}")
+
+
+def _insert(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str) -> None:
+    """Insert the rows model ``name`` computes (for the shadowed scope) into its warehouse
+    table, clustered like a full build's (``CLUSTER_KEYS``)."""
+    _timed(con, report, name, f"insert into {db}.main.{name} by name\n{clustered_sql(name)}")
 
 
 def full_build(con: duckdb.DuckDBPyConnection, reason: str) -> BuildReport:
@@ -341,35 +353,33 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
                 f"delete from {db}.main.{name} "
                 "where record_period in (select month from _new_months)"
             )
-            _timed(
-                con, report, name,
-                f"insert into {db}.main.{name} by name select * from (\n{model_sql(name)}\n)",
-            )
+            _insert(con, report, db, name)
     finally:
         for table in reversed(created):
             con.execute(f"drop table if exists temp.main.{table}")
 
 
 def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
-    """Recompute the period-keyed models for the scope, then replace their rows."""
-    con.execute(
-        f"""
-        create or replace temp view int_periods as
-        select * from {db}.main.int_periods where period in (select period from _scope)
-        """
-    )
-    built: list[str] = []
+    """Replace the period-keyed models' rows of the scope, model by model, in the warehouse
+    tables: delete the scope's rows, insert the model's rows for the scope (its SQL runs with
+    ``int_periods`` shadowed by a temporary view of the scope), then shadow the table by a
+    temporary view of the scope's rows for the models after it. The rows go straight to the
+    table (no temporary copy), clustered by period (``CLUSTER_KEYS``) like a full build's."""
+    scoped = "where period in (select period from _scope)"
+    shadows: list[str] = []
     try:
+        con.execute(
+            f"create or replace temp view int_periods as "
+            f"select * from {db}.main.int_periods {scoped}"
+        )
+        shadows.append("int_periods")
         for name in PERIOD_MODELS:
-            _timed(con, report, name, f"create temp table {name} as\n{model_sql(name)}")
-            built.append(name)
-        con.execute("drop view temp.main.int_periods")
-        for name in PERIOD_MODELS:
+            con.execute(f"delete from {db}.main.{name} {scoped}")
+            _insert(con, report, db, name)
             con.execute(
-                f"delete from {db}.main.{name} where period in (select period from _scope)"
+                f"create or replace temp view {name} as select * from {db}.main.{name} {scoped}"
             )
-            con.execute(f"insert into {db}.main.{name} by name select * from temp.main.{name}")
+            shadows.append(name)
     finally:
-        con.execute("drop view if exists temp.main.int_periods")
-        for name in built:
-            con.execute(f"drop table if exists temp.main.{name}")
+        for name in reversed(shadows):
+            con.execute(f"drop view if exists temp.main.{name}")
