@@ -376,14 +376,16 @@ def _process_kind(
 
 def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> None:
     """``_decision`` (a scratch view): every staged row of ``kind`` with its outcome, reasons and
-    duplicate pointer, in file order (``row_id``)."""
+    duplicate pointer. Not sorted: a sort of every staged row spills the whole batch (tens of
+    GB at a province), and no reader depends on the order; the accepted tables are sets."""
     scratch.materialise(con, "_decision", _decision_sql(kind), group=kind)
 
 
 def _decision_sql(kind: str) -> str:
     """SELECT of ``_decision``: one row per staged row (its staged columns, ``kind``,
-    ``outcome``, ``reasons``, ``duplicate_of_file``, ``duplicate_of_row``), ordered by
-    ``row_id``."""
+    ``outcome``, ``reasons``, ``duplicate_of_file``, ``duplicate_of_row``), in no particular
+    order. Each staged row is read a few times (``not materialized``) rather than held as a
+    wide intermediate, so the statement's memory is bounded by its narrow per-key tables."""
     if kind == "households":
         return _keyed_decision_sql(
             "households", ("snapshot", "id_keluarga"), HOUSEHOLD_VALUES, "household_duplicate_key"
@@ -443,7 +445,7 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
             from stg_{kind} as s
             left join row_reasons as rr on rr.row_id = s.row_id
         ){household_check},
-        checked as (
+        checked as not materialized (
             select r.*, list_concat(r.gx_reasons, {household_reason}) as row_reasons
             from rows_in as r {household_join}
         ),
@@ -456,29 +458,32 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
             )
             group by {key_list}
         ),
-        key_rows as (
-            select {key_list}, count(*) as batch_rows,
+        repeated_keys as (
+            select {key_list},
                 min(row_id) filter (where len(row_reasons) = 0 and not malformed)
                     as first_valid_id
             from checked
             group by {key_list}
+            having count(*) > 1
         ),
         batch_keepers as (
             select {", ".join(f"c.{c}" for c in key)},
                 struct_pack(sha256 := c.sha256, file_name := c.file_name,
                             row_number := c.row_number, vals := c.vals) as keeper
             from checked as c
-            join key_rows as k on {_on("k", "c", key)} and k.first_valid_id = c.row_id
-            where k.batch_rows > 1
+            join repeated_keys as k on {_on("k", "c", key)} and k.first_valid_id = c.row_id
         ),
         judged as (
             select r.*, coalesce(e.keeper, b.keeper) as keeper,
-                coalesce(e.keeper is null and r.row_id = k.first_valid_id, false) as is_keeper,
+                e.keeper is null and case
+                    when k.{key[0]} is null then len(r.row_reasons) = 0 and not r.malformed
+                    else coalesce(r.row_id = k.first_valid_id, false)
+                end as is_keeper,
                 coalesce(e.keeper, b.keeper) is not null
                     and coalesce(e.keeper, b.keeper).vals is not distinct from r.vals
                     as same_values
             from checked as r
-            left join key_rows as k on {_on("k", "r", key)}
+            left join repeated_keys as k on {_on("k", "r", key)}
             left join earlier as e on {_on("e", "r", key)}
             left join batch_keepers as b on {_on("b", "r", key)}
         ),
@@ -506,7 +511,7 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
             select * exclude (vals, gx_reasons, row_reasons, keeper, is_keeper, same_values)
             from decided
         )
-        select * from final order by row_id
+        select * from final
     """
 
 
@@ -524,7 +529,7 @@ def _program_decision_sql(kind: str) -> str:
             select row_id, list(distinct reason order by reason) as reasons
             from _row_reason group by row_id
         ),
-        rows_in as (
+        rows_in as not materialized (
             select s.*, struct_pack({PROGRAM_VALUES}) as vals,
                 coalesce(rr.reasons, cast([] as varchar[])) as row_reasons
             from stg_{kind} as s
@@ -590,12 +595,11 @@ def _program_decision_sql(kind: str) -> str:
             )
             from decided
         )
-        select * from final order by row_id
+        select * from final
     """
 
 
-#: INSERT ... SELECT of the accepted rows of each kind (typed as in docs/architecture.md), in
-#: file order: ``_decision`` is ordered by ``row_id`` (file order x 10^10 + row number).
+#: INSERT ... SELECT of the accepted rows of each kind (typed as in docs/architecture.md).
 ACCEPT_SQL = {
     "households": """
         insert into registry_households
@@ -645,9 +649,7 @@ def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]
             from _decision where outcome = 'quarantined'
         ),
         raw_rows as (
-            select r.* exclude (sha256, file_name)
-            from raw_{kind} as r
-            semi join quarantined as q on q.load_id = r.load_id and q.row_number = r.row_number
+            select r.* exclude (sha256, file_name) from raw_{kind} as r
         ),
         final as (
             select d.sha256, d.file_name, d.kind, d.row_number, d.reasons,
@@ -657,7 +659,7 @@ def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]
             from quarantined as d
             join raw_rows as raw on raw.load_id = d.load_id and raw.row_number = d.row_number
         )
-        select * from final order by file_name, row_number
+        select * from final
         """,
     )
     written["duplicate"] = _inserted(
@@ -667,7 +669,6 @@ def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]
         select sha256, file_name, kind, row_number, duplicate_of_file, duplicate_of_row,
             cast(load_id as varchar)
         from _decision where outcome = 'duplicate'
-        order by file_name, row_number
         """,
     )
     return written
