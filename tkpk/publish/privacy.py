@@ -50,6 +50,7 @@ EXPORT_CELLS = "_publish_export_cells"
 NEW_CELLS = "_publish_new_cells"
 PREVIOUS_CELLS = "_publish_previous_cells"
 NEW_LOADS = "_publish_new_loads"
+HITS = "_publish_audit_hits"
 MIN_VALUE_LENGTH = 3
 NIK_LIKE = r"[0-9]{16}"
 #: The audit state written into each published version folder (no personal data in it).
@@ -165,6 +166,20 @@ def _probe_value(column: str, data_type: str) -> str:
     return f'"{column}"' if data_type == "VARCHAR" else f'cast("{column}" as varchar)'
 
 
+def _probe_condition(column: str, data_type: str, cells: str) -> str:
+    """WHERE condition: the column's text equals a cell of the table ``cells``.
+
+    A DATE column is compared as dates with the cells that are exactly a date's text (a date's
+    text parses back to that date), so its millions of values are never turned into text.
+    """
+    if data_type == "DATE":
+        return (
+            f'"{column}" in (select try_cast(v as date) from {cells} '
+            "where cast(try_cast(v as date) as varchar) = v)"
+        )
+    return f"{_probe_value(column, data_type)} in (select v from {cells})"
+
+
 def _personal_columns(
     existing: dict[str, dict[str, str]],
 ) -> list[tuple[str, str, str]]:
@@ -202,7 +217,7 @@ def personal_matches(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str
         value = _probe_value(column, data_type)
         hit = (
             f'select distinct {value} as v from "{table}" '
-            f"where {value} in (select v from {EXPORT_CELLS})"
+            f"where {_probe_condition(column, data_type, EXPORT_CELLS)}"
         )
         matches += _matches(con, table, column, [hit])
     return matches
@@ -411,35 +426,51 @@ def _incremental_matches(
     new_cells: int,
     plan: AuditPlan,
 ) -> list[tuple[str, str, str, int]]:
-    """Probe (new cells x every row) and (every cell x new rows) of each personal column."""
-    matches = []
-    for table, column, data_type in _personal_columns(_existing_columns(con)):
+    """Probe (new cells x every row) and (every cell x new rows) of each personal column.
+
+    The hits (source column, value) are gathered first, then joined once to the cells, so a value
+    found by both probes is counted once. The new rows of every column are probed together: one
+    join with the cells.
+    """
+    columns = _personal_columns(_existing_columns(con))
+    order = {f"{t}.{c}": i for i, (t, c, _) in enumerate(columns)}
+    con.execute(f"create or replace temp table {HITS} (source varchar, v varchar)")
+    new_rows = []
+    for table, column, data_type in columns:
         value = _probe_value(column, data_type)
         condition = filters.get(table)
         name = f"{table}.{column}"
-        hits = []
         if condition is None:
-            hits.append(
-                f'select distinct {value} as v from "{table}" '
-                f"where {value} in (select v from {EXPORT_CELLS})"
-            )
-            plan.probes.append(f"{name}: all rows x all cells")
+            cells, plan_line = EXPORT_CELLS, f"{name}: all rows x all cells"
+        elif new_cells:
+            cells, plan_line = NEW_CELLS, f"{name}: all rows x new cells"
         else:
-            if new_cells:
-                hits.append(
-                    f'select distinct {value} as v from "{table}" '
-                    f"where {value} in (select v from {NEW_CELLS})"
-                )
-                plan.probes.append(f"{name}: all rows x new cells")
-            if plan.new_loads:
-                hits.append(
-                    f'select distinct {value} as v from "{table}" '
-                    f"where {condition} and {value} in (select v from {EXPORT_CELLS})"
-                )
-                plan.probes.append(f"{name}: new rows x all cells")
-        if hits:
-            matches += _matches(con, table, column, hits)
-    return matches
+            cells = plan_line = None
+        if cells:
+            con.execute(
+                f'insert into {HITS} select distinct {sql_literal(name)}, {value} from "{table}" '
+                f"where {_probe_condition(column, data_type, cells)}"
+            )
+            plan.probes.append(plan_line)
+        if condition is not None and plan.new_loads:
+            new_rows.append(
+                f'select {sql_literal(name)} as source, {value} as v from "{table}" '
+                f"where {condition}"
+            )
+            plan.probes.append(f"{name}: new rows x all cells")
+    if new_rows:
+        con.execute(
+            f"insert into {HITS} select distinct source, v from ({' union all '.join(new_rows)}) "
+            f"where v in (select v from {EXPORT_CELLS})"
+        )
+    rows = con.execute(
+        f"""
+        with hits as (select distinct source, v from {HITS})
+        select file, column_name, source, count(distinct upper(v)) from {EXPORT_CELLS}
+        join hits using (v) group by all
+        """
+    ).fetchall()
+    return sorted(rows, key=lambda r: (order[r[2]], r[0], r[1]))
 
 
 def _full_plan(reason: str) -> AuditPlan:
@@ -491,5 +522,5 @@ def audit_version(
         result_state = audit_state(con, free_text, loads, cells)
         return AuditResult(problems=problems, plan=plan, state=result_state)
     finally:
-        for table in (EXPORT_CELLS, NEW_CELLS, PREVIOUS_CELLS, NEW_LOADS):
+        for table in (EXPORT_CELLS, NEW_CELLS, PREVIOUS_CELLS, NEW_LOADS, HITS):
             con.execute(f"drop table if exists {table}")
