@@ -243,3 +243,21 @@ def test_publish_audits_incrementally_against_the_current_version(
         publish(con, settings, "run-3")
     assert plans[2].mode == "incremental" and plans[2].new_loads == ["run-3-0001"]
     assert settings.restricted_dir.resolve() == second.restricted_dir
+
+
+def test_a_birth_date_cell_is_matched_as_text(wh, tmp_path) -> None:
+    """A DATE column is compared as dates with the cells that are exactly a date's text: a new
+    cell with the ISO birth date is found, a non-ISO spelling of it is not (as when the column
+    was cast to text)."""
+    v1 = _published(wh, tmp_path, BASE)
+    v2 = _export(wh, tmp_path / "v2", [*BASE, ("catatan", "1980-07-15"), ("lain", "1980-7-15")])
+    result = _audit(wh, v2, v1)
+    assert result.plan.mode == "incremental"
+    assert result.problems == [
+        "restricted/data_quality.parquet: column note holds 1 value(s) equal to "
+        "registry_members.tanggal_lahir (personal data)",
+        "restricted/data_quality.parquet: column note holds 1 value(s) equal to "
+        "raw_members.tanggal_lahir (personal data)",
+    ]
+    full = privacy.audit_files(wh, sorted(v2.glob("*/*.parquet")), FREE_TEXT)
+    assert full == result.problems
