@@ -98,7 +98,7 @@ def test_a_new_cell_equal_to_an_old_personal_value_is_found(wh, tmp_path) -> Non
     v2 = _export(wh, tmp_path / "v2", [*BASE, ("catatan", "Sumiyati Testdata")])
     result = _audit(wh, v2, v1)
     assert result.plan.mode == "incremental" and result.plan.new_loads == []
-    assert result.plan.new_cells == 3  # the cell as is, upper- and lower-cased
+    assert result.plan.new_cells == 1  # the cell, trimmed and upper-cased
     assert "raw_members.nama: all rows x new cells" in result.plan.probes
     assert not any("new rows" in p for p in result.plan.probes)
     assert result.problems == [
@@ -161,8 +161,8 @@ def test_nik_like_cells_are_always_checked(wh, tmp_path) -> None:
     v2 = _export(wh, tmp_path / "v2", [*BASE, ("salur_3375019999999999.csv", "catatan")])
     result = _audit(wh, v2, v1)
     assert result.problems == [
-        "restricted/data_quality.parquet: column file_name holds 2 value(s) with a NIK-like "
-        "16-digit number"  # as is (= lower-cased) and upper-cased
+        "restricted/data_quality.parquet: column file_name holds 1 value(s) with a NIK-like "
+        "16-digit number"
     ]
 
 
@@ -261,3 +261,20 @@ def test_a_birth_date_cell_is_matched_as_text(wh, tmp_path) -> None:
     ]
     full = privacy.audit_files(wh, sorted(v2.glob("*/*.parquet")), FREE_TEXT)
     assert full == result.problems
+
+
+@pytest.mark.parametrize("cell", ["SUMIYATI TESTDATA", "  sumiyati testdata ", "SuMiYaTi TeStDaTa"])
+def test_a_name_in_other_letter_case_is_found(wh, tmp_path, cell) -> None:
+    """Both sides are trimmed and upper-cased: a name the warehouse holds as "Sumiyati Testdata"
+    is found however an export spells its letter case (full and incremental audit alike)."""
+    v1 = _published(wh, tmp_path, BASE)
+    v2 = _export(wh, tmp_path / "v2", [*BASE, ("catatan", cell)])
+    result = _audit(wh, v2, v1)
+    expected = [
+        "restricted/data_quality.parquet: column note holds 1 value(s) equal to "
+        "registry_members.nama (personal data)",
+        "restricted/data_quality.parquet: column note holds 1 value(s) equal to "
+        "raw_members.nama (personal data)",
+    ]
+    assert result.problems == expected
+    assert privacy.audit_files(wh, sorted(v2.glob("*/*.parquet")), FREE_TEXT) == expected

@@ -2,10 +2,11 @@
 
 Before a pack is published, the distinct text cells of every exported Parquet file (list elements
 included) are compared, set-based in DuckDB, with the personal values held in the warehouse
-(registry, program records and raw tables): an exact match (the cell trimmed, as is, upper- or
-lower-cased) stops the publish. Free-text columns (file names) are also scanned for NIK-like
-16-digit numbers. Each personal column is probed against the small set of exported cells (a
-semi-join), so the cost is one scan of those columns, whatever the size of the registry.
+(registry, program records and raw tables): an exact match, ignoring letter case and surrounding
+spaces (both sides trimmed and upper-cased), stops the publish. Free-text columns (file names) are
+also scanned for NIK-like 16-digit numbers. Each personal column is probed against the small set
+of exported cells (a semi-join), so the cost is one scan of those columns, whatever the size of the
+registry.
 
 Incremental audit (``audit_version``). The published version was audited against the warehouse as
 it then was, and it records what that audit covered (``personal_data_audit.json`` in the version
@@ -128,9 +129,10 @@ def collect_export_cells(
 ) -> int:
     """(Re)create the temp table of the distinct normalised text cells of ``files``.
 
-    Each value is kept trimmed as is, upper-cased and lower-cased, so that the warehouse's values
-    can be probed without normalising millions of them. Values equal to a reference name (areas,
-    programs) and very short values are left out: they are the exports' own vocabulary.
+    Each value is kept trimmed and upper-cased, the form the warehouse's values are compared in
+    (``_probe_value``), so a name exported in other letter case is still found. Values equal to a
+    reference name (areas, programs) and very short values are left out: they are the exports'
+    own vocabulary.
     """
     parts = []
     for path in files:
@@ -150,7 +152,7 @@ def collect_export_cells(
         create or replace temp table {table} as
         with cells as ({body}),
         variants as (
-            select file, column_name, unnest([v, upper(v), lower(v)]) as v from cells
+            select file, column_name, upper(v) as v from cells
             where v is not null and length(v) >= {MIN_VALUE_LENGTH} and upper(v) not in (
                 {_reference_sql(_existing_columns(con))})
         ),
@@ -162,8 +164,9 @@ def collect_export_cells(
 
 
 def _probe_value(column: str, data_type: str) -> str:
-    """The column as the text the cells are compared with."""
-    return f'"{column}"' if data_type == "VARCHAR" else f'cast("{column}" as varchar)'
+    """The column as the text the cells are compared with: trimmed and upper-cased, like them."""
+    text = f'"{column}"' if data_type == "VARCHAR" else f'cast("{column}" as varchar)'
+    return f"upper(trim({text}))"
 
 
 def _probe_condition(column: str, data_type: str, cells: str) -> str:
@@ -281,7 +284,7 @@ def rules_fingerprint(con: duckdb.DuckDBPyConnection, free_text: set[str]) -> st
         "format": STATE_FORMAT,
         "sources": PERSONAL_SOURCES,
         "min_value_length": MIN_VALUE_LENGTH,
-        "variants": ["trim", "upper", "lower"],
+        "variants": ["trim", "upper", "warehouse values upper(trim())"],
         "nik_like": NIK_LIKE,
         "free_text": sorted(free_text),
         "reference": [count, digest],
