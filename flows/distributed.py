@@ -43,7 +43,14 @@ from prefect.cache_policies import NONE as NO_CACHE
 from tkpk.config import Settings, get_settings
 from tkpk.db import connect, sql_literal
 from transforms.incremental import record_build
-from transforms.runner import MODEL_ORDER, build_model, check_inputs, model_path, model_sql
+from transforms.runner import (
+    CLUSTER_KEYS,
+    MODEL_ORDER,
+    build_model,
+    check_inputs,
+    model_path,
+    model_sql,
+)
 
 log = logging.getLogger(__name__)
 
@@ -251,10 +258,14 @@ def _combine_sums(
 def _copy_rows(
     con: duckdb.DuckDBPyConnection, files: str, name: str, types: dict[str, str]
 ) -> None:
-    """A household-level model: the union of the partitions' rows, typed as built."""
+    """A household-level model: the union of the partitions' rows, typed as built, clustered
+    by the model's ``CLUSTER_KEYS`` column like a single-process build (so a later incremental
+    build replaces whole row groups)."""
     items = [f'cast("{c}" as {t}) as "{c}"' for c, t in types.items()]
+    order = f' order by "{CLUSTER_KEYS[name]}"' if name in CLUSTER_KEYS else ""
     con.execute(
-        f"create or replace table {name} as select {', '.join(items)} from read_parquet({files})"
+        f"create or replace table {name} as select {', '.join(items)} "
+        f"from read_parquet({files}){order}"
     )
 
 

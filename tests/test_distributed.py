@@ -13,6 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from test_incremental import key_runs
 
 from flows.distributed import (
     CENTRAL_MODELS,
@@ -24,7 +25,7 @@ from flows.distributed import (
 from tkpk import reference
 from tkpk.config import Settings
 from tkpk.db import connect
-from transforms.runner import MODEL_ORDER, build_marts, referenced_models
+from transforms.runner import CLUSTER_KEYS, MODEL_ORDER, build_marts, referenced_models
 
 HOUSEHOLDS = 800
 MONTHS = "2026-04:2026-06"
@@ -132,6 +133,10 @@ def test_distributed_equals_single_process(ingested, monkeypatch):
         from kelurahan_poverty
         """
     ).fetchone()
+    # combined household tables are clustered by period like a single-process build
+    for table, key in CLUSTER_KEYS.items():
+        runs, values = key_runs(con, table, key)
+        assert values > 1 and runs == values, f"{table} not clustered by {key}"
     con.close()
     assert province == kabkota > 0
     assert not any((root / "shared").glob("*/*")), "the shared run folder is cleaned up"
