@@ -122,6 +122,9 @@ MEMBER_VALUES = """nama, jenis_kelamin, tanggal_lahir,
     disabilitas := try_cast(disabilitas as tinyint),
     status_bekerja := try_cast(status_bekerja as tinyint)"""
 #: A program record's natural key is all of its values (a repeated attempt is a duplicate).
+#: SQL of the 64-bit hash that groups program rows before their values are compared (tests
+#: replace it with a colliding one to prove that equal hashes alone never make a duplicate).
+VALUES_HASH = "hash({})"
 PROGRAM_VALUES = """program, source_kind, record_date, period, nik, no_kk, kelurahan_code,
     amount_idr := try_cast(amount_idr as decimal(18, 2)), status, funding_source, channel,
     stage := try_cast(stage as smallint)"""
@@ -523,7 +526,12 @@ def _on(left: str, right: str, key: tuple[str, ...]) -> str:
 def _program_decision_sql(kind: str) -> str:
     """Decision for program records: a valid row whose values equal an accepted record (earlier
     run, or an earlier row of this batch in file order) is a duplicate of it; NIKs are not
-    checked against the registry (an unmatched payment is accepted)."""
+    checked against the registry (an unmatched payment is accepted).
+
+    Rows are grouped by the 64-bit hash of their values first (a narrow aggregate, whatever the
+    batch size); only rows whose hash repeats, or matches an accepted record, are compared by
+    their values, so equal hashes of different values never make a duplicate.
+    """
     return f"""
         with row_reasons as (
             select row_id, list(distinct reason order by reason) as reasons
@@ -535,34 +543,47 @@ def _program_decision_sql(kind: str) -> str:
             from stg_{kind} as s
             left join row_reasons as rr on rr.row_id = s.row_id
         ),
-        valid as (
-            select * from rows_in where len(row_reasons) = 0 and not malformed
+        hashed as not materialized (
+            select *, {VALUES_HASH.format('vals')} as h,
+                len(row_reasons) = 0 and not malformed as is_valid
+            from rows_in
+        ),
+        repeated_hashes as (
+            select h from hashed where is_valid group by h having count(*) > 1
         ),
         first_valid as (
-            select vals, min(row_id) as first_id from valid group by vals
+            select h, vals, min(row_id) as first_id
+            from hashed
+            where is_valid and h in (select h from repeated_hashes)
+            group by h, vals
+        ),
+        valid_hashes as (
+            select distinct h from hashed where is_valid
         ),
         earlier as (
-            select p.vals,
+            select p.h, p.vals,
                 arg_min(struct_pack(file_name := p.file_name, row_number := p.row_number),
                         (p.file_name, p.row_number)) as keeper
             from (
-                select struct_pack({PROGRAM_VALUES}) as vals, file_name, row_number
+                select struct_pack({PROGRAM_VALUES}) as vals,
+                    {VALUES_HASH.format(f'struct_pack({PROGRAM_VALUES})')} as h,
+                    file_name, row_number
                 from program_records
                 where source_kind = '{kind}'
-                    and period in (select distinct period from valid)
+                    and period in (select distinct period from hashed where is_valid)
             ) as p
-            semi join first_valid as f on f.vals is not distinct from p.vals
-            group by p.vals
+            semi join valid_hashes as v on v.h = p.h
+            group by p.h, p.vals
         ),
         judged as (
             select r.*, e.keeper as earlier_keeper,
                 struct_pack(file_name := b.file_name,
                             row_number := f.first_id % {ROW_ID_FACTOR}) as batch_keeper,
-                r.malformed or len(r.row_reasons) > 0 as is_quarantined,
-                r.row_id = f.first_id as is_keeper
-            from rows_in as r
-            left join earlier as e on e.vals is not distinct from r.vals
-            left join first_valid as f on f.vals is not distinct from r.vals
+                not r.is_valid as is_quarantined,
+                r.row_id = coalesce(f.first_id, r.row_id) as is_keeper
+            from hashed as r
+            left join earlier as e on e.h = r.h and e.vals is not distinct from r.vals
+            left join first_valid as f on f.h = r.h and f.vals is not distinct from r.vals
             left join ingest_batch as b on b.file_order = f.first_id // {ROW_ID_FACTOR}
         ),
         decided as (
@@ -591,7 +612,8 @@ def _program_decision_sql(kind: str) -> str:
         ),
         final as (
             select * exclude (
-                vals, row_reasons, earlier_keeper, batch_keeper, is_quarantined, is_keeper
+                vals, h, is_valid, row_reasons, earlier_keeper, batch_keeper, is_quarantined,
+                is_keeper
             )
             from decided
         )
