@@ -278,3 +278,107 @@ def test_a_file_the_csv_engine_raises_on_is_quarantined_inside_the_callers_trans
     assert outcome_tuple(outcomes["pbi_jk_202606.csv"]) == ("quarantined", "file_unreadable", 0, 0)
     assert outcomes["pbi_jk_202607.csv"].outcome == "loaded"
     assert con.execute("select count(*) from raw_pbi").fetchall() == [(2,)]
+
+
+#: Row group size of the warehouse in the storage-layout test (DuckDB's default is 122,880).
+SMALL_ROW_GROUP = 2048
+
+
+def _pbi_file(first: int, rows: int) -> bytes:
+    """A PBI membership list of ``rows`` synthetic people."""
+    lines = [f"{3375010000000000 + first + i};Warga {first + i};AKTIF" for i in range(rows)]
+    return ("NIK;NAMA;STATUS\n" + "\n".join(lines) + "\n").encode()
+
+
+def _row_groups(con, table: str) -> list[int]:
+    """Rows of each row group of ``table``, in order."""
+    return [
+        count
+        for (count,) in con.execute(
+            f"select max(count) from pragma_storage_info('{table}') "
+            "group by row_group_id order by row_group_id"
+        ).fetchall()
+    ]
+
+
+def _blocks(con, table: str) -> set[int]:
+    """The storage blocks holding ``table``'s data."""
+    return {
+        block
+        for (block,) in con.execute(
+            f"select distinct block_id from pragma_storage_info('{table}') where block_id >= 0"
+        ).fetchall()
+    }
+
+
+def test_a_runs_files_leave_full_row_groups_that_later_checkpoints_do_not_rewrite(
+    settings, tmp_path
+) -> None:
+    # Files larger than a row group are written to the warehouse file while they are inserted.
+    # Loaded as parallel batch inserts, each left a partial row group behind its rows, and every
+    # later full checkpoint merged ("vacuumed") some of them with their neighbours, rewriting raw
+    # rows loaded by earlier runs (issue 6: most of the incremental run's commit). Without the
+    # fix both the layout and the block comparison below fail.
+    from tkpk import reference
+    from tkpk.db import connect
+
+    con = connect(settings, ":memory:")
+    try:
+        path = tmp_path / "layout.duckdb"
+        con.execute(f"attach '{path}' as warehouse (row_group_size {SMALL_ROW_GROUP})")
+        con.execute("use warehouse")
+        reference.install(con)
+        # a little more than a row group per file, like the monthly PBI lists
+        sizes = (2370, 2360, 2380, 2400, 2390, 2410)
+        files, first = {}, 0
+        for month, rows in enumerate(sizes, start=1):
+            files[f"pbi_jk_2026{month:02d}.csv"] = _pbi_file(first, rows)
+            first += rows
+        threads = con.execute("select current_setting('threads')").fetchone()[0]
+        con.execute("begin")
+        outcomes = load(con, settings, files)
+        con.execute("commit")
+        assert [o.outcome for o in outcomes.values()] == ["loaded"] * len(sizes)
+        assert con.execute("select current_setting('threads')").fetchone()[0] == threads
+        con.execute("checkpoint")  # the run's own checkpoint (the nightly's stage)
+        total = sum(sizes)
+        full, rest = divmod(total, SMALL_ROW_GROUP)
+        assert _row_groups(con, "raw_pbi") == [SMALL_ROW_GROUP] * full + [rest]
+        before = _blocks(con, "raw_pbi")
+        # a later run changes something else; its checkpoint leaves raw_pbi's blocks alone
+        con.execute("create table later_run as select 1 as x")
+        con.execute("checkpoint")
+        assert _blocks(con, "raw_pbi") == before
+        # every row once, in file order
+        assert con.execute(
+            "select count(*), count(distinct nik), min(row_number), max(row_number) from raw_pbi"
+        ).fetchone() == (total, total, 1, max(sizes))
+    finally:
+        con.close()
+
+
+def test_a_failing_insert_keeps_its_error_and_restores_the_thread_count(con, settings) -> None:
+    # The insert runs on one thread; when it fails (here a CHECK constraint stands in for a full
+    # disk) the caller's transaction is aborted, yet the thread count is restored and the
+    # insert's own error is the one raised.
+    import duckdb
+
+    from tkpk.ingest.raw import raw_columns
+
+    columns = ", ".join(f"{name} varchar" for name in raw_columns("pbi"))
+    con.execute(
+        f"""
+        create table raw_pbi (
+            load_id varchar not null, sha256 varchar not null, file_name varchar not null,
+            row_number bigint not null, {columns}, nik_numeric boolean not null,
+            kk_numeric boolean not null, malformed boolean not null, extra json,
+            check (nik is null)
+        )
+        """
+    )
+    threads = con.execute("select current_setting('threads')").fetchone()[0]
+    con.execute("begin")
+    with pytest.raises(duckdb.ConstraintException):
+        load(con, settings, {"pbi_jk_202606.csv": PBI_OK})
+    con.execute("rollback")
+    assert con.execute("select current_setting('threads')").fetchone()[0] == threads
