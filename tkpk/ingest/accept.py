@@ -461,11 +461,15 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
             )
             group by {key_list}
         ),
+        repeated_key_hashes as (
+            select hash({key_list}) as kh from stg_{kind} group by kh having count(*) > 1
+        ),
         repeated_keys as (
             select {key_list},
                 min(row_id) filter (where len(row_reasons) = 0 and not malformed)
                     as first_valid_id
             from checked
+            where hash({key_list}) in (select kh from repeated_key_hashes)
             group by {key_list}
             having count(*) > 1
         ),

@@ -29,7 +29,7 @@ snapshots as (
     select distinct snapshot from int_periods
 ),
 
-registered as (
+registered as not materialized (
     select registry_households.*
     from registry_households
     join snapshots on snapshots.snapshot = registry_households.snapshot
@@ -73,6 +73,17 @@ kelurahan as (
     select code from ref_area where level = 'kelurahan'
 ),
 
+-- ranked on the two key columns alone: a window over the whole wide row holds a snapshot's
+-- households in memory at once (out of memory at the 12 M-household province)
+household_keys as (
+    select
+        snapshot,
+        id_keluarga,
+        cast(dense_rank() over (partition by snapshot order by id_keluarga) as integer)
+            as household_key
+    from registered
+),
+
 joined as (
     select
         registered.snapshot,
@@ -97,19 +108,21 @@ joined as (
         coalesce(registered.bahan_bakar_masak in (5, 6), false) as deprived_cooking_fuel,
         coalesce(
             registered.luas_lantai < 8 * coalesce(member_summary.household_size, 0), false
-        ) as deprived_crowding
+        ) as deprived_crowding,
+        household_keys.household_key
     from registered
     left join member_summary
         on member_summary.snapshot = registered.snapshot
         and member_summary.id_keluarga = registered.id_keluarga
     left join kelurahan on kelurahan.code = registered.kelurahan_code
+    join household_keys
+        on household_keys.snapshot = registered.snapshot
+        and household_keys.id_keluarga = registered.id_keluarga
 ),
 
 final as (
     select
         *,
-        cast(dense_rank() over (partition by snapshot order by id_keluarga) as integer)
-            as household_key,
         cast(
             3 * deprived_schooling::integer
             + 3 * deprived_attendance::integer

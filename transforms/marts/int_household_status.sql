@@ -19,7 +19,9 @@ programs as (
         period,
         household_key,
         count(*) filter (where recipient) as program_count,
-        list(program order by program) filter (where recipient) as programs_received
+        -- sorted after the aggregate: an ORDER BY inside the aggregate keeps every group's
+        -- rows in memory to sort them, which does not spill (millions of households)
+        list_sort(list(program) filter (where recipient)) as programs_received
     from int_household_program
     group by period, household_key
 ),
