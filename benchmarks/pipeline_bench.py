@@ -591,7 +591,10 @@ def headline(result: dict) -> dict:
 
 
 DEFAULT_MONTHS = "2025-11:2026-10"
-STAGES = ("open", "load", "normalise", "validate", "transform", "commit", "publish", "data_docs")
+STAGES = (
+    "open", "load", "normalise", "validate", "transform", "commit", "checkpoint", "publish",
+    "data_docs",
+)
 #: Stages measured inside another one by a sub-phase timer: (stage, containing stage, phase).
 SPLIT_STAGES = (("normalise", "validate", "validate.normalise"),)
 

@@ -28,6 +28,7 @@ STAGE_LABELS = {
     "validate": "normalising and validating (Great Expectations)",
     "transform": "computing the indicators",
     "commit": "committing the warehouse",
+    "checkpoint": "writing the warehouse file (checkpoint)",
     "publish": "writing, auditing and publishing the packs",
     "data_docs": "publishing the Data Docs",
 }
