@@ -116,7 +116,7 @@ def sql_code(sql: str) -> str:
 def referenced_models(name: str) -> set[str]:
     """The other models that model ``name`` reads (after ``from`` / ``join``, not its CTEs)."""
     code = sql_code(model_sql(name))
-    ctes = set(re.findall(r"\b([a-z_][a-z0-9_]*)\s+as\s*\(", code))
+    ctes = set(re.findall(r"\b([a-z_][a-z0-9_]*)\s+as\s*(?:not\s+)?(?:materialized\s*)?\(", code))
     tables = set(re.findall(r"\b(?:from|join)\s+([a-z_][a-z0-9_]*)", code))
     return (tables - ctes) & set(MODEL_ORDER) - {name}
 

@@ -11,7 +11,7 @@
 -- (transforms/incremental.py).
 with
 
-households as (
+households as not materialized (
     select snapshot, household_key, id_keluarga, no_kk
     from int_household_snapshot
 ),
