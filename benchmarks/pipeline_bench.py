@@ -21,12 +21,13 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/pipeline_bench.py --households 100000
     .venv/bin/python benchmarks/pipeline_bench.py --households 1000000
-    nohup .venv/bin/python benchmarks/pipeline_bench.py --households 12000000 --region 33 \\
-        --per-kabkota > benchmarks/work/pipeline_12m.log 2>&1 &
+    TKPK_DUCKDB_MEMORY=8GB nohup .venv/bin/python benchmarks/pipeline_bench.py \\
+        --households 12000000 --region 33 --per-kabkota --months 2026-08:2026-10 \\
+        > benchmarks/work/pipeline_12m.log 2>&1 &
 
 ``--no-floor``, ``--no-incremental`` skip parts; ``--readme-only`` only regenerates the README
 table from the JSON files. Engine settings come from the environment as in production
-(``TKPK_DUCKDB_MEMORY``, default 4GB; ``TKPK_DUCKDB_THREADS``; the spill folder is the run's
+(``TKPK_DUCKDB_MEMORY``, default 3GB; ``TKPK_DUCKDB_THREADS``; the spill folder is the run's
 ``TKPK_TEMP``).
 """
 
