@@ -195,37 +195,6 @@ def _personal_columns(
     ]
 
 
-def _matches(
-    con: duckdb.DuckDBPyConnection, table: str, column: str, hits: list[str]
-) -> list[tuple[str, str, str, int]]:
-    """(file, column, source, values) for the cells equal to a value of the ``hits`` SELECTs."""
-    rows = con.execute(
-        f"""
-        with hits as ({' union '.join(hits)})
-        select file, column_name, count(distinct upper(v)) from {EXPORT_CELLS}
-        join hits using (v) group by all order by all
-        """
-    ).fetchall()
-    return [(f, c, f"{table}.{column}", n) for f, c, n in rows]
-
-
-def personal_matches(con: duckdb.DuckDBPyConnection) -> list[tuple[str, str, str, int]]:
-    """(file, column, personal source, values) for exported cells equal to a personal value.
-
-    Each personal column of the warehouse is probed once against the (small) set of exported
-    cells: a semi-join, so the warehouse's millions of values are scanned, never collected.
-    """
-    matches = []
-    for table, column, data_type in _personal_columns(_existing_columns(con)):
-        value = _probe_value(column, data_type)
-        hit = (
-            f'select distinct {value} as v from "{table}" '
-            f"where {_probe_condition(column, data_type, EXPORT_CELLS)}"
-        )
-        matches += _matches(con, table, column, [hit])
-    return matches
-
-
 def nik_like_values(
     con: duckdb.DuckDBPyConnection, columns: set[str]
 ) -> list[tuple[str, str, int]]:
@@ -265,9 +234,11 @@ def audit_files(
     """
     collect_export_cells(con, files)
     try:
-        return _problems(personal_matches(con), nik_like_values(con, free_text))
+        matches = _probe_matches(con, {}, 0, _full_plan("no published version given"))
+        return _problems(matches, nik_like_values(con, free_text))
     finally:
-        con.execute(f"drop table if exists {EXPORT_CELLS}")
+        for table in (EXPORT_CELLS, HITS):
+            con.execute(f"drop table if exists {table}")
 
 
 # ------------------------------------------------------------------------ incremental audit
@@ -423,13 +394,17 @@ def _new_rows(
     return new_loads, filters
 
 
-def _incremental_matches(
+def _probe_matches(
     con: duckdb.DuckDBPyConnection,
     filters: dict[str, str | None],
     new_cells: int,
     plan: AuditPlan,
 ) -> list[tuple[str, str, str, int]]:
-    """Probe (new cells x every row) and (every cell x new rows) of each personal column.
+    """(file, column, personal source, values) of the exported cells equal to a personal value.
+
+    A table without a filter (``filters`` empty: the full audit) is probed whole against every
+    cell; a table with one (the condition selecting its new rows) as (new cells x every row) and
+    (every cell x new rows).
 
     The hits (source column, value) are gathered first, then joined once to the cells, so a value
     found by both probes is counted once. The new rows of every column are probed together: one
@@ -516,11 +491,9 @@ def audit_version(
         if plan.mode == "incremental":
             plan.new_cells = new_cells
             plan.new_loads, filters = _new_rows(con, state, loads)
-            matches = _incremental_matches(con, filters, new_cells, plan)
+            matches = _probe_matches(con, filters, new_cells, plan)
         else:
-            matches = personal_matches(con)
-            plan.probes = [f"{t}.{c}: all rows x all cells"
-                           for t, c, _ in _personal_columns(_existing_columns(con))]
+            matches = _probe_matches(con, {}, 0, plan)
         problems = _problems(matches, nik_like_values(con, free_text))
         result_state = audit_state(con, free_text, loads, cells)
         return AuditResult(problems=problems, plan=plan, state=result_state)
