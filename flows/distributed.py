@@ -55,8 +55,8 @@ from transforms.runner import (
 log = logging.getLogger(__name__)
 
 #: Built once, centrally, before the fan-out.
-CENTRAL_MODELS = ("int_periods", "int_area_hierarchy", "int_household_snapshot",
-                  "int_match_index", "int_program_monthly")
+CENTRAL_MODELS = ("int_periods", "int_area_hierarchy", "int_period_lines",
+                  "int_household_snapshot", "int_match_index", "int_program_monthly")
 #: Built per kab/kota partition on the workers.
 PARTITION_MODELS = (
     "int_household_program",
@@ -72,7 +72,7 @@ PARTITION_MODELS = (
 )
 #: The additive sums, with the key they are added by across partitions (their grain).
 SUM_KEYS: dict[str, tuple[str, ...]] = {
-    "int_poverty_sums": ("period", "area_code"),
+    "int_poverty_sums": ("period", "area_code", "line_area_code"),
     "int_area_desil_sums": ("period", "area_code", "desil"),
     "int_reach_sums": ("period", "area_code", "program"),
     "int_incidence_sums": ("period", "program", "desil"),
@@ -82,7 +82,8 @@ SUM_KEYS: dict[str, tuple[str, ...]] = {
 #: Built centrally after the combine, from the added sums (ratios) or the ingest tables.
 FINISH_MODELS = tuple(m for m in MODEL_ORDER if m not in CENTRAL_MODELS + PARTITION_MODELS)
 #: Central tables every partition reads whole (small).
-GLOBAL_INPUTS = ("int_periods", "int_area_hierarchy", "ref_area", "ref_program")
+GLOBAL_INPUTS = ("int_periods", "int_area_hierarchy", "int_period_lines", "ref_area",
+                 "ref_program")
 #: Central tables split by partition: table -> filter of the rows partitions need.
 PARTITIONED_INPUTS = {
     "int_household_snapshot": "true",

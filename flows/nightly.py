@@ -71,7 +71,7 @@ def open_warehouse(settings: Settings, run_id: str) -> RunContext:
     con = connect(settings)
     try:
         con.begin()
-        reference.install(con, settings.region)
+        reference.install(con, settings.region, settings.reference_dir)
     except BaseException:
         con.close()
         raise

@@ -87,8 +87,8 @@ class World:
         for table in INPUT_TABLES:
             self.con.execute(f"create or replace table {table} ({TABLE_DDL[table]})")
         self.con.execute(
-            "insert into ref_poverty_line values (?, ?, ?, 'test', 'test line')",
-            [TEST_LINE_FROM, TEST_LINE, TEST_EXTREME_LINE],
+            "insert into ref_poverty_line values (?, ?, ?, ?, 'test', 'test line')",
+            [CITY, TEST_LINE_FROM, TEST_LINE, TEST_EXTREME_LINE],
         )
 
     def _add(self, table: str, row: list) -> None:

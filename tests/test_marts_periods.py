@@ -26,11 +26,16 @@ def test_reported_periods_snapshot_and_line(con):
     w.record("PKH", "2031-04-30", status="failed")  # any record makes a period reported
     w.build()
     periods = con.execute(
-        "select period, snapshot, window_start, poverty_line_idr, extreme_poverty_line_idr, "
-        "poverty_line_status from int_periods order by period"
+        "select p.period, p.snapshot, p.window_start, l.poverty_line_idr, "
+        "l.extreme_poverty_line_idr, l.poverty_line_status, l.poverty_line_effective_from, "
+        "l.poverty_line_scope from int_periods as p join int_period_lines as l "
+        "on l.period = p.period and l.line_area_code = '33.75' order by p.period"
     ).fetchall()
-    provisional = (Decimal("570870.00"), Decimal("391000.00"), "provisional")
-    test_line = (Decimal("500000.00"), Decimal("300000.00"), "test")
+    # the packaged 2025-09 line was set for the province (Jawa Tengah, 33): borrowed
+    provisional = (
+        Decimal("570870.00"), Decimal("391000.00"), "provisional", d("2025-09"), "province"
+    )
+    test_line = (Decimal("500000.00"), Decimal("300000.00"), "test", d("2031-01"), "kabkota")
     assert periods == [
         # 2030-12: own snapshot, line in force = 2025-09's provisional line
         (d("2030-12"), d("2030-12"), d("2030-01"), *provisional),

@@ -21,6 +21,8 @@ NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
 
 #: Environment variable holding the HMAC key for pseudonyms (never stored in the repository).
 PSEUDONYM_KEY_ENV = "TKPK_PSEUDONYM_KEY"
+#: Environment variable naming the reference-override folder (``Settings.reference_dir``).
+REFERENCE_DIR_ENV = "TKPK_REFERENCE_DIR"
 #: Default region: Kota Pekalongan (Kemendagri code).
 DEFAULT_REGION = "33.75"
 #: Default nightly schedule of ``tkpk serve``: 02:00 in Kota Pekalongan (WIB).
@@ -124,6 +126,12 @@ class Settings:
     #: Optional kelurahan boundary GeoJSON: ``tkpk report`` then draws a real choropleth.
     boundaries_geojson: Path | None = field(
         default_factory=lambda: _optional_env_path("TKPK_BOUNDARIES")
+    )
+    #: Optional reference-override folder: a newer ``poverty_lines.csv`` (or ``programs.csv``,
+    #: any table of ``tkpk.reference.REFERENCE_TABLES``) dropped there by the operator replaces
+    #: the packaged rows of the same key and adds new keys, without a release.
+    reference_dir: Path | None = field(
+        default_factory=lambda: _optional_env_path(REFERENCE_DIR_ENV)
     )
 
     def with_paths(

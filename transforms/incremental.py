@@ -47,6 +47,7 @@ import duckdb
 from tkpk.db import MACROS_SQL as MACROS_PATH
 from tkpk.publish.atomic import crashpoint
 from transforms.runner import (
+    CLUSTER_KEYS,
     CURATED_TABLES,
     MODEL_ORDER,
     build_marts,
@@ -61,11 +62,11 @@ from transforms.runner import (
 log = logging.getLogger(__name__)
 
 #: Rebuilt outright on every build (small).
-ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy")
+ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy", "int_period_lines", "int_area_lines")
 #: Rebuilt outright after the merge (read every run's data quality / the latest period only).
 REBUILT_AFTER = ("data_quality", "data_quality_reason", "households")
 #: Depend on the registry snapshots only: kept as is by an incremental build.
-SNAPSHOT_MODELS = ("int_household_snapshot", "int_match_index")
+SNAPSHOT_MODELS = ("int_household_snapshot", "int_snapshot_distribution", "int_match_index")
 #: Keyed by record month: recomputed for the new records' months.
 RECORD_MONTH_MODELS = ("int_program_monthly",)
 #: Keyed by reported period: recomputed for the affected periods.
@@ -215,15 +216,30 @@ def _full_reason(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> str
 
 
 def _months(con: duckdb.DuckDBPyConnection, shas: list[str]) -> list[date]:
-    """Distinct record months of the accepted records of the given files."""
+    """Record months to recompute for the given (new) files: the months of their accepted
+    records, and every month of a record that shares a correction key (program, NIK, stage;
+    ``int_program_monthly``) with one of them, since a correction in a new file changes the
+    record of an earlier month."""
     if not shas:
         return []
     rows = con.execute(
         """
-        select distinct cast(date_trunc('month', period) as date) as month
-        from program_records
-        where sha256 in (select unnest(?::varchar[])) and period is not null
-        order by month
+        with new_records as (
+            select * from program_records where sha256 in (select unnest(?::varchar[]))
+        ),
+        new_keys as (
+            select distinct program, nik, stage from new_records
+            where source_kind = 'disbursements' and nik is not null and stage is not null
+        ),
+        months as (
+            select cast(date_trunc('month', period) as date) as month from new_records
+            union
+            select cast(date_trunc('month', r.period) as date)
+            from program_records as r
+            join new_keys as k on k.program = r.program and k.nik = r.nik and k.stage = r.stage
+            where r.source_kind = 'disbursements'
+        )
+        select month from months where month is not null order by month
         """,
         [shas],
     ).fetchall()
@@ -282,6 +298,9 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
     report = BuildReport(mode="incremental", reason="new program records", record_months=months)
     con.execute("create or replace temp table _old_periods as select * from int_periods")
     con.execute(
+        "create or replace temp table _old_period_lines as select * from int_period_lines"
+    )
+    con.execute(
         "create or replace temp table _new_months as select unnest(?::date[]) as month", [months]
     )
     try:
@@ -298,7 +317,7 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
         for name in REBUILT_AFTER:
             _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
     finally:
-        for table in ("_old_periods", "_new_months", "_scope"):
+        for table in ("_old_periods", "_old_period_lines", "_new_months", "_scope"):
             con.execute(f"drop table if exists temp.main.{table}")
     _store_fingerprint(con, fingerprint(con), "incremental")
     log.info(
@@ -309,18 +328,23 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
 
 
 def _scope_periods(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """Reported periods to recompute: new ones, those whose poverty line changed, and those
-    whose reach window holds a new record month."""
+    """Reported periods to recompute: new ones, those whose poverty line changed in any
+    kab/kota (``int_period_lines``), and those whose reach window holds a new record month."""
     con.execute(
         """
         create or replace temp table _scope as
+        with changed_lines as (
+            select period from (
+                (select * from int_period_lines except select * from _old_period_lines)
+                union all
+                (select * from _old_period_lines except select * from int_period_lines)
+            )
+        )
         select n.period
         from int_periods as n
         left join _old_periods as o on o.period = n.period
         where o.period is null
-            or o.poverty_line_idr is distinct from n.poverty_line_idr
-            or o.extreme_poverty_line_idr is distinct from n.extreme_poverty_line_idr
-            or o.poverty_line_status is distinct from n.poverty_line_status
+            or n.period in (select period from changed_lines)
             or exists (select 1 from _new_months as m
                        where m.month between n.window_start and n.period)
         order by n.period
@@ -330,13 +354,20 @@ def _scope_periods(con: duckdb.DuckDBPyConnection) -> list[date]:
 
 
 #: Inputs of ``int_program_monthly`` shadowed while it is recomputed for the new months, in
-#: creation order: only the new months' records. Matching looks them up in the snapshots'
+#: creation order: the new months' records, and every record sharing a correction key (program,
+#: NIK, stage) with one of them (its corrections, which may lie in other months; the rows the
+#: model computes for other months are not kept). Matching looks them up in the snapshots'
 #: ``int_match_index``, which an incremental build keeps (built once per registry snapshot).
 RECORD_MONTH_INPUTS = (
     (
         "program_records",
-        "select * from {db}.main.program_records "
-        "where cast(date_trunc('month', period) as date) in (select month from _new_months)",
+        "with in_months as (select * from {db}.main.program_records "
+        "where cast(date_trunc('month', period) as date) in (select month from _new_months)), "
+        "keys as (select distinct program, nik, stage from in_months "
+        "where source_kind = 'disbursements' and nik is not null and stage is not null) "
+        "select * from in_months union "
+        "select r.* from {db}.main.program_records as r join keys on keys.program = r.program "
+        "and keys.nik = r.nik and keys.stage = r.stage where r.source_kind = 'disbursements'",
     ),
 )
 
@@ -348,12 +379,14 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
         for table, select in RECORD_MONTH_INPUTS:
             con.execute(f"create or replace temp table {table} as {select.format(db=db)}")
             created.append(table)
+        months = "record_period in (select month from _new_months)"
         for name in RECORD_MONTH_MODELS:
-            con.execute(
-                f"delete from {db}.main.{name} "
-                "where record_period in (select month from _new_months)"
+            con.execute(f"delete from {db}.main.{name} where {months}")
+            _timed(
+                con, report, name,
+                f"insert into {db}.main.{name} by name\nselect * from (\n{model_sql(name)}\n) "
+                f"where {months} order by {CLUSTER_KEYS[name]}",
             )
-            _insert(con, report, db, name)
     finally:
         for table in reversed(created):
             con.execute(f"drop table if exists temp.main.{table}")

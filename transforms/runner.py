@@ -24,7 +24,10 @@ MARTS_DIR = TRANSFORMS_DIR / "marts"
 INTERMEDIATE_MODELS: tuple[str, ...] = (
     "int_periods",
     "int_area_hierarchy",
+    "int_period_lines",
+    "int_area_lines",
     "int_household_snapshot",
+    "int_snapshot_distribution",
     "int_match_index",
     "int_program_monthly",
     "int_household_program",

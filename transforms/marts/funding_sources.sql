@@ -6,6 +6,10 @@
 --   recipient_households  households of s(m) in the area with at least one successful matched
 --                         record of that funding source in the reach window of m
 --   amount_idr            those records' successful amounts (all programs)
+--   unmatched_amount_idr  the successful amount of that source's records in the reach window that
+--                         matched nobody in s(m), attributed to the kelurahan named on the record
+--                         (else the region row only), as program_reach.unmatched_amount_idr:
+--                         money that reached no registered household still came from its source
 -- Per program, amounts follow the record's own funding source (SUMBER_DANA of a local list,
 -- SEGMEN of PBI-JK), else the catalog's; amount_idr summed over the sources of an area equals
 -- program_reach.amount_idr summed over the programs.
@@ -29,6 +33,33 @@ aggregated as (
     select * from int_funding_sums
 ),
 
+period_months as (
+    -- each reported period with the months of its reach window (an equi-join key)
+    select
+        period,
+        snapshot,
+        cast(unnest(generate_series(window_start, period, interval 1 month)) as date)
+            as record_period
+    from int_periods
+),
+
+unmatched as (
+    -- successful records matching nobody (read centrally: not an additive household sum)
+    select
+        period_months.period,
+        int_area_hierarchy.area_code,
+        int_program_monthly.funding_source,
+        sum(int_program_monthly.amount_idr) as unmatched_amount_idr
+    from period_months
+    join int_program_monthly
+        on int_program_monthly.snapshot = period_months.snapshot
+        and int_program_monthly.record_period = period_months.record_period
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
+    where int_program_monthly.status = 'success' and int_program_monthly.household_key is null
+    group by period_months.period, int_area_hierarchy.area_code, int_program_monthly.funding_source
+),
+
 grid as (
     select
         int_periods.period,
@@ -47,12 +78,18 @@ final as (
     select
         grid.*,
         cast(coalesce(aggregated.recipient_households, 0) as bigint) as recipient_households,
-        cast(coalesce(aggregated.amount_idr, 0) as decimal(38, 2)) as amount_idr
+        cast(coalesce(aggregated.amount_idr, 0) as decimal(38, 2)) as amount_idr,
+        cast(coalesce(unmatched.unmatched_amount_idr, 0) as decimal(38, 2))
+            as unmatched_amount_idr
     from grid
     left join aggregated
         on aggregated.period = grid.period
         and aggregated.area_code = grid.area_code
         and aggregated.funding_source = grid.funding_source
+    left join unmatched
+        on unmatched.period = grid.period
+        and unmatched.area_code = grid.area_code
+        and unmatched.funding_source = grid.funding_source
     order by grid.period, grid.area_code, grid.funding_source
 )
 

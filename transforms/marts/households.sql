@@ -6,7 +6,9 @@
 -- and it never leaves the warehouse. Flags as in int_household_status; mpi_score = c_h
 -- (eighteenths / 18, 4 decimals; mpi_poor is the exact test c_h >= 1/3); programs_received: the
 -- catalog codes of the programs received in the reach window; unreached_poor: poor and no
--- program at all (in-kind programs and PBI-JK included).
+-- program at all (in-kind programs and PBI-JK included). poverty_line_*: the line the household
+-- was judged with (its kab/kota's, int_period_lines). mpi_score and mpi_poor are NULL for a
+-- household outside the MPI sample (an indicator missing).
 with
 
 latest as (
@@ -21,9 +23,15 @@ joined as (
     select
         int_household_status.*,
         kelurahan.name as kelurahan_name,
-        ref_area.kecamatan_code
+        ref_area.kecamatan_code,
+        int_period_lines.poverty_line_effective_from,
+        int_period_lines.poverty_line_status,
+        int_period_lines.poverty_line_scope
     from int_household_status
     join latest on latest.period = int_household_status.period
+    left join int_period_lines
+        on int_period_lines.period = int_household_status.period
+        and int_period_lines.line_area_code = int_household_status.line_area_code
     left join kelurahan on kelurahan.code = int_household_status.kelurahan_code
     left join ref_area on ref_area.code = int_household_status.kelurahan_code
 ),
@@ -43,6 +51,10 @@ final as (
         poor,
         extreme_poor,
         near_poor,
+        poverty_line_idr,
+        poverty_line_effective_from,
+        poverty_line_status,
+        poverty_line_scope,
         cast(cast(mpi_score_18 as decimal(9, 4)) / 18 as decimal(5, 4)) as mpi_score,
         mpi_poor,
         programs_received,

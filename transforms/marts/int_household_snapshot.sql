@@ -15,10 +15,17 @@
 --   cooking_fuel BAHAN_BAKAR_MASAK in (5, 6)
 --   crowding     LUAS_LANTAI / n_h < 8, compared as LUAS_LANTAI < 8 * n_h (exact; a household
 --                without accepted members is not deprived)
--- A household with no member in an indicator's age band is not deprived in it; a missing
--- (NULL) code is no evidence of deprivation. mpi_score_18 is the score c_h in eighteenths
--- (schooling 3, attendance 3, insurance 6, each living-standard indicator 1), so the
--- Alkire-Foster cut-off c_h >= 1/3 is the exact integer test mpi_score_18 >= 6.
+-- A household with no member in an indicator's age band is not deprived in it.
+-- Missing data (indicators.md): an indicator is missing when any value it reads is NULL (a
+-- flagged field): a household code it reads (housing: floor and wall; crowding: LUAS_LANTAI),
+-- or the code of a member in its age band (schooling: PENDIDIKAN_TERTINGGI of members 15+;
+-- attendance: STATUS_SEKOLAH of members 7-15; insurance: JAMINAN_KESEHATAN of every member); a
+-- member without a birth date makes schooling and attendance missing. mpi_complete: no
+-- indicator missing (the household is in the MPI sample). The deprived_* flags are computed from
+-- the values present (NULL is no evidence of deprivation); the MPI sums use them only for
+-- households of the MPI sample. mpi_score_18 is the score c_h in eighteenths (schooling 3,
+-- attendance 3, insurance 6, each living-standard indicator 1), so the Alkire-Foster cut-off
+-- c_h >= 1/3 is the exact integer test mpi_score_18 >= 6; NULL outside the MPI sample.
 -- kelurahan_code is NULL when it is not a kelurahan of ref_area (counted in the region row only).
 -- household_key: an integer standing for id_keluarga within the snapshot (its dense rank in
 -- id_keluarga order, so the smallest key is the smallest id_keluarga): the household-level
@@ -64,7 +71,12 @@ member_summary as (
             as has_schooled_member_15_plus,
         coalesce(bool_or(age between 7 and 15 and status_sekolah <> 1), false)
             as has_child_not_attending,
-        coalesce(bool_or(jaminan_kesehatan = 0), false) as has_uninsured_member
+        coalesce(bool_or(jaminan_kesehatan = 0), false) as has_uninsured_member,
+        coalesce(bool_or(age is null or (age >= 15 and pendidikan_tertinggi is null)), false)
+            as schooling_missing,
+        coalesce(bool_or(age is null or (age between 7 and 15 and status_sekolah is null)), false)
+            as attendance_missing,
+        coalesce(bool_or(jaminan_kesehatan is null), false) as insurance_missing
     from members
     group by snapshot, id_keluarga
 ),
@@ -109,6 +121,18 @@ joined as (
         coalesce(
             registered.luas_lantai < 8 * coalesce(member_summary.household_size, 0), false
         ) as deprived_crowding,
+        not (
+            coalesce(member_summary.schooling_missing, false)
+            or coalesce(member_summary.attendance_missing, false)
+            or coalesce(member_summary.insurance_missing, false)
+            or registered.sumber_penerangan is null
+            or registered.sumber_air_minum is null
+            or registered.fasilitas_bab is null
+            or registered.jenis_lantai is null
+            or registered.jenis_dinding is null
+            or registered.bahan_bakar_masak is null
+            or registered.luas_lantai is null
+        ) as mpi_complete,
         household_keys.household_key
     from registered
     left join member_summary
@@ -123,7 +147,7 @@ joined as (
 final as (
     select
         *,
-        cast(
+        cast(case when mpi_complete then
             3 * deprived_schooling::integer
             + 3 * deprived_attendance::integer
             + 6 * deprived_insurance::integer
@@ -133,7 +157,7 @@ final as (
             + deprived_housing::integer
             + deprived_cooking_fuel::integer
             + deprived_crowding::integer
-            as smallint
+            end as smallint
         ) as mpi_score_18
     from joined
 )

@@ -1,15 +1,18 @@
 -- int_household_status: each household's poverty, multidimensional and program status.
 -- Grain: one row per (period, id_keluarga): the households of s(m) for every reported period m.
 --
--- With y = pengeluaran_per_kapita, z = poverty line in force for m, z_e = its extreme line:
+-- z = the poverty line in force for m in the household's kab/kota (int_period_lines; a household
+-- of an unknown kelurahan: the region root's line), line_area_code = that kab/kota, z_e = the
+-- extreme line chosen the same way. With y = pengeluaran_per_kapita:
 --   poor          y < z (strictly)
 --   extreme_poor  y < z_e (NULL when the period has no extreme line)
 --   near_poor     z <= y < 1.2 z, compared exactly as 5 y < 6 z on decimals
 --   gap_cents     for the poor: (z - y) in cents (an exact integer; NULL otherwise)
---   mpi_poor      mpi_score_18 >= 6, i.e. c_h >= 1/3
+--   mpi_poor      mpi_score_18 >= 6, i.e. c_h >= 1/3 (NULL outside the MPI sample:
+--                 mpi_complete false)
 --   program_count distinct programs the household received (>= 1 successful matched record) in
 --                 the reach window of m; programs_received lists them by catalog code
--- All poverty flags are NULL when no poverty line is configured for m.
+-- All poverty flags are NULL when no poverty line is configured for m in the kab/kota.
 -- household_key: the household's integer key in s(m) (int_household_snapshot); the models after
 -- this one join households on (period, household_key).
 with
@@ -26,19 +29,41 @@ programs as (
     group by period, household_key
 ),
 
+root as (
+    -- the region's root area: the line of households whose kelurahan is unknown
+    select area_code as root_code from int_area_hierarchy where kelurahan_code is null
+),
+
+line_areas as (
+    -- each kelurahan's kab/kota (whose line its households use)
+    select code as kelurahan_code, kabkota_code from ref_area where level = 'kelurahan'
+),
+
+located as (
+    select
+        int_household_snapshot.*,
+        coalesce(line_areas.kabkota_code, root.root_code) as line_area_code
+    from int_household_snapshot
+    cross join root
+    left join line_areas on line_areas.kelurahan_code = int_household_snapshot.kelurahan_code
+),
+
 joined as (
     select
         int_periods.period,
-        int_periods.poverty_line_idr,
-        int_periods.extreme_poverty_line_idr,
-        int_household_snapshot.*,
+        int_period_lines.poverty_line_idr,
+        int_period_lines.extreme_poverty_line_idr,
+        located.*,
         programs.program_count,
         programs.programs_received
     from int_periods
-    join int_household_snapshot on int_household_snapshot.snapshot = int_periods.snapshot
+    join located on located.snapshot = int_periods.snapshot
+    left join int_period_lines
+        on int_period_lines.period = int_periods.period
+        and int_period_lines.line_area_code = located.line_area_code
     left join programs
         on programs.period = int_periods.period
-        and programs.household_key = int_household_snapshot.household_key
+        and programs.household_key = located.household_key
 ),
 
 final as (
@@ -48,6 +73,7 @@ final as (
         id_keluarga,
         household_key,
         kelurahan_code,
+        line_area_code,
         rt,
         rw,
         household_size,
@@ -75,6 +101,7 @@ final as (
         deprived_housing,
         deprived_cooking_fuel,
         deprived_crowding,
+        mpi_complete,
         mpi_score_18,
         mpi_score_18 >= 6 as mpi_poor,
         cast(coalesce(program_count, 0) as integer) as program_count,

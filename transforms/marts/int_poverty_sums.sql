@@ -1,5 +1,8 @@
 -- int_poverty_sums: the additive sums behind kelurahan_poverty, per period and area.
--- Grain: one row per (period, area_code) with at least one household of s(m) in the area.
+-- Grain: one row per (period, area_code, line_area_code) with at least one household of s(m) in
+-- the area: line_area_code is the kab/kota whose poverty line the households were measured with
+-- (int_household_status), so an area inside one kab/kota has one row per period and a province
+-- row one per kab/kota (kelurahan_poverty divides each group's gaps by its own line).
 --
 -- Every column is an exact sum (integers, decimals, hugeint cents) over the households of the
 -- area, so the sums of two disjoint sets of households add up: the distributed flow
@@ -13,6 +16,7 @@ by_kelurahan as (
     select
         period,
         kelurahan_code,
+        line_area_code,
         sum(household_size) as population,
         count(*) as households,
         sum(household_size) filter (where poor) as poor_population,
@@ -26,19 +30,29 @@ by_kelurahan as (
         sum(household_size) filter (where near_poor) as near_poor_population,
         count(*) filter (where desil between 1 and 4) as households_desil_1_4,
         count(*) filter (where poor and program_count = 0) as poor_households_unreached,
+        -- MPI: over the MPI sample only (households without a missing indicator)
+        sum(household_size) filter (where mpi_complete) as mpi_population,
         sum(household_size) filter (where mpi_poor) as mpi_poor_population,
         sum(household_size * mpi_score_18) filter (where mpi_poor) as mpi_score_18_sum,
-        sum(household_size) filter (where deprived_schooling) as deprived_schooling,
-        sum(household_size) filter (where deprived_attendance) as deprived_attendance,
-        sum(household_size) filter (where deprived_insurance) as deprived_insurance,
-        sum(household_size) filter (where deprived_electricity) as deprived_electricity,
-        sum(household_size) filter (where deprived_water) as deprived_water,
-        sum(household_size) filter (where deprived_sanitation) as deprived_sanitation,
-        sum(household_size) filter (where deprived_housing) as deprived_housing,
-        sum(household_size) filter (where deprived_cooking_fuel) as deprived_cooking_fuel,
-        sum(household_size) filter (where deprived_crowding) as deprived_crowding
+        sum(household_size) filter (where mpi_complete and deprived_schooling)
+            as deprived_schooling,
+        sum(household_size) filter (where mpi_complete and deprived_attendance)
+            as deprived_attendance,
+        sum(household_size) filter (where mpi_complete and deprived_insurance)
+            as deprived_insurance,
+        sum(household_size) filter (where mpi_complete and deprived_electricity)
+            as deprived_electricity,
+        sum(household_size) filter (where mpi_complete and deprived_water) as deprived_water,
+        sum(household_size) filter (where mpi_complete and deprived_sanitation)
+            as deprived_sanitation,
+        sum(household_size) filter (where mpi_complete and deprived_housing)
+            as deprived_housing,
+        sum(household_size) filter (where mpi_complete and deprived_cooking_fuel)
+            as deprived_cooking_fuel,
+        sum(household_size) filter (where mpi_complete and deprived_crowding)
+            as deprived_crowding
     from int_household_status
-    group by period, kelurahan_code
+    group by period, kelurahan_code, line_area_code
 ),
 
 aggregated as (
@@ -46,6 +60,7 @@ aggregated as (
     select
         by_kelurahan.period,
         int_area_hierarchy.area_code,
+        by_kelurahan.line_area_code,
         sum(population) as population,
         cast(sum(households) as bigint) as households,
         sum(poor_population) as poor_population,
@@ -57,6 +72,7 @@ aggregated as (
         sum(near_poor_population) as near_poor_population,
         cast(sum(households_desil_1_4) as bigint) as households_desil_1_4,
         cast(sum(poor_households_unreached) as bigint) as poor_households_unreached,
+        sum(mpi_population) as mpi_population,
         sum(mpi_poor_population) as mpi_poor_population,
         sum(mpi_score_18_sum) as mpi_score_18_sum,
         sum(deprived_schooling) as deprived_schooling,
@@ -71,7 +87,7 @@ aggregated as (
     from by_kelurahan
     join int_area_hierarchy
         on int_area_hierarchy.kelurahan_code is not distinct from by_kelurahan.kelurahan_code
-    group by by_kelurahan.period, int_area_hierarchy.area_code
+    group by by_kelurahan.period, int_area_hierarchy.area_code, by_kelurahan.line_area_code
 ),
 
 final as (

@@ -14,6 +14,23 @@
 -- the area bridge sends to the region row only.
 -- funding_source: the record's own (SUMBER_DANA / SEGMEN), else the catalog's funding.
 --
+-- Records are taken after corrections and PBI-JK member-months (raw-extracts.md, "Corrections
+-- and repeated records"):
+--   corrections  disbursement records of one program, NIK and stage (TAHAP, else the file name's
+--                stage), taken in file order (file_name, row_number): a record in a later file
+--                than the key's previous record, dated less than 6 months from it, repeats it
+--                (stages recur every year: the same stage a year later is a new payment); a
+--                record of the same file as the previous one starts a new record (a GAGAL and its
+--                retry in one file are two records). A chain of repeats counts as one record with
+--                the last one's status and amount and the first one's date (record_period),
+--                kelurahan, NO_KK and funding source: a RETUR after a SUKSES is a failed record.
+--                Records without a NIK or a stage, and local lists, have no corrections.
+--   PBI-JK       one member-month per NIK and month, active when any of its rows is AKTIF, funded
+--                by (and worth the amount of) its first active row in file order; a row without
+--                a NIK (flagged) is its own member-month.
+-- A correction moves a later file's record into an earlier month: the incremental build
+-- recomputes every month of a changed key (transforms/incremental.py).
+--
 -- At scale (tens of millions of record-snapshot pairs) the records are matched and aggregated on
 -- integers only: NIK / NO_KK as int_match_index keys (built once per snapshot), the household as
 -- its household_key, (program, funding_source, status) as a record class number and the record's
@@ -36,21 +53,101 @@ snapshot_months as (
     from snapshot_reach
 ),
 
+staged_disbursements as (
+    -- disbursements that may repeat an earlier record: with a NIK and a stage
+    select
+        program, nik, stage, file_name, row_number, period, status, amount_idr, funding_source,
+        no_kk, kelurahan_code,
+        lag(file_name) over key_order as previous_file,
+        lag(record_date) over key_order as previous_date,
+        record_date
+    from program_records
+    where source_kind = 'disbursements' and nik is not null and stage is not null
+        and status in ('success', 'failed')
+    window key_order as (partition by program, nik, stage order by file_name, row_number)
+),
+
+correction_groups as (
+    select
+        *,
+        sum(
+            case
+                when previous_file is null or previous_file = file_name then 1
+                when record_date < previous_date + interval 6 month
+                    and record_date > previous_date - interval 6 month then 0
+                else 1
+            end
+        ) over (
+            partition by program, nik, stage order by file_name, row_number
+            rows between unbounded preceding and current row
+        ) as correction_group
+    from staged_disbursements
+),
+
+corrected as (
+    -- one record per chain of repeats: the first one's date and place, the last one's outcome
+    select
+        program,
+        nik,
+        arg_min(
+            struct_pack(period, funding_source, no_kk, kelurahan_code),
+            struct_pack(file_name, row_number)
+        ) as first_record,
+        arg_max(struct_pack(status, amount_idr), struct_pack(file_name, row_number))
+            as last_record
+    from correction_groups
+    group by program, nik, stage, correction_group
+),
+
+member_months as (
+    -- PBI-JK: the first active row of each NIK and month (file order)
+    select
+        program, period, funding_source, status, nik, no_kk, kelurahan_code, amount_idr
+    from program_records
+    where source_kind = 'pbi' and status = 'success' and nik is not null
+    qualify row_number() over (
+        partition by program, nik, cast(date_trunc('month', period) as date)
+        order by file_name, row_number
+    ) = 1
+),
+
+taken_records as (
+    select
+        first_record.period as period,
+        program,
+        first_record.funding_source as funding_source,
+        last_record.status as status,
+        nik,
+        first_record.no_kk as no_kk,
+        first_record.kelurahan_code as kelurahan_code,
+        last_record.amount_idr as amount_idr
+    from corrected
+    union all
+    select period, program, funding_source, status, nik, no_kk, kelurahan_code, amount_idr
+    from member_months
+    union all
+    -- local lists, disbursements without NIK or stage, PBI-JK rows without NIK
+    select period, program, funding_source, status, nik, no_kk, kelurahan_code, amount_idr
+    from program_records
+    where status in ('success', 'failed')
+        and not (source_kind = 'disbursements' and nik is not null and stage is not null)
+        and not (source_kind = 'pbi' and nik is not null)
+),
+
 kept_records as (
     select
-        cast(date_trunc('month', program_records.period) as date) as record_period,
-        program_records.program,
-        coalesce(program_records.funding_source, ref_program.funding) as funding_source,
-        program_records.status,
-        program_records.nik,
-        program_records.no_kk,
-        program_records.kelurahan_code as record_kelurahan_code,
+        cast(date_trunc('month', taken_records.period) as date) as record_period,
+        taken_records.program,
+        coalesce(taken_records.funding_source, ref_program.funding) as funding_source,
+        taken_records.status,
+        taken_records.nik,
+        taken_records.no_kk,
+        taken_records.kelurahan_code as record_kelurahan_code,
         -- a PBI-JK row without an amount is worth the catalog premium of one member-month
-        coalesce(program_records.amount_idr, ref_program.premium_idr_per_member_month, 0)
+        coalesce(taken_records.amount_idr, ref_program.premium_idr_per_member_month, 0)
             as amount_idr
-    from program_records
-    left join ref_program on ref_program.code = program_records.program
-    where program_records.status in ('success', 'failed')
+    from taken_records
+    left join ref_program on ref_program.code = taken_records.program
 ),
 
 record_classes as (

@@ -9,16 +9,71 @@
 --   p0 = poor_population / N
 --   p1 = sum(n_h * (z - y_h)) / (z * N)           over the poor
 --   p2 = sum(n_h * (z - y_h)^2) / (z^2 * N)       over the poor
---   mpi_h = mpi_poor_population / N, mpi_a = sum(n_h * c_h) / mpi_poor_population over the
---   multidimensionally poor (NULL when none), mpi_m0 = sum(n_h * c_h) / N (= mpi_h * mpi_a),
---   deprived_<indicator> = sum(n_h [deprived]) / N (uncensored).
+--   mpi_h = mpi_poor_population / N_mpi, mpi_a = sum(n_h * c_h) / mpi_poor_population over the
+--   multidimensionally poor (NULL when none), mpi_m0 = sum(n_h * c_h) / N_mpi (= mpi_h * mpi_a),
+--   deprived_<indicator> = sum(n_h [deprived]) / N_mpi (uncensored), where N_mpi =
+--   mpi_population is the population of the households of the MPI sample (no indicator missing;
+--   int_household_snapshot) and mpi_incomplete_population = N - N_mpi; all MPI ratios NULL when
+--   N_mpi = 0.
+-- Lines by area: each household is measured with its kab/kota's line (int_period_lines); the row
+-- shows the line (value, effective_from, status, scope) when all its households use one line
+-- (int_area_lines; a province row whose kab/kota use different lines shows none), and p1 / p2 are
+-- then one division; otherwise p1 = sum over the kab/kota lines g of gap_g / z_g, divided by N.
+-- gini and median_expenditure_idr: int_snapshot_distribution (from the area's own households).
 -- p1 and p2 are capped at p0 and p1: the exact values already satisfy p2 <= p1 <= p0, the cap
 -- only removes a last-bit rounding difference of the double division when they are equal.
 with
 
+by_line as (
+    -- additive sums per (period, area_code, line_area_code): int_poverty_sums, with each group's
+    -- gaps relative to its own line (for an area measured with several lines)
+    select
+        int_poverty_sums.*,
+        cast(int_poverty_sums.gap_cents_sum as double)
+            / cast(cast(int_period_lines.poverty_line_idr * 100 as hugeint) as double)
+            as relative_gap_sum,
+        cast(int_poverty_sums.gap_cents_squared_sum as double)
+            / cast(
+                cast(int_period_lines.poverty_line_idr * 100 as hugeint)
+                * cast(int_period_lines.poverty_line_idr * 100 as hugeint) as double)
+            as relative_gap_squared_sum
+    from int_poverty_sums
+    left join int_period_lines
+        on int_period_lines.period = int_poverty_sums.period
+        and int_period_lines.line_area_code = int_poverty_sums.line_area_code
+),
+
 aggregated as (
-    -- additive sums per (period, area_code): int_poverty_sums
-    select * from int_poverty_sums
+    select
+        period,
+        area_code,
+        sum(population) as population,
+        sum(households) as households,
+        sum(poor_population) as poor_population,
+        sum(poor_households) as poor_households,
+        sum(gap_cents_sum) as gap_cents_sum,
+        sum(gap_cents_squared_sum) as gap_cents_squared_sum,
+        sum(relative_gap_sum) as relative_gap_sum,
+        sum(relative_gap_squared_sum) as relative_gap_squared_sum,
+        sum(poverty_gap_idr_month) as poverty_gap_idr_month,
+        sum(extreme_poor_population) as extreme_poor_population,
+        sum(near_poor_population) as near_poor_population,
+        sum(households_desil_1_4) as households_desil_1_4,
+        sum(poor_households_unreached) as poor_households_unreached,
+        sum(mpi_population) as mpi_population,
+        sum(mpi_poor_population) as mpi_poor_population,
+        sum(mpi_score_18_sum) as mpi_score_18_sum,
+        sum(deprived_schooling) as deprived_schooling,
+        sum(deprived_attendance) as deprived_attendance,
+        sum(deprived_insurance) as deprived_insurance,
+        sum(deprived_electricity) as deprived_electricity,
+        sum(deprived_water) as deprived_water,
+        sum(deprived_sanitation) as deprived_sanitation,
+        sum(deprived_housing) as deprived_housing,
+        sum(deprived_cooking_fuel) as deprived_cooking_fuel,
+        sum(deprived_crowding) as deprived_crowding
+    from by_line
+    group by period, area_code
 ),
 
 grid as (
@@ -29,11 +84,24 @@ grid as (
         ref_area.name as area_name,
         ref_area.kecamatan_code,
         int_periods.snapshot,
-        int_periods.poverty_line_idr,
-        int_periods.extreme_poverty_line_idr,
-        int_periods.poverty_line_status
+        int_area_lines.poverty_line_idr,
+        int_area_lines.extreme_poverty_line_idr,
+        int_area_lines.poverty_line_status,
+        int_area_lines.poverty_line_effective_from,
+        int_area_lines.poverty_line_scope,
+        int_area_lines.line_count,
+        int_area_lines.poverty_line_in_force,
+        int_area_lines.extreme_line_in_force,
+        int_snapshot_distribution.gini,
+        int_snapshot_distribution.median_expenditure_idr
     from int_periods
     cross join ref_area
+    join int_area_lines
+        on int_area_lines.period = int_periods.period
+        and int_area_lines.area_code = ref_area.code
+    left join int_snapshot_distribution
+        on int_snapshot_distribution.snapshot = int_periods.snapshot
+        and int_snapshot_distribution.area_code = ref_area.code
 ),
 
 counts as (
@@ -42,27 +110,30 @@ counts as (
         cast(coalesce(aggregated.population, 0) as bigint) as population,
         cast(coalesce(aggregated.households, 0) as bigint) as households,
         -- poverty counts exist only where a poverty line is in force (extreme: its extreme line)
-        cast(case when grid.poverty_line_idr is not null
+        cast(case when grid.poverty_line_in_force
             then coalesce(aggregated.poor_population, 0) end as bigint) as poor_population,
-        cast(case when grid.poverty_line_idr is not null
+        cast(case when grid.poverty_line_in_force
             then coalesce(aggregated.poor_households, 0) end as bigint) as poor_households,
-        case when grid.poverty_line_idr is not null
+        case when grid.poverty_line_in_force
             then coalesce(aggregated.gap_cents_sum, 0) end as gap_cents_sum,
-        case when grid.poverty_line_idr is not null
+        case when grid.poverty_line_in_force
             then coalesce(aggregated.gap_cents_squared_sum, 0) end as gap_cents_squared_sum,
-        cast(case when grid.poverty_line_idr is not null
+        coalesce(aggregated.relative_gap_sum, 0) as relative_gap_sum,
+        coalesce(aggregated.relative_gap_squared_sum, 0) as relative_gap_squared_sum,
+        cast(case when grid.poverty_line_in_force
             then coalesce(aggregated.poverty_gap_idr_month, 0) end as decimal(38, 2))
             as poverty_gap_idr_month,
-        cast(case when grid.extreme_poverty_line_idr is not null
+        cast(case when grid.extreme_line_in_force
             then coalesce(aggregated.extreme_poor_population, 0) end as bigint)
             as extreme_poor_population,
-        cast(case when grid.poverty_line_idr is not null
+        cast(case when grid.poverty_line_in_force
             then coalesce(aggregated.near_poor_population, 0) end as bigint)
             as near_poor_population,
         cast(coalesce(aggregated.households_desil_1_4, 0) as bigint) as households_desil_1_4,
-        cast(case when grid.poverty_line_idr is not null
+        cast(case when grid.poverty_line_in_force
             then coalesce(aggregated.poor_households_unreached, 0) end as bigint)
             as poor_households_unreached,
+        cast(coalesce(aggregated.mpi_population, 0) as bigint) as mpi_population,
         cast(coalesce(aggregated.mpi_poor_population, 0) as bigint) as mpi_poor_population,
         cast(coalesce(aggregated.mpi_score_18_sum, 0) as bigint) as mpi_score_18_sum,
         cast(coalesce(aggregated.deprived_schooling, 0) as bigint) as deprived_schooling_n,
@@ -84,15 +155,21 @@ ratios as (
         counts.*,
         case when population > 0
             then cast(poor_population as double) / population end as p0_exact,
-        case when population > 0
+        case
+            when population = 0 or not poverty_line_in_force then null
+            when line_count = 1
             then cast(gap_cents_sum as double)
                 / cast(cast(poverty_line_idr * 100 as hugeint) * population as double)
+            else relative_gap_sum / population
         end as p1_exact,
-        case when population > 0
+        case
+            when population = 0 or not poverty_line_in_force then null
+            when line_count = 1
             then cast(gap_cents_squared_sum as double)
                 / cast(
                     cast(poverty_line_idr * 100 as hugeint)
                     * cast(poverty_line_idr * 100 as hugeint) * population as double)
+            else relative_gap_squared_sum / population
         end as p2_exact
     from counts
 ),
@@ -108,6 +185,8 @@ final as (
         poverty_line_idr,
         extreme_poverty_line_idr,
         poverty_line_status,
+        poverty_line_effective_from,
+        poverty_line_scope,
         population,
         households,
         poor_population,
@@ -122,31 +201,35 @@ final as (
         near_poor_population,
         households_desil_1_4,
         poor_households_unreached,
+        gini,
+        median_expenditure_idr,
+        mpi_population,
+        population - mpi_population as mpi_incomplete_population,
         mpi_poor_population,
-        case when population > 0
-            then cast(mpi_poor_population as double) / population end as mpi_h,
+        case when mpi_population > 0
+            then cast(mpi_poor_population as double) / mpi_population end as mpi_h,
         case when mpi_poor_population > 0
             then cast(mpi_score_18_sum as double) / (18 * mpi_poor_population) end as mpi_a,
-        case when population > 0
-            then cast(mpi_score_18_sum as double) / (18 * population) end as mpi_m0,
-        case when population > 0
-            then cast(deprived_schooling_n as double) / population end as deprived_schooling,
-        case when population > 0
-            then cast(deprived_attendance_n as double) / population end as deprived_attendance,
-        case when population > 0
-            then cast(deprived_insurance_n as double) / population end as deprived_insurance,
-        case when population > 0
-            then cast(deprived_electricity_n as double) / population end as deprived_electricity,
-        case when population > 0
-            then cast(deprived_water_n as double) / population end as deprived_water,
-        case when population > 0
-            then cast(deprived_sanitation_n as double) / population end as deprived_sanitation,
-        case when population > 0
-            then cast(deprived_housing_n as double) / population end as deprived_housing,
-        case when population > 0
-            then cast(deprived_cooking_fuel_n as double) / population end as deprived_cooking_fuel,
-        case when population > 0
-            then cast(deprived_crowding_n as double) / population end as deprived_crowding
+        case when mpi_population > 0
+            then cast(mpi_score_18_sum as double) / (18 * mpi_population) end as mpi_m0,
+        case when mpi_population > 0
+            then cast(deprived_schooling_n as double) / mpi_population end as deprived_schooling,
+        case when mpi_population > 0
+            then cast(deprived_attendance_n as double) / mpi_population end as deprived_attendance,
+        case when mpi_population > 0
+            then cast(deprived_insurance_n as double) / mpi_population end as deprived_insurance,
+        case when mpi_population > 0
+            then cast(deprived_electricity_n as double) / mpi_population end as deprived_electricity,
+        case when mpi_population > 0
+            then cast(deprived_water_n as double) / mpi_population end as deprived_water,
+        case when mpi_population > 0
+            then cast(deprived_sanitation_n as double) / mpi_population end as deprived_sanitation,
+        case when mpi_population > 0
+            then cast(deprived_housing_n as double) / mpi_population end as deprived_housing,
+        case when mpi_population > 0
+            then cast(deprived_cooking_fuel_n as double) / mpi_population end as deprived_cooking_fuel,
+        case when mpi_population > 0
+            then cast(deprived_crowding_n as double) / mpi_population end as deprived_crowding
     from ratios
     order by period, area_code
 )

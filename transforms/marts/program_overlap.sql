@@ -4,7 +4,9 @@
 -- For the households of s(m) living in the area: poor households (y < z) and target households
 -- (DESIL <= 4) by the number of distinct programs they received in the reach window of m (at
 -- least one successful matched record): 0, 1, 2, 3 or more. Each family of buckets adds up to
--- poor_households / target_households.
+-- poor_households / target_households. Poverty uses each household's kab/kota line; the row shows
+-- the line (int_area_lines: value, effective_from, status, scope; NULL on a row measured with
+-- several lines).
 with
 
 aggregated as (
@@ -20,9 +22,16 @@ grid as (
         ref_area.name as area_name,
         ref_area.kecamatan_code,
         int_periods.snapshot,
-        int_periods.poverty_line_idr is not null as has_line
+        int_area_lines.poverty_line_idr,
+        int_area_lines.poverty_line_effective_from,
+        int_area_lines.poverty_line_status,
+        int_area_lines.poverty_line_scope,
+        int_area_lines.poverty_line_in_force as has_line
     from int_periods
     cross join ref_area
+    join int_area_lines
+        on int_area_lines.period = int_periods.period
+        and int_area_lines.area_code = ref_area.code
 ),
 
 final as (
@@ -33,6 +42,10 @@ final as (
         grid.area_name,
         grid.kecamatan_code,
         grid.snapshot,
+        grid.poverty_line_idr,
+        grid.poverty_line_effective_from,
+        grid.poverty_line_status,
+        grid.poverty_line_scope,
         cast(case when grid.has_line then coalesce(aggregated.poor_households, 0) end as bigint)
             as poor_households,
         cast(case when grid.has_line then coalesce(aggregated.poor_programs_0, 0) end as bigint)

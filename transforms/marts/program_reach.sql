@@ -10,12 +10,15 @@
 --   recipient_consumption_idr_year  sum over R of 12 * n_h * y_h
 --   coverage_target = |R & T| / |T|, exclusion_error = |T - R| / |T|,
 --   inclusion_error = |R - T| / |R|, coverage_poor = |R & P| / |P|,
---   adequacy = amount_idr / recipient_consumption_idr_year.
+--   adequacy = amount_idr / recipient_consumption_idr_year, only for programs whose benefit adds
+--   to household consumption (catalog adequacy = true: cash and food transfers); NULL for the
+--   others (PBI-JK premiums paid to the insurer, training, house repair).
+--   window_months_with_records: months of the reach window in which the program has at least
+--   one accepted record (any status, by the record's own date) anywhere in the region: the same
+--   on every area row of the period and program (program_records before corrections).
 -- Ratios are NULL when their denominator is empty (T, P or R).
--- In-kind programs: a program whose catalog cash flag is false and whose successful records in
--- the row carry no amount (training places: PELATIHAN) has adequacy 0, not NULL, whenever it has
--- recipients. In-kind programs valued in rupiah keep their value: PBI-JK (premiums) and RTLH
--- (house repair cost) have adequacy = valued benefit / recipients' consumption like cash.
+-- P and the poverty counts use each household's kab/kota line; the row shows the line
+-- (int_area_lines: value, effective_from, status, scope; NULL on a row measured with several).
 -- Records: unmatched_* are successful records matching nobody in s(m), attributed to the
 -- kelurahan named on the record (else the region row only); failed_* are all failed records,
 -- attributed to the matched household's kelurahan, else the record's kelurahan, else the region
@@ -80,6 +83,23 @@ record_facts as (
     where int_program_monthly.status = 'failed' or int_program_monthly.id_keluarga is null
 ),
 
+program_months as (
+    -- months with at least one accepted record of the program (any status)
+    select distinct program, cast(date_trunc('month', period) as date) as record_period
+    from program_records
+    where period is not null
+),
+
+window_months as (
+    select
+        period_months.period,
+        program_months.program,
+        count(*) as window_months_with_records
+    from period_months
+    join program_months on program_months.record_period = period_months.record_period
+    group by period_months.period, program_months.program
+),
+
 records as (
     select
         period,
@@ -101,13 +121,20 @@ grid as (
         ref_area.name as area_name,
         ref_area.kecamatan_code,
         int_periods.snapshot,
-        int_periods.poverty_line_idr,
+        int_area_lines.poverty_line_idr,
+        int_area_lines.poverty_line_effective_from,
+        int_area_lines.poverty_line_status,
+        int_area_lines.poverty_line_scope,
+        int_area_lines.poverty_line_in_force,
         ref_program.code as program,
         ref_program.name as program_name,
-        ref_program.cash
+        ref_program.adequacy as adequacy_applies
     from int_periods
     cross join ref_area
     cross join ref_program
+    join int_area_lines
+        on int_area_lines.period = int_periods.period
+        and int_area_lines.area_code = ref_area.code
 ),
 
 counts as (
@@ -118,9 +145,9 @@ counts as (
         cast(coalesce(targets.target_households, 0) as bigint) as target_households,
         cast(coalesce(recipients.recipient_target_households, 0) as bigint)
             as recipient_target_households,
-        cast(case when grid.poverty_line_idr is not null
+        cast(case when grid.poverty_line_in_force
             then coalesce(poor.poor_households, 0) end as bigint) as poor_households,
-        cast(case when grid.poverty_line_idr is not null
+        cast(case when grid.poverty_line_in_force
             then coalesce(recipients.recipient_poor_households, 0) end as bigint)
             as recipient_poor_households,
         cast(coalesce(recipients.recipient_consumption_idr_year, 0) as decimal(38, 2))
@@ -128,7 +155,9 @@ counts as (
         cast(coalesce(records.unmatched_records, 0) as bigint) as unmatched_records,
         cast(coalesce(records.unmatched_amount_idr, 0) as decimal(38, 2)) as unmatched_amount_idr,
         cast(coalesce(records.failed_records, 0) as bigint) as failed_records,
-        cast(coalesce(records.failed_amount_idr, 0) as decimal(38, 2)) as failed_amount_idr
+        cast(coalesce(records.failed_amount_idr, 0) as decimal(38, 2)) as failed_amount_idr,
+        cast(coalesce(window_months.window_months_with_records, 0) as integer)
+            as window_months_with_records
     from grid
     left join recipients
         on recipients.period = grid.period
@@ -143,6 +172,9 @@ counts as (
         on records.period = grid.period
         and records.area_code = grid.area_code
         and records.program = grid.program
+    left join window_months
+        on window_months.period = grid.period
+        and window_months.program = grid.program
 ),
 
 final as (
@@ -155,6 +187,10 @@ final as (
         snapshot,
         program,
         program_name,
+        poverty_line_idr,
+        poverty_line_effective_from,
+        poverty_line_status,
+        poverty_line_scope,
         recipient_households,
         amount_idr,
         target_households,
@@ -176,8 +212,7 @@ final as (
             then cast(recipient_poor_households as double) / poor_households
         end as coverage_poor,
         case
-            when recipient_households = 0 then null
-            when not cash and amount_idr = 0 then 0.0
+            when not adequacy_applies or recipient_households = 0 then null
             when recipient_consumption_idr_year > 0
             then cast(amount_idr as double) / cast(recipient_consumption_idr_year as double)
         end as adequacy,
@@ -185,7 +220,8 @@ final as (
         unmatched_records,
         unmatched_amount_idr,
         failed_records,
-        failed_amount_idr
+        failed_amount_idr,
+        window_months_with_records
     from counts
     order by period, area_code, program
 )
