@@ -180,8 +180,13 @@ class World:
         kelurahan: str | None = None,
         funding: str | None = None,
         source_kind: str = "disbursements",
+        stage: int | None = None,
+        file_name: str = "salur_test.csv",
+        no_nik: bool = False,
     ) -> None:
-        """Insert one program record dated ``when`` (ISO date or month)."""
+        """Insert one program record dated ``when`` (ISO date or month), of file ``file_name``
+        (files are taken in name order; rows numbered in insertion order). ``no_nik``: the
+        record's NIK was flagged (NULL in the accepted table)."""
         day = d(when)
         if funding is None:
             funding = self.con.execute(
@@ -190,9 +195,10 @@ class World:
         self._add(
             "program_records",
             [
-                program, source_kind, day, day.replace(day=1), nik or self.nik(), no_kk,
+                program, source_kind, day, day.replace(day=1),
+                None if no_nik else nik or self.nik(), no_kk,
                 kelurahan, None if amount is None else Decimal(str(amount)), status, funding,
-                "test", None, "sha", "salur_test.csv", next(self._rows),
+                "test", stage, "sha", file_name, next(self._rows),
             ],
         )  # fmt: skip
 

@@ -239,3 +239,56 @@ def test_born_on_29_february_is_a_year_older_on_1_march_of_common_years(con):
     w.build()
     assert flags(w, still_14)["deprived_schooling"] is False
     assert flags(w, now_15)["deprived_schooling"] is True
+
+
+def test_missing_indicator_leaves_the_mpi_sample_not_the_population(con):
+    """Medono, snapshot 2031-06 (each household's members are healthy adults unless noted):
+      H1 n=3 complete, uninsured member: insurance (6/18): MPI poor, c = 1/3
+      H2 n=2 complete, deprived in nothing
+      H3 n=4 SUMBER_PENERANGAN NULL (flagged) and uninsured: electricity missing -> out
+      H4 n=1 a member without a birth date: schooling and attendance missing -> out
+      H5 n=2 a 16-year-old with STATUS_SEKOLAH NULL: outside the attendance band (7-15), and
+         PENDIDIKAN present: complete, deprived in nothing
+      H6 n=1 JENIS_DINDING NULL, JENIS_LANTAI 5 (earth-like): housing reads both: missing -> out
+    N = 13, N_mpi = 3 + 2 + 2 = 7, incomplete = 6.
+    mpi_h = 3/7, mpi_a = 6/18 = 1/3, mpi_m0 = 3 * 6 / (18 * 7) = 1/7,
+    deprived_insurance = 3/7 (H3 is uninsured too, but outside the sample), others 0.
+    Podosugih: one household (n=2) with FASILITAS_BAB NULL: N_mpi = 0, every MPI ratio NULL.
+    """
+    w = World(con)
+    w.snapshot(SNAP)
+    adult = ADULT["birth"]
+    h1, _ = w.household(SNAP, 9e5, members=[person(adult), person(adult), person(adult, jkn=0)])
+    w.household(SNAP, 9e5, members=2)
+    h3, _ = w.household(
+        SNAP, 9e5, members=[person(adult, jkn=0)] + [person(adult)] * 3, sumber_penerangan=None
+    )
+    h4, _ = w.household(SNAP, 9e5, members=[person(None)])
+    h5, _ = w.household(SNAP, 9e5, members=[person(adult), person(AGE_16, 3, None)])
+    h6, _ = w.household(SNAP, 9e5, members=1, jenis_lantai=5, jenis_dinding=None)
+    w.household(SNAP, 9e5, KEL_PODOSUGIH, members=2, fasilitas_bab=None)
+    w.build()
+    complete = dict(
+        con.execute("select id_keluarga, mpi_complete from int_household_snapshot").fetchall()
+    )
+    assert [complete[h] for h in (h1, h3, h4, h5, h6)] == [True, False, False, True, False]
+    row = w.row("kelurahan_poverty", SNAP, KEL_MEDONO)
+    assert (row["population"], row["mpi_population"], row["mpi_incomplete_population"]) == (
+        13, 7, 6
+    )
+    assert row["mpi_poor_population"] == 3
+    assert row["mpi_h"] == pytest.approx(3 / 7, **EXACT)
+    assert row["mpi_a"] == pytest.approx(1 / 3, **EXACT)
+    assert row["mpi_m0"] == pytest.approx(1 / 7, **EXACT)
+    assert row["deprived_insurance"] == pytest.approx(3 / 7, **EXACT)
+    assert (row["deprived_electricity"], row["deprived_housing"]) == (0.0, 0.0)
+    # the monetary figures keep every household
+    assert row["households"] == 6
+    empty = w.row("kelurahan_poverty", SNAP, KEL_PODOSUGIH)
+    assert (empty["population"], empty["mpi_population"], empty["mpi_incomplete_population"]) == (
+        2, 0, 2
+    )
+    assert [empty[c] for c in ("mpi_h", "mpi_a", "mpi_m0", "deprived_water")] == [None] * 4
+    # the household list: no score outside the sample
+    scores = dict(con.execute("select id_keluarga, mpi_poor from households").fetchall())
+    assert (scores[h1], scores[h3]) == (True, None)

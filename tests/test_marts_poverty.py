@@ -218,3 +218,36 @@ def test_household_size_is_the_accepted_member_count(con):
     w.build()
     row = w.row("kelurahan_poverty", "2031-03", KEL_MEDONO)
     assert row["population"] == 3
+
+
+def test_gini_and_median_by_hand(con):
+    """Snapshot 2031-01, persons weighted by n_h (y in thousands of rupiah):
+    Medono: 100 (n=1), 200 (n=2), 400 (n=1): N = 4, mu = 900/4 = 225.
+      sum over unordered pairs n_h n_g |y_h - y_g| = 1*2*100 + 1*1*300 + 2*1*200 = 900,
+      ordered 1,800; gini = 1,800 / (2 * 16 * 225) = 0.25.
+      cumulative weights 1, 3, 4; N/2 = 2: median = 200 (first y reaching 2).
+    Podosugih: 300 (n=1), 300 (n=1) (a tie): gini 0, median 300.
+    Kecamatan Barat (Medono + Podosugih, from the households, not the kelurahan ginis):
+      100 (1), 200 (2), 300 (2), 400 (1): N = 6, mu = 1,500/6 = 250; unordered pairs:
+      200 + 400 + 300 + 400 + 400 + 200 = 1,900, ordered 3,800;
+      gini = 3,800 / (2 * 36 * 250) = 19/90; cumulative 1, 3, 5, 6, N/2 = 3: median 200.
+    Krapyak (empty): both NULL.
+    """
+    w = World(con)
+    w.snapshot("2031-01")
+    w.household("2031-01", 100_000, KEL_MEDONO, members=1)
+    w.household("2031-01", 200_000, KEL_MEDONO, members=2)
+    w.household("2031-01", 400_000, KEL_MEDONO, members=1)
+    w.household("2031-01", 300_000, KEL_PODOSUGIH, members=1)
+    w.household("2031-01", 300_000, KEL_PODOSUGIH, members=1)
+    w.build()
+    medono = w.row("kelurahan_poverty", "2031-01", KEL_MEDONO)
+    assert medono["gini"] == pytest.approx(0.25, rel=1e-12)
+    assert medono["median_expenditure_idr"] == Decimal("200000")
+    podosugih = w.row("kelurahan_poverty", "2031-01", KEL_PODOSUGIH)
+    assert (podosugih["gini"], podosugih["median_expenditure_idr"]) == (0.0, Decimal("300000"))
+    barat = w.row("kelurahan_poverty", "2031-01", KEC_BARAT)
+    assert barat["gini"] == pytest.approx(19 / 90, rel=1e-12)
+    assert barat["median_expenditure_idr"] == Decimal("200000")
+    empty = w.row("kelurahan_poverty", "2031-01", KEL_KRAPYAK)
+    assert (empty["gini"], empty["median_expenditure_idr"]) == (None, None)

@@ -222,7 +222,8 @@ def test_pbi_premium_member_months(con):
     Q (Medono, y=400,000, n=3, desil 3): members a, b active 2031-01..2031-06 (12 member-months);
     c active 2031-01..2031-03 and NONAKTIF 2031-04..2031-06 (3 active, 3 inactive).
     Window of 2031-06: 15 active member-months x 42,000 = 630,000; inactive rows are neither
-    successful nor failed. adequacy = 630,000 / (12 * 3 * 400,000) = 630,000 / 14,400,000.
+    successful nor failed. adequacy is NULL: the premium is paid to the insurer (catalog
+    adequacy = false), it adds nothing to the household's consumption.
     R2 (Medono, poor y=450,000, n=1, desil 2): only NONAKTIF rows: not a recipient, unreached.
     """
     w = World(con)
@@ -240,7 +241,7 @@ def test_pbi_premium_member_months(con):
     row = reach(w, "2031-06", KEL_MEDONO, program="PBI_JK")
     assert (row["recipient_households"], row["amount_idr"]) == (1, Decimal("630000.00"))
     assert (row["failed_records"], row["failed_amount_idr"]) == (0, Decimal("0"))
-    assert row["adequacy"] == pytest.approx(630_000 / 14_400_000, **EXACT)
+    assert row["adequacy"] is None
     # T for PBI-JK is DESIL <= 5: both households; R & T = {Q}
     assert (row["target_households"], row["coverage_target"]) == (2, 0.5)
     # 2031-03: a, b, c active for 3 months = 9 member-months = 378,000
@@ -249,22 +250,37 @@ def test_pbi_premium_member_months(con):
     assert (poverty["poor_households"], poverty["poor_households_unreached"]) == (2, 1)
 
 
-def test_in_kind_program_without_value_has_adequacy_zero(con):
-    # PELATIHAN (cash = false): training places recorded with no value (0 or empty)
+def test_adequacy_only_for_programs_adding_to_consumption(con):
+    """Catalog adequacy = false (PBI-JK premiums, RTLH house repair, PELATIHAN training): NULL
+    even with recipients and an amount; a cash program (BLT) keeps its ratio.
+
+    Medono: a (y=400,000, n=1) gets PELATIHAN (no value), RTLH 15,000,000 and BLT 400,000;
+    b (y=450,000, n=1) gets PELATIHAN (0) and PBI-JK 42,000.
+    BLT adequacy = 400,000 / (12 * 1 * 400,000) = 1/12.
+    """
     w = World(con)
     w.snapshot(SNAP)
     _, (a,) = w.household(SNAP, 400_000, KEL_MEDONO, members=1, desil=2)
     _, (b,) = w.household(SNAP, 450_000, KEL_MEDONO, members=1, desil=3)
-    w.record("PELATIHAN", "2031-02-10", nik=a, amount=0, source_kind="local")
-    w.record("PELATIHAN", "2031-02-10", nik=b, amount=None, source_kind="local")
+    w.record("PELATIHAN", "2031-02-10", nik=a, amount=None, source_kind="local")
+    w.record("PELATIHAN", "2031-02-10", nik=b, amount=0, source_kind="local")
+    w.record("RTLH", "2031-02-11", nik=a, amount=15_000_000, source_kind="local")
+    w.record("BLT", "2031-02-12", nik=a, amount=400_000)
+    w.record("PBI_JK", "2031-02", nik=b, amount=42_000, source_kind="pbi")
     w.build()
     row = reach(w, "2031-02", KEL_MEDONO, program="PELATIHAN")
     assert (row["recipient_households"], row["amount_idr"]) == (2, Decimal("0"))
-    assert row["adequacy"] == 0.0
-    # no recipient at all: adequacy is null (empty denominator), also for in-kind programs
-    assert reach(w, "2031-02", KEL_KRAPYAK, program="PELATIHAN")["adequacy"] is None
-    # a valued in-kind benefit (RTLH house repair) keeps its value: no row here, so null
-    assert reach(w, "2031-02", KEL_MEDONO, program="RTLH")["adequacy"] is None
+    assert row["adequacy"] is None
+    rtlh = reach(w, "2031-02", KEL_MEDONO, program="RTLH")
+    assert (rtlh["recipient_households"], rtlh["amount_idr"]) == (1, Decimal("15000000"))
+    assert rtlh["adequacy"] is None
+    pbi = reach(w, "2031-02", KEL_MEDONO, program="PBI_JK")
+    assert (pbi["recipient_households"], pbi["adequacy"]) == (1, None)
+    assert reach(w, "2031-02", KEL_MEDONO, program="BLT")["adequacy"] == pytest.approx(
+        1 / 12, **EXACT
+    )
+    # no recipient at all: NULL (empty denominator)
+    assert reach(w, "2031-02", KEL_KRAPYAK, program="BLT")["adequacy"] is None
 
 
 def test_person_programs_count_households_and_sum_members(con):

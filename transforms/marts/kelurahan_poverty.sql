@@ -53,8 +53,9 @@ aggregated as (
         sum(poor_households) as poor_households,
         sum(gap_cents_sum) as gap_cents_sum,
         sum(gap_cents_squared_sum) as gap_cents_squared_sum,
-        sum(relative_gap_sum) as relative_gap_sum,
-        sum(relative_gap_squared_sum) as relative_gap_squared_sum,
+        -- summed in a fixed (sorted) order: the same bits however the rows arrive
+        list_sum(list_sort(list(relative_gap_sum))) as relative_gap_sum,
+        list_sum(list_sort(list(relative_gap_squared_sum))) as relative_gap_squared_sum,
         sum(poverty_gap_idr_month) as poverty_gap_idr_month,
         sum(extreme_poor_population) as extreme_poor_population,
         sum(near_poor_population) as near_poor_population,
