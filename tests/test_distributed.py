@@ -41,7 +41,8 @@ def test_model_split_covers_every_model_once():
 def test_partition_models_read_only_partition_inputs(name):
     """A partition has the central inputs and the partition models built before it."""
     available = {"int_periods", "int_area_hierarchy", "int_period_lines",
-                 "int_household_snapshot", "int_program_monthly"} | set(PARTITION_MODELS[: PARTITION_MODELS.index(name)])
+                 "int_household_snapshot", "int_program_monthly"}
+    available |= set(PARTITION_MODELS[: PARTITION_MODELS.index(name)])
     assert referenced_models(name) <= available
 
 

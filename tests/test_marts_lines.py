@@ -88,7 +88,9 @@ def test_line_choice_latest_date_then_most_specific_area(con):
     assert rows[d("2031-03")] == (Decimal("500000"), "kabkota", 2, 1.0)
     assert rows[d("2031-05")] == (Decimal("520000"), "province", 2, 1.0)
     reach = w.row("program_reach", "2031-03", KEL_MEDONO, program="PKH")
-    assert (reach["poverty_line_idr"], reach["poverty_line_scope"]) == (Decimal("500000"), "kabkota")
+    assert (reach["poverty_line_idr"], reach["poverty_line_scope"]) == (
+        Decimal("500000"), "kabkota"
+    )
     assert reach["poverty_line_effective_from"] == d("2031-03")
 
 

@@ -218,7 +218,8 @@ def _read_checked(path: Path, table: ReferenceTable) -> pd.DataFrame:
     try:
         frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     except (OSError, ValueError, UnicodeDecodeError) as error:
-        raise ReferenceOverrideError(f"{path}: cannot be read as CSV ({error}). {advice}") from error
+        message = f"{path}: cannot be read as CSV ({error}). {advice}"
+        raise ReferenceOverrideError(message) from error
     missing = [c for c in table.required if c not in frame.columns]
     if missing:
         raise ReferenceOverrideError(f"{path}: columns missing: {', '.join(missing)}. {advice}")

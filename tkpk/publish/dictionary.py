@@ -57,6 +57,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "programs": ("list of program codes", "daftar kode program"),
     "number": ("number", "nomor"),
     "count_programs": ("programs", "program"),
+    "months": ("months", "bulan"),
 }
 
 
@@ -175,16 +176,58 @@ PROGRAM = _c(
     "Kode program menurut katalog (PKH, BPNT, PBI_JK, ...).",
 )
 
+# --------------------------------------------------------------------------- poverty lines
+
+#: The line a row's poverty figures were computed with (indicators.md, "Notation": lines by area).
+LINE_COLUMNS = (
+    _c(
+        "poverty_line_idr", "DECIMAL(18,2)", "idr_capita_month", "attribute",
+        "Poverty line z in force for the period in the area's kabupaten/kota: among the lines "
+        "set for it, its province or the nation (00), the latest effective at or before the "
+        "period, the most specific on equal dates. Null before the first line, and on a "
+        "province row whose kab/kota use different lines (each kab/kota row shows its own).",
+        "Garis kemiskinan z yang berlaku untuk periode ini di kabupaten/kota wilayah: di antara "
+        "garis untuk kab/kota itu, provinsinya atau nasional (00), yang terakhir berlaku sampai "
+        "periode; bila tanggalnya sama, yang wilayahnya paling sempit. Kosong sebelum garis "
+        "pertama, dan pada baris provinsi yang kab/kotanya memakai garis berbeda (lihat baris "
+        "setiap kab/kota).",
+    ),
+    _c(
+        "poverty_line_effective_from", "DATE", "month", "attribute",
+        "Month from which that poverty line is in force (its effective_from): an old date means "
+        "an old line.",
+        "Bulan mulai berlakunya garis kemiskinan tersebut: tanggal lama berarti garis lama.",
+    ),
+    _c(
+        "poverty_line_status", "VARCHAR", "text", "attribute",
+        "Status of the poverty line: official or provisional.",
+        "Status garis kemiskinan: resmi (official) atau sementara (provisional).",
+    ),
+    _c(
+        "poverty_line_scope", "VARCHAR", "code", "attribute",
+        "Level of the area the line was set for: kabkota (the area's own), province or "
+        "national (borrowed from a wider area).",
+        "Tingkat wilayah tempat garis ditetapkan: kabkota (milik wilayah sendiri), province "
+        "(provinsi) atau national (nasional): dipinjam dari wilayah yang lebih luas.",
+    ),
+)
+
+
+def _line_column(name: str) -> Column:
+    """One of LINE_COLUMNS."""
+    return next(c for c in LINE_COLUMNS if c.name == name)
+
+
 # --------------------------------------------------------------------------- kelurahan_poverty
 
 
 def _deprived(name: str, en: str, id_: str) -> Column:
     return _ratio(
-        f"deprived_{name}", "population", f"round(deprived_{name} * population)",
-        f"Share of the population living in households deprived in {en} (uncensored "
-        "headcount, Alkire–Foster).",
-        f"Proporsi penduduk yang tinggal di keluarga yang mengalami deprivasi {id_} (tanpa "
-        "sensor, Alkire–Foster).",
+        f"deprived_{name}", "mpi_population", f"round(deprived_{name} * mpi_population)",
+        f"Share of the MPI sample (mpi_population) living in households deprived in {en} "
+        "(uncensored headcount, Alkire–Foster; null when mpi_population is 0).",
+        f"Proporsi penduduk sampel MPI (mpi_population) yang tinggal di keluarga yang mengalami "
+        f"deprivasi {id_} (tanpa sensor, Alkire–Foster; kosong bila mpi_population 0).",
     )
 
 
@@ -195,22 +238,17 @@ KELURAHAN_POVERTY = Table(
     key=("period", "area_level", "area_code"),
     area=True,
     columns=AREA_COLUMNS + (
-        _c(
-            "poverty_line_idr", "DECIMAL(18,2)", "idr_capita_month", "attribute",
-            "Poverty line z in force for the period (latest line effective at or before it).",
-            "Garis kemiskinan z yang berlaku untuk periode ini (garis terakhir yang berlaku "
-            "sampai periode tersebut).",
-        ),
+        _line_column("poverty_line_idr"),
         _c(
             "extreme_poverty_line_idr", "DECIMAL(18,2)", "idr_capita_month", "attribute",
-            "Extreme-poverty line z_e of the same row (null when not configured).",
-            "Garis kemiskinan ekstrem z_e pada baris yang sama (kosong bila tidak ditetapkan).",
+            "Extreme-poverty line z_e of the same row, chosen like z among the lines that have "
+            "one (null when none is configured).",
+            "Garis kemiskinan ekstrem z_e pada baris yang sama, dipilih seperti z di antara "
+            "garis yang memilikinya (kosong bila tidak ditetapkan).",
         ),
-        _c(
-            "poverty_line_status", "VARCHAR", "text", "attribute",
-            "Status of the poverty line: official or provisional.",
-            "Status garis kemiskinan: resmi (official) atau sementara (provisional).",
-        ),
+        _line_column("poverty_line_status"),
+        _line_column("poverty_line_effective_from"),
+        _line_column("poverty_line_scope"),
         _count("population", "persons",
                "Population N: accepted member rows of the area's households.",
                "Jumlah penduduk N: anggota keluarga yang diterima di wilayah ini."),
@@ -257,19 +295,53 @@ KELURAHAN_POVERTY = Table(
         _count("poor_households_unreached", "households",
                "Poor households that received no program at all in the 12-month reach window.",
                "Keluarga miskin yang tidak menerima program apa pun dalam jendela 12 bulan."),
+        _ratio("gini", "population", None,
+               "Gini coefficient of per-capita expenditure over the persons of the area: "
+               "Σ_h Σ_g n_h n_g |y_h − y_g| / (2 N² μ), μ = Σ n_h y_h / N (no small-sample "
+               "correction), computed from the area's own households (never combined from "
+               "smaller areas); null when N = 0.",
+               "Koefisien Gini pengeluaran per kapita atas penduduk wilayah: "
+               "Σ_h Σ_g n_h n_g |y_h − y_g| / (2 N² μ), μ = Σ n_h y_h / N (tanpa koreksi sampel "
+               "kecil), dihitung dari keluarga wilayah itu sendiri (bukan gabungan wilayah "
+               "lebih kecil); kosong bila N = 0.", unit="score"),
+        # a value of one household: withheld like a ratio when fewer than 10 persons
+        _c("median_expenditure_idr", "DECIMAL(18,2)", "idr_capita_month", "ratio",
+           "Person-weighted lower median of per-capita expenditure: the smallest y_h whose "
+           "cumulative weight n_h (households sorted by y) reaches N/2; null when N = 0.",
+           "Median bawah pengeluaran per kapita berbobot penduduk: y_h terkecil yang bobot "
+           "kumulatifnya n_h (keluarga diurutkan menurut y) mencapai N/2; kosong bila N = 0.",
+           denominator="population"),
+        _count("mpi_population", "persons",
+               "N_mpi: persons in households of the MPI sample, i.e. with none of the nine "
+               "indicators missing (an indicator is missing when a value it reads is a flagged, "
+               "null field; a member without a birth date makes schooling and attendance "
+               "missing). The MPI columns are over N_mpi.",
+               "N_mpi: penduduk pada keluarga sampel MPI, yaitu tanpa indikator yang hilang "
+               "(indikator hilang bila nilai yang dibacanya kosong karena ditandai; anggota "
+               "tanpa tanggal lahir membuat indikator pendidikan dan partisipasi sekolah "
+               "hilang). Kolom MPI dihitung atas N_mpi."),
+        _count("mpi_incomplete_population", "persons",
+               "N − N_mpi: persons in households left out of the MPI sample for missing data "
+               "(they still count in every monetary figure).",
+               "N − N_mpi: penduduk pada keluarga yang dikeluarkan dari sampel MPI karena data "
+               "tidak lengkap (tetap dihitung pada semua angka moneter)."),
         _count("mpi_poor_population", "persons",
-               "Multidimensionally poor persons (deprivation score c_h ≥ 1/3).",
-               "Penduduk miskin multidimensi (skor deprivasi c_h ≥ 1/3)."),
-        _ratio("mpi_h", "population", "mpi_poor_population",
-               "Multidimensional headcount ratio H = mpi_poor_population / population.",
-               "Rasio penduduk miskin multidimensi H = mpi_poor_population / population."),
+               "Multidimensionally poor persons of the MPI sample (deprivation score "
+               "c_h ≥ 1/3).",
+               "Penduduk miskin multidimensi dalam sampel MPI (skor deprivasi c_h ≥ 1/3)."),
+        _ratio("mpi_h", "mpi_population", "mpi_poor_population",
+               "Multidimensional headcount ratio H = mpi_poor_population / mpi_population "
+               "(null when mpi_population is 0).",
+               "Rasio penduduk miskin multidimensi H = mpi_poor_population / mpi_population "
+               "(kosong bila mpi_population 0)."),
         _ratio("mpi_a", "mpi_poor_population", None,
                "Intensity A: average score of the multidimensionally poor (null when none).",
                "Intensitas A: rata-rata skor penduduk miskin multidimensi (kosong bila tidak "
                "ada).", unit="score"),
-        _ratio("mpi_m0", "population", "mpi_poor_population",
-               "Adjusted headcount ratio M0 = H × A.",
-               "Indeks kemiskinan multidimensi M0 = H × A.", unit="score"),
+        _ratio("mpi_m0", "mpi_population", "mpi_poor_population",
+               "Adjusted headcount ratio M0 = H × A = Σ n_h c_h [c_h ≥ 1/3] / mpi_population.",
+               "Indeks kemiskinan multidimensi M0 = H × A = Σ n_h c_h [c_h ≥ 1/3] / "
+               "mpi_population.", unit="score"),
         _deprived("schooling", "schooling (no member aged 15+ completed primary school)",
                   "pendidikan (tidak ada anggota 15+ tamat SD)"),
         _deprived("attendance", "school attendance (a member aged 7–15 not attending)",
@@ -302,6 +374,7 @@ PROGRAM_REACH = Table(
     columns=AREA_COLUMNS + (
         PROGRAM,
         _c("program_name", "VARCHAR", "text", "attribute", "Program name.", "Nama program."),
+        *LINE_COLUMNS,
         _count("recipient_households", "households",
                "Recipient households |R|: at least one successful record in the 12-month "
                "window matched to a member (NIK) or the household (family card).",
@@ -338,9 +411,15 @@ PROGRAM_REACH = Table(
                "Cakupan keluarga miskin |R ∩ P| / |P| (kosong bila P kosong)."),
         _ratio("adequacy", "recipient_households", None,
                "Adequacy: amount_idr / recipient_consumption_idr_year (benefit as a share of "
-               "recipients' yearly consumption; 0 for in-kind programs; null when R is empty).",
+               "recipients' yearly consumption), only for programs whose benefit adds to "
+               "household consumption (catalog adequacy = true: cash and food transfers). Null "
+               "for the others, whose value is not consumption (PBI-JK premiums paid to the "
+               "insurer, training places, house repair), and when R is empty.",
                "Kecukupan: amount_idr / recipient_consumption_idr_year (manfaat sebagai porsi "
-               "konsumsi setahun penerima; 0 untuk bantuan natura; kosong bila R kosong)."),
+               "konsumsi setahun penerima), hanya untuk program yang manfaatnya menambah "
+               "konsumsi keluarga (katalog adequacy = true: bantuan tunai dan pangan). Kosong "
+               "untuk program lain yang nilainya bukan konsumsi (iuran PBI-JK yang dibayar ke "
+               "BPJS, pelatihan, bedah rumah), dan bila R kosong."),
         _amount("recipient_consumption_idr_year", "idr_year", "recipient_households",
                 "Σ over recipients of 12 × n_h × y_h (the adequacy denominator).",
                 "Σ atas penerima dari 12 × n_h × y_h (penyebut kecukupan)."),
@@ -358,6 +437,15 @@ PROGRAM_REACH = Table(
                "Catatan dengan status gagal dalam jendela.", additive=False),
         _amount("failed_amount_idr", "idr_window", "failed_records",
                 "Amount of the failed records.", "Nilai catatan yang gagal.", additive=False),
+        _c("window_months_with_records", "INTEGER", "months", "attribute",
+           "Months of the 12-month window in which the program has at least one accepted "
+           "record (any status, by the record's date) anywhere in the region: fewer than 12 "
+           "means part of the window has no data (e.g. before the first file was loaded), not "
+           "necessarily no payments.",
+           "Jumlah bulan dalam jendela 12 bulan yang memiliki minimal satu catatan program yang "
+           "diterima (status apa pun, menurut tanggal catatan) di seluruh wilayah: kurang dari "
+           "12 berarti sebagian jendela tanpa data (misalnya sebelum berkas pertama dimuat), "
+           "belum tentu tanpa penyaluran."),
     ),
 )
 
@@ -410,6 +498,7 @@ PROGRAM_OVERLAP = Table(
     key=("period", "area_level", "area_code"),
     area=True,
     columns=AREA_COLUMNS + (
+        *LINE_COLUMNS,
         _count("poor_households", "households", "Poor households.", "Keluarga miskin."),
         *(_overlap("poor", n, "Poor households", "Keluarga miskin")
           for n in ("0", "1", "2", "3plus")),
@@ -438,6 +527,13 @@ FUNDING_SOURCES = Table(
         _amount("amount_idr", "idr_window", "recipient_households",
                 "Successful amount from this source in the window.",
                 "Nilai bantuan berhasil dari sumber dana ini dalam jendela."),
+        _c("unmatched_amount_idr", "DECIMAL(18,2)", "idr_window", "amount",
+           "Successful amount from this source in the window that matched no registered "
+           "household, attributed to the kelurahan named on the record (or the city row when "
+           "none): money paid that still came from this source.",
+           "Nilai bantuan berhasil dari sumber dana ini dalam jendela yang tidak cocok dengan "
+           "keluarga terdaftar mana pun, dicatat di kelurahan pada catatan (atau baris kota bila "
+           "tidak ada): uang yang tetap dibayar dari sumber ini."),
     ),
 )
 
@@ -546,13 +642,22 @@ HOUSEHOLDS = Table(
            "y_h di bawah garis kemiskinan ekstrem (kosong bila tidak ditetapkan)."),
         _c("near_poor", "BOOLEAN", "boolean", "attribute",
            "z ≤ y_h < 1.2 z (near-poor).", "z ≤ y_h < 1,2 z (hampir miskin)."),
+        _c("poverty_line_idr", "DECIMAL(18,2)", "idr_capita_month", "attribute",
+           "Poverty line z the household was judged with: its kabupaten/kota's line in force "
+           "for the latest period.",
+           "Garis kemiskinan z yang dipakai untuk keluarga ini: garis kabupaten/kotanya yang "
+           "berlaku pada periode terakhir."),
+        *LINE_COLUMNS[1:],
         _c("mpi_score", "DECIMAL(5,4)", "score", "attribute",
            "Deprivation score c_h (sum of weights of the indicators the household is "
-           "deprived in; computed exactly in eighteenths, shown to 4 decimals).",
+           "deprived in; computed exactly in eighteenths, shown to 4 decimals); null when an "
+           "indicator is missing (the household is outside the MPI sample).",
            "Skor deprivasi c_h (jumlah bobot indikator yang dialami keluarga; dihitung tepat "
-           "dalam perdelapanbelasan, ditampilkan 4 desimal)."),
+           "dalam perdelapanbelasan, ditampilkan 4 desimal); kosong bila ada indikator yang "
+           "hilang (keluarga di luar sampel MPI)."),
         _c("mpi_poor", "BOOLEAN", "boolean", "attribute",
-           "Multidimensionally poor: c_h ≥ 1/3.", "Miskin multidimensi: c_h ≥ 1/3."),
+           "Multidimensionally poor: c_h ≥ 1/3 (null outside the MPI sample).",
+           "Miskin multidimensi: c_h ≥ 1/3 (kosong di luar sampel MPI)."),
         _c("programs_received", "VARCHAR[]", "programs", "attribute",
            "Programs received in the 12-month window ending with the snapshot month.",
            "Program yang diterima dalam jendela 12 bulan yang berakhir pada bulan potret."),

@@ -43,7 +43,7 @@ FULL_COVERAGE = {"kelurahan_poverty", "program_overlap"}
 #: Extra key columns of an area table besides period and area.
 AREA_EXTRA_KEYS = {"program_reach": ["program"], "funding_sources": ["funding_source"]}
 #: Ratios that may exceed 1 (benefit relative to consumption).
-UNBOUNDED_RATIOS = {"adequacy"}
+UNBOUNDED_RATIOS = {"adequacy", "median_expenditure_idr"}
 
 
 class OutputValidationError(RuntimeError):
