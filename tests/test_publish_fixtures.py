@@ -94,12 +94,16 @@ def _kelurahan_poverty(con: duckdb.DuckDBPyConnection) -> None:
                    570870.00::decimal(18, 2) as poverty_line_idr,
                    391000.00::decimal(18, 2) as extreme_poverty_line_idr,
                    'provisional' as poverty_line_status,
+                   date '2025-09-01' as poverty_line_effective_from,
+                   'province' as poverty_line_scope,
                    population, households, poor_population, poor_households,
                    poor_population / population as p0, p1num / population as p1,
                    p2num / population as p2,
                    cast(p1num * 570870 as decimal(18, 2)) as poverty_gap_idr_month,
                    extreme_poor_population, extreme_poor_population / population as extreme_p0,
                    near_poor_population, households_desil_1_4, poor_households_unreached,
+                   0.25::double as gini, 480000.00::decimal(18, 2) as median_expenditure_idr,
+                   population as mpi_population, 0::bigint as mpi_incomplete_population,
                    mpi_poor_population, mpi_poor_population / population as mpi_h,
                    case when mpi_poor_population > 0 then mpi_num / mpi_poor_population end
                        as mpi_a,
@@ -156,6 +160,9 @@ def _program_reach(con: duckdb.DuckDBPyConnection) -> None:
         final as (
             select period, area_level, area_code, area_name, kecamatan_code,
                    date '2026-09-01' as snapshot, agg.program, r.name as program_name,
+                   570870.00::decimal(18, 2) as poverty_line_idr,
+                   date '2025-09-01' as poverty_line_effective_from,
+                   'provisional' as poverty_line_status, 'province' as poverty_line_scope,
                    recipient_households, amount_idr, target_households,
                    recipient_target_households, poor_households, recipient_poor_households,
                    recipient_target_households / nullif(target_households, 0) as coverage_target,
@@ -166,7 +173,7 @@ def _program_reach(con: duckdb.DuckDBPyConnection) -> None:
                    recipient_poor_households / nullif(poor_households, 0) as coverage_poor,
                    amount_idr / nullif(recipient_consumption_idr_year, 0) as adequacy,
                    recipient_consumption_idr_year, unmatched_records, unmatched_amount_idr,
-                   failed_records, failed_amount_idr
+                   failed_records, failed_amount_idr, 12 as window_months_with_records
             from agg join ref_program r on r.code = agg.program
         )
         select * from final
@@ -207,6 +214,9 @@ def _other_tables(con: duckdb.DuckDBPyConnection) -> None:
         final as (
             select l.period, a.area_level, a.area_code, any_value(a.area_name) as area_name,
                    any_value(a.kecamatan_code) as kecamatan_code, date '2026-09-01' as snapshot,
+                   570870.00::decimal(18, 2) as poverty_line_idr,
+                   date '2025-09-01' as poverty_line_effective_from,
+                   'provisional' as poverty_line_status, 'province' as poverty_line_scope,
                    sum(poor_households) as poor_households,
                    sum(poor_programs_0) as poor_programs_0,
                    sum(poor_programs_1) as poor_programs_1,
@@ -233,7 +243,8 @@ def _other_tables(con: duckdb.DuckDBPyConnection) -> None:
             select l.period, a.area_level, a.area_code, any_value(a.area_name) as area_name,
                    any_value(a.kecamatan_code) as kecamatan_code, date '2026-09-01' as snapshot,
                    l.funding_source, sum(recipient_households) as recipient_households,
-                   sum(amount_idr) as amount_idr
+                   sum(amount_idr) as amount_idr,
+                   0::bigint as unmatched_records, 0.00::decimal(18, 2) as unmatched_amount_idr
             from leaf l join t_areas a on a.leaf = l.area_code
             group by all
         )
@@ -312,6 +323,9 @@ def _personal(con: duckdb.DuckDBPyConnection) -> None:
                    pengeluaran_per_kapita < 391000 as extreme_poor,
                    pengeluaran_per_kapita >= 570870 and pengeluaran_per_kapita < 685044
                        as near_poor,
+                   570870.00::decimal(18, 2) as poverty_line_idr,
+                   date '2025-09-01' as poverty_line_effective_from,
+                   'provisional' as poverty_line_status, 'province' as poverty_line_scope,
                    (7 / 18)::decimal(5, 4) as mpi_score, true as mpi_poor,
                    programs_received, len(programs_received)::integer as program_count,
                    pengeluaran_per_kapita < 570870 and len(programs_received) = 0

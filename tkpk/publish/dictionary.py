@@ -527,13 +527,19 @@ FUNDING_SOURCES = Table(
         _amount("amount_idr", "idr_window", "recipient_households",
                 "Successful amount from this source in the window.",
                 "Nilai bantuan berhasil dari sumber dana ini dalam jendela."),
-        _c("unmatched_amount_idr", "DECIMAL(18,2)", "idr_window", "amount",
-           "Successful amount from this source in the window that matched no registered "
-           "household, attributed to the kelurahan named on the record (or the city row when "
-           "none): money paid that still came from this source.",
-           "Nilai bantuan berhasil dari sumber dana ini dalam jendela yang tidak cocok dengan "
-           "keluarga terdaftar mana pun, dicatat di kelurahan pada catatan (atau baris kota bila "
-           "tidak ada): uang yang tetap dibayar dari sumber ini."),
+        _count("unmatched_records", "records",
+               "Successful records of this source in the window that matched no registered "
+               "household, attributed to the kelurahan named on the record (or the city row "
+               "when none).",
+               "Catatan berhasil dari sumber dana ini dalam jendela yang tidak cocok dengan "
+               "keluarga terdaftar mana pun, dicatat di kelurahan pada catatan (atau baris kota "
+               "bila tidak ada).", additive=False),
+        _amount("unmatched_amount_idr", "idr_window", "unmatched_records",
+                "Amount of those unmatched records: money paid that reached no registered "
+                "household but still came from this source.",
+                "Nilai catatan yang tidak cocok tersebut: uang yang dibayar dan tidak sampai ke "
+                "keluarga terdaftar, tetapi tetap berasal dari sumber dana ini.",
+                additive=False),
     ),
 )
 

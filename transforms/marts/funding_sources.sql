@@ -6,6 +6,8 @@
 --   recipient_households  households of s(m) in the area with at least one successful matched
 --                         record of that funding source in the reach window of m
 --   amount_idr            those records' successful amounts (all programs)
+--   unmatched_records     successful records of that source in the reach window that matched
+--                         nobody in s(m), attributed like unmatched_amount_idr
 --   unmatched_amount_idr  the successful amount of that source's records in the reach window that
 --                         matched nobody in s(m), attributed to the kelurahan named on the record
 --                         (else the region row only), as program_reach.unmatched_amount_idr:
@@ -49,6 +51,7 @@ unmatched as (
         period_months.period,
         int_area_hierarchy.area_code,
         int_program_monthly.funding_source,
+        sum(int_program_monthly.records) as unmatched_records,
         sum(int_program_monthly.amount_idr) as unmatched_amount_idr
     from period_months
     join int_program_monthly
@@ -79,6 +82,7 @@ final as (
         grid.*,
         cast(coalesce(aggregated.recipient_households, 0) as bigint) as recipient_households,
         cast(coalesce(aggregated.amount_idr, 0) as decimal(38, 2)) as amount_idr,
+        cast(coalesce(unmatched.unmatched_records, 0) as bigint) as unmatched_records,
         cast(coalesce(unmatched.unmatched_amount_idr, 0) as decimal(38, 2))
             as unmatched_amount_idr
     from grid
