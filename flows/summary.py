@@ -14,6 +14,7 @@ from dataclasses import asdict, dataclass, field
 import duckdb
 
 from tkpk.formatting import format_number, format_percent
+from tkpk.lines import MAX_LINE_AGE_MONTHS, line_age_months, line_is_borrowed, line_is_old
 
 
 @dataclass
@@ -29,6 +30,8 @@ class RunSummary:
     quarantined_files: list[tuple[str, str]] = field(default_factory=list)
     snapshot_notes: list[str] = field(default_factory=list)
     headline: dict[str, object] = field(default_factory=dict)
+    #: poverty lines of the latest period that are old or borrowed from a wider area
+    line_warnings: list[str] = field(default_factory=list)
     #: wall / CPU time and peak memory of each step (flows.timing.StageClock)
     stages: list[dict] = field(default_factory=list)
     #: how the curated tables were built (transforms.incremental.BuildReport.as_dict)
@@ -119,6 +122,51 @@ def _headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     return dict(zip(keys, values, strict=True))
 
 
+def _line_warnings(con: duckdb.DuckDBPyConnection, limit: int = 10) -> list[str]:
+    """Warnings on the poverty lines in force for the latest period, per kab/kota
+    (``int_period_lines``): none configured, older than MAX_LINE_AGE_MONTHS, or borrowed from
+    the province or the nation."""
+    if not _table_exists(con, "int_period_lines"):
+        return []
+    rows = con.execute(
+        """
+        select period, line_area_code, poverty_line_idr, poverty_line_effective_from,
+               poverty_line_scope
+        from int_period_lines
+        where period = (select max(period) from int_period_lines)
+        order by line_area_code
+        """
+    ).fetchall()
+    missing, old, borrowed = [], [], []
+    for period, area, line, since, scope in rows:
+        if line is None:
+            missing.append(area)
+            continue
+        if line_is_old(period, since):
+            old.append(f"{area} (since {since:%Y-%m}, {line_age_months(period, since)} months)")
+        if line_is_borrowed(scope):
+            borrowed.append(f"{area} ({scope} line of {since:%Y-%m})")
+
+    def listed(items: list[str]) -> str:
+        more = f" and {len(items) - limit} more" if len(items) > limit else ""
+        return ", ".join(items[:limit]) + more
+
+    period = rows[0][0].strftime("%Y-%m") if rows else ""
+    warnings = []
+    if missing:
+        warnings.append(f"poverty line {period}: none configured for {listed(missing)}")
+    if old:
+        warnings.append(
+            f"poverty line {period} older than {MAX_LINE_AGE_MONTHS} months for {listed(old)}: "
+            "drop a newer BPS line into the reference-override folder (TKPK_REFERENCE_DIR)"
+        )
+    if borrowed:
+        warnings.append(
+            f"poverty line {period} borrowed from a wider area for {listed(borrowed)}"
+        )
+    return warnings
+
+
 def summarise(
     con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list, published: object | None
 ) -> RunSummary:
@@ -134,6 +182,7 @@ def summarise(
         ],
         snapshot_notes=_snapshot_notes(con),
         headline=_headline(con),
+        line_warnings=_line_warnings(con),
     )
 
 
@@ -160,6 +209,7 @@ def summary_lines(summary: RunSummary) -> list[str]:
         lines.append(f"top reasons: {reasons}")
     lines += [f"quarantined file {name}: {reason}" for name, reason in summary.quarantined_files]
     lines += summary.snapshot_notes
+    lines += summary.line_warnings
     head = summary.headline
     if head:
         lines.append(

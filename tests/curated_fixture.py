@@ -47,7 +47,8 @@ AREA_KEYS = ["period", "area_level", "area_code", "area_name", "kecamatan_code",
 
 KELURAHAN_POVERTY = [
     *AREA_KEYS,
-    "poverty_line_idr", "extreme_poverty_line_idr", "poverty_line_status", "population",
+    "poverty_line_idr", "extreme_poverty_line_idr", "poverty_line_status",
+    "poverty_line_effective_from", "poverty_line_scope", "population",
     "households", "poor_population", "poor_households", "p0", "p1", "p2",
     "poverty_gap_idr_month", "extreme_poor_population", "extreme_p0", "near_poor_population",
     "households_desil_1_4", "poor_households_unreached", "mpi_poor_population", "mpi_h", "mpi_a",
@@ -148,19 +149,26 @@ def _areas(renames: dict[str, str]) -> pd.DataFrame:
     return areas
 
 
-def _poverty_line(period: str) -> tuple[float, float | None, str]:
-    """The poverty line in force for ``period`` (latest ``effective_from`` <= period)."""
+def _poverty_line(period: str) -> tuple[float, float | None, str, str, str]:
+    """The city's poverty line in force for ``period`` (latest ``effective_from`` <= period;
+    the packaged lines have no two on one date): line, extreme line, status, effective_from
+    (first of the month) and scope."""
     lines = pd.read_csv(reference.POVERTY_LINES_CSV, dtype=str, keep_default_na=False)
+    lines = lines[lines["area_code"].isin(["00", "33", "33.75"])].sort_values("effective_from")
     row = lines[lines["effective_from"] <= period].iloc[-1]
     extreme = row["extreme_line_idr_per_capita_month"]
-    return float(row["line_idr_per_capita_month"]), float(extreme) if extreme else None, row.status
+    scope = {"00": "national", "33": "province"}.get(row["area_code"], "kabkota")
+    return (
+        float(row["line_idr_per_capita_month"]), float(extreme) if extreme else None, row.status,
+        row["effective_from"] + "-01", scope,
+    )
 
 
 def _build_households(con: duckdb.DuckDBPyConnection, periods: tuple[str, ...]) -> None:
     """Table ``hh``: period x synthetic household with poverty and deprivation flags."""
     lines = pd.DataFrame(  # noqa: F841  (read by DuckDB)
         [(p + "-01", *_poverty_line(p)) for p in periods],
-        columns=["period", "line", "extreme_line", "line_status"],
+        columns=["period", "line", "extreme_line", "line_status", "line_from", "line_scope"],
     )
     con.execute(
         """
@@ -172,6 +180,7 @@ def _build_households(con: duckdb.DuckDBPyConnection, periods: tuple[str, ...]) 
         ),
         periods as (
             select cast(period as date) as period, line, extreme_line, line_status,
+                   cast(line_from as date) as line_from, line_scope,
                    row_number() over (order by period) - 1 as t
             from lines
         ),
@@ -182,7 +191,8 @@ def _build_households(con: duckdb.DuckDBPyConnection, periods: tuple[str, ...]) 
             where h.h <= 60 + (kel.k * 7) % 61
         ),
         drawn as (
-            select b.*, p.period, p.line, p.extreme_line, p.line_status, p.t,
+            select b.*, p.period, p.line, p.extreme_line, p.line_status, p.line_from,
+                   p.line_scope, p.t,
                    1 + hash(household_id, 'size') % 6 as household_size,
                    (hash(household_id, 'y') % 100000) / 100000.0 as u_y,
                    (hash(household_id, p.t, 'drift') % 1000) / 1000.0 as u_drift
@@ -329,6 +339,8 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
             any_value(h.line)::decimal(18, 2) as poverty_line_idr,
             any_value(h.extreme_line)::decimal(18, 2) as extreme_poverty_line_idr,
             any_value(h.line_status) as poverty_line_status,
+            any_value(h.line_from) as poverty_line_effective_from,
+            any_value(h.line_scope) as poverty_line_scope,
             sum(household_size)::bigint as population,
             count(*)::bigint as households,
             coalesce(sum(household_size) filter (where poor), 0)::bigint as poor_population,

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import struct
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -281,3 +283,17 @@ def test_cli_reports_a_missing_pack_or_period(tmp_path: Path, built: Path) -> No
     assert "2026-04, 2026-05, 2026-06" in result.output
     result = runner.invoke(app, ["report", "--out", str(built), "--period", "Juni"])
     assert result.exit_code == 2 and "YYYY-MM" in result.output
+
+
+def test_borrowed_and_old_poverty_line_is_warned_in_bahasa(renamed) -> None:
+    """The fixture's 2026-06 line is the province's line of 2025-09 (scope province, 9 months
+    old): one warning (borrowed); the same line seen from 2027-04 (19 months) is also old."""
+    data, _ = renamed
+    warnings = data.poverty_line_warnings
+    assert len(warnings) == 1
+    assert "garis provinsi" in warnings[0] and "bukan garis" in warnings[0]
+    later = dataclasses.replace(data, period=date(2027, 4, 1))
+    old = later.poverty_line_warnings
+    assert len(old) == 2
+    assert "berlaku sejak September 2025, 19 bulan sebelum periode laporan" in old[1]
+    assert "lebih dari 18 bulan" in old[1]

@@ -21,3 +21,25 @@ def test_summary_lines_and_markdown_keep_file_names_inert():
     assert "](http" not in markdown
     assert r"\[klik\]\(http://contoh.invalid\)" in markdown
     assert RunSummary.from_dict(summary.as_dict()) == summary
+
+
+def test_summary_warns_of_old_and_borrowed_poverty_lines(con):
+    """Period 2031-04 with the packaged lines only (the tests' own line removed): Kota
+    Pekalongan's line is the province's 2025-09 line, 67 months old: both warnings."""
+    from marts_support import World
+
+    from flows.summary import _line_warnings
+
+    w = World(con)
+    con.execute("delete from ref_poverty_line where status = 'test'")
+    w.snapshot("2031-04")
+    w.household("2031-04", 400_000)
+    w.build()
+    warnings = _line_warnings(con)
+    assert warnings == [
+        "poverty line 2031-04 older than 18 months for 33.75 (since 2025-09, 67 months): drop a "
+        "newer BPS line into the reference-override folder (TKPK_REFERENCE_DIR)",
+        "poverty line 2031-04 borrowed from a wider area for 33.75 (province line of 2025-09)",
+    ]
+    summary = RunSummary(run_id="r2", line_warnings=warnings)
+    assert warnings[1] in summary_lines(summary)

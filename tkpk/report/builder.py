@@ -201,6 +201,8 @@ def cover_page(data: ReportData, charts: list[ChartSpec]) -> Figure:
         f"data registrasi snapshot {data.snapshot_label}; program dalam {data.window_label}; "
         f"garis kemiskinan {data.poverty_line_label}.{quality_text}"
     )
+    if data.poverty_line_warnings:
+        source += " " + " ".join(data.poverty_line_warnings)
     figure.text(
         0.04,
         0.035,

@@ -10,6 +10,13 @@ import pandas as pd
 
 from tkpk import analysis, reference
 from tkpk import formatting as fmt
+from tkpk.lines import (
+    MAX_LINE_AGE_MONTHS,
+    SCOPE_NAMES_ID,
+    line_age_months,
+    line_is_borrowed,
+    line_is_old,
+)
 
 #: How each pack is described in the charts' source line.
 PACK_DESCRIPTIONS = {
@@ -27,6 +34,8 @@ _NOT_NUMERIC = {
     "program_name",
     "funding_source",
     "poverty_line_status",
+    "poverty_line_effective_from",
+    "poverty_line_scope",
 }
 
 
@@ -123,6 +132,29 @@ class ReportData:
         status = str(self.city.get("poverty_line_status") or "")
         note = {"provisional": " (sementara)", "official": ""}.get(status, f" ({status})")
         return f"{fmt.format_rupiah(self.city['poverty_line_idr'])}/kapita/bulan{note}"
+
+    @property
+    def poverty_line_warnings(self) -> list[str]:
+        """Bahasa Indonesia warnings when the city's line is older than MAX_LINE_AGE_MONTHS or
+        borrowed from the province or the nation (empty for a pack without those columns)."""
+        since = self.city.get("poverty_line_effective_from")
+        since = None if fmt.is_missing(since) else fmt.parse_period(since)
+        scope = self.city.get("poverty_line_scope")
+        warnings = []
+        if line_is_borrowed(scope):
+            warnings.append(
+                f"Peringatan: garis kemiskinan {self.poverty_line_label} adalah garis "
+                f"{SCOPE_NAMES_ID[scope]}, bukan garis {self.city_name} sendiri; semua angka "
+                "kemiskinan memakai garis pinjaman ini."
+            )
+        if since is not None and line_is_old(self.period, since):
+            warnings.append(
+                f"Peringatan: garis kemiskinan berlaku sejak {fmt.format_period(since)}, "
+                f"{line_age_months(self.period, since)} bulan sebelum periode laporan (lebih "
+                f"dari {MAX_LINE_AGE_MONTHS} bulan); garis BPS yang lebih baru dapat dipasang "
+                "lewat folder referensi (TKPK_REFERENCE_DIR) tanpa rilis baru."
+            )
+        return warnings
 
     def source(self, *tables: str, registry: bool = True) -> str:
         """The footer of a chart: source tables, pack, snapshot and the registry-based note."""
