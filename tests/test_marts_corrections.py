@@ -141,13 +141,16 @@ def test_funding_view_shows_unmatched_amounts(con):
     w.build()
 
     def unmatched(area: str) -> dict:
-        return dict(
-            w.con.execute(
-                "select funding_source, unmatched_amount_idr from funding_sources "
-                "where period = '2031-02-01' and area_code = ? and unmatched_amount_idr > 0",
+        return {
+            source: amount
+            for source, records, amount in w.con.execute(
+                "select funding_source, unmatched_records, unmatched_amount_idr "
+                "from funding_sources where period = '2031-02-01' and area_code = ? "
+                "and unmatched_amount_idr > 0",
                 [area],
             ).fetchall()
-        )
+            if records == 1
+        }
 
     assert unmatched(KEL_BANYURIP) == {"BAZNAS": Decimal("3000000")}
     assert unmatched(KEC_SELATAN) == {"BAZNAS": Decimal("3000000")}

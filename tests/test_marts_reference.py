@@ -4,7 +4,9 @@ A seeded generator writes a few hundred synthetic households (two usable snapsho
 and program records (matched by NIK, by family card, unmatched, failed, inactive PBI-JK rows,
 records outside the windows, amounts on the boundaries), then every count and amount of the area
 tables is recomputed here from the same rows, with exact arithmetic (Fraction, Decimal), and
-compared cell by cell. Invariants (p2 <= p1 <= p0, shares adding up) are checked on the same run.
+compared cell by cell: the MPI over the households with no missing indicator (a member 15+
+without PENDIDIKAN_TERTINGGI here), PBI-JK as one member-month per NIK and month, adequacy for
+the catalog's adequacy programs only, gini and the median by their O(n^2) definitions. Invariants (p2 <= p1 <= p0, shares adding up) are checked on the same run.
 """
 
 from __future__ import annotations
@@ -144,12 +146,22 @@ def reference(con, data: dict) -> dict:
         ).fetchall()
     }
     targets = dict(con.execute("select code, target_desil_max from ref_program").fetchall())
-    cash = dict(con.execute("select code, cash from ref_program").fetchall())
+    cash = dict(con.execute("select code, adequacy from ref_program").fetchall())
     usable = sorted(s for s, ok in SNAPSHOTS.items() if ok)
     months = set(SNAPSHOTS) | {r["month"] for r in data["records"]}
     periods = {m: max(s for s in usable if s <= m) for m in months if any(s <= m for s in usable)}
     z, ze = TEST_LINE, TEST_EXTREME_LINE
     out: dict = defaultdict(lambda: defaultdict(int))
+    # PBI-JK: one member-month per NIK and month: its first active row (file order)
+    member_months, taken = set(), []
+    for r in data["records"]:
+        if r["program"] == "PBI_JK" and r["status"] == "success":
+            if (r["nik"], r["month"]) in member_months:
+                continue
+            member_months.add((r["nik"], r["month"]))
+        taken.append(r)
+    record_months = {(r["program"], r["month"]) for r in data["records"]}
+    distribution: dict = defaultdict(list)
     for m, s in periods.items():
         rows = data["households"][s]
         by_id = {h["id"]: h for h in rows}
@@ -160,7 +172,11 @@ def reference(con, data: dict) -> dict:
         by_kk = {h["kk"]: h["id"] for h in rows}
         window = (month_add(m, -11), m)
         received: dict[str, set] = defaultdict(set)
-        for r in data["records"]:
+        for program in targets:
+            out[("window", m, program)]["v"] = sum(
+                (program, month_add(m, -k)) in record_months for k in range(12)
+            )
+        for r in taken:
             if not (window[0] <= r["month"] <= window[1]) or r["status"] == "inactive":
                 continue
             hid = by_nik.get(r["nik"]) or by_kk.get(r["kk"])
@@ -174,6 +190,9 @@ def reference(con, data: dict) -> dict:
                 elif hid is None:
                     cell["unmatched_records"] += 1
                     cell["unmatched_amount_idr"] += r["amount"]
+                    fund = out[("fund", m, area, r["funding"])]
+                    fund["unmatched_records"] += 1
+                    fund["unmatched_amount_idr"] += r["amount"]
             if hid and r["status"] == "success":
                 received[hid].add(r["program"])
                 out[("amount", m, hid, r["program"])]["v"] += r["amount"]
@@ -197,6 +216,8 @@ def reference(con, data: dict) -> dict:
             }
             weights = {"schooling": 3, "attendance": 3, "insurance": 6}
             score = sum(weights.get(k, 1) for k, v in deprived.items() if v)
+            # the only missing values of this sample: PENDIDIKAN of a member aged 15+
+            complete = not any(p["pendidikan"] is None for p in adults)
             poor, programs = y < z, received.get(h["id"], set())
             for area in parents[h["kel"]]:
                 cell = out[("poverty", m, area)]
@@ -210,10 +231,12 @@ def reference(con, data: dict) -> dict:
                 cell["near_poor_population"] += n * (z <= y and y < Decimal("1.2") * z)
                 cell["households_desil_1_4"] += h["desil"] <= 4
                 cell["poor_households_unreached"] += poor and not programs
-                cell["mpi_poor_population"] += n * (score >= 6)
-                cell["mpi_score"] += n * score * (score >= 6)
+                cell["mpi_population"] += n * complete
+                cell["mpi_poor_population"] += n * (score >= 6) * complete
+                cell["mpi_score"] += n * score * (score >= 6) * complete
                 for k, v in deprived.items():
-                    cell[f"deprived_{k}"] += n * v
+                    cell[f"deprived_{k}"] += n * v * complete
+                distribution[(m, area)].append((n, Fraction(y)))
                 overlap = out[("overlap", m, area)]
                 bucket = min(len(programs), 3)
                 overlap[f"poor_{bucket}"] += poor
@@ -237,7 +260,23 @@ def reference(con, data: dict) -> dict:
                 cell = out[("incidence", m, program, h["desil"])]
                 cell["recipient_households"] += 1
                 cell["amount_idr"] += out[("amount", m, h["id"], program)]["v"]
-    return {"periods": periods, "cells": out, "cash": cash}
+    return {"periods": periods, "cells": out, "cash": cash, "distribution": distribution}
+
+
+def gini_and_median(persons: list[tuple[int, Fraction]]) -> tuple[Fraction | None, Fraction | None]:
+    """The spec's definitions, literally: O(n^2) gini, person-weighted lower median."""
+    total = sum(n for n, _ in persons)
+    if total == 0:
+        return None, None
+    mean = sum(n * y for n, y in persons) / total
+    spread = sum(a * b * abs(x - y) for a, x in persons for b, y in persons)
+    cumulative, median = 0, None
+    for n, y in sorted(persons, key=lambda p: p[1]):
+        cumulative += n
+        if 2 * cumulative >= total:
+            median = y
+            break
+    return spread / (2 * total * total * mean), median
 
 
 @pytest.fixture(scope="module")
@@ -275,10 +314,17 @@ def test_kelurahan_poverty_matches_reference(built):
         for column in (
             "population", "households", "poor_population", "poor_households",
             "extreme_poor_population", "near_poor_population", "households_desil_1_4",
-            "poor_households_unreached", "mpi_poor_population",
+            "poor_households_unreached", "mpi_population", "mpi_poor_population",
         ):  # fmt: skip
             assert row[column] == cell[column], (key, column)
+        assert row["mpi_incomplete_population"] == cell["population"] - cell["mpi_population"]
         assert row["poverty_gap_idr_month"] == cell["gap"], key
+        gini, median = gini_and_median(expected["distribution"][key])
+        if gini is None:
+            assert row["gini"] is row["median_expenditure_idr"] is None, key
+        else:
+            assert row["gini"] == pytest.approx(float(gini), rel=1e-12, abs=1e-15), key
+            assert row["median_expenditure_idr"] == median, key
         n = cell["population"]
         if n == 0:
             assert row["p0"] is row["p1"] is row["p2"] is row["mpi_h"] is None, key
@@ -289,12 +335,21 @@ def test_kelurahan_poverty_matches_reference(built):
         )
         assert row["p2"] == pytest.approx(float(cell["gap2"] / n), rel=1e-12)
         assert row["p2"] <= row["p1"] <= row["p0"], key
-        assert row["mpi_m0"] == pytest.approx(float(Fraction(cell["mpi_score"], 18 * n)), 1e-12)
+        n_mpi = cell["mpi_population"]
+        if n_mpi == 0:
+            assert row["mpi_h"] is row["mpi_m0"] is row["deprived_water"] is None, key
+            continue
+        assert row["mpi_h"] == pytest.approx(
+            float(Fraction(cell["mpi_poor_population"], n_mpi)), rel=1e-12
+        )
+        assert row["mpi_m0"] == pytest.approx(
+            float(Fraction(cell["mpi_score"], 18 * n_mpi)), 1e-12
+        )
         if cell["mpi_poor_population"]:
             a = Fraction(cell["mpi_score"], 18 * cell["mpi_poor_population"])
             assert row["mpi_a"] == pytest.approx(float(a), rel=1e-12), key
         for k in ("schooling", "attendance", "insurance", "crowding", "housing", "water"):
-            expected_rate = float(Fraction(cell[f"deprived_{k}"], n))
+            expected_rate = float(Fraction(cell[f"deprived_{k}"], n_mpi))
             assert row[f"deprived_{k}"] == pytest.approx(expected_rate, rel=1e-12), (key, k)
 
 
@@ -313,14 +368,16 @@ def test_program_reach_matches_reference(built):
             "failed_records", "failed_amount_idr",
         ):  # fmt: skip
             assert row[column] == cell[column], (key, column)
+        window = expected["cells"][("window", row["period"], row["program"])]["v"]
+        assert row["window_months_with_records"] == window, key
         r, t = row["recipient_households"], row["target_households"]
         if t:
             assert row["coverage_target"] + row["exclusion_error"] == pytest.approx(1.0)
         if r:
             checked += 1
             consumption = row["recipient_consumption_idr_year"]
-            if not expected["cash"][row["program"]] and row["amount_idr"] == 0:
-                assert row["adequacy"] == 0.0, key
+            if not expected["cash"][row["program"]]:  # catalog adequacy = false
+                assert row["adequacy"] is None, key
             elif consumption:
                 ratio = float(Fraction(row["amount_idr"]) / Fraction(consumption))
                 assert row["adequacy"] == pytest.approx(ratio, rel=1e-12), key
@@ -353,3 +410,5 @@ def test_overlap_incidence_and_funding_match_reference(built):
         cell = cells[("fund", row["period"], row["area_code"], row["funding_source"])]
         assert row["recipient_households"] == cell["recipient_households"]
         assert row["amount_idr"] == cell["amount_idr"]
+        assert row["unmatched_records"] == cell["unmatched_records"]
+        assert row["unmatched_amount_idr"] == cell["unmatched_amount_idr"]

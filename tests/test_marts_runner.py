@@ -22,39 +22,47 @@ from transforms.runner import (
 )
 
 AREA_KEYS = ["period", "area_level", "area_code", "area_name", "kecamatan_code", "snapshot"]
+LINE = ["poverty_line_idr", "poverty_line_effective_from", "poverty_line_status",
+        "poverty_line_scope"]
 
 #: docs/architecture.md, "Curated tables" (households: id_keluarga until the publish step
 #: replaces it with household_pseudonym).
 CONTRACT_COLUMNS = {
     "kelurahan_poverty": [
         *AREA_KEYS,
-        "poverty_line_idr", "extreme_poverty_line_idr", "poverty_line_status", "population",
+        "poverty_line_idr", "extreme_poverty_line_idr", "poverty_line_status",
+        "poverty_line_effective_from", "poverty_line_scope", "population",
         "households", "poor_population", "poor_households", "p0", "p1", "p2",
         "poverty_gap_idr_month", "extreme_poor_population", "extreme_p0",
-        "near_poor_population", "households_desil_1_4", "poor_households_unreached",
+        "near_poor_population", "households_desil_1_4", "poor_households_unreached", "gini",
+        "median_expenditure_idr", "mpi_population", "mpi_incomplete_population",
         "mpi_poor_population", "mpi_h", "mpi_a", "mpi_m0", "deprived_schooling",
         "deprived_attendance", "deprived_insurance", "deprived_electricity", "deprived_water",
         "deprived_sanitation", "deprived_housing", "deprived_cooking_fuel", "deprived_crowding",
     ],
     "program_reach": [
         *AREA_KEYS,
-        "program", "program_name", "recipient_households", "amount_idr", "target_households",
+        "program", "program_name", *LINE, "recipient_households", "amount_idr",
+        "target_households",
         "recipient_target_households", "poor_households", "recipient_poor_households",
         "coverage_target", "exclusion_error", "inclusion_error", "coverage_poor", "adequacy",
         "recipient_consumption_idr_year", "unmatched_records", "unmatched_amount_idr",
-        "failed_records", "failed_amount_idr",
+        "failed_records", "failed_amount_idr", "window_months_with_records",
     ],
     "program_incidence": [
         "period", "program", "desil", "recipient_households", "amount_idr",
         "beneficiary_incidence", "benefit_incidence",
     ],
     "program_overlap": [
-        *AREA_KEYS,
+        *AREA_KEYS, *LINE,
         "poor_households", "poor_programs_0", "poor_programs_1", "poor_programs_2",
         "poor_programs_3plus", "target_households", "target_programs_0", "target_programs_1",
         "target_programs_2", "target_programs_3plus",
     ],
-    "funding_sources": [*AREA_KEYS, "funding_source", "recipient_households", "amount_idr"],
+    "funding_sources": [
+        *AREA_KEYS, "funding_source", "recipient_households", "amount_idr", "unmatched_records",
+        "unmatched_amount_idr",
+    ],
     "data_quality": [
         "run_id", "file_name", "kind", "sha256", "file_outcome", "file_reason", "rows_read",
         "accepted", "quarantined", "duplicate", "skipped_lines",
@@ -63,7 +71,7 @@ CONTRACT_COLUMNS = {
     "households": [
         "id_keluarga", "snapshot", "kelurahan_code", "kelurahan_name", "kecamatan_code", "rt",
         "rw", "household_size", "desil", "pengeluaran_per_kapita", "poor", "extreme_poor",
-        "near_poor", "mpi_score", "mpi_poor", "programs_received", "program_count",
+        "near_poor", *LINE, "mpi_score", "mpi_poor", "programs_received", "program_count",
         "unreached_poor",
     ],
 }  # fmt: skip
