@@ -6,7 +6,8 @@ records outside the windows, amounts on the boundaries), then every count and am
 tables is recomputed here from the same rows, with exact arithmetic (Fraction, Decimal), and
 compared cell by cell: the MPI over the households with no missing indicator (a member 15+
 without PENDIDIKAN_TERTINGGI here), PBI-JK as one member-month per NIK and month, adequacy for
-the catalog's adequacy programs only, gini and the median by their O(n^2) definitions. Invariants (p2 <= p1 <= p0, shares adding up) are checked on the same run.
+the catalog's adequacy programs only, gini and the median by their O(n^2) definitions.
+Invariants (p2 <= p1 <= p0, shares adding up) are checked on the same run.
 """
 
 from __future__ import annotations
