@@ -10,6 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 from types import SimpleNamespace
 
+import pytest
 from marts_support import CITY, KEC_SELATAN, KEL_BANYURIP, KEL_MEDONO, World
 
 from transforms.incremental import build_changed
@@ -47,32 +48,31 @@ def test_retur_in_a_later_file_replaces_the_success(con):
     assert poverty["poor_households_unreached"] == 1
 
 
-def test_failure_then_success_in_a_later_file_is_one_successful_record(con):
-    """b: GAGAL 2031-02-20 (file Feb), SUKSES 2031-03-02 (file Mar), same stage: one record,
-    successful, dated February: recipient from the February period on, no failed record."""
+@pytest.mark.parametrize(
+    ("retry", "expected_failed"),
+    [
+        # GAGAL 2031-02-20 (file Feb), SUKSES 2031-03-02 (file Mar), same stage: one record,
+        # successful, dated February: a recipient from the February period on, nothing failed
+        (("2031-03-02", MAR), (0, Decimal("0"))),
+        # GAGAL 2031-02-20 and SUKSES 2031-02-25 in the same file (stage 1): two records, a
+        # recipient with 750,000 and one failed record of 750,000
+        (("2031-02-25", FEB), (1, Decimal("750000"))),
+    ],
+    ids=["retry_in_a_later_file", "retry_in_the_same_file"],
+)
+def test_failure_then_success(con, retry, expected_failed):
+    """A failed payment and its successful retry (same program, NIK, stage 1)."""
     w = World(con)
     w.snapshot(SNAP)
     _, (b,) = w.household(SNAP, 400_000, members=1, desil=2)
     w.record("PKH", "2031-02-20", nik=b, amount=750_000, status="failed", stage=1, file_name=FEB)
-    w.record("PKH", "2031-03-02", nik=b, amount=750_000, stage=1, file_name=MAR)
+    w.record("PKH", retry[0], nik=b, amount=750_000, stage=1, file_name=retry[1])
     w.build()
-    row = reach(w, "2031-02")
+    row = reach(w, "2031-02" if retry[1] == FEB else "2031-03")
     assert (row["recipient_households"], row["amount_idr"]) == (1, Decimal("750000"))
-    assert (row["failed_records"], row["failed_amount_idr"]) == (0, Decimal("0"))
-
-
-def test_failure_and_retry_in_one_file_are_two_records(con):
-    """c: GAGAL 2031-02-03 and SUKSES 2031-02-20 in the same file (stage 1): two records:
-    a recipient with 750,000, and one failed record of 750,000."""
-    w = World(con)
-    w.snapshot(SNAP)
-    _, (c,) = w.household(SNAP, 400_000, members=1, desil=2)
-    w.record("PKH", "2031-02-03", nik=c, amount=750_000, status="failed", stage=1, file_name=FEB)
-    w.record("PKH", "2031-02-20", nik=c, amount=750_000, stage=1, file_name=FEB)
-    w.build()
-    row = reach(w, "2031-02")
-    assert (row["recipient_households"], row["amount_idr"]) == (1, Decimal("750000"))
-    assert (row["failed_records"], row["failed_amount_idr"]) == (1, Decimal("750000"))
+    assert (row["failed_records"], row["failed_amount_idr"]) == expected_failed
+    # the later file's success is dated like the failure it replaces: February sees it
+    assert reach(w, "2031-02")["recipient_households"] == 1
 
 
 def test_same_stage_a_year_later_is_a_new_payment(con):

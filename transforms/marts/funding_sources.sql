@@ -35,32 +35,24 @@ aggregated as (
     select * from int_funding_sums
 ),
 
-period_months as (
-    -- each reported period with the months of its reach window (an equi-join key)
-    select
-        period,
-        snapshot,
-        cast(unnest(generate_series(window_start, period, interval 1 month)) as date)
-            as record_period
-    from int_periods
-),
-
 unmatched as (
-    -- successful records matching nobody (read centrally: not an additive household sum)
+    -- successful records matching nobody (read centrally: not an additive household sum); few
+    -- rows, so joined to the periods whose reach window holds their month by a range
     select
-        period_months.period,
+        int_periods.period,
         int_area_hierarchy.area_code,
         int_program_monthly.funding_source,
         sum(int_program_monthly.records) as unmatched_records,
         sum(int_program_monthly.amount_idr) as unmatched_amount_idr
-    from period_months
-    join int_program_monthly
-        on int_program_monthly.snapshot = period_months.snapshot
-        and int_program_monthly.record_period = period_months.record_period
+    from int_program_monthly
+    join int_periods
+        on int_periods.snapshot = int_program_monthly.snapshot
+        and int_program_monthly.record_period between int_periods.window_start
+            and int_periods.period
     join int_area_hierarchy
         on int_area_hierarchy.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
     where int_program_monthly.status = 'success' and int_program_monthly.household_key is null
-    group by period_months.period, int_area_hierarchy.area_code, int_program_monthly.funding_source
+    group by int_periods.period, int_area_hierarchy.area_code, int_program_monthly.funding_source
 ),
 
 grid as (

@@ -34,23 +34,8 @@ by_kelurahan as (
         sum(household_size) filter (where mpi_complete) as mpi_population,
         sum(household_size) filter (where mpi_poor) as mpi_poor_population,
         sum(household_size * mpi_score_18) filter (where mpi_poor) as mpi_score_18_sum,
-        sum(household_size) filter (where mpi_complete and deprived_schooling)
-            as deprived_schooling,
-        sum(household_size) filter (where mpi_complete and deprived_attendance)
-            as deprived_attendance,
-        sum(household_size) filter (where mpi_complete and deprived_insurance)
-            as deprived_insurance,
-        sum(household_size) filter (where mpi_complete and deprived_electricity)
-            as deprived_electricity,
-        sum(household_size) filter (where mpi_complete and deprived_water) as deprived_water,
-        sum(household_size) filter (where mpi_complete and deprived_sanitation)
-            as deprived_sanitation,
-        sum(household_size) filter (where mpi_complete and deprived_housing)
-            as deprived_housing,
-        sum(household_size) filter (where mpi_complete and deprived_cooking_fuel)
-            as deprived_cooking_fuel,
-        sum(household_size) filter (where mpi_complete and deprived_crowding)
-            as deprived_crowding
+        -- deprived_<indicator>: persons of the MPI sample deprived in it (nine columns)
+        sum(case when mpi_complete and columns('^deprived_') then household_size end)
     from int_household_status
     group by period, kelurahan_code, line_area_code
 ),

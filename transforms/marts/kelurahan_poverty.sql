@@ -44,35 +44,16 @@ by_line as (
 ),
 
 aggregated as (
+    -- the line groups of each area added up (one group unless a province row)
     select
         period,
         area_code,
-        sum(population) as population,
-        sum(households) as households,
-        sum(poor_population) as poor_population,
-        sum(poor_households) as poor_households,
-        sum(gap_cents_sum) as gap_cents_sum,
-        sum(gap_cents_squared_sum) as gap_cents_squared_sum,
+        sum(columns(* exclude (
+            period, area_code, line_area_code, relative_gap_sum, relative_gap_squared_sum
+        ))),
         -- summed in a fixed (sorted) order: the same bits however the rows arrive
         list_sum(list_sort(list(relative_gap_sum))) as relative_gap_sum,
-        list_sum(list_sort(list(relative_gap_squared_sum))) as relative_gap_squared_sum,
-        sum(poverty_gap_idr_month) as poverty_gap_idr_month,
-        sum(extreme_poor_population) as extreme_poor_population,
-        sum(near_poor_population) as near_poor_population,
-        sum(households_desil_1_4) as households_desil_1_4,
-        sum(poor_households_unreached) as poor_households_unreached,
-        sum(mpi_population) as mpi_population,
-        sum(mpi_poor_population) as mpi_poor_population,
-        sum(mpi_score_18_sum) as mpi_score_18_sum,
-        sum(deprived_schooling) as deprived_schooling,
-        sum(deprived_attendance) as deprived_attendance,
-        sum(deprived_insurance) as deprived_insurance,
-        sum(deprived_electricity) as deprived_electricity,
-        sum(deprived_water) as deprived_water,
-        sum(deprived_sanitation) as deprived_sanitation,
-        sum(deprived_housing) as deprived_housing,
-        sum(deprived_cooking_fuel) as deprived_cooking_fuel,
-        sum(deprived_crowding) as deprived_crowding
+        list_sum(list_sort(list(relative_gap_squared_sum))) as relative_gap_squared_sum
     from by_line
     group by period, area_code
 ),
@@ -137,15 +118,8 @@ counts as (
         cast(coalesce(aggregated.mpi_population, 0) as bigint) as mpi_population,
         cast(coalesce(aggregated.mpi_poor_population, 0) as bigint) as mpi_poor_population,
         cast(coalesce(aggregated.mpi_score_18_sum, 0) as bigint) as mpi_score_18_sum,
-        cast(coalesce(aggregated.deprived_schooling, 0) as bigint) as deprived_schooling_n,
-        cast(coalesce(aggregated.deprived_attendance, 0) as bigint) as deprived_attendance_n,
-        cast(coalesce(aggregated.deprived_insurance, 0) as bigint) as deprived_insurance_n,
-        cast(coalesce(aggregated.deprived_electricity, 0) as bigint) as deprived_electricity_n,
-        cast(coalesce(aggregated.deprived_water, 0) as bigint) as deprived_water_n,
-        cast(coalesce(aggregated.deprived_sanitation, 0) as bigint) as deprived_sanitation_n,
-        cast(coalesce(aggregated.deprived_housing, 0) as bigint) as deprived_housing_n,
-        cast(coalesce(aggregated.deprived_cooking_fuel, 0) as bigint) as deprived_cooking_fuel_n,
-        cast(coalesce(aggregated.deprived_crowding, 0) as bigint) as deprived_crowding_n
+        -- the nine deprived_<indicator> counts (persons of the MPI sample)
+        cast(coalesce(columns('^deprived_'), 0) as bigint)
     from grid
     left join aggregated
         on aggregated.period = grid.period and aggregated.area_code = grid.area_code
@@ -213,24 +187,9 @@ final as (
             then cast(mpi_score_18_sum as double) / (18 * mpi_poor_population) end as mpi_a,
         case when mpi_population > 0
             then cast(mpi_score_18_sum as double) / (18 * mpi_population) end as mpi_m0,
+        -- deprived_<indicator> = its count / N_mpi, for the nine indicators
         case when mpi_population > 0
-            then cast(deprived_schooling_n as double) / mpi_population end as deprived_schooling,
-        case when mpi_population > 0
-            then cast(deprived_attendance_n as double) / mpi_population end as deprived_attendance,
-        case when mpi_population > 0
-            then cast(deprived_insurance_n as double) / mpi_population end as deprived_insurance,
-        case when mpi_population > 0
-            then cast(deprived_electricity_n as double) / mpi_population end as deprived_electricity,
-        case when mpi_population > 0
-            then cast(deprived_water_n as double) / mpi_population end as deprived_water,
-        case when mpi_population > 0
-            then cast(deprived_sanitation_n as double) / mpi_population end as deprived_sanitation,
-        case when mpi_population > 0
-            then cast(deprived_housing_n as double) / mpi_population end as deprived_housing,
-        case when mpi_population > 0
-            then cast(deprived_cooking_fuel_n as double) / mpi_population end as deprived_cooking_fuel,
-        case when mpi_population > 0
-            then cast(deprived_crowding_n as double) / mpi_population end as deprived_crowding
+            then cast(columns('^deprived_') as double) / mpi_population end
     from ratios
     order by period, area_code
 )
