@@ -102,13 +102,15 @@ corrected as (
 member_months as (
     -- PBI-JK: the first active row of each NIK and month (file order)
     select
-        program, period, funding_source, status, nik, no_kk, kelurahan_code, amount_idr
+        program,
+        nik,
+        arg_min(
+            struct_pack(period, funding_source, status, no_kk, kelurahan_code, amount_idr),
+            struct_pack(file_name, row_number)
+        ) as first_active
     from program_records
     where source_kind = 'pbi' and status = 'success' and nik is not null
-    qualify row_number() over (
-        partition by program, nik, cast(date_trunc('month', period) as date)
-        order by file_name, row_number
-    ) = 1
+    group by program, nik, cast(date_trunc('month', period) as date)
 ),
 
 taken_records as (
@@ -123,7 +125,9 @@ taken_records as (
         last_record.amount_idr as amount_idr
     from corrected
     union all
-    select period, program, funding_source, status, nik, no_kk, kelurahan_code, amount_idr
+    select
+        first_active.period, program, first_active.funding_source, first_active.status, nik,
+        first_active.no_kk, first_active.kelurahan_code, first_active.amount_idr
     from member_months
     union all
     -- local lists, disbursements without NIK or stage, PBI-JK rows without NIK

@@ -33,27 +33,25 @@ households as (
 ),
 
 cumulated as (
+    -- one sort per area: cumulative sums up to and including each household (W_h and S_h are
+    -- these minus the household's own weight and amount), and the area's total weight
     select
         snapshot,
         area_code,
         weight,
         y,
         y_cents,
-        coalesce(sum(weight) over before, 0) as weight_before,
-        coalesce(sum(cast(weight as hugeint) * y_cents) over before, 0) as amount_before,
         sum(weight) over upto as weight_upto,
-        sum(weight) over area as area_weight
+        sum(cast(weight as hugeint) * y_cents) over upto as amount_upto,
+        sum(weight) over (
+            partition by snapshot, area_code order by y_cents, household_key
+            rows between unbounded preceding and unbounded following
+        ) as area_weight
     from households
-    window
-        before as (
-            partition by snapshot, area_code order by y_cents, household_key
-            rows between unbounded preceding and 1 preceding
-        ),
-        upto as (
-            partition by snapshot, area_code order by y_cents, household_key
-            rows between unbounded preceding and current row
-        ),
-        area as (partition by snapshot, area_code)
+    window upto as (
+        partition by snapshot, area_code order by y_cents, household_key
+        rows between unbounded preceding and current row
+    )
 ),
 
 aggregated as (
@@ -62,8 +60,12 @@ aggregated as (
         area_code,
         sum(weight) as population,
         sum(cast(weight as hugeint) * y_cents) as amount_cents,
-        sum(cast(weight as hugeint) * (cast(y_cents as hugeint) * weight_before - amount_before))
-            as gini_numerator,
+        sum(
+            cast(weight as hugeint) * (
+                cast(y_cents as hugeint) * (weight_upto - weight)
+                - (amount_upto - cast(weight as hugeint) * y_cents)
+            )
+        ) as gini_numerator,
         min(y) filter (where 2 * weight_upto >= area_weight and area_weight > 0)
             as median_expenditure_idr
     from cumulated
