@@ -222,3 +222,39 @@ def test_settings_read_the_override_folder_from_the_environment(tmp_path, monkey
     assert Settings().reference_dir == tmp_path.resolve()
     monkeypatch.delenv(REFERENCE_DIR_ENV)
     assert Settings().reference_dir is None
+
+
+def test_packaged_lines_for_the_city(con):
+    """The packaged table for Kota Pekalongan (33.75), a household with y = 510,000 (n = 2):
+    2019-05: 33.75's 2019-03 line 425,026 (kabkota, official): not poor, but near-poor
+      (425,026 <= 510,000 < 1.2 * 425,026 = 510,031.2).
+    2024-06: 33.75's 2020-03 line 502,031 (kabkota, official, no extreme line): not poor,
+      near-poor (502,031 <= 510,000 < 602,437.2), extreme figures NULL.
+    2025-09: the province's 2025-09 line 570,870 (scope province, provisional, extreme
+      391,000): poor, gap 2 * 60,870 = 121,740, not extremely poor."""
+    w = World(con)
+    con.execute("delete from ref_poverty_line where status = 'test'")
+    for month in ("2019-05", "2024-06", "2025-09"):
+        w.snapshot(month)
+        w.household(month, 510_000, KEL_MEDONO, members=2)
+    w.build()
+    rows = {
+        r[0]: r[1:]
+        for r in con.execute(
+            "select period, poverty_line_idr, poverty_line_effective_from, poverty_line_status, "
+            "poverty_line_scope, extreme_poverty_line_idr, poor_population, "
+            "near_poor_population, extreme_poor_population, poverty_gap_idr_month "
+            "from kelurahan_poverty where area_code = ? order by period",
+            [CITY],
+        ).fetchall()
+    }
+    assert rows[d("2019-05")] == (
+        Decimal("425026"), d("2019-03"), "official", "kabkota", None, 0, 2, None, Decimal("0")
+    )
+    assert rows[d("2024-06")] == (
+        Decimal("502031"), d("2020-03"), "official", "kabkota", None, 0, 2, None, Decimal("0")
+    )
+    assert rows[d("2025-09")] == (
+        Decimal("570870"), d("2025-09"), "provisional", "province", Decimal("391000"), 2, 0, 0,
+        Decimal("121740"),
+    )
