@@ -53,18 +53,38 @@ snapshot_months as (
     from snapshot_reach
 ),
 
-staged_disbursements as (
+keyed_disbursements as not materialized (
     -- disbursements that may repeat an earlier record: with a NIK and a stage
     select
-        program, nik, stage, file_name, row_number, period, status, amount_idr, funding_source,
-        no_kk, kelurahan_code,
-        lag(file_name) over key_order as previous_file,
-        lag(record_date) over key_order as previous_date,
-        record_date
+        program, nik, stage, file_name, row_number, record_date, period, status, amount_idr,
+        funding_source, no_kk, kelurahan_code
     from program_records
     where source_kind = 'disbursements' and nik is not null and stage is not null
         and status in ('success', 'failed')
-    window key_order as (partition by program, nik, stage order by file_name, row_number)
+),
+
+repeated_keys as (
+    -- keys with more than one record: only these are sorted below (most keys have one)
+    select program, nik, stage
+    from keyed_disbursements
+    group by program, nik, stage
+    having count(*) > 1
+),
+
+staged_disbursements as (
+    select
+        keyed.*,
+        lag(keyed.file_name) over key_order as previous_file,
+        lag(keyed.record_date) over key_order as previous_date
+    from keyed_disbursements as keyed
+    semi join repeated_keys
+        on repeated_keys.program = keyed.program
+        and repeated_keys.nik = keyed.nik
+        and repeated_keys.stage = keyed.stage
+    window key_order as (
+        partition by keyed.program, keyed.nik, keyed.stage
+        order by keyed.file_name, keyed.row_number
+    )
 ),
 
 correction_groups as (
@@ -129,6 +149,14 @@ taken_records as (
         first_active.period, program, first_active.funding_source, first_active.status, nik,
         first_active.no_kk, first_active.kelurahan_code, first_active.amount_idr
     from member_months
+    union all
+    -- disbursements whose key has a single record
+    select period, program, funding_source, status, nik, no_kk, kelurahan_code, amount_idr
+    from keyed_disbursements as keyed
+    anti join repeated_keys
+        on repeated_keys.program = keyed.program
+        and repeated_keys.nik = keyed.nik
+        and repeated_keys.stage = keyed.stage
     union all
     -- local lists, disbursements without NIK or stage, PBI-JK rows without NIK
     select period, program, funding_source, status, nik, no_kk, kelurahan_code, amount_idr
