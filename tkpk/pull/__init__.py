@@ -23,6 +23,7 @@ from tkpk.pull.sources import Source, SourceConfigError, load_sources
 from tkpk.pull.transfer import failure_record, pull_source, sweep_temp
 
 __all__ = [
+    "PullFailed",
     "PullRecord",
     "Source",
     "SourceConfigError",
@@ -34,6 +35,17 @@ __all__ = [
 ]
 
 logger = logging.getLogger(__name__)
+
+
+class PullFailed(Exception):
+    """A source could not be pulled: only the sanitised cause (category and exception class) is
+    kept, so logs and tracebacks never show a library's message (user names, listings)."""
+
+    def __init__(self, source: str, cause: str, transient: bool) -> None:
+        super().__init__(f"pull {source}: {cause}")
+        self.source = source
+        self.cause = cause
+        self.transient = transient
 
 
 @dataclass
@@ -58,32 +70,38 @@ class SourceResult:
         return result
 
     @classmethod
-    def failed(cls, source: Source, error: BaseException) -> SourceResult:
+    def failed(cls, source: Source, failure: PullFailed) -> SourceResult:
         """The result of a source that could not be pulled."""
-        return cls(source=source.name, url=source.public_url, ok=False, cause=cause(error))
+        return cls(source=source.name, url=source.public_url, ok=False, cause=failure.cause)
 
 
 def is_transient(error: BaseException) -> bool:
     """Whether a pull failure is worth a retry (I/O only: never refused credentials or a bad
     configuration)."""
+    if isinstance(error, PullFailed):
+        return error.transient
     return classify(error)[1]
 
 
 def pull_once(source: Source, settings: Settings, run_id: str) -> SourceResult:
-    """One attempt at ``source`` with its own warehouse connection (each record committed)."""
-    con = connect(settings)
+    """One attempt at ``source`` with its own warehouse connection (each record committed);
+    a failure is raised as :class:`PullFailed` (sanitised)."""
     try:
-        records = pull_source(source, settings, run_id, con)
-    finally:
-        con.close()
+        con = connect(settings)
+        try:
+            records = pull_source(source, settings, run_id, con)
+        finally:
+            con.close()
+    except Exception as error:  # noqa: BLE001  (re-raised without its message)
+        raise PullFailed(source.name, cause(error), classify(error)[1]) from None
     return SourceResult.from_records(source, records)
 
 
-def record_failure(settings: Settings, run_id: str, source: Source, error: BaseException) -> None:
+def record_failure(settings: Settings, run_id: str, source: Source, failure: PullFailed) -> None:
     """Record that ``source`` could not be pulled (its URL without user, and the cause)."""
     con = connect(settings)
     try:
-        log.write(con, [failure_record(run_id, source, error)])
+        log.write(con, [failure_record(run_id, source, failure.cause)])
     finally:
         con.close()
 
@@ -95,15 +113,15 @@ def pull_with_retries(source: Source, settings: Settings, run_id: str) -> Source
     for attempt in range(settings.pull_retries + 1):
         try:
             return pull_once(source, settings, run_id)
-        except Exception as error:  # noqa: BLE001  (a source's failure never stops the others)
-            if attempt < settings.pull_retries and is_transient(error):
-                logger.warning("pull %s: %s; retry in %.0f s", source.name, cause(error), delay)
+        except PullFailed as failure:
+            if attempt < settings.pull_retries and failure.transient:
+                logger.warning("pull %s: %s; retry in %.0f s", source.name, failure.cause, delay)
                 time.sleep(delay)
                 delay *= 2
                 continue
-            logger.warning("pull %s failed: %s", source.name, cause(error))
-            record_failure(settings, run_id, source, error)
-            return SourceResult.failed(source, error)
+            logger.warning("pull %s failed: %s", source.name, failure.cause)
+            record_failure(settings, run_id, source, failure)
+            return SourceResult.failed(source, failure)
     raise AssertionError("unreachable")  # pragma: no cover
 
 

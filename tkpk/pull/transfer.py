@@ -162,7 +162,7 @@ def land(temp: Path, sha256: str, name: str, raw_dir: Path) -> tuple[str, str]:
     raise OSError(f"{name}: every revision name up to __r{MAX_REVISION} is taken")
 
 
-def failure_record(run_id: str, source: Source, error: BaseException) -> PullRecord:
+def failure_record(run_id: str, source: Source, cause: str) -> PullRecord:
     """The record of a source that could not be pulled (its URL without user; the cause)."""
     return PullRecord(
         run_id=run_id,
@@ -174,7 +174,7 @@ def failure_record(run_id: str, source: Source, error: BaseException) -> PullRec
         pulled_at=utc_now(),
         outcome=log.FAILED,
         local_name=None,
-        reason=remote.cause(error),
+        reason=cause,
     )
 
 
