@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 
 from tkpk.config import TRANSFORMS_DIR
-from tkpk.pull.log import DDL as PULL_LOG_DDL
 from tkpk.publish.atomic import crashpoint
+from tkpk.pull.log import DDL as PULL_LOG_DDL
 
 MARTS_DIR = TRANSFORMS_DIR / "marts"
 

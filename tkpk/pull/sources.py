@@ -94,7 +94,8 @@ def load_sources(path: Path) -> list[Source]:
 
 def _parse_source(path: Path, index: int, table: dict) -> Source:
     """One ``[[source]]`` table, checked key by key."""
-    label = f"source '{table['name']}'" if isinstance(table.get("name"), str) else f"source #{index}"
+    name = table.get("name")
+    label = f"source '{name}'" if isinstance(name, str) else f"source #{index}"
 
     def fail(key: str, problem: str) -> SourceConfigError:
         return SourceConfigError(f"{path}: {label}, key '{key}': {problem}")
@@ -102,7 +103,6 @@ def _parse_source(path: Path, index: int, table: dict) -> Source:
     unknown = sorted(set(table) - set(SOURCE_KEYS))
     if unknown:
         raise fail(unknown[0], f"unknown key (expected {', '.join(SOURCE_KEYS)})")
-    name = table.get("name")
     if not isinstance(name, str) or not _NAME.match(name):
         raise fail("name", "required: 1-64 letters, digits, '-' or '_'")
     url = table.get("url")
