@@ -367,21 +367,28 @@ def test_servers_down_do_not_stop_the_other_sources(pull_settings, tmp_path):
     write_sources(
         pull_settings.sources_file,
         {"name": "bank", "url": f"sftp://{SFTP_USER}@127.0.0.1:{port}/exports/",
+         "options": {"known_hosts": str(tmp_path / "known_hosts")},
          "secrets": {"password": "TKPK_TEST_SFTP_PASSWORD"}},
         s3_source(f"http://127.0.0.1:{closed_port()}"),
+        {"name": "pos", "url": f"smb://{SFTP_USER}@127.0.0.1:{closed_port()}/salur/pos/",
+         "secrets": {"password": "TKPK_TEST_SFTP_PASSWORD"}},
         {"name": "dinsos", "url": share.as_uri()},
     )
+    (tmp_path / "known_hosts").write_text("")
     started = time.monotonic()
-    sftp, s3, local = pull_all(pull_settings, "run-1")
+    sftp, s3, smb, local = pull_all(pull_settings, "run-1")
     assert time.monotonic() - started < 30
     assert (sftp.ok, sftp.cause.split(" (")[0]) == (False, "server unreachable")
     assert (s3.ok, s3.cause.split(" (")[0]) == (False, "server unreachable")
+    assert (smb.ok, smb.cause.split(" (")[0]) == (False, "server unreachable")
     assert local.ok and local.landed == [DISBURSEMENT]
     failed = [(r[0], r[1], r[2]) for r in pull_log(pull_settings) if r[2] == "failed"]
     assert failed == [
         ("bank", f"sftp://127.0.0.1:{port}/exports/", "failed"),
         ("province", "s3://salur-bri/exports/", "failed"),
+        ("pos", failed[2][1], "failed"),
     ]
+    assert failed[2][1].startswith("smb://127.0.0.1:") and "@" not in failed[2][1]
     assert_no_leak(pull_settings, SFTP_USER, SFTP_PASSWORD, S3_KEY, S3_SECRET)
 
 

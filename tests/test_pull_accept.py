@@ -42,7 +42,8 @@ def _pack_tables(pack: Path) -> dict[str, Path]:
 
 def _rows(con: duckdb.DuckDBPyConnection, path: Path) -> list[tuple]:
     """Every row of a Parquet file without the run columns, sorted."""
-    columns = [r[0] for r in con.execute(f"describe select * from read_parquet('{path}')").fetchall()]
+    described = con.execute(f"describe select * from read_parquet('{path}')").fetchall()
+    columns = [r[0] for r in described]
     keep = ", ".join(f'"{c}"' for c in columns if c not in RUN_COLUMNS)
     return sorted(
         con.execute(f"select {keep} from read_parquet('{path}')").fetchall(), key=repr
@@ -84,6 +85,8 @@ def test_pull_from_s3_then_run_publishes_the_same_packs(tmp_path, prefect_harnes
         client.put_object(Bucket=BUCKET, Key="archive/salur_pkh_bri_202001.csv", Body=b"old")
 
         sources = tmp_path / "sources.toml"
+        known_hosts = tmp_path / "known_hosts"
+        known_hosts.write_text("")
         sources.write_text(
             f"""
 [[source]]
@@ -97,6 +100,7 @@ secrets = {{ key = "TKPK_ACCEPT_S3_KEY", secret = "TKPK_ACCEPT_S3_SECRET" }}
 name = "bank"
 url = "sftp://bankuser@127.0.0.1:{closed_port()}/exports/"
 pattern = "salur_*.csv"
+options = {{ known_hosts = "{known_hosts}" }}
 """,
             encoding="utf-8",
         )

@@ -48,6 +48,13 @@ def open_filesystem(source: Source, timeout: float) -> tuple[object, str]:
         from sshfs import SSHFileSystem
 
         options.setdefault("known_hosts", os.path.expanduser("~/.ssh/known_hosts"))
+        known_hosts = options["known_hosts"]
+        if isinstance(known_hosts, str) and not os.path.isfile(known_hosts):
+            raise SourceConfigError(
+                f"source '{source.name}': known_hosts file {known_hosts} not found: put the "
+                "server's host key there (ssh-keyscan, checked by hand) or name another file "
+                "in options.known_hosts"
+            )
         options.setdefault("connect_timeout", timeout)
         options.setdefault("login_timeout", timeout)
         options.setdefault("timeout", timeout)
