@@ -420,3 +420,29 @@ def test_cli_pull(pull_settings, tmp_path, monkeypatch):
     none = runner.invoke(app, ["pull", "--sources", str(tmp_path / "absent.toml"), "--db",
                                str(db), "--raw", str(raw)])
     assert none.exit_code == 0 and "no source configured" in none.output
+
+
+def test_warehouse_locked_by_another_process(pull_settings, tmp_path):
+    """The warehouse held by another process: retried as I/O, then the source fails with the
+    cause 'warehouse busy' and nothing lands (the pull record could not be written)."""
+    import subprocess
+    import sys
+
+    share = tmp_path / "share"
+    share.mkdir()
+    (share / DISBURSEMENT).write_bytes(CONTENT)
+    write_sources(pull_settings.sources_file, {"name": "dinsos", "url": share.as_uri()})
+    pull_settings.warehouse.parent.mkdir(parents=True, exist_ok=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c",
+         "import duckdb, sys; c = duckdb.connect(sys.argv[1]); print('held', flush=True); "
+         "sys.stdin.read()", str(pull_settings.warehouse)],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        [result] = pull_all(pull_settings, "run-1")
+    finally:
+        holder.communicate("", timeout=30)
+    assert (result.ok, result.cause.split(" (")[0]) == (False, "warehouse busy")
+    assert not pull_settings.raw_dir.exists()

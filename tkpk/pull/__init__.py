@@ -14,6 +14,8 @@ import logging
 import time
 from dataclasses import dataclass, field
 
+import duckdb
+
 from tkpk.config import Settings
 from tkpk.db import connect
 from tkpk.pull import log
@@ -98,8 +100,13 @@ def pull_once(source: Source, settings: Settings, run_id: str) -> SourceResult:
 
 
 def record_failure(settings: Settings, run_id: str, source: Source, failure: PullFailed) -> None:
-    """Record that ``source`` could not be pulled (its URL without user, and the cause)."""
-    con = connect(settings)
+    """Record that ``source`` could not be pulled (its URL without user, and the cause); when
+    the warehouse itself cannot be written, the failure is only logged (and summarised)."""
+    try:
+        con = connect(settings)
+    except duckdb.Error as error:
+        logger.warning("pull %s: failure not recorded: %s", source.name, type(error).__name__)
+        return
     try:
         log.write(con, [failure_record(run_id, source, failure.cause)])
     finally:

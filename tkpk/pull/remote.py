@@ -213,9 +213,11 @@ def _chain(error: BaseException) -> list[BaseException]:
 
 def classify(error: BaseException) -> tuple[str, bool]:
     """(category, transient) of a pull failure: transient ones (I/O: refused connection,
-    time-out, dropped connection) are retried; credentials, configuration and missing folders
-    are not."""
+    time-out, dropped connection, the warehouse locked by another process) are retried;
+    credentials, configuration and missing folders are not."""
     chain = _chain(error)
+    if any(type(link).__name__ == "IOException" and "lock" in str(link).lower() for link in chain):
+        return "warehouse busy", True
     for names, category, transient in _CATEGORIES:
         for link in chain:
             if names & {cls.__name__ for cls in type(link).__mro__}:
