@@ -154,3 +154,22 @@ def closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def s3_user_key(endpoint: str) -> tuple[str, str]:
+    """An IAM user allowed s3:* on the test server: (access key id, secret). Enforced once
+    ``moto.settings.INITIAL_NO_AUTH_ACTION_COUNT`` is set to 0."""
+    import json
+
+    import boto3
+
+    iam = boto3.client(
+        "iam", endpoint_url=endpoint, aws_access_key_id=S3_KEY,
+        aws_secret_access_key=S3_SECRET, region_name=REGION,
+    )
+    iam.create_user(UserName="puller")
+    policy = {"Version": "2012-10-17",
+              "Statement": [{"Effect": "Allow", "Action": "s3:*", "Resource": "*"}]}
+    iam.put_user_policy(UserName="puller", PolicyName="s3", PolicyDocument=json.dumps(policy))
+    key = iam.create_access_key(UserName="puller")["AccessKey"]
+    return key["AccessKeyId"], key["SecretAccessKey"]

@@ -23,6 +23,7 @@ from tests.pull_servers import (
     closed_port,
     s3_client,
     s3_server,
+    s3_user_key,
     sftp_server,
 )
 from tkpk.config import Settings
@@ -357,6 +358,32 @@ def test_s3_pull_then_nothing(pull_settings, tmp_path):
     assert (path, outcome, local) == (f"s3://salur-bri/exports/{DISBURSEMENT}", "pulled",
                                       DISBURSEMENT)
     assert_no_leak(pull_settings, S3_KEY, S3_SECRET)
+
+
+def test_s3_wrong_credentials_fail_at_once(pull_settings, tmp_path, monkeypatch):
+    """The store checks signatures (moto with IAM auth on): the right key pulls, a wrong
+    secret is refused at once, not retried, and neither key nor secret is recorded."""
+    import moto.settings
+
+    with s3_server() as endpoint:
+        key, secret = s3_user_key(endpoint)
+        client = s3_client(endpoint)
+        client.create_bucket(Bucket="salur-bri")
+        client.put_object(Bucket="salur-bri", Key=f"exports/{DISBURSEMENT}", Body=CONTENT)
+        monkeypatch.setattr(moto.settings, "INITIAL_NO_AUTH_ACTION_COUNT", 0)
+        write_sources(pull_settings.sources_file, s3_source(endpoint))
+        monkeypatch.setenv("TKPK_TEST_S3_KEY", key)
+        monkeypatch.setenv("TKPK_TEST_S3_SECRET", "wrong-secret-value-000")
+        retrying = replace(pull_settings, pull_retries=3, pull_retry_delay=2)
+        started = time.monotonic()
+        [refused] = pull_all(retrying, "run-1")
+        assert time.monotonic() - started < 2, "refused credentials are not retried"
+        monkeypatch.setenv("TKPK_TEST_S3_SECRET", secret)
+        [accepted] = pull_all(pull_settings, "run-2")
+    assert (refused.ok, refused.cause) == (False, "credentials refused (PermissionError)")
+    assert accepted.ok and accepted.landed == [DISBURSEMENT]
+    assert [r[2] for r in pull_log(pull_settings)] == ["failed", "pulled"]
+    assert_no_leak(pull_settings, key, secret, "wrong-secret-value-000")
 
 
 def test_servers_down_do_not_stop_the_other_sources(pull_settings, tmp_path):
