@@ -100,8 +100,7 @@ def pull_sources(settings: Settings, run_id: str) -> list[dict]:
         sources = load_sources(settings.sources_file)
     except SourceConfigError as error:
         logger.error("pull: %s", error)
-        return [{"source": "sources.toml", "url": "", "ok": False, "cause": str(error),
-                 "outcomes": {}, "landed": []}]
+        return [asdict(SourceResult(source="sources.toml", url="", ok=False, cause=str(error)))]
     sweep_temp(settings.pull_temp_dir)
     delays = [settings.pull_retry_delay * 2**i for i in range(settings.pull_retries)] or 0
     results = []
