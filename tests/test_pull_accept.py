@@ -187,3 +187,24 @@ def _assert_no_secret(root: Path, *texts: str) -> None:
             for needle in needles:
                 assert needle not in data, f"{needle!r} found in {path}"
     assert os.environ["TKPK_ACCEPT_S3_SECRET"] == S3_SECRET
+
+
+def test_nightly_pull_step_goes_on_after_a_malformed_sources_file(tmp_path, prefect_harness):
+    """The flow's pull step names the bad key and returns; the run then ingests as usual."""
+    from prefect import flow
+
+    from flows.nightly import pull_sources
+    from flows.summary import pull_lines
+
+    bad = tmp_path / "sources.toml"
+    bad.write_text('[[source]]\nname = "bri"\nurl = "ftp://host/exports/"\n', encoding="utf-8")
+    settings = Settings(raw_dir=tmp_path / "raw", warehouse=tmp_path / "w.duckdb",
+                        temp_dir=tmp_path / "tmp", sources_file=bad)
+
+    @flow
+    def pull_step() -> list[dict]:
+        return pull_sources(settings, "run-1")
+
+    [line] = pull_lines(pull_step())
+    assert line.startswith("pull sources.toml FAILED: ")
+    assert "source 'bri', key 'url'" in line
