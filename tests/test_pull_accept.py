@@ -165,14 +165,20 @@ options = {{ known_hosts = "{known_hosts}" }}
 
 
 def _artifact_text() -> str:
-    """Every markdown artifact the runs recorded on the Prefect API."""
+    """Every markdown artifact and log line the runs recorded on the Prefect API."""
     from prefect.client.orchestration import get_client
 
     with get_client(sync_client=True) as client:
         artifacts = client.read_artifacts()
+        logs, batch = [], [None]
+        while batch:
+            batch = client.read_logs(limit=200, offset=len(logs))
+            logs += batch
     texts = [str(a.data) for a in artifacts]
     assert any("pull bank FAILED: server unreachable" in t for t in texts)
-    return "\n".join(texts)
+    messages = [log.message for log in logs]
+    assert any("pull bank failed: server unreachable" in m for m in messages)
+    return "\n".join(texts + messages)
 
 
 def _assert_no_secret(root: Path, *texts: str) -> None:
