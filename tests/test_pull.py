@@ -13,9 +13,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
-from typer.testing import CliRunner
-
-from tests.pull_servers import (
+from pull_servers import (
     S3_KEY,
     S3_SECRET,
     SFTP_PASSWORD,
@@ -26,6 +24,8 @@ from tests.pull_servers import (
     s3_user_key,
     sftp_server,
 )
+from typer.testing import CliRunner
+
 from tkpk.config import Settings
 from tkpk.ingest.files import parse_file_name
 from tkpk.pull import load_sources, pull_all

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from pull_servers import S3_KEY, S3_SECRET, closed_port, s3_client, s3_server
 from typer.testing import CliRunner
 
-from tests.pull_servers import S3_KEY, S3_SECRET, closed_port, s3_client, s3_server
 from tkpk.config import Settings
 
 pytestmark = pytest.mark.slow
