@@ -223,6 +223,22 @@ def test_a_file_already_in_raw_is_not_landed_twice(pull_settings, tmp_path):
     assert raw_files(pull_settings) == {DISBURSEMENT: CONTENT}
 
 
+def test_a_file_over_the_size_limit_is_not_downloaded(pull_settings, tmp_path):
+    from tkpk.config import Limits
+
+    remote = tmp_path / "share"
+    remote.mkdir()
+    (remote / DISBURSEMENT).write_bytes(CONTENT)
+    (remote / "pbi_jk_202606.csv").write_bytes(b"x")
+    write_sources(pull_settings.sources_file, {"name": "dinsos", "url": remote.as_uri()})
+    limited = replace(pull_settings, limits=Limits(max_file_bytes=len(CONTENT) - 1))
+    [result] = pull_all(limited, "run-1")
+    assert (result.ok, result.landed, result.outcomes) == (
+        True, ["pbi_jk_202606.csv"], {"failed": 1, "pulled": 1})
+    assert [(r[2], r[4]) for r in pull_log(limited) if r[2] == "failed"] == [
+        ("failed", "file too large (over TKPK_MAX_FILE_BYTES)")]
+
+
 def test_rewritten_between_listing_and_download(pull_settings, tmp_path):
     """A file rewritten after the listing is not landed (unstable); the next pull takes it."""
     remote = tmp_path / "share"

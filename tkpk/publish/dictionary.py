@@ -520,9 +520,10 @@ SOURCE_PULLS = Table(
         _c("source", "VARCHAR", "code", "key", "Source name in sources.toml.",
            "Nama sumber di sources.toml."),
         _c("remote_path", "VARCHAR", "text", "key",
-           "URL of the remote file (of the source when it failed), without user name or "
-           "password.",
-           "URL berkas jarak jauh (URL sumber bila gagal), tanpa nama pengguna atau kata sandi.",
+           "URL of the remote file (of the source when the source could not be pulled), "
+           "without user name or password.",
+           "URL berkas jarak jauh (URL sumber bila sumber tidak dapat diambil), tanpa nama "
+           "pengguna atau kata sandi.",
            free_text=True),
         _c("size", "BIGINT", "bytes", "attribute", "Size of the remote file as listed.",
            "Ukuran berkas jarak jauh menurut daftar."),
@@ -538,11 +539,13 @@ SOURCE_PULLS = Table(
            "pulled (landed under its name), renamed (changed content landed under a revision "
            "name <name>__rNN), unchanged (same content as its last pull), already_present (the "
            "raw folder already had it), unstable (changed during the download: tried again "
-           "next time) or failed.",
+           "next time) or failed (the source could not be pulled, or the file is over the size "
+           "limit).",
            "pulled (masuk dengan namanya), renamed (isi yang berubah masuk dengan nama revisi "
            "<nama>__rNN), unchanged (isi sama dengan pengambilan terakhir), already_present "
            "(sudah ada di folder mentah), unstable (berubah saat diunduh: dicoba lagi "
-           "berikutnya) atau failed (gagal)."),
+           "berikutnya) atau failed (sumber tidak dapat diambil, atau berkas melebihi batas "
+           "ukuran)."),
         _c("local_name", "VARCHAR", "text", "attribute",
            "File name in the raw folder (null when nothing landed).",
            "Nama berkas di folder mentah (kosong bila tidak ada yang masuk).",

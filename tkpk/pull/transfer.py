@@ -228,6 +228,8 @@ def _pull_file(
         return PullRecord(run_id, source.name, item.public_path, item.size, item.modified, sha,
                           utc_now(), outcome, local, reason)
 
+    if item.size > settings.limits.max_file_bytes:
+        return record(log.FAILED, None, None, "file too large (over TKPK_MAX_FILE_BYTES)")
     try:
         try:
             sha = download(filesystem, item, temp, settings.limits.max_file_bytes)
