@@ -529,3 +529,22 @@ def test_summary_lines_of_the_pull_step():
         "pull bri: 3 new file(s) (1 under a revision name), 1 unstable",
         "pull pos FAILED: credentials refused (PermissionDenied)",
     ]
+
+
+def test_the_ingest_loads_a_revision_like_its_original(pull_settings, con, tmp_path):
+    """The raw load reads ``<name>__r02.csv`` with the original's kind and loads its rows."""
+    from tkpk.ingest.raw import load_new_files
+
+    remote = tmp_path / "share"
+    remote.mkdir()
+    (remote / DISBURSEMENT).write_bytes(CONTENT)
+    write_sources(pull_settings.sources_file, {"name": "dinsos", "url": remote.as_uri()})
+    pull_all(pull_settings, "run-1")
+    (remote / DISBURSEMENT).write_bytes(CONTENT + CONTENT.splitlines(keepends=True)[1])
+    os.utime(remote / DISBURSEMENT, (time.time() + 5, time.time() + 5))
+    pull_all(pull_settings, "run-2")
+    outcomes = load_new_files(con, pull_settings, "run-3")
+    assert [(o.file_name, o.kind, o.outcome, o.rows_read) for o in outcomes] == [
+        (DISBURSEMENT, "disbursements", "loaded", 1),
+        ("salur_pkh_bri_202606_tahap2__r02.csv", "disbursements", "loaded", 2),
+    ]
