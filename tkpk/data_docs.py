@@ -65,8 +65,10 @@ _TITLES = re.compile(r"<title>.*?</title>\s*", re.DOTALL | re.I)
 _STATIC_LINK = re.compile(r"(?P<quote>[\"'(])(?:\./|(?:\.\./)+)?static/")
 #: The index's tables: every row on one page (GX pages them by 10), in run order.
 _INDEX_OPTIONS = (
-    ("'sortName': 'run_time', 'sortOrder': 'desc'", "'sortName': 'batch_identifier', "
-     "'sortOrder': 'asc'"),
+    (
+        "'sortName': 'run_time', 'sortOrder': 'desc'",
+        "'sortName': 'batch_identifier', 'sortOrder': 'asc'",
+    ),
     ("'pagination': 'true'", "'pagination': 'true', 'pageSize': 1000"),
 )
 _NEWSLETTER = re.compile(r"<p>\s*Stay current on everything GX.*?</p>", re.DOTALL)
@@ -160,9 +162,7 @@ def _describe_batch(text: str, batch: str) -> str:
     return text.replace("Data asset: None<br>", line, 1)
 
 
-def make_offline(
-    site: Path, run_name: str, batches: Mapping[str, str] | None = None
-) -> list[str]:
+def make_offline(site: Path, run_name: str, batches: Mapping[str, str] | None = None) -> list[str]:
     """Make a built GX site work without internet (see the module doc) and name its pages;
     ``batches`` maps a validation page's stem to the batch's label, written on the page.
     Returns what was dropped (empty with GX 1.24's pages: every asset they load is vendored)."""

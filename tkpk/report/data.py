@@ -37,8 +37,8 @@ def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("period", "snapshot"):  # dates as datetime.date, like the periods list
         if column in out.columns:
             out[column] = [None if fmt.is_missing(v) else fmt.parse_period(v) for v in out[column]]
-    for column in out.columns:
-        if column not in _NOT_NUMERIC and out[column].dtype != object:
+    for column in out.columns:  # text, dates and flags of newer columns are left as they are
+        if column not in _NOT_NUMERIC and pd.api.types.is_numeric_dtype(out[column]):
             out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
     return out
 
@@ -62,6 +62,8 @@ class ReportData:
     areas: pd.DataFrame
     official: dict | None
     boundaries: Path | None = None
+    #: The period's ``data_coverage`` rows when the pack has that table (else None).
+    coverage: pd.DataFrame | None = None
 
     # -- areas ---------------------------------------------------------------------------------
     @property
@@ -188,4 +190,5 @@ def load_report_data(
         areas=reference.load_areas(region),
         official=analysis.official_rate(),
         boundaries=boundaries,
+        coverage=table("data_coverage", period=chosen) if pack.has("data_coverage") else None,
     )
