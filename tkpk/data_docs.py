@@ -59,6 +59,7 @@ _RESOURCE_TAG = re.compile(
     r"\b(?:src|href|data)\s*=\s*[\"']?\s*https?://[^>]*>(?:\s*</(?P=tag)>)?",
     re.I,
 )
+_ANCHOR = re.compile(r"<a\b[^>]*>", re.I)
 _TITLES = re.compile(r"<title>.*?</title>\s*", re.DOTALL | re.I)
 #: A relative link into the site's static folder (GX gets the depth wrong for the favicon of
 #: validation pages): re-anchored at the site root.
@@ -96,7 +97,9 @@ def copy_assets(site: Path) -> Path:
 
 
 def external_resources(text: str) -> list[str]:
-    """The http(s) URLs ``text`` (HTML or CSS) would load (links to pages are not counted)."""
+    """The http(s) URLs ``text`` (HTML or CSS) would load (``<a href>`` links to pages are not
+    counted: nothing is fetched unless the reader follows them)."""
+    text = _ANCHOR.sub("<a>", text)
     return [match.group("url") for match in _RESOURCE.finditer(text)]
 
 
