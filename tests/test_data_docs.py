@@ -10,27 +10,15 @@ import json
 import re
 from pathlib import Path
 
-import pytest
+from test_validation import SUITE as PEOPLE_SUITE
+from test_validation import people  # noqa: F401 - the fixture
 
 from tkpk import data_docs
 from tkpk.validation import build_data_docs, validate_table
 
 FIVE_MB = 5 * 1024 * 1024
-SUITE = {
-    "name": "stg_people",
-    "expectations": [
-        {
-            "type": "expect_column_values_to_match_regex",
-            "kwargs": {"column": "nik", "regex": "^[0-9]{16}$"},
-            "meta": {"reason": "nik_invalid"},
-        },
-        {
-            "type": "expect_column_values_to_not_be_null",
-            "kwargs": {"column": "desil"},
-            "meta": {"reason": "code_invalid"},
-        },
-    ],
-}
+#: A staging-like suite (its name says "raw rows of kind people").
+SUITE = {**PEOPLE_SUITE, "name": "stg_people"}
 #: What an office may type into a file name: must never reach a URL or a title.
 RAW_FILE = "salur_bpnt_bni_202602 (Bu Sri; revisi #2).csv"
 
@@ -100,21 +88,7 @@ def test_rewrite_points_cdn_urls_at_the_site_and_drops_what_it_cannot_serve():
     assert data_docs.external_resources(text) == []
 
 
-@pytest.fixture
-def people(con):
-    """Four rows, two failing one expectation each."""
-    con.execute(
-        """
-        create table people as select * from (values
-            (1, '3375010101800001', 1), (2, '33750101', 2),
-            (3, '3375010101800003', null), (4, '3375010101800004', 4)
-        ) t(row_id, nik, desil)
-        """
-    )
-    return con
-
-
-def test_site_works_offline_with_readable_names(people, tmp_path):
+def test_site_works_offline_with_readable_names(people, tmp_path):  # noqa: F811
     outcome = validate_table(people, "people", SUITE, batch_name=f"2 files: {RAW_FILE}, x.xlsx")
     again = validate_table(people, "people", SUITE, batch_name="kelurahan_poverty (export)")
     site = tmp_path / "docs"
