@@ -110,6 +110,7 @@ def test_site_works_offline_with_readable_names(people, tmp_path):  # noqa: F811
     first = validation_pages[0].read_text(encoding="utf-8")
     assert "<title>Validasi 01-stg_people · suite stg_people (data mentah people)" in first
     assert "salur_bpnt_bni_202602 (Bu Sri; revisi #2).csv" in first  # said on the page
+    assert "__none__" not in first and "Validations / stg_people / 20260701T020000Z-abcdef" in first
     index_text = index.read_text(encoding="utf-8")
     assert "Data Docs</strong> | tkpk 20260701T020000Z-abcdef" in index_text
     assert "'pageSize': 1000" in index_text

@@ -926,7 +926,9 @@ def build_data_docs(
             run_id=run,
             batch_identifier=batch_id,
         )
-        store.set(key, scrub(result))
+        cleaned = scrub(result)
+        cleaned.meta["run_id"] = run  # the pages show the run's name and time (not "__none__")
+        store.set(key, cleaned)
         page = Path("validations", *suite_name.split("."), run_name,
                     run_time.strftime("%Y%m%dT%H%M%S.%fZ"), f"{batch_id}.html")  # fmt: skip
         entries.append(
