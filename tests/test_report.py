@@ -371,3 +371,4 @@ def test_notes_use_line_scope_effective_date_and_data_coverage_when_present(tmp_
     assert "snapshot_age_months: 5" in coverage and "households_quarantined: 12" in coverage
     text = render(data, [])  # the cover only: the charts are drawn by the other tests
     assert "dipinjam dari garis provinsi" in text and "data_coverage" in text
+    assert 'id="tabel-cakupan-data"' in text and ">households_quarantined</th>" in text

@@ -160,6 +160,13 @@ def _quality_summary(pack: analysis.Pack) -> dict:
     return dict(zip(keys, row, strict=True))
 
 
+def _optional_table(pack: analysis.Pack, name: str, period: date) -> pd.DataFrame | None:
+    """The period's rows of a table newer packs carry (None when absent or without a period)."""
+    if not pack.has(name) or "period" not in pack.columns(name):
+        return None
+    return _numeric(pack.table(name, period=period))
+
+
 def load_report_data(
     pack: analysis.Pack,
     period: date | str | None = None,
@@ -190,5 +197,5 @@ def load_report_data(
         areas=reference.load_areas(region),
         official=analysis.official_rate(),
         boundaries=boundaries,
-        coverage=table("data_coverage", period=chosen) if pack.has("data_coverage") else None,
+        coverage=_optional_table(pack, "data_coverage", chosen),
     )

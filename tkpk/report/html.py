@@ -340,6 +340,35 @@ def program_frame(data: ReportData) -> pd.DataFrame:
     return city
 
 
+def coverage_table(data: ReportData) -> str:
+    """The period's ``data_coverage`` rows (kelurahan, then kecamatan and city) as a sortable
+    table, every column under its label; empty when the pack has no such table."""
+    coverage = data.coverage
+    if coverage is None or coverage.empty:
+        return ""
+    skip = {"period", "area_level", "area_code", "kecamatan_code", "snapshot"}
+    columns = []
+    for name in coverage.columns:
+        if name in skip:
+            continue
+        if name == "area_name" or not pd.api.types.is_numeric_dtype(coverage[name]):
+            columns.append(Column(name, _label(name)))
+        else:
+            columns.append(Column(name, _label(name), lambda v, c=name: _value(v, c)))
+    order = {"kelurahan": 0, "kecamatan": 1, "kota": 2}
+    frame = coverage.copy()
+    if "area_level" in frame:
+        frame = frame.assign(_order=frame["area_level"].map(order).fillna(3)).sort_values(
+            ["_order", *(["area_code"] if "area_code" in frame else [])]
+        )
+    return table_html(
+        "tabel-cakupan-data",
+        f"Cakupan data {data.period_label}: dasar angka-angka di atas (tabel data_coverage).",
+        columns,
+        frame,
+    )
+
+
 def funding_frame(data: ReportData) -> pd.DataFrame:
     """The city's funding sources, largest amount first, with each one's share."""
     city = data.funding[data.funding["area_level"] == "kota"].sort_values(
@@ -522,7 +551,7 @@ def chart_notes(data: ReportData, chart: ChartSpec) -> list[str]:
     window for program figures, the funding note for sources."""
     number = chart.key[:2]
     if number in ("01", "02", "03", "04", "09"):
-        return [*line_notes(data), *coverage_notes(data)]
+        return [*line_notes(data)[:-1], *coverage_notes(data)]
     if number in ("05", "06", "07"):
         return [
             f"Program dalam 12 bulan: {data.window_label}; sasaran = rumah tangga desil sasaran.",
@@ -611,6 +640,12 @@ def render(data: ReportData, charts: Sequence[ChartSpec]) -> str:
             + "</section>"
         )
         toc.append(("tabel-dana", "Tabel sumber dana"))
+    coverage = coverage_table(data)
+    if coverage:
+        sections.append(
+            '<section id="tabel-cakupan"><h2>Tabel: cakupan data</h2>' + coverage + "</section>"
+        )
+        toc.append(("tabel-cakupan", "Tabel cakupan data"))
     nav = "".join(f'<a href="#{key}">{_e(title)}</a>' for key, title in toc)
     source = (
         f"Sumber: {PACK_DESCRIPTIONS.get(data.pack_name, data.pack_name)} hasil pipeline tkpk; "
