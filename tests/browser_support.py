@@ -93,7 +93,7 @@ class Page:
         elif method == "Page.loadEventFired":
             self.loaded = True
 
-    def navigate(self, url: str, timeout: float = 30) -> None:
+    def navigate(self, url: str, timeout: float = 60) -> None:
         """Go to ``url`` and wait for its load event."""
         self.loaded = False
         self.send("Page.navigate", url=url)
@@ -107,7 +107,7 @@ class Page:
             raise BrowserError(f"{expression}: {result['exceptionDetails']}")
         return result["result"].get("value")
 
-    def wait_for(self, expression: str, timeout: float = 20) -> Any:
+    def wait_for(self, expression: str, timeout: float = 30) -> Any:
         """Poll a JavaScript expression until it is truthy; returns its value."""
         deadline = time.monotonic() + timeout
         while True:
@@ -131,7 +131,7 @@ class Page:
 class Browser:
     """A headless Chromium process and its DevTools websocket."""
 
-    def __init__(self, executable: str | None = None, timeout: float = 30) -> None:
+    def __init__(self, executable: str | None = None, timeout: float = 60) -> None:
         self.executable = executable or chromium_path()
         if not self.executable:
             raise BrowserError("no chromium on PATH (apt-get install chromium)")
