@@ -124,3 +124,21 @@ def test_site_works_offline_with_readable_names(people, tmp_path):  # noqa: F811
     assert all((site / e["page"]).is_file() for e in listing["validations"])
     assert (site / "static" / "vendor" / "manifest.json").is_file()
     assert (site / "static" / "vendor" / "jquery-3.7.1" / "LICENSE.txt").is_file()
+
+
+def test_sites_of_earlier_runs_are_made_offline_too(people, settings):  # noqa: F811
+    from tkpk.validation import publish_data_docs
+
+    old = settings.data_docs_dir / "20260601T020000Z-old000"
+    (old / "static" / "images").mkdir(parents=True)
+    (old / "index.html").write_text(
+        '<html><head><title>x</title><script src="https://code.jquery.com/jquery-3.7.1.min.js">'
+        "</script></head><body></body></html>",
+        encoding="utf-8",
+    )
+    outcome = validate_table(people, "people", SUITE, batch_name="people.csv")
+    publish_data_docs([outcome], settings, "20260701T020000Z-aaaaaa")
+    text = (old / "index.html").read_text(encoding="utf-8")
+    assert data_docs.external_resources(text) == []
+    assert 'src="static/vendor/jquery-3.7.1/jquery.min.js"' in text
+    assert "run 20260601T020000Z-old000" in text

@@ -1011,6 +1011,7 @@ def publish_data_docs(results: Iterable[Any], settings: Any, run_id: str) -> Pat
         (p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
         reverse=True,
     )
+    _offline_earlier_runs(root, runs)
     items = "\n".join(
         f'<li><a href="{html.escape(name)}/index.html">{html.escape(name)}</a></li>'
         for name in runs
@@ -1027,3 +1028,14 @@ def publish_data_docs(results: Iterable[Any], settings: Any, run_id: str) -> Pat
     temp_index.write_text(page, encoding="utf-8")
     os.replace(temp_index, root / "index.html")
     return target / "index.html"
+
+
+def _offline_earlier_runs(root: Path, runs: Iterable[str]) -> None:
+    """Sites of runs published before the Data Docs were made offline (no ``static/vendor``):
+    rewritten in place to the vendored assets, so the whole list opens without internet."""
+    from tkpk import data_docs
+
+    for name in runs:
+        site = root / name
+        if (site / "index.html").is_file() and not (site / data_docs.SITE_VENDOR).is_dir():
+            data_docs.make_offline(site, name)
