@@ -190,6 +190,7 @@ def line_notes(data: ReportData) -> list[str]:
         details.append(wording.get(str(scope), f"cakupan {scope}"))
     if details:
         notes.append("Garis kemiskinan " + "; ".join(details) + ".")
+    notes += list(getattr(data, "poverty_line_warnings", None) or [])  # old or borrowed line
     official_p0 = city.get("official_p0")
     if not fmt.is_missing(official_p0):
         year = city.get("official_year")
