@@ -579,6 +579,129 @@ TABLES: tuple[Table, ...] = (
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 
+# --------------------------------------------------------------------------- relations
+
+
+@dataclass(frozen=True)
+class Term:
+    """A column of an exported table in a relation (``root_only``: the region's root row only)."""
+
+    table: str
+    column: str
+    coef: float = 1.0
+    root_only: bool = False
+
+
+@dataclass(frozen=True)
+class Relation:
+    """An exact equation between published values, declared once (docs/contract/indicators.md).
+
+    The Bappeda pack's secondary suppression and the dictionary tests read these; the area
+    hierarchy (a kecamatan or city value is the sum of its parts, for every count and amount of an
+    area table) is implied by ``Table.area`` and needs no declaration. Kinds:
+
+    - ``sum``: Σ ``total`` = Σ ``parts`` over the rows of each side sharing the ``by`` values;
+    - ``equal``: the cells of ``parts`` sharing the ``by`` values are one quantity published
+      several times (cells holding the same value are linked);
+    - ``ratio``: ``total`` (the ratio) = Σ ``parts`` (numerator, with coefficients) / ``other``
+      (the denominator), rows matched on ``by``;
+    - ``complement``: Σ ``parts`` = 1 over the rows sharing ``by``;
+    - ``product``: ``total`` = ``parts[0]`` × ``parts[1]`` in one row.
+
+    An equation is used only where it holds on the unsuppressed values (a null in it, e.g. an
+    undefined ratio, drops it).
+    """
+
+    kind: str
+    name: str
+    by: tuple[str, ...]
+    parts: tuple[Term, ...]
+    total: tuple[Term, ...] = ()
+    other: Term | None = None
+
+
+_AREA_KEY = ("period", "area_level", "area_code")
+_REACH_KEY = _AREA_KEY + ("program",)
+
+
+def _ratio_relation(table: str, ratio: str, numerator: tuple[Term, ...], denominator: Term,
+                    by: tuple[str, ...]) -> Relation:
+    return Relation("ratio", f"{table}.{ratio}", by, numerator, (Term(table, ratio),), denominator)
+
+
+RELATIONS: tuple[Relation, ...] = (
+    *(
+        Relation(
+            "sum", f"program_overlap {group} buckets", _AREA_KEY,
+            tuple(Term("program_overlap", f"{group}_programs_{n}")
+                  for n in ("0", "1", "2", "3plus")),
+            (Term("program_overlap", f"{group}_households"),),
+        )
+        for group in ("poor", "target")
+    ),
+    *(
+        Relation(
+            "sum", f"program_incidence {column} deciles", ("period", "program"),
+            (Term("program_incidence", column),),
+            (Term("program_reach", column, root_only=True),),
+        )
+        for column in ("recipient_households", "amount_idr")
+    ),
+    Relation(
+        "sum", "funding_sources amount = program_reach amount", _AREA_KEY,
+        (Term("funding_sources", "amount_idr"),), (Term("program_reach", "amount_idr"),),
+    ),
+    Relation(
+        "equal", "poor households", _AREA_KEY,
+        (Term("kelurahan_poverty", "poor_households"), Term("program_overlap", "poor_households"),
+         Term("program_reach", "poor_households")),
+    ),
+    Relation(
+        "equal", "target households", _AREA_KEY,
+        (Term("kelurahan_poverty", "households_desil_1_4"),
+         Term("program_overlap", "target_households"), Term("program_reach", "target_households")),
+    ),
+    *(
+        _ratio_relation("kelurahan_poverty", ratio, (Term("kelurahan_poverty", numerator),),
+                        Term("kelurahan_poverty", "population"), _AREA_KEY)
+        for ratio, numerator in (("p0", "poor_population"),
+                                 ("extreme_p0", "extreme_poor_population"),
+                                 ("mpi_h", "mpi_poor_population"))
+    ),
+    Relation("product", "mpi_m0 = mpi_h × mpi_a", _AREA_KEY,
+             (Term("kelurahan_poverty", "mpi_h"), Term("kelurahan_poverty", "mpi_a")),
+             (Term("kelurahan_poverty", "mpi_m0"),)),
+    _ratio_relation("program_reach", "coverage_target",
+                    (Term("program_reach", "recipient_target_households"),),
+                    Term("program_reach", "target_households"), _REACH_KEY),
+    _ratio_relation("program_reach", "exclusion_error",
+                    (Term("program_reach", "target_households"),
+                     Term("program_reach", "recipient_target_households", -1.0)),
+                    Term("program_reach", "target_households"), _REACH_KEY),
+    _ratio_relation("program_reach", "inclusion_error",
+                    (Term("program_reach", "recipient_households"),
+                     Term("program_reach", "recipient_target_households", -1.0)),
+                    Term("program_reach", "recipient_households"), _REACH_KEY),
+    _ratio_relation("program_reach", "coverage_poor",
+                    (Term("program_reach", "recipient_poor_households"),),
+                    Term("program_reach", "poor_households"), _REACH_KEY),
+    _ratio_relation("program_reach", "adequacy", (Term("program_reach", "amount_idr"),),
+                    Term("program_reach", "recipient_consumption_idr_year"), _REACH_KEY),
+    Relation("complement", "coverage_target + exclusion_error = 1", _REACH_KEY,
+             (Term("program_reach", "coverage_target"), Term("program_reach", "exclusion_error"))),
+    *(
+        _ratio_relation("program_incidence", ratio, (Term("program_incidence", column),),
+                        Term("program_reach", column, root_only=True), ("period", "program"))
+        for ratio, column in (("beneficiary_incidence", "recipient_households"),
+                              ("benefit_incidence", "amount_idr"))
+    ),
+    *(
+        Relation("complement", f"Σ {ratio} over deciles = 1", ("period", "program"),
+                 (Term("program_incidence", ratio),))
+        for ratio in ("beneficiary_incidence", "benefit_incidence")
+    ),
+)
+
 #: The warehouse ``households`` mart carries the registry id; it is replaced by the pseudonym.
 REGISTRY_ID_COLUMN = "id_keluarga"
 
