@@ -90,7 +90,7 @@ def suppressed_select(table: Table, source_sql: str) -> str:
 # unknown. Secondary suppression withholds more values until no withheld value is determined:
 #
 # 1. while an equation has exactly one unknown, withhold its smallest published value
-#    (preferring a ratio to a count, and a part to a total);
+#    (preferring a ratio to a count, a part to a total, and a non-zero value to a zero);
 # 2. then an exact check: a withheld value is determined when it is fixed by the linear
 #    equations together (its unit vector lies in the row space of the unknowns' coefficients;
 #    ratios count as linear once their denominator or the ratio itself is known). For each such
@@ -115,6 +115,17 @@ class Cells:
     ids: dict[tuple[str, str], np.ndarray]
     labels: list[tuple[str, str]]
     label_of: np.ndarray
+
+    @property
+    def scale(self) -> np.ndarray:
+        """Each variable's magnitude (its value; for a zero, the median non-zero magnitude of
+        its column, else 1): the exact check works on variables of size about 1, so that a ratio
+        and a rupiah amount weigh alike."""
+        magnitude = np.abs(self.values)
+        frame = pd.DataFrame({"label": self.label_of, "m": magnitude})
+        typical = frame[frame["m"] > 0].groupby("label")["m"].median()
+        fallback = typical.reindex(range(len(self.labels))).fillna(1.0).to_numpy()
+        return np.where(magnitude > 0, magnitude, fallback[self.label_of])
 
 
 @dataclass
@@ -166,7 +177,8 @@ def build_cells(
     return Cells(
         values=value_array,
         primary=np.concatenate(flags) if flags else np.zeros(0, dtype=bool),
-        cost=np.abs(value_array),
+        # the smallest non-zero value first: a withheld zero protects little
+        cost=np.where(value_array != 0, np.abs(value_array), np.inf),
         ids=ids,
         labels=labels,
         label_of=np.concatenate(label_of) if label_of else np.zeros(0, dtype=np.int64),
@@ -337,12 +349,26 @@ def _relations(builder: _Builder, frames: dict[str, pd.DataFrame], root: str | N
             members = pd.concat([first, second], ignore_index=True).assign(prio=1, role="lin")
             builder.add(members, "lin", relation.name)
         elif relation.kind == "ratio":
-            ratio = _keyed(rows(relation.total[0]), by, coef=0.0, prio=0, role="ratio")
-            nums = [_keyed(rows(t), by, coef=t.coef, prio=1, role="num") for t in relation.parts]
-            den = _keyed(rows(relation.other), by, coef=0.0, prio=2, role="den")
+            # the ratio and its numerator share a row; the denominator is matched on ``by``
+            ratio_term = relation.total[0]
+            ratio = rows(ratio_term)
+            ratio = ratio.assign(row=np.arange(len(ratio)))
             ratio = ratio[ratio["var"] >= 0]
-            members = pd.concat([ratio, *nums, den], ignore_index=True)
-            builder.add(members[members["key"].isin(set(ratio["key"]))], "ratio", relation.name)
+            den = _keyed(rows(relation.other), by)[["key", "var"]].rename(columns={"var": "den"})
+            ratio = _keyed(ratio, by).merge(den, on="key", how="left")
+            ratio = ratio[ratio["den"].notna()]
+            members = [ratio.assign(coef=0.0, prio=0, role="ratio")[["row", "var", "coef", "prio",
+                                                                       "role"]],
+                       ratio.assign(var=ratio["den"].astype(np.int64), coef=0.0, prio=2,
+                                    role="den")[["row", "var", "coef", "prio", "role"]]]
+            for term in relation.parts:
+                assert term.table == ratio_term.table, "a numerator lies in the ratio's row"
+                num = rows(term).assign(row=np.arange(len(frames[term.table])))
+                num = num[num["row"].isin(ratio["row"])]
+                members.append(num.assign(coef=term.coef, prio=1, role="num")[
+                    ["row", "var", "coef", "prio", "role"]])
+            members = pd.concat(members, ignore_index=True).rename(columns={"row": "key"})
+            builder.add(members, "ratio", relation.name)
         elif relation.kind == "complement":
             members = pd.concat([_keyed(rows(t), by, coef=1.0, prio=1) for t in relation.parts],
                                 ignore_index=True).assign(role="lin")
@@ -446,6 +472,7 @@ def determined_unknowns(
     )
     _, labels = csgraph.connected_components(graph, directed=False)
     entry_label = labels[n_eq + var_index]
+    table = table.assign(coef=table["coef"].to_numpy() * cells.scale[table["var"].to_numpy()])
     order = np.argsort(entry_label, kind="stable")
     bounds = np.flatnonzero(np.diff(entry_label[order])) + 1
     coef = table["coef"].to_numpy()
@@ -456,6 +483,8 @@ def determined_unknowns(
         if len(columns) > MAX_EXACT_UNKNOWNS:
             continue
         key = (var_codes[columns].tobytes(), eq_codes[rows_of].tobytes(), coef[part].tobytes())
+        if key not in cache and len(rows_of) == 1 and len(columns) > 1:
+            cache[key] = np.zeros(0, dtype=np.int64)  # one equation, several unknowns
         if key not in cache:
             matrix = np.zeros((len(rows_of), len(columns)))
             matrix[row_of, col_of] = coef[part]
