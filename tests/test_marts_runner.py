@@ -35,6 +35,7 @@ CONTRACT_COLUMNS = {
         "mpi_poor_population", "mpi_h", "mpi_a", "mpi_m0", "deprived_schooling",
         "deprived_attendance", "deprived_insurance", "deprived_electricity", "deprived_water",
         "deprived_sanitation", "deprived_housing", "deprived_cooking_fuel", "deprived_crowding",
+        "official_p0", "official_year", "registry_coverage",
     ],
     "program_reach": [
         *AREA_KEYS,

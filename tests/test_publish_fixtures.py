@@ -108,7 +108,11 @@ def _kelurahan_poverty(con: duckdb.DuckDBPyConnection) -> None:
                    d3 / population as deprived_insurance, d1 / population as deprived_electricity,
                    d2 / population as deprived_water, d3 / population as deprived_sanitation,
                    d1 / population as deprived_housing, d2 / population as deprived_cooking_fuel,
-                   d3 / population as deprived_crowding
+                   d3 / population as deprived_crowding,
+                   case when area_level = 'kota' then 0.0671 end as official_p0,
+                   case when area_level = 'kota' then 2024 end as official_year,
+                   case when area_level = 'kota' then population / 318182 end
+                       as registry_coverage
             from agg
         )
         select * from final

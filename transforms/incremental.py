@@ -88,7 +88,7 @@ PERIOD_MODELS = (
 STATE_TABLE = "mart_build_state"
 REGISTRY_KINDS = ("households", "members")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
-REFERENCE_TABLES = ("ref_area", "ref_program", "ref_poverty_line")
+REFERENCE_TABLES = ("ref_area", "ref_program", "ref_poverty_line", "ref_official_poverty")
 
 
 @dataclass

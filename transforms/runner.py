@@ -91,6 +91,7 @@ INPUT_TABLES: dict[str, str] = {
     "ref_area": "tkpk.reference.install",
     "ref_program": "tkpk.reference.install",
     "ref_poverty_line": "tkpk.reference.install",
+    "ref_official_poverty": "tkpk.reference.install",
 }
 
 

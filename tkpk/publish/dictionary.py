@@ -57,6 +57,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "programs": ("list of program codes", "daftar kode program"),
     "number": ("number", "nomor"),
     "count_programs": ("programs", "program"),
+    "ratio_open": ("ratio (may exceed 1)", "rasio (bisa lebih dari 1)"),
 }
 
 
@@ -188,6 +189,26 @@ def _deprived(name: str, en: str, id_: str) -> Column:
     )
 
 
+#: BPS's official series beside the registry-based figures (kab/kota rows only).
+OFFICIAL_COLUMNS = (
+    _c("official_p0", "DOUBLE", "fraction", "attribute",
+       "BPS's official poverty rate (Susenas) of the latest release whose survey month is at or "
+       "before the period, as a fraction (kab/kota rows only; reference/official_poverty.csv). "
+       "Not comparable one to one with the registry-based p0: another source and another base.",
+       "Angka kemiskinan resmi BPS (Susenas) dari rilis terakhir yang bulan surveinya sama "
+       "dengan atau sebelum periode, sebagai pecahan (hanya baris kabupaten/kota). Tidak dapat "
+       "dibandingkan langsung dengan p0 berbasis registri: sumber dan basisnya berbeda."),
+    _c("official_year", "INTEGER", "number", "attribute",
+       "Year of the official release shown in official_p0.",
+       "Tahun rilis resmi yang ditampilkan pada official_p0."),
+    _c("registry_coverage", "DOUBLE", "ratio_open", "attribute",
+       "population / the official release's population: how much of the people the registry "
+       "covers (null when the release has no population).",
+       "population / jumlah penduduk rilis resmi: seberapa banyak penduduk yang tercakup "
+       "registri (kosong bila rilis tidak memuat jumlah penduduk)."),
+)
+
+
 KELURAHAN_POVERTY = Table(
     name="kelurahan_poverty",
     grain_en="one row per period × area (every kelurahan, every kecamatan, the city)",
@@ -287,6 +308,7 @@ KELURAHAN_POVERTY = Table(
                   "bahan bakar memasak (arang atau kayu bakar)"),
         _deprived("crowding", "crowding (under 8 m² floor area per person)",
                   "kepadatan hunian (luas lantai kurang dari 8 m² per jiwa)"),
+        *OFFICIAL_COLUMNS,
     ),
 )
 
