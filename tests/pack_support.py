@@ -12,6 +12,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+import pytest
+
 from tkpk import reference
 from tkpk.config import Settings
 from tkpk.db import connect
@@ -53,3 +55,9 @@ def real_pack(root: Path, households: int = HOUSEHOLDS, months: str = MONTHS) ->
     finally:
         con.close()
     return settings
+
+
+@pytest.fixture(scope="session")
+def published_pack(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """One real published pack for the session (import this fixture into a test module)."""
+    return real_pack(tmp_path_factory.mktemp("real_pack"))

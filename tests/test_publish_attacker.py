@@ -31,7 +31,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from pack_support import real_pack
+from pack_support import published_pack  # noqa: F401  (the session's real pack)
 
 from tkpk.publish.dictionary import BAPPEDA, RELATIONS, pack_tables
 from tkpk.publish.suppression import suppressed_select
@@ -475,10 +475,10 @@ def primary_only(restricted: Path, target: Path) -> Path:
     return target
 
 
-@pytest.fixture(scope="module")
-def pack(tmp_path_factory: pytest.TempPathFactory):
+@pytest.fixture
+def pack(published_pack):  # noqa: F811
     """A real published pack from a small synthetic run."""
-    return real_pack(tmp_path_factory.mktemp("attacker"))
+    return published_pack
 
 
 def test_attacker_recovers_nothing_from_the_bappeda_pack(pack) -> None:
