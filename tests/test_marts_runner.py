@@ -67,6 +67,12 @@ CONTRACT_COLUMNS = {
         "near_poor", "mpi_score", "mpi_poor", "programs_received", "program_count",
         "unreached_poor",
     ],
+    "data_coverage": [
+        *AREA_KEYS,
+        "snapshot_age_months", "poverty_line_effective_from", "poverty_line_age_months",
+        "household_rows_accepted", "household_rows_quarantined", "member_rows_accepted",
+        "member_rows_quarantined",
+    ],
 }  # fmt: skip
 
 

@@ -75,6 +75,7 @@ CURATED_TABLES: tuple[str, ...] = (
     "data_quality",
     "data_quality_reason",
     "households",
+    "data_coverage",
 )
 
 #: Every model in build order.
@@ -92,6 +93,9 @@ INPUT_TABLES: dict[str, str] = {
     "ref_program": "tkpk.reference.install",
     "ref_poverty_line": "tkpk.reference.install",
     "ref_official_poverty": "tkpk.reference.install",
+    "quarantine": "ingest (tkpk.ingest.accept.process_loads)",
+    "ingest_file": "ingest (tkpk.ingest.raw.load_new_files)",
+    "ref_area_alias": "tkpk.reference.install",
 }
 
 

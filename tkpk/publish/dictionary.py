@@ -526,6 +526,49 @@ DATA_QUALITY_REASON = Table(
     ),
 )
 
+# --------------------------------------------------------------------------- data coverage
+
+DATA_COVERAGE = Table(
+    name="data_coverage",
+    grain_en="one row per period × area (every kelurahan, every kecamatan, the city)",
+    grain_id="satu baris per periode × wilayah (setiap kelurahan, kecamatan, dan kota)",
+    key=("period", "area_level", "area_code"),
+    area=True,
+    columns=AREA_COLUMNS + (
+        _c("snapshot_age_months", "INTEGER", "number", "attribute",
+           "Months from the registry snapshot used to the period (m − s(m)): figures of a "
+           "period without its own snapshot describe the households as they were then.",
+           "Jumlah bulan dari potret registri yang dipakai sampai periode (m − s(m)): angka "
+           "periode tanpa potret sendiri menggambarkan keluarga seperti pada potret itu."),
+        _c("poverty_line_effective_from", "DATE", "month", "attribute",
+           "First month of the poverty line in force for the period.",
+           "Bulan pertama berlakunya garis kemiskinan yang dipakai untuk periode ini."),
+        _c("poverty_line_age_months", "INTEGER", "number", "attribute",
+           "Months from the poverty line's effective_from to the period (a line older than 18 "
+           "months is out of date).",
+           "Jumlah bulan dari mulai berlakunya garis kemiskinan sampai periode (garis yang lebih "
+           "tua dari 18 bulan sudah usang)."),
+        _count("household_rows_accepted", "rows",
+               "Household rows of the snapshot accepted for the area (= households).",
+               "Baris keluarga potret yang diterima untuk wilayah ini (= households)."),
+        _count("household_rows_quarantined", "rows",
+               "Household rows of the snapshot's files quarantined, counted in the kelurahan "
+               "their code or name resolves to (else in the city row only).",
+               "Baris keluarga dari berkas potret yang dikarantina, dihitung di kelurahan yang "
+               "dikenali dari kode atau namanya (selain itu hanya di baris kota).",
+               additive=False),
+        _count("member_rows_accepted", "rows",
+               "Member rows of the snapshot accepted for the area (= population).",
+               "Baris anggota keluarga potret yang diterima untuk wilayah ini (= population)."),
+        _count("member_rows_quarantined", "rows",
+               "Member rows of the snapshot's files quarantined, counted where their household "
+               "lives (else in the city row only).",
+               "Baris anggota keluarga dari berkas potret yang dikarantina, dihitung di tempat "
+               "keluarganya tinggal (selain itu hanya di baris kota).",
+               additive=False),
+    ),
+)
+
 # --------------------------------------------------------------------------- households
 
 HOUSEHOLDS = Table(
@@ -598,6 +641,7 @@ TABLES: tuple[Table, ...] = (
     DATA_QUALITY,
     DATA_QUALITY_REASON,
     HOUSEHOLDS,
+    DATA_COVERAGE,
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 
@@ -677,6 +721,14 @@ RELATIONS: tuple[Relation, ...] = (
         "equal", "poor households", _AREA_KEY,
         (Term("kelurahan_poverty", "poor_households"), Term("program_overlap", "poor_households"),
          Term("program_reach", "poor_households")),
+    ),
+    Relation(
+        "equal", "households", _AREA_KEY,
+        (Term("kelurahan_poverty", "households"), Term("data_coverage", "household_rows_accepted")),
+    ),
+    Relation(
+        "equal", "population", _AREA_KEY,
+        (Term("kelurahan_poverty", "population"), Term("data_coverage", "member_rows_accepted")),
     ),
     Relation(
         "equal", "target households", _AREA_KEY,
