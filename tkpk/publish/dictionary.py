@@ -30,7 +30,7 @@ SCHEMA_VERSION = "1.0"
 RESTRICTED = "restricted"
 BAPPEDA = "bappeda"
 
-#: Disclosure control of the Bappeda pack (indicators.md, "Disclosure control").
+#: Disclosure control of the Bappeda pack (docs/contract/indicators.md, "Disclosure control").
 MIN_COUNT = 1
 MAX_SMALL_COUNT = 4
 MIN_DENOMINATOR = 10

@@ -1,4 +1,4 @@
-"""Disclosure control of the Bappeda pack (indicators.md, "Disclosure control"), in SQL.
+"""Disclosure control of the Bappeda pack (docs/contract/indicators.md, "Disclosure control"), in SQL.
 
 Rules (driven by the column kinds of ``tkpk.publish.dictionary``):
 
