@@ -1,4 +1,4 @@
-"""Disclosure control of the Bappeda pack (docs/contract/indicators.md, "Disclosure control"), in SQL.
+"""Disclosure control of the Bappeda pack (docs/contract/indicators.md, "Disclosure control").
 
 Rules (driven by the column kinds of ``tkpk.publish.dictionary``):
 
@@ -101,6 +101,8 @@ def suppressed_select(table: Table, source_sql: str) -> str:
 
 #: Connected sets of unknowns larger than this are not checked exactly (step 1 still applies).
 MAX_EXACT_UNKNOWNS = 4000
+#: Rows of the Bappeda tables solved together (whole periods; see ``secondary_suppression``).
+BATCH_ROWS = 200_000
 _AREA_KEYS = ("area_level", "area_code")
 
 
@@ -515,14 +517,9 @@ def _withhold_partner(eqs: Equations, cells: Cells, suppressed: np.ndarray,
     suppressed[chosen] = True
 
 
-def secondary_suppression(frames: dict[str, pd.DataFrame],
-                          primary: dict[str, dict[str, np.ndarray]]) -> SuppressionResult:
-    """Withheld flags after primary and secondary suppression of the Bappeda ``frames``.
-
-    ``frames``: table name -> its rows (unsuppressed, in a fixed order); ``primary``: table ->
-    column -> primary flag per row. Returns the final flags per row (true only on non-null values)
-    and the number of values withheld per table, column and step.
-    """
+def _solve(frames: dict[str, pd.DataFrame],
+           primary: dict[str, dict[str, np.ndarray]]) -> SuppressionResult:
+    """Primary + secondary suppression of one self-contained set of rows (see below)."""
     cells = build_cells(frames, primary)
     eqs = build_equations(frames, cells)
     suppressed = cells.primary.copy()
@@ -547,6 +544,62 @@ def secondary_suppression(frames: dict[str, pd.DataFrame],
             "primary": primary_n,
             "secondary": int(row_flags.sum()) - primary_n,
         }
+    return SuppressionResult(flags, counts, rounds)
+
+
+def secondary_suppression(frames: dict[str, pd.DataFrame],
+                          primary: dict[str, dict[str, np.ndarray]]) -> SuppressionResult:
+    """Withheld flags after primary and secondary suppression of the Bappeda ``frames``.
+
+    ``frames``: table name -> its rows (unsuppressed, in a fixed order); ``primary``: table ->
+    column -> primary flag per row. Returns the final flags per row (true only on non-null values)
+    and the number of values withheld per table, column and step. Every equation lies within one
+    period (the hierarchy and every relation are keyed by it), so batches of periods of up to
+    ``BATCH_ROWS`` rows are solved on their own, and the tables without a period as one more
+    part: a province run's memory stays that of a few periods.
+    """
+    periods = sorted({p for f in frames.values() if "period" in f for p in f["period"].unique()})
+    rows_of = pd.concat([f["period"] for f in frames.values() if "period" in f]).value_counts()
+    batches: list[list] = [[]]
+    for period in periods:  # consecutive periods together, up to BATCH_ROWS rows
+        if batches[-1] and rows_of[batches[-1]].sum() + rows_of[period] > BATCH_ROWS:
+            batches.append([])
+        batches[-1].append(period)
+    flags = {
+        name: {column: np.zeros(len(frames[name]), dtype=bool) for column in columns}
+        for name, columns in primary.items()
+    }
+    counts: dict[str, dict[str, dict[str, int]]] = {}
+    rounds = 0
+    for batch in [*batches, None]:
+        part_frames, part_primary, positions = {}, {}, {}
+        for name, frame in frames.items():
+            if "period" not in frame:
+                rows = np.arange(len(frame)) if batch is None else np.zeros(0, dtype=np.int64)
+            elif batch is None:
+                rows = np.zeros(0, dtype=np.int64)
+            else:
+                rows = np.flatnonzero(frame["period"].isin(batch).to_numpy())
+            if not len(rows):
+                continue
+            part_frames[name] = frame.iloc[rows].reset_index(drop=True)
+            part_primary[name] = {c: np.asarray(v)[rows] for c, v in primary[name].items()}
+            positions[name] = rows
+        if not part_frames:
+            continue
+        part = _solve(part_frames, part_primary)
+        rounds = max(rounds, part.rounds)
+        for name, columns in part.flags.items():
+            for column, values in columns.items():
+                flags[name][column][positions[name]] = values
+                total = counts.setdefault(name, {}).setdefault(
+                    column, {"primary": 0, "secondary": 0}
+                )
+                for step, n in part.counts[name][column].items():
+                    total[step] += n
+    for name, columns in primary.items():
+        for column in columns:
+            counts.setdefault(name, {}).setdefault(column, {"primary": 0, "secondary": 0})
     return SuppressionResult(flags, counts, rounds)
 
 
