@@ -6,8 +6,16 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from tkpk.publish.dictionary import KELURAHAN_POVERTY, PROGRAM_OVERLAP, PROGRAM_REACH, Table
-from tkpk.publish.suppression import area_parents, suppress_tables
+from tkpk.publish.dictionary import (
+    BAPPEDA,
+    DATA_QUALITY,
+    KELURAHAN_POVERTY,
+    PROGRAM_OVERLAP,
+    PROGRAM_REACH,
+    Table,
+    exported_columns,
+)
+from tkpk.publish.suppression import area_parents, suppress_tables, suppressed_select
 
 PERIOD = pd.Timestamp("2026-09-01")
 #: one kecamatan with three kelurahan, and the city
@@ -119,3 +127,19 @@ def test_a_complementary_ratio_is_withheld_with_its_partner() -> None:
     assert flags["inclusion_error"] == [True]
     assert flags["coverage_poor"] == [False]
     assert flags["target_households"] == [False]
+
+
+def test_data_quality_counts_are_not_suppressed() -> None:
+    """Rows per file hold no personal data: the disclosure rule exempts them (no flag columns,
+    a file of 3 rows shows 3)."""
+    columns = [c.name for c in exported_columns(DATA_QUALITY, BAPPEDA)]
+    assert not [c for c in columns if c.endswith("_suppressed")]
+    frame = pd.DataFrame({"run_id": ["r"], "file_name": ["f.csv"], "kind": ["members"],
+                          "sha256": ["0" * 64], "file_outcome": ["loaded"], "file_reason": [None],
+                          "rows_read": [3], "accepted": [2], "quarantined": [1], "duplicate": [0],
+                          "skipped_lines": [0]})
+    con = duckdb.connect()
+    con.register("rows", frame)
+    row = con.execute(suppressed_select(DATA_QUALITY, "rows")).fetchall()[0]
+    con.close()
+    assert row[6:] == (3, 2, 1, 0, 0)

@@ -81,11 +81,13 @@ class Column:
     additive: bool = False
     #: free text that could carry anything (file names): scanned for NIK-like numbers.
     free_text: bool = False
+    #: False for the data-quality counts (rows per file), which the disclosure rule exempts.
+    disclosure: bool = True
 
     @property
     def suppressible(self) -> bool:
         """Whether the Bappeda pack applies disclosure control to this column."""
-        return self.kind in ("count", "amount", "ratio")
+        return self.kind in ("count", "amount", "ratio") and self.disclosure
 
 
 @dataclass(frozen=True)
@@ -118,8 +120,8 @@ def _c(name: str, type_: str, unit: str, kind: str, en: str, id_: str, **extra) 
     return Column(name, type_, unit, kind, en, id_, **extra)
 
 
-def _count(name: str, unit: str, en: str, id_: str, additive: bool = True) -> Column:
-    return _c(name, "BIGINT", unit, "count", en, id_, additive=additive)
+def _count(name: str, unit: str, en: str, id_: str, additive: bool = True, **extra) -> Column:
+    return _c(name, "BIGINT", unit, "count", en, id_, additive=additive, **extra)
 
 
 def _amount(name: str, unit: str, basis: str, en: str, id_: str, additive: bool = True) -> Column:
@@ -481,6 +483,7 @@ DATA_QUALITY = Table(
     name="data_quality",
     grain_en="one row per run × raw file",
     grain_id="satu baris per proses × berkas mentah",
+    # rows per file hold no personal data: exempt from disclosure control (indicators.md)
     key=("run_id", "file_name", "sha256"),
     columns=(
         _RUN_ID,
@@ -496,16 +499,17 @@ DATA_QUALITY = Table(
            "Reason code when the whole file was quarantined.",
            "Kode alasan bila seluruh berkas dikarantina."),
         _count("rows_read", "rows", "Data rows read from the file.",
-               "Baris data yang dibaca dari berkas.", additive=False),
-        _count("accepted", "rows", "Rows accepted.", "Baris yang diterima.", additive=False),
+               "Baris data yang dibaca dari berkas.", additive=False, disclosure=False),
+        _count("accepted", "rows", "Rows accepted.", "Baris yang diterima.", additive=False,
+               disclosure=False),
         _count("quarantined", "rows", "Rows quarantined with a reason.",
-               "Baris yang dikarantina dengan alasan.", additive=False),
+               "Baris yang dikarantina dengan alasan.", additive=False, disclosure=False),
         _count("duplicate", "rows", "Rows recorded as exact duplicates.",
-               "Baris yang dicatat sebagai duplikat persis.", additive=False),
+               "Baris yang dicatat sebagai duplikat persis.", additive=False, disclosure=False),
         _count("skipped_lines", "lines",
                "Title, blank, total and signature lines (not data rows).",
                "Baris judul, kosong, jumlah dan tanda tangan (bukan baris data).",
-               additive=False),
+               additive=False, disclosure=False),
     ),
 )
 

@@ -169,6 +169,14 @@ def readme_text(pack: str, region: str, period_range: tuple[str | None, str | No
             "- Setiap kolom yang dapat disembunyikan diikuti kolom `<kolom>_suppressed` "
             "(benar/salah): benar berarti nilainya disembunyikan; kosong dengan `false` berarti "
             "nilainya memang tidak terdefinisi (misalnya rasio tanpa penyebut).",
+            "- Penyembunyian sekunder: angka lain ikut dikosongkan (yang terkecil lebih dulu) "
+            "sehingga angka yang disembunyikan tidak bisa dihitung kembali dari angka yang "
+            "ditampilkan (total kecamatan/kota dikurangi kelurahan lain, total dikurangi "
+            "kelompok lain, 1 dikurangi rasio pasangannya, rasio dikali penyebutnya). Jumlah "
+            "angka yang disembunyikan per tabel dan kolom ada di `manifest.json` "
+            "(`disclosure_control.suppressed`).",
+            "- Tabel `data_quality` (jumlah baris per berkas) tidak memuat data pribadi dan tidak "
+            "disembunyikan.",
             "- Karena itu, penjumlahan angka kelurahan yang ditampilkan bisa lebih kecil dari "
             "angka kecamatan atau kota; gunakan baris kecamatan/kota untuk total.",
             "",

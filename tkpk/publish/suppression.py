@@ -48,6 +48,8 @@ def small_count_sql(expression: str) -> str:
 
 def suppression_condition(column: Column) -> str | None:
     """SQL: the value of ``column`` must be withheld (None: never suppressed)."""
+    if not column.suppressible:
+        return None
     if column.kind == "count":
         return small_count_sql(_quote(column.name))
     if column.kind == "amount":
@@ -60,22 +62,32 @@ def suppression_condition(column: Column) -> str | None:
     return None
 
 
-def suppressed_select(table: Table, source_sql: str) -> str:
-    """A SELECT giving the Bappeda version of ``table`` from ``source_sql`` (unsuppressed)."""
+def bappeda_items(table: Table, withheld, prefix: str = "") -> list[str]:
+    """SELECT items of the Bappeda version of ``table``: every suppressible column as null where
+    the SQL condition ``withheld(column)`` holds, followed by its ``<column>_suppressed`` flag
+    (true only where a value was withheld). ``prefix`` qualifies the source columns."""
     items: list[str] = []
     for column in table.columns:
         name = _quote(column.name)
-        condition = suppression_condition(column)
-        if condition is None:
-            items.append(name)
+        value = prefix + name
+        if not column.suppressible:
+            items.append(f"{value} as {name}")
             continue
-        items.append(f"case when {condition} then null else {name} end as {name}")
+        condition = withheld(column)
+        items.append(f"case when {condition} then null else {value} end as {name}")
         items.append(
-            f"coalesce(({condition}) and {name} is not null, false) "
+            f"coalesce(({condition}) and {value} is not null, false) "
             f"as {_quote(flag_column(column.name))}"
         )
     expected = [c.name for c in exported_columns(table, BAPPEDA)]
     assert len(items) == len(expected), "flag columns out of step with the dictionary"
+    return items
+
+
+def suppressed_select(table: Table, source_sql: str) -> str:
+    """A SELECT giving ``table`` from ``source_sql`` (unsuppressed) with primary suppression only
+    (the Bappeda pack adds secondary suppression: ``suppress_tables``)."""
+    items = bappeda_items(table, suppression_condition)
     order = ", ".join(_quote(k) for k in table.key)
     return f"select {', '.join(items)} from {source_sql} order by {order}"
 
@@ -642,19 +654,7 @@ def read_for_suppression(
 def final_select(table: Table, source_sql: str, flags_relation: str) -> str:
     """The Bappeda SELECT of ``table``: values withheld where ``flags_relation`` (``__row`` and
     one BOOLEAN per suppressible column, rows numbered in key order from 0) says so."""
-    items: list[str] = []
-    for column in table.columns:
-        name = _quote(column.name)
-        if not column.suppressible:
-            items.append(f"r.{name}")
-            continue
-        items.append(f"case when f.{name} then null else r.{name} end as {name}")
-        items.append(
-            f"coalesce(f.{name} and r.{name} is not null, false) "
-            f"as {_quote(flag_column(column.name))}"
-        )
-    expected = [c.name for c in exported_columns(table, BAPPEDA)]
-    assert len(items) == len(expected), "flag columns out of step with the dictionary"
+    items = bappeda_items(table, lambda column: f"f.{_quote(column.name)}", prefix="r.")
     numbered = (
         f"(select row_number() over (order by {_order(table)}) - 1 as __row, * "
         f"from {source_sql})"
