@@ -16,6 +16,7 @@ uses the true totals.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -153,6 +154,11 @@ class Equations:
     members: pd.DataFrame
     kind: np.ndarray
     names: list[str]
+
+    @cached_property
+    def distinct(self) -> pd.DataFrame:
+        """``members`` with one row per (equation, variable)."""
+        return self.members.drop_duplicates(["eq", "var"])
 
 
 @dataclass
@@ -407,7 +413,7 @@ def build_equations(frames: dict[str, pd.DataFrame], cells: Cells) -> Equations:
 
 def _close_single_unknowns(eqs: Equations, cells: Cells, suppressed: np.ndarray) -> None:
     """Step 1: until no equation has exactly one unknown, withhold one more value in each."""
-    members = eqs.members.drop_duplicates(["eq", "var"])
+    members = eqs.distinct
     eq = members["eq"].to_numpy()
     var = members["var"].to_numpy()
     n = len(eqs.kind)
@@ -511,7 +517,7 @@ def _withhold_partner(eqs: Equations, cells: Cells, suppressed: np.ndarray,
                       leaked: np.ndarray) -> None:
     """One more withheld value for each leaked unknown: the smallest published value of one of
     its equations (else of any equation touching its equations' unknowns)."""
-    members = eqs.members.drop_duplicates(["eq", "var"])
+    members = eqs.distinct
     published = members[~suppressed[members["var"].to_numpy()]]
     published = published.assign(cost=cells.cost[published["var"].to_numpy()])
     touching = members[members["var"].isin(leaked)][["eq", "var"]].rename(columns={"var": "leak"})
