@@ -28,6 +28,7 @@ from tkpk.config import REFERENCE_DIR
 WILAYAH_CSV = REFERENCE_DIR / "wilayah_3375.csv"
 PROGRAMS_CSV = REFERENCE_DIR / "programs.csv"
 POVERTY_LINES_CSV = REFERENCE_DIR / "poverty_lines.csv"
+OFFICIAL_POVERTY_CSV = REFERENCE_DIR / "official_poverty.csv"
 CITY_REGION = "33.75"
 
 AREA_COLUMNS = [
@@ -191,6 +192,25 @@ def check_program(row: dict[str, str]) -> str | None:
     return None
 
 
+def check_official_poverty(row: dict[str, str]) -> str | None:
+    """An official-series row: area, survey year and month, P0 in percent, optional numbers."""
+    if not _LINE_AREA.match(row["area_code"]):
+        return f"area_code {row['area_code']!r} is not a dotted kab/kota code (33.75)"
+    if not re.match(r"^\d{4}$", row["year"]):
+        return f"year {row['year']!r} is not a year YYYY"
+    if not row["month"].isdigit() or not 1 <= int(row["month"]) <= 12:
+        return f"month {row['month']!r} is not a month 1-12"
+    if not _NUMBER.match(row["p0_percent"]) or float(row["p0_percent"]) > 100:
+        return f"p0_percent {row['p0_percent']!r} is not a percentage 0-100"
+    for column in ("poor_population", "population"):
+        if row[column] and not row[column].isdigit():
+            return f"{column} {row[column]!r} is not empty or a whole number of persons"
+    for column in ("p1", "p2", "poverty_line_idr"):
+        if row[column] and not _NUMBER.match(row[column]):
+            return f"{column} {row[column]!r} is not empty or a number (decimal point only)"
+    return None
+
+
 #: The CSV reference tables the override folder may replace or extend (by file name).
 REFERENCE_TABLES: dict[str, ReferenceTable] = {
     "poverty_lines": ReferenceTable(
@@ -206,6 +226,13 @@ REFERENCE_TABLES: dict[str, ReferenceTable] = {
         required=("code", "name", "unit", "cash", "funding", "target_desil_max",
                   "premium_idr_per_member_month", "adequacy", "benefit_note", "aliases"),
         check_row=check_program,
+    ),
+    "official_poverty": ReferenceTable(
+        "official_poverty.csv",
+        key=("area_code", "year", "month"),
+        required=("area_code", "year", "month", "p0_percent", "poor_population", "p1", "p2",
+                  "poverty_line_idr", "population", "source"),
+        check_row=check_official_poverty,
     ),
 }
 
@@ -280,6 +307,7 @@ def install(
     - ``ref_poverty_line``: ``area_code`` (``00`` nation, province ``33``, kab/kota ``33.75``),
       ``effective_from`` (DATE, first of month), ``line_idr``, ``extreme_line_idr`` (nullable),
       ``status``, ``source``.
+    - ``ref_official_poverty``: BPS's official series (``install_official_poverty``).
 
     ``override_dir`` (``Settings.reference_dir``): the operator's reference-override folder.
     """
@@ -346,5 +374,43 @@ def install(
             from source
         )
         select * from final order by effective_from, area_code
+        """
+    )
+    install_official_poverty(con, override_dir)
+
+
+def install_official_poverty(
+    con: duckdb.DuckDBPyConnection, override_dir: Path | None = None
+) -> None:
+    """(Re)create ``ref_official_poverty`` from ``reference/official_poverty.csv`` (with the
+    override folder's rows, ``read_reference``).
+
+    BPS's published poverty series per kab/kota (Susenas; docs/contract/indicators.md, "Official
+    series"): ``area_code`` (dotted), ``year``, ``survey_month`` (DATE, first day of the survey
+    month), ``p0`` (fraction: the file's percent / 100), ``poor_population``, ``p1``, ``p2`` (as
+    BPS prints them), ``poverty_line_idr``, ``population`` (nullable), ``source``.
+    """
+    official = read_reference("official_poverty", override_dir)  # noqa: F841  (DuckDB reads it)
+    con.execute(
+        """
+        create or replace table ref_official_poverty as
+        with source as (
+            select * from official
+        ),
+        final as (
+            select
+                area_code,
+                cast(year as integer) as year,
+                make_date(cast(year as integer), cast(month as integer), 1) as survey_month,
+                cast(cast(nullif(p0_percent, '') as decimal(9, 4)) / 100 as decimal(9, 6)) as p0,
+                cast(nullif(poor_population, '') as bigint) as poor_population,
+                cast(nullif(p1, '') as double) as p1,
+                cast(nullif(p2, '') as double) as p2,
+                cast(nullif(poverty_line_idr, '') as decimal(18, 2)) as poverty_line_idr,
+                cast(nullif(population, '') as bigint) as population,
+                source
+            from source
+        )
+        select * from final order by area_code, survey_month
         """
     )
