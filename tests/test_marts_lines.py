@@ -258,3 +258,18 @@ def test_packaged_lines_for_the_city(con):
         Decimal("570870"), d("2025-09"), "provisional", "province", Decimal("391000"), 2, 0, 0,
         Decimal("121740"),
     )
+
+
+def test_override_extends_the_official_series(tmp_path, con):
+    """official_poverty.csv through the same folder: a 2025 release (new key) is added, the
+    packaged 2024 row is kept."""
+    write(
+        tmp_path / "official_poverty.csv",
+        "area_code,year,month,p0_percent,poor_population,p1,p2,poverty_line_idr,population,"
+        'source\n33.75,2025,03,6.50,20800,,,590000,320000,"BPS (test)"\n',
+    )
+    reference.install(con, override_dir=tmp_path)
+    rows = con.execute(
+        "select year, p0, population from ref_official_poverty where year >= 2024 order by year"
+    ).fetchall()
+    assert rows == [(2024, Decimal("0.067100"), 318182), (2025, Decimal("0.065000"), 320000)]
