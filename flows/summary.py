@@ -145,7 +145,8 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"run {summary.run_id}",
         "files: "
         f"{files.get('loaded', 0)} loaded, {files.get('already_loaded', 0)} already loaded, "
-        f"{files.get('quarantined', 0)} quarantined",
+        f"{files.get('quarantined', 0)} quarantined"
+        + (f", {files['ignored']} ignored (not read)" if files.get("ignored") else ""),
     ]
     if rows:
         lines.append(

@@ -88,6 +88,9 @@ TABLE_DDL: dict[str, str] = {
         duplicate bigint, skipped_lines bigint""",
     "ingest_data_quality_reason": """
         run_id varchar, file_name varchar, sha256 varchar, reason varchar, rows bigint""",
+    "ingest_file_note": """
+        run_id varchar, file_name varchar, sha256 varchar, reason varchar, note varchar,
+        rows bigint""",
 }
 
 #: The accepted table of each kind.
@@ -271,6 +274,7 @@ def _process(
                 )
         _rebuild_snapshot_status(con)
         summary.files = _record_quality(con, run_id, outcomes, counts)
+        _record_notes(con, run_id, outcomes)
         summary.reasons = _record_reasons(con, run_id)
         summary.snapshots = [
             SnapshotState(*row)
@@ -843,6 +847,20 @@ def _record_quality(
             ],
         )
     return rows
+
+
+def _record_notes(
+    con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[FileOutcomeLike]
+) -> None:
+    """Write ``ingest_file_note`` (run x entry x note): the raw loader's file notes
+    (``file_ignored`` with why, ``sheet_ignored`` with the sheet's name and non-empty rows)."""
+    rows = [
+        [run_id, o.file_name, o.sha256, n.reason, n.note, n.rows]
+        for o in outcomes
+        for n in getattr(o, "notes", ())
+    ]
+    if rows:
+        con.executemany("insert into ingest_file_note values (?, ?, ?, ?, ?, ?)", rows)
 
 
 def _record_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:

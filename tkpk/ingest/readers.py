@@ -49,6 +49,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tkpk.config import Limits
+from tkpk.db import sql_literal
 from tkpk.ingest.schema import EXTRA_FILE_REASONS, REQUIRED, alias_map, header_key
 
 FILE_TOO_LARGE = EXTRA_FILE_REASONS[0]
@@ -84,13 +85,29 @@ _BINARY_MAGICS = {
 _TOTAL_LINE = r"^(JUMLAH|TOTAL)(\b|$)"
 
 
+#: File note: a sheet after the first holds non-empty cells (it is not read).
+SHEET_IGNORED = "sheet_ignored"
+
+
+@dataclass(frozen=True)
+class FileNote:
+    """A file-level observation that does not change the file's outcome: ``sheet_ignored``
+    (``note`` the sheet's name, ``rows`` its non-empty rows) or ``file_ignored`` (``note`` why)."""
+
+    reason: str
+    note: str
+    rows: int | None = None
+
+
 class FileProblem(Exception):
-    """A file-level problem: the file is quarantined with ``reason`` (a contract code)."""
+    """A file-level problem: the file is quarantined with ``reason`` (a contract code).
+    ``notes`` are the file's notes found before the problem (ignored sheets)."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.notes: tuple[FileNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +151,7 @@ class ReadStats:
     blank_lines_dropped: int = 0
     encoding: str | None = None
     scan: LineScan | None = None
+    notes: tuple[FileNote, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -878,7 +896,8 @@ def _mixed_text(column: Sequence[object], classes: set[type]) -> pa.Array:
 def read_sheet_records(
     cur: duckdb.DuckDBPyConnection, path: Path, kind: str, limits: Limits, file_format: str
 ) -> ReadStats:
-    """Read the first sheet of a spreadsheet into ``_records`` on ``cur``."""
+    """Read the first sheet of a spreadsheet into ``_records`` on ``cur``; the later sheets that
+    hold a non-empty cell are noted (``sheet_ignored``) in the stats, or in the problem raised."""
     from python_calamine import CalamineWorkbook
 
     if file_format == "xlsx":
@@ -886,13 +905,54 @@ def read_sheet_records(
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
-        height, width = sheet.height, sheet.width
     except Exception as error:  # calamine raises its own error types for damaged files
         raise FileProblem(
             "file_unreadable",
             f"{path.name}: the spreadsheet cannot be read ({type(error).__name__}); export it "
             "again as XLSX and drop the new file.",
         ) from None
+    notes = ignored_sheets(workbook, limits)
+    try:
+        stats = _read_first_sheet(cur, path, kind, limits, file_format, workbook, sheet)
+    except FileProblem as problem:
+        problem.notes = notes
+        raise
+    stats.notes = notes
+    return stats
+
+
+def ignored_sheets(workbook: object, limits: Limits) -> tuple[FileNote, ...]:
+    """A ``sheet_ignored`` note for every sheet after the first that holds a non-empty cell,
+    with its number of non-empty rows (None when the sheet cannot be read or is larger than the
+    cell limit, which is then not read)."""
+    notes = []
+    for index, name in enumerate(workbook.sheet_names[1:], start=1):
+        try:
+            sheet = workbook.get_sheet_by_index(index)
+            if sheet.height * sheet.width > limits.max_xlsx_cells:
+                notes.append(FileNote(SHEET_IGNORED, str(name), None))
+                continue
+            rows = sheet.to_python(skip_empty_area=True)
+        except Exception:  # a chart sheet or a damaged sheet: noted, not read
+            notes.append(FileNote(SHEET_IGNORED, str(name), None))
+            continue
+        filled = sum(1 for row in rows if any(v not in ("", None) for v in row))
+        if filled:
+            notes.append(FileNote(SHEET_IGNORED, str(name), filled))
+    return tuple(notes)
+
+
+def _read_first_sheet(
+    cur: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: str,
+    limits: Limits,
+    file_format: str,
+    workbook: object,
+    sheet: object,
+) -> ReadStats:
+    """The body of :func:`read_sheet_records`: the first sheet into ``_records``."""
+    height, width = sheet.height, sheet.width
     if height * width > limits.max_xlsx_cells:
         raise FileProblem(
             FILE_TOO_LARGE,
@@ -987,9 +1047,10 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
       (``1 2 3 ...`` or ``(1) (2) ...``), as government spreadsheets often do;
     - total: the first non-empty cell starts with ``JUMLAH`` or ``TOTAL`` and the row has no
       NIK digits;
-    - signature: after a total line, any line that does not look like a data row (all required
-      columns filled and, where the kind has one, a NIK with at least 15 digits) and any
-      rejected line.
+    - signature: after a total line, a line whose required columns (every alias of each) are all
+      empty; a line after a total line that holds a value in any required column is a data row
+      (subtotals sit mid-sheet; a short NIK or a bad value does not make a signature line). A
+      rejected CSV line's fields are found by splitting it at the delimiter.
 
     One pass of null checks over the records keeps only the candidates (usually few); the data
     rows are never sorted or copied. A row of spaces only (not empty) counts as data.
@@ -1007,26 +1068,11 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
         if nik is not None
         else "0"
     )
-    nik_numeric = f"coalesce(n{nik}, false)" if nik is not None else "false"
-    required = []
-    for item in REQUIRED[kind]:
-        options = item if isinstance(item, tuple) else (item,)
-        cells = [
-            f"nullif(trim(c{p}), '') is not null"
-            for o in options
-            if (p := header.position_of(o)) is not None
-        ]
-        required.append("(" + (" or ".join(cells) if cells else "false") + ")")
-    looks_like_data = " and ".join(required)
-    if nik is not None:
-        looks_like_data += f" and ({nik_numeric} or {nik_digits} >= 15)"
+    required_empty = _required_empty_sql(header, kind)
     # Blank, total and signature lines lack a required value (``_suspect``, stored by the
     # reader; rejected lines are suspects too): the filter on that one boolean column is pushed
     # into the scan, so the other cells are only read for the (usually few) suspects.
-    suspect_columns = ", ".join(
-        ["pos", "malformed", "raw_line", *(f"c{i}" for i in range(width))]
-        + ([f"n{nik}"] if nik is not None else [])
-    )
+    suspect_columns = ", ".join(["pos", "malformed", "raw_line", *(f"c{i}" for i in range(width))])
     numbering_pos = _numbering_pos(cur, width)
     numbering_row = (
         f"union all select {suspect_columns} from _records where pos = 1 and not _suspect"
@@ -1047,12 +1093,13 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
                    case when malformed then false
                         when upper(left({first_cell}, 1)) not in ('J', 'T') then false
                         else regexp_matches(upper({first_cell}), '{_TOTAL_LINE}')
-                             and {nik_digits} < 10 end as is_total
+                             and {nik_digits} < 10 end as is_total,
+                   {required_empty} as required_empty
             from suspects
         ),
         final as (
             select * from flagged
-            where malformed or is_blank or is_total or pos = {numbering_pos}
+            where malformed or is_blank or is_total or required_empty or pos = {numbering_pos}
         )
         select * from final
         """
@@ -1060,10 +1107,10 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
     first_total = cur.execute(
         "select min(pos) from _candidates where is_total and not is_blank"
     ).fetchall()[0][0]
-    # After a total line, lines that do not look like data rows are signature lines.
+    # After a total line, lines without a value in any required column are signature lines
+    # (they lack a required value, so they are among the candidates).
     signatures = (
-        f"select pos from _records where pos > {first_total} "
-        f"and (malformed or not ({looks_like_data}))"
+        f"select pos from _candidates where pos > {first_total} and required_empty"
         if first_total is not None
         else "select null::bigint as pos where false"
     )
@@ -1121,6 +1168,29 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
             """
         )
     return records - non_data, non_data
+
+
+def _required_empty_sql(header: Header, kind: str) -> str:
+    """SQL over a record: every required column (each of its aliases present in the header) is
+    empty. A rejected CSV line has no cells: its fields are its text split at the delimiter
+    (quotes ignored), so a rejected line that holds a value where a required column sits counts
+    as holding it."""
+    positions = sorted(
+        p
+        for item in REQUIRED[kind]
+        for o in (item if isinstance(item, tuple) else (item,))
+        if (p := header.position_of(o)) is not None
+    )
+    if not positions:
+        return "true"
+    cells = " and ".join(f"nullif(trim(c{p}), '') is null" for p in positions)
+    if header.delimiter is None:
+        return f"({cells})"
+    fields = f"string_split(coalesce(raw_line, ''), {sql_literal(header.delimiter)})"
+    split = " and ".join(
+        f"nullif(trim(trim({fields}[{p + 1}]), '\"'), '') is null" for p in positions
+    )
+    return f"(case when malformed then {split} else {cells} end)"
 
 
 def _numbering_pos(cur: duckdb.DuckDBPyConnection, width: int) -> int:

@@ -613,7 +613,9 @@ def local_job(world: World, batch: Batch, plain: bool, n_streets: int) -> Job:
                 officials[int(world.rng.integers(0, len(officials)))],
                 "NIP. 19700101 199503 1 002" if batch.program != "ZAKAT" else "BAZNAS",
             ],
-            signature_column=max(0, len(cols) - 2),
+            # right-hand side, never under a required column (a line holding a value there
+            # after the total line is a data row)
+            signature_column=max(i for i, c in enumerate(cols) if c not in ("NIK", "TANGGAL")),
             second_sheet=[["REKAPITULASI"], ["Jumlah penerima", str(n)]],
         )
     return job
