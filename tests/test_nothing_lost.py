@@ -1,0 +1,143 @@
+"""Nothing lost (issue 16, items 1-4): rows after a total line, later sheets, entries of the raw
+folder that are not read, and mixed encodings.
+
+Small hand-written files with synthetic people; every expectation is exact.
+"""
+
+from __future__ import annotations
+
+import json
+
+from raw_files_support import NIK1, NIK2, NIK3, load, raw_rows, xlsx
+
+from tkpk.ingest.accept import process_loads
+from tkpk.ingest.raw import load_new_files
+
+NIK4 = "3375016607880004"
+
+# ------------------------------------------------------------------------------------------
+# 1. A line after a total line
+# ------------------------------------------------------------------------------------------
+
+
+def test_rows_after_a_subtotal_are_data_rows_and_only_empty_required_columns_sign(
+    con, settings
+) -> None:
+    rows = [
+        ["NO", "NIK", "NAMA", "TANGGAL", "NILAI"],
+        [1, NIK1, "Budi", "01/03/2026", 1500000],
+        ["JUMLAH KEL. PODOSUGIH", None, None, None, 1500000],
+        [2, "33750155", "Siti (NIK pendek)", "01/03/2026", 1500000],  # short NIK: data
+        [3, NIK3, "Ani", "bukan tanggal", 1500000],  # bad date: data
+        [4, None, "Dewi", "02/03/2026", 1500000],  # NIK empty, date given: data
+        ["TOTAL", None, None, None, 4500000],
+        [None, None, "Mengetahui,", None, "Kepala Dinas"],  # required all empty: signature
+        [None, None, "NIP. 197001011990031001", None, None],
+    ]
+    name = "bantuan_modal_usaha_2026.xlsx"
+    outcome = load(con, settings, {name: xlsx(rows)})[name]
+    assert (outcome.rows_read, outcome.skipped_lines) == (4, 4)
+    assert raw_rows(con, "local", "row_number, nik, nama") == [
+        (1, NIK1, "Budi"),
+        (2, "33750155", "Siti (NIK pendek)"),
+        (3, NIK3, "Ani"),
+        (4, None, "Dewi"),
+    ]
+
+
+def test_a_rejected_csv_line_after_the_total_line_with_a_nik_is_a_data_row(con, settings) -> None:
+    body = (
+        "NO;NIK;NAMA;TANGGAL;NILAI\n"
+        f"1;{NIK1};Budi;01/03/2026;1.500.000\n"
+        "JUMLAH;;;;1.500.000\n"
+        f"2;{NIK2};Siti; S.Pd;01/03/2026;1.500.000\n"  # a delimiter too many: rejected, data
+        "Pekalongan, 30 Juni 2026\n"  # rejected, nothing where NIK or TANGGAL sit: signature
+    )
+    name = "bantuan_modal_usaha_2026.csv"
+    outcome = load(con, settings, {name: body.encode()})[name]
+    assert (outcome.rows_read, outcome.skipped_lines) == (2, 2)
+    got = raw_rows(con, "local", "row_number, nik, malformed, extra")
+    assert [(r[0], r[1], r[2]) for r in got] == [(1, NIK1, False), (2, None, True)]
+    assert json.loads(got[1][3])["_line"] == f"2;{NIK2};Siti; S.Pd;01/03/2026;1.500.000"
+
+
+# ------------------------------------------------------------------------------------------
+# 2. Sheets after the first
+# ------------------------------------------------------------------------------------------
+
+
+def test_later_sheets_with_cells_are_noted_with_name_and_non_empty_rows(con, settings) -> None:
+    first = [["NIK", "NAMA", "STATUS"], [NIK1, "Budi", "AKTIF"]]
+    other = [["REKAPITULASI"], [None], ["Jumlah peserta", 1], [None, None, "catatan"]]
+    name = "pbi_jk_202606.xlsx"
+    outcome = load(con, settings, {name: xlsx(first, second_sheet=other)})[name]
+    assert (outcome.outcome, outcome.rows_read) == ("loaded", 1)
+    assert [(n.reason, n.note, n.rows) for n in outcome.notes] == [("sheet_ignored", "Sheet2", 3)]
+    plain = "pbi_jk_202607.xlsx"
+    assert load(con, settings, {plain: xlsx(first, second_sheet=[[None]])})[plain].notes == ()
+
+
+def test_sheet_notes_survive_a_quarantined_first_sheet(con, settings) -> None:
+    first = [["bukan header"], ["apa pun"]]
+    other = [["NIK", "NAMA", "STATUS"], [NIK1, "Budi", "AKTIF"]]
+    name = "pbi_jk_202606.xlsx"
+    outcome = load(con, settings, {name: xlsx(first, second_sheet=other)})[name]
+    assert (outcome.outcome, outcome.reason) == ("quarantined", "header_missing")
+    assert [(n.reason, n.note, n.rows) for n in outcome.notes] == [("sheet_ignored", "Sheet2", 2)]
+
+
+# ------------------------------------------------------------------------------------------
+# 4. Entries of the raw folder that are not read
+# ------------------------------------------------------------------------------------------
+
+
+def _hostile_folder(settings) -> None:
+    raw = settings.raw_dir
+    raw.mkdir(parents=True)
+    (raw / "pbi_jk_202606.csv").write_text(f"NIK;NAMA;STATUS\n{NIK1};Budi;AKTIF\n")
+    (raw / ".gitkeep").write_text("")
+    (raw / "~$pbi_jk_202607.xlsx").write_bytes(b"lock")
+    (raw / "arsip").mkdir()
+    (raw / "arsip" / "pbi_jk_202608.csv").write_text("NIK;STATUS\n")
+    (raw / "pbi_jk_202609.csv").symlink_to(raw / "pbi_jk_202606.csv")
+    (raw / "pbi_jk_202610.csv").symlink_to(raw / "hilang.csv")
+
+
+def test_a_file_that_cannot_be_opened_is_ignored_with_why(con, settings, monkeypatch) -> None:
+    settings.raw_dir.mkdir(parents=True)
+    (settings.raw_dir / "pbi_jk_202611.csv").write_text(f"NIK;NAMA;STATUS\n{NIK2};Siti;AKTIF\n")
+
+    def refuse(path, *args):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr("tkpk.ingest.raw.sha256_of", refuse)
+    (outcome,) = load_new_files(con, settings, "run-1")
+    assert (outcome.outcome, outcome.reason, outcome.sha256) == ("ignored", "file_ignored", None)
+    assert outcome.notes[0].note.startswith("it cannot be opened (PermissionError)")
+
+
+def test_every_entry_of_the_raw_folder_has_a_record(con, settings) -> None:
+    _hostile_folder(settings)
+    outcomes = load_new_files(con, settings, "run-1")
+    process_loads(con, settings, "run-1", outcomes)
+    names = sorted(p.name for p in settings.raw_dir.iterdir())
+    quality = con.execute(
+        "select file_name, file_outcome, file_reason, rows_read from ingest_data_quality "
+        "order by file_name"
+    ).fetchall()
+    assert [q[0] for q in quality] == names
+    by_name = {q[0]: q[1:] for q in quality}
+    assert by_name["pbi_jk_202606.csv"] == ("loaded", None, 1)
+    for ignored in [".gitkeep", "~$pbi_jk_202607.xlsx", "arsip", "pbi_jk_202609.csv",
+                    "pbi_jk_202610.csv"]:
+        assert by_name[ignored] == ("ignored", "file_ignored", 0)
+    notes = dict(
+        con.execute(
+            "select file_name, note from ingest_file_note where reason = 'file_ignored'"
+        ).fetchall()
+    )
+    assert notes[".gitkeep"].startswith("a hidden file")
+    assert notes["~$pbi_jk_202607.xlsx"].startswith("an office lock file")
+    assert notes["arsip"].startswith("a folder")
+    assert notes["pbi_jk_202609.csv"].startswith("a symbolic link (to a file)")
+    assert notes["pbi_jk_202610.csv"].startswith("a broken symbolic link")
