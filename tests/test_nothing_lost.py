@@ -141,3 +141,115 @@ def test_every_entry_of_the_raw_folder_has_a_record(con, settings) -> None:
     assert notes["arsip"].startswith("a folder")
     assert notes["pbi_jk_202609.csv"].startswith("a symbolic link (to a file)")
     assert notes["pbi_jk_202610.csv"].startswith("a broken symbolic link")
+
+
+# ------------------------------------------------------------------------------------------
+# 3. Encodings
+# ------------------------------------------------------------------------------------------
+
+PBI_HEADER = "NIK;NAMA;STATUS\n"
+
+
+def _load_and_accept(con, settings, files: dict[str, bytes]) -> dict:
+    """Load ``files`` and process them; {file: outcome}."""
+    outcomes = load(con, settings, files)
+    process_loads(con, settings, "run-test", list(outcomes.values()))
+    return outcomes
+
+
+def _fates(con, name: str) -> dict[int, tuple]:
+    """row_number -> ('accepted', nama) or ('quarantined', reasons, raw line) of one file."""
+    fates = {
+        row: ("accepted",)
+        for (row,) in con.execute(
+            "select row_number from program_records where file_name = ?", [name]
+        ).fetchall()
+    }
+    for row, reasons, raw in con.execute(
+        "select row_number, reasons, raw_values from quarantine where file_name = ?", [name]
+    ).fetchall():
+        fates[row] = ("quarantined", reasons, json.loads(raw)["extra"]["_line"])
+    return fates
+
+
+def _no_replacement_character(con) -> None:
+    """No U+FFFD in any text of the raw, accepted and quarantine tables."""
+    for table in ("raw_pbi", "program_records", "quarantine"):
+        columns = [
+            name
+            for name, kind in con.execute(
+                f"select column_name, column_type from (describe {table})"
+            ).fetchall()
+            if kind in ("VARCHAR", "JSON", "VARCHAR[]")
+        ]
+        text = " || ".join(f"coalesce(cast({c} as varchar), '')" for c in columns)
+        hits = con.execute(f"select count(*) from {table} where contains({text}, '\ufffd')")
+        assert hits.fetchone()[0] == 0, table
+
+
+def test_utf8_file_with_one_windows_1252_row_keeps_utf8_and_quarantines_the_row(
+    con, settings
+) -> None:
+    body = (
+        PBI_HEADER.encode()
+        + f"{NIK1};José Ñoño;AKTIF\n".encode()
+        + f"{NIK2};René;AKTIF\n".encode("cp1252")
+        + f"{NIK3};Ani;AKTIF\n".encode()
+    )
+    name = "pbi_jk_202606.csv"
+    outcome = _load_and_accept(con, settings, {name: body})[name]
+    assert (outcome.outcome, outcome.rows_read) == ("loaded", 3)
+    assert con.execute("select file_encoding from ingest_file").fetchall() == [("utf-8",)]
+    assert raw_rows(con, "pbi", "row_number, nama") == [(1, "José Ñoño"), (2, None), (3, "Ani")]
+    assert _fates(con, name) == {
+        1: ("accepted",),
+        2: ("quarantined", ["encoding_invalid"], f"{NIK2};Ren\\xe9;AKTIF"),
+        3: ("accepted",),
+    }
+    assert con.execute(
+        "select rows_read, accepted, quarantined, duplicate from ingest_data_quality"
+    ).fetchall() == [(3, 2, 1, 0)]
+    assert con.execute("select reason, rows from ingest_data_quality_reason").fetchall() == [
+        ("encoding_invalid", 1)
+    ]
+    _no_replacement_character(con)
+
+
+def test_pure_windows_1252_file_is_decoded_and_an_undefined_byte_quarantines_its_row(
+    con, settings
+) -> None:
+    body = (
+        PBI_HEADER.encode()
+        + f"{NIK1};José “Ñoño” €;AKTIF\n".encode("cp1252")
+        + f"{NIK2};Siti;AKTIF\n".encode()[:-7]
+        + b"\x81;AKTIF\n"  # 0x81 is undefined in Windows-1252
+        + f"{NIK3};Ani;AKTIF\n".encode()
+    )
+    name = "pbi_jk_202606.csv"
+    _load_and_accept(con, settings, {name: body})
+    assert con.execute("select file_encoding from ingest_file").fetchall() == [("cp1252",)]
+    assert raw_rows(con, "pbi", "nama") == [("José “Ñoño” €",), (None,), ("Ani",)]
+    assert _fates(con, name) == {
+        1: ("accepted",),
+        2: ("quarantined", ["encoding_invalid"], f"{NIK2};Siti\\x81;AKTIF"),
+        3: ("accepted",),
+    }
+    _no_replacement_character(con)
+    assert list(settings.temp_dir.glob("transcoded-*")) == []
+
+
+def test_utf16_row_with_a_broken_surrogate_is_quarantined(con, settings) -> None:
+    good = f"{NIK1};Siti Ñ;AKTIF\r\n".encode("utf-16-le")
+    broken = f"{NIK2};Bu".encode("utf-16-le") + b"\x00\xd8" + "di;AKTIF\r\n".encode("utf-16-le")
+    last = f"{NIK3};Ani;AKTIF\r\n".encode("utf-16-le")
+    body = b"\xff\xfe" + "NIK;NAMA;STATUS\r\n".encode("utf-16-le") + good + broken + last
+    name = "pbi_jk_202606.csv"
+    _load_and_accept(con, settings, {name: body})
+    assert con.execute("select file_encoding from ingest_file").fetchall() == [("utf-16",)]
+    assert raw_rows(con, "pbi", "nama") == [("Siti Ñ",), (None,), ("Ani",)]
+    assert _fates(con, name) == {
+        1: ("accepted",),
+        2: ("quarantined", ["encoding_invalid"], f"{NIK2};Bu\\xffdi;AKTIF"),
+        3: ("accepted",),
+    }
+    _no_replacement_character(con)

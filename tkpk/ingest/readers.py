@@ -421,9 +421,8 @@ def prepare_text(path: Path, temp_dir: Path, limits: Limits) -> tuple[Path, str,
     """The file DuckDB will read first (``path`` itself, or a transcoded UTF-8 copy of a UTF-16
     file with a byte-order mark), its encoding, and the scan of its bytes.
 
-    UTF-8 validity is left to DuckDB (invalid lines are rejected as ``INVALID ENCODING``, and
-    :func:`read_csv_records` then reads the file again as Windows-1252): one pass less over big
-    UTF-8 files.
+    UTF-8 validity is left to DuckDB (invalid lines are rejected as ``INVALID ENCODING``; see
+    :func:`read_csv_records` for what follows): one pass less over big UTF-8 files.
     """
     with path.open("rb") as handle:
         head = handle.read(4)
@@ -437,21 +436,62 @@ def prepare_text(path: Path, temp_dir: Path, limits: Limits) -> tuple[Path, str,
     return path, "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8", scan
 
 
+#: Name of the codec error handler that marks undecodable bytes (see :func:`_mark_undecodable`).
+MARK_UNDECODABLE = "tkpk-mark-undecodable"
+def _mark_undecodable(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: an undecodable sequence becomes lone surrogates that
+    ``surrogateescape`` encodes back as bytes that are invalid UTF-8 in the transcoded file: the
+    bytes themselves when they are all UTF-8 continuation bytes (0x80-0xBF, e.g. the bytes
+    Windows-1252 leaves undefined: a stray continuation byte is never valid after a complete
+    character), else one 0xFF byte."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    if all(0x80 <= b <= 0xBF for b in bad):
+        return "".join(chr(0xDC00 + b) for b in bad), error.end
+    return "\udcff", error.end
+
+
+codecs.register_error(MARK_UNDECODABLE, _mark_undecodable)
+
+#: A valid UTF-8 multi-byte sequence (2 to 4 bytes, no overlong form, no surrogate).
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+def has_utf8_multibyte(path: Path) -> bool:
+    """True when the file holds at least one valid UTF-8 multi-byte sequence (streamed in
+    chunks, stops at the first one; a sequence across a chunk boundary is found too)."""
+    tail = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            if _UTF8_MULTIBYTE.search(tail + chunk):
+                return True
+            tail = chunk[-3:]
+    return False
+
+
 def _transcode(path: Path, temp_dir: Path, encoding: str, limits: Limits):
-    """Stream ``path`` from ``encoding`` into a UTF-8 temporary file; scan the output."""
+    """Stream ``path`` from ``encoding`` into a UTF-8 temporary file; scan the output. A byte
+    sequence that does not decode (a broken UTF-16 surrogate, a byte Windows-1252 leaves
+    undefined) becomes invalid UTF-8 (:func:`_mark_undecodable`), so its line is rejected and
+    quarantined (``encoding_invalid``) instead of carrying a replacement character."""
     temp_dir.mkdir(parents=True, exist_ok=True)
     target = temp_dir / f"transcoded-{uuid.uuid4().hex}.csv"
     scan = LineScan(limits.max_line_bytes)
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    decoder = codecs.getincrementaldecoder(encoding)(errors=MARK_UNDECODABLE)
     with path.open("rb") as source, target.open("wb") as sink:
         while chunk := source.read(CHUNK_BYTES):
             text = decoder.decode(chunk)
             if encoding == "utf-16":
                 text = text.lstrip("\ufeff") if scan.size == 0 else text
-            out = text.encode("utf-8")
+            out = text.encode("utf-8", "surrogateescape")
             scan.feed(out)
             sink.write(out)
-        out = decoder.decode(b"", final=True).encode("utf-8")
+        out = decoder.decode(b"", final=True).encode("utf-8", "surrogateescape")
         scan.feed(out)
         sink.write(out)
     scan.finish()
@@ -467,7 +507,7 @@ def _header_region(path: Path, kind: str, name: str) -> tuple[Header, int]:
     if not at_end:
         cut = prefix.rfind(b"\n")
         prefix = prefix[: cut + 1] if cut >= 0 else b""
-    text = prefix.decode("utf-8", errors="replace")
+    text = prefix.decode("utf-8", errors="backslashreplace")
     if text.startswith("\ufeff"):
         text = text[1:]
         bom = 3
@@ -532,9 +572,15 @@ def read_csv_records(
 ) -> ReadStats:
     """Read a CSV file into ``_records`` on ``cur`` (see the module docstring).
 
-    A file that is not UTF-8 (DuckDB rejects lines as ``INVALID ENCODING``) is transcoded from
-    Windows-1252 in streamed chunks (DuckDB's latin-1 differs from cp1252 in 0x80-0x9F) and read
-    again.
+    Encoding, as the input contract says: UTF-16 when the file starts with a UTF-16 byte-order
+    mark (transcoded); else UTF-8 when DuckDB finds no invalid line, or when the file holds at
+    least one valid UTF-8 multi-byte sequence (:func:`has_utf8_multibyte`, looked for only when
+    a line is invalid); else (no valid multi-byte sequence at all) Windows-1252, transcoded in
+    streamed chunks (DuckDB's latin-1 differs from cp1252 in 0x80-0x9F) and read again. In every
+    encoding a line whose bytes do not decode is kept as a rejected record whose error starts
+    with ``INVALID ENCODING`` (quarantined ``encoding_invalid``; its text keeps ``?`` for the
+    bytes that do not decode): the other lines keep their text, and no replacement character is
+    ever produced.
     """
     source, encoding, scan = prepare_text(path, temp_dir, limits)
     try:
@@ -559,7 +605,8 @@ def _read_text(
     kind: str,
     limits: Limits,
 ) -> ReadStats | None:
-    """One read of a text file; None when its lines are not valid UTF-8."""
+    """One read of a text file; None when some of its lines are not valid UTF-8 and the file
+    holds no valid UTF-8 multi-byte sequence (it is then read as Windows-1252)."""
     if scan.size == 0:
         raise FileProblem(
             "header_missing", f"{name}: the file is empty; drop the complete export again."
@@ -571,12 +618,13 @@ def _read_text(
     invalid = cur.execute(
         "select count(*) from _rej where error_type = 'INVALID ENCODING'"
     ).fetchall()[0][0]
-    if invalid and encoding.startswith("utf-8"):
+    if invalid and encoding.startswith("utf-8") and not has_utf8_multibyte(source):
         return None
     _check_unbalanced_quotes(cur, name)
     blanks = []
     if _needs_blank_lines(cur, scan, header):
         blanks = blank_line_offsets(source, data_start)
+    _restore_undecodable_lines(cur, source)
     _build_csv_records(cur, header, blanks)
     stats = ReadStats("csv", header, encoding=encoding, scan=scan)
     stats.skipped_before_data = header.record_index
@@ -678,6 +726,40 @@ def account_lines(cur: duckdb.DuckDBPyConnection, name: str, stats: ReadStats) -
             "header: a quote that is never closed or a broken line break; fix the file (or "
             "re-export it) and drop it again.",
         )
+
+
+def _restore_undecodable_lines(cur: duckdb.DuckDBPyConnection, source: Path) -> None:
+    """Give the lines DuckDB rejected as ``INVALID ENCODING`` their own bytes back.
+
+    DuckDB keeps such a line with a ``?`` for each byte that does not decode, which may hide a
+    delimiter next to it. The line's bytes (from its 1-based ``line_byte_position``, as many
+    bytes as DuckDB's text, one ``?`` per byte) are read again from the file and kept with
+    Python's ``\\xNN`` escapes for the bytes that do not decode: the quarantined row shows what
+    the file holds, and never a replacement character. One seek per rejected line."""
+    rows = cur.execute(
+        """
+        select line, min(line_byte_position), max(strlen(csv_line))
+        from _rej where error_type = 'INVALID ENCODING' group by line order by line
+        """
+    ).fetchall()
+    if not rows:
+        return
+    texts = []
+    with source.open("rb") as handle:
+        for _, at, length in rows:
+            handle.seek(max(at - 1, 0))  # DuckDB's line_byte_position is 1-based
+            data = handle.read(min(length, MAX_KEPT_LINE_CHARS))
+            texts.append(data.decode("utf-8", "backslashreplace"))
+    cur.execute(
+        "create or replace temp table _undecodable as "
+        "select unnest(?::bigint[]) as line, unnest(?::varchar[]) as csv_line",
+        [[r[0] for r in rows], texts],
+    )
+    cur.execute(
+        "update _rej set csv_line = u.csv_line from _undecodable as u "
+        "where _rej.line = u.line and _rej.error_type = 'INVALID ENCODING'"
+    )
+    cur.execute("drop table _undecodable")
 
 
 def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: list[int]) -> None:
