@@ -253,3 +253,19 @@ def test_utf16_row_with_a_broken_surrogate_is_quarantined(con, settings) -> None
         3: ("accepted",),
     }
     _no_replacement_character(con)
+
+
+def test_rows_already_holding_a_replacement_character_are_quarantined(con, settings) -> None:
+    csv_body = f"{PBI_HEADER}{NIK1};Budi;AKTIF\n{NIK2};Ren\ufffd;AKTIF\n".encode()
+    sheet = xlsx([["NIK", "NAMA", "STATUS"], [NIK3, "Ani \ufffd", "AKTIF"], [NIK1, "Budi", "AKTIF"]])
+    csv_name, xlsx_name = "pbi_jk_202606.csv", "pbi_jk_202607.xlsx"
+    _load_and_accept(con, settings, {csv_name: csv_body, xlsx_name: sheet})
+    assert _fates(con, csv_name) == {
+        1: ("accepted",),
+        2: ("quarantined", ["encoding_invalid"], f"{NIK2};Ren\\ufffd;AKTIF"),
+    }
+    assert _fates(con, xlsx_name) == {
+        1: ("quarantined", ["encoding_invalid"], f"{NIK3};Ani \\ufffd;AKTIF"),
+        2: ("accepted",),
+    }
+    _no_replacement_character(con)

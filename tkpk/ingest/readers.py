@@ -83,6 +83,13 @@ _BINARY_MAGICS = {
     b"PK\x05\x06": "an empty zip archive",
 }
 _TOTAL_LINE = r"^(JUMLAH|TOTAL)(\b|$)"
+#: U+FFFD, the replacement character, in UTF-8.
+REPLACEMENT_UTF8 = "\ufffd".encode()
+#: Error of a record whose text holds U+FFFD (quarantined ``encoding_invalid``).
+REPLACEMENT_ERROR = (
+    "INVALID ENCODING: the row holds the replacement character U+FFFD (its text was garbled "
+    "by an earlier conversion; kept as \\ufffd)"
+)
 
 
 #: File note: a sheet after the first holds non-empty cells (it is not read).
@@ -304,9 +311,12 @@ class LineScan:
     nul_bytes: int = 0
     first_nul_at: int | None = None
     long_line_at: int | None = None
+    #: the bytes hold a U+FFFD replacement character (text already garbled by a conversion)
+    replacement_char: bool = False
     size: int = 0
     last_byte: int | None = None
     _last_newline: int = -1
+    _tail: bytes = b""
 
     def feed(self, chunk: bytes) -> None:
         """Scan the next chunk (any size)."""
@@ -321,6 +331,9 @@ class LineScan:
         if self.long_line_at is None:
             self._scan_line_lengths(chunk, offset)
         self.newlines += chunk.count(b"\n")
+        if not self.replacement_char:
+            self.replacement_char = REPLACEMENT_UTF8 in self._tail + chunk
+        self._tail = chunk[-2:]
         self.size += len(chunk)
         self.last_byte = chunk[-1]
 
@@ -625,7 +638,9 @@ def _read_text(
     if _needs_blank_lines(cur, scan, header):
         blanks = blank_line_offsets(source, data_start)
     _restore_undecodable_lines(cur, source)
-    _build_csv_records(cur, header, blanks)
+    _build_csv_records(cur, header, blanks, as_table=scan.replacement_char)
+    if scan.replacement_char:
+        mark_replacement_rows(cur, header)
     stats = ReadStats("csv", header, encoding=encoding, scan=scan)
     stats.skipped_before_data = header.record_index
     stats.blank_lines_dropped = len(blanks)
@@ -762,10 +777,33 @@ def _restore_undecodable_lines(cur: duckdb.DuckDBPyConnection, source: Path) -> 
     cur.execute("drop table _undecodable")
 
 
-def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: list[int]) -> None:
+def mark_replacement_rows(cur: duckdb.DuckDBPyConnection, header: Header) -> None:
+    """Records of the table ``_records`` whose cells hold U+FFFD become rejected records
+    (``INVALID ENCODING``, quarantined ``encoding_invalid``): their cells joined by the delimiter
+    (``;`` for a spreadsheet), each U+FFFD written as the text ``\\ufffd``, are kept as the raw
+    line. No replacement character reaches the accepted rows."""
+    width = header.width
+    hit = " or ".join(f"contains(c{i}, '\ufffd')" for i in range(width))
+    delimiter = sql_literal(header.delimiter or ";")
+    joined = ", ".join(f"coalesce(replace(c{i}, '\ufffd', '\\ufffd'), '')" for i in range(width))
+    nulls = ", ".join(f"c{i} = null" for i in range(width))
+    cur.execute(
+        f"""
+        update _records set malformed = true, _suspect = true,
+            raw_line = concat_ws({delimiter}, {joined}), error = {sql_literal(REPLACEMENT_ERROR)},
+            {nulls}
+        where not malformed and ({hit})
+        """
+    )
+
+
+def _build_csv_records(
+    cur: duckdb.DuckDBPyConnection, header: Header, blanks: list[int], as_table: bool = False
+) -> None:
     """``_records``: good rows and rejected lines with their position in file order.
 
-    Without rejected lines the good rows' order is their position (a view, no copy). Otherwise a
+    Without rejected lines the good rows' order is their position (a view, no copy; a table
+    with ``as_table``). Otherwise a
     rejected line's record number (DuckDB's ``line``, counting skipped and blank lines) minus the
     blank lines before it gives its position, and good rows fill the other positions in order.
     """
@@ -775,9 +813,10 @@ def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: l
     flags = ", ".join(f"false as n{i}" for i in range(width))
     rejected = cur.execute("select count(*) from _rej").fetchall()[0][0]
     if not rejected:
+        what = "table" if as_table else "view"
         cur.execute(
             f"""
-            create or replace temp view _records as
+            create or replace temp {what} _records as
             select rowid + 1 as pos, {cells}, {flags}, false as malformed,
                    null::varchar as raw_line, null::varchar as error, _suspect
             from _good
@@ -1073,6 +1112,7 @@ def _read_first_sheet(
     del rows
     flagged = {c.index for c in header.columns if c.canonical in NUMERIC_FLAG_COLUMNS}
     _load_sheet_rows(cur, data, header.width, flagged, suspect_sql(header, kind))
+    mark_replacement_rows(cur, header)
     stats = ReadStats(file_format, header)
     stats.skipped_before_data = index
     return stats
