@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from raw_files_support import NIK1, NIK2, NIK3, load, raw_rows, xlsx
 
 from tkpk.ingest.accept import process_loads
@@ -99,8 +100,9 @@ def _hostile_folder(settings) -> None:
     (raw / "~$pbi_jk_202607.xlsx").write_bytes(b"lock")
     (raw / "arsip").mkdir()
     (raw / "arsip" / "pbi_jk_202608.csv").write_text("NIK;STATUS\n")
-    (raw / "pbi_jk_202609.csv").symlink_to(raw / "pbi_jk_202606.csv")
+    (raw / "pbi_jk_202609.csv").symlink_to(raw / "arsip")
     (raw / "pbi_jk_202610.csv").symlink_to(raw / "hilang.csv")
+    (raw / "pbi_jk_202612.csv").symlink_to(raw / "arsip" / "pbi_jk_202608.csv")  # read
 
 
 def test_a_file_that_cannot_be_opened_is_ignored_with_why(con, settings, monkeypatch) -> None:
@@ -139,7 +141,8 @@ def test_every_entry_of_the_raw_folder_has_a_record(con, settings) -> None:
     assert notes[".gitkeep"].startswith("a hidden file")
     assert notes["~$pbi_jk_202607.xlsx"].startswith("an office lock file")
     assert notes["arsip"].startswith("a folder")
-    assert notes["pbi_jk_202609.csv"].startswith("a symbolic link (to a file)")
+    assert notes["pbi_jk_202609.csv"].startswith("a symbolic link to a folder")
+    assert by_name["pbi_jk_202612.csv"] == ("loaded", None, 0)
     assert notes["pbi_jk_202610.csv"].startswith("a broken symbolic link")
 
 
@@ -257,7 +260,9 @@ def test_utf16_row_with_a_broken_surrogate_is_quarantined(con, settings) -> None
 
 def test_rows_already_holding_a_replacement_character_are_quarantined(con, settings) -> None:
     csv_body = f"{PBI_HEADER}{NIK1};Budi;AKTIF\n{NIK2};Ren\ufffd;AKTIF\n".encode()
-    sheet = xlsx([["NIK", "NAMA", "STATUS"], [NIK3, "Ani \ufffd", "AKTIF"], [NIK1, "Budi", "AKTIF"]])
+    sheet = xlsx(
+        [["NIK", "NAMA", "STATUS"], [NIK3, "Ani \ufffd", "AKTIF"], [NIK1, "Budi", "AKTIF"]]
+    )
     csv_name, xlsx_name = "pbi_jk_202606.csv", "pbi_jk_202607.xlsx"
     _load_and_accept(con, settings, {csv_name: csv_body, xlsx_name: sheet})
     assert _fates(con, csv_name) == {
@@ -269,3 +274,25 @@ def test_rows_already_holding_a_replacement_character_are_quarantined(con, setti
         2: ("accepted",),
     }
     _no_replacement_character(con)
+
+
+@pytest.mark.parametrize(
+    ("data", "expected"),
+    [
+        (b"abc\xc3\xa9xyz", True),  # across the first chunk boundary
+        (b"abcd\xc3\xa9", True),
+        (b"ab\xe2\x82\xacq", True),  # a 3-byte sequence across a boundary
+        (b"abcdefg\xf0\x9f\x98\x80", True),  # a 4-byte one
+        (b"abc\xe9xyz\xc3", False),  # Windows-1252 bytes, a lone lead byte at the end
+        (b"\xc0\x80\xed\xa0\x80", False),  # an overlong form and a surrogate are not valid
+    ],
+)
+def test_valid_utf8_multibyte_sequences_are_found_across_chunks(
+    tmp_path, monkeypatch, data, expected
+) -> None:
+    from tkpk.ingest import readers
+
+    monkeypatch.setattr(readers, "CHUNK_BYTES", 4)
+    path = tmp_path / "x.csv"
+    path.write_bytes(data)
+    assert readers.has_utf8_multibyte(path) is expected

@@ -78,9 +78,10 @@ def discover_all(raw_dir: Path) -> tuple[list[RawFile], list[IgnoredEntry]]:
     """The files to read directly in ``raw_dir`` and the entries passed over, both in name order.
 
     A file to read is a regular file whose name does not start with ``.`` or ``~$``. Every other
-    entry is passed over with a reason: a hidden file, a folder, a symbolic link (whatever it
-    points to: the raw folder holds the dropped files themselves), a device, pipe or socket, or
-    an entry whose status cannot be read. A missing folder has no entries.
+    entry is passed over with a reason: a hidden file, a folder, a broken symbolic link or one
+    to a folder or to anything but a regular file (a link to a regular file is read like the
+    file), a device, pipe or socket, or an entry whose status cannot be read. A missing folder
+    has no entries.
     """
     if not raw_dir.is_dir():
         return [], []
@@ -105,9 +106,12 @@ def _examine(entry: Path) -> tuple[str | None, int]:
         try:
             target = entry.stat()
         except OSError:
-            return "a broken symbolic link (its target does not exist)", 0
-        what = "a folder" if stat.S_ISDIR(target.st_mode) else "a file"
-        return f"a symbolic link (to {what}); drop the file itself into the raw folder", 0
+            return "a broken symbolic link (its target does not exist or cannot be reached)", 0
+        if stat.S_ISDIR(target.st_mode):
+            return "a symbolic link to a folder; files in sub-folders are not read", 0
+        if not stat.S_ISREG(target.st_mode):
+            return "a symbolic link to something that is not a regular file", 0
+        info = target  # a link to a regular file is read like the file
     if stat.S_ISDIR(info.st_mode):
         return "a folder; files in sub-folders are not read (drop them in the raw folder)", 0
     if not stat.S_ISREG(info.st_mode):
