@@ -21,7 +21,8 @@ class RunSummary:
     """Counts and headline figures of one nightly run."""
 
     run_id: str
-    completed: bool = True
+    #: the packs on disk are a complete, validated set of the warehouse's current raw files
+    completed: bool = False
     published: bool = False
     files: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
@@ -33,6 +34,8 @@ class RunSummary:
     stages: list[dict] = field(default_factory=list)
     #: how the curated tables were built (transforms.incremental.BuildReport.as_dict)
     transform: dict = field(default_factory=dict)
+    #: what the operator should do (e.g. nothing published: no raw extract loaded yet)
+    messages: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """A plain dict (the flow's return value)."""
@@ -125,6 +128,7 @@ def summarise(
     """Collect the summary of run ``run_id`` from the warehouse."""
     return RunSummary(
         run_id=run_id,
+        completed=published is not None,  # the nightly flow refines it (packs up to date)
         published=published is not None,
         files=_file_counts(outcomes),
         rows=_row_counts(con, run_id),
@@ -170,7 +174,13 @@ def summary_lines(summary: RunSummary) -> list[str]:
             f"gap Rp{format_number(head['poverty_gap_idr_month'])}/month, "
             f"{format_number(head['poor_households_unreached'])} poor households unreached"
         )
-    lines.append("packs published" if summary.published else "nothing new: packs unchanged")
+    lines += summary.messages
+    if summary.published:
+        lines.append("packs published")
+    elif summary.messages:
+        lines.append("nothing published")
+    else:
+        lines.append("nothing new: packs unchanged")
     return lines
 
 
