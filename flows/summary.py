@@ -36,6 +36,8 @@ class RunSummary:
     transform: dict = field(default_factory=dict)
     #: what the operator should do (e.g. nothing published: no raw extract loaded yet)
     messages: list[str] = field(default_factory=list)
+    #: sheets not read (``sheet_ignored`` notes of this run's files)
+    sheet_notes: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """A plain dict (the flow's return value)."""
@@ -122,6 +124,17 @@ def _headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     return dict(zip(keys, values, strict=True))
 
 
+def _sheet_notes(outcomes: list) -> list[str]:
+    """One line per sheet that was not read (only the first sheet of a workbook holds data)."""
+    return [
+        f"sheet not read: {o.file_name} sheet {n.note!r} "
+        f"({'?' if n.rows is None else n.rows} non-empty rows; only the first sheet is read)"
+        for o in outcomes
+        for n in getattr(o, "notes", ())
+        if n.reason == "sheet_ignored"
+    ]
+
+
 def summarise(
     con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list, published: object | None
 ) -> RunSummary:
@@ -137,6 +150,7 @@ def summarise(
             (o.file_name, o.reason or "") for o in outcomes if o.outcome == "quarantined"
         ],
         snapshot_notes=_snapshot_notes(con),
+        sheet_notes=_sheet_notes(outcomes),
         headline=_headline(con),
     )
 
@@ -165,6 +179,7 @@ def summary_lines(summary: RunSummary) -> list[str]:
         lines.append(f"top reasons: {reasons}")
     lines += [f"quarantined file {name}: {reason}" for name, reason in summary.quarantined_files]
     lines += summary.snapshot_notes
+    lines += summary.sheet_notes
     head = summary.headline
     if head:
         lines.append(
