@@ -11,9 +11,12 @@ cell), ``n0 .. nN`` BOOLEAN (the cell was a numeric spreadsheet cell), ``malform
 lines and numbers the data rows; :mod:`tkpk.ingest.raw` inserts them into ``raw_<kind>``.
 
 CSV: delimiter (``;``, ``,``, tab) and header row are sniffed from the first lines; encoding is
-UTF-8 (with or without BOM), else Windows-1252 (or UTF-16 with a BOM), transcoded to a UTF-8
-temporary file in streamed chunks; DuckDB's ``read_csv`` reads every value as text with
-``store_rejects`` so malformed lines are kept. Every physical line of the file is accounted for
+UTF-16 with a BOM, else UTF-8 (with or without BOM) when the file is valid UTF-8 or holds a valid
+UTF-8 multi-byte sequence (its rows with invalid bytes are rejected, ``encoding_invalid``), else
+Windows-1252; UTF-16 and Windows-1252 are transcoded to a UTF-8 temporary file in streamed
+chunks (bytes that do not decode become invalid UTF-8, so their rows are rejected too);
+DuckDB's ``read_csv`` reads every value as text with ``store_rejects`` so malformed lines are
+kept. Every physical line of the file is accounted for
 (header region + rows + line breaks inside quoted values + rejected lines + blank lines): when
 DuckDB's parallel reader loses lines (an unbalanced quote, a line longer than its buffer) the file
 is quarantined rather than silently shortened. The bytes are scanned once in large blocks (line
@@ -26,8 +29,9 @@ on hostile input despite ``store_rejects`` (e.g. a lone LF blank line in a CRLF 
 parser state machine reached an invalid state"), and an error there would abort the nightly run's
 transaction instead of quarantining one file.
 
-Spreadsheets (XLSX, also XLS/ODS): python-calamine, first sheet only, after zip-bomb checks of
-the declared and actual decompressed size and of the cell count.
+Spreadsheets (XLSX, also XLS/ODS): python-calamine, first sheet only (later sheets with a
+non-empty cell are noted ``sheet_ignored``), after zip-bomb checks of the declared and actual
+decompressed size and of the cell count.
 """
 
 from __future__ import annotations
@@ -607,9 +611,10 @@ def read_csv_records(
     a line is invalid); else (no valid multi-byte sequence at all) Windows-1252, transcoded in
     streamed chunks (DuckDB's latin-1 differs from cp1252 in 0x80-0x9F) and read again. In every
     encoding a line whose bytes do not decode is kept as a rejected record whose error starts
-    with ``INVALID ENCODING`` (quarantined ``encoding_invalid``; its text keeps ``?`` for the
-    bytes that do not decode): the other lines keep their text, and no replacement character is
-    ever produced.
+    with ``INVALID ENCODING`` (quarantined ``encoding_invalid``; its text has ``\\xNN`` escapes
+    for the bytes that do not decode, :func:`_restore_undecodable_lines`): the other lines keep
+    their text, and no replacement character is ever produced (rows whose text already holds one
+    are rejected the same way, :func:`mark_replacement_rows`).
     """
     source, encoding, scan = prepare_text(path, temp_dir, limits)
     try:
