@@ -405,6 +405,7 @@ def _add_encoding_reasons(con: duckdb.DuckDBPyConnection, kind: str) -> None:
         from stg_{kind} as s
         join raw_{kind} as r on r.load_id = s.load_id and r.row_number = s.row_number
         where s.malformed and r.malformed
+            and r.load_id in (select load_id from ingest_batch)
             and starts_with(r.extra ->> '{MALFORMED_ERROR_KEY}', 'INVALID ENCODING')
         """
     )
