@@ -135,6 +135,22 @@ def test_every_file_reconciles(sample):
         assert rows == expected[name], name
 
 
+def test_sheet_notes_match_the_side_file(sample):
+    expected = {
+        (r["file_name"], sheet.split(":")[0], int(sheet.split(":")[1]))
+        for r in _side_rows(sample, "files.csv")
+        if r["ignored_sheets"]
+        for sheet in r["ignored_sheets"].split("|")
+    }
+    with _warehouse(sample) as con:
+        noted = set(
+            con.execute(
+                "select file_name, note, rows from ingest_file_note where reason = 'sheet_ignored'"
+            ).fetchall()
+        )
+    assert expected and noted == expected
+
+
 def test_injected_defects_land_where_the_side_file_says(sample):
     defects = _side_rows(sample, "defects.csv")
     assert defects, "the sample has no injected defects"

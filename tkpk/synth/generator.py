@@ -76,6 +76,7 @@ FILE_COLUMNS = (
     "line_ending",
     "program",
     "period",
+    "ignored_sheets",
 )
 SPELLINGS = ("as_is", "space", "lower_space", "title_dot", "dash_lower")
 OFFICES = {
@@ -885,6 +886,7 @@ def generate(
                     "line_ending": "",
                     "program": "",
                     "period": "",
+                    "ignored_sheets": "",
                 }
             )
     _write_defects(side_dir / "defects.csv", log)
@@ -947,7 +949,18 @@ def _file_row(job: Job) -> dict:
         "line_ending": ("crlf" if fmt.newline == "\r\n" else "lf") if job.fmt == "csv" else "",
         "program": job.program or "",
         "period": str(job.period_end),
+        "ignored_sheets": _ignored_sheets(job),
     }
+
+
+def _ignored_sheets(job: Job) -> str:
+    """``<sheet>:<non-empty rows>`` of the sheets after the first that the reader notes as
+    ``sheet_ignored`` (the decorated lists' ``Rekap`` sheet), ``|``-joined; empty for a CSV."""
+    layout = job.layout
+    if job.fmt != "xlsx" or layout is None or not layout.second_sheet:
+        return ""
+    filled = sum(1 for row in layout.second_sheet if any(value for value in row))
+    return f"Rekap:{filled}" if filled else ""
 
 
 def _write_defects(path: Path, log: dict[str, list]) -> None:
