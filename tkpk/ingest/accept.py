@@ -400,7 +400,7 @@ def _add_encoding_reasons(con: duckdb.DuckDBPyConnection, kind: str) -> None:
     batch's malformed rows are looked at."""
     con.execute(
         f"""
-        insert into _row_reason
+        insert into _row_reason (row_id, reason)
         select s.row_id, 'encoding_invalid'
         from stg_{kind} as s
         join raw_{kind} as r on r.load_id = s.load_id and r.row_number = s.row_number
