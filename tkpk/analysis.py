@@ -36,6 +36,7 @@ AGGREGATE_TABLES = (
     "funding_sources",
     "data_quality",
     "data_quality_reason",
+    "data_coverage",  # read when the pack has it
 )
 #: Tables left as views over their Parquet file (household level: large for a province).
 VIEW_TABLES = ("households",)
