@@ -48,7 +48,7 @@ ROW_ID_FACTOR = 10_000_000_000
 KIND_ORDER = ("households", "members", "disbursements", "pbi", "local")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
 
-#: Reason codes this pipeline adds to the contract's (shared/spec/raw-extracts.md allows more).
+#: Reason codes this pipeline adds to the contract's (docs/contract/raw-extracts.md allows more).
 EXTRA_ROW_REASONS = {
     "row_malformed": "a CSV line the reader could not split into the header's fields",
     "encoding_invalid": "the row's bytes do not decode in the file's encoding (a contract code; "

@@ -142,6 +142,9 @@ READING_GUIDE = (
     "(termasuk PBI-JK dan bantuan natura) dalam 12 bulan terakhir.",
     "Semua angka dihitung dari data registrasi (bukan survei), sehingga berbeda dengan angka "
     "resmi BPS dari Susenas. Titik memisahkan ribuan, koma memisahkan desimal: 1.234 jiwa; 6,7%.",
+    "Seberapa lengkap datanya: tabel data_coverage memuat per wilayah dan periode baris keluarga "
+    "dan anggota yang diterima dan dikarantina, umur potret registri dan umur garis kemiskinan; "
+    "periksa sebelum membaca perubahan angka sebagai perubahan kemiskinan.",
 )
 
 

@@ -181,12 +181,13 @@ def load_report_data(
             raise analysis.PackNotFoundError(f"table {name}.parquet is missing in {pack.folder}")
         return _numeric(pack.table(name, **filters))
 
+    poverty = table("kelurahan_poverty", period=chosen)
     return ReportData(
         pack_name=pack.name,
         pack_folder=pack.folder,
         period=chosen,
         periods=tuple(p for p in analysis.periods(pack) if p <= chosen),
-        poverty=table("kelurahan_poverty", period=chosen),
+        poverty=poverty,
         poverty_trend=table("kelurahan_poverty", until=chosen),
         reach=table("program_reach", period=chosen),
         reach_trend=table("program_reach", until=chosen, level="kota"),
@@ -195,7 +196,7 @@ def load_report_data(
         funding_trend=table("funding_sources", until=chosen, level="kota"),
         quality=_quality_summary(pack),
         areas=reference.load_areas(region),
-        official=analysis.official_rate(),
+        official=analysis.official_rate(poverty),
         boundaries=boundaries,
         coverage=_optional_table(pack, "data_coverage", chosen),
     )
