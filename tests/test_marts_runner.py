@@ -82,8 +82,8 @@ CONTRACT_COLUMNS = {
     "data_coverage": [
         *AREA_KEYS,
         "snapshot_age_months", "poverty_line_effective_from", "poverty_line_age_months",
-        "poverty_line_scope", "household_rows_accepted", "household_rows_quarantined", "member_rows_accepted",
-        "member_rows_quarantined",
+        "poverty_line_scope", "household_rows_accepted", "household_rows_quarantined",
+        "member_rows_accepted", "member_rows_quarantined",
     ],
 }  # fmt: skip
 
