@@ -365,10 +365,11 @@ def test_notes_use_line_scope_effective_date_and_data_coverage_when_present(tmp_
     poverty = folder / "kelurahan_poverty.parquet"
     con = duckdb.connect()
     con.execute(
-        # the fixture carries the line's date and scope: replaced by a borrowed line of 2026-01
+        # the fixture carries the line's date and scope and the official series: replaced by a
+        # borrowed line of 2026-01 and a 2025 release
         f"copy (select * replace (date '2026-01-01' as poverty_line_effective_from, 'province' "
-        "as poverty_line_scope), 0.0672 as official_p0, 2025 as official_year, "
-        f"0.61 as registry_coverage from '{poverty}') to '{tmp_path / 'p.parquet'}'"
+        "as poverty_line_scope, 0.0672 as official_p0, 2025 as official_year, "
+        f"0.61 as registry_coverage) from '{poverty}') to '{tmp_path / 'p.parquet'}'"
     )
     (tmp_path / "p.parquet").replace(poverty)
     con.execute(
