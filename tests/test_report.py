@@ -386,7 +386,9 @@ def test_notes_use_line_scope_effective_date_and_data_coverage_when_present(tmp_
     assert "mencakup 61,0% penduduk" in notes
     coverage = " ".join(coverage_notes(data))
     assert "Cakupan data (tabel data_coverage, kota)" in coverage
-    assert "snapshot_age_months: 5" in coverage and "households_quarantined: 12" in coverage
+    # snapshot_age_months is in the dictionary (its label), households_quarantined is not
+    assert "potret registri yang dipakai sampai periode: 5" in coverage
+    assert "households_quarantined: 12" in coverage
     text = render(data, [])  # the cover only: the charts are drawn by the other tests
     assert "dipinjam dari garis provinsi" in text and "data_coverage" in text
     assert 'id="tabel-cakupan-data"' in text and ">households_quarantined</th>" in text
