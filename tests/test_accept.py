@@ -917,7 +917,7 @@ def test_flagged_fields_are_recorded_without_personal_values(run):
     got = con.execute(
         "select file_name, row_number, column_name, reason, raw_value, period, kelurahan_code, "
         "id_keluarga from flagged_field where (file_name, row_number) in "
-        "((?, 7), (?, 21), (?, 12), (?, 15), (?, 12), (?, 3)) order by file_name, row_number, "
+        "((?, 7), (?, 22), (?, 12), (?, 15), (?, 12), (?, 3)) order by file_name, row_number, "
         "column_name",
         [HH, HH, MEM, MEM, PKH, MODAL],
     ).fetchall()
@@ -930,8 +930,8 @@ def test_flagged_fields_are_recorded_without_personal_values(run):
         (MEM, 12, "TANGGAL_LAHIR", "date_invalid", None, june, medono, "H1"),
         (MEM, 15, "JENIS_KELAMIN", "code_invalid", "X", june, medono, "H1"),
         (HH, 7, "NO_KK", "kk_invalid", None, june, medono, "H7"),
-        (HH, 21, "DESIL", "code_invalid", "11", june, medono, "H18"),
-        (HH, 21, "JENIS_LANTAI", "code_invalid", "9", june, medono, "H18"),
+        (HH, 22, "DESIL", "code_invalid", "11", june, medono, "H18"),
+        (HH, 22, "JENIS_LANTAI", "code_invalid", "9", june, medono, "H18"),
         # only the kelurahan name was given: it is the flagged column
         (PKH, 12, "NAMA_KELURAHAN", "kelurahan_unknown", "Atlantis", june, None, None),
     ]
