@@ -439,7 +439,6 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
     so values are compared as they would be accepted. A member's key is its NIK, or, when the NIK
     is flagged (null), all of its values (``nik_key``): distinct persons without a valid NIK stay
     distinct, and an exact repeat of one is still a duplicate."""
-    table = ACCEPTED_TABLE[kind]
     key_list = ", ".join(key)
     household_check = ""
     household_reason = "cast([] as varchar[])"
