@@ -75,6 +75,8 @@ CURATED_TABLES: tuple[str, ...] = (
     "data_quality",
     "data_quality_reason",
     "households",
+    "data_quality_field",
+    "data_quality_field_summary",
 )
 
 #: Every model in build order.
@@ -88,6 +90,7 @@ INPUT_TABLES: dict[str, str] = {
     "snapshot_status": "ingest (tkpk.ingest.accept.process_loads)",
     "ingest_data_quality": "ingest (tkpk.ingest.accept.process_loads)",
     "ingest_data_quality_reason": "ingest (tkpk.ingest.accept.process_loads)",
+    "flagged_field": "ingest (tkpk.ingest.accept.process_loads)",
     "ref_area": "tkpk.reference.install",
     "ref_program": "tkpk.reference.install",
     "ref_poverty_line": "tkpk.reference.install",
