@@ -46,6 +46,7 @@ INPUT_TABLES = (
     "snapshot_status",
     "ingest_data_quality",
     "ingest_data_quality_reason",
+    "flagged_field",
 )
 
 #: A healthy adult: schooled (SMA), not in school, insured (other JKN).
