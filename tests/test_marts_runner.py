@@ -153,9 +153,9 @@ def test_data_quality_tables_copy_the_ingest_tables(con):
 
 
 def test_flagged_fields_are_listed_and_counted_per_kelurahan(con):
-    """Four flagged fields: two of one Medono household row, one of a Medono member, one of a
+    """Five flagged fields: three of two Medono household rows, one of a Medono member, one of a
     program record naming no kelurahan (counted on the city row); a 16-digit value typed into
-    RT is left out like personal data."""
+    RT and a date are left out like personal data."""
     w = World(con)
     con.execute(
         "insert into flagged_field values "
@@ -165,6 +165,8 @@ def test_flagged_fields_are_listed_and_counted_per_kelurahan(con):
         " '3375.0101.0180.0001', 'l1', date '2031-03-01', '33.75.01.1002', 'K1'), "
         "('m1', 'dtsen_anggota_3375_203103.csv', 'members', 9, 'TANGGAL_LAHIR', 'date_invalid', "
         " null, 'l2', date '2031-03-01', '33.75.01.1002', 'K1'), "
+        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 5, 'TANGGAL_PENDATAAN', "
+        " 'date_invalid', '2031-04-02', 'l1', date '2031-03-01', '33.75.01.1002', 'K2'), "
         "('s1', 'salur_pkh_bri_203103.csv', 'disbursements', 2, 'NIK', 'nik_invalid', "
         " null, 'l3', date '2031-03-01', null, null)"
     )
@@ -175,6 +177,8 @@ def test_flagged_fields_are_listed_and_counted_per_kelurahan(con):
     ).fetchall() == [
         ("dtsen_keluarga_3375_203103.csv", 4, "DESIL", "11", "Medono", "K1"),
         ("dtsen_keluarga_3375_203103.csv", 4, "RT", None, "Medono", "K1"),
+        # a date is never shown: it could equal a birth date
+        ("dtsen_keluarga_3375_203103.csv", 5, "TANGGAL_PENDATAAN", None, "Medono", "K2"),
         ("dtsen_anggota_3375_203103.csv", 9, "TANGGAL_LAHIR", None, "Medono", "K1"),
         ("salur_pkh_bri_203103.csv", 2, "NIK", None, None, None),
     ]
@@ -184,6 +188,7 @@ def test_flagged_fields_are_listed_and_counted_per_kelurahan(con):
     ).fetchall() == [
         ("kelurahan", "33.75.01.1002", "households", "DESIL", "code_invalid", 1),
         ("kelurahan", "33.75.01.1002", "households", "RT", "code_invalid", 1),
+        ("kelurahan", "33.75.01.1002", "households", "TANGGAL_PENDATAAN", "date_invalid", 1),
         ("kelurahan", "33.75.01.1002", "members", "TANGGAL_LAHIR", "date_invalid", 1),
         ("kota", "33.75", "disbursements", "NIK", "nik_invalid", 1),
     ]

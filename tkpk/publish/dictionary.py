@@ -561,10 +561,11 @@ DATA_QUALITY_FIELD = Table(
         _FLAG_REASON,
         _c("raw_value", "VARCHAR", "text", "attribute",
            "The value as read; null for personal data (NIK, NO_KK, NAMA, ALAMAT, TANGGAL_LAHIR), "
-           "for an empty cell, and for a value of 15 or more digits (an identifier in the wrong "
-           "column).",
+           "for any date column (a date cannot be told apart from a birth date), for an empty "
+           "cell, and for a value of 15 or more digits (an identifier in the wrong column).",
            "Nilai sebagaimana terbaca; kosong untuk data pribadi (NIK, NO_KK, NAMA, ALAMAT, "
-           "TANGGAL_LAHIR), untuk sel kosong, dan untuk nilai 15 digit atau lebih (nomor "
+           "TANGGAL_LAHIR), untuk semua kolom tanggal (tanggal tidak dapat dibedakan dari "
+           "tanggal lahir), untuk sel kosong, dan untuk nilai 15 digit atau lebih (nomor "
            "identitas di kolom yang salah).",
            free_text=True),
     ),

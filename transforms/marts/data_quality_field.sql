@@ -7,9 +7,10 @@
 -- ALAMAT, TANGGAL_LAHIR), `period` the registry snapshot or the record's month, `kelurahan_code`
 -- the row's resolved kelurahan (a member's household's; null when a program record names none),
 -- `id_keluarga` the registry household of a household or member row (replaced by the
--- household pseudonym on export). A raw value holding 15 or more digits (ignoring separators)
--- looks like a NIK or family-card number typed into the wrong column: it is left out (null) like
--- personal data.
+-- household pseudonym on export). Left out (null) like personal data: a raw value holding 15 or
+-- more digits (ignoring separators: a NIK or family-card number typed into the wrong column),
+-- and the raw value of a date column (TANGGAL_*: an enumeration or payment date cannot be told
+-- apart from a birth date, and the personal-data audit refuses any birth date in a pack).
 with
 
 source as (
@@ -35,6 +36,7 @@ final as (
         case
             when regexp_matches(regexp_replace(source.raw_value, '[^0-9]', '', 'g'), '[0-9]{15}')
                 then null
+            when source.column_name like 'TANGGAL%' then null
             else source.raw_value
         end as raw_value
     from source
