@@ -161,3 +161,12 @@ def test_unreadable_funding_source_uses_the_catalog(built):
     assert built.execute(
         "select funding_source, amount_idr from program_records where program = 'MODAL_USAHA'"
     ).fetchall() == [("APBD", Decimal("1000000"))]
+
+
+def test_run_summary_counts_the_flagged_fields(built):
+    from flows.summary import summarise
+
+    summary = summarise(built, "run-1", [], None)
+    # members: NIK, TANGGAL_LAHIR; households: DESIL, JENIS_LANTAI; 2 PKH NIKs; 1 SUMBER_DANA
+    assert summary.flagged_reasons == [("code_invalid", 3), ("nik_invalid", 3),
+                                       ("date_invalid", 1)]
