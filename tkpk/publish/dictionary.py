@@ -626,8 +626,10 @@ HOUSEHOLDS = Table(
            "Accepted member rows of the household (n_h).",
            "Jumlah anggota keluarga yang diterima (n_h)."),
         _c("desil", "TINYINT", "decile", "attribute",
-           "National welfare decile (1 = poorest).",
-           "Desil kesejahteraan nasional (1 = termiskin)."),
+           "National welfare decile (1 = poorest); null when the registry's value was invalid "
+           "(a flagged field, see data_quality_field).",
+           "Desil kesejahteraan nasional (1 = termiskin); kosong bila nilai di registri tidak "
+           "sah (kolom yang ditandai, lihat data_quality_field)."),
         _c("pengeluaran_per_kapita", "DECIMAL(18,2)", "idr_capita_month", "attribute",
            "Registry estimate of monthly per-capita expenditure y_h.",
            "Perkiraan pengeluaran per kapita per bulan menurut registri (y_h)."),
