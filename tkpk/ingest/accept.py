@@ -840,10 +840,11 @@ def _write_flags(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
             where d.outcome = 'accepted' and len(d.flags) > 0
         ),
         raw_rows as (
+            -- only the flagged rows are turned into JSON (the semi join filters first)
             select r.load_id as raw_load_id, r.row_number as raw_row_number,
                 to_json(r) as cells
             from raw_{kind} as r
-            where r.load_id in (select distinct load_id from flags)
+            semi join flags as f on f.load_id = r.load_id and f.row_number = r.row_number
         ),
         resolved as (
             select f.*, raw.cells,
