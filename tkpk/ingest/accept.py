@@ -472,7 +472,7 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
     return f"""
         with {_row_reasons_sql()},
         {_flagged_sql(kind)},
-        rows_in as (
+        rows_in as not materialized (
             select f.*, {NIK_KEY.format(values=values) if kind == "members" else ""}
                 struct_pack({values}) as vals
             from flagged as f
@@ -561,8 +561,8 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
 #: (flagged), the NIK as read with a digest of all of its values (``{values}``: the
 #: struct_pack arguments; ``ids_as_read``: the NIK digits as read, '' when empty).
 NIK_KEY = (
-    "coalesce(nik, '~' || coalesce(ids_as_read, '') || '~' || "
-    "md5(cast(struct_pack({values}) as varchar))) as nik_key,"
+    "case when nik is not null then nik else '~' || coalesce(ids_as_read, '') || '~' || "
+    "md5(cast(struct_pack({values}) as varchar)) end as nik_key,"
 )
 #: kind -> SQL over the staged row ``s`` (before nulling) and its ``row_reasons`` ``rr``: what
 #: was read in the fields a warning nulled (``{read}``: their values as text, in suite order).
