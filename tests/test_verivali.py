@@ -90,3 +90,10 @@ def test_every_contract_warning_reason_has_words():
                    "number_invalid", "date_invalid", "kelurahan_unknown"):
         assert verivali.reason_text(reason) != reason
     assert verivali.file_stem("33.75.01.1002", "Kel. Podo Sugih") == "33.75.01.1002_kel_podo_sugih"
+
+
+def test_same_flagged_fields_give_the_same_bytes(tmp_path):
+    con, folder = _restricted(tmp_path)
+    first = [p.read_bytes() for p in verivali.write_verivali(con, folder)]
+    second = [p.read_bytes() for p in verivali.write_verivali(con, folder)]
+    assert first == second

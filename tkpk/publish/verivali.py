@@ -13,6 +13,7 @@ their own.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
@@ -25,6 +26,8 @@ FOLDER = "verivali"
 #: Workbook of the flagged fields whose row names no kelurahan (program records).
 NO_KELURAHAN = "tanpa_kelurahan"
 SHEET = "Daftar perbaikan"
+#: Creation date written into every workbook (reproducible bytes).
+CREATED = datetime(2026, 1, 1)
 
 #: Column headings (Bahasa Indonesia) and the width of each column.
 HEADINGS: tuple[tuple[str, int], ...] = (
@@ -114,6 +117,8 @@ def _write_workbook(
                     "strings_to_urls": False}
     )
     try:
+        # a fixed creation date: the same flagged fields give the same bytes in every publish
+        book.set_properties({"title": "Daftar perbaikan data (verivali)", "created": CREATED})
         sheet = book.add_worksheet(SHEET)
         bold = book.add_format({"bold": True})
         heading = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1,
