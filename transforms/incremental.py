@@ -64,7 +64,7 @@ log = logging.getLogger(__name__)
 ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy")
 #: Rebuilt outright after the merge (read every run's data quality / the latest period only).
 REBUILT_AFTER = (
-    "data_quality", "data_quality_reason", "households", "data_quality_field",
+    "data_quality", "data_quality_reason", "source_pulls", "households", "data_quality_field",
     "data_quality_field_summary",
 )
 #: Depend on the registry snapshots only: kept as is by an incremental build.
