@@ -64,8 +64,8 @@ log = logging.getLogger(__name__)
 ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy")
 #: Rebuilt outright after the merge (read every run's data quality / the latest period only).
 REBUILT_AFTER = (
-    "data_quality", "data_quality_reason", "source_pulls", "households", "data_quality_field",
-    "data_quality_field_summary",
+    "data_quality", "data_quality_reason", "source_pulls", "households", "data_coverage",
+    "data_quality_field", "data_quality_field_summary",
 )
 #: Depend on the registry snapshots only: kept as is by an incremental build.
 SNAPSHOT_MODELS = ("int_household_snapshot", "int_match_index")
@@ -91,7 +91,7 @@ PERIOD_MODELS = (
 STATE_TABLE = "mart_build_state"
 REGISTRY_KINDS = ("households", "members")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
-REFERENCE_TABLES = ("ref_area", "ref_program", "ref_poverty_line")
+REFERENCE_TABLES = ("ref_area", "ref_program", "ref_poverty_line", "ref_official_poverty")
 
 
 @dataclass
