@@ -23,6 +23,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 
+from flows.failures import RunFailure, lock_conflict, scrubbed
 from flows.progress import StageProgress
 from flows.summary import RunSummary, render_console, render_markdown, summarise
 from flows.timing import StageClock
@@ -49,6 +50,7 @@ def new_run_id() -> str:
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def check_pseudonym_key(settings: Settings) -> None:
     """Production mode: refuse to start without ``TKPK_PSEUDONYM_KEY`` (before any work)."""
     from tkpk.publish.pseudonym import PRODUCTION, load_key
@@ -61,14 +63,26 @@ def warehouse_busy(task: object, task_run: object, state: object) -> bool:
     """Retry condition: the warehouse file is locked by another process (a transient I/O
     conflict); any other error (a damaged file, a bad path) fails at once."""
     error = getattr(state, "data", None)
+    if isinstance(error, RunFailure):  # the task's error, scrubbed (flows.failures)
+        return error.lock_conflict
     return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=30, retry_condition_fn=warehouse_busy)
+@scrubbed
 def open_warehouse(settings: Settings, run_id: str) -> RunContext:
     """Open the warehouse, start the run's transaction and (re)install the reference tables
     (I/O: retried while another process holds the warehouse file's lock)."""
-    con = connect(settings)
+    try:
+        con = connect(settings)
+    except duckdb.Error as error:
+        if lock_conflict(error):
+            raise
+        raise RunFailure(
+            f"the warehouse {settings.warehouse} cannot be opened ({type(error).__name__}): "
+            "check that it is the pipeline's DuckDB file, readable and writable by this user",
+            error_type=type(error).__name__,
+        ) from None
     try:
         con.begin()
         reference.install(con, settings.region)
@@ -80,6 +94,7 @@ def open_warehouse(settings: Settings, run_id: str) -> RunContext:
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def load_raw_files(ctx: RunContext) -> list:
     """Discover files in the raw folder and load the new ones into the raw tables."""
     from tkpk.ingest.raw import load_new_files
@@ -99,6 +114,7 @@ def load_raw_files(ctx: RunContext) -> list:
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def validate_and_accept(ctx: RunContext) -> object:
     """Normalise, validate (Great Expectations), accept / quarantine / deduplicate, reconcile."""
     from tkpk.ingest.accept import process_loads
@@ -107,6 +123,7 @@ def validate_and_accept(ctx: RunContext) -> object:
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def build_indicators(ctx: RunContext) -> dict:
     """Compute the curated tables: only the periods this run's new files touch when that is
     exact (``transforms.incremental``), else every table from scratch."""
@@ -125,12 +142,14 @@ def build_indicators(ctx: RunContext) -> dict:
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def commit_warehouse(ctx: RunContext) -> None:
     """Commit the run's transaction: the warehouse now holds the new state."""
     ctx.con.commit()
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def checkpoint_warehouse(ctx: RunContext) -> None:
     """Write the committed state into the warehouse file (DuckDB ``CHECKPOINT``).
 
@@ -142,6 +161,7 @@ def checkpoint_warehouse(ctx: RunContext) -> None:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+@scrubbed
 def publish(ctx: RunContext) -> object:
     """Write, validate and atomically publish the restricted and Bappeda packs (I/O: retried)."""
     from tkpk.publish import publish_packs
@@ -150,6 +170,7 @@ def publish(ctx: RunContext) -> object:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+@scrubbed
 def publish_validation_docs(ctx: RunContext, ingest: object) -> None:
     """Great Expectations Data Docs of this run's validations, next to the packs (I/O: retried)."""
     from tkpk.validation import publish_data_docs
@@ -184,6 +205,7 @@ def packs_up_to_date(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool
 
 
 @flow(name="tkpk-nightly", log_prints=True)
+@scrubbed
 def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = False) -> dict:
     """The nightly job on the given folders; returns the run summary as a dict."""
     settings = get_settings().with_paths(raw=Path(raw_dir), out=Path(out_dir), db=Path(db_path))

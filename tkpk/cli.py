@@ -13,6 +13,8 @@ app = typer.Typer(
     help="tkpk: poverty statistics pipeline of the Kota Pekalongan poverty task force (TKPK).",
     no_args_is_help=True,
     add_completion=False,
+    # a traceback's local variables may hold cells (personal data): never print them
+    pretty_exceptions_show_locals=False,
 )
 
 RawOption = Annotated[Path | None, typer.Option("--raw", help="Raw extracts folder [data/raw].")]

@@ -487,7 +487,9 @@ def audit_version(
             try:
                 new_cells = _mark_new_cells(con, previous, state, cells)
             except (OSError, duckdb.Error) as error:
-                plan = _full_plan(f"the published version's cells cannot be read ({error})")
+                plan = _full_plan(
+                    f"the published version's cells cannot be read ({scrub_error(error)})"
+                )
         if plan.mode == "incremental":
             plan.new_cells = new_cells
             plan.new_loads, filters = _new_rows(con, state, loads)
@@ -500,3 +502,46 @@ def audit_version(
     finally:
         for table in (EXPORT_CELLS, NEW_CELLS, PREVIOUS_CELLS, NEW_LOADS, HITS):
             con.execute(f"drop table if exists {table}")
+
+
+# ------------------------------------------------------------------------------ failure texts
+
+#: tkpk's own exceptions whose messages are built from file names, table and column names,
+#: reason codes and counts, never from a cell (class names; checked along the class's MRO).
+OWN_MESSAGE_ERRORS = frozenset({
+    "FileProblem",
+    "MissingInputError",
+    "PersonalDataError",
+    "ProductionModeError",
+    "PseudonymKeyError",
+    "PublishError",
+    "ReconciliationError",
+    "RunFailure",
+    "ServeConfigError",
+})
+
+
+def own_message(error: BaseException) -> bool:
+    """True when ``error``'s message is tkpk's own text (see ``OWN_MESSAGE_ERRORS``)."""
+    return any(cls.__name__ in OWN_MESSAGE_ERRORS for cls in type(error).__mro__)
+
+
+def scrub_error(error: BaseException) -> str:
+    """The text of ``error`` that a log line, a summary or a failure hook may show.
+
+    The ingest's rule (``tkpk.ingest.raw``: "only the error type is logged: messages may quote
+    cell values"), applied to every failure: an engine or library error (DuckDB, pandas, Great
+    Expectations...) is shown by its type alone, since its message can quote a cell (a NIK, a
+    name, an address). tkpk's own errors keep their message (``OWN_MESSAGE_ERRORS``). A plain
+    ``RuntimeError`` that wraps an engine error as ``"<context>: <engine message>"`` (the
+    transforms' ``transform x.sql failed: ...``) keeps its context, the engine part scrubbed.
+    """
+    kind = type(error).__name__
+    if own_message(error):
+        return f"{kind}: {error}" if str(error) else kind
+    cause = error.__cause__
+    text, cause_text = str(error), str(cause) if cause is not None else ""
+    if type(error) is RuntimeError and cause_text and text.endswith(cause_text):
+        context = text[: -len(cause_text)].rstrip(": ")
+        return f"{context}: {scrub_error(cause)}"
+    return kind
