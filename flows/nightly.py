@@ -178,7 +178,24 @@ def publish_validation_docs(ctx: RunContext, ingest: object) -> None:
     validations = getattr(ingest, "validations", None) or []
     if validations:
         path = publish_data_docs(validations, ctx.settings, ctx.run_id)
+        audit_data_docs(ctx.con, path.parent, ctx.settings.data_docs_dir)
         get_run_logger().info("data docs: %s", path)
+
+
+def audit_data_docs(con: duckdb.DuckDBPyConnection, site: Path, root: Path) -> None:
+    """The personal-data audit of a run's Data Docs pages (``privacy.audit_documents``); on a
+    finding the run's site is removed and the run fails (``PersonalDataError``)."""
+    import shutil
+
+    from tkpk.publish.privacy import PersonalDataError, audit_documents
+
+    problems = audit_documents(con, sorted(site.rglob("*.html")), root)
+    if problems:
+        shutil.rmtree(site, ignore_errors=True)
+        raise PersonalDataError(
+            "personal-data audit of the Data Docs failed, the run's pages were removed: "
+            + "; ".join(problems)
+        )
 
 
 def packs_exist(settings: Settings) -> bool:
