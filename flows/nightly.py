@@ -59,6 +59,18 @@ def check_pseudonym_key(settings: Settings) -> None:
         load_key(settings)
 
 
+@task(cache_policy=NO_CACHE)
+@scrubbed
+def check_files_at_rest(settings: Settings) -> None:
+    """Production mode: refuse to start when the warehouse, the key file or the restricted pack
+    is accessible by group/others; files created from here on are private (umask 077)."""
+    from tkpk.publish.privacy import check_files_at_rest as check
+    from tkpk.publish.pseudonym import PRODUCTION
+
+    if settings.mode == PRODUCTION:
+        check(settings)
+
+
 def warehouse_busy(task: object, task_run: object, state: object) -> bool:
     """Retry condition: the warehouse file is locked by another process (a transient I/O
     conflict); any other error (a damaged file, a bad path) fails at once."""
@@ -165,8 +177,11 @@ def checkpoint_warehouse(ctx: RunContext) -> None:
 def publish(ctx: RunContext) -> object:
     """Write, validate and atomically publish the restricted and Bappeda packs (I/O: retried)."""
     from tkpk.publish import publish_packs
+    from tkpk.publish.privacy import set_pack_modes
 
-    return publish_packs(ctx.con, ctx.settings, ctx.run_id)
+    result = publish_packs(ctx.con, ctx.settings, ctx.run_id)
+    set_pack_modes(ctx.settings.curated_dir, result.version_dir)
+    return result
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
@@ -228,6 +243,7 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
     settings = get_settings().with_paths(raw=Path(raw_dir), out=Path(out_dir), db=Path(db_path))
     run_id = new_run_id()
     check_pseudonym_key(settings)
+    check_files_at_rest(settings)
     progress = StageProgress()
     clock = StageClock(progress=progress)
     with clock.stage("open"):

@@ -50,6 +50,7 @@ def run_pipeline_once(settings: Settings, run_id: str) -> None:
     from tkpk.ingest.accept import process_loads
     from tkpk.ingest.raw import load_new_files
     from tkpk.publish import publish_packs
+    from tkpk.publish.privacy import set_pack_modes
     from tkpk.validation import publish_data_docs
     from transforms.incremental import build_changed
 
@@ -61,7 +62,8 @@ def run_pipeline_once(settings: Settings, run_id: str) -> None:
         ingest = process_loads(con, settings, run_id, outcomes)
         build_changed(con, outcomes)
         con.commit()
-        publish_packs(con, settings, run_id, use_gx=False)
+        published = publish_packs(con, settings, run_id, use_gx=False)
+        set_pack_modes(settings.curated_dir, published.version_dir)
         if ingest.validations:
             publish_data_docs(ingest.validations, settings, run_id)
     finally:

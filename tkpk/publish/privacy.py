@@ -446,6 +446,7 @@ def _probe_matches(
     con.execute(f"create or replace temp table {HITS} (source varchar, v varchar)")
     new_rows: list[str] = []
     new_substring_rows: list[str] = []
+    indexed: dict[str, str] = {}  # cells table -> its word index (built once)
     for table, column, data_type in columns:
         value = _probe_value(column, data_type)
         condition = filters.get(table)
@@ -463,9 +464,11 @@ def _probe_matches(
                 f"where {_probe_condition(column, data_type, cells)}"
             )
             if substrings:
+                if cells not in indexed:
+                    indexed[cells] = _cell_tokens(con, cells, f"{CELL_GRAMS}_{len(indexed)}")
                 _probe_substrings(
                     con, f'select {sql_literal(name)} as source, {value} as v from "{table}"',
-                    _cell_tokens(con, cells),
+                    indexed[cells],
                 )
             plan.probes.append(plan_line)
         if condition is not None and plan.new_loads:
@@ -480,8 +483,9 @@ def _probe_matches(
             f"where v in (select v from {EXPORT_CELLS})"
         )
     if new_substring_rows:
-        _probe_substrings(con, " union all ".join(new_substring_rows),
-                          _cell_tokens(con, EXPORT_CELLS))
+        if EXPORT_CELLS not in indexed:
+            indexed[EXPORT_CELLS] = _cell_tokens(con, EXPORT_CELLS, f"{CELL_GRAMS}_{len(indexed)}")
+        _probe_substrings(con, " union all ".join(new_substring_rows), indexed[EXPORT_CELLS])
     rows = con.execute(
         f"""
         with hits as (select distinct source, v from {HITS})
@@ -495,7 +499,7 @@ def _probe_matches(
         group by all
         """
     ).fetchall()
-    for table in (CELL_GRAMS, VOCABULARY):
+    for table in (*indexed.values(), VOCABULARY):
         con.execute(f"drop table if exists {table}")
     return sorted(rows, key=lambda r: (order[r[2]], r[0], r[1]))
 
@@ -512,14 +516,16 @@ def _contains_words(text: str, words: str) -> str:
     return f"contains(' ' || {text} || ' ', ' ' || {words} || ' ')"
 
 
-def _cell_tokens(con: duckdb.DuckDBPyConnection, cells: str) -> str:
+def _cell_tokens(
+    con: duckdb.DuckDBPyConnection, cells: str, table: str = CELL_GRAMS
+) -> str:
     """(Re)create the temp table of the words of the cells of table ``cells``, each with the
     cell's words: the index the substring probe joins on (a personal value inside a cell starts
     with one of the cell's words). Also the exports' vocabulary (reference names and codes, as
     words), for ``_probe_substrings``."""
     con.execute(
         f"""
-        create or replace temp table {CELL_GRAMS} as
+        create or replace temp table {table} as
         with cell_words as (
             select distinct {_words("v")} as cell from {cells}
             where length(v) >= {MIN_SUBSTRING_LENGTH}
@@ -534,7 +540,7 @@ def _cell_tokens(con: duckdb.DuckDBPyConnection, cells: str) -> str:
         f"create or replace temp table {VOCABULARY} as select distinct {_words('v')} as v from "
         f"({_reference_sql(_existing_columns(con))}) r(v) where v is not null"
     )
-    return CELL_GRAMS
+    return table
 
 
 def _probe_substrings(con: duckdb.DuckDBPyConnection, values: str, tokens: str) -> None:
@@ -546,10 +552,10 @@ def _probe_substrings(con: duckdb.DuckDBPyConnection, values: str, tokens: str) 
     con.execute(
         f"""
         insert into {HITS}
-        with personal as (
-            select distinct source, v, {_words("v")} as words from ({values})
-            where length(v) >= {MIN_SUBSTRING_LENGTH}
+        with long_values as (
+            select distinct source, v from ({values}) where length(v) >= {MIN_SUBSTRING_LENGTH}
         ),
+        personal as (select source, v, {_words("v")} as words from long_values),
         candidates as (
             select distinct personal.source, personal.v, personal.words from personal
             join {tokens} tokens on tokens.token = split_part(personal.words, ' ', 1)
@@ -739,3 +745,85 @@ def audit_report(settings: object, folder: Path) -> list[str] | None:
         return audit_documents(con, paths, folder.parent)
     finally:
         con.close()
+
+
+# ------------------------------------------------------------------------------ files at rest
+
+#: Permission bits for the group and others: none may be set on personal data at rest.
+GROUP_OTHER = 0o077
+#: Modes of the published packs: the restricted pack for the service user only, the Bappeda pack
+#: world-readable (the only world-readable output).
+RESTRICTED_MODES = (0o700, 0o600)
+BAPPEDA_MODES = (0o755, 0o644)
+
+
+class ProductionModeError(RuntimeError):
+    """Production mode refuses to run: personal data at rest is readable by the group or others."""
+
+
+def _exposed(path: Path) -> bool:
+    """True when ``path`` exists and its group or others have any permission on it."""
+    try:
+        return bool(path.stat().st_mode & GROUP_OTHER)
+    except OSError:
+        return False
+
+
+def exposed_files(settings: object) -> list[str]:
+    """What production mode refuses to run with, each with the command that fixes it: the
+    warehouse file (and its write-ahead log), the local pseudonym key file, the restricted pack
+    (folder and files, as published), readable or writable by the group or others."""
+    problems = []
+    warehouse = Path(settings.warehouse)
+    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal"),
+                 Path(settings.local_key_file)):
+        if _exposed(path):
+            problems.append(f"{path} is accessible by group/others: run `chmod 600 {path}`")
+    restricted = Path(settings.curated_dir) / "restricted"
+    if restricted.exists():
+        folder = restricted.resolve()
+        if _exposed(folder) or any(_exposed(p) for p in folder.rglob("*")):
+            problems.append(
+                f"the restricted pack {folder} is accessible by group/others: run "
+                f"`chmod -R go-rwx {folder}`"
+            )
+    return problems
+
+
+def check_files_at_rest(settings: object) -> None:
+    """Production mode: refuse to run (``ProductionModeError``) when personal data at rest is
+    accessible by the group or others (``exposed_files``); then make every file this process
+    creates private (umask 077: the warehouse, its spill and scratch files, the packs while they
+    are written; ``set_pack_modes`` opens the Bappeda pack after the publish)."""
+    import os
+
+    problems = exposed_files(settings)
+    if problems:
+        raise ProductionModeError(
+            "production mode refuses to run: " + "; ".join(problems)
+            + " (see docs/operations.md, 'Personal data at rest')"
+        )
+    os.umask(0o077)
+
+
+def _set_tree(folder: Path, modes: tuple[int, int]) -> None:
+    """Mode of ``folder`` and its subfolders (first) and files (second)."""
+    folder.chmod(modes[0])
+    for path in folder.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(modes[0] if path.is_dir() else modes[1])
+
+
+def set_pack_modes(curated_dir: Path, version_dir: Path) -> None:
+    """Modes of a published version: the restricted pack (and every other folder of the version)
+    for the owner only, the Bappeda pack world-readable; the folders above it traversable (not
+    listable) by others, so its fixed path ``<curated>/bappeda`` opens."""
+    for child in version_dir.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            _set_tree(child, BAPPEDA_MODES if child.name == "bappeda" else RESTRICTED_MODES)
+    folder = version_dir
+    while True:
+        folder.chmod((folder.stat().st_mode & 0o700) | 0o711)
+        if folder == curated_dir or curated_dir not in folder.parents:
+            break
+        folder = folder.parent
