@@ -236,10 +236,40 @@ def packs_up_to_date(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool
     return published.get("source_files") == source_files(con)
 
 
+#: The executors of the transform step: one orchestration (``nightly``), two ways to build.
+EXECUTORS = ("local", "distributed")
+
+
+def transform_step(ctx: RunContext, executor: str, shared_dir: str | None) -> dict:
+    """The curated tables, built by ``executor``: ``local`` (the ``build_indicators`` task) or
+    ``distributed`` (``flows.distributed.build_indicators_distributed``: an incremental build
+    when it is exact, else the household-level work fanned out to the flow's Dask task runner;
+    it must run in the flow's body to submit tasks)."""
+    if executor == "local":
+        return build_indicators(ctx)
+    if executor == "distributed":
+        from flows.distributed import build_indicators_distributed
+
+        return build_indicators_distributed(ctx, shared_dir)
+    raise ValueError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
+
+
 @flow(name="tkpk-nightly", log_prints=True)
 @scrubbed
-def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = False) -> dict:
-    """The nightly job on the given folders; returns the run summary as a dict."""
+def nightly(
+    raw_dir: str,
+    out_dir: str,
+    db_path: str,
+    force_publish: bool = False,
+    executor: str = "local",
+    shared_dir: str | None = None,
+) -> dict:
+    """The nightly job on the given folders; returns the run summary as a dict.
+
+    ``executor`` builds the curated tables (``transform_step``); every other step is the same
+    for both executors (``flows.distributed.nightly_distributed`` runs this with ``distributed``
+    and a Dask task runner; ``shared_dir`` is its shared storage).
+    """
     settings = get_settings().with_paths(raw=Path(raw_dir), out=Path(out_dir), db=Path(db_path))
     run_id = new_run_id()
     check_pseudonym_key(settings)
@@ -259,7 +289,7 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
         needs_publish = new_data or force_publish or not packs_up_to_date(ctx.con, settings)
         if needs_publish:
             with clock.stage("transform"):
-                transform = build_indicators(ctx)
+                transform = transform_step(ctx, executor, shared_dir)
         with clock.stage("commit"):
             commit_warehouse(ctx)
     except BaseException:
