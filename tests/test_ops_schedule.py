@@ -135,6 +135,7 @@ async def _scenario(api_url: str, place: Place, process: subprocess.Popen) -> di
 
         bad_db = place.base / "not-a-warehouse.duckdb"
         bad_db.write_bytes(b"this is not a DuckDB file\n" * 100)
+        bad_db.chmod(0o600)  # production mode refuses a warehouse others can read
         failing = await client.create_flow_run_from_deployment(
             found.id, parameters={**found.parameters, "db_path": str(bad_db)}
         )
