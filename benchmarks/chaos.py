@@ -12,7 +12,7 @@ installations receive the same files each night:
   ``before_publish``, ``before_swap``; see ``tkpk.publish.atomic.crashpoint``), or a time-based
   kill at a random moment of the run, which lands inside whatever statement is running (load,
   validation, a transform, the export or the audit), sent by this script after a random delay
-  between 0 and the reference run's duration of that night.
+  between 0 and 90 % of the reference run's duration of that night.
 
 After the kill: the packs that are published (if any) must verify against their manifests. After
 the rerun: both packs verify and every table equals the reference's of that night (rows compared
@@ -48,7 +48,6 @@ from ops_support import Place, pack_tables  # noqa: E402
 
 #: Named crash points between statements (``transform:`` and ``ingest:`` are completed below).
 NAMED_POINTS = ("after_load", "pack_writing", "before_publish", "before_swap")
-INGEST_KINDS = ("households", "members", "disbursements", "pbi", "local")
 #: Share of nights killed at a random moment (inside a statement) rather than a named point.
 TIMED_SHARE = 0.5
 MONTH = re.compile(r"_(20[0-9]{2})(0[1-9]|1[0-2])(?:[_.])")
@@ -87,13 +86,28 @@ def nights_of(raw: Path) -> list[list[str]]:
     return ordered
 
 
-def draw_point(rng: random.Random, models: list[str]) -> str:
-    """A seeded random kill point: ``timed`` (a random moment) or a named crash point."""
-    if rng.random() < TIMED_SHARE:
-        return "timed"
-    named = [*NAMED_POINTS, *(f"ingest:{k}" for k in INGEST_KINDS),
-             *(f"transform:{m}" for m in models)]
-    return rng.choice(named)
+#: File name prefix -> raw kind (raw-extracts.md), for the ``ingest:<kind>`` points of a night.
+KIND_PREFIXES = {"dtsen_keluarga_": "households", "dtsen_anggota_": "members",
+                 "salur_": "disbursements", "pbi_jk_": "pbi", "bantuan_": "local"}
+
+
+def kill_points(new_files: list[str], first_night: bool) -> list[str]:
+    """The named crash points a run over ``new_files`` passes: the ingest points of the kinds it
+    loads, the transform points of the models it builds (every model on a full build: the
+    first night or a registry snapshot; else those an incremental build always rebuilds)."""
+    from transforms.incremental import ALWAYS_REBUILT, REBUILT_AFTER
+    from transforms.runner import MODEL_ORDER
+
+    kinds = sorted({kind for name in new_files for prefix, kind in KIND_PREFIXES.items()
+                    if name.lower().startswith(prefix)})
+    full = first_night or {"households", "members"} & set(kinds)
+    models = MODEL_ORDER if full else (*ALWAYS_REBUILT, *REBUILT_AFTER)
+    return [*NAMED_POINTS, *(f"ingest:{k}" for k in kinds), *(f"transform:{m}" for m in models)]
+
+
+def draw_point(rng: random.Random, points: list[str]) -> str:
+    """A seeded random kill point: ``timed`` (a random moment) or one of the named ``points``."""
+    return "timed" if rng.random() < TIMED_SHARE else rng.choice(points)
 
 
 #: The nightly flow's tasks and the stage each belongs to (flows/nightly.py).
@@ -106,9 +120,14 @@ TASK_STAGES = {
 
 
 def _stage_in(output: str) -> str:
-    """The stage of the last task a run's output names (where a time-based kill landed)."""
-    tasks = re.findall(r"Task run '([a-z_]+)-[0-9a-f]+'", output)
-    return TASK_STAGES.get(tasks[-1], tasks[-1]) if tasks else "start"
+    """Where a time-based kill landed: the stage after the last task the run's output reports
+    finished (Prefect logs a task run when it ends)."""
+    order = list(TASK_STAGES)
+    finished = [t for t in re.findall(r"Task run '([a-z_]+)-[0-9a-f]+'", output) if t in order]
+    if not finished:
+        return "open"
+    following = order.index(finished[-1]) + 1
+    return TASK_STAGES[order[following]] if following < len(order) else "summary"
 
 
 def verify(out: Path) -> bool:
@@ -135,7 +154,6 @@ def add_files(place: Place, sample: Path, names: list[str]) -> None:
 def run_chaos(work: Path, nights: int, households: int, seed: int) -> dict:
     """Generate, run ``nights`` nights on both installations, return the record."""
     from tkpk.synth import generate
-    from transforms.runner import MODEL_ORDER
 
     rng = random.Random(seed)
     sample = work / "sample"
@@ -154,10 +172,11 @@ def run_chaos(work: Path, nights: int, households: int, seed: int) -> dict:
             raise RuntimeError(f"reference night {number} failed:\n{ran.output[-3000:]}")
         expected = pack_tables(reference.out)
         night = Night(night=number, files=len(list(chaos.raw.iterdir())),
-                      point=draw_point(rng, list(MODEL_ORDER)), reference_s=round(ran.seconds, 1))
+                      point=draw_point(rng, kill_points(names, number == 1)),
+                      reference_s=round(ran.seconds, 1))
         started = time.monotonic()
         if night.point == "timed":
-            delay = rng.uniform(0.2, max(ran.seconds, 0.5))
+            delay = rng.uniform(0.2, max(0.9 * ran.seconds, 0.5))
             night.point = f"timed:{delay:.1f}s"
             pid, log = forker.start(chaos.run_argv(), env=chaos.env())
             time.sleep(delay)
