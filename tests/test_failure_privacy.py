@@ -208,3 +208,30 @@ def test_scrub_error_keeps_context_and_drops_engine_text():
         "publish failed: ConversionException"
     )
     assert scrub_error(ValueError("SITI AMINAH")) == "ValueError"
+
+
+def test_a_locked_warehouse_is_still_retried(tmp_path):
+    """The open step's retry condition sees the scrubbed failure's ``lock_conflict`` flag."""
+    from types import SimpleNamespace
+
+    import duckdb
+
+    from flows.failures import as_run_failure
+    from flows.nightly import warehouse_busy
+
+    path = str(tmp_path / "w.duckdb")
+    holder = duckdb.connect(path)
+    script = (f"import duckdb\ntry:\n    duckdb.connect({path!r})\nexcept duckdb.Error as e:\n"
+              "    print(type(e).__name__, '|', e)\n")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True).stdout
+    holder.close()
+    kind, message = out.split(" | ", 1)
+    error = getattr(duckdb, kind)(message.strip())
+    failure = as_run_failure(error, "open_warehouse")
+    assert failure.lock_conflict and str(failure) == "open_warehouse failed: IOException"
+    assert warehouse_busy(None, None, SimpleNamespace(data=failure))
+    other = as_run_failure(duckdb.IOException("not a valid DuckDB database file"), "open")
+    assert not warehouse_busy(None, None, SimpleNamespace(data=other))
