@@ -135,7 +135,6 @@ SUPPRESSED_COUNTS = {
     "program_incidence": ["recipient_households"],
     "program_overlap": PROGRAM_OVERLAP[len(AREA_KEYS):],
     "funding_sources": ["recipient_households"],
-    "data_quality": ["rows_read", "accepted", "quarantined", "duplicate", "skipped_lines"],
 }  # fmt: skip
 
 
