@@ -422,9 +422,12 @@ def run_nightly(settings: Settings) -> bool:
         return_state=True,
     )
     if not state.is_completed():
+        from tkpk.publish.privacy import scrub_error
+
         error = state.result(raise_on_failure=False)
-        # Only the error's type: its text may quote a cell value (personal data).
-        print(f"tkpk: the nightly run failed ({type(error).__name__}); the warehouse was rolled "
+        # Scrubbed (the step and the error's type): an engine's text may quote a cell value.
+        cause = scrub_error(error) if isinstance(error, BaseException) else "unknown cause"
+        print(f"tkpk: the nightly run failed ({cause}); the warehouse was rolled "
               "back and the published packs are unchanged.", file=sys.stderr)
         return False
     return RunSummary.from_dict(state.result()).completed
