@@ -362,7 +362,9 @@ def test_notes_use_line_scope_effective_date_and_data_coverage_when_present(tmp_
     poverty = folder / "kelurahan_poverty.parquet"
     con = duckdb.connect()
     con.execute(
-        f"copy (select *, date '2026-01-01' as poverty_line_effective_from, 'province' as "
+        # the fixture carries the official series already: replaced by this release
+        f"copy (select * exclude (official_p0, official_year, registry_coverage), "
+        f"date '2026-01-01' as poverty_line_effective_from, 'province' as "
         "poverty_line_scope, 0.0672 as official_p0, 2025 as official_year, "
         f"0.61 as registry_coverage from '{poverty}') to '{tmp_path / 'p.parquet'}'"
     )
@@ -381,7 +383,9 @@ def test_notes_use_line_scope_effective_date_and_data_coverage_when_present(tmp_
     assert "mencakup 61,0% penduduk" in notes
     coverage = " ".join(coverage_notes(data))
     assert "Cakupan data (tabel data_coverage, kota)" in coverage
-    assert "snapshot_age_months: 5" in coverage and "households_quarantined: 12" in coverage
+    # snapshot_age_months is in the dictionary (its label), households_quarantined is not
+    assert "potret registri yang dipakai sampai periode: 5" in coverage
+    assert "households_quarantined: 12" in coverage
     text = render(data, [])  # the cover only: the charts are drawn by the other tests
     assert "dipinjam dari garis provinsi" in text and "data_coverage" in text
     assert 'id="tabel-cakupan-data"' in text and ">households_quarantined</th>" in text
