@@ -21,7 +21,8 @@ class RunSummary:
     """Counts and headline figures of one nightly run."""
 
     run_id: str
-    completed: bool = True
+    #: the packs on disk are a complete, validated set of the warehouse's current raw files
+    completed: bool = False
     published: bool = False
     files: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
@@ -33,6 +34,12 @@ class RunSummary:
     stages: list[dict] = field(default_factory=list)
     #: how the curated tables were built (transforms.incremental.BuildReport.as_dict)
     transform: dict = field(default_factory=dict)
+    #: fields flagged by a warning in this run's accepted rows, per reason (most frequent first)
+    flagged_reasons: list[tuple[str, int]] = field(default_factory=list)
+    #: what the operator should do (e.g. nothing published: no raw extract loaded yet)
+    messages: list[str] = field(default_factory=list)
+    #: sheets not read (``sheet_ignored`` notes of this run's files)
+    sheet_notes: list[str] = field(default_factory=list)
     #: what the pull step did per source (tkpk.pull.SourceResult as dicts; empty: no source)
     pulls: list[dict] = field(default_factory=list)
 
@@ -90,6 +97,21 @@ def _top_reasons(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 8) ->
     ).fetchall()
 
 
+def _flagged_reasons(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 8) -> list:
+    """The most frequent reasons of the fields flagged in the files this run loaded."""
+    if not (_table_exists(con, "flagged_field") and _table_exists(con, "ingest_data_quality")):
+        return []
+    return con.execute(
+        """
+        select reason, count(*) as n from flagged_field
+        where sha256 in (select sha256 from ingest_data_quality
+                         where run_id = ? and file_outcome = 'loaded')
+        group by reason order by n desc, reason limit ?
+        """,
+        [run_id, limit],
+    ).fetchall()
+
+
 def _snapshot_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Snapshots that cannot be used, with the reason."""
     if not _table_exists(con, "snapshot_status"):
@@ -121,12 +143,24 @@ def _headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     return dict(zip(keys, values, strict=True))
 
 
+def _sheet_notes(outcomes: list) -> list[str]:
+    """One line per sheet that was not read (only the first sheet of a workbook holds data)."""
+    return [
+        f"sheet not read: {o.file_name} sheet {n.note!r} "
+        f"({'?' if n.rows is None else n.rows} non-empty rows; only the first sheet is read)"
+        for o in outcomes
+        for n in getattr(o, "notes", ())
+        if n.reason == "sheet_ignored"
+    ]
+
+
 def summarise(
     con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list, published: object | None
 ) -> RunSummary:
     """Collect the summary of run ``run_id`` from the warehouse."""
     return RunSummary(
         run_id=run_id,
+        completed=published is not None,  # the nightly flow refines it (packs up to date)
         published=published is not None,
         files=_file_counts(outcomes),
         rows=_row_counts(con, run_id),
@@ -135,7 +169,9 @@ def summarise(
             (o.file_name, o.reason or "") for o in outcomes if o.outcome == "quarantined"
         ],
         snapshot_notes=_snapshot_notes(con),
+        sheet_notes=_sheet_notes(outcomes),
         headline=_headline(con),
+        flagged_reasons=[(r, int(n)) for r, n in _flagged_reasons(con, run_id)],
     )
 
 
@@ -169,7 +205,8 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"run {summary.run_id}",
         "files: "
         f"{files.get('loaded', 0)} loaded, {files.get('already_loaded', 0)} already loaded, "
-        f"{files.get('quarantined', 0)} quarantined",
+        f"{files.get('quarantined', 0)} quarantined"
+        + (f", {files['ignored']} ignored (not read)" if files.get("ignored") else ""),
     ]
     lines[1:1] = pull_lines(summary.pulls)
     if rows:
@@ -183,8 +220,12 @@ def summary_lines(summary: RunSummary) -> list[str]:
     if summary.top_reasons:
         reasons = ", ".join(f"{r} {format_number(n)}" for r, n in summary.top_reasons)
         lines.append(f"top reasons: {reasons}")
+    if summary.flagged_reasons:
+        flagged = ", ".join(f"{r} {format_number(n)}" for r, n in summary.flagged_reasons)
+        lines.append(f"flagged fields (rows accepted, field empty): {flagged}")
     lines += [f"quarantined file {name}: {reason}" for name, reason in summary.quarantined_files]
     lines += summary.snapshot_notes
+    lines += summary.sheet_notes
     head = summary.headline
     if head:
         lines.append(
@@ -194,7 +235,13 @@ def summary_lines(summary: RunSummary) -> list[str]:
             f"gap Rp{format_number(head['poverty_gap_idr_month'])}/month, "
             f"{format_number(head['poor_households_unreached'])} poor households unreached"
         )
-    lines.append("packs published" if summary.published else "nothing new: packs unchanged")
+    lines += summary.messages
+    if summary.published:
+        lines.append("packs published")
+    elif summary.messages:
+        lines.append("nothing published")
+    else:
+        lines.append("nothing new: packs unchanged")
     return lines
 
 

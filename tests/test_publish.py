@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -46,6 +47,12 @@ def test_both_packs_are_published_whole(curated, settings) -> None:
         "kelurahan_poverty", "program_reach", "program_incidence", "program_overlap",
         "funding_sources", "data_quality", "source_pulls", "data_coverage",
     }
+    # the correction lists are restricted only: one workbook per kelurahan with flagged fields
+    # (kelurahan 1 in the fixture) and one for the records naming no kelurahan
+    assert sorted(p.name for p in (result.restricted_dir / "verivali").iterdir()) == [
+        "33.75.01.1002_medono.xlsx", "tanpa_kelurahan.xlsx",
+    ]
+    assert not (result.bappeda_dir / "verivali").exists()
     for pack in (RESTRICTED, BAPPEDA):
         folder = settings.curated_dir / pack
         for name in ("manifest.json", "data_dictionary.md", "data_dictionary.csv",
@@ -82,7 +89,9 @@ def test_manifest_describes_every_file(curated, settings) -> None:
             assert entry["rows"] == result.rows[pack][name]
             assert pq.read_metadata(folder / entry["file"]).num_rows == entry["rows"]
         listed = {f["path"] for f in document["files"]}
-        assert listed == {p.name for p in folder.iterdir()} - {"manifest.json"}
+        assert listed == {
+            p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
+        } - {"manifest.json"}
     restricted = json.loads((settings.restricted_dir / "manifest.json").read_text())
     assert restricted["pseudonym"]["key_source"] == "environment"
     assert restricted["tables"]["households"]["rows"] == 4
@@ -380,6 +389,69 @@ def test_readers_see_one_version_never_a_mix(curated, settings) -> None:
     assert reads >= 3
     final = json.loads((settings.restricted_dir / "manifest.json").read_text())
     assert final["run_id"] == "run-3"
+
+
+def test_a_reader_holding_the_old_version_reads_it_whole_across_each_swap(
+    curated, settings, monkeypatch
+) -> None:
+    """Provably during the swap: each swap is held until the reader has opened the old
+    version's files through ``restricted/``; the reader then reads them after the swap (the old
+    version, whole, checksums of its manifest) and the path then gives the new version."""
+    curated.execute("update data_quality set run_id = 'run-0'")
+    publish(curated, settings, "run-0")
+    swapping, opened, swapped = threading.Event(), threading.Event(), threading.Event()
+    original = atomic.swap_current
+    swaps: list[str] = []
+
+    def held_swap(*args, **kwargs):
+        opened.clear()
+        swapping.set()
+        assert opened.wait(60), "the reader never opened the old version"
+        swapping.clear()
+        original(*args, **kwargs)
+        swaps.append("done")
+        swapped.set()
+
+    monkeypatch.setattr(atomic, "swap_current", held_swap)
+    errors: list[BaseException] = []
+
+    def publisher() -> None:
+        cursor = curated.cursor()
+        try:
+            for n in range(1, 4):
+                cursor.execute("update data_quality set run_id = ?", [f"run-{n}"])
+                publish(cursor, settings, f"run-{n}")
+        except BaseException as error:  # surfaced in the main thread
+            errors.append(error)
+            opened.set()
+
+    thread = threading.Thread(target=publisher)
+    thread.start()
+    across = []
+    for n in range(1, 4):
+        assert swapping.wait(60), errors
+        restricted = settings.restricted_dir
+        old = json.loads((restricted / "manifest.json").read_text())
+        entry = next(e for e in old["files"] if e["path"] == "data_quality.parquet")
+        fd = os.open(restricted / "data_quality.parquet", os.O_RDONLY)
+        swapped.clear()
+        opened.set()  # the swap goes ahead while the file is open
+        assert swapped.wait(60), errors
+        try:
+            data = b""
+            while chunk := os.pread(fd, 1 << 20, len(data)):
+                data += chunk
+        finally:
+            os.close(fd)
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert old["run_id"] == f"run-{n - 1}"
+        held = pq.read_table(io.BytesIO(data)).column("run_id").to_pylist()
+        now = pq.read_table(restricted / "data_quality.parquet").column("run_id").to_pylist()
+        across.append((set(held), set(now)))
+    thread.join()
+    assert not errors, errors
+    assert swaps == ["done"] * 3
+    assert across == [({f"run-{n - 1}"}, {f"run-{n}"}) for n in range(1, 4)]
 
 
 def test_old_versions_are_collected_safely(curated, settings) -> None:

@@ -39,7 +39,7 @@ RATIO_TOLERANCE = 1e-9
 #: another region carry its own levels.
 AREA_LEVELS = ["kelurahan", "kecamatan", "kota", "kabupaten", "provinsi"]
 FUNDING_SOURCES = ["APBN", "APBD", "DBHCHT", "DAK", "BAZNAS", "CSR"]
-FILE_OUTCOMES = ["loaded", "already_loaded", "quarantined"]
+FILE_OUTCOMES = ["loaded", "already_loaded", "quarantined", "ignored"]
 #: Tables whose rows cover every area for every period (others may omit all-zero rows).
 FULL_COVERAGE = {"kelurahan_poverty", "program_overlap"}
 #: Extra key columns of an area table besides period and area.
@@ -304,6 +304,18 @@ def _table_specific(table: Table) -> list[dict]:
                 "rows of a loaded file reconcile: read = accepted + quarantined + duplicate",
                 "select * from {batch} where file_outcome = 'loaded' and "
                 "rows_read <> accepted + quarantined + duplicate",
+            ),
+        ]
+    elif name == "data_quality_field":
+        checks += [
+            _rows(
+                "no raw value of a personal column (NIK, NO_KK, NAMA, ALAMAT, TANGGAL_LAHIR)",
+                "select * from {batch} where raw_value is not null and column_name in "
+                "('NIK', 'NO_KK', 'NAMA', 'ALAMAT', 'TANGGAL_LAHIR')",
+            ),
+            _expectation(
+                "expect_column_values_to_match_regex", "household_pseudonym is a hex HMAC",
+                column="household_pseudonym", regex="^[0-9a-f]{64}$",
             ),
         ]
     elif name == "source_pulls":
