@@ -80,6 +80,8 @@ CURATED_TABLES: tuple[str, ...] = (
     "data_quality_reason",
     "source_pulls",
     "households",
+    "data_quality_field",
+    "data_quality_field_summary",
     "data_coverage",
 )
 
@@ -94,6 +96,7 @@ INPUT_TABLES: dict[str, str] = {
     "snapshot_status": "ingest (tkpk.ingest.accept.process_loads)",
     "ingest_data_quality": "ingest (tkpk.ingest.accept.process_loads)",
     "ingest_data_quality_reason": "ingest (tkpk.ingest.accept.process_loads)",
+    "flagged_field": "ingest (tkpk.ingest.accept.process_loads)",
     "ref_area": "tkpk.reference.install",
     "ref_program": "tkpk.reference.install",
     "ref_poverty_line": "tkpk.reference.install",
