@@ -216,6 +216,7 @@ def _table_specific(table: Table) -> list[dict]:
             ("poor_population", "extreme_poor_population"),
             ("poor_households", "poor_households_unreached"),
             ("population", "mpi_poor_population"),
+            ("mpi_population", "mpi_poor_population"),
             ("households", "households_desil_1_4"),
         ):
             ge(a, b)
@@ -226,10 +227,10 @@ def _table_specific(table: Table) -> list[dict]:
                 f"coalesce(mpi_a, 0)) > {tol} or (mpi_a is null and coalesce(mpi_h, 0) > 0)",
             ),
             _rows(
-                "p0 = poor_population / population, mpi_h = mpi_poor_population / population",
+                "p0 = poor_population / population, mpi_h = mpi_poor_population / mpi_population",
                 "select * from {batch} where population > 0 and ("
-                f"abs(p0 - poor_population / population) > {tol} or "
-                f"abs(mpi_h - mpi_poor_population / population) > {tol})",
+                f"abs(p0 - poor_population / population) > {tol} or (mpi_population > 0 and "
+                f"abs(mpi_h - mpi_poor_population / mpi_population) > {tol}))",
             ),
             _rows(
                 "mpi_a in [1/3, 1] when anyone is multidimensionally poor",
