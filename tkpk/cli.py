@@ -152,5 +152,30 @@ def report(
         typer.echo(f"  {path.name}")
 
 
+@app.command()
+def simulate(
+    scenarios: Annotated[
+        Path, typer.Option("--scenarios", help="Scenario file (TOML, [[scenario]] tables).")
+    ],
+    out: OutOption = None,
+    db: DbOption = None,
+) -> None:
+    """Budget what-if: run the file's scenarios on the warehouse as of the last published run;
+    write <out>/simulations/<file stem>/ (results Parquet, comparison PNG, one-page PDF)."""
+    from tkpk.simulate import ScenarioError, SimulationError, simulate_file
+
+    settings = get_settings().with_paths(out=out, db=db)
+    try:
+        folder = simulate_file(
+            scenarios, settings.curated_dir, settings.warehouse, settings.restricted_dir
+        )
+    except (ScenarioError, SimulationError) as error:
+        typer.echo(f"tkpk simulate: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    typer.echo(f"Simulation written to {folder}:")
+    for path in sorted(folder.iterdir()):
+        typer.echo(f"  {path.name}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()
