@@ -15,7 +15,8 @@ month of the new records, and nothing else. ``build_changed`` then
    view of the affected periods; each model's rows of those periods are deleted from its
    warehouse table and the new ones inserted straight into it, and a temporary view of the
    table's rows of those periods then shadows it for the models after it;
-4. rebuilds ``households`` (the latest period) from the merged tables.
+4. rebuilds ``households`` (the latest period) and ``poverty_transitions`` (pairs of snapshots,
+   each household judged in its own snapshot month) from the merged tables.
 
 The large household-grain tables are clustered by period (record month) by every build
 (``transforms.runner.CLUSTER_KEYS``): replacing a few periods then empties or adds whole row groups,
@@ -63,7 +64,7 @@ log = logging.getLogger(__name__)
 #: Rebuilt outright on every build (small).
 ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy")
 #: Rebuilt outright after the merge (read every run's data quality / the latest period only).
-REBUILT_AFTER = ("data_quality", "data_quality_reason", "households")
+REBUILT_AFTER = ("data_quality", "data_quality_reason", "households", "poverty_transitions")
 #: Depend on the registry snapshots only: kept as is by an incremental build.
 SNAPSHOT_MODELS = ("int_household_snapshot", "int_match_index")
 #: Keyed by record month: recomputed for the new records' months.
@@ -84,6 +85,7 @@ PERIOD_MODELS = (
     "program_incidence",
     "program_overlap",
     "funding_sources",
+    "poverty_profile",
 )
 STATE_TABLE = "mart_build_state"
 REGISTRY_KINDS = ("households", "members")

@@ -75,6 +75,8 @@ CURATED_TABLES: tuple[str, ...] = (
     "data_quality",
     "data_quality_reason",
     "households",
+    "poverty_profile",
+    "poverty_transitions",
 )
 
 #: Every model in build order.

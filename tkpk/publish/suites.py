@@ -41,7 +41,8 @@ FILE_OUTCOMES = ["loaded", "already_loaded", "quarantined"]
 #: Tables whose rows cover every area for every period (others may omit all-zero rows).
 FULL_COVERAGE = {"kelurahan_poverty", "program_overlap"}
 #: Extra key columns of an area table besides period and area.
-AREA_EXTRA_KEYS = {"program_reach": ["program"], "funding_sources": ["funding_source"]}
+AREA_EXTRA_KEYS = {"program_reach": ["program"], "funding_sources": ["funding_source"],
+                   "poverty_profile": ["profile_group"]}
 #: Ratios that may exceed 1 (benefit relative to consumption).
 UNBOUNDED_RATIOS = {"adequacy"}
 
