@@ -66,6 +66,17 @@ CONTRACT_COLUMNS = {
         "near_poor", "mpi_score", "mpi_poor", "programs_received", "program_count",
         "unreached_poor",
     ],
+    "poverty_profile": [
+        *AREA_KEYS,
+        "profile_group", "population", "poor_population", "p0", "extreme_poor_population",
+        "mpi_poor_population", "households",
+    ],
+    "poverty_transitions": [
+        "snapshot_from", "snapshot_to", "area_level", "area_code", "area_name", "kecamatan_code",
+        *(f"{state}_{what}" for state in ("stayed_poor", "entered_poverty", "exited_poverty",
+                                          "stayed_non_poor", "new", "left")
+          for what in ("households", "population")),
+    ],
 }  # fmt: skip
 
 

@@ -114,6 +114,12 @@ class Settings:
         )
     )
     limits: Limits = field(default_factory=Limits)
+    #: Append-only access log of ``tkpk field-list`` (who re-identified which households, why).
+    access_log: Path = field(
+        default_factory=lambda: _env_path(
+            "TKPK_ACCESS_LOG", PROJECT_ROOT / "data" / "access" / "field_list_access.log"
+        )
+    )
     #: ``tkpk serve``: cron expression and time zone of the nightly schedule.
     schedule_cron: str = field(
         default_factory=lambda: os.environ.get("TKPK_SCHEDULE_CRON", DEFAULT_SCHEDULE_CRON)
@@ -162,6 +168,16 @@ class Settings:
         """Per-run scratch folders (``<scratch_dir>/<run_id>``) for large intermediate results
         kept out of the run's transaction (the ingest's staged rows and decisions)."""
         return self.temp_dir / "scratch"
+
+    @property
+    def field_lists_dir(self) -> Path:
+        """Verification sheets of ``tkpk field-list`` (named households: outside both packs)."""
+        return self.curated_dir / "field_lists"
+
+    @property
+    def simulations_dir(self) -> Path:
+        """Results of ``tkpk simulate`` (``<simulations_dir>/<scenario file stem>/``)."""
+        return self.curated_dir / "simulations"
 
     @property
     def data_docs_dir(self) -> Path:

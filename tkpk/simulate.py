@@ -53,6 +53,8 @@ from typing import Any
 import duckdb
 import pandas as pd
 
+from tkpk.config import Settings
+
 log = logging.getLogger(__name__)
 
 ELIGIBLE = ("desil_max", "poor", "extreme", "mpi_poor", "unreached_poor")
@@ -553,36 +555,46 @@ def published_state_problem(con: duckdb.DuckDBPyConnection, restricted_dir: Path
     return None
 
 
-def open_warehouse(db_path: Path) -> duckdb.DuckDBPyConnection:
-    """The warehouse, read-only (raises SimulationError when missing or locked by a run)."""
-    from tkpk.config import get_settings
+def open_warehouse(settings: Settings) -> duckdb.DuckDBPyConnection:
+    """The settings' warehouse, read-only (SimulationError when missing or locked by a run)."""
     from tkpk.db import connect
 
-    if not Path(db_path).exists():
-        raise SimulationError(f"warehouse {db_path} does not exist (run `tkpk run` first)")
+    if not settings.warehouse.exists():
+        raise SimulationError(f"warehouse {settings.warehouse} does not exist (run `tkpk run`)")
     try:
-        return connect(get_settings(), db_path, read_only=True)
+        return connect(settings, settings.warehouse, read_only=True)
     except duckdb.IOException as error:
         raise SimulationError(
-            f"cannot open the warehouse {db_path} read-only (a run is writing it?): {error}"
+            f"cannot open the warehouse {settings.warehouse} read-only (a run is writing it?): "
+            f"{error}"
         ) from error
 
 
-def simulate_file(
-    scenarios_path: Path, out_dir: Path, db_path: Path, restricted_dir: Path
-) -> Path:
-    """``tkpk simulate``: run the file's scenarios, write ``<out>/simulations/<stem>/``:
-    the results Parquet, the comparison PNG and the one-page PDF. Returns the folder."""
+def household_transfers(con: duckdb.DuckDBPyConnection, scenario: Scenario) -> pd.DataFrame:
+    """The households a scenario pays: id_keluarga and t (rupiah per month), t > 0."""
+    check_against_warehouse(con, [scenario])
+    base = _BASE_SQL.format(eligible=ELIGIBLE_SQL[scenario.eligible])
+    sql = ("with " + base + _RULE_SQL[scenario.rule]
+           + "\nselect id_keluarga, t from outcome where t > 0 order by id_keluarga")
+    parameters = scenario_parameters(scenario)
+    parameters.pop("scenario")
+    return con.execute(sql, parameters).df()
+
+
+def simulate_file(scenarios_path: Path, settings: Settings) -> Path:
+    """``tkpk simulate``: run the file's scenarios on ``settings.warehouse``, write
+    ``<settings.simulations_dir>/<file stem>/``: the results Parquet, the comparison PNG and the
+    one-page PDF. Returns the folder."""
     scenarios = load_scenarios(scenarios_path)
-    con = open_warehouse(db_path)
+    con = open_warehouse(settings)
     try:
-        problem = published_state_problem(con, restricted_dir)
+        problem = published_state_problem(con, settings.restricted_dir)
         if problem is not None:
             raise SimulationError(f"not simulating: {problem}")
         results = run_scenarios(con, scenarios)
     finally:
         con.close()
-    folder = Path(out_dir) / "simulations" / Path(scenarios_path).stem
+    folder = settings.simulations_dir / Path(scenarios_path).stem
     write_outputs(results, scenarios, folder)
     return folder
 
