@@ -138,7 +138,7 @@ class World:
         """Insert a household of ``snapshot`` with its members; return (id_keluarga, NIKs).
 
         ``members`` is a count of healthy adults or a list of dicts overriding ``ADULT`` (keys
-        birth, pendidikan, sekolah, jkn, nik; optional sex 'L'/'P' [P], hubungan [1],
+        birth, pendidikan, sekolah, jkn, nik; optional nama, sex 'L'/'P' [P], hubungan [1],
         disabilitas [0]).
         """
         hid = id_keluarga or f"HH{next(self._ids):06d}"
@@ -163,9 +163,10 @@ class World:
             self._add(
                 "registry_members",
                 [
-                    d(snapshot), hid, nik, "Nama Sintetis", values.get("sex", "P"),
-                    values["birth"], values.get("hubungan", 1), values["pendidikan"],
-                    values["sekolah"], values["jkn"], values.get("disabilitas", 0), 1, "sha",
+                    d(snapshot), hid, nik, values.get("nama", "Nama Sintetis"),
+                    values.get("sex", "P"), values["birth"], values.get("hubungan", 1),
+                    values["pendidikan"], values["sekolah"], values["jkn"],
+                    values.get("disabilitas", 0), 1, "sha",
                     "dtsen_anggota_3375.csv", next(self._rows),
                 ],
             )  # fmt: skip

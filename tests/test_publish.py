@@ -44,7 +44,7 @@ def test_both_packs_are_published_whole(curated, settings) -> None:
     assert _tables(result.restricted_dir) == {t.name for t in dictionary.TABLES}
     assert _tables(result.bappeda_dir) == {
         "kelurahan_poverty", "program_reach", "program_incidence", "program_overlap",
-        "funding_sources", "data_quality",
+        "funding_sources", "data_quality", "poverty_profile", "poverty_transitions",
     }
     for pack in (RESTRICTED, BAPPEDA):
         folder = settings.curated_dir / pack
