@@ -62,9 +62,11 @@ def world(tmp_path_factory) -> Iterator[World]:
     w.household("2031-03", 300_000, KEL_PODOSUGIH, members=k4, id_keluarga="K4")
     k6 = [person("1950-01-01", None, HEAD)]
     w.household("2031-03", 800_000, KEL_BANYURIP, members=k6, id_keluarga="K6")
-    w.household("2031-06", 450_000, KEL_MEDONO, members=k1, id_keluarga="K1")
+    _, k1_niks = w.household("2031-06", 450_000, KEL_MEDONO, members=k1, id_keluarga="K1")
     w.household("2031-06", 450_000, KEL_MEDONO, members=k3, id_keluarga="K3")
-    w.household("2031-06", 600_000, KEL_KRAPYAK, members=k4, id_keluarga="K4")
+    _, k4_niks = w.household("2031-06", 600_000, KEL_KRAPYAK, members=k4, id_keluarga="K4")
+    w.record("BPNT", "2031-04", nik=k1_niks[0])
+    w.record("PKH", "2031-05", nik=k4_niks[1])
     w.household("2031-06", 800_000, KEL_BANYURIP, members=k6, id_keluarga="K6")
     w.household("2031-06", 700_000, KEL_KRAPYAK, members=[person("1990-01-01", "L", HEAD)],
                 id_keluarga="K5")
@@ -165,6 +167,15 @@ def test_transitions_of_the_city(world):
         "stayed_poor": (1, 2), "entered_poverty": (1, 2), "exited_poverty": (1, 2),
         "stayed_non_poor": (1, 1), "new": (1, 1), "left": (1, 3),
     }
+    # program receipt in the 12 months ending 2031-06: K4 (exited) and K1 (stayed poor)
+    row = world.con.execute(
+        "select exited_poverty_recipient_households, stayed_poor_recipient_households "
+        "from poverty_transitions where area_code = ?", [CITY]).fetchone()
+    assert row == (1, 1)
+    krapyak = world.con.execute(
+        "select exited_poverty_recipient_households, stayed_poor_recipient_households "
+        "from poverty_transitions where area_code = ?", [KEL_KRAPYAK]).fetchone()
+    assert krapyak == (1, 0)
     pairs = world.con.execute(
         "select distinct snapshot_from, snapshot_to from poverty_transitions").fetchall()
     assert pairs == [(date(2031, 3, 1), date(2031, 6, 1))]

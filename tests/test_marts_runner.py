@@ -76,6 +76,7 @@ CONTRACT_COLUMNS = {
         *(f"{state}_{what}" for state in ("stayed_poor", "entered_poverty", "exited_poverty",
                                           "stayed_non_poor", "new", "left")
           for what in ("households", "population")),
+        "exited_poverty_recipient_households", "stayed_poor_recipient_households",
     ],
 }  # fmt: skip
 

@@ -369,7 +369,9 @@ def _decision_tables(con: duckdb.DuckDBPyConnection) -> None:
                    sum(s4) as stayed_non_poor_households,
                    sum(s4 * 3) as stayed_non_poor_population,
                    sum(s5) as new_households, sum(s5 * 2) as new_population,
-                   sum(s6) as left_households, sum(s6 * 3) as left_population
+                   sum(s6) as left_households, sum(s6 * 3) as left_population,
+                   sum(s3 // 2) as exited_poverty_recipient_households,
+                   sum(s1 // 2) as stayed_poor_recipient_households
             from leaf l join t_areas a on a.leaf = l.area_code
             group by all
         )

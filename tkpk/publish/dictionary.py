@@ -667,6 +667,21 @@ def _transition_columns() -> tuple[Column, ...]:
             f"{state}_population", "persons",
             f"Persons ({persons_en}) of the households {en}.{null_en}",
             f"Jiwa ({persons_id}) dari keluarga yang {id_}.{null_id}"))
+    window_en = (" that received at least one program (any catalog program, PBI-JK and in-kind "
+                 "included) in the 12-month reach window ending with the second snapshot's month. "
+                 "Descriptive only: receipt beside an exit is not evidence that the program "
+                 "caused it. Null when either snapshot month has no poverty line.")
+    window_id = (" yang menerima minimal satu program (program katalog mana pun, termasuk PBI-JK "
+                 "dan natura) dalam jendela 12 bulan yang berakhir pada bulan potret kedua. "
+                 "Hanya deskriptif: menerima program bersamaan dengan keluar dari kemiskinan "
+                 "bukan bukti bahwa program menjadi penyebabnya. Kosong bila salah satu bulan "
+                 "potret tidak punya garis kemiskinan.")
+    columns.append(_count("exited_poverty_recipient_households", "households",
+                          "Households that exited poverty" + window_en,
+                          "Keluarga yang keluar dari kemiskinan" + window_id))
+    columns.append(_count("stayed_poor_recipient_households", "households",
+                          "Households that stayed poor" + window_en,
+                          "Keluarga yang tetap miskin" + window_id))
     return tuple(columns)
 
 

@@ -10,6 +10,10 @@
 -- lives in s2, one that left where it lived in s1. <state>_population counts the persons of s2
 -- (n_h of the s2 household; of s1 for left). The four poverty states are NULL when either
 -- snapshot month has no poverty line (no household of it has a poverty status).
+-- Program receipt beside the exits (descriptive, not causal): exited_poverty_recipient_households
+-- and stayed_poor_recipient_households count the households of those states that received at
+-- least one program (any catalog program, PBI-JK and in-kind included) in the reach window of
+-- s2's month (the twelve months ending with s2: program_count of the s2 status row).
 with
 
 snapshots as (
@@ -26,7 +30,7 @@ pairs as (
 ),
 
 judged as (
-    select snapshot, id_keluarga, kelurahan_code, household_size, poor
+    select snapshot, id_keluarga, kelurahan_code, household_size, poor, program_count
     from int_household_status
     where period = snapshot
 ),
@@ -63,7 +67,8 @@ paired as (
         case when side_to.id_keluarga is null
             then side_from.kelurahan_code else side_to.kelurahan_code end as kelurahan_code,
         case when side_to.id_keluarga is null
-            then side_from.household_size else side_to.household_size end as persons
+            then side_from.household_size else side_to.household_size end as persons,
+        coalesce(side_to.program_count > 0, false) as recipient_to
     from side_from
     full join side_to
         on side_to.snapshot_from = side_from.snapshot_from
@@ -85,7 +90,11 @@ by_kelurahan as (
         count(*) filter (where state = 'new') as new_households,
         sum(persons) filter (where state = 'new') as new_population,
         count(*) filter (where state = 'left') as left_households,
-        sum(persons) filter (where state = 'left') as left_population
+        sum(persons) filter (where state = 'left') as left_population,
+        count(*) filter (where state = 'exited_poverty' and recipient_to)
+            as exited_poverty_recipient_households,
+        count(*) filter (where state = 'stayed_poor' and recipient_to)
+            as stayed_poor_recipient_households
     from paired
     group by snapshot_from, kelurahan_code
 ),
@@ -105,7 +114,9 @@ aggregated as (
         sum(new_households) as new_households,
         sum(new_population) as new_population,
         sum(left_households) as left_households,
-        sum(left_population) as left_population
+        sum(left_population) as left_population,
+        sum(exited_poverty_recipient_households) as exited_poverty_recipient_households,
+        sum(stayed_poor_recipient_households) as stayed_poor_recipient_households
     from by_kelurahan
     join int_area_hierarchy
         on int_area_hierarchy.kelurahan_code is not distinct from by_kelurahan.kelurahan_code
@@ -154,7 +165,11 @@ final as (
         cast(coalesce(a.new_households, 0) as bigint) as new_households,
         cast(coalesce(a.new_population, 0) as bigint) as new_population,
         cast(coalesce(a.left_households, 0) as bigint) as left_households,
-        cast(coalesce(a.left_population, 0) as bigint) as left_population
+        cast(coalesce(a.left_population, 0) as bigint) as left_population,
+        cast(case when grid.has_lines then coalesce(a.exited_poverty_recipient_households, 0) end
+            as bigint) as exited_poverty_recipient_households,
+        cast(case when grid.has_lines then coalesce(a.stayed_poor_recipient_households, 0) end
+            as bigint) as stayed_poor_recipient_households
     from grid
     left join aggregated as a
         on a.snapshot_from = grid.snapshot_from and a.area_code = grid.area_code
