@@ -36,6 +36,8 @@ AGGREGATE_TABLES = (
     "funding_sources",
     "data_quality",
     "data_quality_reason",
+    "poverty_profile",
+    "poverty_transitions",
 )
 #: Tables left as views over their Parquet file (household level: large for a province).
 VIEW_TABLES = ("households",)
@@ -135,7 +137,8 @@ class Pack:
             where.append(f"area_level in ({', '.join('?' for _ in levels)})")
             params.extend(levels)
         order = [
-            c for c in ("period", "area_code", "program", "funding_source", "desil") if c in columns
+            c for c in ("period", "area_code", "program", "funding_source", "desil",
+                        "profile_group") if c in columns
         ]
         query = f"select * from {name}"
         if where:

@@ -27,6 +27,9 @@ _NOT_NUMERIC = {
     "program_name",
     "funding_source",
     "poverty_line_status",
+    "profile_group",
+    "snapshot_from",
+    "snapshot_to",
 }
 
 
@@ -62,6 +65,10 @@ class ReportData:
     areas: pd.DataFrame
     official: dict | None
     boundaries: Path | None = None
+    #: Decision pages (None when the pack predates them): the period's poverty_profile rows
+    #: and every poverty_transitions row.
+    profile: pd.DataFrame | None = None
+    transitions: pd.DataFrame | None = None
 
     # -- areas ---------------------------------------------------------------------------------
     @property
@@ -188,4 +195,8 @@ def load_report_data(
         areas=reference.load_areas(region),
         official=analysis.official_rate(),
         boundaries=boundaries,
+        profile=table("poverty_profile", period=chosen) if pack.has("poverty_profile") else None,
+        transitions=_numeric(pack.sql("select * from poverty_transitions order by "
+                                      "snapshot_from, area_code"))
+        if pack.has("poverty_transitions") else None,
     )
