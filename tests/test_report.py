@@ -31,6 +31,9 @@ CHART_KEYS = [
     "07_rt_miskin_tanpa_program",
     "08_sumber_pendanaan",
     "09_tren",
+    # decision pages (tkpk.report.decisions), drawn when the pack holds their tables
+    "10_profil_kelompok",
+    "11_dinamika_kemiskinan",
 ]
 #: Renamed areas: the charts must show these, never the reference names.
 RENAMES = {
@@ -85,7 +88,7 @@ def test_report_holds_the_pdf_and_every_chart_as_png(built: Path) -> None:
     folder = built / "report"
     pdf = folder / "bahan_rakor_tkpk_2026-06.pdf"  # the latest period by default
     assert pdf.is_file()
-    assert _pdf_pages(pdf) == 1 + len(CHARTS) == 1 + len(CHART_KEYS)
+    assert _pdf_pages(pdf) == 1 + len(CHARTS) + 2 == 1 + len(CHART_KEYS)
     pngs = sorted(p.name for p in folder.glob("*.png"))
     assert pngs == sorted([COVER_PNG, *(f"{key}.png" for key in CHART_KEYS)])
     for name in pngs:

@@ -457,26 +457,7 @@ final as (
         ref_area.code as area_code,
         ref_area.name as area_name,
         ref_area.kecamatan_code,
-        case when a.population > 0 then coalesce(a.poor_before, 0) / a.population end
-            as p0_before,
-        case when a.population > 0 then coalesce(a.poor_after, 0) / a.population end
-            as p0_after,
-        case when a.population > 0
-            then least(coalesce(a.p1_sum_before, 0) / a.population,
-                       coalesce(a.poor_before, 0) / a.population) end as p1_before,
-        case when a.population > 0
-            then least(coalesce(a.p1_sum_after, 0) / a.population,
-                       coalesce(a.poor_after, 0) / a.population) end as p1_after,
-        case when a.population > 0
-            then least(coalesce(a.p2_sum_before, 0) / a.population,
-                       coalesce(a.p1_sum_before, 0) / a.population) end as p2_before,
-        case when a.population > 0
-            then least(coalesce(a.p2_sum_after, 0) / a.population,
-                       coalesce(a.p1_sum_after, 0) / a.population) end as p2_after,
-        case when a.population > 0 and region_line.has_extreme_line
-            then coalesce(a.extreme_before, 0) / a.population end as extreme_p0_before,
-        case when a.population > 0 and region_line.has_extreme_line
-            then coalesce(a.extreme_after, 0) / a.population end as extreme_p0_after,
+{ratios}
         cast(coalesce(a.poor_before, 0) as bigint) as poor_population_before,
         cast(coalesce(a.poor_after, 0) as bigint) as poor_population_after,
         cast(coalesce(a.lifted, 0) as bigint) as persons_lifted,
@@ -498,11 +479,38 @@ final as (
 select * from final"""
 
 
+#: Ratio columns: (name, numerator sum, capping sum or None, needs the extreme line). P1 and P2
+#: are capped at P0 and P1 (removes a last-bit rounding difference when they are equal).
+_RATIOS = (
+    ("p0_before", "poor_before", None, False),
+    ("p0_after", "poor_after", None, False),
+    ("p1_before", "p1_sum_before", "poor_before", False),
+    ("p1_after", "p1_sum_after", "poor_after", False),
+    ("p2_before", "p2_sum_before", "p1_sum_before", False),
+    ("p2_after", "p2_sum_after", "p1_sum_after", False),
+    ("extreme_p0_before", "extreme_before", None, True),
+    ("extreme_p0_after", "extreme_after", None, True),
+)
+
+
+def _ratio_items() -> str:
+    """The per-person ratio columns of the result (NULL for an area without persons)."""
+    items = []
+    for name, numerator, cap, extreme in _RATIOS:
+        value = f"coalesce(a.{numerator}, 0) / a.population"
+        if cap:
+            value = f"least({value}, coalesce(a.{cap}, 0) / a.population)"
+        condition = "a.population > 0" + (" and region_line.has_extreme_line" if extreme else "")
+        items.append(f"        case when {condition} then {value} end as {name},")
+    return "\n".join(items)
+
+
 def scenario_sql(scenario: Scenario) -> str:
     """The DuckDB statement computing one scenario's result rows (parameters:
     ``scenario_parameters``)."""
     base = _BASE_SQL.format(eligible=ELIGIBLE_SQL[scenario.eligible])
-    return "with " + base + _RULE_SQL[scenario.rule] + _AGGREGATE_SQL
+    return ("with " + base + _RULE_SQL[scenario.rule]
+            + _AGGREGATE_SQL.replace("{ratios}\n", _ratio_items() + "\n"))
 
 
 def scenario_parameters(scenario: Scenario) -> dict[str, Any]:

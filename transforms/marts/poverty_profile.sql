@@ -33,14 +33,7 @@ members as (
         registry_members.jenis_kelamin,
         registry_members.hubungan_keluarga,
         registry_members.disabilitas,
-        year(last_day(registry_members.snapshot)) - year(registry_members.tanggal_lahir)
-            - case
-                when month(last_day(registry_members.snapshot)) * 100
-                    + day(last_day(registry_members.snapshot))
-                    < month(registry_members.tanggal_lahir) * 100
-                    + day(registry_members.tanggal_lahir)
-                then 1 else 0
-            end as age
+        age_at_month_end(registry_members.snapshot, registry_members.tanggal_lahir) as age
     from registry_members
     join snapshots on snapshots.snapshot = registry_members.snapshot
 ),
