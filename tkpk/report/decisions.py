@@ -67,8 +67,7 @@ def profile_page(data: ReportData, profile: pd.DataFrame):  # noqa: ANN201  (a C
     ax = figure.add_axes((0.2, 0.1, 0.62, 0.62))
     values = matrix.to_numpy(dtype=float)
     masked = np.ma.masked_invalid(values)
-    cmap = style.mpl.colormaps[style.SEQUENTIAL].copy()
-    cmap.set_bad(style.MISSING_COLOUR)
+    cmap = style.mpl.colormaps[style.SEQUENTIAL].with_extremes(bad=style.MISSING_COLOUR)
     image = ax.imshow(masked, aspect="auto", cmap=cmap, vmin=0,
                       vmax=max(float(np.nanmax(values)) if np.isfinite(values).any() else 0, 0.01))
     ax.set_xticks(range(len(matrix.columns)),

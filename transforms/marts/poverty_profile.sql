@@ -58,6 +58,15 @@ household_groups as (
     group by snapshot, id_keluarga
 ),
 
+keyed_groups as (
+    -- on the snapshot's integer household key: the period rows join on integers
+    select int_household_snapshot.household_key, household_groups.*
+    from household_groups
+    join int_household_snapshot
+        on int_household_snapshot.snapshot = household_groups.snapshot
+        and int_household_snapshot.id_keluarga = household_groups.id_keluarga
+),
+
 status as (
     select
         int_household_status.period,
@@ -66,11 +75,11 @@ status as (
         int_household_status.poor,
         int_household_status.extreme_poor,
         int_household_status.mpi_poor,
-        household_groups.*
+        keyed_groups.*
     from int_household_status
-    join household_groups
-        on household_groups.snapshot = int_household_status.snapshot
-        and household_groups.id_keluarga = int_household_status.id_keluarga
+    join keyed_groups
+        on keyed_groups.snapshot = int_household_status.snapshot
+        and keyed_groups.household_key = int_household_status.household_key
 ),
 
 period_lines as (
