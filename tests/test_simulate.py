@@ -48,7 +48,7 @@ def world(tmp_path_factory) -> Iterator[World]:
               C y=450,000 n=2 desil 3  poor; gap 2 x 50,000 = 100,000; uninsured (MPI poor)
               D y=600,000 n=3 desil 2  not poor
     Krapyak:  E y=250,000 n=1 desil 1  poor, extreme; gap 250,000
-    Podosugih: F y=700,000, no accepted member (n = 0): never eligible
+    Podosugih: F y=700,000 desil 1, no accepted member (n = 0): eligible, but has no persons
     City: N = 9, poor 6 persons, poverty gap 1,250,000.
     """
     w = World(module_connection(tmp_path_factory.mktemp("simulate")))
@@ -141,15 +141,16 @@ def test_fill_bottom_limited_to_one_kelurahan(world):
 
 
 def test_flat_by_hand(world):
-    # desil <= 2 with persons: A, B, D, E (F has no member): 225,000 each.
-    # A 212,500 (poor, extreme), B 625,000 (lifted), D leak, E 475,000 (poor, not extreme)
-    r = rows(world, rule="flat", eligible="desil_max", desil_max=2, budget_idr_month=900_000)
+    # desil <= 2: A, B, D, E and F (no member, not poor): 1,125,000 / 5 = 225,000 each.
+    # A 212,500 (poor, extreme), B 625,000 (lifted), D and F leak, E 475,000 (poor, not extreme)
+    r = rows(world, rule="flat", eligible="desil_max", desil_max=2, budget_idr_month=1_125_000)
     city, medono, krapyak = r[CITY], r[KEL_MEDONO], r[KEL_KRAPYAK]
-    assert city["spent_idr_month"] == pytest.approx(900_000, abs=0.01)
+    assert city["spent_idr_month"] == pytest.approx(1_125_000, abs=0.01)
     assert city["spent_on_poor_idr_month"] == pytest.approx(675_000, abs=0.01)
-    assert city["leakage"] == pytest.approx(0.25, **EXACT)
+    assert city["leakage"] == pytest.approx(0.4, **EXACT)
     assert city["persons_lifted"] == 1
-    assert city["cost_per_person_lifted_idr_month"] == pytest.approx(900_000, abs=0.01)
+    assert city["cost_per_person_lifted_idr_month"] == pytest.approx(1_125_000, abs=0.01)
+    assert r["33.75.01.1003"]["spent_idr_month"] == pytest.approx(225_000, abs=0.01)
     assert city["extreme_p0_after"] == pytest.approx(2 / 9, **EXACT)
     assert medono["leakage"] == pytest.approx(1 / 3, **EXACT)
     assert medono["cost_per_person_lifted_idr_month"] == pytest.approx(675_000, abs=0.01)
@@ -201,7 +202,7 @@ def reference(households: pd.DataFrame, areas: dict[str, list[str]], s: dict) ->
         "extreme": extreme,
         "mpi_poor": h["mpi_poor"].to_numpy(bool),
         "unreached_poor": poor & (h["program_count"].to_numpy() == 0),
-    }[s["eligible"]] & (n > 0)
+    }[s["eligible"]]
     if "kelurahan" in s:
         eligible &= h["kelurahan_code"].isin(s["kelurahan"]).to_numpy()
     t = np.zeros(len(h))

@@ -17,9 +17,10 @@ one row per scenario x area (kelurahan, kecamatan, city; a province region also 
 province rows), columns ``RESULT_COLUMNS`` (documented in ``tkpk.publish.dictionary``,
 ``SIMULATION_RESULTS``). Choices where the spec is silent:
 
-- the eligible group E holds households with at least one accepted member (n_h > 0: a
-  household without persons cannot carry a per-capita transfer); a flagged (NULL) DESIL,
-  poverty or MPI status makes a household not eligible;
+- a flagged (NULL) DESIL, poverty or MPI status makes a household not eligible (the MPI
+  sample: a household outside it is not ``mpi_poor``); a household without accepted members
+  (n_h = 0) is in E like any other (``flat`` pays it B / |E|; it has no persons, so no figure
+  per person changes);
 - ``lift_closest``: the poor eligible households sorted by g_h = n_h (z - y_h), then
   ID_KELUARGA; a household receives its whole gap when the running sum of gaps (itself
   included) is at most B; the first household that does not fit ends the process (the
@@ -257,7 +258,7 @@ base as (
         extreme_poverty_line_idr as ze,
         coalesce(poor, false) as poor,
         coalesce(extreme_poor, false) as extreme_poor,
-        coalesce(({eligible}), false) and household_size > 0
+        coalesce(({eligible}), false)
             and ($all_kelurahan or kelurahan_code in (select unnest($kelurahan::varchar[])))
             as eligible
     from int_household_status
@@ -380,20 +381,21 @@ judged as (
         -- after the transfer: y' = y + t / n (exactly z when the whole gap was paid)
         case
             when reached then false
-            when t > 0 then cast(y as double) + t / n < cast(z as double)
+            when t > 0 and n > 0 then cast(y as double) + t / n < cast(z as double)
             else poor
         end as poor_after,
         case
             when ze is null then null
             when reached then z < ze
-            when t > 0 then cast(y as double) + t / n < cast(ze as double)
+            when t > 0 and n > 0 then cast(y as double) + t / n < cast(ze as double)
             else extreme_poor
         end as extreme_after,
         case when poor then cast(z - y as double) / cast(z as double) end as rel_gap,
         case when poor then n * (z - y) end as gap_idr,
         case
             when reached then 0
-            when t > 0 then greatest(cast(z as double) - cast(y as double) - t / n, 0)
+            when t > 0 and n > 0
+                then greatest(cast(z as double) - cast(y as double) - t / n, 0)
             when poor then cast(z - y as double)
             else 0
         end as gap_after_capita,
