@@ -539,6 +539,7 @@ def run_scenarios(con: duckdb.DuckDBPyConnection, scenarios: list[Scenario]) -> 
     result = pd.concat(frames, ignore_index=True)[list(RESULT_COLUMNS)]
     for column in ("persons_lifted", "poor_population_before", "poor_population_after"):
         result[column] = result[column].astype("int64")
+    result["period"] = pd.to_datetime(result["period"]).dt.date  # DATE in Parquet, like the packs
     return result
 
 
