@@ -452,6 +452,15 @@ def test_command_writes_results_chart_and_pdf(world, tmp_path, monkeypatch):
     assert city["spent_idr_month"] == pytest.approx(600_000, abs=0.01)
     assert (folder / "simulation_perbandingan.png").stat().st_size > 10_000
     assert (folder / "simulation_ringkasan.pdf").read_bytes().count(b"/Type /Page\n") <= 1
+    # the notebook helper gives the same rows for the same keys
+    from tkpk import analysis
+    from tkpk.config import Settings
+
+    settings = Settings(curated_dir=out, warehouse=db, temp_dir=tmp_path / "tmp")
+    again = analysis.simulate(settings=settings, name="Isi bawah", period="2031-03",
+                              budget_idr_month=600000, eligible="poor", rule="fill_bottom")
+    pd.testing.assert_frame_equal(
+        again, frame[frame["scenario"] == "Isi bawah"].reset_index(drop=True))
     bad = tmp_path / "bad.toml"
     bad.write_text(GOOD.replace('rule = "flat"', 'rule = "murah"'))
     failed = runner.invoke(app, ["simulate", "--scenarios", str(bad), "--out", str(out),
