@@ -128,10 +128,10 @@ def _fail(label: str, key: str, message: str) -> ScenarioError:
 
 def parse_scenario(raw: dict[str, Any], index: int = 1) -> Scenario:
     """Validate one scenario table (keys as in the scenario file) into a ``Scenario``."""
+    if not isinstance(raw, dict):
+        raise ScenarioError(f"scenario #{index}: must be a table of keys ([[scenario]])")
     name = raw.get("name")
     label = f"scenario '{name}' (#{index})" if isinstance(name, str) else f"scenario #{index}"
-    if not isinstance(raw, dict):
-        raise ScenarioError(f"{label}: must be a table of keys")
     for key in REQUIRED_KEYS:
         if key not in raw:
             raise _fail(label, key, "is missing")
@@ -148,7 +148,7 @@ def parse_scenario(raw: dict[str, Any], index: int = 1) -> Scenario:
     if isinstance(budget, bool) or not isinstance(budget, int | float):
         raise _fail(label, "budget_idr_month", f"must be a number of rupiah, got {budget!r}")
     try:
-        amount = Decimal(str(budget))
+        amount = Decimal(format(Decimal(str(budget)), "f"))  # fixed point: 1e9 -> 1000000000
     except InvalidOperation as error:  # pragma: no cover - int/float always convert
         raise _fail(label, "budget_idr_month", f"is not a number: {budget!r}") from error
     if not amount.is_finite() or amount < 0:
