@@ -390,8 +390,8 @@ def test_a_good_file_parses(tmp_path):
         ({"budget_idr_month": -1}, "budget_idr_month"),
         ({"eligible": "desil_max"}, "desil_max"),
         ({"desil_max": 11, "eligible": "desil_max"}, "desil_max"),
-        ({"desil_max": 2}, "desil_max"),
         ({"kelurahan": "33.75.01.1002"}, "kelurahan"),
+        ({"kelurahan": ["33.75.01.1002", 7]}, "kelurahan"),
         ({"anggaran": 1}, "anggaran"),
     ],
 )
@@ -401,6 +401,12 @@ def test_bad_scenarios_name_the_scenario_and_the_key(change, key):
     raw = good | {"name": "Uji"} | change
     with pytest.raises(ScenarioError, match=rf"scenario 'Uji' \(#2\): key '{key}'"):
         parse_scenarios({"scenario": [good, raw]})
+
+
+def test_lenient_keys():
+    # desil_max beside another eligible group is ignored; an empty kelurahan list limits nothing
+    s = scenario(desil_max=2, kelurahan=[])
+    assert (s.desil_max, s.kelurahan) == (None, None)
 
 
 def test_missing_key_and_duplicate_name():

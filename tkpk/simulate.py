@@ -7,9 +7,10 @@ A scenario file (TOML) holds one or more ``[[scenario]]`` tables::
     period = "2026-10"              # YYYY-MM: its snapshot s(m) and poverty lines
     budget_idr_month = 1500000000   # B, rupiah per month
     eligible = "desil_max"          # desil_max | poor | extreme | mpi_poor | unreached_poor
-    desil_max = 2                   # only (and required) with eligible = "desil_max"
+    desil_max = 2                   # required with eligible = "desil_max" (ignored otherwise)
     rule = "fill_bottom"            # flat | per_capita | lift_closest | fill_bottom
     kelurahan = ["33.75.01.1002"]   # optional: the eligible group limited to these kelurahan
+                                    # (missing or empty: the whole region)
 
 ``run_scenarios`` computes every scenario set-based in DuckDB from ``int_household_status`` of
 the scenario's period (the same households, y, z and z_e as the published figures) and returns
@@ -168,15 +169,16 @@ def parse_scenario(raw: dict[str, Any], index: int = 1) -> Scenario:
         ):
             raise _fail(label, "desil_max", f"must be a whole number 1-10, got {desil_max!r}")
     elif desil_max is not None:
-        raise _fail(label, "desil_max", f"is only used with eligible = 'desil_max' "
-                    f"(eligible is {eligible!r})")
+        log.warning("%s: desil_max is ignored (eligible is %r)", label, eligible)
+        desil_max = None
     kelurahan = raw.get("kelurahan")
     if kelurahan is not None:
-        if not isinstance(kelurahan, list) or not kelurahan or not all(
+        if not isinstance(kelurahan, list) or not all(
             isinstance(k, str) and k.strip() for k in kelurahan
         ):
-            raise _fail(label, "kelurahan", "must be a non-empty list of kelurahan codes (text)")
-        kelurahan = tuple(k.strip() for k in kelurahan)
+            raise _fail(label, "kelurahan", "must be a list of kelurahan codes (text)")
+        # an empty list limits nothing (the whole region), like a missing key
+        kelurahan = tuple(k.strip() for k in kelurahan) or None
     return Scenario(
         name=name.strip(),
         period=date.fromisoformat(f"{period}-01"),
