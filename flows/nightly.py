@@ -64,6 +64,65 @@ def warehouse_busy(task: object, task_run: object, state: object) -> bool:
     return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 
+def pull_io_failure(task: object, task_run: object, state: object) -> bool:
+    """Retry condition of a source's pull: an I/O failure (server down, connection dropped,
+    time-out); refused credentials and configuration errors fail at once."""
+    from tkpk.pull import is_transient
+
+    error = state.result(raise_on_failure=False)
+    return isinstance(error, BaseException) and is_transient(error)
+
+
+@task(cache_policy=NO_CACHE)
+def pull_one_source(source: object, settings: Settings, run_id: str) -> object:
+    """Pull one source's new files into the raw folder, each recorded in the warehouse as it
+    lands (I/O: retried with a doubling delay, ``Settings.pull_retries``)."""
+    from tkpk.pull import pull_once
+
+    result = pull_once(source, settings, run_id)
+    get_run_logger().info(
+        "pull %s: %d new file(s) %s", result.source, len(result.landed), result.outcomes
+    )
+    return result
+
+
+def pull_sources(settings: Settings, run_id: str) -> list[dict]:
+    """The pull step: one task per configured source, before the warehouse is opened for the
+    run (each pull record commits on its own, so a crash of the run keeps it). A source that
+    fails is recorded with its cause and the night goes on; so does a malformed sources file."""
+    from dataclasses import asdict
+
+    from tkpk.pull import SourceConfigError, SourceResult, load_sources, record_failure
+    from tkpk.pull.transfer import sweep_temp
+
+    logger = get_run_logger()
+    try:
+        sources = load_sources(settings.sources_file)
+    except SourceConfigError as error:
+        logger.error("pull: %s", error)
+        return [asdict(SourceResult(source="sources.toml", url="", ok=False, cause=str(error)))]
+    sweep_temp(settings.pull_temp_dir)
+    delays = [settings.pull_retry_delay * 2**i for i in range(settings.pull_retries)] or 0
+    results = []
+    for source in sources:
+        state = pull_one_source.with_options(
+            task_run_name=f"pull-{source.name}",
+            retries=settings.pull_retries,
+            retry_delay_seconds=delays,
+            retry_condition_fn=pull_io_failure,
+        )(source, settings, run_id, return_state=True)
+        if state.is_completed():
+            results.append(asdict(state.result()))
+            continue
+        failure = state.result(raise_on_failure=False)
+        logger.warning("pull %s failed: %s", source.name, getattr(failure, "cause", "error"))
+        if not hasattr(failure, "cause"):
+            raise failure
+        record_failure(settings, run_id, source, failure)
+        results.append(asdict(SourceResult.failed(source, failure)))
+    return results
+
+
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=30, retry_condition_fn=warehouse_busy)
 def open_warehouse(settings: Settings, run_id: str) -> RunContext:
     """Open the warehouse, start the run's transaction and (re)install the reference tables
@@ -191,6 +250,10 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
     check_pseudonym_key(settings)
     progress = StageProgress()
     clock = StageClock(progress=progress)
+    pulls = []
+    if settings.sources_file.exists():
+        with clock.stage("pull"):
+            pulls = pull_sources(settings, run_id)
     with clock.stage("open"):
         ctx = open_warehouse(settings, run_id)
     ctx.progress = progress
@@ -225,6 +288,7 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
         ctx.con.close()
     summary.stages = clock.as_list()
     summary.transform = transform if needs_publish else {}
+    summary.pulls = pulls
     create_markdown_artifact(
         key="tkpk-nightly-run",
         markdown=render_markdown(summary),

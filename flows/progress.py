@@ -23,6 +23,7 @@ from rich.progress import (
 
 #: What each stage of the flow does, as shown next to its spinner.
 STAGE_LABELS = {
+    "pull": "pulling new extracts from the sources",
     "open": "opening the warehouse",
     "load": "loading new raw files",
     "validate": "normalising and validating (Great Expectations)",

@@ -33,6 +33,8 @@ class RunSummary:
     stages: list[dict] = field(default_factory=list)
     #: how the curated tables were built (transforms.incremental.BuildReport.as_dict)
     transform: dict = field(default_factory=dict)
+    #: what the pull step did per source (tkpk.pull.SourceResult as dicts; empty: no source)
+    pulls: list[dict] = field(default_factory=list)
 
     def as_dict(self) -> dict:
         """A plain dict (the flow's return value)."""
@@ -137,6 +139,28 @@ def summarise(
     )
 
 
+def pull_lines(pulls: list[dict]) -> list[str]:
+    """One line per source of the pull step: new files, or the failure and its cause (never a
+    secret or a user name: the cause is a category and an exception class)."""
+    lines = []
+    for pull in pulls:
+        if not pull["ok"]:
+            lines.append(f"pull {pull['source']} FAILED: {pull['cause']}")
+            continue
+        outcomes = pull.get("outcomes") or {}
+        details = ", ".join(
+            f"{n} {outcome}" for outcome, n in sorted(outcomes.items())
+            if outcome not in ("pulled", "renamed")
+        )
+        renamed = outcomes.get("renamed", 0)
+        lines.append(
+            f"pull {pull['source']}: {len(pull['landed'])} new file(s)"
+            + (f" ({renamed} under a revision name)" if renamed else "")
+            + (f", {details}" if details else "")
+        )
+    return lines
+
+
 def summary_lines(summary: RunSummary) -> list[str]:
     """The summary as short plain-text lines (shared by console and markdown)."""
     files = summary.files
@@ -147,6 +171,7 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"{files.get('loaded', 0)} loaded, {files.get('already_loaded', 0)} already loaded, "
         f"{files.get('quarantined', 0)} quarantined",
     ]
+    lines[1:1] = pull_lines(summary.pulls)
     if rows:
         lines.append(
             "rows: "

@@ -55,6 +55,10 @@ CONTRACT_COLUMNS = {
         "target_programs_2", "target_programs_3plus",
     ],
     "funding_sources": [*AREA_KEYS, "funding_source", "recipient_households", "amount_idr"],
+    "source_pulls": [
+        "run_id", "source", "remote_path", "size", "remote_modified", "sha256", "pulled_at",
+        "outcome", "local_name", "reason",
+    ],
     "data_quality": [
         "run_id", "file_name", "kind", "sha256", "file_outcome", "file_reason", "rows_read",
         "accepted", "quarantined", "duplicate", "skipped_lines",

@@ -44,7 +44,8 @@ def test_both_packs_are_published_whole(curated, settings) -> None:
     assert _tables(result.restricted_dir) == {t.name for t in dictionary.TABLES}
     assert _tables(result.bappeda_dir) == {
         "kelurahan_poverty", "program_reach", "program_incidence", "program_overlap",
-        "funding_sources", "data_quality", "poverty_profile", "poverty_transitions",
+        "funding_sources", "data_quality", "source_pulls", "poverty_profile",
+        "poverty_transitions",
     }
     for pack in (RESTRICTED, BAPPEDA):
         folder = settings.curated_dir / pack
@@ -52,7 +53,7 @@ def test_both_packs_are_published_whole(curated, settings) -> None:
                      "data_dictionary.json", "README.md"):
             assert (folder / name).is_file(), f"{pack}/{name}"
     # restricted tables equal the warehouse tables (typed, ordered by key)
-    for table in ("kelurahan_poverty", "program_reach", "data_quality"):
+    for table in ("kelurahan_poverty", "program_reach", "data_quality", "source_pulls"):
         diff = curated.execute(
             f"select count(*) from (select * from {table} except all select * from "
             f"read_parquet('{result.restricted_dir}/{table}.parquet'))"

@@ -266,6 +266,16 @@ def _other_tables(con: duckdb.DuckDBPyConnection) -> None:
         create or replace table data_quality_reason as
         select 'run-1' as run_id, 'dtsen_keluarga_3375_202609.csv' as file_name,
                repeat('a', 64) as sha256, 'desil_invalid' as reason, 3 as rows;
+
+        create or replace table source_pulls as
+        select * from (values
+            ('run-1', 'bri', 's3://salur-bri/exports/salur_pkh_bri_202609.csv', 4096::bigint,
+             timestamp '2026-09-30 17:00:00', repeat('b', 64), timestamp '2026-09-30 19:00:00',
+             'pulled', 'salur_pkh_bri_202609.csv', null),
+            ('run-1', 'pos', 'sftp://127.0.0.1:2222/exports/', null, null, null,
+             timestamp '2026-09-30 19:00:01', 'failed', null, 'server unreachable (OSError)')
+        ) v(run_id, source, remote_path, size, remote_modified, sha256, pulled_at, outcome,
+            local_name, reason);
         """
     )
 

@@ -85,6 +85,46 @@ def run(raw: RawOption = None, out: OutOption = None, db: DbOption = None) -> No
 
 
 @app.command()
+def pull(
+    sources: Annotated[
+        Path | None,
+        typer.Option("--sources", help="Sources file [TKPK_SOURCES or sources.toml]."),
+    ] = None,
+    raw: RawOption = None,
+    db: DbOption = None,
+) -> None:
+    """Pull new extracts from the configured sources (shared folders, SFTP, S3, SMB) into the
+    raw folder; every pull is recorded in the warehouse (source_pull_log)."""
+    from dataclasses import replace
+
+    from flows.nightly import new_run_id
+    from tkpk.pull import SourceConfigError, load_sources, pull_all
+
+    settings = get_settings().with_paths(raw=raw, db=db)
+    if sources is not None:
+        settings = replace(settings, sources_file=sources.expanduser().resolve())
+    try:
+        configured = load_sources(settings.sources_file)
+    except SourceConfigError as error:
+        typer.echo(f"tkpk pull: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    if not configured:
+        typer.echo(f"tkpk pull: no source configured ({settings.sources_file} absent or empty)")
+        return
+    results = pull_all(settings, new_run_id(), configured)
+    for result in results:
+        if result.ok:
+            counts = ", ".join(f"{n} {outcome}" for outcome, n in sorted(result.outcomes.items()))
+            typer.echo(f"{result.source}: {len(result.landed)} new file(s)"
+                       + (f" ({counts})" if counts else ""))
+            for name in result.landed:
+                typer.echo(f"  {name}")
+        else:
+            typer.echo(f"{result.source}: failed: {result.cause}", err=True)
+    raise typer.Exit(code=0 if all(r.ok for r in results) else 1)
+
+
+@app.command()
 def serve(
     raw: RawOption = None,
     out: OutOption = None,

@@ -50,6 +50,17 @@ def _env_int(name: str, default: int) -> int:
     return number
 
 
+def _env_count(name: str, default: int) -> int:
+    """A non-negative integer from environment variable ``name`` or ``default``."""
+    value = os.environ.get(name, "").strip()
+    if not value:
+        return default
+    number = int(value)
+    if number < 0:
+        raise ValueError(f"{name} must be a non-negative integer, got {value!r}")
+    return number
+
+
 def _optional_env_path(name: str) -> Path | None:
     """A path from environment variable ``name``, or ``None`` when it is unset."""
     value = os.environ.get(name)
@@ -131,6 +142,19 @@ class Settings:
     boundaries_geojson: Path | None = field(
         default_factory=lambda: _optional_env_path("TKPK_BOUNDARIES")
     )
+    #: ``tkpk pull`` and the nightly flow's pull step: the sources file (absent: no source).
+    sources_file: Path = field(
+        default_factory=lambda: _env_path("TKPK_SOURCES", PROJECT_ROOT / "sources.toml")
+    )
+    #: Pull: retries of a source after an I/O failure, first delay (doubled each retry) and the
+    #: connect/read timeout given to the remote file systems, in seconds.
+    pull_retries: int = field(default_factory=lambda: _env_count("TKPK_PULL_RETRIES", 3))
+    pull_retry_delay: float = field(
+        default_factory=lambda: float(os.environ.get("TKPK_PULL_RETRY_DELAY") or 30)
+    )
+    pull_timeout: float = field(
+        default_factory=lambda: float(os.environ.get("TKPK_PULL_TIMEOUT") or 60)
+    )
 
     def with_paths(
         self,
@@ -168,6 +192,12 @@ class Settings:
         """Per-run scratch folders (``<scratch_dir>/<run_id>``) for large intermediate results
         kept out of the run's transaction (the ingest's staged rows and decisions)."""
         return self.temp_dir / "scratch"
+
+    @property
+    def pull_temp_dir(self) -> Path:
+        """Downloads in progress of ``tkpk pull`` (outside the raw folder; emptied by each pull).
+        On the raw folder's file system, a verified download is renamed into it atomically."""
+        return self.temp_dir / "pull"
 
     @property
     def field_lists_dir(self) -> Path:

@@ -64,7 +64,9 @@ log = logging.getLogger(__name__)
 #: Rebuilt outright on every build (small).
 ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy")
 #: Rebuilt outright after the merge (read every run's data quality / the latest period only).
-REBUILT_AFTER = ("data_quality", "data_quality_reason", "households", "poverty_transitions")
+REBUILT_AFTER = (
+    "data_quality", "data_quality_reason", "source_pulls", "households", "poverty_transitions"
+)
 #: Depend on the registry snapshots only: kept as is by an incremental build.
 SNAPSHOT_MODELS = ("int_household_snapshot", "int_match_index")
 #: Keyed by record month: recomputed for the new records' months.

@@ -17,6 +17,7 @@ import duckdb
 
 from tkpk.config import TRANSFORMS_DIR
 from tkpk.publish.atomic import crashpoint
+from tkpk.pull.log import DDL as PULL_LOG_DDL
 
 MARTS_DIR = TRANSFORMS_DIR / "marts"
 
@@ -74,6 +75,7 @@ CURATED_TABLES: tuple[str, ...] = (
     "funding_sources",
     "data_quality",
     "data_quality_reason",
+    "source_pulls",
     "households",
     "poverty_profile",
     "poverty_transitions",
@@ -93,7 +95,11 @@ INPUT_TABLES: dict[str, str] = {
     "ref_area": "tkpk.reference.install",
     "ref_program": "tkpk.reference.install",
     "ref_poverty_line": "tkpk.reference.install",
+    "source_pull_log": "tkpk pull (tkpk.pull.log; created empty when nothing was ever pulled)",
 }
+
+#: Inputs that exist only once their step has run at least once: created empty when missing.
+OPTIONAL_INPUTS: dict[str, str] = {"source_pull_log": PULL_LOG_DDL}
 
 
 class MissingInputError(RuntimeError):
@@ -132,8 +138,13 @@ def existing_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
 
 
 def check_inputs(con: duckdb.DuckDBPyConnection) -> None:
-    """Raise MissingInputError naming every missing input table and the step that creates it."""
+    """Raise MissingInputError naming every missing input table and the step that creates it
+    (``OPTIONAL_INPUTS`` are created empty instead)."""
     present = existing_tables(con)
+    for name, ddl in OPTIONAL_INPUTS.items():
+        if name not in present:
+            con.execute(f"create table {name} ({ddl})")
+            present.add(name)
     missing = [name for name in INPUT_TABLES if name not in present]
     if missing:
         details = "; ".join(f"{name} (created by {INPUT_TABLES[name]})" for name in missing)

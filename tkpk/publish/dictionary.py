@@ -57,6 +57,8 @@ UNITS: dict[str, tuple[str, str]] = {
     "programs": ("list of program codes", "daftar kode program"),
     "number": ("number", "nomor"),
     "count_programs": ("programs", "program"),
+    "bytes": ("bytes", "bita"),
+    "timestamp_utc": ("date and time, UTC", "tanggal dan waktu, UTC"),
 }
 
 
@@ -504,6 +506,58 @@ DATA_QUALITY_REASON = Table(
     ),
 )
 
+# --------------------------------------------------------------------------- source pulls
+
+SOURCE_PULLS = Table(
+    name="source_pulls",
+    grain_en="one row per pull of a file from a configured source (or per source that failed)",
+    grain_id="satu baris per pengambilan berkas dari sumber yang dikonfigurasi (atau per sumber "
+    "yang gagal)",
+    key=("run_id", "source", "remote_path", "pulled_at"),
+    columns=(
+        _c("run_id", "VARCHAR", "code", "key", "Run id of the pull (the nightly run's id).",
+           "Id proses pengambilan (id proses malam)."),
+        _c("source", "VARCHAR", "code", "key", "Source name in sources.toml.",
+           "Nama sumber di sources.toml."),
+        _c("remote_path", "VARCHAR", "text", "key",
+           "URL of the remote file (of the source when the source could not be pulled), "
+           "without user name or password.",
+           "URL berkas jarak jauh (URL sumber bila sumber tidak dapat diambil), tanpa nama "
+           "pengguna atau kata sandi.",
+           free_text=True),
+        _c("size", "BIGINT", "bytes", "attribute", "Size of the remote file as listed.",
+           "Ukuran berkas jarak jauh menurut daftar."),
+        _c("remote_modified", "TIMESTAMP", "timestamp_utc", "attribute",
+           "Modification time of the remote file as listed.",
+           "Waktu perubahan berkas jarak jauh menurut daftar."),
+        _c("sha256", "VARCHAR", "hex", "attribute",
+           "SHA-256 of the downloaded content (null when nothing was verified).",
+           "SHA-256 isi yang diunduh (kosong bila tidak ada yang diverifikasi)."),
+        _c("pulled_at", "TIMESTAMP", "timestamp_utc", "key", "When the pull was recorded.",
+           "Waktu pengambilan dicatat."),
+        _c("outcome", "VARCHAR", "code", "attribute",
+           "pulled (landed under its name), renamed (changed content landed under a revision "
+           "name <name>__rNN), unchanged (same content as its last pull), already_present (the "
+           "raw folder already had it), unstable (changed during the download: tried again "
+           "next time) or failed (the source could not be pulled, or the file is over the size "
+           "limit).",
+           "pulled (masuk dengan namanya), renamed (isi yang berubah masuk dengan nama revisi "
+           "<nama>__rNN), unchanged (isi sama dengan pengambilan terakhir), already_present "
+           "(sudah ada di folder mentah), unstable (berubah saat diunduh: dicoba lagi "
+           "berikutnya) atau failed (sumber tidak dapat diambil, atau berkas melebihi batas "
+           "ukuran)."),
+        _c("local_name", "VARCHAR", "text", "attribute",
+           "File name in the raw folder (null when nothing landed).",
+           "Nama berkas di folder mentah (kosong bila tidak ada yang masuk).",
+           free_text=True),
+        _c("reason", "VARCHAR", "text", "attribute",
+           "Cause of a failed or unstable pull: a category and the error's class, never the "
+           "server's message.",
+           "Penyebab pengambilan yang gagal atau tidak stabil: kategori dan kelas galat, tidak "
+           "pernah pesan dari server."),
+    ),
+)
+
 # --------------------------------------------------------------------------- households
 
 HOUSEHOLDS = Table(
@@ -784,6 +838,7 @@ TABLES: tuple[Table, ...] = (
     FUNDING_SOURCES,
     DATA_QUALITY,
     DATA_QUALITY_REASON,
+    SOURCE_PULLS,
     HOUSEHOLDS,
     POVERTY_PROFILE,
     POVERTY_TRANSITIONS,

@@ -182,6 +182,8 @@ def readme_text(pack: str, region: str, period_range: tuple[str | None, str | No
             "- `program_overlap.parquet`: keluarga miskin/sasaran menurut banyaknya program.",
             "- `funding_sources.parquet`: penerima dan nilai menurut sumber dana.",
             "- `data_quality.parquet`: kelengkapan data masukan per berkas.",
+            "- `source_pulls.parquet`: pengambilan berkas dari sumber (folder bersama, SFTP, "
+            "S3, SMB) dan hasilnya.",
             "",
         ]
     else:

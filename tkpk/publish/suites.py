@@ -28,6 +28,7 @@ from tkpk.publish.dictionary import (
     TABLES_BY_NAME,
     Table,
 )
+from tkpk.pull.log import OUTCOMES as PULL_OUTCOMES
 from tkpk.suite_sql import row_predicate as _row_predicate
 from tkpk.suite_sql import unexpected_sql as _unexpected_sql
 
@@ -303,6 +304,19 @@ def _table_specific(table: Table) -> list[dict]:
                 "rows of a loaded file reconcile: read = accepted + quarantined + duplicate",
                 "select * from {batch} where file_outcome = 'loaded' and "
                 "rows_read <> accepted + quarantined + duplicate",
+            ),
+        ]
+    elif name == "source_pulls":
+        checks += [
+            _expectation(
+                "expect_column_values_to_be_in_set", "outcome is known",
+                column="outcome", value_set=list(PULL_OUTCOMES),
+            ),
+            _rows(
+                "a pull that holds the file has its SHA-256 and local name; no URL has a user",
+                "select * from {batch} where (outcome in ('pulled', 'renamed', 'unchanged', "
+                "'already_present') and (sha256 is null or local_name is null)) "
+                "or regexp_matches(remote_path, '^[a-z0-9]+://[^/]*@')",
             ),
         ]
     elif name == "households":
