@@ -229,7 +229,8 @@ def main() -> None:
         type=Path,
         action="append",
         help="measure these files (e.g. a members CSV of a pipeline bench) instead of the "
-        "generated ones; the name must follow raw-extracts.md; a folder is loaded as one run "
+        "generated ones; the name must follow docs/contract/raw-extracts.md; a folder is loaded "
+        "as one run "
         "(every file in it, one transaction, as the nightly flow's load stage)",
     )
     parser.add_argument(

@@ -419,7 +419,7 @@ def nightly_distributed(
         with clock.stage("publish"):
             published = steps.publish(ctx) if needs_publish else None
         with clock.stage("data_docs"):
-            steps.publish_validation_docs(ctx, ingest)
+            steps.publish_validation_docs(ctx, ingest, published)
         summary = summarise(ctx.con, run_id, ctx.outcomes, published)
     finally:
         ctx.con.close()

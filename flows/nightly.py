@@ -209,11 +209,15 @@ def publish(ctx: RunContext) -> object:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
-def publish_validation_docs(ctx: RunContext, ingest: object) -> None:
-    """Great Expectations Data Docs of this run's validations, next to the packs (I/O: retried)."""
+def publish_validation_docs(ctx: RunContext, ingest: object, published: object = None) -> None:
+    """Great Expectations Data Docs of this run's validations, next to the packs (I/O: retried):
+    the raw rows' suites (ingest) and the published tables' output suites (publish)."""
     from tkpk.validation import publish_data_docs
 
-    validations = getattr(ingest, "validations", None) or []
+    validations = [
+        *(getattr(ingest, "validations", None) or []),
+        *(getattr(published, "validations", None) or []),
+    ]
     if validations:
         path = publish_data_docs(validations, ctx.settings, ctx.run_id)
         get_run_logger().info("data docs: %s", path)
@@ -281,7 +285,7 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
         with clock.stage("publish"):
             published = publish(ctx) if needs_publish else None
         with clock.stage("data_docs"):
-            publish_validation_docs(ctx, ingest)
+            publish_validation_docs(ctx, ingest, published)
         summary = summarise(ctx.con, run_id, ctx.outcomes, published)
     finally:
         progress.close()

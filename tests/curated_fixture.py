@@ -53,7 +53,8 @@ KELURAHAN_POVERTY = [
     "households_desil_1_4", "poor_households_unreached", "mpi_poor_population", "mpi_h", "mpi_a",
     "mpi_m0", "deprived_schooling", "deprived_attendance", "deprived_insurance",
     "deprived_electricity", "deprived_water", "deprived_sanitation", "deprived_housing",
-    "deprived_cooking_fuel", "deprived_crowding",
+    "deprived_cooking_fuel", "deprived_crowding", "official_p0", "official_year",
+    "registry_coverage",
 ]  # fmt: skip
 PROGRAM_REACH = [
     *AREA_KEYS,
@@ -390,6 +391,17 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
         from hh_mpi h join hh_programs p using (period, household_id)
         {grouping}
         """,
+    )
+    # BPS's official series on the city row (reference/official_poverty.csv, March 2024)
+    con.execute(
+        """
+        alter table kelurahan_poverty add column official_p0 double;
+        alter table kelurahan_poverty add column official_year integer;
+        alter table kelurahan_poverty add column registry_coverage double;
+        update kelurahan_poverty set official_p0 = 0.0671, official_year = 2024,
+            registry_coverage = population / 318182.0
+        where area_level = 'kota';
+        """
     )
     _area_table(
         con,

@@ -22,6 +22,7 @@ from tkpk import reference
 from tkpk.config import Settings
 from tkpk.db import connect
 from tkpk.ingest.accept import TABLE_DDL
+from tkpk.ingest.raw import ensure_tables as ensure_raw_tables
 from transforms.runner import build_marts
 
 KEL_MEDONO = "33.75.01.1002"
@@ -46,6 +47,7 @@ INPUT_TABLES = (
     "snapshot_status",
     "ingest_data_quality",
     "ingest_data_quality_reason",
+    "quarantine",
 )
 
 #: A healthy adult: schooled (SMA), not in school, insured (other JKN).
@@ -86,6 +88,7 @@ class World:
     def __post_init__(self) -> None:
         for table in INPUT_TABLES:
             self.con.execute(f"create or replace table {table} ({TABLE_DDL[table]})")
+        ensure_raw_tables(self.con)  # ingest_file (data_coverage reads the files' periods)
         self.con.execute(
             "insert into ref_poverty_line values (?, ?, ?, 'test', 'test line')",
             [TEST_LINE_FROM, TEST_LINE, TEST_EXTREME_LINE],

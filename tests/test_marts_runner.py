@@ -35,6 +35,7 @@ CONTRACT_COLUMNS = {
         "mpi_poor_population", "mpi_h", "mpi_a", "mpi_m0", "deprived_schooling",
         "deprived_attendance", "deprived_insurance", "deprived_electricity", "deprived_water",
         "deprived_sanitation", "deprived_housing", "deprived_cooking_fuel", "deprived_crowding",
+        "official_p0", "official_year", "registry_coverage",
     ],
     "program_reach": [
         *AREA_KEYS,
@@ -69,6 +70,12 @@ CONTRACT_COLUMNS = {
         "rw", "household_size", "desil", "pengeluaran_per_kapita", "poor", "extreme_poor",
         "near_poor", "mpi_score", "mpi_poor", "programs_received", "program_count",
         "unreached_poor",
+    ],
+    "data_coverage": [
+        *AREA_KEYS,
+        "snapshot_age_months", "poverty_line_effective_from", "poverty_line_age_months",
+        "household_rows_accepted", "household_rows_quarantined", "member_rows_accepted",
+        "member_rows_quarantined",
     ],
     "poverty_profile": [
         *AREA_KEYS,

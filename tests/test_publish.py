@@ -44,7 +44,7 @@ def test_both_packs_are_published_whole(curated, settings) -> None:
     assert _tables(result.restricted_dir) == {t.name for t in dictionary.TABLES}
     assert _tables(result.bappeda_dir) == {
         "kelurahan_poverty", "program_reach", "program_incidence", "program_overlap",
-        "funding_sources", "data_quality", "source_pulls", "poverty_profile",
+        "funding_sources", "data_quality", "source_pulls", "data_coverage", "poverty_profile",
         "poverty_transitions",
     }
     for pack in (RESTRICTED, BAPPEDA):
@@ -419,10 +419,10 @@ def test_end_to_end_with_the_marts(con, settings) -> None:
     for n in range(12):
         world.household("2031-01", 450_000 + n * 50_000, KEL_KRAPYAK, members=2, desil=2 + n % 5)
     world.build()
-    con.execute(
-        "create table ingest_file as select 'dtsen_keluarga_3375_203101.csv' as file_name, "
-        "repeat('d', 64) as sha256, 'households' as kind, date '2031-01-01' as period, "
-        "'loaded' as file_outcome"
+    con.execute(  # World created ingest_file (data_coverage reads it)
+        "insert into ingest_file (file_name, sha256, kind, period, file_outcome, rows_read, "
+        "skipped_lines, loaded_at) select 'dtsen_keluarga_3375_203101.csv', repeat('d', 64), "
+        "'households', date '2031-01-01', 'loaded', 0, 0, now()"
     )
     result = publish(con, settings, "e2e", use_gx=True)
     assert result.rows[RESTRICTED]["households"] == 13

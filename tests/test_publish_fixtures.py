@@ -108,7 +108,11 @@ def _kelurahan_poverty(con: duckdb.DuckDBPyConnection) -> None:
                    d3 / population as deprived_insurance, d1 / population as deprived_electricity,
                    d2 / population as deprived_water, d3 / population as deprived_sanitation,
                    d1 / population as deprived_housing, d2 / population as deprived_cooking_fuel,
-                   d3 / population as deprived_crowding
+                   d3 / population as deprived_crowding,
+                   case when area_level = 'kota' then 0.0671 end as official_p0,
+                   case when area_level = 'kota' then 2024 end as official_year,
+                   case when area_level = 'kota' then population / 318182 end
+                       as registry_coverage
             from agg
         )
         select * from final
@@ -176,6 +180,23 @@ def _program_reach(con: duckdb.DuckDBPyConnection) -> None:
 
 def _other_tables(con: duckdb.DuckDBPyConnection) -> None:
     programs = ", ".join(f"('{p}', {n})" for n, p in enumerate(PROGRAMS, 1))
+    # data coverage: accepted rows are the poverty base; two quarantined household rows that
+    # resolve nowhere (city row only)
+    con.execute(
+        """
+        create or replace table data_coverage as
+        select period, area_level, area_code, area_name, kecamatan_code, snapshot,
+               cast(date_diff('month', snapshot, period) as integer) as snapshot_age_months,
+               date '2026-01-01' as poverty_line_effective_from,
+               cast(date_diff('month', date '2026-01-01', period) as integer)
+                   as poverty_line_age_months,
+               households as household_rows_accepted,
+               case when area_level = 'kota' then 2 else 0 end as household_rows_quarantined,
+               population as member_rows_accepted,
+               0 as member_rows_quarantined
+        from kelurahan_poverty
+        """
+    )
     con.execute(
         f"""
         create or replace table program_incidence as

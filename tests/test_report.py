@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import struct
+from collections import Counter
 from pathlib import Path
 
 import duckdb
@@ -16,11 +17,15 @@ from tkpk import analysis, reference
 from tkpk import formatting as fmt
 from tkpk.cli import app
 from tkpk.config import Settings
+from tkpk.data_docs import external_resources
 from tkpk.report import CHARTS, build_charts, load_report_data, style
 from tkpk.report.builder import COVER_PNG, headlines
 from tkpk.report.charts import p0_by_kelurahan, tile_map, trends, unreached_poor
+from tkpk.report.html import coverage_notes, line_notes, render
 from tkpk.report.tilemap import tile_layout
 
+#: Kelurahan of Kota Pekalongan.
+KELURAHAN = 27
 CHART_KEYS = [
     "01_p0_registrasi_vs_bps",
     "02_p0_kelurahan",
@@ -66,8 +71,9 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
     write_curated_fixture(curated)
     (curated / "report").mkdir(parents=True)
     (curated / "report" / "stale.png").write_bytes(b"old report")
-    result = CliRunner().invoke(app, ["report", "--out", str(curated)])
+    result = CliRunner().invoke(app, ["report", "--out", str(curated), "--html"])
     assert result.exit_code == 0, result.output
+    assert "bahan_rakor_tkpk_2026-06.html" in result.output
     return curated
 
 
@@ -284,3 +290,88 @@ def test_cli_reports_a_missing_pack_or_period(tmp_path: Path, built: Path) -> No
     assert "2026-04, 2026-05, 2026-06" in result.output
     result = runner.invoke(app, ["report", "--out", str(built), "--period", "Juni"])
     assert result.exit_code == 2 and "YYYY-MM" in result.output
+
+
+# -- tkpk report --html -----------------------------------------------------------------------
+
+
+def _html(built: Path) -> tuple[Path, str]:
+    """The HTML briefing of the built report and its text."""
+    (page,) = (built / "report").glob("*.html")
+    return page, page.read_text(encoding="utf-8")
+
+
+def test_html_is_written_beside_the_pdf_and_fetches_nothing(built: Path) -> None:
+    page, text = _html(built)
+    assert page.name == "bahan_rakor_tkpk_2026-06.html"
+    assert page.name in (page.parent / "daftar_isi.txt").read_text(encoding="utf-8")
+    assert (page.parent / "bahan_rakor_tkpk_2026-06.pdf").is_file()
+    assert external_resources(text) == []
+    assert "default-src 'none'" in text  # the browser refuses any fetch
+    assert '<html lang="id">' in text
+    assert text.count("<svg") == 9  # every chart of the PDF, inline
+    ids = Counter(re.findall(r'\sid="([^"]+)"', text))
+    assert [i for i, n in ids.items() if n > 1] == []  # several SVGs, no shared id
+
+
+def test_html_shows_the_pack_figures_formatted(built: Path) -> None:
+    _, text = _html(built)
+    poverty = analysis.pack_dir(_settings(built), "restricted").resolve()
+    con = duckdb.connect()
+    p0, poor, population = con.execute(
+        f"select p0, poor_population, population from '{poverty / 'kelurahan_poverty.parquet'}' "
+        "where area_level = 'kota' and period = '2026-06-01'"
+    ).fetchone()
+    assert f'id="p0-kota">{fmt.format_percent(p0)}<' in text
+    assert f"{fmt.format_number(poor)} dari {fmt.format_number(population)} jiwa" in text
+    names = [
+        row[0]
+        for row in con.execute(
+            f"select area_name from '{poverty / 'kelurahan_poverty.parquet'}' "
+            "where area_level = 'kelurahan' and period = '2026-06-01'"
+        ).fetchall()
+    ]
+    assert len(names) == KELURAHAN
+    table = text[text.index('id="tabel-kelurahan-data"') : text.index("</table>", text.index(
+        'id="tabel-kelurahan-data"'))]  # fmt: skip
+    assert table.count("<tr>") == KELURAHAN + 1  # header row + kelurahan; the city row is .total
+    assert all(f"<td>{name}</td>" in table for name in names)
+    tiles = json.loads(re.search(r'id="tile-data"[^>]*>(.*?)</script>', text, re.S).group(1))
+    assert len(tiles) == KELURAHAN
+    first = next(iter(tiles.values()))
+    assert first["rows"][0][0] == "P0 (tingkat kemiskinan)"
+    assert re.fullmatch(r"\d+,\d%|disensor", first["rows"][0][1])
+    assert "Tingkat kemiskinan berbasis data registrasi" in text  # the cover's findings
+
+
+def test_notes_use_line_scope_effective_date_and_data_coverage_when_present(tmp_path: Path):
+    curated = tmp_path / "curated"
+    write_curated_fixture(curated)
+    settings = _settings(curated)
+    folder = analysis.pack_dir(settings, "restricted").resolve()
+    poverty = folder / "kelurahan_poverty.parquet"
+    con = duckdb.connect()
+    con.execute(
+        f"copy (select *, date '2026-01-01' as poverty_line_effective_from, 'province' as "
+        "poverty_line_scope, 0.0672 as official_p0, 2025 as official_year, "
+        f"0.61 as registry_coverage from '{poverty}') to '{tmp_path / 'p.parquet'}'"
+    )
+    (tmp_path / "p.parquet").replace(poverty)
+    con.execute(
+        f"copy (select period, area_level, area_code, area_name, 5 as snapshot_age_months, "
+        f"12 as households_quarantined from '{poverty}' where area_level = 'kota') "
+        f"to '{folder / 'data_coverage.parquet'}'"
+    )
+    with analysis.open_pack(settings) as pack:
+        data = load_report_data(pack)
+    notes = " ".join(line_notes(data))
+    assert "berlaku sejak 1 Januari 2026" in notes
+    assert "dipinjam dari garis provinsi" in notes
+    assert "Angka resmi BPS (Susenas) 2025: 6,7%" in notes
+    assert "mencakup 61,0% penduduk" in notes
+    coverage = " ".join(coverage_notes(data))
+    assert "Cakupan data (tabel data_coverage, kota)" in coverage
+    assert "snapshot_age_months: 5" in coverage and "households_quarantined: 12" in coverage
+    text = render(data, [])  # the cover only: the charts are drawn by the other tests
+    assert "dipinjam dari garis provinsi" in text and "data_coverage" in text
+    assert 'id="tabel-cakupan-data"' in text and ">households_quarantined</th>" in text

@@ -1,7 +1,7 @@
 """Tests of ``tkpk synth``: determinism, contract conformance, realism and the defect log.
 
 The files are read back with a small, strict reader written here from the contract
-(``shared/spec/raw-extracts.md``), independent of the generator and of the ingest code: every
+(``docs/contract/raw-extracts.md``), independent of the generator and of the ingest code: every
 clean cell must parse in one of the documented formats, every logged defect must be in its file
 at its row, and a defective row must fail exactly the checks its logged reasons name.
 """

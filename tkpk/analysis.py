@@ -23,7 +23,7 @@ import duckdb
 import pandas as pd
 
 from tkpk import formatting as fmt
-from tkpk.config import OFFICIAL_POVERTY_RATE, Settings, get_settings
+from tkpk.config import Settings, get_settings
 from tkpk.db import connect, sql_literal
 
 PACKS = ("restricted", "bappeda")
@@ -36,6 +36,7 @@ AGGREGATE_TABLES = (
     "funding_sources",
     "data_quality",
     "data_quality_reason",
+    "data_coverage",  # read when the pack has it
     "poverty_profile",
     "poverty_transitions",
 )
@@ -236,12 +237,26 @@ def resolve_period(pack: Pack, period: date | str | None = None) -> date:
     return wanted
 
 
-def official_rate() -> dict | None:
-    """The city's official BPS poverty rate from the config (``year``, ``p0``, ``source``)."""
-    rate = OFFICIAL_POVERTY_RATE
-    if not rate or rate.get("p0") is None:
+def official_rate(poverty: pd.DataFrame | None = None) -> dict | None:
+    """BPS's official rate carried by the kab/kota row of ``poverty`` (rows of
+    ``kelurahan_poverty`` of one period): ``year``, ``p0`` (fraction), ``registry_coverage``
+    (registry population / the release's population, or None) and ``source``; None when the
+    pack carries no official release for the period (reference/official_poverty.csv)."""
+    if poverty is None or "official_p0" not in poverty:
         return None
-    return dict(rate)
+    rows = poverty[poverty["area_level"].isin(["kota", "kabupaten"])
+                   & poverty["official_p0"].notna()]
+    if rows.empty:
+        return None
+    row = rows.iloc[0]
+    year = int(row["official_year"])
+    coverage = row.get("registry_coverage")
+    return {
+        "year": year,
+        "p0": float(row["official_p0"]),
+        "registry_coverage": None if fmt.is_missing(coverage) else float(coverage),
+        "source": f"BPS (Susenas), {year}",
+    }
 
 
 def share(part: object, whole: object) -> float | None:

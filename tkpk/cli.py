@@ -175,15 +175,24 @@ def report(
             "--boundaries", help="Kelurahan boundary GeoJSON for a real map [TKPK_BOUNDARIES]."
         ),
     ] = None,
+    html: Annotated[
+        bool,
+        typer.Option(
+            "--html", help="Also write the briefing as one self-contained HTML file (offline)."
+        ),
+    ] = False,
 ) -> None:
-    """Build the rakor briefing pack (one PDF + each chart as PNG, in Bahasa Indonesia) from the
-    published packs into report/ under the output folder."""
+    """Build the rakor briefing pack (one PDF + each chart as PNG, in Bahasa Indonesia; with
+    --html also one self-contained HTML file) from the published packs into report/ under the
+    output folder."""
     from tkpk.analysis import PackNotFoundError
     from tkpk.report import build_report
 
     settings = get_settings().with_paths(out=out)
     try:
-        folder = build_report(settings, period=period, pack=pack, boundaries=boundaries)
+        folder = build_report(
+            settings, period=period, pack=pack, boundaries=boundaries, html=html
+        )
     except (PackNotFoundError, ValueError) as error:
         typer.echo(f"tkpk report: {error}", err=True)
         raise typer.Exit(code=2) from error

@@ -29,8 +29,6 @@ DEFAULT_SCHEDULE_TIMEZONE = "Asia/Jakarta"
 #: Kota Pekalongan's size, used as the synthetic sample's default.
 DEFAULT_HOUSEHOLDS = 90_000
 
-#: Official BPS poverty rate of the city (P0, fraction), shown beside the registry-based figures.
-OFFICIAL_POVERTY_RATE = {"year": 2024, "p0": 0.067, "source": "BPS Kota Pekalongan, Maret 2024"}
 
 
 def _env_path(name: str, default: Path) -> Path:

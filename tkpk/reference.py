@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
 
 from tkpk.config import REFERENCE_DIR
+from tkpk.db import sql_literal
 
 WILAYAH_CSV = REFERENCE_DIR / "wilayah_3375.csv"
 PROGRAMS_CSV = REFERENCE_DIR / "programs.csv"
 POVERTY_LINES_CSV = REFERENCE_DIR / "poverty_lines.csv"
+OFFICIAL_POVERTY_CSV = REFERENCE_DIR / "official_poverty.csv"
 CITY_REGION = "33.75"
 
 AREA_COLUMNS = [
@@ -133,6 +136,7 @@ def install(con: duckdb.DuckDBPyConnection, region: str = CITY_REGION) -> None:
     - ``ref_program`` and ``ref_program_alias`` (``alias_key`` via ``program_key``).
     - ``ref_poverty_line``: ``effective_from`` (DATE, first of month), ``line_idr``,
       ``extreme_line_idr`` (nullable), ``status``, ``source``.
+    - ``ref_official_poverty``: BPS's official series (``install_official_poverty``).
     """
     areas = load_areas(region)  # noqa: F841  (read by DuckDB's replacement scan)
     programs = load_programs()  # noqa: F841
@@ -195,5 +199,41 @@ def install(con: duckdb.DuckDBPyConnection, region: str = CITY_REGION) -> None:
             from source
         )
         select * from final order by effective_from
+        """
+    )
+    install_official_poverty(con)
+
+
+def install_official_poverty(
+    con: duckdb.DuckDBPyConnection, path: Path = OFFICIAL_POVERTY_CSV
+) -> None:
+    """(Re)create ``ref_official_poverty`` from ``path`` (``reference/official_poverty.csv``).
+
+    BPS's published poverty series per kab/kota (Susenas; docs/contract/indicators.md, "Official
+    series"): ``area_code`` (dotted), ``year``, ``survey_month`` (DATE, first day of the survey
+    month), ``p0`` (fraction: the file's percent / 100), ``poor_population``, ``p1``, ``p2`` (as
+    BPS prints them), ``poverty_line_idr``, ``population`` (nullable), ``source``.
+    """
+    con.execute(
+        f"""
+        create or replace table ref_official_poverty as
+        with source as (
+            select * from read_csv({sql_literal(str(path))}, all_varchar = true, header = true)
+        ),
+        final as (
+            select
+                area_code,
+                cast(year as integer) as year,
+                make_date(cast(year as integer), cast(month as integer), 1) as survey_month,
+                cast(cast(nullif(p0_percent, '') as decimal(9, 4)) / 100 as decimal(9, 6)) as p0,
+                cast(nullif(poor_population, '') as bigint) as poor_population,
+                cast(nullif(p1, '') as double) as p1,
+                cast(nullif(p2, '') as double) as p2,
+                cast(nullif(poverty_line_idr, '') as decimal(18, 2)) as poverty_line_idr,
+                cast(nullif(population, '') as bigint) as population,
+                source
+            from source
+        )
+        select * from final order by area_code, survey_month
         """
     )

@@ -887,7 +887,11 @@ def build_data_docs(
     """Write GX Data Docs (HTML site: suites and one page per validated batch) into ``target_dir``.
 
     ``results`` are ``ValidationOutcome`` objects or GX suite results. Values are scrubbed first.
-    Returns the site's ``index.html``.
+    The site works offline (``tkpk.data_docs.make_offline``: vendored assets, no http(s)
+    resource) and its names are readable: the site is ``tkpk <run>``, a validation page is named
+    ``<NN>-<suite>.html`` (position in the run and suite, never a file name) and every page's
+    title says the run, the suite and the kind. ``validations.json`` lists the results (suite,
+    batch, page, success). Returns the site's ``index.html``.
     """
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.core.run_identifier import RunIdentifier
@@ -896,43 +900,72 @@ def build_data_docs(
         ValidationResultIdentifier,
     )
 
+    from tkpk import data_docs
+
     context = _context()
     target_dir = Path(target_dir)
     target_dir.mkdir(parents=True, exist_ok=True)
-    site_name = "tkpk_" + re.sub(r"[^A-Za-z0-9]", "_", str(target_dir.resolve()))
     run_time = datetime.now(UTC)
-    run = RunIdentifier(run_name=run_name or run_time.strftime("%Y%m%dT%H%M%SZ"), run_time=run_time)
+    run_name = run_name or run_time.strftime("%Y%m%dT%H%M%SZ")
+    site_name = f"tkpk {run_name}"
+    run = RunIdentifier(run_name=run_name, run_time=run_time)
     store = context.validation_results_store
     for old_key in store.list_keys():  # the context is process-wide: render this call's results
         store.remove_key(old_key)
     suites_seen: set[str] = set()
+    entries: list[dict[str, Any]] = []
     for position, result in enumerate(_flatten(results)):
         suite_name = result.suite_name
         if suite_name not in suites_seen:
             suites_seen.add(suite_name)
             _register_suite(context, ExpectationSuite, suite_name)
         batch = str(result.meta.get("tkpk_batch") or f"batch {position + 1}")
+        batch_id = _batch_id(position, suite_name, batch)
         key = ValidationResultIdentifier(
             expectation_suite_identifier=ExpectationSuiteIdentifier(name=suite_name),
             run_id=run,
-            batch_identifier=f"{position + 1:04d} {batch}",
+            batch_identifier=batch_id,
         )
-        store.set(key, scrub(result))
-    if site_name not in context.list_data_docs_sites():
-        context.add_data_docs_site(
-            site_name,
-            {
-                "class_name": "SiteBuilder",
-                "show_how_to_buttons": False,
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(target_dir),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
-    context.build_data_docs(site_names=[site_name])
+        cleaned = scrub(result)
+        cleaned.meta["run_id"] = run  # the pages show the run's name and time (not "__none__")
+        store.set(key, cleaned)
+        page = Path("validations", *suite_name.split("."), run_name,
+                    run_time.strftime("%Y%m%dT%H%M%S.%fZ"), f"{batch_id}.html")  # fmt: skip
+        entries.append(
+            {"batch_id": batch_id, "suite": suite_name, "batch": batch,
+             "success": bool(result.success), "page": page.as_posix()}
+        )  # fmt: skip
+    site = {
+        "class_name": "SiteBuilder",
+        "show_how_to_buttons": False,
+        "store_backend": {
+            "class_name": "TupleFilesystemStoreBackend",
+            "base_directory": str(target_dir),
+        },
+        "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+    }
+    if site_name in context.list_data_docs_sites():
+        context.update_data_docs_site(site_name, site)
+    else:
+        context.add_data_docs_site(site_name, site)
+    try:
+        context.build_data_docs(site_names=[site_name])
+    finally:
+        context.delete_data_docs_site(site_name)
+    data_docs.make_offline(target_dir, run_name, {e["batch_id"]: e["batch"] for e in entries})
+    listing = {"run": run_name, "validations": entries}
+    (target_dir / "validations.json").write_text(
+        json.dumps(listing, indent=1, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
     return target_dir / "index.html"
+
+
+def _batch_id(position: int, suite_name: str, batch: str) -> str:
+    """A validation page's name: ``03-stg_pbi`` (``-2`` etc. for a table's later batches); the
+    position in the run keeps it unique, the suite says what it is; no file name goes in."""
+    slug = re.sub(r"[^A-Za-z0-9_]+", "_", suite_name).strip("_") or "suite"
+    part = re.search(r" #(\d+)$", batch)
+    return f"{position + 1:02d}-{slug}" + (f"-{part.group(1)}" if part else "")
 
 
 def _flatten(results: Iterable[Any]) -> Iterable[Any]:
@@ -978,6 +1011,7 @@ def publish_data_docs(results: Iterable[Any], settings: Any, run_id: str) -> Pat
         (p.name for p in root.iterdir() if p.is_dir() and not p.name.startswith(".")),
         reverse=True,
     )
+    _offline_earlier_runs(root, runs)
     items = "\n".join(
         f'<li><a href="{html.escape(name)}/index.html">{html.escape(name)}</a></li>'
         for name in runs
@@ -994,3 +1028,14 @@ def publish_data_docs(results: Iterable[Any], settings: Any, run_id: str) -> Pat
     temp_index.write_text(page, encoding="utf-8")
     os.replace(temp_index, root / "index.html")
     return target / "index.html"
+
+
+def _offline_earlier_runs(root: Path, runs: Iterable[str]) -> None:
+    """Sites of runs published before the Data Docs were made offline (no ``static/vendor``):
+    rewritten in place to the vendored assets, so the whole list opens without internet."""
+    from tkpk import data_docs
+
+    for name in runs:
+        site = root / name
+        if (site / "index.html").is_file() and not (site / data_docs.SITE_VENDOR).is_dir():
+            data_docs.make_offline(site, name)

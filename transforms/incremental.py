@@ -65,7 +65,8 @@ log = logging.getLogger(__name__)
 ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy")
 #: Rebuilt outright after the merge (read every run's data quality / the latest period only).
 REBUILT_AFTER = (
-    "data_quality", "data_quality_reason", "source_pulls", "households", "poverty_transitions"
+    "data_quality", "data_quality_reason", "source_pulls", "households", "data_coverage",
+    "poverty_transitions",
 )
 #: Depend on the registry snapshots only: kept as is by an incremental build.
 SNAPSHOT_MODELS = ("int_household_snapshot", "int_match_index")
@@ -92,7 +93,7 @@ PERIOD_MODELS = (
 STATE_TABLE = "mart_build_state"
 REGISTRY_KINDS = ("households", "members")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
-REFERENCE_TABLES = ("ref_area", "ref_program", "ref_poverty_line")
+REFERENCE_TABLES = ("ref_area", "ref_program", "ref_poverty_line", "ref_official_poverty")
 
 
 @dataclass

@@ -15,7 +15,7 @@ create or replace temp macro program_key(s) as
     nullif(regexp_replace(upper(trim(s)), '[^A-Z0-9]', '', 'g'), '');
 
 -- ---------------------------------------------------------------------------------------------
--- Value parsers of the input contract (shared/spec/raw-extracts.md, "How values arrive").
+-- Value parsers of the input contract (docs/contract/raw-extracts.md, "How values arrive").
 -- They take text already passed through clean_text (staging cleans every raw column once, in its
 -- own CTE: DuckDB inlines a macro argument at each use, so the argument should be a column) and
 -- return NULL when the text cannot be read; staging keeps the text beside the parsed value.

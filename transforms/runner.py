@@ -77,6 +77,7 @@ CURATED_TABLES: tuple[str, ...] = (
     "data_quality_reason",
     "source_pulls",
     "households",
+    "data_coverage",
     "poverty_profile",
     "poverty_transitions",
 )
@@ -95,6 +96,10 @@ INPUT_TABLES: dict[str, str] = {
     "ref_area": "tkpk.reference.install",
     "ref_program": "tkpk.reference.install",
     "ref_poverty_line": "tkpk.reference.install",
+    "ref_official_poverty": "tkpk.reference.install",
+    "quarantine": "ingest (tkpk.ingest.accept.process_loads)",
+    "ingest_file": "ingest (tkpk.ingest.raw.load_new_files)",
+    "ref_area_alias": "tkpk.reference.install",
     "source_pull_log": "tkpk pull (tkpk.pull.log; created empty when nothing was ever pulled)",
 }
 

@@ -47,7 +47,7 @@ ROW_ID_FACTOR = 10_000_000_000
 KIND_ORDER = ("households", "members", "disbursements", "pbi", "local")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
 
-#: Reason codes this pipeline adds to the contract's (shared/spec/raw-extracts.md allows more).
+#: Reason codes this pipeline adds to the contract's (docs/contract/raw-extracts.md allows more).
 EXTRA_ROW_REASONS = {
     "row_malformed": "a CSV line the reader could not split into the header's fields",
     "id_missing": "a household row without ID_KELUARGA",

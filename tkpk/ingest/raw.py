@@ -272,7 +272,7 @@ def _read_and_insert(
     if parsed.kind is None or parsed.problem:
         raise FileProblem(
             "file_kind_unknown",
-            f"{raw.name}: {parsed.problem}; name files as in raw-extracts.md (e.g. "
+            f"{raw.name}: {parsed.problem}; name files as in docs/contract/raw-extracts.md (e.g. "
             "dtsen_keluarga_3375_202606.csv, salur_pkh_bri_202606_tahap2.csv, "
             "pbi_jk_202606.xlsx, bantuan_modal_usaha_2026.xlsx) and drop the file again.",
         )

@@ -210,7 +210,8 @@ def require_columns(header: Header, kind: str, name: str) -> None:
         raise FileProblem(
             "column_missing",
             f"{name}: required column(s) {', '.join(missing)} missing (header found: {found}); "
-            "any alias of raw-extracts.md is accepted; add the column to the export and drop "
+            "any alias of docs/contract/raw-extracts.md is accepted; add the column to the export "
+            "and drop "
             "the file again.",
         )
 
@@ -468,7 +469,8 @@ def _header_region(path: Path, kind: str, name: str) -> tuple[Header, int]:
         raise FileProblem(
             "header_missing",
             f"{name}: no header row with the contract's column names was found in the "
-            "first lines; check that the file is the right export (see raw-extracts.md) and "
+            "first lines; check that the file is the right export (see "
+            "docs/contract/raw-extracts.md) and "
             "that its header row is present.",
         )
     index, _, delimiter, records, line_ends = best
@@ -921,7 +923,8 @@ def read_sheet_records(
         raise FileProblem(
             "header_missing",
             f"{path.name}: no header row with the contract's column names was found at the top "
-            "of the first sheet; check that it is the right export (see raw-extracts.md).",
+            "of the first sheet; check that it is the right export (see "
+            "docs/contract/raw-extracts.md).",
         )
     header = Header(record_index=index, columns=match_header(head[index], kind))
     require_columns(header, kind, path.name)

@@ -1,7 +1,7 @@
 """The input contract's file kinds, canonical columns, header aliases and required columns.
 
 Single source for readers (header matching), staging (column lists) and the synthetic generator
-(which must use every alias). Mirrors ``shared/spec/raw-extracts.md``.
+(which must use every alias). Mirrors ``docs/contract/raw-extracts.md``.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ SCHEMA_VERSION = "1.0"
 RESTRICTED = "restricted"
 BAPPEDA = "bappeda"
 
-#: Disclosure control of the Bappeda pack (indicators.md, "Disclosure control").
+#: Disclosure control of the Bappeda pack (docs/contract/indicators.md, "Disclosure control").
 MIN_COUNT = 1
 MAX_SMALL_COUNT = 4
 MIN_DENOMINATOR = 10
@@ -57,6 +57,7 @@ UNITS: dict[str, tuple[str, str]] = {
     "programs": ("list of program codes", "daftar kode program"),
     "number": ("number", "nomor"),
     "count_programs": ("programs", "program"),
+    "ratio_open": ("ratio (may exceed 1)", "rasio (bisa lebih dari 1)"),
     "bytes": ("bytes", "bita"),
     "timestamp_utc": ("date and time, UTC", "tanggal dan waktu, UTC"),
 }
@@ -82,11 +83,13 @@ class Column:
     additive: bool = False
     #: free text that could carry anything (file names): scanned for NIK-like numbers.
     free_text: bool = False
+    #: False for the data-quality counts (rows per file), which the disclosure rule exempts.
+    disclosure: bool = True
 
     @property
     def suppressible(self) -> bool:
         """Whether the Bappeda pack applies disclosure control to this column."""
-        return self.kind in ("count", "amount", "ratio")
+        return self.kind in ("count", "amount", "ratio") and self.disclosure
 
 
 @dataclass(frozen=True)
@@ -119,8 +122,8 @@ def _c(name: str, type_: str, unit: str, kind: str, en: str, id_: str, **extra) 
     return Column(name, type_, unit, kind, en, id_, **extra)
 
 
-def _count(name: str, unit: str, en: str, id_: str, additive: bool = True) -> Column:
-    return _c(name, "BIGINT", unit, "count", en, id_, additive=additive)
+def _count(name: str, unit: str, en: str, id_: str, additive: bool = True, **extra) -> Column:
+    return _c(name, "BIGINT", unit, "count", en, id_, additive=additive, **extra)
 
 
 def _amount(name: str, unit: str, basis: str, en: str, id_: str, additive: bool = True) -> Column:
@@ -188,6 +191,26 @@ def _deprived(name: str, en: str, id_: str) -> Column:
         f"Proporsi penduduk yang tinggal di keluarga yang mengalami deprivasi {id_} (tanpa "
         "sensor, Alkire–Foster).",
     )
+
+
+#: BPS's official series beside the registry-based figures (kab/kota rows only).
+OFFICIAL_COLUMNS = (
+    _c("official_p0", "DOUBLE", "fraction", "attribute",
+       "BPS's official poverty rate (Susenas) of the latest release whose survey month is at or "
+       "before the period, as a fraction (kab/kota rows only; reference/official_poverty.csv). "
+       "Not comparable one to one with the registry-based p0: another source and another base.",
+       "Angka kemiskinan resmi BPS (Susenas) dari rilis terakhir yang bulan surveinya sama "
+       "dengan atau sebelum periode, sebagai pecahan (hanya baris kabupaten/kota). Tidak dapat "
+       "dibandingkan langsung dengan p0 berbasis registri: sumber dan basisnya berbeda."),
+    _c("official_year", "INTEGER", "number", "attribute",
+       "Year of the official release shown in official_p0.",
+       "Tahun rilis resmi yang ditampilkan pada official_p0."),
+    _c("registry_coverage", "DOUBLE", "ratio_open", "attribute",
+       "population / the official release's population: how much of the people the registry "
+       "covers (null when the release has no population).",
+       "population / jumlah penduduk rilis resmi: seberapa banyak penduduk yang tercakup "
+       "registri (kosong bila rilis tidak memuat jumlah penduduk)."),
+)
 
 
 KELURAHAN_POVERTY = Table(
@@ -289,6 +312,7 @@ KELURAHAN_POVERTY = Table(
                   "bahan bakar memasak (arang atau kayu bakar)"),
         _deprived("crowding", "crowding (under 8 m² floor area per person)",
                   "kepadatan hunian (luas lantai kurang dari 8 m² per jiwa)"),
+        *OFFICIAL_COLUMNS,
     ),
 )
 
@@ -461,6 +485,7 @@ DATA_QUALITY = Table(
     name="data_quality",
     grain_en="one row per run × raw file",
     grain_id="satu baris per proses × berkas mentah",
+    # rows per file hold no personal data: exempt from disclosure control (indicators.md)
     key=("run_id", "file_name", "sha256"),
     columns=(
         _RUN_ID,
@@ -476,16 +501,17 @@ DATA_QUALITY = Table(
            "Reason code when the whole file was quarantined.",
            "Kode alasan bila seluruh berkas dikarantina."),
         _count("rows_read", "rows", "Data rows read from the file.",
-               "Baris data yang dibaca dari berkas.", additive=False),
-        _count("accepted", "rows", "Rows accepted.", "Baris yang diterima.", additive=False),
+               "Baris data yang dibaca dari berkas.", additive=False, disclosure=False),
+        _count("accepted", "rows", "Rows accepted.", "Baris yang diterima.", additive=False,
+               disclosure=False),
         _count("quarantined", "rows", "Rows quarantined with a reason.",
-               "Baris yang dikarantina dengan alasan.", additive=False),
+               "Baris yang dikarantina dengan alasan.", additive=False, disclosure=False),
         _count("duplicate", "rows", "Rows recorded as exact duplicates.",
-               "Baris yang dicatat sebagai duplikat persis.", additive=False),
+               "Baris yang dicatat sebagai duplikat persis.", additive=False, disclosure=False),
         _count("skipped_lines", "lines",
                "Title, blank, total and signature lines (not data rows).",
                "Baris judul, kosong, jumlah dan tanda tangan (bukan baris data).",
-               additive=False),
+               additive=False, disclosure=False),
     ),
 )
 
@@ -503,6 +529,49 @@ DATA_QUALITY_REASON = Table(
            "Kode alasan karantina (kontrak data masukan)."),
         _count("rows", "rows", "Rows quarantined with this reason.",
                "Baris yang dikarantina dengan alasan ini.", additive=False),
+    ),
+)
+
+# --------------------------------------------------------------------------- data coverage
+
+DATA_COVERAGE = Table(
+    name="data_coverage",
+    grain_en="one row per period × area (every kelurahan, every kecamatan, the city)",
+    grain_id="satu baris per periode × wilayah (setiap kelurahan, kecamatan, dan kota)",
+    key=("period", "area_level", "area_code"),
+    area=True,
+    columns=AREA_COLUMNS + (
+        _c("snapshot_age_months", "INTEGER", "number", "attribute",
+           "Months from the registry snapshot used to the period (m − s(m)): figures of a "
+           "period without its own snapshot describe the households as they were then.",
+           "Jumlah bulan dari potret registri yang dipakai sampai periode (m − s(m)): angka "
+           "periode tanpa potret sendiri menggambarkan keluarga seperti pada potret itu."),
+        _c("poverty_line_effective_from", "DATE", "month", "attribute",
+           "First month of the poverty line in force for the period.",
+           "Bulan pertama berlakunya garis kemiskinan yang dipakai untuk periode ini."),
+        _c("poverty_line_age_months", "INTEGER", "number", "attribute",
+           "Months from the poverty line's effective_from to the period (a line older than 18 "
+           "months is out of date).",
+           "Jumlah bulan dari mulai berlakunya garis kemiskinan sampai periode (garis yang lebih "
+           "tua dari 18 bulan sudah usang)."),
+        _count("household_rows_accepted", "rows",
+               "Household rows of the snapshot accepted for the area (= households).",
+               "Baris keluarga potret yang diterima untuk wilayah ini (= households)."),
+        _count("household_rows_quarantined", "rows",
+               "Household rows of the snapshot's files quarantined, counted in the kelurahan "
+               "their code or name resolves to (else in the city row only).",
+               "Baris keluarga dari berkas potret yang dikarantina, dihitung di kelurahan yang "
+               "dikenali dari kode atau namanya (selain itu hanya di baris kota).",
+               additive=False),
+        _count("member_rows_accepted", "rows",
+               "Member rows of the snapshot accepted for the area (= population).",
+               "Baris anggota keluarga potret yang diterima untuk wilayah ini (= population)."),
+        _count("member_rows_quarantined", "rows",
+               "Member rows of the snapshot's files quarantined, counted where their household "
+               "lives (else in the city row only).",
+               "Baris anggota keluarga dari berkas potret yang dikarantina, dihitung di tempat "
+               "keluarganya tinggal (selain itu hanya di baris kota).",
+               additive=False),
     ),
 )
 
@@ -840,10 +909,142 @@ TABLES: tuple[Table, ...] = (
     DATA_QUALITY_REASON,
     SOURCE_PULLS,
     HOUSEHOLDS,
+    DATA_COVERAGE,
     POVERTY_PROFILE,
     POVERTY_TRANSITIONS,
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
+
+# --------------------------------------------------------------------------- relations
+
+
+@dataclass(frozen=True)
+class Term:
+    """A column of an exported table in a relation (``root_only``: the region's root row only)."""
+
+    table: str
+    column: str
+    coef: float = 1.0
+    root_only: bool = False
+
+
+@dataclass(frozen=True)
+class Relation:
+    """An exact equation between published values, declared once (docs/contract/indicators.md).
+
+    The Bappeda pack's secondary suppression and the dictionary tests read these; the area
+    hierarchy (a kecamatan or city value is the sum of its parts, for every count and amount of an
+    area table) is implied by ``Table.area`` and needs no declaration. Kinds:
+
+    - ``sum``: Σ ``total`` = Σ ``parts`` over the rows of each side sharing the ``by`` values;
+    - ``equal``: the cells of ``parts`` sharing the ``by`` values are one quantity published
+      several times (cells holding the same value are linked);
+    - ``ratio``: ``total`` (the ratio) = Σ ``parts`` (numerator, with coefficients) / ``other``
+      (the denominator), rows matched on ``by``;
+    - ``complement``: Σ ``parts`` = 1 over the rows sharing ``by``;
+    - ``product``: ``total`` = ``parts[0]`` × ``parts[1]`` in one row.
+
+    An equation is used only where it holds on the unsuppressed values (a null in it, e.g. an
+    undefined ratio, drops it).
+    """
+
+    kind: str
+    name: str
+    by: tuple[str, ...]
+    parts: tuple[Term, ...]
+    total: tuple[Term, ...] = ()
+    other: Term | None = None
+
+
+_AREA_KEY = ("period", "area_level", "area_code")
+_REACH_KEY = _AREA_KEY + ("program",)
+
+
+def _ratio_relation(table: str, ratio: str, numerator: tuple[Term, ...], denominator: Term,
+                    by: tuple[str, ...]) -> Relation:
+    return Relation("ratio", f"{table}.{ratio}", by, numerator, (Term(table, ratio),), denominator)
+
+
+RELATIONS: tuple[Relation, ...] = (
+    *(
+        Relation(
+            "sum", f"program_overlap {group} buckets", _AREA_KEY,
+            tuple(Term("program_overlap", f"{group}_programs_{n}")
+                  for n in ("0", "1", "2", "3plus")),
+            (Term("program_overlap", f"{group}_households"),),
+        )
+        for group in ("poor", "target")
+    ),
+    *(
+        Relation(
+            "sum", f"program_incidence {column} deciles", ("period", "program"),
+            (Term("program_incidence", column),),
+            (Term("program_reach", column, root_only=True),),
+        )
+        for column in ("recipient_households", "amount_idr")
+    ),
+    Relation(
+        "sum", "funding_sources amount = program_reach amount", _AREA_KEY,
+        (Term("funding_sources", "amount_idr"),), (Term("program_reach", "amount_idr"),),
+    ),
+    Relation(
+        "equal", "poor households", _AREA_KEY,
+        (Term("kelurahan_poverty", "poor_households"), Term("program_overlap", "poor_households"),
+         Term("program_reach", "poor_households")),
+    ),
+    Relation(
+        "equal", "households", _AREA_KEY,
+        (Term("kelurahan_poverty", "households"), Term("data_coverage", "household_rows_accepted")),
+    ),
+    Relation(
+        "equal", "population", _AREA_KEY,
+        (Term("kelurahan_poverty", "population"), Term("data_coverage", "member_rows_accepted")),
+    ),
+    Relation(
+        "equal", "target households", _AREA_KEY,
+        (Term("kelurahan_poverty", "households_desil_1_4"),
+         Term("program_overlap", "target_households"), Term("program_reach", "target_households")),
+    ),
+    *(
+        _ratio_relation("kelurahan_poverty", ratio, (Term("kelurahan_poverty", numerator),),
+                        Term("kelurahan_poverty", "population"), _AREA_KEY)
+        for ratio, numerator in (("p0", "poor_population"),
+                                 ("extreme_p0", "extreme_poor_population"),
+                                 ("mpi_h", "mpi_poor_population"))
+    ),
+    Relation("product", "mpi_m0 = mpi_h × mpi_a", _AREA_KEY,
+             (Term("kelurahan_poverty", "mpi_h"), Term("kelurahan_poverty", "mpi_a")),
+             (Term("kelurahan_poverty", "mpi_m0"),)),
+    _ratio_relation("program_reach", "coverage_target",
+                    (Term("program_reach", "recipient_target_households"),),
+                    Term("program_reach", "target_households"), _REACH_KEY),
+    _ratio_relation("program_reach", "exclusion_error",
+                    (Term("program_reach", "target_households"),
+                     Term("program_reach", "recipient_target_households", -1.0)),
+                    Term("program_reach", "target_households"), _REACH_KEY),
+    _ratio_relation("program_reach", "inclusion_error",
+                    (Term("program_reach", "recipient_households"),
+                     Term("program_reach", "recipient_target_households", -1.0)),
+                    Term("program_reach", "recipient_households"), _REACH_KEY),
+    _ratio_relation("program_reach", "coverage_poor",
+                    (Term("program_reach", "recipient_poor_households"),),
+                    Term("program_reach", "poor_households"), _REACH_KEY),
+    _ratio_relation("program_reach", "adequacy", (Term("program_reach", "amount_idr"),),
+                    Term("program_reach", "recipient_consumption_idr_year"), _REACH_KEY),
+    Relation("complement", "coverage_target + exclusion_error = 1", _REACH_KEY,
+             (Term("program_reach", "coverage_target"), Term("program_reach", "exclusion_error"))),
+    *(
+        _ratio_relation("program_incidence", ratio, (Term("program_incidence", column),),
+                        Term("program_reach", column, root_only=True), ("period", "program"))
+        for ratio, column in (("beneficiary_incidence", "recipient_households"),
+                              ("benefit_incidence", "amount_idr"))
+    ),
+    *(
+        Relation("complement", f"Σ {ratio} over deciles = 1", ("period", "program"),
+                 (Term("program_incidence", ratio),))
+        for ratio in ("beneficiary_incidence", "benefit_incidence")
+    ),
+)
 
 #: The warehouse ``households`` mart carries the registry id; it is replaced by the pseudonym.
 REGISTRY_ID_COLUMN = "id_keluarga"

@@ -11,8 +11,8 @@ from pathlib import Path
 import duckdb
 
 import tkpk
-from tkpk.config import OFFICIAL_POVERTY_RATE, PROJECT_ROOT
-from tkpk.formatting import format_percent, format_period
+from tkpk.config import PROJECT_ROOT
+from tkpk.formatting import format_period
 from tkpk.publish.dictionary import (
     BAPPEDA,
     MAX_SMALL_COUNT,
@@ -134,15 +134,15 @@ def verify_manifest(pack_dir: Path) -> list[str]:
 def readme_text(pack: str, region: str, period_range: tuple[str | None, str | None]) -> str:
     """A short README in Bahasa Indonesia for the pack."""
     first, last = (format_period(p) if p else "-" for p in period_range)
-    official = OFFICIAL_POVERTY_RATE
     common_tail = [
         "## Sumber angka",
         "",
         "Semua angka dihitung dari data registri sosial-ekonomi (DTSEN) dan data penyaluran "
         "bantuan, bukan dari survei. Angka ini **berbasis registri dan bukan angka kemiskinan "
         "resmi BPS** (BPS menghitung kemiskinan dari Susenas, hanya sampai tingkat kota). "
-        f"Sebagai pembanding, angka resmi BPS: P0 = {format_percent(official['p0'], 2)} "
-        f"({official['source']}).",
+        "Sebagai pembanding, baris kabupaten/kota `kelurahan_poverty` memuat angka resmi BPS "
+        "terakhir yang berlaku untuk periode itu (`official_p0`, `official_year`) dan "
+        "`registry_coverage` (penduduk registri dibagi penduduk menurut rilis BPS).",
         "",
         "Rasio disimpan sebagai pecahan 0–1 (kalikan 100 untuk persen). Nilai rupiah dalam "
         "rupiah. Definisi setiap kolom ada di `data_dictionary.md` / `data_dictionary.csv` "
@@ -169,6 +169,14 @@ def readme_text(pack: str, region: str, period_range: tuple[str | None, str | No
             "- Setiap kolom yang dapat disembunyikan diikuti kolom `<kolom>_suppressed` "
             "(benar/salah): benar berarti nilainya disembunyikan; kosong dengan `false` berarti "
             "nilainya memang tidak terdefinisi (misalnya rasio tanpa penyebut).",
+            "- Penyembunyian sekunder: angka lain ikut dikosongkan (yang terkecil lebih dulu) "
+            "sehingga angka yang disembunyikan tidak bisa dihitung kembali dari angka yang "
+            "ditampilkan (total kecamatan/kota dikurangi kelurahan lain, total dikurangi "
+            "kelompok lain, 1 dikurangi rasio pasangannya, rasio dikali penyebutnya). Jumlah "
+            "angka yang disembunyikan per tabel dan kolom ada di `manifest.json` "
+            "(`disclosure_control.suppressed`).",
+            "- Tabel `data_quality` (jumlah baris per berkas) tidak memuat data pribadi dan tidak "
+            "disembunyikan.",
             "- Karena itu, penjumlahan angka kelurahan yang ditampilkan bisa lebih kecil dari "
             "angka kecamatan atau kota; gunakan baris kecamatan/kota untuk total.",
             "",

@@ -171,17 +171,34 @@ def validate_restricted(
 
 
 def write_bappeda(
-    con: duckdb.DuckDBPyConnection, restricted: Path, folder: Path
+    con: duckdb.DuckDBPyConnection,
+    restricted: Path,
+    folder: Path,
+    counts: dict | None = None,
 ) -> dict[str, int]:
-    """Derive the suppressed Bappeda tables from the staged restricted files."""
+    """Derive the suppressed Bappeda tables from the staged restricted files (primary and
+    secondary suppression); ``counts`` receives the values withheld per table, column and step."""
     folder.mkdir(parents=True)
+    tables = dictionary.pack_tables(BAPPEDA)
+    source = {
+        t.name: f"read_parquet({sql_literal(restricted / f'{t.name}.parquet')})" for t in tables
+    }
+    result = suppression.suppress_tables(con, tables, source)
+    log.info("Bappeda suppression: %d round(s)", result.rounds)
     rows = {}
-    for table in dictionary.pack_tables(BAPPEDA):
-        source = f"read_parquet({sql_literal(restricted / f'{table.name}.parquet')})"
+    for table in tables:
         path = folder / f"{table.name}.parquet"
-        select = suppression.suppressed_select(table, source)
-        con.execute(f"copy ({select}) to {sql_literal(path)} ({PARQUET_OPTIONS})")
+        total = con.execute(f"select count(*) from {source[table.name]}").fetchall()[0][0]
+        flags = suppression.flags_frame(result, table, total)
+        con.register("_bappeda_flags", flags)
+        try:
+            select = suppression.final_select(table, source[table.name], "_bappeda_flags")
+            con.execute(f"copy ({select}) to {sql_literal(path)} ({PARQUET_OPTIONS})")
+        finally:
+            con.unregister("_bappeda_flags")
         rows[table.name] = _count(con, path)
+    if counts is not None:
+        counts.update(result.counts)
     return rows
 
 
@@ -294,8 +311,10 @@ def write_documents(
     rows: dict[str, dict[str, int]],
     periods: tuple[str | None, str | None],
     key: pseudonym.PseudonymKey,
+    suppressed: dict | None = None,
 ) -> None:
-    """Dictionary files, README and manifest (last) of each pack."""
+    """Dictionary files, README and manifest (last) of each pack (``suppressed``: the Bappeda
+    values withheld per table, column and step, from ``write_bappeda``)."""
     sources = manifest.source_files(con)
     for pack in PACKS:
         folder = staging / pack
@@ -319,6 +338,10 @@ def write_documents(
                     "small_counts_suppressed": [dictionary.MIN_COUNT, dictionary.MAX_SMALL_COUNT],
                     "min_ratio_denominator": MIN_DENOMINATOR,
                     "flag_columns": "<column>_suppressed",
+                    "secondary": "no withheld value is determined by the published equations "
+                    "(area hierarchy, buckets and totals, complementary ratios, ratio × "
+                    "denominator)",
+                    "suppressed": suppressed or {},
                 },
                 "registry_based": True,
             }
@@ -362,13 +385,16 @@ def publish_packs(
         try:
             rows = {RESTRICTED: write_restricted(con, key, staging / RESTRICTED)}
             validations = validate_restricted(con, staging / RESTRICTED, expectations_dir, use_gx)
-            rows[BAPPEDA] = write_bappeda(con, staging / RESTRICTED, staging / BAPPEDA)
+            withheld: dict = {}
+            rows[BAPPEDA] = write_bappeda(
+                con, staging / RESTRICTED, staging / BAPPEDA, counts=withheld
+            )
             audit_bappeda(con, staging / RESTRICTED, staging / BAPPEDA)
             audit_personal_data(con, staging, atomic.current_version(curated))
             periods = period_range(con, staging / RESTRICTED)
             write_documents(
                 con, settings, staging, version=staging.name, run_id=run_id, rows=rows,
-                periods=periods, key=key,
+                periods=periods, key=key, suppressed=withheld,
             )
             atomic.crashpoint("before_publish")
             version_dir = atomic.commit_version(curated, staging)

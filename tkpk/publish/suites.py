@@ -1,7 +1,8 @@
 """Output expectation suites of the curated tables: generated from the dictionary, run in DuckDB.
 
 The suites are Great Expectations 1.x suite files, ``expectations/<table>.json``, one per exported
-table. They are generated from ``tkpk.publish.dictionary`` plus the invariants of indicators.md
+table. They are generated from ``tkpk.publish.dictionary`` plus the invariants of
+docs/contract/indicators.md
 (``python -m tkpk.publish.suites`` rewrites them; a test keeps them in sync) and checked into the
 repository like every other suite.
 

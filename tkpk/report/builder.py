@@ -39,6 +39,8 @@ class Report:
     pngs: tuple[Path, ...]
     titles: tuple[str, ...]
     pages: int
+    #: The self-contained HTML briefing (``write_report(..., html=True)``).
+    html: Path | None = None
 
 
 def _top(frame, column: str, n: int = 3, percent: bool = True) -> str:  # noqa: ANN001
@@ -140,6 +142,9 @@ READING_GUIDE = (
     "(termasuk PBI-JK dan bantuan natura) dalam 12 bulan terakhir.",
     "Semua angka dihitung dari data registrasi (bukan survei), sehingga berbeda dengan angka "
     "resmi BPS dari Susenas. Titik memisahkan ribuan, koma memisahkan desimal: 1.234 jiwa; 6,7%.",
+    "Seberapa lengkap datanya: tabel data_coverage memuat per wilayah dan periode baris keluarga "
+    "dan anggota yang diterima dan dikarantina, umur potret registri dan umur garis kemiskinan; "
+    "periksa sebelum membaca perubahan angka sebagai perubahan kemiskinan.",
 )
 
 
@@ -223,9 +228,10 @@ def _publish(staging: Path, target: Path) -> None:
         shutil.rmtree(old)
 
 
-def write_report(data: ReportData, folder: Path) -> Report:
+def write_report(data: ReportData, folder: Path, html: bool = False) -> Report:
     """Draw the cover and every chart into ``folder``: the PDF, one PNG per chart, a contents
-    file. Output is deterministic (no creation date in the PDF)."""
+    file, and with ``html`` the one-file HTML briefing (``tkpk.report.html``, the same charts as
+    inline SVG). Output is deterministic (no creation date in the PDF)."""
     folder.mkdir(parents=True, exist_ok=True)
     charts = build_charts(data)
     cover = cover_page(data, charts)
@@ -239,6 +245,7 @@ def write_report(data: ReportData, folder: Path) -> Report:
         "ModDate": None,
     }
     pngs = [folder / COVER_PNG]
+    html_path = None
     try:
         cover.savefig(pngs[0], dpi=style.PNG_DPI, metadata={"Software": None})
         with PdfPages(pdf_path, metadata=metadata) as pdf:
@@ -249,6 +256,10 @@ def write_report(data: ReportData, folder: Path) -> Report:
                 chart.figure.savefig(png, dpi=style.PNG_DPI, metadata={"Software": None})
                 pngs.append(png)
             pages = pdf.get_pagecount()
+        if html:
+            from tkpk.report.html import write_html
+
+            html_path = write_html(data, charts, folder)
     finally:
         style.close(cover)
         for chart in charts:
@@ -260,8 +271,12 @@ def write_report(data: ReportData, folder: Path) -> Report:
         f"{COVER_PNG}: sampul, ringkasan dan cara membaca",
         *[f"{png.name}: {chart.title}" for png, chart in zip(pngs[1:], charts, strict=True)],
     ]
+    if html_path is not None:
+        lines.append(f"{html_path.name}: versi HTML satu berkas (buka di peramban, tanpa internet)")
     (folder / CONTENTS_NAME).write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return Report(folder, pdf_path, tuple(pngs), tuple(c.title for c in charts), pages)
+    return Report(
+        folder, pdf_path, tuple(pngs), tuple(c.title for c in charts), pages, html_path
+    )
 
 
 def build_report(
@@ -269,11 +284,12 @@ def build_report(
     period: date | str | None = None,
     pack: str | None = None,
     boundaries: Path | None = None,
+    html: bool = False,
 ) -> Path:
     """Build the briefing pack of ``period`` (``YYYY-MM``; default: the latest) from the published
     ``pack`` (default: restricted if present, else bappeda) and publish it as
-    ``settings.report_dir``. A boundary GeoJSON turns the tile map into a choropleth.
-    Returns the report folder."""
+    ``settings.report_dir``. A boundary GeoJSON turns the tile map into a choropleth; ``html``
+    adds the one-file HTML briefing. Returns the report folder."""
     boundaries = boundaries or getattr(settings, "boundaries_geojson", None)
     with analysis.open_pack(settings, pack) as opened:
         data = load_report_data(opened, period, settings.region, boundaries)
@@ -282,7 +298,7 @@ def build_report(
     if staging.exists():
         shutil.rmtree(staging)
     try:
-        write_report(data, staging)
+        write_report(data, staging, html=html)
         _publish(staging, target)
     finally:
         if staging.exists():

@@ -110,9 +110,15 @@ def p0_versus_official(data: ReportData) -> ChartSpec:
         f"{data.city_name} dan kecamatannya · {data.period_label} · persentase penduduk miskin"
     )
     footer = data.source("kelurahan_poverty") + (
-        f"\nAngka resmi: {official['source']} (survei Susenas, hanya sampai tingkat kota)."
+        f"\nAngka resmi: {official['source']} (survei Susenas, hanya sampai tingkat kab/kota)"
+        + (
+            f"; registri mencakup {fmt.format_percent(official['registry_coverage'], 0)} "
+            "penduduk menurut BPS."
+            if official.get("registry_coverage") is not None
+            else "."
+        )
         if official
-        else "\nAngka resmi BPS belum dikonfigurasi (tkpk.config.OFFICIAL_POVERTY_RATE)."
+        else "\nTidak ada rilis resmi BPS untuk periode ini (reference/official_poverty.csv)."
     )
     figure = style.new_page(title, subtitle, footer)
     ax = figure.add_axes((0.07, 0.17, 0.88, 0.60))

@@ -40,8 +40,8 @@ def _numeric(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("period", "snapshot"):  # dates as datetime.date, like the periods list
         if column in out.columns:
             out[column] = [None if fmt.is_missing(v) else fmt.parse_period(v) for v in out[column]]
-    for column in out.columns:
-        if column not in _NOT_NUMERIC and out[column].dtype != object:
+    for column in out.columns:  # text, dates and flags of newer columns are left as they are
+        if column not in _NOT_NUMERIC and pd.api.types.is_numeric_dtype(out[column]):
             out[column] = pd.to_numeric(out[column], errors="coerce").astype("float64")
     return out
 
@@ -65,6 +65,8 @@ class ReportData:
     areas: pd.DataFrame
     official: dict | None
     boundaries: Path | None = None
+    #: The period's ``data_coverage`` rows when the pack has that table (else None).
+    coverage: pd.DataFrame | None = None
     #: Decision pages (None when the pack predates them): the period's poverty_profile rows
     #: and every poverty_transitions row.
     profile: pd.DataFrame | None = None
@@ -165,6 +167,13 @@ def _quality_summary(pack: analysis.Pack) -> dict:
     return dict(zip(keys, row, strict=True))
 
 
+def _optional_table(pack: analysis.Pack, name: str, period: date) -> pd.DataFrame | None:
+    """The period's rows of a table newer packs carry (None when absent or without a period)."""
+    if not pack.has(name) or "period" not in pack.columns(name):
+        return None
+    return _numeric(pack.table(name, period=period))
+
+
 def load_report_data(
     pack: analysis.Pack,
     period: date | str | None = None,
@@ -179,12 +188,13 @@ def load_report_data(
             raise analysis.PackNotFoundError(f"table {name}.parquet is missing in {pack.folder}")
         return _numeric(pack.table(name, **filters))
 
+    poverty = table("kelurahan_poverty", period=chosen)
     return ReportData(
         pack_name=pack.name,
         pack_folder=pack.folder,
         period=chosen,
         periods=tuple(p for p in analysis.periods(pack) if p <= chosen),
-        poverty=table("kelurahan_poverty", period=chosen),
+        poverty=poverty,
         poverty_trend=table("kelurahan_poverty", until=chosen),
         reach=table("program_reach", period=chosen),
         reach_trend=table("program_reach", until=chosen, level="kota"),
@@ -193,8 +203,9 @@ def load_report_data(
         funding_trend=table("funding_sources", until=chosen, level="kota"),
         quality=_quality_summary(pack),
         areas=reference.load_areas(region),
-        official=analysis.official_rate(),
+        official=analysis.official_rate(poverty),
         boundaries=boundaries,
+        coverage=_optional_table(pack, "data_coverage", chosen),
         profile=table("poverty_profile", period=chosen) if pack.has("poverty_profile") else None,
         transitions=_numeric(pack.sql("select * from poverty_transitions order by "
                                       "snapshot_from, area_code"))

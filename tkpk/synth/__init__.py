@@ -1,7 +1,7 @@
 """Deterministic, seeded generator of raw extracts (``tkpk synth``).
 
 ``generate(out_dir, side_dir, households, months, seed, region, messiness)`` writes into
-``out_dir`` (the raw folder) what the offices send, following ``shared/spec/raw-extracts.md``:
+``out_dir`` (the raw folder) what the offices send, following ``docs/contract/raw-extracts.md``:
 
 - registry snapshots about quarterly (months 1, 4, 7, 10 ... of the range):
   ``dtsen_keluarga_<region digits>_YYYYMM.csv`` and ``dtsen_anggota_<region digits>_YYYYMM.csv``;

@@ -12,6 +12,9 @@
 --   mpi_h = mpi_poor_population / N, mpi_a = sum(n_h * c_h) / mpi_poor_population over the
 --   multidimensionally poor (NULL when none), mpi_m0 = sum(n_h * c_h) / N (= mpi_h * mpi_a),
 --   deprived_<indicator> = sum(n_h [deprived]) / N (uncensored).
+-- Official series (BPS, Susenas; ref_official_poverty) on the kab/kota rows only: the latest
+-- release whose survey month is at or before the period: official_p0 (fraction),
+-- official_year, registry_coverage = N / that release's population (NULL without one).
 -- p1 and p2 are capped at p0 and p1: the exact values already satisfy p2 <= p1 <= p0, the cap
 -- only removes a last-bit rounding difference of the double division when they are equal.
 with
@@ -97,6 +100,25 @@ ratios as (
     from counts
 ),
 
+official as (
+    -- the latest official release at or before each period, per kab/kota
+    select
+        periods.period,
+        ref_official_poverty.area_code,
+        ref_official_poverty.p0 as official_p0,
+        ref_official_poverty.year as official_year,
+        ref_official_poverty.population as official_population
+    from (select distinct period from int_periods) as periods
+    join ref_official_poverty on ref_official_poverty.survey_month <= periods.period
+    join ref_area
+        on ref_area.code = ref_official_poverty.area_code
+        and ref_area.level in ('kota', 'kabupaten')
+    qualify row_number() over (
+        partition by periods.period, ref_official_poverty.area_code
+        order by ref_official_poverty.survey_month desc
+    ) = 1
+),
+
 final as (
     select
         period,
@@ -146,8 +168,14 @@ final as (
         case when population > 0
             then cast(deprived_cooking_fuel_n as double) / population end as deprived_cooking_fuel,
         case when population > 0
-            then cast(deprived_crowding_n as double) / population end as deprived_crowding
+            then cast(deprived_crowding_n as double) / population end as deprived_crowding,
+        cast(official.official_p0 as double) as official_p0,
+        official.official_year,
+        case when official.official_population > 0
+            then cast(population as double) / official.official_population end
+            as registry_coverage
     from ratios
+    left join official using (period, area_code)
     order by period, area_code
 )
 
