@@ -56,8 +56,8 @@ def production(tmp_path_factory) -> Settings:
                 members=[{**head, "nama": "Lain Kelurahan"}])
     w.record("PKH", "2031-02", nik=niks[0])
     w.build()
-    con.execute("create table ingest_file (file_name varchar, sha256 varchar, kind varchar, "
-                "period date, file_outcome varchar)")
+    con.execute("create table if not exists ingest_file (file_name varchar, sha256 varchar, "
+                "kind varchar, period date, file_outcome varchar)")
     con.close()
     for pack in ("restricted", "bappeda"):
         (settings.curated_dir / pack).mkdir(parents=True)

@@ -309,7 +309,7 @@ def test_html_is_written_beside_the_pdf_and_fetches_nothing(built: Path) -> None
     assert external_resources(text) == []
     assert "default-src 'none'" in text  # the browser refuses any fetch
     assert '<html lang="id">' in text
-    assert text.count("<svg") == 9  # every chart of the PDF, inline
+    assert text.count("<svg") == len(CHART_KEYS)  # every chart of the PDF, inline
     ids = Counter(re.findall(r'\sid="([^"]+)"', text))
     assert [i for i, n in ids.items() if n > 1] == []  # several SVGs, no shared id
 
