@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import secrets
+import sys
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -229,6 +230,22 @@ def packs_exist(settings: Settings) -> bool:
     return all((pack / "manifest.json").exists() for pack in packs)
 
 
+def anything_loaded(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the warehouse holds at least one loaded raw file (this run's or earlier)."""
+    return con.execute(
+        "select count(*) from ingest_file where file_outcome = 'loaded'"
+    ).fetchone()[0] > 0
+
+
+def nothing_loaded_message(settings: Settings) -> str:
+    """What to do when no raw extract has ever been loaded (nothing is published)."""
+    return (
+        "nothing published: no raw extract has been loaded yet. Drop the extracts into "
+        f"{settings.raw_dir} (file names and columns: raw-extracts.md) and run again, or "
+        "generate a synthetic sample there with `tkpk synth`."
+    )
+
+
 def packs_up_to_date(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool:
     """True when both packs exist and were published from the warehouse's current raw files.
 
@@ -269,6 +286,8 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
             ingest = validate_and_accept(ctx)
         new_data = any(o.outcome == "loaded" for o in ctx.outcomes)
         needs_publish = new_data or force_publish or not packs_up_to_date(ctx.con, settings)
+        nothing_loaded = not anything_loaded(ctx.con)
+        needs_publish = needs_publish and not nothing_loaded  # never publish empty packs
         if needs_publish:
             with clock.stage("transform"):
                 transform = build_indicators(ctx)
@@ -287,6 +306,9 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
         with clock.stage("data_docs"):
             publish_validation_docs(ctx, ingest, published)
         summary = summarise(ctx.con, run_id, ctx.outcomes, published)
+        summary.completed = packs_up_to_date(ctx.con, settings)
+        if nothing_loaded:
+            summary.messages.append(nothing_loaded_message(settings))
     finally:
         progress.close()
         ctx.con.close()
@@ -303,10 +325,21 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
 
 
 def run_nightly(settings: Settings) -> bool:
-    """Run the nightly flow once on the settings' folders; True when it completed."""
-    result = nightly(
+    """Run the nightly flow once on the settings' folders; True when it completed: the packs on
+    disk are then a complete, validated set published from the warehouse's current raw files
+    (this run's, or the last good one's on a night without new files). False when the run
+    failed (the warehouse is rolled back and the packs are untouched; the error is logged by
+    the flow) or published nothing (no raw extract loaded yet)."""
+    state = nightly(
         raw_dir=str(settings.raw_dir),
         out_dir=str(settings.curated_dir),
         db_path=str(settings.warehouse),
+        return_state=True,
     )
-    return RunSummary.from_dict(result).completed
+    if not state.is_completed():
+        error = state.result(raise_on_failure=False)
+        # Only the error's type: its text may quote a cell value (personal data).
+        print(f"tkpk: the nightly run failed ({type(error).__name__}); the warehouse was rolled "
+              "back and the published packs are unchanged.", file=sys.stderr)
+        return False
+    return RunSummary.from_dict(state.result()).completed

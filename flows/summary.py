@@ -21,7 +21,8 @@ class RunSummary:
     """Counts and headline figures of one nightly run."""
 
     run_id: str
-    completed: bool = True
+    #: the packs on disk are a complete, validated set of the warehouse's current raw files
+    completed: bool = False
     published: bool = False
     files: dict[str, int] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
@@ -33,6 +34,10 @@ class RunSummary:
     stages: list[dict] = field(default_factory=list)
     #: how the curated tables were built (transforms.incremental.BuildReport.as_dict)
     transform: dict = field(default_factory=dict)
+    #: what the operator should do (e.g. nothing published: no raw extract loaded yet)
+    messages: list[str] = field(default_factory=list)
+    #: sheets not read (``sheet_ignored`` notes of this run's files)
+    sheet_notes: list[str] = field(default_factory=list)
     #: what the pull step did per source (tkpk.pull.SourceResult as dicts; empty: no source)
     pulls: list[dict] = field(default_factory=list)
 
@@ -121,12 +126,24 @@ def _headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     return dict(zip(keys, values, strict=True))
 
 
+def _sheet_notes(outcomes: list) -> list[str]:
+    """One line per sheet that was not read (only the first sheet of a workbook holds data)."""
+    return [
+        f"sheet not read: {o.file_name} sheet {n.note!r} "
+        f"({'?' if n.rows is None else n.rows} non-empty rows; only the first sheet is read)"
+        for o in outcomes
+        for n in getattr(o, "notes", ())
+        if n.reason == "sheet_ignored"
+    ]
+
+
 def summarise(
     con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list, published: object | None
 ) -> RunSummary:
     """Collect the summary of run ``run_id`` from the warehouse."""
     return RunSummary(
         run_id=run_id,
+        completed=published is not None,  # the nightly flow refines it (packs up to date)
         published=published is not None,
         files=_file_counts(outcomes),
         rows=_row_counts(con, run_id),
@@ -135,6 +152,7 @@ def summarise(
             (o.file_name, o.reason or "") for o in outcomes if o.outcome == "quarantined"
         ],
         snapshot_notes=_snapshot_notes(con),
+        sheet_notes=_sheet_notes(outcomes),
         headline=_headline(con),
     )
 
@@ -169,7 +187,8 @@ def summary_lines(summary: RunSummary) -> list[str]:
         f"run {summary.run_id}",
         "files: "
         f"{files.get('loaded', 0)} loaded, {files.get('already_loaded', 0)} already loaded, "
-        f"{files.get('quarantined', 0)} quarantined",
+        f"{files.get('quarantined', 0)} quarantined"
+        + (f", {files['ignored']} ignored (not read)" if files.get("ignored") else ""),
     ]
     lines[1:1] = pull_lines(summary.pulls)
     if rows:
@@ -185,6 +204,7 @@ def summary_lines(summary: RunSummary) -> list[str]:
         lines.append(f"top reasons: {reasons}")
     lines += [f"quarantined file {name}: {reason}" for name, reason in summary.quarantined_files]
     lines += summary.snapshot_notes
+    lines += summary.sheet_notes
     head = summary.headline
     if head:
         lines.append(
@@ -194,7 +214,13 @@ def summary_lines(summary: RunSummary) -> list[str]:
             f"gap Rp{format_number(head['poverty_gap_idr_month'])}/month, "
             f"{format_number(head['poor_households_unreached'])} poor households unreached"
         )
-    lines.append("packs published" if summary.published else "nothing new: packs unchanged")
+    lines += summary.messages
+    if summary.published:
+        lines.append("packs published")
+    elif summary.messages:
+        lines.append("nothing published")
+    else:
+        lines.append("nothing new: packs unchanged")
     return lines
 
 

@@ -135,6 +135,22 @@ def test_every_file_reconciles(sample):
         assert rows == expected[name], name
 
 
+def test_sheet_notes_match_the_side_file(sample):
+    expected = {
+        (r["file_name"], sheet.split(":")[0], int(sheet.split(":")[1]))
+        for r in _side_rows(sample, "files.csv")
+        if r["ignored_sheets"]
+        for sheet in r["ignored_sheets"].split("|")
+    }
+    with _warehouse(sample) as con:
+        noted = set(
+            con.execute(
+                "select file_name, note, rows from ingest_file_note where reason = 'sheet_ignored'"
+            ).fetchall()
+        )
+    assert expected and noted == expected
+
+
 def test_injected_defects_land_where_the_side_file_says(sample):
     defects = _side_rows(sample, "defects.csv")
     assert defects, "the sample has no injected defects"
@@ -244,11 +260,13 @@ def test_no_personal_data_in_any_export(sample):
         needles = [
             r[0]
             for r in con.execute(
-                "select nik from registry_members using sample 300 rows "
-                "union all select nama from registry_members using sample 300 rows "
-                "union all select no_kk from registry_households "
-                "where no_kk is not null using sample 300 rows "
-                "union all select alamat from registry_households using sample 300 rows"
+                # 300 of each, picked by hash (the same rows in every run, unlike USING SAMPLE)
+                "(select nik from registry_members order by hash(nik), nik limit 300) "
+                "union all (select nama from registry_members order by hash(nik), nik "
+                "limit 300) union all (select no_kk from registry_households "
+                "where no_kk is not null order by hash(no_kk), no_kk limit 300) "
+                "union all (select alamat from registry_households "
+                "order by hash(id_keluarga), id_keluarga limit 300)"
             ).fetchall()
             if r[0] and len(r[0]) >= 6
         ]
@@ -263,3 +281,59 @@ def test_no_personal_data_in_any_export(sample):
                 texts.append(path.read_bytes().decode("utf-8", errors="replace"))
     leaked = [n for n in needles if any(n in text for text in texts)]
     assert leaked == []
+
+
+def _cli_run(settings: Settings):
+    """``tkpk run`` on the settings' folders through the CLI (its exit code and output)."""
+    from typer.testing import CliRunner
+
+    from tkpk.cli import app
+
+    argv = ["run", "--raw", str(settings.raw_dir), "--out", str(settings.curated_dir),
+            "--db", str(settings.warehouse)]
+    return CliRunner().invoke(app, argv)
+
+
+def test_empty_first_run_publishes_nothing_says_what_to_do_and_fails(tmp_path, prefect_harness):
+    from flows.nightly import run_nightly
+
+    settings = Settings().with_paths(
+        raw=tmp_path / "raw", out=tmp_path / "curated", db=tmp_path / "warehouse.duckdb"
+    )
+    settings.raw_dir.mkdir()
+    (settings.raw_dir / ".gitkeep").write_text("")
+    result = _cli_run(settings)
+    assert result.exit_code == 1, result.output
+    assert "no raw extract has been loaded yet" in result.output
+    assert "tkpk synth" in result.output
+    assert not (settings.curated_dir / "restricted").exists()
+    assert not (settings.curated_dir / "bappeda").exists()
+    assert run_nightly(settings) is False  # and again on the next night
+
+
+def test_a_quiet_night_exits_0_and_a_failed_run_is_not_completed(
+    sample, tmp_path, prefect_harness, monkeypatch
+):
+    from flows.nightly import run_nightly
+
+    base: Path = sample["root"]
+    copy = Settings().with_paths(
+        raw=tmp_path / "raw", out=tmp_path / "curated", db=tmp_path / "warehouse.duckdb"
+    )
+    shutil.copytree(sample["settings"].raw_dir, copy.raw_dir)
+    shutil.copytree(base / "curated", copy.curated_dir, symlinks=True)
+    shutil.copy(sample["settings"].warehouse, copy.warehouse)
+    quiet = _cli_run(copy)
+    assert quiet.exit_code == 0, quiet.output
+    assert "nothing new: packs unchanged" in quiet.output
+    assert _pack_checksums(copy.curated_dir) == sample["first_sums"]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("planted failure")
+
+    monkeypatch.setattr("tkpk.ingest.accept.process_loads", broken)
+    assert run_nightly(copy) is False
+    failed = _cli_run(copy)
+    assert failed.exit_code == 1, failed.output
+    assert "the nightly run failed (" in failed.output  # the error type only
+    assert _pack_checksums(copy.curated_dir) == sample["first_sums"]

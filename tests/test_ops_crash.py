@@ -20,6 +20,7 @@ import hashlib
 import json
 import os
 import threading
+import time
 from pathlib import Path
 
 import duckdb
@@ -149,6 +150,16 @@ def _rows_by_version(out: Path) -> dict[str, dict[str, int]]:
     return versions
 
 
+def _wait_for(condition, seconds: float) -> bool:
+    """Poll ``condition`` every 50 ms for up to ``seconds``; its last value."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
 def test_readers_see_one_version_and_never_block_the_run(world) -> None:
     """While a run publishes: DuckDB readers of the restricted path, a pinned multi-table
     DuckDB reader and a notebook-like reader (tkpk.analysis) each see the old or the new pack,
@@ -205,16 +216,33 @@ def test_readers_see_one_version_and_never_block_the_run(world) -> None:
     readers = [threading.Thread(target=read_loop) for _ in range(2)]
     for reader in readers:
         reader.start()
+    # the run is held just before its swap until the readers have read the old pack there and
+    # a file of the old pack has been opened: reads provably happen around the swap
+    hold = place.out.parent / "hold"
+    hold.mkdir(exist_ok=True)
+    env = {**place.env(), atomic.HOLD_ENV: f"before_swap:{hold}"}
     try:
-        result = forker.run(place.run_argv(), env=place.env())
+        _, log = forker.start(place.run_argv(), env=env)
+        try:
+            assert _wait_for(lambda: (hold / "before_swap.held").exists(), 600), "never held"
+            seen = len(direct)
+            assert _wait_for(lambda: len(direct) >= seen + 2, 60), errors
+            during = os.open(place.out / "restricted" / "data_quality.parquet", os.O_RDONLY)
+            held_during = {"data_quality.parquet": during}
+        finally:
+            (hold / "before_swap.release").touch()
+            result = forker.finish(log)
+        new = manifest(place.out)
+        # the readers go on until they have read the new pack
+        assert _wait_for(lambda: any(run == new["run_id"] for _, run in list(direct)), 60)
     finally:
         done.set()
         for reader in readers:
             reader.join(60)
     assert not errors, errors
     assert result.code == 0, result.output[-4000:]
-    new = manifest(place.out)
     assert new["run_id"] != old["run_id"]
+    held.update({f"during:{k}": v for k, v in held_during.items()})
 
     # every observation is one complete version
     versions = _rows_by_version(place.out)
@@ -225,7 +253,7 @@ def test_readers_see_one_version_and_never_block_the_run(world) -> None:
         (old["tables"]["data_quality"]["rows"], old["run_id"]),
         (new["tables"]["data_quality"]["rows"], new["run_id"]),
     }
-    assert direct and set(direct) <= states
+    assert direct and set(direct) == states  # the old pack (held run) and then the new one
     assert {v for v, _ in pinned} <= set(versions)
 
     # the old files, still held open, read whole after the swap and after the old version is
@@ -234,7 +262,8 @@ def test_readers_see_one_version_and_never_block_the_run(world) -> None:
         removed = atomic.collect_garbage(place.out, keep_previous=0, grace_seconds=0)
     assert old_folder.parent.name in removed and not old_folder.exists()
     for name, fd in held.items():
-        entry = next(e for e in old["files"] if e["path"] == name)
+        path = name.removeprefix("during:")
+        entry = next(e for e in old["files"] if e["path"] == path)
         data = b""
         offset = 0
         while chunk := os.pread(fd, 1 << 20, offset):

@@ -90,7 +90,39 @@ def corpus() -> dict[str, tuple[bytes, str, str | None]]:
         "pbi_jk_202512_..\\..\\etc\\passwd.csv": (pbi_ok("E"), "loaded", None),
         "%2e%2e%2fetc%2fpasswd.csv": (pbi_ok("F"), "quarantined", "file_kind_unknown"),
         "pbi_jk_202412 ; rm -rf ~ $(id).csv": (pbi_ok("G"), "loaded", None),
+        # nothing lost (issue 16): hidden entries, mixed encodings, a row after a total line and
+        # a second sheet (see test_nothing_is_lost)
+        ".pbi_jk_202601.csv": (pbi_ok("H"), "ignored", "file_ignored"),
+        "~$pbi_jk_202602.xlsx": (b"lock", "ignored", "file_ignored"),
+        "pbi_jk_202603.csv": (MIXED_ENCODINGS, "loaded", None),
+        "bantuan_modal_usaha_2025_subtotal.xlsx": (_after_total_sheet(), "loaded", None),
     }
+
+
+#: A UTF-8 file (it holds "José") with one Windows-1252 row: 3 rows, the second quarantined.
+MIXED_ENCODINGS = (
+    b"NIK;NAMA;STATUS\n"
+    + f"{NIK_A};José;AKTIF\n".encode()
+    + f"{NIK_B};René;AKTIF\n".encode("cp1252")
+    + b"3375010303700095;Ani;AKTIF\n"
+)
+
+
+def _after_total_sheet() -> bytes:
+    """Rows after a subtotal (one with an impossible date: quarantined), a signature line, and
+    a second sheet."""
+    return xlsx(
+        [
+            ["NO", "NIK", "NAMA", "TANGGAL", "NILAI"],
+            [1, NIK_A, "Satu", "01/03/2025", 1500000],
+            ["JUMLAH", None, None, None, 1500000],
+            [2, NIK_B, "Dua", "02/03/2025", 1500000],
+            [3, "3375010303700096", "Tiga", "31/02/2025", 1500000],
+            ["TOTAL", None, None, None, 3000000],
+            [None, None, "Kepala Dinas", None, None],
+        ],
+        second_sheet=[["REKAP"], ["Jumlah", 3]],
+    )
 
 
 @pytest.fixture(scope="module")
@@ -153,6 +185,42 @@ def test_the_good_files_load(hostile_run) -> None:
         ).fetchall())
     assert rows["pbi_jk_202510.csv"] == 4 and rows["pbi_jk_202511.xlsx"] == 2
     assert "pbi_jk_202508.csv" not in rows  # header only: loaded, no rows
+
+
+def test_nothing_is_lost(hostile_run) -> None:
+    """Every entry of the raw folder has a record of this run; every loaded file's rows add up;
+    rows after a total line are data rows; a later sheet is noted; the row in another encoding
+    is quarantined and no replacement character reaches the accepted rows."""
+    place = hostile_run["place"]
+    with duckdb.connect(str(place.db), read_only=True) as con:
+        quality = {
+            name: rest
+            for name, *rest in con.execute(
+                "select file_name, file_outcome, rows_read, accepted, quarantined, duplicate, "
+                "skipped_lines from ingest_data_quality"
+            ).fetchall()
+        }
+        notes = con.execute(
+            "select file_name, reason, note, rows from ingest_file_note where reason = "
+            "'sheet_ignored' and file_name like 'bantuan_modal_usaha_2025%'"
+        ).fetchall()
+        reasons = con.execute(
+            "select reasons from quarantine where file_name = 'pbi_jk_202603.csv'"
+        ).fetchall()
+        garbled = con.execute(
+            "select (select count(*) from registry_members where contains(nama, '\ufffd')) "
+            "+ (select count(*) from raw_pbi where contains(nama, '\ufffd'))"
+        ).fetchone()[0]
+    assert set(quality) == {p.name for p in place.raw.iterdir()}
+    for name, (outcome, read, accepted, quarantined, duplicate, _) in quality.items():
+        assert read == accepted + quarantined + duplicate, name
+        if outcome != "loaded":
+            assert read == 0, name
+    assert quality["bantuan_modal_usaha_2025_subtotal.xlsx"][1:] == [3, 2, 1, 0, 3]
+    assert notes == [("bantuan_modal_usaha_2025_subtotal.xlsx", "sheet_ignored", "Sheet2", 2)]
+    assert quality["pbi_jk_202603.csv"][:4] == ["loaded", 3, 2, 1]
+    assert reasons == [(["encoding_invalid"],)]
+    assert garbled == 0
 
 
 def test_no_exported_text_cell_is_a_formula(hostile_run) -> None:

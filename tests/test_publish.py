@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import json
 import os
@@ -381,6 +382,69 @@ def test_readers_see_one_version_never_a_mix(curated, settings) -> None:
     assert reads >= 3
     final = json.loads((settings.restricted_dir / "manifest.json").read_text())
     assert final["run_id"] == "run-3"
+
+
+def test_a_reader_holding_the_old_version_reads_it_whole_across_each_swap(
+    curated, settings, monkeypatch
+) -> None:
+    """Provably during the swap: each swap is held until the reader has opened the old
+    version's files through ``restricted/``; the reader then reads them after the swap (the old
+    version, whole, checksums of its manifest) and the path then gives the new version."""
+    curated.execute("update data_quality set run_id = 'run-0'")
+    publish(curated, settings, "run-0")
+    swapping, opened, swapped = threading.Event(), threading.Event(), threading.Event()
+    original = atomic.swap_current
+    swaps: list[str] = []
+
+    def held_swap(*args, **kwargs):
+        opened.clear()
+        swapping.set()
+        assert opened.wait(60), "the reader never opened the old version"
+        swapping.clear()
+        original(*args, **kwargs)
+        swaps.append("done")
+        swapped.set()
+
+    monkeypatch.setattr(atomic, "swap_current", held_swap)
+    errors: list[BaseException] = []
+
+    def publisher() -> None:
+        cursor = curated.cursor()
+        try:
+            for n in range(1, 4):
+                cursor.execute("update data_quality set run_id = ?", [f"run-{n}"])
+                publish(cursor, settings, f"run-{n}")
+        except BaseException as error:  # surfaced in the main thread
+            errors.append(error)
+            opened.set()
+
+    thread = threading.Thread(target=publisher)
+    thread.start()
+    across = []
+    for n in range(1, 4):
+        assert swapping.wait(60), errors
+        restricted = settings.restricted_dir
+        old = json.loads((restricted / "manifest.json").read_text())
+        entry = next(e for e in old["files"] if e["path"] == "data_quality.parquet")
+        fd = os.open(restricted / "data_quality.parquet", os.O_RDONLY)
+        swapped.clear()
+        opened.set()  # the swap goes ahead while the file is open
+        assert swapped.wait(60), errors
+        try:
+            data = b""
+            while chunk := os.pread(fd, 1 << 20, len(data)):
+                data += chunk
+        finally:
+            os.close(fd)
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"]
+        assert old["run_id"] == f"run-{n - 1}"
+        held = pq.read_table(io.BytesIO(data)).column("run_id").to_pylist()
+        now = pq.read_table(restricted / "data_quality.parquet").column("run_id").to_pylist()
+        across.append((set(held), set(now)))
+    thread.join()
+    assert not errors, errors
+    assert swaps == ["done"] * 3
+    assert across == [({f"run-{n - 1}"}, {f"run-{n}"}) for n in range(1, 4)]
 
 
 def test_old_versions_are_collected_safely(curated, settings) -> None:

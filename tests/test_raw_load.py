@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import os
+import random
 import zipfile
 from datetime import date
 
@@ -14,6 +14,12 @@ from raw_files_support import NIK1, NIK2, load, raw_rows, xlsx
 
 from tkpk.config import Limits
 from tkpk.ingest.raw import FileOutcome
+
+
+def noise(size: int, seed: int) -> bytes:
+    """Binary garbage, the same in every run (seeded)."""
+    return random.Random(seed).randbytes(size)
+
 
 PBI_OK = f"NIK;NAMA;STATUS\n{NIK1};Budi;AKTIF\n{NIK2};Siti;NONAKTIF\n".encode()
 
@@ -97,10 +103,10 @@ def test_same_bytes_twice_in_one_run_the_later_name_is_the_duplicate(con, settin
         ("pbi_jk_202606.csv", b"just some text\nand more\n", "header_missing"),
         ("pbi_jk_202606.csv", b"NIK;NAMA\n1;a\n", "column_missing"),
         ("salur_pkh_bri_202606.csv", b"NIK;NAMA;NOMINAL;STATUS\n1;a;1;SUKSES\n", "column_missing"),
-        ("pbi_jk_202606.csv", os.urandom(4096) + b"\x00", "file_unreadable"),
-        ("pbi_jk_202606.xlsx", b"\x00" + os.urandom(4096), "file_unreadable"),
-        ("pbi_jk_202606.xlsx", b"PK\x03\x04" + os.urandom(4096), "file_unreadable"),
-        ("pbi_jk_202606.csv", b"\x1f\x8b\x08\x00" + os.urandom(100), "file_unreadable"),
+        ("pbi_jk_202606.csv", noise(4096, 1) + b"\x00", "file_unreadable"),
+        ("pbi_jk_202606.xlsx", b"\x00" + noise(4096, 2), "file_unreadable"),
+        ("pbi_jk_202606.xlsx", b"PK\x03\x04" + noise(4096, 3), "file_unreadable"),
+        ("pbi_jk_202606.csv", b"\x1f\x8b\x08\x00" + noise(100, 4), "file_unreadable"),
         ("pbi_jk_202606.csv", b"NIK;NAMA;STATUS\n1;a\x00b;AKTIF\n", "file_unreadable"),
         ("pbi_jk_202606.csv", b'NIK;NAMA;STATUS\n1;"a;AKTIF\n2;b;AKTIF\n', "file_unreadable"),
     ],
@@ -211,7 +217,7 @@ def test_unreadable_file_next_to_good_ones_in_one_run(con, settings) -> None:
         settings,
         {
             "pbi_jk_202605.csv": PBI_OK,
-            "pbi_jk_202606.xlsx": os.urandom(10_000),
+            "pbi_jk_202606.xlsx": noise(10_000, 5),
             "pbi_jk_202607.csv": PBI_OK.replace(b"Budi", b"Budi 2"),
         },
     )

@@ -161,7 +161,7 @@ def test_csv_title_total_and_signature_lines(con, settings) -> None:
         "JUMLAH;;;;3.000.000\n"
         "\n"
         "Pekalongan, 30 Juni 2026\n"
-        ";;;Kepala Dinas;\n"
+        ";;;;Kepala Dinas\n"
     )
     name = "bantuan_modal_usaha_2026.csv"
     outcome = load(con, settings, {name: body.encode()})[name]
@@ -237,7 +237,7 @@ def test_data_like_row_after_the_total_line_is_kept(con, settings) -> None:
         [NIK1, "Budi", "01/03/2026"],
         ["TOTAL", None, None],
         [NIK2, "Siti", "02/03/2026"],
-        ["Mengetahui,", None, "Bendahara"],
+        [None, "Mengetahui, Bendahara", None],
     ]
     name = "bantuan_pelatihan_2026.xlsx"
     outcome = load(con, settings, {name: xlsx(rows)})[name]
@@ -430,8 +430,8 @@ def test_csv_numbering_rejected_blank_total_and_signature_lines_together(con, se
         f"3;;Tanpa NIK;01/03/2026;1.500.000\n"
         f"4;{NIK3};Ani;01/03/2026;1.500.000\n"
         "JUMLAH;;;;4.500.000\n"
-        "Pekalongan;30 Juni 2026\n"
-        ";;;Kepala Dinas;\n"
+        "Pekalongan, 30 Juni 2026\n"
+        ";;;;Kepala Dinas\n"
     )
     name = "bantuan_modal_usaha_2026.csv"
     outcome = load(con, settings, {name: body.encode()})[name]

@@ -21,3 +21,27 @@ def test_summary_lines_and_markdown_keep_file_names_inert():
     assert "](http" not in markdown
     assert r"\[klik\]\(http://contoh.invalid\)" in markdown
     assert RunSummary.from_dict(summary.as_dict()) == summary
+
+
+def test_sheets_not_read_and_ignored_entries_are_in_the_summary():
+    from tkpk.ingest.raw import FileOutcome
+    from tkpk.ingest.readers import FileNote
+
+    outcomes = [
+        FileOutcome("bantuan_x_2026.xlsx", "ab" * 32, "local", "loaded", None, 3, 4, "l-1",
+                    notes=(FileNote("sheet_ignored", "Rekap", 2),)),
+        FileOutcome(".gitkeep", None, None, "ignored", "file_ignored", 0, 0, None,
+                    notes=(FileNote("file_ignored", "a hidden file"),)),
+    ]
+    from flows.summary import _file_counts, _sheet_notes
+
+    summary = RunSummary(
+        run_id="r1", files=_file_counts(outcomes), sheet_notes=_sheet_notes(outcomes)
+    )
+    lines = summary_lines(summary)
+    assert "files: 1 loaded, 0 already loaded, 0 quarantined, 1 ignored (not read)" in lines
+    assert (
+        "sheet not read: bantuan_x_2026.xlsx sheet 'Rekap' (2 non-empty rows; only the first "
+        "sheet is read)" in lines
+    )
+    assert lines[-1] == "nothing new: packs unchanged"

@@ -33,6 +33,7 @@ from typing import Any, Protocol
 import duckdb
 
 from tkpk.config import TRANSFORMS_DIR, Settings
+from tkpk.ingest.readers import MALFORMED_ERROR_KEY
 from tkpk.ingest.scratch import RunScratch
 from tkpk.publish.atomic import crashpoint
 from tkpk.validation import DEFAULT_BATCH_ROWS, ValidationOutcome, validate_table
@@ -50,6 +51,8 @@ PROGRAM_KINDS = ("disbursements", "pbi", "local")
 #: Reason codes this pipeline adds to the contract's (docs/contract/raw-extracts.md allows more).
 EXTRA_ROW_REASONS = {
     "row_malformed": "a CSV line the reader could not split into the header's fields",
+    "encoding_invalid": "the row's bytes do not decode in the file's encoding (a contract code; "
+    "the row carries only this reason)",
     "id_missing": "a household row without ID_KELUARGA",
     "number_invalid": "LUAS_LANTAI, JUMLAH_ANGGOTA or TAHAP unreadable or out of range",
     "member_duplicate_key": "a second member row with the NIK of an accepted member of the same "
@@ -88,6 +91,9 @@ TABLE_DDL: dict[str, str] = {
         duplicate bigint, skipped_lines bigint""",
     "ingest_data_quality_reason": """
         run_id varchar, file_name varchar, sha256 varchar, reason varchar, rows bigint""",
+    "ingest_file_note": """
+        run_id varchar, file_name varchar, sha256 varchar, reason varchar, note varchar,
+        rows bigint""",
 }
 
 #: The accepted table of each kind.
@@ -271,6 +277,7 @@ def _process(
                 )
         _rebuild_snapshot_status(con)
         summary.files = _record_quality(con, run_id, outcomes, counts)
+        _record_notes(con, run_id, outcomes)
         summary.reasons = _record_reasons(con, run_id)
         summary.snapshots = [
             SnapshotState(*row)
@@ -369,12 +376,39 @@ def _process_kind(
         reasons_into="_row_reason",
     )
     log.info("validate %s: %s", kind, result.describe())
+    _add_encoding_reasons(con, kind)
     _decide(con, kind, scratch)
     crashpoint(f"ingest:{kind}")  # crash tests: scratch files on disk, rows not yet written
     written = _write_outcomes(con, kind)
     counts.update(_count_decisions(con, kind, written))
     scratch.release(kind)  # deletes the staged rows and decisions before the next kind
     return result
+
+
+#: Reason list of a malformed raw row: ``encoding_invalid`` when the reader rejected it because
+#: its bytes do not decode (added to ``_row_reason`` by :func:`_add_encoding_reasons`), else
+#: ``row_malformed``.
+MALFORMED_REASONS = (
+    "case when list_contains(row_reasons, 'encoding_invalid') then ['encoding_invalid'] "
+    "else ['row_malformed'] end"
+)
+
+
+def _add_encoding_reasons(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """``encoding_invalid`` in ``_row_reason`` for the staged rows the reader rejected because
+    their bytes do not decode (a malformed raw row whose error is ``INVALID ENCODING``); only the
+    batch's malformed rows are looked at."""
+    con.execute(
+        f"""
+        insert into _row_reason (row_id, reason)
+        select s.row_id, 'encoding_invalid'
+        from stg_{kind} as s
+        join raw_{kind} as r on r.load_id = s.load_id and r.row_number = s.row_number
+        where s.malformed and r.malformed
+            and r.load_id in (select load_id from ingest_batch)
+            and starts_with(r.extra ->> '{MALFORMED_ERROR_KEY}', 'INVALID ENCODING')
+        """
+    )
 
 
 def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> None:
@@ -503,7 +537,7 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
                     else 'quarantined'
                 end as outcome,
                 case
-                    when malformed then ['row_malformed']
+                    when malformed then {MALFORMED_REASONS}
                     when keeper is not null and not is_keeper and not same_values
                         then list_sort(list_distinct(list_append(row_reasons, '{key_reason}')))
                     else list_sort(row_reasons)
@@ -598,7 +632,7 @@ def _program_decision_sql(kind: str) -> str:
                     when is_keeper then 'accepted'
                     else 'duplicate'
                 end as outcome,
-                case when malformed then ['row_malformed'] else list_sort(row_reasons) end
+                case when malformed then {MALFORMED_REASONS} else list_sort(row_reasons) end
                     as reasons,
                 case
                     when is_quarantined then null
@@ -843,6 +877,20 @@ def _record_quality(
             ],
         )
     return rows
+
+
+def _record_notes(
+    con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[FileOutcomeLike]
+) -> None:
+    """Write ``ingest_file_note`` (run x entry x note): the raw loader's file notes
+    (``file_ignored`` with why, ``sheet_ignored`` with the sheet's name and non-empty rows)."""
+    rows = [
+        [run_id, o.file_name, o.sha256, n.reason, n.note, n.rows]
+        for o in outcomes
+        for n in getattr(o, "notes", ())
+    ]
+    if rows:
+        con.executemany("insert into ingest_file_note values (?, ?, ?, ?, ?, ?)", rows)
 
 
 def _record_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:

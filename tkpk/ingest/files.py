@@ -1,9 +1,10 @@
 """Raw-file discovery: which files are in the raw folder, their content hash, and what their
 names say (kind, period, program, channel, stage).
 
-Files are taken in name order; hidden files (``.gitkeep``, editor droppings starting with a dot)
-and anything that is not a regular file are ignored. The content hash (SHA-256) identifies a file:
-the same bytes under another name are the same file.
+Files are taken in name order. Hidden files (a name starting with ``.`` or ``~$``: ``.gitkeep``,
+editor and office lock files), folders, links and entries that cannot be examined are not read,
+but each is reported with why (:func:`discover_all`; the run records it as ``file_ignored``). The
+content hash (SHA-256) identifies a file: the same bytes under another name are the same file.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import calendar
 import hashlib
 import re
+import stat
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -54,26 +56,71 @@ class FileName:
     problem: str | None = None
 
 
-def discover(raw_dir: Path) -> list[RawFile]:
-    """The regular, non-hidden files directly in ``raw_dir``, in name order.
+@dataclass(frozen=True)
+class IgnoredEntry:
+    """An entry of the raw folder that is not read, and why (recorded as ``file_ignored``)."""
 
-    A missing folder has no files. Symbolic links are followed but only regular files count
-    (a link to a device or a folder is ignored).
+    name: str
+    why: str
+
+
+#: Name prefixes of hidden files: dot files and office lock files (``~$report.xlsx``).
+HIDDEN_PREFIXES = (".", "~$")
+
+
+def discover(raw_dir: Path) -> list[RawFile]:
+    """The regular, non-hidden files directly in ``raw_dir``, in name order (see
+    :func:`discover_all`, which also reports the entries that are not read)."""
+    return discover_all(raw_dir)[0]
+
+
+def discover_all(raw_dir: Path) -> tuple[list[RawFile], list[IgnoredEntry]]:
+    """The files to read directly in ``raw_dir`` and the entries passed over, both in name order.
+
+    A file to read is a regular file whose name does not start with ``.`` or ``~$``. Every other
+    entry is passed over with a reason: a hidden file, a folder, a broken symbolic link or one
+    to a folder or to anything but a regular file (a link to a regular file is read like the
+    file), a device, pipe or socket, or an entry whose status cannot be read. A missing folder
+    has no entries.
     """
     if not raw_dir.is_dir():
-        return []
-    found = []
+        return [], []
+    found: list[RawFile] = []
+    ignored: list[IgnoredEntry] = []
     for entry in raw_dir.iterdir():
-        if entry.name.startswith("."):
-            continue
+        why, size = _examine(entry)
+        if why is None:
+            found.append(RawFile(path=entry, name=entry.name, size=size))
+        else:
+            ignored.append(IgnoredEntry(entry.name, why))
+    return sorted(found, key=lambda f: f.name), sorted(ignored, key=lambda e: e.name)
+
+
+def _examine(entry: Path) -> tuple[str | None, int]:
+    """(why the entry is not read, or None; its size in bytes)."""
+    try:
+        info = entry.lstat()
+    except OSError as error:
+        return f"its status cannot be read ({type(error).__name__})", 0
+    if stat.S_ISLNK(info.st_mode):
         try:
-            if not entry.is_file():
-                continue
-            size = entry.stat().st_size
+            target = entry.stat()
         except OSError:
-            continue
-        found.append(RawFile(path=entry, name=entry.name, size=size))
-    return sorted(found, key=lambda f: f.name)
+            return "a broken symbolic link (its target does not exist or cannot be reached)", 0
+        if stat.S_ISDIR(target.st_mode):
+            return "a symbolic link to a folder; files in sub-folders are not read", 0
+        if not stat.S_ISREG(target.st_mode):
+            return "a symbolic link to something that is not a regular file", 0
+        info = target  # a link to a regular file is read like the file
+    if stat.S_ISDIR(info.st_mode):
+        return "a folder; files in sub-folders are not read (drop them in the raw folder)", 0
+    if not stat.S_ISREG(info.st_mode):
+        return "not a regular file (a device, pipe or socket)", 0
+    if entry.name.startswith("~$"):
+        return "an office lock file (name starts with '~$'); it is not an export", 0
+    if entry.name.startswith("."):
+        return "a hidden file (name starts with '.'); it is not read", 0
+    return None, info.st_size
 
 
 def sha256_of(path: Path, chunk_bytes: int = HASH_CHUNK_BYTES) -> str:

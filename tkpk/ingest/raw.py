@@ -25,8 +25,15 @@ import duckdb
 from tkpk.config import Settings
 from tkpk.db import sql_literal
 from tkpk.ingest import readers
-from tkpk.ingest.files import RawFile, discover, parse_file_name, resolve_program, sha256_of
-from tkpk.ingest.readers import FileProblem, Header, ReadStats
+from tkpk.ingest.files import (
+    IgnoredEntry,
+    RawFile,
+    discover_all,
+    parse_file_name,
+    resolve_program,
+    sha256_of,
+)
+from tkpk.ingest.readers import FileNote, FileProblem, Header, ReadStats
 from tkpk.ingest.schema import COLUMNS, EXTRA_FILE_REASONS, KINDS
 
 log = logging.getLogger(__name__)
@@ -36,15 +43,21 @@ FILE_TOO_LARGE = EXTRA_FILE_REASONS[0]
 #: Arrow batch size when streaming rows into the warehouse.
 INSERT_BATCH_ROWS = 200_000
 
-OUTCOMES = ("loaded", "already_loaded", "quarantined")
+OUTCOMES = ("loaded", "already_loaded", "quarantined", "ignored")
+#: File-level reason of an entry of the raw folder that is not read (hidden, folder, link,
+#: cannot be opened): ``FileOutcome.outcome`` is ``ignored``, the why is its note.
+FILE_IGNORED = "file_ignored"
 
 
 @dataclass(frozen=True)
 class FileOutcome:
     """What happened to one file of the raw folder in this run.
 
-    ``sha256`` is None only when the file could not even be opened (it is then retried next
-    run); ``message`` says, for people, what is wrong and what to do.
+    ``sha256`` is None only for an entry that is not read (``outcome`` ``ignored``, reason
+    ``file_ignored``: a hidden file, a folder, a link, or a file that cannot be opened, which is
+    tried again next run); ``message`` says, for people, what is wrong and what to do. ``notes``
+    are file-level observations that do not change the outcome (``file_ignored`` with why,
+    ``sheet_ignored`` with the sheet's name and non-empty rows), written to ``ingest_file_note``.
     """
 
     file_name: str
@@ -56,6 +69,7 @@ class FileOutcome:
     skipped_lines: int
     load_id: str | None
     message: str | None = None
+    notes: tuple[FileNote, ...] = ()
 
 
 def raw_table(kind: str) -> str:
@@ -136,7 +150,8 @@ def load_new_files(
     first_name_this_run: dict[str, str] = {}
     outcomes: list[FileOutcome] = []
     sequence = 0
-    found = discover(settings.raw_dir)
+    found, ignored = discover_all(settings.raw_dir)
+    outcomes.extend(_ignored(entry) for entry in ignored)
     for index, raw in enumerate(found):
         if on_file is not None:
             on_file(index, len(found), raw.name)
@@ -186,7 +201,26 @@ def load_new_files(
             outcome.rows_read,
             outcome.skipped_lines,
         )
-    return outcomes
+    for outcome in outcomes:
+        if outcome.outcome == "ignored":
+            log.warning("%s: ignored: %s", outcome.file_name, outcome.message)
+    return sorted(outcomes, key=lambda o: o.file_name)
+
+
+def _ignored(entry: IgnoredEntry) -> FileOutcome:
+    """The outcome of an entry of the raw folder that is not read."""
+    return FileOutcome(
+        entry.name,
+        None,
+        None,
+        "ignored",
+        FILE_IGNORED,
+        0,
+        0,
+        None,
+        f"{entry.name}: not read: {entry.why}.",
+        (FileNote(FILE_IGNORED, entry.why),),
+    )
 
 
 def _already_seen(name: str, first: str, outcome: str, reason: str | None) -> str:
@@ -200,17 +234,19 @@ def _already_seen(name: str, first: str, outcome: str, reason: str | None) -> st
 
 
 def _unopenable(raw: RawFile, error: OSError) -> FileOutcome:
+    """A file that cannot be opened: ignored this run (``file_ignored``), tried again next run."""
+    why = f"it cannot be opened ({type(error).__name__}); check its permissions"
     return FileOutcome(
         raw.name,
         None,
         parse_file_name(raw.name).kind,
-        "quarantined",
-        "file_unreadable",
+        "ignored",
+        FILE_IGNORED,
         0,
         0,
         None,
-        f"{raw.name}: cannot be opened ({type(error).__name__}); check its permissions; it is "
-        "tried again next run.",
+        f"{raw.name}: {why}; it is tried again next run.",
+        (FileNote(FILE_IGNORED, why),),
     )
 
 
@@ -254,10 +290,13 @@ def _load_file(
             0,
             load_id,
             problem.message,
+            problem.notes,
         )
     record.update(file_format=stats.file_format, file_encoding=stats.encoding)
     _record(con, record, "loaded", None, rows_read, skipped, None)
-    return FileOutcome(raw.name, sha, parsed.kind, "loaded", None, rows_read, skipped, load_id)
+    return FileOutcome(
+        raw.name, sha, parsed.kind, "loaded", None, rows_read, skipped, load_id, None, stats.notes
+    )
 
 
 def _read_and_insert(

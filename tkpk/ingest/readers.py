@@ -11,9 +11,12 @@ cell), ``n0 .. nN`` BOOLEAN (the cell was a numeric spreadsheet cell), ``malform
 lines and numbers the data rows; :mod:`tkpk.ingest.raw` inserts them into ``raw_<kind>``.
 
 CSV: delimiter (``;``, ``,``, tab) and header row are sniffed from the first lines; encoding is
-UTF-8 (with or without BOM), else Windows-1252 (or UTF-16 with a BOM), transcoded to a UTF-8
-temporary file in streamed chunks; DuckDB's ``read_csv`` reads every value as text with
-``store_rejects`` so malformed lines are kept. Every physical line of the file is accounted for
+UTF-16 with a BOM, else UTF-8 (with or without BOM) when the file is valid UTF-8 or holds a valid
+UTF-8 multi-byte sequence (its rows with invalid bytes are rejected, ``encoding_invalid``), else
+Windows-1252; UTF-16 and Windows-1252 are transcoded to a UTF-8 temporary file in streamed
+chunks (bytes that do not decode become invalid UTF-8, so their rows are rejected too);
+DuckDB's ``read_csv`` reads every value as text with ``store_rejects`` so malformed lines are
+kept. Every physical line of the file is accounted for
 (header region + rows + line breaks inside quoted values + rejected lines + blank lines): when
 DuckDB's parallel reader loses lines (an unbalanced quote, a line longer than its buffer) the file
 is quarantined rather than silently shortened. The bytes are scanned once in large blocks (line
@@ -26,8 +29,9 @@ on hostile input despite ``store_rejects`` (e.g. a lone LF blank line in a CRLF 
 parser state machine reached an invalid state"), and an error there would abort the nightly run's
 transaction instead of quarantining one file.
 
-Spreadsheets (XLSX, also XLS/ODS): python-calamine, first sheet only, after zip-bomb checks of
-the declared and actual decompressed size and of the cell count.
+Spreadsheets (XLSX, also XLS/ODS): python-calamine, first sheet only (later sheets with a
+non-empty cell are noted ``sheet_ignored``), after zip-bomb checks of the declared and actual
+decompressed size and of the cell count.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ import csv
 import datetime as dt
 import functools
 import io
+import mmap
 import re
 import uuid
 import zipfile
@@ -49,6 +54,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from tkpk.config import Limits
+from tkpk.db import sql_literal
 from tkpk.ingest.schema import EXTRA_FILE_REASONS, REQUIRED, alias_map, header_key
 
 FILE_TOO_LARGE = EXTRA_FILE_REASONS[0]
@@ -82,15 +88,38 @@ _BINARY_MAGICS = {
     b"PK\x05\x06": "an empty zip archive",
 }
 _TOTAL_LINE = r"^(JUMLAH|TOTAL)(\b|$)"
+#: U+FFFD, the replacement character, in UTF-8.
+REPLACEMENT_UTF8 = "\ufffd".encode()
+#: Error of a record whose text holds U+FFFD (quarantined ``encoding_invalid``).
+REPLACEMENT_ERROR = (
+    "INVALID ENCODING: the row holds the replacement character U+FFFD (its text was garbled "
+    "by an earlier conversion; kept as \\ufffd)"
+)
+
+
+#: File note: a sheet after the first holds non-empty cells (it is not read).
+SHEET_IGNORED = "sheet_ignored"
+
+
+@dataclass(frozen=True)
+class FileNote:
+    """A file-level observation that does not change the file's outcome: ``sheet_ignored``
+    (``note`` the sheet's name, ``rows`` its non-empty rows) or ``file_ignored`` (``note`` why)."""
+
+    reason: str
+    note: str
+    rows: int | None = None
 
 
 class FileProblem(Exception):
-    """A file-level problem: the file is quarantined with ``reason`` (a contract code)."""
+    """A file-level problem: the file is quarantined with ``reason`` (a contract code).
+    ``notes`` are the file's notes found before the problem (ignored sheets)."""
 
     def __init__(self, reason: str, message: str):
         super().__init__(message)
         self.reason = reason
         self.message = message
+        self.notes: tuple[FileNote, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -134,6 +163,7 @@ class ReadStats:
     blank_lines_dropped: int = 0
     encoding: str | None = None
     scan: LineScan | None = None
+    notes: tuple[FileNote, ...] = ()
 
 
 # --------------------------------------------------------------------------------------------
@@ -287,9 +317,12 @@ class LineScan:
     nul_bytes: int = 0
     first_nul_at: int | None = None
     long_line_at: int | None = None
+    #: the bytes hold a U+FFFD replacement character (text already garbled by a conversion)
+    replacement_char: bool = False
     size: int = 0
     last_byte: int | None = None
     _last_newline: int = -1
+    _tail: bytes = b""
 
     def feed(self, chunk: bytes) -> None:
         """Scan the next chunk (any size)."""
@@ -304,6 +337,11 @@ class LineScan:
         if self.long_line_at is None:
             self._scan_line_lengths(chunk, offset)
         self.newlines += chunk.count(b"\n")
+        if not self.replacement_char:
+            self.replacement_char = (
+                REPLACEMENT_UTF8 in chunk or REPLACEMENT_UTF8 in self._tail + chunk[:2]
+            )
+        self._tail = chunk[-2:]
         self.size += len(chunk)
         self.last_byte = chunk[-1]
 
@@ -404,9 +442,8 @@ def prepare_text(path: Path, temp_dir: Path, limits: Limits) -> tuple[Path, str,
     """The file DuckDB will read first (``path`` itself, or a transcoded UTF-8 copy of a UTF-16
     file with a byte-order mark), its encoding, and the scan of its bytes.
 
-    UTF-8 validity is left to DuckDB (invalid lines are rejected as ``INVALID ENCODING``, and
-    :func:`read_csv_records` then reads the file again as Windows-1252): one pass less over big
-    UTF-8 files.
+    UTF-8 validity is left to DuckDB (invalid lines are rejected as ``INVALID ENCODING``; see
+    :func:`read_csv_records` for what follows): one pass less over big UTF-8 files.
     """
     with path.open("rb") as handle:
         head = handle.read(4)
@@ -420,21 +457,76 @@ def prepare_text(path: Path, temp_dir: Path, limits: Limits) -> tuple[Path, str,
     return path, "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8", scan
 
 
+#: Name of the codec error handler that marks undecodable bytes (see :func:`_mark_undecodable`).
+MARK_UNDECODABLE = "tkpk-mark-undecodable"
+def _mark_undecodable(error: UnicodeError) -> tuple[str, int]:
+    """Codec error handler: an undecodable sequence becomes lone surrogates that
+    ``surrogateescape`` encodes back as bytes that are invalid UTF-8 in the transcoded file: the
+    bytes themselves when they are all UTF-8 continuation bytes (0x80-0xBF, e.g. the bytes
+    Windows-1252 leaves undefined: a stray continuation byte is never valid after a complete
+    character), else one 0xFF byte."""
+    if not isinstance(error, UnicodeDecodeError):
+        raise error
+    bad = error.object[error.start : error.end]
+    if all(0x80 <= b <= 0xBF for b in bad):
+        return "".join(chr(0xDC00 + b) for b in bad), error.end
+    return "\udcff", error.end
+
+
+codecs.register_error(MARK_UNDECODABLE, _mark_undecodable)
+
+#: A valid UTF-8 multi-byte sequence (2 to 4 bytes, no overlong form, no surrogate).
+_UTF8_MULTIBYTE = re.compile(
+    rb"[\xc2-\xdf][\x80-\xbf]|\xe0[\xa0-\xbf][\x80-\xbf]|[\xe1-\xec\xee\xef][\x80-\xbf]{2}"
+    rb"|\xed[\x80-\x9f][\x80-\xbf]|\xf0[\x90-\xbf][\x80-\xbf]{2}|[\xf1-\xf3][\x80-\xbf]{3}"
+    rb"|\xf4[\x80-\x8f][\x80-\xbf]{2}"
+)
+
+
+#: Byte classes for the pre-filter of :func:`has_utf8_multibyte`: ``L`` a lead byte of a
+#: multi-byte sequence (0xC2-0xF4), ``C`` a continuation byte (0x80-0xBF), ``.`` any other.
+_BYTE_CLASS = bytes(
+    ord("L") if 0xC2 <= b <= 0xF4 else ord("C") if 0x80 <= b <= 0xBF else ord(".")
+    for b in range(256)
+)
+
+
+def has_utf8_multibyte(path: Path) -> bool:
+    """True when the file holds at least one valid UTF-8 multi-byte sequence (streamed in
+    chunks, stops at the first one; a sequence across a chunk boundary is found too).
+
+    Every such sequence starts with a lead byte followed by a continuation byte: a chunk
+    without that pair (classified with ``bytes.translate``, C speed) is passed over, and only a
+    chunk with one is searched with the exact pattern."""
+    tail = b""
+    with path.open("rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            window = tail + chunk[:3] if tail else b""
+            for part in (window, chunk):
+                if b"LC" in part.translate(_BYTE_CLASS) and _UTF8_MULTIBYTE.search(part):
+                    return True
+            tail = chunk[-3:]
+    return False
+
+
 def _transcode(path: Path, temp_dir: Path, encoding: str, limits: Limits):
-    """Stream ``path`` from ``encoding`` into a UTF-8 temporary file; scan the output."""
+    """Stream ``path`` from ``encoding`` into a UTF-8 temporary file; scan the output. A byte
+    sequence that does not decode (a broken UTF-16 surrogate, a byte Windows-1252 leaves
+    undefined) becomes invalid UTF-8 (:func:`_mark_undecodable`), so its line is rejected and
+    quarantined (``encoding_invalid``) instead of carrying a replacement character."""
     temp_dir.mkdir(parents=True, exist_ok=True)
     target = temp_dir / f"transcoded-{uuid.uuid4().hex}.csv"
     scan = LineScan(limits.max_line_bytes)
-    decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+    decoder = codecs.getincrementaldecoder(encoding)(errors=MARK_UNDECODABLE)
     with path.open("rb") as source, target.open("wb") as sink:
         while chunk := source.read(CHUNK_BYTES):
             text = decoder.decode(chunk)
             if encoding == "utf-16":
                 text = text.lstrip("\ufeff") if scan.size == 0 else text
-            out = text.encode("utf-8")
+            out = text.encode("utf-8", "surrogateescape")
             scan.feed(out)
             sink.write(out)
-        out = decoder.decode(b"", final=True).encode("utf-8")
+        out = decoder.decode(b"", final=True).encode("utf-8", "surrogateescape")
         scan.feed(out)
         sink.write(out)
     scan.finish()
@@ -450,7 +542,7 @@ def _header_region(path: Path, kind: str, name: str) -> tuple[Header, int]:
     if not at_end:
         cut = prefix.rfind(b"\n")
         prefix = prefix[: cut + 1] if cut >= 0 else b""
-    text = prefix.decode("utf-8", errors="replace")
+    text = prefix.decode("utf-8", errors="backslashreplace")
     if text.startswith("\ufeff"):
         text = text[1:]
         bom = 3
@@ -516,9 +608,16 @@ def read_csv_records(
 ) -> ReadStats:
     """Read a CSV file into ``_records`` on ``cur`` (see the module docstring).
 
-    A file that is not UTF-8 (DuckDB rejects lines as ``INVALID ENCODING``) is transcoded from
-    Windows-1252 in streamed chunks (DuckDB's latin-1 differs from cp1252 in 0x80-0x9F) and read
-    again.
+    Encoding, as the input contract says: UTF-16 when the file starts with a UTF-16 byte-order
+    mark (transcoded); else UTF-8 when DuckDB finds no invalid line, or when the file holds at
+    least one valid UTF-8 multi-byte sequence (:func:`has_utf8_multibyte`, looked for only when
+    a line is invalid); else (no valid multi-byte sequence at all) Windows-1252, transcoded in
+    streamed chunks (DuckDB's latin-1 differs from cp1252 in 0x80-0x9F) and read again. In every
+    encoding a line whose bytes do not decode is kept as a rejected record whose error starts
+    with ``INVALID ENCODING`` (quarantined ``encoding_invalid``; its text has ``\\xNN`` escapes
+    for the bytes that do not decode, :func:`_restore_undecodable_lines`): the other lines keep
+    their text, and no replacement character is ever produced (rows whose text already holds one
+    are rejected the same way, :func:`mark_replacement_rows`).
     """
     source, encoding, scan = prepare_text(path, temp_dir, limits)
     try:
@@ -543,7 +642,8 @@ def _read_text(
     kind: str,
     limits: Limits,
 ) -> ReadStats | None:
-    """One read of a text file; None when its lines are not valid UTF-8."""
+    """One read of a text file; None when some of its lines are not valid UTF-8 and the file
+    holds no valid UTF-8 multi-byte sequence (it is then read as Windows-1252)."""
     if scan.size == 0:
         raise FileProblem(
             "header_missing", f"{name}: the file is empty; drop the complete export again."
@@ -555,13 +655,16 @@ def _read_text(
     invalid = cur.execute(
         "select count(*) from _rej where error_type = 'INVALID ENCODING'"
     ).fetchall()[0][0]
-    if invalid and encoding.startswith("utf-8"):
+    if invalid and encoding.startswith("utf-8") and not has_utf8_multibyte(source):
         return None
     _check_unbalanced_quotes(cur, name)
     blanks = []
     if _needs_blank_lines(cur, scan, header):
         blanks = blank_line_offsets(source, data_start)
-    _build_csv_records(cur, header, blanks)
+    _restore_undecodable_lines(cur, source)
+    _build_csv_records(cur, header, blanks, as_table=scan.replacement_char)
+    if scan.replacement_char:
+        mark_replacement_rows(cur, header)
     stats = ReadStats("csv", header, encoding=encoding, scan=scan)
     stats.skipped_before_data = header.record_index
     stats.blank_lines_dropped = len(blanks)
@@ -664,10 +767,70 @@ def account_lines(cur: duckdb.DuckDBPyConnection, name: str, stats: ReadStats) -
         )
 
 
-def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: list[int]) -> None:
+def _restore_undecodable_lines(cur: duckdb.DuckDBPyConnection, source: Path) -> None:
+    """Give the lines DuckDB rejected as ``INVALID ENCODING`` their own bytes back.
+
+    DuckDB keeps such a line with a ``?`` for each byte that does not decode, which may hide a
+    delimiter next to it. The line's bytes (from its 1-based ``line_byte_position``, as many
+    bytes as DuckDB's text, one ``?`` per byte) are read again from the file and kept with
+    Python's ``\\xNN`` escapes for the bytes that do not decode: the quarantined row shows what
+    the file holds, and never a replacement character. One slice of the memory-mapped file per
+    rejected line (1,000,000 rejected lines: 2.5 s CPU with the update)."""
+    rows = cur.execute(
+        """
+        select line, min(line_byte_position), max(strlen(csv_line))
+        from _rej where error_type = 'INVALID ENCODING' group by line order by line
+        """
+    ).fetchall()
+    if not rows:
+        return
+    with source.open("rb") as handle, mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as m:
+        # DuckDB's line_byte_position is 1-based
+        texts = [
+            m[max(at - 1, 0) : max(at - 1, 0) + min(length, MAX_KEPT_LINE_CHARS)].decode(
+                "utf-8", "backslashreplace"
+            )
+            for _, at, length in rows
+        ]
+    cur.execute(
+        "create or replace temp table _undecodable as "
+        "select unnest(?::bigint[]) as line, unnest(?::varchar[]) as csv_line",
+        [[r[0] for r in rows], texts],
+    )
+    cur.execute(
+        "update _rej set csv_line = u.csv_line from _undecodable as u "
+        "where _rej.line = u.line and _rej.error_type = 'INVALID ENCODING'"
+    )
+    cur.execute("drop table _undecodable")
+
+
+def mark_replacement_rows(cur: duckdb.DuckDBPyConnection, header: Header) -> None:
+    """Records of the table ``_records`` whose cells hold U+FFFD become rejected records
+    (``INVALID ENCODING``, quarantined ``encoding_invalid``): their cells joined by the delimiter
+    (``;`` for a spreadsheet), each U+FFFD written as the text ``\\ufffd``, are kept as the raw
+    line. No replacement character reaches the accepted rows."""
+    width = header.width
+    hit = " or ".join(f"contains(c{i}, '\ufffd')" for i in range(width))
+    delimiter = sql_literal(header.delimiter or ";")
+    joined = ", ".join(f"coalesce(replace(c{i}, '\ufffd', '\\ufffd'), '')" for i in range(width))
+    nulls = ", ".join(f"c{i} = null" for i in range(width))
+    cur.execute(
+        f"""
+        update _records set malformed = true, _suspect = true,
+            raw_line = concat_ws({delimiter}, {joined}), error = {sql_literal(REPLACEMENT_ERROR)},
+            {nulls}
+        where not malformed and ({hit})
+        """
+    )
+
+
+def _build_csv_records(
+    cur: duckdb.DuckDBPyConnection, header: Header, blanks: list[int], as_table: bool = False
+) -> None:
     """``_records``: good rows and rejected lines with their position in file order.
 
-    Without rejected lines the good rows' order is their position (a view, no copy). Otherwise a
+    Without rejected lines the good rows' order is their position (a view, no copy; a table
+    with ``as_table``). Otherwise a
     rejected line's record number (DuckDB's ``line``, counting skipped and blank lines) minus the
     blank lines before it gives its position, and good rows fill the other positions in order.
     """
@@ -677,9 +840,10 @@ def _build_csv_records(cur: duckdb.DuckDBPyConnection, header: Header, blanks: l
     flags = ", ".join(f"false as n{i}" for i in range(width))
     rejected = cur.execute("select count(*) from _rej").fetchall()[0][0]
     if not rejected:
+        what = "table" if as_table else "view"
         cur.execute(
             f"""
-            create or replace temp view _records as
+            create or replace temp {what} _records as
             select rowid + 1 as pos, {cells}, {flags}, false as malformed,
                    null::varchar as raw_line, null::varchar as error, _suspect
             from _good
@@ -880,7 +1044,8 @@ def _mixed_text(column: Sequence[object], classes: set[type]) -> pa.Array:
 def read_sheet_records(
     cur: duckdb.DuckDBPyConnection, path: Path, kind: str, limits: Limits, file_format: str
 ) -> ReadStats:
-    """Read the first sheet of a spreadsheet into ``_records`` on ``cur``."""
+    """Read the first sheet of a spreadsheet into ``_records`` on ``cur``; the later sheets that
+    hold a non-empty cell are noted (``sheet_ignored``) in the stats, or in the problem raised."""
     from python_calamine import CalamineWorkbook
 
     if file_format == "xlsx":
@@ -888,13 +1053,54 @@ def read_sheet_records(
     try:
         workbook = CalamineWorkbook.from_path(str(path))
         sheet = workbook.get_sheet_by_index(0)
-        height, width = sheet.height, sheet.width
     except Exception as error:  # calamine raises its own error types for damaged files
         raise FileProblem(
             "file_unreadable",
             f"{path.name}: the spreadsheet cannot be read ({type(error).__name__}); export it "
             "again as XLSX and drop the new file.",
         ) from None
+    notes = ignored_sheets(workbook, limits)
+    try:
+        stats = _read_first_sheet(cur, path, kind, limits, file_format, workbook, sheet)
+    except FileProblem as problem:
+        problem.notes = notes
+        raise
+    stats.notes = notes
+    return stats
+
+
+def ignored_sheets(workbook: object, limits: Limits) -> tuple[FileNote, ...]:
+    """A ``sheet_ignored`` note for every sheet after the first that holds a non-empty cell,
+    with its number of non-empty rows (None when the sheet cannot be read or is larger than the
+    cell limit, which is then not read)."""
+    notes = []
+    for index, name in enumerate(workbook.sheet_names[1:], start=1):
+        try:
+            sheet = workbook.get_sheet_by_index(index)
+            if sheet.height * sheet.width > limits.max_xlsx_cells:
+                notes.append(FileNote(SHEET_IGNORED, str(name), None))
+                continue
+            rows = sheet.to_python(skip_empty_area=True)
+        except Exception:  # a chart sheet or a damaged sheet: noted, not read
+            notes.append(FileNote(SHEET_IGNORED, str(name), None))
+            continue
+        filled = sum(1 for row in rows if any(v not in ("", None) for v in row))
+        if filled:
+            notes.append(FileNote(SHEET_IGNORED, str(name), filled))
+    return tuple(notes)
+
+
+def _read_first_sheet(
+    cur: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: str,
+    limits: Limits,
+    file_format: str,
+    workbook: object,
+    sheet: object,
+) -> ReadStats:
+    """The body of :func:`read_sheet_records`: the first sheet into ``_records``."""
+    height, width = sheet.height, sheet.width
     if height * width > limits.max_xlsx_cells:
         raise FileProblem(
             FILE_TOO_LARGE,
@@ -934,6 +1140,7 @@ def read_sheet_records(
     del rows
     flagged = {c.index for c in header.columns if c.canonical in NUMERIC_FLAG_COLUMNS}
     _load_sheet_rows(cur, data, header.width, flagged, suspect_sql(header, kind))
+    mark_replacement_rows(cur, header)
     stats = ReadStats(file_format, header)
     stats.skipped_before_data = index
     return stats
@@ -990,9 +1197,10 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
       (``1 2 3 ...`` or ``(1) (2) ...``), as government spreadsheets often do;
     - total: the first non-empty cell starts with ``JUMLAH`` or ``TOTAL`` and the row has no
       NIK digits;
-    - signature: after a total line, any line that does not look like a data row (all required
-      columns filled and, where the kind has one, a NIK with at least 15 digits) and any
-      rejected line.
+    - signature: after a total line, a line whose required columns (every alias of each) are all
+      empty; a line after a total line that holds a value in any required column is a data row
+      (subtotals sit mid-sheet; a short NIK or a bad value does not make a signature line). A
+      rejected CSV line's fields are found by splitting it at the delimiter.
 
     One pass of null checks over the records keeps only the candidates (usually few); the data
     rows are never sorted or copied. A row of spaces only (not empty) counts as data.
@@ -1010,26 +1218,11 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
         if nik is not None
         else "0"
     )
-    nik_numeric = f"coalesce(n{nik}, false)" if nik is not None else "false"
-    required = []
-    for item in REQUIRED[kind]:
-        options = item if isinstance(item, tuple) else (item,)
-        cells = [
-            f"nullif(trim(c{p}), '') is not null"
-            for o in options
-            if (p := header.position_of(o)) is not None
-        ]
-        required.append("(" + (" or ".join(cells) if cells else "false") + ")")
-    looks_like_data = " and ".join(required)
-    if nik is not None:
-        looks_like_data += f" and ({nik_numeric} or {nik_digits} >= 15)"
+    required_empty = _required_empty_sql(header, kind)
     # Blank, total and signature lines lack a required value (``_suspect``, stored by the
     # reader; rejected lines are suspects too): the filter on that one boolean column is pushed
     # into the scan, so the other cells are only read for the (usually few) suspects.
-    suspect_columns = ", ".join(
-        ["pos", "malformed", "raw_line", *(f"c{i}" for i in range(width))]
-        + ([f"n{nik}"] if nik is not None else [])
-    )
+    suspect_columns = ", ".join(["pos", "malformed", "raw_line", *(f"c{i}" for i in range(width))])
     numbering_pos = _numbering_pos(cur, width)
     numbering_row = (
         f"union all select {suspect_columns} from _records where pos = 1 and not _suspect"
@@ -1050,12 +1243,13 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
                    case when malformed then false
                         when upper(left({first_cell}, 1)) not in ('J', 'T') then false
                         else regexp_matches(upper({first_cell}), '{_TOTAL_LINE}')
-                             and {nik_digits} < 10 end as is_total
+                             and {nik_digits} < 10 end as is_total,
+                   {required_empty} as required_empty
             from suspects
         ),
         final as (
             select * from flagged
-            where malformed or is_blank or is_total or pos = {numbering_pos}
+            where malformed or is_blank or is_total or required_empty or pos = {numbering_pos}
         )
         select * from final
         """
@@ -1063,10 +1257,10 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
     first_total = cur.execute(
         "select min(pos) from _candidates where is_total and not is_blank"
     ).fetchall()[0][0]
-    # After a total line, lines that do not look like data rows are signature lines.
+    # After a total line, lines without a value in any required column are signature lines
+    # (they lack a required value, so they are among the candidates).
     signatures = (
-        f"select pos from _records where pos > {first_total} "
-        f"and (malformed or not ({looks_like_data}))"
+        f"select pos from _candidates where pos > {first_total} and required_empty"
         if first_total is not None
         else "select null::bigint as pos where false"
     )
@@ -1124,6 +1318,29 @@ def classify_records(cur: duckdb.DuckDBPyConnection, header: Header, kind: str) 
             """
         )
     return records - non_data, non_data
+
+
+def _required_empty_sql(header: Header, kind: str) -> str:
+    """SQL over a record: every required column (each of its aliases present in the header) is
+    empty. A rejected CSV line has no cells: its fields are its text split at the delimiter
+    (quotes ignored), so a rejected line that holds a value where a required column sits counts
+    as holding it."""
+    positions = sorted(
+        p
+        for item in REQUIRED[kind]
+        for o in (item if isinstance(item, tuple) else (item,))
+        if (p := header.position_of(o)) is not None
+    )
+    if not positions:
+        return "true"
+    cells = " and ".join(f"nullif(trim(c{p}), '') is null" for p in positions)
+    if header.delimiter is None:
+        return f"({cells})"
+    fields = f"string_split(coalesce(raw_line, ''), {sql_literal(header.delimiter)})"
+    split = " and ".join(
+        f"nullif(trim(trim({fields}[{p + 1}]), '\"'), '') is null" for p in positions
+    )
+    return f"(case when malformed then {split} else {cells} end)"
 
 
 def _numbering_pos(cur: duckdb.DuckDBPyConnection, width: int) -> int:

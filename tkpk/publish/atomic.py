@@ -52,6 +52,25 @@ def crashpoint(name: str) -> None:
         os.kill(os.getpid(), signal.SIGKILL)
 
 
+#: Environment variable of :func:`holdpoint`: ``<point>:<folder>``.
+HOLD_ENV = "TKPK_HOLD_AT"
+
+
+def holdpoint(name: str, timeout: float = 300.0) -> None:
+    """Tests: when ``TKPK_HOLD_AT`` is ``<name>:<folder>``, say that the process stands at this
+    point (create ``<folder>/<name>.held``) and wait until ``<folder>/<name>.release`` exists (at
+    most ``timeout`` seconds), so that a test can act at that moment (e.g. read the old pack
+    while the swap waits)."""
+    point, _, folder = os.environ.get(HOLD_ENV, "").partition(":")
+    if point != name or not folder:
+        return
+    (Path(folder) / f"{name}.held").touch()
+    release = Path(folder) / f"{name}.release"
+    deadline = time.monotonic() + timeout
+    while not release.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:

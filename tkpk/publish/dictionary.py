@@ -493,13 +493,20 @@ DATA_QUALITY = Table(
         _c("kind", "VARCHAR", "code", "attribute",
            "Kind of file: households, members, disbursements, pbi or local.",
            "Jenis berkas: households, members, disbursements, pbi atau local."),
-        _SHA256,
+        _c("sha256", "VARCHAR", "hex", "key",
+           "SHA-256 of the raw file's content; empty for an entry that is not read "
+           "(file_outcome ignored).",
+           "SHA-256 isi berkas mentah; kosong untuk entri yang tidak dibaca "
+           "(file_outcome ignored)."),
         _c("file_outcome", "VARCHAR", "code", "attribute",
-           "loaded, already_loaded or quarantined.",
-           "loaded (dimuat), already_loaded (sudah pernah dimuat) atau quarantined (dikarantina)."),
+           "loaded, already_loaded, quarantined, or ignored (an entry of the raw folder that is "
+           "not read: a hidden file, a folder, a link or a file that cannot be opened).",
+           "loaded (dimuat), already_loaded (sudah pernah dimuat), quarantined (dikarantina) "
+           "atau ignored (entri folder mentah yang tidak dibaca: berkas tersembunyi, folder, "
+           "tautan atau berkas yang tidak dapat dibuka)."),
         _c("file_reason", "VARCHAR", "code", "attribute",
-           "Reason code when the whole file was quarantined.",
-           "Kode alasan bila seluruh berkas dikarantina."),
+           "Reason code when the whole file was quarantined, or file_ignored.",
+           "Kode alasan bila seluruh berkas dikarantina, atau file_ignored."),
         _count("rows_read", "rows", "Data rows read from the file.",
                "Baris data yang dibaca dari berkas.", additive=False, disclosure=False),
         _count("accepted", "rows", "Rows accepted.", "Baris yang diterima.", additive=False,

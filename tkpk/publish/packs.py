@@ -402,6 +402,7 @@ def publish_packs(
             shutil.rmtree(staging, ignore_errors=True)
             raise
         atomic.crashpoint("before_swap")
+        atomic.holdpoint("before_swap")
         atomic.swap_current(curated, version_dir, PACKS)
         removed = atomic.collect_garbage(curated, keep_previous, grace_seconds)
     log.info("published packs %s (%s)", version_dir.name, rows)

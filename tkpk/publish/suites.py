@@ -39,7 +39,7 @@ RATIO_TOLERANCE = 1e-9
 #: another region carry its own levels.
 AREA_LEVELS = ["kelurahan", "kecamatan", "kota", "kabupaten", "provinsi"]
 FUNDING_SOURCES = ["APBN", "APBD", "DBHCHT", "DAK", "BAZNAS", "CSR"]
-FILE_OUTCOMES = ["loaded", "already_loaded", "quarantined"]
+FILE_OUTCOMES = ["loaded", "already_loaded", "quarantined", "ignored"]
 #: Tables whose rows cover every area for every period (others may omit all-zero rows).
 FULL_COVERAGE = {"kelurahan_poverty", "program_overlap"}
 #: Extra key columns of an area table besides period and area.

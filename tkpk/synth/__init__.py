@@ -26,8 +26,10 @@ Side files in ``side_dir`` (never in the raw folder), both UTF-8 with a header:
   ``member_of_quarantined_household`` ...); ``value`` is the cell as written (for a duplicate:
   ``row N repeated``). Rows not listed are clean and must be accepted.
 - ``files.csv``: ``file_name, kind, data_rows, skipped_lines, format, encoding, delimiter,
-  line_ending, program, period`` -- one line per file written, so a loader can reconcile
-  ``rows_read`` (a quarantined file reads 0 rows whatever ``data_rows`` says).
+  line_ending, program, period, ignored_sheets`` -- one line per file written, so a loader can
+  reconcile ``rows_read`` (a quarantined file reads 0 rows whatever ``data_rows`` says);
+  ``ignored_sheets`` is ``<sheet>:<non-empty rows>`` of each later sheet with data (recorded
+  ``sheet_ignored`` by the loader), ``|``-joined.
 """
 
 from tkpk.synth.generator import generate

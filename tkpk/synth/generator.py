@@ -76,6 +76,7 @@ FILE_COLUMNS = (
     "line_ending",
     "program",
     "period",
+    "ignored_sheets",
 )
 SPELLINGS = ("as_is", "space", "lower_space", "title_dot", "dash_lower")
 OFFICES = {
@@ -613,7 +614,9 @@ def local_job(world: World, batch: Batch, plain: bool, n_streets: int) -> Job:
                 officials[int(world.rng.integers(0, len(officials)))],
                 "NIP. 19700101 199503 1 002" if batch.program != "ZAKAT" else "BAZNAS",
             ],
-            signature_column=max(0, len(cols) - 2),
+            # right-hand side, never under a required column (a line holding a value there
+            # after the total line is a data row)
+            signature_column=max(i for i, c in enumerate(cols) if c not in ("NIK", "TANGGAL")),
             second_sheet=[["REKAPITULASI"], ["Jumlah penerima", str(n)]],
         )
     return job
@@ -883,6 +886,7 @@ def generate(
                     "line_ending": "",
                     "program": "",
                     "period": "",
+                    "ignored_sheets": "",
                 }
             )
     _write_defects(side_dir / "defects.csv", log)
@@ -945,7 +949,18 @@ def _file_row(job: Job) -> dict:
         "line_ending": ("crlf" if fmt.newline == "\r\n" else "lf") if job.fmt == "csv" else "",
         "program": job.program or "",
         "period": str(job.period_end),
+        "ignored_sheets": _ignored_sheets(job),
     }
+
+
+def _ignored_sheets(job: Job) -> str:
+    """``<sheet>:<non-empty rows>`` of the sheets after the first that the reader notes as
+    ``sheet_ignored`` (the decorated lists' ``Rekap`` sheet), ``|``-joined; empty for a CSV."""
+    layout = job.layout
+    if job.fmt != "xlsx" or layout is None or not layout.second_sheet:
+        return ""
+    filled = sum(1 for row in layout.second_sheet if any(value for value in row))
+    return f"Rekap:{filled}" if filled else ""
 
 
 def _write_defects(path: Path, log: dict[str, list]) -> None:

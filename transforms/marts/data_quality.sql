@@ -1,7 +1,9 @@
 -- data_quality: what happened to every raw file in every run.
 -- Grain: one row per (run_id, file_name / sha256): ingest_data_quality of all runs, rows by
 -- outcome (accepted, quarantined, duplicate) and lines skipped. rows_read = accepted +
--- quarantined + duplicate holds for every row (checked by the ingest reconciliation).
+-- quarantined + duplicate holds for every row (checked by the ingest reconciliation). An entry of
+-- the raw folder that is not read (file_outcome ignored: hidden file, folder, link, cannot be
+-- opened) has no content hash: its sha256 is empty.
 with
 
 source as (
@@ -13,7 +15,7 @@ final as (
         run_id,
         file_name,
         kind,
-        sha256,
+        coalesce(sha256, '') as sha256,
         file_outcome,
         file_reason,
         rows_read,
