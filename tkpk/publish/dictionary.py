@@ -822,6 +822,7 @@ POVERTY_TRANSITIONS = Table(
     grain_id="satu baris per pasangan potret registri berurutan yang layak pakai × wilayah "
     "(setiap kelurahan, kecamatan, dan kota)",
     key=("snapshot_from", "area_level", "area_code"),
+    area=True,
     columns=(
         _c("snapshot_from", "DATE", "month", "key",
            "First snapshot s1 of the pair; each household is judged with the poverty line in "
@@ -1019,6 +1020,8 @@ RELATIONS: tuple[Relation, ...] = (
                                  ("extreme_p0", "extreme_poor_population"),
                                  ("mpi_h", "mpi_poor_population"))
     ),
+    _ratio_relation("poverty_profile", "p0", (Term("poverty_profile", "poor_population"),),
+                    Term("poverty_profile", "population"), _AREA_KEY + ("profile_group",)),
     Relation("product", "mpi_m0 = mpi_h × mpi_a", _AREA_KEY,
              (Term("kelurahan_poverty", "mpi_h"), Term("kelurahan_poverty", "mpi_a")),
              (Term("kelurahan_poverty", "mpi_m0"),)),

@@ -125,8 +125,9 @@ def _additivity(table: Table) -> list[dict]:
     Containment comes from ``ref_area`` (kecamatan, kab/kota and province codes).
     """
     extra = AREA_EXTRA_KEYS.get(table.name, [])
-    keys = ", ".join(["period", *extra])
-    on_keys = " and ".join(f"s.{k} = t.{k}" for k in ["period", *extra])
+    first = table.key[0]  # period (poverty_transitions: snapshot_from)
+    keys = ", ".join([first, *extra])
+    on_keys = " and ".join(f"s.{k} = t.{k}" for k in [first, *extra])
     additive = [c.name for c in table.columns if c.additive]
     at_least = [c.name for c in table.columns if c.kind in ("count", "amount") and not c.additive]
     checks = []
@@ -152,7 +153,7 @@ def _additivity(table: Table) -> list[dict]:
             f"s as (select {keys}, parent, {sums} from leaf "
             "where parent in (select code from ref_area) group by all), "
             "t as (select * from {batch} where area_level <> 'kelurahan') "
-            "select coalesce(s.period, t.period) as period, coalesce(s.parent, t.area_code) "
+            f"select coalesce(s.{first}, t.{first}) as {first}, coalesce(s.parent, t.area_code) "
             f"as area_code from s full join t on {on_keys} and s.parent = t.area_code "
             f"where {differs}"
         )
