@@ -22,6 +22,11 @@ cluster:
    in a single process. The household-level tables are copied into the warehouse, so it holds
    the same tables as after a single-process build; publish and summary follow as usual.
 
+The flow ``nightly_distributed`` is the nightly flow (``flows.nightly.nightly``, every step the
+same) with the ``distributed`` executor for its transform step
+(``build_indicators_distributed``): the incremental build when it is exact, else the three steps
+above.
+
 Entry points: the flow ``nightly_distributed`` and ``run_distributed(settings, address=...)``
 (a Dask scheduler address, or a local cluster of worker processes when None). Shared storage:
 ``shared_dir`` must be one path every worker and the flow's process can read and write (NFS,
@@ -40,8 +45,10 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.cache_policies import NONE as NO_CACHE
 
+from flows.failures import scrubbed
 from tkpk.config import Settings, get_settings
 from tkpk.db import connect, sql_literal
+from tkpk.publish.atomic import crashpoint
 from transforms.incremental import record_build
 from transforms.runner import (
     CLUSTER_KEYS,
@@ -291,6 +298,7 @@ def _build(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> list[dict]
         start = time.perf_counter()
         build_model(con, name)  # with the model's engine settings (transforms.runner)
         timings.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
+        crashpoint(f"transform:{name}")  # as the single-process build (crash tests)
     return timings
 
 
@@ -375,58 +383,44 @@ def distributed_transforms(db_path: str, shared_dir: str | None = None) -> dict:
     return report
 
 
+@scrubbed
+def build_indicators_distributed(ctx: object, shared_dir: str | None) -> dict:
+    """The distributed executor of the nightly flow's transform step (``flows.nightly``):
+    the incremental build when it is exact (the single-process rule of
+    ``transforms.incremental``: few periods, no fan-out needed), else every model with the
+    household-level work fanned out by kab/kota (``build_distributed``). Runs in the flow's body
+    (the fan-out submits tasks to the flow's task runner) inside the run's transaction."""
+    from transforms.incremental import _full_reason, build_changed
+
+    ctx.con.execute("set preserve_insertion_order = false")
+    check_inputs(ctx.con)
+    reason = _full_reason(ctx.con, ctx.outcomes)
+    if reason is None:
+        report = build_changed(ctx.con, ctx.outcomes).as_dict()
+    else:
+        report = build_distributed(
+            ctx.con, ctx.settings, shared_folder(ctx.settings, shared_dir), ctx.run_id
+        )
+        report["reason"] = f"partitioned by kab/kota: {reason}"
+        get_run_logger().info("distributed transforms: %d partitions", len(report["partitions"]))
+    ctx.con.execute("reset preserve_insertion_order")
+    return report
+
+
 @flow(name="tkpk-nightly-distributed", log_prints=True)
+@scrubbed
 def nightly_distributed(
     raw_dir: str, out_dir: str, db_path: str, shared_dir: str | None = None,
     force_publish: bool = False,
 ) -> dict:
-    """The nightly flow with the transforms fanned out by kab/kota (see the module docstring)."""
-    from flows import nightly as steps
-    from flows.summary import render_console, summarise
-    from flows.timing import StageClock
+    """The nightly flow (``flows.nightly.nightly``: the same steps, checks, crash points,
+    checkpoint, summary artifact) with the ``distributed`` executor for its transforms."""
+    from flows.nightly import nightly
 
-    settings = get_settings().with_paths(raw=Path(raw_dir), out=Path(out_dir), db=Path(db_path))
-    run_id = steps.new_run_id()
-    steps.check_pseudonym_key(settings)
-    clock = StageClock()
-    with clock.stage("open"):
-        ctx = steps.open_warehouse(settings, run_id)
-    transform: dict = {}
-    try:
-        with clock.stage("load"):
-            steps.load_raw_files(ctx)
-        with clock.stage("validate"):
-            ingest = steps.validate_and_accept(ctx)
-        new_data = any(o.outcome == "loaded" for o in ctx.outcomes)
-        needs_publish = (
-            new_data or force_publish or not steps.packs_up_to_date(ctx.con, settings)
-        )
-        if needs_publish:
-            with clock.stage("transform"):
-                transform = build_distributed(
-                    ctx.con, settings, shared_folder(settings, shared_dir), run_id
-                )
-                get_run_logger().info(
-                    "distributed transforms: %d partitions", len(transform["partitions"])
-                )
-        with clock.stage("commit"):
-            steps.commit_warehouse(ctx)
-    except BaseException:
-        ctx.con.rollback()
-        ctx.con.close()
-        raise
-    try:
-        with clock.stage("publish"):
-            published = steps.publish(ctx) if needs_publish else None
-        with clock.stage("data_docs"):
-            steps.publish_validation_docs(ctx, ingest, published)
-        summary = summarise(ctx.con, run_id, ctx.outcomes, published)
-    finally:
-        ctx.con.close()
-    summary.stages = clock.as_list()
-    summary.transform = transform
-    render_console(summary)
-    return summary.as_dict()
+    return nightly.fn(
+        raw_dir=raw_dir, out_dir=out_dir, db_path=db_path, force_publish=force_publish,
+        executor="distributed", shared_dir=shared_dir,
+    )
 
 
 def run_distributed(

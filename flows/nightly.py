@@ -24,6 +24,7 @@ from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
 
+from flows.failures import RunFailure, lock_conflict, scrubbed
 from flows.progress import StageProgress
 from flows.summary import RunSummary, render_console, render_markdown, summarise
 from flows.timing import StageClock
@@ -50,6 +51,7 @@ def new_run_id() -> str:
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def check_pseudonym_key(settings: Settings) -> None:
     """Production mode: refuse to start without ``TKPK_PSEUDONYM_KEY`` (before any work)."""
     from tkpk.publish.pseudonym import PRODUCTION, load_key
@@ -58,10 +60,24 @@ def check_pseudonym_key(settings: Settings) -> None:
         load_key(settings)
 
 
+@task(cache_policy=NO_CACHE)
+@scrubbed
+def check_files_at_rest(settings: Settings) -> None:
+    """Production mode: refuse to start when the warehouse, the key file or the restricted pack
+    is accessible by group/others; files created from here on are private (umask 077)."""
+    from tkpk.publish.privacy import check_files_at_rest as check
+    from tkpk.publish.pseudonym import PRODUCTION
+
+    if settings.mode == PRODUCTION:
+        check(settings)
+
+
 def warehouse_busy(task: object, task_run: object, state: object) -> bool:
     """Retry condition: the warehouse file is locked by another process (a transient I/O
     conflict); any other error (a damaged file, a bad path) fails at once."""
     error = getattr(state, "data", None)
+    if isinstance(error, RunFailure):  # the task's error, scrubbed (flows.failures)
+        return error.lock_conflict
     return isinstance(error, duckdb.IOException) and "lock" in str(error).lower()
 
 
@@ -125,10 +141,20 @@ def pull_sources(settings: Settings, run_id: str) -> list[dict]:
 
 
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=30, retry_condition_fn=warehouse_busy)
+@scrubbed
 def open_warehouse(settings: Settings, run_id: str) -> RunContext:
     """Open the warehouse, start the run's transaction and (re)install the reference tables
     (I/O: retried while another process holds the warehouse file's lock)."""
-    con = connect(settings)
+    try:
+        con = connect(settings)
+    except duckdb.Error as error:
+        if lock_conflict(error):
+            raise
+        raise RunFailure(
+            f"the warehouse {settings.warehouse} cannot be opened ({type(error).__name__}): "
+            "check that it is the pipeline's DuckDB file, readable and writable by this user",
+            error_type=type(error).__name__,
+        ) from None
     try:
         con.begin()
         reference.install(con, settings.region)
@@ -140,6 +166,7 @@ def open_warehouse(settings: Settings, run_id: str) -> RunContext:
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def load_raw_files(ctx: RunContext) -> list:
     """Discover files in the raw folder and load the new ones into the raw tables."""
     from tkpk.ingest.raw import load_new_files
@@ -159,6 +186,7 @@ def load_raw_files(ctx: RunContext) -> list:
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def validate_and_accept(ctx: RunContext) -> object:
     """Normalise, validate (Great Expectations), accept / quarantine / deduplicate, reconcile."""
     from tkpk.ingest.accept import process_loads
@@ -167,6 +195,7 @@ def validate_and_accept(ctx: RunContext) -> object:
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def build_indicators(ctx: RunContext) -> dict:
     """Compute the curated tables: only the periods this run's new files touch when that is
     exact (``transforms.incremental``), else every table from scratch."""
@@ -185,12 +214,14 @@ def build_indicators(ctx: RunContext) -> dict:
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def commit_warehouse(ctx: RunContext) -> None:
     """Commit the run's transaction: the warehouse now holds the new state."""
     ctx.con.commit()
 
 
 @task(cache_policy=NO_CACHE)
+@scrubbed
 def checkpoint_warehouse(ctx: RunContext) -> None:
     """Write the committed state into the warehouse file (DuckDB ``CHECKPOINT``).
 
@@ -202,14 +233,19 @@ def checkpoint_warehouse(ctx: RunContext) -> None:
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+@scrubbed
 def publish(ctx: RunContext) -> object:
     """Write, validate and atomically publish the restricted and Bappeda packs (I/O: retried)."""
     from tkpk.publish import publish_packs
+    from tkpk.publish.privacy import set_pack_modes
 
-    return publish_packs(ctx.con, ctx.settings, ctx.run_id)
+    result = publish_packs(ctx.con, ctx.settings, ctx.run_id)
+    set_pack_modes(ctx.settings.curated_dir, result.version_dir)
+    return result
 
 
 @task(cache_policy=NO_CACHE, retries=2, retry_delay_seconds=10)
+@scrubbed
 def publish_validation_docs(ctx: RunContext, ingest: object, published: object = None) -> None:
     """Great Expectations Data Docs of this run's validations, next to the packs (I/O: retried):
     the raw rows' suites (ingest) and the published tables' output suites (publish)."""
@@ -221,7 +257,24 @@ def publish_validation_docs(ctx: RunContext, ingest: object, published: object =
     ]
     if validations:
         path = publish_data_docs(validations, ctx.settings, ctx.run_id)
+        audit_data_docs(ctx.con, path.parent, ctx.settings.data_docs_dir)
         get_run_logger().info("data docs: %s", path)
+
+
+def audit_data_docs(con: duckdb.DuckDBPyConnection, site: Path, root: Path) -> None:
+    """The personal-data audit of a run's Data Docs pages (``privacy.audit_documents``); on a
+    finding the run's site is removed and the run fails (``PersonalDataError``)."""
+    import shutil
+
+    from tkpk.publish.privacy import PersonalDataError, audit_documents
+
+    problems = audit_documents(con, sorted(site.rglob("*.html")), root)
+    if problems:
+        shutil.rmtree(site, ignore_errors=True)
+        raise PersonalDataError(
+            "personal-data audit of the Data Docs failed, the run's pages were removed: "
+            + "; ".join(problems)
+        )
 
 
 def packs_exist(settings: Settings) -> bool:
@@ -263,12 +316,44 @@ def packs_up_to_date(con: duckdb.DuckDBPyConnection, settings: Settings) -> bool
     return published.get("source_files") == source_files(con)
 
 
+#: The executors of the transform step: one orchestration (``nightly``), two ways to build.
+EXECUTORS = ("local", "distributed")
+
+
+def transform_step(ctx: RunContext, executor: str, shared_dir: str | None) -> dict:
+    """The curated tables, built by ``executor``: ``local`` (the ``build_indicators`` task) or
+    ``distributed`` (``flows.distributed.build_indicators_distributed``: an incremental build
+    when it is exact, else the household-level work fanned out to the flow's Dask task runner;
+    it must run in the flow's body to submit tasks)."""
+    if executor == "local":
+        return build_indicators(ctx)
+    if executor == "distributed":
+        from flows.distributed import build_indicators_distributed
+
+        return build_indicators_distributed(ctx, shared_dir)
+    raise ValueError(f"unknown executor {executor!r}; expected one of {EXECUTORS}")
+
+
 @flow(name="tkpk-nightly", log_prints=True)
-def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = False) -> dict:
-    """The nightly job on the given folders; returns the run summary as a dict."""
+@scrubbed
+def nightly(
+    raw_dir: str,
+    out_dir: str,
+    db_path: str,
+    force_publish: bool = False,
+    executor: str = "local",
+    shared_dir: str | None = None,
+) -> dict:
+    """The nightly job on the given folders; returns the run summary as a dict.
+
+    ``executor`` builds the curated tables (``transform_step``); every other step is the same
+    for both executors (``flows.distributed.nightly_distributed`` runs this with ``distributed``
+    and a Dask task runner; ``shared_dir`` is its shared storage).
+    """
     settings = get_settings().with_paths(raw=Path(raw_dir), out=Path(out_dir), db=Path(db_path))
     run_id = new_run_id()
     check_pseudonym_key(settings)
+    check_files_at_rest(settings)
     progress = StageProgress()
     clock = StageClock(progress=progress)
     pulls = []
@@ -290,7 +375,7 @@ def nightly(raw_dir: str, out_dir: str, db_path: str, force_publish: bool = Fals
         needs_publish = needs_publish and not nothing_loaded  # never publish empty packs
         if needs_publish:
             with clock.stage("transform"):
-                transform = build_indicators(ctx)
+                transform = transform_step(ctx, executor, shared_dir)
         with clock.stage("commit"):
             commit_warehouse(ctx)
     except BaseException:
@@ -337,9 +422,12 @@ def run_nightly(settings: Settings) -> bool:
         return_state=True,
     )
     if not state.is_completed():
+        from tkpk.publish.privacy import scrub_error
+
         error = state.result(raise_on_failure=False)
-        # Only the error's type: its text may quote a cell value (personal data).
-        print(f"tkpk: the nightly run failed ({type(error).__name__}); the warehouse was rolled "
+        # Scrubbed (the step and the error's type): an engine's text may quote a cell value.
+        cause = scrub_error(error) if isinstance(error, BaseException) else "unknown cause"
+        print(f"tkpk: the nightly run failed ({cause}); the warehouse was rolled "
               "back and the published packs are unchanged.", file=sys.stderr)
         return False
     return RunSummary.from_dict(state.result()).completed

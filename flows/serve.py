@@ -86,6 +86,18 @@ def published_version(out_dir: str | Path) -> str:
     return current.name if current is not None else "none (nothing published yet)"
 
 
+def failure_cause(state: object) -> str:
+    """What a failed or crashed run's state says caused it, scrubbed of personal data: the
+    exception itself when the state holds it (``scrub_error``), else the state's message (the
+    flow's exceptions are already scrubbed: ``flows.failures``)."""
+    from tkpk.publish.privacy import scrub_error
+
+    error = getattr(state, "data", None)
+    if isinstance(error, BaseException):
+        return scrub_error(error) + "."
+    return getattr(state, "message", None) or "no message"
+
+
 def report_failure(flow: object, flow_run: object, state: object) -> None:
     """Flow hook (failed or crashed run): one clear log line on the run, naming the error and the
     pack version that stays published."""
@@ -96,7 +108,7 @@ def report_failure(flow: object, flow_run: object, state: object) -> None:
     version = published_version(out_dir) if out_dir else "unknown"
     kind = getattr(state, "type", None)
     kind = getattr(kind, "value", kind) or "FAILED"
-    message = getattr(state, "message", None) or "no message"
+    message = failure_cause(state)
     flow_run_logger(flow_run, flow).error(
         "tkpk nightly run %s %s. Cause: %s Nothing was half-published: the packs in %s are "
         "still version %s. Fix the cause, then trigger the deployment again or wait for the next "

@@ -34,6 +34,8 @@ class RunSummary:
     stages: list[dict] = field(default_factory=list)
     #: how the curated tables were built (transforms.incremental.BuildReport.as_dict)
     transform: dict = field(default_factory=dict)
+    #: fields flagged by a warning in this run's accepted rows, per reason (most frequent first)
+    flagged_reasons: list[tuple[str, int]] = field(default_factory=list)
     #: what the operator should do (e.g. nothing published: no raw extract loaded yet)
     messages: list[str] = field(default_factory=list)
     #: sheets not read (``sheet_ignored`` notes of this run's files)
@@ -90,6 +92,21 @@ def _top_reasons(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 8) ->
         """
         select reason, sum(rows)::bigint as n from ingest_data_quality_reason
         where run_id = ? group by reason order by n desc, reason limit ?
+        """,
+        [run_id, limit],
+    ).fetchall()
+
+
+def _flagged_reasons(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 8) -> list:
+    """The most frequent reasons of the fields flagged in the files this run loaded."""
+    if not (_table_exists(con, "flagged_field") and _table_exists(con, "ingest_data_quality")):
+        return []
+    return con.execute(
+        """
+        select reason, count(*) as n from flagged_field
+        where sha256 in (select sha256 from ingest_data_quality
+                         where run_id = ? and file_outcome = 'loaded')
+        group by reason order by n desc, reason limit ?
         """,
         [run_id, limit],
     ).fetchall()
@@ -154,6 +171,7 @@ def summarise(
         snapshot_notes=_snapshot_notes(con),
         sheet_notes=_sheet_notes(outcomes),
         headline=_headline(con),
+        flagged_reasons=[(r, int(n)) for r, n in _flagged_reasons(con, run_id)],
     )
 
 
@@ -202,6 +220,9 @@ def summary_lines(summary: RunSummary) -> list[str]:
     if summary.top_reasons:
         reasons = ", ".join(f"{r} {format_number(n)}" for r, n in summary.top_reasons)
         lines.append(f"top reasons: {reasons}")
+    if summary.flagged_reasons:
+        flagged = ", ".join(f"{r} {format_number(n)}" for r, n in summary.flagged_reasons)
+        lines.append(f"flagged fields (rows accepted, field empty): {flagged}")
     lines += [f"quarantined file {name}: {reason}" for name, reason in summary.quarantined_files]
     lines += summary.snapshot_notes
     lines += summary.sheet_notes

@@ -112,7 +112,7 @@ TABLE_COLUMNS = {
     "poverty_profile": POVERTY_PROFILE,
     "poverty_transitions": POVERTY_TRANSITIONS,
 }
-RESTRICTED_ONLY = {"households"}
+RESTRICTED_ONLY = {"households", "data_quality_reason"}  # as the dictionary
 
 #: Bappeda pack: ratio column -> the count it is a share of (null when that count is under 10).
 RATIO_DENOMINATORS = {
@@ -127,6 +127,13 @@ RATIO_DENOMINATORS = {
         "inclusion_error": "recipient_households",
         "adequacy": "recipient_households",
         "coverage_poor": "poor_households",
+    },
+    # as the dictionary: the program's recipients in the period; withheld too when the DESIL's
+    # recipients are 1-4 (the numerator), hence 0 then
+    "program_incidence": {
+        c: "case when recipient_households between 1 and 4 then 0 else "
+           "sum(recipient_households) over (partition by period, program) end"
+        for c in ("beneficiary_incidence", "benefit_incidence")
     },
     "poverty_profile": {"p0": "population"},
 }
@@ -475,7 +482,7 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(
         """
         create or replace table program_incidence as
-        with desil as (select range::int as desil from range(1, 11)),
+        with desil as (select range::tinyint as desil from range(1, 11)),
         cells as (
             select period, program, desil from (select distinct period, program from rx), desil
         ),

@@ -47,6 +47,7 @@ INPUT_TABLES = (
     "snapshot_status",
     "ingest_data_quality",
     "ingest_data_quality_reason",
+    "flagged_field",
     "quarantine",
 )
 

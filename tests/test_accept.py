@@ -40,7 +40,9 @@ MODAL = "bantuan_modal_usaha_2026.xlsx"
 LATIH = "bantuan_pelatihan_2026.csv"
 HH_SEP = "dtsen_keluarga_3375_202609.csv"
 
-#: Expected outcome of every row: file -> [(outcome, reasons or duplicate pointer)].
+#: Expected outcome of every row: file -> [(outcome, reasons, flagged fields or duplicate
+#: pointer)]. A quarantined row lists every defect (errors and warnings); an accepted row the
+#: (canonical column, reason) of each field a warning flagged (set to null).
 HOUSEHOLD_ROWS = [
     (household(id_keluarga="H1"), "accepted", []),
     (
@@ -73,25 +75,37 @@ HOUSEHOLD_ROWS = [
         "quarantined",
         ["expenditure_invalid"],
     ),
-    (household(id_keluarga="H7", no_kk="12345"), "quarantined", ["kk_invalid"]),
+    (household(id_keluarga="H7", no_kk="12345"), "accepted", [("NO_KK", "kk_invalid")]),
     (household(id_keluarga="H1"), "duplicate", (HH, 1)),
     (household(id_keluarga="H1", desil="2"), "quarantined", ["household_duplicate_key"]),
-    (household(id_keluarga="H8", tanggal_pendataan="31/02/2026"), "quarantined", ["date_invalid"]),
-    (household(id_keluarga="H9", tanggal_pendataan="2026-07-01"), "quarantined", ["date_invalid"]),
+    (
+        household(id_keluarga="H8", tanggal_pendataan="31/02/2026"),
+        "accepted",
+        [("TANGGAL_PENDATAAN", "date_invalid")],
+    ),
+    (
+        household(id_keluarga="H9", tanggal_pendataan="2026-07-01"),
+        "accepted",
+        [("TANGGAL_PENDATAAN", "date_invalid")],
+    ),
     (
         {"malformed": True, "extra": json.dumps({"_line": "H10;;;"})},
         "quarantined",
         ["row_malformed"],
     ),
     (household(id_keluarga=""), "quarantined", ["id_missing"]),
-    (household(id_keluarga="H11", luas_lantai="luas"), "quarantined", ["number_invalid"]),
+    (
+        household(id_keluarga="H11", luas_lantai="luas"),
+        "accepted",
+        [("LUAS_LANTAI", "number_invalid")],
+    ),
     (
         household(id_keluarga="H12", no_kk="3375012026000012", kk_numeric=True),
-        "quarantined",
-        ["kk_invalid"],
+        "accepted",
+        [("NO_KK", "kk_invalid")],
     ),
-    (household(id_keluarga="H13", no_kk="3.37501E+15"), "quarantined", ["kk_invalid"]),
-    (household(id_keluarga="H14", rt="satu"), "quarantined", ["code_invalid"]),
+    (household(id_keluarga="H13", no_kk="3.37501E+15"), "accepted", [("NO_KK", "kk_invalid")]),
+    (household(id_keluarga="H14", rt="satu"), "accepted", [("RT", "code_invalid")]),
     (
         household(
             id_keluarga="H15",
@@ -121,6 +135,15 @@ HOUSEHOLD_ROWS = [
         "accepted",
         [],
     ),
+    # expenditure 0 cannot be measured: quarantined (it would add 1/N to P1 and P2)
+    (household(id_keluarga="H17", pengeluaran_per_kapita="0"), "quarantined",
+     ["expenditure_invalid"]),
+    # an invalid DESIL and floor code flag their fields: the household is still measured
+    (
+        household(id_keluarga="H18", desil="11", jenis_lantai="9"),
+        "accepted",
+        [("DESIL", "code_invalid"), ("JENIS_LANTAI", "code_invalid")],
+    ),
 ]
 
 MEMBER_ROWS = [
@@ -138,36 +161,41 @@ MEMBER_ROWS = [
     (member(id_keluarga="H2", nik="3375.0101.0180.0003", tanggal_lahir="33050"), "accepted", []),
     (member(id_keluarga="H99", nik=nik(4)), "quarantined", ["household_unknown"]),
     (member(id_keluarga="H5", nik=nik(5)), "quarantined", ["household_quarantined"]),
-    (member(id_keluarga="H1", nik="123"), "quarantined", ["nik_invalid"]),
-    (member(id_keluarga="H1", nik="9975010101800007"), "quarantined", ["nik_invalid"]),
-    (member(id_keluarga="H1", nik="3375013201800008"), "quarantined", ["nik_invalid"]),
+    # three broken NIKs, otherwise equal rows: three persons (the NIKs as read differ)
+    (member(id_keluarga="H1", nik="123"), "accepted", [("NIK", "nik_invalid")]),
+    (member(id_keluarga="H1", nik="9975010101800007"), "accepted", [("NIK", "nik_invalid")]),
+    (member(id_keluarga="H1", nik="3375013201800008"), "accepted", [("NIK", "nik_invalid")]),
     (member(id_keluarga="H1", nik=nik(9, female=True)), "accepted", []),
     (
         member(id_keluarga="H1", nik="3375010101800010", nik_numeric=True),
-        "quarantined",
-        ["nik_precision_lost"],
+        "accepted",
+        [("NIK", "nik_precision_lost")],
     ),
-    (member(id_keluarga="H1", nik="3.37501E+15"), "quarantined", ["nik_precision_lost"]),
+    (member(id_keluarga="H1", nik="3.37501E+15"), "accepted", [("NIK", "nik_precision_lost")]),
     (
         member(id_keluarga="H1", nik=nik(12), tanggal_lahir="31/12/1899"),
-        "quarantined",
-        ["date_invalid"],
+        "accepted",
+        [("TANGGAL_LAHIR", "date_invalid")],
     ),
     (
         member(id_keluarga="H1", nik=nik(13), tanggal_lahir="2026-07-01"),
-        "quarantined",
-        ["date_invalid"],
+        "accepted",
+        [("TANGGAL_LAHIR", "date_invalid")],
     ),
     (
         member(id_keluarga="H1", nik=nik(14), tanggal_lahir="31/02/1990"),
-        "quarantined",
-        ["date_invalid"],
+        "accepted",
+        [("TANGGAL_LAHIR", "date_invalid")],
     ),
-    (member(id_keluarga="H1", nik=nik(15), jenis_kelamin="X"), "quarantined", ["code_invalid"]),
+    (
+        member(id_keluarga="H1", nik=nik(15), jenis_kelamin="X"),
+        "accepted",
+        [("JENIS_KELAMIN", "code_invalid")],
+    ),
     (
         member(id_keluarga="H1", nik=nik(16), pendidikan_tertinggi="9", status_sekolah=""),
-        "quarantined",
-        ["code_invalid"],
+        "accepted",
+        [("PENDIDIKAN_TERTINGGI", "code_invalid"), ("STATUS_SEKOLAH", "code_invalid")],
     ),
     (member(id_keluarga="H1", nik=nik(1)), "duplicate", (MEM, 1)),
     (
@@ -175,7 +203,7 @@ MEMBER_ROWS = [
         "quarantined",
         ["member_duplicate_key"],
     ),
-    (member(id_keluarga="H8", nik="1"), "quarantined", ["household_quarantined", "nik_invalid"]),
+    (member(id_keluarga="H4", nik="1"), "quarantined", ["household_quarantined", "nik_invalid"]),
     (
         member(
             id_keluarga="H16",
@@ -189,6 +217,10 @@ MEMBER_ROWS = [
         [],
     ),
     ({"malformed": True}, "quarantined", ["row_malformed"]),
+    # an exact repeat of a member whose NIK is flagged is still a duplicate; another broken
+    # NIK with the same other values is another person
+    (member(id_keluarga="H1", nik="123"), "duplicate", (MEM, 6)),
+    (member(id_keluarga="H1", nik="124"), "accepted", [("NIK", "nik_invalid")]),
 ]
 
 UNMATCHED = "3375010101809999"
@@ -204,16 +236,24 @@ PKH_ROWS = [
     (disbursement(nik=nik(2), program="BANSOS ENTAH"), "quarantined", ["program_unknown"]),
     (disbursement(nik=nik(2), program="Program Sembako"), "accepted", []),
     (disbursement(nik=nik(2), status="RETUR"), "accepted", []),
-    (disbursement(nik=nik(3), nama_kelurahan="Atlantis"), "quarantined", ["kelurahan_unknown"]),
-    (disbursement(nik=nik(3), no_kk="123"), "quarantined", ["kk_invalid"]),
+    (
+        disbursement(nik=nik(3), nama_kelurahan="Atlantis"),
+        "accepted",
+        [("NAMA_KELURAHAN", "kelurahan_unknown")],
+    ),
+    (disbursement(nik=nik(3), no_kk="123"), "accepted", [("NO_KK", "kk_invalid")]),
     (
         disbursement(nik="123", nominal="banyak", status=""),
         "quarantined",
         ["amount_invalid", "code_invalid", "nik_invalid"],
     ),
     ({"malformed": True}, "quarantined", ["row_malformed"]),
-    (disbursement(nik=nik(3), tahap="dua"), "quarantined", ["number_invalid"]),
-    (disbursement(nik=nik(3), nik_numeric=True), "quarantined", ["nik_precision_lost"]),
+    (disbursement(nik=nik(3), tahap="dua"), "accepted", [("TAHAP", "number_invalid")]),
+    (
+        disbursement(nik=nik(3), nik_numeric=True),
+        "accepted",
+        [("NIK", "nik_precision_lost")],
+    ),
 ]
 
 PKH_AGAIN_ROWS = [
@@ -227,20 +267,20 @@ PBI_ROWS = [
     (pbi(nik=nik(3), segmen=""), "accepted", []),
     (pbi(nik=nik(4), status="X"), "quarantined", ["code_invalid"]),
     (pbi(nik=nik(5), segmen="SWASTA"), "quarantined", ["code_invalid"]),
-    (pbi(nik="33750101018000", status="AKTIF"), "quarantined", ["nik_invalid"]),
+    (pbi(nik="33750101018000", status="AKTIF"), "accepted", [("NIK", "nik_invalid")]),
 ]
 
 MODAL_ROWS = [
     (local(nik=nik(1)), "accepted", []),
     (local(nik=nik(2), nilai=""), "quarantined", ["amount_invalid"]),
-    (local(nik=nik(3), sumber_dana="ASING"), "quarantined", ["code_invalid"]),
+    (local(nik=nik(3), sumber_dana="ASING"), "accepted", [("SUMBER_DANA", "code_invalid")]),
     (local(nik=nik(4), tanggal="2027-01-02"), "quarantined", ["date_invalid"]),
     (
         local(nik=nik(5), jenis_bantuan="Zakat Produktif", sumber_dana=None, nilai="3.000.000"),
         "accepted",
         [],
     ),
-    (local(nik=nik(6), kelurahan="Atlantis"), "quarantined", ["kelurahan_unknown"]),
+    (local(nik=nik(6), kelurahan="Atlantis"), "accepted", [("KELURAHAN", "kelurahan_unknown")]),
     (local(nik=nik(7), jenis_bantuan="Sepeda Gratis"), "quarantined", ["program_unknown"]),
 ]
 
@@ -318,12 +358,20 @@ def outcome_of(con, file_name: str) -> dict[int, tuple]:
     ).fetchall():
         assert row not in found
         found[row] = ("duplicate", (of_file, of_row))
+    flags: dict[int, list] = {}
+    for row, column, reason in con.execute(
+        "select row_number, column_name, reason from flagged_field where file_name = ? "
+        "order by all",
+        [file_name],
+    ).fetchall():
+        flags.setdefault(row, []).append((column, reason))
     for table in ("registry_households", "registry_members", "program_records"):
         for (row,) in con.execute(
             f"select row_number from {table} where file_name = ?", [file_name]
         ).fetchall():
             assert row not in found
-            found[row] = ("accepted", [])
+            found[row] = ("accepted", flags.pop(row, []))
+    assert not flags, f"flagged fields of rows that were not accepted: {flags}"
     return found
 
 
@@ -353,8 +401,8 @@ def test_every_contract_reason_is_exercised():
         reason
         for _, rows, _ in FILES.values()
         for _, outcome, detail in rows
-        if outcome == "quarantined"
-        for reason in detail
+        if outcome != "duplicate"
+        for reason in (r if isinstance(r, str) else r[1] for r in detail)
     }
     assert set(ROW_REASONS) <= used
 
@@ -476,6 +524,22 @@ def test_program_records(run):
             None,
             None,
         ),
+        # SUMBER_DANA "ASING" is flagged: the catalog's funding of MODAL_USAHA (APBD) is used
+        (
+            MODAL,
+            3,
+            "MODAL_USAHA",
+            "local",
+            march,
+            date(2026, 3, 1),
+            nik(3),
+            None,
+            Decimal("1000000"),
+            "success",
+            "APBD",
+            None,
+            None,
+        ),
         (
             MODAL,
             5,
@@ -488,6 +552,22 @@ def test_program_records(run):
             Decimal("3000000"),
             "success",
             "BAZNAS",
+            None,
+            None,
+        ),
+        # the unknown kelurahan is flagged (kelurahan_code null, as for a list without one)
+        (
+            MODAL,
+            6,
+            "MODAL_USAHA",
+            "local",
+            march,
+            date(2026, 3, 1),
+            nik(6),
+            None,
+            Decimal("1000000"),
+            "success",
+            "APBD",
             None,
             None,
         ),
@@ -566,10 +646,19 @@ def test_program_records(run):
             None,
             None,
         ),
+        # the 14-digit NIK is flagged: an accepted member-month without a NIK (unmatched)
+        (PBI, 6, "PBI_JK", "pbi", june, june, None, None, Decimal("42000"), "success", "APBN",
+         None, None),
         (PKH, 1, "PKH", *pkh, nik(1), kk(1), Decimal("600000"), "success", "APBN", "bri", 2),
         (PKH, 3, "PKH", *pkh, UNMATCHED, None, Decimal("600000"), "success", "APBN", "bri", 2),
         (PKH, 10, "BPNT", *pkh, nik(2), kk(1), Decimal("600000"), "success", "APBN", "bri", 2),
         (PKH, 11, "PKH", *pkh, nik(2), kk(1), Decimal("600000"), "failed", "APBN", "bri", 2),
+        # flagged fields are null: the kelurahan (12), NO_KK (13), NIK (17); TAHAP "dua" (16)
+        # is unreadable, so the file name's stage 2 is used, as when TAHAP is empty
+        (PKH, 12, "PKH", *pkh, nik(3), kk(1), Decimal("600000"), "success", "APBN", "bri", 2),
+        (PKH, 13, "PKH", *pkh, nik(3), None, Decimal("600000"), "success", "APBN", "bri", 2),
+        (PKH, 16, "PKH", *pkh, nik(3), kk(1), Decimal("600000"), "success", "APBN", "bri", 2),
+        (PKH, 17, "PKH", *pkh, None, kk(1), Decimal("600000"), "success", "APBN", "bri", 2),
         (PKH_AGAIN, 2, "PKH", *pkh, nik(4), kk(1), Decimal("600000"), "success", "APBN", "bri", 2),
     ]
 
@@ -633,7 +722,9 @@ def test_incremental_second_run_and_repeats_across_runs(fresh):
     settings, con, world = fresh
     first = [
         world.add_file(
-            "households", HH, [household(id_keluarga="H1"), household(id_keluarga="H2", desil="0")]
+            "households",
+            HH,
+            [household(id_keluarga="H1"), household(id_keluarga="H2", pengeluaran_per_kapita="0")],
         ),
         world.add_file(
             "disbursements", PKH, [disbursement()], program="PKH", channel="bri", stage=2
@@ -684,7 +775,10 @@ def test_incremental_second_run_and_repeats_across_runs(fresh):
         3: ("accepted", []),
     }
     assert outcome_of(con, PKH_AGAIN) == {1: ("duplicate", (PKH, 1))}
-    assert outcome_of(con, HH) == {1: ("accepted", []), 2: ("quarantined", ["code_invalid"])}
+    assert outcome_of(con, HH) == {
+        1: ("accepted", []),
+        2: ("quarantined", ["expenditure_invalid"]),
+    }
     run2 = con.execute(
         "select file_name, file_outcome, rows_read, accepted, quarantined, duplicate "
         "from ingest_data_quality where run_id = 'run-2' order by file_name"
@@ -816,3 +910,78 @@ def test_scratch_folder_removed_after_an_error_and_stale_ones_at_the_next_run(fr
         assert leftovers == []
     finally:
         os.close(live_lock)
+
+
+def test_flagged_fields_are_recorded_without_personal_values(run):
+    con, summary = run
+    got = con.execute(
+        "select file_name, row_number, column_name, reason, raw_value, period, kelurahan_code, "
+        "id_keluarga from flagged_field where (file_name, row_number) in "
+        "((?, 7), (?, 22), (?, 12), (?, 15), (?, 12), (?, 3)) order by file_name, row_number, "
+        "column_name",
+        [HH, HH, MEM, MEM, PKH, MODAL],
+    ).fetchall()
+    june, march = date(2026, 6, 1), date(2026, 3, 1)
+    medono = "33.75.01.1002"
+    assert got == [
+        # SUMBER_DANA "ASING": the raw value is kept (not personal data)
+        (MODAL, 3, "SUMBER_DANA", "code_invalid", "ASING", march, "33.75.01.1002", None),
+        # NO_KK and a birth date are personal data: no raw value
+        (MEM, 12, "TANGGAL_LAHIR", "date_invalid", None, june, medono, "H1"),
+        (MEM, 15, "JENIS_KELAMIN", "code_invalid", "X", june, medono, "H1"),
+        (HH, 7, "NO_KK", "kk_invalid", None, june, medono, "H7"),
+        (HH, 22, "DESIL", "code_invalid", "11", june, medono, "H18"),
+        (HH, 22, "JENIS_LANTAI", "code_invalid", "9", june, medono, "H18"),
+        # only the kelurahan name was given: it is the flagged column
+        (PKH, 12, "NAMA_KELURAHAN", "kelurahan_unknown", "Atlantis", june, None, None),
+    ]
+    # every (file, row, column, reason) once; the summary counts them per reason
+    total = con.execute("select count(*) from flagged_field").fetchone()[0]
+    distinct = con.execute(
+        "select count(*) from (select distinct sha256, row_number, column_name, reason "
+        "from flagged_field)"
+    ).fetchone()[0]
+    assert total == distinct == sum(summary.flagged.values())
+    # 4 NIKs of members (rows 6, 7, 8, 23) + 1 PBI row
+    assert summary.flagged["nik_invalid"] == 5
+
+
+def test_flagged_fields_are_null_in_the_accepted_tables(run):
+    con, _ = run
+    h18 = con.execute(
+        "select desil, jenis_lantai, jenis_dinding, pengeluaran_per_kapita, luas_lantai "
+        "from registry_households where id_keluarga = 'H18'"
+    ).fetchone()
+    assert h18 == (None, None, 1, Decimal("600000"), Decimal("36"))
+    members = dict(
+        con.execute(
+            "select row_number, struct_pack(nik, tanggal_lahir, jenis_kelamin) "
+            "from registry_members where file_name = ? and row_number in (6, 12, 15)",
+            [MEM],
+        ).fetchall()
+    )
+    assert members == {
+        6: {"nik": None, "tanggal_lahir": date(1980, 1, 1), "jenis_kelamin": "L"},
+        12: {"nik": nik(12), "tanggal_lahir": None, "jenis_kelamin": "L"},
+        15: {"nik": nik(15), "tanggal_lahir": date(1980, 1, 1), "jenis_kelamin": None},
+    }
+
+
+def test_member_with_flagged_nik_repeated_in_a_later_run_is_a_duplicate(fresh):
+    settings, con, world = fresh
+    households = world.add_file("households", HH, [household(id_keluarga="H1")])
+    first = world.add_file("members", MEM, [member(nik="123"), member(nik="124")])
+    process_loads(con, settings, "run-1", [households, first])
+    again = world.add_file(
+        "members",
+        "dtsen_anggota_3375_202606_revisi.csv",
+        [member(nik="124"), member(nik="125"), member(nik="124", nama="Warga Lain")],
+    )
+    process_loads(con, settings, "run-2", [again])
+    assert outcome_of(con, "dtsen_anggota_3375_202606_revisi.csv") == {
+        1: ("duplicate", (MEM, 2)),
+        # another broken NIK, or the same broken NIK with another name: another person
+        2: ("accepted", [("NIK", "nik_invalid")]),
+        3: ("accepted", [("NIK", "nik_invalid")]),
+    }
+    assert con.execute("select count(*) from registry_members").fetchone()[0] == 4

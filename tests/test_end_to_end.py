@@ -171,6 +171,12 @@ def test_injected_defects_land_where_the_side_file_says(sample):
                 "where file_outcome = 'quarantined'"
             ).fetchall()
         )
+        flagged = {
+            (f, int(r), column, reason)
+            for f, r, column, reason in con.execute(
+                "select file_name, row_number, column_name, reason from flagged_field"
+            ).fetchall()
+        }
     problems = []
     for d in defects:
         outcome, name = d["expected_outcome"], d["file_name"]
@@ -186,6 +192,10 @@ def test_injected_defects_land_where_the_side_file_says(sample):
             problems.append((d, "not a duplicate"))
         elif outcome == "accepted" and (key in quarantined or key in duplicates):
             problems.append((d, quarantined.get(key, "duplicate")))
+        elif outcome == "accepted" and any(
+            (name, key[1], d["column"], reason) not in flagged for reason in reasons
+        ):
+            problems.append((d, "field not flagged"))
     assert problems == []
 
 

@@ -71,6 +71,13 @@ CONTRACT_COLUMNS = {
         "near_poor", "mpi_score", "mpi_poor", "programs_received", "program_count",
         "unreached_poor",
     ],
+    "data_quality_field": [
+        "id_keluarga", "period", "kelurahan_code", "kelurahan_name", "kind", "file", "sha256",
+        "row_number", "column_name", "reason", "raw_value",
+    ],
+    "data_quality_field_summary": [
+        "period", "area_level", "area_code", "area_name", "kind", "column_name", "reason", "rows",
+    ],
     "data_coverage": [
         *AREA_KEYS,
         "snapshot_age_months", "poverty_line_effective_from", "poverty_line_age_months",
@@ -165,6 +172,48 @@ def test_data_quality_tables_copy_the_ingest_tables(con):
     assert con.execute("select rows_read, accepted from data_quality").fetchall() == [(10, 7)]
     assert con.execute("select reason, rows from data_quality_reason").fetchall() == [
         ("nik_invalid", 2)
+    ]
+
+
+def test_flagged_fields_are_listed_and_counted_per_kelurahan(con):
+    """Five flagged fields: three of two Medono household rows, one of a Medono member, one of a
+    program record naming no kelurahan (counted on the city row); a 16-digit value typed into
+    RT and a date are left out like personal data."""
+    w = World(con)
+    con.execute(
+        "insert into flagged_field values "
+        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 4, 'DESIL', 'code_invalid', "
+        " '11', 'l1', date '2031-03-01', '33.75.01.1002', 'K1'), "
+        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 4, 'RT', 'code_invalid', "
+        " '3375.0101.0180.0001', 'l1', date '2031-03-01', '33.75.01.1002', 'K1'), "
+        "('m1', 'dtsen_anggota_3375_203103.csv', 'members', 9, 'TANGGAL_LAHIR', 'date_invalid', "
+        " null, 'l2', date '2031-03-01', '33.75.01.1002', 'K1'), "
+        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 5, 'TANGGAL_PENDATAAN', "
+        " 'date_invalid', '2031-04-02', 'l1', date '2031-03-01', '33.75.01.1002', 'K2'), "
+        "('s1', 'salur_pkh_bri_203103.csv', 'disbursements', 2, 'NIK', 'nik_invalid', "
+        " null, 'l3', date '2031-03-01', null, null)"
+    )
+    w.build()
+    assert con.execute(
+        "select file, row_number, column_name, raw_value, kelurahan_name, id_keluarga "
+        "from data_quality_field order by sha256, row_number, column_name"
+    ).fetchall() == [
+        ("dtsen_keluarga_3375_203103.csv", 4, "DESIL", "11", "Medono", "K1"),
+        ("dtsen_keluarga_3375_203103.csv", 4, "RT", None, "Medono", "K1"),
+        # a date is never shown: it could equal a birth date
+        ("dtsen_keluarga_3375_203103.csv", 5, "TANGGAL_PENDATAAN", None, "Medono", "K2"),
+        ("dtsen_anggota_3375_203103.csv", 9, "TANGGAL_LAHIR", None, "Medono", "K1"),
+        ("salur_pkh_bri_203103.csv", 2, "NIK", None, None, None),
+    ]
+    assert con.execute(
+        "select area_level, area_code, kind, column_name, reason, rows "
+        "from data_quality_field_summary order by all"
+    ).fetchall() == [
+        ("kelurahan", "33.75.01.1002", "households", "DESIL", "code_invalid", 1),
+        ("kelurahan", "33.75.01.1002", "households", "RT", "code_invalid", 1),
+        ("kelurahan", "33.75.01.1002", "households", "TANGGAL_PENDATAAN", "date_invalid", 1),
+        ("kelurahan", "33.75.01.1002", "members", "TANGGAL_LAHIR", "date_invalid", 1),
+        ("kota", "33.75", "disbursements", "NIK", "nik_invalid", 1),
     ]
 
 

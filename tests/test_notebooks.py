@@ -1,15 +1,16 @@
-"""The analyst notebooks run top to bottom against fixture packs, read-only, outputs stripped."""
+"""The analyst notebooks run top to bottom against packs published from a generated drop
+(``conftest.real_packs``), read-only, outputs stripped."""
 
 from __future__ import annotations
 
 import asyncio
 import hashlib
+import shutil
 import sys
 from pathlib import Path
 
 import nbformat
 import pytest
-from curated_fixture import write_curated_fixture
 from nbclient import NotebookClient
 
 from tkpk.config import NOTEBOOKS_DIR
@@ -39,11 +40,12 @@ async def _execute_all(notebooks: list[nbformat.NotebookNode], cwd: Path) -> lis
 
 
 @pytest.fixture(scope="module")
-def executed(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """Every notebook executed against fixture packs found through TKPK_OUT only."""
+def executed(tmp_path_factory: pytest.TempPathFactory, real_packs) -> dict:
+    """Every notebook executed against packs published from a generated drop
+    (``conftest.real_packs``, copied), found through TKPK_OUT only."""
     root = tmp_path_factory.mktemp("notebooks")
     curated = root / "curated"
-    write_curated_fixture(curated)
+    shutil.copytree(real_packs.curated_dir, curated, symlinks=True)
     before = _digest(curated)
     warehouse = root / "warehouse.duckdb"
     patch = pytest.MonkeyPatch()

@@ -135,6 +135,7 @@ async def _scenario(api_url: str, place: Place, process: subprocess.Popen) -> di
 
         bad_db = place.base / "not-a-warehouse.duckdb"
         bad_db.write_bytes(b"this is not a DuckDB file\n" * 100)
+        bad_db.chmod(0o600)  # production mode refuses a warehouse others can read
         failing = await client.create_flow_run_from_deployment(
             found.id, parameters={**found.parameters, "db_path": str(bad_db)}
         )
@@ -190,7 +191,7 @@ def test_serve_schedules_and_runs_the_nightly_flow() -> None:
 
     bad = outcome["bad"]
     assert bad.state.is_failed(), bad.state
-    assert "not a valid DuckDB database" in (bad.state.message or "")
+    assert "cannot be opened" in (bad.state.message or "")
     assert f"still version {outcome['version']}" in outcome["failure_logs"]
     assert published_version(place.out) == outcome["version"]
     assert "tkpk serve: deployment tkpk-nightly/ops-test, schedule '0 2 * * *'" in output

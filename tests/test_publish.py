@@ -48,6 +48,12 @@ def test_both_packs_are_published_whole(curated, settings) -> None:
         "funding_sources", "data_quality", "source_pulls", "data_coverage", "poverty_profile",
         "poverty_transitions",
     }
+    # the correction lists are restricted only: one workbook per kelurahan with flagged fields
+    # (kelurahan 1 in the fixture) and one for the records naming no kelurahan
+    assert sorted(p.name for p in (result.restricted_dir / "verivali").iterdir()) == [
+        "33.75.01.1002_medono.xlsx", "tanpa_kelurahan.xlsx",
+    ]
+    assert not (result.bappeda_dir / "verivali").exists()
     for pack in (RESTRICTED, BAPPEDA):
         folder = settings.curated_dir / pack
         for name in ("manifest.json", "data_dictionary.md", "data_dictionary.csv",
@@ -84,7 +90,9 @@ def test_manifest_describes_every_file(curated, settings) -> None:
             assert entry["rows"] == result.rows[pack][name]
             assert pq.read_metadata(folder / entry["file"]).num_rows == entry["rows"]
         listed = {f["path"] for f in document["files"]}
-        assert listed == {p.name for p in folder.iterdir()} - {"manifest.json"}
+        assert listed == {
+            p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file()
+        } - {"manifest.json"}
     restricted = json.loads((settings.restricted_dir / "manifest.json").read_text())
     assert restricted["pseudonym"]["key_source"] == "environment"
     assert restricted["tables"]["households"]["rows"] == 4

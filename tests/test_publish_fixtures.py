@@ -411,6 +411,45 @@ def _decision_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _flagged(con: duckdb.DuckDBPyConnection) -> None:
+    """``data_quality_field`` and its summary: a household's DESIL and floor code and a member's
+    birth date flagged in kelurahan 1, a program record's NIK flagged (no kelurahan)."""
+    con.execute(
+        f"""
+        create or replace table data_quality_field as
+        with flags as (
+            select * from (values
+                ('KLG-TEST-000101', 'households', 'dtsen_keluarga_3375_202609.csv', 4, 'DESIL',
+                 'code_invalid', '11'),
+                ('KLG-TEST-000101', 'households', 'dtsen_keluarga_3375_202609.csv', 4,
+                 'JENIS_LANTAI', 'code_invalid', '9'),
+                ('KLG-TEST-000101', 'members', 'dtsen_anggota_3375_202609.csv', 7,
+                 'TANGGAL_LAHIR', 'date_invalid', null),
+                (null, 'disbursements', '=salur_pkh_bri_202609.csv', 2, 'NIK', 'nik_invalid',
+                 null)
+            ) v(id_keluarga, kind, file, row_number, column_name, reason, raw_value)
+        ),
+        final as (
+            select f.id_keluarga, date '{LATEST_SNAPSHOT}' as period,
+                case when f.id_keluarga is not null then k.area_code end as kelurahan_code,
+                case when f.id_keluarga is not null then k.area_name end as kelurahan_name,
+                f.kind, f.file, repeat('f', 64) as sha256, f.row_number, f.column_name,
+                f.reason, f.raw_value
+            from flags as f join t_kel as k on k.i = 1
+        )
+        select * from final;
+
+        create or replace table data_quality_field_summary as
+        select period, coalesce(r.level, 'kota') as area_level,
+            coalesce(kelurahan_code, '33.75') as area_code,
+            coalesce(kelurahan_name, 'Kota Pekalongan') as area_name, kind, column_name, reason,
+            count(*) as rows
+        from data_quality_field left join ref_area as r on r.code = kelurahan_code
+        group by all
+        """
+    )
+
+
 def build_curated(con: duckdb.DuckDBPyConnection) -> None:
     """Create every curated table (and personal-data warehouse tables) in ``con``."""
     _base(con)
@@ -419,6 +458,7 @@ def build_curated(con: duckdb.DuckDBPyConnection) -> None:
     _other_tables(con)
     _decision_tables(con)
     _personal(con)
+    _flagged(con)
 
 
 def publish(con: duckdb.DuckDBPyConnection, settings, run_id: str = "run-1", **options):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import struct
 from collections import Counter
 from pathlib import Path
@@ -64,16 +65,29 @@ def _pdf_pages(path: Path) -> int:
     return len(re.findall(rb"/Type\s*/Page\b", path.read_bytes()))
 
 
+def copy_real_packs(real_packs: Settings, target: Path) -> Path:
+    """A copy of the packs published from a generated drop (``conftest.real_packs``)."""
+    shutil.copytree(real_packs.curated_dir, target, symlinks=True)
+    return target
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Fixture packs and a report built through the CLI (default period and pack)."""
-    curated = tmp_path_factory.mktemp("report") / "curated"
-    write_curated_fixture(curated)
+def built(tmp_path_factory: pytest.TempPathFactory, real_packs: Settings) -> Path:
+    """Packs published from a generated drop and a report built through the CLI (default
+    period and pack), audited against the drop's warehouse."""
+    curated = copy_real_packs(real_packs, tmp_path_factory.mktemp("report") / "curated")
     (curated / "report").mkdir(parents=True)
     (curated / "report" / "stale.png").write_bytes(b"old report")
-    result = CliRunner().invoke(app, ["report", "--out", str(curated), "--html"])
+    patch = pytest.MonkeyPatch()
+    patch.setenv("TKPK_DB", str(real_packs.warehouse))
+    patch.setenv("TKPK_TEMP", str(curated.parent / "tmp"))
+    try:
+        result = CliRunner().invoke(app, ["report", "--out", str(curated), "--html"])
+    finally:
+        patch.undo()
     assert result.exit_code == 0, result.output
     assert "bahan_rakor_tkpk_2026-06.html" in result.output
+    assert "audit skipped" not in result.output
     return curated
 
 
@@ -108,7 +122,7 @@ def test_report_holds_the_pdf_and_every_chart_as_png(built: Path) -> None:
 
 def test_report_replaces_the_previous_one_and_leaves_no_staging(built: Path) -> None:
     assert not (built / "report" / "stale.png").exists()
-    assert [p.name for p in built.iterdir() if p.name.startswith(".")] == []
+    assert [p.name for p in built.iterdir() if p.name.startswith(".report")] == []
 
 
 def test_pdf_is_deterministic_and_titled(built: Path) -> None:
@@ -260,9 +274,8 @@ def test_choropleth_from_a_boundary_geojson(tmp_path: Path) -> None:
         style.close(chart.figure)
 
 
-def test_bappeda_pack_with_suppressed_values(tmp_path: Path) -> None:
-    curated = tmp_path / "curated"
-    write_curated_fixture(curated, periods=("2026-05", "2026-06"))
+def test_bappeda_pack_with_suppressed_values(tmp_path: Path, real_packs: Settings) -> None:
+    curated = copy_real_packs(real_packs, tmp_path / "curated")
     with analysis.open_pack(_settings(curated), pack="bappeda") as pack:
         assert pack.name == "bappeda" and not pack.has("households")
         data = load_report_data(pack, period="2026-05")
@@ -270,7 +283,7 @@ def test_bappeda_pack_with_suppressed_values(tmp_path: Path) -> None:
     try:
         assert data.period_label == "Mei 2026"
         ranked, unreached, tiles, trend = charts
-        assert "disensor" in unreached.texts()
+        assert any("disensor" in t for t in unreached.texts())
         assert "angka 1–4" in unreached.footer.lower()
         assert any("disensor" in t for t in tiles.texts())
         assert "Mei 2026" in ranked.subtitle
@@ -352,7 +365,9 @@ def test_notes_use_line_scope_effective_date_and_data_coverage_when_present(tmp_
     poverty = folder / "kelurahan_poverty.parquet"
     con = duckdb.connect()
     con.execute(
-        f"copy (select *, date '2026-01-01' as poverty_line_effective_from, 'province' as "
+        # the fixture carries the official series already: replaced by this release
+        f"copy (select * exclude (official_p0, official_year, registry_coverage), "
+        f"date '2026-01-01' as poverty_line_effective_from, 'province' as "
         "poverty_line_scope, 0.0672 as official_p0, 2025 as official_year, "
         f"0.61 as registry_coverage from '{poverty}') to '{tmp_path / 'p.parquet'}'"
     )
@@ -371,7 +386,9 @@ def test_notes_use_line_scope_effective_date_and_data_coverage_when_present(tmp_
     assert "mencakup 61,0% penduduk" in notes
     coverage = " ".join(coverage_notes(data))
     assert "Cakupan data (tabel data_coverage, kota)" in coverage
-    assert "snapshot_age_months: 5" in coverage and "households_quarantined: 12" in coverage
+    # snapshot_age_months is in the dictionary (its label), households_quarantined is not
+    assert "potret registri yang dipakai sampai periode: 5" in coverage
+    assert "households_quarantined: 12" in coverage
     text = render(data, [])  # the cover only: the charts are drawn by the other tests
     assert "dipinjam dari garis provinsi" in text and "data_coverage" in text
     assert 'id="tabel-cakupan-data"' in text and ">households_quarantined</th>" in text

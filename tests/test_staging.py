@@ -282,7 +282,8 @@ def test_local_lists(con):
         1: ("MODAL_USAHA", True, Decimal("1000000"), "APBD", None, "33.75.01.1002", march, end),
         2: ("PELATIHAN", False, Decimal("0"), "DBHCHT", None, "33.75.01.1002", march, end),
         3: ("ZAKAT", True, Decimal("3000000"), "BAZNAS", None, "33.75.01.1002", march, end),
-        4: ("MODAL_USAHA", True, Decimal("1000000"), None, "ASING", "33.75.01.1003", march, end),
+        # unreadable SUMBER_DANA: the catalog's funding of MODAL_USAHA (APBD); the text is kept
+        4: ("MODAL_USAHA", True, Decimal("1000000"), "APBD", "ASING", "33.75.01.1003", march, end),
         5: ("MODAL_USAHA", True, None, "APBD", None, "33.75.01.1002", march, end),
     }
 

@@ -75,6 +75,9 @@ CASES: list[tuple[dict, list[int]]] = [
     (_e("expect_column_values_to_not_be_null", column="score",
         row_condition=_cond("stage", ">", 1)), [6, 7]),
     (_e("expect_column_values_to_be_between", column="score", min_value=0, max_value=1), [8]),
+    # expenditure must be positive: 0.00 (row 2) and -5.00 (row 4) fail, null is not judged
+    (_e("expect_column_values_to_be_between", column="amount", min_value=0, strict_min=True),
+     [2, 4]),
     (_e("expect_column_values_to_be_unique", column="sex"), [1, 2, 3, 5, 6, 8]),
     (_e("expect_compound_columns_to_be_unique", column_list=["sex", "cash"]), [1, 2, 6]),
 ]
@@ -231,6 +234,47 @@ def test_reasons_into_gets_exactly_the_distinct_pairs(people):
         (5, "nik_invalid"), (7, "code_invalid"), (8, "nik_invalid"),
     ]  # row 2 fails both code rules: one pair
     assert [f.unexpected_count for f in outcome.failures] == [3, 1, 3, 3]
+
+
+def test_reasons_into_carries_the_severity_declared_with_the_rule(people):
+    """A warning's pairs carry ``warn``, its canonical column and the column it nulls
+    (``meta.nulls``, else the tested column); an error's carry ``error`` and no column."""
+    suite = _suite(
+        _e("expect_column_values_to_match_regex", column="nik", regex="^[0-9]{16}$"),
+        _e("expect_column_values_to_be_in_set", column="lost", value_set=[False]),
+        _e("expect_column_values_to_be_between", column="amount", min_value=0, strict_min=True),
+    )
+    suite["expectations"][0]["meta"] = {"reason": "nik_invalid", "severity": "warn",
+                                        "column": "NIK"}
+    suite["expectations"][1]["meta"] = {"reason": "nik_precision_lost", "severity": "warn",
+                                        "column": "NIK", "nulls": "nik"}
+    suite["expectations"][2]["meta"] = {"reason": "expenditure_invalid", "severity": "error"}
+    people.execute("create temp table reasons (row_id bigint, reason varchar, severity varchar, "
+                   "column_name varchar, nulls varchar)")
+    outcome = validate_table(people, "people", suite, reasons_into="reasons", gx_sample_rows=0)
+    got = people.execute("select * from reasons order by all").fetchall()
+    assert got == [
+        (2, "expenditure_invalid", "error", None, None),  # amount 0.00
+        (2, "nik_invalid", "warn", "NIK", "nik"),  # "12345" (a null NIK: not judged by a regex)
+        (4, "expenditure_invalid", "error", None, None),  # amount -5.00
+        (4, "nik_precision_lost", "warn", "NIK", "nik"),  # lost = true
+        (5, "nik_invalid", "warn", "NIK", "nik"),  # Arabic-Indic digits
+        (8, "nik_invalid", "warn", "NIK", "nik"),  # trailing line breaks
+        (8, "nik_precision_lost", "warn", "NIK", "nik"),
+    ]
+    assert [f.severity for f in outcome.failures] == ["warn", "warn", "error"]
+
+
+@pytest.mark.parametrize(
+    ("meta", "message"),
+    [({"severity": "fatal"}, "meta.severity 'fatal'"),
+     ({"severity": "warn"}, "needs meta.column")],
+)
+def test_a_severity_must_be_error_or_warn_with_its_column(meta, message):
+    expectation = _e("expect_column_values_to_not_be_null", column="nik")
+    expectation["meta"].update(meta)
+    with pytest.raises(SuiteCompileError, match=message):
+        check_suite(_suite(expectation), "odd_suite.json")
 
 
 def test_failures_keep_a_bounded_sample_of_ids_with_reasons_into(con, monkeypatch):

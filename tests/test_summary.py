@@ -23,6 +23,13 @@ def test_summary_lines_and_markdown_keep_file_names_inert():
     assert RunSummary.from_dict(summary.as_dict()) == summary
 
 
+def test_summary_names_the_flagged_fields():
+    summary = RunSummary(run_id="r1", flagged_reasons=[("code_invalid", 1500), ("nik_invalid", 3)])
+    assert "flagged fields (rows accepted, field empty): code_invalid 1.500, nik_invalid 3" in (
+        summary_lines(summary)
+    )
+
+
 def test_sheets_not_read_and_ignored_entries_are_in_the_summary():
     from tkpk.ingest.raw import FileOutcome
     from tkpk.ingest.readers import FileNote

@@ -350,7 +350,7 @@ def row_problems(f: RawFile, record: dict, ref: Reference) -> set[str]:
             safe(lambda v: str(v).strip() == "" or parse_date(v) <= end),
             "date_invalid",
         )
-        check("PENGELUARAN_PER_KAPITA", safe(lambda v: parse_number(v) >= 0), "expenditure_invalid")
+        check("PENGELUARAN_PER_KAPITA", safe(lambda v: parse_number(v) > 0), "expenditure_invalid")
         for column in (
             "DESIL",
             "JENIS_LANTAI",
@@ -1016,3 +1016,21 @@ def test_the_highest_messiness_still_generates(tmp_path):
     assert "injected defects" in summary
     with (tmp_path / "side" / "defects.csv").open(encoding="utf-8") as handle:
         assert sum(1 for _ in handle) > 1000
+
+
+def test_defect_outcomes_follow_the_two_severities(messy):
+    """A warning's row is logged accepted (its field flagged), an error's row quarantined."""
+    outcome = {(d["kind"], d["defect"], d["column"]): d["expected_outcome"] for d in messy.defects}
+    assert outcome[("households", "desil_11", "DESIL")] == "accepted"
+    assert outcome[("households", "code_out_of_list", "JENIS_LANTAI")] == "accepted"
+    assert outcome[("households", "kk_too_short", "NO_KK")] == "accepted"
+    assert outcome[("households", "expenditure_negative", "PENGELUARAN_PER_KAPITA")] == (
+        "quarantined"
+    )
+    assert outcome[("members", "date_31_feb", "TANGGAL_LAHIR")] == "accepted"
+    assert outcome[("members", "nik_too_short", "NIK")] == "accepted"
+    assert outcome[("disbursements", "date_31_feb", "TANGGAL_SALUR")] == "quarantined"
+    assert outcome[("disbursements", "nik_too_short", "NIK")] == "accepted"
+    # only households quarantined by an error take their members with them
+    consequences = [d for d in messy.defects if d["defect"] == "member_of_quarantined_household"]
+    assert all(d["expected_outcome"] == "quarantined" for d in consequences)

@@ -13,7 +13,9 @@ from tkpk.ingest.schema import KINDS, ROW_REASONS
 from tkpk.validation import (
     ValidationError,
     build_data_docs,
+    flagged_field,
     load_suite,
+    nulled_columns,
     validate_table,
 )
 
@@ -275,3 +277,66 @@ def test_view_over_parquet_with_reasons_into(people, tmp_path):
         "nik_invalid": [2, 3, 5], "code_invalid": [2, 4], "date_invalid": [2, 3],
         "amount_invalid": [2, 4],
     }
+
+
+#: The contract's "Two severities" table (shared/spec/raw-extracts.md), written out by hand:
+#: kind -> (reason, flagged canonical column or None for an error) of every rule of its suite.
+SEVERITY_TABLE = {
+    "households": {
+        ("id_missing", None), ("kelurahan_unknown", None), ("expenditure_invalid", None),
+        ("row_malformed", None), ("kk_invalid", "NO_KK"), ("code_invalid", "RT"),
+        ("code_invalid", "RW"), ("number_invalid", "JUMLAH_ANGGOTA"), ("code_invalid", "DESIL"),
+        ("number_invalid", "LUAS_LANTAI"), ("code_invalid", "JENIS_LANTAI"),
+        ("code_invalid", "JENIS_DINDING"), ("code_invalid", "SUMBER_AIR_MINUM"),
+        ("code_invalid", "SUMBER_PENERANGAN"), ("code_invalid", "BAHAN_BAKAR_MASAK"),
+        ("code_invalid", "FASILITAS_BAB"), ("date_invalid", "TANGGAL_PENDATAAN"),
+    },
+    "members": {
+        ("row_malformed", None), ("nik_invalid", "NIK"), ("nik_precision_lost", "NIK"),
+        ("code_invalid", "JENIS_KELAMIN"), ("date_invalid", "TANGGAL_LAHIR"),
+        ("code_invalid", "HUBUNGAN_KELUARGA"), ("code_invalid", "PENDIDIKAN_TERTINGGI"),
+        ("code_invalid", "STATUS_SEKOLAH"), ("code_invalid", "JAMINAN_KESEHATAN"),
+        ("code_invalid", "DISABILITAS"), ("code_invalid", "STATUS_BEKERJA"),
+    },
+    "disbursements": {
+        ("row_malformed", None), ("program_unknown", None), ("date_invalid", None),
+        ("amount_invalid", None), ("code_invalid", None), ("nik_invalid", "NIK"),
+        ("nik_precision_lost", "NIK"), ("kk_invalid", "NO_KK"),
+        ("kelurahan_unknown", "KODE_KELURAHAN|NAMA_KELURAHAN"), ("number_invalid", "TAHAP"),
+    },
+    "pbi": {
+        ("row_malformed", None), ("program_unknown", None), ("code_invalid", None),
+        ("amount_invalid", None), ("nik_invalid", "NIK"), ("nik_precision_lost", "NIK"),
+    },
+    "local": {
+        ("row_malformed", None), ("program_unknown", None), ("date_invalid", None),
+        ("amount_invalid", None), ("nik_invalid", "NIK"), ("nik_precision_lost", "NIK"),
+        ("kelurahan_unknown", "KELURAHAN"), ("code_invalid", "SUMBER_DANA"),
+    },
+}
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_rule_declares_the_contract_severity(kind):
+    """Errors quarantine, warnings flag a canonical column: exactly the contract's table (the
+    member-household and duplicate-key rules are cross-row, decided in tkpk.ingest.accept)."""
+    suite = load_suite(None, f"stg_{kind}")
+    declared = set()
+    for expectation in suite["expectations"]:
+        flagged = flagged_field(expectation)
+        declared.add((expectation["meta"]["reason"], flagged[0] if flagged else None))
+        assert expectation["meta"]["severity"] in ("error", "warn")
+    assert declared == SEVERITY_TABLE[kind]
+
+
+def test_warnings_null_the_field_they_flag():
+    assert nulled_columns(load_suite(None, "stg_members")) == [
+        "nik", "jenis_kelamin_unparsed", "tanggal_lahir", "hubungan_keluarga_unparsed",
+        "hubungan_keluarga", "pendidikan_tertinggi", "status_sekolah", "jaminan_kesehatan",
+        "disabilitas_unparsed", "disabilitas", "status_bekerja_unparsed", "status_bekerja",
+    ]
+    households = nulled_columns(load_suite(None, "stg_households"))
+    assert {"no_kk", "desil", "jenis_lantai", "luas_lantai", "tanggal_pendataan"} <= set(
+        households
+    )
+    assert not {"pengeluaran_per_kapita", "kelurahan_code", "id_keluarga"} & set(households)

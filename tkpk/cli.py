@@ -13,6 +13,8 @@ app = typer.Typer(
     help="tkpk: poverty statistics pipeline of the Kota Pekalongan poverty task force (TKPK).",
     no_args_is_help=True,
     add_completion=False,
+    # a traceback's local variables may hold cells (personal data): never print them
+    pretty_exceptions_show_locals=False,
 )
 
 RawOption = Annotated[Path | None, typer.Option("--raw", help="Raw extracts folder [data/raw].")]
@@ -196,9 +198,32 @@ def report(
     except (PackNotFoundError, ValueError) as error:
         typer.echo(f"tkpk report: {error}", err=True)
         raise typer.Exit(code=2) from error
+    _audit_report(settings, folder)
     typer.echo(f"Briefing pack written to {folder}:")
     for path in sorted(folder.iterdir()):
         typer.echo(f"  {path.name}")
+
+
+def _audit_report(settings, folder: Path) -> None:
+    """Personal-data audit of the briefing pack against the warehouse (when there is one here):
+    on a finding the pack is removed and the command fails."""
+    import shutil
+
+    import duckdb
+
+    from tkpk.publish.privacy import audit_report
+
+    try:
+        problems = audit_report(settings, folder)
+    except duckdb.Error as error:  # the warehouse is busy (a nightly run) or unreadable
+        typer.echo(f"tkpk report: personal-data audit skipped: the warehouse cannot be opened "
+                   f"({type(error).__name__}); rerun the report when the nightly run is done")
+        return
+    if problems:
+        shutil.rmtree(folder, ignore_errors=True)
+        typer.echo("tkpk report: personal-data audit failed, report removed: "
+                   + "; ".join(problems), err=True)
+        raise typer.Exit(code=2)
 
 
 @app.command()

@@ -301,6 +301,17 @@ def _pair(kw: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------------------- compiler
 
 
+def _check_severity(expectation: Mapping[str, Any]) -> None:
+    """Raise unless ``meta.severity`` is absent (an error), ``error``, or ``warn`` with the
+    canonical ``meta.column`` it flags (dbt's words; tkpk.validation.flagged_field)."""
+    meta = expectation.get("meta") or {}
+    value = meta.get("severity", "error")
+    if value not in ("error", "warn"):
+        raise SuiteCompileError(f"meta.severity {value!r} is not 'error' or 'warn'")
+    if value == "warn" and not meta.get("column"):
+        raise SuiteCompileError("a warn expectation needs meta.column (the flagged column)")
+
+
 def _check_options(expectation: Mapping[str, Any]) -> None:
     """Raise on an unknown type or option."""
     kind = expectation.get("type")
@@ -435,6 +446,7 @@ def check_suite(suite: Mapping[str, Any], source: str) -> None:
                 condition_sql(kw["row_condition"])
             if "regex" in kw:
                 regex_for_re2(str(kw["regex"]))
+            _check_severity(expectation)
         except SuiteCompileError as error:
             raise SuiteCompileError(f"suite {source}, expectation {label(expectation, index)}: "
                                     f"{error}") from error

@@ -95,6 +95,8 @@ class ExpectationFailure:
     reason: str | None
     unexpected_count: int
     row_ids: tuple[Any, ...]
+    #: ``meta.severity`` (dbt's words): ``error`` rejects the row, ``warn`` flags the field.
+    severity: str = "error"
 
 
 @dataclass
@@ -151,6 +153,48 @@ def load_suite(suite: str | Path | Mapping[str, Any] | None, table: str) -> dict
     if not path.exists():
         raise FileNotFoundError(f"expectation suite not found: {path}")
     return json.loads(path.read_text(encoding="utf-8"))
+
+
+#: ``meta.severity`` values (dbt's words): ``error`` quarantines the row, ``warn`` accepts it with
+#: the flagged field set to null. An expectation without one is an ``error``.
+SEVERITIES = ("error", "warn")
+
+
+def severity(expectation: Mapping[str, Any]) -> str:
+    """The expectation's ``meta.severity`` (``error`` when absent); raises on any other word."""
+    value = (expectation.get("meta") or {}).get("severity", "error")
+    if value not in SEVERITIES:
+        raise ValueError(f"meta.severity {value!r} of {expectation.get('type')} is not one of "
+                         f"{SEVERITIES}")
+    return value
+
+
+def flagged_field(expectation: Mapping[str, Any]) -> tuple[str, str] | None:
+    """For a ``warn`` expectation: (canonical column it flags, ``meta.column``: a name, or a list
+    of alternatives joined by ``|``, the first holding a raw value being flagged; the table's
+    column set to null, ``meta.nulls`` else the tested column: ``column`` or ``column_B``).
+    None for an ``error``. Raises when a warning names no canonical column."""
+    if severity(expectation) != "warn":
+        return None
+    meta = expectation.get("meta") or {}
+    kwargs = expectation.get("kwargs", {})
+    column = meta.get("column")
+    if isinstance(column, list):
+        column = "|".join(column)
+    if not column:
+        raise ValueError(f"warn expectation {expectation.get('type')} "
+                         f"({kwargs.get('column')}) lacks meta.column (the canonical column)")
+    return column, meta.get("nulls") or kwargs.get("column") or kwargs["column_B"]
+
+
+def nulled_columns(suite: Mapping[str, Any]) -> list[str]:
+    """The table columns the suite's ``warn`` expectations may set to null, in suite order."""
+    found: dict[str, None] = {}
+    for expectation in suite.get("expectations", []):
+        field_ = flagged_field(expectation)
+        if field_:
+            found[field_[1]] = None
+    return list(found)
 
 
 def _columns_of(expectation: Mapping[str, Any]) -> set[str]:
@@ -318,7 +362,8 @@ def validate_table(
     column (a generated row number when absent or None); ``where`` restricts the rows (a SQL
     predicate, e.g. one file's load id).
 
-    ``reasons_into`` names an existing table ``(row_id bigint, reason varchar)``: the distinct
+    ``reasons_into`` names an existing table ``(row_id bigint, reason varchar)``, optionally with
+    ``severity``, ``column_name`` and ``nulls`` (varchar; see ``insert_reasons``): the distinct
     failing (row id, ``meta.reason``) pairs are inserted into it in DuckDB, and each failure then
     carries its full ``unexpected_count`` but only a sample of ``FAILURE_SAMPLE_IDS`` row ids
     (the smallest), so ``row_ids_by_reason()``/``failing_row_ids()`` are incomplete in that mode.
@@ -572,19 +617,35 @@ class _SqlEngine:
         return None
 
     def insert_reasons(self, target: str) -> None:
-        """Insert the distinct failing (row id, reason) pairs into ``target``."""
-        reasons = {
-            index: (self.expectations[index].get("meta") or {}).get("reason")
-            for index in self.counts
-        }
-        values = ", ".join(
-            f"({index}, {suite_sql.literal(reason)})" for index, reason in reasons.items() if reason
-        )
-        if not values:
+        """Insert the distinct failing (row id, reason) pairs into ``target``; when ``target``
+        also has the columns ``severity``, ``column_name`` and ``nulls``, each pair carries the
+        expectation's severity, flagged canonical column and nulled column (warnings only)."""
+        rows = []
+        for index in self.counts:
+            expectation = self.expectations[index]
+            reason = (expectation.get("meta") or {}).get("reason")
+            if reason:
+                column, nulls = flagged_field(expectation) or (None, None)
+                rows.append((index, reason, severity(expectation), column, nulls))
+        if not rows:
             return
+        values = ", ".join(
+            "(" + ", ".join(suite_sql.literal(v) if v is not None else "null::varchar"
+                            for v in row) + ")"
+            for row in rows
+        )
+        target_columns = {
+            r[0] for r in self.con.execute(
+                f"select name from pragma_table_info({suite_sql.literal(target)})"
+            ).fetchall()
+        }
+        extra = [c for c in ("severity", "column_name", "nulls") if c in target_columns]
+        names = ", ".join(["row_id", "reason", *extra])
+        picked = ", ".join(["p.id", "r.reason", *(f"r.{c}" for c in extra)])
         self.con.execute(
-            f"insert into {target} (row_id, reason) select distinct p.id, r.reason "
-            f"from {self.pairs} p join (values {values}) r(idx, reason) on r.idx = p.idx"
+            f"insert into {target} ({names}) select distinct {picked} "
+            f"from {self.pairs} p join (values {values}) "
+            "r(idx, reason, severity, column_name, nulls) on r.idx = p.idx"
         )
 
     def ids(self, semi_join: str | None = None, limit: int | None = None) -> dict[int, list[Any]]:
@@ -612,6 +673,7 @@ class _SqlEngine:
                 reason=(self.expectations[index].get("meta") or {}).get("reason"),
                 unexpected_count=self.counts[index],
                 row_ids=tuple(ids.get(index, ())),
+                severity=severity(self.expectations[index]),
             )
             for index in sorted(self.counts)
         ]

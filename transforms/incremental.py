@@ -5,7 +5,7 @@ the reported periods whose reach window (the twelve months ending with the perio
 month of the new records, and nothing else. ``build_changed`` then
 
 1. rebuilds the small models outright (``int_periods``, ``int_area_hierarchy``, ``data_quality``,
-   ``data_quality_reason``);
+   ``data_quality_reason``, ``data_quality_field`` and its summary);
 2. recomputes ``int_program_monthly`` for the new records' months only (its grain carries
    ``record_period``): the model's SQL runs with ``program_records`` shadowed by a temporary table
    of those months, and its rows for those months are replaced; the records are matched through
@@ -66,6 +66,7 @@ ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy")
 #: Rebuilt outright after the merge (read every run's data quality / the latest period only).
 REBUILT_AFTER = (
     "data_quality", "data_quality_reason", "source_pulls", "households", "data_coverage",
+    "data_quality_field", "data_quality_field_summary",
     "poverty_transitions",
 )
 #: Depend on the registry snapshots only: kept as is by an incremental build.

@@ -5,12 +5,15 @@ kind (households before members, so members are checked against their snapshot's
 
 1. stages the new raw rows with ``transforms/staging/stg_<kind>.sql`` (rename, cast, normalise);
 2. validates them with the suite ``expectations/stg_<kind>.json``, file by file, in bounded
-   batches; each failing expectation's ``meta.reason`` is a contract reason code of its rows;
+   batches; each failing expectation's ``meta.reason`` is a contract reason code of its rows and
+   its ``meta.severity`` says what the defect does: ``error`` quarantines the row, ``warn`` accepts
+   it with the field set to null and records the defect in ``flagged_field``;
 3. applies the cross-row rules in SQL: duplicate household keys (first valid row in file order
    wins, earlier runs first), members of unknown or quarantined households, exact repeats of an
    accepted row (same kind, natural key and values, across files and runs) as duplicates;
-4. appends accepted rows to ``registry_households`` / ``registry_members`` / ``program_records``,
-   the others to ``quarantine`` (every reason, the raw values) or ``duplicate`` (with a pointer);
+4. appends accepted rows to ``registry_households`` / ``registry_members`` / ``program_records``
+   (their flagged fields null, one ``flagged_field`` row per defect), the others to
+   ``quarantine`` (every reason, the raw values) or ``duplicate`` (with a pointer);
 5. rebuilds ``snapshot_status``, writes ``ingest_data_quality`` (one row per run x file) and
    ``ingest_data_quality_reason``, and reconciles: for every file ``rows_read = accepted +
    quarantined + duplicate``, else ``ReconciliationError``.
@@ -36,7 +39,13 @@ from tkpk.config import TRANSFORMS_DIR, Settings
 from tkpk.ingest.readers import MALFORMED_ERROR_KEY
 from tkpk.ingest.scratch import RunScratch
 from tkpk.publish.atomic import crashpoint
-from tkpk.validation import DEFAULT_BATCH_ROWS, ValidationOutcome, validate_table
+from tkpk.validation import (
+    DEFAULT_BATCH_ROWS,
+    ValidationOutcome,
+    load_suite,
+    nulled_columns,
+    validate_table,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +67,10 @@ EXTRA_ROW_REASONS = {
     "member_duplicate_key": "a second member row with the NIK of an accepted member of the same "
     "household in the same snapshot, but different values",
 }
+
+#: Canonical columns holding personal data: a flagged field of one of them is recorded without
+#: its raw value (shared/spec/raw-extracts.md, "Two severities").
+PERSONAL_COLUMNS = ("NIK", "NO_KK", "NAMA", "ALAMAT", "TANGGAL_LAHIR")
 
 #: Output tables of the ingest (docs/architecture.md), created when missing.
 TABLE_DDL: dict[str, str] = {
@@ -84,6 +97,10 @@ TABLE_DDL: dict[str, str] = {
     "duplicate": """
         sha256 varchar, file_name varchar, kind varchar, row_number bigint,
         duplicate_of_file varchar, duplicate_of_row bigint, load_id varchar""",
+    "flagged_field": """
+        sha256 varchar, file_name varchar, kind varchar, row_number bigint,
+        column_name varchar, reason varchar, raw_value varchar, load_id varchar, period date,
+        kelurahan_code varchar, id_keluarga varchar""",
     "snapshot_status": "snapshot date, usable boolean, note varchar",
     "ingest_data_quality": """
         run_id varchar, file_name varchar, kind varchar, sha256 varchar, file_outcome varchar,
@@ -188,6 +205,8 @@ class IngestSummary:
     reasons: dict[str, int] = field(default_factory=dict)
     snapshots: list[SnapshotState] = field(default_factory=list)
     validations: list[ValidationOutcome] = field(default_factory=list)
+    #: flagged fields (warnings) recorded in this run, per reason
+    flagged: dict[str, int] = field(default_factory=dict)
 
     @property
     def accepted(self) -> int:
@@ -273,7 +292,7 @@ def _process(
             files = [o for o in loaded if o.kind == kind]
             if files:
                 summary.validations.append(
-                    _process_kind(con, scratch, kind, files, batch_rows, counts)
+                    _process_kind(con, scratch, kind, files, batch_rows, counts, summary.flagged)
                 )
         _rebuild_snapshot_status(con)
         summary.files = _record_quality(con, run_id, outcomes, counts)
@@ -324,7 +343,10 @@ def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) 
             f"loaded files without an ingest_file row: {', '.join(missing)}; "
             "the raw loader must record every file it loads"
         )
-    con.execute("create or replace temp table _row_reason (row_id bigint, reason varchar)")
+    con.execute(
+        "create or replace temp table _row_reason (row_id bigint, reason varchar, "
+        "severity varchar, column_name varchar, nulls varchar)"
+    )
     con.execute(
         "create or replace temp table _reason_count "
         "(file_name varchar, sha256 varchar, reason varchar, rows bigint)"
@@ -361,9 +383,11 @@ def _process_kind(
     files: list[FileOutcomeLike],
     batch_rows: int,
     counts: dict[str, tuple[int, int, int]],
+    flagged: dict[str, int] | None = None,
 ) -> ValidationOutcome:
     """Stage, validate, decide and write the rows of ``files`` (all of kind ``kind``); add the
-    files' (accepted, quarantined, duplicate) counts to ``counts``."""
+    files' (accepted, quarantined, duplicate) counts to ``counts`` and the flagged fields per
+    reason to ``flagged``."""
     table = stage(con, kind, scratch)
     names = [o.file_name for o in files]
     label = names[0] if len(names) == 1 else f"{len(names)} files: {', '.join(names)}"
@@ -381,6 +405,9 @@ def _process_kind(
     crashpoint(f"ingest:{kind}")  # crash tests: scratch files on disk, rows not yet written
     written = _write_outcomes(con, kind)
     counts.update(_count_decisions(con, kind, written))
+    for reason, rows in _write_flags(con, kind).items():
+        if flagged is not None:
+            flagged[reason] = flagged.get(reason, 0) + rows
     scratch.release(kind)  # deletes the staged rows and decisions before the next kind
     return result
 
@@ -429,7 +456,8 @@ def _decision_sql(kind: str) -> str:
         )
     if kind == "members":
         return _keyed_decision_sql(
-            "members", ("snapshot", "id_keluarga", "nik"), MEMBER_VALUES, "member_duplicate_key"
+            "members", ("snapshot", "id_keluarga", "nik_key"), MEMBER_VALUES,
+            "member_duplicate_key",
         )
     return _program_decision_sql(kind)
 
@@ -439,8 +467,12 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
     accepted in earlier runs come first); a later row with the same values is a duplicate of it,
     one with other values is quarantined with ``key_reason``. Members also need their household
     among the same snapshot's accepted households (``household_unknown`` /
-    ``household_quarantined``)."""
-    table = ACCEPTED_TABLE[kind]
+    ``household_quarantined``).
+
+    Only ``error`` reasons quarantine; ``warn`` reasons null their field first (``_flagged_sql``),
+    so values are compared as they would be accepted. A member's key is its NIK, or, when the NIK
+    is flagged (null), all of its values (``nik_key``): distinct persons without a valid NIK stay
+    distinct, and an exact repeat of one is still a duplicate."""
     key_list = ", ".join(key)
     household_check = ""
     household_reason = "cast([] as varchar[])"
@@ -472,31 +504,31 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
             left join quarantined_households as q
                 on q.snapshot = r.snapshot and q.id_keluarga = r.id_keluarga"""
     return f"""
-        with row_reasons as (
-            select row_id, list(distinct reason order by reason) as reasons
-            from _row_reason group by row_id
-        ),
-        rows_in as (
-            select s.*, struct_pack({values}) as vals,
-                coalesce(rr.reasons, cast([] as varchar[])) as gx_reasons
-            from stg_{kind} as s
-            left join row_reasons as rr on rr.row_id = s.row_id
+        with {_row_reasons_sql()},
+        {_flagged_sql(kind)},
+        rows_in as not materialized (
+            select f.*, {NIK_KEY.format(values=values) if kind == "members" else ""}
+                struct_pack({values}) as vals
+            from flagged as f
         ){household_check},
         checked as not materialized (
-            select r.*, list_concat(r.gx_reasons, {household_reason}) as row_reasons
+            select r.*, list_concat(r.gx_reasons, {household_reason}) as row_reasons,
+                list_concat(r.defects, {household_reason}) as all_reasons
             from rows_in as r {household_join}
         ),
         earlier as (
             select {key_list}, arg_min(struct_pack(sha256, file_name, row_number, vals),
                                        (file_name, row_number)) as keeper
             from (
-                select *, struct_pack({values}) as vals from {table}
+                select *, {NIK_KEY.format(values=values) if kind == "members" else ""}
+                    struct_pack({values}) as vals
+                from ({_accepted_sql(kind)})
                 where snapshot in (select distinct snapshot from stg_{kind})
             )
             group by {key_list}
         ),
         repeated_key_hashes as (
-            select hash({key_list}) as kh from stg_{kind} group by kh having count(*) > 1
+            select hash({key_list}) as kh from rows_in group by kh having count(*) > 1
         ),
         repeated_keys as (
             select {key_list},
@@ -539,8 +571,8 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
                 case
                     when malformed then {MALFORMED_REASONS}
                     when keeper is not null and not is_keeper and not same_values
-                        then list_sort(list_distinct(list_append(row_reasons, '{key_reason}')))
-                    else list_sort(row_reasons)
+                        then list_sort(list_distinct(list_append(all_reasons, '{key_reason}')))
+                    else list_sort(all_reasons)
                 end as reasons,
                 case when not malformed and len(row_reasons) = 0 and not is_keeper
                     and same_values then keeper.file_name end as duplicate_of_file,
@@ -549,11 +581,90 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
             from judged
         ),
         final as (
-            select * exclude (vals, gx_reasons, row_reasons, keeper, is_keeper, same_values)
+            select * exclude (
+                vals, gx_reasons, defects, row_reasons, all_reasons, keeper, is_keeper,
+                same_values, ids_as_read
+            )
             from decided
         )
         select * from final
     """
+
+
+#: A member's natural key beside snapshot and ID_KELUARGA: its NIK, or, when the NIK is null
+#: (flagged), the NIK as read with a digest of all of its values (``{values}``: the
+#: struct_pack arguments; ``ids_as_read``: the NIK digits as read, '' when empty).
+NIK_KEY = (
+    "case when nik is not null then nik else '~' || coalesce(ids_as_read, '') || '~' || "
+    "md5(cast(struct_pack({values}) as varchar)) end as nik_key,"
+)
+#: kind -> SQL over the staged row ``s`` (before nulling) and its ``row_reasons`` ``rr``: what
+#: was read in the fields a warning nulled (``{read}``: their values as text, in suite order).
+#: Members are keyed by NIK, program records compared by all of their values: two people whose
+#: NIKs are both broken, or two payments that differ only in a flagged field, must not become
+#: one. (An accepted record of an earlier run carries no such text, so a flagged program record
+#: repeated in a later file is not recognised as a duplicate; it is accepted again.)
+IDS_AS_READ = {
+    "members": "case when list_contains(rr.nulls, 'nik') then coalesce(s.nik, '') end",
+    "programs": "case when len(rr.nulls) > 0 then cast([s.nama, {read}] as varchar) end",
+}
+#: The program values of an accepted record as hashed in ``_program_decision_sql``.
+PROGRAM_VALUES_READ = f"struct_pack({PROGRAM_VALUES}, ids_as_read := null::varchar)"
+
+
+def _accepted_sql(kind: str) -> str:
+    """The accepted rows of ``kind`` as the keyed decision compares them; members carry
+    ``ids_as_read``: the NIK digits as read of a member whose NIK was flagged (from its raw
+    row, normalised as staging does), so ``NIK_KEY`` matches the staged rows'."""
+    if kind != "members":
+        return f"select *, null::varchar as ids_as_read from {ACCEPTED_TABLE[kind]}"
+    return """
+        select m.*, case when m.nik is null
+            then coalesce(id_digits(clean_text(r.nik), r.nik_numeric), '') end as ids_as_read
+        from registry_members as m
+        left join raw_members as r
+            on m.nik is null and r.sha256 = m.sha256 and r.row_number = m.row_number"""
+
+
+def _row_reasons_sql() -> str:
+    """CTE ``row_reasons``: per failing staged row its ``errors`` (reasons that quarantine),
+    ``defects`` (every reason), ``flags`` (column, reason) and ``nulls`` (columns to null) of its
+    warnings, from ``_row_reason`` (severity as declared in the suite; a reason added without
+    one, e.g. ``encoding_invalid``, is an error)."""
+    return """row_reasons as (
+            select row_id,
+                list(distinct reason order by reason)
+                    filter (where coalesce(severity, 'error') = 'error') as errors,
+                list(distinct reason order by reason) as defects,
+                list(distinct struct_pack(column_name := column_name, reason := reason)
+                     order by struct_pack(column_name := column_name, reason := reason))
+                    filter (where severity = 'warn') as flags,
+                list(distinct nulls) filter (where severity = 'warn') as nulls
+            from _row_reason group by row_id
+        )"""
+
+
+def _flagged_sql(kind: str) -> str:
+    """CTE ``flagged``: the staged rows of ``kind`` with every field a warning flagged set to null
+    (the columns the suite's ``warn`` expectations name), their ``gx_reasons`` (errors),
+    ``defects``, ``flags`` and ``ids_as_read`` (``IDS_AS_READ``; null for households)."""
+    nulled = nulled_columns(load_suite(None, f"stg_{kind}"))
+    replace = ", ".join(
+        f"case when list_contains(rr.nulls, '{c}') then null else s.{c} end as {c}"
+        for c in nulled
+    )
+    read = IDS_AS_READ.get("programs" if kind in PROGRAM_KINDS else kind, "null::varchar")
+    read = read.format(read=", ".join(f"cast(s.{c} as varchar)" for c in nulled))
+    return f"""flagged as not materialized (
+            select s.*{f" replace ({replace})" if replace else ""},
+                coalesce(rr.errors, cast([] as varchar[])) as gx_reasons,
+                coalesce(rr.defects, cast([] as varchar[])) as defects,
+                coalesce(rr.flags, cast([] as struct(column_name varchar, reason varchar)[]))
+                    as flags,
+                {read} as ids_as_read
+            from stg_{kind} as s
+            left join row_reasons as rr on rr.row_id = s.row_id
+        )"""
 
 
 def _on(left: str, right: str, key: tuple[str, ...]) -> str:
@@ -571,15 +682,13 @@ def _program_decision_sql(kind: str) -> str:
     their values, so equal hashes of different values never make a duplicate.
     """
     return f"""
-        with row_reasons as (
-            select row_id, list(distinct reason order by reason) as reasons
-            from _row_reason group by row_id
-        ),
+        with {_row_reasons_sql()},
+        {_flagged_sql(kind)},
         rows_in as not materialized (
-            select s.*, struct_pack({PROGRAM_VALUES}) as vals,
-                coalesce(rr.reasons, cast([] as varchar[])) as row_reasons
-            from stg_{kind} as s
-            left join row_reasons as rr on rr.row_id = s.row_id
+            select f.* exclude (ids_as_read),
+                struct_pack({PROGRAM_VALUES}, ids_as_read := f.ids_as_read) as vals,
+                f.gx_reasons as row_reasons
+            from flagged as f
         ),
         hashed as not materialized (
             select *, {VALUES_HASH.format('vals')} as h,
@@ -603,8 +712,8 @@ def _program_decision_sql(kind: str) -> str:
                 arg_min(struct_pack(file_name := p.file_name, row_number := p.row_number),
                         (p.file_name, p.row_number)) as keeper
             from (
-                select struct_pack({PROGRAM_VALUES}) as vals,
-                    {VALUES_HASH.format(f'struct_pack({PROGRAM_VALUES})')} as h,
+                select struct_pack({PROGRAM_VALUES}, ids_as_read := null::varchar) as vals,
+                    {VALUES_HASH.format(PROGRAM_VALUES_READ)} as h,
                     file_name, row_number
                 from program_records
                 where source_kind = '{kind}'
@@ -632,7 +741,7 @@ def _program_decision_sql(kind: str) -> str:
                     when is_keeper then 'accepted'
                     else 'duplicate'
                 end as outcome,
-                case when malformed then {MALFORMED_REASONS} else list_sort(row_reasons) end
+                case when malformed then {MALFORMED_REASONS} else list_sort(defects) end
                     as reasons,
                 case
                     when is_quarantined then null
@@ -650,8 +759,8 @@ def _program_decision_sql(kind: str) -> str:
         ),
         final as (
             select * exclude (
-                vals, h, is_valid, row_reasons, earlier_keeper, batch_keeper, is_quarantined,
-                is_keeper
+                vals, h, is_valid, gx_reasons, defects, row_reasons, earlier_keeper,
+                batch_keeper, is_quarantined, is_keeper
             )
             from decided
         )
@@ -732,6 +841,76 @@ def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]
         """,
     )
     return written
+
+
+#: kind -> (period, kelurahan code, registry id) of a flagged field, over ``_decision as d``
+#: (members: their accepted household ``h`` of the same snapshot).
+FLAG_CONTEXT = {
+    "households": ("d.snapshot", "d.kelurahan_code", "d.id_keluarga"),
+    "members": ("d.snapshot", "h.kelurahan_code", "d.id_keluarga"),
+    "programs": ("d.period", "d.kelurahan_code", "cast(null as varchar)"),
+}
+
+
+def _write_flags(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
+    """Append one ``flagged_field`` row per warning of each accepted row of ``_decision``: the
+    file, row, canonical column and reason, the raw value (null for a personal column), the
+    period (snapshot or record month), the kelurahan and the registry id where known. Returns
+    the rows written per reason."""
+    period, kelurahan, id_keluarga = FLAG_CONTEXT["programs" if kind in PROGRAM_KINDS else kind]
+    household_join = ""
+    if kind == "members":
+        household_join = """
+            left join registry_households as h
+                on h.snapshot = d.snapshot and h.id_keluarga = d.id_keluarga"""
+    personal = ", ".join(f"'{c}'" for c in PERSONAL_COLUMNS)
+    con.execute(
+        f"""
+        create or replace temp table _flag_written as
+        with flags as (
+            select d.load_id, d.sha256, d.file_name, d.kind, d.row_number,
+                {period} as period, {kelurahan} as kelurahan_code,
+                {id_keluarga} as id_keluarga, unnest(d.flags) as flag
+            from _decision as d {household_join}
+            where d.outcome = 'accepted' and len(d.flags) > 0
+        ),
+        raw_rows as (
+            -- only the flagged rows are turned into JSON (the semi join filters first)
+            select r.load_id as raw_load_id, r.row_number as raw_row_number,
+                to_json(r) as cells
+            from raw_{kind} as r
+            semi join flags as f on f.load_id = r.load_id and f.row_number = r.row_number
+        ),
+        resolved as (
+            select f.*, raw.cells,
+                coalesce(
+                    list_filter(string_split(f.flag.column_name, '|'),
+                        lambda c: json_extract_string(raw.cells, '$.' || lower(c)) is not null)[1],
+                    string_split(f.flag.column_name, '|')[1]
+                ) as column_name
+            from flags as f
+            join raw_rows as raw
+                on raw.raw_load_id = f.load_id and raw.raw_row_number = f.row_number
+        ),
+        final as (
+            select f.sha256, f.file_name, f.kind, f.row_number,
+                f.column_name, f.flag.reason as reason,
+                case when f.column_name in ({personal}) then null
+                    else json_extract_string(f.cells, '$.' || lower(f.column_name))
+                end as raw_value,
+                cast(f.load_id as varchar) as load_id, f.period, f.kelurahan_code,
+                f.id_keluarga
+            from resolved as f
+        )
+        select * from final
+        """
+    )
+    con.execute("insert into flagged_field select * from _flag_written")
+    rows = con.execute(
+        "select reason, count(*) from _flag_written group by reason"
+    ).fetchall()
+    con.execute("drop table _flag_written")
+    return {reason: int(n) for reason, n in rows}
 
 
 def _inserted(con: duckdb.DuckDBPyConnection, insert_sql: str) -> int:

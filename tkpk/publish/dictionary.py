@@ -539,6 +539,103 @@ DATA_QUALITY_REASON = Table(
     ),
 )
 
+# --------------------------------------------------------------------------- flagged fields
+
+_KIND = _c("kind", "VARCHAR", "code", "key",
+           "Kind of file: households, members, disbursements, pbi or local.",
+           "Jenis berkas: households, members, disbursements, pbi atau local.")
+_COLUMN_NAME = _c(
+    "column_name", "VARCHAR", "code", "key",
+    "Canonical column of the input contract whose value was flagged (e.g. DESIL, NIK, "
+    "TANGGAL_LAHIR).",
+    "Kolom kanonik kontrak data masukan yang nilainya ditandai (mis. DESIL, NIK, TANGGAL_LAHIR).",
+)
+_FLAG_REASON = _c(
+    "reason", "VARCHAR", "code", "key",
+    "Reason code (input contract) of the flagged field: the row was accepted with this field "
+    "empty (null).",
+    "Kode alasan (kontrak data masukan) kolom yang ditandai: baris diterima dengan kolom ini "
+    "dikosongkan (null).",
+)
+
+DATA_QUALITY_FIELD = Table(
+    name="data_quality_field",
+    grain_en="one row per flagged field: raw file × row × column × reason (accepted rows only)",
+    grain_id="satu baris per kolom yang ditandai: berkas mentah × baris × kolom × alasan (hanya "
+    "baris yang diterima)",
+    key=("sha256", "row_number", "column_name", "reason"),
+    packs=frozenset({RESTRICTED}),
+    columns=(
+        _c("household_pseudonym", "VARCHAR", "hex", "attribute",
+           "Pseudonym of the household of a household or member row (as in households); null "
+           "for a program record.",
+           "Pseudonim keluarga dari baris keluarga atau anggota (sama dengan tabel households); "
+           "kosong untuk catatan program."),
+        _c("period", "DATE", "month", "attribute",
+           "Registry snapshot month of a household or member row; month of a program record.",
+           "Bulan potret registri untuk baris keluarga atau anggota; bulan catatan program."),
+        _c("kelurahan_code", "VARCHAR", "code", "attribute",
+           "Kelurahan of the row (a member's: its household's); null when a program record names "
+           "none.",
+           "Kelurahan baris ini (anggota: kelurahan keluarganya); kosong bila catatan program "
+           "tidak menyebut kelurahan."),
+        _c("kelurahan_name", "VARCHAR", "text", "attribute", "Kelurahan name.",
+           "Nama kelurahan."),
+        _KIND,
+        _c("file", "VARCHAR", "text", "attribute",
+           "Raw file name (a name starting with = + - @ is prefixed with an apostrophe against "
+           "spreadsheet formulas).",
+           "Nama berkas mentah (nama yang diawali = + - @ diberi awalan apostrof agar tidak "
+           "dijalankan sebagai rumus lembar kerja).",
+           free_text=True),
+        _SHA256,
+        _c("row_number", "BIGINT", "number", "key",
+           "Row number in the file: 1-based position among the data rows after the header.",
+           "Nomor baris dalam berkas: urutan mulai 1 di antara baris data setelah judul kolom."),
+        _COLUMN_NAME,
+        _FLAG_REASON,
+        _c("raw_value", "VARCHAR", "text", "attribute",
+           "The value as read; null for personal data (NIK, NO_KK, NAMA, ALAMAT, TANGGAL_LAHIR), "
+           "for any date column (a date cannot be told apart from a birth date), for an empty "
+           "cell, and for a value of 15 or more digits (an identifier in the wrong column).",
+           "Nilai sebagaimana terbaca; kosong untuk data pribadi (NIK, NO_KK, NAMA, ALAMAT, "
+           "TANGGAL_LAHIR), untuk semua kolom tanggal (tanggal tidak dapat dibedakan dari "
+           "tanggal lahir), untuk sel kosong, dan untuk nilai 15 digit atau lebih (nomor "
+           "identitas di kolom yang salah).",
+           free_text=True),
+    ),
+)
+
+DATA_QUALITY_FIELD_SUMMARY = Table(
+    name="data_quality_field_summary",
+    grain_en="one row per period × kelurahan × kind of file × column × reason with flagged "
+    "fields",
+    grain_id="satu baris per periode × kelurahan × jenis berkas × kolom × alasan yang memiliki "
+    "kolom ditandai",
+    key=("period", "area_code", "kind", "column_name", "reason"),
+    # restricted only: its rows are not an area hierarchy (the root row holds only the records
+    # naming no kelurahan), and the Bappeda pack's data_coverage already says how much of the
+    # registry each figure stands on
+    packs=frozenset({RESTRICTED}),
+    columns=(
+        _c("period", "DATE", "month", "key",
+           "Registry snapshot month (households, members) or record month (program lists).",
+           "Bulan potret registri (keluarga, anggota) atau bulan catatan (daftar program)."),
+        _c("area_level", "VARCHAR", "code", "attribute",
+           "kelurahan; the region's level (e.g. kota) for program records naming no kelurahan.",
+           "kelurahan; tingkat wilayah (mis. kota) untuk catatan program tanpa kelurahan."),
+        _c("area_code", "VARCHAR", "code", "key",
+           "Kelurahan code, or the region's code for program records naming no kelurahan.",
+           "Kode kelurahan, atau kode wilayah untuk catatan program tanpa kelurahan."),
+        _c("area_name", "VARCHAR", "text", "attribute", "Area name.", "Nama wilayah."),
+        _KIND,
+        _COLUMN_NAME,
+        _FLAG_REASON,
+        _count("rows", "rows", "Flagged fields (one per row, column and reason).",
+               "Jumlah kolom yang ditandai (satu per baris, kolom dan alasan).", additive=False),
+    ),
+)
+
 # --------------------------------------------------------------------------- data coverage
 
 DATA_COVERAGE = Table(
@@ -663,8 +760,10 @@ HOUSEHOLDS = Table(
            "Accepted member rows of the household (n_h).",
            "Jumlah anggota keluarga yang diterima (n_h)."),
         _c("desil", "TINYINT", "decile", "attribute",
-           "National welfare decile (1 = poorest).",
-           "Desil kesejahteraan nasional (1 = termiskin)."),
+           "National welfare decile (1 = poorest); null when the registry's value was invalid "
+           "(a flagged field, see data_quality_field).",
+           "Desil kesejahteraan nasional (1 = termiskin); kosong bila nilai di registri tidak "
+           "sah (kolom yang ditandai, lihat data_quality_field)."),
         _c("pengeluaran_per_kapita", "DECIMAL(18,2)", "idr_capita_month", "attribute",
            "Registry estimate of monthly per-capita expenditure y_h.",
            "Perkiraan pengeluaran per kapita per bulan menurut registri (y_h)."),
@@ -917,11 +1016,16 @@ TABLES: tuple[Table, ...] = (
     DATA_QUALITY_REASON,
     SOURCE_PULLS,
     HOUSEHOLDS,
+    DATA_QUALITY_FIELD,
+    DATA_QUALITY_FIELD_SUMMARY,
     DATA_COVERAGE,
     POVERTY_PROFILE,
     POVERTY_TRANSITIONS,
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
+#: Tables about the inputs' quality whose ``period`` is a snapshot or record month, not a
+#: reported period of the figures (left out of a pack's period range).
+DATA_QUALITY_TABLES = (DATA_QUALITY_FIELD.name, DATA_QUALITY_FIELD_SUMMARY.name)
 
 # --------------------------------------------------------------------------- relations
 

@@ -8,6 +8,8 @@
    ``settings.curated_dir`` (every table cast to its dictionary types, ordered by its key;
    ``households`` with ``id_keluarga`` replaced by the HMAC pseudonym, computed in DuckDB);
 4. runs the output suites (``expectations/<table>.json``) on the staged files;
+   writes the registry owners' correction lists, one XLSX per kelurahan, into
+   ``restricted/verivali/`` (``tkpk.publish.verivali``; never in the Bappeda pack);
 5. derives the Bappeda pack from the staged restricted files with disclosure control, then audits
    it (no small count or small-denominator ratio left, flags consistent, row counts equal);
 6. audits both packs for personal data, writes the dictionaries, READMEs and manifests;
@@ -28,7 +30,16 @@ import duckdb
 
 from tkpk.config import EXPECTATIONS_DIR, Settings
 from tkpk.db import sql_literal
-from tkpk.publish import atomic, dictionary, manifest, privacy, pseudonym, suites, suppression
+from tkpk.publish import (
+    atomic,
+    dictionary,
+    manifest,
+    privacy,
+    pseudonym,
+    suites,
+    suppression,
+    verivali,
+)
 from tkpk.publish.dictionary import (
     BAPPEDA,
     MIN_DENOMINATOR,
@@ -93,7 +104,7 @@ def check_sources(con: duckdb.DuckDBPyConnection) -> None:
             problems.append(f"table {table.name} does not exist in the warehouse")
             continue
         expected = set(table.names)
-        if table.name == dictionary.HOUSEHOLDS.name:
+        if "household_pseudonym" in expected:
             expected = (expected - {"household_pseudonym"}) | {REGISTRY_ID_COLUMN}
         missing = sorted(expected - set(actual))
         undocumented = sorted(set(actual) - expected)
@@ -131,7 +142,7 @@ def write_restricted(
     rows = {}
     for table in dictionary.pack_tables(RESTRICTED):
         path = folder / f"{table.name}.parquet"
-        params = pseudonym.key_parameters(key) if table.name == "households" else None
+        params = pseudonym.key_parameters(key) if "household_pseudonym" in table.names else None
         con.execute(f"copy ({_export_select(table)}) to {sql_literal(path)} ({PARQUET_OPTIONS})",
                     params)
         rows[table.name] = _count(con, path)
@@ -293,6 +304,7 @@ def period_range(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[str | No
         f"select period from read_parquet({sql_literal(folder / f'{t.name}.parquet')})"
         for t in dictionary.TABLES
         if "period" in t.names and RESTRICTED in t.packs
+        and t.name not in dictionary.DATA_QUALITY_TABLES  # periods of the inputs, not figures
     ]
     first, last = con.execute(
         f"select cast(min(period) as varchar), cast(max(period) as varchar) "
@@ -385,6 +397,7 @@ def publish_packs(
         try:
             rows = {RESTRICTED: write_restricted(con, key, staging / RESTRICTED)}
             validations = validate_restricted(con, staging / RESTRICTED, expectations_dir, use_gx)
+            verivali.write_verivali(con, staging / RESTRICTED)  # correction lists
             withheld: dict = {}
             rows[BAPPEDA] = write_bappeda(
                 con, staging / RESTRICTED, staging / BAPPEDA, counts=withheld

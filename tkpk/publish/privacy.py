@@ -8,6 +8,19 @@ also scanned for NIK-like 16-digit numbers. Each personal column is probed again
 of exported cells (a semi-join), so the cost is one scan of those columns, whatever the size of the
 registry.
 
+Inside longer texts (``MIN_SUBSTRING_LENGTH``): a personal value of at least 5 characters is also
+found when its words occur, whole and in order, among a cell's words. Both sides are upper-cased
+and every run of characters other than letters and digits is one word separator, so the name
+"Siti Aminah" is found in ``rekap_siti_aminah.csv`` and in "Catatan: SITI AMINAH pindah", the
+address "jl. jambu no. 66" in "Jl. Jambu No. 66, RT 03". Whole words, so a word of a name alone
+("SITI"), a name inside a longer word ("RAHMA" in "RAHMAWATI") or a kelurahan name shared by an
+address are not matches; values the exports' own vocabulary holds (area and program names and
+codes) are never hits; birth dates (``WHOLE_CELL_ONLY``) and shorter values match whole cells only
+(a date's text is also a period's). Set-based: the cells' words are an index (word, cell), each
+personal value joins it on its first word (an equi-join: one scan of the personal columns), and
+only those candidate pairs are tested for containment. ``audit_documents`` applies the same probes
+to the lines of the report's PDF (text extracted with pypdf) and of the Data Docs pages.
+
 Incremental audit (``audit_version``). The published version was audited against the warehouse as
 it then was, and it records what that audit covered (``personal_data_audit.json`` in the version
 folder: the rules, the warehouse loads present, each personal table's rows, and a digest of the
@@ -53,6 +66,14 @@ PREVIOUS_CELLS = "_publish_previous_cells"
 NEW_LOADS = "_publish_new_loads"
 HITS = "_publish_audit_hits"
 MIN_VALUE_LENGTH = 3
+#: A personal value this long or longer is also found inside a longer exported text (a name in a
+#: file name or a note); shorter ones only as a whole cell (they occur inside ordinary words).
+MIN_SUBSTRING_LENGTH = 5
+#: Personal columns matched as whole cells only: a birth date's text is also a period's or a
+#: snapshot's, which exported texts hold.
+WHOLE_CELL_ONLY = frozenset({"tanggal_lahir"})
+CELL_GRAMS = "_publish_cell_words"
+VOCABULARY = "_publish_vocabulary"
 NIK_LIKE = r"[0-9]{16}"
 #: The audit state written into each published version folder (no personal data in it).
 AUDIT_STATE = "personal_data_audit.json"
@@ -212,12 +233,19 @@ def nik_like_values(
 
 
 def _problems(
-    matches: list[tuple[str, str, str, int]], nik_like: list[tuple[str, str, int]]
+    matches: list[tuple[str, str, str, int, int]], nik_like: list[tuple[str, str, int]]
 ) -> list[str]:
-    problems = [
-        f"{file}: column {column} holds {n} value(s) equal to {source} (personal data)"
-        for file, column, source, n in matches
-    ]
+    problems = []
+    for file, column, source, equal, inside in matches:
+        if equal:
+            problems.append(
+                f"{file}: column {column} holds {equal} value(s) equal to {source} (personal data)"
+            )
+        if inside:
+            problems.append(
+                f"{file}: column {column} holds text containing {inside} value(s) of {source} "
+                "(personal data)"
+            )
     problems += [
         f"{file}: column {column} holds {n} value(s) with a NIK-like 16-digit number"
         for file, column, n in nik_like
@@ -237,7 +265,7 @@ def audit_files(
         matches = _probe_matches(con, {}, 0, _full_plan("no published version given"))
         return _problems(matches, nik_like_values(con, free_text))
     finally:
-        for table in (EXPORT_CELLS, HITS):
+        for table in (EXPORT_CELLS, HITS, CELL_GRAMS, VOCABULARY):
             con.execute(f"drop table if exists {table}")
 
 
@@ -255,6 +283,8 @@ def rules_fingerprint(con: duckdb.DuckDBPyConnection, free_text: set[str]) -> st
         "format": STATE_FORMAT,
         "sources": PERSONAL_SOURCES,
         "min_value_length": MIN_VALUE_LENGTH,
+        "substrings": [MIN_SUBSTRING_LENGTH, sorted(WHOLE_CELL_ONLY), "whole words in order",
+                       "vocabulary words"],
         "variants": ["trim", "upper", "warehouse values upper(trim())"],
         "nik_like": NIK_LIKE,
         "free_text": sorted(free_text),
@@ -399,8 +429,9 @@ def _probe_matches(
     filters: dict[str, str | None],
     new_cells: int,
     plan: AuditPlan,
-) -> list[tuple[str, str, str, int]]:
-    """(file, column, personal source, values) of the exported cells equal to a personal value.
+) -> list[tuple[str, str, str, int, int]]:
+    """(file, column, personal source, values equal to a cell, values inside a longer cell) of
+    the exported cells that are or contain a personal value (``MIN_SUBSTRING_LENGTH``).
 
     A table without a filter (``filters`` empty: the full audit) is probed whole against every
     cell; a table with one (the condition selecting its new rows) as (new cells x every row) and
@@ -413,7 +444,9 @@ def _probe_matches(
     columns = _personal_columns(_existing_columns(con))
     order = {f"{t}.{c}": i for i, (t, c, _) in enumerate(columns)}
     con.execute(f"create or replace temp table {HITS} (source varchar, v varchar)")
-    new_rows = []
+    new_rows: list[str] = []
+    new_substring_rows: list[str] = []
+    indexed: dict[str, str] = {}  # cells table -> its word index (built once)
     for table, column, data_type in columns:
         value = _probe_value(column, data_type)
         condition = filters.get(table)
@@ -424,31 +457,120 @@ def _probe_matches(
             cells, plan_line = NEW_CELLS, f"{name}: all rows x new cells"
         else:
             cells = plan_line = None
+        substrings = data_type != "DATE" and column not in WHOLE_CELL_ONLY
         if cells:
             con.execute(
                 f'insert into {HITS} select distinct {sql_literal(name)}, {value} from "{table}" '
                 f"where {_probe_condition(column, data_type, cells)}"
             )
+            if substrings:
+                if cells not in indexed:
+                    indexed[cells] = _cell_tokens(con, cells, f"{CELL_GRAMS}_{len(indexed)}")
+                _probe_substrings(
+                    con, f'select {sql_literal(name)} as source, {value} as v from "{table}"',
+                    indexed[cells],
+                )
             plan.probes.append(plan_line)
         if condition is not None and plan.new_loads:
-            new_rows.append(
-                f'select {sql_literal(name)} as source, {value} as v from "{table}" '
-                f"where {condition}"
-            )
+            select = f'select {sql_literal(name)} as source, {value} as v from "{table}"'
+            new_rows.append(f"{select} where {condition}")
+            if substrings:
+                new_substring_rows.append(f"{select} where {condition}")
             plan.probes.append(f"{name}: new rows x all cells")
     if new_rows:
         con.execute(
             f"insert into {HITS} select distinct source, v from ({' union all '.join(new_rows)}) "
             f"where v in (select v from {EXPORT_CELLS})"
         )
+    if new_substring_rows:
+        if EXPORT_CELLS not in indexed:
+            indexed[EXPORT_CELLS] = _cell_tokens(con, EXPORT_CELLS, f"{CELL_GRAMS}_{len(indexed)}")
+        _probe_substrings(con, " union all ".join(new_substring_rows), indexed[EXPORT_CELLS])
     rows = con.execute(
         f"""
         with hits as (select distinct source, v from {HITS})
-        select file, column_name, source, count(distinct upper(v)) from {EXPORT_CELLS}
-        join hits using (v) group by all
+        select file, column_name, source,
+            count(distinct hits.v) filter (where cells.v = hits.v),
+            count(distinct hits.v) filter (where cells.v <> hits.v)
+        from (select *, {_words("v")} as words from {EXPORT_CELLS}) cells
+        join (select *, {_words("v")} as words from hits) hits on cells.v = hits.v
+            or (length(hits.words) >= {MIN_SUBSTRING_LENGTH}
+                and {_contains_words("cells.words", "hits.words")})
+        group by all
         """
     ).fetchall()
+    for table in (*indexed.values(), VOCABULARY):
+        con.execute(f"drop table if exists {table}")
     return sorted(rows, key=lambda r: (order[r[2]], r[0], r[1]))
+
+
+def _words(expression: str) -> str:
+    """SQL: the text as upper-case words separated by single spaces (every run of characters
+    other than letters and digits is one separator: ``rekap_siti-aminah.csv`` holds the words
+    ``REKAP SITI AMINAH CSV``)."""
+    return f"trim(regexp_replace(upper({expression}), '[^\\p{{L}}\\p{{N}}]+', ' ', 'g'))"
+
+
+def _contains_words(text: str, words: str) -> str:
+    """SQL: the words ``words`` occur, whole and in order, in the words ``text``."""
+    return f"contains(' ' || {text} || ' ', ' ' || {words} || ' ')"
+
+
+def _cell_tokens(
+    con: duckdb.DuckDBPyConnection, cells: str, table: str = CELL_GRAMS
+) -> str:
+    """(Re)create the temp table of the words of the cells of table ``cells``, each with the
+    cell's words: the index the substring probe joins on (a personal value inside a cell starts
+    with one of the cell's words). Also the exports' vocabulary (reference names and codes, as
+    words), for ``_probe_substrings``."""
+    con.execute(
+        f"""
+        create or replace temp table {table} as
+        with cell_words as (
+            select distinct {_words("v")} as cell from {cells}
+            where length(v) >= {MIN_SUBSTRING_LENGTH}
+        ),
+        final as (
+            select distinct unnest(string_split(cell, ' ')) as token, cell from cell_words
+        )
+        select * from final
+        """
+    )
+    con.execute(
+        f"create or replace temp table {VOCABULARY} as select distinct {_words('v')} as v from "
+        f"({_reference_sql(_existing_columns(con))}) r(v) where v is not null"
+    )
+    return table
+
+
+def _probe_substrings(con: duckdb.DuckDBPyConnection, values: str, tokens: str) -> None:
+    """Add to the hits the personal values (SELECT ``values``: source, v) whose words (at least
+    ``MIN_SUBSTRING_LENGTH`` characters) occur whole and in order inside a cell's words: an
+    equi-join of each value's first word with the cells' words, then the containment test on
+    the few candidate pairs. A value that the exports' own vocabulary holds (a kelurahan or
+    program name) is not a hit."""
+    con.execute(
+        f"""
+        insert into {HITS}
+        with long_values as (
+            select distinct source, v from ({values}) where length(v) >= {MIN_SUBSTRING_LENGTH}
+        ),
+        personal as (select source, v, {_words("v")} as words from long_values),
+        candidates as (
+            select distinct personal.source, personal.v, personal.words from personal
+            join {tokens} tokens on tokens.token = split_part(personal.words, ' ', 1)
+            where length(personal.words) >= {MIN_SUBSTRING_LENGTH}
+              and {_contains_words("tokens.cell", "personal.words")}
+        ),
+        final as (
+            select source, v from candidates
+            where not exists (
+                select 1 from {VOCABULARY} w where {_contains_words("w.v", "candidates.words")}
+            )
+        )
+        select * from final
+        """
+    )
 
 
 def _full_plan(reason: str) -> AuditPlan:
@@ -487,7 +609,9 @@ def audit_version(
             try:
                 new_cells = _mark_new_cells(con, previous, state, cells)
             except (OSError, duckdb.Error) as error:
-                plan = _full_plan(f"the published version's cells cannot be read ({error})")
+                plan = _full_plan(
+                    f"the published version's cells cannot be read ({scrub_error(error)})"
+                )
         if plan.mode == "incremental":
             plan.new_cells = new_cells
             plan.new_loads, filters = _new_rows(con, state, loads)
@@ -498,5 +622,208 @@ def audit_version(
         result_state = audit_state(con, free_text, loads, cells)
         return AuditResult(problems=problems, plan=plan, state=result_state)
     finally:
-        for table in (EXPORT_CELLS, NEW_CELLS, PREVIOUS_CELLS, NEW_LOADS, HITS):
+        for table in (EXPORT_CELLS, NEW_CELLS, PREVIOUS_CELLS, NEW_LOADS, HITS, CELL_GRAMS,
+                      VOCABULARY):
             con.execute(f"drop table if exists {table}")
+
+
+# ------------------------------------------------------------------------------ failure texts
+
+#: tkpk's own exceptions whose messages are built from file names, table and column names,
+#: reason codes and counts, never from a cell (class names; checked along the class's MRO).
+OWN_MESSAGE_ERRORS = frozenset({
+    "FileProblem",
+    "MissingInputError",
+    "PersonalDataError",
+    "ProductionModeError",
+    "PseudonymKeyError",
+    "PublishError",
+    "ReconciliationError",
+    "RunFailure",
+    "ServeConfigError",
+})
+
+
+def own_message(error: BaseException) -> bool:
+    """True when ``error``'s message is tkpk's own text (see ``OWN_MESSAGE_ERRORS``)."""
+    return any(cls.__name__ in OWN_MESSAGE_ERRORS for cls in type(error).__mro__)
+
+
+def scrub_error(error: BaseException) -> str:
+    """The text of ``error`` that a log line, a summary or a failure hook may show.
+
+    The ingest's rule (``tkpk.ingest.raw``: "only the error type is logged: messages may quote
+    cell values"), applied to every failure: an engine or library error (DuckDB, pandas, Great
+    Expectations...) is shown by its type alone, since its message can quote a cell (a NIK, a
+    name, an address). tkpk's own errors keep their message (``OWN_MESSAGE_ERRORS``). A plain
+    ``RuntimeError`` that wraps an engine error as ``"<context>: <engine message>"`` (the
+    transforms' ``transform x.sql failed: ...``) keeps its context, the engine part scrubbed.
+    """
+    kind = type(error).__name__
+    if own_message(error):
+        return f"{kind}: {error}" if str(error) else kind
+    cause = error.__cause__
+    text, cause_text = str(error), str(cause) if cause is not None else ""
+    if type(error) is RuntimeError and cause_text and text.endswith(cause_text):
+        context = text[: -len(cause_text)].rstrip(": ")
+        return f"{context}: {scrub_error(cause)}"
+    return kind
+
+
+# ------------------------------------------------------------------------- documents
+
+
+def document_text(path: Path) -> str:
+    """The text a person sees in ``path``: a PDF's extracted text (``pypdf``), an HTML page's
+    text and attribute values (tags removed, entities decoded; scripts and styles kept: data can
+    hide there too), any other file as UTF-8 text."""
+    import html
+    import re
+
+    if path.suffix.lower() == ".pdf":
+        from pypdf import PdfReader
+
+        reader = PdfReader(path)
+        parts = [page.extract_text() or "" for page in reader.pages]
+        parts += [str(v) for v in (reader.metadata or {}).values()]
+        return "\n".join(parts)
+    text = path.read_text(encoding="utf-8", errors="replace")
+    if path.suffix.lower() in (".html", ".htm"):
+        text = re.sub(r"<[^>]*?>", "\n", text)
+        text = html.unescape(text)
+    return text
+
+
+def collect_document_cells(con: duckdb.DuckDBPyConnection, paths: list[Path], root: Path) -> int:
+    """(Re)create the cells table from documents: each non-empty line of each document's text
+    (``document_text``), trimmed and upper-cased, labelled with its path under ``root``."""
+    rows = []
+    for path in paths:
+        label = str(path.relative_to(root)) if path.is_relative_to(root) else path.name
+        lines = {line.strip().upper() for line in document_text(path).splitlines()}
+        rows += [(label, "text", line) for line in lines if len(line) >= MIN_VALUE_LENGTH]
+    con.execute(
+        f"create or replace temp table {EXPORT_CELLS} "
+        "(file varchar, column_name varchar, v varchar)"
+    )
+    if rows:
+        con.executemany(f"insert into {EXPORT_CELLS} values (?, ?, ?)", rows)
+    con.execute(
+        f"delete from {EXPORT_CELLS} where v in ({_reference_sql(_existing_columns(con))})"
+    )
+    return con.execute(f"select count(*) from {EXPORT_CELLS}").fetchone()[0]
+
+
+def audit_documents(
+    con: duckdb.DuckDBPyConnection, paths: list[Path], root: Path
+) -> list[str]:
+    """Problems found in documents shown to people (the report's PDF, Data Docs pages): their
+    lines against every personal value of the warehouse, as whole lines and as substrings
+    (``MIN_SUBSTRING_LENGTH``). Empty: no personal data."""
+    collect_document_cells(con, paths, root)
+    try:
+        matches = _probe_matches(con, {}, 0, _full_plan("documents"))
+        # no NIK-like pattern here: scripts hold long numbers; the warehouse's NIKs are probed
+        return [p.replace(": column text holds", ": holds") for p in _problems(matches, [])]
+    finally:
+        for table in (EXPORT_CELLS, HITS, CELL_GRAMS, VOCABULARY):
+            con.execute(f"drop table if exists {table}")
+
+
+def audit_report(settings: object, folder: Path) -> list[str] | None:
+    """The personal-data audit of a briefing pack (its PDF and HTML pages) against the
+    warehouse of ``settings``; None when there is no warehouse here to audit against (an
+    analyst's machine: the report is built from the already audited packs)."""
+    from tkpk.db import connect
+
+    warehouse = Path(settings.warehouse)
+    if not warehouse.is_file():
+        return None
+    con = connect(settings, warehouse, read_only=True)
+    try:
+        paths = sorted(p for p in folder.rglob("*") if p.suffix.lower() in (".pdf", ".html"))
+        return audit_documents(con, paths, folder.parent)
+    finally:
+        con.close()
+
+
+# ------------------------------------------------------------------------------ files at rest
+
+#: Permission bits for the group and others: none may be set on personal data at rest.
+GROUP_OTHER = 0o077
+#: Modes of the published packs: the restricted pack for the service user only, the Bappeda pack
+#: world-readable (the only world-readable output).
+RESTRICTED_MODES = (0o700, 0o600)
+BAPPEDA_MODES = (0o755, 0o644)
+
+
+class ProductionModeError(RuntimeError):
+    """Production mode refuses to run: personal data at rest is readable by the group or others."""
+
+
+def _exposed(path: Path) -> bool:
+    """True when ``path`` exists and its group or others have any permission on it."""
+    try:
+        return bool(path.stat().st_mode & GROUP_OTHER)
+    except OSError:
+        return False
+
+
+def exposed_files(settings: object) -> list[str]:
+    """What production mode refuses to run with, each with the command that fixes it: the
+    warehouse file (and its write-ahead log), the local pseudonym key file, the restricted pack
+    (folder and files, as published), readable or writable by the group or others."""
+    problems = []
+    warehouse = Path(settings.warehouse)
+    for path in (warehouse, warehouse.with_name(warehouse.name + ".wal"),
+                 Path(settings.local_key_file)):
+        if _exposed(path):
+            problems.append(f"{path} is accessible by group/others: run `chmod 600 {path}`")
+    restricted = Path(settings.curated_dir) / "restricted"
+    if restricted.exists():
+        folder = restricted.resolve()
+        if _exposed(folder) or any(_exposed(p) for p in folder.rglob("*")):
+            problems.append(
+                f"the restricted pack {folder} is accessible by group/others: run "
+                f"`chmod -R go-rwx {folder}`"
+            )
+    return problems
+
+
+def check_files_at_rest(settings: object) -> None:
+    """Production mode: refuse to run (``ProductionModeError``) when personal data at rest is
+    accessible by the group or others (``exposed_files``); then make every file this process
+    creates private (umask 077: the warehouse, its spill and scratch files, the packs while they
+    are written; ``set_pack_modes`` opens the Bappeda pack after the publish)."""
+    import os
+
+    problems = exposed_files(settings)
+    if problems:
+        raise ProductionModeError(
+            "production mode refuses to run: " + "; ".join(problems)
+            + " (see docs/operations.md, 'Personal data at rest')"
+        )
+    os.umask(0o077)
+
+
+def _set_tree(folder: Path, modes: tuple[int, int]) -> None:
+    """Mode of ``folder`` and its subfolders (first) and files (second)."""
+    folder.chmod(modes[0])
+    for path in folder.rglob("*"):
+        if not path.is_symlink():
+            path.chmod(modes[0] if path.is_dir() else modes[1])
+
+
+def set_pack_modes(curated_dir: Path, version_dir: Path) -> None:
+    """Modes of a published version: the restricted pack (and every other folder of the version)
+    for the owner only, the Bappeda pack world-readable; the folders above it traversable (not
+    listable) by others, so its fixed path ``<curated>/bappeda`` opens."""
+    for child in version_dir.iterdir():
+        if child.is_dir() and not child.is_symlink():
+            _set_tree(child, BAPPEDA_MODES if child.name == "bappeda" else RESTRICTED_MODES)
+    folder = version_dir
+    while True:
+        folder.chmod((folder.stat().st_mode & 0o700) | 0o711)
+        if folder == curated_dir or curated_dir not in folder.parents:
+            break
+        folder = folder.parent

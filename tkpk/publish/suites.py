@@ -308,6 +308,18 @@ def _table_specific(table: Table) -> list[dict]:
                 "rows_read <> accepted + quarantined + duplicate",
             ),
         ]
+    elif name == "data_quality_field":
+        checks += [
+            _rows(
+                "no raw value of a personal column (NIK, NO_KK, NAMA, ALAMAT, TANGGAL_LAHIR)",
+                "select * from {batch} where raw_value is not null and column_name in "
+                "('NIK', 'NO_KK', 'NAMA', 'ALAMAT', 'TANGGAL_LAHIR')",
+            ),
+            _expectation(
+                "expect_column_values_to_match_regex", "household_pseudonym is a hex HMAC",
+                column="household_pseudonym", regex="^[0-9a-f]{64}$",
+            ),
+        ]
     elif name == "source_pulls":
         checks += [
             _expectation(

@@ -1,7 +1,10 @@
 """Injected bad input: every row-level reason code of the contract, in each of its forms.
 
 Each form changes exactly one thing in a clean row (a cell override, a changed logical value or an
-inserted row), so the row gets exactly the reasons logged for it. Rows get at most one defect, and
+inserted row), so the row gets exactly the reasons logged for it. A form whose reason only flags
+the field (the contract's "Two severities": a warning) is logged ``accepted``: the row is
+accepted with that field null and the defect recorded as a flagged field; an error is logged
+``quarantined``. Rows get at most one defect, and
 duplicates are copied from untouched rows. The plan is drawn with the run's generator, so it is
 part of the seed.
 """
@@ -19,6 +22,7 @@ from tkpk.synth.render import NUMERIC_CELL, impossible_date_text
 
 QUARANTINED = "quarantined"
 DUPLICATE = "duplicate"
+ACCEPTED = "accepted"  # with a flagged field
 
 NIK_FORMS = (
     "nik_too_short",
@@ -40,53 +44,61 @@ class Form:
     name: str
     reason: str | None  # None: exact duplicate (outcome duplicate)
     column: str
+    #: a warning of the contract: the row is accepted with this field flagged (null)
+    flagged: bool = False
 
 
 def _nik_forms(empty: bool = True) -> list[Form]:
-    return [Form(f, "nik_invalid", "NIK") for f in NIK_FORMS if empty or f != "nik_empty"]
+    return [Form(f, "nik_invalid", "NIK", True) for f in NIK_FORMS if empty or f != "nik_empty"]
+
+
+def _flag(form: Form) -> Form:
+    """``form`` as a warning (the field is flagged, the row accepted)."""
+    return Form(form.name, form.reason, form.column, True)
 
 
 FORMS: dict[str, list[Form]] = {
     "households": [
-        Form("kk_too_short", "kk_invalid", "NO_KK"),
-        Form("kk_letters", "kk_invalid", "NO_KK"),
+        _flag(Form("kk_too_short", "kk_invalid", "NO_KK")),
+        _flag(Form("kk_letters", "kk_invalid", "NO_KK")),
         Form("kelurahan_both_unknown", "kelurahan_unknown", "KODE_KELURAHAN"),
         Form("kelurahan_name_unknown_code_empty", "kelurahan_unknown", "NAMA_KELURAHAN"),
-        Form("date_31_feb", "date_invalid", "TANGGAL_PENDATAAN"),
-        Form("date_after_period", "date_invalid", "TANGGAL_PENDATAAN"),
-        Form("desil_11", "code_invalid", "DESIL"),
-        Form("desil_0", "code_invalid", "DESIL"),
-        Form("code_out_of_list", "code_invalid", "JENIS_LANTAI"),
-        Form("code_out_of_list", "code_invalid", "SUMBER_AIR_MINUM"),
-        Form("code_out_of_list", "code_invalid", "FASILITAS_BAB"),
+        _flag(Form("date_31_feb", "date_invalid", "TANGGAL_PENDATAAN")),
+        _flag(Form("date_after_period", "date_invalid", "TANGGAL_PENDATAAN")),
+        _flag(Form("desil_11", "code_invalid", "DESIL")),
+        _flag(Form("desil_0", "code_invalid", "DESIL")),
+        _flag(Form("code_out_of_list", "code_invalid", "JENIS_LANTAI")),
+        _flag(Form("code_out_of_list", "code_invalid", "SUMBER_AIR_MINUM")),
+        _flag(Form("code_out_of_list", "code_invalid", "FASILITAS_BAB")),
         Form("expenditure_empty", "expenditure_invalid", "PENGELUARAN_PER_KAPITA"),
         Form("expenditure_negative", "expenditure_invalid", "PENGELUARAN_PER_KAPITA"),
+        Form("expenditure_zero", "expenditure_invalid", "PENGELUARAN_PER_KAPITA"),
         Form("household_duplicate_key", "household_duplicate_key", "ID_KELUARGA"),
         Form("exact_duplicate", None, "ID_KELUARGA"),
     ],
     "members": [
         *_nik_forms(),
-        Form("nik_scientific", "nik_precision_lost", "NIK"),
-        Form("date_31_feb", "date_invalid", "TANGGAL_LAHIR"),
-        Form("birth_before_1900", "date_invalid", "TANGGAL_LAHIR"),
-        Form("date_unparseable", "date_invalid", "TANGGAL_LAHIR"),
-        Form("code_out_of_list", "code_invalid", "PENDIDIKAN_TERTINGGI"),
-        Form("code_out_of_list", "code_invalid", "STATUS_SEKOLAH"),
-        Form("code_out_of_list", "code_invalid", "JAMINAN_KESEHATAN"),
-        Form("code_out_of_list", "code_invalid", "HUBUNGAN_KELUARGA"),
+        _flag(Form("nik_scientific", "nik_precision_lost", "NIK")),
+        _flag(Form("date_31_feb", "date_invalid", "TANGGAL_LAHIR")),
+        _flag(Form("birth_before_1900", "date_invalid", "TANGGAL_LAHIR")),
+        _flag(Form("date_unparseable", "date_invalid", "TANGGAL_LAHIR")),
+        _flag(Form("code_out_of_list", "code_invalid", "PENDIDIKAN_TERTINGGI")),
+        _flag(Form("code_out_of_list", "code_invalid", "STATUS_SEKOLAH")),
+        _flag(Form("code_out_of_list", "code_invalid", "JAMINAN_KESEHATAN")),
+        _flag(Form("code_out_of_list", "code_invalid", "HUBUNGAN_KELUARGA")),
         Form("household_unknown", "household_unknown", "ID_KELUARGA"),
         Form("exact_duplicate", None, "NIK"),
     ],
     "disbursements": [
         *_nik_forms(),
-        Form("nik_scientific", "nik_precision_lost", "NIK"),
-        Form("nik_numeric_cell", "nik_precision_lost", "NIK"),
-        Form("kk_too_short", "kk_invalid", "NO_KK"),
-        Form("kk_letters", "kk_invalid", "NO_KK"),
-        Form("kelurahan_both_unknown", "kelurahan_unknown", "KODE_KELURAHAN"),
-        Form("kelurahan_name_unknown_code_empty", "kelurahan_unknown", "NAMA_KELURAHAN"),
-        Form("kelurahan_name_unknown", "kelurahan_unknown", "NAMA_KELURAHAN"),
-        Form("kelurahan_code_unknown", "kelurahan_unknown", "KODE_KELURAHAN"),
+        _flag(Form("nik_scientific", "nik_precision_lost", "NIK")),
+        _flag(Form("nik_numeric_cell", "nik_precision_lost", "NIK")),
+        _flag(Form("kk_too_short", "kk_invalid", "NO_KK")),
+        _flag(Form("kk_letters", "kk_invalid", "NO_KK")),
+        _flag(Form("kelurahan_both_unknown", "kelurahan_unknown", "KODE_KELURAHAN")),
+        _flag(Form("kelurahan_name_unknown_code_empty", "kelurahan_unknown", "NAMA_KELURAHAN")),
+        _flag(Form("kelurahan_name_unknown", "kelurahan_unknown", "NAMA_KELURAHAN")),
+        _flag(Form("kelurahan_code_unknown", "kelurahan_unknown", "KODE_KELURAHAN")),
         Form("date_31_feb", "date_invalid", "TANGGAL_SALUR"),
         Form("date_after_period", "date_invalid", "TANGGAL_SALUR"),
         Form("date_unparseable", "date_invalid", "TANGGAL_SALUR"),
@@ -98,15 +110,15 @@ FORMS: dict[str, list[Form]] = {
     ],
     "pbi": [
         *_nik_forms(),
-        Form("nik_scientific", "nik_precision_lost", "NIK"),
-        Form("nik_numeric_cell", "nik_precision_lost", "NIK"),
+        _flag(Form("nik_scientific", "nik_precision_lost", "NIK")),
+        _flag(Form("nik_numeric_cell", "nik_precision_lost", "NIK")),
         Form("exact_duplicate", None, "NIK"),
     ],
     "local": [
         *_nik_forms(empty=False),
-        Form("nik_scientific", "nik_precision_lost", "NIK"),
-        Form("nik_numeric_cell", "nik_precision_lost", "NIK"),
-        Form("kelurahan_name_unknown", "kelurahan_unknown", "KELURAHAN"),
+        _flag(Form("nik_scientific", "nik_precision_lost", "NIK")),
+        _flag(Form("nik_numeric_cell", "nik_precision_lost", "NIK")),
+        _flag(Form("kelurahan_name_unknown", "kelurahan_unknown", "KELURAHAN")),
         Form("date_31_feb", "date_invalid", "TANGGAL"),
         Form("date_after_period", "date_invalid", "TANGGAL"),
         Form("amount_negative", "amount_invalid", "NILAI"),
@@ -212,7 +224,10 @@ def inject(job: Job, form: Form, count: int, ctx: DefectContext) -> int:
         return 0
     job.mark(rows)
     name, col = form.name, form.column
-    outcome, reasons = (DUPLICATE, "") if form.reason is None else (QUARANTINED, form.reason)
+    if form.reason is None:
+        outcome, reasons = DUPLICATE, ""
+    else:
+        outcome, reasons = (ACCEPTED if form.flagged else QUARANTINED), form.reason
 
     def entry(index: int, note: str = "") -> dict:
         """The defect log entry of row ``index``."""
@@ -286,6 +301,8 @@ def inject(job: Job, form: Form, count: int, ctx: DefectContext) -> int:
         override(col, [""] * len(rows))
     elif name == "expenditure_negative":
         frame["exp"][rows] = -np.abs(np.round(frame["exp"][rows]))
+    elif name == "expenditure_zero":
+        frame["exp"][rows] = 0.0
     elif name == "amount_negative":
         frame["amount"][rows] = -np.abs(np.nan_to_num(frame["amount"][rows], nan=500_000.0))
     elif name == "amount_zero":

@@ -7,6 +7,8 @@
 --   beneficiary_incidence  recipient_households / all recipient households of the program
 --   benefit_incidence      amount_idr / all matched amount of the program
 -- Shares are NULL when the program has no recipient (no amount) in the period.
+-- A recipient household whose DESIL was flagged (null in the registry) is in no decile: the
+-- shares are over the recipients with a known DESIL.
 with
 
 by_desil as (

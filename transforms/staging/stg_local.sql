@@ -2,8 +2,8 @@
 -- Grain: one row per raw recipient row of the batch (raw_local joined to ingest_batch).
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed; the
 -- program from JENIS_BANTUAN when given, else the file name's program (catalog aliases); an empty
--- NILAI is 0 (allowed for in-kind programs only, judged by the suite); SUMBER_DANA, else the
--- catalog's funding; the kelurahan by name (or code). `<column>_unparsed` keeps the text of a
+-- NILAI is 0 (allowed for in-kind programs only, judged by the suite); SUMBER_DANA, else (empty or
+-- unreadable: a flagged field) the catalog's funding; the kelurahan by name (or code). `<column>_unparsed` keeps the text of a
 -- value that could not be read. Validity: expectations/stg_local.json.
 with raw as (
     select r.*, b.file_order, b.period_end, b.program as file_program
@@ -94,8 +94,7 @@ final as (
         unparsed(r.kelurahan_code, r.kelurahan_text) as kelurahan_unparsed,
         r.amount_idr,
         'success' as status,
-        case when r.sumber_dana is null then catalog.funding else funding_code(r.sumber_dana) end
-            as funding_source,
+        coalesce(funding_code(r.sumber_dana), catalog.funding) as funding_source,
         unparsed(funding_code(r.sumber_dana), r.sumber_dana) as funding_source_unparsed,
         cast(null as varchar) as channel,
         cast(null as integer) as stage,

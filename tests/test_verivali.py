@@ -1,0 +1,99 @@
+"""The registry owners' correction lists (verivali): one XLSX per kelurahan, Bahasa Indonesia."""
+
+from __future__ import annotations
+
+import duckdb
+from python_calamine import CalamineWorkbook
+
+from tkpk.publish import verivali
+
+PSEUDONYM = "ab" * 32
+
+
+def _restricted(tmp_path):
+    """A staged restricted folder whose data_quality_field holds four flagged fields: three of
+    Medono (a household's DESIL and floor code, a member's birth date), one of a program record
+    that names no kelurahan."""
+    folder = tmp_path / "restricted"
+    folder.mkdir()
+    con = duckdb.connect()
+    con.execute(
+        f"""
+        copy (
+            select * from (values
+                ('{PSEUDONYM}', date '2026-06-01', '33.75.01.1002', 'Medono', 'households',
+                 'dtsen_keluarga_3375_202606.csv', 'aa', 22::bigint, 'JENIS_LANTAI',
+                 'code_invalid', '9'),
+                ('{PSEUDONYM}', date '2026-06-01', '33.75.01.1002', 'Medono', 'households',
+                 'dtsen_keluarga_3375_202606.csv', 'aa', 22::bigint, 'DESIL', 'code_invalid',
+                 '11'),
+                ('{PSEUDONYM}', date '2026-06-01', '33.75.01.1002', 'Medono', 'members',
+                 'dtsen_anggota_3375_202606.csv', 'bb', 12::bigint, 'TANGGAL_LAHIR',
+                 'date_invalid', null),
+                (null, date '2026-06-01', null, null, 'disbursements',
+                 'salur_pkh_bri_202606_tahap2.csv', 'cc', 17::bigint, 'NIK',
+                 'nik_precision_lost', null)
+            ) v(household_pseudonym, period, kelurahan_code, kelurahan_name, kind, file, sha256,
+                row_number, column_name, reason, raw_value)
+        ) to '{folder / "data_quality_field.parquet"}' (format parquet)
+        """
+    )
+    return con, folder
+
+
+def _sheet(path) -> list[list]:
+    return CalamineWorkbook.from_path(str(path)).get_sheet_by_name(
+        verivali.SHEET
+    ).to_python()
+
+
+def test_one_workbook_per_kelurahan_with_a_line_per_flagged_field(tmp_path):
+    con, folder = _restricted(tmp_path)
+    paths = verivali.write_verivali(con, folder)
+    assert [p.name for p in paths] == ["33.75.01.1002_medono.xlsx", "tanpa_kelurahan.xlsx"]
+    rows = _sheet(folder / "verivali" / "33.75.01.1002_medono.xlsx")
+    assert rows[0][0] == "Daftar perbaikan data (verivali): Kelurahan Medono (33.75.01.1002)"
+    assert rows[3] == [text for text, _ in verivali.HEADINGS]
+    assert rows[3][:9] == [
+        "No", "Berkas", "Nomor baris", "Jenis berkas", "Periode", "Kolom", "Alasan",
+        "Nilai terbaca", "Pseudonim keluarga",
+    ]
+    # ordered by file, row, column; the reason in words; no raw value for a birth date
+    assert [row[:9] for row in rows[4:]] == [
+        [1.0, "dtsen_anggota_3375_202606.csv", 12.0, "anggota keluarga", "2026-06",
+         "TANGGAL_LAHIR", verivali.REASON_TEXT["date_invalid"], "", PSEUDONYM],
+        [2.0, "dtsen_keluarga_3375_202606.csv", 22.0, "keluarga", "2026-06", "DESIL",
+         "Kode di luar daftar kode kolom ini", "11", PSEUDONYM],
+        [3.0, "dtsen_keluarga_3375_202606.csv", 22.0, "keluarga", "2026-06", "JENIS_LANTAI",
+         "Kode di luar daftar kode kolom ini", "9", PSEUDONYM],
+    ]
+    other = _sheet(folder / "verivali" / "tanpa_kelurahan.xlsx")
+    assert other[0][0] == "Daftar perbaikan data (verivali): Catatan program tanpa kelurahan"
+    assert [row[:9] for row in other[4:]] == [
+        [1.0, "salur_pkh_bri_202606_tahap2.csv", 17.0, "penyaluran", "2026-06", "NIK",
+         verivali.REASON_TEXT["nik_precision_lost"], "", ""],
+    ]
+
+
+def test_nothing_flagged_writes_no_workbook(tmp_path):
+    con, folder = _restricted(tmp_path)
+    con.execute(
+        f"copy (select * from read_parquet('{folder / 'data_quality_field.parquet'}') limit 0) "
+        f"to '{folder / 'data_quality_field.parquet'}' (format parquet)"
+    )
+    assert verivali.write_verivali(con, folder) == []
+    assert not (folder / "verivali").exists()
+
+
+def test_every_contract_warning_reason_has_words():
+    for reason in ("nik_invalid", "nik_precision_lost", "kk_invalid", "code_invalid",
+                   "number_invalid", "date_invalid", "kelurahan_unknown"):
+        assert verivali.reason_text(reason) != reason
+    assert verivali.file_stem("33.75.01.1002", "Kel. Podo Sugih") == "33.75.01.1002_kel_podo_sugih"
+
+
+def test_same_flagged_fields_give_the_same_bytes(tmp_path):
+    con, folder = _restricted(tmp_path)
+    first = [p.read_bytes() for p in verivali.write_verivali(con, folder)]
+    second = [p.read_bytes() for p in verivali.write_verivali(con, folder)]
+    assert first == second

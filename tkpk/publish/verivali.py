@@ -1,0 +1,152 @@
+"""The registry owners' correction list (verivali): one XLSX per kelurahan, in Bahasa Indonesia.
+
+Every field a warning flagged (``data_quality_field``: accepted with the field empty) is one line
+an operator of the social-welfare office works through: the raw file and its row number, the
+column, the reason in words, the value as read (never for personal data) and, for a household or
+member row, the household's pseudonym. The workbooks are written from the staged restricted
+``data_quality_field.parquet`` (already pseudonymised) into ``restricted/verivali/`` with each
+publish, so they are part of the same atomic swap and of the restricted manifest; the Bappeda
+pack never holds them. Records that name no kelurahan (program lists) go to one workbook of
+their own.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import xlsxwriter
+
+from tkpk.db import sql_literal
+
+#: Sub-folder of the restricted pack holding the workbooks.
+FOLDER = "verivali"
+#: Workbook of the flagged fields whose row names no kelurahan (program records).
+NO_KELURAHAN = "tanpa_kelurahan"
+SHEET = "Daftar perbaikan"
+#: Creation date written into every workbook (reproducible bytes).
+CREATED = datetime(2026, 1, 1)
+
+#: Column headings (Bahasa Indonesia) and the width of each column.
+HEADINGS: tuple[tuple[str, int], ...] = (
+    ("No", 6),
+    ("Berkas", 40),
+    ("Nomor baris", 12),
+    ("Jenis berkas", 16),
+    ("Periode", 11),
+    ("Kolom", 22),
+    ("Alasan", 60),
+    ("Nilai terbaca", 22),
+    ("Pseudonim keluarga", 24),
+    ("Sudah diperbaiki (ya/tidak)", 16),
+    ("Catatan petugas", 40),
+)
+
+#: Reason code -> what is wrong, in words (Bahasa Indonesia).
+REASON_TEXT: dict[str, str] = {
+    "nik_invalid": "NIK tidak sah: bukan 16 digit, kode provinsi salah, atau tanggal lahir di "
+    "dalam NIK tidak mungkin",
+    "nik_precision_lost": "NIK berasal dari sel angka lembar kerja atau notasi ilmiah: digit "
+    "terakhirnya hilang",
+    "kk_invalid": "Nomor KK tidak 16 digit (atau berasal dari sel angka / notasi ilmiah)",
+    "code_invalid": "Kode di luar daftar kode kolom ini",
+    "number_invalid": "Angka tidak terbaca atau di luar rentang yang mungkin",
+    "date_invalid": "Tanggal tidak terbaca, tidak mungkin (mis. 31/02), sebelum 1900, atau "
+    "sesudah akhir periode berkas",
+    "kelurahan_unknown": "Kode atau nama kelurahan tidak dikenal",
+}
+
+#: Kind of file -> its name in Bahasa Indonesia.
+KIND_TEXT: dict[str, str] = {
+    "households": "keluarga",
+    "members": "anggota keluarga",
+    "disbursements": "penyaluran",
+    "pbi": "PBI-JK",
+    "local": "bantuan daerah",
+}
+
+
+def reason_text(reason: str) -> str:
+    """The reason in words (the code itself for a reason without a text)."""
+    return REASON_TEXT.get(reason, reason)
+
+
+def file_stem(kelurahan_code: str | None, kelurahan_name: str | None) -> str:
+    """``<kelurahan_code>_<name>`` (name lower-case, letters and digits only), or
+    ``tanpa_kelurahan``."""
+    if not kelurahan_code:
+        return NO_KELURAHAN
+    name = re.sub(r"[^0-9a-z]+", "_", (kelurahan_name or "").lower()).strip("_")
+    return f"{kelurahan_code}_{name}" if name else kelurahan_code
+
+
+def write_verivali(con: duckdb.DuckDBPyConnection, restricted: Path) -> list[Path]:
+    """Write one workbook per kelurahan with flagged fields from the staged restricted pack in
+    ``restricted``; return the paths written (none when nothing is flagged)."""
+    source = restricted / "data_quality_field.parquet"
+    rows = con.execute(
+        f"""
+        select kelurahan_code, kelurahan_name, file, row_number, kind,
+            strftime(period, '%Y-%m') as period, column_name, reason, raw_value,
+            household_pseudonym
+        from read_parquet({sql_literal(source)})
+        order by kelurahan_code nulls last, file, row_number, column_name, reason
+        """
+    ).fetchall()
+    groups: dict[tuple[str | None, str | None], list[tuple]] = {}
+    for row in rows:
+        groups.setdefault((row[0], row[1]), []).append(row[2:])
+    folder = restricted / FOLDER
+    paths = []
+    for (code, name), lines in groups.items():
+        folder.mkdir(exist_ok=True)
+        path = folder / f"{file_stem(code, name)}.xlsx"
+        _write_workbook(path, code, name, lines)
+        paths.append(path)
+    return paths
+
+
+def _write_workbook(
+    path: Path, code: str | None, name: str | None, lines: list[tuple]
+) -> None:
+    """One kelurahan's workbook: a title, the headings, one line per flagged field."""
+    book = xlsxwriter.Workbook(
+        str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
+                    "strings_to_urls": False}
+    )
+    try:
+        # a fixed creation date: the same flagged fields give the same bytes in every publish
+        book.set_properties({"title": "Daftar perbaikan data (verivali)", "created": CREATED})
+        sheet = book.add_worksheet(SHEET)
+        bold = book.add_format({"bold": True})
+        heading = book.add_format({"bold": True, "bg_color": "#DDEBF7", "border": 1,
+                                   "text_wrap": True, "valign": "top"})
+        where = f"Kelurahan {name} ({code})" if code else "Catatan program tanpa kelurahan"
+        sheet.write_string(0, 0, f"Daftar perbaikan data (verivali): {where}", bold)
+        sheet.write_string(
+            1, 0, "Setiap baris adalah satu kolom yang ditandai: baris data diterima dengan "
+            "kolom ini dikosongkan. Perbaiki di sumber data lalu kirim ulang berkasnya.",
+        )
+        first = 3
+        for column, (text, width) in enumerate(HEADINGS):
+            sheet.write_string(first, column, text, heading)
+            sheet.set_column(column, column, width)
+        for number, (file, row_number, kind, period, column_name, reason, raw, pseudonym) in (
+            enumerate(lines, start=1)
+        ):
+            r = first + number
+            sheet.write_number(r, 0, number)
+            sheet.write_string(r, 1, file or "")
+            sheet.write_number(r, 2, row_number)
+            sheet.write_string(r, 3, KIND_TEXT.get(kind, kind or ""))
+            sheet.write_string(r, 4, period or "")
+            sheet.write_string(r, 5, column_name or "")
+            sheet.write_string(r, 6, reason_text(reason))
+            sheet.write_string(r, 7, "" if raw is None else raw)
+            sheet.write_string(r, 8, pseudonym or "")
+        sheet.freeze_panes(first + 1, 0)
+        sheet.autofilter(first, 0, first + len(lines), len(HEADINGS) - 1)
+    finally:
+        book.close()
