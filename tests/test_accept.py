@@ -105,7 +105,7 @@ HOUSEHOLD_ROWS = [
         [("NO_KK", "kk_invalid")],
     ),
     (household(id_keluarga="H13", no_kk="3.37501E+15"), "accepted", [("NO_KK", "kk_invalid")]),
-    (household(id_keluarga="H14", rt="satu"), "accepted", [("RT", "code_invalid")]),
+    (household(id_keluarga="H14", rt="satu"), "accepted", [("RT", "number_invalid")]),
     (
         household(
             id_keluarga="H15",

@@ -124,7 +124,13 @@ def test_bappeda_is_the_only_world_readable_output(real_packs, tmp_path, private
         assert folder.stat().st_mode & stat.S_IXOTH, folder
     restricted = result.restricted_dir.resolve()
     assert stat.S_IMODE(restricted.stat().st_mode) == 0o700
-    assert {stat.S_IMODE(p.stat().st_mode) for p in restricted.iterdir()} == {0o600}
+    assert {stat.S_IMODE(p.stat().st_mode) for p in restricted.rglob("*") if p.is_file()} == {
+        0o600
+    }
+    # its sub-folders (verivali/: the correction lists) are the owner's only too
+    assert {stat.S_IMODE(p.stat().st_mode) for p in restricted.rglob("*") if p.is_dir()} <= {
+        0o700
+    }
     # the published pack passes production's check; the copied warehouse (0644) does not
     warehouse.chmod(0o644)
     assert privacy.exposed_files(replace(settings, local_key_file=tmp_path / "none")) == [

@@ -44,6 +44,20 @@ def world(tmp_path_factory) -> Iterator[World]:
             "insert into quarantine values (?, 'f', ?, ?, ['code_invalid'], ?, 'load')",
             [sha, kind, i, json.dumps(raw)],
         )
+    # flagged fields: H1's row twice (DESIL and floor code: one household), a member of H1 and a
+    # member of H2
+    flagged = [
+        ("hh", "households", 1, "DESIL", "2031-03-01", KEL_MEDONO),
+        ("hh", "households", 1, "JENIS_LANTAI", "2031-03-01", KEL_MEDONO),
+        ("mm", "members", 1, "TANGGAL_LAHIR", "2031-03-01", KEL_MEDONO),
+        ("mm", "members", 4, "NIK", "2031-03-01", KEL_KRAPYAK),
+    ]
+    for sha, kind, row, column, period, kelurahan in flagged:
+        w.con.execute(
+            "insert into flagged_field values (?, 'f', ?, ?, ?, 'code_invalid', null, 'load', "
+            "cast(? as date), ?, null)",
+            [sha, kind, row, column, period, kelurahan],
+        )
     w.build()
     yield w
     w.con.close()
@@ -78,3 +92,13 @@ def test_snapshot_and_line_age(world) -> None:
     assert (may["snapshot_age_months"], may["poverty_line_age_months"]) == (2, 4)
     assert str(may["poverty_line_effective_from"]) == "2031-01-01"
     assert _counts(may) == _counts(march)  # same snapshot, same rows
+
+
+def test_rows_with_flagged_fields(world) -> None:
+    def flagged(area: str) -> tuple:
+        row = world.row("data_coverage", "2031-03", area)
+        return row["households_with_flagged_field"], row["members_with_flagged_field"]
+
+    assert flagged(KEL_MEDONO) == (1, 1)  # two flagged fields of one household row
+    assert flagged(KEL_KRAPYAK) == (0, 1)
+    assert flagged(CITY) == (1, 2)

@@ -82,7 +82,8 @@ CONTRACT_COLUMNS = {
         *AREA_KEYS,
         "snapshot_age_months", "poverty_line_effective_from", "poverty_line_age_months",
         "household_rows_accepted", "household_rows_quarantined", "member_rows_accepted",
-        "member_rows_quarantined",
+        "member_rows_quarantined", "households_with_flagged_field",
+        "members_with_flagged_field",
     ],
     "poverty_profile": [
         *AREA_KEYS,

@@ -193,7 +193,9 @@ def _other_tables(con: duckdb.DuckDBPyConnection) -> None:
                households as household_rows_accepted,
                case when area_level = 'kota' then 2 else 0 end as household_rows_quarantined,
                population as member_rows_accepted,
-               0 as member_rows_quarantined
+               0 as member_rows_quarantined,
+               0 as households_with_flagged_field,
+               0 as members_with_flagged_field
         from kelurahan_poverty
         """
     )

@@ -284,8 +284,8 @@ def test_view_over_parquet_with_reasons_into(people, tmp_path):
 SEVERITY_TABLE = {
     "households": {
         ("id_missing", None), ("kelurahan_unknown", None), ("expenditure_invalid", None),
-        ("row_malformed", None), ("kk_invalid", "NO_KK"), ("code_invalid", "RT"),
-        ("code_invalid", "RW"), ("number_invalid", "JUMLAH_ANGGOTA"), ("code_invalid", "DESIL"),
+        ("row_malformed", None), ("kk_invalid", "NO_KK"), ("number_invalid", "RT"),
+        ("number_invalid", "RW"), ("number_invalid", "JUMLAH_ANGGOTA"), ("code_invalid", "DESIL"),
         ("number_invalid", "LUAS_LANTAI"), ("code_invalid", "JENIS_LANTAI"),
         ("code_invalid", "JENIS_DINDING"), ("code_invalid", "SUMBER_AIR_MINUM"),
         ("code_invalid", "SUMBER_PENERANGAN"), ("code_invalid", "BAHAN_BAKAR_MASAK"),

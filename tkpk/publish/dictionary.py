@@ -676,6 +676,16 @@ DATA_COVERAGE = Table(
                "Baris anggota keluarga dari berkas potret yang dikarantina, dihitung di tempat "
                "keluarganya tinggal (selain itu hanya di baris kota).",
                additive=False),
+        _count("households_with_flagged_field", "households",
+               "Accepted household rows of the snapshot with at least one flagged field (a "
+               "value nulled by a warning: the registry's correction list).",
+               "Baris keluarga potret yang diterima dengan minimal satu isian yang ditandai "
+               "(nilai dikosongkan karena peringatan: daftar perbaikan registri)."),
+        _count("members_with_flagged_field", "persons",
+               "Accepted member rows of the snapshot with at least one flagged field, counted "
+               "where their household lives.",
+               "Baris anggota keluarga potret yang diterima dengan minimal satu isian yang "
+               "ditandai, dihitung di tempat keluarganya tinggal."),
     ),
 )
 

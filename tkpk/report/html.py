@@ -73,11 +73,14 @@ class Column:
     format: Callable[[object], str] | None = None  # None: text as is
 
     def cell(self, value: object) -> str:
-        """``<td>``: the formatted value, the raw number in ``data-v`` for sorting."""
+        """``<td>``: the formatted value, the raw number (a date's day number) in ``data-v`` for
+        sorting."""
         if self.format is None:
             return f"<td>{_e(value if not fmt.is_missing(value) else fmt.MISSING)}</td>"
-        sort = "" if fmt.is_missing(value) else f' data-v="{float(value)!r}"'
-        return f'<td class="num"{sort}>{_e(self.format(value))}</td>'
+        if fmt.is_missing(value):
+            return f'<td class="num">{_e(fmt.MISSING)}</td>'
+        number = value.toordinal() if hasattr(value, "toordinal") else float(value)
+        return f'<td class="num" data-v="{number!r}">{_e(self.format(value))}</td>'
 
 
 def _e(value: object) -> str:
@@ -254,11 +257,29 @@ def _dictionary_column(table: str, column: str) -> object | None:
     return None
 
 
+#: Short Indonesian headers of the data_coverage columns (the dictionary has the full text).
+COVERAGE_LABELS = {
+    "snapshot_age_months": "Umur snapshot (bulan)",
+    "poverty_line_effective_from": "Garis kemiskinan berlaku sejak",
+    "poverty_line_age_months": "Umur garis kemiskinan (bulan)",
+    "poverty_line_scope": "Cakupan garis kemiskinan",
+    "household_rows_accepted": "Baris keluarga diterima",
+    "household_rows_quarantined": "Baris keluarga dikarantina",
+    "member_rows_accepted": "Baris anggota diterima",
+    "member_rows_quarantined": "Baris anggota dikarantina",
+    "households_flagged": "Keluarga dengan isian ditandai",
+    "members_flagged": "Anggota dengan isian ditandai",
+    "mpi_incomplete_population": "Penduduk dengan data IKM tidak lengkap",
+}
+
+
 def _label(column: str, table: str = "data_coverage") -> str:
-    """A column's Indonesian label: analysis.LABELS, else the dictionary's Indonesian text (its
-    first clause), else the column name."""
+    """A column's Indonesian label: analysis.LABELS or COVERAGE_LABELS, else the dictionary's
+    Indonesian text (its first clause), else the column name."""
     if column in analysis.LABELS:
         return analysis.LABELS[column]
+    if column in COVERAGE_LABELS:
+        return COVERAGE_LABELS[column]
     entry = _dictionary_column(table, column)
     text = str(getattr(entry, "id", "") or "")
     return re.split(r"[.;(:]", text)[0].strip() or column if text else column
@@ -352,7 +373,10 @@ def coverage_table(data: ReportData) -> str:
     for name in coverage.columns:
         if name in skip:
             continue
-        if name == "area_name" or not pd.api.types.is_numeric_dtype(coverage[name]):
+        values = coverage[name].dropna()
+        if len(values) and hasattr(values.iloc[0], "toordinal"):  # dates
+            columns.append(Column(name, _label(name), lambda v: _value(pd.Timestamp(v).date())))
+        elif name == "area_name" or not pd.api.types.is_numeric_dtype(coverage[name]):
             columns.append(Column(name, _label(name)))
         else:
             columns.append(Column(name, _label(name), lambda v, c=name: _value(v, c)))

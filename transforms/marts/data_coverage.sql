@@ -11,6 +11,8 @@
 --   member_rows_quarantined: quarantined rows of s(m)'s member files, counted where their
 --     household lives (the accepted household of s(m), else the quarantined household row's
 --     kelurahan), else in the root row only;
+--   households_with_flagged_field, members_with_flagged_field: accepted household / member rows
+--     of s(m) with at least one flagged field (flagged_field), where the household lives;
 --   snapshot_age_months = months from s(m) to m; poverty_line_age_months = months from the
 --     effective_from of the line in force to m.
 -- Every level is aggregated through int_area_hierarchy (a kecamatan counts its kelurahan).
@@ -84,27 +86,41 @@ member_quarantine_located as (
         and quarantined_household_areas.id_keluarga = member_quarantine.id_keluarga
 ),
 
+flagged_rows as (
+    -- accepted registry rows with at least one flagged field (one per row)
+    select distinct period as snapshot, kelurahan_code, kind, sha256, row_number
+    from flagged_field
+    where kind in ('households', 'members')
+),
+
 facts as (
     -- (snapshot, kelurahan or NULL) -> row counts
     select snapshot, kelurahan_code, count(*) as household_rows_accepted,
            0 as household_rows_quarantined, 0 as member_rows_accepted,
-           0 as member_rows_quarantined
+           0 as member_rows_quarantined, 0 as households_with_flagged_field,
+           0 as members_with_flagged_field
     from registry_households
     group by snapshot, kelurahan_code
     union all
-    select registry_members.snapshot, registry_households.kelurahan_code, 0, 0, count(*), 0
+    select registry_members.snapshot, registry_households.kelurahan_code, 0, 0, count(*), 0,
+           0, 0
     from registry_members
     join registry_households
         on registry_households.snapshot = registry_members.snapshot
         and registry_households.id_keluarga = registry_members.id_keluarga
     group by registry_members.snapshot, registry_households.kelurahan_code
     union all
-    select snapshot, kelurahan_code, 0, count(*), 0, 0
+    select snapshot, kelurahan_code, 0, count(*), 0, 0, 0, 0
     from household_quarantine
     group by snapshot, kelurahan_code
     union all
-    select snapshot, kelurahan_code, 0, 0, 0, count(*)
+    select snapshot, kelurahan_code, 0, 0, 0, count(*), 0, 0
     from member_quarantine_located
+    group by snapshot, kelurahan_code
+    union all
+    select snapshot, kelurahan_code, 0, 0, 0, 0,
+           count(*) filter (where kind = 'households'), count(*) filter (where kind = 'members')
+    from flagged_rows
     group by snapshot, kelurahan_code
 ),
 
@@ -115,7 +131,9 @@ sums as (
         sum(facts.household_rows_accepted) as household_rows_accepted,
         sum(facts.household_rows_quarantined) as household_rows_quarantined,
         sum(facts.member_rows_accepted) as member_rows_accepted,
-        sum(facts.member_rows_quarantined) as member_rows_quarantined
+        sum(facts.member_rows_quarantined) as member_rows_quarantined,
+        sum(facts.households_with_flagged_field) as households_with_flagged_field,
+        sum(facts.members_with_flagged_field) as members_with_flagged_field
     from periods
     join facts on facts.snapshot = periods.snapshot
     join int_area_hierarchy
@@ -140,7 +158,11 @@ final as (
         cast(coalesce(sums.household_rows_quarantined, 0) as bigint)
             as household_rows_quarantined,
         cast(coalesce(sums.member_rows_accepted, 0) as bigint) as member_rows_accepted,
-        cast(coalesce(sums.member_rows_quarantined, 0) as bigint) as member_rows_quarantined
+        cast(coalesce(sums.member_rows_quarantined, 0) as bigint) as member_rows_quarantined,
+        cast(coalesce(sums.households_with_flagged_field, 0) as bigint)
+            as households_with_flagged_field,
+        cast(coalesce(sums.members_with_flagged_field, 0) as bigint)
+            as members_with_flagged_field
     from periods
     cross join ref_area
     left join sums on sums.period = periods.period and sums.area_code = ref_area.code
