@@ -87,6 +87,19 @@ HOUSEHOLDS = [
     "near_poor", "mpi_score", "mpi_poor", "programs_received", "program_count", "unreached_poor",
 ]  # fmt: skip
 
+POVERTY_PROFILE = [
+    *AREA_KEYS,
+    "profile_group", "population", "poor_population", "p0", "extreme_poor_population",
+    "mpi_poor_population", "households",
+]  # fmt: skip
+TRANSITION_STATES = ("stayed_poor", "entered_poverty", "exited_poverty", "stayed_non_poor",
+                     "new", "left")
+POVERTY_TRANSITIONS = [
+    "snapshot_from", "snapshot_to", "area_level", "area_code", "area_name", "kecamatan_code",
+    *(f"{s}_{w}" for s in TRANSITION_STATES for w in ("households", "population")),
+    "exited_poverty_recipient_households", "stayed_poor_recipient_households",
+]  # fmt: skip
+
 #: The columns of every table, in contract order.
 TABLE_COLUMNS = {
     "kelurahan_poverty": KELURAHAN_POVERTY,
@@ -97,6 +110,8 @@ TABLE_COLUMNS = {
     "data_quality": DATA_QUALITY,
     "data_quality_reason": DATA_QUALITY_REASON,
     "households": HOUSEHOLDS,
+    "poverty_profile": POVERTY_PROFILE,
+    "poverty_transitions": POVERTY_TRANSITIONS,
 }
 RESTRICTED_ONLY = {"households", "data_quality_reason"}  # as the dictionary
 
@@ -121,6 +136,7 @@ RATIO_DENOMINATORS = {
            "sum(recipient_households) over (partition by period, program) end"
         for c in ("beneficiary_incidence", "benefit_incidence")
     },
+    "poverty_profile": {"p0": "population"},
 }
 #: Bappeda pack: counts that are published as null when between 1 and 4.
 SUPPRESSED_COUNTS = {
@@ -136,6 +152,9 @@ SUPPRESSED_COUNTS = {
     "program_incidence": ["recipient_households"],
     "program_overlap": PROGRAM_OVERLAP[len(AREA_KEYS):],
     "funding_sources": ["recipient_households"],
+    "poverty_profile": ["population", "poor_population", "extreme_poor_population",
+                        "mpi_poor_population", "households"],
+    "poverty_transitions": POVERTY_TRANSITIONS[6:],
 }  # fmt: skip
 
 
@@ -570,6 +589,89 @@ AMOUNT_BASIS = {
 }
 
 
+def _build_decision_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """poverty_profile (groups drawn from hashes of the household id) and poverty_transitions
+    (consecutive periods taken as consecutive snapshots, the same household ids)."""
+    _area_table(
+        con,
+        "poverty_profile",
+        """
+        with grouped_hh as (
+            select h.*, g.profile_group,
+                   case when g.person then 1 + hash(h.household_id, g.profile_group) % 2
+                        else h.household_size end as persons
+            from hh_mpi h
+            cross join (values ('head_female', false, 4), ('head_60plus', false, 5),
+                               ('member_disabled', false, 9), ('member_70plus', false, 8),
+                               ('children_0_17', true, 2), ('children_0_6', true, 3),
+                               ('elderly_60plus', true, 4), ('persons_disabled', true, 11))
+                as g(profile_group, person, every)
+            where hash(h.household_id, g.profile_group, 'in') % g.every = 0
+        )
+        select {area}, h.profile_group,
+            sum(h.persons) as population,
+            sum(h.persons) filter (where h.poor) as poor_population,
+            sum(h.persons) filter (where h.poor) / sum(h.persons) as p0,
+            coalesce(sum(h.persons) filter (where h.extreme_poor), 0) as extreme_poor_population,
+            coalesce(sum(h.persons) filter (where h.score18 >= 6), 0) as mpi_poor_population,
+            count(*) as households
+        from grouped_hh h
+        {grouping}
+        """.replace("sum(h.persons) filter (where h.poor) as", "coalesce(sum(h.persons) filter "
+                    "(where h.poor), 0) as"),
+        extra_key="h.profile_group",
+    )
+    con.execute(
+        """
+        create or replace table poverty_transitions as
+        with periods as (
+            select period, lead(period) over (order by period) as next_period
+            from (select distinct period from hh)
+        ),
+        paired as (
+            select p.period as snapshot_from, p.next_period as snapshot_to,
+                   b.code, b.kecamatan_code, b.household_size,
+                   case when a.poor and b.poor then 'stayed_poor'
+                        when not a.poor and b.poor then 'entered_poverty'
+                        when a.poor and not b.poor then 'exited_poverty'
+                        else 'stayed_non_poor' end as state,
+                   hash(b.household_id, 'rx') % 3 > 0 as recipient
+            from periods p
+            join hh a on a.period = p.period
+            join hh b on b.period = p.next_period and b.household_id = a.household_id
+        ),
+        grouped as (
+            select snapshot_from, any_value(snapshot_to) as snapshot_to,
+                   case when grouping(code) = 0 then 'kelurahan'
+                        when grouping(kecamatan_code) = 0 then 'kecamatan' else 'kota' end
+                       as area_level,
+                   coalesce(code, kecamatan_code, '33.75') as area_code,
+                   kecamatan_code,
+        """
+        + ",\n".join(
+            f"count(*) filter (where state = '{s}') as {s}_households, "
+            f"coalesce(sum(household_size) filter (where state = '{s}'), 0) as {s}_population"
+            for s in TRANSITION_STATES[:4]
+        )
+        + """,
+                   0 as new_households, 0 as new_population, 0 as left_households,
+                   0 as left_population,
+                   count(*) filter (where state = 'exited_poverty' and recipient)
+                       as exited_poverty_recipient_households,
+                   count(*) filter (where state = 'stayed_poor' and recipient)
+                       as stayed_poor_recipient_households
+            from paired
+            where snapshot_to is not null
+            group by grouping sets ((snapshot_from, code, kecamatan_code),
+                                    (snapshot_from, kecamatan_code), (snapshot_from))
+        )
+        select g.snapshot_from, g.snapshot_to, g.area_level, g.area_code, a.name as area_name,
+               g.* exclude (snapshot_from, snapshot_to, area_level, area_code)
+        from grouped g join areas a on a.code = g.area_code
+        """
+    )
+
+
 def _suppressed_select(table: str, columns: list[str]) -> str:
     """The bappeda pack's select list: small counts, their amounts and ratios on small
     denominators nulled, each followed by its ``<column>_suppressed`` flag."""
@@ -613,6 +715,7 @@ def write_curated_fixture(
         _build_households(con, tuple(periods))
         _build_receipts(con)
         _build_tables(con)
+        _build_decision_tables(con)
         for pack in ("restricted", "bappeda"):
             folder = curated_dir / pack
             folder.mkdir(parents=True, exist_ok=True)

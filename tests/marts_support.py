@@ -142,7 +142,8 @@ class World:
         """Insert a household of ``snapshot`` with its members; return (id_keluarga, NIKs).
 
         ``members`` is a count of healthy adults or a list of dicts overriding ``ADULT`` (keys
-        birth, pendidikan, sekolah, jkn, nik).
+        birth, pendidikan, sekolah, jkn, nik; optional nama, sex 'L'/'P' [P], hubungan [1],
+        disabilitas [0]).
         """
         hid = id_keluarga or f"HH{next(self._ids):06d}"
         kk = no_kk or f"3375010101{next(self._ids):06d}"
@@ -166,8 +167,10 @@ class World:
             self._add(
                 "registry_members",
                 [
-                    d(snapshot), hid, nik, "Nama Sintetis", "P", values["birth"], 1,
-                    values["pendidikan"], values["sekolah"], values["jkn"], 0, 1, "sha",
+                    d(snapshot), hid, nik, values.get("nama", "Nama Sintetis"),
+                    values.get("sex", "P"), values["birth"], values.get("hubungan", 1),
+                    values["pendidikan"], values["sekolah"], values["jkn"],
+                    values.get("disabilitas", 0), 1, "sha",
                     "dtsen_anggota_3375.csv", next(self._rows),
                 ],
             )  # fmt: skip

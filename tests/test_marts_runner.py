@@ -93,6 +93,18 @@ CONTRACT_COLUMNS = {
         "member_rows_accepted", "member_rows_quarantined", "households_with_flagged_field",
         "members_with_flagged_field",
     ],
+    "poverty_profile": [
+        *AREA_KEYS,
+        "profile_group", "population", "poor_population", "p0", "extreme_poor_population",
+        "mpi_poor_population", "households",
+    ],
+    "poverty_transitions": [
+        "snapshot_from", "snapshot_to", "area_level", "area_code", "area_name", "kecamatan_code",
+        *(f"{state}_{what}" for state in ("stayed_poor", "entered_poverty", "exited_poverty",
+                                          "stayed_non_poor", "new", "left")
+          for what in ("households", "population")),
+        "exited_poverty_recipient_households", "stayed_poor_recipient_households",
+    ],
 }  # fmt: skip
 
 

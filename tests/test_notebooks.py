@@ -76,6 +76,7 @@ def test_there_are_the_three_notebooks() -> None:
         "01_profil_kemiskinan_kelurahan",
         "02_ketepatan_sasaran_program",
         "03_tren_dan_mitra_pendanaan",
+        "04_halaman_keputusan",
     ):
         assert expected in names
 

@@ -45,7 +45,8 @@ def test_both_packs_are_published_whole(curated, settings) -> None:
     assert _tables(result.restricted_dir) == {t.name for t in dictionary.TABLES}
     assert _tables(result.bappeda_dir) == {
         "kelurahan_poverty", "program_reach", "program_incidence", "program_overlap",
-        "funding_sources", "data_quality", "source_pulls", "data_coverage",
+        "funding_sources", "data_quality", "source_pulls", "data_coverage", "poverty_profile",
+        "poverty_transitions",
     }
     # the correction lists are restricted only: one workbook per kelurahan with flagged fields
     # (kelurahan 1 in the fixture) and one for the records naming no kelurahan

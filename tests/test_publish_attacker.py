@@ -211,7 +211,7 @@ def repeated_columns(pack: Pack, system: System) -> None:
     several area tables, or on several rows of one: one quantity."""
     seen: dict[tuple, list] = {}
     for name, frame in pack.truth.items():
-        if "area_code" not in frame:
+        if "area_code" not in frame or "period" not in frame:  # poverty_transitions: by pair
             continue
         for column, kind in pack.kinds[name].items():
             if kind not in ("count", "amount") or not _per_area(frame, column):

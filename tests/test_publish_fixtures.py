@@ -371,6 +371,63 @@ def _personal(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+def _decision_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """poverty_profile (kelurahan counts summed to every area) and poverty_transitions."""
+    con.execute(
+        """
+        create or replace table poverty_profile as
+        with grp as (
+            select * from (values ('head_female', 1), ('children_0_6', 2)) v(profile_group, j)
+        ),
+        leaf as (
+            select p.period, k.area_code, g.profile_group, (i * j) % 9 + 3 as population,
+                   (i * j) % 4 as poor_population, (i * j) % 2 as extreme_poor_population,
+                   (i * j) % 3 as mpi_poor_population, (i * j) % 9 // 3 + 1 as households
+            from t_period p cross join t_kel k cross join grp g
+        ),
+        final as (
+            select l.period, a.area_level, a.area_code, any_value(a.area_name) as area_name,
+                   any_value(a.kecamatan_code) as kecamatan_code, date '2026-09-01' as snapshot,
+                   l.profile_group, sum(population) as population,
+                   sum(poor_population) as poor_population,
+                   sum(poor_population) / sum(population) as p0,
+                   sum(extreme_poor_population) as extreme_poor_population,
+                   sum(mpi_poor_population) as mpi_poor_population,
+                   sum(households) as households
+            from leaf l join t_areas a on a.leaf = l.area_code
+            group by all
+        )
+        select * from final;
+
+        create or replace table poverty_transitions as
+        with leaf as (
+            select date '2026-06-01' as snapshot_from, date '2026-09-01' as snapshot_to,
+                   k.area_code, i % 3 as s1, i % 5 as s2, i % 2 as s3, 20 + i as s4,
+                   i % 4 as s5, i % 3 as s6
+            from t_kel k
+        ),
+        final as (
+            select snapshot_from, snapshot_to, a.area_level, a.area_code,
+                   any_value(a.area_name) as area_name,
+                   any_value(a.kecamatan_code) as kecamatan_code,
+                   sum(s1) as stayed_poor_households, sum(s1 * 3) as stayed_poor_population,
+                   sum(s2) as entered_poverty_households,
+                   sum(s2 * 4) as entered_poverty_population,
+                   sum(s3) as exited_poverty_households, sum(s3 * 2) as exited_poverty_population,
+                   sum(s4) as stayed_non_poor_households,
+                   sum(s4 * 3) as stayed_non_poor_population,
+                   sum(s5) as new_households, sum(s5 * 2) as new_population,
+                   sum(s6) as left_households, sum(s6 * 3) as left_population,
+                   sum(s3 // 2) as exited_poverty_recipient_households,
+                   sum(s1 // 2) as stayed_poor_recipient_households
+            from leaf l join t_areas a on a.leaf = l.area_code
+            group by all
+        )
+        select * from final;
+        """
+    )
+
+
 def _flagged(con: duckdb.DuckDBPyConnection) -> None:
     """``data_quality_field`` and its summary: a household's DESIL and floor code and a member's
     birth date flagged in kelurahan 1, a program record's NIK flagged (no kelurahan)."""
@@ -416,6 +473,7 @@ def build_curated(con: duckdb.DuckDBPyConnection) -> None:
     _kelurahan_poverty(con)
     _program_reach(con)
     _other_tables(con)
+    _decision_tables(con)
     _personal(con)
     _flagged(con)
 

@@ -39,6 +39,9 @@ CHART_KEYS = [
     "07_rt_miskin_tanpa_program",
     "08_sumber_pendanaan",
     "09_tren",
+    # decision pages (tkpk.report.decisions), drawn when the pack holds their tables
+    "10_profil_kelompok",
+    "11_dinamika_kemiskinan",
 ]
 #: Renamed areas: the charts must show these, never the reference names.
 RENAMES = {
@@ -107,7 +110,7 @@ def test_report_holds_the_pdf_and_every_chart_as_png(built: Path) -> None:
     folder = built / "report"
     pdf = folder / "bahan_rakor_tkpk_2026-06.pdf"  # the latest period by default
     assert pdf.is_file()
-    assert _pdf_pages(pdf) == 1 + len(CHARTS) == 1 + len(CHART_KEYS)
+    assert _pdf_pages(pdf) == 1 + len(CHARTS) + 2 == 1 + len(CHART_KEYS)
     pngs = sorted(p.name for p in folder.glob("*.png"))
     assert pngs == sorted([COVER_PNG, *(f"{key}.png" for key in CHART_KEYS)])
     for name in pngs:
@@ -335,7 +338,7 @@ def test_html_is_written_beside_the_pdf_and_fetches_nothing(built: Path) -> None
     assert external_resources(text) == []
     assert "default-src 'none'" in text  # the browser refuses any fetch
     assert '<html lang="id">' in text
-    assert text.count("<svg") == 9  # every chart of the PDF, inline
+    assert text.count("<svg") == len(CHART_KEYS)  # every chart of the PDF, inline
     ids = Counter(re.findall(r'\sid="([^"]+)"', text))
     assert [i for i, n in ids.items() if n > 1] == []  # several SVGs, no shared id
 

@@ -37,6 +37,8 @@ AGGREGATE_TABLES = (
     "data_quality",
     "data_quality_reason",
     "data_coverage",  # read when the pack has it
+    "poverty_profile",
+    "poverty_transitions",
 )
 #: Tables left as views over their Parquet file (household level: large for a province).
 VIEW_TABLES = ("households",)
@@ -136,7 +138,8 @@ class Pack:
             where.append(f"area_level in ({', '.join('?' for _ in levels)})")
             params.extend(levels)
         order = [
-            c for c in ("period", "area_code", "program", "funding_source", "desil") if c in columns
+            c for c in ("period", "area_code", "program", "funding_source", "desil",
+                        "profile_group") if c in columns
         ]
         query = f"select * from {name}"
         if where:
@@ -296,3 +299,45 @@ def registry_note(period: date | str) -> str:
         f"Berbasis data registrasi, periode {fmt.format_period(period)}; "
         "bukan angka resmi BPS (Susenas)."
     )
+
+
+def simulate(
+    *scenarios: Mapping[str, object],
+    settings: Settings | None = None,
+    check_published: bool = True,
+    **keys: object,
+) -> pd.DataFrame:
+    """Budget what-if for notebooks: the scenarios' result rows (``tkpk.simulate``), one row per
+    scenario x area, the same columns as ``simulation_results.parquet``.
+
+    Give one scenario with the scenario file's keys, or several as dicts::
+
+        analysis.simulate(name="BLT", period="2026-10", budget_idr_month=1_500_000_000,
+                          eligible="poor", rule="fill_bottom")
+        analysis.simulate({"name": "A", ...}, {"name": "B", ...})
+
+    Unlike the other helpers this reads the warehouse (read-only, like ``tkpk simulate``: only in
+    the state of the last published run unless ``check_published=False``): the household-level
+    expenditure and ID_KELUARGA (lift_closest's tie order) are not in the packs."""
+    from tkpk.simulate import (
+        SimulationError,
+        open_warehouse,
+        parse_scenarios,
+        published_state_problem,
+        run_scenarios,
+    )
+
+    settings = settings or get_settings()
+    tables = [dict(s) for s in scenarios]
+    if keys:
+        tables.append({"name": "skenario", **keys})
+    parsed = parse_scenarios({"scenario": tables}, source="analysis.simulate")
+    con = open_warehouse(settings)
+    try:
+        if check_published:
+            problem = published_state_problem(con, settings.restricted_dir)
+            if problem is not None:
+                raise SimulationError(f"not simulating: {problem}")
+        return run_scenarios(con, parsed)
+    finally:
+        con.close()

@@ -226,5 +226,61 @@ def _audit_report(settings, folder: Path) -> None:
         raise typer.Exit(code=2)
 
 
+@app.command()
+def simulate(
+    scenarios: Annotated[
+        Path, typer.Option("--scenarios", help="Scenario file (TOML, [[scenario]] tables).")
+    ],
+    out: OutOption = None,
+    db: DbOption = None,
+) -> None:
+    """Budget what-if: run the file's scenarios on the warehouse as of the last published run;
+    write <out>/simulations/<file stem>/ (results Parquet, comparison PNG, one-page PDF)."""
+    from tkpk.simulate import ScenarioError, SimulationError, simulate_file
+
+    settings = get_settings().with_paths(out=out, db=db)
+    try:
+        folder = simulate_file(scenarios, settings)
+    except (ScenarioError, SimulationError) as error:
+        typer.echo(f"tkpk simulate: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    typer.echo(f"Simulation written to {folder}:")
+    for path in sorted(folder.iterdir()):
+        typer.echo(f"  {path.name}")
+
+
+@app.command("field-list")
+def field_list_command(
+    kind: Annotated[
+        str, typer.Option("--kind", help="unreached_poor, extreme or simulation:<scenario>.")
+    ],
+    kelurahan: Annotated[str, typer.Option("--kelurahan", help="Kelurahan code (dotted).")],
+    purpose: Annotated[
+        str | None, typer.Option("--purpose", help="Why the households are visited (logged).")
+    ] = None,
+    scenarios: Annotated[
+        Path | None,
+        typer.Option("--scenarios", help="Scenario file, for --kind simulation:<scenario>."),
+    ] = None,
+    out: OutOption = None,
+    db: DbOption = None,
+) -> None:
+    """Verification sheet (XLSX, one sheet per RW) of one kelurahan's listed households, with
+    names and addresses from the warehouse. Production mode and --purpose only; every list is
+    written to the access log; the sheet goes to <out>/field_lists/, never into a pack."""
+    from tkpk.field_list import FieldListError, field_list
+
+    settings = get_settings().with_paths(out=out, db=db)
+    try:
+        written = field_list(settings, kind, kelurahan, purpose, scenarios)
+    except FieldListError as error:
+        typer.echo(f"tkpk field-list: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    typer.echo(
+        f"Field list written to {written.path}: {written.rows} households on "
+        f"{written.sheets} sheet(s); access logged in {settings.access_log}"
+    )
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

@@ -125,6 +125,12 @@ class Settings:
         )
     )
     limits: Limits = field(default_factory=Limits)
+    #: Append-only access log of ``tkpk field-list`` (who re-identified which households, why).
+    access_log: Path = field(
+        default_factory=lambda: _env_path(
+            "TKPK_ACCESS_LOG", PROJECT_ROOT / "data" / "access" / "field_list_access.log"
+        )
+    )
     #: ``tkpk serve``: cron expression and time zone of the nightly schedule.
     schedule_cron: str = field(
         default_factory=lambda: os.environ.get("TKPK_SCHEDULE_CRON", DEFAULT_SCHEDULE_CRON)
@@ -198,6 +204,16 @@ class Settings:
         """Downloads in progress of ``tkpk pull`` (outside the raw folder; emptied by each pull).
         On the raw folder's file system, a verified download is renamed into it atomically."""
         return self.temp_dir / "pull"
+
+    @property
+    def field_lists_dir(self) -> Path:
+        """Verification sheets of ``tkpk field-list`` (named households: outside both packs)."""
+        return self.curated_dir / "field_lists"
+
+    @property
+    def simulations_dir(self) -> Path:
+        """Results of ``tkpk simulate`` (``<simulations_dir>/<scenario file stem>/``)."""
+        return self.curated_dir / "simulations"
 
     @property
     def data_docs_dir(self) -> Path:

@@ -15,7 +15,8 @@ month of the new records, and nothing else. ``build_changed`` then
    view of the affected periods; each model's rows of those periods are deleted from its
    warehouse table and the new ones inserted straight into it, and a temporary view of the
    table's rows of those periods then shadows it for the models after it;
-4. rebuilds ``households`` (the latest period) from the merged tables.
+4. rebuilds ``households`` (the latest period) and ``poverty_transitions`` (pairs of snapshots,
+   each household judged in its own snapshot month) from the merged tables.
 
 The large household-grain tables are clustered by period (record month) by every build
 (``transforms.runner.CLUSTER_KEYS``): replacing a few periods then empties or adds whole row groups,
@@ -67,6 +68,7 @@ ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy", "int_period_lines", "int_
 REBUILT_AFTER = (
     "data_quality", "data_quality_reason", "source_pulls", "households", "data_coverage",
     "data_quality_field", "data_quality_field_summary",
+    "poverty_transitions",
 )
 #: Depend on the registry snapshots only: kept as is by an incremental build.
 SNAPSHOT_MODELS = ("int_household_snapshot", "int_snapshot_distribution", "int_match_index")
@@ -88,6 +90,7 @@ PERIOD_MODELS = (
     "program_incidence",
     "program_overlap",
     "funding_sources",
+    "poverty_profile",
 )
 STATE_TABLE = "mart_build_state"
 REGISTRY_KINDS = ("households", "members")

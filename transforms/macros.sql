@@ -149,3 +149,14 @@ create or replace temp macro funding_code(x) as
 -- `<column>_unparsed` columns of staging; NULL otherwise.
 create or replace temp macro unparsed(value, text) as
     case when value is null then text end;
+
+-- age_at_month_end: whole years completed by someone born on `birth` on the last day of the
+-- month of `snapshot` (born on 29 February: a year older on 1 March in common years); NULL when
+-- `birth` is NULL.
+create or replace temp macro age_at_month_end(snapshot, birth) as
+    year(last_day(snapshot)) - year(birth)
+    - case
+        when month(last_day(snapshot)) * 100 + day(last_day(snapshot))
+            < month(birth) * 100 + day(birth)
+        then 1 else 0
+    end;

@@ -83,6 +83,8 @@ CURATED_TABLES: tuple[str, ...] = (
     "data_quality_field",
     "data_quality_field_summary",
     "data_coverage",
+    "poverty_profile",
+    "poverty_transitions",
 )
 
 #: Every model in build order.

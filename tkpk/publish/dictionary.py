@@ -917,6 +917,216 @@ HOUSEHOLDS = Table(
     ),
 )
 
+# --------------------------------------------------------------------------- poverty_profile
+
+#: Profile groups (indicators.md, "Profiles"): code -> (English, Bahasa Indonesia).
+PROFILE_GROUPS: dict[str, tuple[str, str]] = {
+    "head_female": ("households headed by a woman", "keluarga dengan kepala keluarga perempuan"),
+    "head_60plus": ("households whose head is aged 60+", "keluarga dengan kepala berusia 60+"),
+    "member_disabled": ("households with a member with a disability",
+                        "keluarga dengan anggota penyandang disabilitas"),
+    "member_70plus": ("households with a member aged 70+", "keluarga dengan anggota berusia 70+"),
+    "children_0_17": ("children aged 0–17", "anak usia 0–17 tahun"),
+    "children_0_6": ("children aged 0–6", "anak usia 0–6 tahun"),
+    "elderly_60plus": ("persons aged 60+", "penduduk lanjut usia 60+"),
+    "persons_disabled": ("persons with a disability", "penyandang disabilitas"),
+}
+
+POVERTY_PROFILE = Table(
+    name="poverty_profile",
+    grain_en="one row per period × area (every kelurahan, every kecamatan, the city) × profile "
+    "group",
+    grain_id="satu baris per periode × wilayah (setiap kelurahan, kecamatan, dan kota) × "
+    "kelompok profil",
+    key=("period", "area_level", "area_code", "profile_group"),
+    area=True,
+    columns=AREA_COLUMNS + (
+        _c("profile_group", "VARCHAR", "code", "key",
+           "Group: household groups (every member of the household counts) head_female (head, "
+           "HUBUNGAN_KELUARGA = 1, is a woman), head_60plus, member_disabled, member_70plus; "
+           "person groups children_0_17, children_0_6, elderly_60plus, persons_disabled. Ages "
+           "are whole years on the last day of the snapshot month. A household without exactly "
+           "one accepted head row, or whose head's sex or birth date is flagged, is in no head "
+           "group; a person whose birth date or disability is flagged is in no group needing "
+           "it.",
+           "Kelompok: kelompok keluarga (seluruh anggota keluarga dihitung) head_female (kepala "
+           "keluarga perempuan), head_60plus (kepala 60+), member_disabled (ada anggota "
+           "disabilitas), member_70plus (ada anggota 70+); kelompok orang children_0_17, "
+           "children_0_6, elderly_60plus, persons_disabled. Umur dalam tahun penuh pada hari "
+           "terakhir bulan potret. Keluarga tanpa tepat satu kepala keluarga yang diterima, "
+           "atau yang jenis kelamin/tanggal lahir kepalanya ditandai, tidak masuk kelompok "
+           "kepala; orang yang tanggal lahir atau status disabilitasnya ditandai tidak masuk "
+           "kelompok yang memerlukannya."),
+        _count("population", "persons",
+               "Persons of the group (household groups: every member of the group's "
+               "households).",
+               "Jumlah jiwa dalam kelompok (kelompok keluarga: seluruh anggota keluarganya)."),
+        _count("poor_population", "persons",
+               "Persons of the group in households below the poverty line (null when no line).",
+               "Jiwa kelompok ini di keluarga di bawah garis kemiskinan (kosong bila tidak ada "
+               "garis)."),
+        _ratio("p0", "population", "poor_population",
+               "Headcount index of the group: poor_population / population.",
+               "Tingkat kemiskinan kelompok: poor_population / population."),
+        _count("extreme_poor_population", "persons",
+               "Persons of the group below the extreme-poverty line (null when not configured).",
+               "Jiwa kelompok ini di bawah garis kemiskinan ekstrem (kosong bila tidak "
+               "ditetapkan)."),
+        _count("mpi_poor_population", "persons",
+               "Persons of the group in multidimensionally poor households (c_h ≥ 1/3), among "
+               "the group's persons in the MPI sample.",
+               "Jiwa kelompok ini di keluarga miskin multidimensi (c_h ≥ 1/3), di antara jiwa "
+               "kelompok dalam sampel IKM."),
+        _count("households", "households",
+               "Households of the group (person groups: households with at least one such "
+               "person).",
+               "Jumlah keluarga kelompok (kelompok orang: keluarga dengan minimal satu orang "
+               "seperti itu)."),
+    ),
+)
+
+# --------------------------------------------------------------------------- poverty_transitions
+
+#: Transition states (indicators.md, "Poverty dynamics"): code -> (English, Bahasa Indonesia).
+TRANSITION_STATES: dict[str, tuple[str, str]] = {
+    "stayed_poor": ("poor in both snapshots", "miskin di kedua potret"),
+    "entered_poverty": ("not poor in the first snapshot, poor in the second",
+                        "tidak miskin di potret pertama, miskin di potret kedua"),
+    "exited_poverty": ("poor in the first snapshot, not poor in the second",
+                       "miskin di potret pertama, tidak miskin di potret kedua"),
+    "stayed_non_poor": ("not poor in both snapshots", "tidak miskin di kedua potret"),
+    "new": ("only in the second snapshot", "hanya ada di potret kedua"),
+    "left": ("only in the first snapshot (counted where it lived then)",
+             "hanya ada di potret pertama (dihitung di tempat tinggal saat itu)"),
+}
+
+
+def _transition_columns() -> tuple[Column, ...]:
+    columns: list[Column] = []
+    for state, (en, id_) in TRANSITION_STATES.items():
+        persons_en = "of the first snapshot" if state == "left" else "of the second snapshot"
+        persons_id = "pada potret pertama" if state == "left" else "pada potret kedua"
+        null_en = "" if state in ("new", "left") else (
+            " Null when either snapshot month has no poverty line.")
+        null_id = "" if state in ("new", "left") else (
+            " Kosong bila salah satu bulan potret tidak punya garis kemiskinan.")
+        columns.append(_count(
+            f"{state}_households", "households",
+            f"Households followed by ID_KELUARGA that are {en}.{null_en}",
+            f"Keluarga (diikuti menurut ID_KELUARGA) yang {id_}.{null_id}"))
+        columns.append(_count(
+            f"{state}_population", "persons",
+            f"Persons ({persons_en}) of the households {en}.{null_en}",
+            f"Jiwa ({persons_id}) dari keluarga yang {id_}.{null_id}"))
+    window_en = (" that received at least one program (any catalog program, PBI-JK and in-kind "
+                 "included) in the 12-month reach window ending with the second snapshot's month. "
+                 "Descriptive only: receipt beside an exit is not evidence that the program "
+                 "caused it. Null when either snapshot month has no poverty line.")
+    window_id = (" yang menerima minimal satu program (program katalog mana pun, termasuk PBI-JK "
+                 "dan natura) dalam jendela 12 bulan yang berakhir pada bulan potret kedua. "
+                 "Hanya deskriptif: menerima program bersamaan dengan keluar dari kemiskinan "
+                 "bukan bukti bahwa program menjadi penyebabnya. Kosong bila salah satu bulan "
+                 "potret tidak punya garis kemiskinan.")
+    columns.append(_count("exited_poverty_recipient_households", "households",
+                          "Households that exited poverty" + window_en,
+                          "Keluarga yang keluar dari kemiskinan" + window_id))
+    columns.append(_count("stayed_poor_recipient_households", "households",
+                          "Households that stayed poor" + window_en,
+                          "Keluarga yang tetap miskin" + window_id))
+    return tuple(columns)
+
+
+POVERTY_TRANSITIONS = Table(
+    name="poverty_transitions",
+    grain_en="one row per pair of consecutive usable registry snapshots × area (every "
+    "kelurahan, every kecamatan, the city)",
+    grain_id="satu baris per pasangan potret registri berurutan yang layak pakai × wilayah "
+    "(setiap kelurahan, kecamatan, dan kota)",
+    key=("snapshot_from", "area_level", "area_code"),
+    area=True,
+    columns=(
+        _c("snapshot_from", "DATE", "month", "key",
+           "First snapshot s1 of the pair; each household is judged with the poverty line in "
+           "force in its own snapshot month.",
+           "Potret pertama s1; setiap keluarga dinilai dengan garis kemiskinan yang berlaku pada "
+           "bulan potretnya sendiri."),
+        _c("snapshot_to", "DATE", "month", "attribute",
+           "The next usable snapshot s2.", "Potret layak pakai berikutnya s2."),
+        *AREA_COLUMNS[1:5],
+        *_transition_columns(),
+    ),
+)
+
+# --------------------------------------------------------------------------- simulation results
+
+SIMULATION_RESULTS = Table(
+    name="simulation_results",
+    grain_en="one row per scenario × area (every kelurahan, every kecamatan, the city) of a "
+    "`tkpk simulate` scenario file; written to <out>/simulations/<file stem>/, not in the packs",
+    grain_id="satu baris per skenario × wilayah dari berkas skenario `tkpk simulate`; ditulis "
+    "ke <out>/simulations/<nama berkas>/, bukan bagian paket",
+    key=("scenario", "area_level", "area_code"),
+    packs=frozenset(),
+    columns=(
+        _c("scenario", "VARCHAR", "text", "key", "Scenario name (the file's `name`).",
+           "Nama skenario (`name` pada berkas)."),
+        _c("period", "DATE", "month", "attribute",
+           "The scenario's period m: its snapshot s(m) and poverty lines.",
+           "Periode skenario m: potret s(m) dan garis kemiskinannya."),
+        *AREA_COLUMNS[1:5],
+        *(
+            _c(f"{figure}_{when}", "BIGINT" if figure == "poor_population" else "DOUBLE",
+               "persons" if figure == "poor_population" else "fraction",
+               "count" if figure == "poor_population" else "ratio",
+               f"{label_en} {when} the transfer (after: recomputed with y'_h = y_h + t_h / n_h).",
+               f"{label_id} {'sebelum' if when == 'before' else 'sesudah'} transfer (sesudah: "
+               "dihitung ulang dengan y'_h = y_h + t_h / n_h).",
+               denominator="population" if figure != "poor_population" else None)
+            for figure, label_en, label_id in (
+                ("p0", "Headcount index P0", "Tingkat kemiskinan P0"),
+                ("p1", "Poverty gap index P1", "Indeks kedalaman P1"),
+                ("p2", "Severity index P2", "Indeks keparahan P2"),
+                ("extreme_p0", "Extreme-poverty headcount index", "Tingkat kemiskinan ekstrem"),
+                ("poor_population", "Poor persons", "Penduduk miskin"),
+            )
+            for when in ("before", "after")
+        ),
+        _count("persons_lifted", "persons",
+               "Persons poor before the transfer and not poor after (a household paid its "
+               "whole gap ends exactly at the line: not poor).",
+               "Jiwa yang miskin sebelum dan tidak miskin sesudah transfer (keluarga yang "
+               "kesenjangannya dibayar penuh tepat di garis: tidak miskin)."),
+        _c("spent_idr_month", "DOUBLE", "idr_month", "amount",
+           "Transfers to the area's households, rupiah per month (lift_closest leaves what does "
+           "not fit unspent; fill_bottom stops when every eligible person is at the line).",
+           "Transfer ke keluarga di wilayah ini, rupiah per bulan (lift_closest tidak "
+           "membelanjakan sisa yang tidak cukup; fill_bottom berhenti bila semua yang berhak "
+           "sudah di garis).", basis="persons_lifted"),
+        _c("spent_on_poor_idr_month", "DOUBLE", "idr_month", "amount",
+           "Of spent_idr_month, transfers to households poor before the transfer.",
+           "Bagian spent_idr_month yang diterima keluarga miskin sebelum transfer.",
+           basis="persons_lifted"),
+        _c("leakage", "DOUBLE", "fraction", "ratio",
+           "1 − spent_on_poor / spent (null when nothing is spent).",
+           "1 − spent_on_poor / spent (kosong bila tidak ada yang dibelanjakan)."),
+        _c("gap_closed", "DOUBLE", "fraction", "ratio",
+           "1 − poverty gap after / before, the gap Σ n_h (z − y_h) over the poor in rupiah "
+           "(null when there is no gap before).",
+           "1 − kesenjangan kemiskinan sesudah / sebelum, kesenjangan Σ n_h (z − y_h) atas "
+           "penduduk miskin dalam rupiah (kosong bila tidak ada kesenjangan)."),
+        _c("cost_per_person_lifted_idr_month", "DOUBLE", "idr_month", "amount",
+           "spent_idr_month / persons_lifted of the area (null when nobody is lifted).",
+           "spent_idr_month / persons_lifted di wilayah ini (kosong bila tidak ada yang "
+           "keluar dari kemiskinan).", basis="persons_lifted"),
+        _c("budget_to_end_extreme_poverty_idr_month", "DOUBLE", "idr_month", "amount",
+           "Σ n_h (z_e − y_h) over the area's extreme poor before the transfer: the "
+           "perfect-targeting floor (null when no extreme line is configured).",
+           "Σ n_h (z_e − y_h) atas penduduk miskin ekstrem wilayah sebelum transfer: "
+           "anggaran minimum bila sasaran sempurna (kosong bila garis ekstrem tidak "
+           "ditetapkan).", basis="persons_lifted"),
+    ),
+)
+
 #: Every exported table, in export order.
 TABLES: tuple[Table, ...] = (
     KELURAHAN_POVERTY,
@@ -931,6 +1141,8 @@ TABLES: tuple[Table, ...] = (
     DATA_QUALITY_FIELD,
     DATA_QUALITY_FIELD_SUMMARY,
     DATA_COVERAGE,
+    POVERTY_PROFILE,
+    POVERTY_TRANSITIONS,
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
 #: Tables about the inputs' quality whose ``period`` is a snapshot or record month, not a
@@ -1034,6 +1246,8 @@ RELATIONS: tuple[Relation, ...] = (
                                  ("extreme_p0", "extreme_poor_population"),
                                  ("mpi_h", "mpi_poor_population"))
     ),
+    _ratio_relation("poverty_profile", "p0", (Term("poverty_profile", "poor_population"),),
+                    Term("poverty_profile", "population"), _AREA_KEY + ("profile_group",)),
     Relation("product", "mpi_m0 = mpi_h × mpi_a", _AREA_KEY,
              (Term("kelurahan_poverty", "mpi_h"), Term("kelurahan_poverty", "mpi_a")),
              (Term("kelurahan_poverty", "mpi_m0"),)),

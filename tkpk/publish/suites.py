@@ -43,7 +43,8 @@ FILE_OUTCOMES = ["loaded", "already_loaded", "quarantined", "ignored"]
 #: Tables whose rows cover every area for every period (others may omit all-zero rows).
 FULL_COVERAGE = {"kelurahan_poverty", "program_overlap"}
 #: Extra key columns of an area table besides period and area.
-AREA_EXTRA_KEYS = {"program_reach": ["program"], "funding_sources": ["funding_source"]}
+AREA_EXTRA_KEYS = {"program_reach": ["program"], "funding_sources": ["funding_source"],
+                   "poverty_profile": ["profile_group"]}
 #: Ratios that may exceed 1 (benefit relative to consumption).
 UNBOUNDED_RATIOS = {"adequacy", "median_expenditure_idr"}
 
@@ -124,8 +125,9 @@ def _additivity(table: Table) -> list[dict]:
     Containment comes from ``ref_area`` (kecamatan, kab/kota and province codes).
     """
     extra = AREA_EXTRA_KEYS.get(table.name, [])
-    keys = ", ".join(["period", *extra])
-    on_keys = " and ".join(f"s.{k} = t.{k}" for k in ["period", *extra])
+    first = table.key[0]  # period (poverty_transitions: snapshot_from)
+    keys = ", ".join([first, *extra])
+    on_keys = " and ".join(f"s.{k} = t.{k}" for k in [first, *extra])
     additive = [c.name for c in table.columns if c.additive]
     at_least = [c.name for c in table.columns if c.kind in ("count", "amount") and not c.additive]
     checks = []
@@ -151,7 +153,7 @@ def _additivity(table: Table) -> list[dict]:
             f"s as (select {keys}, parent, {sums} from leaf "
             "where parent in (select code from ref_area) group by all), "
             "t as (select * from {batch} where area_level <> 'kelurahan') "
-            "select coalesce(s.period, t.period) as period, coalesce(s.parent, t.area_code) "
+            f"select coalesce(s.{first}, t.{first}) as {first}, coalesce(s.parent, t.area_code) "
             f"as area_code from s full join t on {on_keys} and s.parent = t.area_code "
             f"where {differs}"
         )

@@ -805,5 +805,7 @@ CHARTS = (
 
 
 def build_charts(data: ReportData) -> list[ChartSpec]:
-    """Every chart of the briefing pack, in page order."""
-    return [chart(data) for chart in CHARTS]
+    """Every chart of the briefing pack, in page order (the decision pages last)."""
+    from tkpk.report.decisions import decision_charts
+
+    return [chart(data) for chart in CHARTS] + decision_charts(data)

@@ -36,6 +36,9 @@ _NOT_NUMERIC = {
     "poverty_line_status",
     "poverty_line_effective_from",
     "poverty_line_scope",
+    "profile_group",
+    "snapshot_from",
+    "snapshot_to",
 }
 
 
@@ -73,6 +76,10 @@ class ReportData:
     boundaries: Path | None = None
     #: The period's ``data_coverage`` rows when the pack has that table (else None).
     coverage: pd.DataFrame | None = None
+    #: Decision pages (None when the pack predates them): the period's poverty_profile rows
+    #: and every poverty_transitions row.
+    profile: pd.DataFrame | None = None
+    transitions: pd.DataFrame | None = None
 
     # -- areas ---------------------------------------------------------------------------------
     @property
@@ -231,4 +238,8 @@ def load_report_data(
         official=analysis.official_rate(poverty),
         boundaries=boundaries,
         coverage=_optional_table(pack, "data_coverage", chosen),
+        profile=table("poverty_profile", period=chosen) if pack.has("poverty_profile") else None,
+        transitions=_numeric(pack.sql("select * from poverty_transitions order by "
+                                      "snapshot_from, area_code"))
+        if pack.has("poverty_transitions") else None,
     )
