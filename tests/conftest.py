@@ -40,7 +40,7 @@ def con(settings: Settings):
 
 #: The small generated drop behind ``real_packs`` (one nightly run's worth).
 REAL_HOUSEHOLDS = 400
-REAL_MONTHS = "2026-04:2026-06"
+REAL_MONTHS = "2026-03:2026-06"  # two snapshots (2026-03, 2026-06): the dynamics page has a pair
 REAL_SEED = 16
 
 

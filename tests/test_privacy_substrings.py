@@ -189,9 +189,12 @@ def test_data_docs_and_report_pdf_are_audited(real_packs, wh, people, tmp_path) 
         f"<html><body><td title='x'>{people['name'].title()} &amp; co</td></body></html>"
     )
     problems = privacy.audit_documents(wh, [planted_page], tmp_path)
-    assert problems == ["page.html: holds text containing 1 value(s) of registry_members.nama "
-                        "(personal data)", "page.html: holds text containing 1 value(s) of "
-                        "raw_members.nama (personal data)"]
+    # the person may also be a recipient: then the program lists' name columns hold the name too
+    assert {"page.html: holds text containing 1 value(s) of registry_members.nama (personal data)",
+            "page.html: holds text containing 1 value(s) of raw_members.nama (personal data)",
+            } <= set(problems)
+    assert all(p.startswith("page.html: holds text containing 1 value(s) of ") and
+               p.endswith(".nama (personal data)") for p in problems)
 
     pdf = tmp_path / "chart.pdf"
     figure = plt.figure()
