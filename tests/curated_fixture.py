@@ -1,16 +1,20 @@
 """Small, consistent curated packs for the report and notebook tests (synthetic households only).
 
 ``write_curated_fixture(curated_dir)`` writes ``restricted/<table>.parquet`` and
-``bappeda/<table>.parquet`` with exactly the columns of docs/architecture.md ("Curated tables"),
-for a few periods, every kelurahan of Kota Pekalongan, its 4 kecamatan and the city.
+``bappeda/<table>.parquet`` for the tables the report and notebooks read (``FIXTURE_TABLES``), with
+the columns, column order and DuckDB types of the data dictionary (tkpk/publish/dictionary.py:
+every column is cast to its dictionary type on export), for a few periods, every kelurahan of Kota
+Pekalongan, its 4 kecamatan and the city.
 
 The figures are not meant to test the marts: they come from about a thousand synthetic households
 per period (deterministic hashes, no randomness) aggregated with ``GROUPING SETS``, so they are
 internally consistent the way the real packs are: kecamatan and city rows are computed from the same
-households as the kelurahan rows, p2 <= p1 <= p0, overlap buckets add up to the poor households,
-incidence shares add up to 1. The bappeda pack applies the disclosure rules of the indicators spec
-(counts 1-4, their amounts and ratios on denominators under 10 published as null, each with a
-``<column>_suppressed`` flag as tkpk.publish writes them).
+households as the kelurahan rows, p2 <= p1 <= p0, MPI figures are over the MPI sample
+(``mpi_population``), overlap buckets add up to the poor households, incidence shares add up to 1.
+The bappeda pack applies the primary disclosure rule of the indicators spec to the dictionary's
+suppressible columns (counts 1-4, amounts over 1-4 units, ratios on denominators under 10 or
+numerators of 1-4 published as null, each followed by a ``<column>_suppressed`` flag as
+tkpk.publish writes them; no secondary suppression).
 
 Usable from a test (``write_curated_fixture(tmp_path / "curated")``) or from the command line:
 ``python tests/curated_fixture.py OUT_DIR`` (e.g. to try ``tkpk report --out OUT_DIR``).
@@ -26,6 +30,8 @@ import duckdb
 import pandas as pd
 
 from tkpk import reference
+from tkpk.db import sql_literal
+from tkpk.publish import dictionary
 
 DEFAULT_PERIODS = ("2026-04", "2026-05", "2026-06")
 
@@ -43,119 +49,15 @@ PROGRAM_BEHAVIOUR = {
     "ZAKAT": (0.08, 0.01, 3_000_000),
 }
 
-AREA_KEYS = ["period", "area_level", "area_code", "area_name", "kecamatan_code", "snapshot"]
+TRANSITION_STATES = ("stayed_poor", "entered_poverty", "exited_poverty", "stayed_non_poor")
 
-KELURAHAN_POVERTY = [
-    *AREA_KEYS,
-    "poverty_line_idr", "extreme_poverty_line_idr", "poverty_line_status",
-    "poverty_line_effective_from", "poverty_line_scope", "population",
-    "households", "poor_population", "poor_households", "p0", "p1", "p2",
-    "poverty_gap_idr_month", "extreme_poor_population", "extreme_p0", "near_poor_population",
-    "households_desil_1_4", "poor_households_unreached", "mpi_poor_population", "mpi_h", "mpi_a",
-    "mpi_m0", "deprived_schooling", "deprived_attendance", "deprived_insurance",
-    "deprived_electricity", "deprived_water", "deprived_sanitation", "deprived_housing",
-    "deprived_cooking_fuel", "deprived_crowding", "official_p0", "official_year",
-    "registry_coverage",
-]  # fmt: skip
-PROGRAM_REACH = [
-    *AREA_KEYS,
-    "program", "program_name", "recipient_households", "amount_idr", "target_households",
-    "recipient_target_households", "poor_households", "recipient_poor_households",
-    "coverage_target", "exclusion_error", "inclusion_error", "coverage_poor", "adequacy",
-    "recipient_consumption_idr_year", "unmatched_records", "unmatched_amount_idr",
-    "failed_records", "failed_amount_idr",
-]  # fmt: skip
-PROGRAM_INCIDENCE = [
-    "period", "program", "desil", "recipient_households", "amount_idr",
-    "beneficiary_incidence", "benefit_incidence",
-]  # fmt: skip
-PROGRAM_OVERLAP = [
-    *AREA_KEYS,
-    "poor_households", "poor_programs_0", "poor_programs_1", "poor_programs_2",
-    "poor_programs_3plus", "target_households", "target_programs_0", "target_programs_1",
-    "target_programs_2", "target_programs_3plus",
-]  # fmt: skip
-FUNDING_SOURCES = [*AREA_KEYS, "funding_source", "recipient_households", "amount_idr"]
-DATA_QUALITY = [
-    "run_id", "file_name", "kind", "sha256", "file_outcome", "file_reason", "rows_read",
-    "accepted", "quarantined", "duplicate", "skipped_lines",
-]  # fmt: skip
-DATA_QUALITY_REASON = ["run_id", "file_name", "sha256", "reason", "rows"]
-HOUSEHOLDS = [
-    "household_pseudonym", "snapshot", "kelurahan_code", "kelurahan_name", "kecamatan_code",
-    "rt", "rw", "household_size", "desil", "pengeluaran_per_kapita", "poor", "extreme_poor",
-    "near_poor", "mpi_score", "mpi_poor", "programs_received", "program_count", "unreached_poor",
-]  # fmt: skip
-
-POVERTY_PROFILE = [
-    *AREA_KEYS,
-    "profile_group", "population", "poor_population", "p0", "extreme_poor_population",
-    "mpi_poor_population", "households",
-]  # fmt: skip
-TRANSITION_STATES = ("stayed_poor", "entered_poverty", "exited_poverty", "stayed_non_poor",
-                     "new", "left")
-POVERTY_TRANSITIONS = [
-    "snapshot_from", "snapshot_to", "area_level", "area_code", "area_name", "kecamatan_code",
-    *(f"{s}_{w}" for s in TRANSITION_STATES for w in ("households", "population")),
-    "exited_poverty_recipient_households", "stayed_poor_recipient_households",
-]  # fmt: skip
-
-#: The columns of every table, in contract order.
-TABLE_COLUMNS = {
-    "kelurahan_poverty": KELURAHAN_POVERTY,
-    "program_reach": PROGRAM_REACH,
-    "program_incidence": PROGRAM_INCIDENCE,
-    "program_overlap": PROGRAM_OVERLAP,
-    "funding_sources": FUNDING_SOURCES,
-    "data_quality": DATA_QUALITY,
-    "data_quality_reason": DATA_QUALITY_REASON,
-    "households": HOUSEHOLDS,
-    "poverty_profile": POVERTY_PROFILE,
-    "poverty_transitions": POVERTY_TRANSITIONS,
-}
-RESTRICTED_ONLY = {"households", "data_quality_reason"}  # as the dictionary
-
-#: Bappeda pack: ratio column -> the count it is a share of (null when that count is under 10).
-RATIO_DENOMINATORS = {
-    "kelurahan_poverty": {
-        **{c: "population" for c in ("p0", "p1", "p2", "extreme_p0", "mpi_h", "mpi_m0")},
-        **{c: "population" for c in KELURAHAN_POVERTY if c.startswith("deprived_")},
-        "mpi_a": "mpi_poor_population",
-    },
-    "program_reach": {
-        "coverage_target": "target_households",
-        "exclusion_error": "target_households",
-        "inclusion_error": "recipient_households",
-        "adequacy": "recipient_households",
-        "coverage_poor": "poor_households",
-    },
-    # as the dictionary: the program's recipients in the period; withheld too when the DESIL's
-    # recipients are 1-4 (the numerator), hence 0 then
-    "program_incidence": {
-        c: "case when recipient_households between 1 and 4 then 0 else "
-           "sum(recipient_households) over (partition by period, program) end"
-        for c in ("beneficiary_incidence", "benefit_incidence")
-    },
-    "poverty_profile": {"p0": "population"},
-}
-#: Bappeda pack: counts that are published as null when between 1 and 4.
-SUPPRESSED_COUNTS = {
-    "kelurahan_poverty": [
-        "population", "households", "poor_population", "poor_households",
-        "extreme_poor_population", "near_poor_population", "households_desil_1_4",
-        "poor_households_unreached", "mpi_poor_population",
-    ],
-    "program_reach": [
-        "recipient_households", "target_households", "recipient_target_households",
-        "poor_households", "recipient_poor_households", "unmatched_records", "failed_records",
-    ],
-    "program_incidence": ["recipient_households"],
-    "program_overlap": PROGRAM_OVERLAP[len(AREA_KEYS):],
-    "funding_sources": ["recipient_households"],
-    "poverty_profile": ["population", "poor_population", "extreme_poor_population",
-                        "mpi_poor_population", "households"],
-    "poverty_transitions": POVERTY_TRANSITIONS[6:],
-}  # fmt: skip
+#: The tables the fixture writes (the report and notebooks read them); their columns, column order,
+#: DuckDB types, packs and disclosure rules are those of the data dictionary.
+FIXTURE_TABLES = (
+    "kelurahan_poverty", "program_reach", "program_incidence", "program_overlap",
+    "funding_sources", "data_quality", "data_quality_reason", "households", "poverty_profile",
+    "poverty_transitions",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -243,7 +145,9 @@ def _build_households(con: duckdb.DuckDBPyConnection, periods: tuple[str, ...]) 
         select * from final
         """
     )
-    # Deprivations are likelier among the poor; the MPI score is kept in eighteenths.
+    # Deprivations are likelier among the poor; the MPI score is kept in eighteenths. About one
+    # household in 25 misses an indicator: it leaves the MPI sample (mpi_complete false), whose
+    # persons every MPI figure is over.
     con.execute(
         """
         create or replace table hh_mpi as
@@ -258,14 +162,16 @@ def _build_households(con: duckdb.DuckDBPyConnection, periods: tuple[str, ...]) 
                    (hash(household_id, t, 'd6') % 1000) / 1000.0 < q * 0.7 as d_sanitation,
                    (hash(household_id, t, 'd7') % 1000) / 1000.0 < q * 0.9 as d_housing,
                    (hash(household_id, t, 'd8') % 1000) / 1000.0 < q * 0.4 as d_cooking_fuel,
-                   (hash(household_id, t, 'd9') % 1000) / 1000.0 < q * 1.2 as d_crowding
+                   (hash(household_id, t, 'd9') % 1000) / 1000.0 < q * 1.2 as d_crowding,
+                   hash(household_id, t, 'mpi') % 25 <> 0 as mpi_complete
             from hh
         ),
         final as (
             select *,
                    3 * d_schooling::int + 3 * d_attendance::int + 6 * d_insurance::int
                    + d_electricity::int + d_water::int + d_sanitation::int + d_housing::int
-                   + d_cooking_fuel::int + d_crowding::int as score18
+                   + d_cooking_fuel::int + d_crowding::int as score18,
+                   mpi_complete and score18 >= 6 as mpi_poor
             from flags
         )
         select * from final
@@ -284,7 +190,7 @@ def _build_receipts(con: duckdb.DuckDBPyConnection) -> None:
         create or replace table rx as
         with joined as (
             select h.period, h.household_id, h.code, h.kecamatan_code, h.household_size, h.y,
-                   h.desil, h.poor, h.t,
+                   h.desil, h.poor, h.t, h.line, h.line_status, h.line_from, h.line_scope,
                    p.code as program, p.name as program_name, p.funding, p.target_desil_max,
                    p.premium_idr_per_member_month as premium, b.p_target, b.p_other,
                    b.yearly_amount,
@@ -388,28 +294,70 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
             count(*) filter (where desil <= 4)::bigint as households_desil_1_4,
             count(*) filter (where poor and p.program_count = 0)::bigint
                 as poor_households_unreached,
-            coalesce(sum(household_size) filter (where score18 >= 6), 0)::bigint
+            coalesce(sum(household_size) filter (where mpi_complete), 0)::bigint
+                as mpi_population,
+            population - mpi_population as mpi_incomplete_population,
+            coalesce(sum(household_size) filter (where mpi_poor), 0)::bigint
                 as mpi_poor_population,
-            coalesce(sum(household_size) filter (where score18 >= 6), 0) / sum(household_size)
-                as mpi_h,
-            sum(household_size * score18 / 18.0) filter (where score18 >= 6)
-                / sum(household_size) filter (where score18 >= 6) as mpi_a,
-            coalesce(sum(household_size * score18 / 18.0) filter (where score18 >= 6), 0)
-                / sum(household_size) as mpi_m0,
-            sum(household_size * d_schooling::int) / sum(household_size) as deprived_schooling,
-            sum(household_size * d_attendance::int) / sum(household_size) as deprived_attendance,
-            sum(household_size * d_insurance::int) / sum(household_size) as deprived_insurance,
-            sum(household_size * d_electricity::int) / sum(household_size)
-                as deprived_electricity,
-            sum(household_size * d_water::int) / sum(household_size) as deprived_water,
-            sum(household_size * d_sanitation::int) / sum(household_size) as deprived_sanitation,
-            sum(household_size * d_housing::int) / sum(household_size) as deprived_housing,
-            sum(household_size * d_cooking_fuel::int) / sum(household_size)
-                as deprived_cooking_fuel,
-            sum(household_size * d_crowding::int) / sum(household_size) as deprived_crowding
+            mpi_poor_population / nullif(mpi_population, 0) as mpi_h,
+            sum(household_size * score18 / 18.0) filter (where mpi_poor)
+                / sum(household_size) filter (where mpi_poor) as mpi_a,
+            coalesce(sum(household_size * score18 / 18.0) filter (where mpi_poor), 0)
+                / nullif(mpi_population, 0) as mpi_m0,
+            sum(household_size * d_schooling::int) filter (where mpi_complete)
+                / nullif(mpi_population, 0) as deprived_schooling,
+            sum(household_size * d_attendance::int) filter (where mpi_complete)
+                / nullif(mpi_population, 0) as deprived_attendance,
+            sum(household_size * d_insurance::int) filter (where mpi_complete)
+                / nullif(mpi_population, 0) as deprived_insurance,
+            sum(household_size * d_electricity::int) filter (where mpi_complete)
+                / nullif(mpi_population, 0) as deprived_electricity,
+            sum(household_size * d_water::int) filter (where mpi_complete)
+                / nullif(mpi_population, 0) as deprived_water,
+            sum(household_size * d_sanitation::int) filter (where mpi_complete)
+                / nullif(mpi_population, 0) as deprived_sanitation,
+            sum(household_size * d_housing::int) filter (where mpi_complete)
+                / nullif(mpi_population, 0) as deprived_housing,
+            sum(household_size * d_cooking_fuel::int) filter (where mpi_complete)
+                / nullif(mpi_population, 0) as deprived_cooking_fuel,
+            sum(household_size * d_crowding::int) filter (where mpi_complete)
+                / nullif(mpi_population, 0) as deprived_crowding
         from hh_mpi h join hh_programs p using (period, household_id)
         {grouping}
         """,
+    )
+    # gini and the person-weighted lower median from each area's households (C: the cumulative
+    # person weight in order of y; sum_h sum_g n_h n_g |y_h - y_g| = 2 sum_h n_h y_h (2C - n_h - N))
+    con.execute(
+        """
+        create or replace table area_spending as
+        with expanded as (
+            select period, unnest([code, kecamatan_code, '33.75']) as area_code, household_id,
+                   household_size as n, y
+            from hh
+        ),
+        cumulative as (
+            select *,
+                   sum(n) over (partition by period, area_code order by y, household_id
+                                rows between unbounded preceding and current row) as c,
+                   sum(n) over (partition by period, area_code) as total
+            from expanded
+        ),
+        final as (
+            select period, area_code,
+                   sum(n * y * (2 * c - n - total)) / (any_value(total) * sum(n * y)) as gini,
+                   min(y) filter (where c >= total / 2.0) as median_expenditure_idr
+            from cumulative group by all
+        )
+        select * from final
+        """
+    )
+    con.execute(
+        """
+        create or replace table kelurahan_poverty as
+        select k.*, s.gini, s.median_expenditure_idr
+        from kelurahan_poverty k join area_spending s using (period, area_code)
+        """
     )
     # BPS's official series on the city row (reference/official_poverty.csv, March 2024)
     con.execute(
@@ -427,6 +375,10 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
         "program_reach",
         """
         select {area}, h.program, any_value(h.program_name) as program_name,
+            any_value(h.line) as poverty_line_idr,
+            any_value(h.line_from) as poverty_line_effective_from,
+            any_value(h.line_status) as poverty_line_status,
+            any_value(h.line_scope) as poverty_line_scope,
             count(*) filter (where recipient and not failed)::bigint as recipient_households,
             coalesce(sum(amount) filter (where recipient and not failed), 0)::decimal(18, 2)
                 as amount_idr,
@@ -450,7 +402,9 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
                 as unmatched_amount_idr,
             count(*) filter (where recipient and failed)::bigint as failed_records,
             coalesce(sum(amount) filter (where recipient and failed), 0)::decimal(18, 2)
-                as failed_amount_idr
+                as failed_amount_idr,
+            -- the amounts are yearly: every program has records in every month of the window
+            12 as window_months_with_records
         from rx h
         {grouping}
         """,
@@ -461,6 +415,10 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
         "program_overlap",
         """
         select {area},
+            any_value(h.line) as poverty_line_idr,
+            any_value(h.line_from) as poverty_line_effective_from,
+            any_value(h.line_status) as poverty_line_status,
+            any_value(h.line_scope) as poverty_line_scope,
             count(*) filter (where poor)::bigint as poor_households,
             count(*) filter (where poor and program_count = 0)::bigint as poor_programs_0,
             count(*) filter (where poor and program_count = 1)::bigint as poor_programs_1,
@@ -484,9 +442,14 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
         "funding_sources",
         """
         select {area}, h.funding_source,
-            count(distinct household_id)::bigint as recipient_households,
-            sum(amount)::decimal(18, 2) as amount_idr
-        from rx h where recipient and not failed
+            count(distinct household_id) filter (where recipient and not failed)::bigint
+                as recipient_households,
+            coalesce(sum(amount) filter (where recipient and not failed), 0)::decimal(18, 2)
+                as amount_idr,
+            count(*) filter (where unmatched)::bigint as unmatched_records,
+            coalesce(sum(amount) filter (where unmatched), 0)::decimal(18, 2)
+                as unmatched_amount_idr
+        from rx h where (recipient and not failed) or unmatched
         {grouping}
         """,
         extra_key="h.funding_source",
@@ -562,8 +525,13 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
                    (1 + h.h % 9)::smallint as rt, (1 + h.h % 4)::smallint as rw,
                    h.household_size::integer as household_size, h.desil::tinyint as desil,
                    h.y::decimal(18, 2) as pengeluaran_per_kapita, h.poor, h.extreme_poor,
-                   h.near_poor, (h.score18 / 18.0)::decimal(5, 4) as mpi_score,
-                   h.score18 >= 6 as mpi_poor,
+                   h.near_poor, h.line as poverty_line_idr,
+                   h.line_from as poverty_line_effective_from,
+                   h.line_status as poverty_line_status, h.line_scope as poverty_line_scope,
+                   -- null outside the MPI sample
+                   case when h.mpi_complete then (h.score18 / 18.0)::decimal(5, 4) end
+                       as mpi_score,
+                   case when h.mpi_complete then h.mpi_poor end as mpi_poor,
                    coalesce(p.programs_received, []::varchar[]) as programs_received,
                    p.program_count::integer as program_count,
                    h.poor and p.program_count = 0 as unreached_poor
@@ -573,20 +541,6 @@ def _build_tables(con: duckdb.DuckDBPyConnection) -> None:
         select * from final order by kelurahan_code, household_pseudonym
         """
     )
-
-
-#: Bappeda pack: amount column -> the count of units it sums over (null when that count is).
-AMOUNT_BASIS = {
-    "kelurahan_poverty": {"poverty_gap_idr_month": "poor_population"},
-    "program_reach": {
-        "amount_idr": "recipient_households",
-        "recipient_consumption_idr_year": "recipient_households",
-        "unmatched_amount_idr": "unmatched_records",
-        "failed_amount_idr": "failed_records",
-    },
-    "program_incidence": {"amount_idr": "recipient_households"},
-    "funding_sources": {"amount_idr": "recipient_households"},
-}
 
 
 def _build_decision_tables(con: duckdb.DuckDBPyConnection) -> None:
@@ -613,7 +567,7 @@ def _build_decision_tables(con: duckdb.DuckDBPyConnection) -> None:
             sum(h.persons) filter (where h.poor) as poor_population,
             sum(h.persons) filter (where h.poor) / sum(h.persons) as p0,
             coalesce(sum(h.persons) filter (where h.extreme_poor), 0) as extreme_poor_population,
-            coalesce(sum(h.persons) filter (where h.score18 >= 6), 0) as mpi_poor_population,
+            coalesce(sum(h.persons) filter (where h.mpi_poor), 0) as mpi_poor_population,
             count(*) as households
         from grouped_hh h
         {grouping}
@@ -651,7 +605,7 @@ def _build_decision_tables(con: duckdb.DuckDBPyConnection) -> None:
         + ",\n".join(
             f"count(*) filter (where state = '{s}') as {s}_households, "
             f"coalesce(sum(household_size) filter (where state = '{s}'), 0) as {s}_population"
-            for s in TRANSITION_STATES[:4]
+            for s in TRANSITION_STATES
         )
         + """,
                    0 as new_households, 0 as new_population, 0 as left_households,
@@ -672,25 +626,40 @@ def _build_decision_tables(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
-def _suppressed_select(table: str, columns: list[str]) -> str:
-    """The bappeda pack's select list: small counts, their amounts and ratios on small
-    denominators nulled, each followed by its ``<column>_suppressed`` flag."""
-    counts = set(SUPPRESSED_COUNTS.get(table, []))
-    ratios = RATIO_DENOMINATORS.get(table, {})
-    amounts = AMOUNT_BASIS.get(table, {})
+def _small_count(expression: str) -> str:
+    return f"(({expression}) between {dictionary.MIN_COUNT} and {dictionary.MAX_SMALL_COUNT})"
+
+
+def _withheld(column: dictionary.Column) -> str:
+    """SQL: the Bappeda pack withholds ``column`` (the indicators spec's primary rule: a count of
+    1-4, an amount over 1-4 units, a ratio on a denominator under 10 or a numerator of 1-4)."""
+    if column.kind == "count":
+        return _small_count(column.name)
+    if column.kind == "amount":
+        return _small_count(column.basis or column.name)
+    condition = f"coalesce(({column.denominator}) < {dictionary.MIN_DENOMINATOR}, true)"
+    if column.numerator:
+        condition += f" or coalesce({_small_count(column.numerator)}, false)"
+    return f"({condition})"
+
+
+def _pack_select(table: dictionary.Table, pack: str) -> str:
+    """The select list of ``table`` in ``pack``: every column cast to its dictionary type; in the
+    Bappeda pack each suppressible column nulled where withheld and followed by its
+    ``<column>_suppressed`` flag (true only where a value was withheld)."""
     parts = []
-    for column in columns:
-        if column in counts:
-            condition = f"{column} between 1 and 4"
-        elif column in ratios:
-            condition = f"{ratios[column]} < 10"
-        elif column in amounts:
-            condition = f"{amounts[column]} between 1 and 4"
+    for column in table.columns:
+        value = f"cast({column.name} as {column.type})"
+        if pack == dictionary.BAPPEDA and column.suppressible:
+            condition = _withheld(column)
+            parts.append(f"case when {condition} then null else {value} end as {column.name}")
+            flag = dictionary.flag_definition(column)
+            parts.append(
+                f"cast(coalesce({condition} and {column.name} is not null, false) as {flag.type})"
+                f" as {flag.name}"
+            )
         else:
-            parts.append(column)
-            continue
-        parts.append(f"case when {condition} then null else {column} end as {column}")
-        parts.append(f"coalesce({condition}, false) as {column}_suppressed")
+            parts.append(f"{value} as {column.name}")
     return ", ".join(parts)
 
 
@@ -719,18 +688,13 @@ def write_curated_fixture(
         for pack in ("restricted", "bappeda"):
             folder = curated_dir / pack
             folder.mkdir(parents=True, exist_ok=True)
-            for table, columns in TABLE_COLUMNS.items():
-                if pack == "bappeda" and table in RESTRICTED_ONLY:
+            for table in dictionary.pack_tables(pack):
+                if table.name not in FIXTURE_TABLES:
                     continue
-                select = (
-                    ", ".join(columns)
-                    if pack == "restricted"
-                    else _suppressed_select(table, columns)
-                )
-                order = ", ".join(c for c in columns[:3])
+                order = ", ".join(table.key)
                 con.execute(
-                    f"copy (select {select} from {table} order by {order}) "
-                    f"to '{folder / (table + '.parquet')}' (format parquet)"
+                    f"copy (select {_pack_select(table, pack)} from {table.name} order by {order})"
+                    f" to {sql_literal(folder / (table.name + '.parquet'))} (format parquet)"
                 )
         names = dict(
             con.execute(
