@@ -103,3 +103,15 @@ def test_rows_with_flagged_fields(world) -> None:
     assert flagged(KEL_MEDONO) == (1, 1)  # two flagged fields of one household row
     assert flagged(KEL_KRAPYAK) == (0, 1)
     assert flagged(CITY) == (1, 2)
+
+
+def test_mpi_incomplete_population_is_the_poverty_tables(world) -> None:
+    # H1 and H2 have every MPI indicator (the flagged_field rows above were inserted by hand, the
+    # accepted values are complete): nobody is left out of the MPI sample
+    for area in (KEL_MEDONO, KEL_KRAPYAK, KEC_BARAT, CITY):
+        coverage = world.row("data_coverage", "2031-03", area)
+        poverty = world.row("kelurahan_poverty", "2031-03", area)
+        assert coverage["mpi_incomplete_population"] == poverty["mpi_incomplete_population"] == 0
+        assert poverty["mpi_population"] + poverty["mpi_incomplete_population"] == (
+            poverty["population"]
+        )

@@ -91,7 +91,7 @@ CONTRACT_COLUMNS = {
         "snapshot_age_months", "poverty_line_effective_from", "poverty_line_age_months",
         "poverty_line_scope", "household_rows_accepted", "household_rows_quarantined",
         "member_rows_accepted", "member_rows_quarantined", "households_with_flagged_field",
-        "members_with_flagged_field",
+        "members_with_flagged_field", "mpi_incomplete_population",
     ],
     "poverty_profile": [
         *AREA_KEYS,

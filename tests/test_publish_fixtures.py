@@ -203,7 +203,8 @@ def _other_tables(con: duckdb.DuckDBPyConnection) -> None:
                population as member_rows_accepted,
                0 as member_rows_quarantined,
                0 as households_with_flagged_field,
-               0 as members_with_flagged_field
+               0 as members_with_flagged_field,
+               mpi_incomplete_population
         from kelurahan_poverty
         """
     )

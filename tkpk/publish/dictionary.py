@@ -789,6 +789,13 @@ DATA_COVERAGE = Table(
                "where their household lives.",
                "Baris anggota keluarga potret yang diterima dengan minimal satu isian yang "
                "ditandai, dihitung di tempat keluarganya tinggal."),
+        _count("mpi_incomplete_population", "persons",
+               "Persons in households left out of the MPI sample for missing data (N − N_mpi, "
+               "as kelurahan_poverty.mpi_incomplete_population): the MPI figures stand on the "
+               "rest.",
+               "Penduduk pada keluarga yang dikeluarkan dari sampel MPI karena data tidak "
+               "lengkap (N − N_mpi, sama dengan kelurahan_poverty.mpi_incomplete_population): "
+               "angka MPI berdiri di atas sisanya."),
     ),
 )
 
@@ -1243,8 +1250,21 @@ RELATIONS: tuple[Relation, ...] = (
         _ratio_relation("kelurahan_poverty", ratio, (Term("kelurahan_poverty", numerator),),
                         Term("kelurahan_poverty", "population"), _AREA_KEY)
         for ratio, numerator in (("p0", "poor_population"),
-                                 ("extreme_p0", "extreme_poor_population"),
-                                 ("mpi_h", "mpi_poor_population"))
+                                 ("extreme_p0", "extreme_poor_population"))
+    ),
+    _ratio_relation("kelurahan_poverty", "mpi_h",
+                    (Term("kelurahan_poverty", "mpi_poor_population"),),
+                    Term("kelurahan_poverty", "mpi_population"), _AREA_KEY),
+    Relation(
+        "sum", "population = MPI sample + left out for missing data", _AREA_KEY,
+        (Term("kelurahan_poverty", "mpi_population"),
+         Term("kelurahan_poverty", "mpi_incomplete_population")),
+        (Term("kelurahan_poverty", "population"),),
+    ),
+    Relation(
+        "equal", "persons left out of the MPI sample", _AREA_KEY,
+        (Term("kelurahan_poverty", "mpi_incomplete_population"),
+         Term("data_coverage", "mpi_incomplete_population")),
     ),
     _ratio_relation("poverty_profile", "p0", (Term("poverty_profile", "poor_population"),),
                     Term("poverty_profile", "population"), _AREA_KEY + ("profile_group",)),

@@ -13,6 +13,8 @@
 --     kelurahan), else in the root row only;
 --   households_with_flagged_field, members_with_flagged_field: accepted household / member rows
 --     of s(m) with at least one flagged field (flagged_field), where the household lives;
+--   mpi_incomplete_population: persons left out of the MPI sample for missing data (N − N_mpi),
+--     as kelurahan_poverty computes it;
 --   snapshot_age_months = months from s(m) to m; poverty_line_age_months = months from the
 --     effective_from of the area's line in force to m (int_area_lines: its kab/kota's line;
 --     NULL on a province row whose kab/kota use different lines), poverty_line_scope its scope
@@ -165,12 +167,17 @@ final as (
         cast(coalesce(sums.households_with_flagged_field, 0) as bigint)
             as households_with_flagged_field,
         cast(coalesce(sums.members_with_flagged_field, 0) as bigint)
-            as members_with_flagged_field
+            as members_with_flagged_field,
+        cast(coalesce(kelurahan_poverty.mpi_incomplete_population, 0) as bigint)
+            as mpi_incomplete_population
     from periods
     cross join ref_area
     join int_area_lines
         on int_area_lines.period = periods.period and int_area_lines.area_code = ref_area.code
     left join sums on sums.period = periods.period and sums.area_code = ref_area.code
+    left join kelurahan_poverty
+        on kelurahan_poverty.period = periods.period
+        and kelurahan_poverty.area_code = ref_area.code
     order by periods.period, ref_area.code
 )
 
