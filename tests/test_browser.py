@@ -160,7 +160,8 @@ def test_html_briefing_shows_the_pack_figures_offline(drop, browser, tmp_path):
     )
     assert len(shown) == KELURAHAN and set(shown) == names
     assert page.evaluate("document.querySelectorAll('.tilemap .tile').length") == KELURAHAN
-    assert page.evaluate("document.querySelectorAll('svg.chart').length") == 9
+    # the 9 charts and the two decision pages (profiles; dynamics: the drop has two snapshots)
+    assert page.evaluate("document.querySelectorAll('svg.chart').length") == 9 + 2
     # hovering a tile shows that kelurahan's figures
     x, y, code = page.evaluate(
         "(() => { const t = document.querySelector('.tilemap .tile'); t.scrollIntoView("

@@ -99,7 +99,8 @@ def test_bappeda_pack_follows_the_rule(con, settings) -> None:
         """
         with diff as (select population - 9 as d from kelurahan_poverty
                       where area_code = $code and period = date '2026-09-01')
-        update kelurahan_poverty k set population = population - (select d from diff)
+        update kelurahan_poverty k set population = population - (select d from diff),
+            mpi_population = mpi_population - (select d from diff)
         where period = date '2026-09-01' and (area_code = $code or area_code = $kecamatan
               or area_level = 'kota')
         """,
@@ -107,8 +108,8 @@ def test_bappeda_pack_follows_the_rule(con, settings) -> None:
     )
     con.execute(
         "update kelurahan_poverty set p0 = poor_population / population, "
-        "mpi_h = mpi_poor_population / population, mpi_m0 = mpi_poor_population / population "
-        "* mpi_a where period = date '2026-09-01'"
+        "mpi_h = mpi_poor_population / mpi_population, mpi_m0 = mpi_poor_population / "
+        "mpi_population * mpi_a where period = date '2026-09-01'"
     )
     result = publish(con, settings)
     b = f"read_parquet('{result.bappeda_dir}/kelurahan_poverty.parquet')"
