@@ -49,6 +49,7 @@ from flows.failures import scrubbed
 from tkpk.config import Settings, get_settings
 from tkpk.db import connect, sql_literal
 from tkpk.publish.atomic import crashpoint
+from tkpk.publish.dictionary import check_columns
 from transforms.incremental import record_build
 from transforms.runner import (
     CLUSTER_KEYS,
@@ -290,6 +291,7 @@ def combine(
             _combine_sums(con, files, name, types)
         else:
             _copy_rows(con, files, name, types)
+        check_columns(con, name)  # a curated table's columns against the registry (dictionary.py)
 
 
 def _build(con: duckdb.DuckDBPyConnection, names: tuple[str, ...]) -> list[dict]:

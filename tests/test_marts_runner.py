@@ -1,4 +1,5 @@
-"""The transform runner: file conventions, build order, contract columns, other regions."""
+"""The transform runner: file conventions, build order, other regions (the curated tables' columns:
+tests/test_dictionary_contract.py)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import pytest
 from marts_support import World
 
 from tkpk import reference
+from tkpk.publish.dictionary import TABLES_BY_NAME
 from transforms.runner import (
     CURATED_TABLES,
     MARTS_DIR,
@@ -21,97 +23,13 @@ from transforms.runner import (
     sql_code,
 )
 
-AREA_KEYS = ["period", "area_level", "area_code", "area_name", "kecamatan_code", "snapshot"]
-LINE = ["poverty_line_idr", "poverty_line_effective_from", "poverty_line_status",
-        "poverty_line_scope"]
-
-#: docs/architecture.md, "Curated tables" (households: id_keluarga until the publish step
-#: replaces it with household_pseudonym).
-CONTRACT_COLUMNS = {
-    "kelurahan_poverty": [
-        *AREA_KEYS,
-        "poverty_line_idr", "extreme_poverty_line_idr", "poverty_line_status",
-        "poverty_line_effective_from", "poverty_line_scope", "population",
-        "households", "poor_population", "poor_households", "p0", "p1", "p2",
-        "poverty_gap_idr_month", "extreme_poor_population", "extreme_p0",
-        "near_poor_population", "households_desil_1_4", "poor_households_unreached", "gini",
-        "median_expenditure_idr", "mpi_population", "mpi_incomplete_population",
-        "mpi_poor_population", "mpi_h", "mpi_a", "mpi_m0", "deprived_schooling",
-        "deprived_attendance", "deprived_insurance", "deprived_electricity", "deprived_water",
-        "deprived_sanitation", "deprived_housing", "deprived_cooking_fuel", "deprived_crowding",
-        "official_p0", "official_year", "registry_coverage",
-    ],
-    "program_reach": [
-        *AREA_KEYS,
-        "program", "program_name", *LINE, "recipient_households", "amount_idr",
-        "target_households",
-        "recipient_target_households", "poor_households", "recipient_poor_households",
-        "coverage_target", "exclusion_error", "inclusion_error", "coverage_poor", "adequacy",
-        "recipient_consumption_idr_year", "unmatched_records", "unmatched_amount_idr",
-        "failed_records", "failed_amount_idr", "window_months_with_records",
-    ],
-    "program_incidence": [
-        "period", "program", "desil", "recipient_households", "amount_idr",
-        "beneficiary_incidence", "benefit_incidence",
-    ],
-    "program_overlap": [
-        *AREA_KEYS, *LINE,
-        "poor_households", "poor_programs_0", "poor_programs_1", "poor_programs_2",
-        "poor_programs_3plus", "target_households", "target_programs_0", "target_programs_1",
-        "target_programs_2", "target_programs_3plus",
-    ],
-    "funding_sources": [
-        *AREA_KEYS, "funding_source", "recipient_households", "amount_idr", "unmatched_records",
-        "unmatched_amount_idr",
-    ],
-    "source_pulls": [
-        "run_id", "source", "remote_path", "size", "remote_modified", "sha256", "pulled_at",
-        "outcome", "local_name", "reason",
-    ],
-    "data_quality": [
-        "run_id", "file_name", "kind", "sha256", "file_outcome", "file_reason", "rows_read",
-        "accepted", "quarantined", "duplicate", "skipped_lines",
-    ],
-    "data_quality_reason": ["run_id", "file_name", "sha256", "reason", "rows"],
-    "households": [
-        "id_keluarga", "snapshot", "kelurahan_code", "kelurahan_name", "kecamatan_code", "rt",
-        "rw", "household_size", "desil", "pengeluaran_per_kapita", "poor", "extreme_poor",
-        "near_poor", *LINE, "mpi_score", "mpi_poor", "programs_received", "program_count",
-        "unreached_poor",
-    ],
-    "data_quality_field": [
-        "id_keluarga", "period", "kelurahan_code", "kelurahan_name", "kind", "file", "sha256",
-        "row_number", "column_name", "reason", "raw_value",
-    ],
-    "data_quality_field_summary": [
-        "period", "area_level", "area_code", "area_name", "kind", "column_name", "reason", "rows",
-    ],
-    "data_coverage": [
-        *AREA_KEYS,
-        "snapshot_age_months", "poverty_line_effective_from", "poverty_line_age_months",
-        "poverty_line_scope", "household_rows_accepted", "household_rows_quarantined",
-        "member_rows_accepted", "member_rows_quarantined", "households_with_flagged_field",
-        "members_with_flagged_field", "mpi_incomplete_population",
-    ],
-    "poverty_profile": [
-        *AREA_KEYS,
-        "profile_group", "population", "poor_population", "p0", "extreme_poor_population",
-        "mpi_poor_population", "households",
-    ],
-    "poverty_transitions": [
-        "snapshot_from", "snapshot_to", "area_level", "area_code", "area_name", "kecamatan_code",
-        *(f"{state}_{what}" for state in ("stayed_poor", "entered_poverty", "exited_poverty",
-                                          "stayed_non_poor", "new", "left")
-          for what in ("households", "population")),
-        "exited_poverty_recipient_households", "stayed_poor_recipient_households",
-    ],
-}  # fmt: skip
-
 
 def test_every_sql_file_is_a_model_and_every_model_has_a_file():
     files = {path.stem for path in MARTS_DIR.glob("*.sql")}
     assert files == set(MODEL_ORDER)
-    assert set(CURATED_TABLES) == set(CONTRACT_COLUMNS)
+    # the curated tables are the registry's exported tables (their columns: tkpk/publish/
+    # dictionary.py, checked at build time by check_columns; tests/test_dictionary_contract.py)
+    assert set(CURATED_TABLES) == set(TABLES_BY_NAME)
 
 
 @pytest.mark.parametrize("name", MODEL_ORDER)
@@ -131,20 +49,6 @@ def test_sql_style(name):
 def test_models_only_read_models_built_before_them(name):
     earlier = set(MODEL_ORDER[: MODEL_ORDER.index(name)])
     assert referenced_models(name) <= earlier
-
-
-def test_contract_columns(con):
-    World(con).build()
-    for table, expected in CONTRACT_COLUMNS.items():
-        columns = [
-            row[0]
-            for row in con.execute(
-                "select column_name from information_schema.columns where table_name = ? "
-                "order by ordinal_position",
-                [table],
-            ).fetchall()
-        ]
-        assert columns == expected, table
 
 
 def test_missing_input_names_the_table(con):

@@ -18,6 +18,8 @@ REFERENCE_DIR = PACKAGE_DIR / "reference"
 TRANSFORMS_DIR = PACKAGE_DIR.parent / "transforms"
 EXPECTATIONS_DIR = PROJECT_ROOT / "expectations"
 NOTEBOOKS_DIR = PROJECT_ROOT / "notebooks"
+#: Developer docs of the checkout (``docs/data-dictionary.md`` is generated into it).
+DOCS_DIR = PACKAGE_DIR.parent / "docs"
 
 #: Environment variable holding the HMAC key for pseudonyms (never stored in the repository).
 PSEUDONYM_KEY_ENV = "TKPK_PSEUDONYM_KEY"

@@ -56,6 +56,7 @@ import duckdb
 import pandas as pd
 
 from tkpk.config import Settings
+from tkpk.publish.dictionary import SIMULATION_RESULTS
 
 log = logging.getLogger(__name__)
 
@@ -67,21 +68,8 @@ RESULTS_NAME = "simulation_results.parquet"
 CHART_NAME = "simulation_perbandingan.png"
 PDF_NAME = "simulation_ringkasan.pdf"
 
-#: Figures reported before and after the transfer.
-BEFORE_AFTER = ("p0", "p1", "p2", "extreme_p0", "poor_population")
-AREA_KEYS = ("period", "area_level", "area_code", "area_name", "kecamatan_code")
-RESULT_COLUMNS: tuple[str, ...] = (
-    "scenario",
-    *AREA_KEYS,
-    *(f"{f}_{w}" for f in BEFORE_AFTER for w in ("before", "after")),
-    "persons_lifted",
-    "spent_idr_month",
-    "spent_on_poor_idr_month",
-    "leakage",
-    "gap_closed",
-    "cost_per_person_lifted_idr_month",
-    "budget_to_end_extreme_poverty_idr_month",
-)
+#: The result columns, in order: the registry's (``SIMULATION_RESULTS``).
+RESULT_COLUMNS: tuple[str, ...] = tuple(SIMULATION_RESULTS.names)
 
 #: Eligibility predicates over the household columns of ``int_household_status``.
 ELIGIBLE_SQL = {

@@ -17,6 +17,7 @@ import duckdb
 
 from tkpk.config import TRANSFORMS_DIR
 from tkpk.publish.atomic import crashpoint
+from tkpk.publish.dictionary import check_columns
 from tkpk.pull.log import DDL as PULL_LOG_DDL
 
 MARTS_DIR = TRANSFORMS_DIR / "marts"
@@ -188,6 +189,7 @@ def build_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
     clustered by the model's ``CLUSTER_KEYS`` column if it has one."""
     sql = clustered_sql(name) if name in CLUSTER_KEYS else model_sql(name)
     execute_model(con, name, f"create or replace table {name} as\n{sql}")
+    check_columns(con, name)  # a curated table's columns against the registry (dictionary.py)
 
 
 def clustered_sql(name: str) -> str:

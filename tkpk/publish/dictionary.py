@@ -1,9 +1,13 @@
-"""The data dictionary: the ONE place where every exported column is described.
+"""The data dictionary: the ONE registry of the curated tables and their columns.
 
-Everything else is derived from this module: the bilingual dictionary files of both packs
-(Markdown, CSV, JSON), the exported column order and types (each column is cast to its type on
-export), which columns are counts, amounts or ratios and each ratio's denominator (this drives the
-disclosure control of the Bappeda pack), and the generated output expectation suites.
+Every curated table's columns (names, order, types) are declared here and nowhere else; everything
+else is derived from this module: the check of each model's built columns at build time
+(``check_columns``, called by ``transforms.runner.build_model``), the bilingual dictionary files of
+both packs (Markdown, CSV, JSON), the exported column order and types (each column is cast to its
+type on export), which columns are counts, amounts or ratios and each ratio's denominator (this
+drives the disclosure control of the Bappeda pack), the generated output expectation suites
+(``python -m tkpk.publish.suites``) and the developer docs ``docs/data-dictionary.md``
+(``python -m tkpk.publish.dictionary --docs``; tests keep both in sync).
 
 Column kinds:
 
@@ -19,10 +23,17 @@ Column kinds:
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import json
+import re
+import sys
 from dataclasses import dataclass, field
+
+import duckdb
+
+from tkpk.config import DOCS_DIR, TRANSFORMS_DIR
 
 #: Bump when an exported table gains, loses or changes a column.
 SCHEMA_VERSION = "1.0"
@@ -34,6 +45,9 @@ BAPPEDA = "bappeda"
 MIN_COUNT = 1
 MAX_SMALL_COUNT = 4
 MIN_DENOMINATOR = 10
+
+#: The warehouse ``households`` mart carries the registry id; it is replaced by the pseudonym.
+REGISTRY_ID_COLUMN = "id_keluarga"
 
 #: unit key -> (English, Bahasa Indonesia)
 UNITS: dict[str, tuple[str, str]] = {
@@ -86,6 +100,14 @@ class Column:
     free_text: bool = False
     #: False for the data-quality counts (rows per file), which the disclosure rule exempts.
     disclosure: bool = True
+    #: the warehouse column the export computes this one from, when named otherwise (the
+    #: pseudonym from the registry id); None: the warehouse column has this column's name.
+    warehouse: str | None = None
+
+    @property
+    def warehouse_name(self) -> str:
+        """The column's name in the warehouse table the model builds."""
+        return self.warehouse or self.name
 
     @property
     def suppressible(self) -> bool:
@@ -105,6 +127,22 @@ class Table:
     packs: frozenset[str] = field(default_factory=lambda: frozenset({RESTRICTED, BAPPEDA}))
     #: an area table: rows for every kelurahan, kecamatan and the city.
     area: bool = False
+    #: the file that builds the table, relative to the checkout (None: its model
+    #: ``transforms/marts/<name>.sql``).
+    built_by: str | None = None
+
+    @property
+    def model_file(self) -> str:
+        """The file that builds the table, relative to the checkout."""
+        if self.built_by is not None:
+            return self.built_by
+        path = TRANSFORMS_DIR / "marts" / f"{self.name}.sql"
+        return path.relative_to(TRANSFORMS_DIR.parent).as_posix()
+
+    @property
+    def warehouse_columns(self) -> list[tuple[str, str]]:
+        """(name, type) of the columns its model builds in the warehouse, in order."""
+        return [(c.warehouse_name, c.type) for c in self.columns]
 
     def column(self, name: str) -> Column:
         """The column called ``name``."""
@@ -672,7 +710,7 @@ DATA_QUALITY_FIELD = Table(
            "Pseudonym of the household of a household or member row (as in households); null "
            "for a program record.",
            "Pseudonim keluarga dari baris keluarga atau anggota (sama dengan tabel households); "
-           "kosong untuk catatan program."),
+           "kosong untuk catatan program.", warehouse=REGISTRY_ID_COLUMN),
         _c("period", "DATE", "month", "attribute",
            "Registry snapshot month of a household or member row; month of a program record.",
            "Bulan potret registri untuk baris keluarga atau anggota; bulan catatan program."),
@@ -864,7 +902,8 @@ HOUSEHOLDS = Table(
            "Pseudonym of the household: HMAC-SHA256 of the registry id with the secret key "
            "(same key, same pseudonym across runs; the key is never exported).",
            "Pseudonim keluarga: HMAC-SHA256 dari id registri dengan kunci rahasia (kunci sama, "
-           "pseudonim sama antarproses; kunci tidak pernah diekspor)."),
+           "pseudonim sama antarproses; kunci tidak pernah diekspor).",
+           warehouse=REGISTRY_ID_COLUMN),
         SNAPSHOT,
         _c("kelurahan_code", "VARCHAR", "code", "attribute", "Kelurahan code (Kemendagri).",
            "Kode kelurahan (Kemendagri)."),
@@ -1074,6 +1113,7 @@ SIMULATION_RESULTS = Table(
     "ke <out>/simulations/<nama berkas>/, bukan bagian paket",
     key=("scenario", "area_level", "area_code"),
     packs=frozenset(),
+    built_by="tkpk/simulate.py",
     columns=(
         _c("scenario", "VARCHAR", "text", "key", "Scenario name (the file's `name`).",
            "Nama skenario (`name` pada berkas)."),
@@ -1152,6 +1192,9 @@ TABLES: tuple[Table, ...] = (
     POVERTY_TRANSITIONS,
 )
 TABLES_BY_NAME = {t.name: t for t in TABLES}
+#: Every table the registry declares: the exported ones and the decision tools' outputs.
+REGISTRY: tuple[Table, ...] = (*TABLES, SIMULATION_RESULTS)
+REGISTRY_BY_NAME = {t.name: t for t in REGISTRY}
 #: Tables about the inputs' quality whose ``period`` is a snapshot or record month, not a
 #: reported period of the figures (left out of a pack's period range).
 DATA_QUALITY_TABLES = (DATA_QUALITY_FIELD.name, DATA_QUALITY_FIELD_SUMMARY.name)
@@ -1301,9 +1344,6 @@ RELATIONS: tuple[Relation, ...] = (
         for ratio in ("beneficiary_incidence", "benefit_incidence")
     ),
 )
-
-#: The warehouse ``households`` mart carries the registry id; it is replaced by the pseudonym.
-REGISTRY_ID_COLUMN = "id_keluarga"
 
 #: Column names that must never appear in an export (personal data, or its raw identifier).
 PERSONAL_COLUMN_PATTERN = (
@@ -1512,3 +1552,184 @@ def render_markdown(pack: str) -> str:
             )
         lines.append("")
     return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- build-time check
+
+_DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
+
+
+class ColumnContractError(RuntimeError):
+    """A model built columns other than its table's entry in the data dictionary."""
+
+
+def type_matches(built: str, declared: str) -> bool:
+    """Whether a built column of DuckDB type ``built`` exports as ``declared``: the same type, or
+    a DECIMAL of the same scale (sums widen the precision; the export casts to the declared one)."""
+    if built == declared:
+        return True
+    wide, narrow = _DECIMAL.fullmatch(built), _DECIMAL.fullmatch(declared)
+    return bool(wide and narrow and wide.group(2) == narrow.group(2))
+
+
+def column_differences(table: Table, built: list[tuple[str, str]]) -> list[str]:
+    """What differs between the (name, DuckDB type) columns a model built and ``table``'s
+    entry: missing and undocumented columns, then the order, then the types (empty: none)."""
+    declared = table.warehouse_columns
+    names = [n for n, _ in declared]
+    built_names = [n for n, _ in built]
+    missing = [n for n in names if n not in built_names]
+    extra = [n for n in built_names if n not in names]
+    problems = []
+    if missing:
+        problems.append(f"missing {missing}")
+    if extra:
+        problems.append(f"not in the dictionary {extra}")
+    if not missing and not extra and built_names != names:
+        first = next(i for i, (a, b) in enumerate(zip(built_names, names, strict=True)) if a != b)
+        problems.append(
+            f"order differs from column {first + 1}: built {built_names[first:]}, "
+            f"dictionary {names[first:]}"
+        )
+    types = dict(built)
+    wrong = [
+        f"{n} built {types[n]}, dictionary {t}"
+        for n, t in declared
+        if n in types and not type_matches(types[n], t)
+    ]
+    if wrong:
+        problems.append("types: " + "; ".join(wrong))
+    return problems
+
+
+def check_columns(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    """Check the table ``name`` just built in ``con`` against its registry entry (names, order,
+    DuckDB types) and raise ColumnContractError naming its model file and the differing columns.
+    Tables the registry does not declare (the intermediate ``int_*`` models) are not checked."""
+    table = REGISTRY_BY_NAME.get(name)
+    if table is None:
+        return
+    built = [(row[0], row[1]) for row in con.execute(f'describe "{name}"').fetchall()]
+    problems = column_differences(table, built)
+    if problems:
+        raise ColumnContractError(
+            f"transform {table.model_file} builds columns that differ from the data dictionary "
+            f"(tkpk/publish/dictionary.py, table {name}): {'; '.join(problems)}"
+        )
+
+
+# --------------------------------------------------------------------------- developer docs
+
+#: The generated developer page (``python -m tkpk.publish.dictionary --docs``).
+DOCS_FILE = DOCS_DIR / "data-dictionary.md"
+DOCS_COMMAND = "python -m tkpk.publish.dictionary --docs"
+
+
+def _docs_cell(text: str) -> str:
+    """A Markdown table cell whose ``<...>`` outside code spans shows as text, not as HTML."""
+    parts = _md_cell(text).split("`")
+    return "`".join(p if i % 2 else p.replace("<", "\\<") for i, p in enumerate(parts))
+
+
+def _packs_text(table: Table) -> str:
+    """The packs ``table`` is exported in, or where it is written instead."""
+    packs = [p for p in (RESTRICTED, BAPPEDA) if p in table.packs]
+    return ", ".join(packs) if packs else "none / tidak ada"
+
+
+def _docs_table_rows(table: Table) -> list[str]:
+    """The Markdown column table of ``table`` (definitions with the Bappeda suppression rule)."""
+    lines = [
+        "| # | column / kolom | type / tipe | kind / jenis | unit / satuan | definition | "
+        "definisi |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    pack = BAPPEDA if BAPPEDA in table.packs else RESTRICTED
+    for number, column in enumerate(table.columns, start=1):
+        unit_en, unit_id = UNITS[column.unit]
+        en, id_ = column.en, column.id
+        sup_en, sup_id = _suppression_text(column, pack)
+        if sup_en:
+            en += f" Bappeda: {sup_en}."
+            id_ += f" Bappeda: {sup_id}."
+        name = f"`{column.name}`"
+        if column.warehouse:
+            name += f" (warehouse / gudang: `{column.warehouse}`)"
+        lines.append(
+            f"| {number} | {name} | {column.type} | {column.kind} | {_docs_cell(unit_en)} / "
+            f"{_docs_cell(unit_id)} | {_docs_cell(en)} | {_docs_cell(id_)} |"
+        )
+    return lines
+
+
+def render_docs() -> str:
+    """``docs/data-dictionary.md``: every table of the registry with its columns, bilingual."""
+    lines = [
+        "# Data dictionary / Kamus data",
+        "",
+        f"<!-- Generated from tkpk/publish/dictionary.py by `{DOCS_COMMAND}`: do not edit by "
+        "hand (tests/test_dictionary_contract.py keeps it in sync). -->",
+        "",
+        "Every curated table's columns (names, order, types) are declared once, in "
+        "`tkpk/publish/dictionary.py`. The build checks each model's columns against it "
+        "(`check_columns`: a model that builds another column list, order or type fails naming "
+        "its file); the export casts every column to its type; the packs' "
+        "`data_dictionary.{md,csv,json}`, the output suites `expectations/<table>.json` "
+        "(`python -m tkpk.publish.suites`) and this page are generated from it. / Kolom setiap "
+        "tabel kurasi (nama, urutan, tipe) dideklarasikan sekali, di "
+        "`tkpk/publish/dictionary.py`; pemeriksaan saat pembangunan, ekspor, kamus data paket, "
+        "suite keluaran dan halaman ini diturunkan darinya.",
+        "",
+        f"Schema version / versi skema: {SCHEMA_VERSION}. Types are the exported DuckDB (Parquet) "
+        "types; a warehouse column may be a wider DECIMAL of the same scale. Kinds / jenis: "
+        "`key`, `attribute`, `count`, `amount`, `ratio` (ratios are fractions 0–1 / rasio berupa "
+        "pecahan 0–1). In the Bappeda pack every `count`, `amount` and `ratio` column is "
+        "followed by `<column>_suppressed` BOOLEAN / di paket Bappeda setiap kolom `count`, "
+        "`amount` dan `ratio` diikuti `<kolom>_suppressed` BOOLEAN.",
+        "",
+        "| table / tabel | built by / dibuat oleh | packs / paket | columns / kolom | grain | "
+        "butir |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for table in REGISTRY:
+        lines.append(
+            f"| [`{table.name}`](#{table.name}) | `{table.model_file}` | {_packs_text(table)} | "
+            f"{len(table.columns)} | {_docs_cell(table.grain_en)} | {_docs_cell(table.grain_id)} |"
+        )
+    lines.append("")
+    for table in REGISTRY:
+        lines += [
+            f"## `{table.name}`",
+            "",
+            f"Grain: {_docs_cell(table.grain_en)}. / Butir: {_docs_cell(table.grain_id)}.",
+            "",
+            f"Key / kunci: {', '.join(f'`{k}`' for k in table.key)}. Built by / dibuat oleh: "
+            f"`{table.model_file}`. Packs / paket: {_packs_text(table)}.",
+            "",
+            *_docs_table_rows(table),
+            "",
+        ]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m tkpk.publish.dictionary --docs [--check]``: write (or check) the docs page."""
+    parser = argparse.ArgumentParser(prog="python -m tkpk.publish.dictionary")
+    parser.add_argument("--docs", action="store_true", help=f"write {DOCS_FILE.name}")
+    parser.add_argument("--check", action="store_true",
+                        help="exit 1 when the committed page differs from the dictionary")
+    args = parser.parse_args(argv)
+    if not (args.docs or args.check):
+        parser.error("nothing to do: give --docs and/or --check")
+    text = render_docs()
+    if args.check:
+        stale = not DOCS_FILE.exists() or DOCS_FILE.read_text(encoding="utf-8") != text
+        print(f"{DOCS_FILE} is {'stale: run ' + DOCS_COMMAND if stale else 'up to date'}")
+        return 1 if stale else 0
+    DOCS_FILE.write_text(text, encoding="utf-8")
+    print(DOCS_FILE)
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -43,7 +43,6 @@ from tkpk.publish import (
 from tkpk.publish.dictionary import (
     BAPPEDA,
     MIN_DENOMINATOR,
-    REGISTRY_ID_COLUMN,
     RESTRICTED,
     Table,
 )
@@ -103,9 +102,7 @@ def check_sources(con: duckdb.DuckDBPyConnection) -> None:
         if actual is None:
             problems.append(f"table {table.name} does not exist in the warehouse")
             continue
-        expected = set(table.names)
-        if "household_pseudonym" in expected:
-            expected = (expected - {"household_pseudonym"}) | {REGISTRY_ID_COLUMN}
+        expected = {name for name, _ in table.warehouse_columns}
         missing = sorted(expected - set(actual))
         undocumented = sorted(set(actual) - expected)
         if missing:
@@ -125,7 +122,7 @@ def _export_select(table: Table) -> str:
     items = []
     for column in table.columns:
         if column.name == "household_pseudonym":
-            items.append(f"{pseudonym.hmac_sql(_q(REGISTRY_ID_COLUMN))} as household_pseudonym")
+            items.append(f"{pseudonym.hmac_sql(_q(column.warehouse_name))} as household_pseudonym")
         elif column.free_text:
             items.append(f"{dictionary.spreadsheet_safe_sql(_q(column.name))} as {_q(column.name)}")
         else:
