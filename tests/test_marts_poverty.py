@@ -21,6 +21,8 @@ from marts_support import (
     module_connection,
 )
 
+from tkpk.publish.dictionary import KELURAHAN_POVERTY
+
 EXACT = {"rel": 1e-12, "abs": 0.0}
 
 
@@ -157,18 +159,8 @@ def test_kecamatan_and_city_by_hand(world):
     assert city["extreme_p0"] == pytest.approx(9 / 18, **EXACT)
 
 
-COUNT_COLUMNS = (
-    "population",
-    "households",
-    "poor_population",
-    "poor_households",
-    "poverty_gap_idr_month",
-    "extreme_poor_population",
-    "near_poor_population",
-    "households_desil_1_4",
-    "poor_households_unreached",
-    "mpi_poor_population",
-)
+#: The counts the registry declares additive: kelurahan values add up to kecamatan and city.
+COUNT_COLUMNS = tuple(c.name for c in KELURAHAN_POVERTY.columns if c.additive)
 
 
 def test_kecamatan_and_city_counts_are_sums_of_kelurahan_counts(world):
