@@ -42,9 +42,6 @@ FUNDING_SOURCES = ["APBN", "APBD", "DBHCHT", "DAK", "BAZNAS", "CSR"]
 FILE_OUTCOMES = ["loaded", "already_loaded", "quarantined", "ignored"]
 #: Tables whose rows cover every area for every period (others may omit all-zero rows).
 FULL_COVERAGE = {"kelurahan_poverty", "program_overlap"}
-#: Extra key columns of an area table besides period and area.
-AREA_EXTRA_KEYS = {"program_reach": ["program"], "funding_sources": ["funding_source"],
-                   "poverty_profile": ["profile_group"]}
 #: Ratios that may exceed 1 (benefit relative to consumption).
 UNBOUNDED_RATIOS = {"adequacy", "median_expenditure_idr"}
 
@@ -124,8 +121,9 @@ def _additivity(table: Table) -> list[dict]:
     (records attributed to the root row when they name no kelurahan) must be at least that sum.
     Containment comes from ``ref_area`` (kecamatan, kab/kota and province codes).
     """
-    extra = AREA_EXTRA_KEYS.get(table.name, [])
     first = table.key[0]  # period (poverty_transitions: snapshot_from)
+    # the table's other key columns besides the area (program, funding source, profile group)
+    extra = [k for k in table.key[1:] if k not in ("area_level", "area_code")]
     keys = ", ".join([first, *extra])
     on_keys = " and ".join(f"s.{k} = t.{k}" for k in [first, *extra])
     additive = [c.name for c in table.columns if c.additive]
