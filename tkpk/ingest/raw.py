@@ -24,7 +24,7 @@ import duckdb
 
 from tkpk.config import Settings
 from tkpk.db import sql_literal
-from tkpk.ingest import readers
+from tkpk.ingest import csv_reader, lines, spreadsheet
 from tkpk.ingest.files import (
     IgnoredEntry,
     RawFile,
@@ -33,7 +33,15 @@ from tkpk.ingest.files import (
     resolve_program,
     sha256_of,
 )
-from tkpk.ingest.readers import FileNote, FileProblem, Header, ReadStats
+from tkpk.ingest.reading import (
+    MALFORMED_ERROR_KEY,
+    MALFORMED_LINE_KEY,
+    FileNote,
+    FileProblem,
+    Header,
+    ReadStats,
+    sniff_format,
+)
 from tkpk.ingest.schema import COLUMNS, EXTRA_FILE_REASONS, KINDS
 
 log = logging.getLogger(__name__)
@@ -326,13 +334,15 @@ def _read_and_insert(
     cur = con.cursor()
     try:
         try:
-            file_format = readers.sniff_format(raw.path)
+            file_format = sniff_format(raw.path)
             if file_format == "csv":
-                stats = readers.read_csv_records(cur, raw.path, kind, settings.temp_dir, limits)
+                stats = csv_reader.read_csv_records(
+                    cur, raw.path, kind, settings.temp_dir, limits
+                )
             else:
-                stats = readers.read_sheet_records(cur, raw.path, kind, limits, file_format)
-            rows_read, non_data = readers.classify_records(cur, stats.header, kind)
-            readers.account_lines(cur, raw.name, stats)
+                stats = spreadsheet.read_sheet_records(cur, raw.path, kind, limits, file_format)
+            rows_read, non_data = lines.classify_records(cur, stats.header, kind)
+            csv_reader.account_lines(cur, raw.name, stats)
         except FileProblem:
             raise
         except Exception as error:  # hostile input must never crash the run
@@ -381,8 +391,8 @@ def _insert_rows(
     query = f"""
         select row_number, {", ".join(selected)}, {", ".join(flags)}, malformed,
                case when malformed then json_object(
-                        '{readers.MALFORMED_LINE_KEY}', raw_line,
-                        '{readers.MALFORMED_ERROR_KEY}', error)
+                        '{MALFORMED_LINE_KEY}', raw_line,
+                        '{MALFORMED_ERROR_KEY}', error)
                     else {extra_json} end as extra
         from _data
     """
