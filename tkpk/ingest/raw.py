@@ -26,10 +26,10 @@ from tkpk.config import Settings
 from tkpk.db import sql_literal
 from tkpk.ingest import csv_reader, lines, spreadsheet
 from tkpk.ingest.files import (
+    FileName,
     IgnoredEntry,
     RawFile,
     discover_all,
-    parse_file_name,
     resolve_program,
     sha256_of,
 )
@@ -168,7 +168,7 @@ def load_new_files(
         except OSError as error:
             outcomes.append(_unopenable(raw, error))
             continue
-        kind = parse_file_name(raw.name).kind
+        kind = raw.parsed.kind
         if sha in known:
             first, outcome, reason, known_kind = known[sha]
             message = _already_seen(raw.name, first, outcome, reason)
@@ -247,7 +247,7 @@ def _unopenable(raw: RawFile, error: OSError) -> FileOutcome:
     return FileOutcome(
         raw.name,
         None,
-        parse_file_name(raw.name).kind,
+        raw.parsed.kind,
         "ignored",
         FILE_IGNORED,
         0,
@@ -267,7 +267,7 @@ def _load_file(
     load_id: str,
 ) -> FileOutcome:
     """Read one new file, insert its rows, record it in ``ingest_file``."""
-    parsed = parse_file_name(raw.name)
+    parsed = raw.parsed
     program, channel = resolve_program(con, parsed) if parsed.problem is None else (None, None)
     record = {
         "sha256": sha,
@@ -311,7 +311,7 @@ def _read_and_insert(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
     raw: RawFile,
-    parsed,
+    parsed: FileName,
     sha: str,
     load_id: str,
 ) -> tuple[ReadStats, int, int]:
