@@ -273,7 +273,9 @@ def test_unclosed_quote_in_a_file_read_in_parallel_is_not_silently_shortened(con
 
 
 def test_lines_the_reader_lost_quarantine_the_file(con) -> None:
-    from tkpk.ingest.readers import Column, FileProblem, Header, LineScan, ReadStats, account_lines
+    from tkpk.ingest.csv_bytes import LineScan
+    from tkpk.ingest.csv_reader import account_lines
+    from tkpk.ingest.reading import Column, FileProblem, Header, ReadStats
 
     cur = con.cursor()
     cur.execute(
