@@ -176,8 +176,8 @@ def _fates(con, name: str) -> dict[int, tuple]:
 
 
 def _no_replacement_character(con) -> None:
-    """No U+FFFD in any text of the raw, accepted and quarantine tables."""
-    for table in ("raw_pbi", "program_records", "quarantine"):
+    """No U+FFFD in any text of the accepted, flagged-field and quarantine tables."""
+    for table in ("program_records", "flagged_field", "quarantine"):
         columns = [
             name
             for name, kind in con.execute(
