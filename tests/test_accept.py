@@ -710,7 +710,7 @@ def test_validation_results_are_returned_per_kind(run):
 
 @pytest.fixture
 def fresh(tmp_path):
-    """A new warehouse (in memory) with reference data and raw tables."""
+    """A new warehouse (in memory) with reference data and ``ingest_file``."""
     settings = make_settings(tmp_path)
     con = connect(settings, ":memory:")
     reference.install(con)

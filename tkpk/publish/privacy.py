@@ -2,7 +2,8 @@
 
 Before a pack is published, the distinct text cells of every exported Parquet file (list elements
 included) are compared, set-based in DuckDB, with the personal values held in the warehouse
-(registry, program records and raw tables): an exact match, ignoring letter case and surrounding
+(registry, program records, and the raw text kept for quarantined rows and flagged fields): an
+exact match, ignoring letter case and surrounding
 spaces (both sides trimmed and upper-cased), stops the publish. Free-text columns (file names) are
 also scanned for NIK-like 16-digit numbers. Each personal column is probed against the small set
 of exported cells (a semi-join), so the cost is one scan of those columns, whatever the size of the
