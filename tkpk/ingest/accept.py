@@ -384,13 +384,16 @@ def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None 
             [kind],
         ).fetchall()
     ]
-    if not files:
-        raise ReconciliationError(f"{kind}: the batch's files have no staged rows")
-    paths = "[" + ", ".join(sql_literal(p) for p in files) + "]"
+    source = "read_parquet([" + ", ".join(sql_literal(p) for p in files) + "])"
+    if not files:  # no file of the kind: no rows, the staging's columns
+        from tkpk.ingest.raw import stage_nothing
+
+        stage_nothing(con, kind, "_staged_nothing")
+        source = "_staged_nothing"
     select = f"""
         select cast(b.file_order as bigint) * {ROW_ID_FACTOR} + s.row_number as row_id,
             s.*, b.file_order
-        from read_parquet({paths}) as s
+        from {source} as s
         join ingest_batch as b on b.file_id = s.file_id
     """
     if scratch is None:

@@ -16,8 +16,8 @@ flagged fields' raw values.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from contextlib import suppress
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -505,6 +505,45 @@ def stage_rows(
     """
     from tkpk.ingest.accept import staging_sql
 
+    with _file_relations(con, kind, records, record):
+        (written,) = con.execute(
+            f"copy ({staging_sql(kind)}) to {sql_literal(target)} (format parquet)"
+        ).fetchall()[0]
+    return int(written)
+
+
+def stage_nothing(con: duckdb.DuckDBPyConnection, kind: str, table: str) -> None:
+    """The temporary table ``table``: the staged rows of no file (the staging's columns)."""
+    from tkpk.ingest.accept import staging_sql
+
+    empty = pa.Table.from_pylist([], _records_schema(kind))
+    with _file_relations(con, kind, empty, {}):
+        con.execute(f"create or replace temp table {table} as {staging_sql(kind)}")
+
+
+def _records_schema(kind: str) -> pa.Schema:
+    """The Arrow schema of a file's records (what :func:`_records_sql` selects)."""
+    return pa.schema(
+        [
+            ("row_number", pa.int64()),
+            *((c, pa.string()) for c in raw_columns(kind)),
+            ("nik_numeric", pa.bool_()),
+            ("kk_numeric", pa.bool_()),
+            ("malformed", pa.bool_()),
+            ("extra", pa.string()),
+        ]
+    )
+
+
+@contextmanager
+def _file_relations(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    records: pa.RecordBatchReader | pa.Table,
+    record: dict,
+) -> Iterator[None]:
+    """``_file_rows`` (the records with ``raw_text``) and ``_file`` (the file's one row of
+    attributes) on ``con`` for the block: what the staging SQL reads."""
     columns = [*raw_columns(kind), "nik_numeric", "kk_numeric", "malformed"]
     raw_text = ", ".join(f"{c} := r.{c}" for c in columns)
     attributes = pa.Table.from_pylist([{k: record.get(k) for k in FILE_SCHEMA.names}], FILE_SCHEMA)
@@ -519,9 +558,7 @@ def stage_rows(
             from _file_records as r
             """
         )
-        (written,) = con.execute(
-            f"copy ({staging_sql(kind)}) to {sql_literal(target)} (format parquet)"
-        ).fetchall()[0]
+        yield
         con.execute(f"drop view {FILE_ROWS}")
     finally:
         # After a failed statement the caller's transaction is aborted: unregistering may fail
@@ -529,7 +566,6 @@ def stage_rows(
         with suppress(duckdb.Error):
             con.unregister("_file_records")
             con.unregister(FILE_ATTRIBUTES)
-    return int(written)
 
 
 def _record(
