@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tkpk.ingest.raw import FileOutcome, next_file_id, raw_columns, stage_rows
+from tkpk.ingest.raw import FileOutcome, next_file_id, raw_columns, records_schema, stage_rows
 from tkpk.ingest.raw import ensure_tables as ensure_raw_tables
 
 
@@ -182,16 +182,7 @@ class RawWorld:
                     else json.dumps(extra),
                 }
             )
-        schema = pa.schema(
-            [
-                ("row_number", pa.int64()),
-                *((c, pa.string()) for c in columns),
-                ("nik_numeric", pa.bool_()),
-                ("kk_numeric", pa.bool_()),
-                ("malformed", pa.bool_()),
-                ("extra", pa.string()),
-            ]
-        )
+        schema = records_schema(kind)
         target = Path(self._staged.name) / f"{file_id}.parquet"
         attributes = {
             "load_id": load_id, "file_id": file_id, "sha256": sha, "file_name": file_name,

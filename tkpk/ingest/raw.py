@@ -516,12 +516,12 @@ def stage_nothing(con: duckdb.DuckDBPyConnection, kind: str, table: str) -> None
     """The temporary table ``table``: the staged rows of no file (the staging's columns)."""
     from tkpk.ingest.accept import staging_sql
 
-    empty = pa.Table.from_pylist([], _records_schema(kind))
+    empty = pa.Table.from_pylist([], records_schema(kind))
     with _file_relations(con, kind, empty, {}):
         con.execute(f"create or replace temp table {table} as {staging_sql(kind)}")
 
 
-def _records_schema(kind: str) -> pa.Schema:
+def records_schema(kind: str) -> pa.Schema:
     """The Arrow schema of a file's records (what :func:`_records_sql` selects)."""
     return pa.schema(
         [
