@@ -54,6 +54,7 @@ import graphlib
 import heapq
 import json
 import re
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -176,7 +177,11 @@ def _tokens(text: str, where: str) -> list[tuple[str, str]]:
 def _value(tokens: list[tuple[str, str]], i: int, shape: str, key: str, where: str):
     """Read the value of header key ``key`` at token ``i``; (value, next index)."""
     def expect(kinds: tuple[str, ...], at: int) -> str:
-        if at >= len(tokens) or tokens[at][0] not in kinds and tokens[at][1] not in kinds:
+        """The token at ``at`` if its type (or, for punctuation, itself) is one of ``kinds``."""
+        ok = at < len(tokens) and (
+            tokens[at][0] in kinds or tokens[at][0] == "punct" and tokens[at][1] in kinds
+        )
+        if not ok:
             found = tokens[at][1] if at < len(tokens) else "the end"
             raise ModelError(f"{where}: header key {key!r} expects {shape}, found {found!r}")
         return tokens[at][1]
@@ -186,7 +191,7 @@ def _value(tokens: list[tuple[str, str]], i: int, shape: str, key: str, where: s
     expect(("(",), i)
     items: list = []
     i += 1
-    while tokens[i:] and tokens[i][1] != ")":
+    while tokens[i:] and tokens[i] != ("punct", ")"):
         if shape == "words":
             items.append(expect(("word",), i))
             i += 1
@@ -195,7 +200,7 @@ def _value(tokens: list[tuple[str, str]], i: int, shape: str, key: str, where: s
             expect(("=",), i + 1)
             items.append((name, expect(("string", "word"), i + 2)))
             i += 3
-        if tokens[i:] and tokens[i][1] == ",":
+        if tokens[i:] and tokens[i] == ("punct", ","):
             i += 1
     expect((")",), i)
     return (dict(items) if shape == "pairs" else tuple(items)), i + 1
@@ -220,7 +225,7 @@ def parse_header(text: str, where: str) -> tuple[dict, str]:
             raise ModelError(f"{where}: header key {key!r} given twice")
         props[key], i = _value(tokens, i + 1, HEADER_KEYS[key], key, where)
         if i < len(tokens):
-            if tokens[i][1] != ",":
+            if tokens[i] != ("punct", ","):
                 raise ModelError(f"{where}: expected ',' after header key {key!r}")
             i += 1
     return props, text[match.end():]
@@ -236,9 +241,12 @@ def _check_props(props: dict, where: str) -> None:
         raise ModelError(f"{where}: partition_role {role!r} is not one of "
                          f"{', '.join(PARTITION_ROLES)}")
     grain = props.get("grain", ())
-    for key in ("cluster_key", "scope"):
-        if key in props and grain and props[key] not in grain:
-            raise ModelError(f"{where}: {key} {props[key]!r} is not a grain column")
+    columns = {key: props[key] for key in ("cluster_key", "scope") if key in props}
+    if kind == "period":
+        columns.setdefault("scope", "period")
+    for key, column in columns.items():
+        if grain and column not in grain:
+            raise ModelError(f"{where}: {key} {column!r} is not a grain column")
     if role == "sum" and not grain:
         raise ModelError(f"{where}: a sum model needs its grain (the key it is added by)")
     if "partition_rows" in props and role != "central":
@@ -490,10 +498,25 @@ def load_graph(
     return graph
 
 
-@functools.cache
+_LOADED: dict[str, object] = {}
+_LOCK = threading.Lock()
+
+
+def _files_state(folder: Path) -> tuple:
+    """(name, mtime, size) of the folder's SQL files and of the macros: a changed file (a
+    service running for weeks) reloads the graph."""
+    paths = [*sorted(folder.glob("*.sql")), MACROS_PATH]
+    return tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in paths)
+
+
 def graph() -> ModelGraph:
-    """The marts' model graph, loaded once per process."""
-    return load_graph()
+    """The marts' model graph, loaded once per process (again when a file changed)."""
+    state = _files_state(MARTS_DIR)
+    with _LOCK:  # one load at a time: the parser connection is not shared between threads
+        if _LOADED.get("state") != state:
+            _LOADED["graph"] = load_graph()
+            _LOADED["state"] = state
+        return _LOADED["graph"]  # type: ignore[return-value]
 
 
 def acceptance_models(folder: Path = ACCEPT_DIR) -> dict[str, Model]:
