@@ -130,3 +130,13 @@ def execute_model(con: duckdb.DuckDBPyConnection, name: str, statement: str) -> 
             con.execute(f"reset {setting}")
         else:
             con.execute(f"set {setting} = '{value}'")
+
+
+def __getattr__(name: str) -> tuple[str, ...]:
+    """``CURATED_TABLES`` and ``MODEL_ORDER``: derived from the models' headers on access
+    (``transforms.models.graph()``; no list is kept here)."""
+    if name == "CURATED_TABLES":
+        return graph().curated
+    if name == "MODEL_ORDER":
+        return graph().order
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
