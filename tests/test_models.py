@@ -8,7 +8,7 @@ import pytest
 from test_incremental import add_records, loaded, make_world, tag_new_rows
 
 from tkpk.publish.dictionary import TABLES
-from transforms.incremental import build_changed, rebuilt_after, rebuilt_before
+from transforms.incremental import SCOPED_INPUTS, build_changed, rebuilt_after, rebuilt_before
 from transforms.models import (
     SOURCES,
     ModelError,
@@ -176,6 +176,8 @@ def test_incremental_phases_come_from_the_kinds():
     assert rebuilt_before()[:4] == ("int_area_hierarchy", "int_periods", "int_period_lines",
                                     "int_area_lines")
     assert set(rebuilt_after()) == {"households", "data_coverage", "poverty_transitions"}
+    scoped = {t for m in graph().of_kind("record_month") for t in graph()[m].scoped_inputs}
+    assert scoped == set(SCOPED_INPUTS) == {"program_records"}
 
 
 def test_check_inputs_names_the_step_and_creates_optional_sources(con):
