@@ -378,15 +378,7 @@ class ModelGraph:
 
     def upstream(self, name: str) -> set[str]:
         """Every model and source ``name`` reads, directly or through other models."""
-        seen: set[str] = set()
-        todo = list(self[name].depends_on)
-        while todo:
-            table = todo.pop()
-            if table not in seen:
-                seen.add(table)
-                if table in self.models:
-                    todo.extend(self.models[table].depends_on)
-        return seen
+        return _upstream(self.models, name)
 
     def sources_read(self) -> tuple[str, ...]:
         """The sources some model reads, in declaration order."""
@@ -410,7 +402,7 @@ def _sort(models: dict[str, Model], published: tuple[str, ...]) -> list[str]:
     rank = {name: len(published) for name in models}
     for position, table in reversed(list(enumerate(published))):
         if table in models:
-            for upstream in _transitive(models, table) | {table}:
+            for upstream in _upstream(models, table) & models.keys() | {table}:
                 rank[upstream] = min(rank[upstream], position)
 
     def key(name: str) -> tuple:
@@ -428,15 +420,16 @@ def _sort(models: dict[str, Model], published: tuple[str, ...]) -> list[str]:
     return order
 
 
-def _transitive(models: dict[str, Model], name: str) -> set[str]:
-    """Models ``name`` reads, directly or indirectly."""
+def _upstream(models: dict[str, Model], name: str) -> set[str]:
+    """Every table (model or source) model ``name`` reads, directly or through other models."""
     seen: set[str] = set()
-    todo = [t for t in models[name].depends_on if t in models]
+    todo = list(models[name].depends_on)
     while todo:
         table = todo.pop()
         if table not in seen:
             seen.add(table)
-            todo.extend(t for t in models[table].depends_on if t in models)
+            if table in models:
+                todo.extend(models[table].depends_on)
     return seen
 
 
