@@ -1,8 +1,10 @@
 """Great Expectations 1.x suites compiled to DuckDB SQL, with GX's semantics.
 
-One declaration, two engines: the suite files in ``expectations/`` are run by GX (Data Docs, a
-bounded sample) and, through this module, as plain DuckDB SQL over whole tables. Each row-wise
-expectation becomes a predicate that is true exactly on the rows GX reports as unexpected:
+One declaration, one compiler, one executor: the suite files in ``expectations/`` (staging and
+output suites, each rule with its ``meta.severity``) are compiled here and run as plain DuckDB SQL
+over whole relations by ``tkpk.suite_run``; GX runs them on a bounded sample as a cross-check and
+for the Data Docs (``tkpk.validation``). Each row-wise expectation becomes a predicate that is
+true exactly on the rows GX reports as unexpected:
 
 - column-value expectations skip nulls (GX's pandas "column map" metrics drop them first), except
   ``expect_column_values_to_not_be_null``; for FLOAT/DOUBLE columns NaN counts as null, as in
