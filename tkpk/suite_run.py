@@ -114,14 +114,18 @@ class SuiteRun:
         self.predicates: dict[int, str] = {}
         self.row_sets: dict[int, str] = {}
         self.queries: dict[int, str] = {}
-        self.structure: list[int] = []
+        self.structure = [
+            index for index, expectation in enumerate(self.expectations)
+            if expectation.get("type") in suite_sql.COLUMN_STRUCTURE
+        ]
         self.row_counts: list[int] = []
         #: The rows with their id column (``id_column``): the relation itself, or a temp copy.
         self.scope = self.batch
         self.id_column = row_id if row_id in self.types else GENERATED_ROW_ID
         read: set[str] = set()
         for expectation in self.expectations:
-            read |= suite_sql.columns_read(expectation)
+            if expectation.get("type") not in suite_sql.TABLE_LEVEL:
+                read |= suite_sql.columns_read(expectation)
         #: The columns (other than the id) the row-wise and uniqueness rules read.
         self.columns = [c for c in self.types if c in read and c != self.id_column]
 
@@ -176,10 +180,6 @@ class SuiteRun:
 
     def run(self) -> None:
         """Evaluate the suite (once)."""
-        self.structure = [
-            index for index, expectation in enumerate(self.expectations)
-            if expectation.get("type") in suite_sql.COLUMN_STRUCTURE
-        ]
         self._judge_table(self.structure)
         if self.counts:
             self.stopped = True
