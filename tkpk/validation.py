@@ -42,9 +42,7 @@ from tkpk.config import EXPECTATIONS_DIR
 
 # Re-exported: the suites' severities and the executor's error have their home in
 # tkpk.suite_sql / tkpk.suite_run; callers (tkpk.ingest.accept, tests) import them from here.
-from tkpk.suite_run import GENERATED_ROW_ID as GENERATED_ROW_ID
 from tkpk.suite_run import ValidationError as ValidationError
-from tkpk.suite_sql import SEVERITIES as SEVERITIES
 from tkpk.suite_sql import flagged_field as flagged_field
 from tkpk.suite_sql import nulled_columns as nulled_columns
 from tkpk.suite_sql import severity as severity
