@@ -447,3 +447,32 @@ def test_text_row_ids_and_regex_only_on_text(people):
     on_number = _suite(_e("expect_column_values_to_match_regex", column="desil", regex="^1"))
     with pytest.raises(ValidationError, match="regex on column desil of type INTEGER"):
         validate_table(people, "coded", on_number, row_id="code")
+
+
+def test_output_suite_same_failures_with_and_without_gx(con, tmp_path):
+    """validate_output runs the executor once; GX (use_gx) cross-checks that same run and adds
+    its outcome, the failures are the same either way (hand-counted on four rows)."""
+    from tkpk.publish import suites
+
+    con.execute("create table t as select * from (values (1, 'a', 0.5), (2, 'b', 1.5), "
+                "(2, 'c', -1.0), (4, 'd', null)) v(k, name, ratio)")
+    suite = {"name": "t", "expectations": [
+        {"type": "expect_column_values_to_be_between",
+         "kwargs": {"column": "ratio", "min_value": 0, "max_value": 1},
+         "meta": {"check": "ratio in [0, 1]"}},
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "k"},
+         "meta": {"check": "the key is unique"}},
+        {"type": "unexpected_rows_expectation",
+         "kwargs": {"unexpected_rows_query": "select k from {batch} where name > 'c'"},
+         "meta": {"check": "names up to c"}},
+    ]}
+    (tmp_path / "t.json").write_text(json.dumps(suite), encoding="utf-8")
+    plain, none = suites.validate_output(con, "t", "t", tmp_path, use_gx=False)
+    checked, outcome = suites.validate_output(con, "t", "t", tmp_path, use_gx=True)
+    assert none is None and [str(f) for f in plain] == [str(f) for f in checked]
+    assert [(f.check, f.unexpected) for f in plain] == [
+        ("ratio in [0, 1]", 2), ("the key is unique", 2), ("names up to c", 1),
+    ]
+    assert plain[2].sample == "(k) = (4,)"
+    assert [f.unexpected_count for f in outcome.failures] == [2, 2, 1]
+    assert outcome.results[0].meta["tkpk_sample"]["note"] == "all 4 rows"
