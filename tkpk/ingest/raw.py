@@ -105,10 +105,12 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             file_format varchar,
             file_encoding varchar,
             file_bytes bigint,
-            run_id varchar
+            run_id varchar,
+            file_id integer
         )
         """
     )
+    _upgrade_file_ids(con)
     for kind in KINDS:
         columns = ",\n".join(f"{name} varchar" for name in raw_columns(kind))
         con.execute(
@@ -126,6 +128,40 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             )
             """
         )
+
+
+def _upgrade_file_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """Give an ``ingest_file`` of an older warehouse its ``file_id`` column, numbering the files
+    it holds 1, 2, ... in the order they were recorded (``loaded_at``, then name and SHA-256)."""
+    columns = {
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() where table_name = 'ingest_file' "
+            "and schema_name = current_schema() and database_name = current_database()"
+        ).fetchall()
+    }
+    if "file_id" in columns:
+        return
+    con.execute("alter table ingest_file add column file_id integer")
+    con.execute(
+        """
+        update ingest_file set file_id = numbered.file_id
+        from (
+            select sha256,
+                cast(row_number() over (order by loaded_at, file_name, sha256) as integer)
+                    as file_id
+            from ingest_file
+        ) as numbered
+        where numbered.sha256 = ingest_file.sha256
+        """
+    )
+    log.info("ingest_file: file_id added and assigned to the files already recorded")
+
+
+def next_file_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The ``file_id`` of the next distinct content: one more than the largest recorded."""
+    (next_id,) = con.execute("select coalesce(max(file_id), 0) + 1 from ingest_file").fetchall()[0]
+    return int(next_id)
 
 
 def load_new_files(
@@ -263,6 +299,7 @@ def _load_file(
     program, channel = resolve_program(con, parsed) if parsed.problem is None else (None, None)
     record = {
         "sha256": sha,
+        "file_id": next_file_id(con),
         "file_name": raw.name,
         "kind": parsed.kind,
         "period": parsed.period,
