@@ -25,7 +25,7 @@ Incremental audit (``audit_version``). The published version was audited against
 it then was, and it records what that audit covered (``personal_data_audit.json`` in the version
 folder: the rules, the warehouse loads present, each personal table's rows, and a digest of the
 cells of every exported column). The warehouse's personal tables are append-only (raw rows carry
-their ``load_id``, accepted rows their file's ``sha256``), so a match not already ruled out needs a
+their ``load_id``, accepted rows their file's ``file_id``), so a match not already ruled out needs a
 new cell (one the published version did not hold) or a new value (a row of a load the previous
 audit did not cover). The audit therefore probes only (new cells x every row) and (every cell x
 new rows); with no new cell, the whole-table scans are skipped. It falls back to the full audit
@@ -56,9 +56,9 @@ PERSONAL_SOURCES: dict[str, tuple[str, ...]] = {
     "raw_local": ("nik", "nama", "alamat"),
 }
 #: warehouse table -> lineage column naming the load its rows came from (``raw_*``: the load;
-#: accepted tables: the file's SHA-256, one load per file content in ``ingest_file``).
+#: accepted tables: the file's ``file_id``, one load per file content in ``ingest_file``).
 LINEAGE: dict[str, str] = {
-    table: "load_id" if table.startswith("raw_") else "sha256" for table in PERSONAL_SOURCES
+    table: "load_id" if table.startswith("raw_") else "file_id" for table in PERSONAL_SOURCES
 }
 EXPORT_CELLS = "_publish_export_cells"
 NEW_CELLS = "_publish_new_cells"
@@ -402,7 +402,7 @@ def _new_rows(
     covered = set(state.get("loads") or [])
     new_loads = [load for load in loads if load not in covered]
     con.execute(
-        f"create or replace temp table {NEW_LOADS} as select i.load_id, i.sha256 "
+        f"create or replace temp table {NEW_LOADS} as select i.load_id, i.file_id "
         f"from ingest_file i where list_contains(?::varchar[], i.load_id)",
         [new_loads],
     )
