@@ -25,7 +25,16 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from raw_support import RawWorld, disbursement, household, kk, local, member, nik
+from raw_support import (
+    RawWorld,
+    disbursement,
+    household,
+    kk,
+    local,
+    member,
+    nik,
+    with_file,
+)
 
 from tkpk import reference
 from tkpk.config import Settings
@@ -106,7 +115,8 @@ def test_flagged_households_and_members_count_in_p0(built):
 
 def test_expenditure_zero_is_quarantined_with_its_members(built):
     assert built.execute(
-        "select file_name, row_number, reasons from quarantine order by file_name"
+        f"select file_name, row_number, reasons from {with_file('quarantine')} "
+        "order by file_name"
     ).fetchall() == [
         ("dtsen_anggota_3375_202606.csv", 5, ["household_quarantined"]),
         ("dtsen_keluarga_3375_202606.csv", 3, ["expenditure_invalid"]),
