@@ -29,7 +29,12 @@ from tkpk import reference
 from tkpk.config import Settings
 from tkpk.db import connect
 from tkpk.ingest import accept
-from tkpk.ingest.accept import ReconciliationError, ensure_tables, process_loads
+from tkpk.ingest.accept import (
+    LINEAGE_TABLES,
+    ReconciliationError,
+    ensure_tables,
+    process_loads,
+)
 from tkpk.ingest.schema import ROW_REASONS
 
 HH = "dtsen_keluarga_3375_202606.csv"
@@ -995,3 +1000,62 @@ def test_member_with_flagged_nik_repeated_in_a_later_run_is_a_duplicate(fresh):
         3: ("accepted", [("NIK", "nik_invalid")]),
     }
     assert con.execute("select count(*) from registry_members").fetchone()[0] == 4
+
+
+def test_older_warehouse_gets_integer_lineage_on_open(fresh):
+    """A warehouse from before integer lineage (sha256 + file_name in the accepted, quarantine,
+    duplicate and flagged tables; the duplicate pointer a file name) is rewritten when the ingest
+    opens it: the same rows with their file_id, the pointer by the file's id; a repeat in the
+    next run is still found."""
+    settings, con, world = fresh
+    first = [
+        world.add_file(
+            "households",
+            HH,
+            [
+                household(id_keluarga="H1"),
+                household(id_keluarga="H1"),  # a duplicate of row 1
+                household(id_keluarga="H2", pengeluaran_per_kapita="0"),  # quarantined
+            ],
+        ),
+        world.add_file("members", MEM, [member(nik="123")]),  # accepted, its NIK flagged
+        world.add_file(
+            "disbursements", PKH, [disbursement()], program="PKH", channel="bri", stage=2
+        ),
+    ]
+    process_loads(con, settings, "run-1", first)
+    before = {t: sorted(con.execute(f"select * from {t}").fetchall()) for t in LINEAGE_TABLES}
+    assert all(before.values())
+    for table in LINEAGE_TABLES:  # back to the old layout
+        pointer = table == "duplicate"
+        con.execute(
+            f"""
+            create or replace table {table} as
+            select i.sha256, i.file_name,
+                t.* exclude (file_id{", duplicate_of_file_id" if pointer else ""})
+                {", o.file_name as duplicate_of_file" if pointer else ""}
+            from {table} as t
+            join ingest_file as i on i.file_id = t.file_id
+            {"left join ingest_file as o on o.file_id = t.duplicate_of_file_id" if pointer else ""}
+            """
+        )
+    assert accept.upgrade_lineage(con) == list(LINEAGE_TABLES)
+    assert accept.upgrade_lineage(con) == []  # once only
+    after = {t: sorted(con.execute(f"select * from {t}").fetchall()) for t in LINEAGE_TABLES}
+    assert after == before
+    again = world.add_file(
+        "households", "dtsen_keluarga_3375_202606_revisi.csv", [household(id_keluarga="H1")]
+    )
+    process_loads(con, settings, "run-2", [again])
+    assert outcome_of(con, "dtsen_keluarga_3375_202606_revisi.csv") == {
+        1: ("duplicate", (HH, 1))
+    }
+
+
+def test_a_rule_file_without_a_value_for_a_placeholder_is_an_error():
+    with pytest.raises(KeyError, match="registry_decision.sql: no value for"):
+        accept.render("registry_decision", kind="households")
+    # every rule file renders with a kind's values, and leaves no placeholder
+    for name in sorted(p.stem for p in accept.ACCEPT_DIR.glob("*.sql")):
+        text = accept.render(name, **accept._rule_values("members"))
+        assert "{{" not in text, name
