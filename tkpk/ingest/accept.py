@@ -452,13 +452,18 @@ def render(name: str, **values: str) -> str:
     The acceptance rules are SQL files; what differs between kinds (a table name, a column list,
     the natural key's last part: ``tkpk.ingest.schema.ACCEPTANCE``) is written ``{{name}}`` in
     them and replaced here by the text of ``values[name]``, nothing else (no conditionals, no
-    loops). A placeholder without a value is an error naming the file.
+    loops); a value may itself hold placeholders (a kind's ``ids_as_read`` names the nulled
+    columns), filled the same way. A placeholder without a value is an error naming the file.
     """
     text = (ACCEPT_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
-    missing = sorted(set(_PLACEHOLDER.findall(text)) - values.keys())
-    if missing:
-        raise KeyError(f"transforms/accept/{name}.sql: no value for {', '.join(missing)}")
-    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+    for _ in range(2):
+        missing = sorted(set(_PLACEHOLDER.findall(text)) - values.keys())
+        if missing:
+            raise KeyError(f"transforms/accept/{name}.sql: no value for {', '.join(missing)}")
+        text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+    if _PLACEHOLDER.search(text):
+        raise KeyError(f"transforms/accept/{name}.sql: placeholders nested too deep")
+    return text
 
 
 def _table_types(table: str) -> dict[str, str]:
@@ -485,6 +490,7 @@ def _rule_values(kind: str) -> dict[str, str]:
         "row_key": acceptance.row_key,
         "key_reason": acceptance.key_reason,
         "compared": acceptance.compared or acceptance.table,
+        "table_columns": ", ".join(types),
         "hash_vals": VALUES_HASH.format("vals"),
         "row_id_factor": str(ROW_ID_FACTOR),
         "period": acceptance.period,
@@ -509,25 +515,27 @@ def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> N
     GB at a province), and no reader depends on the order; the accepted tables are sets."""
     acceptance = ACCEPTANCE[kind]
     values = _rule_values(kind)
+    views = {"_flagged": render("flagged_rows", **values)}
     if acceptance.compared:
-        con.execute(
-            f"create or replace temp view {acceptance.compared} as {render(acceptance.compared)}"
-        )
+        views[acceptance.compared] = render(acceptance.compared)
+    for view, select in views.items():
+        con.execute(f"create or replace temp view {view} as {select}")
     try:
         scratch.materialise(con, "_decision", render(acceptance.decision, **values), group=kind)
     finally:
-        if acceptance.compared:
-            with contextlib.suppress(duckdb.Error):
-                con.execute(f"drop view if exists {acceptance.compared}")
+        with contextlib.suppress(duckdb.Error):
+            for view in views:
+                con.execute(f"drop view if exists {view}")
 
 
 def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
     """Append ``_decision``'s rows to the accepted table, ``quarantine`` and ``duplicate``
-    (``transforms/accept/<table>.sql``); return the rows written per outcome."""
+    (``transforms/accept/accepted_rows.sql``, ``quarantine.sql``, ``duplicate.sql``); return
+    the rows written per outcome."""
     values = _rule_values(kind)
     table = ACCEPTANCE[kind].table
     return {
-        "accepted": _append(con, table, render(table, **values)),
+        "accepted": _append(con, table, render("accepted_rows", **values)),
         "quarantined": _append(con, "quarantine", render("quarantine", **values)),
         "duplicate": _append(con, "duplicate", render("duplicate", **values)),
     }

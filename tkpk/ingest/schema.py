@@ -239,6 +239,9 @@ _PROGRAM_ACCEPTANCE = Acceptance(
         "program", "source_kind", "record_date", "period", "nik", "no_kk", "kelurahan_code",
         "amount_idr", "status", "funding_source", "channel", "stage",
     ),
+    ids_as_read=(
+        "case when len(rr.nulls) > 0 then cast([s.nama, {{nulled_as_read}}] as varchar) end"
+    ),
     period="d.period",
     kelurahan_code="d.kelurahan_code",
 )  # fmt: skip

@@ -10,9 +10,9 @@
 -- A warning on one of several alternative columns ("KODE_KELURAHAN|NAMA_KELURAHAN") names the
 -- first of them that holds a value in the raw row.
 -- Grain: one row per (file_id, row_number, column_name, reason).
--- Placeholders (tkpk.ingest.schema.ACCEPTANCE): {{kind}}; {{period}}, {{kelurahan_code}},
--- {{id_keluarga}} expressions over the decision `d` and, for members, their household `h`;
--- {{personal}} the quoted personal columns.
+-- Placeholders (tkpk.ingest.schema.ACCEPTANCE): kind; period, kelurahan_code,
+-- id_keluarga expressions over the decision `d` and, for members, their household `h`;
+-- personal the quoted personal columns.
 with
 
 flags as (

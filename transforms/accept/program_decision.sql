@@ -6,11 +6,12 @@
 -- the batch: `outcome` accepted | quarantined | duplicate, its `reasons`, and for a duplicate the
 -- record it repeats (`duplicate_of_file_id`, `duplicate_of_row`). Read as `_decision` by the
 -- files that write `program_records`, `quarantine`, `duplicate` and `flagged_field`.
--- Grain: one row per staged row of stg_{{kind}} (file_id, row_number), in no particular order.
+-- Grain: one row per staged row of the kind (file_id, row_number), in no particular order.
 --
 -- The rules (shared/spec/raw-extracts.md, "Duplicates" and "Two severities"):
---   * an `error` reason of the suite expectations/stg_{{kind}}.json quarantines the row; a `warn`
---     reason nulls its field first (`flagged`), so records are compared as they would be accepted;
+--   * an `error` reason of the kind's suite (expectations/stg_<kind>.json) quarantines the row;
+--     a `warn` reason nulls its field first (`_flagged`: flagged_rows.sql), so records are
+--     compared as they would be accepted;
 --   * a record's natural key is all of its values: a valid record whose values equal an accepted
 --     record of the same kind (an earlier run, or an earlier row of the batch in file order) is a
 --     duplicate of it; NIKs are not checked against the registry (an unmatched payment is
@@ -24,45 +25,18 @@
 -- batch size); only rows whose hash repeats, or matches an accepted record, are compared by their
 -- values, so equal hashes of different values never make a duplicate.
 --
--- Placeholders (filled by tkpk.ingest.accept.render from tkpk.ingest.schema.ACCEPTANCE):
---   {{kind}} the kind; {{values}} struct_pack arguments of the record's values, typed as in
---   program_records; {{nulled}} the replace list nulling the suite's `warn` fields;
---   {{nulled_as_read}} those fields as text; {{hash_vals}} the hash of `vals` (tests replace it
---   with a colliding one); {{row_id_factor}} staged row id = file order x factor + row number.
+-- Placeholders (filled by tkpk.ingest.accept.render from tkpk.ingest.schema.ACCEPTANCE): the
+-- kind; the struct_pack arguments of the record's values, typed as in program_records; the hash
+-- of `vals` (accept.VALUES_HASH: tests replace it with a colliding one); the staged row id's
+-- factor (row id = file order x factor + row number).
 with
 
-row_reasons as (
-    -- per failing staged row: errors (quarantine), every defect, the warnings' flags and fields
-    -- to null (a reason added without a severity, e.g. encoding_invalid, is an error)
-    select row_id,
-        list(distinct reason order by reason)
-            filter (where coalesce(severity, 'error') = 'error') as errors,
-        list(distinct reason order by reason) as defects,
-        list(distinct struct_pack(column_name := column_name, reason := reason)
-             order by struct_pack(column_name := column_name, reason := reason))
-            filter (where severity = 'warn') as flags,
-        list(distinct nulls) filter (where severity = 'warn') as nulls
-    from _row_reason
-    group by row_id
-),
-
-flagged as not materialized (
-    -- the staged rows, every field a warning flagged set to null
-    select s.* {{nulled}},
-        coalesce(rr.errors, cast([] as varchar[])) as gx_reasons,
-        coalesce(rr.defects, cast([] as varchar[])) as defects,
-        coalesce(rr.flags, cast([] as struct(column_name varchar, reason varchar)[])) as flags,
-        case when len(rr.nulls) > 0 then cast([s.nama, {{nulled_as_read}}] as varchar) end
-            as ids_as_read
-    from stg_{{kind}} as s
-    left join row_reasons as rr on rr.row_id = s.row_id
-),
-
 rows_in as not materialized (
+    -- the staged rows, flagged fields null (flagged_rows.sql), with the values compared
     select f.* exclude (ids_as_read),
         struct_pack({{values}}, ids_as_read := f.ids_as_read) as vals,
         f.gx_reasons as row_reasons
-    from flagged as f
+    from _flagged as f
 ),
 
 hashed as not materialized (

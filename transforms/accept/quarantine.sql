@@ -6,7 +6,7 @@
 -- values as read (JSON of the raw row without its own lineage columns), so the registry owners
 -- can correct them. Lineage: file_id, row_number (name and SHA-256 in ingest_file), load_id.
 -- Grain: one row per quarantined raw row.
--- Placeholder: {{kind}} (the raw table raw_{{kind}}).
+-- Placeholder: kind (the raw table raw_kind).
 with
 
 quarantined as (

@@ -5,7 +5,7 @@
 -- raw_row_count: the raw rows of each file of one kind in the batch, which reconciliation
 -- compares with the file's rows_read and its accepted + quarantined + duplicate rows.
 -- Grain: one row per batch file of the kind (0 when it has no raw row).
--- Placeholder: {{kind}}.
+-- Placeholder: kind.
 with
 
 files as (

@@ -6,59 +6,34 @@
 -- batch: `outcome` accepted | quarantined | duplicate, its `reasons`, and for a duplicate the
 -- row it repeats (`duplicate_of_file_id`, `duplicate_of_row`). Read as `_decision` by the files
 -- that write the accepted table, `quarantine`, `duplicate` and `flagged_field`.
--- Grain: one row per staged row of stg_{{kind}} (file_id, row_number), in no particular order.
+-- Grain: one row per staged row of the kind (file_id, row_number), in no particular order.
 --
 -- The rules (shared/spec/raw-extracts.md, "Duplicates" and "Two severities"):
---   * an `error` reason of the suite expectations/stg_{{kind}}.json quarantines the row; a `warn`
---     reason nulls its field first (`flagged`), so rows are compared as they would be accepted;
+--   * an `error` reason of the kind's suite (expectations/stg_<kind>.json) quarantines the row;
+--     a `warn` reason nulls its field first (`_flagged`: flagged_rows.sql), so rows are
+--     compared as they would be accepted;
 --   * members only: the household must be accepted in the same snapshot, else
 --     `household_quarantined` (it was quarantined) or `household_unknown`;
 --   * the natural key is (snapshot, id_keluarga, row_key): the first valid row of a key is
 --     accepted, rows accepted in earlier runs coming first, then the batch in file order
 --     (row_id); a later row of the key with the same values is a duplicate of it, one with other
---     values is quarantined with `{{key_reason}}` (beside any reasons it has);
+--     values is quarantined with the kind's key reason (beside any reasons it has);
 --   * a malformed line carries only `row_malformed` (or `encoding_invalid`).
 -- A member's row_key is its NIK, or, when the NIK is flagged (null), the NIK as read with a
 -- digest of all of its values (macro member_key): people without a valid NIK stay distinct.
 --
--- Placeholders (filled by tkpk.ingest.accept.render from tkpk.ingest.schema.ACCEPTANCE):
---   {{kind}} the kind; {{values}} struct_pack arguments of the compared values, typed as in the
---   accepted table; {{row_key}} the key's last part; {{ids_as_read}} what was read in a nulled
---   key field; {{nulled}} the replace list nulling the suite's `warn` fields; {{compared}} the
---   accepted rows as compared (with `ids_as_read`); {{key_reason}}.
+-- Placeholders (filled by tkpk.ingest.accept.render from tkpk.ingest.schema.ACCEPTANCE): the
+-- kind; the struct_pack arguments of the compared values, typed as in the accepted table; the
+-- key's last part (row_key); the accepted rows as compared (`compared`, with `ids_as_read`);
+-- the key reason.
 -- Each staged row is read a few times (`not materialized`) rather than held as a wide
 -- intermediate, so the statement's memory is bounded by its narrow per-key tables.
 with
 
-row_reasons as (
-    -- per failing staged row: errors (quarantine), every defect, the warnings' flags and fields
-    -- to null (a reason added without a severity, e.g. encoding_invalid, is an error)
-    select row_id,
-        list(distinct reason order by reason)
-            filter (where coalesce(severity, 'error') = 'error') as errors,
-        list(distinct reason order by reason) as defects,
-        list(distinct struct_pack(column_name := column_name, reason := reason)
-             order by struct_pack(column_name := column_name, reason := reason))
-            filter (where severity = 'warn') as flags,
-        list(distinct nulls) filter (where severity = 'warn') as nulls
-    from _row_reason
-    group by row_id
-),
-
-flagged as not materialized (
-    -- the staged rows, every field a warning flagged set to null
-    select s.* {{nulled}},
-        coalesce(rr.errors, cast([] as varchar[])) as gx_reasons,
-        coalesce(rr.defects, cast([] as varchar[])) as defects,
-        coalesce(rr.flags, cast([] as struct(column_name varchar, reason varchar)[])) as flags,
-        {{ids_as_read}} as ids_as_read
-    from stg_{{kind}} as s
-    left join row_reasons as rr on rr.row_id = s.row_id
-),
-
 valued as not materialized (
+    -- the staged rows, flagged fields null (flagged_rows.sql), with the values compared
     select f.*, struct_pack({{values}}) as vals
-    from flagged as f
+    from _flagged as f
 ),
 
 rows_in as not materialized (

@@ -7,7 +7,7 @@
 -- decode: a malformed raw row whose reader error starts with INVALID ENCODING. Only the batch's
 -- malformed rows are looked at.
 -- Grain: one row per such staged row.
--- Placeholders: {{kind}}; {{error_key}} the key of the reader's error in the raw row's `extra`.
+-- Placeholders: kind; error_key the key of the reader's error in the raw row's `extra`.
 with
 
 malformed as (
