@@ -37,7 +37,7 @@ from typing import Any, Protocol
 import duckdb
 
 from tkpk.config import TRANSFORMS_DIR, Settings
-from tkpk.ingest.readers import MALFORMED_ERROR_KEY
+from tkpk.ingest.reading import MALFORMED_ERROR_KEY
 from tkpk.ingest.schema import ACCEPTANCE
 from tkpk.ingest.scratch import RunScratch
 from tkpk.publish.atomic import crashpoint
