@@ -8,15 +8,21 @@ kind (households before members, so members are checked against their snapshot's
    batches; each failing expectation's ``meta.reason`` is a contract reason code of its rows and
    its ``meta.severity`` says what the defect does: ``error`` quarantines the row, ``warn`` accepts
    it with the field set to null and records the defect in ``flagged_field``;
-3. applies the cross-row rules in SQL: duplicate household keys (first valid row in file order
+3. applies the cross-row rules: duplicate household keys (first valid row in file order
    wins, earlier runs first), members of unknown or quarantined households, exact repeats of an
    accepted row (same kind, natural key and values, across files and runs) as duplicates;
 4. appends accepted rows to ``registry_households`` / ``registry_members`` / ``program_records``
    (their flagged fields null, one ``flagged_field`` row per defect), the others to
-   ``quarantine`` (every reason, the raw values) or ``duplicate`` (with a pointer);
+   ``quarantine`` (every reason, the raw values) or ``duplicate`` (with a pointer), each row
+   with its lineage ``file_id``, ``row_number``;
 5. rebuilds ``snapshot_status``, writes ``ingest_data_quality`` (one row per run x file) and
    ``ingest_data_quality_reason``, and reconciles: for every file ``rows_read = accepted +
    quarantined + duplicate``, else ``ReconciliationError``.
+
+The rules and every table written are SQL files in ``transforms/accept/`` (one per decision and
+per table, ``kind acceptance`` headers); what differs between kinds is declared once in
+``tkpk.ingest.schema.ACCEPTANCE`` and filled into their ``{{name}}`` placeholders by
+:func:`render`. This module only orchestrates: which file runs, in which order, into which table.
 
 Everything runs in the caller's transaction (the nightly flow's): nothing here begins or commits.
 Scratch data stays out of that transaction: each kind's staged rows and decisions are Parquet files
@@ -59,7 +65,6 @@ ROW_ID_FACTOR = 10_000_000_000
 
 #: Kinds in processing order: households first (members are checked against them).
 KIND_ORDER = ("households", "members", "disbursements", "pbi", "local")
-PROGRAM_KINDS = ("disbursements", "pbi", "local")
 
 #: Reason codes this pipeline adds to the contract's (docs/contract/raw-extracts.md allows more).
 EXTRA_ROW_REASONS = {
