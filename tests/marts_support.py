@@ -9,6 +9,7 @@ unless a test says otherwise, so each test states only what matters to it.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass, field
 from datetime import date
@@ -97,8 +98,8 @@ class World:
         )
 
     def file_id(self, file_name: str, kind: str = "disbursements") -> int:
-        """The ``file_id`` of the raw file ``file_name``, recorded in ``ingest_file`` (SHA-256
-        ``untagged:<name>``) the first time it is named (the transforms read a record's file
+        """The ``file_id`` of the raw file ``file_name``, recorded in ``ingest_file`` (with the
+        SHA-256 of its name) the first time it is named (the transforms read a record's file
         name, for file order, from ``ingest_file``)."""
         if file_name not in self._files:
             (next_id,) = self.con.execute(
@@ -107,7 +108,8 @@ class World:
             self.con.execute(
                 "insert into ingest_file (sha256, file_name, kind, file_outcome, rows_read, "
                 "skipped_lines, loaded_at, file_id) values (?, ?, ?, 'loaded', 0, 0, now(), ?)",
-                [f"untagged:{file_name}", file_name, kind, next_id],
+                [hashlib.sha256(f"{next_id}:{file_name}".encode()).hexdigest(), file_name, kind,
+                 next_id],
             )
             self._files[file_name] = int(next_id)
         return self._files[file_name]

@@ -25,16 +25,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from raw_support import (
-    RawWorld,
-    disbursement,
-    household,
-    kk,
-    local,
-    member,
-    nik,
-    with_file,
-)
+import raw_support
+from raw_support import RawWorld, disbursement, household, kk, local, member, nik
 
 from tkpk import reference
 from tkpk.config import Settings
@@ -115,7 +107,7 @@ def test_flagged_households_and_members_count_in_p0(built):
 
 def test_expenditure_zero_is_quarantined_with_its_members(built):
     assert built.execute(
-        f"select file_name, row_number, reasons from {with_file('quarantine')} "
+        f"select file_name, row_number, reasons from {raw_support.with_file('quarantine')} "
         "order by file_name"
     ).fetchall() == [
         ("dtsen_anggota_3375_202606.csv", 5, ["household_quarantined"]),

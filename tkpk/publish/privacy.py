@@ -402,7 +402,7 @@ def _new_rows(
     covered = set(state.get("loads") or [])
     new_loads = [load for load in loads if load not in covered]
     con.execute(
-        f"create or replace temp table {NEW_LOADS} as select i.load_id, i.file_id "
+        f"create or replace temp table {NEW_LOADS} as select i.* "
         f"from ingest_file i where list_contains(?::varchar[], i.load_id)",
         [new_loads],
     )
