@@ -43,6 +43,7 @@ from typing import Any, Protocol
 import duckdb
 
 from tkpk.config import TRANSFORMS_DIR, Settings
+from tkpk.db import sql_literal
 from tkpk.ingest.reading import MALFORMED_ERROR_KEY
 from tkpk.ingest.schema import ACCEPTANCE
 from tkpk.ingest.scratch import RunScratch
@@ -117,6 +118,7 @@ TABLE_DDL: dict[str, str] = {
         duplicate bigint, skipped_lines bigint""",
     "ingest_data_quality_reason": """
         run_id varchar, file_name varchar, sha256 varchar, reason varchar, rows bigint""",
+    "member_nik_as_read": "sha256 varchar, row_number bigint, nik_as_read varchar",
     "ingest_file_note": """
         run_id varchar, file_name varchar, sha256 varchar, reason varchar, note varchar,
         rows bigint""",
@@ -342,7 +344,7 @@ def _process(
         # After an error the transaction is aborted and the caller rolls back: nothing to drop.
         # The scratch views and files are removed by ``RunScratch``.
         with contextlib.suppress(duckdb.Error):
-            for table in ("ingest_batch", "_row_reason", "_reason_count"):
+            for table in ("ingest_batch", "_row_reason", "_reason_count", "_staged_count"):
                 con.execute(f"drop table if exists {table}")
     return summary
 
@@ -352,16 +354,21 @@ def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) 
     con.execute(
         """
         create or replace temp table _batch_input as
-        select unnest(?::varchar[]) as sha256, unnest(?::integer[]) as file_order
+        select unnest(?::varchar[]) as sha256, unnest(?::integer[]) as file_order,
+            unnest(?::varchar[]) as staged
         """,
-        [[o.sha256 for o in loaded], list(range(len(loaded)))],
+        [
+            [o.sha256 for o in loaded],
+            list(range(len(loaded))),
+            [getattr(o, "staged", None) for o in loaded],
+        ],
     )
     con.execute(
         """
         create or replace temp table ingest_batch as
         with final as (
             select f.load_id, f.file_id, f.sha256, f.file_name, f.kind, b.file_order, f.period,
-                   f.period_end, f.program, f.channel, f.stage
+                   f.period_end, f.program, f.channel, f.stage, b.staged
             from _batch_input as b
             join ingest_file as f on f.sha256 = b.sha256
         )
@@ -384,28 +391,52 @@ def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) 
         "create or replace temp table _reason_count "
         "(file_id integer, reason varchar, rows bigint)"
     )
+    con.execute("create or replace temp table _staged_count (sha256 varchar, rows bigint)")
 
 
 # ------------------------------------------------------------------------------ per kind
 
 
 def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None = None) -> str:
-    """Stage the batch's raw rows of ``kind`` as ``stg_<kind>``; return its name.
+    """The batch's staged rows of ``kind`` as ``stg_<kind>``; return its name.
 
-    Adds ``row_id`` (file order x 10^10 + row number): one integer id per staged row of the batch,
+    The raw load staged each file (``transforms/staging/stg_<kind>.sql``, one Parquet file per
+    file, ``ingest_batch.staged``); this reads them together and adds ``file_order`` and
+    ``row_id`` (file order x 10^10 + row number): one integer id per staged row of the batch,
     which the validation reports failing rows by. With ``scratch`` (a run) ``stg_<kind>`` is a
-    temporary view over a Parquet file in the run's scratch folder, which holds no storage in the
-    run's transaction; without it (inspecting the staging on its own) a temporary table.
+    temporary view over those files, which holds no storage in the run's transaction; without it
+    (inspecting the staging on its own) a temporary table. Counts the staged rows per file into
+    ``_staged_count`` (the reconciliation compares them with the rows read).
     """
     table = f"stg_{kind}"
+    files = [
+        path
+        for (path,) in con.execute(
+            "select staged from ingest_batch where kind = ? and staged is not null "
+            "order by file_order",
+            [kind],
+        ).fetchall()
+    ]
+    source = "read_parquet([" + ", ".join(sql_literal(p) for p in files) + "])"
+    if not files:  # no file of the kind: no rows, the staging's columns
+        from tkpk.ingest.raw import stage_nothing
+
+        stage_nothing(con, kind, "_staged_nothing")
+        source = "_staged_nothing"
     select = f"""
-        select cast(file_order as bigint) * {ROW_ID_FACTOR} + row_number as row_id, *
-        from ({staging_sql(kind)})
+        select cast(b.file_order as bigint) * {ROW_ID_FACTOR} + s.row_number as row_id,
+            s.*, b.file_order
+        from {source} as s
+        join ingest_batch as b on b.file_id = s.file_id
     """
     if scratch is None:
         con.execute(f"create or replace temp table {table} as {select}")
     else:
-        scratch.materialise(con, table, select, group=kind)
+        con.execute(f"create or replace temp view {table} as {select}")
+        scratch.track_view(con, table, group=kind)
+    con.execute(
+        f"insert into _staged_count select sha256, count(*) from {table} group by sha256"
+    )
     return table
 
 
@@ -538,12 +569,15 @@ def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]
     (``transforms/accept/accepted_rows.sql``, ``quarantine.sql``, ``duplicate.sql``); return
     the rows written per outcome."""
     values = _rule_values(kind)
-    table = ACCEPTANCE[kind].table
-    return {
-        "accepted": _append(con, table, render("accepted_rows", **values)),
+    acceptance = ACCEPTANCE[kind]
+    written = {
+        "accepted": _append(con, acceptance.table, render("accepted_rows", **values)),
         "quarantined": _append(con, "quarantine", render("quarantine", **values)),
         "duplicate": _append(con, "duplicate", render("duplicate", **values)),
     }
+    for table in acceptance.also_writes:  # e.g. member_nik_as_read
+        _append(con, table, render(table, **values))
+    return written
 
 
 def _write_flags(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
@@ -683,19 +717,19 @@ def _record_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, in
 def _reconcile(
     con: duckdb.DuckDBPyConnection, summary: IngestSummary, loaded: list[FileOutcomeLike]
 ) -> None:
-    """Every file must add up: rows_read = accepted + quarantined + duplicate = raw rows
-    (``transforms/accept/raw_row_count.sql``)."""
-    raw_rows: dict[str, int] = {}
-    for kind in KIND_ORDER:
-        if any(o.kind == kind for o in loaded):
-            raw_rows.update(con.execute(render("raw_row_count", kind=kind)).fetchall())
+    """Every file must add up: rows_read = accepted + quarantined + duplicate = staged rows."""
+    raw_rows: dict[str, int] = dict(
+        con.execute(
+            "select sha256, sum(rows)::bigint from _staged_count group by sha256"
+        ).fetchall()
+    )
     problems = []
     for f in summary.files:
         total = f.accepted + f.quarantined + f.duplicate
         raw = raw_rows.get(f.sha256, 0)
         if f.file_outcome == "loaded" and (total != f.rows_read or raw != f.rows_read):
             problems.append(
-                f"{f.file_name}: rows_read {f.rows_read}, raw rows {raw}, accepted {f.accepted} "
+                f"{f.file_name}: rows_read {f.rows_read}, staged rows {raw}, accepted {f.accepted} "
                 f"+ quarantined {f.quarantined} + duplicate {f.duplicate} = {total}"
             )
         elif f.file_outcome != "loaded" and total != f.rows_read:

@@ -217,7 +217,8 @@ class Acceptance:
     (over the staged row ``s`` and its reasons ``rr``); ``compared``: the accepted rows as the
     decision compares them (a table, or a file under ``transforms/accept/``); ``period``,
     ``kelurahan_code``, ``id_keluarga``: a flagged field's context, over the decision ``d`` and a
-    member's household ``h``.
+    member's household ``h``; ``also_writes``: further tables the kind's decision feeds, each by
+    the file of its name.
     """
 
     decision: str
@@ -230,6 +231,7 @@ class Acceptance:
     row_key: str = "''"
     ids_as_read: str = "null::varchar"
     compared: str = ""
+    also_writes: tuple[str, ...] = ()
 
 
 _PROGRAM_ACCEPTANCE = Acceptance(
@@ -274,6 +276,7 @@ ACCEPTANCE: dict[str, Acceptance] = {
         row_key="member_key(nik, ids_as_read, vals)",
         ids_as_read="case when list_contains(rr.nulls, 'nik') then coalesce(s.nik, '') end",
         compared="accepted_members_compared",
+        also_writes=("member_nik_as_read",),
         period="d.snapshot",
         kelurahan_code="h.kelurahan_code",
         id_keluarga="d.id_keluarga",

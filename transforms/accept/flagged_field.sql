@@ -16,7 +16,7 @@
 with
 
 flags as (
-    select d.load_id, d.file_id, d.kind, d.row_number,
+    select d.row_id, d.load_id, d.file_id, d.kind, d.row_number,
         {{period}} as period, {{kelurahan_code}} as kelurahan_code,
         {{id_keluarga}} as id_keluarga, unnest(d.flags) as flag
     from _decision as d
@@ -26,10 +26,10 @@ flags as (
 ),
 
 raw_rows as (
-    -- only the flagged rows are turned into JSON (the semi join filters first)
-    select r.load_id as raw_load_id, r.row_number as raw_row_number, to_json(r) as cells
-    from raw_{{kind}} as r
-    semi join flags as f on f.load_id = r.load_id and f.row_number = r.row_number
+    -- the record as read (`raw_text`) of the flagged rows only (the semi join filters first)
+    select s.row_id as raw_row_id, to_json(s.raw_text) as cells
+    from stg_{{kind}} as s
+    semi join flags as f on f.row_id = s.row_id
 ),
 
 resolved as (
@@ -40,7 +40,7 @@ resolved as (
             string_split(f.flag.column_name, '|')[1]
         ) as column_name
     from flags as f
-    join raw_rows as raw on raw.raw_load_id = f.load_id and raw.raw_row_number = f.row_number
+    join raw_rows as raw on raw.raw_row_id = f.row_id
 ),
 
 final as (

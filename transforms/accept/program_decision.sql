@@ -114,7 +114,7 @@ decided as (
 final as (
     select * exclude (
         vals, h, is_valid, gx_reasons, defects, row_reasons, earlier_keeper, batch_keeper,
-        is_quarantined, is_keeper
+        is_quarantined, is_keeper, raw_text
     )
     from decided
 )

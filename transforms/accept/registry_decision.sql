@@ -164,7 +164,7 @@ decided as (
 final as (
     select * exclude (
         vals, row_key, gx_reasons, defects, household_reason, row_reasons, all_reasons,
-        keeper, is_keeper, same_values, ids_as_read
+        keeper, is_keeper, same_values, raw_text
     )
     from decided
 )

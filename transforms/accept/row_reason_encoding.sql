@@ -4,18 +4,16 @@
 ) */
 -- row_reason_encoding: `encoding_invalid` reasons (appended to `_row_reason`, without a
 -- severity, so an error) for the staged rows the reader rejected because their bytes do not
--- decode: a malformed raw row whose reader error starts with INVALID ENCODING. Only the batch's
--- malformed rows are looked at.
+-- decode: a malformed record whose reader error (in its `raw_text.extra`) starts with INVALID
+-- ENCODING.
 -- Grain: one row per such staged row.
--- Placeholders: kind; error_key the key of the reader's error in the raw row's `extra`.
+-- Placeholders: the kind; the key of the reader's error in the record's `extra`.
 with
 
 malformed as (
-    select s.row_id, r.extra
-    from stg_{{kind}} as s
-    join raw_{{kind}} as r on r.load_id = s.load_id and r.row_number = s.row_number
-    where s.malformed and r.malformed
-        and r.load_id in (select load_id from ingest_batch)
+    select row_id, raw_text.extra as extra
+    from stg_{{kind}}
+    where malformed and raw_text.malformed
 ),
 
 final as (
