@@ -167,7 +167,7 @@ def test_the_marts_graph():
     assert graph() is graph(), "loaded once per process"
     assert graph()["int_program_monthly"].depends_on == {
         "int_periods", "int_household_snapshot", "int_match_index", "program_records",
-        "ref_area", "ref_program",
+        "ingest_file", "ref_area", "ref_program",
     }
 
 
@@ -201,7 +201,7 @@ def test_every_grain_is_unique_and_tables_are_clustered(con):
     w, households = make_world(con)
     add_records(w, households, [f"2031-{m:02d}" for m in range(1, 5)], seed=1)
     w.flush()
-    tag_new_rows(con, "base")
+    tag_new_rows(w, "base")
     build_changed(con, [loaded("registry", "households"), loaded("base")])
     for name in graph().order:
         grain = ", ".join(graph()[name].grain)
