@@ -3,10 +3,10 @@ scratch folder, and one ``ingest_file`` row per distinct content (with its ``fil
 
 Entry point: :func:`load_new_files`. It does not open or commit a transaction: the nightly flow
 runs it inside its own. Each file is read on a separate cursor, so a file that breaks the reader
-is quarantined without aborting the caller's transaction. Its classified data rows (text) are
-then streamed as Arrow batches through ``transforms/staging/stg_<kind>.sql`` on the caller's
-connection (:func:`stage_rows`: one statement per file) into one Parquet file of the run's
-scratch (``<scratch>/<run_id>/staged/<kind>/<file_id>.parquet``), which
+is quarantined without aborting the caller's transaction. Its classified data rows (text) then
+go through ``transforms/staging/stg_<kind>.sql`` on the same cursor (:func:`stage_rows`: one
+statement per file; the rows never leave DuckDB) into one Parquet file of the run's scratch
+(``<scratch>/<run_id>/staged/<kind>/<file_id>.parquet``), which
 ``tkpk.ingest.accept.process_loads`` validates and decides. Nothing of the file's text is stored
 in the warehouse here: the files in the raw folder (with their SHA-256) are the record, and the
 staged rows carry the row as read (``raw_text``) only in scratch, for the quarantined rows' and
