@@ -25,7 +25,10 @@ from tkpk.publish.dictionary import (
     exported_columns,
     pack_tables,
 )
-from transforms.runner import CURATED_TABLES, build_model
+from transforms.models import graph
+from transforms.runner import build_model
+
+CURATED_TABLES = graph().curated
 
 #: DuckDB type names of the Parquet columns, as the dictionary writes them.
 NUMERIC = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE", "DECIMAL")
