@@ -43,7 +43,8 @@ def make_settings(base: Path) -> Settings:
 
 def warehouse_run(settings: Settings, run_id: str, fail_in_final: bool = False) -> None:
     """The nightly flow's warehouse part (``flows.nightly``: ledger, load with the first kind,
-    one commit per kind, the final step with the transforms), without Prefect."""
+    one commit per kind, the final step with the transforms), without Prefect; checks that
+    ``ingest_file`` lists the run's files only in the open transaction (parked between steps)."""
     from tkpk.ingest.accept import process_loads
     from tkpk.ingest.raw import load_new_files
     from transforms.incremental import build_changed
@@ -57,8 +58,18 @@ def warehouse_run(settings: Settings, run_id: str, fail_in_final: bool = False) 
         run.begin_step("load")
         outcomes = load_new_files(con, settings, run_id)
         run.step_done("load", sum(o.rows_read for o in outcomes))
-        process_loads(con, settings, run_id, outcomes,
-                      on_kind=lambda kind, rows: run.commit(f"ingest:{kind}", rows))
+        def files_of_run(connection: duckdb.DuckDBPyConnection) -> int:
+            return connection.execute(
+                "select count(*) from ingest_file where run_id = ?", [run_id]).fetchone()[0]
+
+        def commit_kind(kind: str, rows: int) -> None:
+            listed = files_of_run(con)
+            run.commit(f"ingest:{kind}", rows)
+            with con.cursor() as other:  # another connection sees the committed state
+                assert files_of_run(other) == 0
+            assert files_of_run(con) == listed > 0
+
+        process_loads(con, settings, run_id, outcomes, on_kind=commit_kind)
         run.begin_step(FINAL)
         if fail_in_final:
             raise RuntimeError("a failing transform")
@@ -158,12 +169,14 @@ def test_a_kill_after_a_committed_kind_is_undone_and_the_rerun_equals_an_uninter
     place = copy_place(start, nights["root"] / "killed", nights["drop"])
     killed_run(place, "run-2-killed", "ingest:pbi")
 
-    # the disbursements step committed (with the load): its rows are in the warehouse
+    # the disbursements step committed (with the load): its rows are in the warehouse, its
+    # files parked in run_ledger_file, not yet in ingest_file (listed when the run completes)
     assert ("run-2-killed", "ingest:disbursements", "committed") in ledger_rows(place.warehouse)
     assert ("run-2-killed", "load", "committed") in ledger_rows(place.warehouse)
     assert ("run-2-killed", "ingest:pbi", "committed") not in ledger_rows(place.warehouse)
     killed = tables(place.warehouse)
-    assert len(killed["ingest_file"]) == len(before["ingest_file"]) + len(LATER_FILES)
+    assert killed["ingest_file"] == before["ingest_file"]
+    assert len(killed[ledger.FILES_TABLE]) == len(LATER_FILES)
     assert len(killed["program_records"]) > len(before["program_records"])
 
     # opening the warehouse for writing undoes the unfinished run: the last good state

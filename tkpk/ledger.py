@@ -14,16 +14,23 @@ run are the last one (``final``). Every step is recorded in ``run_ledger``, one 
   then holds the run's new state;
 - ``(run_id, 'run', 'rolled_back', rows)`` once a run that did not complete has been undone.
 
+The run's own ``ingest_file`` rows (the record that a file is loaded, what every later run and
+the packs' manifests go by) become visible only with the final step: at each step's commit they
+are parked in ``run_ledger_file`` (same columns) and moved back into ``ingest_file`` when the next
+step's transaction begins, so the run itself reads them all along while the committed warehouse
+lists only the files of completed runs (until the run completes, its committed rows belong to
+files no ``ingest_file`` row names).
+
 A run whose ledger has ``started`` but neither ``completed`` nor ``rolled_back`` died (SIGKILL,
-power) or failed without being undone. :func:`recover` deletes every row its committed steps
-wrote, table by table, keyed by the run's ``run_id`` and by its files (``load_id``, ``file_id``
-or ``sha256`` of the ``ingest_file`` rows it wrote), ``ingest_file`` last, so the warehouse
-equals the last good state again; each delete is idempotent, so a recovery that is itself killed
-is simply done again. ``tkpk.db.connect`` runs it whenever the warehouse is opened for writing,
-so no pipeline code ever reads a half-finished night. A ``completed`` run is never undone, and
-neither is a run this process is running (``_ACTIVE``: a second connection opened during a run
-must not undo it; another process cannot hold the warehouse for writing meanwhile, DuckDB locks
-the file).
+power) or failed without being undone. :func:`recover` deletes every row its committed steps wrote,
+table by table, keyed by the run's ``run_id`` and by its files (``load_id``, ``file_id`` or
+``sha256`` of its ``ingest_file`` or parked ``run_ledger_file`` rows), those two last, so the
+warehouse equals the last good state again; each delete is idempotent, so a recovery that is itself
+killed is simply done again. ``tkpk.db.connect`` runs it whenever the warehouse is opened for
+writing, so no pipeline code ever reads a half-finished night. A ``completed`` run is never undone,
+and neither is a run this process is running (``_ACTIVE``: a second connection opened during a run
+must not undo it; another process cannot hold the warehouse for writing meanwhile, DuckDB locks the
+file).
 
 Nothing the committed steps write is read by the published packs before the final step commits:
 the derived tables (transforms) are replaced only in that last transaction, which is small in
@@ -43,6 +50,8 @@ import duckdb
 log = logging.getLogger(__name__)
 
 TABLE = "run_ledger"
+#: A running run's ``ingest_file`` rows between its steps (``ingest_file``'s columns).
+FILES_TABLE = "run_ledger_file"
 DDL = """
     run_id varchar not null, step varchar not null, status varchar not null,
     started_at timestamp, finished_at timestamp, rows bigint"""
@@ -61,8 +70,9 @@ INGEST_TABLES = (
     "registry_households", "registry_members", "program_records",
     "quarantine", "duplicate", "flagged_field",
     "ingest_data_quality", "ingest_data_quality_reason", "ingest_file_note",
-    "ingest_file",
 )
+#: Where a run's files are listed, undone last (one transaction with the ``rolled_back`` row).
+FILE_TABLES = ("ingest_file", FILES_TABLE)
 #: The key of a table's rows, by preference: the run itself, then the run's files.
 KEY_COLUMNS = ("run_id", "load_id", "file_id", "sha256")
 
@@ -105,19 +115,23 @@ def unfinished_runs(con: duckdb.DuckDBPyConnection) -> list[str]:
     return [run_id for (run_id,) in rows]
 
 
-def _delete_sql(table: str, columns: set[str], file_columns: set[str]) -> str | None:
+def _delete_sql(table: str, columns: dict[str, set[str]]) -> str | None:
     """The DELETE of one run's rows (``$run_id``) from ``table``, by its best key column
-    (``KEY_COLUMNS``); None when the table has none of them."""
+    (``KEY_COLUMNS``: the run id, else a key of the run's files in ``FILE_TABLES``); None when
+    the table does not exist or has none of them."""
+    own = columns.get(table, set())
     for key in KEY_COLUMNS:
-        if key not in columns:
+        if key not in own:
             continue
         if key == "run_id":
             return f"delete from {table} where run_id = $run_id"
-        if key in file_columns:
-            return (
-                f"delete from {table} where {key} in "
-                f"(select {key} from ingest_file where run_id = $run_id and {key} is not null)"
+        listed = [t for t in FILE_TABLES if key in columns.get(t, set())]
+        if listed:
+            files = " union all ".join(
+                f"select {key} from {t} where run_id = $run_id and {key} is not null"
+                for t in listed
             )
+            return f"delete from {table} where {key} in ({files})"
     return None
 
 
@@ -126,19 +140,14 @@ def undo_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     transaction per table, ``ingest_file`` and the ledger's ``rolled_back`` row together last);
     return the rows deleted per table. Call outside a transaction."""
     columns = _table_columns(con)
-    file_columns = columns.get("ingest_file", set())
     deleted: dict[str, int] = {}
-    for table in INGEST_TABLES:
-        sql = _delete_sql(table, columns.get(table, set()), file_columns)
-        if sql is None:
-            continue
-        last = table == "ingest_file"
-        if last:
+    for table in (*INGEST_TABLES, *FILE_TABLES):
+        if table == FILE_TABLES[0]:
             con.begin()
-        row = con.execute(sql, {"run_id": run_id}).fetchone()
-        deleted[table] = int(row[0]) if row else 0
-    if "ingest_file" not in deleted:
-        con.begin()
+        sql = _delete_sql(table, columns)
+        if sql is not None:
+            row = con.execute(sql, {"run_id": run_id}).fetchone()
+            deleted[table] = int(row[0]) if row else 0
     ensure_table(con)
     now = datetime.now()
     con.execute(
@@ -181,6 +190,12 @@ class RunLedger:
     def start(self) -> None:
         """Record the run as started (committed at once; call outside a transaction)."""
         ensure_table(self.con)
+        columns = _table_columns(self.con)
+        if FILES_TABLE in columns and not self.con.execute(
+            f"select count(*) from {FILES_TABLE}"
+        ).fetchone()[0]:
+            # recreated from ingest_file at the first commit: follows its columns
+            self.con.execute(f"drop table {FILES_TABLE}")
         _ACTIVE.add(self.run_id)
         self._cursor = self.con.cursor()
         self._event(RUN, STARTED)
@@ -220,8 +235,34 @@ class RunLedger:
         next step's transaction."""
         self.step_done(step, rows)
         self._write_pending()
+        parked = self._park_files()
         self.con.commit()
         self.con.begin()
+        if parked:
+            self._unpark_files()
+
+    def _park_files(self) -> bool:
+        """Move the run's ``ingest_file`` rows to ``run_ledger_file`` (in the transaction about
+        to commit); False when there is no ``ingest_file`` yet."""
+        if "ingest_file" not in _table_columns(self.con):
+            return False
+        self.con.execute(
+            f"create table if not exists {FILES_TABLE} as select * from ingest_file limit 0"
+        )
+        self.con.execute(
+            f"insert into {FILES_TABLE} by name select * from ingest_file where run_id = ?",
+            [self.run_id],
+        )
+        self.con.execute("delete from ingest_file where run_id = ?", [self.run_id])
+        return True
+
+    def _unpark_files(self) -> None:
+        """Move the run's parked rows back into ``ingest_file`` (in the new transaction)."""
+        self.con.execute(
+            f"insert into ingest_file by name select * from {FILES_TABLE} where run_id = ?",
+            [self.run_id],
+        )
+        self.con.execute(f"delete from {FILES_TABLE} where run_id = ?", [self.run_id])
 
     def complete(self, rows: int | None = None) -> None:
         """Record the final step and the run's completion in the open (last) transaction; the
