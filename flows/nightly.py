@@ -177,8 +177,9 @@ def open_warehouse(settings: Settings, run_id: str) -> RunContext:
 @task(cache_policy=NO_CACHE)
 @scrubbed
 def load_raw_files(ctx: RunContext) -> list:
-    """Discover files in the raw folder and load the new ones into the raw tables (committed
-    with the first kind of the ingest: a run killed before it leaves no file recorded)."""
+    """Discover files in the raw folder and stage the new ones' rows in the run's scratch (their
+    ``ingest_file`` rows are committed with the first kind of the ingest: a run killed before it
+    leaves no file recorded)."""
     from tkpk.ingest.raw import load_new_files
 
     ctx.ledger.begin_step("load")

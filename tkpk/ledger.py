@@ -64,9 +64,8 @@ FINAL = "final"
 #: Tables the ingest writes, in the order their rows are undone. ``ingest_file`` comes last: the
 #: other tables are found by its rows (``load_id``, ``file_id``, ``sha256``). ``snapshot_status``
 #: and the curated tables are written only by the final step, so an unfinished run never
-#: committed any of their rows. ``raw_<kind>`` tables are undone while they exist.
+#: committed any of their rows.
 INGEST_TABLES = (
-    "raw_households", "raw_members", "raw_disbursements", "raw_pbi", "raw_local",
     "registry_households", "registry_members", "program_records",
     "quarantine", "duplicate", "flagged_field",
     "ingest_data_quality", "ingest_data_quality_reason", "ingest_file_note",
