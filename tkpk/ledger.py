@@ -61,15 +61,10 @@ STARTED, COMMITTED, COMPLETED, ROLLED_BACK = "started", "committed", "completed"
 #: The last step: ingest bookkeeping, transforms and the run's completion (one transaction).
 FINAL = "final"
 
-#: Tables the ingest writes, in the order their rows are undone. ``ingest_file`` comes last: the
-#: other tables are found by its rows (``load_id``, ``file_id``, ``sha256``). ``snapshot_status``
-#: and the curated tables are written only by the final step, so an unfinished run never
-#: committed any of their rows.
-INGEST_TABLES = (
-    "registry_households", "registry_members", "program_records",
-    "quarantine", "duplicate", "flagged_field",
-    "ingest_data_quality", "ingest_data_quality_reason", "ingest_file_note",
-)
+#: The tables the ingest writes are ``tkpk.ingest.accept.TABLE_DDL``'s (imported when a run is
+#: undone); their rows are found by the run's files (``load_id``, ``file_id``, ``sha256``) or its
+#: ``run_id``. ``snapshot_status`` and the curated tables are written only by the final step, so
+#: an unfinished run never committed any of their rows.
 #: Where a run's files are listed, undone last (one transaction with the ``rolled_back`` row).
 FILE_TABLES = ("ingest_file", FILES_TABLE)
 #: The key of a table's rows, by preference: the run itself, then the run's files.
@@ -138,9 +133,11 @@ def undo_run(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     """Delete every row run ``run_id`` committed in the ingest tables (autocommit: one
     transaction per table, ``ingest_file`` and the ledger's ``rolled_back`` row together last);
     return the rows deleted per table. Call outside a transaction."""
+    from tkpk.ingest.accept import TABLE_DDL
+
     columns = _table_columns(con)
     deleted: dict[str, int] = {}
-    for table in (*INGEST_TABLES, *FILE_TABLES):
+    for table in (*TABLE_DDL, *FILE_TABLES):
         if table == FILE_TABLES[0]:
             con.begin()
         sql = _delete_sql(table, columns)
