@@ -1,0 +1,146 @@
+-- explain lineage: the raw rows behind each unit of an explanation (tkpk explain).
+-- Grain: one row per (unit, raw row) of explain_units (the units one transforms/explain/<table>.sql
+-- listed, numbered by `unit`):
+--   a household unit (id_keluarga set): its registry household row of s(m) (role 'household')
+--     and its member rows (role 'member': they make household_size and the member indicators);
+--   with lineage_records: the accepted program records of the reach window of m (role
+--     'record'), of lineage_program / lineage_funding_source when set (the record's own funding
+--     source, else the catalog's), successful or failed, matched to the household as
+--     int_program_monthly matches them (a member's NIK in s(m), else the NO_KK; int_match_index);
+--     for a unit of unmatched records (no id_keluarga) the records of lineage_record_period that
+--     match nobody in s(m) and are attributed to lineage_kelurahan_code (the record's kelurahan
+--     when it is one of ref_area, else NULL: the region row only).
+-- Records are listed as they arrived: a corrected record and its correction are both listed
+-- (int_program_monthly counts the chain once), as are the rows of one PBI-JK member-month.
+-- flagged_fields: the row's flagged fields (column and reason; never the raw value).
+-- Period: getvariable('explain_period').
+--
+-- Lineage access lives in the first two CTEs only (accepted_rows, flags): every accepted row's
+-- file and row number, and the flags keyed the same way. When the lineage columns change
+-- (file_id instead of sha256 / file_name), these two CTEs change and nothing else.
+with
+
+accepted_rows as (
+    -- THE lineage access: the file and row of every accepted row the explanation may list
+    select
+        'household' as role, snapshot, id_keluarga,
+        cast(null as varchar) as program, cast(null as date) as record_period,
+        cast(null as varchar) as status, cast(null as varchar) as funding_source,
+        cast(null as varchar) as nik, cast(null as varchar) as no_kk,
+        cast(null as varchar) as kelurahan_code,
+        sha256 as file_key, file_name, row_number
+    from registry_households
+    where snapshot in (select snapshot from explain_units)
+    union all
+    select
+        'member', snapshot, id_keluarga, null, null, null, null, null, null, null,
+        sha256, file_name, row_number
+    from registry_members
+    where snapshot in (select snapshot from explain_units)
+    union all
+    select
+        'record', null, null, program, cast(date_trunc('month', period) as date), status,
+        funding_source, nik, no_kk, kelurahan_code, sha256, file_name, row_number
+    from program_records
+    where status in ('success', 'failed')
+),
+
+flags as (
+    -- flagged fields keyed like the accepted rows (column and reason only)
+    select
+        sha256 as file_key,
+        row_number,
+        list(struct_pack(column_name, reason) order by column_name, reason) as flagged_fields
+    from flagged_field
+    group by sha256, row_number
+),
+
+period as (
+    select period, snapshot, window_start
+    from int_periods
+    where period = getvariable('explain_period')
+),
+
+household_units as (
+    select unit, snapshot, id_keluarga from explain_units where id_keluarga is not null
+),
+
+registry_lineage as (
+    select household_units.unit, accepted_rows.role, accepted_rows.file_key,
+        accepted_rows.file_name, accepted_rows.row_number
+    from household_units
+    join accepted_rows
+        on accepted_rows.role in ('household', 'member')
+        and accepted_rows.snapshot = household_units.snapshot
+        and accepted_rows.id_keluarga = household_units.id_keluarga
+),
+
+window_records as (
+    -- the reach window's records with the household each one matches in s(m), their funding
+    -- source (the record's own, else the catalog's) and their kelurahan when it is one of ref_area
+    select
+        accepted_rows.*,
+        coalesce(accepted_rows.funding_source, ref_program.funding) as effective_funding,
+        kelurahan.code as record_kelurahan_code,
+        coalesce(nik_index.household_key, kk_index.household_key) as household_key
+    from accepted_rows
+    cross join period
+    left join ref_program on ref_program.code = accepted_rows.program
+    left join ref_area as kelurahan
+        on kelurahan.code = accepted_rows.kelurahan_code and kelurahan.level = 'kelurahan'
+    left join int_match_index as nik_index
+        on nik_index.snapshot = period.snapshot
+        and nik_index.match_method = 'nik'
+        and nik_index.match_key = try_cast('1' || accepted_rows.nik as bigint)
+    left join int_match_index as kk_index
+        on kk_index.snapshot = period.snapshot
+        and kk_index.match_method = 'no_kk'
+        and kk_index.match_key = try_cast('1' || accepted_rows.no_kk as bigint)
+    where accepted_rows.role = 'record'
+        and accepted_rows.record_period between period.window_start and period.period
+),
+
+record_units as (
+    select * from explain_units where lineage_records
+),
+
+record_lineage as (
+    -- a household's records (equi-join on its key), then the unmatched records of a unit of them
+    select record_units.unit, window_records.role, window_records.file_key,
+        window_records.file_name, window_records.row_number
+    from record_units
+    join window_records on window_records.household_key = record_units.household_key
+    where (record_units.lineage_program is null
+            or window_records.program = record_units.lineage_program)
+        and (record_units.lineage_funding_source is null
+            or window_records.effective_funding = record_units.lineage_funding_source)
+    union all
+    select record_units.unit, window_records.role, window_records.file_key,
+        window_records.file_name, window_records.row_number
+    from record_units
+    join window_records
+        on window_records.record_period = record_units.lineage_record_period
+        and window_records.record_kelurahan_code
+            is not distinct from record_units.lineage_kelurahan_code
+    where record_units.household_key is null
+        and window_records.household_key is null
+        and (record_units.lineage_program is null
+            or window_records.program = record_units.lineage_program)
+        and (record_units.lineage_funding_source is null
+            or window_records.effective_funding = record_units.lineage_funding_source)
+),
+
+final as (
+    select
+        lineage.unit,
+        lineage.role,
+        lineage.file_name,
+        lineage.row_number,
+        coalesce(flags.flagged_fields, []) as flagged_fields
+    from (select * from registry_lineage union all select * from record_lineage) as lineage
+    left join flags
+        on flags.file_key = lineage.file_key and flags.row_number = lineage.row_number
+    order by lineage.unit, lineage.role, lineage.file_name, lineage.row_number
+)
+
+select * from final
