@@ -26,7 +26,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from tkpk.config import TRANSFORMS_DIR
+from tkpk.config import TRANSFORMS_DIR, Settings
 from tkpk.publish.dictionary import TABLES_BY_NAME
 from tkpk.publish.pseudonym import PseudonymKey, key_parameters
 
@@ -249,8 +249,8 @@ def _close(published: object, explained: object) -> bool:
 
 def explained_columns(table: str, units: pd.DataFrame, column: str | None) -> list[str]:
     """The published columns the explanation checks (all, or ``column``)."""
-    candidates = [c for c in TABLES_BY_NAME[table].columns if c.kind in ("count", "amount", "ratio")]
-    names = [c.name for c in candidates]
+    names = [c.name for c in TABLES_BY_NAME[table].columns
+             if c.kind in ("count", "amount", "ratio")]
     if column is not None:
         names = [column]
     return [n for n in names if n in units.columns or f"{n}{NUMERATOR}" in units.columns
@@ -305,10 +305,10 @@ def select_column(units: pd.DataFrame, rows: pd.DataFrame, column: str | None, t
         return units, rows
     own = [c for c in (column, f"{column}{NUMERATOR}", f"{column}{DENOMINATOR}")
            if c in units.columns]
-    published_names = set(TABLES_BY_NAME[table].names)
+    figures = {c.name for c in TABLES_BY_NAME[table].columns
+               if c.kind in ("count", "amount", "ratio")}
     contribution = [c for c in units.columns
-                    if c in published_names and c not in TABLES_BY_NAME[table].key
-                    or c.endswith((NUMERATOR, DENOMINATOR))]
+                    if c in figures or c.endswith((NUMERATOR, DENOMINATOR))]
     keep = [c for c in units.columns if c not in contribution or c in own]
     if own:
         counts = pd.Series(False, index=units.index)
@@ -388,7 +388,7 @@ def summary_text(explanation: Explanation) -> str:
     for check in ex.checks:
         key = ",".join(str(v) for v in check.key.values()) or "-"
         verdict = ("ok" if check.agrees else "DIFFERS" if check.agrees is False
-                   else "not a sum")
+                   else "not checked")
         note = f"  {check.note}" if check.note else ""
         lines.append(f"{key:<14} {check.column:<34} {_shown(check.published):>22} "
                      f"{_shown(check.explained):>22}  {verdict}{note}")
@@ -428,3 +428,53 @@ def write_outputs(explanation: Explanation, folder: Path) -> list[Path]:
             temporary.replace(path)
             written.append(path)
     return written
+
+
+# --------------------------------------------------------------------------------- the command
+
+
+def parse_period(text: str) -> date:
+    """``YYYY-MM`` as the first day of the month (ExplainError when malformed)."""
+    try:
+        return date.fromisoformat(f"{text.strip()}-01")
+    except ValueError as error:
+        raise ExplainError(f"--period must be YYYY-MM, got {text!r}") from error
+
+
+def warehouse_note(con: duckdb.DuckDBPyConnection, settings: Settings) -> str:
+    """Whether the warehouse holds the published figures (a loud line when it does not)."""
+    from tkpk.simulate import published_state_problem
+
+    problem = published_state_problem(con, settings.restricted_dir)
+    if problem is None:
+        return "figures: the warehouse as of the last published run"
+    return f"!!! the warehouse may not match the published packs: {problem}"
+
+
+def explain_command(settings: Settings, table: str, period: str, area: str,
+                    program: str | None = None, column: str | None = None,
+                    out: Path | None = None) -> tuple[str, bool]:
+    """``tkpk explain``: the printed summary (with the files written to ``out``) and whether
+    every published value agrees with its sum over the units."""
+    from tkpk.db import connect
+    from tkpk.publish.pseudonym import load_key
+
+    month = parse_period(period)
+    key = load_key(settings)
+    if not settings.warehouse.exists():
+        raise ExplainError(f"warehouse {settings.warehouse} does not exist (run `tkpk run`)")
+    try:
+        con = connect(settings, settings.warehouse, read_only=True)
+    except duckdb.IOException as error:
+        raise ExplainError(f"cannot open the warehouse {settings.warehouse} read-only (a run "
+                           f"is writing it?): {type(error).__name__}") from error
+    try:
+        note = warehouse_note(con, settings)
+        explanation = explain(con, key, table, month, area, program, column)
+    finally:
+        con.close()
+    written = write_outputs(explanation, out) if out is not None else []
+    text = summary_text(explanation) + "\n" + note
+    if written:
+        text += "\nwritten: " + ", ".join(str(p) for p in written)
+    return text, explanation.agrees

@@ -7,6 +7,7 @@
 --     'record'), of lineage_program / lineage_funding_source when set (the record's own funding
 --     source, else the catalog's), successful or failed, matched to the household as
 --     int_program_monthly matches them (a member's NIK in s(m), else the NO_KK; int_match_index);
+--     (and lineage_status when set);
 --     for a unit of unmatched records (no id_keluarga) the records of lineage_record_period that
 --     match nobody in s(m) and are attributed to lineage_kelurahan_code (the record's kelurahan
 --     when it is one of ref_area, else NULL: the region row only).
@@ -114,6 +115,8 @@ record_lineage as (
             or window_records.program = record_units.lineage_program)
         and (record_units.lineage_funding_source is null
             or window_records.effective_funding = record_units.lineage_funding_source)
+        and (record_units.lineage_status is null
+            or window_records.status = record_units.lineage_status)
     union all
     select record_units.unit, window_records.role, window_records.file_key,
         window_records.file_name, window_records.row_number
@@ -128,6 +131,8 @@ record_lineage as (
             or window_records.program = record_units.lineage_program)
         and (record_units.lineage_funding_source is null
             or window_records.effective_funding = record_units.lineage_funding_source)
+        and (record_units.lineage_status is null
+            or window_records.status = record_units.lineage_status)
 ),
 
 final as (

@@ -1,0 +1,94 @@
+-- explain funding_sources: the households and unmatched records behind funding_sources rows.
+-- Grain: one row per (funding_source, unit) for period m = getvariable('explain_period'), area
+-- getvariable('explain_area') (its kelurahan through int_area_hierarchy) and every funding
+-- source, or getvariable('explain_program') only when set (the funding source: APBN, APBD, ...).
+-- Units:
+--   a household of s(m) living in the area with successful matched records of the source in the
+--     reach window (int_household_funding): recipient_households 1, amount_idr their amount;
+--     lineage: its registry rows and the source's records matched to it in the window;
+--   a group of the source's successful records in the window that match nobody in s(m),
+--     attributed to a kelurahan of the area (else NULL: the region row only), of one month and
+--     program (int_program_monthly): unmatched_records, unmatched_amount_idr.
+-- A record's funding source is its own (SUMBER_DANA / SEGMEN), else the catalog's.
+with
+
+area_kelurahan as (
+    select kelurahan_code from int_area_hierarchy where area_code = getvariable('explain_area')
+),
+
+household_units as (
+    select
+        int_household_funding.funding_source,
+        int_household_status.snapshot,
+        int_household_status.id_keluarga,
+        int_household_status.household_key,
+        true as lineage_records,
+        cast(null as varchar) as lineage_program,
+        int_household_funding.funding_source as lineage_funding_source,
+        'success' as lineage_status,
+        cast(null as date) as lineage_record_period,
+        cast(null as varchar) as lineage_kelurahan_code,
+        'household' as unit_kind,
+        int_household_status.kelurahan_code,
+        cast(null as varchar) as program,
+        cast(null as date) as record_period,
+        1 as recipient_households,
+        int_household_funding.amount_idr,
+        0 as unmatched_records,
+        cast(0 as decimal(38, 2)) as unmatched_amount_idr
+    from int_household_funding
+    join int_household_status
+        on int_household_status.period = int_household_funding.period
+        and int_household_status.household_key = int_household_funding.household_key
+    join area_kelurahan
+        on area_kelurahan.kelurahan_code is not distinct from int_household_status.kelurahan_code
+    where int_household_funding.period = getvariable('explain_period')
+        and (getvariable('explain_program') is null
+            or int_household_funding.funding_source = getvariable('explain_program'))
+),
+
+record_units as (
+    select
+        int_program_monthly.funding_source,
+        int_program_monthly.snapshot,
+        cast(null as varchar) as id_keluarga,
+        cast(null as integer) as household_key,
+        true as lineage_records,
+        int_program_monthly.program as lineage_program,
+        int_program_monthly.funding_source as lineage_funding_source,
+        'success' as lineage_status,
+        int_program_monthly.record_period as lineage_record_period,
+        int_program_monthly.kelurahan_code as lineage_kelurahan_code,
+        'unmatched success records' as unit_kind,
+        int_program_monthly.kelurahan_code,
+        int_program_monthly.program,
+        int_program_monthly.record_period,
+        0 as recipient_households,
+        cast(0 as decimal(38, 2)) as amount_idr,
+        int_program_monthly.records as unmatched_records,
+        int_program_monthly.amount_idr as unmatched_amount_idr
+    from int_program_monthly
+    join int_periods
+        on int_periods.snapshot = int_program_monthly.snapshot
+        and int_program_monthly.record_period between int_periods.window_start
+            and int_periods.period
+    join area_kelurahan
+        on area_kelurahan.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
+    where int_periods.period = getvariable('explain_period')
+        and int_program_monthly.status = 'success'
+        and int_program_monthly.household_key is null
+        and (getvariable('explain_program') is null
+            or int_program_monthly.funding_source = getvariable('explain_program'))
+),
+
+final as (
+    select
+        row_number() over (
+            order by funding_source, unit_kind, kelurahan_code, id_keluarga, program,
+                record_period
+        ) as unit,
+        *
+    from (select * from household_units union all select * from record_units)
+)
+
+select * from final
