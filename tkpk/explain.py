@@ -8,11 +8,13 @@ the row's flagged fields: column and reason, never the value).
 
 The SQL lives in ``transforms/explain/``: ``<table>.sql`` lists the units and their
 contributions (parameters: ``getvariable('explain_period' | 'explain_area' |
-'explain_program')``), ``lineage.sql`` finds their raw rows (the one place that reads the
-lineage columns), ``pseudonyms.sql`` the packs' HMAC pseudonyms (key blocks as query
-parameters), ``units.sql`` / ``rows.sql`` the two outputs. This module orchestrates: it runs them
-on the warehouse (read-only), compares the sum over the units with the published value of every
-column (they must agree; a difference is reported loudly) and prints or writes the result.
+'explain_program')``), starting from the area's kelurahan and households
+(``area_kelurahan.sql``, ``area_households.sql``); ``macros.sql`` says how a unit names its
+program records; ``lineage.sql`` finds the units' raw rows (the one place that reads the lineage
+columns); ``pseudonyms.sql`` computes the packs' HMAC pseudonyms (key blocks as query
+parameters); ``units.sql`` / ``rows.sql`` are the two outputs. This module orchestrates: it runs
+them on the warehouse (read-only), compares the sum over the units with the published value of
+every column (they must agree; a difference is reported loudly) and prints or writes the result.
 """
 
 from __future__ import annotations
@@ -72,6 +74,15 @@ NOT_SUMS: dict[str, str] = {
 
 #: Region-wide tables: --area must be the region's root area.
 REGION_WIDE = ("program_incidence",)
+
+#: The temp tables an explanation builds, in order, and the SQL file of each (None: the
+#: table's own ``transforms/explain/<table>.sql``).
+STEPS: tuple[tuple[str, str | None], ...] = (
+    ("explain_kelurahan", "area_kelurahan"),
+    ("explain_households", "area_households"),
+    ("explain_units", None),
+    ("explain_rows", "lineage"),
+)
 
 NUMERATOR = "__numerator"
 DENOMINATOR = "__denominator"
@@ -191,14 +202,14 @@ def run_units(con: duckdb.DuckDBPyConnection, key: PseudonymKey, table: str, per
     for name, value in (("explain_period", period), ("explain_area", area),
                         ("explain_program", program)):
         con.execute(f"set variable {name} = ?", [value])
-    for temp, sql in (("explain_units", explain_sql(table)),
-                      ("explain_rows", explain_sql("lineage"))):
-        con.execute(f"create or replace temp table {temp} as\n{sql}")
+    con.execute((EXPLAIN_DIR / "macros.sql").read_text(encoding="utf-8"))
+    for temp, name in STEPS:
+        con.execute(f"create or replace temp table {temp} as\n{explain_sql(name or table)}")
     con.execute("create or replace temp table explain_pseudonyms as\n"
                 + explain_sql("pseudonyms"), key_parameters(key))
     units = _frame(con, explain_sql("units"))
     rows = _frame(con, explain_sql("rows"))
-    for temp in ("explain_units", "explain_rows", "explain_pseudonyms"):
+    for temp in [*(t for t, _ in STEPS), "explain_pseudonyms"]:
         con.execute(f"drop table if exists {temp}")
     return units, rows
 

@@ -12,16 +12,8 @@
 -- (data_quality_reason lists them per file). Lineage: the registry rows of the household.
 with
 
-area_kelurahan as (
-    select kelurahan_code from int_area_hierarchy where area_code = getvariable('explain_area')
-),
-
 households as (
-    select int_household_status.*
-    from int_household_status
-    join area_kelurahan
-        on area_kelurahan.kelurahan_code is not distinct from int_household_status.kelurahan_code
-    where int_household_status.period = getvariable('explain_period')
+    select * from explain_households
 ),
 
 flagged as (
@@ -45,12 +37,7 @@ final as (
         households.snapshot,
         households.id_keluarga,
         households.household_key,
-        false as lineage_records,
-        cast(null as varchar) as lineage_program,
-        cast(null as varchar) as lineage_funding_source,
-        cast(null as varchar) as lineage_status,
-        cast(null as date) as lineage_record_period,
-        cast(null as varchar) as lineage_kelurahan_code,
+        no_record_lineage() as lineage_records,
         households.kelurahan_code,
         households.household_size,
         households.mpi_complete,

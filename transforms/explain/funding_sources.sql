@@ -12,22 +12,19 @@
 -- A record's funding source is its own (SUMBER_DANA / SEGMEN), else the catalog's.
 with
 
-area_kelurahan as (
-    select kelurahan_code from int_area_hierarchy where area_code = getvariable('explain_area')
-),
-
 household_units as (
     select
         int_household_funding.funding_source,
         int_household_status.snapshot,
         int_household_status.id_keluarga,
         int_household_status.household_key,
-        true as lineage_records,
-        cast(null as varchar) as lineage_program,
-        int_household_funding.funding_source as lineage_funding_source,
-        'success' as lineage_status,
-        cast(null as date) as lineage_record_period,
-        cast(null as varchar) as lineage_kelurahan_code,
+        record_lineage(
+            null,
+            int_household_funding.funding_source,
+            'success',
+            null,
+            null
+        ) as lineage_records,
         'household' as unit_kind,
         int_household_status.kelurahan_code,
         cast(null as varchar) as program,
@@ -37,14 +34,11 @@ household_units as (
         0 as unmatched_records,
         cast(0 as decimal(38, 2)) as unmatched_amount_idr
     from int_household_funding
-    join int_household_status
+    join explain_households as int_household_status
         on int_household_status.period = int_household_funding.period
         and int_household_status.household_key = int_household_funding.household_key
-    join area_kelurahan
-        on area_kelurahan.kelurahan_code is not distinct from int_household_status.kelurahan_code
-    where int_household_funding.period = getvariable('explain_period')
-        and (getvariable('explain_program') is null
-            or int_household_funding.funding_source = getvariable('explain_program'))
+    where getvariable('explain_program') is null
+        or int_household_funding.funding_source = getvariable('explain_program')
 ),
 
 record_units as (
@@ -53,12 +47,13 @@ record_units as (
         int_program_monthly.snapshot,
         cast(null as varchar) as id_keluarga,
         cast(null as integer) as household_key,
-        true as lineage_records,
-        int_program_monthly.program as lineage_program,
-        int_program_monthly.funding_source as lineage_funding_source,
-        'success' as lineage_status,
-        int_program_monthly.record_period as lineage_record_period,
-        int_program_monthly.kelurahan_code as lineage_kelurahan_code,
+        record_lineage(
+            int_program_monthly.program,
+            int_program_monthly.funding_source,
+            'success',
+            int_program_monthly.record_period,
+            int_program_monthly.kelurahan_code
+        ) as lineage_records,
         'unmatched success records' as unit_kind,
         int_program_monthly.kelurahan_code,
         int_program_monthly.program,
@@ -72,8 +67,8 @@ record_units as (
         on int_periods.snapshot = int_program_monthly.snapshot
         and int_program_monthly.record_period between int_periods.window_start
             and int_periods.period
-    join area_kelurahan
-        on area_kelurahan.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
+    join explain_kelurahan
+        on explain_kelurahan.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
     where int_periods.period = getvariable('explain_period')
         and int_program_monthly.status = 'success'
         and int_program_monthly.household_key is null

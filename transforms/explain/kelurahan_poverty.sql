@@ -20,16 +20,8 @@
 -- units.sql and never leave the warehouse.
 with
 
-area_kelurahan as (
-    select kelurahan_code from int_area_hierarchy where area_code = getvariable('explain_area')
-),
-
 households as (
-    select int_household_status.*
-    from int_household_status
-    join area_kelurahan
-        on area_kelurahan.kelurahan_code is not distinct from int_household_status.kelurahan_code
-    where int_household_status.period = getvariable('explain_period')
+    select * from explain_households
 ),
 
 contributions as (
@@ -49,12 +41,7 @@ final as (
         snapshot,
         id_keluarga,
         household_key,
-        false as lineage_records,
-        cast(null as varchar) as lineage_program,
-        cast(null as varchar) as lineage_funding_source,
-        cast(null as varchar) as lineage_status,
-        cast(null as date) as lineage_record_period,
-        cast(null as varchar) as lineage_kelurahan_code,
+        no_record_lineage() as lineage_records,
         kelurahan_code,
         line_area_code,
         poverty_line_idr,
@@ -100,33 +87,9 @@ final as (
             as mpi_m0__numerator,
         mpi_n as mpi_m0__denominator,
         -- deprived_<indicator>: n if in the MPI sample and deprived in it, over mpi_population
-        case when mpi_complete and deprived_schooling then household_size else 0 end
-            as deprived_schooling__numerator,
-        mpi_n as deprived_schooling__denominator,
-        case when mpi_complete and deprived_attendance then household_size else 0 end
-            as deprived_attendance__numerator,
-        mpi_n as deprived_attendance__denominator,
-        case when mpi_complete and deprived_insurance then household_size else 0 end
-            as deprived_insurance__numerator,
-        mpi_n as deprived_insurance__denominator,
-        case when mpi_complete and deprived_electricity then household_size else 0 end
-            as deprived_electricity__numerator,
-        mpi_n as deprived_electricity__denominator,
-        case when mpi_complete and deprived_water then household_size else 0 end
-            as deprived_water__numerator,
-        mpi_n as deprived_water__denominator,
-        case when mpi_complete and deprived_sanitation then household_size else 0 end
-            as deprived_sanitation__numerator,
-        mpi_n as deprived_sanitation__denominator,
-        case when mpi_complete and deprived_housing then household_size else 0 end
-            as deprived_housing__numerator,
-        mpi_n as deprived_housing__denominator,
-        case when mpi_complete and deprived_cooking_fuel then household_size else 0 end
-            as deprived_cooking_fuel__numerator,
-        mpi_n as deprived_cooking_fuel__denominator,
-        case when mpi_complete and deprived_crowding then household_size else 0 end
-            as deprived_crowding__numerator,
-        mpi_n as deprived_crowding__denominator
+        case when mpi_complete and columns('^deprived_') then household_size else 0 end
+            as '\0__numerator',
+        case when columns('^deprived_') is not null then mpi_n end as '\0__denominator'
     from contributions
 )
 

@@ -3,14 +3,13 @@
 -- listed, numbered by `unit`):
 --   a household unit (id_keluarga set): its registry household row of s(m) (role 'household')
 --     and its member rows (role 'member': they make household_size and the member indicators);
---   with lineage_records: the accepted program records of the reach window of m (role
---     'record'), of lineage_program / lineage_funding_source when set (the record's own funding
---     source, else the catalog's), successful or failed, matched to the household as
---     int_program_monthly matches them (a member's NIK in s(m), else the NO_KK; int_match_index);
---     (and lineage_status when set);
---     for a unit of unmatched records (no id_keluarga) the records of lineage_record_period that
---     match nobody in s(m) and are attributed to lineage_kelurahan_code (the record's kelurahan
---     when it is one of ref_area, else NULL: the region row only).
+--   a unit with lineage_records (macros.sql: record_lineage): the accepted program records of
+--     the reach window of m (role 'record'), successful or failed, of its program, funding
+--     source (the record's own, else the catalog's) and status when set, matched to the
+--     household as int_program_monthly matches them (a member's NIK in s(m), else the NO_KK;
+--     int_match_index); for a unit of unmatched records (no household) the records of its
+--     record_period matching nobody in s(m), attributed to its kelurahan_code (the record's
+--     kelurahan when it is one of ref_area, else NULL: the region row only).
 -- Records are listed as they arrived: a corrected record and its correction are both listed
 -- (int_program_monthly counts the chain once), as are the rows of one PBI-JK member-month.
 -- flagged_fields: the row's flagged fields (column and reason; never the raw value).
@@ -102,37 +101,40 @@ window_records as (
 ),
 
 record_units as (
-    select * from explain_units where lineage_records
+    -- units made of records, with what selects them (macros.sql: NULL selects any)
+    select
+        unit,
+        household_key,
+        lineage_records.program as selected_program,
+        lineage_records.funding_source as selected_funding_source,
+        lineage_records.status as selected_status,
+        lineage_records.record_period as selected_record_period,
+        lineage_records.kelurahan_code as selected_kelurahan_code
+    from explain_units
+    where lineage_records is not null
 ),
 
-record_lineage as (
+candidate_rows as (
     -- a household's records (equi-join on its key), then the unmatched records of a unit of them
-    select record_units.unit, window_records.role, window_records.file_key,
-        window_records.file_name, window_records.row_number
+    select record_units.*, window_records.* exclude (household_key)
     from record_units
     join window_records on window_records.household_key = record_units.household_key
-    where (record_units.lineage_program is null
-            or window_records.program = record_units.lineage_program)
-        and (record_units.lineage_funding_source is null
-            or window_records.effective_funding = record_units.lineage_funding_source)
-        and (record_units.lineage_status is null
-            or window_records.status = record_units.lineage_status)
     union all
-    select record_units.unit, window_records.role, window_records.file_key,
-        window_records.file_name, window_records.row_number
+    select record_units.*, window_records.* exclude (household_key)
     from record_units
     join window_records
-        on window_records.record_period = record_units.lineage_record_period
+        on window_records.record_period = record_units.selected_record_period
         and window_records.record_kelurahan_code
-            is not distinct from record_units.lineage_kelurahan_code
-    where record_units.household_key is null
-        and window_records.household_key is null
-        and (record_units.lineage_program is null
-            or window_records.program = record_units.lineage_program)
-        and (record_units.lineage_funding_source is null
-            or window_records.effective_funding = record_units.lineage_funding_source)
-        and (record_units.lineage_status is null
-            or window_records.status = record_units.lineage_status)
+            is not distinct from record_units.selected_kelurahan_code
+    where record_units.household_key is null and window_records.household_key is null
+),
+
+matched_record_rows as (
+    select unit, role, file_key, file_name, row_number
+    from candidate_rows
+    where (selected_program is null or program = selected_program)
+        and (selected_funding_source is null or effective_funding = selected_funding_source)
+        and (selected_status is null or status = selected_status)
 ),
 
 final as (
@@ -142,7 +144,7 @@ final as (
         lineage.file_name,
         lineage.row_number,
         coalesce(flags.flagged_fields, []) as flagged_fields
-    from (select * from registry_lineage union all select * from record_lineage) as lineage
+    from (select * from registry_lineage union all select * from matched_record_rows) as lineage
     left join flags
         on flags.file_key = lineage.file_key and flags.row_number = lineage.row_number
     order by lineage.unit, lineage.role, lineage.file_name, lineage.row_number

@@ -22,12 +22,7 @@ final as (
         int_household_status.snapshot,
         int_household_status.id_keluarga,
         int_household_status.household_key,
-        true as lineage_records,
-        int_household_program.program as lineage_program,
-        cast(null as varchar) as lineage_funding_source,
-        cast(null as varchar) as lineage_status,
-        cast(null as date) as lineage_record_period,
-        cast(null as varchar) as lineage_kelurahan_code,
+        record_lineage(int_household_program.program, null, null, null, null) as lineage_records,
         int_household_status.kelurahan_code,
         1 as recipient_households,
         int_household_program.amount_idr

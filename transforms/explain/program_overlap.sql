@@ -10,16 +10,8 @@
 -- record matched to the household in the reach window (the programs it was counted with).
 with
 
-area_kelurahan as (
-    select kelurahan_code from int_area_hierarchy where area_code = getvariable('explain_area')
-),
-
 households as (
-    select int_household_status.*, coalesce(desil between 1 and 4, false) as target
-    from int_household_status
-    join area_kelurahan
-        on area_kelurahan.kelurahan_code is not distinct from int_household_status.kelurahan_code
-    where int_household_status.period = getvariable('explain_period')
+    select *, coalesce(desil between 1 and 4, false) as target from explain_households
 ),
 
 final as (
@@ -28,12 +20,7 @@ final as (
         snapshot,
         id_keluarga,
         household_key,
-        true as lineage_records,
-        cast(null as varchar) as lineage_program,
-        cast(null as varchar) as lineage_funding_source,
-        cast(null as varchar) as lineage_status,
-        cast(null as date) as lineage_record_period,
-        cast(null as varchar) as lineage_kelurahan_code,
+        record_lineage(null, null, null, null, null) as lineage_records,
         kelurahan_code,
         household_size,
         desil,

@@ -18,10 +18,6 @@
 -- amount over consumption over R (catalog adequacy programs only; NULL otherwise).
 with
 
-area_kelurahan as (
-    select kelurahan_code from int_area_hierarchy where area_code = getvariable('explain_area')
-),
-
 programs as (
     select code as program, target_desil_max, adequacy
     from ref_program
@@ -29,11 +25,7 @@ programs as (
 ),
 
 households as (
-    select int_household_status.*
-    from int_household_status
-    join area_kelurahan
-        on area_kelurahan.kelurahan_code is not distinct from int_household_status.kelurahan_code
-    where int_household_status.period = getvariable('explain_period')
+    select * from explain_households
 ),
 
 household_programs as (
@@ -60,12 +52,7 @@ household_units as (
         snapshot,
         id_keluarga,
         household_key,
-        true as lineage_records,
-        program as lineage_program,
-        cast(null as varchar) as lineage_funding_source,
-        cast(null as varchar) as lineage_status,
-        cast(null as date) as lineage_record_period,
-        cast(null as varchar) as lineage_kelurahan_code,
+        record_lineage(program, null, null, null, null) as lineage_records,
         'household' as unit_kind,
         kelurahan_code,
         cast(null as date) as record_period,
@@ -113,8 +100,8 @@ record_groups as (
         on int_periods.snapshot = int_program_monthly.snapshot
         and int_program_monthly.record_period between int_periods.window_start
             and int_periods.period
-    join area_kelurahan
-        on area_kelurahan.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
+    join explain_kelurahan
+        on explain_kelurahan.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
     join programs on programs.program = int_program_monthly.program
     where int_periods.period = getvariable('explain_period')
         and int_program_monthly.household_key is null
@@ -126,12 +113,7 @@ record_units as (
         snapshot,
         cast(null as varchar) as id_keluarga,
         cast(null as integer) as household_key,
-        true as lineage_records,
-        program as lineage_program,
-        funding_source as lineage_funding_source,
-        status as lineage_status,
-        record_period as lineage_record_period,
-        kelurahan_code as lineage_kelurahan_code,
+        record_lineage(program, funding_source, status, record_period, kelurahan_code) as lineage_records,
         'unmatched ' || status || ' records' as unit_kind,
         kelurahan_code,
         record_period,

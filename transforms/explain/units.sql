@@ -46,10 +46,7 @@ final as (
     select
         explain_units.unit,
         explain_pseudonyms.household_pseudonym,
-        explain_units.* exclude (
-            unit, id_keluarga, household_key, lineage_records, lineage_program,
-            lineage_funding_source, lineage_status, lineage_record_period, lineage_kelurahan_code
-        ),
+        explain_units.* exclude (unit, id_keluarga, household_key, lineage_records),
         coalesce(counts.raw_rows, 0) as raw_rows,
         lineage.lineage,
         coalesce(flagged.flagged_field_count, 0) as flagged_field_count,
