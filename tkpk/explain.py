@@ -9,7 +9,8 @@ the row's flagged fields: column and reason, never the value).
 The SQL lives in ``transforms/explain/``: ``<table>.sql`` lists the units and their
 contributions (parameters: ``getvariable('explain_period' | 'explain_area' |
 'explain_program')``), starting from the area's kelurahan and households
-(``area_kelurahan.sql``, ``area_households.sql``); ``macros.sql`` says how a unit names its
+(``area_kelurahan.sql``, ``area_households.sql``) and its unmatched records
+(``area_unmatched.sql``); ``macros.sql`` says how a unit names its
 program records; ``lineage.sql`` finds the units' raw rows (the one place that reads the lineage
 columns); ``pseudonyms.sql`` computes the packs' HMAC pseudonyms (key blocks as query
 parameters); ``units.sql`` / ``rows.sql`` are the two outputs. This module orchestrates: it runs
@@ -80,6 +81,7 @@ REGION_WIDE = ("program_incidence",)
 STEPS: tuple[tuple[str, str | None], ...] = (
     ("explain_kelurahan", "area_kelurahan"),
     ("explain_households", "area_households"),
+    ("explain_unmatched", "area_unmatched"),
     ("explain_units", None),
     ("explain_rows", "lineage"),
 )

@@ -43,37 +43,29 @@ household_units as (
 
 record_units as (
     select
-        int_program_monthly.funding_source,
-        int_program_monthly.snapshot,
+        explain_unmatched.funding_source,
+        explain_unmatched.snapshot,
         cast(null as varchar) as id_keluarga,
         cast(null as integer) as household_key,
         record_lineage(
-            int_program_monthly.program,
-            int_program_monthly.funding_source,
+            explain_unmatched.program,
+            explain_unmatched.funding_source,
             'success',
-            int_program_monthly.record_period,
-            int_program_monthly.kelurahan_code
+            explain_unmatched.record_period,
+            explain_unmatched.kelurahan_code
         ) as lineage_records,
         'unmatched success records' as unit_kind,
-        int_program_monthly.kelurahan_code,
-        int_program_monthly.program,
-        int_program_monthly.record_period,
+        explain_unmatched.kelurahan_code,
+        explain_unmatched.program,
+        explain_unmatched.record_period,
         0 as recipient_households,
         cast(0 as decimal(38, 2)) as amount_idr,
-        int_program_monthly.records as unmatched_records,
-        int_program_monthly.amount_idr as unmatched_amount_idr
-    from int_program_monthly
-    join int_periods
-        on int_periods.snapshot = int_program_monthly.snapshot
-        and int_program_monthly.record_period between int_periods.window_start
-            and int_periods.period
-    join explain_kelurahan
-        on explain_kelurahan.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
-    where int_periods.period = getvariable('explain_period')
-        and int_program_monthly.status = 'success'
-        and int_program_monthly.household_key is null
+        explain_unmatched.records as unmatched_records,
+        explain_unmatched.amount_idr as unmatched_amount_idr
+    from explain_unmatched
+    where explain_unmatched.status = 'success'
         and (getvariable('explain_program') is null
-            or int_program_monthly.funding_source = getvariable('explain_program'))
+            or explain_unmatched.funding_source = getvariable('explain_program'))
 ),
 
 final as (

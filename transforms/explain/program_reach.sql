@@ -94,17 +94,9 @@ household_units as (
 
 record_groups as (
     -- records matching nobody in s(m), of a month of the reach window, attributed to the area
-    select int_program_monthly.*
-    from int_program_monthly
-    join int_periods
-        on int_periods.snapshot = int_program_monthly.snapshot
-        and int_program_monthly.record_period between int_periods.window_start
-            and int_periods.period
-    join explain_kelurahan
-        on explain_kelurahan.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
-    join programs on programs.program = int_program_monthly.program
-    where int_periods.period = getvariable('explain_period')
-        and int_program_monthly.household_key is null
+    select explain_unmatched.*
+    from explain_unmatched
+    join programs on programs.program = explain_unmatched.program
 ),
 
 record_units as (
