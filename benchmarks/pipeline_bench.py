@@ -271,12 +271,12 @@ class Phases:
 
 def instrument(phases: Phases) -> None:
     """Sub-phase timers inside the ingest, transforms and publish (benchmark only)."""
-    from tkpk.ingest import accept, raw, readers
+    from tkpk.ingest import accept, csv_reader, lines, raw, spreadsheet
     from tkpk.publish import packs
 
-    phases.wrap(readers, "read_sheet_records", "load.read_xlsx")
-    phases.wrap(readers, "read_csv_records", "load.read_csv")
-    phases.wrap(readers, "classify_records", "load.classify")
+    phases.wrap(spreadsheet, "read_sheet_records", "load.read_xlsx")
+    phases.wrap(csv_reader, "read_csv_records", "load.read_csv")
+    phases.wrap(lines, "classify_records", "load.classify")
     phases.wrap(raw, "_insert_rows", "load.insert")
     phases.wrap(accept, "stage", "validate.normalise")
     phases.wrap(accept, "validate_table", "validate.great_expectations")
@@ -389,8 +389,9 @@ def child_floor(raw: str, out: str, result_path: str) -> None:
     from flows.timing import peak_rss_mb, reset_peak
     from tkpk.config import get_settings
     from tkpk.db import connect
-    from tkpk.ingest import readers
     from tkpk.ingest.files import parse_file_name
+    from tkpk.ingest.reading import FileProblem, sniff_format
+    from tkpk.ingest.spreadsheet import read_sheet_records
 
     settings = get_settings()
     target = Path(out)
@@ -405,15 +406,15 @@ def child_floor(raw: str, out: str, result_path: str) -> None:
             continue
         began = time.perf_counter()
         parquet = str(target / (path.name + ".parquet")).replace("'", "''")
-        file_format = readers.sniff_format(path)
+        file_format = sniff_format(path)
         if file_format == "csv":
             _copy_csv(con, path, parquet, target / "transcoded")
         else:
             cur = con.cursor()
             kind = parse_file_name(path.name).kind or "local"
             try:
-                readers.read_sheet_records(cur, path, kind, settings.limits, file_format)
-            except readers.FileProblem:
+                read_sheet_records(cur, path, kind, settings.limits, file_format)
+            except FileProblem:
                 cur.close()
                 continue
             cur.execute(f"copy _records to '{parquet}' (format parquet)")

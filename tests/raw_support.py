@@ -16,7 +16,7 @@ from typing import Any
 
 import duckdb
 
-from tkpk.ingest.raw import FileOutcome, raw_columns
+from tkpk.ingest.raw import FileOutcome, next_file_id, raw_columns
 from tkpk.ingest.raw import ensure_tables as ensure_raw_tables
 
 
@@ -138,8 +138,8 @@ class RawWorld:
             """
             insert into ingest_file (sha256, file_name, kind, period, period_end, program,
                 channel, stage, load_id, file_outcome, file_reason, rows_read, skipped_lines,
-                loaded_at)
-            values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, ?, ?, now())
+                loaded_at, file_id)
+            values (?, ?, ?, ?, ?, ?, ?, ?, ?, 'loaded', null, ?, ?, now(), ?)
             """,
             [
                 sha,
@@ -153,6 +153,7 @@ class RawWorld:
                 load_id,
                 len(rows),
                 skipped_lines,
+                next_file_id(self.con),
             ],
         )
         columns = raw_columns(kind)
@@ -198,10 +199,10 @@ class RawWorld:
         self.con.execute(
             """
             insert into ingest_file (sha256, file_name, kind, period, period_end, load_id,
-                file_outcome, file_reason, rows_read, skipped_lines, loaded_at)
-            values (?, ?, ?, ?, ?, null, 'quarantined', ?, 0, 0, now())
+                file_outcome, file_reason, rows_read, skipped_lines, loaded_at, file_id)
+            values (?, ?, ?, ?, ?, null, 'quarantined', ?, 0, 0, now(), ?)
             """,
-            [sha, file_name, kind, first, last, reason],
+            [sha, file_name, kind, first, last, reason, next_file_id(self.con)],
         )
         return FileOutcome(file_name, sha, kind, "quarantined", reason, 0, 0, None)
 

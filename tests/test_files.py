@@ -20,6 +20,29 @@ def test_discover_in_name_order_ignoring_hidden_files_and_folders(tmp_path: Path
     assert [f.size for f in discover(tmp_path)] == [1, 1, 1]
 
 
+def test_discovery_parses_each_name_once(tmp_path: Path, monkeypatch) -> None:
+    """Each file found carries its parsed name; the raw loader uses it (no second parse)."""
+    from tkpk.ingest import files
+
+    for name in ["salur_pkh_bri_202606_tahap2.csv", "laporan.csv"]:
+        (tmp_path / name).write_text("x")
+    calls: list[str] = []
+    original = files.parse_file_name
+
+    def counted(name: str) -> files.FileName:
+        calls.append(name)
+        return original(name)
+
+    monkeypatch.setattr(files, "parse_file_name", counted)
+    found = discover(tmp_path)
+    assert sorted(calls) == ["laporan.csv", "salur_pkh_bri_202606_tahap2.csv"]
+    assert [(f.parsed.kind, f.parsed.period, f.parsed.stage) for f in found] == [
+        (None, None, None),
+        ("disbursements", date(2026, 6, 1), 2),
+    ]
+    assert found[0].parsed.problem == "the name does not start with a known prefix"
+
+
 def test_discover_missing_folder_is_empty(tmp_path: Path) -> None:
     assert discover(tmp_path / "nope") == []
 

@@ -290,9 +290,9 @@ def test_rows_already_holding_a_replacement_character_are_quarantined(con, setti
 def test_valid_utf8_multibyte_sequences_are_found_across_chunks(
     tmp_path, monkeypatch, data, expected
 ) -> None:
-    from tkpk.ingest import readers
+    from tkpk.ingest import csv_bytes
 
-    monkeypatch.setattr(readers, "CHUNK_BYTES", 4)
+    monkeypatch.setattr(csv_bytes, "CHUNK_BYTES", 4)
     path = tmp_path / "x.csv"
     path.write_bytes(data)
-    assert readers.has_utf8_multibyte(path) is expected
+    assert csv_bytes.has_utf8_multibyte(path) is expected

@@ -87,6 +87,43 @@ def test_second_run_loads_nothing_and_recognises_a_renamed_copy(con, settings) -
     assert con.execute("select count(*) from ingest_file").fetchall() == [(1,)]
 
 
+def test_file_ids_one_per_content_stable_across_runs(con, settings) -> None:
+    """Every distinct content gets the next integer ``file_id`` (a quarantined file too); a
+    renamed copy in a later run keeps the first content's id and adds no row."""
+    load(con, settings, {"pbi_jk_202606.csv": PBI_OK, "laporan_202606.csv": b"x\n"})
+    load(con, settings, {"pbi_jk_202607.csv": PBI_OK.replace(b"Budi", b"Bud"),
+                         "pbi_salinan_202606.csv": PBI_OK})
+    assert con.execute(
+        "select file_name, file_id, file_outcome from ingest_file order by file_id"
+    ).fetchall() == [
+        ("laporan_202606.csv", 1, "quarantined"),
+        ("pbi_jk_202606.csv", 2, "loaded"),
+        ("pbi_jk_202607.csv", 3, "loaded"),
+    ]
+
+
+def test_an_older_ingest_file_gets_file_ids_in_the_order_it_was_recorded(con) -> None:
+    from tkpk.ingest.raw import ensure_tables
+
+    con.execute(
+        "create table ingest_file (sha256 varchar primary key, file_name varchar not null, "
+        "kind varchar, load_id varchar, file_outcome varchar not null, rows_read bigint not null, "
+        "skipped_lines bigint not null, loaded_at timestamp not null)"
+    )
+    con.execute(
+        "insert into ingest_file values "
+        "('b', 'pbi_jk_202607.csv', 'pbi', 'r2-0001', 'loaded', 2, 0, '2026-08-01 01:00'), "
+        "('a', 'pbi_jk_202606.csv', 'pbi', 'r1-0001', 'loaded', 2, 0, '2026-07-01 01:00'), "
+        "('c', 'dtsen_anggota_3375_202607.csv', 'members', 'r2-0002', 'loaded', 2, 0, "
+        "'2026-08-01 01:00')"
+    )
+    ensure_tables(con)
+    ensure_tables(con)  # a second upgrade changes nothing
+    assert con.execute("select sha256, file_id from ingest_file order by file_id").fetchall() == [
+        ("a", 1), ("c", 2), ("b", 3)
+    ]
+
+
 def test_same_bytes_twice_in_one_run_the_later_name_is_the_duplicate(con, settings) -> None:
     outcomes = load(con, settings, {"pbi_jk_202606_b.csv": PBI_OK, "pbi_jk_202606_a.csv": PBI_OK})
     assert outcome_tuple(outcomes["pbi_jk_202606_a.csv"]) == ("loaded", None, 2, 0)
@@ -236,7 +273,9 @@ def test_unclosed_quote_in_a_file_read_in_parallel_is_not_silently_shortened(con
 
 
 def test_lines_the_reader_lost_quarantine_the_file(con) -> None:
-    from tkpk.ingest.readers import Column, FileProblem, Header, LineScan, ReadStats, account_lines
+    from tkpk.ingest.csv_bytes import LineScan
+    from tkpk.ingest.csv_reader import account_lines
+    from tkpk.ingest.reading import Column, FileProblem, Header, ReadStats
 
     cur = con.cursor()
     cur.execute(

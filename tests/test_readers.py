@@ -312,7 +312,7 @@ def test_reader_works_inside_the_callers_transaction(settings) -> None:
 
 
 def test_spreadsheet_cell_text_rules() -> None:
-    from tkpk.ingest.readers import _column_arrays
+    from tkpk.ingest.spreadsheet import _column_arrays
 
     column = [
         "",
@@ -385,12 +385,12 @@ def test_blank_lines_without_rejected_lines_are_counted_not_numbered(con, settin
 
 
 def test_a_clean_file_is_not_scanned_for_blank_lines(con, settings, monkeypatch) -> None:
-    from tkpk.ingest import readers
+    from tkpk.ingest import csv_reader
 
     def fail(*args, **kwargs):
         raise AssertionError("blank lines looked for in a file whose rows add up")
 
-    monkeypatch.setattr(readers, "blank_line_offsets", fail)
+    monkeypatch.setattr(csv_reader, "blank_line_offsets", fail)
     body = f'NIK;NAMA;STATUS\n{NIK1};"Budi; Santoso";AKTIF\n{NIK2};Siti;AKTIF'.encode()
     outcome = load(con, settings, {"pbi_jk_202606.csv": body})["pbi_jk_202606.csv"]
     assert (outcome.outcome, outcome.rows_read, outcome.skipped_lines) == ("loaded", 2, 0)
@@ -398,19 +398,19 @@ def test_a_clean_file_is_not_scanned_for_blank_lines(con, settings, monkeypatch)
 
 @pytest.mark.parametrize("chunk", [1, 2, 3, 5, 4096])
 def test_blank_line_offsets_across_chunk_boundaries(tmp_path, monkeypatch, chunk) -> None:
-    from tkpk.ingest import readers
+    from tkpk.ingest import csv_bytes
 
     data = b'H\n\na;"b\n\nc"\r\n\r\n\n"x""\n\ny"\n\n\r\nz\n\n'
     # Blank lines outside quotes start at bytes 2, 13, 15, 25, 26, 30 (quoted ones do not count).
     path = tmp_path / "f.csv"
     path.write_bytes(data)
-    monkeypatch.setattr(readers, "CHUNK_BYTES", chunk)
-    assert readers.blank_line_offsets(path) == [2, 13, 15, 25, 26, 30]
-    assert readers.blank_line_offsets(path, start=16) == [25, 26, 30]
+    monkeypatch.setattr(csv_bytes, "CHUNK_BYTES", chunk)
+    assert csv_bytes.blank_line_offsets(path) == [2, 13, 15, 25, 26, 30]
+    assert csv_bytes.blank_line_offsets(path, start=16) == [25, 26, 30]
 
 
 def test_line_scan_counts_lines_nul_bytes_and_long_lines() -> None:
-    from tkpk.ingest.readers import LineScan
+    from tkpk.ingest.csv_bytes import LineScan
 
     scan = LineScan(max_line_bytes=8)
     for chunk in (b"ab\x00c\n", b"12345678\n1234", b"\x00\x0056789\n", b"end"):

@@ -54,7 +54,7 @@ def test_summary_names_the_flagged_fields():
 
 def test_sheets_not_read_and_ignored_entries_are_in_the_summary():
     from tkpk.ingest.raw import FileOutcome
-    from tkpk.ingest.readers import FileNote
+    from tkpk.ingest.reading import FileNote
 
     outcomes = [
         FileOutcome("bantuan_x_2026.xlsx", "ab" * 32, "local", "loaded", None, 3, 4, "l-1",

@@ -36,7 +36,7 @@ from typing import Any, Protocol
 import duckdb
 
 from tkpk.config import TRANSFORMS_DIR, Settings
-from tkpk.ingest.readers import MALFORMED_ERROR_KEY
+from tkpk.ingest.reading import MALFORMED_ERROR_KEY
 from tkpk.ingest.scratch import RunScratch
 from tkpk.publish.atomic import crashpoint
 from tkpk.validation import (
@@ -327,7 +327,7 @@ def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) 
         """
         create or replace temp table ingest_batch as
         with final as (
-            select f.load_id, f.sha256, f.file_name, f.kind, b.file_order, f.period,
+            select f.load_id, f.file_id, f.sha256, f.file_name, f.kind, b.file_order, f.period,
                    f.period_end, f.program, f.channel, f.stage
             from _batch_input as b
             join ingest_file as f on f.sha256 = b.sha256

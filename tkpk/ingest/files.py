@@ -32,15 +32,6 @@ MONTHLY_KINDS = ("households", "members", "pbi")
 
 
 @dataclass(frozen=True)
-class RawFile:
-    """A file found in the raw folder."""
-
-    path: Path
-    name: str
-    size: int
-
-
-@dataclass(frozen=True)
 class FileName:
     """What a raw file's name says, per the input contract.
 
@@ -54,6 +45,17 @@ class FileName:
     stage: int | None
     program_candidates: tuple[tuple[str, str | None], ...]
     problem: str | None = None
+
+
+@dataclass(frozen=True)
+class RawFile:
+    """A file found in the raw folder, with what its name says (parsed once, at discovery: the
+    raw loader and everything after it use ``parsed``, never the name again)."""
+
+    path: Path
+    name: str
+    size: int
+    parsed: FileName
 
 
 @dataclass(frozen=True)
@@ -81,7 +83,7 @@ def discover_all(raw_dir: Path) -> tuple[list[RawFile], list[IgnoredEntry]]:
     entry is passed over with a reason: a hidden file, a folder, a broken symbolic link or one
     to a folder or to anything but a regular file (a link to a regular file is read like the
     file), a device, pipe or socket, or an entry whose status cannot be read. A missing folder
-    has no entries.
+    has no entries. Each file's name is parsed here (:func:`parse_file_name`), once.
     """
     if not raw_dir.is_dir():
         return [], []
@@ -90,7 +92,8 @@ def discover_all(raw_dir: Path) -> tuple[list[RawFile], list[IgnoredEntry]]:
     for entry in raw_dir.iterdir():
         why, size = _examine(entry)
         if why is None:
-            found.append(RawFile(path=entry, name=entry.name, size=size))
+            parsed = parse_file_name(entry.name)
+            found.append(RawFile(path=entry, name=entry.name, size=size, parsed=parsed))
         else:
             ignored.append(IgnoredEntry(entry.name, why))
     return sorted(found, key=lambda f: f.name), sorted(ignored, key=lambda e: e.name)

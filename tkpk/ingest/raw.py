@@ -24,16 +24,24 @@ import duckdb
 
 from tkpk.config import Settings
 from tkpk.db import sql_literal
-from tkpk.ingest import readers
+from tkpk.ingest import csv_reader, lines, spreadsheet
 from tkpk.ingest.files import (
+    FileName,
     IgnoredEntry,
     RawFile,
     discover_all,
-    parse_file_name,
     resolve_program,
     sha256_of,
 )
-from tkpk.ingest.readers import FileNote, FileProblem, Header, ReadStats
+from tkpk.ingest.reading import (
+    MALFORMED_ERROR_KEY,
+    MALFORMED_LINE_KEY,
+    FileNote,
+    FileProblem,
+    Header,
+    ReadStats,
+    sniff_format,
+)
 from tkpk.ingest.schema import COLUMNS, EXTRA_FILE_REASONS, KINDS
 
 log = logging.getLogger(__name__)
@@ -105,10 +113,12 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             file_format varchar,
             file_encoding varchar,
             file_bytes bigint,
-            run_id varchar
+            run_id varchar,
+            file_id integer
         )
         """
     )
+    _upgrade_file_ids(con)
     for kind in KINDS:
         columns = ",\n".join(f"{name} varchar" for name in raw_columns(kind))
         con.execute(
@@ -126,6 +136,40 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
             )
             """
         )
+
+
+def _upgrade_file_ids(con: duckdb.DuckDBPyConnection) -> None:
+    """Give an ``ingest_file`` of an older warehouse its ``file_id`` column, numbering the files
+    it holds 1, 2, ... in the order they were recorded (``loaded_at``, then name and SHA-256)."""
+    columns = {
+        name
+        for (name,) in con.execute(
+            "select column_name from duckdb_columns() where table_name = 'ingest_file' "
+            "and schema_name = current_schema() and database_name = current_database()"
+        ).fetchall()
+    }
+    if "file_id" in columns:
+        return
+    con.execute("alter table ingest_file add column file_id integer")
+    con.execute(
+        """
+        update ingest_file set file_id = numbered.file_id
+        from (
+            select sha256,
+                cast(row_number() over (order by loaded_at, file_name, sha256) as integer)
+                    as file_id
+            from ingest_file
+        ) as numbered
+        where numbered.sha256 = ingest_file.sha256
+        """
+    )
+    log.info("ingest_file: file_id added and assigned to the files already recorded")
+
+
+def next_file_id(con: duckdb.DuckDBPyConnection) -> int:
+    """The ``file_id`` of the next distinct content: one more than the largest recorded."""
+    (next_id,) = con.execute("select coalesce(max(file_id), 0) + 1 from ingest_file").fetchall()[0]
+    return int(next_id)
 
 
 def load_new_files(
@@ -160,7 +204,7 @@ def load_new_files(
         except OSError as error:
             outcomes.append(_unopenable(raw, error))
             continue
-        kind = parse_file_name(raw.name).kind
+        kind = raw.parsed.kind
         if sha in known:
             first, outcome, reason, known_kind = known[sha]
             message = _already_seen(raw.name, first, outcome, reason)
@@ -239,7 +283,7 @@ def _unopenable(raw: RawFile, error: OSError) -> FileOutcome:
     return FileOutcome(
         raw.name,
         None,
-        parse_file_name(raw.name).kind,
+        raw.parsed.kind,
         "ignored",
         FILE_IGNORED,
         0,
@@ -259,10 +303,11 @@ def _load_file(
     load_id: str,
 ) -> FileOutcome:
     """Read one new file, insert its rows, record it in ``ingest_file``."""
-    parsed = parse_file_name(raw.name)
+    parsed = raw.parsed
     program, channel = resolve_program(con, parsed) if parsed.problem is None else (None, None)
     record = {
         "sha256": sha,
+        "file_id": next_file_id(con),
         "file_name": raw.name,
         "kind": parsed.kind,
         "period": parsed.period,
@@ -303,7 +348,7 @@ def _read_and_insert(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
     raw: RawFile,
-    parsed,
+    parsed: FileName,
     sha: str,
     load_id: str,
 ) -> tuple[ReadStats, int, int]:
@@ -326,13 +371,15 @@ def _read_and_insert(
     cur = con.cursor()
     try:
         try:
-            file_format = readers.sniff_format(raw.path)
+            file_format = sniff_format(raw.path)
             if file_format == "csv":
-                stats = readers.read_csv_records(cur, raw.path, kind, settings.temp_dir, limits)
+                stats = csv_reader.read_csv_records(
+                    cur, raw.path, kind, settings.temp_dir, limits
+                )
             else:
-                stats = readers.read_sheet_records(cur, raw.path, kind, limits, file_format)
-            rows_read, non_data = readers.classify_records(cur, stats.header, kind)
-            readers.account_lines(cur, raw.name, stats)
+                stats = spreadsheet.read_sheet_records(cur, raw.path, kind, limits, file_format)
+            rows_read, non_data = lines.classify_records(cur, stats.header, kind)
+            csv_reader.account_lines(cur, raw.name, stats)
         except FileProblem:
             raise
         except Exception as error:  # hostile input must never crash the run
@@ -381,8 +428,8 @@ def _insert_rows(
     query = f"""
         select row_number, {", ".join(selected)}, {", ".join(flags)}, malformed,
                case when malformed then json_object(
-                        '{readers.MALFORMED_LINE_KEY}', raw_line,
-                        '{readers.MALFORMED_ERROR_KEY}', error)
+                        '{MALFORMED_LINE_KEY}', raw_line,
+                        '{MALFORMED_ERROR_KEY}', error)
                     else {extra_json} end as extra
         from _data
     """

@@ -8,6 +8,7 @@
 with raw as (
     select
         r.*,
+        b.file_id,
         b.file_order,
         b.period_end,
         b.program as file_program,
@@ -20,6 +21,7 @@ with raw as (
 cleaned as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,
@@ -47,6 +49,7 @@ cleaned as (
 parsed as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,
@@ -93,6 +96,7 @@ resolved as (
 final as (
     select
         r.load_id,
+        r.file_id,
         r.sha256,
         r.file_name,
         r.row_number,

@@ -5,7 +5,7 @@
 -- not be read. Validity is judged by expectations/stg_households.json; cross-row rules by
 -- tkpk.ingest.accept.
 with raw as (
-    select r.*, b.file_order, b.period, b.period_end
+    select r.*, b.file_id, b.file_order, b.period, b.period_end
     from raw_households as r
     join ingest_batch as b on r.load_id = b.load_id
 ),
@@ -13,6 +13,7 @@ with raw as (
 cleaned as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,
@@ -45,6 +46,7 @@ cleaned as (
 parsed as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,
@@ -86,6 +88,7 @@ kelurahan_by_code as (
 final as (
     select
         p.load_id,
+        p.file_id,
         p.sha256,
         p.file_name,
         p.row_number,

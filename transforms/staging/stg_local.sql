@@ -6,7 +6,7 @@
 -- unreadable: a flagged field) the catalog's funding; the kelurahan by name (or code). `<column>_unparsed` keeps the text of a
 -- value that could not be read. Validity: expectations/stg_local.json.
 with raw as (
-    select r.*, b.file_order, b.period_end, b.program as file_program
+    select r.*, b.file_id, b.file_order, b.period_end, b.program as file_program
     from raw_local as r
     join ingest_batch as b on r.load_id = b.load_id
 ),
@@ -14,6 +14,7 @@ with raw as (
 cleaned as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,
@@ -36,6 +37,7 @@ cleaned as (
 parsed as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,
@@ -76,6 +78,7 @@ resolved as (
 final as (
     select
         r.load_id,
+        r.file_id,
         r.sha256,
         r.file_name,
         r.row_number,

@@ -5,7 +5,7 @@
 -- not be read. Validity is judged by expectations/stg_members.json; the household rules by
 -- tkpk.ingest.accept.
 with raw as (
-    select r.*, b.file_order, b.period, b.period_end
+    select r.*, b.file_id, b.file_order, b.period, b.period_end
     from raw_members as r
     join ingest_batch as b on r.load_id = b.load_id
 ),
@@ -13,6 +13,7 @@ with raw as (
 cleaned as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,
@@ -38,6 +39,7 @@ cleaned as (
 parsed as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,
@@ -67,6 +69,7 @@ parsed as (
 final as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,

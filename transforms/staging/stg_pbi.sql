@@ -5,7 +5,7 @@
 -- catalog's funding when empty); the amount is the catalog premium, 0 for an inactive member.
 -- Validity: expectations/stg_pbi.json.
 with raw as (
-    select r.*, b.file_order, b.period as file_period, b.period_end
+    select r.*, b.file_id, b.file_order, b.period as file_period, b.period_end
     from raw_pbi as r
     join ingest_batch as b on r.load_id = b.load_id
 ),
@@ -13,6 +13,7 @@ with raw as (
 cleaned as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,
@@ -31,6 +32,7 @@ cleaned as (
 parsed as (
     select
         load_id,
+        file_id,
         sha256,
         file_name,
         row_number,
@@ -57,6 +59,7 @@ catalog as (
 final as (
     select
         p.load_id,
+        p.file_id,
         p.sha256,
         p.file_name,
         p.row_number,
