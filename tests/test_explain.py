@@ -232,6 +232,8 @@ def test_refusals(world):
         explain(world.con, KEY, "program_incidence", PERIOD, KEL_MEDONO)
     with pytest.raises(ExplainError, match="no column"):
         explain(world.con, KEY, "kelurahan_poverty", PERIOD, KEL_MEDONO, column="nope")
+    with pytest.raises(ExplainError, match="not a figure"):
+        explain(world.con, KEY, "kelurahan_poverty", PERIOD, KEL_MEDONO, column="snapshot")
 
 
 # --------------------------------------------------------------------------- privacy and CLI

@@ -166,6 +166,8 @@ def check_request(con: duckdb.DuckDBPyConnection, table: str, period: date, area
         names = TABLES_BY_NAME[table].names
         if column not in names:
             raise ExplainError(f"{table} has no column {column!r}")
+        if TABLES_BY_NAME[table].column(column).kind not in ("count", "amount", "ratio"):
+            raise ExplainError(f"{table}.{column} is not a figure (a count, amount or ratio)")
     found = con.execute(
         "select name, level from ref_area where code = ?", [area]).fetchall()
     if not found:

@@ -16,7 +16,7 @@
 --   mpi_poor_population n if MPI-poor; mpi_a, mpi_m0 numerator n c_h (c_h = mpi_score_18 / 18);
 --   deprived_<indicator> numerator n if in the MPI sample and deprived, over mpi_population.
 -- gini and median_expenditure_idr are made of the same households (n, y) but are no sums.
--- Internal columns (id_keluarga, household_key, lineage_*) are read by lineage.sql and
+-- Internal columns (id_keluarga, household_key, lineage_records) are read by lineage.sql and
 -- units.sql and never leave the warehouse.
 with
 

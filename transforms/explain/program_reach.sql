@@ -105,7 +105,8 @@ record_units as (
         snapshot,
         cast(null as varchar) as id_keluarga,
         cast(null as integer) as household_key,
-        record_lineage(program, funding_source, status, record_period, kelurahan_code) as lineage_records,
+        record_lineage(program, funding_source, status, record_period, kelurahan_code)
+            as lineage_records,
         'unmatched ' || status || ' records' as unit_kind,
         kelurahan_code,
         record_period,
