@@ -277,3 +277,7 @@ def test_cli_on_a_warehouse_file(tmp_path, monkeypatch):
         "explain", "households", "--period", "2031-03", "--area", KEL_MEDONO,
         "--db", str(warehouse)])
     assert refused.exit_code == 2
+    into_pack = CliRunner().invoke(app, [
+        "explain", "kelurahan_poverty", "--period", "2031-03", "--area", KEL_MEDONO,
+        "--db", str(warehouse), "--out", str(tmp_path / "curated" / "bappeda" / "x")])
+    assert into_pack.exit_code == 2 and "never written into a pack" in into_pack.output

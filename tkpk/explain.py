@@ -472,9 +472,15 @@ def explain_command(settings: Settings, table: str, period: str, area: str,
     """``tkpk explain``: the printed summary (with the files written to ``out``) and whether
     every published value agrees with its sum over the units."""
     from tkpk.db import connect
+    from tkpk.field_list import FieldListError, check_outside_packs
     from tkpk.publish.pseudonym import load_key
 
     month = parse_period(period)
+    if out is not None:
+        try:
+            check_outside_packs(settings, out)
+        except FieldListError as error:  # the packs hold what the nightly run published only
+            raise ExplainError(str(error).replace("field lists are", "explanations are")) from error
     key = load_key(settings)
     if not settings.warehouse.exists():
         raise ExplainError(f"warehouse {settings.warehouse} does not exist (run `tkpk run`)")
