@@ -90,10 +90,8 @@ NUMERATOR = "__numerator"
 DENOMINATOR = "__denominator"
 #: Relative tolerance of a ratio recomputed from the units (a sum of doubles, in another order).
 RATIO_TOLERANCE = 1e-9
-#: Columns of every units output besides the table's own.
-UNIT_COLUMNS = ("unit", "household_pseudonym")
-LINEAGE_COLUMNS = ("raw_rows", "lineage", "flagged_field_count", "flagged_fields")
-#: Column names that would be personal data: never in an output.
+#: Column names that would be personal data (or the warehouse's internal household key): never
+#: in an output.
 PERSONAL_COLUMNS = frozenset(
     {"id_keluarga", "nik", "no_kk", "nama", "alamat", "tanggal_lahir", "household_key"}
 )
