@@ -75,29 +75,64 @@ registry_lineage as (
         and accepted_rows.id_keluarga = household_units.id_keluarga
 ),
 
-window_records as (
-    -- the reach window's records with the household each one matches in s(m), their funding
-    -- source (the record's own, else the catalog's) and their kelurahan when it is one of ref_area
+record_keys as (
+    -- the reach window's records with their NIK and NO_KK as int_match_index keys
     select
         accepted_rows.*,
-        coalesce(accepted_rows.funding_source, ref_program.funding) as effective_funding,
-        kelurahan.code as record_kelurahan_code,
-        coalesce(nik_index.household_key, kk_index.household_key) as household_key
+        try_cast('1' || accepted_rows.nik as bigint) as nik_key,
+        try_cast('1' || accepted_rows.no_kk as bigint) as kk_key
     from accepted_rows
     cross join period
-    left join ref_program on ref_program.code = accepted_rows.program
+    where accepted_rows.role = 'record'
+        and accepted_rows.record_period between period.window_start and period.period
+),
+
+unit_keys as (
+    -- the NIK and NO_KK keys of the households whose records are listed
+    select int_match_index.match_method, int_match_index.match_key
+    from int_match_index
+    join period on period.snapshot = int_match_index.snapshot
+    where int_match_index.household_key in (
+        select household_key from explain_units where lineage_records is not null
+    )
+),
+
+candidate_records as (
+    -- only the records that can belong to a unit (a unit's key, or a month of unmatched units):
+    -- matching every record of the window is not needed for one kelurahan
+    select *
+    from record_keys
+    where nik_key in (select match_key from unit_keys where match_method = 'nik')
+        or kk_key in (select match_key from unit_keys where match_method = 'no_kk')
+        or record_period in (
+            select lineage_records.record_period
+            from explain_units
+            where household_key is null and lineage_records is not null
+        )
+),
+
+window_records as (
+    -- the candidate records with the household each one matches in s(m) (a member's NIK, else
+    -- the NO_KK), their funding source (the record's own, else the catalog's) and their
+    -- kelurahan when it is one of ref_area
+    select
+        candidate_records.* exclude (nik_key, kk_key),
+        coalesce(candidate_records.funding_source, ref_program.funding) as effective_funding,
+        kelurahan.code as record_kelurahan_code,
+        coalesce(nik_index.household_key, kk_index.household_key) as household_key
+    from candidate_records
+    cross join period
+    left join ref_program on ref_program.code = candidate_records.program
     left join ref_area as kelurahan
-        on kelurahan.code = accepted_rows.kelurahan_code and kelurahan.level = 'kelurahan'
+        on kelurahan.code = candidate_records.kelurahan_code and kelurahan.level = 'kelurahan'
     left join int_match_index as nik_index
         on nik_index.snapshot = period.snapshot
         and nik_index.match_method = 'nik'
-        and nik_index.match_key = try_cast('1' || accepted_rows.nik as bigint)
+        and nik_index.match_key = candidate_records.nik_key
     left join int_match_index as kk_index
         on kk_index.snapshot = period.snapshot
         and kk_index.match_method = 'no_kk'
-        and kk_index.match_key = try_cast('1' || accepted_rows.no_kk as bigint)
-    where accepted_rows.role = 'record'
-        and accepted_rows.record_period between period.window_start and period.period
+        and kk_index.match_key = candidate_records.kk_key
 ),
 
 record_units as (
