@@ -14,6 +14,7 @@ World (snapshot 2031-03, period 2031-03, reach window 2030-04..2031-03; z = 500,
                    row 19: BPNT success 2031-02, unknown NIK, B's NO_KK (matched by NO_KK)
                    row 20: PKH success 2031-03, unknown NIK, kelurahan Medono (unmatched), 300,000
                    row 21: PKH success 2030-01, NIK of A's second member (outside the window)
+    F (no known kelurahan) y=150,000 n=1 desil 1  poor  keluarga 22, anggota 23 (city row only)
 
 Flagged fields: B's household row 4 (tanggal_pendataan, date_invalid) and A's member row 3
 (status_bekerja, code_invalid), each with a raw value that must never be shown.
@@ -67,13 +68,14 @@ def build_world(w: World) -> dict[str, object]:
     w.record("BPNT", "2031-02-10", no_kk="3375010101777777", amount=600_000)
     w.record("PKH", "2031-03-05", kelurahan=KEL_MEDONO, amount=300_000)
     w.record("PKH", "2030-01-15", nik=a_niks[1], amount=600_000)
+    f, _ = w.household("2031-03", 150_000, None, members=1, desil=1)
     flag = ("insert into flagged_field values ('sha', ?, ?, ?, ?, ?, ?, 'load', ?, ?, ?)")
     w.con.execute(flag, [HOUSEHOLD_FILE, "households", 4, "tanggal_pendataan", "date_invalid",
                          RAW_SECRET, d("2031-03"), KEL_MEDONO, b])
     w.con.execute(flag, [MEMBER_FILE, "members", 3, "status_bekerja", "code_invalid",
                          RAW_SECRET, d("2031-03"), KEL_MEDONO, a])
     w.build()
-    return {"A": a, "B": b, "C": c, "D": dd, "E": e, "niks": a_niks + b_niks}
+    return {"A": a, "B": b, "C": c, "D": dd, "E": e, "F": f, "niks": a_niks + b_niks}
 
 
 @pytest.fixture(scope="module")
@@ -91,7 +93,7 @@ def pseudonym(world: World, name: str) -> str:
 
 def by_pseudonym(world: World, units: pd.DataFrame) -> dict[str, dict]:
     """Units keyed by the household letter (A..E) or 'unmatched'."""
-    names = {pseudonym(world, n): n for n in "ABCDE"}
+    names = {pseudonym(world, n): n for n in "ABCDEF"}
     out = {}
     for _, row in units.iterrows():
         letter = names.get(row["household_pseudonym"], "unmatched")
@@ -149,6 +151,15 @@ def test_a_kecamatan_rolls_up_its_kelurahan(world):
     ex = explain(world.con, KEY, "kelurahan_poverty", PERIOD, KEC_BARAT, column="poor_households")
     assert set(by_pseudonym(world, ex.units)) == {"A", "B", "D"}
     assert ex.checks[0].published == 3 and ex.checks[0].agrees
+
+
+def test_the_city_also_holds_households_of_no_known_kelurahan(world):
+    ex = explain(world.con, KEY, "kelurahan_poverty", PERIOD, CITY, column="poor_households")
+    units = by_pseudonym(world, ex.units)
+    assert set(units) == {"A", "B", "D", "F"}
+    assert units["F"]["kelurahan_code"] is None
+    assert units["F"]["lineage"] == f"{MEMBER_FILE}:23; {HOUSEHOLD_FILE}:22"
+    assert (ex.checks[0].published, ex.checks[0].agrees) == (4, True)
 
 
 def test_a_difference_is_reported_loudly(world):
@@ -245,7 +256,7 @@ def test_no_personal_data_in_the_outputs(world, tmp_path):
     written = write_outputs(ex, tmp_path)
     assert {p.suffix for p in written} == {".csv", ".parquet"}
     text = "\n".join(p.read_text() for p in written if p.suffix == ".csv") + summary_text(ex)
-    for secret in [*(ids[n] for n in "ABCDE"), *ids["niks"], "3375010101777777",
+    for secret in [*(ids[n] for n in "ABCDEF"), *ids["niks"], "3375010101777777",
                    "Nama Sintetis", "Jl. Sintetis", "1980-05-05", RAW_SECRET]:
         assert secret not in text
     for path in written:
