@@ -107,8 +107,11 @@ def _flagged_reasons(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 8
     return con.execute(
         """
         select reason, count(*) as n from flagged_field
-        where sha256 in (select sha256 from ingest_data_quality
-                         where run_id = ? and file_outcome = 'loaded')
+        where file_id in (
+            select f.file_id from ingest_file as f
+            semi join ingest_data_quality as q
+                on q.sha256 = f.sha256 and q.run_id = ? and q.file_outcome = 'loaded'
+        )
         group by reason order by n desc, reason limit ?
         """,
         [run_id, limit],

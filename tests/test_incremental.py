@@ -13,8 +13,13 @@ from types import SimpleNamespace
 import pytest
 from marts_support import KEL_BANYURIP, KEL_KRAPYAK, KEL_MEDONO, KEL_PODOSUGIH, World
 
-from transforms.incremental import PERIOD_MODELS, build_changed, full_build
-from transforms.runner import CLUSTER_KEYS, MODEL_ORDER, build_marts
+from transforms.incremental import build_changed, full_build
+from transforms.models import graph
+from transforms.runner import build_marts
+
+MODEL_ORDER = graph().order
+#: table -> the column its rows are clustered by (the models' headers)
+CLUSTER_KEYS = {m: graph()[m].cluster_key for m in MODEL_ORDER if graph()[m].cluster_key}
 
 KELURAHAN = [KEL_MEDONO, KEL_PODOSUGIH, KEL_KRAPYAK, KEL_BANYURIP]
 PROGRAMS = ["PKH", "BPNT", "PIP", "PBI_JK", "ZAKAT", "RTLH", "PELATIHAN"]
@@ -70,9 +75,10 @@ def add_records(w: World, households, months: list[str], seed: int) -> None:
                 w.record(program, day, nik=rng.choice(niks), status="failed")
 
 
-def tag_new_rows(con, sha: str) -> None:
-    """Give the records not yet tagged (sha256 'sha') the new file's sha256."""
-    con.execute("update program_records set sha256 = ? where sha256 = 'sha'", [sha])
+def tag_new_rows(w: World, sha: str) -> None:
+    """Give the records added since the last tag (file ``salur_test.csv``) a file of their own
+    with SHA-256 ``sha``, as if it had just been loaded."""
+    w.tag(sha)
 
 
 def snapshot_tables(con) -> dict[str, list[tuple]]:
@@ -89,7 +95,7 @@ def built(con):
     w, households = make_world(con)
     add_records(w, households, [f"2031-{m:02d}" for m in range(1, 11)], seed=1)
     w.flush()
-    tag_new_rows(con, "base")
+    tag_new_rows(w, "base")
     report = build_changed(con, [loaded("registry", "households"), loaded("base")])
     assert report.mode == "full"
     return w, households
@@ -108,7 +114,7 @@ def test_incremental_equals_full(con, built, months, expected_periods):
     w, households = built
     add_records(w, households, months, seed=99)
     w.flush()
-    tag_new_rows(con, "new")
+    tag_new_rows(w, "new")
     already = SimpleNamespace(sha256="base", kind="disbursements", outcome="already_loaded")
     report = build_changed(con, [already, loaded("new")])
     assert report.mode == "incremental", report.reason
@@ -122,7 +128,7 @@ def test_incremental_equals_full(con, built, months, expected_periods):
     # facts and the NIK / NO_KK index are kept)
     ran = {m["name"] for m in report.models}
     assert not {"int_household_snapshot", "int_match_index"} & ran
-    assert set(PERIOD_MODELS) <= ran
+    assert set(graph().of_kind("period", "record_month")) <= ran
 
 
 def test_registry_file_forces_full_build(con, built):
@@ -178,14 +184,14 @@ def test_household_tables_stay_clustered_by_period(con, months):
     w, households = make_world(con)
     add_records(w, households, [f"2031-{m:02d}" for m in range(1, 11)], seed=1)
     w.flush()
-    tag_new_rows(con, "base")
+    tag_new_rows(w, "base")
     assert build_changed(con, [loaded("registry", "households"), loaded("base")]).mode == "full"
     for table, key in CLUSTER_KEYS.items():
         runs, values = key_runs(con, table, key)
         assert values > 1 and runs == values, f"{table} not clustered by {key} after a full build"
     add_records(w, households, months, seed=99)
     w.flush()
-    tag_new_rows(con, "new")
+    tag_new_rows(w, "new")
     assert build_changed(con, [loaded("new")]).mode == "incremental"
     for table, key in CLUSTER_KEYS.items():
         runs, values = key_runs(con, table, key)

@@ -14,7 +14,10 @@ import pytest
 from marts_support import CITY, KEC_SELATAN, KEL_BANYURIP, KEL_MEDONO, World
 
 from transforms.incremental import build_changed
-from transforms.runner import MODEL_ORDER, build_marts
+from transforms.models import graph
+from transforms.runner import build_marts
+
+MODEL_ORDER = graph().order
 
 SNAP = "2031-01"
 FEB = "salur_pkh_bri_203102_tahap1.csv"
@@ -176,7 +179,7 @@ def test_incremental_build_applies_a_correction_to_an_old_period(con):
     w.record("PKH", "2031-02-11", nik=b, amount=750_000, status="failed", stage=1, file_name=FEB)
     w.record("BPNT", "2031-04-01", amount=600_000)  # the latest period: 2031-04
     w.flush()
-    con.execute("update program_records set sha256 = 'feb'")
+    w.tag("feb", FEB)
     registry = SimpleNamespace(sha256="registry", kind="households", outcome="loaded")
     feb = SimpleNamespace(sha256="feb", kind="disbursements", outcome="loaded")
     assert build_changed(con, [registry, feb]).mode == "full"
@@ -184,7 +187,7 @@ def test_incremental_build_applies_a_correction_to_an_old_period(con):
     w.record("PKH", "2031-03-05", nik=a, amount=750_000, status="failed", stage=1, file_name=MAR)
     w.record("PKH", "2031-03-06", nik=b, amount=750_000, stage=1, file_name=MAR)
     w.flush()
-    con.execute("update program_records set sha256 = 'mar' where sha256 = 'sha'")
+    w.tag("mar", MAR)
     mar = SimpleNamespace(sha256="mar", kind="disbursements", outcome="loaded")
     report = build_changed(con, [mar])
     assert report.mode == "incremental", report.reason

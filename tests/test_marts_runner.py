@@ -8,18 +8,16 @@ import pytest
 from marts_support import World
 
 from tkpk import reference
+from transforms.models import graph
 from transforms.runner import (
-    CURATED_TABLES,
     MARTS_DIR,
-    MODEL_ORDER,
-    MODEL_SETTINGS,
     MissingInputError,
     build_marts,
     execute_model,
     model_sql,
-    referenced_models,
-    sql_code,
 )
+
+MODEL_ORDER = graph().order
 
 AREA_KEYS = ["period", "area_level", "area_code", "area_name", "kecamatan_code", "snapshot"]
 LINE = ["poverty_line_idr", "poverty_line_effective_from", "poverty_line_status",
@@ -108,16 +106,23 @@ CONTRACT_COLUMNS = {
 }  # fmt: skip
 
 
+def sql_code(sql: str) -> str:
+    """``sql`` without its ``--`` comments, lower-cased."""
+    return re.sub(r"--[^\n]*", "", sql).lower()
+
+
 def test_every_sql_file_is_a_model_and_every_model_has_a_file():
     files = {path.stem for path in MARTS_DIR.glob("*.sql")}
     assert files == set(MODEL_ORDER)
-    assert set(CURATED_TABLES) == set(CONTRACT_COLUMNS)
+    assert set(graph().curated) == set(CONTRACT_COLUMNS)
 
 
 @pytest.mark.parametrize("name", MODEL_ORDER)
 def test_sql_style(name):
+    text = (MARTS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    assert text.startswith("/* MODEL (\n"), "the file starts with its MODEL header"
     sql = model_sql(name)
-    assert sql.startswith(f"-- {name}:"), "header comment naming the model"
+    assert sql.startswith(f"-- {name}:"), "prose comment naming the model, after the header"
     assert re.search(r"^-- Grain:", sql, re.MULTILINE), "header states the grain"
     assert re.search(r"\bwith\b", sql)
     assert sql.rstrip().endswith("select * from final")
@@ -129,8 +134,11 @@ def test_sql_style(name):
 
 @pytest.mark.parametrize("name", MODEL_ORDER)
 def test_models_only_read_models_built_before_them(name):
+    """The build order respects what each model reads (DuckDB's parser: transforms.models)."""
     earlier = set(MODEL_ORDER[: MODEL_ORDER.index(name)])
-    assert referenced_models(name) <= earlier
+    reads = graph()[name].depends_on
+    assert reads & set(MODEL_ORDER) <= earlier
+    assert reads - set(MODEL_ORDER) <= set(graph().sources)
 
 
 def test_contract_columns(con):
@@ -190,16 +198,23 @@ def test_flagged_fields_are_listed_and_counted_per_kelurahan(con):
     RT and a date are left out like personal data."""
     w = World(con)
     con.execute(
+        "insert into ingest_file (sha256, file_name, kind, file_outcome, rows_read, "
+        "skipped_lines, loaded_at, file_id) values "
+        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 'loaded', 5, 0, now(), 201), "
+        "('m1', 'dtsen_anggota_3375_203103.csv', 'members', 'loaded', 9, 0, now(), 202), "
+        "('s1', 'salur_pkh_bri_203103.csv', 'disbursements', 'loaded', 2, 0, now(), 203)"
+    )
+    con.execute(
         "insert into flagged_field values "
-        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 4, 'DESIL', 'code_invalid', "
+        "(201, 'households', 4, 'DESIL', 'code_invalid', "
         " '11', 'l1', date '2031-03-01', '33.75.01.1002', 'K1'), "
-        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 4, 'RT', 'code_invalid', "
+        "(201, 'households', 4, 'RT', 'code_invalid', "
         " '3375.0101.0180.0001', 'l1', date '2031-03-01', '33.75.01.1002', 'K1'), "
-        "('m1', 'dtsen_anggota_3375_203103.csv', 'members', 9, 'TANGGAL_LAHIR', 'date_invalid', "
+        "(202, 'members', 9, 'TANGGAL_LAHIR', 'date_invalid', "
         " null, 'l2', date '2031-03-01', '33.75.01.1002', 'K1'), "
-        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 5, 'TANGGAL_PENDATAAN', "
+        "(201, 'households', 5, 'TANGGAL_PENDATAAN', "
         " 'date_invalid', '2031-04-02', 'l1', date '2031-03-01', '33.75.01.1002', 'K2'), "
-        "('s1', 'salur_pkh_bri_203103.csv', 'disbursements', 2, 'NIK', 'nik_invalid', "
+        "(203, 'disbursements', 2, 'NIK', 'nik_invalid', "
         " null, 'l3', date '2031-03-01', null, null)"
     )
     w.build()
@@ -263,9 +278,11 @@ def test_other_regions(con, region):
 
 
 def test_model_settings_apply_to_their_statement_only(con):
-    """MODEL_SETTINGS hold during the model's statement and are restored after it (added to a
-    value the connection already had)."""
-    assert set(MODEL_SETTINGS) <= set(MODEL_ORDER)
+    """A model's header settings hold during its statement and are restored after it (added to
+    a value the connection already had)."""
+    assert graph()["int_program_monthly"].settings == {
+        "disabled_optimizers": "build_side_probe_side"
+    }
     setting = "disabled_optimizers"
     current = "select current_setting('disabled_optimizers')"
     execute_model(con, "int_program_monthly", f"create table seen as {current} as value")
