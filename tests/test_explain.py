@@ -69,11 +69,14 @@ def build_world(w: World) -> dict[str, object]:
     w.record("PKH", "2031-03-05", kelurahan=KEL_MEDONO, amount=300_000)
     w.record("PKH", "2030-01-15", nik=a_niks[1], amount=600_000)
     f, _ = w.household("2031-03", 150_000, None, members=1, desil=1)
-    flag = ("insert into flagged_field values ('sha', ?, ?, ?, ?, ?, ?, 'load', ?, ?, ?)")
-    w.con.execute(flag, [HOUSEHOLD_FILE, "households", 4, "tanggal_pendataan", "date_invalid",
-                         RAW_SECRET, d("2031-03"), KEL_MEDONO, b])
-    w.con.execute(flag, [MEMBER_FILE, "members", 3, "status_bekerja", "code_invalid",
-                         RAW_SECRET, d("2031-03"), KEL_MEDONO, a])
+    flag = ("insert into flagged_field (file_id, kind, row_number, column_name, reason, "
+            "raw_value, load_id, period, kelurahan_code, id_keluarga) "
+            "values (?, ?, ?, ?, ?, ?, 'load', ?, ?, ?)")
+    w.con.execute(flag, [w.file_id(HOUSEHOLD_FILE, "households"), "households", 4,
+                         "tanggal_pendataan", "date_invalid", RAW_SECRET, d("2031-03"),
+                         KEL_MEDONO, b])
+    w.con.execute(flag, [w.file_id(MEMBER_FILE, "members"), "members", 3, "status_bekerja",
+                         "code_invalid", RAW_SECRET, d("2031-03"), KEL_MEDONO, a])
     w.build()
     return {"A": a, "B": b, "C": c, "D": dd, "E": e, "F": f, "niks": a_niks + b_niks}
 

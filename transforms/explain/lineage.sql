@@ -16,43 +16,48 @@
 -- Period: getvariable('explain_period').
 --
 -- Lineage access lives in the first two CTEs only (accepted_rows, flags): every accepted row's
--- file and row number, and the flags keyed the same way. When the lineage columns change
--- (file_id instead of sha256 / file_name), these two CTEs change and nothing else.
+-- file (file_id; its name from ingest_file) and row number, and the flags keyed the same way.
+-- When the lineage columns change, these two CTEs change and nothing else.
 with
 
 accepted_rows as (
     -- THE lineage access: the file and row of every accepted row the explanation may list
-    select
-        'household' as role, snapshot, id_keluarga,
-        cast(null as varchar) as program, cast(null as date) as record_period,
-        cast(null as varchar) as status, cast(null as varchar) as funding_source,
-        cast(null as varchar) as nik, cast(null as varchar) as no_kk,
-        cast(null as varchar) as kelurahan_code,
-        sha256 as file_key, file_name, row_number
-    from registry_households
-    where snapshot in (select snapshot from explain_units)
-    union all
-    select
-        'member', snapshot, id_keluarga, null, null, null, null, null, null, null,
-        sha256, file_name, row_number
-    from registry_members
-    where snapshot in (select snapshot from explain_units)
-    union all
-    select
-        'record', null, null, program, cast(date_trunc('month', period) as date), status,
-        funding_source, nik, no_kk, kelurahan_code, sha256, file_name, row_number
-    from program_records
-    where status in ('success', 'failed')
+    -- (file_id, row_number), the file's name from ingest_file
+    select rows.*, ingest_file.file_name
+    from (
+        select
+            'household' as role, snapshot, id_keluarga,
+            cast(null as varchar) as program, cast(null as date) as record_period,
+            cast(null as varchar) as status, cast(null as varchar) as funding_source,
+            cast(null as varchar) as nik, cast(null as varchar) as no_kk,
+            cast(null as varchar) as kelurahan_code,
+            file_id as file_key, row_number
+        from registry_households
+        where snapshot in (select snapshot from explain_units)
+        union all
+        select
+            'member', snapshot, id_keluarga, null, null, null, null, null, null, null,
+            file_id, row_number
+        from registry_members
+        where snapshot in (select snapshot from explain_units)
+        union all
+        select
+            'record', null, null, program, cast(date_trunc('month', period) as date), status,
+            funding_source, nik, no_kk, kelurahan_code, file_id, row_number
+        from program_records
+        where status in ('success', 'failed')
+    ) as rows
+    left join ingest_file on ingest_file.file_id = rows.file_key
 ),
 
 flags as (
     -- flagged fields keyed like the accepted rows (column and reason only)
     select
-        sha256 as file_key,
+        file_id as file_key,
         row_number,
         list(struct_pack(column_name, reason) order by column_name, reason) as flagged_fields
     from flagged_field
-    group by sha256, row_number
+    group by file_id, row_number
 ),
 
 period as (
