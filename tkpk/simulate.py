@@ -12,11 +12,12 @@ A scenario file (TOML) holds one or more ``[[scenario]]`` tables::
     kelurahan = ["33.75.01.1002"]   # optional: the eligible group limited to these kelurahan
                                     # (missing or empty: the whole region)
 
-``run_scenarios`` computes every scenario set-based in DuckDB from ``int_household_status`` of
-the scenario's period (the same households, y, z and z_e as the published figures) and returns
-one row per scenario x area (kelurahan, kecamatan, city; a province region also its kab/kota and
-province rows), columns ``RESULT_COLUMNS`` (documented in ``tkpk.publish.dictionary``,
-``SIMULATION_RESULTS``). Choices where the spec is silent:
+``run_scenarios`` computes every scenario set-based in DuckDB (``transforms/decisions/``:
+``scenario_outcome.sql`` per household, ``scenario_results.sql`` per area) from
+``int_household_status`` of the scenario's period (the same households, y, z and z_e as the
+published figures) and returns one row per scenario x area (kelurahan, kecamatan, city; a
+province region also its kab/kota and province rows), columns ``RESULT_COLUMNS`` (documented in
+``tkpk.publish.dictionary``, ``SIMULATION_RESULTS``). Choices where the spec is silent:
 
 - a flagged (NULL) DESIL, poverty or MPI status makes a household not eligible (the MPI
   sample: a household outside it is not ``mpi_poor``); a household without accepted members
