@@ -9,15 +9,21 @@ processed as (
     where file_outcome <> 'already_loaded'
 ),
 
-final as (
+totals as (
     select
         count(*) as files,
         count(*) filter (where file_outcome = 'quarantined') as files_quarantined,
-        coalesce(sum(rows_read), 0) as rows_read,
-        coalesce(sum(accepted), 0) as accepted,
-        coalesce(sum(quarantined), 0) as quarantined,
-        coalesce(sum(duplicate), 0) as duplicate
+        sum(rows_read) as rows_read,
+        sum(accepted) as accepted,
+        sum(quarantined) as quarantined,
+        sum(duplicate) as duplicate
     from processed
+),
+
+final as (
+    -- the sums are 0 (not NULL) without files
+    select files, files_quarantined, coalesce(columns(* exclude (files, files_quarantined)), 0)
+    from totals
 )
 
 select * from final

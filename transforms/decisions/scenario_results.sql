@@ -99,8 +99,23 @@ region_line as (
     select count(ze) > 0 as has_extreme_line from outcome
 ),
 
+shares as (
+    -- per person, uncapped; only areas with persons (the others get NULL ratios)
+    select
+        area_code,
+        coalesce(poor_before, 0) / population as p0_before,
+        coalesce(poor_after, 0) / population as p0_after,
+        coalesce(p1_sum_before, 0) / population as p1_before,
+        coalesce(p1_sum_after, 0) / population as p1_after,
+        coalesce(p2_sum_before, 0) / population as p2_before,
+        coalesce(p2_sum_after, 0) / population as p2_after,
+        coalesce(extreme_before, 0) / population as extreme_p0_before,
+        coalesce(extreme_after, 0) / population as extreme_p0_after
+    from by_area
+    where population > 0
+),
+
 final as (
-    -- the per-person ratios are NULL for an area without persons
     select
         $scenario as scenario,
         cast($period as date) as period,
@@ -108,30 +123,16 @@ final as (
         ref_area.code as area_code,
         ref_area.name as area_name,
         ref_area.kecamatan_code,
-        case when a.population > 0
-            then coalesce(a.poor_before, 0) / a.population end as p0_before,
-        case when a.population > 0
-            then coalesce(a.poor_after, 0) / a.population end as p0_after,
-        case when a.population > 0 then least(
-            coalesce(a.p1_sum_before, 0) / a.population,
-            coalesce(a.poor_before, 0) / a.population
-        ) end as p1_before,
-        case when a.population > 0 then least(
-            coalesce(a.p1_sum_after, 0) / a.population,
-            coalesce(a.poor_after, 0) / a.population
-        ) end as p1_after,
-        case when a.population > 0 then least(
-            coalesce(a.p2_sum_before, 0) / a.population,
-            coalesce(a.p1_sum_before, 0) / a.population
-        ) end as p2_before,
-        case when a.population > 0 then least(
-            coalesce(a.p2_sum_after, 0) / a.population,
-            coalesce(a.p1_sum_after, 0) / a.population
-        ) end as p2_after,
-        case when a.population > 0 and region_line.has_extreme_line
-            then coalesce(a.extreme_before, 0) / a.population end as extreme_p0_before,
-        case when a.population > 0 and region_line.has_extreme_line
-            then coalesce(a.extreme_after, 0) / a.population end as extreme_p0_after,
+        shares.p0_before,
+        shares.p0_after,
+        least(shares.p1_before, shares.p0_before) as p1_before,
+        least(shares.p1_after, shares.p0_after) as p1_after,
+        least(shares.p2_before, shares.p1_before) as p2_before,
+        least(shares.p2_after, shares.p1_after) as p2_after,
+        case when region_line.has_extreme_line then shares.extreme_p0_before end
+            as extreme_p0_before,
+        case when region_line.has_extreme_line then shares.extreme_p0_after end
+            as extreme_p0_after,
         cast(coalesce(a.poor_before, 0) as bigint) as poor_population_before,
         cast(coalesce(a.poor_after, 0) as bigint) as poor_population_after,
         cast(coalesce(a.lifted, 0) as bigint) as persons_lifted,
@@ -149,6 +150,7 @@ final as (
     from ref_area
     cross join region_line
     left join by_area as a on a.area_code = ref_area.code
+    left join shares on shares.area_code = ref_area.code
 )
 
 select * from final
