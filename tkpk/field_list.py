@@ -275,8 +275,7 @@ def field_list(
         problem = published_state_problem(con, settings.restricted_dir)
         if problem is not None:
             raise FieldListError(f"no field list: {problem}")
-        names = dict(con.execute(
-            "select code, name from ref_area where level = 'kelurahan'").fetchall())
+        names = dict(con.execute(read_sql("reference/kelurahan_names")).fetchall())
         if kelurahan not in names:
             raise FieldListError(f"--kelurahan {kelurahan} is not a kelurahan of the region")
         try:

@@ -214,16 +214,8 @@ def load_scenarios(path: Path) -> list[Scenario]:
 def check_against_warehouse(con: duckdb.DuckDBPyConnection, scenarios: list[Scenario]) -> None:
     """Each scenario's period is a reported period with a poverty line, its kelurahan are
     kelurahan of the region."""
-    periods = {
-        row[0]: row[1]
-        for row in con.execute(
-            "select period, count(poverty_line_idr) > 0 from int_household_status group by period"
-        ).fetchall()
-    }
-    known = {
-        row[0]
-        for row in con.execute("select code from ref_area where level = 'kelurahan'").fetchall()
-    }
+    periods = dict(con.execute(read_sql("decisions/scenario_periods")).fetchall())
+    known = {row[0] for row in con.execute(read_sql("reference/kelurahan_names")).fetchall()}
     for s in scenarios:
         month = s.period.strftime("%Y-%m")
         if s.period not in periods:
