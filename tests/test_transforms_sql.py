@@ -11,7 +11,7 @@ import pytest
 from tkpk.config import TRANSFORMS_DIR
 from transforms.sql import create_table_sql, read_sql
 
-QUERY_DIRS = ("decisions", "reference", "analysis")
+QUERY_DIRS = ("decisions", "reference", "analysis", "synth")
 QUERIES = sorted(p for d in QUERY_DIRS for p in (TRANSFORMS_DIR / d).glob("*.sql"))
 
 
