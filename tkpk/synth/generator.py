@@ -198,25 +198,7 @@ def _areas(con: duckdb.DuckDBPyConnection, region: str) -> pd.DataFrame:
 def _poverty_line(con: duckdb.DuckDBPyConnection, first: np.datetime64) -> float:
     """The line in force at the first month (the earliest line if none is yet in force)."""
     day = str(first.astype("datetime64[D]"))
-    row = con.execute(
-        "select line_idr from ref_poverty_line where effective_from <= ?::date "
-        "order by effective_from desc limit 1",
-        [day],
-    ).fetchall()
-    if not row:
-        row = con.execute(
-            "select line_idr from ref_poverty_line order by effective_from"
-        ).fetchall()
-    return float(row[0][0])
-
-
-def _unresolvable(con: duckdb.DuckDBPyConnection, names: list[str], table: str, macro: str) -> bool:
-    """True when none of ``names`` resolves through ``table`` (area or program aliases)."""
-    found = con.execute(
-        f"select count(*) from {table} where alias_key in (select {macro}(unnest(?::varchar[])))",
-        [names],
-    ).fetchall()[0][0]
-    return found == 0
+    return float(con.execute(read_sql("synth/synth_line"), {"day": day}).fetchall()[0][0])
 
 
 def _people_table(con: duckdb.DuckDBPyConnection, world: World) -> None:
@@ -799,9 +781,13 @@ def generate(
     nik_all = np.r_[pop.persons["nik"], outsiders.nik]
     unknown_names = ("Kel. Antahberantah", "ZZ Tidak Dikenal", "Desa Xyzwv")
     unknown_programs = ("BANSOS LAINNYA", "Bantuan Kota Sejahtera")
-    if not _unresolvable(con, list(unknown_names), "ref_area_alias", "area_key"):
+    area_matches, program_matches = con.execute(
+        read_sql("synth/synth_resolving_names"),
+        {"area_names": list(unknown_names), "program_names": list(unknown_programs)},
+    ).fetchall()[0]
+    if area_matches:
         raise RuntimeError("an 'unknown' kelurahan name resolves")
-    if not _unresolvable(con, list(unknown_programs), "ref_program_alias", "program_key"):
+    if program_matches:
         raise RuntimeError("an 'unknown' program name resolves")
     ctx = dfx.DefectContext(
         rng=rng,
