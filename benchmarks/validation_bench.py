@@ -1,7 +1,9 @@
 """Benchmark: staging + Great Expectations validation + accept at registry scale.
 
-Synthesises raw rows straight into ``raw_households`` / ``raw_members`` / ``raw_disbursements``
-(text in the contract's formats, ~1% defects) for N households (3.5 members each, a year of
+Synthesises raw rows into temporary ``raw_households`` / ``raw_members`` / ``raw_disbursements``
+tables and stages each synthetic file as the raw load does (``tkpk.ingest.raw.stage_rows``: one
+statement per file into Parquet; not timed) (text in the contract's formats, ~1% defects) for N
+households (3.5 members each, a year of
 disbursements in 12 monthly files, ~2 records per household), then runs
 ``tkpk.ingest.accept.process_loads`` once and reports, per kind, the wall time of staging, of the
 validation (split into the DuckDB -> Arrow -> pandas conversion and GX itself) and of the
@@ -85,13 +87,42 @@ def timed(store: dict, key: str):
 
 
 def create_raw_tables(con) -> None:
-    """The raw loader's tables (its own DDL when present)."""
-    try:
-        from tkpk.ingest.raw import ensure_tables
-    except ImportError:  # pragma: no cover
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-        from raw_support import ensure_raw_tables as ensure_tables
+    """``ingest_file`` (the raw loader's DDL) and temporary ``raw_<kind>`` tables of the records
+    the synthetic files would have (the raw loader keeps no such tables)."""
+    from tkpk.ingest.raw import ensure_tables, raw_columns
+
     ensure_tables(con)
+    for kind in ("households", "members", "disbursements"):
+        columns = ", ".join(f"{name} varchar" for name in raw_columns(kind))
+        con.execute(
+            f"create or replace temp table raw_{kind} (load_id varchar, sha256 varchar, "
+            f"file_name varchar, row_number bigint, {columns}, nik_numeric boolean, "
+            "kk_numeric boolean, malformed boolean, extra json)"
+        )
+
+
+def stage_files(con, outcomes: list, folder: Path) -> None:
+    """Stage every synthetic file's records as the raw load does; sets ``outcome.staged``."""
+    from tkpk.ingest.raw import raw_columns, stage_rows
+
+    folder.mkdir(parents=True, exist_ok=True)
+    for o in outcomes:
+        columns = ", ".join(raw_columns(o.kind))
+        records = con.sql(
+            f"select row_number, {columns}, nik_numeric, kk_numeric, malformed, extra "
+            f"from raw_{o.kind} where load_id = '{o.load_id}' order by row_number"
+        ).to_arrow_table()
+        (record,) = con.execute(
+            "select load_id, file_id, sha256, file_name, period, period_end, program, channel, "
+            "stage from ingest_file where sha256 = ?",
+            [o.sha256],
+        ).fetchall()
+        names = ("load_id", "file_id", "sha256", "file_name", "period", "period_end", "program",
+                 "channel", "stage")
+        o.staged = str(folder / f"{o.sha256}.parquet")
+        stage_rows(con, o.kind, records, dict(zip(names, record, strict=True)), Path(o.staged))
+    for kind in ("households", "members", "disbursements"):
+        con.execute(f"drop table raw_{kind}")
 
 
 def file_row(con, sha: str, name: str, kind: str, period: str, rows: int, **extra) -> None:
@@ -99,9 +130,9 @@ def file_row(con, sha: str, name: str, kind: str, period: str, rows: int, **extr
     con.execute(
         """
         insert into ingest_file (sha256, file_name, kind, period, period_end, program, channel,
-            stage, load_id, file_outcome, rows_read, skipped_lines, loaded_at)
+            stage, load_id, file_outcome, rows_read, skipped_lines, loaded_at, file_id)
         values (?, ?, ?, cast(? as date), last_day(cast(? as date)), ?, ?, ?, ?, 'loaded', ?, 0,
-            now())
+            now(), (select coalesce(max(file_id), 0) + 1 from ingest_file))
         """,
         [
             sha,
@@ -315,6 +346,7 @@ def run_engine(args: argparse.Namespace) -> dict:
     """Stage the synthetic rows, validate every staged table with one engine; figures as a dict."""
     with bench_warehouse(args.memory_limit) as (con, work, _settings):
         outcomes = synthesise(con, args.households)
+        stage_files(con, outcomes, work / "staged")
         accept.create_batch(con, outcomes)
         times: dict[str, float] = {}
         with timed(times, "import great_expectations"):
@@ -407,10 +439,12 @@ def main() -> None:
             args.json.write_text(json.dumps(figures, indent=2) + "\n")
         return
 
-    with bench_warehouse(args.memory_limit) as (con, _work, settings):
+    with bench_warehouse(args.memory_limit) as (con, work, settings):
         times: dict[str, float] = {}
         with timed(times, "synthesise raw rows"):
             outcomes = synthesise(con, args.households)
+        with timed(times, "stage files (the raw load's per-file staging statement)"):
+            stage_files(con, outcomes, work / "staged")
         with timed(times, "import great_expectations"):
             import great_expectations  # noqa: F401
 

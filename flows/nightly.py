@@ -168,7 +168,7 @@ def open_warehouse(settings: Settings, run_id: str) -> RunContext:
 @task(cache_policy=NO_CACHE)
 @scrubbed
 def load_raw_files(ctx: RunContext) -> list:
-    """Discover files in the raw folder and load the new ones into the raw tables."""
+    """Discover files in the raw folder and stage the new ones' rows in the run's scratch."""
     from tkpk.ingest.raw import load_new_files
 
     outcomes = load_new_files(ctx.con, ctx.settings, ctx.run_id, on_file=ctx.progress.file_started)

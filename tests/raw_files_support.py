@@ -15,20 +15,36 @@ NIK2 = "3375015502850002"
 NIK3 = "3375010303700003"
 
 
+#: (connection, staged Parquet file) of every load run by ``load`` (``raw_rows`` reads them).
+_STAGED: list[tuple[object, str]] = []
+#: Lineage columns of a staged row; every other column asked of ``raw_rows`` is read as text.
+_LINEAGE = ("load_id", "file_id", "sha256", "file_name", "row_number")
+
+
 def load(con, settings: Settings, files: dict[str, bytes]) -> dict[str, FileOutcome]:
     """Write ``files`` into the raw folder and run the raw load once."""
     settings.raw_dir.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (settings.raw_dir / name).write_bytes(data)
-    return {o.file_name: o for o in load_new_files(con, settings, "run-test")}
+    outcomes = {o.file_name: o for o in load_new_files(con, settings, "run-test")}
+    _STAGED.extend((con, o.staged) for o in outcomes.values() if o.staged)
+    return outcomes
 
 
 def raw_rows(con, kind: str, columns: str, file_name: str | None = None) -> list[tuple]:
-    """Rows of ``raw_<kind>`` (optionally one file's) in row order."""
+    """The staged rows of ``kind`` loaded on ``con`` (optionally one file's) in row order, as
+    read: the lineage columns and, for every other column, the row's text (``raw_text``)."""
+    staged = [p for c, p in _STAGED if c is con and f"/staged/{kind}/" in p]
+    if not staged:
+        return []
+    names = [c.strip() for c in columns.split(",")]
+    select = ", ".join(c if c in _LINEAGE else f"raw_text.{c} as {c}" for c in names)
     where = "where file_name = ?" if file_name else ""
     params = [file_name] if file_name else []
+    paths = ", ".join(f"'{p}'" for p in staged)
     return con.execute(
-        f"select {columns} from raw_{kind} {where} order by file_name, row_number", params
+        f"select {select} from read_parquet([{paths}]) {where} order by file_name, row_number",
+        params,
     ).fetchall()
 
 

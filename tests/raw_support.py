@@ -1,8 +1,9 @@
 """Hand-written raw rows for the ingest tests (synthetic people only).
 
-``RawWorld(con)`` creates ``ingest_file`` and the ``raw_<kind>`` tables (the raw loader's own DDL)
-and inserts files of hand-written rows directly, so the staging, validation and accept tests do
-not depend on the file readers. Each ``add_file`` returns a ``FileOutcome`` as the raw loader would.
+``RawWorld(con)`` creates ``ingest_file`` (the raw loader's own DDL) and stages files of
+hand-written raw rows through the raw loader's own staging step (``tkpk.ingest.raw.stage_rows``,
+into a temporary folder of the world), so the staging, validation and accept tests do not depend
+on the file readers. Each ``add_file`` returns a ``FileOutcome`` as the raw loader would.
 """
 
 from __future__ import annotations
@@ -10,13 +11,17 @@ from __future__ import annotations
 import calendar
 import hashlib
 import itertools
+import json
+import tempfile
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 
-from tkpk.ingest.raw import FileOutcome, next_file_id, raw_columns
+from tkpk.ingest.raw import FileOutcome, next_file_id, raw_columns, records_schema, stage_rows
 from tkpk.ingest.raw import ensure_tables as ensure_raw_tables
 
 
@@ -111,6 +116,9 @@ class RawWorld:
 
     con: duckdb.DuckDBPyConnection
     _loads: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _staged: tempfile.TemporaryDirectory = field(
+        default_factory=lambda: tempfile.TemporaryDirectory(prefix="tkpk-rawworld-")
+    )
 
     def __post_init__(self) -> None:
         ensure_raw_tables(self.con)
@@ -134,6 +142,7 @@ class RawWorld:
         load_id = f"load-{next(self._loads)}"
         sha = hashlib.sha256(f"{file_name}|{rows}|{load_id}".encode()).hexdigest()
         first, last = month_bounds(period)
+        file_id = next_file_id(self.con)
         self.con.execute(
             """
             insert into ingest_file (sha256, file_name, kind, period, period_end, program,
@@ -153,32 +162,34 @@ class RawWorld:
                 load_id,
                 len(rows),
                 skipped_lines,
-                next_file_id(self.con),
+                file_id,
             ],
         )
         columns = raw_columns(kind)
+        records = []
         for number, row in enumerate(rows, start=1):
             unknown = set(row) - set(columns) - {"nik_numeric", "kk_numeric", "malformed", "extra"}
             assert not unknown, f"unknown raw columns {unknown}"
-            values = [row.get(c) for c in columns]
-            self.con.execute(
-                f"""
-                insert into raw_{kind} (load_id, sha256, file_name, row_number,
-                    {", ".join(columns)}, nik_numeric, kk_numeric, malformed, extra)
-                values (?, ?, ?, ?, {", ".join("?" for _ in columns)}, ?, ?, ?, ?)
-                """,
-                [
-                    load_id,
-                    sha,
-                    file_name,
-                    number,
-                    *values,
-                    bool(row.get("nik_numeric", False)),
-                    bool(row.get("kk_numeric", False)),
-                    bool(row.get("malformed", False)),
-                    row.get("extra"),
-                ],
+            extra = row.get("extra")
+            records.append(
+                {
+                    "row_number": number,
+                    **{c: row.get(c) for c in columns},
+                    "nik_numeric": bool(row.get("nik_numeric", False)),
+                    "kk_numeric": bool(row.get("kk_numeric", False)),
+                    "malformed": bool(row.get("malformed", False)),
+                    "extra": extra if extra is None or isinstance(extra, str)
+                    else json.dumps(extra),
+                }
             )
+        schema = records_schema(kind)
+        target = Path(self._staged.name) / f"{file_id}.parquet"
+        attributes = {
+            "load_id": load_id, "file_id": file_id, "sha256": sha, "file_name": file_name,
+            "period": first, "period_end": last, "program": program, "channel": channel,
+            "stage": stage,
+        }
+        stage_rows(self.con, kind, pa.Table.from_pylist(records, schema), attributes, target)
         return FileOutcome(
             file_name=file_name,
             sha256=sha,
@@ -188,6 +199,7 @@ class RawWorld:
             rows_read=len(rows) if rows_read is None else rows_read,
             skipped_lines=skipped_lines,
             load_id=load_id,
+            staged=str(target),
         )
 
     def quarantined_file(

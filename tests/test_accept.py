@@ -710,7 +710,7 @@ def test_validation_results_are_returned_per_kind(run):
 
 @pytest.fixture
 def fresh(tmp_path):
-    """A new warehouse (in memory) with reference data and raw tables."""
+    """A new warehouse (in memory) with reference data and ``ingest_file``."""
     settings = make_settings(tmp_path)
     con = connect(settings, ":memory:")
     reference.install(con)
@@ -860,6 +860,14 @@ def test_ingest_holds_no_scratch_data_in_the_transaction(tmp_path):
     loaded = [o for o in outcomes if o.outcome == "loaded"]
     assert {o.kind for o in loaded} >= {"households", "members", "disbursements", "pbi"}
 
+    committed = _transaction_bytes(con)
+    con.begin()  # control: the staged rows as temporary tables, created and dropped
+    create_batch(con, loaded)
+    for kind in KIND_ORDER:
+        con.execute(f"drop table {stage(con, kind)}")
+    staged = _transaction_bytes(con) - committed
+    con.rollback()
+
     con.begin()
     summary = process_loads(con, settings, "run-1", outcomes)
     assert summary.accepted > 1000
@@ -872,13 +880,6 @@ def test_ingest_holds_no_scratch_data_in_the_transaction(tmp_path):
     held_in_run = _transaction_bytes(con)
     con.commit()
     committed = _transaction_bytes(con)
-
-    con.begin()  # control: the staged rows as temporary tables, created and dropped
-    create_batch(con, loaded)
-    for kind in KIND_ORDER:
-        con.execute(f"drop table {stage(con, kind)}")
-    staged = _transaction_bytes(con) - committed
-    con.rollback()
     con.close()
     assert staged > 1_000_000
     assert held_in_run - committed < staged / 3, (held_in_run - committed, staged)

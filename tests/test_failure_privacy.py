@@ -21,16 +21,24 @@ from tkpk.config import Settings
 pytestmark = pytest.mark.slow
 
 KEY = "failure-test-pseudonym-key-0123456789"
-#: A statement failing on a cell made of a name, a NIK and an address (DuckDB quotes the cell).
+#: A statement failing on a cell made of a name, a NIK and an address (DuckDB quotes the cell),
+#: over ``{members}`` and ``{households}``: the staged rows as read (ingest) or accepted ones.
 QUOTING_SQL = """
     select cast(
-        (select max(nama) from raw_members) || ' ' || (select max(nik) from raw_members) || ' '
-        || (select max(alamat) from raw_households) as integer)
+        (select max(nama) from {members}) || ' ' || (select max(nik) from {members}) || ' '
+        || (select max(alamat) from {households}) as integer)
 """
 PERSONAL_SQL = """
-    select (select max(nama) from raw_members), (select max(nik) from raw_members),
-           (select max(alamat) from raw_households)
+    select (select max(nama) from {members}), (select max(nik) from {members}),
+           (select max(alamat) from {households})
 """
+ACCEPTED = {"members": "registry_members", "households": "registry_households"}
+
+
+def _staged(outcomes, kind: str) -> str:
+    """The rows as read of the run's staged files of ``kind`` (a relation)."""
+    paths = ", ".join(f"'{o.staged}'" for o in outcomes if o.kind == kind and o.staged)
+    return f"(select raw_text.* from read_parquet([{paths}]))"
 
 
 class _Capture(logging.Handler):
@@ -64,10 +72,10 @@ def raw_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root / "raw"
 
 
-def _plant(con, planted: dict) -> None:
+def _plant(con, planted: dict, sources: dict[str, str]) -> None:
     """Remember the personal values the failing statement quotes, then run it (raises)."""
-    planted["values"] = [v for v in con.execute(PERSONAL_SQL).fetchone() if v]
-    con.execute(QUOTING_SQL)
+    planted["values"] = [v for v in con.execute(PERSONAL_SQL.format(**sources)).fetchone() if v]
+    con.execute(QUOTING_SQL.format(**sources))
 
 
 def _failing_run(monkeypatch, tmp_path: Path, raw: Path, where: str) -> dict:
@@ -91,9 +99,10 @@ def _failing_run(monkeypatch, tmp_path: Path, raw: Path, where: str) -> dict:
     if where == "ingest":
         original = accept.process_loads
 
-        def failing_process_loads(con, *args, **kwargs):
-            _plant(con, planted)
-            return original(con, *args, **kwargs)
+        def failing_process_loads(con, settings, run_id, outcomes, **kwargs):
+            sources = {kind: _staged(outcomes, kind) for kind in ("members", "households")}
+            _plant(con, planted, sources)
+            return original(con, settings, run_id, outcomes, **kwargs)
 
         monkeypatch.setattr(accept, "process_loads", failing_process_loads)
     else:
@@ -102,8 +111,10 @@ def _failing_run(monkeypatch, tmp_path: Path, raw: Path, where: str) -> dict:
         original = runner.execute_model
 
         def failing_execute_model(con, name, statement):
-            planted["values"] = [v for v in con.execute(PERSONAL_SQL).fetchone() if v]
-            original(con, name, QUOTING_SQL)  # the runner wraps the engine error
+            planted["values"] = [
+                v for v in con.execute(PERSONAL_SQL.format(**ACCEPTED)).fetchone() if v
+            ]
+            original(con, name, QUOTING_SQL.format(**ACCEPTED))  # the runner wraps the error
 
         monkeypatch.setattr(incremental, "execute_model", failing_execute_model)
         monkeypatch.setattr(runner, "execute_model", failing_execute_model)

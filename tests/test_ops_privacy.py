@@ -21,16 +21,16 @@ from tkpk.config import Settings
 pytestmark = [pytest.mark.ops, pytest.mark.slow]
 
 NIK_LIKE = re.compile(r"(?<![0-9])[0-9]{16}(?![0-9])")
-#: Personal text columns of the warehouse (accepted and raw rows, quarantined ones included).
+#: Personal text of the warehouse: accepted rows, and the quarantined rows as read (the raw
+#: text the warehouse keeps; the raw files are the record of the others).
 PERSONAL = {
     "registry_members": ("nik", "nama"),
     "registry_households": ("no_kk", "alamat"),
-    "raw_members": ("nik", "nama"),
-    "raw_households": ("no_kk", "alamat"),
-    "raw_disbursements": ("nik", "no_kk", "nama"),
-    "raw_pbi": ("nik", "nama"),
-    "raw_local": ("nik", "nama", "alamat"),
     "program_records": ("nik", "no_kk"),
+    "(select raw_values ->> 'nik' as nik, raw_values ->> 'nama' as nama, "
+    "raw_values ->> 'no_kk' as no_kk, raw_values ->> 'alamat' as alamat from quarantine)": (
+        "nik", "nama", "no_kk", "alamat"
+    ),
 }
 #: Shorter names and fragments occur in ordinary words; identifiers are 16 digits.
 MIN_NEEDLE = 8

@@ -143,10 +143,10 @@ def test_an_old_cell_holding_a_new_persons_name_is_found(tmp_path) -> None:
     con.execute(
         """
         create table ingest_file (sha256 varchar, file_name varchar, load_id varchar);
-        create table raw_members (load_id varchar, sha256 varchar, file_name varchar,
-                                  nik varchar, nama varchar, tanggal_lahir varchar);
+        create table quarantine (sha256 varchar, file_name varchar, raw_values json);
         insert into ingest_file values ('a', 'f1.csv', 'L1');
-        insert into raw_members values ('L1', 'a', 'f1.csv', '3375010101800001', 'Budi Lama', null);
+        insert into quarantine values
+            ('a', 'f1.csv', json_object('nik', '3375010101800001', 'nama', 'Budi Lama'));
         """
     )
     version = tmp_path / "v1" / "restricted"
@@ -159,14 +159,14 @@ def test_an_old_cell_holding_a_new_persons_name_is_found(tmp_path) -> None:
     assert first.problems == []
     privacy.write_state(version.parent, first.state)
     con.execute("insert into ingest_file values ('b', 'f2.csv', 'L2')")
-    con.execute("insert into raw_members values "
-                "('L2', 'b', 'f2.csv', '3375010101800002', 'SITI BARUNAMA', null)")
+    con.execute("insert into quarantine values "
+                "('b', 'f2.csv', json_object('nik', '3375010101800002', 'nama', 'SITI BARUNAMA'))")
     result = privacy.audit_version(con, _files(version.parent), set(), version.parent)
     assert result.plan.mode == "incremental" and result.plan.new_cells == 0
     assert result.plan.new_loads == ["L2"]
     assert result.problems == [
         "restricted/data_quality.parquet: column note holds text containing 1 value(s) of "
-        "raw_members.nama (personal data)"
+        "quarantine_raw_values.nama (personal data)"
     ]
     con.close()
 
@@ -191,7 +191,8 @@ def test_data_docs_and_report_pdf_are_audited(real_packs, wh, people, tmp_path) 
     problems = privacy.audit_documents(wh, [planted_page], tmp_path)
     # the person may also be a recipient: then the program lists' name columns hold the name too
     assert {"page.html: holds text containing 1 value(s) of registry_members.nama (personal data)",
-            "page.html: holds text containing 1 value(s) of raw_members.nama (personal data)",
+            "page.html: holds text containing 1 value(s) of quarantine_raw_values.nama "
+            "(personal data)",
             } <= set(problems)
     assert all(p.startswith("page.html: holds text containing 1 value(s) of ") and
                p.endswith(".nama (personal data)") for p in problems)

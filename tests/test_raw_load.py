@@ -83,7 +83,7 @@ def test_second_run_loads_nothing_and_recognises_a_renamed_copy(con, settings) -
         "already_loaded",
         "pbi",
     )
-    assert con.execute("select count(*) from raw_pbi").fetchall() == [(2,)]
+    assert len(raw_rows(con, "pbi", "row_number")) == 2
     assert con.execute("select count(*) from ingest_file").fetchall() == [(1,)]
 
 
@@ -165,9 +165,7 @@ def test_file_level_reasons(con, settings, name, data, reason) -> None:
         "where file_name = ?",
         [name],
     ).fetchall() == [("quarantined", reason, 0, bad.message)]
-    assert con.execute("select count(*) from raw_pbi where file_name = ?", [name]).fetchall() == [
-        (0,)
-    ]
+    assert raw_rows(con, "pbi", "row_number", name) == []
 
 
 def test_missing_columns_are_named_in_the_message(con, settings) -> None:
@@ -242,7 +240,7 @@ def test_names_that_look_like_paths_or_sql(con, settings) -> None:
     files = {name: PBI_OK.replace(b"Budi", name.encode()) for name in names}
     outcomes = load(con, settings, files)
     assert {o.outcome for o in outcomes.values()} == {"loaded"}
-    assert con.execute("select count(*) from raw_pbi").fetchall() == [(8,)]
+    assert len(raw_rows(con, "pbi", "row_number")) == 8
     assert sorted(r[0] for r in con.execute("select file_name from ingest_file").fetchall()) == (
         sorted(names)
     )
@@ -259,7 +257,7 @@ def test_unreadable_file_next_to_good_ones_in_one_run(con, settings) -> None:
         },
     )
     assert [o.outcome for o in outcomes.values()] == ["loaded", "quarantined", "loaded"]
-    assert con.execute("select count(*) from raw_pbi").fetchall() == [(4,)]
+    assert len(raw_rows(con, "pbi", "row_number")) == 4
 
 
 def test_unclosed_quote_in_a_file_read_in_parallel_is_not_silently_shortened(con, settings) -> None:
@@ -322,108 +320,40 @@ def test_a_file_the_csv_engine_raises_on_is_quarantined_inside_the_callers_trans
     con.execute("commit")
     assert outcome_tuple(outcomes["pbi_jk_202606.csv"]) == ("quarantined", "file_unreadable", 0, 0)
     assert outcomes["pbi_jk_202607.csv"].outcome == "loaded"
-    assert con.execute("select count(*) from raw_pbi").fetchall() == [(2,)]
+    assert len(raw_rows(con, "pbi", "row_number")) == 2
 
 
-#: Row group size of the warehouse in the storage-layout test (DuckDB's default is 122,880).
-SMALL_ROW_GROUP = 2048
+def test_the_load_writes_no_raw_text_to_the_warehouse_and_an_upgrade_drops_raw_tables(
+    con, settings
+) -> None:
+    """The staged rows are the scratch's; the warehouse gains only ``ingest_file``. An older
+    warehouse's ``raw_<kind>`` tables are dropped, the NIK as read of an accepted member whose
+    NIK was flagged kept in ``member_nik_as_read``."""
+    from tkpk import reference
+    from tkpk.ingest.raw import ensure_tables
 
-
-def _pbi_file(first: int, rows: int) -> bytes:
-    """A PBI membership list of ``rows`` synthetic people."""
-    lines = [f"{3375010000000000 + first + i};Warga {first + i};AKTIF" for i in range(rows)]
-    return ("NIK;NAMA;STATUS\n" + "\n".join(lines) + "\n").encode()
-
-
-def _row_groups(con, table: str) -> list[int]:
-    """Rows of each row group of ``table``, in order."""
-    return [
-        count
-        for (count,) in con.execute(
-            f"select max(count) from pragma_storage_info('{table}') "
-            "group by row_group_id order by row_group_id"
-        ).fetchall()
+    reference.install(con)
+    (o,) = load(con, settings, {"pbi_jk_202606.csv": PBI_OK}).values()
+    assert o.staged and o.staged.endswith("/staged/pbi/1.parquet")
+    tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert not {t for t in tables if t.startswith("raw_")}
+    assert raw_rows(con, "pbi", "file_id, row_number, nik, status") == [
+        (1, 1, NIK1, "AKTIF"), (1, 2, NIK2, "NONAKTIF")
     ]
 
-
-def _blocks(con, table: str) -> set[int]:
-    """The storage blocks holding ``table``'s data."""
-    return {
-        block
-        for (block,) in con.execute(
-            f"select distinct block_id from pragma_storage_info('{table}') where block_id >= 0"
-        ).fetchall()
-    }
-
-
-def test_a_runs_files_leave_full_row_groups_that_later_checkpoints_do_not_rewrite(
-    settings, tmp_path
-) -> None:
-    # Files larger than a row group are written to the warehouse file while they are inserted.
-    # Loaded as parallel batch inserts, each left a partial row group behind its rows, and every
-    # later full checkpoint merged ("vacuumed") some of them with their neighbours, rewriting raw
-    # rows loaded by earlier runs (issue 6: most of the incremental run's commit). Without the
-    # fix both the layout and the block comparison below fail.
-    from tkpk import reference
-    from tkpk.db import connect
-
-    con = connect(settings, ":memory:")
-    try:
-        path = tmp_path / "layout.duckdb"
-        con.execute(f"attach '{path}' as warehouse (row_group_size {SMALL_ROW_GROUP})")
-        con.execute("use warehouse")
-        reference.install(con)
-        # a little more than a row group per file, like the monthly PBI lists
-        sizes = (2370, 2360, 2380, 2400, 2390, 2410)
-        files, first = {}, 0
-        for month, rows in enumerate(sizes, start=1):
-            files[f"pbi_jk_2026{month:02d}.csv"] = _pbi_file(first, rows)
-            first += rows
-        threads = con.execute("select current_setting('threads')").fetchone()[0]
-        con.execute("begin")
-        outcomes = load(con, settings, files)
-        con.execute("commit")
-        assert [o.outcome for o in outcomes.values()] == ["loaded"] * len(sizes)
-        assert con.execute("select current_setting('threads')").fetchone()[0] == threads
-        con.execute("checkpoint")  # the run's own checkpoint (the nightly's stage)
-        total = sum(sizes)
-        full, rest = divmod(total, SMALL_ROW_GROUP)
-        assert _row_groups(con, "raw_pbi") == [SMALL_ROW_GROUP] * full + [rest]
-        before = _blocks(con, "raw_pbi")
-        # a later run changes something else; its checkpoint leaves raw_pbi's blocks alone
-        con.execute("create table later_run as select 1 as x")
-        con.execute("checkpoint")
-        assert _blocks(con, "raw_pbi") == before
-        # every row once, in file order
-        assert con.execute(
-            "select count(*), count(distinct nik), min(row_number), max(row_number) from raw_pbi"
-        ).fetchone() == (total, total, 1, max(sizes))
-    finally:
-        con.close()
-
-
-def test_a_failing_insert_keeps_its_error_and_restores_the_thread_count(con, settings) -> None:
-    # The insert runs on one thread; when it fails (here a CHECK constraint stands in for a full
-    # disk) the caller's transaction is aborted, yet the thread count is restored and the
-    # insert's own error is the one raised.
-    import duckdb
-
-    from tkpk.ingest.raw import raw_columns
-
-    columns = ", ".join(f"{name} varchar" for name in raw_columns("pbi"))
     con.execute(
-        f"""
-        create table raw_pbi (
-            load_id varchar not null, sha256 varchar not null, file_name varchar not null,
-            row_number bigint not null, {columns}, nik_numeric boolean not null,
-            kk_numeric boolean not null, malformed boolean not null, extra json,
-            check (nik is null)
-        )
-        """
+        "create table raw_members (sha256 varchar, row_number bigint, nik varchar, "
+        "nik_numeric boolean)"
     )
-    threads = con.execute("select current_setting('threads')").fetchone()[0]
-    con.execute("begin")
-    with pytest.raises(duckdb.ConstraintException):
-        load(con, settings, {"pbi_jk_202606.csv": PBI_OK})
-    con.execute("rollback")
-    assert con.execute("select current_setting('threads')").fetchone()[0] == threads
+    con.execute(
+        "insert into raw_members values ('a', 1, ' 123 ', false), ('a', 2, 'x', false)"
+    )
+    con.execute("create table raw_pbi (sha256 varchar)")
+    con.execute(
+        "create table registry_members (sha256 varchar, row_number bigint, nik varchar)"
+    )
+    con.execute("insert into registry_members values ('a', 1, null), ('a', 2, '3375')")
+    ensure_tables(con)
+    tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
+    assert not {t for t in tables if t.startswith("raw_")}
+    assert con.execute("select * from member_nik_as_read").fetchall() == [("a", 1, "123")]

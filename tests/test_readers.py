@@ -307,7 +307,9 @@ def test_reader_works_inside_the_callers_transaction(settings) -> None:
     ]
     con.close()
     reopened = duckdb.connect(str(Path(settings.warehouse)), read_only=True)
-    assert reopened.execute("select count(*) from raw_pbi").fetchall() == [(1,)]
+    assert reopened.execute(
+        "select rows_read from ingest_file where file_outcome = 'loaded'"
+    ).fetchall() == [(1,)]
     reopened.close()
 
 

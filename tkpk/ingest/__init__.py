@@ -1,1 +1,1 @@
-"""Ingest: discover raw files, read them into raw tables, normalise, validate, accept."""
+"""Ingest: discover raw files, read and normalise each once (staged rows), validate, accept."""

@@ -36,6 +36,7 @@ from typing import Any, Protocol
 import duckdb
 
 from tkpk.config import TRANSFORMS_DIR, Settings
+from tkpk.db import sql_literal
 from tkpk.ingest.reading import MALFORMED_ERROR_KEY
 from tkpk.ingest.scratch import RunScratch
 from tkpk.publish.atomic import crashpoint
@@ -108,6 +109,7 @@ TABLE_DDL: dict[str, str] = {
         duplicate bigint, skipped_lines bigint""",
     "ingest_data_quality_reason": """
         run_id varchar, file_name varchar, sha256 varchar, reason varchar, rows bigint""",
+    "member_nik_as_read": "sha256 varchar, row_number bigint, nik_as_read varchar",
     "ingest_file_note": """
         run_id varchar, file_name varchar, sha256 varchar, reason varchar, note varchar,
         rows bigint""",
@@ -309,7 +311,7 @@ def _process(
         # After an error the transaction is aborted and the caller rolls back: nothing to drop.
         # The scratch views and files are removed by ``RunScratch``.
         with contextlib.suppress(duckdb.Error):
-            for table in ("ingest_batch", "_row_reason", "_reason_count"):
+            for table in ("ingest_batch", "_row_reason", "_reason_count", "_staged_count"):
                 con.execute(f"drop table if exists {table}")
     return summary
 
@@ -319,16 +321,21 @@ def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) 
     con.execute(
         """
         create or replace temp table _batch_input as
-        select unnest(?::varchar[]) as sha256, unnest(?::integer[]) as file_order
+        select unnest(?::varchar[]) as sha256, unnest(?::integer[]) as file_order,
+            unnest(?::varchar[]) as staged
         """,
-        [[o.sha256 for o in loaded], list(range(len(loaded)))],
+        [
+            [o.sha256 for o in loaded],
+            list(range(len(loaded))),
+            [getattr(o, "staged", None) for o in loaded],
+        ],
     )
     con.execute(
         """
         create or replace temp table ingest_batch as
         with final as (
             select f.load_id, f.file_id, f.sha256, f.file_name, f.kind, b.file_order, f.period,
-                   f.period_end, f.program, f.channel, f.stage
+                   f.period_end, f.program, f.channel, f.stage, b.staged
             from _batch_input as b
             join ingest_file as f on f.sha256 = b.sha256
         )
@@ -351,28 +358,52 @@ def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) 
         "create or replace temp table _reason_count "
         "(file_name varchar, sha256 varchar, reason varchar, rows bigint)"
     )
+    con.execute("create or replace temp table _staged_count (sha256 varchar, rows bigint)")
 
 
 # ------------------------------------------------------------------------------ per kind
 
 
 def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None = None) -> str:
-    """Stage the batch's raw rows of ``kind`` as ``stg_<kind>``; return its name.
+    """The batch's staged rows of ``kind`` as ``stg_<kind>``; return its name.
 
-    Adds ``row_id`` (file order x 10^10 + row number): one integer id per staged row of the batch,
+    The raw load staged each file (``transforms/staging/stg_<kind>.sql``, one Parquet file per
+    file, ``ingest_batch.staged``); this reads them together and adds ``file_order`` and
+    ``row_id`` (file order x 10^10 + row number): one integer id per staged row of the batch,
     which the validation reports failing rows by. With ``scratch`` (a run) ``stg_<kind>`` is a
-    temporary view over a Parquet file in the run's scratch folder, which holds no storage in the
-    run's transaction; without it (inspecting the staging on its own) a temporary table.
+    temporary view over those files, which holds no storage in the run's transaction; without it
+    (inspecting the staging on its own) a temporary table. Counts the staged rows per file into
+    ``_staged_count`` (the reconciliation compares them with the rows read).
     """
     table = f"stg_{kind}"
+    files = [
+        path
+        for (path,) in con.execute(
+            "select staged from ingest_batch where kind = ? and staged is not null "
+            "order by file_order",
+            [kind],
+        ).fetchall()
+    ]
+    source = "read_parquet([" + ", ".join(sql_literal(p) for p in files) + "])"
+    if not files:  # no file of the kind: no rows, the staging's columns
+        from tkpk.ingest.raw import stage_nothing
+
+        stage_nothing(con, kind, "_staged_nothing")
+        source = "_staged_nothing"
     select = f"""
-        select cast(file_order as bigint) * {ROW_ID_FACTOR} + row_number as row_id, *
-        from ({staging_sql(kind)})
+        select cast(b.file_order as bigint) * {ROW_ID_FACTOR} + s.row_number as row_id,
+            s.*, b.file_order
+        from {source} as s
+        join ingest_batch as b on b.file_id = s.file_id
     """
     if scratch is None:
         con.execute(f"create or replace temp table {table} as {select}")
     else:
-        scratch.materialise(con, table, select, group=kind)
+        con.execute(f"create or replace temp view {table} as {select}")
+        scratch.track_view(con, table, group=kind)
+    con.execute(
+        f"insert into _staged_count select sha256, count(*) from {table} group by sha256"
+    )
     return table
 
 
@@ -430,10 +461,8 @@ def _add_encoding_reasons(con: duckdb.DuckDBPyConnection, kind: str) -> None:
         insert into _row_reason (row_id, reason)
         select s.row_id, 'encoding_invalid'
         from stg_{kind} as s
-        join raw_{kind} as r on r.load_id = s.load_id and r.row_number = s.row_number
-        where s.malformed and r.malformed
-            and r.load_id in (select load_id from ingest_batch)
-            and starts_with(r.extra ->> '{MALFORMED_ERROR_KEY}', 'INVALID ENCODING')
+        where s.malformed and s.raw_text.malformed
+            and starts_with(s.raw_text.extra ->> '{MALFORMED_ERROR_KEY}', 'INVALID ENCODING')
         """
     )
 
@@ -583,7 +612,7 @@ def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason
         final as (
             select * exclude (
                 vals, gx_reasons, defects, row_reasons, all_reasons, keeper, is_keeper,
-                same_values, ids_as_read
+                same_values, raw_text
             )
             from decided
         )
@@ -620,9 +649,9 @@ def _accepted_sql(kind: str) -> str:
         return f"select *, null::varchar as ids_as_read from {ACCEPTED_TABLE[kind]}"
     return """
         select m.*, case when m.nik is null
-            then coalesce(id_digits(clean_text(r.nik), r.nik_numeric), '') end as ids_as_read
+            then coalesce(r.nik_as_read, '') end as ids_as_read
         from registry_members as m
-        left join raw_members as r
+        left join member_nik_as_read as r
             on m.nik is null and r.sha256 = m.sha256 and r.row_number = m.row_number"""
 
 
@@ -760,7 +789,7 @@ def _program_decision_sql(kind: str) -> str:
         final as (
             select * exclude (
                 vals, h, is_valid, gx_reasons, defects, row_reasons, earlier_keeper,
-                batch_keeper, is_quarantined, is_keeper
+                batch_keeper, is_quarantined, is_keeper, raw_text
             )
             from decided
         )
@@ -814,23 +843,29 @@ def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]
         f"""
         insert into quarantine
         with quarantined as (
-            select load_id, sha256, file_name, kind, row_number, reasons
+            select row_id, load_id, sha256, file_name, kind, row_number, reasons
             from _decision where outcome = 'quarantined'
-        ),
-        raw_rows as (
-            select r.* exclude (sha256, file_name) from raw_{kind} as r
         ),
         final as (
             select d.sha256, d.file_name, d.kind, d.row_number, d.reasons,
-                json_merge_patch(to_json(raw), '{{"load_id": null, "row_number": null}}')
-                    as raw_values,
+                to_json(s.raw_text) as raw_values,
                 cast(d.load_id as varchar) as load_id
             from quarantined as d
-            join raw_rows as raw on raw.load_id = d.load_id and raw.row_number = d.row_number
+            join stg_{kind} as s on s.row_id = d.row_id
         )
         select * from final
         """,
     )
+    if kind == "members":
+        # the NIK digits as read of a member whose NIK was flagged: a later file of the same
+        # snapshot is compared with them (``_accepted_sql``); the raw files are not read again
+        con.execute(
+            """
+            insert into member_nik_as_read
+            select sha256, row_number, coalesce(ids_as_read, '') from _decision
+            where outcome = 'accepted' and nik is null
+            """
+        )
     written["duplicate"] = _inserted(
         con,
         """
@@ -868,7 +903,7 @@ def _write_flags(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
         f"""
         create or replace temp table _flag_written as
         with flags as (
-            select d.load_id, d.sha256, d.file_name, d.kind, d.row_number,
+            select d.row_id, d.load_id, d.sha256, d.file_name, d.kind, d.row_number,
                 {period} as period, {kelurahan} as kelurahan_code,
                 {id_keluarga} as id_keluarga, unnest(d.flags) as flag
             from _decision as d {household_join}
@@ -876,10 +911,9 @@ def _write_flags(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
         ),
         raw_rows as (
             -- only the flagged rows are turned into JSON (the semi join filters first)
-            select r.load_id as raw_load_id, r.row_number as raw_row_number,
-                to_json(r) as cells
-            from raw_{kind} as r
-            semi join flags as f on f.load_id = r.load_id and f.row_number = r.row_number
+            select s.row_id as raw_row_id, to_json(s.raw_text) as cells
+            from stg_{kind} as s
+            semi join flags as f on f.row_id = s.row_id
         ),
         resolved as (
             select f.*, raw.cells,
@@ -889,8 +923,7 @@ def _write_flags(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
                     string_split(f.flag.column_name, '|')[1]
                 ) as column_name
             from flags as f
-            join raw_rows as raw
-                on raw.raw_load_id = f.load_id and raw.raw_row_number = f.row_number
+            join raw_rows as raw on raw.raw_row_id = f.row_id
         ),
         final as (
             select f.sha256, f.file_name, f.kind, f.row_number,
@@ -1097,26 +1130,19 @@ def _record_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, in
 def _reconcile(
     con: duckdb.DuckDBPyConnection, summary: IngestSummary, loaded: list[FileOutcomeLike]
 ) -> None:
-    """Every file must add up: rows_read = accepted + quarantined + duplicate = raw rows."""
-    raw_rows: dict[str, int] = {}
-    for kind in KIND_ORDER:
-        if any(o.kind == kind for o in loaded):
-            raw_rows.update(
-                con.execute(
-                    f"""
-                    select b.sha256, count(r.load_id) from ingest_batch as b
-                    left join raw_{kind} as r on r.load_id = b.load_id
-                    where b.kind = '{kind}' group by b.sha256
-                    """
-                ).fetchall()
-            )
+    """Every file must add up: rows_read = accepted + quarantined + duplicate = staged rows."""
+    raw_rows: dict[str, int] = dict(
+        con.execute(
+            "select sha256, sum(rows)::bigint from _staged_count group by sha256"
+        ).fetchall()
+    )
     problems = []
     for f in summary.files:
         total = f.accepted + f.quarantined + f.duplicate
         raw = raw_rows.get(f.sha256, 0)
         if f.file_outcome == "loaded" and (total != f.rows_read or raw != f.rows_read):
             problems.append(
-                f"{f.file_name}: rows_read {f.rows_read}, raw rows {raw}, accepted {f.accepted} "
+                f"{f.file_name}: rows_read {f.rows_read}, staged rows {raw}, accepted {f.accepted} "
                 f"+ quarantined {f.quarantined} + duplicate {f.duplicate} = {total}"
             )
         elif f.file_outcome != "loaded" and total != f.rows_read:

@@ -1,15 +1,16 @@
-"""Raw load: every new file in the raw folder into ``raw_<kind>`` (all values text, with lineage),
-and one ``ingest_file`` row per distinct content.
+"""Raw load: every new file in the raw folder, read once and staged as typed rows in the run's
+scratch folder, and one ``ingest_file`` row per distinct content (with its ``file_id``).
 
 Entry point: :func:`load_new_files`. It does not open or commit a transaction: the nightly flow
 runs it inside its own. Each file is read on a separate cursor, so a file that breaks the reader
-is quarantined without aborting the caller's transaction; only the final, already materialised
-rows are inserted into the warehouse, streamed as Arrow batches.
-
-The inserts of one run append to the end of each raw table (see :func:`_serial_append`): a run
-leaves a kind's rows as full row groups and one partial row group at the end, not one partial row
-group behind every file, so the checkpoints of later runs do not merge ("vacuum") and rewrite the
-raw tables' old row groups.
+is quarantined without aborting the caller's transaction. Its classified data rows (text) are
+then streamed as Arrow batches through ``transforms/staging/stg_<kind>.sql`` on the caller's
+connection (:func:`stage_rows`: one statement per file) into one Parquet file of the run's
+scratch (``<scratch>/<run_id>/staged/<kind>/<file_id>.parquet``), which
+``tkpk.ingest.accept.process_loads`` validates and decides. Nothing of the file's text is stored
+in the warehouse here: the files in the raw folder (with their SHA-256) are the record, and the
+staged rows carry the row as read (``raw_text``) only in scratch, for the quarantined rows' and
+flagged fields' raw values.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from tkpk.config import Settings
 from tkpk.db import sql_literal
@@ -43,13 +46,31 @@ from tkpk.ingest.reading import (
     sniff_format,
 )
 from tkpk.ingest.schema import COLUMNS, EXTRA_FILE_REASONS, KINDS
+from tkpk.ingest.scratch import staged_dir
 
 log = logging.getLogger(__name__)
 
 #: File-level reason for a resource limit (file size, decompressed size, cells, line length).
 FILE_TOO_LARGE = EXTRA_FILE_REASONS[0]
-#: Arrow batch size when streaming rows into the warehouse.
+#: Arrow batch size when streaming a file's rows through its staging statement.
 INSERT_BATCH_ROWS = 200_000
+#: The per-file relations the staging SQL reads: the records, the file's attributes.
+FILE_ROWS = "_file_rows"
+FILE_ATTRIBUTES = "_file"
+#: The one-row ``_file`` relation: the file's attributes (from ``ingest_file``, name parsed once).
+FILE_SCHEMA = pa.schema(
+    [
+        ("load_id", pa.string()),
+        ("file_id", pa.int32()),
+        ("sha256", pa.string()),
+        ("file_name", pa.string()),
+        ("period", pa.date32()),
+        ("period_end", pa.date32()),
+        ("program", pa.string()),
+        ("channel", pa.string()),
+        ("stage", pa.int16()),
+    ]
+)
 
 OUTCOMES = ("loaded", "already_loaded", "quarantined", "ignored")
 #: File-level reason of an entry of the raw folder that is not read (hidden, folder, link,
@@ -78,10 +99,12 @@ class FileOutcome:
     load_id: str | None
     message: str | None = None
     notes: tuple[FileNote, ...] = ()
+    #: the Parquet file of the staged rows of a loaded file (the run's scratch)
+    staged: str | None = None
 
 
 def raw_table(kind: str) -> str:
-    """The raw table of a kind."""
+    """The name of the raw table a kind had before the single pass (dropped on upgrade)."""
     return f"raw_{kind}"
 
 
@@ -91,7 +114,8 @@ def raw_columns(kind: str) -> list[str]:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create ``ingest_file`` and the ``raw_<kind>`` tables when missing."""
+    """Create ``ingest_file`` when missing; upgrade an older warehouse (``file_id``, raw tables
+    dropped)."""
     con.execute(
         """
         create table if not exists ingest_file (
@@ -119,23 +143,40 @@ def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
         """
     )
     _upgrade_file_ids(con)
-    for kind in KINDS:
-        columns = ",\n".join(f"{name} varchar" for name in raw_columns(kind))
+    _drop_raw_tables(con)
+
+
+def _drop_raw_tables(con: duckdb.DuckDBPyConnection) -> None:
+    """Drop the ``raw_<kind>`` tables of a warehouse from before the single pass (the raw text
+    of every row); the NIK digits as read of an accepted member whose NIK was flagged, which the
+    members decision compares with, are kept first in ``member_nik_as_read``."""
+    existing = {
+        name
+        for (name,) in con.execute(
+            "select table_name from duckdb_tables() where schema_name = current_schema() "
+            "and database_name = current_database()"
+        ).fetchall()
+    }
+    if "raw_members" in existing and "registry_members" in existing:
+        from tkpk.ingest.accept import TABLE_DDL
+
         con.execute(
-            f"""
-            create table if not exists {raw_table(kind)} (
-                load_id varchar not null,
-                sha256 varchar not null,
-                file_name varchar not null,
-                row_number bigint not null,
-                {columns},
-                nik_numeric boolean not null,
-                kk_numeric boolean not null,
-                malformed boolean not null,
-                extra json
-            )
+            f"create table if not exists member_nik_as_read ({TABLE_DDL['member_nik_as_read']})"
+        )
+        con.execute(
+            """
+            insert into member_nik_as_read
+            select m.sha256, m.row_number,
+                coalesce(id_digits(clean_text(r.nik), r.nik_numeric), '') as nik_as_read
+            from registry_members as m
+            join raw_members as r on r.sha256 = m.sha256 and r.row_number = m.row_number
+            where m.nik is null
             """
         )
+    for kind in KINDS:
+        if raw_table(kind) in existing:
+            con.execute(f"drop table {raw_table(kind)}")
+            log.info("%s dropped: the raw files are the record of their rows", raw_table(kind))
 
 
 def _upgrade_file_ids(con: duckdb.DuckDBPyConnection) -> None:
@@ -179,7 +220,7 @@ def load_new_files(
     on_file: Callable[[int, int, str], None] | None = None,
 ) -> list[FileOutcome]:
     """Discover the raw folder (name order), skip content already loaded, quarantine file-level
-    problems and load every other file into ``raw_<kind>`` with a fresh ``load_id``
+    problems and stage every other file's rows (``FileOutcome.staged``) with a fresh ``load_id``
     (``<run_id>-<nnnn>``). One outcome per file found, in name order.
 
     ``on_file(index, total, name)`` is told of each file before it is read (progress display).
@@ -302,7 +343,7 @@ def _load_file(
     sha: str,
     load_id: str,
 ) -> FileOutcome:
-    """Read one new file, insert its rows, record it in ``ingest_file``."""
+    """Read one new file, stage its rows, record it in ``ingest_file``."""
     parsed = raw.parsed
     program, channel = resolve_program(con, parsed) if parsed.problem is None else (None, None)
     record = {
@@ -322,7 +363,7 @@ def _load_file(
         "run_id": run_id,
     }
     try:
-        stats, rows_read, skipped = _read_and_insert(con, settings, raw, parsed, sha, load_id)
+        stats, rows_read, skipped, staged = _read_and_stage(con, settings, run_id, raw, record)
     except FileProblem as problem:
         _record(con, record, "quarantined", problem.reason, 0, 0, problem.message)
         return FileOutcome(
@@ -340,19 +381,29 @@ def _load_file(
     record.update(file_format=stats.file_format, file_encoding=stats.encoding)
     _record(con, record, "loaded", None, rows_read, skipped, None)
     return FileOutcome(
-        raw.name, sha, parsed.kind, "loaded", None, rows_read, skipped, load_id, None, stats.notes
+        raw.name,
+        sha,
+        parsed.kind,
+        "loaded",
+        None,
+        rows_read,
+        skipped,
+        load_id,
+        None,
+        stats.notes,
+        str(staged),
     )
 
 
-def _read_and_insert(
+def _read_and_stage(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
+    run_id: str,
     raw: RawFile,
-    parsed: FileName,
-    sha: str,
-    load_id: str,
-) -> tuple[ReadStats, int, int]:
-    """Read the file on a cursor of its own and stream its data rows into ``raw_<kind>``."""
+    record: dict,
+) -> tuple[ReadStats, int, int, Path]:
+    """Read the file on a cursor of its own, then stage its data rows into the run's scratch."""
+    parsed: FileName = raw.parsed
     if parsed.kind is None or parsed.problem:
         raise FileProblem(
             "file_kind_unknown",
@@ -391,26 +442,26 @@ def _read_and_insert(
                 "is a complete CSV or XLSX export and drop it again.",
             ) from None
         skipped = stats.skipped_before_data + stats.blank_lines_dropped + non_data
-        _insert_rows(con, cur, kind, stats.header, raw.name, sha, load_id)
-        return stats, rows_read, skipped
+        target = staged_dir(settings.scratch_dir, run_id, kind) / f"{record['file_id']}.parquet"
+        records = cur.sql(_records_sql(kind, stats.header)).to_arrow_reader(INSERT_BATCH_ROWS)
+        stage_rows(con, kind, records, record, target)
+        return stats, rows_read, skipped, target
     finally:
         cur.close()
 
 
-def _insert_rows(
-    con: duckdb.DuckDBPyConnection,
-    cur: duckdb.DuckDBPyConnection,
-    kind: str,
-    header: Header,
-    file_name: str,
-    sha: str,
-    load_id: str,
-) -> None:
-    """Project the data rows onto the raw table's columns and stream them into ``con``."""
+def _records_sql(kind: str, header: Header) -> str:
+    """SELECT over the reader's ``_data``: the data rows as the kind's canonical columns (text;
+    null when the file lacks one), ``nik_numeric`` / ``kk_numeric``, ``malformed`` and ``extra``
+    (the columns outside the contract as JSON; a malformed line's text and error)."""
     selected = []
     for canonical, name in zip(COLUMNS[kind], raw_columns(kind), strict=True):
         position = header.position_of(canonical)
-        selected.append(f"c{position} as {name}" if position is not None else f"null as {name}")
+        selected.append(
+            f"cast(c{position} as varchar) as {name}"
+            if position is not None
+            else f"null::varchar as {name}"
+        )
     flags = []
     for canonical, name in (("NIK", "nik_numeric"), ("NO_KK", "kk_numeric")):
         position = header.position_of(canonical)
@@ -425,7 +476,7 @@ def _insert_rows(
         if extras
         else "null::json"
     )
-    query = f"""
+    return f"""
         select row_number, {", ".join(selected)}, {", ".join(flags)}, malformed,
                case when malformed then json_object(
                         '{MALFORMED_LINE_KEY}', raw_line,
@@ -433,53 +484,88 @@ def _insert_rows(
                     else {extra_json} end as extra
         from _data
     """
-    # The lineage constants are added on the warehouse side, not carried through Arrow.
-    batches = cur.sql(query).to_arrow_reader(INSERT_BATCH_ROWS)
-    con.register("_raw_batches", batches)
-    try:
-        with _serial_append(con):
-            con.execute(
-                f"""
-                insert into {raw_table(kind)} by name
-                select ?::varchar as load_id, ?::varchar as sha256, ?::varchar as file_name, *
-                from _raw_batches
-                """,
-                [load_id, sha, file_name],
-            )
-    except BaseException:
-        # A failed insert aborts the caller's transaction, where unregistering fails too: the
-        # insert's own error is the one to raise.
-        with suppress(duckdb.Error):
-            con.unregister("_raw_batches")
-        raise
-    con.unregister("_raw_batches")
+
+
+def stage_rows(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    records: pa.RecordBatchReader | pa.Table,
+    record: dict,
+    target: Path,
+) -> int:
+    """Run ``transforms/staging/stg_<kind>.sql`` over one file's ``records`` (``row_number``,
+    the canonical columns as text, ``nik_numeric``, ``kk_numeric``, ``malformed``, ``extra``)
+    with the file's attributes ``record`` (its ``ingest_file`` values) and write the typed rows,
+    in file order, to the Parquet file ``target``; return the rows written.
+
+    One statement per file on the caller's connection (the reference tables and macros live
+    there); the records stream in as Arrow batches and nothing is stored in the warehouse. The
+    staged rows carry ``raw_text``: the record as read (its canonical columns, flags and
+    ``extra``), for the quarantine's ``raw_values`` and the flagged fields' ``raw_value``.
+    """
+    from tkpk.ingest.accept import staging_sql
+
+    with _file_relations(con, kind, records, record):
+        (written,) = con.execute(
+            f"copy ({staging_sql(kind)}) to {sql_literal(target)} (format parquet)"
+        ).fetchall()[0]
+    return int(written)
+
+
+def stage_nothing(con: duckdb.DuckDBPyConnection, kind: str, table: str) -> None:
+    """The temporary table ``table``: the staged rows of no file (the staging's columns)."""
+    from tkpk.ingest.accept import staging_sql
+
+    empty = pa.Table.from_pylist([], records_schema(kind))
+    with _file_relations(con, kind, empty, {}):
+        con.execute(f"create or replace temp table {table} as {staging_sql(kind)}")
+
+
+def records_schema(kind: str) -> pa.Schema:
+    """The Arrow schema of a file's records (what :func:`_records_sql` selects)."""
+    return pa.schema(
+        [
+            ("row_number", pa.int64()),
+            *((c, pa.string()) for c in raw_columns(kind)),
+            ("nik_numeric", pa.bool_()),
+            ("kk_numeric", pa.bool_()),
+            ("malformed", pa.bool_()),
+            ("extra", pa.string()),
+        ]
+    )
 
 
 @contextmanager
-def _serial_append(con: duckdb.DuckDBPyConnection) -> Iterator[None]:
-    """Run the block's INSERT on one DuckDB thread, so that it appends to the end of the table.
-
-    With more threads DuckDB plans the INSERT as a parallel batch insert: each statement writes
-    its rows as row groups of their own and leaves its last one partial, so a run left one partial
-    row group behind every file, in the middle of the table. Each full checkpoint that followed
-    (at the close of the run, at the commit of the next one) merged ("vacuumed") some of them with
-    their neighbours, one pass at a time, rewriting rows loaded by earlier runs: at 100,000
-    households about 100 of raw_pbi's 184 blocks, 2.4 s CPU, in the incremental run's commit. On
-    one thread the inserts of a transaction take the plain append, which fills the table's last
-    row group before it starts a new one: a run leaves its files' rows as full row groups and one
-    partial row group at the end, which later checkpoints do not rewrite. Reading and classifying
-    the file (the heavy part) ran before, in parallel, on the file's own cursor; only projecting
-    its materialised rows and compressing them run here. ``threads`` is a database-wide setting,
-    set on a cursor of its own so that it is restored even when the insert fails and leaves the
-    caller's transaction aborted.
-    """
-    with con.cursor() as settings_cursor:
-        threads = int(settings_cursor.execute("select current_setting('threads')").fetchone()[0])
-        settings_cursor.execute("set threads = 1")
-        try:
-            yield
-        finally:
-            settings_cursor.execute(f"set threads = {threads}")
+def _file_relations(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    records: pa.RecordBatchReader | pa.Table,
+    record: dict,
+) -> Iterator[None]:
+    """``_file_rows`` (the records with ``raw_text``) and ``_file`` (the file's one row of
+    attributes) on ``con`` for the block: what the staging SQL reads."""
+    columns = [*raw_columns(kind), "nik_numeric", "kk_numeric", "malformed"]
+    raw_text = ", ".join(f"{c} := r.{c}" for c in columns)
+    attributes = pa.Table.from_pylist([{k: record.get(k) for k in FILE_SCHEMA.names}], FILE_SCHEMA)
+    con.register("_file_records", records)
+    con.register(FILE_ATTRIBUTES, attributes)
+    try:
+        con.execute(
+            f"""
+            create or replace temp view {FILE_ROWS} as
+            select r.* replace (cast(r.extra as json) as extra),
+                struct_pack({raw_text}, extra := cast(r.extra as json)) as raw_text
+            from _file_records as r
+            """
+        )
+        yield
+        con.execute(f"drop view {FILE_ROWS}")
+    finally:
+        # After a failed statement the caller's transaction is aborted: unregistering may fail
+        # too, and the statement's own error is the one to raise.
+        with suppress(duckdb.Error):
+            con.unregister("_file_records")
+            con.unregister(FILE_ATTRIBUTES)
 
 
 def _record(

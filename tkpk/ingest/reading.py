@@ -11,8 +11,8 @@ cell), ``n0 .. nN`` BOOLEAN (the cell was a numeric spreadsheet cell), ``malform
 ``_suspect`` BOOLEAN (the row lacks a required value, :func:`tkpk.ingest.lines.suspect_sql`).
 
 :func:`tkpk.ingest.lines.classify_records` then tells data rows from blank, total, signature and
-column-numbering lines and numbers the data rows; :mod:`tkpk.ingest.raw` inserts them into
-``raw_<kind>``.
+column-numbering lines and numbers the data rows; :mod:`tkpk.ingest.raw` stages them (typed, one
+statement per file) into the run's scratch.
 
 The read stays on its own cursor (the rows reach the warehouse as Arrow batches) rather than
 inserting straight from ``read_csv`` in the caller's transaction: DuckDB's reader can still raise

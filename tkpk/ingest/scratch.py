@@ -9,6 +9,10 @@ end of the run, on any error, and (for a run that was killed) at the start of th
 
 A live run holds an exclusive ``flock`` on ``<scratch_dir>/<run_id>.lock``; a folder whose lock
 can be taken belongs to a run that has ended, and is removed.
+
+The raw load writes each file's staged rows into ``<run_id>/staged/<kind>/`` (:func:`staged_dir`)
+before the ingest opens its ``RunScratch``: it takes the run's lock first (:func:`hold`), and the
+``RunScratch`` of the same run in the same process adopts that lock and keeps the staged files.
 """
 
 from __future__ import annotations
@@ -28,6 +32,10 @@ from tkpk.db import sql_literal
 log = logging.getLogger(__name__)
 
 LOCK_SUFFIX = ".lock"
+#: The scratch group of the raw load's staged rows (one Parquet file per raw file).
+STAGED_GROUP = "staged"
+#: (root, run_id) -> descriptor of the run's lock taken by :func:`hold` in this process.
+_HELD: dict[tuple[Path, str], int] = {}
 
 
 def _try_lock(lock_file: Path) -> int | None:
@@ -65,6 +73,29 @@ def remove_stale(root: Path, keep: str | None = None) -> list[str]:
     return removed
 
 
+def hold(root: Path, run_id: str) -> Path:
+    """Take the run's scratch lock (once per process; kept until the run's ``RunScratch`` ends)
+    and return the run's scratch folder, created when missing (its files are kept)."""
+    key = (root, run_id)
+    if key not in _HELD:
+        root.mkdir(parents=True, exist_ok=True)
+        remove_stale(root, keep=run_id)
+        fd = _try_lock(root / f"{run_id}{LOCK_SUFFIX}")
+        if fd is None:
+            raise RuntimeError(f"scratch folder {root / run_id} is in use by another run")
+        shutil.rmtree(root / run_id, ignore_errors=True)
+        _HELD[key] = fd
+    (root / run_id).mkdir(parents=True, exist_ok=True)
+    return root / run_id
+
+
+def staged_dir(root: Path, run_id: str, kind: str) -> Path:
+    """The folder of the run's staged rows of ``kind`` (the run's lock held, see :func:`hold`)."""
+    folder = hold(root, run_id) / STAGED_GROUP / kind
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
 class RunScratch:
     """The scratch folder of one run: ``with RunScratch(root, run_id) as scratch: ...``.
 
@@ -81,6 +112,11 @@ class RunScratch:
         self._views: dict[str, tuple[duckdb.DuckDBPyConnection, str]] = {}
 
     def __enter__(self) -> RunScratch:
+        held = _HELD.pop((self.root, self.run_id), None)
+        if held is not None:  # the raw load's lock: its staged files stay
+            self._lock_fd = held
+            self.folder.mkdir(parents=True, exist_ok=True)
+            return self
         self.root.mkdir(parents=True, exist_ok=True)
         remove_stale(self.root, keep=self.run_id)
         self._lock_fd = _try_lock(self.root / f"{self.run_id}{LOCK_SUFFIX}")
@@ -116,6 +152,11 @@ class RunScratch:
         con.execute(f"create or replace temp view {view} as select * from read_parquet({path})")
         self._views[view] = (con, group)
         return target
+
+    def track_view(self, con: duckdb.DuckDBPyConnection, view: str, group: str) -> None:
+        """Drop the temporary view ``view`` (defined by the caller over files of this folder)
+        with ``group``."""
+        self._views[view] = (con, group)
 
     def release(self, group: str) -> None:
         """Drop the views of ``group`` and delete its files (also after an aborted transaction,

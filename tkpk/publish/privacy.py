@@ -2,7 +2,8 @@
 
 Before a pack is published, the distinct text cells of every exported Parquet file (list elements
 included) are compared, set-based in DuckDB, with the personal values held in the warehouse
-(registry, program records and raw tables): an exact match, ignoring letter case and surrounding
+(registry, program records, and the raw text kept for quarantined rows and flagged fields): an
+exact match, ignoring letter case and surrounding
 spaces (both sides trimmed and upper-cased), stops the publish. Free-text columns (file names) are
 also scanned for NIK-like 16-digit numbers. Each personal column is probed against the small set
 of exported cells (a semi-join), so the cost is one scan of those columns, whatever the size of the
@@ -44,22 +45,39 @@ import duckdb
 
 from tkpk.db import sql_literal
 
+#: The personal text the warehouse keeps as read (the raw files are the record of every other
+#: row): temporary views (:func:`personal_views`) over the quarantined rows' ``raw_values`` and
+#: the flagged fields' ``raw_value`` of a personal column (null by design: the probe guards it).
+PERSONAL_VIEWS: dict[str, tuple[str, str]] = {
+    "quarantine_raw_values": (
+        "quarantine",
+        "select sha256, "
+        + ", ".join(
+            f"raw_values ->> '{c}' as {c}"
+            for c in ("id_keluarga", "no_kk", "alamat", "nik", "nama", "tanggal_lahir", "no_kartu")
+        )
+        + " from quarantine",
+    ),
+    "flagged_field_raw_value": (
+        "flagged_field",
+        "select sha256, raw_value from flagged_field "
+        "where column_name in ('NIK', 'NO_KK', 'NAMA', 'ALAMAT', 'TANGGAL_LAHIR', 'NO_KARTU')",
+    ),
+}
 #: warehouse table -> columns holding personal data (or the registry id), where present.
 PERSONAL_SOURCES: dict[str, tuple[str, ...]] = {
     "registry_households": ("id_keluarga", "no_kk", "alamat"),
     "registry_members": ("nik", "nama", "tanggal_lahir"),
     "program_records": ("nik", "no_kk"),
-    "raw_households": ("id_keluarga", "no_kk", "alamat"),
-    "raw_members": ("nik", "nama", "tanggal_lahir"),
-    "raw_disbursements": ("nik", "no_kk", "nama"),
-    "raw_pbi": ("nik", "nama", "no_kartu"),
-    "raw_local": ("nik", "nama", "alamat"),
+    "member_nik_as_read": ("nik_as_read",),
+    "quarantine_raw_values": (
+        "id_keluarga", "no_kk", "alamat", "nik", "nama", "tanggal_lahir", "no_kartu"
+    ),
+    "flagged_field_raw_value": ("raw_value",),
 }
-#: warehouse table -> lineage column naming the load its rows came from (``raw_*``: the load;
-#: accepted tables: the file's SHA-256, one load per file content in ``ingest_file``).
-LINEAGE: dict[str, str] = {
-    table: "load_id" if table.startswith("raw_") else "sha256" for table in PERSONAL_SOURCES
-}
+#: warehouse table -> lineage column naming the load its rows came from: the file's SHA-256,
+#: one load per file content in ``ingest_file``.
+LINEAGE: dict[str, str] = dict.fromkeys(PERSONAL_SOURCES, "sha256")
 EXPORT_CELLS = "_publish_export_cells"
 NEW_CELLS = "_publish_new_cells"
 PREVIOUS_CELLS = "_publish_previous_cells"
@@ -105,8 +123,24 @@ class AuditResult:
     state: dict
 
 
+def personal_views(con: duckdb.DuckDBPyConnection) -> None:
+    """(Re)define the temporary views of ``PERSONAL_VIEWS`` whose table exists."""
+    tables = {
+        name
+        for (name,) in con.execute(
+            "select table_name from information_schema.tables "
+            "where table_schema = current_schema() and table_type = 'BASE TABLE'"
+        ).fetchall()
+    }
+    for view, (table, select) in PERSONAL_VIEWS.items():
+        if table in tables:
+            con.execute(f"create or replace temp view {view} as {select}")
+
+
 def _existing_columns(con: duckdb.DuckDBPyConnection) -> dict[str, dict[str, str]]:
-    """table -> column -> data type, for the tables of the current schema."""
+    """table -> column -> data type, for the tables of the current schema (and the personal
+    views over the quarantine and flagged fields, defined here)."""
+    personal_views(con)
     rows = con.execute(
         "select table_name, column_name, data_type from information_schema.columns "
         "where table_schema = current_schema()"

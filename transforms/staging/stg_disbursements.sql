@@ -1,5 +1,8 @@
 -- Staging: disbursement records (salur_) of the files being loaded.
--- Grain: one row per raw disbursement row of the batch (raw_disbursements joined to ingest_batch).
+-- Grain: one row per raw disbursement row of one file. Runs once per file, in the raw load:
+-- `_file_rows` are the reader's records (text), `_file` the file's one row of attributes (name
+-- parsed once); the result goes to the run's scratch as Parquet. `raw_text` (the row as read)
+-- stays in scratch: only quarantined rows and flagged fields keep it in the warehouse.
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
 -- type (NULL when unreadable); the program resolved through the catalog aliases (the PROGRAM
 -- column when given, else the file name's program), the kelurahan by code or name;
@@ -8,14 +11,16 @@
 with raw as (
     select
         r.*,
+        b.load_id,
         b.file_id,
-        b.file_order,
+        b.sha256,
+        b.file_name,
         b.period_end,
         b.program as file_program,
         b.channel as file_channel,
         b.stage as file_stage
-    from raw_disbursements as r
-    join ingest_batch as b on r.load_id = b.load_id
+    from _file_rows as r
+    cross join _file as b
 ),
 
 cleaned as (
@@ -25,7 +30,6 @@ cleaned as (
         sha256,
         file_name,
         row_number,
-        file_order,
         period_end,
         file_program,
         clean_text(file_channel) as channel,
@@ -42,7 +46,8 @@ cleaned as (
         clean_text(status) as status,
         clean_text(kode_kelurahan) as kode_kelurahan,
         clean_text(nama_kelurahan) as nama_kelurahan,
-        malformed
+        malformed,
+        raw_text
     from raw
 ),
 
@@ -53,7 +58,6 @@ parsed as (
         sha256,
         file_name,
         row_number,
-        file_order,
         period_end,
         program as program_text,
         program_key(program) as program_column_key,
@@ -75,7 +79,8 @@ parsed as (
             regexp_extract(upper(tahap), '^(TAHAP|TAHAPAN)?\s*([0-9]{1,2})([.,]0+)?$', 2) as integer
         ) as tahap,
         file_stage,
-        coalesce(malformed, false) as malformed
+        coalesce(malformed, false) as malformed,
+        raw_text
     from cleaned
 ),
 
@@ -100,7 +105,6 @@ final as (
         r.sha256,
         r.file_name,
         r.row_number,
-        r.file_order,
         r.period_end,
         r.program,
         catalog.cash as program_cash,
@@ -120,7 +124,8 @@ final as (
         r.channel,
         coalesce(r.tahap, r.file_stage) as stage,
         unparsed(r.tahap, r.tahap_text) as stage_unparsed,
-        r.malformed
+        r.malformed,
+        r.raw_text
     from resolved as r
     left join ref_program as catalog on catalog.code = r.program
 )

@@ -1,13 +1,16 @@
 -- Staging: household records (dtsen_keluarga_) of the files being loaded.
--- Grain: one row per raw household row of the batch (raw_households joined to ingest_batch).
+-- Grain: one row per raw household row of one file. Runs once per file, in the raw load:
+-- `_file_rows` are the reader's records (text), `_file` the file's one row of attributes (name
+-- parsed once); the result goes to the run's scratch as Parquet. `raw_text` (the row as read)
+-- stays in scratch: only quarantined rows and flagged fields keep it in the warehouse.
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
 -- type (NULL when unreadable); `<column>_unparsed` keeps the text of an optional value that could
 -- not be read. Validity is judged by expectations/stg_households.json; cross-row rules by
 -- tkpk.ingest.accept.
 with raw as (
-    select r.*, b.file_id, b.file_order, b.period, b.period_end
-    from raw_households as r
-    join ingest_batch as b on r.load_id = b.load_id
+    select r.*, b.load_id, b.file_id, b.sha256, b.file_name, b.period, b.period_end
+    from _file_rows as r
+    cross join _file as b
 ),
 
 cleaned as (
@@ -17,7 +20,6 @@ cleaned as (
         sha256,
         file_name,
         row_number,
-        file_order,
         period,
         period_end,
         clean_text(id_keluarga) as id_keluarga,
@@ -39,7 +41,8 @@ cleaned as (
         clean_text(bahan_bakar_masak) as bahan_bakar_masak,
         clean_text(fasilitas_bab) as fasilitas_bab,
         clean_text(tanggal_pendataan) as tanggal_pendataan,
-        malformed
+        malformed,
+        raw_text
     from raw
 ),
 
@@ -50,7 +53,6 @@ parsed as (
         sha256,
         file_name,
         row_number,
-        file_order,
         period as snapshot,
         period_end,
         regexp_replace(id_keluarga, '^([0-9]+)[.,]0+$', '\1') as id_keluarga,
@@ -77,7 +79,8 @@ parsed as (
         parse_code(fasilitas_bab) as fasilitas_bab,
         parse_date(tanggal_pendataan) as tanggal_pendataan,
         tanggal_pendataan as tanggal_pendataan_text,
-        coalesce(malformed, false) as malformed
+        coalesce(malformed, false) as malformed,
+        raw_text
     from cleaned
 ),
 
@@ -92,7 +95,6 @@ final as (
         p.sha256,
         p.file_name,
         p.row_number,
-        p.file_order,
         p.snapshot,
         p.period_end,
         p.id_keluarga,
@@ -118,7 +120,8 @@ final as (
         p.fasilitas_bab,
         p.tanggal_pendataan,
         unparsed(p.tanggal_pendataan, p.tanggal_pendataan_text) as tanggal_pendataan_unparsed,
-        p.malformed
+        p.malformed,
+        p.raw_text
     from parsed as p
     left join kelurahan_by_code as by_code on by_code.code = p.kelurahan_code_text
     left join ref_area_alias as by_name on by_name.alias_key = p.kelurahan_name_key

@@ -1,14 +1,17 @@
 -- Staging: local recipient lists (bantuan_) of the files being loaded.
--- Grain: one row per raw recipient row of the batch (raw_local joined to ingest_batch).
+-- Grain: one row per raw recipient row of one file. Runs once per file, in the raw load:
+-- `_file_rows` are the reader's records (text), `_file` the file's one row of attributes (name
+-- parsed once); the result goes to the run's scratch as Parquet. `raw_text` (the row as read)
+-- stays in scratch: only quarantined rows and flagged fields keep it in the warehouse.
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed; the
 -- program from JENIS_BANTUAN when given, else the file name's program (catalog aliases); an empty
 -- NILAI is 0 (allowed for in-kind programs only, judged by the suite); SUMBER_DANA, else (empty or
 -- unreadable: a flagged field) the catalog's funding; the kelurahan by name (or code). `<column>_unparsed` keeps the text of a
 -- value that could not be read. Validity: expectations/stg_local.json.
 with raw as (
-    select r.*, b.file_id, b.file_order, b.period_end, b.program as file_program
-    from raw_local as r
-    join ingest_batch as b on r.load_id = b.load_id
+    select r.*, b.load_id, b.file_id, b.sha256, b.file_name, b.period_end, b.program as file_program
+    from _file_rows as r
+    cross join _file as b
 ),
 
 cleaned as (
@@ -18,7 +21,6 @@ cleaned as (
         sha256,
         file_name,
         row_number,
-        file_order,
         period_end,
         file_program,
         clean_text(nik) as nik,
@@ -30,7 +32,8 @@ cleaned as (
         number_text(clean_text(nilai)) as nilai,
         clean_text(tanggal) as tanggal,
         upper(clean_text(sumber_dana)) as sumber_dana,
-        malformed
+        malformed,
+        raw_text
     from raw
 ),
 
@@ -41,7 +44,6 @@ parsed as (
         sha256,
         file_name,
         row_number,
-        file_order,
         period_end,
         jenis_bantuan as program_text,
         program_key(jenis_bantuan) as program_column_key,
@@ -57,7 +59,8 @@ parsed as (
         case when nilai is null or nilai = '' then cast(0 as decimal(18, 2))
              else parse_number(nilai) end as amount_idr,
         sumber_dana,
-        coalesce(malformed, false) as malformed
+        coalesce(malformed, false) as malformed,
+        raw_text
     from cleaned
 ),
 
@@ -82,7 +85,6 @@ final as (
         r.sha256,
         r.file_name,
         r.row_number,
-        r.file_order,
         r.period_end,
         r.program,
         catalog.cash as program_cash,
@@ -101,7 +103,8 @@ final as (
         unparsed(funding_code(r.sumber_dana), r.sumber_dana) as funding_source_unparsed,
         cast(null as varchar) as channel,
         cast(null as integer) as stage,
-        r.malformed
+        r.malformed,
+        r.raw_text
     from resolved as r
     left join ref_program as catalog on catalog.code = r.program
 )

@@ -1,13 +1,16 @@
 -- Staging: member records (dtsen_anggota_) of the files being loaded.
--- Grain: one row per raw member row of the batch (raw_members joined to ingest_batch).
+-- Grain: one row per raw member row of one file. Runs once per file, in the raw load:
+-- `_file_rows` are the reader's records (text), `_file` the file's one row of attributes (name
+-- parsed once); the result goes to the run's scratch as Parquet. `raw_text` (the row as read)
+-- stays in scratch: only quarantined rows and flagged fields keep it in the warehouse.
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
 -- type (NULL when unreadable); `<column>_unparsed` keeps the text of an optional value that could
 -- not be read. Validity is judged by expectations/stg_members.json; the household rules by
 -- tkpk.ingest.accept.
 with raw as (
-    select r.*, b.file_id, b.file_order, b.period, b.period_end
-    from raw_members as r
-    join ingest_batch as b on r.load_id = b.load_id
+    select r.*, b.load_id, b.file_id, b.sha256, b.file_name, b.period, b.period_end
+    from _file_rows as r
+    cross join _file as b
 ),
 
 cleaned as (
@@ -17,7 +20,6 @@ cleaned as (
         sha256,
         file_name,
         row_number,
-        file_order,
         period,
         period_end,
         clean_text(id_keluarga) as id_keluarga,
@@ -32,7 +34,8 @@ cleaned as (
         clean_text(jaminan_kesehatan) as jaminan_kesehatan,
         clean_text(disabilitas) as disabilitas,
         clean_text(status_bekerja) as status_bekerja,
-        malformed
+        malformed,
+        raw_text
     from raw
 ),
 
@@ -43,7 +46,6 @@ parsed as (
         sha256,
         file_name,
         row_number,
-        file_order,
         period as snapshot,
         period_end,
         regexp_replace(id_keluarga, '^([0-9]+)[.,]0+$', '\1') as id_keluarga,
@@ -62,7 +64,8 @@ parsed as (
         disabilitas as disabilitas_text,
         parse_code(status_bekerja) as status_bekerja_code,
         status_bekerja as status_bekerja_text,
-        coalesce(malformed, false) as malformed
+        coalesce(malformed, false) as malformed,
+        raw_text
     from cleaned
 ),
 
@@ -73,7 +76,6 @@ final as (
         sha256,
         file_name,
         row_number,
-        file_order,
         snapshot,
         period_end,
         id_keluarga,
@@ -92,7 +94,8 @@ final as (
         unparsed(disabilitas_code, disabilitas_text) as disabilitas_unparsed,
         status_bekerja_code as status_bekerja,
         unparsed(status_bekerja_code, status_bekerja_text) as status_bekerja_unparsed,
-        malformed
+        malformed,
+        raw_text
     from parsed
 )
 

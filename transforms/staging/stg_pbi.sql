@@ -1,13 +1,16 @@
 -- Staging: PBI-JK membership records (pbi_) of the files being loaded.
--- Grain: one row per raw member row of the batch (raw_pbi joined to ingest_batch): a member-month.
+-- Grain: one row per raw member row of one file: a member-month. Runs once per file, in the raw load:
+-- `_file_rows` are the reader's records (text), `_file` the file's one row of attributes (name
+-- parsed once); the result goes to the run's scratch as Parquet. `raw_text` (the row as read)
+-- stays in scratch: only quarantined rows and flagged fields keep it in the warehouse.
 -- Renames, casts and normalises only: the record date is the file's month; STATUS AKTIF ->
 -- 'success', NONAKTIF -> 'inactive'; SEGMEN PBI APBN/APBD -> funding source APBN/APBD (the
 -- catalog's funding when empty); the amount is the catalog premium, 0 for an inactive member.
 -- Validity: expectations/stg_pbi.json.
 with raw as (
-    select r.*, b.file_id, b.file_order, b.period as file_period, b.period_end
-    from raw_pbi as r
-    join ingest_batch as b on r.load_id = b.load_id
+    select r.*, b.load_id, b.file_id, b.sha256, b.file_name, b.period as file_period, b.period_end
+    from _file_rows as r
+    cross join _file as b
 ),
 
 cleaned as (
@@ -17,7 +20,6 @@ cleaned as (
         sha256,
         file_name,
         row_number,
-        file_order,
         file_period,
         period_end,
         clean_text(nik) as nik,
@@ -25,7 +27,8 @@ cleaned as (
         clean_text(nama) as nama,
         upper(replace(replace(replace(clean_text(status), ' ', ''), '-', ''), '_', '')) as status,
         clean_text(segmen) as segmen,
-        malformed
+        malformed,
+        raw_text
     from raw
 ),
 
@@ -36,7 +39,6 @@ parsed as (
         sha256,
         file_name,
         row_number,
-        file_order,
         period_end,
         file_period,
         id_digits(nik, nik_numeric) as nik,
@@ -46,7 +48,8 @@ parsed as (
         nullif(regexp_extract(upper(segmen), '^(PBI)?[\s\-_]*(APBN|APBD)$', 2), '')
             as segmen_source,
         segmen as segmen_text,
-        coalesce(malformed, false) as malformed
+        coalesce(malformed, false) as malformed,
+        raw_text
     from cleaned
 ),
 
@@ -63,7 +66,6 @@ final as (
         p.sha256,
         p.file_name,
         p.row_number,
-        p.file_order,
         p.period_end,
         c.code as program,
         'pbi' as source_kind,
@@ -86,7 +88,8 @@ final as (
         unparsed(p.segmen_source, p.segmen_text) as segmen_unparsed,
         cast(null as varchar) as channel,
         cast(null as integer) as stage,
-        p.malformed
+        p.malformed,
+        p.raw_text
     from parsed as p
     left join catalog as c on true
 )
