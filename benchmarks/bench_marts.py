@@ -68,7 +68,7 @@ select
     cast(1 + hash(b.h, 'masak') % 7 as tinyint) as bahan_bakar_masak,
     cast(1 + hash(b.h, 'bab') % 4 as tinyint) as fasilitas_bab,
     s.snapshot as tanggal_pendataan,
-    'sha' as sha256, 'dtsen_keluarga.csv' as file_name, b.h as row_number
+    1 as file_id, b.h as row_number
 from base_households b cross join snapshot_status s;
 
 create or replace table registry_members as
@@ -84,7 +84,7 @@ select
     cast(hash(b.h, m, 'sek') % 3 as tinyint) as status_sekolah,
     cast(hash(b.h, m, 'jkn') % 4 as tinyint) as jaminan_kesehatan,
     cast(0 as tinyint) as disabilitas, cast(1 as tinyint) as status_bekerja,
-    'sha' as sha256, 'dtsen_anggota.csv' as file_name, b.h * 10 + m as row_number
+    2 as file_id, b.h * 10 + m as row_number
 from base_households b
 cross join snapshot_status s
 cross join lateral (select unnest(range(b.size)) as m);
@@ -133,7 +133,7 @@ select
     status,
     case when program = 'MODAL_USAHA' then 'APBD' else 'APBN' end as funding_source,
     'bench' as channel, cast(null as smallint) as stage,
-    'sha' as sha256, 'bench.csv' as file_name, row_number() over () as row_number
+    3 as file_id, row_number() over () as row_number
 from monthly;
 
 create or replace table ingest_data_quality (

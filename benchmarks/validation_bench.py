@@ -62,7 +62,7 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
-from tkpk import reference, validation
+from tkpk import reference, suite_run, suite_sql, validation
 from tkpk.config import Settings
 from tkpk.db import connect
 from tkpk.ingest import accept
@@ -281,10 +281,10 @@ def measure_conversion(con, table: str, batch_rows: int) -> float:
     suite = validation.load_suite(None, table)
     wanted: set[str] = set()
     for expectation in suite["expectations"]:
-        wanted |= validation._columns_of(expectation) | validation._row_condition_names(expectation)
-    types = validation._table_columns(con, table)
+        wanted |= suite_sql.columns_read(expectation)
+    types = suite_run.relation_types(con, table)
     columns = ["row_id", *[c for c in types if c in wanted]]
-    select = f"select {validation._select_list(columns, types)} from {table}"
+    select = f"select {', '.join(validation._select_list(columns, types))} from {table}"
     start = time.perf_counter()
     reader = con.sql(select).to_arrow_reader(batch_rows)
     for batch in validation._record_batches(reader, batch_rows):

@@ -9,6 +9,7 @@ unless a test says otherwise, so each test states only what matters to it.
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from dataclasses import dataclass, field
 from datetime import date
@@ -85,6 +86,7 @@ class World:
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _rows: itertools.count = field(default_factory=lambda: itertools.count(1))
     _pending: dict[str, list[tuple]] = field(default_factory=dict)
+    _files: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for table in INPUT_TABLES:
@@ -94,6 +96,32 @@ class World:
             "insert into ref_poverty_line values (?, ?, ?, ?, 'test', 'test line')",
             [CITY, TEST_LINE_FROM, TEST_LINE, TEST_EXTREME_LINE],
         )
+
+    def file_id(self, file_name: str, kind: str = "disbursements") -> int:
+        """The ``file_id`` of the raw file ``file_name``, recorded in ``ingest_file`` (with the
+        SHA-256 of its name) the first time it is named (the transforms read a record's file
+        name, for file order, from ``ingest_file``)."""
+        if file_name not in self._files:
+            (next_id,) = self.con.execute(
+                "select coalesce(max(file_id), 0) + 1 from ingest_file"
+            ).fetchone()
+            self.con.execute(
+                "insert into ingest_file (sha256, file_name, kind, file_outcome, rows_read, "
+                "skipped_lines, loaded_at, file_id) values (?, ?, ?, 'loaded', 0, 0, now(), ?)",
+                [hashlib.sha256(f"{next_id}:{file_name}".encode()).hexdigest(), file_name, kind,
+                 next_id],
+            )
+            self._files[file_name] = int(next_id)
+        return self._files[file_name]
+
+    def tag(self, sha256: str, file_name: str = "salur_test.csv") -> None:
+        """Give the file ``file_name`` recorded so far the SHA-256 ``sha256``, as if it had just
+        been loaded; later records of that name go to a new file."""
+        self.con.execute(
+            "update ingest_file set sha256 = ? where file_id = ?",
+            [sha256, self.file_id(file_name)],
+        )
+        del self._files[file_name]
 
     def _add(self, table: str, row: list) -> None:
         """Queue one row of ``table`` (inserted in bulk by ``flush``)."""
@@ -155,8 +183,8 @@ class World:
                 d(snapshot), hid, kk, kelurahan, "Jl. Sintetis", rt, rw, len(people),
                 Decimal(str(y)), desil, luas_lantai, codes["jenis_lantai"], codes["jenis_dinding"],
                 codes["sumber_air_minum"], codes["sumber_penerangan"],
-                codes["bahan_bakar_masak"], codes["fasilitas_bab"], None, "sha",
-                "dtsen_keluarga_3375.csv", next(self._rows),
+                codes["bahan_bakar_masak"], codes["fasilitas_bab"], None,
+                self.file_id("dtsen_keluarga_3375.csv", "households"), next(self._rows),
             ],
         )  # fmt: skip
         niks = []
@@ -170,8 +198,8 @@ class World:
                     d(snapshot), hid, nik, values.get("nama", "Nama Sintetis"),
                     values.get("sex", "P"), values["birth"], values.get("hubungan", 1),
                     values["pendidikan"], values["sekolah"], values["jkn"],
-                    values.get("disabilitas", 0), 1, "sha",
-                    "dtsen_anggota_3375.csv", next(self._rows),
+                    values.get("disabilitas", 0), 1,
+                    self.file_id("dtsen_anggota_3375.csv", "members"), next(self._rows),
                 ],
             )  # fmt: skip
         return hid, niks
@@ -205,7 +233,7 @@ class World:
                 program, source_kind, day, day.replace(day=1),
                 None if no_nik else nik or self.nik(), no_kk,
                 kelurahan, None if amount is None else Decimal(str(amount)), status, funding,
-                "test", stage, "sha", file_name, next(self._rows),
+                "test", stage, self.file_id(file_name, source_kind), next(self._rows),
             ],
         )  # fmt: skip
 

@@ -242,3 +242,14 @@ def pbi(**changes: Any) -> dict[str, Any]:
 def local(**changes: Any) -> dict[str, Any]:
     """A valid local-list row with ``changes``."""
     return {**LOCAL, **changes}
+
+
+def with_file(table: str) -> str:
+    """SQL of ``table`` (an accepted, quarantine, duplicate or flagged_field table, whose rows
+    carry ``file_id``) with its file's ``file_name`` and ``sha256`` from ``ingest_file``, for
+    tests that look rows up by file name: ``from {with_file('quarantine')} where file_name = ?``.
+    """
+    return (
+        f"(select i.file_name, i.sha256, t.* from {table} as t "
+        f"join ingest_file as i on i.file_id = t.file_id) as {table}"
+    )

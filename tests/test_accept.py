@@ -22,13 +22,19 @@ from raw_support import (
     member,
     nik,
     pbi,
+    with_file,
 )
 
 from tkpk import reference
 from tkpk.config import Settings
 from tkpk.db import connect
 from tkpk.ingest import accept
-from tkpk.ingest.accept import ReconciliationError, ensure_tables, process_loads
+from tkpk.ingest.accept import (
+    LINEAGE_TABLES,
+    ReconciliationError,
+    ensure_tables,
+    process_loads,
+)
 from tkpk.ingest.schema import ROW_REASONS
 
 HH = "dtsen_keluarga_3375_202606.csv"
@@ -349,25 +355,30 @@ def outcome_of(con, file_name: str) -> dict[int, tuple]:
     """row_number -> (outcome, reasons or pointer) from the warehouse tables."""
     found: dict[int, tuple] = {}
     for row, reasons in con.execute(
-        "select row_number, reasons from quarantine where file_name = ?", [file_name]
+        f"select row_number, reasons from {with_file('quarantine')} where file_name = ?",
+        [file_name],
     ).fetchall():
         found[row] = ("quarantined", reasons)
     for row, of_file, of_row in con.execute(
-        "select row_number, duplicate_of_file, duplicate_of_row from duplicate where file_name = ?",
+        "select duplicate.row_number, o.file_name, duplicate.duplicate_of_row "
+        f"from {with_file('duplicate')} "
+        "left join ingest_file as o on o.file_id = duplicate.duplicate_of_file_id "
+        "where duplicate.file_name = ?",
         [file_name],
     ).fetchall():
         assert row not in found
         found[row] = ("duplicate", (of_file, of_row))
     flags: dict[int, list] = {}
     for row, column, reason in con.execute(
-        "select row_number, column_name, reason from flagged_field where file_name = ? "
+        f"select row_number, column_name, reason from {with_file('flagged_field')} "
+        "where file_name = ? "
         "order by all",
         [file_name],
     ).fetchall():
         flags.setdefault(row, []).append((column, reason))
     for table in ("registry_households", "registry_members", "program_records"):
         for (row,) in con.execute(
-            f"select row_number from {table} where file_name = ?", [file_name]
+            f"select row_number from {with_file(table)} where file_name = ?", [file_name]
         ).fetchall():
             assert row not in found
             found[row] = ("accepted", flags.pop(row, []))
@@ -480,8 +491,8 @@ def test_accepted_values_are_typed_and_normalised(run):
     ).fetchone()
     assert h3 == ("33.75.01.1004",)
     members = con.execute(
-        "select nik, jenis_kelamin, tanggal_lahir from registry_members "
-        "where file_name = ? order by row_number",
+        "select nik, jenis_kelamin, tanggal_lahir "
+        f"from {with_file('registry_members')} where file_name = ? order by row_number",
         [MEM],
     ).fetchall()
     assert members[:3] == [
@@ -502,7 +513,7 @@ def test_program_records(run):
     con, _ = run
     rows = con.execute(
         "select file_name, row_number, program, source_kind, record_date, period, nik, no_kk, "
-        "amount_idr, status, funding_source, channel, stage from program_records "
+        f"amount_idr, status, funding_source, channel, stage from {with_file('program_records')} "
         "order by file_name, row_number"
     ).fetchall()
     june, june20 = date(2026, 6, 1), date(2026, 6, 20)
@@ -666,14 +677,17 @@ def test_program_records(run):
 def test_quarantine_keeps_raw_values(run):
     con, _ = run
     raw = con.execute(
-        "select raw_values from quarantine where file_name = ? and row_number = 4", [HH]
+        f"select raw_values from {with_file('quarantine')} where file_name = ? and row_number = 4",
+        [HH],
     ).fetchone()[0]
     values = json.loads(raw)
     assert values["id_keluarga"] == "H4" and values["kode_kelurahan"] == "9999999999"
     assert "load_id" not in values and "row_number" not in values
     malformed = json.loads(
         con.execute(
-            "select raw_values from quarantine where file_name = ? and row_number = 12", [HH]
+            f"select raw_values from {with_file('quarantine')} "
+            "where file_name = ? and row_number = 12",
+            [HH],
         ).fetchone()[0]
     )
     assert malformed["malformed"] is True and "H10" in json.dumps(malformed["extra"])
@@ -917,7 +931,7 @@ def test_flagged_fields_are_recorded_without_personal_values(run):
     con, summary = run
     got = con.execute(
         "select file_name, row_number, column_name, reason, raw_value, period, kelurahan_code, "
-        "id_keluarga from flagged_field where (file_name, row_number) in "
+        f"id_keluarga from {with_file('flagged_field')} where (file_name, row_number) in "
         "((?, 7), (?, 22), (?, 12), (?, 15), (?, 12), (?, 3)) order by file_name, row_number, "
         "column_name",
         [HH, HH, MEM, MEM, PKH, MODAL],
@@ -939,7 +953,7 @@ def test_flagged_fields_are_recorded_without_personal_values(run):
     # every (file, row, column, reason) once; the summary counts them per reason
     total = con.execute("select count(*) from flagged_field").fetchone()[0]
     distinct = con.execute(
-        "select count(*) from (select distinct sha256, row_number, column_name, reason "
+        "select count(*) from (select distinct file_id, row_number, column_name, reason "
         "from flagged_field)"
     ).fetchone()[0]
     assert total == distinct == sum(summary.flagged.values())
@@ -957,7 +971,8 @@ def test_flagged_fields_are_null_in_the_accepted_tables(run):
     members = dict(
         con.execute(
             "select row_number, struct_pack(nik, tanggal_lahir, jenis_kelamin) "
-            "from registry_members where file_name = ? and row_number in (6, 12, 15)",
+            f"from {with_file('registry_members')} "
+            "where file_name = ? and row_number in (6, 12, 15)",
             [MEM],
         ).fetchall()
     )
@@ -986,3 +1001,62 @@ def test_member_with_flagged_nik_repeated_in_a_later_run_is_a_duplicate(fresh):
         3: ("accepted", [("NIK", "nik_invalid")]),
     }
     assert con.execute("select count(*) from registry_members").fetchone()[0] == 4
+
+
+def test_older_warehouse_gets_integer_lineage_on_open(fresh):
+    """A warehouse from before integer lineage (sha256 + file_name in the accepted, quarantine,
+    duplicate and flagged tables; the duplicate pointer a file name) is rewritten when the ingest
+    opens it: the same rows with their file_id, the pointer by the file's id; a repeat in the
+    next run is still found."""
+    settings, con, world = fresh
+    first = [
+        world.add_file(
+            "households",
+            HH,
+            [
+                household(id_keluarga="H1"),
+                household(id_keluarga="H1"),  # a duplicate of row 1
+                household(id_keluarga="H2", pengeluaran_per_kapita="0"),  # quarantined
+            ],
+        ),
+        world.add_file("members", MEM, [member(nik="123")]),  # accepted, its NIK flagged
+        world.add_file(
+            "disbursements", PKH, [disbursement()], program="PKH", channel="bri", stage=2
+        ),
+    ]
+    process_loads(con, settings, "run-1", first)
+    before = {t: sorted(con.execute(f"select * from {t}").fetchall()) for t in LINEAGE_TABLES}
+    assert all(before.values())
+    for table in LINEAGE_TABLES:  # back to the old layout
+        pointer = table == "duplicate"
+        con.execute(
+            f"""
+            create or replace table {table} as
+            select i.sha256, i.file_name,
+                t.* exclude (file_id{", duplicate_of_file_id" if pointer else ""})
+                {", o.file_name as duplicate_of_file" if pointer else ""}
+            from {table} as t
+            join ingest_file as i on i.file_id = t.file_id
+            {"left join ingest_file as o on o.file_id = t.duplicate_of_file_id" if pointer else ""}
+            """
+        )
+    assert accept.upgrade_lineage(con) == list(LINEAGE_TABLES)
+    assert accept.upgrade_lineage(con) == []  # once only
+    after = {t: sorted(con.execute(f"select * from {t}").fetchall()) for t in LINEAGE_TABLES}
+    assert after == before
+    again = world.add_file(
+        "households", "dtsen_keluarga_3375_202606_revisi.csv", [household(id_keluarga="H1")]
+    )
+    process_loads(con, settings, "run-2", [again])
+    assert outcome_of(con, "dtsen_keluarga_3375_202606_revisi.csv") == {
+        1: ("duplicate", (HH, 1))
+    }
+
+
+def test_a_rule_file_without_a_value_for_a_placeholder_is_an_error():
+    with pytest.raises(KeyError, match="registry_decision.sql: no value for"):
+        accept.render("registry_decision", kind="households")
+    # every rule file renders with a kind's values, and leaves no placeholder
+    for name in sorted(p.stem for p in accept.ACCEPT_DIR.glob("*.sql")):
+        text = accept.render(name, **accept._rule_values("members"))
+        assert "{{" not in text, name

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from raw_support import with_file
 
 from tkpk.config import Settings
 
@@ -158,12 +159,14 @@ def test_injected_defects_land_where_the_side_file_says(sample):
         quarantined = {
             (f, int(r)): set(reasons)
             for f, r, reasons in con.execute(
-                "select file_name, row_number, reasons from quarantine"
+                f"select file_name, row_number, reasons from {with_file('quarantine')}"
             ).fetchall()
         }
         duplicates = {
             (f, int(r))
-            for f, r in con.execute("select file_name, row_number from duplicate").fetchall()
+            for f, r in con.execute(
+                f"select file_name, row_number from {with_file('duplicate')}"
+            ).fetchall()
         }
         files = dict(
             con.execute(
@@ -174,7 +177,8 @@ def test_injected_defects_land_where_the_side_file_says(sample):
         flagged = {
             (f, int(r), column, reason)
             for f, r, column, reason in con.execute(
-                "select file_name, row_number, column_name, reason from flagged_field"
+                "select file_name, row_number, column_name, reason "
+                f"from {with_file('flagged_field')}"
             ).fetchall()
         }
     problems = []

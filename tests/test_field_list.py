@@ -19,6 +19,7 @@ from tkpk.cli import app
 from tkpk.config import Settings
 from tkpk.db import connect
 from tkpk.field_list import FieldListError, field_list
+from tkpk.publish.manifest import source_files
 
 PURPOSE = "Verifikasi lapangan untuk usulan BLT kelurahan Desember"
 
@@ -56,12 +57,13 @@ def production(tmp_path_factory) -> Settings:
                 members=[{**head, "nama": "Lain Kelurahan"}])
     w.record("PKH", "2031-02", nik=niks[0])
     w.build()
-    con.execute("create table if not exists ingest_file (file_name varchar, sha256 varchar, "
-                "kind varchar, period date, file_outcome varchar)")
+    published = source_files(con)  # the files of the World's rows (ingest_file), as published
     con.close()
     for pack in ("restricted", "bappeda"):
         (settings.curated_dir / pack).mkdir(parents=True)
-    (settings.restricted_dir / "manifest.json").write_text(json.dumps({"source_files": []}))
+    (settings.restricted_dir / "manifest.json").write_text(
+        json.dumps({"source_files": published})
+    )
     return settings
 
 

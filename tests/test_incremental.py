@@ -70,9 +70,10 @@ def add_records(w: World, households, months: list[str], seed: int) -> None:
                 w.record(program, day, nik=rng.choice(niks), status="failed")
 
 
-def tag_new_rows(con, sha: str) -> None:
-    """Give the records not yet tagged (sha256 'sha') the new file's sha256."""
-    con.execute("update program_records set sha256 = ? where sha256 = 'sha'", [sha])
+def tag_new_rows(w: World, sha: str) -> None:
+    """Give the records added since the last tag (file ``salur_test.csv``) a file of their own
+    with SHA-256 ``sha``, as if it had just been loaded."""
+    w.tag(sha)
 
 
 def snapshot_tables(con) -> dict[str, list[tuple]]:
@@ -89,7 +90,7 @@ def built(con):
     w, households = make_world(con)
     add_records(w, households, [f"2031-{m:02d}" for m in range(1, 11)], seed=1)
     w.flush()
-    tag_new_rows(con, "base")
+    tag_new_rows(w, "base")
     report = build_changed(con, [loaded("registry", "households"), loaded("base")])
     assert report.mode == "full"
     return w, households
@@ -108,7 +109,7 @@ def test_incremental_equals_full(con, built, months, expected_periods):
     w, households = built
     add_records(w, households, months, seed=99)
     w.flush()
-    tag_new_rows(con, "new")
+    tag_new_rows(w, "new")
     already = SimpleNamespace(sha256="base", kind="disbursements", outcome="already_loaded")
     report = build_changed(con, [already, loaded("new")])
     assert report.mode == "incremental", report.reason
@@ -178,14 +179,14 @@ def test_household_tables_stay_clustered_by_period(con, months):
     w, households = make_world(con)
     add_records(w, households, [f"2031-{m:02d}" for m in range(1, 11)], seed=1)
     w.flush()
-    tag_new_rows(con, "base")
+    tag_new_rows(w, "base")
     assert build_changed(con, [loaded("registry", "households"), loaded("base")]).mode == "full"
     for table, key in CLUSTER_KEYS.items():
         runs, values = key_runs(con, table, key)
         assert values > 1 and runs == values, f"{table} not clustered by {key} after a full build"
     add_records(w, households, months, seed=99)
     w.flush()
-    tag_new_rows(con, "new")
+    tag_new_rows(w, "new")
     assert build_changed(con, [loaded("new")]).mode == "incremental"
     for table, key in CLUSTER_KEYS.items():
         runs, values = key_runs(con, table, key)

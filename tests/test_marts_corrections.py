@@ -176,7 +176,7 @@ def test_incremental_build_applies_a_correction_to_an_old_period(con):
     w.record("PKH", "2031-02-11", nik=b, amount=750_000, status="failed", stage=1, file_name=FEB)
     w.record("BPNT", "2031-04-01", amount=600_000)  # the latest period: 2031-04
     w.flush()
-    con.execute("update program_records set sha256 = 'feb'")
+    w.tag("feb", FEB)
     registry = SimpleNamespace(sha256="registry", kind="households", outcome="loaded")
     feb = SimpleNamespace(sha256="feb", kind="disbursements", outcome="loaded")
     assert build_changed(con, [registry, feb]).mode == "full"
@@ -184,7 +184,7 @@ def test_incremental_build_applies_a_correction_to_an_old_period(con):
     w.record("PKH", "2031-03-05", nik=a, amount=750_000, status="failed", stage=1, file_name=MAR)
     w.record("PKH", "2031-03-06", nik=b, amount=750_000, stage=1, file_name=MAR)
     w.flush()
-    con.execute("update program_records set sha256 = 'mar' where sha256 = 'sha'")
+    w.tag("mar", MAR)
     mar = SimpleNamespace(sha256="mar", kind="disbursements", outcome="loaded")
     report = build_changed(con, [mar])
     assert report.mode == "incremental", report.reason

@@ -26,37 +26,37 @@ def world(tmp_path_factory) -> Iterator[World]:
     ).fetchall()[0][0]
     w.con.execute(
         "insert into ingest_file (sha256, file_name, kind, period, file_outcome, rows_read, "
-        "skipped_lines, loaded_at) values "
+        "skipped_lines, loaded_at, file_id) values "
         "('hh', 'dtsen_keluarga_3375_203103.csv', 'households', date '2031-03-01', 'loaded', "
-        "4, 0, now()), "
+        "4, 0, now(), 101), "
         "('mm', 'dtsen_anggota_3375_203103.csv', 'members', date '2031-03-01', 'loaded', 8, 0, "
-        "now())"
+        "now(), 102)"
     )
     rows = [
-        ("hh", "households", {"id_keluarga": "Q1", "kode_kelurahan": "3375011002"}),
-        ("hh", "households", {"id_keluarga": "Q2", "nama_kelurahan": "ZZ Tidak Dikenal"}),
-        ("mm", "members", {"id_keluarga": h1}),
-        ("mm", "members", {"id_keluarga": "Q1"}),
-        ("mm", "members", {"id_keluarga": "NOPE"}),
+        (101, "households", {"id_keluarga": "Q1", "kode_kelurahan": "3375011002"}),
+        (101, "households", {"id_keluarga": "Q2", "nama_kelurahan": "ZZ Tidak Dikenal"}),
+        (102, "members", {"id_keluarga": h1}),
+        (102, "members", {"id_keluarga": "Q1"}),
+        (102, "members", {"id_keluarga": "NOPE"}),
     ]
-    for i, (sha, kind, raw) in enumerate(rows, start=1):
+    for i, (file_id, kind, raw) in enumerate(rows, start=1):
         w.con.execute(
-            "insert into quarantine values (?, 'f', ?, ?, ['code_invalid'], ?, 'load')",
-            [sha, kind, i, json.dumps(raw)],
+            "insert into quarantine values (?, ?, ?, ['code_invalid'], ?, 'load')",
+            [file_id, kind, i, json.dumps(raw)],
         )
     # flagged fields: H1's row twice (DESIL and floor code: one household), a member of H1 and a
     # member of H2
     flagged = [
-        ("hh", "households", 1, "DESIL", "2031-03-01", KEL_MEDONO),
-        ("hh", "households", 1, "JENIS_LANTAI", "2031-03-01", KEL_MEDONO),
-        ("mm", "members", 1, "TANGGAL_LAHIR", "2031-03-01", KEL_MEDONO),
-        ("mm", "members", 4, "NIK", "2031-03-01", KEL_KRAPYAK),
+        (101, "households", 1, "DESIL", "2031-03-01", KEL_MEDONO),
+        (101, "households", 1, "JENIS_LANTAI", "2031-03-01", KEL_MEDONO),
+        (102, "members", 1, "TANGGAL_LAHIR", "2031-03-01", KEL_MEDONO),
+        (102, "members", 4, "NIK", "2031-03-01", KEL_KRAPYAK),
     ]
-    for sha, kind, row, column, period, kelurahan in flagged:
+    for file_id, kind, row, column, period, kelurahan in flagged:
         w.con.execute(
-            "insert into flagged_field values (?, 'f', ?, ?, ?, 'code_invalid', null, 'load', "
+            "insert into flagged_field values (?, ?, ?, ?, 'code_invalid', null, 'load', "
             "cast(? as date), ?, null)",
-            [sha, kind, row, column, period, kelurahan],
+            [file_id, kind, row, column, period, kelurahan],
         )
     w.build()
     yield w

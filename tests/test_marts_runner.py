@@ -190,16 +190,23 @@ def test_flagged_fields_are_listed_and_counted_per_kelurahan(con):
     RT and a date are left out like personal data."""
     w = World(con)
     con.execute(
+        "insert into ingest_file (sha256, file_name, kind, file_outcome, rows_read, "
+        "skipped_lines, loaded_at, file_id) values "
+        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 'loaded', 5, 0, now(), 201), "
+        "('m1', 'dtsen_anggota_3375_203103.csv', 'members', 'loaded', 9, 0, now(), 202), "
+        "('s1', 'salur_pkh_bri_203103.csv', 'disbursements', 'loaded', 2, 0, now(), 203)"
+    )
+    con.execute(
         "insert into flagged_field values "
-        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 4, 'DESIL', 'code_invalid', "
+        "(201, 'households', 4, 'DESIL', 'code_invalid', "
         " '11', 'l1', date '2031-03-01', '33.75.01.1002', 'K1'), "
-        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 4, 'RT', 'code_invalid', "
+        "(201, 'households', 4, 'RT', 'code_invalid', "
         " '3375.0101.0180.0001', 'l1', date '2031-03-01', '33.75.01.1002', 'K1'), "
-        "('m1', 'dtsen_anggota_3375_203103.csv', 'members', 9, 'TANGGAL_LAHIR', 'date_invalid', "
+        "(202, 'members', 9, 'TANGGAL_LAHIR', 'date_invalid', "
         " null, 'l2', date '2031-03-01', '33.75.01.1002', 'K1'), "
-        "('h1', 'dtsen_keluarga_3375_203103.csv', 'households', 5, 'TANGGAL_PENDATAAN', "
+        "(201, 'households', 5, 'TANGGAL_PENDATAAN', "
         " 'date_invalid', '2031-04-02', 'l1', date '2031-03-01', '33.75.01.1002', 'K2'), "
-        "('s1', 'salur_pkh_bri_203103.csv', 'disbursements', 2, 'NIK', 'nik_invalid', "
+        "(203, 'disbursements', 2, 'NIK', 'nik_invalid', "
         " null, 'l3', date '2031-03-01', null, null)"
     )
     w.build()

@@ -10,6 +10,7 @@ import json
 
 import pytest
 from raw_files_support import NIK1, NIK2, NIK3, load, raw_rows, xlsx
+from raw_support import with_file
 
 from tkpk.ingest.accept import process_loads
 from tkpk.ingest.raw import load_new_files
@@ -171,11 +172,14 @@ def _fates(con, name: str) -> dict[int, tuple]:
     fates = {
         row: ("accepted",)
         for (row,) in con.execute(
-            "select row_number from program_records where file_name = ?", [name]
+            f"select row_number from {with_file('program_records')} where file_name = ?",
+            [name],
         ).fetchall()
     }
     for row, reasons, raw in con.execute(
-        "select row_number, reasons, raw_values from quarantine where file_name = ?", [name]
+        f"select row_number, reasons, raw_values from {with_file('quarantine')} "
+        "where file_name = ?",
+        [name],
     ).fetchall():
         fates[row] = ("quarantined", reasons, json.loads(raw)["extra"]["_line"])
     return fates

@@ -16,6 +16,7 @@ import duckdb
 import pytest
 from ops_support import Place, root, sample_side, shared_forker, shared_sample
 from raw_files_support import Formula, xlsx
+from raw_support import with_file
 
 from tkpk.config import Limits
 
@@ -205,7 +206,8 @@ def test_nothing_is_lost(hostile_run) -> None:
             "'sheet_ignored' and file_name like 'bantuan_modal_usaha_2025%'"
         ).fetchall()
         reasons = con.execute(
-            "select reasons from quarantine where file_name = 'pbi_jk_202603.csv'"
+            f"select reasons from {with_file('quarantine')} "
+            "where file_name = 'pbi_jk_202603.csv'"
         ).fetchall()
         garbled = con.execute(
             "select (select count(*) from registry_members where contains(nama, '\ufffd')) "

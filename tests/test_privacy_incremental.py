@@ -1,7 +1,7 @@
 """The incremental personal-data audit: exact against the published version, cheaper when little
 changed (synthetic people only).
 
-The warehouse here is hand-written: two personal tables with their lineage by ``sha256``
+The warehouse here is hand-written: two personal tables with their lineage by ``file_id``
 (``quarantine``'s raw values, probed as ``quarantine_raw_values``, and ``registry_members``) and
 ``ingest_file``. Exports are one small Parquet
 file per version (``restricted/data_quality.parquet``: a free-text file name and a note).
@@ -22,16 +22,18 @@ from tkpk.publish.privacy import PersonalDataError
 
 FREE_TEXT = {"file_name"}
 SHA = {"L1": "1" * 64, "L2": "2" * 64}
+FILE_ID = {"L1": 1, "L2": 2}
 
 
 def _warehouse(con: duckdb.DuckDBPyConnection) -> None:
     """Load L1: one person, in the quarantine (as read) and the accepted table."""
     con.execute(
         """
-        create table ingest_file (sha256 varchar, file_name varchar, load_id varchar);
-        create table quarantine (sha256 varchar, file_name varchar, raw_values json);
+        create table ingest_file (sha256 varchar, file_name varchar, load_id varchar,
+                                  file_id integer);
+        create table quarantine (file_id integer, raw_values json);
         create table registry_members (nik varchar, nama varchar, tanggal_lahir date,
-                                       sha256 varchar, file_name varchar);
+                                       file_id integer, row_number bigint);
         """
     )
     _load(con, "L1", "3375015507800011", "Sumiyati Testdata", "1980-07-15")
@@ -40,14 +42,14 @@ def _warehouse(con: duckdb.DuckDBPyConnection) -> None:
 def _load(con: duckdb.DuckDBPyConnection, load: str, nik: str, nama: str, born: str) -> None:
     """A new load with one member row (quarantined as read, and accepted)."""
     sha, name = SHA[load], f"dtsen_anggota_{load}.csv"
-    con.execute("insert into ingest_file values (?, ?, ?)", [sha, name, load])
+    con.execute("insert into ingest_file values (?, ?, ?, ?)", [sha, name, load, FILE_ID[load]])
     con.execute(
-        "insert into quarantine values (?, ?, json_object('nik', ?, 'nama', ?, "
+        "insert into quarantine values (?, json_object('nik', ?, 'nama', ?, "
         "'tanggal_lahir', ?))",
-        [sha, name, nik, nama, born],
+        [FILE_ID[load], nik, nama, born],
     )
-    con.execute("insert into registry_members values (?, ?, ?::date, ?, ?)",
-                [nik, nama, born, sha, name])
+    con.execute("insert into registry_members values (?, ?, ?::date, ?, 1)",
+                [nik, nama, born, FILE_ID[load]])
 
 
 def _export(con: duckdb.DuckDBPyConnection, version: Path, cells: list[tuple[str, str]]) -> Path:
@@ -149,7 +151,7 @@ def test_rows_added_to_an_old_load_make_the_table_new(wh, tmp_path) -> None:
     v1 = _published(wh, tmp_path, cells)
     wh.execute(
         "insert into registry_members values ('3375026610650033', 'Wagiyem Fiktifiana', "
-        f"date '1965-10-26', '{SHA['L1']}', 'dtsen_anggota_L1.csv')"
+        f"date '1965-10-26', {FILE_ID['L1']}, 2)"
     )
     result = _audit(wh, _export(wh, tmp_path / "v2", cells), v1)
     assert "registry_members.nama: all rows x all cells" in result.plan.probes
@@ -205,12 +207,14 @@ def _with_lineage(con: duckdb.DuckDBPyConnection) -> None:
         """
         alter table ingest_file add column load_id varchar;
         update ingest_file set load_id = 'run-1-000' || sha256[1];
-        alter table registry_households add column sha256 varchar;
-        alter table registry_members add column sha256 varchar;
-        alter table program_records add column sha256 varchar;
-        update registry_households set sha256 = repeat('a', 64);
-        update registry_members set sha256 = repeat('a', 64);
-        update program_records set sha256 = repeat('b', 64);
+        alter table ingest_file add column file_id integer;
+        update ingest_file set file_id = ascii(sha256[1]);
+        alter table registry_households add column file_id integer;
+        alter table registry_members add column file_id integer;
+        alter table program_records add column file_id integer;
+        update registry_households set file_id = ascii('a');
+        update registry_members set file_id = ascii('a');
+        update program_records set file_id = ascii('b');
         """
     )
 
@@ -237,11 +241,11 @@ def test_publish_audits_incrementally_against_the_current_version(
     # a member loaded now, named like a cell the published packs hold: found, nothing published
     con.execute(
         "insert into ingest_file values ('dtsen_anggota_3375_202610.csv', repeat('d', 64), "
-        "'members', date '2026-10-01', 'loaded', 'run-3-0001')"
+        "'members', date '2026-10-01', 'loaded', 'run-3-0001', ascii('d'))"
     )
     con.execute(
         "insert into registry_members values (date '2026-10-01', 'KLG-TEST-000109', "
-        "'3375010101010109', 'salur_pkh_bri_202609.csv', date '1999-01-01', repeat('d', 64))"
+        "'3375010101010109', 'salur_pkh_bri_202609.csv', date '1999-01-01', ascii('d'))"
     )
     with pytest.raises(PersonalDataError, match="registry_members.nama"):
         publish(con, settings, "run-3")

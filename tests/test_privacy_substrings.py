@@ -142,11 +142,12 @@ def test_an_old_cell_holding_a_new_persons_name_is_found(tmp_path) -> None:
     con = connect(settings, ":memory:")
     con.execute(
         """
-        create table ingest_file (sha256 varchar, file_name varchar, load_id varchar);
-        create table quarantine (sha256 varchar, file_name varchar, raw_values json);
-        insert into ingest_file values ('a', 'f1.csv', 'L1');
+        create table ingest_file (sha256 varchar, file_name varchar, load_id varchar,
+                                  file_id integer);
+        create table quarantine (file_id integer, raw_values json);
+        insert into ingest_file values ('a', 'f1.csv', 'L1', 1);
         insert into quarantine values
-            ('a', 'f1.csv', json_object('nik', '3375010101800001', 'nama', 'Budi Lama'));
+            (1, json_object('nik', '3375010101800001', 'nama', 'Budi Lama'));
         """
     )
     version = tmp_path / "v1" / "restricted"
@@ -158,9 +159,9 @@ def test_an_old_cell_holding_a_new_persons_name_is_found(tmp_path) -> None:
     first = privacy.audit_version(con, _files(version.parent), set(), None)
     assert first.problems == []
     privacy.write_state(version.parent, first.state)
-    con.execute("insert into ingest_file values ('b', 'f2.csv', 'L2')")
+    con.execute("insert into ingest_file values ('b', 'f2.csv', 'L2', 2)")
     con.execute("insert into quarantine values "
-                "('b', 'f2.csv', json_object('nik', '3375010101800002', 'nama', 'SITI BARUNAMA'))")
+                "(2, json_object('nik', '3375010101800002', 'nama', 'SITI BARUNAMA'))")
     result = privacy.audit_version(con, _files(version.parent), set(), version.parent)
     assert result.plan.mode == "incremental" and result.plan.new_cells == 0
     assert result.plan.new_loads == ["L2"]

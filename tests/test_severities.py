@@ -25,6 +25,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+import raw_support
 from raw_support import RawWorld, disbursement, household, kk, local, member, nik
 
 from tkpk import reference
@@ -106,7 +107,8 @@ def test_flagged_households_and_members_count_in_p0(built):
 
 def test_expenditure_zero_is_quarantined_with_its_members(built):
     assert built.execute(
-        "select file_name, row_number, reasons from quarantine order by file_name"
+        f"select file_name, row_number, reasons from {raw_support.with_file('quarantine')} "
+        "order by file_name"
     ).fetchall() == [
         ("dtsen_anggota_3375_202606.csv", 5, ["household_quarantined"]),
         ("dtsen_keluarga_3375_202606.csv", 3, ["expenditure_invalid"]),

@@ -376,11 +376,67 @@ def test_regex_translation_agrees_with_python_re(con, pattern, text, matches):
     assert found[0] is matches
 
 
-def test_publish_compiler_is_the_shared_one():
+def test_one_executor_for_staging_and_output_suites(people, monkeypatch):
+    """validate_table (staging) and run_suite / validate_output (outputs) all run suite_run."""
+    from tkpk import suite_run
     from tkpk.publish import suites
 
-    assert suites._row_predicate is suite_sql.row_predicate
-    assert suites._unexpected_sql is suite_sql.unexpected_sql
+    calls = []
+    real = suite_run.execute
+
+    def spy(con, relation, suite, **options):
+        calls.append((relation, options.get("ids", False)))
+        return real(con, relation, suite, **options)
+
+    monkeypatch.setattr(suite_run, "execute", spy)
+    suite = _suite(_e("expect_column_values_to_be_in_set", column="sex", value_set=["L", "P"]))
+    validate_table(people, "people", suite, gx_sample_rows=0)
+    (failure,) = suites.run_suite(people, "people", "people", suite)
+    assert calls == [("people", True), ("people", False)]
+    assert (failure.unexpected, failure.sample) == (1, "(sex) = ('X',)")
+
+
+def test_executor_counts_equal_with_and_without_ids(people):
+    """Counts only (one ``count(*) filter`` scan) and with ids (the pairs table) agree."""
+    from tkpk import suite_run
+
+    suite = _suite(*(expectation for expectation, _ in CASES))
+    expected = {index: len(ids) for index, (_, ids) in enumerate(CASES) if ids}
+    with suite_run.execute(people, "people", suite) as counted:
+        assert (counted.rows, counted.counts, counted.ids()) == (8, expected, {})
+    with suite_run.execute(people, "people", suite, row_id="row_id", ids=True) as kept:
+        assert (kept.rows, kept.counts) == (8, expected)
+        assert {i: sorted(v) for i, v in kept.ids().items()} == {
+            index: ids for index, (_, ids) in enumerate(CASES) if ids
+        }
+    with suite_run.execute(people, "people", suite, where="row_id <= 2") as restricted:
+        assert restricted.rows == 2
+        first_two = {index: len([i for i in ids if i <= 2]) for index, (_, ids) in enumerate(CASES)}
+        assert restricted.counts == {index: n for index, n in first_two.items() if n}
+
+
+def test_executor_stops_on_a_wrong_column_list_and_samples_by_key(people):
+    from tkpk import suite_run
+
+    wrong = _suite(
+        {"type": "expect_table_columns_to_match_ordered_list",
+         "kwargs": {"column_list": ["row_id", "nik", "zzz"]}},
+        _e("expect_column_values_to_not_be_null", column="zzz"),
+    )
+    with suite_run.execute(people, "people", wrong) as run:
+        assert run.stopped and run.counts == {0: 1}
+        assert run.problems[0].startswith("missing ['zzz'], undocumented ['nama'")
+    rows = _suite(
+        _e("expect_column_values_to_be_between", column="amount", min_value=0),
+        {"type": "unexpected_rows_expectation",
+         "kwargs": {"unexpected_rows_query": "select * from {batch} where stage > 50"}},
+        {"type": "expect_table_row_count_to_be_between", "kwargs": {"max_value": 6}},
+    )
+    with suite_run.execute(people, "people", rows, where="row_id <> 7") as run:
+        assert run.counts == {0: 1, 1: 1, 2: 1} and run.rows == 7
+        assert run.sample(0, prefer=["row_id"]) == (["row_id", "amount"], [(4, Decimal("-5.00"))])
+        assert run.sample(1, prefer=["row_id", "stage"]) == (["row_id", "stage"], [(6, 100)])
+        assert run.problems == {2: "7 rows, expected [None, 6]"}
 
 
 def test_text_row_ids_and_regex_only_on_text(people):
@@ -391,3 +447,32 @@ def test_text_row_ids_and_regex_only_on_text(people):
     on_number = _suite(_e("expect_column_values_to_match_regex", column="desil", regex="^1"))
     with pytest.raises(ValidationError, match="regex on column desil of type INTEGER"):
         validate_table(people, "coded", on_number, row_id="code")
+
+
+def test_output_suite_same_failures_with_and_without_gx(con, tmp_path):
+    """validate_output runs the executor once; GX (use_gx) cross-checks that same run and adds
+    its outcome, the failures are the same either way (hand-counted on four rows)."""
+    from tkpk.publish import suites
+
+    con.execute("create table t as select * from (values (1, 'a', 0.5), (2, 'b', 1.5), "
+                "(2, 'c', -1.0), (4, 'd', null)) v(k, name, ratio)")
+    suite = {"name": "t", "expectations": [
+        {"type": "expect_column_values_to_be_between",
+         "kwargs": {"column": "ratio", "min_value": 0, "max_value": 1},
+         "meta": {"check": "ratio in [0, 1]"}},
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "k"},
+         "meta": {"check": "the key is unique"}},
+        {"type": "unexpected_rows_expectation",
+         "kwargs": {"unexpected_rows_query": "select k from {batch} where name > 'c'"},
+         "meta": {"check": "names up to c"}},
+    ]}
+    (tmp_path / "t.json").write_text(json.dumps(suite), encoding="utf-8")
+    plain, none = suites.validate_output(con, "t", "t", tmp_path, use_gx=False)
+    checked, outcome = suites.validate_output(con, "t", "t", tmp_path, use_gx=True)
+    assert none is None and [str(f) for f in plain] == [str(f) for f in checked]
+    assert [(f.check, f.unexpected) for f in plain] == [
+        ("ratio in [0, 1]", 2), ("the key is unique", 2), ("names up to c", 1),
+    ]
+    assert plain[2].sample == "(k) = (4,)"
+    assert [f.unexpected_count for f in outcome.failures] == [2, 2, 1]
+    assert outcome.results[0].meta["tkpk_sample"]["note"] == "all 4 rows"

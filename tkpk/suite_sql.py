@@ -1,8 +1,10 @@
 """Great Expectations 1.x suites compiled to DuckDB SQL, with GX's semantics.
 
-One declaration, two engines: the suite files in ``expectations/`` are run by GX (Data Docs, a
-bounded sample) and, through this module, as plain DuckDB SQL over whole tables. Each row-wise
-expectation becomes a predicate that is true exactly on the rows GX reports as unexpected:
+One declaration, one compiler, one executor: the suite files in ``expectations/`` (staging and
+output suites, each rule with its ``meta.severity``) are compiled here and run as plain DuckDB SQL
+over whole relations by ``tkpk.suite_run``; GX runs them on a bounded sample as a cross-check and
+for the Data Docs (``tkpk.validation``). Each row-wise expectation becomes a predicate that is
+true exactly on the rows GX reports as unexpected:
 
 - column-value expectations skip nulls (GX's pandas "column map" metrics drop them first), except
   ``expect_column_values_to_not_be_null``; for FLOAT/DOUBLE columns NaN counts as null, as in
@@ -71,15 +73,22 @@ ROW_WISE = (
 )
 #: Expectations judged per row but against the other rows (duplicates): rows have ids.
 ROW_SET = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
-#: Expectations about the table as a whole (no failing rows).
-TABLE_LEVEL = (
-    "expect_table_row_count_to_equal",
-    "expect_table_row_count_to_be_between",
+#: Expectations about the relation's columns: judged before any expectation reads a column.
+COLUMN_STRUCTURE = (
     "expect_table_columns_to_match_ordered_list",
     "expect_table_columns_to_match_set",
     "expect_table_column_count_to_equal",
     "expect_column_to_exist",
 )
+#: Expectations about the table as a whole (no failing rows).
+TABLE_LEVEL = (
+    "expect_table_row_count_to_equal",
+    "expect_table_row_count_to_be_between",
+    *COLUMN_STRUCTURE,
+)
+#: ``meta.severity`` values (dbt's words): ``error`` quarantines the row, ``warn`` accepts it with
+#: the flagged field set to null. An expectation without one is an ``error``.
+SEVERITIES = ("error", "warn")
 
 _COMPARISON_OPERATORS = {"==": "=", "!=": "<>", "<": "<", "<=": "<=", ">": ">", ">=": ">="}
 _STRING_TYPES = ("VARCHAR", "CHAR", "TEXT", "STRING", "BPCHAR")
@@ -301,15 +310,61 @@ def _pair(kw: Mapping[str, Any]) -> str:
 # ------------------------------------------------------------------------------------- compiler
 
 
-def _check_severity(expectation: Mapping[str, Any]) -> None:
-    """Raise unless ``meta.severity`` is absent (an error), ``error``, or ``warn`` with the
-    canonical ``meta.column`` it flags (dbt's words; tkpk.validation.flagged_field)."""
+def severity(expectation: Mapping[str, Any]) -> str:
+    """The expectation's ``meta.severity`` (``error`` when absent); raises on any other word."""
+    value = (expectation.get("meta") or {}).get("severity", "error")
+    if value not in SEVERITIES:
+        raise SuiteCompileError(f"meta.severity {value!r} of {expectation.get('type')} is not "
+                                f"one of {SEVERITIES}")
+    return value
+
+
+def flagged_field(expectation: Mapping[str, Any]) -> tuple[str, str] | None:
+    """For a ``warn`` expectation: (canonical column it flags, ``meta.column``: a name, or a list
+    of alternatives joined by ``|``, the first holding a raw value being flagged; the table's
+    column set to null, ``meta.nulls`` else the tested column: ``column`` or ``column_B``).
+    None for an ``error``. Raises when a warning names no canonical column."""
+    if severity(expectation) != "warn":
+        return None
     meta = expectation.get("meta") or {}
-    value = meta.get("severity", "error")
-    if value not in ("error", "warn"):
-        raise SuiteCompileError(f"meta.severity {value!r} is not 'error' or 'warn'")
-    if value == "warn" and not meta.get("column"):
-        raise SuiteCompileError("a warn expectation needs meta.column (the flagged column)")
+    kwargs = expectation.get("kwargs", {})
+    column = meta.get("column")
+    if isinstance(column, list):
+        column = "|".join(column)
+    if not column:
+        raise SuiteCompileError(f"warn expectation {expectation.get('type')} "
+                                f"({kwargs.get('column')}) needs meta.column (the canonical "
+                                "column it flags)")
+    return column, meta.get("nulls") or kwargs.get("column") or kwargs["column_B"]
+
+
+def nulled_columns(suite: Mapping[str, Any]) -> list[str]:
+    """The table columns the suite's ``warn`` expectations may set to null, in suite order."""
+    found: dict[str, None] = {}
+    for expectation in suite.get("expectations", []):
+        field_ = flagged_field(expectation)
+        if field_:
+            found[field_[1]] = None
+    return list(found)
+
+
+def columns_read(expectation: Mapping[str, Any]) -> set[str]:
+    """The columns an expectation reads: its column kwargs and the names in its row_condition
+    (an ``unexpected_rows_expectation`` query names none: it reads the relation itself)."""
+    kwargs = expectation.get("kwargs", {})
+    columns = {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
+    columns.update(kwargs.get("column_list", []) or [])
+    pending = [kwargs.get("row_condition")]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, Mapping):
+            column = item.get("column")
+            if isinstance(column, Mapping) and "name" in column:
+                columns.add(str(column["name"]))
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return columns
 
 
 def _check_options(expectation: Mapping[str, Any]) -> None:
@@ -417,7 +472,11 @@ def table_level_failure(
         return f"{rows} rows, expected [{low}, {high}]" if too_low or too_high else None
     if kind == "expect_table_columns_to_match_ordered_list":
         expected = list(kw["column_list"])
-        return None if columns == expected else f"columns {columns}, expected {expected}"
+        if columns == expected:
+            return None
+        missing = [c for c in expected if c not in columns]
+        extra = [c for c in columns if c not in expected]
+        return f"missing {missing}, undocumented {extra}, order {columns}"
     if kind == "expect_table_columns_to_match_set":
         expected = set(kw["column_set"])
         actual = set(columns)
@@ -446,7 +505,7 @@ def check_suite(suite: Mapping[str, Any], source: str) -> None:
                 condition_sql(kw["row_condition"])
             if "regex" in kw:
                 regex_for_re2(str(kw["regex"]))
-            _check_severity(expectation)
+            flagged_field(expectation)
         except SuiteCompileError as error:
             raise SuiteCompileError(f"suite {source}, expectation {label(expectation, index)}: "
                                     f"{error}") from error

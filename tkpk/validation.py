@@ -3,17 +3,20 @@
 The suites are GX 1.x JSON files named after the table they check (``expectations/<table>.json``),
 the single declaration of the rules. ``validate_table`` evaluates a suite in two engines:
 
-1. **DuckDB SQL, every row** (``tkpk.suite_sql`` compiles the suite with GX's semantics): one scan
-   writes the failing (row id, expectation) pairs of all row-wise expectations to a temp table;
-   uniqueness and table-level expectations run as one query each. This is the verdict: success,
-   ``unexpected_count`` per expectation, and, with ``reasons_into``, the (row id, reason) pairs
-   inserted set-based into the caller's table (no Python lists of ids).
+1. **DuckDB SQL, every row**: ``tkpk.suite_run``, the one executor of the suites (the output
+   suites of the curated tables run through it too), with the rules compiled by
+   ``tkpk.suite_sql`` with GX's semantics: one scan writes the failing (row id, expectation)
+   pairs of all row-wise expectations to a temp table; uniqueness and table-level expectations
+   run as one query each. This is the verdict: success, ``unexpected_count`` per expectation, and,
+   with ``reasons_into``, the (row id, reason) pairs inserted set-based into the caller's table
+   (no Python lists of ids).
 2. **Great Expectations, a bounded deterministic sample** (``Settings.gx_sample_rows``, env
    ``TKPK_GX_SAMPLE_ROWS``, default 20,000; 0 = every row): GX's pandas backend validates the
    sampled rows (failing rows first, then a hash-of-row-id sample) in Arrow batches of at most
    ``batch_rows`` rows, with only the columns the suite reads plus the row id. Its failing ids must
    equal the SQL engine's on those rows, else ``ValidationError`` ("engine disagreement"). Its
-   results feed the Data Docs; their meta carries the sample size and the full-table counts.
+   results feed the Data Docs; their meta carries the sample size and the full-table counts
+   (``gx_sample``, also used by ``tkpk.publish.suites.validate_output``).
 
 Values are excluded from GX's results (COMPLETE format keyed by the row id), so no personal data
 ends up in them or in the Data Docs. Importing GX costs seconds: it happens lazily, once per
@@ -34,8 +37,15 @@ from typing import TYPE_CHECKING, Any
 
 import duckdb
 
-from tkpk import suite_sql
+from tkpk import suite_run, suite_sql
 from tkpk.config import EXPECTATIONS_DIR
+
+# Re-exported: the suites' severities and the executor's error have their home in
+# tkpk.suite_sql / tkpk.suite_run; callers (tkpk.ingest.accept, tests) import them from here.
+from tkpk.suite_run import ValidationError as ValidationError
+from tkpk.suite_sql import flagged_field as flagged_field
+from tkpk.suite_sql import nulled_columns as nulled_columns
+from tkpk.suite_sql import severity as severity
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -45,29 +55,8 @@ if TYPE_CHECKING:  # pragma: no cover
 
 #: Rows per validated batch: bounds memory (one pandas frame of this many rows at a time).
 DEFAULT_BATCH_ROWS = 1_000_000
-#: Name of the generated row id when the table has none.
-GENERATED_ROW_ID = "_row_id"
-
-#: Expectation types evaluated row by row: the suite can run on batches of a table.
-_ROW_WISE_PREFIXES = ("expect_column_values_to_", "expect_column_pair_values_")
-_ROW_WISE_EXCEPTIONS = (
-    "expect_column_values_to_be_unique",
-    "expect_column_values_to_be_increasing",
-    "expect_column_values_to_be_decreasing",
-    "expect_column_pair_cramers_phi_value_to_be_less_than",
-)
-_ROW_WISE_OTHERS = (
-    "expect_multicolumn_sum_to_equal",
-    "expect_select_column_values_to_be_unique_within_record",
-)
-#: Expectation types that need every column of the table.
-_ALL_COLUMN_TYPES = (
-    "expect_table_columns_to_match_set",
-    "expect_table_columns_to_match_ordered_list",
-    "expect_table_column_count_to_equal",
-    "expect_table_column_count_to_be_between",
-    "expect_column_to_exist",
-)
+#: Row ids kept per failure when the failing pairs go to a ``reasons_into`` table.
+FAILURE_SAMPLE_IDS = 20
 #: Result keys that may carry data values: removed before results are rendered or stored.
 _VALUE_KEYS = (
     "unexpected_list",
@@ -80,9 +69,6 @@ _VALUE_KEYS = (
     "details",
 )
 
-
-class ValidationError(RuntimeError):
-    """A suite could not be evaluated (an expectation raised): the data was not validated."""
 
 
 @dataclass(frozen=True)
@@ -154,81 +140,6 @@ def load_suite(suite: str | Path | Mapping[str, Any] | None, table: str) -> dict
         raise FileNotFoundError(f"expectation suite not found: {path}")
     return json.loads(path.read_text(encoding="utf-8"))
 
-
-#: ``meta.severity`` values (dbt's words): ``error`` quarantines the row, ``warn`` accepts it with
-#: the flagged field set to null. An expectation without one is an ``error``.
-SEVERITIES = ("error", "warn")
-
-
-def severity(expectation: Mapping[str, Any]) -> str:
-    """The expectation's ``meta.severity`` (``error`` when absent); raises on any other word."""
-    value = (expectation.get("meta") or {}).get("severity", "error")
-    if value not in SEVERITIES:
-        raise ValueError(f"meta.severity {value!r} of {expectation.get('type')} is not one of "
-                         f"{SEVERITIES}")
-    return value
-
-
-def flagged_field(expectation: Mapping[str, Any]) -> tuple[str, str] | None:
-    """For a ``warn`` expectation: (canonical column it flags, ``meta.column``: a name, or a list
-    of alternatives joined by ``|``, the first holding a raw value being flagged; the table's
-    column set to null, ``meta.nulls`` else the tested column: ``column`` or ``column_B``).
-    None for an ``error``. Raises when a warning names no canonical column."""
-    if severity(expectation) != "warn":
-        return None
-    meta = expectation.get("meta") or {}
-    kwargs = expectation.get("kwargs", {})
-    column = meta.get("column")
-    if isinstance(column, list):
-        column = "|".join(column)
-    if not column:
-        raise ValueError(f"warn expectation {expectation.get('type')} "
-                         f"({kwargs.get('column')}) lacks meta.column (the canonical column)")
-    return column, meta.get("nulls") or kwargs.get("column") or kwargs["column_B"]
-
-
-def nulled_columns(suite: Mapping[str, Any]) -> list[str]:
-    """The table columns the suite's ``warn`` expectations may set to null, in suite order."""
-    found: dict[str, None] = {}
-    for expectation in suite.get("expectations", []):
-        field_ = flagged_field(expectation)
-        if field_:
-            found[field_[1]] = None
-    return list(found)
-
-
-def _columns_of(expectation: Mapping[str, Any]) -> set[str]:
-    """Columns an expectation reads (kwargs columns; row_condition identifiers resolved later)."""
-    kwargs = expectation.get("kwargs", {})
-    columns = {kwargs[k] for k in ("column", "column_A", "column_B") if k in kwargs}
-    columns.update(kwargs.get("column_list", []) or [])
-    return columns
-
-
-def _row_condition_names(expectation: Mapping[str, Any]) -> set[str]:
-    """Columns a ``row_condition`` reads: names in a Condition dict, identifiers in a string."""
-    condition = expectation.get("kwargs", {}).get("row_condition")
-    if isinstance(condition, str):
-        return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*", condition))
-    names: set[str] = set()
-    pending = [condition]
-    while pending:
-        item = pending.pop()
-        if isinstance(item, Mapping):
-            column = item.get("column")
-            if isinstance(column, Mapping) and "name" in column:
-                names.add(str(column["name"]))
-            pending.extend(item.values())
-        elif isinstance(item, list):
-            pending.extend(item)
-    return names
-
-
-def _is_row_wise(expectation_type: str) -> bool:
-    """True when the expectation judges each row on its own (safe to run per batch)."""
-    if expectation_type in _ROW_WISE_EXCEPTIONS:
-        return False
-    return expectation_type.startswith(_ROW_WISE_PREFIXES) or expectation_type in _ROW_WISE_OTHERS
 
 
 # ------------------------------------------------------------------------------------------ GX
@@ -308,25 +219,21 @@ def _raise_on_exception(result: Any, table: str, suite_name: str) -> None:
             )
 
 
+
+
 # ---------------------------------------------------------------------------------- fetching
 
 
-def _table_columns(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, str]:
-    """Column name -> DuckDB type of ``table`` (a table, view or temp table)."""
-    rows = con.execute(f"describe select * from {table}").fetchall()
-    return {name: str(dtype) for name, dtype, *_ in rows}
-
-
-def _select_list(columns: Iterable[str], types: Mapping[str, str]) -> str:
+def _select_list(columns: Iterable[str], types: Mapping[str, str]) -> list[str]:
     """Projection for validation: decimals as DOUBLE (vectorised in pandas), others as is."""
     parts = []
     for name in columns:
-        quoted = '"' + name.replace('"', '""') + '"'
+        quoted = suite_sql.quote(name)
         if types[name].upper().startswith("DECIMAL"):
             parts.append(f"cast({quoted} as double) as {quoted}")
         else:
             parts.append(quoted)
-    return ", ".join(parts)
+    return parts
 
 
 def _to_pandas(batch: Any) -> pd.DataFrame:
@@ -340,6 +247,7 @@ def _to_pandas(batch: Any) -> pd.DataFrame:
             with contextlib.suppress(OverflowError, ValueError, pd.errors.OutOfBoundsDatetime):
                 frame[name] = frame[name].astype("datetime64[ns]")
     return frame
+
 
 
 def validate_table(
@@ -357,52 +265,35 @@ def validate_table(
     """Run ``suite`` (default ``expectations/<table>.json``) on ``table`` (a table or a view, e.g.
     over ``read_parquet(...)``) in ``con``.
 
-    The verdict comes from DuckDB: the suite is compiled to SQL (``tkpk.suite_sql``) and one scan
-    finds the failing rows of every row-wise expectation. ``row_id`` names the table's row-id
-    column (a generated row number when absent or None); ``where`` restricts the rows (a SQL
-    predicate, e.g. one file's load id).
+    The verdict comes from DuckDB: the executor (``tkpk.suite_run``) runs the suite compiled to
+    SQL (``tkpk.suite_sql``); one scan finds the failing rows of every row-wise expectation.
+    ``row_id`` names the table's row-id column (a generated row number when absent or None);
+    ``where`` restricts the rows (a SQL predicate, e.g. one file's load id).
 
     ``reasons_into`` names an existing table ``(row_id bigint, reason varchar)``, optionally with
-    ``severity``, ``column_name`` and ``nulls`` (varchar; see ``insert_reasons``): the distinct
-    failing (row id, ``meta.reason``) pairs are inserted into it in DuckDB, and each failure then
-    carries its full ``unexpected_count`` but only a sample of ``FAILURE_SAMPLE_IDS`` row ids
-    (the smallest), so ``row_ids_by_reason()``/``failing_row_ids()`` are incomplete in that mode.
-    Without it, failures carry every failing row id.
+    ``severity``, ``column_name`` and ``nulls`` (varchar; see ``SuiteRun.insert_reasons``): the
+    distinct failing (row id, ``meta.reason``) pairs are inserted into it in DuckDB, and each
+    failure then carries its full ``unexpected_count`` but only a sample of
+    ``FAILURE_SAMPLE_IDS`` row ids (the smallest), so ``row_ids_by_reason()``/
+    ``failing_row_ids()`` are incomplete in that mode. Without it, failures carry every failing
+    row id.
 
     Great Expectations also validates, on at most ``gx_sample_rows`` rows (default
     ``Settings.gx_sample_rows``; 0: every row): failing rows first, then a hash-of-row-id sample
-    (see ``_sample_rows``). Its results feed Data Docs (meta: sample size and full-table counts),
+    (see ``gx_sample``). Its results feed Data Docs (meta: sample size and full-table counts),
     and its failing ids must equal the SQL engine's on the sampled rows, else ``ValidationError``
     ("engine disagreement"). Raises ``ValidationError`` when an expectation cannot be evaluated.
     """
     definition = load_suite(suite, table)
     source = _suite_source(suite, table)
-    if gx_sample_rows is None:
-        from tkpk.config import get_settings
-
-        gx_sample_rows = get_settings().gx_sample_rows
-    with _Selection(con, table, definition, row_id, where) as selection:
-        engine = _SqlEngine(con, selection, definition, source)
-        try:
-            engine.run()
-            if reasons_into:
-                engine.insert_reasons(reasons_into)
-            outcome = engine.outcome(complete_ids=not reasons_into)
-            outcome.results = _GxSample(engine, gx_sample_rows).run(batch_rows, batch_name)
-        finally:
-            engine.close()
+    with suite_run.execute(
+        con, table, definition, table=table, source=source, row_id=row_id, where=where, ids=True
+    ) as run:
+        if reasons_into:
+            run.insert_reasons(reasons_into)
+        outcome = outcome_of(run, complete_ids=not reasons_into)
+        outcome.results = gx_sample(run, gx_sample_rows, batch_rows, batch_name)
     return outcome
-
-
-#: Row ids kept per failure when the failing pairs go to a ``reasons_into`` table.
-FAILURE_SAMPLE_IDS = 20
-_COUNTER = [0]
-
-
-def _temp_name(stem: str) -> str:
-    """A fresh temp-table name of this process."""
-    _COUNTER[0] += 1
-    return f"_tkpk_{stem}_{_COUNTER[0]}"
 
 
 def _suite_source(suite: str | Path | Mapping[str, Any] | None, table: str) -> str:
@@ -415,327 +306,93 @@ def _suite_source(suite: str | Path | Mapping[str, Any] | None, table: str) -> s
     return str(path)
 
 
-class _Selection:
-    """The validated rows as one relation with a row-id column (``relation``, ``id_column``).
-
-    A table with its row-id column is read in place; otherwise the needed columns are copied once
-    into a temp table with generated row numbers, so both engines see the same ids.
-    """
-
-    def __init__(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        table: str,
-        definition: Mapping[str, Any],
-        row_id: str | None,
-        where: str | None,
-    ) -> None:
-        self.con = con
-        self.table = table
-        self.types = _table_columns(con, table)
-        expectations = definition.get("expectations", [])
-        wanted: set[str] = set()
-        all_columns = False
-        for expectation in expectations:
-            wanted |= _columns_of(expectation) | (
-                _row_condition_names(expectation) & self.types.keys()
-            )
-            all_columns = all_columns or expectation["type"] in _ALL_COLUMN_TYPES
-        self.columns = [c for c in self.types if all_columns or c in wanted]
-        self.where = where
-        self.temp: str | None = None
-        if row_id and row_id in self.types:
-            self.id_column = row_id
-            self.relation = table
-            self.columns = [c for c in self.columns if c != row_id]
-        else:
-            self.id_column = GENERATED_ROW_ID
-            self.temp = _temp_name("rows")
-            projection = ", ".join(_quote(c) for c in self.columns)
-            filter_ = f" where {where}" if where else ""
-            con.execute(
-                f"create temp table {self.temp} as select row_number() over () as "
-                f"{GENERATED_ROW_ID}{', ' + projection if projection else ''} "
-                f"from {table}{filter_}"
-            )
-            self.relation = self.temp
-            self.where = None
-        self.id_sql = _quote(self.id_column)
-
-    def filter(self, *extra: str) -> str:
-        """`` where ...`` combining the selection's restriction with ``extra`` predicates."""
-        parts = [f"({p})" for p in (self.where, *extra) if p]
-        return " where " + " and ".join(parts) if parts else ""
-
-    def __enter__(self) -> _Selection:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.temp:
-            self.con.execute(f"drop table if exists {self.temp}")
-
-
-def _quote(name: str) -> str:
-    """A DuckDB identifier."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-class _SqlEngine:
-    """The suite evaluated in DuckDB: failing (row id, expectation index) pairs in a temp table."""
-
-    def __init__(
-        self,
-        con: duckdb.DuckDBPyConnection,
-        selection: _Selection,
-        definition: Mapping[str, Any],
-        source: str,
-    ) -> None:
-        self.con = con
-        self.selection = selection
-        self.definition = definition
-        self.expectations = list(definition.get("expectations", []))
-        self.source = source
-        self.pairs = _temp_name("failing")
-        self.rows = 0
-        self.counts: dict[int, int] = {}
-        self.problems: dict[int, str] = {}
-        self.predicates: dict[int, str] = {}
-        self.row_sets: dict[int, str] = {}
-        self.table_level: list[int] = []
-        self.other_queries: dict[int, str] = {}
-
-    def _compile(self) -> None:
-        """Sort the expectations by how they are evaluated; raise on one without SQL."""
-        types = self.selection.types
-        for index, expectation in enumerate(self.expectations):
-            try:
-                kind = expectation["type"]
-                if kind in suite_sql.TABLE_LEVEL:
-                    suite_sql.table_level_failure(expectation, [], 0)  # validates the options
-                    self.table_level.append(index)
-                    continue
-                predicate = suite_sql.row_predicate(expectation, types)
-                if predicate is not None:
-                    self.predicates[index] = predicate
-                elif kind in suite_sql.ROW_SET:
-                    self.row_sets[index] = suite_sql.unexpected_sql(
-                        expectation, self._filtered_relation(), types
-                    )
-                else:
-                    self.other_queries[index] = suite_sql.unexpected_sql(
-                        expectation, self._filtered_relation(), types
-                    )
-            except suite_sql.SuiteCompileError as error:
-                raise ValidationError(
-                    f"suite {self.source} on {self.selection.table}: expectation "
-                    f"{suite_sql.label(expectation, index)}: {error}"
-                ) from error
-
-    def _filtered_relation(self) -> str:
-        """The selection as a subquery (``where`` applied)."""
-        selection = self.selection
-        return f"(select * from {selection.relation}{selection.filter()})"
-
-    def run(self) -> None:
-        """Fill the pairs table (one scan for all row-wise expectations); count per expectation."""
-        self._compile()
-        selection = self.selection
-        con = self.con
-        self.rows = con.execute(
-            f"select count(*) from {selection.relation}{selection.filter()}"
-        ).fetchall()[0][0]
-        id_type = selection.types.get(selection.id_column, "BIGINT")
-        con.execute(f"create temp table {self.pairs} (id {id_type}, idx integer)")
-        if self.predicates:
-            cases = ", ".join(
-                f"case when {p} then {i} end" for i, p in self.predicates.items()
-            )
-            any_failing = " or ".join(f"({p})" for p in self.predicates.values())
-            self._execute(
-                f"insert into {self.pairs} select id, idx from (select {selection.id_sql} as id, "
-                f"unnest(list_filter([{cases}], lambda x: x is not null)) as idx "
-                f"from {selection.relation}{selection.filter(any_failing)})",
-                list(self.predicates),
-            )
-        for index, sql in self.row_sets.items():
-            self._execute(
-                f"insert into {self.pairs} select {selection.id_sql}, {index} from ({sql})",
-                [index],
-            )
-        self.counts = dict(
-            con.execute(f"select idx, count(*) from {self.pairs} group by idx").fetchall()
-        )
-        for index, sql in self.other_queries.items():
-            count = self._fetch_count(sql, index)
-            if count:
-                self.counts[index] = count
-        columns = [c for c in selection.types if c != GENERATED_ROW_ID]
-        for index in self.table_level:
-            problem = suite_sql.table_level_failure(self.expectations[index], columns, self.rows)
-            if problem:
-                self.counts[index] = 1
-                self.problems[index] = problem
-
-    def _execute(self, sql: str, indices: list[int]) -> None:
-        """Run ``sql``; on an engine error name the expectation that caused it."""
-        try:
-            self.con.execute(sql)
-        except duckdb.Error as error:
-            culprit = self._culprit(indices) if len(indices) > 1 else indices[0]
-            what = (
-                suite_sql.label(self.expectations[culprit], culprit)
-                if culprit is not None
-                else "the row-wise expectations"
-            )
-            raise ValidationError(
-                f"suite {self.source} on {self.selection.table}: {what} could not be "
-                f"evaluated: {error}"
-            ) from error
-
-    def _fetch_count(self, sql: str, index: int) -> int:
-        """Row count of an unexpected-rows query."""
-        try:
-            return int(self.con.execute(f"select count(*) from ({sql})").fetchall()[0][0])
-        except duckdb.Error as error:
-            raise ValidationError(
-                f"suite {self.source} on {self.selection.table}: "
-                f"{suite_sql.label(self.expectations[index], index)} could not be evaluated: "
-                f"{error}"
-            ) from error
-
-    def _culprit(self, indices: list[int]) -> int | None:
-        """The first expectation whose predicate alone fails to evaluate."""
-        selection = self.selection
-        for index in indices:
-            try:
-                self.con.execute(
-                    f"select count(*) from {selection.relation}"
-                    f"{selection.filter(self.predicates[index])}"
-                ).fetchall()
-            except duckdb.Error:
-                return index
-        return None
-
-    def insert_reasons(self, target: str) -> None:
-        """Insert the distinct failing (row id, reason) pairs into ``target``; when ``target``
-        also has the columns ``severity``, ``column_name`` and ``nulls``, each pair carries the
-        expectation's severity, flagged canonical column and nulled column (warnings only)."""
-        rows = []
-        for index in self.counts:
-            expectation = self.expectations[index]
-            reason = (expectation.get("meta") or {}).get("reason")
-            if reason:
-                column, nulls = flagged_field(expectation) or (None, None)
-                rows.append((index, reason, severity(expectation), column, nulls))
-        if not rows:
-            return
-        values = ", ".join(
-            "(" + ", ".join(suite_sql.literal(v) if v is not None else "null::varchar"
-                            for v in row) + ")"
-            for row in rows
-        )
-        target_columns = {
-            r[0] for r in self.con.execute(
-                f"select name from pragma_table_info({suite_sql.literal(target)})"
-            ).fetchall()
-        }
-        extra = [c for c in ("severity", "column_name", "nulls") if c in target_columns]
-        names = ", ".join(["row_id", "reason", *extra])
-        picked = ", ".join(["p.id", "r.reason", *(f"r.{c}" for c in extra)])
-        self.con.execute(
-            f"insert into {target} ({names}) select distinct {picked} "
-            f"from {self.pairs} p join (values {values}) "
-            "r(idx, reason, severity, column_name, nulls) on r.idx = p.idx"
-        )
-
-    def ids(self, semi_join: str | None = None, limit: int | None = None) -> dict[int, list[Any]]:
-        """Failing row ids per expectation (all; only those in ``semi_join``; the ``limit``
-        smallest)."""
-        where = f" where id in (select id from {semi_join})" if semi_join else ""
-        if limit is not None:
-            sql = (
-                f"select idx, list(id order by id) from (select * from {self.pairs}{where} "
-                f"qualify row_number() over (partition by idx order by id) <= {limit}) "
-                "group by idx"
-            )
-        else:
-            sql = f"select idx, list(id order by id) from {self.pairs}{where} group by idx"
-        return {int(index): list(ids) for index, ids in self.con.execute(sql).fetchall()}
-
-    def outcome(self, complete_ids: bool) -> ValidationOutcome:
-        """The outcome of the SQL verdict (GX results added by the caller)."""
-        ids = self.ids(limit=None if complete_ids else FAILURE_SAMPLE_IDS)
-        failures = [
+def outcome_of(run: suite_run.SuiteRun, complete_ids: bool = True) -> ValidationOutcome:
+    """The SQL verdict of a suite run as a ``ValidationOutcome`` (GX results added by the
+    caller): every failing row id, or with ``complete_ids`` false the ``FAILURE_SAMPLE_IDS``
+    smallest."""
+    ids = run.ids(limit=None if complete_ids else FAILURE_SAMPLE_IDS)
+    failures = []
+    for index, count in run.counts.items():
+        expectation = run.expectations[index]
+        failures.append(
             ExpectationFailure(
                 index=index,
-                expectation_type=self.expectations[index]["type"],
-                column=self.expectations[index].get("kwargs", {}).get("column"),
-                reason=(self.expectations[index].get("meta") or {}).get("reason"),
-                unexpected_count=self.counts[index],
+                expectation_type=expectation["type"],
+                column=expectation.get("kwargs", {}).get("column"),
+                reason=(expectation.get("meta") or {}).get("reason"),
+                unexpected_count=count,
                 row_ids=tuple(ids.get(index, ())),
-                severity=severity(self.expectations[index]),
+                severity=severity(expectation),
             )
-            for index in sorted(self.counts)
-        ]
-        return ValidationOutcome(
-            table=self.selection.table,
-            suite_name=self.definition.get("name", self.selection.table),
-            success=not failures,
-            rows=self.rows,
-            failures=failures,
         )
+    return ValidationOutcome(
+        table=run.table,
+        suite_name=run.definition.get("name", run.table),
+        success=not failures,
+        rows=run.rows,
+        failures=failures,
+    )
 
-    def close(self) -> None:
-        """Drop the pairs table."""
-        self.con.execute(f"drop table if exists {self.pairs}")
+
+def gx_sample(
+    run: suite_run.SuiteRun,
+    budget: int | None = None,
+    batch_rows: int | None = DEFAULT_BATCH_ROWS,
+    batch_name: str | None = None,
+) -> list[Any]:
+    """Great Expectations on a bounded sample of a suite run made with ``ids`` (budget: default
+    ``Settings.gx_sample_rows``), cross-checked against the SQL verdict: its results, one per
+    batch, for the Data Docs (none when the run stopped on the relation's columns)."""
+    if run.stopped:
+        return []
+    if budget is None:
+        from tkpk.config import get_settings
+
+        budget = get_settings().gx_sample_rows
+    return _GxSample(run, budget).run(batch_rows, batch_name)
 
 
 class _GxSample:
-    """Great Expectations on a bounded, deterministic sample of the selection, cross-checked
-    against the SQL engine.
+    """Great Expectations on a bounded, deterministic sample of a suite run's rows, cross-checked
+    against the SQL verdict.
 
     With ``budget`` 0, or a selection of at most ``budget`` rows, GX validates every row with the
-    whole suite (its table-level results then also come from GX). Otherwise it validates the
-    row-wise expectations on at most ``budget`` rows: failing rows first (up to half the budget,
-    an equal quota per failing expectation, lowest ``hash(row id)`` first), then the rows with the
-    lowest ``hash(row id)`` among the others. Cross-table ``unexpected_rows_expectation`` queries
-    never run in GX (pandas cannot run SQL).
+    suite (its row-count results then also come from GX). Otherwise it validates the row-wise
+    expectations on at most ``budget`` rows: failing rows first (up to half the budget, an equal
+    quota per failing expectation, lowest ``hash(row id)`` first), then the rows with the lowest
+    ``hash(row id)`` among the others. Cross-table ``unexpected_rows_expectation`` queries
+    (pandas cannot run SQL) and the column-structure expectations (GX's frame carries the row id
+    and only the columns the suite reads) never run in GX.
     """
 
-    def __init__(self, engine: _SqlEngine, budget: int) -> None:
-        self.engine = engine
-        self.con = engine.con
-        self.selection = engine.selection
+    def __init__(self, run: suite_run.SuiteRun, budget: int) -> None:
+        self.engine = run
+        self.con = run.con
         self.budget = max(int(budget), 0)
-        self.sample = _temp_name("gx_sample")
+        self.sample = suite_run.temp_name("gx_sample")
 
     def run(self, batch_rows: int | None, batch_name: str | None) -> list[Any]:
         """GX results (one per batch), after the cross-check."""
         engine = self.engine
         full = self.budget == 0 or engine.rows <= self.budget
         if full:
-            indices = [
-                i for i in range(len(engine.expectations)) if i not in engine.other_queries
-            ]
+            indices = sorted([*engine.predicates, *engine.row_sets, *engine.row_counts])
             checked = [*engine.predicates, *engine.row_sets]
             extra = None
         else:
             indices = list(engine.predicates)
             checked = indices
-            extra = f"{self.selection.id_sql} in (select id from {self.sample})"
+            extra = f"{engine.id_sql} in (select id from {self.sample})"
         try:
             sample_rows = engine.rows if full else self._draw()
             suite = {
                 **engine.definition,
                 "expectations": [_tagged(engine.expectations[i], i) for i in indices],
             }
-            label = batch_name or self.selection.table
+            label = batch_name or engine.table
             if not full:
                 label = f"{label} (sampel {sample_rows:,} dari {engine.rows:,} baris)"
-            failing, results = _run_gx(
-                self.con, self.selection, suite, extra, batch_rows, label, engine.source
-            )
-            gx_ids = failing
+            gx_ids, results = _run_gx(engine, suite, extra, batch_rows, label)
             sql_ids = engine.ids(semi_join=None if full else self.sample)
             self._cross_check(checked, gx_ids, sql_ids)
             self._annotate(results, sample_rows, full)
@@ -745,7 +402,7 @@ class _GxSample:
 
     def _draw(self) -> int:
         """Create the sample table (column ``id``); returns its size."""
-        engine, selection, con = self.engine, self.selection, self.con
+        engine, con = self.engine, self.con
         half = self.budget // 2
         quota = max(1, half // max(1, len(engine.counts)))
         con.execute(
@@ -760,10 +417,10 @@ class _GxSample:
         )
         failing = con.execute(f"select count(*) from {self.sample}").fetchall()[0][0]
         rest = self.budget - failing
-        id_sql = selection.id_sql
+        id_sql = engine.id_sql
         con.execute(
-            f"insert into {self.sample} select {id_sql} from {selection.relation}"
-            f"{selection.filter(f'{id_sql} not in (select id from {self.sample})')} "
+            f"insert into {self.sample} select {id_sql} from {engine.scope} "
+            f"where {id_sql} not in (select id from {self.sample}) "
             f"order by hash({id_sql}), {id_sql} limit {rest}"
         )
         return con.execute(f"select count(*) from {self.sample}").fetchall()[0][0]
@@ -782,7 +439,7 @@ class _GxSample:
                 differing = sorted(gx ^ sql, key=repr)[:5]
                 expectation = engine.expectations[index]
                 raise ValidationError(
-                    f"engine disagreement: table {self.selection.table}, suite {engine.source}, "
+                    f"engine disagreement: table {engine.table}, suite {engine.source}, "
                     f"expectation {suite_sql.label(expectation, index)}: GX and DuckDB SQL "
                     f"differ on row ids {differing} (GX fails {len(gx)}, SQL fails {len(sql)} of "
                     "the validated rows); the data was not validated: report a bug "
@@ -827,29 +484,26 @@ def _suite_index(expectation_result: Any, position: int) -> int:
 
 
 def _run_gx(
-    con: duckdb.DuckDBPyConnection,
-    selection: _Selection,
+    run: suite_run.SuiteRun,
     suite: Mapping[str, Any],
     extra: str | None,
     batch_rows: int | None,
     label: str,
-    source: str,
 ) -> tuple[dict[int, list[Any]], list[Any]]:
-    """GX (pandas) on the selection's rows matching ``extra``: failing ids by suite position, and
-    one suite result per Arrow batch."""
+    """GX (pandas) on the run's rows matching ``extra``: failing ids by suite position, and one
+    suite result per Arrow batch."""
     from great_expectations.core.expectation_suite import ExpectationSuite
 
-    table = selection.table
-    row_wise = all(_is_row_wise(e["type"]) for e in suite["expectations"])
-    projection = _select_list(selection.columns, selection.types) if selection.columns else ""
+    con, table, source = run.con, run.table, run.source
+    row_wise = all(e["type"] in suite_sql.ROW_WISE for e in suite["expectations"])
+    projection = "".join(f", {p}" for p in _select_list(run.columns, run.types))
     select = (
-        f"select {selection.id_sql}{', ' + projection if projection else ''} "
-        f"from {selection.relation}{selection.filter(extra) if extra else selection.filter()}"
+        f"select {run.id_sql}{projection} from {run.scope}{f' where {extra}' if extra else ''}"
     )
     chunk = batch_rows if (row_wise and batch_rows) else 1_000_000_000
     gx_suite = ExpectationSuite(**copy.deepcopy(dict(suite)))
     batch_definition = _batch_definition(_context(), table)
-    id_column = selection.id_column
+    id_column = run.id_column
     failing: dict[int, list[Any]] = {}
     counts: dict[int, int] = {}
     results: list[Any] = []

@@ -231,7 +231,10 @@ def _months(con: duckdb.DuckDBPyConnection, shas: list[str]) -> list[date]:
     rows = con.execute(
         """
         with new_records as (
-            select * from program_records where sha256 in (select unnest(?::varchar[]))
+            select * from program_records
+            where file_id in (
+                select file_id from ingest_file where sha256 in (select unnest(?::varchar[]))
+            )
         ),
         new_keys as (
             select distinct program, nik, stage from new_records

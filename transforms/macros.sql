@@ -160,3 +160,21 @@ create or replace temp macro age_at_month_end(snapshot, birth) as
             < month(birth) * 100 + day(birth)
         then 1 else 0
     end;
+
+-- ---------------------------------------------------------------------------------------------
+-- Acceptance rules (transforms/accept/).
+
+-- malformed_reasons: the only reason of a malformed raw line: `encoding_invalid` when the reader
+-- rejected it because its bytes do not decode (the reason is among `row_reasons`), else
+-- `row_malformed`.
+create or replace temp macro malformed_reasons(row_reasons) as
+    case when list_contains(row_reasons, 'encoding_invalid') then ['encoding_invalid']
+         else ['row_malformed'] end;
+
+-- member_key: a member's natural key beside snapshot and ID_KELUARGA: its NIK, or, when the NIK
+-- is null (flagged), the NIK as read (`ids_as_read`, '' when empty) with a digest of all of its
+-- values (`vals`), so distinct people without a valid NIK stay distinct and an exact repeat of
+-- one is still a duplicate.
+create or replace temp macro member_key(nik, ids_as_read, vals) as
+    case when nik is not null then nik
+         else '~' || coalesce(ids_as_read, '') || '~' || md5(cast(vals as varchar)) end;

@@ -8,15 +8,21 @@ kind (households before members, so members are checked against their snapshot's
    batches; each failing expectation's ``meta.reason`` is a contract reason code of its rows and
    its ``meta.severity`` says what the defect does: ``error`` quarantines the row, ``warn`` accepts
    it with the field set to null and records the defect in ``flagged_field``;
-3. applies the cross-row rules in SQL: duplicate household keys (first valid row in file order
+3. applies the cross-row rules: duplicate household keys (first valid row in file order
    wins, earlier runs first), members of unknown or quarantined households, exact repeats of an
    accepted row (same kind, natural key and values, across files and runs) as duplicates;
 4. appends accepted rows to ``registry_households`` / ``registry_members`` / ``program_records``
    (their flagged fields null, one ``flagged_field`` row per defect), the others to
-   ``quarantine`` (every reason, the raw values) or ``duplicate`` (with a pointer);
+   ``quarantine`` (every reason, the raw values) or ``duplicate`` (with a pointer), each row
+   with its lineage ``file_id``, ``row_number``;
 5. rebuilds ``snapshot_status``, writes ``ingest_data_quality`` (one row per run x file) and
    ``ingest_data_quality_reason``, and reconciles: for every file ``rows_read = accepted +
    quarantined + duplicate``, else ``ReconciliationError``.
+
+The rules and every table written are SQL files in ``transforms/accept/`` (one per decision and
+per table, ``kind acceptance`` headers); what differs between kinds is declared once in
+``tkpk.ingest.schema.ACCEPTANCE`` and filled into their ``{{name}}`` placeholders by
+:func:`render`. This module only orchestrates: which file runs, in which order, into which table.
 
 Everything runs in the caller's transaction (the nightly flow's): nothing here begins or commits.
 Scratch data stays out of that transaction: each kind's staged rows and decisions are Parquet files
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,6 +45,7 @@ import duckdb
 from tkpk.config import TRANSFORMS_DIR, Settings
 from tkpk.db import sql_literal
 from tkpk.ingest.reading import MALFORMED_ERROR_KEY
+from tkpk.ingest.schema import ACCEPTANCE
 from tkpk.ingest.scratch import RunScratch
 from tkpk.publish.atomic import crashpoint
 from tkpk.validation import (
@@ -51,12 +59,13 @@ from tkpk.validation import (
 log = logging.getLogger(__name__)
 
 STAGING_DIR = TRANSFORMS_DIR / "staging"
+#: The acceptance rules: one SQL file per decision and per table written (see :func:`render`).
+ACCEPT_DIR = TRANSFORMS_DIR / "accept"
 #: Staged row id = file order x ROW_ID_FACTOR + row number (unique within a run's batch).
 ROW_ID_FACTOR = 10_000_000_000
 
 #: Kinds in processing order: households first (members are checked against them).
 KIND_ORDER = ("households", "members", "disbursements", "pbi", "local")
-PROGRAM_KINDS = ("disbursements", "pbi", "local")
 
 #: Reason codes this pipeline adds to the contract's (docs/contract/raw-extracts.md allows more).
 EXTRA_ROW_REASONS = {
@@ -81,26 +90,26 @@ TABLE_DDL: dict[str, str] = {
         pengeluaran_per_kapita decimal(18, 2), desil tinyint, luas_lantai decimal(12, 2),
         jenis_lantai tinyint, jenis_dinding tinyint, sumber_air_minum tinyint,
         sumber_penerangan tinyint, bahan_bakar_masak tinyint, fasilitas_bab tinyint,
-        tanggal_pendataan date, sha256 varchar, file_name varchar, row_number bigint""",
+        tanggal_pendataan date, file_id integer, row_number bigint""",
     "registry_members": """
         snapshot date, id_keluarga varchar, nik varchar, nama varchar, jenis_kelamin varchar,
         tanggal_lahir date, hubungan_keluarga tinyint, pendidikan_tertinggi tinyint,
         status_sekolah tinyint, jaminan_kesehatan tinyint, disabilitas tinyint,
-        status_bekerja tinyint, sha256 varchar, file_name varchar, row_number bigint""",
+        status_bekerja tinyint, file_id integer, row_number bigint""",
     "program_records": """
         program varchar, source_kind varchar, record_date date, period date, nik varchar,
         no_kk varchar, kelurahan_code varchar, amount_idr decimal(18, 2), status varchar,
-        funding_source varchar, channel varchar, stage smallint, sha256 varchar,
-        file_name varchar, row_number bigint""",
+        funding_source varchar, channel varchar, stage smallint, file_id integer,
+        row_number bigint""",
     "quarantine": """
-        sha256 varchar, file_name varchar, kind varchar, row_number bigint, reasons varchar[],
-        raw_values json, load_id varchar""",
+        file_id integer, kind varchar, row_number bigint, reasons varchar[], raw_values json,
+        load_id varchar""",
     "duplicate": """
-        sha256 varchar, file_name varchar, kind varchar, row_number bigint,
-        duplicate_of_file varchar, duplicate_of_row bigint, load_id varchar""",
+        file_id integer, kind varchar, row_number bigint, duplicate_of_file_id integer,
+        duplicate_of_row bigint, load_id varchar""",
     "flagged_field": """
-        sha256 varchar, file_name varchar, kind varchar, row_number bigint,
-        column_name varchar, reason varchar, raw_value varchar, load_id varchar, period date,
+        file_id integer, kind varchar, row_number bigint, column_name varchar, reason varchar,
+        raw_value varchar, load_id varchar, period date,
         kelurahan_code varchar, id_keluarga varchar""",
     "snapshot_status": "snapshot date, usable boolean, note varchar",
     "ingest_data_quality": """
@@ -115,44 +124,10 @@ TABLE_DDL: dict[str, str] = {
         rows bigint""",
 }
 
-#: The accepted table of each kind.
-ACCEPTED_TABLE = {
-    "households": "registry_households",
-    "members": "registry_members",
-    "disbursements": "program_records",
-    "pbi": "program_records",
-    "local": "program_records",
-}
-
-#: Value columns (besides the natural key) that make two rows "the same values": struct_pack
-#: arguments typed as in the accepted tables, so staged and accepted rows compare exactly.
-HOUSEHOLD_VALUES = """no_kk, kelurahan_code, alamat,
-    rt := try_cast(rt as smallint), rw := try_cast(rw as smallint),
-    jumlah_anggota := try_cast(jumlah_anggota as smallint),
-    pengeluaran_per_kapita := try_cast(pengeluaran_per_kapita as decimal(18, 2)),
-    desil := try_cast(desil as tinyint),
-    luas_lantai := try_cast(luas_lantai as decimal(12, 2)),
-    jenis_lantai := try_cast(jenis_lantai as tinyint),
-    jenis_dinding := try_cast(jenis_dinding as tinyint),
-    sumber_air_minum := try_cast(sumber_air_minum as tinyint),
-    sumber_penerangan := try_cast(sumber_penerangan as tinyint),
-    bahan_bakar_masak := try_cast(bahan_bakar_masak as tinyint),
-    fasilitas_bab := try_cast(fasilitas_bab as tinyint),
-    tanggal_pendataan"""
-MEMBER_VALUES = """nama, jenis_kelamin, tanggal_lahir,
-    hubungan_keluarga := try_cast(hubungan_keluarga as tinyint),
-    pendidikan_tertinggi := try_cast(pendidikan_tertinggi as tinyint),
-    status_sekolah := try_cast(status_sekolah as tinyint),
-    jaminan_kesehatan := try_cast(jaminan_kesehatan as tinyint),
-    disabilitas := try_cast(disabilitas as tinyint),
-    status_bekerja := try_cast(status_bekerja as tinyint)"""
-#: A program record's natural key is all of its values (a repeated attempt is a duplicate).
-#: SQL of the 64-bit hash that groups program rows before their values are compared (tests
-#: replace it with a colliding one to prove that equal hashes alone never make a duplicate).
+#: SQL of the 64-bit hash that groups program rows before their values are compared
+#: (``{}``: the values; tests replace it with a colliding one to prove that equal hashes alone
+#: never make a duplicate).
 VALUES_HASH = "hash({})"
-PROGRAM_VALUES = """program, source_kind, record_date, period, nik, no_kk, kelurahan_code,
-    amount_idr := try_cast(amount_idr as decimal(18, 2)), status, funding_source, channel,
-    stage := try_cast(stage as smallint)"""
 
 
 class FileOutcomeLike(Protocol):
@@ -243,9 +218,67 @@ class IngestSummary:
 
 
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ingest output tables that do not exist yet."""
+    """Create the ingest output tables that do not exist yet; give those of an older warehouse
+    their integer lineage (:func:`upgrade_lineage`)."""
     for table, columns in TABLE_DDL.items():
         con.execute(f"create table if not exists {table} ({columns})")
+    upgrade_lineage(con)
+
+
+#: Tables whose rows point to their raw row by ``file_id`` (older warehouses: sha256, file_name).
+LINEAGE_TABLES = (
+    "registry_households",
+    "registry_members",
+    "program_records",
+    "quarantine",
+    "duplicate",
+    "flagged_field",
+)
+
+
+def upgrade_lineage(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Rewrite the tables of ``LINEAGE_TABLES`` that still carry ``sha256`` + ``file_name`` (a
+    warehouse from before integer lineage) in today's layout: ``file_id`` from ``ingest_file``
+    by SHA-256 and, in ``duplicate``, ``duplicate_of_file_id`` from the loaded file of that name;
+    the old columns go. Runs in the caller's transaction; returns the tables rewritten."""
+    upgraded = []
+    for table in LINEAGE_TABLES:
+        columns = [
+            name
+            for (name,) in con.execute(
+                "select column_name from duckdb_columns() where table_name = ? "
+                "and schema_name = current_schema() and database_name = current_database() "
+                "order by column_index",
+                [table],
+            ).fetchall()
+        ]
+        if "sha256" not in columns or "file_id" in columns:
+            continue
+        if not upgraded:
+            from tkpk.ingest.raw import ensure_tables as ensure_raw_tables
+
+            ensure_raw_tables(con)  # ingest_file.file_id first
+        con.execute(f"alter table {table} rename to _{table}_old")
+        con.execute(f"create table {table} ({TABLE_DDL[table]})")
+        pointer = ""
+        if table == "duplicate":
+            pointer = """, (select min(f.file_id) from ingest_file as f
+                where f.file_name = t.duplicate_of_file and f.file_outcome = 'loaded')
+                as duplicate_of_file_id"""
+        con.execute(
+            f"""
+            insert into {table} by name
+            select t.* exclude (sha256, file_name{", duplicate_of_file" if pointer else ""}),
+                f.file_id {pointer}
+            from _{table}_old as t
+            left join ingest_file as f on f.sha256 = t.sha256
+            """
+        )
+        con.execute(f"drop table _{table}_old")
+        upgraded.append(table)
+    if upgraded:
+        log.info("integer lineage (file_id) given to %s", ", ".join(upgraded))
+    return upgraded
 
 
 def staging_sql(kind: str) -> str:
@@ -356,7 +389,7 @@ def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) 
     )
     con.execute(
         "create or replace temp table _reason_count "
-        "(file_name varchar, sha256 varchar, reason varchar, rows bigint)"
+        "(file_id integer, reason varchar, rows bigint)"
     )
     con.execute("create or replace temp table _staged_count (sha256 varchar, rows bigint)")
 
@@ -443,544 +476,136 @@ def _process_kind(
     return result
 
 
-#: Reason list of a malformed raw row: ``encoding_invalid`` when the reader rejected it because
-#: its bytes do not decode (added to ``_row_reason`` by :func:`_add_encoding_reasons`), else
-#: ``row_malformed``.
-MALFORMED_REASONS = (
-    "case when list_contains(row_reasons, 'encoding_invalid') then ['encoding_invalid'] "
-    "else ['row_malformed'] end"
-)
+# ------------------------------------------------------------------ the rules (transforms/accept)
+
+#: ``{{name}}`` in a file of ``transforms/accept/``: filled by :func:`render`.
+_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
 
 
-def _add_encoding_reasons(con: duckdb.DuckDBPyConnection, kind: str) -> None:
-    """``encoding_invalid`` in ``_row_reason`` for the staged rows the reader rejected because
-    their bytes do not decode (a malformed raw row whose error is ``INVALID ENCODING``); only the
-    batch's malformed rows are looked at."""
-    con.execute(
-        f"""
-        insert into _row_reason (row_id, reason)
-        select s.row_id, 'encoding_invalid'
-        from stg_{kind} as s
-        where s.malformed and s.raw_text.malformed
-            and starts_with(s.raw_text.extra ->> '{MALFORMED_ERROR_KEY}', 'INVALID ENCODING')
-        """
-    )
+def render(name: str, **values: str) -> str:
+    """The SELECT of ``transforms/accept/<name>.sql`` with its placeholders filled.
 
-
-def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> None:
-    """``_decision`` (a scratch view): every staged row of ``kind`` with its outcome, reasons and
-    duplicate pointer. Not sorted: a sort of every staged row spills the whole batch (tens of
-    GB at a province), and no reader depends on the order; the accepted tables are sets."""
-    scratch.materialise(con, "_decision", _decision_sql(kind), group=kind)
-
-
-def _decision_sql(kind: str) -> str:
-    """SELECT of ``_decision``: one row per staged row (its staged columns, ``kind``,
-    ``outcome``, ``reasons``, ``duplicate_of_file``, ``duplicate_of_row``), in no particular
-    order. Each staged row is read a few times (``not materialized``) rather than held as a
-    wide intermediate, so the statement's memory is bounded by its narrow per-key tables."""
-    if kind == "households":
-        return _keyed_decision_sql(
-            "households", ("snapshot", "id_keluarga"), HOUSEHOLD_VALUES, "household_duplicate_key"
-        )
-    if kind == "members":
-        return _keyed_decision_sql(
-            "members", ("snapshot", "id_keluarga", "nik_key"), MEMBER_VALUES,
-            "member_duplicate_key",
-        )
-    return _program_decision_sql(kind)
-
-
-def _keyed_decision_sql(kind: str, key: tuple[str, ...], values: str, key_reason: str) -> str:
-    """Decision for registry rows with a natural key: first valid row per key is accepted (rows
-    accepted in earlier runs come first); a later row with the same values is a duplicate of it,
-    one with other values is quarantined with ``key_reason``. Members also need their household
-    among the same snapshot's accepted households (``household_unknown`` /
-    ``household_quarantined``).
-
-    Only ``error`` reasons quarantine; ``warn`` reasons null their field first (``_flagged_sql``),
-    so values are compared as they would be accepted. A member's key is its NIK, or, when the NIK
-    is flagged (null), all of its values (``nik_key``): distinct persons without a valid NIK stay
-    distinct, and an exact repeat of one is still a duplicate."""
-    key_list = ", ".join(key)
-    household_check = ""
-    household_reason = "cast([] as varchar[])"
-    household_join = ""
-    if kind == "members":
-        household_check = """,
-        accepted_households as (
-            select distinct snapshot, id_keluarga from registry_households
-            where snapshot in (select distinct snapshot from stg_members)
-        ),
-        quarantined_households as (
-            select distinct f.period as snapshot,
-                regexp_replace(clean_text(q.raw_values ->> 'id_keluarga'), '^([0-9]+)\\.0+$', '\\1')
-                    as id_keluarga
-            from quarantine as q
-            join ingest_file as f on f.sha256 = q.sha256
-            where q.kind = 'households'
-                and f.period in (select distinct snapshot from stg_members)
-        )"""
-        # joined straight to the staged rows (no self-join of the staged rows on row_id)
-        household_reason = """case
-                when a.id_keluarga is not null then cast([] as varchar[])
-                when q.id_keluarga is not null then ['household_quarantined']
-                else ['household_unknown']
-            end"""
-        household_join = """
-            left join accepted_households as a
-                on a.snapshot = r.snapshot and a.id_keluarga = r.id_keluarga
-            left join quarantined_households as q
-                on q.snapshot = r.snapshot and q.id_keluarga = r.id_keluarga"""
-    return f"""
-        with {_row_reasons_sql()},
-        {_flagged_sql(kind)},
-        rows_in as not materialized (
-            select f.*, {NIK_KEY.format(values=values) if kind == "members" else ""}
-                struct_pack({values}) as vals
-            from flagged as f
-        ){household_check},
-        checked as not materialized (
-            select r.*, list_concat(r.gx_reasons, {household_reason}) as row_reasons,
-                list_concat(r.defects, {household_reason}) as all_reasons
-            from rows_in as r {household_join}
-        ),
-        earlier as (
-            select {key_list}, arg_min(struct_pack(sha256, file_name, row_number, vals),
-                                       (file_name, row_number)) as keeper
-            from (
-                select *, {NIK_KEY.format(values=values) if kind == "members" else ""}
-                    struct_pack({values}) as vals
-                from ({_accepted_sql(kind)})
-                where snapshot in (select distinct snapshot from stg_{kind})
-            )
-            group by {key_list}
-        ),
-        repeated_key_hashes as (
-            select hash({key_list}) as kh from rows_in group by kh having count(*) > 1
-        ),
-        repeated_keys as (
-            select {key_list},
-                min(row_id) filter (where len(row_reasons) = 0 and not malformed)
-                    as first_valid_id
-            from checked
-            where hash({key_list}) in (select kh from repeated_key_hashes)
-            group by {key_list}
-            having count(*) > 1
-        ),
-        batch_keepers as (
-            select {", ".join(f"c.{c}" for c in key)},
-                struct_pack(sha256 := c.sha256, file_name := c.file_name,
-                            row_number := c.row_number, vals := c.vals) as keeper
-            from checked as c
-            join repeated_keys as k on {_on("k", "c", key)} and k.first_valid_id = c.row_id
-        ),
-        judged as (
-            select r.*, coalesce(e.keeper, b.keeper) as keeper,
-                e.keeper is null and case
-                    when k.{key[0]} is null then len(r.row_reasons) = 0 and not r.malformed
-                    else coalesce(r.row_id = k.first_valid_id, false)
-                end as is_keeper,
-                coalesce(e.keeper, b.keeper) is not null
-                    and coalesce(e.keeper, b.keeper).vals is not distinct from r.vals
-                    as same_values
-            from checked as r
-            left join repeated_keys as k on {_on("k", "r", key)}
-            left join earlier as e on {_on("e", "r", key)}
-            left join batch_keepers as b on {_on("b", "r", key)}
-        ),
-        decided as (
-            select judged.*, '{kind}' as kind,
-                case
-                    when malformed or len(row_reasons) > 0 then 'quarantined'
-                    when is_keeper then 'accepted'
-                    when same_values then 'duplicate'
-                    else 'quarantined'
-                end as outcome,
-                case
-                    when malformed then {MALFORMED_REASONS}
-                    when keeper is not null and not is_keeper and not same_values
-                        then list_sort(list_distinct(list_append(all_reasons, '{key_reason}')))
-                    else list_sort(all_reasons)
-                end as reasons,
-                case when not malformed and len(row_reasons) = 0 and not is_keeper
-                    and same_values then keeper.file_name end as duplicate_of_file,
-                case when not malformed and len(row_reasons) = 0 and not is_keeper
-                    and same_values then keeper.row_number end as duplicate_of_row
-            from judged
-        ),
-        final as (
-            select * exclude (
-                vals, gx_reasons, defects, row_reasons, all_reasons, keeper, is_keeper,
-                same_values, raw_text
-            )
-            from decided
-        )
-        select * from final
+    The acceptance rules are SQL files; what differs between kinds (a table name, a column list,
+    the natural key's last part: ``tkpk.ingest.schema.ACCEPTANCE``) is written ``{{name}}`` in
+    them and replaced here by the text of ``values[name]``, nothing else (no conditionals, no
+    loops); a value may itself hold placeholders (a kind's ``ids_as_read`` names the nulled
+    columns), filled the same way. A placeholder without a value is an error naming the file.
     """
+    text = (ACCEPT_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+    for _ in range(2):
+        missing = sorted(set(_PLACEHOLDER.findall(text)) - values.keys())
+        if missing:
+            raise KeyError(f"transforms/accept/{name}.sql: no value for {', '.join(missing)}")
+        text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+    if _PLACEHOLDER.search(text):
+        raise KeyError(f"transforms/accept/{name}.sql: placeholders nested too deep")
+    return text
 
 
-#: A member's natural key beside snapshot and ID_KELUARGA: its NIK, or, when the NIK is null
-#: (flagged), the NIK as read with a digest of all of its values (``{values}``: the
-#: struct_pack arguments; ``ids_as_read``: the NIK digits as read, '' when empty).
-NIK_KEY = (
-    "case when nik is not null then nik else '~' || coalesce(ids_as_read, '') || '~' || "
-    "md5(cast(struct_pack({values}) as varchar)) end as nik_key,"
-)
-#: kind -> SQL over the staged row ``s`` (before nulling) and its ``row_reasons`` ``rr``: what
-#: was read in the fields a warning nulled (``{read}``: their values as text, in suite order).
-#: Members are keyed by NIK, program records compared by all of their values: two people whose
-#: NIKs are both broken, or two payments that differ only in a flagged field, must not become
-#: one. (An accepted record of an earlier run carries no such text, so a flagged program record
-#: repeated in a later file is not recognised as a duplicate; it is accepted again.)
-IDS_AS_READ = {
-    "members": "case when list_contains(rr.nulls, 'nik') then coalesce(s.nik, '') end",
-    "programs": "case when len(rr.nulls) > 0 then cast([s.nama, {read}] as varchar) end",
-}
-#: The program values of an accepted record as hashed in ``_program_decision_sql``.
-PROGRAM_VALUES_READ = f"struct_pack({PROGRAM_VALUES}, ids_as_read := null::varchar)"
+def _table_types(table: str) -> dict[str, str]:
+    """Column -> type of an ingest output table, from ``TABLE_DDL``."""
+    return dict(re.findall(r"(\w+)\s+(\w+(?:\(\d+,\s*\d+\))?(?:\[\])?)", TABLE_DDL[table]))
 
 
-def _accepted_sql(kind: str) -> str:
-    """The accepted rows of ``kind`` as the keyed decision compares them; members carry
-    ``ids_as_read``: the NIK digits as read of a member whose NIK was flagged (from its raw
-    row, normalised as staging does), so ``NIK_KEY`` matches the staged rows'."""
-    if kind != "members":
-        return f"select *, null::varchar as ids_as_read from {ACCEPTED_TABLE[kind]}"
-    return """
-        select m.*, case when m.nik is null
-            then coalesce(r.nik_as_read, '') end as ids_as_read
-        from registry_members as m
-        left join member_nik_as_read as r
-            on m.nik is null and r.sha256 = m.sha256 and r.row_number = m.row_number"""
-
-
-def _row_reasons_sql() -> str:
-    """CTE ``row_reasons``: per failing staged row its ``errors`` (reasons that quarantine),
-    ``defects`` (every reason), ``flags`` (column, reason) and ``nulls`` (columns to null) of its
-    warnings, from ``_row_reason`` (severity as declared in the suite; a reason added without
-    one, e.g. ``encoding_invalid``, is an error)."""
-    return """row_reasons as (
-            select row_id,
-                list(distinct reason order by reason)
-                    filter (where coalesce(severity, 'error') = 'error') as errors,
-                list(distinct reason order by reason) as defects,
-                list(distinct struct_pack(column_name := column_name, reason := reason)
-                     order by struct_pack(column_name := column_name, reason := reason))
-                    filter (where severity = 'warn') as flags,
-                list(distinct nulls) filter (where severity = 'warn') as nulls
-            from _row_reason group by row_id
-        )"""
-
-
-def _flagged_sql(kind: str) -> str:
-    """CTE ``flagged``: the staged rows of ``kind`` with every field a warning flagged set to null
-    (the columns the suite's ``warn`` expectations name), their ``gx_reasons`` (errors),
-    ``defects``, ``flags`` and ``ids_as_read`` (``IDS_AS_READ``; null for households)."""
+def _rule_values(kind: str) -> dict[str, str]:
+    """The placeholder values of ``kind``'s acceptance files (``schema.ACCEPTANCE``, the suite's
+    ``warn`` columns, the value hash)."""
+    acceptance = ACCEPTANCE[kind]
+    types = _table_types(acceptance.table)
     nulled = nulled_columns(load_suite(None, f"stg_{kind}"))
     replace = ", ".join(
         f"case when list_contains(rr.nulls, '{c}') then null else s.{c} end as {c}"
         for c in nulled
     )
-    read = IDS_AS_READ.get("programs" if kind in PROGRAM_KINDS else kind, "null::varchar")
-    read = read.format(read=", ".join(f"cast(s.{c} as varchar)" for c in nulled))
-    return f"""flagged as not materialized (
-            select s.*{f" replace ({replace})" if replace else ""},
-                coalesce(rr.errors, cast([] as varchar[])) as gx_reasons,
-                coalesce(rr.defects, cast([] as varchar[])) as defects,
-                coalesce(rr.flags, cast([] as struct(column_name varchar, reason varchar)[]))
-                    as flags,
-                {read} as ids_as_read
-            from stg_{kind} as s
-            left join row_reasons as rr on rr.row_id = s.row_id
-        )"""
+    return {
+        "kind": kind,
+        "values": ", ".join(f"{c} := try_cast({c} as {types[c]})" for c in acceptance.values),
+        "nulled": f"replace ({replace})" if replace else "",
+        "nulled_as_read": ", ".join(f"cast(s.{c} as varchar)" for c in nulled),
+        "ids_as_read": acceptance.ids_as_read,
+        "row_key": acceptance.row_key,
+        "key_reason": acceptance.key_reason,
+        "compared": acceptance.compared or acceptance.table,
+        "table_columns": ", ".join(types),
+        "hash_vals": VALUES_HASH.format("vals"),
+        "row_id_factor": str(ROW_ID_FACTOR),
+        "period": acceptance.period,
+        "kelurahan_code": acceptance.kelurahan_code,
+        "id_keluarga": acceptance.id_keluarga,
+        "personal": ", ".join(f"'{c}'" for c in PERSONAL_COLUMNS),
+        "error_key": MALFORMED_ERROR_KEY,
+    }
 
 
-def _on(left: str, right: str, key: tuple[str, ...]) -> str:
-    """Join condition: every column of ``key`` equal between aliases ``left`` and ``right``."""
-    return " and ".join(f"{left}.{c} = {right}.{c}" for c in key)
+def _add_encoding_reasons(con: duckdb.DuckDBPyConnection, kind: str) -> None:
+    """``encoding_invalid`` in ``_row_reason`` for the staged rows the reader rejected because
+    their bytes do not decode (``transforms/accept/row_reason_encoding.sql``)."""
+    select = render("row_reason_encoding", **_rule_values(kind))
+    con.execute(f"insert into _row_reason (row_id, reason) select row_id, reason from ({select})")
 
 
-def _program_decision_sql(kind: str) -> str:
-    """Decision for program records: a valid row whose values equal an accepted record (earlier
-    run, or an earlier row of this batch in file order) is a duplicate of it; NIKs are not
-    checked against the registry (an unmatched payment is accepted).
-
-    Rows are grouped by the 64-bit hash of their values first (a narrow aggregate, whatever the
-    batch size); only rows whose hash repeats, or matches an accepted record, are compared by
-    their values, so equal hashes of different values never make a duplicate.
-    """
-    return f"""
-        with {_row_reasons_sql()},
-        {_flagged_sql(kind)},
-        rows_in as not materialized (
-            select f.* exclude (ids_as_read),
-                struct_pack({PROGRAM_VALUES}, ids_as_read := f.ids_as_read) as vals,
-                f.gx_reasons as row_reasons
-            from flagged as f
-        ),
-        hashed as not materialized (
-            select *, {VALUES_HASH.format('vals')} as h,
-                len(row_reasons) = 0 and not malformed as is_valid
-            from rows_in
-        ),
-        repeated_hashes as (
-            select h from hashed where is_valid group by h having count(*) > 1
-        ),
-        first_valid as (
-            select h, vals, min(row_id) as first_id
-            from hashed
-            where is_valid and h in (select h from repeated_hashes)
-            group by h, vals
-        ),
-        valid_hashes as (
-            select distinct h from hashed where is_valid
-        ),
-        earlier as (
-            select p.h, p.vals,
-                arg_min(struct_pack(file_name := p.file_name, row_number := p.row_number),
-                        (p.file_name, p.row_number)) as keeper
-            from (
-                select struct_pack({PROGRAM_VALUES}, ids_as_read := null::varchar) as vals,
-                    {VALUES_HASH.format(PROGRAM_VALUES_READ)} as h,
-                    file_name, row_number
-                from program_records
-                where source_kind = '{kind}'
-                    and period in (select distinct period from hashed where is_valid)
-            ) as p
-            semi join valid_hashes as v on v.h = p.h
-            group by p.h, p.vals
-        ),
-        judged as (
-            select r.*, e.keeper as earlier_keeper,
-                struct_pack(file_name := b.file_name,
-                            row_number := f.first_id % {ROW_ID_FACTOR}) as batch_keeper,
-                not r.is_valid as is_quarantined,
-                r.row_id = coalesce(f.first_id, r.row_id) as is_keeper
-            from hashed as r
-            left join earlier as e on e.h = r.h and e.vals is not distinct from r.vals
-            left join first_valid as f on f.h = r.h and f.vals is not distinct from r.vals
-            left join ingest_batch as b on b.file_order = f.first_id // {ROW_ID_FACTOR}
-        ),
-        decided as (
-            select judged.*, '{kind}' as kind,
-                case
-                    when is_quarantined then 'quarantined'
-                    when earlier_keeper is not null then 'duplicate'
-                    when is_keeper then 'accepted'
-                    else 'duplicate'
-                end as outcome,
-                case when malformed then {MALFORMED_REASONS} else list_sort(defects) end
-                    as reasons,
-                case
-                    when is_quarantined then null
-                    when earlier_keeper is not null then earlier_keeper.file_name
-                    when is_keeper then null
-                    else batch_keeper.file_name
-                end as duplicate_of_file,
-                case
-                    when is_quarantined then null
-                    when earlier_keeper is not null then earlier_keeper.row_number
-                    when is_keeper then null
-                    else batch_keeper.row_number
-                end as duplicate_of_row
-            from judged
-        ),
-        final as (
-            select * exclude (
-                vals, h, is_valid, gx_reasons, defects, row_reasons, earlier_keeper,
-                batch_keeper, is_quarantined, is_keeper, raw_text
-            )
-            from decided
-        )
-        select * from final
-    """
-
-
-#: INSERT ... SELECT of the accepted rows of each kind (typed as in docs/architecture.md).
-ACCEPT_SQL = {
-    "households": """
-        insert into registry_households
-        select s.snapshot, s.id_keluarga, s.no_kk, s.kelurahan_code, s.alamat,
-            cast(s.rt as smallint), cast(s.rw as smallint), cast(s.jumlah_anggota as smallint),
-            cast(s.pengeluaran_per_kapita as decimal(18, 2)), cast(s.desil as tinyint),
-            cast(s.luas_lantai as decimal(12, 2)), cast(s.jenis_lantai as tinyint),
-            cast(s.jenis_dinding as tinyint), cast(s.sumber_air_minum as tinyint),
-            cast(s.sumber_penerangan as tinyint), cast(s.bahan_bakar_masak as tinyint),
-            cast(s.fasilitas_bab as tinyint), s.tanggal_pendataan,
-            s.sha256, s.file_name, s.row_number
-        from _decision as s
-        where s.outcome = 'accepted'
-    """,
-    "members": """
-        insert into registry_members
-        select s.snapshot, s.id_keluarga, s.nik, s.nama, s.jenis_kelamin, s.tanggal_lahir,
-            cast(s.hubungan_keluarga as tinyint), cast(s.pendidikan_tertinggi as tinyint),
-            cast(s.status_sekolah as tinyint), cast(s.jaminan_kesehatan as tinyint),
-            cast(s.disabilitas as tinyint), cast(s.status_bekerja as tinyint),
-            s.sha256, s.file_name, s.row_number
-        from _decision as s
-        where s.outcome = 'accepted'
-    """,
-    "programs": """
-        insert into program_records
-        select s.program, s.source_kind, s.record_date, s.period, s.nik, s.no_kk,
-            s.kelurahan_code, cast(s.amount_idr as decimal(18, 2)), s.status, s.funding_source,
-            s.channel, cast(s.stage as smallint), s.sha256, s.file_name, s.row_number
-        from _decision as s
-        where s.outcome = 'accepted'
-    """,
-}
+def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> None:
+    """``_decision`` (a scratch view): every staged row of ``kind`` with its outcome, reasons and
+    duplicate pointer, by the kind's decision file (``registry_decision`` or
+    ``program_decision``). Not sorted: a sort of every staged row spills the whole batch (tens of
+    GB at a province), and no reader depends on the order; the accepted tables are sets."""
+    acceptance = ACCEPTANCE[kind]
+    values = _rule_values(kind)
+    views = {"_flagged": render("flagged_rows", **values)}
+    if acceptance.compared:
+        views[acceptance.compared] = render(acceptance.compared)
+    for view, select in views.items():
+        con.execute(f"create or replace temp view {view} as {select}")
+    try:
+        scratch.materialise(con, "_decision", render(acceptance.decision, **values), group=kind)
+    finally:
+        with contextlib.suppress(duckdb.Error):
+            for view in views:
+                con.execute(f"drop view if exists {view}")
 
 
 def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
-    """Append ``_decision``'s rows to the accepted table, ``quarantine`` and ``duplicate``;
-    return the rows written per outcome."""
-    accept_sql = ACCEPT_SQL["programs"].format(kind=kind) if kind in PROGRAM_KINDS else None
-    written = {"accepted": _inserted(con, accept_sql or ACCEPT_SQL[kind])}
-    written["quarantined"] = _inserted(
-        con,
-        f"""
-        insert into quarantine
-        with quarantined as (
-            select row_id, load_id, sha256, file_name, kind, row_number, reasons
-            from _decision where outcome = 'quarantined'
-        ),
-        final as (
-            select d.sha256, d.file_name, d.kind, d.row_number, d.reasons,
-                to_json(s.raw_text) as raw_values,
-                cast(d.load_id as varchar) as load_id
-            from quarantined as d
-            join stg_{kind} as s on s.row_id = d.row_id
-        )
-        select * from final
-        """,
-    )
-    if kind == "members":
-        # the NIK digits as read of a member whose NIK was flagged: a later file of the same
-        # snapshot is compared with them (``_accepted_sql``); the raw files are not read again
-        con.execute(
-            """
-            insert into member_nik_as_read
-            select sha256, row_number, coalesce(ids_as_read, '') from _decision
-            where outcome = 'accepted' and nik is null
-            """
-        )
-    written["duplicate"] = _inserted(
-        con,
-        """
-        insert into duplicate
-        select sha256, file_name, kind, row_number, duplicate_of_file, duplicate_of_row,
-            cast(load_id as varchar)
-        from _decision where outcome = 'duplicate'
-        """,
-    )
+    """Append ``_decision``'s rows to the accepted table, ``quarantine`` and ``duplicate``
+    (``transforms/accept/accepted_rows.sql``, ``quarantine.sql``, ``duplicate.sql``); return
+    the rows written per outcome."""
+    values = _rule_values(kind)
+    acceptance = ACCEPTANCE[kind]
+    written = {
+        "accepted": _append(con, acceptance.table, render("accepted_rows", **values)),
+        "quarantined": _append(con, "quarantine", render("quarantine", **values)),
+        "duplicate": _append(con, "duplicate", render("duplicate", **values)),
+    }
+    for table in acceptance.also_writes:  # e.g. member_nik_as_read
+        _append(con, table, render(table, **values))
     return written
 
 
-#: kind -> (period, kelurahan code, registry id) of a flagged field, over ``_decision as d``
-#: (members: their accepted household ``h`` of the same snapshot).
-FLAG_CONTEXT = {
-    "households": ("d.snapshot", "d.kelurahan_code", "d.id_keluarga"),
-    "members": ("d.snapshot", "h.kelurahan_code", "d.id_keluarga"),
-    "programs": ("d.period", "d.kelurahan_code", "cast(null as varchar)"),
-}
-
-
 def _write_flags(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
-    """Append one ``flagged_field`` row per warning of each accepted row of ``_decision``: the
-    file, row, canonical column and reason, the raw value (null for a personal column), the
-    period (snapshot or record month), the kelurahan and the registry id where known. Returns
-    the rows written per reason."""
-    period, kelurahan, id_keluarga = FLAG_CONTEXT["programs" if kind in PROGRAM_KINDS else kind]
-    household_join = ""
-    if kind == "members":
-        household_join = """
-            left join registry_households as h
-                on h.snapshot = d.snapshot and h.id_keluarga = d.id_keluarga"""
-    personal = ", ".join(f"'{c}'" for c in PERSONAL_COLUMNS)
-    con.execute(
-        f"""
-        create or replace temp table _flag_written as
-        with flags as (
-            select d.row_id, d.load_id, d.sha256, d.file_name, d.kind, d.row_number,
-                {period} as period, {kelurahan} as kelurahan_code,
-                {id_keluarga} as id_keluarga, unnest(d.flags) as flag
-            from _decision as d {household_join}
-            where d.outcome = 'accepted' and len(d.flags) > 0
-        ),
-        raw_rows as (
-            -- only the flagged rows are turned into JSON (the semi join filters first)
-            select s.row_id as raw_row_id, to_json(s.raw_text) as cells
-            from stg_{kind} as s
-            semi join flags as f on f.row_id = s.row_id
-        ),
-        resolved as (
-            select f.*, raw.cells,
-                coalesce(
-                    list_filter(string_split(f.flag.column_name, '|'),
-                        lambda c: json_extract_string(raw.cells, '$.' || lower(c)) is not null)[1],
-                    string_split(f.flag.column_name, '|')[1]
-                ) as column_name
-            from flags as f
-            join raw_rows as raw on raw.raw_row_id = f.row_id
-        ),
-        final as (
-            select f.sha256, f.file_name, f.kind, f.row_number,
-                f.column_name, f.flag.reason as reason,
-                case when f.column_name in ({personal}) then null
-                    else json_extract_string(f.cells, '$.' || lower(f.column_name))
-                end as raw_value,
-                cast(f.load_id as varchar) as load_id, f.period, f.kelurahan_code,
-                f.id_keluarga
-            from resolved as f
-        )
-        select * from final
-        """
-    )
-    con.execute("insert into flagged_field select * from _flag_written")
-    rows = con.execute(
-        "select reason, count(*) from _flag_written group by reason"
-    ).fetchall()
+    """Append one ``flagged_field`` row per warning of each accepted row of ``_decision``
+    (``transforms/accept/flagged_field.sql``); return the rows written per reason."""
+    select = render("flagged_field", **_rule_values(kind))
+    con.execute(f"create or replace temp table _flag_written as {select}")
+    con.execute("insert into flagged_field by name select * from _flag_written")
+    rows = con.execute("select reason, count(*) from _flag_written group by reason").fetchall()
     con.execute("drop table _flag_written")
     return {reason: int(n) for reason, n in rows}
 
 
-def _inserted(con: duckdb.DuckDBPyConnection, insert_sql: str) -> int:
-    """Run an INSERT; return the number of rows it wrote."""
-    row = con.execute(insert_sql).fetchone()
+def _append(con: duckdb.DuckDBPyConnection, table: str, select: str) -> int:
+    """Append ``select``'s rows to ``table`` (by column name); return how many it wrote."""
+    row = con.execute(f"insert into {table} by name {select}").fetchone()
     return int(row[0]) if row else 0
 
 
 def _count_decisions(
     con: duckdb.DuckDBPyConnection, kind: str, written: dict[str, int]
 ) -> dict[str, tuple[int, int, int]]:
-    """sha256 -> (accepted, quarantined, duplicate) of this kind's files, from ``_decision``, in
-    one scan that also adds the quarantine reasons per file to ``_reason_count``. Raises
-    ``ReconciliationError`` when the tables did not receive what the decision says."""
-    con.execute(
-        """
-        insert into _reason_count
-        with reasons as (
-            select file_name, sha256, unnest(reasons) as reason
-            from _decision where outcome = 'quarantined'
-        ),
-        final as (
-            select file_name, sha256, reason, count(*) as rows
-            from reasons group by file_name, sha256, reason
-        )
-        select * from final
-        """
-    )
-    rows = con.execute(
-        """
-        select sha256,
-            count(*) filter (where outcome = 'accepted'),
-            count(*) filter (where outcome = 'quarantined'),
-            count(*) filter (where outcome = 'duplicate')
-        from _decision group by sha256
-        """
-    ).fetchall()
+    """sha256 -> (accepted, quarantined, duplicate) of this kind's files, from ``_decision``
+    (``decision_count.sql``); adds the quarantine reasons per file to ``_reason_count``
+    (``reason_count.sql``). Raises ``ReconciliationError`` when the tables did not receive what
+    the decision says."""
+    _append(con, "_reason_count", render("reason_count"))
+    rows = con.execute(render("decision_count")).fetchall()
     counts = {sha: (int(a), int(q), int(d)) for sha, a, q, d in rows}
     decided = {
         outcome: sum(c[i] for c in counts.values())
@@ -1003,42 +628,10 @@ def _count_decisions(
 
 
 def _rebuild_snapshot_status(con: duckdb.DuckDBPyConnection) -> None:
-    """``snapshot_status``: a snapshot is usable only when its household and member files loaded."""
+    """``snapshot_status`` (``transforms/accept/snapshot_status.sql``): a snapshot is usable only
+    when its household and member files loaded."""
     con.execute("delete from snapshot_status")
-    con.execute(
-        """
-        insert into snapshot_status
-        with files as (
-            select period, kind, file_outcome, file_name, file_reason
-            from ingest_file
-            where kind in ('households', 'members') and period is not null
-        ),
-        per_snapshot as (
-            select period as snapshot,
-                bool_or(kind = 'households' and file_outcome = 'loaded') as households_loaded,
-                bool_or(kind = 'members' and file_outcome = 'loaded') as members_loaded,
-                string_agg(case when file_outcome = 'quarantined'
-                    then file_name || ' (' || coalesce(file_reason, '?') || ')' end, ', '
-                    order by file_name) as quarantined_files
-            from files
-            group by period
-        ),
-        final as (
-            select snapshot,
-                households_loaded and members_loaded as usable,
-                case
-                    when households_loaded and members_loaded then 'lengkap'
-                    else concat_ws('; ',
-                        case when not households_loaded then 'berkas keluarga tidak termuat' end,
-                        case when not members_loaded then 'berkas anggota tidak termuat' end,
-                        case when quarantined_files is not null
-                            then 'dikarantina: ' || quarantined_files end)
-                end as note
-            from per_snapshot
-        )
-        select * from final order by snapshot
-        """
-    )
+    _append(con, "snapshot_status", render("snapshot_status"))
 
 
 def _record_quality(
@@ -1106,17 +699,11 @@ def _record_notes(
 
 
 def _record_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
-    """Write ``ingest_data_quality_reason`` (run x file x reason) and return totals per reason."""
+    """Write ``ingest_data_quality_reason`` (run x file x reason,
+    ``transforms/accept/ingest_data_quality_reason.sql``) and return totals per reason."""
     con.execute(
-        """
-        insert into ingest_data_quality_reason
-        with final as (
-            select ? as run_id, file_name, sha256, reason, sum(rows)::bigint as rows
-            from _reason_count group by file_name, sha256, reason
-        )
-        select * from final order by file_name, reason
-        """,
-        [run_id],
+        f"insert into ingest_data_quality_reason by name {render('ingest_data_quality_reason')}",
+        {"run_id": run_id},
     )
     return dict(
         con.execute(

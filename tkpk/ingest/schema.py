@@ -7,6 +7,7 @@ Single source for readers (header matching), staging (column lists) and the synt
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 KINDS = ("households", "members", "disbursements", "pbi", "local")
 
@@ -201,3 +202,86 @@ def kind_of(file_name: str) -> str | None:
         if lowered.startswith(prefix):
             return kind
     return None
+
+
+@dataclass(frozen=True)
+class Acceptance:
+    """How the cross-row acceptance rules (``transforms/accept/``) apply to one kind: the values
+    that fill the placeholders of its decision file. The rules themselves are SQL; this is only
+    what differs between kinds (see ``tkpk.ingest.accept.render``).
+
+    ``values``: the columns compared besides the natural key (typed as in ``table``);
+    ``key_reason``: why a key repeated with other values is quarantined; ``row_key``: the
+    natural key's last part beside (snapshot, id_keluarga), an expression over the row's columns
+    and ``vals``/``ids_as_read``; ``ids_as_read``: what was read in a key field a warning nulled
+    (over the staged row ``s`` and its reasons ``rr``); ``compared``: the accepted rows as the
+    decision compares them (a table, or a file under ``transforms/accept/``); ``period``,
+    ``kelurahan_code``, ``id_keluarga``: a flagged field's context, over the decision ``d`` and a
+    member's household ``h``; ``also_writes``: further tables the kind's decision feeds, each by
+    the file of its name.
+    """
+
+    decision: str
+    table: str
+    values: tuple[str, ...]
+    period: str
+    kelurahan_code: str
+    id_keluarga: str = "cast(null as varchar)"
+    key_reason: str = ""
+    row_key: str = "''"
+    ids_as_read: str = "null::varchar"
+    compared: str = ""
+    also_writes: tuple[str, ...] = ()
+
+
+_PROGRAM_ACCEPTANCE = Acceptance(
+    decision="program_decision",
+    table="program_records",
+    values=(
+        "program", "source_kind", "record_date", "period", "nik", "no_kk", "kelurahan_code",
+        "amount_idr", "status", "funding_source", "channel", "stage",
+    ),
+    ids_as_read=(
+        "case when len(rr.nulls) > 0 then cast([s.nama, {{nulled_as_read}}] as varchar) end"
+    ),
+    period="d.period",
+    kelurahan_code="d.kelurahan_code",
+)  # fmt: skip
+
+#: kind -> its acceptance declaration (processing order: households before members).
+ACCEPTANCE: dict[str, Acceptance] = {
+    "households": Acceptance(
+        decision="registry_decision",
+        table="registry_households",
+        values=(
+            "no_kk", "kelurahan_code", "alamat", "rt", "rw", "jumlah_anggota",
+            "pengeluaran_per_kapita", "desil", "luas_lantai", "jenis_lantai", "jenis_dinding",
+            "sumber_air_minum", "sumber_penerangan", "bahan_bakar_masak", "fasilitas_bab",
+            "tanggal_pendataan",
+        ),
+        key_reason="household_duplicate_key",
+        period="d.snapshot",
+        kelurahan_code="d.kelurahan_code",
+        id_keluarga="d.id_keluarga",
+    ),
+    "members": Acceptance(
+        decision="registry_decision",
+        table="registry_members",
+        values=(
+            "nama", "jenis_kelamin", "tanggal_lahir", "hubungan_keluarga",
+            "pendidikan_tertinggi", "status_sekolah", "jaminan_kesehatan", "disabilitas",
+            "status_bekerja",
+        ),
+        key_reason="member_duplicate_key",
+        row_key="member_key(nik, ids_as_read, vals)",
+        ids_as_read="case when list_contains(rr.nulls, 'nik') then coalesce(s.nik, '') end",
+        compared="accepted_members_compared",
+        also_writes=("member_nik_as_read",),
+        period="d.snapshot",
+        kelurahan_code="h.kelurahan_code",
+        id_keluarga="d.id_keluarga",
+    ),
+    "disbursements": _PROGRAM_ACCEPTANCE,
+    "pbi": _PROGRAM_ACCEPTANCE,
+    "local": _PROGRAM_ACCEPTANCE,
+}  # fmt: skip

@@ -385,8 +385,9 @@ def publish_packs(
 ) -> PublishResult:
     """Write both packs to staging, validate and audit them, then publish them atomically.
 
-    ``use_gx=False`` evaluates the whole output suites in DuckDB instead of running their
-    GX-native expectations in Great Expectations (same checks; no GX results for Data Docs).
+    The output suites always run in DuckDB (``tkpk.suite_run``, the staging tables' executor);
+    ``use_gx=False`` skips Great Expectations' cross-check of the same run (same verdict; no GX
+    results for Data Docs).
     """
     key = pseudonym.load_key(settings)
     check_sources(con)

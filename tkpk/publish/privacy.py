@@ -26,7 +26,7 @@ Incremental audit (``audit_version``). The published version was audited against
 it then was, and it records what that audit covered (``personal_data_audit.json`` in the version
 folder: the rules, the warehouse loads present, each personal table's rows, and a digest of the
 cells of every exported column). The warehouse's personal tables are append-only (raw rows carry
-their ``load_id``, accepted rows their file's ``sha256``), so a match not already ruled out needs a
+their ``load_id``, accepted rows their file's ``file_id``), so a match not already ruled out needs a
 new cell (one the published version did not hold) or a new value (a row of a load the previous
 audit did not cover). The audit therefore probes only (new cells x every row) and (every cell x
 new rows); with no new cell, the whole-table scans are skipped. It falls back to the full audit
@@ -51,7 +51,7 @@ from tkpk.db import sql_literal
 PERSONAL_VIEWS: dict[str, tuple[str, str]] = {
     "quarantine_raw_values": (
         "quarantine",
-        "select sha256, "
+        "select file_id, "
         + ", ".join(
             f"raw_values ->> '{c}' as {c}"
             for c in ("id_keluarga", "no_kk", "alamat", "nik", "nama", "tanggal_lahir", "no_kartu")
@@ -60,7 +60,7 @@ PERSONAL_VIEWS: dict[str, tuple[str, str]] = {
     ),
     "flagged_field_raw_value": (
         "flagged_field",
-        "select sha256, raw_value from flagged_field "
+        "select file_id, raw_value from flagged_field "
         "where column_name in ('NIK', 'NO_KK', 'NAMA', 'ALAMAT', 'TANGGAL_LAHIR', 'NO_KARTU')",
     ),
 }
@@ -75,9 +75,11 @@ PERSONAL_SOURCES: dict[str, tuple[str, ...]] = {
     ),
     "flagged_field_raw_value": ("raw_value",),
 }
-#: warehouse table -> lineage column naming the load its rows came from: the file's SHA-256,
-#: one load per file content in ``ingest_file``.
-LINEAGE: dict[str, str] = dict.fromkeys(PERSONAL_SOURCES, "sha256")
+#: warehouse table -> lineage column naming the load its rows came from: the file's ``file_id``
+#: (``member_nik_as_read``: its SHA-256), one load per file content in ``ingest_file``.
+LINEAGE: dict[str, str] = {
+    table: "sha256" if table == "member_nik_as_read" else "file_id" for table in PERSONAL_SOURCES
+}
 EXPORT_CELLS = "_publish_export_cells"
 NEW_CELLS = "_publish_new_cells"
 PREVIOUS_CELLS = "_publish_previous_cells"
@@ -436,7 +438,7 @@ def _new_rows(
     covered = set(state.get("loads") or [])
     new_loads = [load for load in loads if load not in covered]
     con.execute(
-        f"create or replace temp table {NEW_LOADS} as select i.load_id, i.sha256 "
+        f"create or replace temp table {NEW_LOADS} as select i.* "
         f"from ingest_file i where list_contains(?::varchar[], i.load_id)",
         [new_loads],
     )

@@ -6,8 +6,9 @@ docs/contract/indicators.md
 (``python -m tkpk.publish.suites`` rewrites them; a test keeps them in sync) and checked into the
 repository like every other suite.
 
-``run_suite`` evaluates a suite set-based in DuckDB against any relation (the staged Parquet file
-of a pack): every expectation becomes one query counting its unexpected rows. Cross-row and
+``run_suite``/``validate_output`` evaluate a suite set-based in DuckDB against any relation (the
+staged Parquet file of a pack) with the executor the staging tables use too (``tkpk.suite_run``):
+the row-wise expectations in one scan, every other expectation one query. Cross-row and
 cross-table checks are ``unexpected_rows_expectation`` queries over ``{batch}`` and the reference
 tables (``ref_area``, ``ref_program``) of the same connection, so the expected numbers of areas
 come from ``ref_area``, never from constants.
@@ -22,6 +23,7 @@ from pathlib import Path
 
 import duckdb
 
+from tkpk import suite_run
 from tkpk.config import EXPECTATIONS_DIR
 from tkpk.publish.dictionary import (
     PERSONAL_COLUMN_PATTERN,
@@ -30,8 +32,6 @@ from tkpk.publish.dictionary import (
     Table,
 )
 from tkpk.pull.log import OUTCOMES as PULL_OUTCOMES
-from tkpk.suite_sql import row_predicate as _row_predicate
-from tkpk.suite_sql import unexpected_sql as _unexpected_sql
 
 GX_VERSION = "1.24.1"
 RATIO_TOLERANCE = 1e-9
@@ -429,106 +429,37 @@ def write_suites(directory: Path = EXPECTATIONS_DIR) -> list[Path]:
 # --------------------------------------------------------------------------- evaluation
 
 
-def _column_list_failure(con: duckdb.DuckDBPyConnection, relation: str, expected: list[str]):
-    actual = [row[0] for row in con.execute(f"describe select * from {relation}").fetchall()]
-    if actual == expected:
-        return None
-    missing = [c for c in expected if c not in actual]
-    extra = [c for c in actual if c not in expected]
-    return f"missing {missing}, undocumented {extra}, order {actual}"
-
-
-#: Expectations evaluated by this module even when GX runs the others: cross-row/cross-table SQL
-#: (GX's pandas backend cannot run them) and the exact column list (GX sees an added row id).
-DUCKDB_ONLY = ("unexpected_rows_expectation", "expect_table_columns_to_match_ordered_list")
-
-
-def split_suite(suite: dict) -> tuple[dict, dict]:
-    """(GX-native part, DuckDB-only part) of a suite, both still valid suites."""
-    native = [e for e in suite["expectations"] if e["type"] not in DUCKDB_ONLY]
-    duck = [e for e in suite["expectations"] if e["type"] in DUCKDB_ONLY]
-    return {**suite, "expectations": native}, {**suite, "expectations": duck}
-
-
 def run_suite(
     con: duckdb.DuckDBPyConnection, table: str, relation: str, suite: dict
 ) -> list[CheckFailure]:
-    """Evaluate ``suite`` on ``relation`` (a table, view or ``read_parquet(...)``) in DuckDB.
-
-    Row-wise expectations are counted together in one scan; the others run one query each.
-    """
-    failures = []
-    expectations = suite["expectations"]
-    row_wise = []
-    others = []
-    for expectation in expectations:
-        if expectation["type"] == "expect_table_columns_to_match_ordered_list":
-            problem = _column_list_failure(con, relation, expectation["kwargs"]["column_list"])
-            if problem:
-                return [CheckFailure(table, _check(expectation), expectation["type"], 1, problem)]
-        elif _row_predicate(expectation) is not None:
-            row_wise.append(expectation)
-        else:
-            others.append(expectation)
-    counts: list[int] = []
-    if row_wise:
-        items = ", ".join(f"count(*) filter (where {_row_predicate(e)})" for e in row_wise)
-        counts = list(con.execute(f"select {items} from {relation}").fetchone())
-    for expectation in others:
-        sql = _unexpected_sql(expectation, relation)
-        counts.append(con.execute(f"select count(*) from ({sql})").fetchone()[0])
-    for expectation, count in zip(row_wise + others, counts, strict=True):
-        if count:
-            sample = _sample(con, table, _unexpected_sql(expectation, relation), expectation)
-            failures.append(
-                CheckFailure(table, _check(expectation), expectation["type"], count, sample)
-            )
-    return failures
+    """Evaluate ``suite`` on ``relation`` (a table, view or ``read_parquet(...)``) with the shared
+    executor (``tkpk.suite_run``): row-wise expectations counted together in one scan, the others
+    one query each; a wrong column list stops the rest."""
+    with suite_run.execute(con, relation, suite, table=table) as run:
+        return _failures(run, table)
 
 
-def _sample(con: duckdb.DuckDBPyConnection, table: str, sql: str, expectation: dict) -> str:
-    """Up to three failing rows, shown by their key (and the checked columns) only, so that an
-    error message never carries a whole row."""
-    described = [r[0] for r in con.execute(f"describe select * from ({sql})").fetchall()]
+def _failures(run: suite_run.SuiteRun, table: str) -> list[CheckFailure]:
+    """A ``CheckFailure`` per failing expectation of a suite run, in suite order, each with up to
+    three failing rows shown by the table's key and the checked columns only (an error message
+    never carries a whole row), or what is wrong with the table."""
     known = TABLES_BY_NAME.get(table)
-    wanted = list(known.key) if known else []
-    kw = expectation.get("kwargs", {})
-    wanted += [kw[k] for k in ("column", "column_A", "column_B") if k in kw]
-    columns = [c for c in dict.fromkeys(wanted) if c in described] or described
-    projection = ", ".join(_q(c) for c in columns)
-    rows = con.execute(f"select {projection} from ({sql}) limit 3").fetchall()
-    return f"({', '.join(columns)}) = " + _short(rows)
+    failures = []
+    for index, count in run.counts.items():
+        expectation = run.expectations[index]
+        if index in run.problems:
+            sample = run.problems[index]
+        else:
+            columns, rows = run.sample(index, prefer=list(known.key) if known else [])
+            sample = f"({', '.join(columns)}) = " + _short(rows)
+        failures.append(
+            CheckFailure(table, _check(expectation), expectation["type"], count, sample)
+        )
+    return failures
 
 
 def _check(expectation: dict) -> str:
     return expectation.get("meta", {}).get("check") or expectation["type"]
-
-
-def run_suite_gx(
-    con: duckdb.DuckDBPyConnection, table: str, relation: str, suite: dict
-) -> tuple[list[CheckFailure], object]:
-    """Evaluate the GX-native expectations of ``suite`` with Great Expectations
-    (``tkpk.validation.validate_table``); returns the failures and the GX outcome."""
-    from tkpk.validation import validate_table
-
-    view = f"publish_staged_{table}"
-    con.execute(f"create or replace temp view {view} as select * from {relation}")
-    try:
-        outcome = validate_table(con, view, suite, row_id=None, batch_name=f"{table} (export)")
-    finally:
-        con.execute(f"drop view if exists {view}")
-    expectations = suite["expectations"]
-    failures = [
-        CheckFailure(
-            table,
-            expectations[f.index].get("meta", {}).get("check") or f.expectation_type,
-            f.expectation_type,
-            f.unexpected_count,
-            f"row numbers {list(f.row_ids)[:5]}",
-        )
-        for f in outcome.failures
-    ]
-    return failures, outcome
 
 
 def _short(rows: list[tuple]) -> str:
@@ -556,18 +487,24 @@ def validate_output(
 ) -> tuple[list[CheckFailure], object | None]:
     """Run the stored suite of ``table`` on ``relation``: (failures, GX outcome or None).
 
-    With ``use_gx`` the GX-native expectations run in Great Expectations (results usable for Data
-    Docs) and the rest in DuckDB; without it everything runs in DuckDB (same checks, faster).
+    One run of the shared executor over the whole suite gives the verdict. With ``use_gx`` it
+    keeps the failing row ids and Great Expectations validates the same rows (every row up to
+    ``Settings.gx_sample_rows``, else a sample), cross-checked against the SQL verdict; the GX
+    outcome feeds the Data Docs (``tkpk.validation.gx_sample``). A wrong column list stops the
+    rest (outcome None).
     """
+    from tkpk import validation
+
     suite = load_suite(table, directory)
-    if not use_gx:
-        return run_suite(con, table, relation, suite), None
-    native, duck = split_suite(suite)
-    failures = run_suite(con, table, relation, duck)
-    if any(f.expectation_type == "expect_table_columns_to_match_ordered_list" for f in failures):
-        return failures, None
-    gx_failures, outcome = run_suite_gx(con, table, relation, native)
-    return failures + gx_failures, outcome
+    with suite_run.execute(
+        con, relation, suite, table=table, source=str(suite_path(table, directory)), ids=use_gx
+    ) as run:
+        failures = _failures(run, table)
+        if not use_gx or run.stopped:
+            return failures, None
+        outcome = validation.outcome_of(run)
+        outcome.results = validation.gx_sample(run, batch_name=f"{table} (export)")
+    return failures, outcome
 
 
 def personal_columns(columns: list[str]) -> list[str]:

@@ -5,14 +5,17 @@
 with
 
 loaded as (
-    select sha256 from ingest_data_quality
-    where run_id = $run_id and file_outcome = 'loaded'
+    -- the files (file_id, by their sha256) the run loaded
+    select f.file_id
+    from ingest_file as f
+    semi join ingest_data_quality as q
+        on q.sha256 = f.sha256 and q.run_id = $run_id and q.file_outcome = 'loaded'
 ),
 
 reasons as (
     select reason, count(*) as n
     from flagged_field
-    where sha256 in (select sha256 from loaded)
+    where file_id in (select file_id from loaded)
     group by reason
 ),
 

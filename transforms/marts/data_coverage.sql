@@ -27,7 +27,7 @@ periods as (
 ),
 
 snapshot_files as (
-    select sha256, kind, cast(date_trunc('month', period) as date) as snapshot
+    select file_id, kind, cast(date_trunc('month', period) as date) as snapshot
     from ingest_file
     where kind in ('households', 'members')
 ),
@@ -44,7 +44,7 @@ household_quarantine_raw as (
         area_key(quarantine.raw_values ->> 'nama_kelurahan') as name_key
     from quarantine
     join snapshot_files
-        on snapshot_files.sha256 = quarantine.sha256 and snapshot_files.kind = 'households'
+        on snapshot_files.file_id = quarantine.file_id and snapshot_files.kind = 'households'
     where quarantine.kind = 'households'
 ),
 
@@ -64,7 +64,7 @@ member_quarantine as (
         quarantine.raw_values ->> 'id_keluarga' as id_keluarga
     from quarantine
     join snapshot_files
-        on snapshot_files.sha256 = quarantine.sha256 and snapshot_files.kind = 'members'
+        on snapshot_files.file_id = quarantine.file_id and snapshot_files.kind = 'members'
     where quarantine.kind = 'members'
 ),
 
@@ -92,7 +92,7 @@ member_quarantine_located as (
 
 flagged_rows as (
     -- accepted registry rows with at least one flagged field (one per row)
-    select distinct period as snapshot, kelurahan_code, kind, sha256, row_number
+    select distinct period as snapshot, kelurahan_code, kind, file_id, row_number
     from flagged_field
     where kind in ('households', 'members')
 ),

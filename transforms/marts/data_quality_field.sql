@@ -14,7 +14,10 @@
 with
 
 source as (
-    select * from flagged_field
+    -- each flagged field with its file's name and SHA-256 (flagged_field carries its file_id)
+    select flagged_field.*, ingest_file.file_name, ingest_file.sha256
+    from flagged_field
+    left join ingest_file on ingest_file.file_id = flagged_field.file_id
 ),
 
 kelurahan as (

@@ -53,10 +53,15 @@ snapshot_months as (
     from snapshot_reach
 ),
 
+file_names as (
+    -- the file order of the records: their files' names (program_records carries file_id)
+    select file_id, file_name from ingest_file
+),
+
 keyed_disbursements as not materialized (
     -- disbursements that may repeat an earlier record: with a NIK and a stage
     select
-        program, nik, stage, file_name, row_number, record_date, period, status, amount_idr,
+        program, nik, stage, file_id, row_number, record_date, period, status, amount_idr,
         funding_source, no_kk, kelurahan_code
     from program_records
     where source_kind = 'disbursements' and nik is not null and stage is not null
@@ -73,17 +78,19 @@ repeated_keys as (
 
 staged_disbursements as (
     select
-        keyed.*,
-        lag(keyed.file_name) over key_order as previous_file,
+        keyed.* exclude (file_id),
+        file_names.file_name,
+        lag(file_names.file_name) over key_order as previous_file,
         lag(keyed.record_date) over key_order as previous_date
     from keyed_disbursements as keyed
     semi join repeated_keys
         on repeated_keys.program = keyed.program
         and repeated_keys.nik = keyed.nik
         and repeated_keys.stage = keyed.stage
+    left join file_names on file_names.file_id = keyed.file_id
     window key_order as (
         partition by keyed.program, keyed.nik, keyed.stage
-        order by keyed.file_name, keyed.row_number
+        order by file_names.file_name, keyed.row_number
     )
 ),
 
@@ -128,8 +135,13 @@ member_months as (
             struct_pack(period, funding_source, status, no_kk, kelurahan_code, amount_idr),
             struct_pack(file_name, row_number)
         ) as first_active
-    from program_records
-    where source_kind = 'pbi' and status = 'success' and nik is not null
+    from (
+        select records.*, file_names.file_name
+        from program_records as records
+        left join file_names on file_names.file_id = records.file_id
+        where records.source_kind = 'pbi' and records.status = 'success'
+            and records.nik is not null
+    )
     group by program, nik, cast(date_trunc('month', period) as date)
 ),
 

@@ -1,0 +1,172 @@
+/* MODEL (
+    kind acceptance,
+    grain (file_id, row_number)
+) */
+-- registry_decision: what becomes of each staged registry row (households, members) of the
+-- batch: `outcome` accepted | quarantined | duplicate, its `reasons`, and for a duplicate the
+-- row it repeats (`duplicate_of_file_id`, `duplicate_of_row`). Read as `_decision` by the files
+-- that write the accepted table, `quarantine`, `duplicate` and `flagged_field`.
+-- Grain: one row per staged row of the kind (file_id, row_number), in no particular order.
+--
+-- The rules (shared/spec/raw-extracts.md, "Duplicates" and "Two severities"):
+--   * an `error` reason of the kind's suite (expectations/stg_<kind>.json) quarantines the row;
+--     a `warn` reason nulls its field first (`_flagged`: flagged_rows.sql), so rows are
+--     compared as they would be accepted;
+--   * members only: the household must be accepted in the same snapshot, else
+--     `household_quarantined` (it was quarantined) or `household_unknown`;
+--   * the natural key is (snapshot, id_keluarga, row_key): the first valid row of a key is
+--     accepted, rows accepted in earlier runs coming first, then the batch in file order
+--     (row_id); a later row of the key with the same values is a duplicate of it, one with other
+--     values is quarantined with the kind's key reason (beside any reasons it has);
+--   * a malformed line carries only `row_malformed` (or `encoding_invalid`).
+-- A member's row_key is its NIK, or, when the NIK is flagged (null), the NIK as read with a
+-- digest of all of its values (macro member_key): people without a valid NIK stay distinct.
+--
+-- Placeholders (filled by tkpk.ingest.accept.render from tkpk.ingest.schema.ACCEPTANCE): the
+-- kind; the struct_pack arguments of the compared values, typed as in the accepted table; the
+-- key's last part (row_key); the accepted rows as compared (`compared`, with `ids_as_read`);
+-- the key reason.
+-- Each staged row is read a few times (`not materialized`) rather than held as a wide
+-- intermediate, so the statement's memory is bounded by its narrow per-key tables.
+with
+
+valued as not materialized (
+    -- the staged rows, flagged fields null (flagged_rows.sql), with the values compared
+    select f.*, struct_pack({{values}}) as vals
+    from _flagged as f
+),
+
+rows_in as not materialized (
+    select v.*, {{row_key}} as row_key
+    from valued as v
+),
+
+accepted_households as (
+    -- members only: the households accepted in the batch's snapshots
+    select distinct snapshot, id_keluarga
+    from registry_households
+    where '{{kind}}' = 'members' and snapshot in (select distinct snapshot from stg_{{kind}})
+),
+
+quarantined_households as (
+    -- members only: the household ids quarantined in the batch's snapshots, as staging reads them
+    select distinct f.period as snapshot,
+        regexp_replace(clean_text(q.raw_values ->> 'id_keluarga'), '^([0-9]+)\.0+$', '\1')
+            as id_keluarga
+    from quarantine as q
+    join ingest_file as f on f.file_id = q.file_id
+    where '{{kind}}' = 'members' and q.kind = 'households'
+        and f.period in (select distinct snapshot from stg_{{kind}})
+),
+
+household_checked as not materialized (
+    -- members only: the household must be accepted in the same snapshot
+    select r.*,
+        case
+            when '{{kind}}' <> 'members' or a.id_keluarga is not null
+                then cast([] as varchar[])
+            when q.id_keluarga is not null then ['household_quarantined']
+            else ['household_unknown']
+        end as household_reason
+    from rows_in as r
+    left join accepted_households as a
+        on a.snapshot = r.snapshot and a.id_keluarga = r.id_keluarga
+    left join quarantined_households as q
+        on q.snapshot = r.snapshot and q.id_keluarga = r.id_keluarga
+),
+
+checked as not materialized (
+    select *, list_concat(gx_reasons, household_reason) as row_reasons,
+        list_concat(defects, household_reason) as all_reasons
+    from household_checked
+),
+
+compared as (
+    -- the rows accepted in earlier runs of the batch's snapshots, valued as the staged rows
+    select c.*, struct_pack({{values}}) as vals
+    from {{compared}} as c
+    where c.snapshot in (select distinct snapshot from stg_{{kind}})
+),
+
+earlier as (
+    -- per key its accepted row (the first in file-name order, should there be several)
+    select c.snapshot, c.id_keluarga, c.row_key,
+        arg_min(struct_pack(file_id := c.file_id, row_number := c.row_number, vals := c.vals),
+                (i.file_name, c.row_number)) as keeper
+    from (select *, {{row_key}} as row_key from compared) as c
+    join ingest_file as i on i.file_id = c.file_id
+    group by c.snapshot, c.id_keluarga, c.row_key
+),
+
+repeated_key_hashes as (
+    select hash(snapshot, id_keluarga, row_key) as kh
+    from rows_in
+    group by kh
+    having count(*) > 1
+),
+
+repeated_keys as (
+    select snapshot, id_keluarga, row_key,
+        min(row_id) filter (where len(row_reasons) = 0 and not malformed) as first_valid_id
+    from checked
+    where hash(snapshot, id_keluarga, row_key) in (select kh from repeated_key_hashes)
+    group by snapshot, id_keluarga, row_key
+    having count(*) > 1
+),
+
+batch_keepers as (
+    select c.snapshot, c.id_keluarga, c.row_key,
+        struct_pack(file_id := c.file_id, row_number := c.row_number, vals := c.vals) as keeper
+    from checked as c
+    join repeated_keys as k
+        on k.snapshot = c.snapshot and k.id_keluarga = c.id_keluarga and k.row_key = c.row_key
+        and k.first_valid_id = c.row_id
+),
+
+judged as (
+    select r.*, coalesce(e.keeper, b.keeper) as keeper,
+        e.keeper is null and case
+            when k.snapshot is null then len(r.row_reasons) = 0 and not r.malformed
+            else coalesce(r.row_id = k.first_valid_id, false)
+        end as is_keeper,
+        coalesce(e.keeper, b.keeper) is not null
+            and coalesce(e.keeper, b.keeper).vals is not distinct from r.vals as same_values
+    from checked as r
+    left join repeated_keys as k
+        on k.snapshot = r.snapshot and k.id_keluarga = r.id_keluarga and k.row_key = r.row_key
+    left join earlier as e
+        on e.snapshot = r.snapshot and e.id_keluarga = r.id_keluarga and e.row_key = r.row_key
+    left join batch_keepers as b
+        on b.snapshot = r.snapshot and b.id_keluarga = r.id_keluarga and b.row_key = r.row_key
+),
+
+decided as (
+    select judged.*, '{{kind}}' as kind,
+        case
+            when malformed or len(row_reasons) > 0 then 'quarantined'
+            when is_keeper then 'accepted'
+            when same_values then 'duplicate'
+            else 'quarantined'
+        end as outcome,
+        case
+            when malformed then malformed_reasons(row_reasons)
+            when keeper is not null and not is_keeper and not same_values
+                then list_sort(list_distinct(list_append(all_reasons, '{{key_reason}}')))
+            else list_sort(all_reasons)
+        end as reasons,
+        case when not malformed and len(row_reasons) = 0 and not is_keeper and same_values
+            then keeper.file_id end as duplicate_of_file_id,
+        case when not malformed and len(row_reasons) = 0 and not is_keeper and same_values
+            then keeper.row_number end as duplicate_of_row
+    from judged
+),
+
+final as (
+    select * exclude (
+        vals, row_key, gx_reasons, defects, household_reason, row_reasons, all_reasons,
+        keeper, is_keeper, same_values, raw_text
+    )
+    from decided
+)
+
+select * from final
