@@ -28,7 +28,8 @@ import duckdb
 from tkpk import reference
 from tkpk.config import get_settings
 from tkpk.db import connect
-from transforms.runner import CURATED_TABLES, MODEL_ORDER, build_model, check_inputs
+from transforms.models import graph
+from transforms.runner import build_model, check_inputs
 
 GENERATE = """
 create or replace table snapshot_status as
@@ -184,7 +185,7 @@ def time_models(con: duckdb.DuckDBPyConnection) -> list[dict]:
     check_inputs(con)
     out = []
     with RssSampler() as sampler:
-        for name in MODEL_ORDER:
+        for name in graph().order:
             sampler.reset()
             wall, cpu = time.perf_counter(), time.process_time()
             build_model(con, name)
@@ -199,7 +200,7 @@ def time_models(con: duckdb.DuckDBPyConnection) -> list[dict]:
 def dump(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
     """Write every curated table as Parquet, rows sorted by all columns."""
     folder.mkdir(parents=True, exist_ok=True)
-    for name in CURATED_TABLES:
+    for name in graph().curated:
         target = str(folder / f"{name}.parquet").replace("'", "''")
         con.execute(f"copy (select * from {name} order by all) to '{target}' (format parquet)")
 

@@ -95,13 +95,13 @@ def kill_points(new_files: list[str], first_night: bool) -> list[str]:
     """The named crash points a run over ``new_files`` passes: the ingest points of the kinds it
     loads, the transform points of the models it builds (every model on a full build: the
     first night or a registry snapshot; else those an incremental build always rebuilds)."""
-    from transforms.incremental import ALWAYS_REBUILT, REBUILT_AFTER
-    from transforms.runner import MODEL_ORDER
+    from transforms.incremental import rebuilt_after, rebuilt_before
+    from transforms.models import graph
 
     kinds = sorted({kind for name in new_files for prefix, kind in KIND_PREFIXES.items()
                     if name.lower().startswith(prefix)})
     full = first_night or {"households", "members"} & set(kinds)
-    models = MODEL_ORDER if full else (*ALWAYS_REBUILT, *REBUILT_AFTER)
+    models = graph().order if full else (*rebuilt_before(), *rebuilt_after())
     return [*NAMED_POINTS, *(f"ingest:{k}" for k in kinds), *(f"transform:{m}" for m in models)]
 
 

@@ -1,7 +1,7 @@
 """Benchmark: staging + Great Expectations validation + accept at registry scale.
 
 Synthesises raw rows into temporary ``raw_households`` / ``raw_members`` / ``raw_disbursements``
-tables and stages each synthetic file as the raw load does (``tkpk.ingest.raw.stage_rows``: one
+tables and stages each synthetic file as the raw load does (``tkpk.ingest.raw.stage_arrow``: one
 statement per file into Parquet; not timed) (text in the contract's formats, ~1% defects) for N
 households (3.5 members each, a year of
 disbursements in 12 monthly files, ~2 records per household), then runs
@@ -103,7 +103,7 @@ def create_raw_tables(con) -> None:
 
 def stage_files(con, outcomes: list, folder: Path) -> None:
     """Stage every synthetic file's records as the raw load does; sets ``outcome.staged``."""
-    from tkpk.ingest.raw import raw_columns, stage_rows
+    from tkpk.ingest.raw import raw_columns, stage_arrow
 
     folder.mkdir(parents=True, exist_ok=True)
     for o in outcomes:
@@ -120,7 +120,7 @@ def stage_files(con, outcomes: list, folder: Path) -> None:
         names = ("load_id", "file_id", "sha256", "file_name", "period", "period_end", "program",
                  "channel", "stage")
         o.staged = str(folder / f"{o.sha256}.parquet")
-        stage_rows(con, o.kind, records, dict(zip(names, record, strict=True)), Path(o.staged))
+        stage_arrow(con, o.kind, records, dict(zip(names, record, strict=True)), Path(o.staged))
     for kind in ("households", "members", "disbursements"):
         con.execute(f"drop table raw_{kind}")
 

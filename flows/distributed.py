@@ -4,22 +4,27 @@ When one machine is not enough (the national registry), the same flow runs its t
 three steps, with Prefect's Dask task runner (``prefect-dask``) sending the middle one to a Dask
 cluster:
 
+Each model's step is its header's ``partition_role`` (``transforms.models``):
+
 1. **central** (the flow's process, in the warehouse transaction): ingest as in the nightly
-   flow, then the models every partition shares: ``int_periods``, ``int_area_hierarchy``,
-   ``int_household_snapshot`` and ``int_program_monthly`` (record matching needs the NIK index of
-   the whole registry). Their household- and record-level rows are written to shared storage as
-   Parquet, partitioned by the kab/kota of the household's kelurahan (``_root`` for households
-   and records without a known kelurahan);
+   flow, then the models every partition shares (``partition_role central``: ``int_periods``,
+   ``int_area_hierarchy``, ``int_household_snapshot``, ``int_program_monthly`` (record matching
+   needs the NIK index of the whole registry) ...). The tables the partitions read are written
+   to shared storage as Parquet: whole, or (a central model with ``partition_rows``) its rows
+   matching that condition partitioned by the kab/kota of the row's kelurahan (``_root`` for
+   households and records without a known kelurahan);
 2. **partitions** (one Prefect task per kab/kota on the Dask workers, each with an in-memory
-   DuckDB): the same SQL files build the household-level models (``int_household_program``,
-   ``int_household_funding``, ``int_household_status``), the additive sums behind the curated
-   tables (``int_*_sums``) and the partition's ``households`` rows, written back as Parquet;
-3. **combine** (the flow's process): the partitions' sums are added by their key (period, area,
-   program, DESIL, funding source): a kelurahan, kecamatan or kab/kota row comes from one
-   partition, a province (or national) row and the region-wide incidence by DESIL are the exact
-   sums of every partition's numerators and denominators (integers, decimals and hugeint cents,
-   never averages of rates); the curated tables' SQL then turns the totals into ratios exactly as
-   in a single process. The household-level tables are copied into the warehouse, so it holds
+   DuckDB): the same SQL files build the ``partition`` models (the household-level models
+   ``int_household_program``, ``int_household_funding``, ``int_household_status`` and the
+   partition's ``households`` rows) and the ``sum`` models (the additive sums behind the curated
+   tables, ``int_*_sums``), written back as Parquet;
+3. **combine** (the flow's process): the partitions' sums are added by their key (their
+   header's grain: period, area, program, DESIL, funding source): a kelurahan, kecamatan or
+   kab/kota row comes from one partition, a province (or national) row and the region-wide
+   incidence by DESIL are the exact sums of every partition's numerators and denominators
+   (integers, decimals and hugeint cents, never averages of rates); the curated tables' SQL
+   then turns the totals into ratios exactly as in a single process (every model without a
+   ``partition_role``). The household-level tables are copied into the warehouse, so it holds
    the same tables as after a single-process build; publish and summary follow as usual.
 
 The flow ``nightly_distributed`` is the nightly flow (``flows.nightly.nightly``, every step the
@@ -50,9 +55,8 @@ from tkpk.config import Settings, get_settings
 from tkpk.db import connect, sql_literal
 from tkpk.publish.atomic import crashpoint
 from transforms.incremental import record_build
+from transforms.models import graph
 from transforms.runner import (
-    CLUSTER_KEYS,
-    MODEL_ORDER,
     build_model,
     check_inputs,
     model_path,
@@ -61,42 +65,47 @@ from transforms.runner import (
 
 log = logging.getLogger(__name__)
 
-#: Built once, centrally, before the fan-out.
-CENTRAL_MODELS = ("int_periods", "int_area_hierarchy", "int_period_lines",
-                  "int_household_snapshot", "int_match_index", "int_program_monthly")
-#: Built per kab/kota partition on the workers.
-PARTITION_MODELS = (
-    "int_household_program",
-    "int_household_funding",
-    "int_household_status",
-    "int_poverty_sums",
-    "int_area_desil_sums",
-    "int_reach_sums",
-    "int_incidence_sums",
-    "int_overlap_sums",
-    "int_funding_sums",
-    "households",
-)
-#: The additive sums, with the key they are added by across partitions (their grain).
-SUM_KEYS: dict[str, tuple[str, ...]] = {
-    "int_poverty_sums": ("period", "area_code", "line_area_code"),
-    "int_area_desil_sums": ("period", "area_code", "desil"),
-    "int_reach_sums": ("period", "area_code", "program"),
-    "int_incidence_sums": ("period", "program", "desil"),
-    "int_overlap_sums": ("period", "area_code"),
-    "int_funding_sums": ("period", "area_code", "funding_source"),
-}
-#: Built centrally after the combine, from the added sums (ratios) or the ingest tables.
-FINISH_MODELS = tuple(m for m in MODEL_ORDER if m not in CENTRAL_MODELS + PARTITION_MODELS)
-#: Central tables every partition reads whole (small).
-GLOBAL_INPUTS = ("int_periods", "int_area_hierarchy", "int_period_lines", "ref_area",
-                 "ref_program")
-#: Central tables split by partition: table -> filter of the rows partitions need.
-PARTITIONED_INPUTS = {
-    "int_household_snapshot": "true",
-    "int_program_monthly": "id_keluarga is not null",
-}
 ROOT_PARTITION = "_root"
+
+
+def central_models() -> tuple[str, ...]:
+    """Built once, centrally, before the fan-out (``partition_role central``), in build order."""
+    return graph().with_role("central")
+
+
+def partition_models() -> tuple[str, ...]:
+    """Built per kab/kota partition on the workers (``partition`` and ``sum``), in build order."""
+    return graph().with_role("partition", "sum")
+
+
+def finish_models() -> tuple[str, ...]:
+    """Built centrally after the combine, from the added sums (ratios) or the ingest tables."""
+    return graph().with_role("finish")
+
+
+def sum_keys() -> dict[str, tuple[str, ...]]:
+    """The additive sums, with the key they are added by across partitions (their grain)."""
+    return {m: graph()[m].sum_keys for m in graph().with_role("sum")}
+
+
+def partition_inputs() -> tuple[str, ...]:
+    """The tables (central models and sources) the partition models read, in build order then
+    source order."""
+    inside = set(partition_models())
+    read = set().union(*(graph()[m].depends_on for m in inside)) - inside
+    return (*graph().select(read), *(s for s in graph().sources if s in read))
+
+
+def global_inputs() -> tuple[str, ...]:
+    """Partition inputs every partition reads whole (small): those without ``partition_rows``."""
+    return tuple(t for t in partition_inputs()
+                 if t not in graph() or graph()[t].partition_rows is None)
+
+
+def partitioned_inputs() -> dict[str, str]:
+    """Partition inputs split by partition: table -> filter of the rows partitions need."""
+    return {t: graph()[t].partition_rows for t in partition_inputs()
+            if t in graph() and graph()[t].partition_rows is not None}
 
 
 @dataclass(frozen=True)
@@ -138,10 +147,10 @@ def export_inputs(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
     """Write the partitions' inputs as Parquet under ``run_dir/in``; return the partition keys."""
     inputs = run_dir / "in"
     inputs.mkdir(parents=True, exist_ok=True)
-    for table in GLOBAL_INPUTS:
+    for table in global_inputs():
         con.execute(f"copy {table} to {sql_literal(inputs / f'{table}.parquet')} (format parquet)")
     keys: set[str] = set()
-    for table, condition in PARTITIONED_INPUTS.items():
+    for table, condition in partitioned_inputs().items():
         target = inputs / table
         con.execute(
             f"copy (select * from {table} limit 0) to "
@@ -163,12 +172,12 @@ def export_inputs(con: duckdb.DuckDBPyConnection, run_dir: Path) -> list[str]:
 def _load_inputs(con: duckdb.DuckDBPyConnection, run_dir: Path, key: str) -> None:
     """Create a partition's input tables in its own DuckDB."""
     inputs = run_dir / "in"
-    for table in GLOBAL_INPUTS:
+    for table in global_inputs():
         con.execute(
             f"create table {table} as select * from read_parquet("
             f"{sql_literal(inputs / f'{table}.parquet')})"
         )
-    for table in PARTITIONED_INPUTS:
+    for table in partitioned_inputs():
         schema = inputs / f"{table}.schema.parquet"
         con.execute(f"create table {table} as select * from read_parquet({sql_literal(schema)})")
         folder = inputs / table / f"part={key}"
@@ -216,7 +225,7 @@ def build_partition_models(spec: PartitionSpec) -> PartitionResult:
     con = connect(spec.settings, ":memory:")
     try:
         _load_inputs(con, run_dir, spec.key)
-        for name in PARTITION_MODELS:
+        for name in partition_models():
             try:
                 con.execute(f"create table {name} as\n{model_sql(name)}")
             except duckdb.Error as error:
@@ -251,7 +260,7 @@ def _combine_sums(
     con: duckdb.DuckDBPyConnection, files: str, name: str, types: dict[str, str]
 ) -> None:
     """Add a sums model's partition rows by its key; every other column is an exact sum."""
-    keys = SUM_KEYS[name]
+    keys = graph()[name].sum_keys
     items = [f'"{k}"' for k in keys]
     items += [
         f'cast(sum("{c}") as {t}) as "{c}"' for c, t in types.items() if c not in keys
@@ -267,10 +276,11 @@ def _copy_rows(
     con: duckdb.DuckDBPyConnection, files: str, name: str, types: dict[str, str]
 ) -> None:
     """A household-level model: the union of the partitions' rows, typed as built, clustered
-    by the model's ``CLUSTER_KEYS`` column like a single-process build (so a later incremental
+    by the model's ``cluster_key`` column like a single-process build (so a later incremental
     build replaces whole row groups)."""
     items = [f'cast("{c}" as {t}) as "{c}"' for c, t in types.items()]
-    order = f' order by "{CLUSTER_KEYS[name]}"' if name in CLUSTER_KEYS else ""
+    key = graph()[name].cluster_key
+    order = "" if key is None else f' order by "{key}"'
     con.execute(
         f"create or replace table {name} as select {', '.join(items)} "
         f"from read_parquet({files}){order}"
@@ -281,12 +291,12 @@ def combine(
     con: duckdb.DuckDBPyConnection, run_dir: Path, results: list[PartitionResult]
 ) -> None:
     """Partition outputs into the warehouse: sums added by key, household rows copied."""
-    for name in PARTITION_MODELS:
+    for name in partition_models():
         types = next((r.types[name] for r in results if name in r.types), None)
         if types is None:
             raise RuntimeError(f"no partition built {name}")
         files = sql_literal(run_dir / "out" / name / "*.parquet")
-        if name in SUM_KEYS:
+        if graph()[name].sum_keys:
             _combine_sums(con, files, name, types)
         else:
             _copy_rows(con, files, name, types)
@@ -315,7 +325,7 @@ def build_distributed(
     started = time.perf_counter()
     report: dict = {"mode": "distributed", "reason": "partitioned by kab/kota", "models": []}
     try:
-        report["models"] += _build(con, CENTRAL_MODELS)
+        report["models"] += _build(con, central_models())
         step = time.perf_counter()
         keys = export_inputs(con, run_dir)
         report["export_s"] = round(time.perf_counter() - step, 3)
@@ -330,7 +340,7 @@ def build_distributed(
         step = time.perf_counter()
         combine(con, run_dir, results)
         report["combine_s"] = round(time.perf_counter() - step, 3)
-        report["models"] += _build(con, FINISH_MODELS)
+        report["models"] += _build(con, finish_models())
         record_build(con, "distributed")
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)

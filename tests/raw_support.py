@@ -1,7 +1,7 @@
 """Hand-written raw rows for the ingest tests (synthetic people only).
 
 ``RawWorld(con)`` creates ``ingest_file`` (the raw loader's own DDL) and stages files of
-hand-written raw rows through the raw loader's own staging step (``tkpk.ingest.raw.stage_rows``,
+hand-written raw rows through the raw loader's own staging step (``tkpk.ingest.raw.stage_arrow``,
 into a temporary folder of the world), so the staging, validation and accept tests do not depend
 on the file readers. Each ``add_file`` returns a ``FileOutcome`` as the raw loader would.
 """
@@ -21,7 +21,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
-from tkpk.ingest.raw import FileOutcome, next_file_id, raw_columns, records_schema, stage_rows
+from tkpk.ingest.raw import FileOutcome, next_file_id, raw_columns, records_schema, stage_arrow
 from tkpk.ingest.raw import ensure_tables as ensure_raw_tables
 
 
@@ -189,7 +189,7 @@ class RawWorld:
             "period": first, "period_end": last, "program": program, "channel": channel,
             "stage": stage,
         }
-        stage_rows(self.con, kind, pa.Table.from_pylist(records, schema), attributes, target)
+        stage_arrow(self.con, kind, pa.Table.from_pylist(records, schema), attributes, target)
         return FileOutcome(
             file_name=file_name,
             sha256=sha,

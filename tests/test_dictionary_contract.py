@@ -19,7 +19,9 @@ from tkpk.publish.dictionary import (
     exported_columns,
     pack_tables,
 )
-from transforms.runner import CURATED_TABLES
+from transforms.models import graph
+
+CURATED_TABLES = graph().curated
 
 #: DuckDB type names of the Parquet columns, as the dictionary writes them.
 NUMERIC = ("BIGINT", "INTEGER", "SMALLINT", "TINYINT", "DOUBLE", "DECIMAL")

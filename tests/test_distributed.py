@@ -16,34 +16,52 @@ import pytest
 from test_incremental import key_runs
 
 from flows.distributed import (
-    CENTRAL_MODELS,
-    FINISH_MODELS,
-    PARTITION_MODELS,
-    SUM_KEYS,
+    central_models,
     distributed_transforms,
+    finish_models,
+    global_inputs,
+    partition_models,
+    partitioned_inputs,
+    sum_keys,
 )
 from tkpk import reference
 from tkpk.config import Settings
 from tkpk.db import connect
-from transforms.runner import CLUSTER_KEYS, MODEL_ORDER, build_marts, referenced_models
+from transforms.models import graph
+from transforms.runner import build_marts
+
+MODEL_ORDER = graph().order
+CLUSTER_KEYS = {m: graph()[m].cluster_key for m in MODEL_ORDER if graph()[m].cluster_key}
 
 HOUSEHOLDS = 800
 MONTHS = "2026-04:2026-06"
 
 
 def test_model_split_covers_every_model_once():
-    assert sorted(CENTRAL_MODELS + PARTITION_MODELS + FINISH_MODELS) == sorted(MODEL_ORDER)
-    assert set(SUM_KEYS) == {m for m in MODEL_ORDER if m.startswith("int_") and m.endswith("_sums")}
-    assert set(SUM_KEYS) <= set(PARTITION_MODELS)
+    central, partition, finish = central_models(), partition_models(), finish_models()
+    assert sorted(central + partition + finish) == sorted(MODEL_ORDER)
+    sums = {m for m in MODEL_ORDER if m.startswith("int_") and m.endswith("_sums")}
+    assert set(sum_keys()) == sums
+    assert set(sum_keys()) <= set(partition)
+    assert sum_keys()["int_poverty_sums"] == ("period", "area_code", "line_area_code")
+    assert "households" in partition and "int_program_monthly" in central
 
 
-@pytest.mark.parametrize("name", PARTITION_MODELS)
+def test_partition_inputs_come_from_the_headers():
+    """What the partitions read: the small central tables whole, the household- and
+    record-level ones split by kab/kota (the central models' partition_rows)."""
+    assert set(global_inputs()) == {"int_periods", "int_area_hierarchy", "int_period_lines",
+                                    "ref_area", "ref_program"}
+    assert partitioned_inputs() == {"int_household_snapshot": "true",
+                                    "int_program_monthly": "id_keluarga is not null"}
+
+
+@pytest.mark.parametrize("name", partition_models())
 def test_partition_models_read_only_partition_inputs(name):
     """A partition has the central inputs and the partition models built before it."""
-    available = {"int_periods", "int_area_hierarchy", "int_period_lines",
-                 "int_household_snapshot", "int_program_monthly"}
-    available |= set(PARTITION_MODELS[: PARTITION_MODELS.index(name)])
-    assert referenced_models(name) <= available
+    available = set(global_inputs()) | set(partitioned_inputs())
+    available |= set(partition_models()[: partition_models().index(name)])
+    assert graph()[name].depends_on <= available
 
 
 @pytest.fixture(scope="module")

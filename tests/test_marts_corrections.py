@@ -14,7 +14,10 @@ import pytest
 from marts_support import CITY, KEC_SELATAN, KEL_BANYURIP, KEL_MEDONO, World
 
 from transforms.incremental import build_changed
-from transforms.runner import MODEL_ORDER, build_marts
+from transforms.models import graph
+from transforms.runner import build_marts
+
+MODEL_ORDER = graph().order
 
 SNAP = "2031-01"
 FEB = "salur_pkh_bri_203102_tahap1.csv"

@@ -7,7 +7,9 @@ from decimal import Decimal
 
 from marts_support import KEL_MEDONO, World, d
 
-from transforms.runner import CURATED_TABLES
+from transforms.models import graph
+
+CURATED_TABLES = graph().curated
 
 
 def test_reported_periods_snapshot_and_line(con):

@@ -8,18 +8,16 @@ import pytest
 from marts_support import World
 
 from tkpk import reference
+from transforms.models import graph
 from transforms.runner import (
-    CURATED_TABLES,
     MARTS_DIR,
-    MODEL_ORDER,
-    MODEL_SETTINGS,
     MissingInputError,
     build_marts,
     execute_model,
     model_sql,
-    referenced_models,
-    sql_code,
 )
+
+MODEL_ORDER = graph().order
 
 AREA_KEYS = ["period", "area_level", "area_code", "area_name", "kecamatan_code", "snapshot"]
 LINE = ["poverty_line_idr", "poverty_line_effective_from", "poverty_line_status",
@@ -108,16 +106,23 @@ CONTRACT_COLUMNS = {
 }  # fmt: skip
 
 
+def sql_code(sql: str) -> str:
+    """``sql`` without its ``--`` comments, lower-cased."""
+    return re.sub(r"--[^\n]*", "", sql).lower()
+
+
 def test_every_sql_file_is_a_model_and_every_model_has_a_file():
     files = {path.stem for path in MARTS_DIR.glob("*.sql")}
     assert files == set(MODEL_ORDER)
-    assert set(CURATED_TABLES) == set(CONTRACT_COLUMNS)
+    assert set(graph().curated) == set(CONTRACT_COLUMNS)
 
 
 @pytest.mark.parametrize("name", MODEL_ORDER)
 def test_sql_style(name):
+    text = (MARTS_DIR / f"{name}.sql").read_text(encoding="utf-8")
+    assert text.startswith("/* MODEL (\n"), "the file starts with its MODEL header"
     sql = model_sql(name)
-    assert sql.startswith(f"-- {name}:"), "header comment naming the model"
+    assert sql.startswith(f"-- {name}:"), "prose comment naming the model, after the header"
     assert re.search(r"^-- Grain:", sql, re.MULTILINE), "header states the grain"
     assert re.search(r"\bwith\b", sql)
     assert sql.rstrip().endswith("select * from final")
@@ -129,8 +134,11 @@ def test_sql_style(name):
 
 @pytest.mark.parametrize("name", MODEL_ORDER)
 def test_models_only_read_models_built_before_them(name):
+    """The build order respects what each model reads (DuckDB's parser: transforms.models)."""
     earlier = set(MODEL_ORDER[: MODEL_ORDER.index(name)])
-    assert referenced_models(name) <= earlier
+    reads = graph()[name].depends_on
+    assert reads & set(MODEL_ORDER) <= earlier
+    assert reads - set(MODEL_ORDER) <= set(graph().sources)
 
 
 def test_contract_columns(con):
@@ -270,9 +278,11 @@ def test_other_regions(con, region):
 
 
 def test_model_settings_apply_to_their_statement_only(con):
-    """MODEL_SETTINGS hold during the model's statement and are restored after it (added to a
-    value the connection already had)."""
-    assert set(MODEL_SETTINGS) <= set(MODEL_ORDER)
+    """A model's header settings hold during its statement and are restored after it (added to
+    a value the connection already had)."""
+    assert graph()["int_program_monthly"].settings == {
+        "disabled_optimizers": "build_side_probe_side"
+    }
     setting = "disabled_optimizers"
     current = "select current_setting('disabled_optimizers')"
     execute_model(con, "int_program_monthly", f"create table seen as {current} as value")

@@ -38,14 +38,14 @@ from ops_support import (
 
 from tkpk.publish import atomic
 from tkpk.publish.manifest import verify_manifest
-from transforms.runner import MODEL_ORDER
+from transforms.models import graph
 
 pytestmark = [pytest.mark.ops, pytest.mark.slow]
 
 #: The next night's new files: a disbursement month and the last PBI-JK list.
 LATER_FILES = ("salur_pkh_bri_202608_tahap3.csv", "pbi_jk_202610.csv")
 #: A model in the middle of the transforms.
-MID_TRANSFORM = f"transform:{MODEL_ORDER[len(MODEL_ORDER) // 2]}"
+MID_TRANSFORM = f"transform:{graph().order[len(graph().order) // 2]}"
 #: Crash points before the warehouse commit (the run's transaction is rolled back) and after it.
 BEFORE_COMMIT = ["after_load", "ingest:disbursements", MID_TRANSFORM]
 AFTER_COMMIT = ["pack_writing", "before_swap"]

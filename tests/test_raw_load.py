@@ -357,3 +357,19 @@ def test_the_load_writes_no_raw_text_to_the_warehouse_and_an_upgrade_drops_raw_t
     tables = {t for (t,) in con.execute("select table_name from duckdb_tables()").fetchall()}
     assert not {t for t in tables if t.startswith("raw_")}
     assert con.execute("select * from member_nik_as_read").fetchall() == [("a", 1, "123")]
+
+
+def test_staged_files_of_a_run_that_failed_before_its_ingest_are_removed_by_the_next(
+    tmp_path,
+) -> None:
+    """The raw load holds its run's scratch lock until the ingest adopts it; when a run of the
+    same process failed in between, the next run's load releases it and removes its folder."""
+    from tkpk.ingest.scratch import RunScratch, staged_dir
+
+    root = tmp_path / "scratch"
+    (staged_dir(root, "run-a", "pbi") / "1.parquet").write_bytes(b"x")
+    (staged_dir(root, "run-b", "pbi") / "1.parquet").write_bytes(b"y")
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["run-b"]
+    with RunScratch(root, "run-b") as scratch:  # the ingest adopts the lock and keeps the files
+        assert (scratch.folder / "staged" / "pbi" / "1.parquet").read_bytes() == b"y"
+    assert list(root.iterdir()) == []

@@ -2,24 +2,29 @@
 
 A nightly run that adds program files (disbursements, PBI-JK, local lists) changes the figures of
 the reported periods whose reach window (the twelve months ending with the period) contains a
-month of the new records, and nothing else. ``build_changed`` then
+month of the new records, and nothing else. What happens to each model is its header's ``kind``
+(``transforms.models``); ``build_changed``
 
-1. rebuilds the small models outright (``int_periods``, ``int_area_hierarchy``, ``data_quality``,
-   ``data_quality_reason``, ``data_quality_field`` and its summary);
-2. recomputes ``int_program_monthly`` for the new records' months only (its grain carries
-   ``record_period``): the model's SQL runs with ``program_records`` shadowed by a temporary table
-   of those months, and its rows for those months are replaced; the records are matched through
-   the kept ``int_match_index`` (the registry snapshots are unchanged);
-3. recomputes the period-keyed models (``int_household_program`` ... ``funding_sources``) for the
-   affected periods only: their SQL runs unchanged with ``int_periods`` shadowed by a temporary
-   view of the affected periods; each model's rows of those periods are deleted from its
-   warehouse table and the new ones inserted straight into it, and a temporary view of the
-   table's rows of those periods then shadows it for the models after it;
-4. rebuilds ``households`` (the latest period) and ``poverty_transitions`` (pairs of snapshots,
-   each household judged in its own snapshot month) from the merged tables.
+1. rebuilds the ``kind full`` models that read no ``record_month`` / ``period`` model outright
+   (``int_periods``, ``int_area_hierarchy``, ``data_quality``, ... : small); keeps the
+   ``kind snapshot`` models (``int_household_snapshot``, ``int_match_index``: the registry
+   snapshots are unchanged);
+2. recomputes the ``kind record_month`` models (``int_program_monthly``) for the new records'
+   months only (the header's ``scope`` column, ``record_period``): the model's SQL runs with its
+   ``scoped_inputs`` (``program_records``) shadowed by a temporary table of those months
+   (``SCOPED_INPUTS``), and its rows for those months are replaced; the records are matched
+   through the kept ``int_match_index``;
+3. recomputes the ``kind period`` models (``int_household_program`` ... ``poverty_profile``) for
+   the affected periods only, in build order: their SQL runs unchanged with ``int_periods``
+   shadowed by a temporary view of the affected periods; each model's rows of those periods are
+   deleted from its warehouse table and the new ones inserted straight into it, and a temporary
+   view of the table's rows of those periods then shadows it for the models after it;
+4. rebuilds the other ``kind full`` models (those reading a model of 2. or 3.: ``households``
+   (the latest period), ``data_coverage``, ``poverty_transitions`` (pairs of snapshots, each
+   household judged in its own snapshot month)) from the merged tables.
 
-The large household-grain tables are clustered by period (record month) by every build
-(``transforms.runner.CLUSTER_KEYS``): replacing a few periods then empties or adds whole row groups,
+The large household-grain tables are clustered by period (record month) by every build (their
+header's ``cluster_key``): replacing a few periods then empties or adds whole row groups,
 and the checkpoint at the run's commit rewrites only those, not every row group of the table.
 
 The model SQL files are not touched: scoping works by DuckDB's name resolution (temporary objects
@@ -28,9 +33,9 @@ shadow the warehouse's). Everything runs in the caller's transaction.
 A full build (``transforms.runner.build_marts``) runs instead whenever an incremental one could be
 wrong: the first build, a model missing, the SQL code or the reference tables changed since the
 last build (a fingerprint kept in ``mart_build_state``), a registry file was loaded (snapshots
-change every period using them), a period's snapshot changed, a snapshot's reach grew beyond the
-new months, or a model of ``MODEL_ORDER`` this module does not know. The incremental result equals
-a full build (tests/test_incremental.py checks every table).
+change every period using them), a period's snapshot changed, or a snapshot's reach grew beyond
+the new months. The incremental result equals a full build (tests/test_incremental.py checks
+every table).
 """
 
 from __future__ import annotations
@@ -47,10 +52,8 @@ import duckdb
 
 from tkpk.db import MACROS_SQL as MACROS_PATH
 from tkpk.publish.atomic import crashpoint
+from transforms.models import REFERENCE, graph
 from transforms.runner import (
-    CLUSTER_KEYS,
-    CURATED_TABLES,
-    MODEL_ORDER,
     build_marts,
     check_inputs,
     clustered_sql,
@@ -62,40 +65,26 @@ from transforms.runner import (
 
 log = logging.getLogger(__name__)
 
-#: Rebuilt outright on every build (small).
-ALWAYS_REBUILT = ("int_periods", "int_area_hierarchy", "int_period_lines", "int_area_lines")
-#: Rebuilt outright after the merge (read every run's data quality / the latest period only).
-REBUILT_AFTER = (
-    "data_quality", "data_quality_reason", "source_pulls", "households", "data_coverage",
-    "data_quality_field", "data_quality_field_summary",
-    "poverty_transitions",
-)
-#: Depend on the registry snapshots only: kept as is by an incremental build.
-SNAPSHOT_MODELS = ("int_household_snapshot", "int_snapshot_distribution", "int_match_index")
-#: Keyed by record month: recomputed for the new records' months.
-RECORD_MONTH_MODELS = ("int_program_monthly",)
-#: Keyed by reported period: recomputed for the affected periods.
-PERIOD_MODELS = (
-    "int_household_program",
-    "int_household_funding",
-    "int_household_status",
-    "int_poverty_sums",
-    "int_area_desil_sums",
-    "int_reach_sums",
-    "int_incidence_sums",
-    "int_overlap_sums",
-    "int_funding_sums",
-    "kelurahan_poverty",
-    "program_reach",
-    "program_incidence",
-    "program_overlap",
-    "funding_sources",
-    "poverty_profile",
-)
 STATE_TABLE = "mart_build_state"
 REGISTRY_KINDS = ("households", "members")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
-REFERENCE_TABLES = ("ref_area", "ref_program", "ref_poverty_line", "ref_official_poverty")
+
+
+def rebuilt_before() -> tuple[str, ...]:
+    """The ``kind full`` models an incremental build rebuilds first: those reading no
+    ``record_month`` or ``period`` model (directly or indirectly), in build order."""
+    changing = set(graph().of_kind("record_month", "period"))
+    return tuple(m for m in graph().of_kind("full") if not graph().upstream(m) & changing)
+
+
+def rebuilt_after() -> tuple[str, ...]:
+    """The other ``kind full`` models: rebuilt after the merge, in build order."""
+    return tuple(m for m in graph().of_kind("full") if m not in rebuilt_before())
+
+
+def reference_tables() -> tuple[str, ...]:
+    """The reference tables the models read (sources created by the reference install)."""
+    return tuple(s for s in graph().sources_read() if graph().sources[s].step == REFERENCE)
 
 
 @dataclass
@@ -107,7 +96,7 @@ class BuildReport:
     periods: list[date] = field(default_factory=list)
     record_months: list[date] = field(default_factory=list)
     models: list[dict[str, Any]] = field(default_factory=list)
-    curated: list[str] = field(default_factory=lambda: list(CURATED_TABLES))
+    curated: list[str] = field(default_factory=lambda: list(graph().curated))
 
     def as_dict(self) -> dict[str, Any]:
         """Plain values (for the run summary)."""
@@ -128,10 +117,10 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     of the macros and of every model, and the contents of the reference tables."""
     digest = hashlib.sha256()
     digest.update(MACROS_PATH.read_bytes())
-    for name in MODEL_ORDER:
+    for name in graph().order:
         digest.update(name.encode())
         digest.update(model_path(name).read_bytes())
-    for table in REFERENCE_TABLES:
+    for table in reference_tables():
         row = con.execute(
             f"select count(*), md5(coalesce(string_agg(cast(t as varchar), chr(10) "
             f"order by cast(t as varchar)), '')) from {table} as t"
@@ -182,7 +171,7 @@ def _timed(con: duckdb.DuckDBPyConnection, report: BuildReport, name: str, sql: 
 
 def _insert(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str) -> None:
     """Insert the rows model ``name`` computes (for the shadowed scope) into its warehouse
-    table, clustered like a full build's (``CLUSTER_KEYS``)."""
+    table, clustered like a full build's (the model's ``cluster_key``)."""
     _timed(con, report, name, f"insert into {db}.main.{name} by name\n{clustered_sql(name)}")
 
 
@@ -203,14 +192,10 @@ def _new_files(outcomes: Sequence[Any], kinds: Sequence[str]) -> list[str]:
 
 def _full_reason(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> str | None:
     """Why this build must be full (None when an incremental build is exact)."""
-    unknown = set(MODEL_ORDER) - set(
-        ALWAYS_REBUILT + REBUILT_AFTER + SNAPSHOT_MODELS + RECORD_MONTH_MODELS + PERIOD_MODELS
-    )
-    if unknown:
-        return f"models without an incremental rule: {sorted(unknown)}"
-    missing = [m for m in MODEL_ORDER if m not in existing_tables(con)]
+    order = graph().order
+    missing = [m for m in order if m not in existing_tables(con)]
     if missing:
-        return "first build" if len(missing) == len(MODEL_ORDER) else f"missing {missing}"
+        return "first build" if len(missing) == len(order) else f"missing {missing}"
     stored = _stored_fingerprint(con)
     if stored is None:
         return "no build fingerprint"
@@ -313,7 +298,7 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
         "create or replace temp table _new_months as select unnest(?::date[]) as month", [months]
     )
     try:
-        for name in ALWAYS_REBUILT:
+        for name in rebuilt_before():
             _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
         problem = _reach_problem(con)
         if problem is not None:
@@ -323,7 +308,7 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
             _rebuild_record_months(con, report, db)
         if report.periods:
             _rebuild_periods(con, report, db)
-        for name in REBUILT_AFTER:
+        for name in rebuilt_after():
             _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
     finally:
         for table in ("_old_periods", "_old_period_lines", "_new_months", "_scope"):
@@ -362,39 +347,43 @@ def _scope_periods(con: duckdb.DuckDBPyConnection) -> list[date]:
     return [r[0] for r in con.execute("select period from _scope order by period").fetchall()]
 
 
-#: Inputs of ``int_program_monthly`` shadowed while it is recomputed for the new months, in
-#: creation order: the new months' records, and every record sharing a correction key (program,
-#: NIK, stage) with one of them (its corrections, which may lie in other months; the rows the
-#: model computes for other months are not kept). Matching looks them up in the snapshots'
-#: ``int_match_index``, which an incremental build keeps (built once per registry snapshot).
-RECORD_MONTH_INPUTS = (
-    (
-        "program_records",
+#: The rows of a ``scoped_inputs`` table (a record_month model's header) that shadow it while the
+#: model is recomputed for the new months. ``program_records``: the new months' records, and every
+#: record sharing a correction key (program, NIK, stage) with one of them (its corrections, which
+#: may lie in other months; the rows the model computes for other months are not kept). Matching
+#: looks them up in the snapshots' ``int_match_index``, which an incremental build keeps (built
+#: once per registry snapshot).
+SCOPED_INPUTS: dict[str, str] = {
+    "program_records": (
         "with in_months as (select * from {db}.main.program_records "
         "where cast(date_trunc('month', period) as date) in (select month from _new_months)), "
         "keys as (select distinct program, nik, stage from in_months "
         "where source_kind = 'disbursements' and nik is not null and stage is not null) "
         "select * from in_months union "
         "select r.* from {db}.main.program_records as r join keys on keys.program = r.program "
-        "and keys.nik = r.nik and keys.stage = r.stage where r.source_kind = 'disbursements'",
+        "and keys.nik = r.nik and keys.stage = r.stage where r.source_kind = 'disbursements'"
     ),
-)
+}
 
 
 def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
-    """Replace the ``int_program_monthly`` rows of the new record months."""
+    """Replace the ``kind record_month`` models' rows of the new record months (their
+    ``scope`` column), their ``scoped_inputs`` shadowed by those months' rows."""
+    names = graph().of_kind("record_month")
     created: list[str] = []
     try:
-        for table, select in RECORD_MONTH_INPUTS:
-            con.execute(f"create or replace temp table {table} as {select.format(db=db)}")
+        for table in dict.fromkeys(t for name in names for t in graph()[name].scoped_inputs):
+            select = SCOPED_INPUTS[table].format(db=db)
+            con.execute(f"create or replace temp table {table} as {select}")
             created.append(table)
-        months = "record_period in (select month from _new_months)"
-        for name in RECORD_MONTH_MODELS:
+        for name in names:
+            model = graph()[name]
+            months = f"{model.scope} in (select month from _new_months)"
             con.execute(f"delete from {db}.main.{name} where {months}")
             _timed(
                 con, report, name,
                 f"insert into {db}.main.{name} by name\nselect * from (\n{model_sql(name)}\n) "
-                f"where {months} order by {CLUSTER_KEYS[name]}",
+                f"where {months} order by {model.cluster_key or model.scope}",
             )
     finally:
         for table in reversed(created):
@@ -402,20 +391,21 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
 
 
 def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
-    """Replace the period-keyed models' rows of the scope, model by model, in the warehouse
-    tables: delete the scope's rows, insert the model's rows for the scope (its SQL runs with
-    ``int_periods`` shadowed by a temporary view of the scope), then shadow the table by a
-    temporary view of the scope's rows for the models after it. The rows go straight to the
-    table (no temporary copy), clustered by period (``CLUSTER_KEYS``) like a full build's."""
-    scoped = "where period in (select period from _scope)"
+    """Replace the ``kind period`` models' rows of the scope, model by model in build order, in
+    the warehouse tables: delete the scope's rows (by the model's ``scope`` column), insert the
+    model's rows for the scope (its SQL runs with ``int_periods`` shadowed by a temporary view of
+    the scope), then shadow the table by a temporary view of the scope's rows for the models
+    after it. The rows go straight to the table (no temporary copy), clustered by period (the
+    model's ``cluster_key``) like a full build's."""
     shadows: list[str] = []
     try:
         con.execute(
             f"create or replace temp view int_periods as "
-            f"select * from {db}.main.int_periods {scoped}"
+            f"select * from {db}.main.int_periods where period in (select period from _scope)"
         )
         shadows.append("int_periods")
-        for name in PERIOD_MODELS:
+        for name in graph().of_kind("period"):
+            scoped = f"where {graph()[name].scope} in (select period from _scope)"
             con.execute(f"delete from {db}.main.{name} {scoped}")
             _insert(con, report, db, name)
             con.execute(

@@ -3,10 +3,10 @@ scratch folder, and one ``ingest_file`` row per distinct content (with its ``fil
 
 Entry point: :func:`load_new_files`. It does not open or commit a transaction: the nightly flow
 runs it inside its own. Each file is read on a separate cursor, so a file that breaks the reader
-is quarantined without aborting the caller's transaction. Its classified data rows (text) are
-then streamed as Arrow batches through ``transforms/staging/stg_<kind>.sql`` on the caller's
-connection (:func:`stage_rows`: one statement per file) into one Parquet file of the run's
-scratch (``<scratch>/<run_id>/staged/<kind>/<file_id>.parquet``), which
+is quarantined without aborting the caller's transaction. Its classified data rows (text) then
+go through ``transforms/staging/stg_<kind>.sql`` on the same cursor (:func:`stage_rows`: one
+statement per file; the rows never leave DuckDB) into one Parquet file of the run's scratch
+(``<scratch>/<run_id>/staged/<kind>/<file_id>.parquet``), which
 ``tkpk.ingest.accept.process_loads`` validates and decides. Nothing of the file's text is stored
 in the warehouse here: the files in the raw folder (with their SHA-256) are the record, and the
 staged rows carry the row as read (``raw_text``) only in scratch, for the quarantined rows' and
@@ -26,7 +26,7 @@ import duckdb
 import pyarrow as pa
 
 from tkpk.config import Settings
-from tkpk.db import sql_literal
+from tkpk.db import MACROS_SQL, sql_literal
 from tkpk.ingest import csv_reader, lines, spreadsheet
 from tkpk.ingest.files import (
     FileName,
@@ -52,8 +52,8 @@ log = logging.getLogger(__name__)
 
 #: File-level reason for a resource limit (file size, decompressed size, cells, line length).
 FILE_TOO_LARGE = EXTRA_FILE_REASONS[0]
-#: Arrow batch size when streaming a file's rows through its staging statement.
-INSERT_BATCH_ROWS = 200_000
+#: The reference tables ``transforms/staging/stg_*.sql`` read.
+STAGING_REFERENCES = ("ref_area", "ref_area_alias", "ref_program", "ref_program_alias")
 #: The per-file relations the staging SQL reads: the records, the file's attributes.
 FILE_ROWS = "_file_rows"
 FILE_ATTRIBUTES = "_file"
@@ -235,6 +235,7 @@ def load_new_files(
     first_name_this_run: dict[str, str] = {}
     outcomes: list[FileOutcome] = []
     sequence = 0
+    references: dict[str, pa.Table] | None = None
     found, ignored = discover_all(settings.raw_dir)
     outcomes.extend(_ignored(entry) for entry in ignored)
     for index, raw in enumerate(found):
@@ -274,7 +275,11 @@ def load_new_files(
             continue
         first_name_this_run[sha] = raw.name
         sequence += 1
-        outcome = _load_file(con, settings, run_id, raw, sha, f"{run_id}-{sequence:04d}")
+        if references is None:
+            references = staging_references(con)
+        outcome = _load_file(
+            con, settings, run_id, raw, sha, f"{run_id}-{sequence:04d}", references
+        )
         outcomes.append(outcome)
         level = logging.INFO if outcome.outcome == "loaded" else logging.WARNING
         log.log(
@@ -342,6 +347,7 @@ def _load_file(
     raw: RawFile,
     sha: str,
     load_id: str,
+    references: dict[str, pa.Table],
 ) -> FileOutcome:
     """Read one new file, stage its rows, record it in ``ingest_file``."""
     parsed = raw.parsed
@@ -363,7 +369,9 @@ def _load_file(
         "run_id": run_id,
     }
     try:
-        stats, rows_read, skipped, staged = _read_and_stage(con, settings, run_id, raw, record)
+        stats, rows_read, skipped, staged = _read_and_stage(
+            con, settings, run_id, raw, record, references
+        )
     except FileProblem as problem:
         _record(con, record, "quarantined", problem.reason, 0, 0, problem.message)
         return FileOutcome(
@@ -401,8 +409,11 @@ def _read_and_stage(
     run_id: str,
     raw: RawFile,
     record: dict,
+    references: dict[str, pa.Table],
 ) -> tuple[ReadStats, int, int, Path]:
-    """Read the file on a cursor of its own, then stage its data rows into the run's scratch."""
+    """Read the file on a cursor of its own, then stage its data rows into the run's scratch
+    from that cursor: the records never leave DuckDB (``references``: the run's reference
+    tables, :func:`staging_references`)."""
     parsed: FileName = raw.parsed
     if parsed.kind is None or parsed.problem:
         raise FileProblem(
@@ -443,8 +454,8 @@ def _read_and_stage(
             ) from None
         skipped = stats.skipped_before_data + stats.blank_lines_dropped + non_data
         target = staged_dir(settings.scratch_dir, run_id, kind) / f"{record['file_id']}.parquet"
-        records = cur.sql(_records_sql(kind, stats.header)).to_arrow_reader(INSERT_BATCH_ROWS)
-        stage_rows(con, kind, records, record, target)
+        _prepare_staging(cur, references)
+        stage_rows(cur, kind, _records_sql(kind, stats.header), record, target)
         return stats, rows_read, skipped, target
     finally:
         cur.close()
@@ -486,39 +497,69 @@ def _records_sql(kind: str, header: Header) -> str:
     """
 
 
-def stage_rows(
-    con: duckdb.DuckDBPyConnection,
-    kind: str,
-    records: pa.RecordBatchReader | pa.Table,
-    record: dict,
-    target: Path,
-) -> int:
-    """Run ``transforms/staging/stg_<kind>.sql`` over one file's ``records`` (``row_number``,
-    the canonical columns as text, ``nik_numeric``, ``kk_numeric``, ``malformed``, ``extra``)
-    with the file's attributes ``record`` (its ``ingest_file`` values) and write the typed rows,
-    in file order, to the Parquet file ``target``; return the rows written.
+def staging_references(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
+    """The reference tables the staging SQL reads, as Arrow (small), from the caller's
+    connection: the run installs them in its own transaction, which the reader's cursor does
+    not see, so :func:`_prepare_staging` registers these copies there."""
+    return {t: con.sql(f"select * from {t}").to_arrow_table() for t in STAGING_REFERENCES}
 
-    One statement per file on the caller's connection (the reference tables and macros live
-    there); the records stream in as Arrow batches and nothing is stored in the warehouse. The
-    staged rows carry ``raw_text``: the record as read (its canonical columns, flags and
-    ``extra``), for the quarantine's ``raw_values`` and the flagged fields' ``raw_value``.
+
+def _prepare_staging(cur: duckdb.DuckDBPyConnection, references: dict[str, pa.Table]) -> None:
+    """Give a reader's cursor what the staging SQL needs: the macros (temporary, per
+    connection) and the run's reference tables (registered; they shadow the committed ones)."""
+    cur.execute(MACROS_SQL.read_text())
+    for name, table in references.items():
+        cur.register(name, table)
+
+
+def stage_rows(
+    c: duckdb.DuckDBPyConnection, kind: str, records_sql: str, record: dict, target: Path
+) -> int:
+    """Run ``transforms/staging/stg_<kind>.sql`` over one file's records (``records_sql``:
+    ``row_number``, the canonical columns as text, ``nik_numeric``, ``kk_numeric``,
+    ``malformed``, ``extra``) with the file's attributes ``record`` (its ``ingest_file`` values)
+    and write the typed rows, in file order, to the Parquet file ``target``; return the rows
+    written.
+
+    One statement per file, on ``c``: the raw load's reader cursor, where the records are (the
+    macros and reference tables are prepared there, :func:`_prepare_staging`). Nothing is
+    stored in the warehouse. The staged rows carry ``raw_text``: the record as read (its
+    canonical columns, flags and ``extra``), for the quarantine's ``raw_values`` and the flagged
+    fields' ``raw_value``.
     """
     from tkpk.ingest.accept import staging_sql
 
-    with _file_relations(con, kind, records, record):
-        (written,) = con.execute(
+    with _file_relations(c, kind, records_sql, record):
+        (written,) = c.execute(
             f"copy ({staging_sql(kind)}) to {sql_literal(target)} (format parquet)"
         ).fetchall()[0]
     return int(written)
+
+
+def stage_arrow(
+    con: duckdb.DuckDBPyConnection, kind: str, records: pa.Table, record: dict, target: Path
+) -> int:
+    """:func:`stage_rows` of records given as an Arrow table (``records_schema``) on ``con``
+    (which has the macros and reference tables): hand-written files of tests and benchmarks."""
+    con.register("_file_records", records)
+    try:
+        return stage_rows(con, kind, "select * from _file_records", record, target)
+    finally:
+        with suppress(duckdb.Error):
+            con.unregister("_file_records")
 
 
 def stage_nothing(con: duckdb.DuckDBPyConnection, kind: str, table: str) -> None:
     """The temporary table ``table``: the staged rows of no file (the staging's columns)."""
     from tkpk.ingest.accept import staging_sql
 
-    empty = pa.Table.from_pylist([], records_schema(kind))
-    with _file_relations(con, kind, empty, {}):
-        con.execute(f"create or replace temp table {table} as {staging_sql(kind)}")
+    con.register("_file_records", pa.Table.from_pylist([], records_schema(kind)))
+    try:
+        with _file_relations(con, kind, "select * from _file_records", {}):
+            con.execute(f"create or replace temp table {table} as {staging_sql(kind)}")
+    finally:
+        with suppress(duckdb.Error):
+            con.unregister("_file_records")
 
 
 def records_schema(kind: str) -> pa.Schema:
@@ -537,35 +578,31 @@ def records_schema(kind: str) -> pa.Schema:
 
 @contextmanager
 def _file_relations(
-    con: duckdb.DuckDBPyConnection,
-    kind: str,
-    records: pa.RecordBatchReader | pa.Table,
-    record: dict,
+    c: duckdb.DuckDBPyConnection, kind: str, records_sql: str, record: dict
 ) -> Iterator[None]:
-    """``_file_rows`` (the records with ``raw_text``) and ``_file`` (the file's one row of
-    attributes) on ``con`` for the block: what the staging SQL reads."""
+    """``_file_rows`` (the records of ``records_sql`` with ``raw_text``) and ``_file`` (the
+    file's one row of attributes) on ``c`` for the block: what the staging SQL reads."""
     columns = [*raw_columns(kind), "nik_numeric", "kk_numeric", "malformed"]
-    raw_text = ", ".join(f"{c} := r.{c}" for c in columns)
+    raw_text = ", ".join(f"{name} := r.{name}" for name in columns)
     attributes = pa.Table.from_pylist([{k: record.get(k) for k in FILE_SCHEMA.names}], FILE_SCHEMA)
-    con.register("_file_records", records)
-    con.register(FILE_ATTRIBUTES, attributes)
+    c.register(FILE_ATTRIBUTES, attributes)
     try:
-        con.execute(
+        c.execute(
             f"""
             create or replace temp view {FILE_ROWS} as
+            with r as ({records_sql})
             select r.* replace (cast(r.extra as json) as extra),
                 struct_pack({raw_text}, extra := cast(r.extra as json)) as raw_text
-            from _file_records as r
+            from r
             """
         )
         yield
-        con.execute(f"drop view {FILE_ROWS}")
+        c.execute(f"drop view {FILE_ROWS}")
     finally:
         # After a failed statement the caller's transaction is aborted: unregistering may fail
         # too, and the statement's own error is the one to raise.
         with suppress(duckdb.Error):
-            con.unregister("_file_records")
-            con.unregister(FILE_ATTRIBUTES)
+            c.unregister(FILE_ATTRIBUTES)
 
 
 def _record(

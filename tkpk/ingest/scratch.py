@@ -77,6 +77,10 @@ def hold(root: Path, run_id: str) -> Path:
     """Take the run's scratch lock (once per process; kept until the run's ``RunScratch`` ends)
     and return the run's scratch folder, created when missing (its files are kept)."""
     key = (root, run_id)
+    for other in [k for k in _HELD if k[0] == root and k != key]:
+        # a run of this process that staged files and then failed before its ingest ran (one
+        # run at a time per process, e.g. ``tkpk serve``): its folder is removed now
+        os.close(_HELD.pop(other))
     if key not in _HELD:
         root.mkdir(parents=True, exist_ok=True)
         remove_stale(root, keep=run_id)

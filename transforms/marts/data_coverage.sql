@@ -1,3 +1,7 @@
+/* MODEL (
+    kind full,
+    grain (period, area_code)
+) */
 -- data_coverage: how much of the registry the figures of each period stand on, so that no reader
 -- mistakes a data gap for a poverty change.
 -- Grain: one row per (period, area_code) for every reported period and every area of ref_area.

@@ -1,3 +1,7 @@
+/* MODEL (
+    kind full,
+    grain (run_id, file_name, sha256)
+) */
 -- data_quality: what happened to every raw file in every run.
 -- Grain: one row per (run_id, file_name / sha256): ingest_data_quality of all runs, rows by
 -- outcome (accepted, quarantined, duplicate) and lines skipped. rows_read = accepted +

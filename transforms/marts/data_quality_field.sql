@@ -1,3 +1,7 @@
+/* MODEL (
+    kind full,
+    grain (sha256, row_number, column_name, reason)
+) */
 -- data_quality_field: the flagged fields of accepted rows (warnings), the registry owners'
 -- correction list (verivali).
 -- Grain: one row per (sha256, row_number, column_name, reason): flagged_field of all runs. A

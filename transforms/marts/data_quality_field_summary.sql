@@ -1,3 +1,7 @@
+/* MODEL (
+    kind full,
+    grain (period, area_code, kind, column_name, reason)
+) */
 -- data_quality_field_summary: flagged fields per kelurahan, the size of the correction list.
 -- Grain: one row per (period, area_code, kind, column_name, reason) with at least one flagged
 -- field: data_quality_field counted. `area_code` is the row's kelurahan, or the region's root

@@ -1,3 +1,7 @@
+/* MODEL (
+    kind full,
+    grain (run_id, file_name, sha256, reason)
+) */
 -- data_quality_reason: quarantined rows by reason code.
 -- Grain: one row per (run_id, file_name / sha256, reason): ingest_data_quality_reason of all
 -- runs. A row quarantined for several reasons counts once under each of them.

@@ -1,3 +1,7 @@
+/* MODEL (
+    kind period,
+    grain (period, area_code, funding_source)
+) */
 -- funding_sources: who contributes where.
 -- Grain: one row per (period, area_code, funding_source) for every reported period, every area
 -- of ref_area and every funding source: the six of the input contract (APBN, APBD, DBHCHT, DAK,

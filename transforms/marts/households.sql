@@ -1,3 +1,8 @@
+/* MODEL (
+    kind full,
+    grain (id_keluarga),
+    partition_role partition
+) */
 -- households: the task force's working list for finding the unreached poor (restricted pack).
 -- Grain: one row per household of the latest usable snapshot, as seen in the latest reported
 -- period (its poverty line and its twelve-month reach window).

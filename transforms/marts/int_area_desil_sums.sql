@@ -1,3 +1,8 @@
+/* MODEL (
+    kind period,
+    grain (period, area_code, desil),
+    partition_role sum
+) */
 -- int_area_desil_sums: households and poor households by area and DESIL (program_reach's T and P).
 -- Grain: one row per (period, area_code, desil) with at least one household of s(m) in the area
 -- (desil NULL for a household without one).

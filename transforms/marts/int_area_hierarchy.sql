@@ -1,3 +1,8 @@
+/* MODEL (
+    kind full,
+    grain (kelurahan_code, area_code),
+    partition_role central
+) */
 -- int_area_hierarchy: the bridge from a kelurahan to every area that contains it.
 -- Grain: one row per (kelurahan_code, area_code): each kelurahan/desa of ref_area paired with
 -- itself, its kecamatan, its kabupaten/kota and its province (the levels ref_area holds for the

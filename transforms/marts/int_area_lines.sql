@@ -1,3 +1,7 @@
+/* MODEL (
+    kind full,
+    grain (period, area_code)
+) */
 -- int_area_lines: the poverty line shown on each area row of a period.
 -- Grain: one row per (period, area_code) for every reported period and every area of ref_area.
 --

@@ -1,3 +1,8 @@
+/* MODEL (
+    kind period,
+    grain (period, area_code, funding_source),
+    partition_role sum
+) */
 -- int_funding_sums: the additive sums behind funding_sources.
 -- Grain: one row per (period, area_code, funding_source) with at least one recipient household
 -- of s(m) in the area.

@@ -1,3 +1,9 @@
+/* MODEL (
+    kind period,
+    grain (period, id_keluarga, funding_source),
+    cluster_key period,
+    partition_role partition
+) */
 -- int_household_funding: successful receipts of each household by funding source.
 -- Grain: one row per (period, id_keluarga, funding_source) for the households of s(m) with at
 -- least one matched successful record of that funding source in the reach window of m.

@@ -1,3 +1,9 @@
+/* MODEL (
+    kind period,
+    grain (period, id_keluarga, program),
+    cluster_key period,
+    partition_role partition
+) */
 -- int_household_program: what each household got from each program in a period's reach window.
 -- Grain: one row per (period, id_keluarga, program) for the households of s(m) with at least one
 -- matched successful or failed record of the program dated in the reach window of m (the twelve

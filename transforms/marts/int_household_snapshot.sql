@@ -1,3 +1,9 @@
+/* MODEL (
+    kind snapshot,
+    grain (snapshot, id_keluarga),
+    partition_role central,
+    partition_rows 'true'
+) */
 -- int_household_snapshot: household facts that depend on the snapshot only.
 -- Grain: one row per (snapshot, id_keluarga) of every usable snapshot some reported period uses.
 --

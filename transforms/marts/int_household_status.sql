@@ -1,3 +1,9 @@
+/* MODEL (
+    kind period,
+    grain (period, id_keluarga),
+    cluster_key period,
+    partition_role partition
+) */
 -- int_household_status: each household's poverty, multidimensional and program status.
 -- Grain: one row per (period, id_keluarga): the households of s(m) for every reported period m.
 --

@@ -1,3 +1,8 @@
+/* MODEL (
+    kind period,
+    grain (period, program, desil),
+    partition_role sum
+) */
 -- int_incidence_sums: the additive sums behind program_incidence.
 -- Grain: one row per (period, program, desil) with at least one recipient household of s(m).
 --

@@ -1,3 +1,8 @@
+/* MODEL (
+    kind snapshot,
+    grain (snapshot, match_method, match_key),
+    partition_role central
+) */
 -- int_match_index: the NIK / NO_KK -> household index of every snapshot, for program matching.
 -- Grain: one row per (snapshot, match_method, match_key) of the snapshots int_household_snapshot
 -- holds: match_method 'nik' for a member's NIK, 'no_kk' for a household's family-card number.

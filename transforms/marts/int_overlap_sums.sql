@@ -1,3 +1,8 @@
+/* MODEL (
+    kind period,
+    grain (period, area_code),
+    partition_role sum
+) */
 -- int_overlap_sums: the additive counts behind program_overlap, per period and area.
 -- Grain: one row per (period, area_code) with at least one household of s(m) in the area.
 --

@@ -1,3 +1,8 @@
+/* MODEL (
+    kind full,
+    grain (period, line_area_code),
+    partition_role central
+) */
 -- int_period_lines: the poverty lines in force, per reported period and kab/kota.
 -- Grain: one row per (period, line_area_code): every reported period x every kab/kota of ref_area
 -- and the region's root area (the line of households whose kelurahan is unknown, counted in the

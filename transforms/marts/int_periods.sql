@@ -1,3 +1,8 @@
+/* MODEL (
+    kind full,
+    grain (period),
+    partition_role central
+) */
 -- int_periods: reported periods.
 -- Grain: one row per reported period m (calendar month, DATE = first day of the month).
 --

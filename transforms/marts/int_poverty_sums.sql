@@ -1,3 +1,8 @@
+/* MODEL (
+    kind period,
+    grain (period, area_code, line_area_code),
+    partition_role sum
+) */
 -- int_poverty_sums: the additive sums behind kelurahan_poverty, per period and area.
 -- Grain: one row per (period, area_code, line_area_code) with at least one household of s(m) in
 -- the area: line_area_code is the kab/kota whose poverty line the households were measured with

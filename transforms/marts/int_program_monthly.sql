@@ -1,3 +1,14 @@
+/* MODEL (
+    kind record_month,
+    grain (snapshot, record_period, program, funding_source, status, id_keluarga,
+           kelurahan_code, match_method),
+    cluster_key record_period,
+    scope record_period,
+    scoped_inputs (program_records),
+    partition_role central,
+    partition_rows 'id_keluarga is not null',
+    settings (disabled_optimizers = 'build_side_probe_side')
+) */
 -- int_program_monthly: program records matched to the households of a snapshot, per month.
 -- Grain: one row per (snapshot, record_period, program, funding_source, status, id_keluarga,
 -- kelurahan_code, match_method), for the successful and failed records a period using that
@@ -35,6 +46,10 @@
 -- integers only: NIK / NO_KK as int_match_index keys (built once per snapshot), the household as
 -- its household_key, (program, funding_source, status) as a record class number and the record's
 -- kelurahan as a number; the texts are joined back onto the aggregated rows.
+-- Engine settings (the header's): DuckDB underestimates the record-snapshot pairs (they come
+-- from an unnest) and would hash them instead of int_match_index, which at 1M households is
+-- gigabytes more to hold or spill; without the build-side swap each join hashes its right side,
+-- as the SQL is written.
 with
 
 snapshot_reach as (

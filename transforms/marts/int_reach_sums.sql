@@ -1,3 +1,8 @@
+/* MODEL (
+    kind period,
+    grain (period, area_code, program),
+    partition_role sum
+) */
 -- int_reach_sums: the additive recipient sums behind program_reach.
 -- Grain: one row per (period, area_code, program) with at least one recipient household of s(m)
 -- in the area.

@@ -1,3 +1,7 @@
+/* MODEL (
+    kind snapshot,
+    grain (snapshot, area_code)
+) */
 -- int_snapshot_distribution: inequality and the median of per-capita expenditure, per area.
 -- Grain: one row per (snapshot, area_code) with at least one household of the snapshot in the area
 -- (the snapshots of int_household_snapshot; every period m using s(m) shows its row).

@@ -1,3 +1,7 @@
+/* MODEL (
+    kind period,
+    grain (period, area_code)
+) */
 -- kelurahan_poverty: registry-based monetary and multidimensional poverty by area.
 -- Grain: one row per (period, area_code) for every reported period and every area of ref_area
 -- (each kelurahan, each kecamatan, the kota/kabupaten and, for a province, the province), empty

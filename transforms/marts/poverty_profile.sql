@@ -1,3 +1,7 @@
+/* MODEL (
+    kind period,
+    grain (period, area_code, profile_group)
+) */
 -- poverty_profile: poverty by the groups that programs target (indicators.md, "Profiles").
 -- Grain: one row per (period, area_code, profile_group) for every reported period, every area of
 -- ref_area and each of the eight groups, empty groups included (zero counts, NULL p0).

@@ -1,3 +1,7 @@
+/* MODEL (
+    kind full,
+    grain (snapshot_from, area_code)
+) */
 -- poverty_transitions: who moves into and out of poverty (indicators.md, "Poverty dynamics").
 -- Grain: one row per (snapshot_from, area_code): every pair of consecutive usable registry
 -- snapshots (s1, s2) and every area of ref_area, empty areas included (zero counts).

@@ -1,3 +1,7 @@
+/* MODEL (
+    kind period,
+    grain (period, program, desil)
+) */
 -- program_incidence: who gets each program, by national welfare decile, region-wide.
 -- Grain: one row per (period, program, desil) for every reported period, every program of
 -- ref_program and every DESIL 1-10 (zero rows kept), over all households of s(m) in the region.

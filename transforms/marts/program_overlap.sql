@@ -1,3 +1,7 @@
+/* MODEL (
+    kind period,
+    grain (period, area_code)
+) */
 -- program_overlap: how many programs the poor and the target households receive.
 -- Grain: one row per (period, area_code) for every reported period and every area of ref_area.
 --

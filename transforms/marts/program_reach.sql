@@ -1,3 +1,7 @@
+/* MODEL (
+    kind period,
+    grain (period, area_code, program)
+) */
 -- program_reach: coverage, targeting errors, adequacy and leakage of every catalog program.
 -- Grain: one row per (period, area_code, program): every reported period x every area of
 -- ref_area x every program of ref_program (rows whose counts are all zero are kept).

@@ -1,3 +1,7 @@
+/* MODEL (
+    kind full,
+    grain (run_id, source, remote_path, pulled_at)
+) */
 -- source_pulls: every pull of an extract from a configured source (tkpk pull, the nightly flow).
 -- Grain: one row per (run_id, source, remote_path, pulled_at): source_pull_log of all pulls, a
 -- file that landed (pulled / renamed), was already held (unchanged / already_present), changed
