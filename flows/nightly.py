@@ -1,11 +1,14 @@
 """The nightly flow: ingest new raw extracts, validate, compute indicators, publish the packs.
 
-A short sequence of small typed tasks. The warehouse part (load, validate, accept, marts) runs in
-one DuckDB transaction: a crash or an error rolls the warehouse back to the state before the run.
-Scratch data is kept out of that transaction (tables created and dropped inside it would keep
-their storage until the commit): the ingest's staged rows and decisions are Parquet files in the
-run's scratch folder (``Settings.scratch_dir``), deleted kind by kind and swept at the next run
-after a crash.
+A short sequence of small typed tasks. The warehouse part (load, validate, accept, marts) commits
+in bounded steps recorded in the run ledger (``tkpk.ledger``): the load with the first kind, each
+kind of the ingest, then the bookkeeping, the transforms and the run's completion in one last
+transaction. An error undoes the committed steps at once; a crash leaves them to the next opening
+of the warehouse (``tkpk.db.connect`` undoes every unfinished run), so either way the warehouse
+returns to the state before the run. Scratch data is kept out of the transactions (tables
+created and dropped inside one would keep their storage until the commit): the ingest's staged
+rows and decisions are Parquet files in the run's scratch folder (``Settings.scratch_dir``),
+deleted kind by kind and swept at the next run after a crash.
 The packs are then written to a staging folder, validated and swapped in atomically, so a run
 either publishes a complete, validated set of outputs or leaves the last good one untouched.
 """
@@ -31,16 +34,18 @@ from flows.timing import StageClock
 from tkpk import reference
 from tkpk.config import Settings, get_settings
 from tkpk.db import connect
+from tkpk.ledger import FINAL, RunLedger
 from tkpk.publish.atomic import crashpoint
 
 
 @dataclass
 class RunContext:
-    """What the tasks of one run share: its id, settings and warehouse connection."""
+    """What the tasks of one run share: its id, settings, warehouse connection and ledger."""
 
     run_id: str
     settings: Settings
     con: duckdb.DuckDBPyConnection
+    ledger: RunLedger
     outcomes: list = field(default_factory=list)
     progress: StageProgress = field(default_factory=lambda: StageProgress(enabled=False))
 
@@ -143,8 +148,9 @@ def pull_sources(settings: Settings, run_id: str) -> list[dict]:
 @task(cache_policy=NO_CACHE, retries=3, retry_delay_seconds=30, retry_condition_fn=warehouse_busy)
 @scrubbed
 def open_warehouse(settings: Settings, run_id: str) -> RunContext:
-    """Open the warehouse, start the run's transaction and (re)install the reference tables
-    (I/O: retried while another process holds the warehouse file's lock)."""
+    """Open the warehouse (undoing an unfinished earlier run), record the run as started in the
+    ledger, start its first transaction and (re)install the reference tables (I/O: retried while
+    another process holds the warehouse file's lock)."""
     try:
         con = connect(settings)
     except duckdb.Error as error:
@@ -155,23 +161,30 @@ def open_warehouse(settings: Settings, run_id: str) -> RunContext:
             "check that it is the pipeline's DuckDB file, readable and writable by this user",
             error_type=type(error).__name__,
         ) from None
+    ledger = RunLedger(con, run_id)
     try:
+        ledger.start()
         con.begin()
         reference.install(con, settings.region, settings.reference_dir)
     except BaseException:
+        ledger.abort()
         con.close()
         raise
     get_run_logger().info("run %s: warehouse %s opened", run_id, settings.warehouse)
-    return RunContext(run_id=run_id, settings=settings, con=con)
+    return RunContext(run_id=run_id, settings=settings, con=con, ledger=ledger)
 
 
 @task(cache_policy=NO_CACHE)
 @scrubbed
 def load_raw_files(ctx: RunContext) -> list:
-    """Discover files in the raw folder and stage the new ones' rows in the run's scratch."""
+    """Discover files in the raw folder and stage the new ones' rows in the run's scratch (their
+    ``ingest_file`` rows are committed with the first kind of the ingest: a run killed before it
+    leaves no file recorded)."""
     from tkpk.ingest.raw import load_new_files
 
+    ctx.ledger.begin_step("load")
     outcomes = load_new_files(ctx.con, ctx.settings, ctx.run_id, on_file=ctx.progress.file_started)
+    ctx.ledger.step_done("load", sum(int(o.rows_read or 0) for o in outcomes))
     logger = get_run_logger()
     for outcome in outcomes:
         logger.info(
@@ -188,10 +201,16 @@ def load_raw_files(ctx: RunContext) -> list:
 @task(cache_policy=NO_CACHE)
 @scrubbed
 def validate_and_accept(ctx: RunContext) -> object:
-    """Normalise, validate (Great Expectations), accept / quarantine / deduplicate, reconcile."""
+    """Normalise, validate (Great Expectations), accept / quarantine / deduplicate, reconcile;
+    each kind's rows are committed as a step of the run ledger (``ingest:<kind>``)."""
     from tkpk.ingest.accept import process_loads
 
-    return process_loads(ctx.con, ctx.settings, ctx.run_id, ctx.outcomes)
+    def commit_kind(kind: str, rows: int) -> None:
+        ctx.ledger.commit(f"ingest:{kind}", rows)
+
+    summary = process_loads(ctx.con, ctx.settings, ctx.run_id, ctx.outcomes, on_kind=commit_kind)
+    ctx.ledger.begin_step(FINAL)
+    return summary
 
 
 @task(cache_policy=NO_CACHE)
@@ -216,8 +235,11 @@ def build_indicators(ctx: RunContext) -> dict:
 @task(cache_policy=NO_CACHE)
 @scrubbed
 def commit_warehouse(ctx: RunContext) -> None:
-    """Commit the run's transaction: the warehouse now holds the new state."""
+    """Commit the run's last transaction with its completion in the ledger: the warehouse now
+    holds the new state, and the run is never undone."""
+    ctx.ledger.complete()
     ctx.con.commit()
+    ctx.ledger.close()
 
 
 @task(cache_policy=NO_CACHE)
@@ -380,7 +402,7 @@ def nightly(
             commit_warehouse(ctx)
     except BaseException:
         progress.close()
-        ctx.con.rollback()
+        ctx.ledger.abort()  # rolls back, and undoes the run's committed steps
         ctx.con.close()
         raise
     try:
@@ -413,8 +435,8 @@ def run_nightly(settings: Settings) -> bool:
     """Run the nightly flow once on the settings' folders; True when it completed: the packs on
     disk are then a complete, validated set published from the warehouse's current raw files
     (this run's, or the last good one's on a night without new files). False when the run
-    failed (the warehouse is rolled back and the packs are untouched; the error is logged by
-    the flow) or published nothing (no raw extract loaded yet)."""
+    failed (the warehouse is rolled back, committed steps undone, and the packs are untouched;
+    the error is logged by the flow) or published nothing (no raw extract loaded yet)."""
     state = nightly(
         raw_dir=str(settings.raw_dir),
         out_dir=str(settings.curated_dir),

@@ -15,6 +15,7 @@ import duckdb
 
 from tkpk.formatting import format_number, format_percent
 from tkpk.lines import MAX_LINE_AGE_MONTHS, line_age_months, line_is_borrowed, line_is_old
+from transforms.sql import read_sql
 
 
 @dataclass
@@ -74,15 +75,7 @@ def _row_counts(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:
     """Rows read, accepted, quarantined, duplicate and skipped in this run's new files."""
     if not _table_exists(con, "ingest_data_quality"):
         return {}
-    row = con.execute(
-        """
-        select coalesce(sum(rows_read), 0), coalesce(sum(accepted), 0),
-               coalesce(sum(quarantined), 0), coalesce(sum(duplicate), 0),
-               coalesce(sum(skipped_lines), 0)
-        from ingest_data_quality where run_id = ? and file_outcome = 'loaded'
-        """,
-        [run_id],
-    ).fetchone()
+    row = con.execute(read_sql("analysis/run_row_counts"), {"run_id": run_id}).fetchone()
     keys = ["read", "accepted", "quarantined", "duplicate", "skipped_lines"]
     return dict(zip(keys, row, strict=True))
 
@@ -92,11 +85,7 @@ def _top_reasons(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 8) ->
     if not _table_exists(con, "ingest_data_quality_reason"):
         return []
     return con.execute(
-        """
-        select reason, sum(rows)::bigint as n from ingest_data_quality_reason
-        where run_id = ? group by reason order by n desc, reason limit ?
-        """,
-        [run_id, limit],
+        read_sql("analysis/run_quarantine_reasons"), {"run_id": run_id, "limit": limit}
     ).fetchall()
 
 
@@ -105,16 +94,7 @@ def _flagged_reasons(con: duckdb.DuckDBPyConnection, run_id: str, limit: int = 8
     if not (_table_exists(con, "flagged_field") and _table_exists(con, "ingest_data_quality")):
         return []
     return con.execute(
-        """
-        select reason, count(*) as n from flagged_field
-        where file_id in (
-            select f.file_id from ingest_file as f
-            semi join ingest_data_quality as q
-                on q.sha256 = f.sha256 and q.run_id = ? and q.file_outcome = 'loaded'
-        )
-        group by reason order by n desc, reason limit ?
-        """,
-        [run_id, limit],
+        read_sql("analysis/run_flagged_reasons"), {"run_id": run_id, "limit": limit}
     ).fetchall()
 
 
@@ -122,10 +102,7 @@ def _snapshot_notes(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Snapshots that cannot be used, with the reason."""
     if not _table_exists(con, "snapshot_status"):
         return []
-    rows = con.execute(
-        "select strftime(snapshot, '%Y-%m'), note from snapshot_status "
-        "where not usable order by snapshot"
-    ).fetchall()
+    rows = con.execute(read_sql("analysis/unusable_snapshots")).fetchall()
     return [f"snapshot {month} not used: {note}" for month, note in rows]
 
 
@@ -133,14 +110,7 @@ def _headline(con: duckdb.DuckDBPyConnection) -> dict[str, object]:
     """The city's figures for the latest period (registry-based)."""
     if not _table_exists(con, "kelurahan_poverty"):
         return {}
-    row = con.execute(
-        """
-        select strftime(period, '%Y-%m'), population, poor_population, p0, p1, p2,
-               poverty_gap_idr_month, poor_households_unreached, mpi_h
-        from kelurahan_poverty where area_level in ('kota', 'kabupaten', 'provinsi')
-        order by period desc, area_code limit 1
-        """
-    ).fetchone()
+    row = con.execute(read_sql("analysis/headline_figures")).fetchone()
     if row is None:
         return {}
     keys = ["period", "population", "poor_population", "p0", "p1", "p2",
@@ -155,15 +125,7 @@ def _line_warnings(con: duckdb.DuckDBPyConnection, limit: int = 10) -> list[str]
     the province or the nation."""
     if not _table_exists(con, "int_period_lines"):
         return []
-    rows = con.execute(
-        """
-        select period, line_area_code, poverty_line_idr, poverty_line_effective_from,
-               poverty_line_scope
-        from int_period_lines
-        where period = (select max(period) from int_period_lines)
-        order by line_area_code
-        """
-    ).fetchall()
+    rows = con.execute(read_sql("analysis/latest_period_lines")).fetchall()
     missing, old, borrowed = [], [], []
     for period, area, line, since, scope in rows:
         if line is None:

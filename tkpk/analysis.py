@@ -25,6 +25,7 @@ import pandas as pd
 from tkpk import formatting as fmt
 from tkpk.config import Settings, get_settings
 from tkpk.db import connect, sql_literal
+from transforms.sql import read_sql
 
 PACKS = ("restricted", "bappeda")
 #: Tables read into memory when a pack is opened (all aggregates, small at any scale).
@@ -209,9 +210,7 @@ def open_pack(settings: Settings | None = None, pack: str | None = None) -> Pack
 
 def periods(pack: Pack) -> list[date]:
     """The reported periods of the pack, oldest first."""
-    rows = pack.con.execute(
-        "select distinct period from kelurahan_poverty order by period"
-    ).fetchall()
+    rows = pack.con.execute(read_sql("analysis/pack_periods")).fetchall()
     return [row[0] for row in rows]
 
 

@@ -282,5 +282,43 @@ def field_list_command(
     )
 
 
+@app.command()
+def explain(
+    table: Annotated[
+        str, typer.Argument(help="Curated table (kelurahan_poverty, program_reach, ...).")
+    ],
+    period: Annotated[str, typer.Option("--period", help="Reported period YYYY-MM.")],
+    area: Annotated[str, typer.Option("--area", help="Area code (kelurahan, kecamatan, kota).")],
+    program: Annotated[
+        str | None,
+        typer.Option("--program", help="Program (program_reach, program_incidence) or funding "
+                     "source (funding_sources) [all]."),
+    ] = None,
+    column: Annotated[
+        str | None, typer.Option("--column", help="Only the units that count in this column.")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Folder for the units and raw rows (CSV and Parquet)."),
+    ] = None,
+    db: DbOption = None,
+) -> None:
+    """What a published figure is made of: the households (pseudonyms) or records behind one
+    row of a curated table, what each contributes, and the raw file and row number of each (with
+    its flagged fields). Exit 1 when a published value differs from the sum over its units."""
+    from tkpk.explain import ExplainError, explain_command
+    from tkpk.publish.pseudonym import PseudonymKeyError
+
+    settings = get_settings().with_paths(db=db)
+    try:
+        text, agrees = explain_command(settings, table, period, area, program, column, out)
+    except (ExplainError, PseudonymKeyError) as error:
+        typer.echo(f"tkpk explain: {error}", err=True)
+        raise typer.Exit(code=2) from error
+    typer.echo(text)
+    if not agrees:
+        raise typer.Exit(code=1)
+
+
 if __name__ == "__main__":  # pragma: no cover
     app()

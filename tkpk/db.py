@@ -16,7 +16,9 @@ def connect(
 ) -> duckdb.DuckDBPyConnection:
     """Open the warehouse (or ``database``; ``":memory:"`` for tests) with the engine settings.
 
-    No extension is installed or loaded: nothing is fetched at run time.
+    No extension is installed or loaded: nothing is fetched at run time. A warehouse file opened
+    for writing is first brought back to its last good state: the committed steps of a nightly
+    run that did not finish are undone (``tkpk.ledger.recover``).
     """
     target = str(database if database is not None else settings.warehouse)
     if target != ":memory:":
@@ -34,6 +36,14 @@ def connect(
         },
     )
     con.execute(MACROS_SQL.read_text())
+    if target != ":memory:" and not read_only:
+        from tkpk.ledger import recover
+
+        try:
+            recover(con, settings.scratch_dir)
+        except BaseException:
+            con.close()
+            raise
     return con
 
 

@@ -39,6 +39,7 @@ import pandas as pd
 from tkpk import formatting as fmt
 from tkpk.config import Settings
 from tkpk.publish.pseudonym import PRODUCTION
+from transforms.sql import create_table_sql, read_sql
 
 KINDS = ("unreached_poor", "extreme")
 SIMULATION_PREFIX = "simulation:"
@@ -108,61 +109,14 @@ def check_outside_packs(settings: Settings, folder: Path) -> None:
 
 # --------------------------------------------------------------------------------- rows
 
-_HOUSEHOLDS_SQL = """
-with
-listed as (
-    select * from {listed}
-),
-heads as (
-    select snapshot, id_keluarga, min(nama) as nama
-    from registry_members
-    where hubungan_keluarga = 1
-        and snapshot in (select snapshot from listed)
-    group by snapshot, id_keluarga
-),
-final as (
-    select
-        listed.id_keluarga,
-        heads.nama,
-        registry_households.alamat,
-        status.rt,
-        status.rw,
-        status.household_size,
-        status.programs_received,
-        status.pengeluaran_per_kapita,
-        status.poverty_line_idr,
-        status.extreme_poverty_line_idr,
-        listed.transfer_idr_month
-    from listed
-    join int_household_status as status
-        on status.period = listed.period and status.id_keluarga = listed.id_keluarga
-    join registry_households
-        on registry_households.snapshot = status.snapshot
-        and registry_households.id_keluarga = status.id_keluarga
-    left join heads on heads.snapshot = status.snapshot and heads.id_keluarga = status.id_keluarga
-    where status.kelurahan_code = $kelurahan
-)
-select * from final order by rw, rt, nama, id_keluarga
-"""
-
-
-def latest_period(con: duckdb.DuckDBPyConnection):  # noqa: ANN201  (a date)
-    """The latest reported period of the warehouse."""
-    return con.execute("select max(period) from int_household_status").fetchone()[0]
-
-
 def listed_households(
     con: duckdb.DuckDBPyConnection, kind: str, kelurahan: str, scenarios_path: Path | None
 ) -> tuple[pd.DataFrame, str]:
     """The kelurahan's listed households with their sheet values, and the kind's title."""
     if kind in KINDS:
-        period = latest_period(con)
-        condition = "poor and program_count = 0" if kind == "unreached_poor" else "extreme_poor"
         con.execute(
-            "create or replace temp table _listed as select period, id_keluarga, "
-            "cast(null as double) as transfer_idr_month from int_household_status "
-            f"where period = ? and kelurahan_code = ? and coalesce({condition}, false)",
-            [period, kelurahan],
+            create_table_sql("field_list_listed", "decisions/field_list_listed", temporary=True),
+            {"kind": kind, "kelurahan": kelurahan},
         )
         title = KIND_TITLES[kind]
     else:
@@ -180,14 +134,16 @@ def listed_households(
         scenario = scenarios[name]
         transfers = household_transfers(con, scenario)  # noqa: F841  (read by DuckDB)
         con.execute(
-            "create or replace temp table _listed as select cast(? as date) as period, "
-            "id_keluarga, t as transfer_idr_month from transfers", [scenario.period],
+            create_table_sql(
+                "field_list_listed", "decisions/field_list_scenario_listed", temporary=True
+            ),
+            {"period": scenario.period},
         )
         title = f"{KIND_TITLES['simulation']} '{name}'"
     frame = con.execute(
-        _HOUSEHOLDS_SQL.format(listed="_listed"), {"kelurahan": kelurahan}
+        read_sql("decisions/field_list_households"), {"kelurahan": kelurahan}
     ).df()
-    con.execute("drop table if exists temp._listed")
+    con.execute("drop table if exists temp.field_list_listed")
     return frame, title
 
 
@@ -319,8 +275,7 @@ def field_list(
         problem = published_state_problem(con, settings.restricted_dir)
         if problem is not None:
             raise FieldListError(f"no field list: {problem}")
-        names = dict(con.execute(
-            "select code, name from ref_area where level = 'kelurahan'").fetchall())
+        names = dict(con.execute(read_sql("reference/kelurahan_names")).fetchall())
         if kelurahan not in names:
             raise FieldListError(f"--kelurahan {kelurahan} is not a kelurahan of the region")
         try:

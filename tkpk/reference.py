@@ -24,6 +24,7 @@ import duckdb
 import pandas as pd
 
 from tkpk.config import REFERENCE_DIR
+from transforms.sql import create_table_sql
 
 WILAYAH_CSV = REFERENCE_DIR / "wilayah_3375.csv"
 PROGRAMS_CSV = REFERENCE_DIR / "programs.csv"
@@ -309,73 +310,17 @@ def install(
       ``status``, ``source``.
     - ``ref_official_poverty``: BPS's official series (``install_official_poverty``).
 
+    The queries: ``transforms/reference/<table>.sql``.
+
     ``override_dir`` (``Settings.reference_dir``): the operator's reference-override folder.
     """
     areas = load_areas(region)  # noqa: F841  (read by DuckDB's replacement scan)
     programs = load_programs(override_dir)  # noqa: F841
     lines = read_reference("poverty_lines", override_dir)  # noqa: F841
     con.execute("create or replace table ref_area as select * from areas")
-    con.execute(
-        """
-        create or replace table ref_area_alias as
-        with names as (
-            select code, area_key(name) as alias_key from ref_area where level = 'kelurahan'
-            union
-            select code, area_key(unnest(string_split(aliases, '|'))) as alias_key
-            from ref_area where level = 'kelurahan' and aliases <> ''
-        ),
-        final as (
-            select alias_key, min(code) as code
-            from names where alias_key is not null
-            group by alias_key having count(distinct code) = 1
-        )
-        select * from final
-        """
-    )
-    con.execute(
-        """
-        create or replace table ref_program as
-        select code, name, unit, cash, funding, target_desil_max,
-               cast(premium_idr_per_member_month as decimal(18, 2)) as premium_idr_per_member_month,
-               benefit_note, adequacy
-        from programs
-        """
-    )
-    con.execute(
-        """
-        create or replace table ref_program_alias as
-        with names as (
-            select code, program_key(code) as alias_key from ref_program
-            union select code, program_key(name) from ref_program
-            union
-            select code, program_key(unnest(string_split(aliases, '|'))) from programs
-            where aliases <> ''
-        ),
-        final as (
-            select alias_key, min(code) as code from names where alias_key is not null
-            group by alias_key having count(distinct code) = 1
-        )
-        select * from final
-        """
-    )
-    con.execute(
-        """
-        create or replace table ref_poverty_line as
-        with source as (
-            select * from lines
-        ),
-        final as (
-            select area_code,
-                   cast(effective_from || '-01' as date) as effective_from,
-                   cast(line_idr_per_capita_month as decimal(18, 2)) as line_idr,
-                   cast(nullif(extreme_line_idr_per_capita_month, '') as decimal(18, 2))
-                       as extreme_line_idr,
-                   status, source
-            from source
-        )
-        select * from final order by effective_from, area_code
-        """
-    )
+    # the queries read the data frames above by name (DuckDB's replacement scan)
+    for table in ("ref_area_alias", "ref_program", "ref_program_alias", "ref_poverty_line"):
+        con.execute(create_table_sql(table, f"reference/{table}"))
     install_official_poverty(con, override_dir)
 
 
@@ -391,26 +336,4 @@ def install_official_poverty(
     BPS prints them), ``poverty_line_idr``, ``population`` (nullable), ``source``.
     """
     official = read_reference("official_poverty", override_dir)  # noqa: F841  (DuckDB reads it)
-    con.execute(
-        """
-        create or replace table ref_official_poverty as
-        with source as (
-            select * from official
-        ),
-        final as (
-            select
-                area_code,
-                cast(year as integer) as year,
-                make_date(cast(year as integer), cast(month as integer), 1) as survey_month,
-                cast(cast(nullif(p0_percent, '') as decimal(9, 4)) / 100 as decimal(9, 6)) as p0,
-                cast(nullif(poor_population, '') as bigint) as poor_population,
-                cast(nullif(p1, '') as double) as p1,
-                cast(nullif(p2, '') as double) as p2,
-                cast(nullif(poverty_line_idr, '') as decimal(18, 2)) as poverty_line_idr,
-                cast(nullif(population, '') as bigint) as population,
-                source
-            from source
-        )
-        select * from final order by area_code, survey_month
-        """
-    )
+    con.execute(create_table_sql("ref_official_poverty", "reference/ref_official_poverty"))

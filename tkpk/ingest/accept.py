@@ -36,7 +36,7 @@ import contextlib
 import logging
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -296,17 +296,21 @@ def process_loads(
     outcomes: Sequence[FileOutcomeLike],
     *,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    on_kind: Callable[[str, int], None] | None = None,
 ) -> IngestSummary:
     """Stage, validate and sort the rows of the newly loaded files; record data quality.
 
     ``outcomes`` are the raw loader's file outcomes of this run, in file-name order. Only the rows
     of the ``loaded`` files (their ``load_id``) are processed. Raises ``ReconciliationError`` when
-    a file's rows do not add up. It neither begins nor commits a transaction: the caller (the
-    nightly flow) runs it inside its own and rolls back on any error. Scratch data goes to
-    ``settings.scratch_dir / run_id`` (removed when it returns or fails).
+    a file's rows do not add up. It neither begins nor commits a transaction itself: the caller
+    runs it inside its own and rolls back on any error. ``on_kind(kind, rows)`` is called after
+    each kind's rows are written (the nightly flow commits there, a bounded step recorded in
+    ``tkpk.ledger``); the bookkeeping after the last kind stays in the caller's open
+    transaction. Scratch data goes to ``settings.scratch_dir / run_id`` (removed when it
+    returns or fails).
     """
     with RunScratch(settings.scratch_dir, run_id) as scratch:
-        return _process(con, scratch, run_id, list(outcomes), batch_rows)
+        return _process(con, scratch, run_id, list(outcomes), batch_rows, on_kind)
 
 
 def _process(
@@ -315,6 +319,7 @@ def _process(
     run_id: str,
     outcomes: list[FileOutcomeLike],
     batch_rows: int,
+    on_kind: Callable[[str, int], None] | None = None,
 ) -> IngestSummary:
     """The body of ``process_loads`` (inside a transaction)."""
     ensure_tables(con)
@@ -329,6 +334,8 @@ def _process(
                 summary.validations.append(
                     _process_kind(con, scratch, kind, files, batch_rows, counts, summary.flagged)
                 )
+                if on_kind is not None:  # a bounded commit (tkpk.ledger)
+                    on_kind(kind, sum(sum(counts.get(o.sha256, (0, 0, 0))) for o in files))
         _rebuild_snapshot_status(con)
         summary.files = _record_quality(con, run_id, outcomes, counts)
         _record_notes(con, run_id, outcomes)

@@ -19,7 +19,7 @@ from pathlib import Path
 import duckdb
 import xlsxwriter
 
-from tkpk.db import sql_literal
+from transforms.sql import read_sql
 
 #: Sub-folder of the restricted pack holding the workbooks.
 FOLDER = "verivali"
@@ -87,13 +87,7 @@ def write_verivali(con: duckdb.DuckDBPyConnection, restricted: Path) -> list[Pat
     ``restricted``; return the paths written (none when nothing is flagged)."""
     source = restricted / "data_quality_field.parquet"
     rows = con.execute(
-        f"""
-        select kelurahan_code, kelurahan_name, file, row_number, kind,
-            strftime(period, '%Y-%m') as period, column_name, reason, raw_value,
-            household_pseudonym
-        from read_parquet({sql_literal(source)})
-        order by kelurahan_code nulls last, file, row_number, column_name, reason
-        """
+        read_sql("analysis/verivali_flagged_fields"), {"source": str(source)}
     ).fetchall()
     groups: dict[tuple[str | None, str | None], list[tuple]] = {}
     for row in rows:

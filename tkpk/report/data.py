@@ -17,6 +17,7 @@ from tkpk.lines import (
     line_is_borrowed,
     line_is_old,
 )
+from transforms.sql import read_sql
 
 #: How each pack is described in the charts' source line.
 PACK_DESCRIPTIONS = {
@@ -184,17 +185,7 @@ def _quality_summary(pack: analysis.Pack) -> dict:
     """Rows read, accepted, quarantined and duplicated over every file the runs processed."""
     if not pack.has("data_quality"):
         return {}
-    row = pack.con.execute(
-        """
-        select count(*) filter (where file_outcome <> 'already_loaded') as files,
-               count(*) filter (where file_outcome = 'quarantined') as files_quarantined,
-               coalesce(sum(rows_read), 0) as rows_read,
-               coalesce(sum(accepted), 0) as accepted,
-               coalesce(sum(quarantined), 0) as quarantined,
-               coalesce(sum(duplicate), 0) as duplicate
-        from data_quality where file_outcome <> 'already_loaded'
-        """
-    ).fetchone()
+    row = pack.con.execute(read_sql("analysis/report_quality_summary")).fetchone()
     keys = ("files", "files_quarantined", "rows_read", "accepted", "quarantined", "duplicate")
     return dict(zip(keys, row, strict=True))
 

@@ -49,6 +49,7 @@ from tkpk.synth.render import (
     SheetLayout,
     number_sql,
 )
+from transforms.sql import create_table_sql, read_sql
 
 #: Registry headcount the expenditure level is calibrated to (first snapshot, person-weighted).
 TARGET_P0 = {"33.75": 0.067, "33": 0.105}
@@ -191,54 +192,13 @@ def _connect() -> duckdb.DuckDBPyConnection:
 def _areas(con: duckdb.DuckDBPyConnection, region: str) -> pd.DataFrame:
     """Leaf areas with the generator's attributes; ``name_ok``: every name form resolves alone."""
     reference.install(con, region)
-    return con.sql(
-        """
-        with leaves as (
-            select code, name, kecamatan_code, kabkota_code,
-                   split_part(aliases, '|', 1) as alias
-            from ref_area where level = 'kelurahan'
-        ),
-        kab as (select code, level from ref_area where level in ('kota', 'kabupaten')),
-        final as (
-            select l.code, replace(l.code, '.', '') as code_plain, l.name, l.alias,
-                   l.kecamatan_code, l.kabkota_code as kab,
-                   cast(replace(l.kecamatan_code, '.', '') as bigint) as kec6,
-                   coalesce(k.level = 'kota', true) as is_kota,
-                   split_part(l.code, '.', 4)[1] = '2' as is_desa,
-                   coalesce(n.code = l.code, false)
-                     and (l.alias = '' or coalesce(al.code = l.code, false)) as name_ok
-            from leaves l
-            left join kab k on k.code = l.kabkota_code
-            left join ref_area_alias n on n.alias_key = area_key(l.name)
-            left join ref_area_alias al on al.alias_key = area_key(l.alias)
-        )
-        select * from final order by code
-        """
-    ).df()
+    return con.sql(read_sql("synth/synth_areas")).df()
 
 
 def _poverty_line(con: duckdb.DuckDBPyConnection, first: np.datetime64) -> float:
     """The line in force at the first month (the earliest line if none is yet in force)."""
     day = str(first.astype("datetime64[D]"))
-    row = con.execute(
-        "select line_idr from ref_poverty_line where effective_from <= ?::date "
-        "order by effective_from desc limit 1",
-        [day],
-    ).fetchall()
-    if not row:
-        row = con.execute(
-            "select line_idr from ref_poverty_line order by effective_from"
-        ).fetchall()
-    return float(row[0][0])
-
-
-def _unresolvable(con: duckdb.DuckDBPyConnection, names: list[str], table: str, macro: str) -> bool:
-    """True when none of ``names`` resolves through ``table`` (area or program aliases)."""
-    found = con.execute(
-        f"select count(*) from {table} where alias_key in (select {macro}(unnest(?::varchar[])))",
-        [names],
-    ).fetchall()[0][0]
-    return found == 0
+    return float(con.execute(read_sql("synth/synth_line"), {"day": day}).fetchall()[0][0])
 
 
 def _people_table(con: duckdb.DuckDBPyConnection, world: World) -> None:
@@ -262,18 +222,13 @@ def _people_table(con: duckdb.DuckDBPyConnection, world: World) -> None:
         con.register(f"pool_{key}", pa.table({"i": np.arange(len(pools[key])), "w": pools[key]}))
     titles = [", S.Pd.", ", S.E.", ", S.H.", ", A.Md."]
     con.execute(
-        f"""
-        create or replace table people as
-        select s.pid, s.nik, s.sex, s.birth,
-               case when s.sex = 2 then f.w else m.w end
-               || case when (s.second >> 20) % 10 < 7 then ' ' || sc.w else '' end
-               || case when s.titled then list_extract({titles!r}, (s.first % 4)::bigint + 1)
-                  else '' end as name
-        from people_src s
-        join pool_male m on m.i = s.first % {len(pools["male"])}
-        join pool_female f on f.i = s.first % {len(pools["female"])}
-        join pool_second sc on sc.i = s.second % {len(pools["second"])}
-        """
+        create_table_sql("people", "synth/synth_people"),
+        {
+            "titles": titles,
+            "male_count": len(pools["male"]),
+            "female_count": len(pools["female"]),
+            "second_count": len(pools["second"]),
+        },
     )
     for name in ("people_src", "pool_male", "pool_female", "pool_second"):
         con.unregister(name)
@@ -826,9 +781,13 @@ def generate(
     nik_all = np.r_[pop.persons["nik"], outsiders.nik]
     unknown_names = ("Kel. Antahberantah", "ZZ Tidak Dikenal", "Desa Xyzwv")
     unknown_programs = ("BANSOS LAINNYA", "Bantuan Kota Sejahtera")
-    if not _unresolvable(con, list(unknown_names), "ref_area_alias", "area_key"):
+    area_matches, program_matches = con.execute(
+        read_sql("synth/synth_resolving_names"),
+        {"area_names": list(unknown_names), "program_names": list(unknown_programs)},
+    ).fetchall()[0]
+    if area_matches:
         raise RuntimeError("an 'unknown' kelurahan name resolves")
-    if not _unresolvable(con, list(unknown_programs), "ref_program_alias", "program_key"):
+    if program_matches:
         raise RuntimeError("an 'unknown' program name resolves")
     ctx = dfx.DefectContext(
         rng=rng,
