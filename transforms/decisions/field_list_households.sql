@@ -14,7 +14,7 @@ heads as (
     select snapshot, id_keluarga, min(nama) as nama
     from registry_members
     where hubungan_keluarga = 1
-        and snapshot in (select snapshot from listed)
+        and id_keluarga in (select id_keluarga from listed)
     group by snapshot, id_keluarga
 ),
 
