@@ -30,8 +30,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from tkpk.config import EXPECTATIONS_DIR
 from tkpk.db import sql_literal
 
 #: Options every expectation may carry without changing which rows are unexpected.
@@ -102,6 +104,11 @@ _TEMPORAL_TYPES = ("DATE", "TIMESTAMP")
 
 class SuiteCompileError(ValueError):
     """An expectation of a suite cannot be expressed in SQL with GX's exact meaning."""
+
+
+def suite_path(name: str, directory: Path = EXPECTATIONS_DIR) -> Path:
+    """The file of suite ``name`` (a table's suite is named after the table) in ``directory``."""
+    return directory / f"{name}.json"
 
 
 def quote(name: str) -> str:

@@ -38,7 +38,6 @@ from typing import TYPE_CHECKING, Any
 import duckdb
 
 from tkpk import suite_run, suite_sql
-from tkpk.config import EXPECTATIONS_DIR
 
 # Re-exported: the suites' severities and the executor's error have their home in
 # tkpk.suite_sql / tkpk.suite_run; callers (tkpk.ingest.accept, tests) import them from here.
@@ -46,6 +45,7 @@ from tkpk.suite_run import ValidationError as ValidationError
 from tkpk.suite_sql import flagged_field as flagged_field
 from tkpk.suite_sql import nulled_columns as nulled_columns
 from tkpk.suite_sql import severity as severity
+from tkpk.suite_sql import suite_path as suite_path
 
 if TYPE_CHECKING:  # pragma: no cover
     import pandas as pd
@@ -120,11 +120,6 @@ class ValidationOutcome:
 
 
 # --------------------------------------------------------------------------------------- suites
-
-
-def suite_path(name: str) -> Path:
-    """The file of suite ``name`` in ``expectations/``."""
-    return EXPECTATIONS_DIR / f"{name}.json"
 
 
 def load_suite(suite: str | Path | Mapping[str, Any] | None, table: str) -> dict[str, Any]:

@@ -32,6 +32,7 @@ from tkpk.publish.dictionary import (
     Table,
 )
 from tkpk.pull.log import OUTCOMES as PULL_OUTCOMES
+from tkpk.suite_sql import suite_path as suite_path
 
 GX_VERSION = "1.24.1"
 RATIO_TOLERANCE = 1e-9
@@ -401,11 +402,6 @@ def build_suite(table: Table) -> dict:
         },
         "notes": "Output suite of the curated table; a failing expectation stops the publish.",
     }
-
-
-def suite_path(table: str, directory: Path = EXPECTATIONS_DIR) -> Path:
-    """Where the suite of ``table`` is stored."""
-    return directory / f"{table}.json"
 
 
 def render_suite(table: Table) -> str:
