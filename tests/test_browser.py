@@ -57,8 +57,14 @@ def _tkpk(*args: str, env: dict[str, str]) -> str:
 def drop(tmp_path_factory: pytest.TempPathFactory) -> dict:
     """A generated drop, one nightly run, and the briefing with its HTML version."""
     root = tmp_path_factory.mktemp("browser")
+    raw, out, db = root / "raw", root / "curated", root / "warehouse.duckdb"
     env = {
         **os.environ,
+        # every path the commands use is the test's own: `tkpk report` audits against the
+        # warehouse of the settings, never the checkout's data/warehouse.duckdb of `make run`
+        "TKPK_RAW": str(raw),
+        "TKPK_OUT": str(out),
+        "TKPK_DB": str(db),
         "TKPK_PSEUDONYM_KEY": "browser-test-key",
         "TKPK_TEMP": str(root / "tmp"),
         "TKPK_LOCAL_KEY_FILE": str(root / "local.key"),
@@ -66,7 +72,6 @@ def drop(tmp_path_factory: pytest.TempPathFactory) -> dict:
             [str(Path(__file__).resolve().parents[1]), os.environ.get("PYTHONPATH", "")]
         ),
     }
-    raw, out, db = root / "raw", root / "curated", root / "warehouse.duckdb"
     _tkpk("synth", "--households", "300", "--months", "2026-01:2026-06", "--out", str(raw),
           "--side", str(root / "synth"), env=env)  # fmt: skip
     _tkpk("run", "--raw", str(raw), "--out", str(out), "--db", str(db), env=env)
