@@ -298,7 +298,10 @@ def audit_files(
     """
     collect_export_cells(con, files)
     try:
-        matches = _probe_matches(con, {}, 0, _full_plan("no published version given"))
+        indexed_values = refresh_index(con, rebuild=True)
+        matches = _probe_matches(
+            con, {}, 0, _full_plan("no published version given"), indexed_values
+        )
         return _problems(matches, nik_like_values(con, free_text))
     finally:
         for table in (EXPORT_CELLS, HITS, CELL_GRAMS, VOCABULARY):
@@ -465,6 +468,7 @@ def _probe_matches(
     filters: dict[str, str | None],
     new_cells: int,
     plan: AuditPlan,
+    indexed_values: bool = False,
 ) -> list[tuple[str, str, str, int, int]]:
     """(file, column, personal source, values equal to a cell, values inside a longer cell) of
     the exported cells that are or contain a personal value (``MIN_SUBSTRING_LENGTH``).
@@ -476,6 +480,10 @@ def _probe_matches(
     The hits (source column, value) are gathered first, then joined once to the cells, so a value
     found by both probes is counted once. The new rows of every column are probed together: one
     join with the cells.
+
+    ``indexed_values``: the personal-value index is up to date (``refresh_index``): a whole-table
+    probe of a column runs only when the index cannot rule out every match for it
+    (``index_candidates``); the probe is still listed in the plan (it was made, on the index).
     """
     columns = _personal_columns(_existing_columns(con))
     order = {f"{t}.{c}": i for i, (t, c, _) in enumerate(columns)}
@@ -483,6 +491,7 @@ def _probe_matches(
     new_rows: list[str] = []
     new_substring_rows: list[str] = []
     indexed: dict[str, str] = {}  # cells table -> its word index (built once)
+    candidates: dict[str, set[str]] = {}  # cells table -> sources the index cannot rule out
     for table, column, data_type in columns:
         value = _probe_value(column, data_type)
         condition = filters.get(table)
@@ -494,6 +503,12 @@ def _probe_matches(
         else:
             cells = plan_line = None
         substrings = data_type != "DATE" and column not in WHOLE_CELL_ONLY
+        if cells and indexed_values:
+            if cells not in candidates:
+                candidates[cells] = index_candidates(con, cells)
+            if name not in candidates[cells]:
+                plan.probes.append(plan_line)
+                cells = None
         if cells:
             con.execute(
                 f'insert into {HITS} select distinct {sql_literal(name)}, {value} from "{table}" '
@@ -648,12 +663,13 @@ def audit_version(
                 plan = _full_plan(
                     f"the published version's cells cannot be read ({scrub_error(error)})"
                 )
+        indexed_values = refresh_index(con, rebuild=plan.mode == "full")
         if plan.mode == "incremental":
             plan.new_cells = new_cells
             plan.new_loads, filters = _new_rows(con, state, loads)
-            matches = _probe_matches(con, filters, new_cells, plan)
+            matches = _probe_matches(con, filters, new_cells, plan, indexed_values)
         else:
-            matches = _probe_matches(con, {}, 0, plan)
+            matches = _probe_matches(con, {}, 0, plan, indexed_values)
         problems = _problems(matches, nik_like_values(con, free_text))
         result_state = audit_state(con, free_text, loads, cells)
         return AuditResult(problems=problems, plan=plan, state=result_state)
@@ -661,6 +677,216 @@ def audit_version(
         for table in (EXPORT_CELLS, NEW_CELLS, PREVIOUS_CELLS, NEW_LOADS, HITS, CELL_GRAMS,
                       VOCABULARY):
             con.execute(f"drop table if exists {table}")
+
+
+# ------------------------------------------------------------------------ personal-value index
+
+#: The warehouse's index of its personal values: per source column, the distinct 64-bit hashes
+#: (DuckDB ``hash``) of the forms the probes compare: ``EXACT`` the value trimmed and
+#: upper-cased, ``WORDS`` its words (``_words``) when the substring probe looks for it.
+INDEX = "audit_personal_hash"
+#: What the index covers: per personal table and load (lineage value, as text), its rows.
+INDEX_LOADS = "audit_personal_hash_load"
+#: The index's rules (``_index_rules``) and the most words of a ``WORDS`` form.
+INDEX_META = "audit_personal_hash_meta"
+INDEX_FORMS = "_publish_index_forms"
+EXACT, WORDS = 1, 2
+#: The lineage key of a table without a lineage column (its rows are one load) or of null lineage.
+WHOLE_TABLE, NULL_LOAD = "*", "<null>"
+
+
+def _index_rules(con: duckdb.DuckDBPyConnection) -> str:
+    """A digest of what decides the index's hashes: the sources, the value forms, the engine."""
+    rules = {
+        "sources": PERSONAL_SOURCES,
+        "lineage": LINEAGE,
+        "lengths": [MIN_VALUE_LENGTH, MIN_SUBSTRING_LENGTH, sorted(WHOLE_CELL_ONLY)],
+        "forms": [_probe_value("c", "VARCHAR"), _probe_value("c", "DATE"), _words("v")],
+        "engine": [duckdb.__version__, con.execute("select hash('tkpk')").fetchone()[0]],
+    }
+    return hashlib.sha256(json.dumps(rules, sort_keys=True).encode()).hexdigest()
+
+
+def _load_counts(
+    con: duckdb.DuckDBPyConnection, table: str, existing: dict[str, dict[str, str]]
+) -> dict[str, int]:
+    """load (lineage value as text) -> rows of ``table`` (``WHOLE_TABLE`` without lineage)."""
+    lineage = LINEAGE[table]
+    if lineage not in existing[table]:
+        return {WHOLE_TABLE: con.execute(f'select count(*) from "{table}"').fetchone()[0]}
+    rows = con.execute(
+        f"select coalesce(cast(\"{lineage}\" as varchar), '{NULL_LOAD}'), count(*) "
+        f'from "{table}" group by 1'
+    ).fetchall()
+    return dict(rows)
+
+
+def _loads_condition(table: str, loads: list[str]) -> str:
+    """WHERE condition selecting the rows of ``loads`` of ``table``."""
+    if WHOLE_TABLE in loads:
+        return "true"
+    lineage = f'"{LINEAGE[table]}"'
+    listed = "[" + ", ".join(sql_literal(k) for k in loads) + "]::varchar[]"
+    condition = f"list_contains({listed}, cast({lineage} as varchar))"
+    return f"({condition} or {lineage} is null)" if NULL_LOAD in loads else condition
+
+
+def _index_column(
+    con: duckdb.DuckDBPyConnection, table: str, column: str, data_type: str, condition: str,
+    anti_join: bool,
+) -> int:
+    """Add the forms of the values of ``table.column`` (rows of ``condition``) to the index;
+    returns the most words of a ``WORDS`` form (0: none)."""
+    source = sql_literal(f"{table}.{column}")
+    substrings = data_type != "DATE" and column not in WHOLE_CELL_ONLY
+    words = (
+        f"""union all
+            select {WORDS}, w from (
+                select {_words("v")} as w from vals where length(v) >= {MIN_SUBSTRING_LENGTH}
+            ) where length(w) >= {MIN_SUBSTRING_LENGTH}"""
+        if substrings else ""
+    )
+    con.execute(
+        f"""
+        create or replace temp table {INDEX_FORMS} as
+        with raw as (
+            select distinct "{column}" as c from "{table}"
+            where {condition} and "{column}" is not null
+        ),
+        vals as (select {_probe_value("c", data_type)} as v from raw),
+        forms as (
+            select {EXACT} as kind, v as form from vals where length(v) >= {MIN_VALUE_LENGTH}
+            {words}
+        ),
+        final as (
+            select distinct kind::utinyint as kind, hash(form) as h,
+                case when kind = {WORDS} then length(form) - length(replace(form, ' ', '')) + 1
+                     else 0 end as words
+            from forms
+        )
+        select * from final
+        """
+    )
+    new = (
+        f"where not exists (select 1 from {INDEX} i where i.source = {source} "
+        "and i.kind = f.kind and i.h = f.h)"
+        if anti_join else ""
+    )
+    con.execute(
+        f"insert into {INDEX} select distinct {source}, kind, h from {INDEX_FORMS} f {new}"
+    )
+    most = con.execute(f"select coalesce(max(words), 0) from {INDEX_FORMS}").fetchone()[0]
+    con.execute(f"drop table if exists {INDEX_FORMS}")
+    return most
+
+
+def _create_index(con: duckdb.DuckDBPyConnection, rules: str) -> None:
+    """(Re)create the empty index tables."""
+    for table in (INDEX_LOADS, INDEX, INDEX_META):
+        con.execute(f"drop table if exists {table}")
+    con.execute(f"create table {INDEX} (source varchar, kind utinyint, h ubigint)")
+    con.execute(f"create table {INDEX_LOADS} (tbl varchar, load varchar, rows bigint)")
+    con.execute(f"create table {INDEX_META} (rules varchar, max_words integer)")
+    con.execute(f"insert into {INDEX_META} values (?, 0)", [rules])
+
+
+def refresh_index(con: duckdb.DuckDBPyConnection, rebuild: bool = False) -> bool:
+    """Bring the personal-value index up to date with the warehouse; True when it is.
+
+    The index covers, per personal table, each load (lineage value) with its rows: a load that is
+    new, or whose rows changed in number, is indexed (its distinct values' forms added); the
+    personal tables are append-only (see the module doc), so the loads already covered need no
+    scan. ``rebuild`` (the full audit) indexes every row again from scratch; so does a change of
+    the rules (``_index_rules``). Values of loads since removed stay in the index: it may hold
+    more than the warehouse (a candidate the exact probe then rules out), never less. False when
+    the index is stale and cannot be written (a read-only warehouse): the probes then scan.
+    """
+    rules = _index_rules(con)
+    existing = _existing_columns(con)
+    try:
+        meta = con.execute(f"select rules, max_words from {INDEX_META}").fetchone()
+    except duckdb.Error:
+        meta = None
+    try:
+        if rebuild or meta is None or meta[0] != rules:
+            _create_index(con, rules)
+            covered: dict[tuple[str, str], int] = {}
+        else:
+            covered = {
+                (t, k): n for t, k, n in con.execute(
+                    f"select tbl, load, rows from {INDEX_LOADS}"
+                ).fetchall()
+            }
+        for table in PERSONAL_SOURCES:
+            if table not in existing:
+                continue
+            counts = _load_counts(con, table, existing)
+            stale = sorted(k for k, n in counts.items() if covered.get((table, k)) != n)
+            if not stale:
+                continue
+            anti_join = any(t == table for t, _ in covered)
+            condition = _loads_condition(table, stale)
+            most = 0
+            for column in PERSONAL_SOURCES[table]:
+                if column in existing[table]:
+                    most = max(most, _index_column(
+                        con, table, column, existing[table][column], condition, anti_join
+                    ))
+            con.execute(f"update {INDEX_META} set max_words = greatest(max_words, ?)", [most])
+            con.execute(
+                f"delete from {INDEX_LOADS} where tbl = ? and list_contains(?::varchar[], load)",
+                [table, stale],
+            )
+            con.executemany(
+                f"insert into {INDEX_LOADS} values (?, ?, ?)",
+                [(table, k, counts[k]) for k in stale],
+            )
+    except duckdb.Error:
+        return False
+    return True
+
+
+def index_candidates(con: duckdb.DuckDBPyConnection, cells: str) -> set[str]:
+    """The personal sources (``table.column``) the index cannot rule out for the cells of table
+    ``cells``: a cell whose text hashes like a value (``EXACT``), or a run of a cell's words that
+    hashes like a value's words (``WORDS``) and is not inside the exports' vocabulary. A superset
+    of the sources ``_probe_matches`` would find (hashes only: a collision is a candidate too)."""
+    most = con.execute(f"select max_words from {INDEX_META}").fetchone()[0]
+    rows = con.execute(
+        f"""
+        with cell_words as (
+            select distinct string_split({_words("v")}, ' ') as w from {cells}
+            where length(v) >= {MIN_SUBSTRING_LENGTH}
+        ),
+        starts as (select w, unnest(range(1, len(w) + 1)) as i from cell_words),
+        spans as (
+            select w, i, unnest(range(0, least(len(w) - i + 1, {int(most)}))) as n from starts
+        ),
+        runs as (
+            select distinct array_to_string(w[i:i + n], ' ') as g from spans
+        ),
+        vocabulary as (
+            select distinct {_words("v")} as v from ({_reference_sql(_existing_columns(con))}) r(v)
+            where v is not null
+        ),
+        word_hits as (
+            select distinct i.source, runs.g from runs
+            join {INDEX} i on i.kind = {WORDS} and i.h = hash(runs.g)
+            where length(runs.g) >= {MIN_SUBSTRING_LENGTH}
+        ),
+        final as (
+            select source from word_hits
+            where not exists (
+                select 1 from vocabulary w where {_contains_words("w.v", "word_hits.g")}
+            )
+            union
+            select i.source from (select distinct v from {cells}) c
+            join {INDEX} i on i.kind = {EXACT} and i.h = hash(c.v)
+        )
+        select distinct source from final
+        """
+    ).fetchall()
+    return {r[0] for r in rows}
 
 
 # ------------------------------------------------------------------------------ failure texts
@@ -758,7 +984,7 @@ def audit_documents(
     (``MIN_SUBSTRING_LENGTH``). Empty: no personal data."""
     collect_document_cells(con, paths, root)
     try:
-        matches = _probe_matches(con, {}, 0, _full_plan("documents"))
+        matches = _probe_matches(con, {}, 0, _full_plan("documents"), refresh_index(con))
         # no NIK-like pattern here: scripts hold long numbers; the warehouse's NIKs are probed
         return [p.replace(": column text holds", ": holds") for p in _problems(matches, [])]
     finally:
