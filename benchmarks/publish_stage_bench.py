@@ -97,7 +97,8 @@ def forget_newest_load(db: Path) -> None:
 
     con = duckdb.connect(str(db))
     try:
-        tables = {r[0] for r in con.execute("select table_name from information_schema.tables")}
+        query = "select table_name from information_schema.tables"
+        tables = {r[0] for r in con.execute(query).fetchall()}
         if getattr(privacy, "INDEX_LOADS", None) in tables:
             con.execute(
                 f"""delete from {privacy.INDEX_LOADS} where load in (

@@ -32,6 +32,14 @@ audit did not cover). The audit therefore probes only (new cells x every row) an
 new rows); with no new cell, the whole-table scans are skipped. It falls back to the full audit
 when there is no previous version or state, the rules changed, or a table's rows do not add up
 (rows added to an old load, or removed: that table is probed whole).
+
+Personal-value index (``refresh_index``). A whole-table probe normalises every personal value of
+the warehouse (tens of millions at a city's scale). The warehouse therefore keeps the distinct
+64-bit hashes of each personal column's compared forms (the value trimmed and upper-cased; its
+words), maintained per load like the state above; ``index_candidates`` hashes the cells and
+every run of a cell's words and joins them with it: a whole-table probe runs only for the
+columns it cannot rule out (a true match, or a hash collision), with the exact probes above, so
+the problems reported are unchanged. The full audit rebuilds the index from every row.
 """
 
 from __future__ import annotations
@@ -739,10 +747,13 @@ def _index_column(
     returns the most words of a ``WORDS`` form (0: none)."""
     source = sql_literal(f"{table}.{column}")
     substrings = data_type != "DATE" and column not in WHOLE_CELL_ONLY
+    # a value of letters A-Z, digits and single inner spaces is its own words (no regexp)
     words = (
         f"""union all
             select {WORDS}, w from (
-                select {_words("v")} as w from vals where length(v) >= {MIN_SUBSTRING_LENGTH}
+                select case when regexp_matches(v, '[^A-Z0-9 ]|  |^ | $') then {_words("v")}
+                            else v end as w
+                from vals where length(v) >= {MIN_SUBSTRING_LENGTH}
             ) where length(w) >= {MIN_SUBSTRING_LENGTH}"""
         if substrings else ""
     )
@@ -753,7 +764,7 @@ def _index_column(
             select distinct "{column}" as c from "{table}"
             where {condition} and "{column}" is not null
         ),
-        vals as (select {_probe_value("c", data_type)} as v from raw),
+        vals as materialized (select {_probe_value("c", data_type)} as v from raw),
         forms as (
             select {EXACT} as kind, v as form from vals where length(v) >= {MIN_VALUE_LENGTH}
             {words}
@@ -768,13 +779,11 @@ def _index_column(
         """
     )
     new = (
-        f"where not exists (select 1 from {INDEX} i where i.source = {source} "
-        "and i.kind = f.kind and i.h = f.h)"
-        if anti_join else ""
+        f"select distinct {source}, kind, h from {INDEX_FORMS} f where not exists ("
+        f"select 1 from {INDEX} i where i.source = {source} and i.kind = f.kind and i.h = f.h)"
+        if anti_join else f"select {source}, kind, h from {INDEX_FORMS}"
     )
-    con.execute(
-        f"insert into {INDEX} select distinct {source}, kind, h from {INDEX_FORMS} f {new}"
-    )
+    con.execute(f"insert into {INDEX} {new}")
     most = con.execute(f"select coalesce(max(words), 0) from {INDEX_FORMS}").fetchone()[0]
     con.execute(f"drop table if exists {INDEX_FORMS}")
     return most
