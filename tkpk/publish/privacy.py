@@ -846,9 +846,9 @@ def refresh_index(con: duckdb.DuckDBPyConnection, rebuild: bool = False) -> bool
                 f"delete from {INDEX_LOADS} where tbl = ? and list_contains(?::varchar[], load)",
                 [table, stale],
             )
-            con.executemany(
-                f"insert into {INDEX_LOADS} values (?, ?, ?)",
-                [(table, k, counts[k]) for k in stale],
+            con.execute(
+                f"insert into {INDEX_LOADS} select ?, unnest(?::varchar[]), unnest(?::bigint[])",
+                [table, stale, [counts[k] for k in stale]],
             )
     except duckdb.Error:
         return False
@@ -977,8 +977,11 @@ def collect_document_cells(con: duckdb.DuckDBPyConnection, paths: list[Path], ro
         f"create or replace temp table {EXPORT_CELLS} "
         "(file varchar, column_name varchar, v varchar)"
     )
-    if rows:
-        con.executemany(f"insert into {EXPORT_CELLS} values (?, ?, ?)", rows)
+    if rows:  # one statement (list parameters), not one per line
+        con.execute(
+            f"insert into {EXPORT_CELLS} select unnest(?::varchar[]), 'text', unnest(?::varchar[])",
+            [[r[0] for r in rows], [r[2] for r in rows]],
+        )
     con.execute(
         f"delete from {EXPORT_CELLS} where v in ({_reference_sql(_existing_columns(con))})"
     )
