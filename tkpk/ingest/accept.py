@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from tkpk.validation import (
     nulled_columns,
     validate_table,
 )
+from transforms.sql import render_sql
 
 log = logging.getLogger(__name__)
 
@@ -425,10 +425,6 @@ def _process_kind(
 
 # ------------------------------------------------------------------ the rules (transforms/accept)
 
-#: ``{{name}}`` in a file of ``transforms/accept/``: filled by :func:`render`.
-_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-
-
 def render(name: str, **values: str) -> str:
     """The SELECT of ``transforms/accept/<name>.sql`` with its placeholders filled.
 
@@ -438,15 +434,7 @@ def render(name: str, **values: str) -> str:
     loops); a value may itself hold placeholders (a kind's ``ids_as_read`` names the nulled
     columns), filled the same way. A placeholder without a value is an error naming the file.
     """
-    text = (ACCEPT_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
-    for _ in range(2):
-        missing = sorted(set(_PLACEHOLDER.findall(text)) - values.keys())
-        if missing:
-            raise KeyError(f"transforms/accept/{name}.sql: no value for {', '.join(missing)}")
-        text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
-    if _PLACEHOLDER.search(text):
-        raise KeyError(f"transforms/accept/{name}.sql: placeholders nested too deep")
-    return text
+    return render_sql(f"{ACCEPT_DIR.name}/{name}", **values)
 
 
 def _table_types(table: str) -> dict[str, str]:
