@@ -1,9 +1,8 @@
 -- explain published_rows: the published row(s) of a curated table an explanation takes apart.
--- `{{table}}` is the table (tkpk.explain.EXPLAINABLE); `{{area_column}}` its area column
--- (`area_code`; `null` for a region-wide table, which has one row per period and key) and
--- `{{program_column}}` its program key (`program`, `funding_source`; `null` when it has none).
--- `$period` is the period; `$area` and `$program` the requested area and program, NULL to take
--- every row.
+-- Placeholders (tkpk.explain.EXPLAINABLE): `table`, the table; `area_column`, its area column
+-- (`area_code`; `null` for a region-wide table, one row per period and key); `program_column`,
+-- its program key (`program`, `funding_source`; `null` when it has none). `$period` is the
+-- period; `$area` and `$program` the requested area and program, NULL to take every row.
 -- Grain: the table's own; the rows of the period, area and program.
 with
 
