@@ -541,6 +541,7 @@ def _rule_values(kind: str) -> dict[str, str]:
         "id_keluarga": acceptance.id_keluarga,
         "personal": ", ".join(f"'{c}'" for c in PERSONAL_COLUMNS),
         "error_key": MALFORMED_ERROR_KEY,
+        "context": "".join(f", {c}" for c in acceptance.context),
     }
 
 
@@ -554,11 +555,18 @@ def _add_encoding_reasons(con: duckdb.DuckDBPyConnection, kind: str) -> None:
 def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> None:
     """``_decision`` (a scratch view): every staged row of ``kind`` with its outcome, reasons and
     duplicate pointer, by the kind's decision file (``registry_decision`` or
-    ``program_decision``). Not sorted: a sort of every staged row spills the whole batch (tens of
+    ``program_decision``), narrow (lineage, outcome and the kind's ``context`` columns). Before
+    it, ``_row_reasons`` (``row_reasons.sql``: the reasons of the rows that have any) is written
+    once, and ``_flagged`` (``flagged_rows.sql``: the staged rows as judged) is defined over it;
+    ``_flagged`` stays until the kind's scratch is released (``accepted_rows.sql`` writes the
+    accepted rows from it). Not sorted: a sort of every staged row spills the whole batch (tens of
     GB at a province), and no reader depends on the order; the accepted tables are sets."""
     acceptance = ACCEPTANCE[kind]
     values = _rule_values(kind)
-    views = {"_flagged": render("flagged_rows", **values)}
+    scratch.materialise(con, "_row_reasons", render("row_reasons"), group=kind)
+    con.execute(f"create or replace temp view _flagged as {render('flagged_rows', **values)}")
+    scratch.track_view(con, "_flagged", group=kind)
+    views = {}
     if acceptance.compared:
         views[acceptance.compared] = render(acceptance.compared)
     for view, select in views.items():
