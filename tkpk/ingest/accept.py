@@ -474,7 +474,7 @@ def _process_kind(
     _add_encoding_reasons(con, kind)
     _decide(con, kind, scratch)
     crashpoint(f"ingest:{kind}")  # crash tests: scratch files on disk, rows not yet written
-    written = _write_outcomes(con, kind)
+    written = _write_outcomes(con, kind, scratch)
     counts.update(_count_decisions(con, kind, written))
     for reason, rows in _write_flags(con, kind).items():
         if flagged is not None:
@@ -579,12 +579,16 @@ def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> N
                 con.execute(f"drop view if exists {view}")
 
 
-def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
+def _write_outcomes(
+    con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch
+) -> dict[str, int]:
     """Append ``_decision``'s rows to the accepted table, ``quarantine`` and ``duplicate``
     (``transforms/accept/accepted_rows.sql``, ``quarantine.sql``, ``duplicate.sql``); return
-    the rows written per outcome."""
+    the rows written per outcome. The raw text of the quarantined and flagged rows is read once
+    into ``_raw_kept`` (``raw_kept.sql``; also read by :func:`_write_flags`)."""
     values = _rule_values(kind)
     acceptance = ACCEPTANCE[kind]
+    scratch.materialise(con, "_raw_kept", render("raw_kept", **values), group=kind)
     written = {
         "accepted": _append(con, acceptance.table, render("accepted_rows", **values)),
         "quarantined": _append(con, "quarantine", render("quarantine", **values)),
