@@ -44,10 +44,14 @@ RUN_ID = "vprobe"
 
 
 def _settings(work: Path, raw: Path | None = None):
+    """Settings of a probe process: its own warehouse copy (``run-<pid>.duckdb``), so two probes
+    of one work folder never write the same file."""
     os.environ.setdefault("TKPK_TEMP", str(work / "tmp"))
     from tkpk.config import get_settings
 
-    return get_settings().with_paths(raw=raw, out=work / "out", db=work / "run.duckdb")
+    return get_settings().with_paths(
+        raw=raw, out=work / "out", db=work / f"run-{os.getpid()}.duckdb"
+    )
 
 
 def prepare(raw: Path, work: Path) -> None:
@@ -192,6 +196,7 @@ def run(work: Path, dump: Path | None, top: int) -> None:
                 f"'{dump / table}.parquet' (format parquet)"
             )
     con.close()
+    settings.warehouse.unlink(missing_ok=True)
 
 
 def compare(a: Path, b: Path) -> None:
