@@ -27,14 +27,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.pipeline_bench import Phases, choose_increment, link_files  # noqa: E402
+from tkpk.ingest.accept import LINEAGE_TABLES  # noqa: E402
+
 #: The ingest's output tables compared between two runs (sorted by every column).
 OUTPUT_TABLES = (
-    "registry_households",
-    "registry_members",
-    "program_records",
-    "quarantine",
-    "duplicate",
-    "flagged_field",
+    *LINEAGE_TABLES,
     "member_nik_as_read",
     "snapshot_status",
     "ingest_data_quality",
@@ -57,7 +55,6 @@ def _settings(work: Path, raw: Path | None = None):
 def prepare(raw: Path, work: Path) -> None:
     """Load ``raw`` (without the incremental file) once; keep the warehouse, staged files and
     outcomes under ``work``."""
-    from benchmarks.pipeline_bench import choose_increment, link_files
     from tkpk import reference
     from tkpk.db import connect
     from tkpk.ingest.raw import load_new_files
@@ -83,28 +80,13 @@ def prepare(raw: Path, work: Path) -> None:
     (work / "outcomes.pickle").write_bytes(pickle.dumps(outcomes))
 
 
-class Timer:
-    """CPU and wall per phase (wrapped functions) and per statement (a wrapped connection)."""
+class Timer(Phases):
+    """CPU and wall per phase (``Phases``: wrapped functions) and per statement (a wrapped
+    connection)."""
 
     def __init__(self) -> None:
-        self.phases: dict[str, list[float]] = {}
+        super().__init__()
         self.statements: list[dict] = []
-
-    def wrap(self, module, name: str, phase: str) -> None:
-        original = getattr(module, name, None)
-        if original is None:
-            return
-
-        def wrapper(*args, **kwargs):
-            wall, cpu = time.perf_counter(), time.process_time()
-            try:
-                return original(*args, **kwargs)
-            finally:
-                entry = self.phases.setdefault(phase, [0.0, 0.0])
-                entry[0] += time.process_time() - cpu
-                entry[1] += time.perf_counter() - wall
-
-        setattr(module, name, wrapper)
 
 
 class TimedConnection:
@@ -161,9 +143,10 @@ def run(work: Path, dump: Path | None, top: int) -> None:
         wall, cpu = time.perf_counter(), time.process_time()
         con.commit()
         con.begin()
-        entry = timer.phases.setdefault("commit", [0.0, 0.0])
-        entry[0] += time.process_time() - cpu
-        entry[1] += time.perf_counter() - wall
+        entry = timer.totals.setdefault("commit", {"wall_s": 0.0, "cpu_s": 0.0, "calls": 0})
+        entry["cpu_s"] += time.process_time() - cpu
+        entry["wall_s"] += time.perf_counter() - wall
+        entry["calls"] += 1
 
     con.begin()
     wall, cpu = time.perf_counter(), time.process_time()
@@ -171,14 +154,14 @@ def run(work: Path, dump: Path | None, top: int) -> None:
     con.commit()
     total_cpu, total_wall = time.process_time() - cpu, time.perf_counter() - wall
     print(f"validate stage: {total_cpu:.1f} s CPU, {total_wall:.1f} s wall")
-    for phase, (c, w) in sorted(timer.phases.items(), key=lambda kv: -kv[1][0]):
-        print(f"  {phase:18s} {c:7.1f} s CPU {w:7.1f} s wall")
+    for phase, entry in sorted(timer.totals.items(), key=lambda kv: -kv[1]["cpu_s"]):
+        print(f"  {phase:18s} {entry['cpu_s']:7.1f} s CPU {entry['wall_s']:7.1f} s wall")
     print("statements:")
     for s in sorted(timer.statements, key=lambda s: -s["cpu_s"])[:top]:
         print(f"  {s['cpu_s']:7.1f} {s['wall_s']:7.1f}  {s['sql'][:150]}")
     (work / "validate_probe.json").write_text(
         json.dumps(
-            {"cpu_s": total_cpu, "wall_s": total_wall, "phases": timer.phases,
+            {"cpu_s": total_cpu, "wall_s": total_wall, "phases": timer.as_dict(),
              "statements": timer.statements},
             indent=1,
         )
