@@ -141,23 +141,39 @@ corrected as (
     group by program, nik, stage, correction_group
 ),
 
+file_order as (
+    -- the file order as one number per file (ranked by file name) for member_months below
+    select file_id, dense_rank() over (order by file_name) as file_rank from ingest_file
+),
+
 member_months as (
-    -- PBI-JK: the first active row of each NIK and month (file order)
+    -- PBI-JK: the first active row of each NIK and month (file order), on integers: the NIK and
+    -- NO_KK as keys, the file order (file name, row number) as one BIGINT (file_rank * 2^40 +
+    -- row_number); a row whose file or row number is unknown sorts last, as a NULL in the
+    -- (file_name, row_number) order would
     select
         program,
-        nik,
-        arg_min(
-            struct_pack(period, funding_source, status, no_kk, kelurahan_code, amount_idr),
-            struct_pack(file_name, row_number)
-        ) as first_active
+        nik_key,
+        record_period,
+        arg_min(struct_pack(funding_source, kk_key, kelurahan_code, amount_idr), file_position)
+            as first_active
     from (
-        select records.*, file_names.file_name
+        select
+            records.program,
+            cast('1' || records.nik as bigint) as nik_key,
+            cast(date_trunc('month', records.period) as date) as record_period,
+            records.funding_source,
+            cast('1' || records.no_kk as bigint) as kk_key,
+            records.kelurahan_code,
+            records.amount_idr,
+            coalesce(file_order.file_rank, 4194303) * 1099511627776
+                + coalesce(records.row_number, 1099511627775) as file_position
         from program_records as records
-        left join file_names on file_names.file_id = records.file_id
+        left join file_order on file_order.file_id = records.file_id
         where records.source_kind = 'pbi' and records.status = 'success'
             and records.nik is not null
     )
-    group by program, nik, cast(date_trunc('month', period) as date)
+    group by program, nik_key, record_period
 ),
 
 taken_records as (
@@ -166,19 +182,21 @@ taken_records as (
         program,
         first_record.funding_source as funding_source,
         last_record.status as status,
-        nik,
-        first_record.no_kk as no_kk,
+        cast('1' || nik as bigint) as nik_key,
+        cast('1' || first_record.no_kk as bigint) as kk_key,
         first_record.kelurahan_code as kelurahan_code,
         last_record.amount_idr as amount_idr
     from corrected
     union all
     select
-        first_active.period, program, first_active.funding_source, first_active.status, nik,
-        first_active.no_kk, first_active.kelurahan_code, first_active.amount_idr
+        record_period, program, first_active.funding_source, 'success', nik_key,
+        first_active.kk_key, first_active.kelurahan_code, first_active.amount_idr
     from member_months
     union all
     -- disbursements whose key has a single record
-    select period, program, funding_source, status, nik, no_kk, kelurahan_code, amount_idr
+    select
+        period, program, funding_source, status, cast('1' || nik as bigint),
+        cast('1' || no_kk as bigint), kelurahan_code, amount_idr
     from keyed_disbursements as keyed
     anti join repeated_keys
         on repeated_keys.program = keyed.program
@@ -186,7 +204,9 @@ taken_records as (
         and repeated_keys.stage = keyed.stage
     union all
     -- local lists, disbursements without NIK or stage, PBI-JK rows without NIK
-    select period, program, funding_source, status, nik, no_kk, kelurahan_code, amount_idr
+    select
+        period, program, funding_source, status, cast('1' || nik as bigint),
+        cast('1' || no_kk as bigint), kelurahan_code, amount_idr
     from program_records
     where status in ('success', 'failed')
         and not (source_kind = 'disbursements' and nik is not null and stage is not null)
@@ -199,8 +219,8 @@ kept_records as (
         taken_records.program,
         coalesce(taken_records.funding_source, ref_program.funding) as funding_source,
         taken_records.status,
-        taken_records.nik,
-        taken_records.no_kk,
+        taken_records.nik_key,
+        taken_records.kk_key,
         taken_records.kelurahan_code as record_kelurahan_code,
         -- a PBI-JK row without an amount is worth the catalog premium of one member-month
         coalesce(taken_records.amount_idr, ref_program.premium_idr_per_member_month, 0)
@@ -228,8 +248,8 @@ numbered_records as (
     select
         kept_records.record_period,
         record_classes.record_class,
-        cast('1' || kept_records.nik as bigint) as nik_key,
-        cast('1' || kept_records.no_kk as bigint) as kk_key,
+        kept_records.nik_key,
+        kept_records.kk_key,
         kelurahan.kelurahan_number as record_kelurahan_number,
         kept_records.amount_idr
     from kept_records
