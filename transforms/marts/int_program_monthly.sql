@@ -146,34 +146,62 @@ file_order as (
     select file_id, dense_rank() over (order by file_name) as file_rank from ingest_file
 ),
 
+active_member_months as not materialized (
+    -- PBI-JK active rows, on integers: the NIK and NO_KK as keys (int_match_index's)
+    select
+        program,
+        cast('1' || nik as bigint) as nik_key,
+        cast(date_trunc('month', period) as date) as record_period,
+        funding_source,
+        cast('1' || no_kk as bigint) as kk_key,
+        kelurahan_code,
+        amount_idr,
+        file_id,
+        row_number
+    from program_records
+    where source_kind = 'pbi' and status = 'success' and nik is not null
+),
+
+repeated_member_months as (
+    -- NIK-months with more than one active row: only these are aggregated below (most have one)
+    select program, nik_key, record_period
+    from active_member_months
+    group by program, nik_key, record_period
+    having count(*) > 1
+),
+
 member_months as (
-    -- PBI-JK: the first active row of each NIK and month (file order), on integers: the NIK and
-    -- NO_KK as keys, the file order (file name, row number) as one BIGINT (file_rank * 2^40 +
-    -- row_number); a row whose file or row number is unknown sorts last, as a NULL in the
-    -- (file_name, row_number) order would
+    -- PBI-JK: the first active row of each NIK and month (file order); file order as one
+    -- BIGINT, file_rank * 2^40 + row_number (a row of an unknown file or row number sorts last,
+    -- as a NULL in the (file_name, row_number) order would)
     select
         program,
         nik_key,
         record_period,
-        arg_min(struct_pack(funding_source, kk_key, kelurahan_code, amount_idr), file_position)
-            as first_active
-    from (
-        select
-            records.program,
-            cast('1' || records.nik as bigint) as nik_key,
-            cast(date_trunc('month', records.period) as date) as record_period,
-            records.funding_source,
-            cast('1' || records.no_kk as bigint) as kk_key,
-            records.kelurahan_code,
-            records.amount_idr,
+        struct_pack(funding_source, kk_key, kelurahan_code, amount_idr) as first_active
+    from active_member_months as active
+    anti join repeated_member_months
+        on repeated_member_months.program = active.program
+        and repeated_member_months.nik_key = active.nik_key
+        and repeated_member_months.record_period = active.record_period
+    union all
+    select
+        active.program,
+        active.nik_key,
+        active.record_period,
+        arg_min(
+            struct_pack(active.funding_source, active.kk_key, active.kelurahan_code,
+                        active.amount_idr),
             coalesce(file_order.file_rank, 4194303) * 1099511627776
-                + coalesce(records.row_number, 1099511627775) as file_position
-        from program_records as records
-        left join file_order on file_order.file_id = records.file_id
-        where records.source_kind = 'pbi' and records.status = 'success'
-            and records.nik is not null
-    )
-    group by program, nik_key, record_period
+                + coalesce(active.row_number, 1099511627775)
+        )
+    from active_member_months as active
+    semi join repeated_member_months
+        on repeated_member_months.program = active.program
+        and repeated_member_months.nik_key = active.nik_key
+        and repeated_member_months.record_period = active.record_period
+    left join file_order on file_order.file_id = active.file_id
+    group by active.program, active.nik_key, active.record_period
 ),
 
 taken_records as (
