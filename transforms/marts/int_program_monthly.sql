@@ -180,10 +180,7 @@ member_months as (
         record_period,
         struct_pack(funding_source, kk_key, kelurahan_code, amount_idr) as first_active
     from active_member_months as active
-    anti join repeated_member_months
-        on repeated_member_months.program = active.program
-        and repeated_member_months.nik_key = active.nik_key
-        and repeated_member_months.record_period = active.record_period
+    anti join repeated_member_months using (program, nik_key, record_period)
     union all
     select
         active.program,
@@ -196,10 +193,7 @@ member_months as (
                 + coalesce(active.row_number, 1099511627775)
         )
     from active_member_months as active
-    semi join repeated_member_months
-        on repeated_member_months.program = active.program
-        and repeated_member_months.nik_key = active.nik_key
-        and repeated_member_months.record_period = active.record_period
+    semi join repeated_member_months using (program, nik_key, record_period)
     left join file_order on file_order.file_id = active.file_id
     group by active.program, active.nik_key, active.record_period
 ),
