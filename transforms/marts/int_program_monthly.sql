@@ -7,7 +7,7 @@
     scoped_inputs (program_records),
     partition_role central,
     partition_rows 'id_keluarga is not null',
-    settings (disabled_optimizers = 'build_side_probe_side')
+    settings (disabled_optimizers = 'build_side_probe_side,compressed_materialization')
 ) */
 -- int_program_monthly: program records matched to the households of a snapshot, per month.
 -- Grain: one row per (snapshot, record_period, program, funding_source, status, id_keluarga,
@@ -49,7 +49,9 @@
 -- Engine settings (the header's): DuckDB underestimates the record-snapshot pairs (they come
 -- from an unnest) and would hash them instead of int_match_index, which at 1M households is
 -- gigabytes more to hold or spill; without the build-side swap each join hashes its right side,
--- as the SQL is written.
+-- as the SQL is written. Without compressed materialization the rows are sorted for the cluster
+-- key as they are, not first packed into integers and unpacked again (1M households: 71 -> 67 s
+-- CPU; 100k: 4.8 -> 4.1 s).
 with
 
 snapshot_reach as (
