@@ -8,6 +8,7 @@ must equal what a full build produces on the same inputs.
 from __future__ import annotations
 
 import random
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -129,6 +130,38 @@ def test_incremental_equals_full(con, built, months, expected_periods):
     ran = {m["name"] for m in report.models}
     assert not {"int_household_snapshot", "int_match_index"} & ran
     assert set(graph().of_kind("period", "record_month")) <= ran
+
+
+def test_a_small_file_recomputes_its_program_and_households_only(con, built):
+    """One more file of one program and month (a successful, a failed and a corrected
+    disbursement of two households): only that (month, program) of int_program_monthly and the
+    rows of those households of the periods whose window holds the month are recomputed (the
+    household_scope models); the result still equals a full build."""
+    w, households = built
+    (_, first), (_, second) = households["2031-01"][3], households["2031-01"][11]
+    w.record("PKH", "2031-04-10", nik=first[0], stage=2, file_name="salur_pkh_new.csv")
+    w.record("PKH", "2031-04-12", nik=second[0], status="failed", file_name="salur_pkh_new.csv")
+    w.record("PKH", "2031-04-20", nik=second[0], stage=3, amount=0,
+             file_name="salur_pkh_new.csv")
+    w.flush()
+    w.tag("small", "salur_pkh_new.csv")
+    report = build_changed(con, [loaded("small")])
+    assert report.mode == "incremental", report.reason
+    assert report.record_scope == [(date(2031, 4, 1), "PKH")]
+    assert [p.isoformat() for p in report.periods] == [
+        f"2031-{m:02d}-01" for m in range(4, 11)
+    ]
+    # the households (per snapshot) with PKH records in April: the two, and those of the base
+    pkh_april = con.execute(
+        "select count(distinct (snapshot, household_key)) from int_program_monthly "
+        "where record_period = '2031-04-01' and program = 'PKH' and household_key is not null"
+    ).fetchone()[0]
+    assert 4 <= report.households == pkh_april < 60
+    incremental = snapshot_tables(con)
+    build_marts(con)
+    full = snapshot_tables(con)
+    for name in MODEL_ORDER:
+        assert incremental[name] == full[name], f"{name} differs from a full build"
 
 
 def test_registry_file_forces_full_build(con, built):
