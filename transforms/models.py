@@ -21,8 +21,9 @@ Header keys (a key the model does not need is left out):
     the registry snapshots only, kept by an incremental build; ``record_month`` rows replaced for
     the new records' (month, program) pairs (its ``scope`` columns; ``scoped_inputs`` are the
     inputs shadowed by those pairs' rows, ``transforms/scoped/<input>.sql``); ``period`` rows
-    replaced for the affected reported periods (``scope``, default ``(period)``). ``acceptance`` marks the acceptance SQL under ``transforms/accept/``
-    (run by the ingest, not part of the mart DAG).
+    replaced for the affected reported periods (``scope``, default ``(period)``).
+    ``acceptance`` marks the acceptance SQL under ``transforms/accept/`` (run by the ingest, not
+    part of the mart DAG).
 ``grain`` (columns)
     the columns one row is unique by; the sum models' key in the distributed flow.
 ``cluster_key`` (a grain column)
