@@ -177,7 +177,7 @@ def test_incremental_phases_come_from_the_kinds():
     """kind full models reading no period model are rebuilt first, the others after."""
     assert rebuilt_before()[:4] == ("int_area_hierarchy", "int_periods", "int_period_lines",
                                     "int_area_lines")
-    assert set(rebuilt_after()) == {"households", "data_coverage", "poverty_transitions"}
+    assert set(rebuilt_after()) == {"households", "poverty_transitions"}
     scoped = {t for m in graph().of_kind("record_month") for t in graph()[m].scoped_inputs}
     assert scoped == {"program_records"}
     assert {p.stem for p in SCOPED_DIR.glob("*.sql")} == {*scoped, "record_scope"}

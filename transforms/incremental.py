@@ -29,7 +29,7 @@ month of the new records, and nothing else. What happens to each model is its he
    shadowed by those units' rows (a one-file night then costs in proportion to the households
    of the file's programs and months, not to the registry);
 4. rebuilds the other ``kind full`` models (those reading a model of 2. or 3.: ``households``
-   (the latest period), ``data_coverage``, ``poverty_transitions`` (pairs of snapshots, each
+   (the latest period), ``poverty_transitions`` (pairs of snapshots, each
    household judged in its own snapshot month)) from the merged tables.
 
 The large household-grain tables are clustered by period (record month) by every build (their
