@@ -208,11 +208,29 @@ def key_runs(con, table: str, key: str) -> tuple[int, int]:
     ).fetchone()
 
 
+def max_runs_per_key(con, table: str, key: str) -> int:
+    """The most runs of equal ``key`` values in the table's storage order of any one value."""
+    return con.execute(
+        f"""
+        with stored as (
+            select {key} as k, lag({key}) over (order by rowid) as previous from {table}
+        )
+        select max(runs) from (
+            select k, count(*) filter (where previous is null or k is distinct from previous)
+                as runs
+            from stored group by k
+        )
+        """
+    ).fetchone()[0]
+
+
 @pytest.mark.parametrize("months", [["2031-11"], ["2031-02", "2031-12"]])
 def test_household_tables_stay_clustered_by_period(con, months):
-    """Full and incremental builds (with the nightly's engine setting) store each period's rows
-    of the household-grain tables together: replacing a period then empties whole row groups
-    instead of thinning every one, and the commit's checkpoint rewrites little."""
+    """Full builds (with the nightly's engine setting) store each period's rows of the
+    household-grain tables together: replacing a period then empties whole row groups instead of
+    thinning every one, and the commit's checkpoint rewrites little. An incremental build keeps
+    that order but for the rows it changed, appended in key order: each key's rows are then in
+    at most two runs (its block and the appended changes)."""
     con.execute("set preserve_insertion_order = false")
     w, households = make_world(con)
     add_records(w, households, [f"2031-{m:02d}" for m in range(1, 11)], seed=1)
@@ -227,8 +245,7 @@ def test_household_tables_stay_clustered_by_period(con, months):
     tag_new_rows(w, "new")
     assert build_changed(con, [loaded("new")]).mode == "incremental"
     for table, key in CLUSTER_KEYS.items():
-        runs, values = key_runs(con, table, key)
-        assert runs == values, f"{table} not clustered by {key} after an incremental build"
+        assert max_runs_per_key(con, table, key) <= 2, f"{table} scattered after an increment"
     incremental = snapshot_tables(con)
     build_marts(con)
     assert snapshot_tables(con) == incremental
