@@ -1,4 +1,4 @@
--- program_records (scoped): the program records that shadow program_records while
+-- program_records: the program records that shadow the table program_records while
 -- int_program_monthly is recomputed for the changed (record_period, program) pairs
 -- (transforms.incremental; temporary table _record_scope).
 -- Grain: one row per program record (file_id, row_number), as program_records.
