@@ -31,6 +31,7 @@ import duckdb
 from tkpk import reference
 from tkpk.config import get_settings
 from tkpk.db import connect
+from tkpk.ingest import accept, raw
 from transforms.models import graph
 from transforms.runner import build_model, check_inputs
 
@@ -211,6 +212,8 @@ def dump(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
 def generate(con: duckdb.DuckDBPyConnection, settings, households: int, months: int) -> None:
     """Create the reference tables and the synthetic accepted tables in ``con``."""
     reference.install(con, settings.region)
+    raw.ensure_tables(con)  # the ingest tables the models read (empty unless generated below)
+    accept.ensure_tables(con)
     started = time.perf_counter()
     con.execute(GENERATE.replace("$households", str(households)).replace("$months", str(months)))
     print(f"generated in {time.perf_counter() - started:.1f} s")
