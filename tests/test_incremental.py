@@ -8,6 +8,7 @@ must equal what a full build produces on the same inputs.
 from __future__ import annotations
 
 import random
+from datetime import date
 from types import SimpleNamespace
 
 import pytest
@@ -131,6 +132,38 @@ def test_incremental_equals_full(con, built, months, expected_periods):
     assert set(graph().of_kind("period", "record_month")) <= ran
 
 
+def test_a_small_file_recomputes_its_program_and_households_only(con, built):
+    """One more file of one program and month (a successful, a failed and a corrected
+    disbursement of two households): only that (month, program) of int_program_monthly and the
+    rows of those households of the periods whose window holds the month are recomputed (the
+    household_scope models); the result still equals a full build."""
+    w, households = built
+    (_, first), (_, second) = households["2031-01"][3], households["2031-01"][11]
+    w.record("PKH", "2031-04-10", nik=first[0], stage=2, file_name="salur_pkh_new.csv")
+    w.record("PKH", "2031-04-12", nik=second[0], status="failed", file_name="salur_pkh_new.csv")
+    w.record("PKH", "2031-04-20", nik=second[0], stage=3, amount=0,
+             file_name="salur_pkh_new.csv")
+    w.flush()
+    w.tag("small", "salur_pkh_new.csv")
+    report = build_changed(con, [loaded("small")])
+    assert report.mode == "incremental", report.reason
+    assert report.record_scope == [(date(2031, 4, 1), "PKH")]
+    assert [p.isoformat() for p in report.periods] == [
+        f"2031-{m:02d}-01" for m in range(4, 11)
+    ]
+    # the households (per snapshot) with PKH records in April: the two, and those of the base
+    pkh_april = con.execute(
+        "select count(distinct (snapshot, household_key)) from int_program_monthly "
+        "where record_period = '2031-04-01' and program = 'PKH' and household_key is not null"
+    ).fetchone()[0]
+    assert 4 <= report.households == pkh_april < 60
+    incremental = snapshot_tables(con)
+    build_marts(con)
+    full = snapshot_tables(con)
+    for name in MODEL_ORDER:
+        assert incremental[name] == full[name], f"{name} differs from a full build"
+
+
 def test_registry_file_forces_full_build(con, built):
     report = build_changed(con, [loaded("members-2031-06", "members")])
     assert (report.mode, report.reason) == ("full", "registry snapshot files loaded")
@@ -175,11 +208,29 @@ def key_runs(con, table: str, key: str) -> tuple[int, int]:
     ).fetchone()
 
 
+def max_runs_per_key(con, table: str, key: str) -> int:
+    """The most runs of equal ``key`` values in the table's storage order of any one value."""
+    return con.execute(
+        f"""
+        with stored as (
+            select {key} as k, lag({key}) over (order by rowid) as previous from {table}
+        )
+        select max(runs) from (
+            select k, count(*) filter (where previous is null or k is distinct from previous)
+                as runs
+            from stored group by k
+        )
+        """
+    ).fetchone()[0]
+
+
 @pytest.mark.parametrize("months", [["2031-11"], ["2031-02", "2031-12"]])
 def test_household_tables_stay_clustered_by_period(con, months):
-    """Full and incremental builds (with the nightly's engine setting) store each period's rows
-    of the household-grain tables together: replacing a period then empties whole row groups
-    instead of thinning every one, and the commit's checkpoint rewrites little."""
+    """Full builds (with the nightly's engine setting) store each period's rows of the
+    household-grain tables together: replacing a period then empties whole row groups instead of
+    thinning every one, and the commit's checkpoint rewrites little. An incremental build keeps
+    that order but for the rows it changed, appended in key order: each key's rows are then in
+    at most two runs (its block and the appended changes)."""
     con.execute("set preserve_insertion_order = false")
     w, households = make_world(con)
     add_records(w, households, [f"2031-{m:02d}" for m in range(1, 11)], seed=1)
@@ -194,8 +245,7 @@ def test_household_tables_stay_clustered_by_period(con, months):
     tag_new_rows(w, "new")
     assert build_changed(con, [loaded("new")]).mode == "incremental"
     for table, key in CLUSTER_KEYS.items():
-        runs, values = key_runs(con, table, key)
-        assert runs == values, f"{table} not clustered by {key} after an incremental build"
+        assert max_runs_per_key(con, table, key) <= 2, f"{table} scattered after an increment"
     incremental = snapshot_tables(con)
     build_marts(con)
     assert snapshot_tables(con) == incremental

@@ -8,8 +8,9 @@ import pytest
 from test_incremental import add_records, loaded, make_world, tag_new_rows
 
 from tkpk.publish.dictionary import TABLES
-from transforms.incremental import SCOPED_INPUTS, build_changed, rebuilt_after, rebuilt_before
+from transforms.incremental import build_changed, rebuilt_after, rebuilt_before
 from transforms.models import (
+    SCOPED_DIR,
     SOURCES,
     ModelError,
     Source,
@@ -58,7 +59,7 @@ def test_model_of_a_file(tmp_path):
     model = load_model(path)
     assert (model.name, model.kind, model.partition_role) == ("int_x", "period", "sum")
     assert model.sum_keys == ("period", "area_code")
-    assert model.scope == "period"  # a period model's rows are replaced by period
+    assert model.scope == ("period",)  # a period model's rows are replaced by period
     assert model.depends_on == {"src"}
     assert model.body.startswith("-- int_x: test\nwith final")
 
@@ -74,6 +75,7 @@ def test_model_of_a_file(tmp_path):
         ("kind full, partition_role everywhere", "bad.sql: partition_role 'everywhere'"),
         ("kind full, grain (a), cluster_key b", "bad.sql: cluster_key 'b' is not a grain column"),
         ("kind record_month", "bad.sql: a record_month model needs its scope"),
+        ("kind full, household_scope (a)", "bad.sql: household_scope is for snapshot/record"),
         ("kind full, partition_role sum", "bad.sql: a sum model needs its grain"),
         ("kind full, partition_rows 'true'", "bad.sql: partition_rows is for central models"),
         ("kind full, settings (threads)", "bad.sql: header key 'settings' expects pairs"),
@@ -175,9 +177,13 @@ def test_incremental_phases_come_from_the_kinds():
     """kind full models reading no period model are rebuilt first, the others after."""
     assert rebuilt_before()[:4] == ("int_area_hierarchy", "int_periods", "int_period_lines",
                                     "int_area_lines")
-    assert set(rebuilt_after()) == {"households", "data_coverage", "poverty_transitions"}
+    assert set(rebuilt_after()) == {"households", "poverty_transitions"}
     scoped = {t for m in graph().of_kind("record_month") for t in graph()[m].scoped_inputs}
-    assert scoped == set(SCOPED_INPUTS) == {"program_records"}
+    assert scoped == {"program_records"}
+    assert {p.stem for p in SCOPED_DIR.glob("*.sql")} == {*scoped, "record_scope"}
+    household = {m for m in graph().order if graph()[m].household_scope}
+    assert household == {"int_household_snapshot", "int_program_monthly", "int_household_program",
+                         "int_household_funding", "int_household_status"}
 
 
 def test_check_inputs_names_the_step_and_creates_optional_sources(con):

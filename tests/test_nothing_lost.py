@@ -113,7 +113,7 @@ def test_a_file_that_cannot_be_opened_is_ignored_with_why(con, settings, monkeyp
     def refuse(path, *args):
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr("tkpk.ingest.raw.sha256_of", refuse)
+    monkeypatch.setattr("tkpk.ingest.hash_cache.sha256_of", refuse)
     (outcome,) = load_new_files(con, settings, "run-1")
     assert (outcome.outcome, outcome.reason, outcome.sha256) == ("ignored", "file_ignored", None)
     assert outcome.notes[0].note.startswith("it cannot be opened (PermissionError)")

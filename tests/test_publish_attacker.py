@@ -34,7 +34,7 @@ import pytest
 from pack_support import published_pack  # noqa: F401  (the session's real pack)
 
 from tkpk.publish.dictionary import BAPPEDA, RELATIONS, pack_tables
-from tkpk.publish.suppression import suppressed_select
+from tkpk.publish.suppression import install_rules, suppressed_select
 
 TOL = 1e-6
 
@@ -463,6 +463,7 @@ def primary_only(restricted: Path, target: Path) -> Path:
     """The Bappeda tables with primary suppression only (the pack before this change)."""
     target.mkdir()
     con = duckdb.connect()
+    install_rules(con)
     for table in pack_tables(BAPPEDA):
         source = f"read_parquet('{restricted / (table.name + '.parquet')}')"
         con.execute(f"copy ({suppressed_select(table, source)}) to "

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import duckdb
 
+from tkpk.publish.dictionary import TABLES
+
 PERIODS = ("2026-09-01", "2026-10-01")
 LATEST_SNAPSHOT = "2026-09-01"
 PROGRAMS = ("PKH", "BPNT")
@@ -89,14 +91,8 @@ def _kelurahan_poverty(con: duckdb.DuckDBPyConnection) -> None:
             group by all
         ),
         final as (
-            select period, area_level, area_code, area_name, kecamatan_code,
-                   date '2026-09-01' as snapshot,
-                   570870.00::decimal(18, 2) as poverty_line_idr,
-                   391000.00::decimal(18, 2) as extreme_poverty_line_idr,
-                   'provisional' as poverty_line_status,
-                   date '2025-09-01' as poverty_line_effective_from,
-                   'province' as poverty_line_scope,
-                   population, households, poor_population, poor_households,
+            select period, area_level, area_code, area_name, kecamatan_code, population,
+                   households, poor_population, poor_households,
                    poor_population / population as p0, p1num / population as p1,
                    p2num / population as p2,
                    cast(p1num * 570870 as decimal(18, 2)) as poverty_gap_idr_month,
@@ -162,12 +158,8 @@ def _program_reach(con: duckdb.DuckDBPyConnection) -> None:
             group by all
         ),
         final as (
-            select period, area_level, area_code, area_name, kecamatan_code,
-                   date '2026-09-01' as snapshot, agg.program, r.name as program_name,
-                   570870.00::decimal(18, 2) as poverty_line_idr,
-                   date '2025-09-01' as poverty_line_effective_from,
-                   'provisional' as poverty_line_status, 'province' as poverty_line_scope,
-                   recipient_households, amount_idr, target_households,
+            select period, area_level, area_code, area_name, kecamatan_code, agg.program,
+                   r.name as program_name, recipient_households, amount_idr, target_households,
                    recipient_target_households, poor_households, recipient_poor_households,
                    recipient_target_households / nullif(target_households, 0) as coverage_target,
                    1 - recipient_target_households / nullif(target_households, 0)
@@ -238,10 +230,7 @@ def _other_tables(con: duckdb.DuckDBPyConnection) -> None:
         ),
         final as (
             select l.period, a.area_level, a.area_code, any_value(a.area_name) as area_name,
-                   any_value(a.kecamatan_code) as kecamatan_code, date '2026-09-01' as snapshot,
-                   570870.00::decimal(18, 2) as poverty_line_idr,
-                   date '2025-09-01' as poverty_line_effective_from,
-                   'provisional' as poverty_line_status, 'province' as poverty_line_scope,
+                   any_value(a.kecamatan_code) as kecamatan_code,
                    sum(poor_households) as poor_households,
                    sum(poor_programs_0) as poor_programs_0,
                    sum(poor_programs_1) as poor_programs_1,
@@ -266,10 +255,10 @@ def _other_tables(con: duckdb.DuckDBPyConnection) -> None:
         ),
         final as (
             select l.period, a.area_level, a.area_code, any_value(a.area_name) as area_name,
-                   any_value(a.kecamatan_code) as kecamatan_code, date '2026-09-01' as snapshot,
+                   any_value(a.kecamatan_code) as kecamatan_code,
                    l.funding_source, sum(recipient_households) as recipient_households,
-                   sum(amount_idr) as amount_idr,
-                   0::bigint as unmatched_records, 0.00::decimal(18, 2) as unmatched_amount_idr
+                   sum(amount_idr) as amount_idr, 0 as unmatched_records,
+                   0 as unmatched_amount_idr
             from leaf l join t_areas a on a.leaf = l.area_code
             group by all
         )
@@ -353,16 +342,13 @@ def _personal(con: duckdb.DuckDBPyConnection) -> None:
         ),
         final as (
             select id_keluarga, snapshot, kelurahan_code, kelurahan_name, kecamatan_code, rt, rw,
-                   jumlah_anggota::integer as household_size, desil, pengeluaran_per_kapita,
+                   jumlah_anggota as household_size, desil, pengeluaran_per_kapita,
                    pengeluaran_per_kapita < 570870 as poor,
                    pengeluaran_per_kapita < 391000 as extreme_poor,
                    pengeluaran_per_kapita >= 570870 and pengeluaran_per_kapita < 685044
                        as near_poor,
-                   570870.00::decimal(18, 2) as poverty_line_idr,
-                   date '2025-09-01' as poverty_line_effective_from,
-                   'provisional' as poverty_line_status, 'province' as poverty_line_scope,
-                   (7 / 18)::decimal(5, 4) as mpi_score, true as mpi_poor,
-                   programs_received, len(programs_received)::integer as program_count,
+                   7 / 18 as mpi_score, true as mpi_poor,
+                   programs_received, len(programs_received) as program_count,
                    pengeluaran_per_kapita < 570870 and len(programs_received) = 0
                        as unreached_poor
             from base
@@ -388,7 +374,7 @@ def _decision_tables(con: duckdb.DuckDBPyConnection) -> None:
         ),
         final as (
             select l.period, a.area_level, a.area_code, any_value(a.area_name) as area_name,
-                   any_value(a.kecamatan_code) as kecamatan_code, date '2026-09-01' as snapshot,
+                   any_value(a.kecamatan_code) as kecamatan_code,
                    l.profile_group, sum(population) as population,
                    sum(poor_population) as poor_population,
                    sum(poor_population) / sum(population) as p0,
@@ -468,15 +454,54 @@ def _flagged(con: duckdb.DuckDBPyConnection) -> None:
     )
 
 
+#: Values of the columns several curated tables share, where a table does not compute its own.
+SHARED = {
+    "snapshot": f"date '{LATEST_SNAPSHOT}'",
+    "poverty_line_idr": "570870.00",
+    "extreme_poverty_line_idr": "391000.00",
+    "poverty_line_status": "'provisional'",
+    "poverty_line_effective_from": "date '2025-09-01'",
+    "poverty_line_scope": "'province'",
+}
+
+
+def _conform(con: duckdb.DuckDBPyConnection, names: tuple[str, ...] | None = None) -> None:
+    """Give every curated table (or those of ``names``) exactly its registry columns
+    (``tkpk.publish.dictionary``), in the registry's order and types: each column from the
+    hand-built table, else from ``SHARED`` (a column with neither is an error naming it: give the
+    fixture a value for it)."""
+    for table in TABLES:
+        if names is not None and table.name not in names:
+            continue
+        built = {
+            name
+            for (name,) in con.execute(
+                "select column_name from duckdb_columns() where table_name = ?", [table.name]
+            ).fetchall()
+        }
+        items = []
+        for name, type_ in table.warehouse_columns:
+            if name not in built and name not in SHARED:
+                raise KeyError(f"test_publish_fixtures: no value for {table.name}.{name}")
+            value = f'"{name}"' if name in built else SHARED[name]
+            items.append(f'cast({value} as {type_}) as "{name}"')
+        con.execute(
+            f"create or replace table {table.name} as select {', '.join(items)} from {table.name}"
+        )
+
+
 def build_curated(con: duckdb.DuckDBPyConnection) -> None:
-    """Create every curated table (and personal-data warehouse tables) in ``con``."""
+    """Create every curated table (and personal-data warehouse tables) in ``con``: the values by
+    hand, the columns (names, order, types) from the registry (:func:`_conform`)."""
     _base(con)
     _kelurahan_poverty(con)
+    _conform(con, ("kelurahan_poverty",))  # data_coverage reads its snapshot
     _program_reach(con)
     _other_tables(con)
     _decision_tables(con)
     _personal(con)
     _flagged(con)
+    _conform(con)
 
 
 def publish(con: duckdb.DuckDBPyConnection, settings, run_id: str = "run-1", **options):

@@ -15,7 +15,12 @@ from tkpk.publish.dictionary import (
     Table,
     exported_columns,
 )
-from tkpk.publish.suppression import area_parents, suppress_tables, suppressed_select
+from tkpk.publish.suppression import (
+    area_parents,
+    install_rules,
+    suppress_tables,
+    suppressed_select,
+)
 
 PERIOD = pd.Timestamp("2026-09-01")
 #: one kecamatan with three kelurahan, and the city
@@ -140,6 +145,7 @@ def test_data_quality_counts_are_not_suppressed() -> None:
                           "skipped_lines": [0]})
     con = duckdb.connect()
     con.register("rows", frame)
+    install_rules(con)
     row = con.execute(suppressed_select(DATA_QUALITY, "rows")).fetchall()[0]
     con.close()
     assert row[6:] == (3, 2, 1, 0, 0)

@@ -7,7 +7,7 @@ import pytest
 from test_publish_fixtures import build_curated, publish
 
 from tkpk.publish.dictionary import BAPPEDA, Column, Table, exported_columns
-from tkpk.publish.suppression import suppressed_select
+from tkpk.publish.suppression import install_rules, suppressed_select
 
 TOY = Table(
     name="toy",
@@ -49,6 +49,7 @@ def toy(con: duckdb.DuckDBPyConnection) -> dict[int, dict]:
         " reached bigint, coverage double, share double)"
     )
     con.executemany("insert into toy values (?, ?, ?, ?, ?, ?, ?)", ROWS)
+    install_rules(con)
     cursor = con.execute(suppressed_select(TOY, "toy"))
     names = [c[0] for c in cursor.description]
     assert names == [c.name for c in exported_columns(TOY, BAPPEDA)]

@@ -1,6 +1,6 @@
-"""The queries the library reads from transforms/ (decisions/, reference/, analysis/) keep the
-project's SQL style: a header naming the query and its grain, a chain of CTEs ending in
-``select * from final``; ``read_sql`` finds them by name."""
+"""The queries the library reads from transforms/ (decisions/, reference/, analysis/, synth/,
+scoped/) keep the project's SQL style: a header naming the query and its grain, a chain of CTEs
+ending in ``select * from final``; ``read_sql`` finds them by name."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 from tkpk.config import TRANSFORMS_DIR
 from transforms.sql import create_table_sql, read_sql
 
-QUERY_DIRS = ("decisions", "reference", "analysis", "synth")
+QUERY_DIRS = ("decisions", "reference", "analysis", "synth", "scoped")
 QUERIES = sorted(p for d in QUERY_DIRS for p in (TRANSFORMS_DIR / d).glob("*.sql"))
 
 

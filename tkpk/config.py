@@ -202,6 +202,11 @@ class Settings:
         return self.temp_dir / "scratch"
 
     @property
+    def raw_hash_cache(self) -> Path:
+        """The raw files' SHA-256 cached by file status (``tkpk.ingest.hash_cache``)."""
+        return self.temp_dir / "raw_hashes.json"
+
+    @property
     def pull_temp_dir(self) -> Path:
         """Downloads in progress of ``tkpk pull`` (outside the raw folder; emptied by each pull).
         On the raw folder's file system, a verified download is renamed into it atomically."""

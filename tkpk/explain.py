@@ -32,6 +32,7 @@ import pandas as pd
 from tkpk.config import TRANSFORMS_DIR, Settings
 from tkpk.publish.dictionary import TABLES_BY_NAME
 from tkpk.publish.pseudonym import PseudonymKey, key_parameters
+from transforms.sql import read_sql, render_sql
 
 EXPLAIN_DIR = TRANSFORMS_DIR / "explain"
 
@@ -139,7 +140,7 @@ class Explanation:
 
 def explain_sql(name: str) -> str:
     """The SELECT of ``transforms/explain/<name>.sql``."""
-    return (EXPLAIN_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
+    return read_sql(f"{EXPLAIN_DIR.name}/{name}").strip().rstrip(";")
 
 
 def _frame(con: duckdb.DuckDBPyConnection, sql: str, params: dict | None = None
@@ -166,17 +167,15 @@ def check_request(con: duckdb.DuckDBPyConnection, table: str, period: date, area
             raise ExplainError(f"{table} has no column {column!r}")
         if TABLES_BY_NAME[table].column(column).kind not in ("count", "amount", "ratio"):
             raise ExplainError(f"{table}.{column} is not a figure (a count, amount or ratio)")
-    found = con.execute(
-        "select name, level from ref_area where code = ?", [area]).fetchall()
+    found = con.execute(explain_sql("area_name"), {"area": area}).fetchall()
     if not found:
         raise ExplainError(f"--area {area} is not an area of the region (ref_area)")
     if table in REGION_WIDE:
-        root = con.execute(
-            "select area_code from int_area_hierarchy where kelurahan_code is null").fetchone()
+        root = con.execute(explain_sql("region_root")).fetchone()
         if root is None or root[0] != area:
             raise ExplainError(f"{table} is region-wide: --area must be the region "
                                f"{root[0] if root else ''}")
-    periods = {row[0] for row in con.execute("select period from int_periods").fetchall()}
+    periods = {row[0] for row in con.execute(explain_sql("reported_periods")).fetchall()}
     if period not in periods:
         shown = ", ".join(f"{p:%Y-%m}" for p in sorted(periods)) or "none"
         raise ExplainError(f"--period {period:%Y-%m} is not a reported period (reported: {shown})")
@@ -186,16 +185,15 @@ def check_request(con: duckdb.DuckDBPyConnection, table: str, period: date, area
 def published_rows(con: duckdb.DuckDBPyConnection, table: str, period: date, area: str,
                    program: str | None) -> pd.DataFrame:
     """The published row(s) the explanation takes apart (from the warehouse's curated table)."""
-    key = EXPLAINABLE[table]
-    where = ["period = $period"]
-    params: dict[str, object] = {"period": period}
-    if table not in REGION_WIDE:
-        where.append("area_code = $area")
-        params["area"] = area
-    if program is not None:
-        where.append(f"{key} = $program")
-        params["program"] = program
-    return _frame(con, f"select * from {table} where {' and '.join(where)}", params)
+    region_wide = table in REGION_WIDE
+    sql = render_sql(
+        "explain/published_rows",
+        table=table,
+        area_column="null" if region_wide else "area_code",
+        program_column=EXPLAINABLE[table] or "null",
+    )
+    params = {"period": period, "area": None if region_wide else area, "program": program}
+    return _frame(con, sql, params)
 
 
 def run_units(con: duckdb.DuckDBPyConnection, key: PseudonymKey, table: str, period: date,

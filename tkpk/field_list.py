@@ -148,7 +148,7 @@ def listed_households(
 
 
 def _programs(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
-    return dict(con.execute("select code, name from ref_program").fetchall())
+    return dict(con.execute(read_sql("reference/program_names")).fetchall())
 
 
 def _reason(kind: str, row: pd.Series) -> str:

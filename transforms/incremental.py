@@ -9,23 +9,38 @@ month of the new records, and nothing else. What happens to each model is its he
    (``int_periods``, ``int_area_hierarchy``, ``data_quality``, ... : small); keeps the
    ``kind snapshot`` models (``int_household_snapshot``, ``int_match_index``: the registry
    snapshots are unchanged);
-2. recomputes the ``kind record_month`` models (``int_program_monthly``) for the new records'
-   months only (the header's ``scope`` column, ``record_period``): the model's SQL runs with its
-   ``scoped_inputs`` (``program_records``) shadowed by a temporary table of those months
-   (``SCOPED_INPUTS``), and its rows for those months are replaced; the records are matched
-   through the kept ``int_match_index``;
+2. recomputes the ``kind record_month`` models (``int_program_monthly``) for the (record month,
+   program) pairs the new files change only (``transforms/scoped/record_scope.sql``: the new
+   records' pairs and those of every record sharing a correction key with them; the header's
+   ``scope`` columns): the model's SQL runs with its ``scoped_inputs`` (``program_records``)
+   shadowed by a temporary table of those pairs' records (``transforms/scoped/<input>.sql``),
+   and its rows of those pairs are replaced; the records are matched through the kept
+   ``int_match_index``. The units (``household_scope``: snapshot, household, program) of the
+   replaced and of the new rows are kept (``_affected``);
 3. recomputes the ``kind period`` models (``int_household_program`` ... ``poverty_profile``) for
-   the affected periods only, in build order: their SQL runs unchanged with ``int_periods``
+   the affected periods only (those whose reach window holds a changed month; new ones and
+   those whose line changed), in build order: their SQL runs unchanged with ``int_periods``
    shadowed by a temporary view of the affected periods; each model's rows of those periods are
    deleted from its warehouse table and the new ones inserted straight into it, and a temporary
-   view of the table's rows of those periods then shadows it for the models after it;
+   view of the table's rows of those periods then shadows it for the models after it. When no
+   affected period is new or has a changed line, the models with a ``household_scope``
+   (``int_household_program``, ``int_household_funding``, ``int_household_status``) first
+   replace the rows of the affected units only, their inputs with a ``household_scope``
+   shadowed by those units' rows (a one-file night then costs in proportion to the households
+   of the file's programs and months, not to the registry);
 4. rebuilds the other ``kind full`` models (those reading a model of 2. or 3.: ``households``
-   (the latest period), ``data_coverage``, ``poverty_transitions`` (pairs of snapshots, each
+   (the latest period), ``poverty_transitions`` (pairs of snapshots, each
    household judged in its own snapshot month)) from the merged tables.
 
 The large household-grain tables are clustered by period (record month) by every build (their
 header's ``cluster_key``): replacing a few periods then empties or adds whole row groups,
 and the checkpoint at the run's commit rewrites only those, not every row group of the table.
+The record_month models and the household-scoped replacements write the difference only
+(``_replace_rows``): the old rows not computed again are deleted, the new rows not there before
+are appended (in cluster order); most rows of a recomputed unit are unchanged, and deleting them
+would thin row groups the commit's checkpoint then rewrites (at 1,000,000 households 5 s CPU).
+Each key's rows then lie in its block and in appended ones; the next full build (a registry
+file, new code) clusters the tables again.
 
 The model SQL files are not touched: scoping works by DuckDB's name resolution (temporary objects
 shadow the warehouse's). Everything runs in the caller's transaction.
@@ -52,7 +67,7 @@ import duckdb
 
 from tkpk.db import MACROS_SQL as MACROS_PATH
 from tkpk.publish.atomic import crashpoint
-from transforms.models import REFERENCE, graph
+from transforms.models import REFERENCE, SCOPED_DIR, graph
 from transforms.runner import (
     build_marts,
     check_inputs,
@@ -66,6 +81,9 @@ from transforms.runner import (
 log = logging.getLogger(__name__)
 
 STATE_TABLE = "mart_build_state"
+#: The temporary tables of an incremental build (dropped at its end).
+TEMP_TABLES = ("_old_periods", "_old_period_lines", "_record_scope", "_new_months", "_scope",
+               "_affected")
 REGISTRY_KINDS = ("households", "members")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
 
@@ -95,6 +113,8 @@ class BuildReport:
     reason: str
     periods: list[date] = field(default_factory=list)
     record_months: list[date] = field(default_factory=list)
+    record_scope: list[tuple[date, str]] = field(default_factory=list)
+    households: int | None = None
     models: list[dict[str, Any]] = field(default_factory=list)
     curated: list[str] = field(default_factory=lambda: list(graph().curated))
 
@@ -105,6 +125,8 @@ class BuildReport:
             "reason": self.reason,
             "periods": [p.isoformat() for p in self.periods],
             "record_months": [m.isoformat() for m in self.record_months],
+            "record_scope": [[m.isoformat(), p] for m, p in self.record_scope],
+            "households": self.households,
             "models": self.models,
         }
 
@@ -120,6 +142,9 @@ def fingerprint(con: duckdb.DuckDBPyConnection) -> str:
     for name in graph().order:
         digest.update(name.encode())
         digest.update(model_path(name).read_bytes())
+    for path in sorted(SCOPED_DIR.glob("*.sql")):
+        digest.update(path.name.encode())
+        digest.update(path.read_bytes())
     for table in reference_tables():
         row = con.execute(
             f"select count(*), md5(coalesce(string_agg(cast(t as varchar), chr(10) "
@@ -206,38 +231,27 @@ def _full_reason(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> str
     return None
 
 
-def _months(con: duckdb.DuckDBPyConnection, shas: list[str]) -> list[date]:
-    """Record months to recompute for the given (new) files: the months of their accepted
-    records, and every month of a record that shares a correction key (program, NIK, stage;
-    ``int_program_monthly``) with one of them, since a correction in a new file changes the
-    record of an earlier month."""
-    if not shas:
-        return []
-    rows = con.execute(
-        """
-        with new_records as (
-            select * from program_records
-            where file_id in (
-                select file_id from ingest_file where sha256 in (select unnest(?::varchar[]))
-            )
-        ),
-        new_keys as (
-            select distinct program, nik, stage from new_records
-            where source_kind = 'disbursements' and nik is not null and stage is not null
-        ),
-        months as (
-            select cast(date_trunc('month', period) as date) as month from new_records
-            union
-            select cast(date_trunc('month', r.period) as date)
-            from program_records as r
-            join new_keys as k on k.program = r.program and k.nik = r.nik and k.stage = r.stage
-            where r.source_kind = 'disbursements'
-        )
-        select month from months where month is not null order by month
-        """,
-        [shas],
-    ).fetchall()
-    return [r[0] for r in rows]
+def scoped_sql(name: str) -> str:
+    """The SELECT of ``transforms/scoped/<name>.sql`` (without a trailing semicolon)."""
+    return (SCOPED_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";").rstrip()
+
+
+def _record_scope(con: duckdb.DuckDBPyConnection, shas: list[str]) -> list[tuple[date, str]]:
+    """The (record month, program) pairs to recompute for the given (new) files
+    (``scoped/record_scope.sql``), kept in the temporary table ``_record_scope``, and their
+    months in ``_new_months``."""
+    con.execute(
+        f"create or replace temp table _record_scope as\n{scoped_sql('record_scope')}",
+        {"new_files": shas},
+    )
+    con.execute(
+        "create or replace temp table _new_months as "
+        "select distinct record_period as month from _record_scope"
+    )
+    return [
+        (r[0], r[1]) for r in
+        con.execute("select * from _record_scope order by record_period, program").fetchall()
+    ]
 
 
 def _reach_problem(con: duckdb.DuckDBPyConnection) -> str | None:
@@ -288,15 +302,14 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
     if reason is not None:
         return full_build(con, reason)
     db = _database(con)
-    months = _months(con, _new_files(outcomes, PROGRAM_KINDS))
-    report = BuildReport(mode="incremental", reason="new program records", record_months=months)
     con.execute("create or replace temp table _old_periods as select * from int_periods")
     con.execute(
         "create or replace temp table _old_period_lines as select * from int_period_lines"
     )
-    con.execute(
-        "create or replace temp table _new_months as select unnest(?::date[]) as month", [months]
-    )
+    pairs = _record_scope(con, _new_files(outcomes, PROGRAM_KINDS))
+    months = sorted({month for month, _ in pairs})
+    report = BuildReport(mode="incremental", reason="new program records", record_months=months,
+                         record_scope=pairs)
     try:
         for name in rebuilt_before():
             _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
@@ -304,26 +317,31 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
         if problem is not None:
             return full_build(con, problem)
         report.periods = _scope_periods(con)
-        if months:
+        if pairs:
             _rebuild_record_months(con, report, db)
         if report.periods:
             _rebuild_periods(con, report, db)
         for name in rebuilt_after():
             _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
     finally:
-        for table in ("_old_periods", "_old_period_lines", "_new_months", "_scope"):
+        for table in TEMP_TABLES:
             con.execute(f"drop table if exists temp.main.{table}")
     _store_fingerprint(con, fingerprint(con), "incremental")
     log.info(
-        "incremental build: %d period(s) %s from %d record month(s)",
-        len(report.periods), [p.isoformat() for p in report.periods], len(months),
+        "incremental build: %d period(s) %s (%s households) from %d record month(s) %s",
+        len(report.periods), [p.isoformat() for p in report.periods],
+        "all" if report.households is None else report.households, len(months),
+        [(m.isoformat(), p) for m, p in pairs],
     )
     return report
 
 
 def _scope_periods(con: duckdb.DuckDBPyConnection) -> list[date]:
-    """Reported periods to recompute: new ones, those whose poverty line changed in any
-    kab/kota (``int_period_lines``), and those whose reach window holds a new record month."""
+    """Reported periods to recompute (temporary table ``_scope``): those that are new or whose
+    ``int_periods`` row changed, those whose poverty line changed in any kab/kota
+    (``int_period_lines``), all ``whole`` (every household recomputed), and those whose reach
+    window holds a changed record month (``whole`` false: only the households whose
+    ``int_program_monthly`` rows changed may differ)."""
     con.execute(
         """
         create or replace temp table _scope as
@@ -333,61 +351,113 @@ def _scope_periods(con: duckdb.DuckDBPyConnection) -> list[date]:
                 union all
                 (select * from _old_period_lines except select * from int_period_lines)
             )
+        ),
+        changed_periods as (
+            select period from (select * from int_periods except select * from _old_periods)
+            union
+            select period from changed_lines
+        ),
+        scope as (
+            select
+                n.period,
+                n.period in (select period from changed_periods) as whole,
+                exists (select 1 from _new_months as m
+                        where m.month between n.window_start and n.period) as windowed
+            from int_periods as n
         )
-        select n.period
-        from int_periods as n
-        left join _old_periods as o on o.period = n.period
-        where o.period is null
-            or n.period in (select period from changed_lines)
-            or exists (select 1 from _new_months as m
-                       where m.month between n.window_start and n.period)
-        order by n.period
+        select period, whole from scope where whole or windowed order by period
         """
     )
     return [r[0] for r in con.execute("select period from _scope order by period").fetchall()]
 
 
-#: The rows of a ``scoped_inputs`` table (a record_month model's header) that shadow it while the
-#: model is recomputed for the new months. ``program_records``: the new months' records, and every
-#: record sharing a correction key (program, NIK, stage) with one of them (its corrections, which
-#: may lie in other months; the rows the model computes for other months are not kept). Matching
-#: looks them up in the snapshots' ``int_match_index``, which an incremental build keeps (built
-#: once per registry snapshot).
-SCOPED_INPUTS: dict[str, str] = {
-    "program_records": (
-        "with in_months as (select * from {db}.main.program_records "
-        "where cast(date_trunc('month', period) as date) in (select month from _new_months)), "
-        "keys as (select distinct program, nik, stage from in_months "
-        "where source_kind = 'disbursements' and nik is not null and stage is not null) "
-        "select * from in_months union "
-        "select r.* from {db}.main.program_records as r join keys on keys.program = r.program "
-        "and keys.nik = r.nik and keys.stage = r.stage where r.source_kind = 'disbursements'"
-    ),
-}
+def _matching(alias: str, columns: Sequence[str], table: str) -> str:
+    """A condition: the row ``alias`` has its ``columns`` among the rows of ``table``."""
+    cols = ", ".join(columns)
+    qualified = ", ".join(f"{alias}.{c}" for c in columns)
+    return f"({qualified}) in (select {cols} from {table})"
+
+
+def _household_models() -> tuple[str, ...]:
+    """The record_month models with a ``household_scope``: the households of their replaced
+    rows are those the household-scoped period models recompute."""
+    return tuple(m for m in graph().of_kind("record_month") if graph()[m].household_scope)
 
 
 def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
-    """Replace the ``kind record_month`` models' rows of the new record months (their
-    ``scope`` column), their ``scoped_inputs`` shadowed by those months' rows."""
+    """Replace the ``kind record_month`` models' rows of the changed (record month, program)
+    pairs (their ``scope`` columns against ``_record_scope``), their ``scoped_inputs`` shadowed
+    by those pairs' rows (``transforms/scoped/<input>.sql``). The households (``household_scope``)
+    of the replaced and of the new rows are kept in ``_affected``."""
     names = graph().of_kind("record_month")
     created: list[str] = []
+    keys = {graph()[m].household_scope for m in _household_models()}
+    affected = next(iter(keys)) if len(keys) == 1 else None
+    if affected is not None:
+        cols = ", ".join(affected)
+        con.execute(f"create or replace temp table _affected as select {cols} "
+                    f"from {db}.main.{_household_models()[0]} where false")
     try:
         for table in dict.fromkeys(t for name in names for t in graph()[name].scoped_inputs):
-            select = SCOPED_INPUTS[table].format(db=db)
-            con.execute(f"create or replace temp table {table} as {select}")
+            con.execute(f"drop table if exists temp.main.{table}")
+            con.execute(f"create temp table {table} as\n{scoped_sql(table)}")
             created.append(table)
         for name in names:
             model = graph()[name]
-            months = f"{model.scope} in (select month from _new_months)"
-            con.execute(f"delete from {db}.main.{name} where {months}")
-            _timed(
-                con, report, name,
-                f"insert into {db}.main.{name} by name\nselect * from (\n{model_sql(name)}\n) "
-                f"where {months} order by {model.cluster_key or model.scope}",
+            scoped = _matching("t", model.scope, "_record_scope")
+            households = (
+                f"insert into _affected select {cols} from {db}.main.{name} as t "
+                f"where {scoped} and " + " and ".join(f"{c} is not null" for c in affected)
+                + " except select * from _affected"
+                if affected is not None and model.household_scope == affected else None
             )
+            if households:
+                con.execute(households)
+            _replace_rows(con, report, db, name, scoped)
+            if households:
+                con.execute(households)
     finally:
         for table in reversed(created):
             con.execute(f"drop table if exists temp.main.{table}")
+
+
+def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
+                  where: str) -> None:
+    """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
+    computes (under the current shadows) that match it, writing the difference only: the old
+    rows not computed again are deleted, the computed rows not there before are appended (in
+    the model's cluster order). Most rows of a recomputed unit are usually unchanged (a household
+    whose BPNT count grew keeps its status row): deleting and appending them would thin every
+    row group they sit in, which the checkpoint at the commit then rewrites."""
+    model = graph()[name]
+    order = ", ".join(f"r._row.{c}" for c in (model.cluster_key,) if c) or ", ".join(
+        f"r._row.{c}" for c in model.scope)
+    start = time.perf_counter()
+    con.execute(f"create or replace temp table _new_rows as select * from {db}.main.{name} "
+                "limit 0")
+    execute_model(con, name, f"insert into _new_rows by name\nselect * from (\n"
+                             f"{model_sql(name)}\n) as t where {where}")
+    con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, t as _row "
+                f"from {db}.main.{name} as t where {where}")
+    new = "(select n as _row from _new_rows as n)"
+    con.execute(f"delete from {db}.main.{name} where rowid in (select o._rowid from _old_rows "
+                f"as o anti join {new} as m on o._row is not distinct from m._row)")
+    execute_model(con, name, f"insert into {db}.main.{name} by name select unnest(r._row) "
+                             f"from {new} as r anti join _old_rows as o "
+                             f"on o._row is not distinct from r._row order by {order}")
+    con.execute("drop table _new_rows")
+    con.execute("drop table _old_rows")
+    report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
+    crashpoint(f"transform:{name}")
+
+
+def _household_mode(con: duckdb.DuckDBPyConnection) -> bool:
+    """True when the period models with a ``household_scope`` may be recomputed for the
+    affected households only (``_affected``): no scope period is ``whole``."""
+    if "_affected" not in {r[0] for r in con.execute(
+            "select table_name from duckdb_tables() where temporary").fetchall()}:
+        return False
+    return not con.execute("select count(*) from _scope where whole").fetchone()[0]
 
 
 def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
@@ -396,22 +466,67 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     model's rows for the scope (its SQL runs with ``int_periods`` shadowed by a temporary view of
     the scope), then shadow the table by a temporary view of the scope's rows for the models
     after it. The rows go straight to the table (no temporary copy), clustered by period (the
-    model's ``cluster_key``) like a full build's."""
+    model's ``cluster_key``) like a full build's.
+
+    In household mode (``_household_mode``) the models with a ``household_scope`` come first
+    (``_rebuild_households``) and replace the rows of the affected households only; the models
+    after them read every household of the scope's periods."""
     shadows: list[str] = []
+    periods = graph().of_kind("period")
+    household = _household_mode(con)
+    first = tuple(m for m in periods if household and graph()[m].household_scope)
     try:
         con.execute(
             f"create or replace temp view int_periods as "
             f"select * from {db}.main.int_periods where period in (select period from _scope)"
         )
         shadows.append("int_periods")
-        for name in graph().of_kind("period"):
-            scoped = f"where {graph()[name].scope} in (select period from _scope)"
-            con.execute(f"delete from {db}.main.{name} {scoped}")
-            _insert(con, report, db, name)
+        if first:
+            report.households = con.execute(
+                "select count(*) from (select distinct snapshot, household_key from _affected)"
+            ).fetchone()[0]
+            _rebuild_households(con, report, db, first, shadows)
+        for name in (*first, *(m for m in periods if m not in first)):
+            scoped = f"where {_matching('t', graph()[name].scope, '_scope')}"
+            if name not in first:
+                con.execute(f"delete from {db}.main.{name} as t {scoped}")
+                _insert(con, report, db, name)
             con.execute(
-                f"create or replace temp view {name} as select * from {db}.main.{name} {scoped}"
+                f"create or replace temp view {name} as select * from {db}.main.{name} as t "
+                f"{scoped}"
             )
             shadows.append(name)
     finally:
-        for name in reversed(shadows):
+        for name in reversed(dict.fromkeys(shadows)):
             con.execute(f"drop view if exists temp.main.{name}")
+
+
+def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
+                        models: Sequence[str], shadows: list[str]) -> None:
+    """Replace the rows of the scope's periods of ``models`` (the period models with a
+    ``household_scope``, in build order) for the affected units only: the distinct values of
+    each model's ``household_scope`` columns in ``_affected`` (households, or household and
+    program). Before each model runs, every model with a ``household_scope`` it reads is
+    shadowed by its rows of those units (and of the scope's periods); a model's rows of a unit
+    depend only on its inputs' rows of that unit (what the header key declares). The shadows of
+    the inputs that are not period models are dropped at the end."""
+    inputs: set[str] = set()
+    for name in models:
+        key = graph()[name].household_scope
+        units = f"(select distinct {', '.join(key)} from _affected)"
+        for table in graph().select(graph()[name].depends_on):
+            if not graph()[table].household_scope:
+                continue
+            where = _matching("t", key, units)
+            if graph()[table].kind == "period":
+                where += f" and {_matching('t', graph()[table].scope, '_scope')}"
+            else:
+                inputs.add(table)
+            con.execute(f"create or replace temp view {table} as select * from "
+                        f"{db}.main.{table} as t where {where}")
+            shadows.append(table)
+        scoped = f"{_matching('t', graph()[name].scope, '_scope')} and {_matching('t', key, units)}"
+        _replace_rows(con, report, db, name, scoped)
+    for table in inputs:
+        con.execute(f"drop view temp.main.{table}")
+    shadows[:] = [t for t in shadows if t not in inputs]

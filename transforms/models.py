@@ -19,10 +19,11 @@ Header keys (a key the model does not need is left out):
     what the incremental build (``transforms.incremental``) does with the model:
     ``full`` rebuilt outright by every build (after the models it reads); ``snapshot`` depends on
     the registry snapshots only, kept by an incremental build; ``record_month`` rows replaced for
-    the new records' months (its ``scope`` column; ``scoped_inputs`` are the inputs shadowed by
-    those months' rows); ``period`` rows replaced for the affected reported periods (``scope``,
-    default ``period``). ``acceptance`` marks the acceptance SQL under ``transforms/accept/``
-    (run by the ingest, not part of the mart DAG).
+    the new records' (month, program) pairs (its ``scope`` columns; ``scoped_inputs`` are the
+    inputs shadowed by those pairs' rows, ``transforms/scoped/<input>.sql``); ``period`` rows
+    replaced for the affected reported periods (``scope``, default ``(period)``).
+    ``acceptance`` marks the acceptance SQL under ``transforms/accept/`` (run by the ingest, not
+    part of the mart DAG).
 ``grain`` (columns)
     the columns one row is unique by; the sum models' key in the distributed flow.
 ``cluster_key`` (a grain column)
@@ -34,6 +35,12 @@ Header keys (a key the model does not need is left out):
 ``partition_rows`` (a quoted SQL condition, ``central`` models only)
     the model's rows are split by the kab/kota of their ``kelurahan_code`` for the partitions,
     those matching the condition; a central model the partitions read without it goes whole.
+``household_scope`` (columns)
+    the unit a row belongs to (``(snapshot, household_key)``, or with ``program``). A ``period``
+    model with it computes a unit's rows from its inputs' rows of that unit only (and from tables
+    without the key, e.g. ``int_periods``): an incremental build then replaces only the units
+    whose ``int_program_monthly`` rows changed. Its inputs that change or have the key must have
+    (at least) its columns.
 ``settings`` (``name = 'value'`` pairs)
     DuckDB settings the model's statement runs with (added to the connection's).
 
@@ -67,6 +74,9 @@ from tkpk.pull.log import DDL as PULL_LOG_DDL
 MARTS_DIR = TRANSFORMS_DIR / "marts"
 ACCEPT_DIR = TRANSFORMS_DIR / "accept"
 MACROS_PATH = TRANSFORMS_DIR / "macros.sql"
+#: ``<table>.sql``: the rows of a record_month model's scoped input that shadow it while the
+#: model is recomputed for the changed record months (``transforms.incremental``).
+SCOPED_DIR = TRANSFORMS_DIR / "scoped"
 
 #: Kinds of the marts (what the incremental build does with each) and of the acceptance SQL.
 MART_KINDS = ("full", "snapshot", "record_month", "period")
@@ -80,8 +90,9 @@ HEADER_KEYS = {
     "cluster_key": "word",
     "partition_role": "word",
     "partition_rows": "string",
-    "scope": "word",
+    "scope": "words",
     "scoped_inputs": "words",
+    "household_scope": "words",
     "settings": "pairs",
 }
 
@@ -142,8 +153,9 @@ class Model:
     cluster_key: str | None = None
     partition_role: str = "finish"
     partition_rows: str | None = None
-    scope: str | None = None
+    scope: tuple[str, ...] = ()
     scoped_inputs: tuple[str, ...] = ()
+    household_scope: tuple[str, ...] = ()
     settings: dict[str, str] = field(default_factory=dict)
     depends_on: frozenset[str] = frozenset()
 
@@ -241,10 +253,9 @@ def _check_props(props: dict, where: str) -> None:
         raise ModelError(f"{where}: partition_role {role!r} is not one of "
                          f"{', '.join(PARTITION_ROLES)}")
     grain = props.get("grain", ())
-    columns = {key: props[key] for key in ("cluster_key", "scope") if key in props}
-    if kind == "period":
-        columns.setdefault("scope", "period")
-    for key, column in columns.items():
+    columns = [("cluster_key", props["cluster_key"])] if "cluster_key" in props else []
+    columns += [("scope", c) for c in props.get("scope", ("period",) if kind == "period" else ())]
+    for key, column in columns:
         if grain and column not in grain:
             raise ModelError(f"{where}: {key} {column!r} is not a grain column")
     if role == "sum" and not grain:
@@ -252,9 +263,11 @@ def _check_props(props: dict, where: str) -> None:
     if "partition_rows" in props and role != "central":
         raise ModelError(f"{where}: partition_rows is for central models only")
     if kind == "record_month" and "scope" not in props:
-        raise ModelError(f"{where}: a record_month model needs its scope column")
+        raise ModelError(f"{where}: a record_month model needs its scope columns")
     if ("scope" in props or "scoped_inputs" in props) and kind not in ("record_month", "period"):
         raise ModelError(f"{where}: scope and scoped_inputs are for record_month/period models")
+    if "household_scope" in props and kind not in ("snapshot", "record_month", "period"):
+        raise ModelError(f"{where}: household_scope is for snapshot/record_month/period models")
 
 
 # ----------------------------------------------------------------------------- dependencies
@@ -332,8 +345,9 @@ def load_model(path: Path) -> Model:
         cluster_key=props.get("cluster_key"),
         partition_role=props.get("partition_role", "finish"),
         partition_rows=props.get("partition_rows"),
-        scope=props.get("scope", "period" if props["kind"] == "period" else None),
+        scope=props.get("scope", ("period",) if props["kind"] == "period" else ()),
         scoped_inputs=props.get("scoped_inputs", ()),
+        household_scope=props.get("household_scope", ()),
         settings=props.get("settings", {}),
         depends_on=depends,
     )
@@ -444,6 +458,15 @@ def _check_graph(graph: ModelGraph) -> None:
                              f"{sorted(reads & changing)}")
         if model.kind == "record_month" and reads & set(graph.of_kind("period")):
             raise ModelError(f"{where}: a record_month model reads period model(s)")
+        if model.kind == "period" and model.household_scope:
+            other = sorted(
+                m for m in model.depends_on & graph.models.keys()
+                if (graph[m].kind in ("period", "record_month") or graph[m].household_scope)
+                and not set(model.household_scope) <= set(graph[m].household_scope)
+            )
+            if other:
+                raise ModelError(f"{where}: a household_scope model reads changing or "
+                                 f"household model(s) without its household_scope {other}")
         direct = model.depends_on & graph.models.keys()
         if model.partition_role == "central":
             later = direct - set(graph.with_role("central"))
@@ -485,6 +508,9 @@ def load_graph(
         for table in model.scoped_inputs:
             if table not in model.depends_on:
                 raise ModelError(f"{model.path.name}: scoped input {table!r} is not read")
+            if not (SCOPED_DIR / f"{table}.sql").is_file():
+                raise ModelError(f"{model.path.name}: scoped input {table!r} has no "
+                                 f"{SCOPED_DIR.name}/{table}.sql (its rows for the new months)")
     order = _sort(loaded, published)
     graph = ModelGraph({name: loaded[name] for name in order}, dict(sources), published)
     _check_graph(graph)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import re
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -47,6 +46,7 @@ from tkpk.db import sql_literal
 from tkpk.ingest.reading import MALFORMED_ERROR_KEY
 from tkpk.ingest.schema import ACCEPTANCE
 from tkpk.ingest.scratch import RunScratch
+from tkpk.ingest.tables import INGEST_TABLES, SCRATCH_TABLES, TABLES_BY_NAME
 from tkpk.publish.atomic import crashpoint
 from tkpk.validation import (
     DEFAULT_BATCH_ROWS,
@@ -55,6 +55,7 @@ from tkpk.validation import (
     nulled_columns,
     validate_table,
 )
+from transforms.sql import render_sql
 
 log = logging.getLogger(__name__)
 
@@ -82,47 +83,9 @@ EXTRA_ROW_REASONS = {
 #: its raw value (shared/spec/raw-extracts.md, "Two severities").
 PERSONAL_COLUMNS = ("NIK", "NO_KK", "NAMA", "ALAMAT", "TANGGAL_LAHIR")
 
-#: Output tables of the ingest (docs/architecture.md), created when missing.
-TABLE_DDL: dict[str, str] = {
-    "registry_households": """
-        snapshot date, id_keluarga varchar, no_kk varchar, kelurahan_code varchar,
-        alamat varchar, rt smallint, rw smallint, jumlah_anggota smallint,
-        pengeluaran_per_kapita decimal(18, 2), desil tinyint, luas_lantai decimal(12, 2),
-        jenis_lantai tinyint, jenis_dinding tinyint, sumber_air_minum tinyint,
-        sumber_penerangan tinyint, bahan_bakar_masak tinyint, fasilitas_bab tinyint,
-        tanggal_pendataan date, file_id integer, row_number bigint""",
-    "registry_members": """
-        snapshot date, id_keluarga varchar, nik varchar, nama varchar, jenis_kelamin varchar,
-        tanggal_lahir date, hubungan_keluarga tinyint, pendidikan_tertinggi tinyint,
-        status_sekolah tinyint, jaminan_kesehatan tinyint, disabilitas tinyint,
-        status_bekerja tinyint, file_id integer, row_number bigint""",
-    "program_records": """
-        program varchar, source_kind varchar, record_date date, period date, nik varchar,
-        no_kk varchar, kelurahan_code varchar, amount_idr decimal(18, 2), status varchar,
-        funding_source varchar, channel varchar, stage smallint, file_id integer,
-        row_number bigint""",
-    "quarantine": """
-        file_id integer, kind varchar, row_number bigint, reasons varchar[], raw_values json,
-        load_id varchar""",
-    "duplicate": """
-        file_id integer, kind varchar, row_number bigint, duplicate_of_file_id integer,
-        duplicate_of_row bigint, load_id varchar""",
-    "flagged_field": """
-        file_id integer, kind varchar, row_number bigint, column_name varchar, reason varchar,
-        raw_value varchar, load_id varchar, period date,
-        kelurahan_code varchar, id_keluarga varchar""",
-    "snapshot_status": "snapshot date, usable boolean, note varchar",
-    "ingest_data_quality": """
-        run_id varchar, file_name varchar, kind varchar, sha256 varchar, file_outcome varchar,
-        file_reason varchar, rows_read bigint, accepted bigint, quarantined bigint,
-        duplicate bigint, skipped_lines bigint""",
-    "ingest_data_quality_reason": """
-        run_id varchar, file_name varchar, sha256 varchar, reason varchar, rows bigint""",
-    "member_nik_as_read": "sha256 varchar, row_number bigint, nik_as_read varchar",
-    "ingest_file_note": """
-        run_id varchar, file_name varchar, sha256 varchar, reason varchar, note varchar,
-        rows bigint""",
-}
+#: Output tables of the ingest (docs/architecture.md), created when missing: column list of each,
+#: generated from the registry ``tkpk.ingest.tables``.
+TABLE_DDL: dict[str, str] = {t.name: t.ddl() for t in INGEST_TABLES}
 
 #: SQL of the 64-bit hash that groups program rows before their values are compared
 #: (``{}``: the values; tests replace it with a colliding one to prove that equal hashes alone
@@ -357,32 +320,16 @@ def _process(
 
 
 def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) -> None:
-    """``ingest_batch``: the files to process, with their order and their ``ingest_file`` facts."""
+    """``ingest_batch`` (``transforms/accept/ingest_batch.sql``): the files to process, with
+    their order and their ``ingest_file`` facts; the run's empty scratch tables
+    (``tkpk.ingest.tables.SCRATCH_TABLES``)."""
     con.execute(
-        """
-        create or replace temp table _batch_input as
-        select unnest(?::varchar[]) as sha256, unnest(?::integer[]) as file_order,
-            unnest(?::varchar[]) as staged
-        """,
-        [
-            [o.sha256 for o in loaded],
-            list(range(len(loaded))),
-            [getattr(o, "staged", None) for o in loaded],
-        ],
+        f"create or replace temp table ingest_batch as {render('ingest_batch')}",
+        {
+            "sha256": [o.sha256 for o in loaded],
+            "staged": [getattr(o, "staged", None) for o in loaded],
+        },
     )
-    con.execute(
-        """
-        create or replace temp table ingest_batch as
-        with final as (
-            select f.load_id, f.file_id, f.sha256, f.file_name, f.kind, b.file_order, f.period,
-                   f.period_end, f.program, f.channel, f.stage, b.staged
-            from _batch_input as b
-            join ingest_file as f on f.sha256 = b.sha256
-        )
-        select * from final
-        """
-    )
-    con.execute("drop table _batch_input")
     known = {row[0] for row in con.execute("select sha256 from ingest_batch").fetchall()}
     missing = [o.file_name for o in loaded if o.sha256 not in known]
     if missing:
@@ -390,15 +337,8 @@ def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) 
             f"loaded files without an ingest_file row: {', '.join(missing)}; "
             "the raw loader must record every file it loads"
         )
-    con.execute(
-        "create or replace temp table _row_reason (row_id bigint, reason varchar, "
-        "severity varchar, column_name varchar, nulls varchar)"
-    )
-    con.execute(
-        "create or replace temp table _reason_count "
-        "(file_id integer, reason varchar, rows bigint)"
-    )
-    con.execute("create or replace temp table _staged_count (sha256 varchar, rows bigint)")
+    for table in SCRATCH_TABLES:
+        con.execute(f"create or replace temp table {table.name} ({table.ddl()})")
 
 
 # ------------------------------------------------------------------------------ per kind
@@ -485,10 +425,6 @@ def _process_kind(
 
 # ------------------------------------------------------------------ the rules (transforms/accept)
 
-#: ``{{name}}`` in a file of ``transforms/accept/``: filled by :func:`render`.
-_PLACEHOLDER = re.compile(r"\{\{\s*(\w+)\s*\}\}")
-
-
 def render(name: str, **values: str) -> str:
     """The SELECT of ``transforms/accept/<name>.sql`` with its placeholders filled.
 
@@ -498,20 +434,12 @@ def render(name: str, **values: str) -> str:
     loops); a value may itself hold placeholders (a kind's ``ids_as_read`` names the nulled
     columns), filled the same way. A placeholder without a value is an error naming the file.
     """
-    text = (ACCEPT_DIR / f"{name}.sql").read_text(encoding="utf-8").strip().rstrip(";")
-    for _ in range(2):
-        missing = sorted(set(_PLACEHOLDER.findall(text)) - values.keys())
-        if missing:
-            raise KeyError(f"transforms/accept/{name}.sql: no value for {', '.join(missing)}")
-        text = _PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
-    if _PLACEHOLDER.search(text):
-        raise KeyError(f"transforms/accept/{name}.sql: placeholders nested too deep")
-    return text
+    return render_sql(f"{ACCEPT_DIR.name}/{name}", **values)
 
 
 def _table_types(table: str) -> dict[str, str]:
-    """Column -> type of an ingest output table, from ``TABLE_DDL``."""
-    return dict(re.findall(r"(\w+)\s+(\w+(?:\(\d+,\s*\d+\))?(?:\[\])?)", TABLE_DDL[table]))
+    """Column -> type of an ingest output table (the registry ``tkpk.ingest.tables``)."""
+    return TABLES_BY_NAME[table].types()
 
 
 def _rule_values(kind: str) -> dict[str, str]:
@@ -647,62 +575,58 @@ def _record_quality(
     outcomes: list[FileOutcomeLike],
     counts: dict[str, tuple[int, int, int]],
 ) -> list[FileQuality]:
-    """Write one ``ingest_data_quality`` row per file of the run (``counts``: sha256 ->
-    accepted, quarantined, duplicate rows written for it)."""
-    rows: list[FileQuality] = []
-    for o in outcomes:
-        accepted, quarantined, duplicate = counts.get(o.sha256, (0, 0, 0))
-        loaded = o.outcome == "loaded"
-        rows.append(
-            FileQuality(
-                run_id=run_id,
-                file_name=o.file_name,
-                kind=o.kind,
-                sha256=o.sha256,
-                file_outcome=o.outcome,
-                file_reason=o.reason,
-                rows_read=int(o.rows_read or 0) if o.outcome != "already_loaded" else 0,
-                accepted=accepted if loaded else 0,
-                quarantined=quarantined if loaded else 0,
-                duplicate=duplicate if loaded else 0,
-                skipped_lines=int(o.skipped_lines or 0) if o.outcome != "already_loaded" else 0,
-            )
-        )
-    if rows:
-        con.executemany(
-            "insert into ingest_data_quality values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                [
-                    r.run_id,
-                    r.file_name,
-                    r.kind,
-                    r.sha256,
-                    r.file_outcome,
-                    r.file_reason,
-                    r.rows_read,
-                    r.accepted,
-                    r.quarantined,
-                    r.duplicate,
-                    r.skipped_lines,
-                ]
-                for r in rows
-            ],
-        )
+    """Write one ``ingest_data_quality`` row per file of the run
+    (``transforms/accept/ingest_data_quality.sql``; ``counts``: sha256 -> accepted, quarantined,
+    duplicate rows written for it) and return them in the outcomes' order."""
+    if not outcomes:
+        return []
+    written = [counts.get(o.sha256, (0, 0, 0)) for o in outcomes]
+    con.execute(
+        f"create or replace temp table _file_quality as {render('ingest_data_quality')}",
+        {
+            "run_id": run_id,
+            "file_name": [o.file_name for o in outcomes],
+            "kind": [o.kind for o in outcomes],
+            "sha256": [o.sha256 for o in outcomes],
+            "file_outcome": [o.outcome for o in outcomes],
+            "file_reason": [o.reason for o in outcomes],
+            "rows_read": [o.rows_read for o in outcomes],
+            "skipped_lines": [o.skipped_lines for o in outcomes],
+            "accepted": [w[0] for w in written],
+            "quarantined": [w[1] for w in written],
+            "duplicate": [w[2] for w in written],
+        },
+    )
+    con.execute(
+        "insert into ingest_data_quality by name "
+        "select * exclude (file_order) from _file_quality order by file_order"
+    )
+    cursor = con.execute("select * exclude (file_order) from _file_quality order by file_order")
+    names = [d[0] for d in cursor.description]
+    rows = [FileQuality(**dict(zip(names, row, strict=True))) for row in cursor.fetchall()]
+    con.execute("drop table _file_quality")
     return rows
 
 
 def _record_notes(
     con: duckdb.DuckDBPyConnection, run_id: str, outcomes: list[FileOutcomeLike]
 ) -> None:
-    """Write ``ingest_file_note`` (run x entry x note): the raw loader's file notes
-    (``file_ignored`` with why, ``sheet_ignored`` with the sheet's name and non-empty rows)."""
-    rows = [
-        [run_id, o.file_name, o.sha256, n.reason, n.note, n.rows]
-        for o in outcomes
-        for n in getattr(o, "notes", ())
-    ]
-    if rows:
-        con.executemany("insert into ingest_file_note values (?, ?, ?, ?, ?, ?)", rows)
+    """Write ``ingest_file_note`` (run x entry x note, ``transforms/accept/ingest_file_note.sql``):
+    the raw loader's file notes (``file_ignored`` with why, ``sheet_ignored`` with the sheet's
+    name and non-empty rows)."""
+    notes = [(o, n) for o in outcomes for n in getattr(o, "notes", ())]
+    if notes:
+        con.execute(
+            f"insert into ingest_file_note by name {render('ingest_file_note')}",
+            {
+                "run_id": run_id,
+                "file_name": [o.file_name for o, _ in notes],
+                "sha256": [o.sha256 for o, _ in notes],
+                "reason": [n.reason for _, n in notes],
+                "note": [n.note for _, n in notes],
+                "rows": [n.rows for _, n in notes],
+            },
+        )
 
 
 def _record_reasons(con: duckdb.DuckDBPyConnection, run_id: str) -> dict[str, int]:

@@ -34,8 +34,8 @@ from tkpk.ingest.files import (
     RawFile,
     discover_all,
     resolve_program,
-    sha256_of,
 )
+from tkpk.ingest.hash_cache import HashCache
 from tkpk.ingest.reading import (
     MALFORMED_ERROR_KEY,
     MALFORMED_LINE_KEY,
@@ -237,12 +237,13 @@ def load_new_files(
     sequence = 0
     references: dict[str, pa.Table] | None = None
     found, ignored = discover_all(settings.raw_dir)
+    hashes = HashCache(settings.raw_hash_cache)
     outcomes.extend(_ignored(entry) for entry in ignored)
     for index, raw in enumerate(found):
         if on_file is not None:
             on_file(index, len(found), raw.name)
         try:
-            sha = sha256_of(raw.path)
+            sha = hashes.sha256(raw.path)
         except OSError as error:
             outcomes.append(_unopenable(raw, error))
             continue
@@ -291,6 +292,7 @@ def load_new_files(
             outcome.rows_read,
             outcome.skipped_lines,
         )
+    hashes.save()
     for outcome in outcomes:
         if outcome.outcome == "ignored":
             log.warning("%s: ignored: %s", outcome.file_name, outcome.message)

@@ -1448,19 +1448,12 @@ def dictionary_rows(pack: str) -> list[dict[str, str]]:
 
 
 def spreadsheet_safe(value: object) -> str:
-    """A cell value that a spreadsheet will not run as a formula (OWASP CSV injection)."""
+    """A cell value that a spreadsheet will not run as a formula (OWASP CSV injection; the SQL
+    twin is the macro ``spreadsheet_safe`` of ``transforms/publish/macros.sql``)."""
     text = "" if value is None else str(value)
     if text and text[0] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + text
     return text
-
-
-def spreadsheet_safe_sql(expression: str) -> str:
-    """SQL twin of ``spreadsheet_safe`` for a VARCHAR expression (null stays null)."""
-    return (
-        f"case when left({expression}, 1) in ('=', '+', '-', '@', chr(9), chr(13)) "
-        f"then chr(39) || {expression} else {expression} end"
-    )
 
 
 def render_csv(pack: str) -> str:

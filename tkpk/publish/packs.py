@@ -46,6 +46,7 @@ from tkpk.publish.dictionary import (
     RESTRICTED,
     Table,
 )
+from transforms.sql import render_sql
 
 log = logging.getLogger(__name__)
 
@@ -117,18 +118,23 @@ def check_sources(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def _export_select(table: Table) -> str:
-    """SELECT of the restricted export of ``table`` (typed, key-ordered; free text such as raw
-    file names neutralised against spreadsheet formula injection)."""
+    """SELECT of the restricted export of ``table`` (``transforms/publish/restricted_table.sql``:
+    typed, key-ordered; free text such as raw file names neutralised against spreadsheet formula
+    injection; needs ``suppression.install_rules`` on the connection)."""
     items = []
     for column in table.columns:
         if column.name == "household_pseudonym":
             items.append(f"{pseudonym.hmac_sql(_q(column.warehouse_name))} as household_pseudonym")
         elif column.free_text:
-            items.append(f"{dictionary.spreadsheet_safe_sql(_q(column.name))} as {_q(column.name)}")
+            items.append(f"spreadsheet_safe({_q(column.name)}) as {_q(column.name)}")
         else:
             items.append(f"cast({_q(column.name)} as {column.type}) as {_q(column.name)}")
-    order = ", ".join(_q(k) for k in table.key)
-    return f"select {', '.join(items)} from {_q(table.name)} order by {order}"
+    return render_sql(
+        "publish/restricted_table",
+        columns=", ".join(items),
+        table=_q(table.name),
+        key=", ".join(_q(k) for k in table.key),
+    )
 
 
 def write_restricted(
@@ -136,6 +142,7 @@ def write_restricted(
 ) -> dict[str, int]:
     """Write every restricted table as Parquet; rows per table."""
     folder.mkdir(parents=True)
+    suppression.install_rules(con)
     rows = {}
     for table in dictionary.pack_tables(RESTRICTED):
         path = folder / f"{table.name}.parquet"
@@ -217,15 +224,13 @@ def audit_bappeda(con: duckdb.DuckDBPyConnection, restricted: Path, folder: Path
     suppressible column: counts of 1–4 shown, ratios shown on a small denominator or numerator,
     values shown although flagged, and flags that do not match a withheld value.
     """
+    suppression.install_rules(con)
     problems = []
     exported = {p.stem for p in folder.glob("*.parquet")}
     expected = {t.name for t in dictionary.pack_tables(BAPPEDA)}
     if exported != expected:
         problems.append(f"Bappeda tables {sorted(exported)} differ from {sorted(expected)}")
     for table in dictionary.pack_tables(BAPPEDA):
-        b = f"read_parquet({sql_literal(folder / f'{table.name}.parquet')})"
-        r = f"read_parquet({sql_literal(restricted / f'{table.name}.parquet')})"
-        keys = ", ".join(_q(k) for k in table.key)
         small = []
         checks: list[tuple[str, str]] = []
         for column in table.columns:
@@ -234,17 +239,10 @@ def audit_bappeda(con: duckdb.DuckDBPyConnection, restricted: Path, folder: Path
             name = _q(column.name)
             flag = _q(dictionary.flag_column(column.name))
             if column.kind == "count":
-                checks.append((f"b.{name} between 1 and 4", f"{column.name}: count of 1–4 shown"))
+                checks.append((f"small_count(b.{name})", f"{column.name}: count of 1–4 shown"))
             if column.kind == "ratio":
-                numerator = (
-                    f" or coalesce(({column.numerator}) between 1 and 4, false)"
-                    if column.numerator else ""
-                )
                 alias = _q(f"small_{column.name}")
-                small.append(
-                    f"coalesce(({column.denominator}) < {MIN_DENOMINATOR}, true){numerator} "
-                    f"as {alias}"
-                )
+                small.append(f"{suppression.suppression_condition(column)} as {alias}")
                 checks.append(
                     (f"r.{alias} and b.{name} is not null",
                      f"{column.name}: ratio on a small denominator or numerator shown")
@@ -254,13 +252,18 @@ def audit_bappeda(con: duckdb.DuckDBPyConnection, restricted: Path, folder: Path
                 (f"b.{flag} <> (b.{name} is null and r.{name} is not null)",
                  f"{column.name}: flag does not match a withheld value")
             )
-        items = [f"(select count(*) from {b})", "(select count(*) from r)", "count(*)"]
-        items += [f"count(*) filter (where {condition})" for condition, _ in checks]
-        small_items = "".join(f", {item}" for item in small)
-        row = con.execute(
-            f"with r as (select *{small_items} from {r}) "
-            f"select {', '.join(items)} from {b} b join r using ({keys})"
-        ).fetchone()
+        sql = render_sql(
+            "publish/bappeda_audit",
+            bappeda=f"read_parquet({sql_literal(folder / f'{table.name}.parquet')})",
+            restricted=f"read_parquet({sql_literal(restricted / f'{table.name}.parquet')})",
+            small="".join(f", {item}" for item in small),
+            checks="".join(
+                f", count(*) filter (where {condition}) as check_{i}"
+                for i, (condition, _) in enumerate(checks)
+            ),
+            key=", ".join(_q(k) for k in table.key),
+        )
+        row = con.execute(sql).fetchone()
         if not row[0] == row[1] == row[2]:
             problems.append(f"{table.name}: rows differ from the restricted pack ({row[:3]})")
         for (_, label), bad in zip(checks, row[3:], strict=True):
@@ -304,8 +307,7 @@ def period_range(con: duckdb.DuckDBPyConnection, folder: Path) -> tuple[str | No
         and t.name not in dictionary.DATA_QUALITY_TABLES  # periods of the inputs, not figures
     ]
     first, last = con.execute(
-        f"select cast(min(period) as varchar), cast(max(period) as varchar) "
-        f"from ({' union all '.join(parts)})"
+        render_sql("publish/period_range", periods=" union all ".join(parts))
     ).fetchone()
     return first, last
 

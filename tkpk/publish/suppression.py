@@ -36,37 +36,50 @@ from tkpk.publish.dictionary import (
     exported_columns,
     flag_column,
 )
+from transforms.sql import render_sql
 
 
 def _quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def small_count_sql(expression: str) -> str:
-    """SQL: ``expression`` is a count from 1 to 4 (false when null)."""
-    return f"coalesce(({expression}) between {MIN_COUNT} and {MAX_SMALL_COUNT}, false)"
+def install_rules(con) -> None:
+    """Install the disclosure-control rules and export forms (``transforms/publish/macros.sql``:
+    ``small_count``, ``small_denominator``, ``withheld_value``, ``withheld_flag``,
+    ``spreadsheet_safe``) on ``con``, with the limits of the data dictionary. The publish queries
+    of ``transforms/publish/`` call them."""
+    con.execute(
+        render_sql(
+            "publish/macros",
+            min_count=str(MIN_COUNT),
+            max_small_count=str(MAX_SMALL_COUNT),
+            min_denominator=str(MIN_DENOMINATOR),
+        )
+    )
 
 
 def suppression_condition(column: Column) -> str | None:
-    """SQL: the value of ``column`` must be withheld (None: never suppressed)."""
+    """SQL: the value of ``column`` must be withheld, by the rules of
+    ``transforms/publish/macros.sql`` (None: never suppressed)."""
     if not column.suppressible:
         return None
     if column.kind == "count":
-        return small_count_sql(_quote(column.name))
+        return f"small_count({_quote(column.name)})"
     if column.kind == "amount":
-        return small_count_sql(_quote(column.basis or column.name))
+        return f"small_count({_quote(column.basis or column.name)})"
     if column.kind == "ratio":
-        condition = f"coalesce(({column.denominator}) < {MIN_DENOMINATOR}, true)"
+        condition = f"small_denominator({column.denominator})"
         if column.numerator:
-            condition += f" or {small_count_sql(column.numerator)}"
+            condition += f" or small_count({column.numerator})"
         return f"({condition})"
     return None
 
 
 def bappeda_items(table: Table, withheld, prefix: str = "") -> list[str]:
-    """SELECT items of the Bappeda version of ``table``: every suppressible column as null where
-    the SQL condition ``withheld(column)`` holds, followed by its ``<column>_suppressed`` flag
-    (true only where a value was withheld). ``prefix`` qualifies the source columns."""
+    """SELECT items of the Bappeda version of ``table``: every suppressible column as
+    ``withheld_value`` (null where the SQL condition ``withheld(column)`` holds) followed by its
+    ``<column>_suppressed`` flag (``withheld_flag``: true only where a value was withheld).
+    ``prefix`` qualifies the source columns."""
     items: list[str] = []
     for column in table.columns:
         name = _quote(column.name)
@@ -75,10 +88,9 @@ def bappeda_items(table: Table, withheld, prefix: str = "") -> list[str]:
             items.append(f"{value} as {name}")
             continue
         condition = withheld(column)
-        items.append(f"case when {condition} then null else {value} end as {name}")
+        items.append(f"withheld_value({value}, {condition}) as {name}")
         items.append(
-            f"coalesce(({condition}) and {value} is not null, false) "
-            f"as {_quote(flag_column(column.name))}"
+            f"withheld_flag({value}, {condition}) as {_quote(flag_column(column.name))}"
         )
     expected = [c.name for c in exported_columns(table, BAPPEDA)]
     assert len(items) == len(expected), "flag columns out of step with the dictionary"
@@ -87,10 +99,14 @@ def bappeda_items(table: Table, withheld, prefix: str = "") -> list[str]:
 
 def suppressed_select(table: Table, source_sql: str) -> str:
     """A SELECT giving ``table`` from ``source_sql`` (unsuppressed) with primary suppression only
-    (the Bappeda pack adds secondary suppression: ``suppress_tables``)."""
-    items = bappeda_items(table, suppression_condition)
-    order = ", ".join(_quote(k) for k in table.key)
-    return f"select {', '.join(items)} from {source_sql} order by {order}"
+    (``transforms/publish/bappeda_primary.sql``; needs :func:`install_rules` on the connection;
+    the Bappeda pack adds secondary suppression: ``suppress_tables``)."""
+    return render_sql(
+        "publish/bappeda_primary",
+        columns=", ".join(bappeda_items(table, suppression_condition)),
+        source=source_sql,
+        key=_order(table),
+    )
 
 
 # --------------------------------------------------------------------------- secondary suppression
@@ -632,7 +648,9 @@ def read_for_suppression(
     con, tables: list[Table], source: dict[str, str]
 ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, np.ndarray]]]:
     """Each table's key columns and suppressible values (DOUBLE), ordered by key, with the
-    primary suppression flags evaluated in SQL on the unsuppressed values."""
+    primary suppression flags evaluated in SQL on the unsuppressed values
+    (``transforms/publish/suppression_input.sql``)."""
+    install_rules(con)
     frames, primary = {}, {}
     for table in tables:
         items = [_quote(k) for k in table.key]
@@ -646,9 +664,13 @@ def read_for_suppression(
             items.append(f"cast({_quote(column.name)} as double) as {_quote(column.name)}")
             items.append(f"({condition}) as {_quote('__p__' + column.name)}")
             conditions.append(column.name)
-        frame = con.execute(
-            f"select {', '.join(items)} from {source[table.name]} order by {_order(table)}"
-        ).df()
+        sql = render_sql(
+            "publish/suppression_input",
+            columns=", ".join(items),
+            source=source[table.name],
+            key=_order(table),
+        )
+        frame = con.execute(sql).df()
         primary[table.name] = {
             name: frame.pop("__p__" + name).fillna(False).to_numpy(dtype=bool)
             for name in conditions
@@ -658,16 +680,16 @@ def read_for_suppression(
 
 
 def final_select(table: Table, source_sql: str, flags_relation: str) -> str:
-    """The Bappeda SELECT of ``table``: values withheld where ``flags_relation`` (``__row`` and
-    one BOOLEAN per suppressible column, rows numbered in key order from 0) says so."""
+    """The Bappeda SELECT of ``table`` (``transforms/publish/bappeda_table.sql``): values
+    withheld where ``flags_relation`` (``__row`` and one BOOLEAN per suppressible column, rows
+    numbered in key order from 0) says so."""
     items = bappeda_items(table, lambda column: f"f.{_quote(column.name)}", prefix="r.")
-    numbered = (
-        f"(select row_number() over (order by {_order(table)}) - 1 as __row, * "
-        f"from {source_sql})"
-    )
-    return (
-        f"select {', '.join(items)} from {numbered} r join {flags_relation} f using (__row) "
-        f"order by {', '.join('r.' + _quote(k) for k in table.key)}"
+    return render_sql(
+        "publish/bappeda_table",
+        columns=", ".join(items),
+        source=source_sql,
+        flags=flags_relation,
+        key=_order(table),
     )
 
 

@@ -230,7 +230,6 @@ def load_report_data(
         boundaries=boundaries,
         coverage=_optional_table(pack, "data_coverage", chosen),
         profile=table("poverty_profile", period=chosen) if pack.has("poverty_profile") else None,
-        transitions=_numeric(pack.sql("select * from poverty_transitions order by "
-                                      "snapshot_from, area_code"))
+        transitions=_numeric(pack.sql(read_sql("analysis/pack_transitions")))
         if pack.has("poverty_transitions") else None,
     )

@@ -33,6 +33,7 @@ from tkpk.synth.render import (
     write_csv_stream,
     write_xlsx,
 )
+from transforms.sql import render_sql
 
 #: Canonical columns whose SQL value is an integer code.
 CODE_COLUMNS = (
@@ -349,9 +350,9 @@ def column_sql(job: Job, ctx: RenderContext, column: str) -> tuple[str, str | No
     return text, typed, cell
 
 
-def _from_clause(job: Job) -> str:
-    """Every lookup is already a column of ``t`` (gathered in Arrow), so no join is needed."""
-    return "t"
+def _cells(exprs: list[str]) -> str:
+    """Select items of cell expressions, named ``c0``, ``c1``, ... in order."""
+    return ", ".join(f"{e} as c{i}" for i, e in enumerate(exprs))
 
 
 def _override_column(n: int, rows: list[int], values: list[str]) -> pa.Array:
@@ -462,7 +463,7 @@ def _render_csv(job: Job, ctx: RenderContext, path: Path, headers: list[str], ex
         for c, (e, _, _) in zip(job.style.columns, exprs, strict=True)
     ]
     line = csv_line_sql(pairs, fmt.delimiter, fmt.quote_all, fmt.newline)
-    sql = f"select {line} as line, t.uid from {_from_clause(job)}"
+    sql = render_sql("synth/synth_csv_lines", line=line)
     write_csv_stream(ctx.con, path, fmt, head, sql, tail)
 
 
@@ -477,7 +478,7 @@ def _render_xlsx(job: Job, ctx: RenderContext, path: Path, headers, exprs, overr
             selects.append(f"coalesce({over}, '') ")
             selects.append(typed)
             kinds.append(cell)
-    sql = f"select {', '.join(selects)} from {_from_clause(job)} order by t.uid"
+    sql = render_sql("synth/synth_sheet_rows", cells=_cells(selects))
     raw = ctx.con.sql(sql).fetchall()
     typed_cols = [k != "text" for k in kinds]
 
@@ -525,11 +526,8 @@ def _logged_values(job: Job, ctx: RenderContext, exprs) -> dict[tuple[int, str],
         return out
     rows = sorted({r for r, _ in wanted})
     ctx.con.register("wanted_src", pa.table({"uid": pa.array([r - 1 for r in rows], pa.int64())}))
-    select = ", ".join(exprs[index[c]][0] for c in cols)
-    records = ctx.con.sql(
-        f"select t.uid, {select} from {_from_clause(job)} semi join wanted_src w on w.uid = t.uid "
-        "order by t.uid"
-    ).fetchall()
+    cells = _cells([exprs[index[c]][0] for c in cols])
+    records = ctx.con.sql(render_sql("synth/synth_logged_cells", cells=cells)).fetchall()
     ctx.con.unregister("wanted_src")
     for record in records:
         for j, c in enumerate(cols):

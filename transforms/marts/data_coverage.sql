@@ -1,5 +1,5 @@
 /* MODEL (
-    kind full,
+    kind period,
     grain (period, area_code)
 ) */
 -- data_coverage: how much of the registry the figures of each period stand on, so that no reader
@@ -24,6 +24,8 @@
 --     NULL on a province row whose kab/kota use different lines), poverty_line_scope its scope
 --     (kabkota, or province / national: borrowed from a wider area).
 -- Every level is aggregated through int_area_hierarchy (a kecamatan counts its kelurahan).
+-- A period's rows change only with its snapshot's registry files (a full build) or with
+-- kelurahan_poverty / its lines (the period is then in an incremental build's scope): kind period.
 with
 
 periods as (

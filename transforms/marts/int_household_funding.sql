@@ -2,6 +2,7 @@
     kind period,
     grain (period, id_keluarga, funding_source),
     cluster_key period,
+    household_scope (snapshot, household_key),
     partition_role partition
 ) */
 -- int_household_funding: successful receipts of each household by funding source.

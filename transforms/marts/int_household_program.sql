@@ -2,6 +2,7 @@
     kind period,
     grain (period, id_keluarga, program),
     cluster_key period,
+    household_scope (snapshot, household_key, program),
     partition_role partition
 ) */
 -- int_household_program: what each household got from each program in a period's reach window.

@@ -1,6 +1,7 @@
 /* MODEL (
     kind snapshot,
     grain (snapshot, id_keluarga),
+    household_scope (snapshot, household_key),
     partition_role central,
     partition_rows 'true'
 ) */

@@ -2,6 +2,7 @@
     kind period,
     grain (period, id_keluarga),
     cluster_key period,
+    household_scope (snapshot, household_key),
     partition_role partition
 ) */
 -- int_household_status: each household's poverty, multidimensional and program status.

@@ -3,8 +3,9 @@
     grain (snapshot, record_period, program, funding_source, status, id_keluarga,
            kelurahan_code, match_method),
     cluster_key record_period,
-    scope record_period,
+    scope (record_period, program),
     scoped_inputs (program_records),
+    household_scope (snapshot, household_key, program),
     partition_role central,
     partition_rows 'id_keluarga is not null',
     settings (disabled_optimizers = 'build_side_probe_side')

@@ -1,0 +1,121 @@
+"""Benchmark: the incremental transform of one more program file, model by model, and its commit.
+
+Takes a warehouse that already holds the file's accepted rows (the state after the nightly run's
+ingest, e.g. a copy of a benchmark warehouse after its incremental run: rebuilding the same rows
+gives the same work) and the file itself (its SHA-256 names it in ``ingest_file``). The
+warehouse is copied to ``--work`` (the original is never written), marked as built by this
+checkout's model code (``mart_build_state``: the fingerprint of the SQL files, so that a
+change of a header does not force a full build; the SQL bodies must produce the same rows), and
+``transforms.incremental.build_changed`` runs in one transaction, as the nightly flow runs it,
+then the commit and a checkpoint. Prints (and with ``--json`` writes) the scope, CPU seconds
+(every DuckDB thread of the process) and wall seconds of the build, per model, of the commit and
+of the checkpoint.
+
+    .venv/bin/python benchmarks/incremental_bench.py --db /work/ref/100k/warehouse.duckdb \\
+        --file benchmarks/work/pipeline/h100000-r33.75/raw/salur_sembako_bri_202608_tahap3.csv \\
+        [--work /tmp/incremental-bench] [--json result.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import duckdb
+
+import transforms.incremental as incremental
+from tkpk.db import MACROS_SQL
+from tkpk.ingest.files import parse_file_name, sha256_of
+
+
+class ModelClock:
+    """CPU and wall seconds of each model's statements (wraps the builder's ``execute_model``)."""
+
+    def __init__(self) -> None:
+        self.models: dict[str, dict[str, float]] = {}
+        self.original = incremental.execute_model
+
+    def __enter__(self) -> ModelClock:
+        def timed(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+            cpu, wall = time.process_time(), time.perf_counter()
+            self.original(con, name, sql)
+            entry = self.models.setdefault(name, {"cpu_s": 0.0, "wall_s": 0.0})
+            entry["cpu_s"] += time.process_time() - cpu
+            entry["wall_s"] += time.perf_counter() - wall
+
+        incremental.execute_model = timed
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        incremental.execute_model = self.original
+
+
+def timed(step: object) -> tuple[object, float, float]:
+    """(result, CPU seconds, wall seconds) of calling ``step``."""
+    cpu, wall = time.process_time(), time.perf_counter()
+    result = step()
+    return result, time.process_time() - cpu, time.perf_counter() - wall
+
+
+def bench(db: Path, raw_file: Path, work: Path, memory_limit: str) -> dict:
+    """Copy the warehouse, build the file's increment, commit, checkpoint; the timings."""
+    work.mkdir(parents=True, exist_ok=True)
+    copy = work / "warehouse.duckdb"
+    shutil.copyfile(db, copy)
+    copy.chmod(0o600)
+    outcome = SimpleNamespace(
+        sha256=sha256_of(raw_file), kind=parse_file_name(raw_file.name).kind, outcome="loaded",
+        file_name=raw_file.name,
+    )
+    con = duckdb.connect(str(copy))
+    try:
+        con.execute(f"set memory_limit = '{memory_limit}'")
+        con.execute(f"set temp_directory = '{work / 'spill'}'")
+        con.execute(MACROS_SQL.read_text(encoding="utf-8"))
+        incremental.record_build(con, "benchmark")
+        con.begin()
+        con.execute("set preserve_insertion_order = false")  # as the nightly flow
+        with ModelClock() as clock:
+            report, build_cpu, build_wall = timed(lambda: incremental.build_changed(con, [outcome]))
+        con.execute("reset preserve_insertion_order")
+        _, commit_cpu, commit_wall = timed(con.commit)
+        _, checkpoint_cpu, checkpoint_wall = timed(lambda: con.execute("checkpoint"))
+    finally:
+        con.close()
+        shutil.rmtree(work, ignore_errors=True)
+    scope = report.as_dict()
+    scope.pop("models")
+    return {
+        "file": raw_file.name,
+        "scope": scope,
+        "build": {"cpu_s": round(build_cpu, 3), "wall_s": round(build_wall, 3)},
+        "commit": {"cpu_s": round(commit_cpu, 3), "wall_s": round(commit_wall, 3)},
+        "checkpoint": {"cpu_s": round(checkpoint_cpu, 3), "wall_s": round(checkpoint_wall, 3)},
+        "models": {
+            name: {k: round(v, 3) for k, v in entry.items()}
+            for name, entry in sorted(clock.models.items(), key=lambda kv: -kv[1]["cpu_s"])
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", type=Path, required=True, help="warehouse holding the file's rows")
+    parser.add_argument("--file", type=Path, required=True, help="the added raw file")
+    parser.add_argument("--work", type=Path, default=Path("/tmp/tkpk-incremental-bench"))
+    parser.add_argument("--memory-limit", default="3GB")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    result = bench(args.db, args.file, args.work, args.memory_limit)
+    text = json.dumps(result, indent=2, default=str)
+    if args.json:
+        args.json.write_text(text + "\n")
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

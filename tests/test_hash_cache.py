@@ -1,0 +1,70 @@
+"""The raw files' SHA-256 cached by file status (tkpk.ingest.hash_cache): an unchanged file is
+not read again, a changed one always is."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import time
+
+import pytest
+
+from tkpk.ingest import hash_cache
+from tkpk.ingest.hash_cache import HashCache
+
+
+def digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+@pytest.fixture()
+def settled(monkeypatch):
+    """Files count as settled at once (no racy window), so that a test need not wait."""
+    monkeypatch.setattr(hash_cache, "RACY_SECONDS", 0.0)
+
+
+def test_an_unchanged_file_is_not_read_again(tmp_path, settled, monkeypatch):
+    path = tmp_path / "salur_pkh_202601.csv"
+    path.write_bytes(b"NIK;STATUS\n1;SUKSES\n")
+    cache = HashCache(tmp_path / "cache.json")
+    assert cache.sha256(path) == digest(b"NIK;STATUS\n1;SUKSES\n")
+    cache.save()
+
+    def refuse(*args):
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(hash_cache, "sha256_of", refuse)
+    again = HashCache(tmp_path / "cache.json")
+    assert again.sha256(path) == digest(b"NIK;STATUS\n1;SUKSES\n")
+
+
+def test_a_rewritten_file_is_read_again_even_with_its_old_mtime(tmp_path, settled):
+    path = tmp_path / "salur_pkh_202601.csv"
+    path.write_bytes(b"NIK;STATUS\n1;SUKSES\n")
+    before = path.stat()
+    cache = HashCache(tmp_path / "cache.json")
+    cache.sha256(path)
+    cache.save()
+    time.sleep(0.05)
+    path.write_bytes(b"NIK;STATUS\n1;GAGAL!\n")  # same size
+    os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))  # mtime set back, not ctime
+    assert HashCache(tmp_path / "cache.json").sha256(path) == digest(b"NIK;STATUS\n1;GAGAL!\n")
+
+
+def test_a_file_written_just_now_is_not_kept(tmp_path):
+    path = tmp_path / "salur_pkh_202601.csv"
+    path.write_bytes(b"x")
+    cache = HashCache(tmp_path / "cache.json")
+    cache.sha256(path)
+    cache.save()
+    assert HashCache(tmp_path / "cache.json").entries == {}
+
+
+def test_a_damaged_cache_only_means_hashing_again(tmp_path, settled):
+    path = tmp_path / "salur_pkh_202601.csv"
+    path.write_bytes(b"x")
+    (tmp_path / "cache.json").write_text("{not json")
+    cache = HashCache(tmp_path / "cache.json")
+    assert cache.sha256(path) == digest(b"x")
+    cache.save()
+    assert list(HashCache(tmp_path / "cache.json").entries) == [str(path.absolute())]
