@@ -8,9 +8,12 @@ records (BPNT, PBI-JK member-months, PKH stages, PIP, a local program), then tim
 process) and peak resident memory (sampled every 20 ms) per model, under DuckDB's memory limit.
 ``--dump DIR`` writes every curated table as Parquet (sorted), to compare two versions of the SQL
 on the same data. Synthetic people only.
+``--warehouse FILE`` times the build on a copy of a real warehouse instead (its accepted tables,
+e.g. a pipeline_bench run's; copy it first): the models are rebuilt in one transaction that is
+rolled back at the end, so the file is left as it was and runs can be repeated on it.
 
     .venv/bin/python benchmarks/bench_marts.py [--households 90000] [--months 24] [--threads 2]
-        [--memory-limit 3GB] [--json results.json] [--dump DIR]
+        [--memory-limit 3GB] [--json results.json] [--dump DIR] [--warehouse FILE]
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ import duckdb
 from tkpk import reference
 from tkpk.config import get_settings
 from tkpk.db import connect
+from tkpk.ingest import accept, raw
 from transforms.models import graph
 from transforms.runner import build_model, check_inputs
 
@@ -205,6 +209,16 @@ def dump(con: duckdb.DuckDBPyConnection, folder: Path) -> None:
         con.execute(f"copy (select * from {name} order by all) to '{target}' (format parquet)")
 
 
+def generate(con: duckdb.DuckDBPyConnection, settings, households: int, months: int) -> None:
+    """Create the reference tables and the synthetic accepted tables in ``con``."""
+    reference.install(con, settings.region)
+    raw.ensure_tables(con)  # the ingest tables the models read (empty unless generated below)
+    accept.ensure_tables(con)
+    started = time.perf_counter()
+    con.execute(GENERATE.replace("$households", str(households)).replace("$months", str(months)))
+    print(f"generated in {time.perf_counter() - started:.1f} s")
+
+
 def main() -> None:
     """Generate the synthetic warehouse, build the marts, print timings and sizes."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -214,23 +228,23 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="3GB", help="DuckDB memory_limit")
     parser.add_argument("--json", type=Path, help="write the per-model figures here")
     parser.add_argument("--dump", type=Path, help="write the curated tables here as Parquet")
+    parser.add_argument("--warehouse", type=Path,
+                        help="rebuild the models of this warehouse copy (rolled back at the end)")
     args = parser.parse_args()
     settings = replace(
         get_settings(), duckdb_threads=args.threads, duckdb_memory_limit=args.memory_limit
     )
-    con = connect(settings, ":memory:")
-    reference.install(con, settings.region)
-    started = time.perf_counter()
-    sql = GENERATE.replace("$households", str(args.households)).replace("$months", str(args.months))
-    con.execute(sql)
-    generated = time.perf_counter() - started
+    con = connect(settings, args.warehouse or ":memory:")
+    if args.warehouse is None:
+        generate(con, settings, args.households, args.months)
     sizes = {
         t: con.execute(f"select count(*) from {t}").fetchall()[0][0]
         for t in ("registry_households", "registry_members", "program_records")
     }
-    print(f"generated in {generated:.1f} s: {sizes}")
+    print(f"accepted tables: {sizes}")
     # as the nightly flow builds them (flows/nightly.py): no insertion-order preservation
     con.execute("set preserve_insertion_order = false")
+    con.execute("begin")
     models = time_models(con)
     wall = sum(m["wall_s"] for m in models)
     cpu = sum(m["cpu_s"] for m in models)
@@ -248,6 +262,7 @@ def main() -> None:
              "cpu_s": round(cpu, 3), "peak_rss_mb": peak, "models": models}, indent=2))
     if args.dump:
         dump(con, args.dump)
+    con.execute("rollback")
     con.close()
 
 

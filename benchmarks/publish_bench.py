@@ -20,13 +20,12 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from tkpk import reference
 from tkpk.config import PROJECT_ROOT, PSEUDONYM_KEY_ENV, get_settings
 from tkpk.db import connect
 from transforms.runner import build_marts
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_marts import GENERATE  # noqa: E402
+from bench_marts import generate  # noqa: E402
 
 WORK = PROJECT_ROOT / "benchmarks" / "work" / "publish"
 
@@ -46,13 +45,11 @@ def main() -> None:
         temp_dir=WORK / "tmp",
     )
     con = connect(settings, ":memory:")
-    reference.install(con, settings.region)
-    sql = GENERATE.replace("$households", str(args.households)).replace("$months", str(args.months))
-    con.execute(sql)
+    generate(con, settings, args.households, args.months)
     con.execute(
-        "create or replace table ingest_file as select 'bench.csv' as file_name, "
+        "insert into ingest_file by name select 1 as file_id, 'bench.csv' as file_name, "
         "repeat('0', 64) as sha256, 'households' as kind, date '2024-01-01' as period, "
-        "'loaded' as file_outcome"
+        "'loaded' as file_outcome, 0 as rows_read, 0 as skipped_lines, now() as loaded_at"
     )
     started = time.perf_counter()
     build_marts(con)

@@ -468,9 +468,9 @@ def main() -> None:
             with timed(times, f"{kind}: cross-row rules (decision)"):
                 return original_decide(con_, kind, *rest)
 
-        def write(con_, kind):
+        def write(con_, kind, *rest):
             with timed(times, f"{kind}: accept/quarantine/duplicate"):
-                return original_write(con_, kind)
+                return original_write(con_, kind, *rest)
 
         accept.stage, accept.validate_table = stage, validate
         accept._decide, accept._write_outcomes = decide, write

@@ -414,7 +414,7 @@ def _process_kind(
     _add_encoding_reasons(con, kind)
     _decide(con, kind, scratch)
     crashpoint(f"ingest:{kind}")  # crash tests: scratch files on disk, rows not yet written
-    written = _write_outcomes(con, kind)
+    written = _write_outcomes(con, kind, scratch)
     counts.update(_count_decisions(con, kind, written))
     for reason, rows in _write_flags(con, kind).items():
         if flagged is not None:
@@ -469,6 +469,7 @@ def _rule_values(kind: str) -> dict[str, str]:
         "id_keluarga": acceptance.id_keluarga,
         "personal": ", ".join(f"'{c}'" for c in PERSONAL_COLUMNS),
         "error_key": MALFORMED_ERROR_KEY,
+        "context": "".join(f", {c}" for c in acceptance.context),
     }
 
 
@@ -482,11 +483,18 @@ def _add_encoding_reasons(con: duckdb.DuckDBPyConnection, kind: str) -> None:
 def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> None:
     """``_decision`` (a scratch view): every staged row of ``kind`` with its outcome, reasons and
     duplicate pointer, by the kind's decision file (``registry_decision`` or
-    ``program_decision``). Not sorted: a sort of every staged row spills the whole batch (tens of
+    ``program_decision``), narrow (lineage, outcome and the kind's ``context`` columns). Before
+    it, ``_row_reasons`` (``row_reasons.sql``: the reasons of the rows that have any) is written
+    once, and ``_flagged`` (``flagged_rows.sql``: the staged rows as judged) is defined over it;
+    ``_flagged`` stays until the kind's scratch is released (``accepted_rows.sql`` writes the
+    accepted rows from it). Not sorted: a sort of every staged row spills the whole batch (tens of
     GB at a province), and no reader depends on the order; the accepted tables are sets."""
     acceptance = ACCEPTANCE[kind]
     values = _rule_values(kind)
-    views = {"_flagged": render("flagged_rows", **values)}
+    scratch.materialise(con, "_row_reasons", render("row_reasons"), group=kind)
+    con.execute(f"create or replace temp view _flagged as {render('flagged_rows', **values)}")
+    scratch.track_view(con, "_flagged", group=kind)
+    views = {}
     if acceptance.compared:
         views[acceptance.compared] = render(acceptance.compared)
     for view, select in views.items():
@@ -499,12 +507,16 @@ def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> N
                 con.execute(f"drop view if exists {view}")
 
 
-def _write_outcomes(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
+def _write_outcomes(
+    con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch
+) -> dict[str, int]:
     """Append ``_decision``'s rows to the accepted table, ``quarantine`` and ``duplicate``
     (``transforms/accept/accepted_rows.sql``, ``quarantine.sql``, ``duplicate.sql``); return
-    the rows written per outcome."""
+    the rows written per outcome. The raw text of the quarantined and flagged rows is read once
+    into ``_raw_kept`` (``raw_kept.sql``; also read by :func:`_write_flags`)."""
     values = _rule_values(kind)
     acceptance = ACCEPTANCE[kind]
+    scratch.materialise(con, "_raw_kept", render("raw_kept", **values), group=kind)
     written = {
         "accepted": _append(con, acceptance.table, render("accepted_rows", **values)),
         "quarantined": _append(con, "quarantine", render("quarantine", **values)),

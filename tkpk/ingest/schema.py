@@ -218,7 +218,9 @@ class Acceptance:
     decision compares them (a table, or a file under ``transforms/accept/``); ``period``,
     ``kelurahan_code``, ``id_keluarga``: a flagged field's context, over the decision ``d`` and a
     member's household ``h``; ``also_writes``: further tables the kind's decision feeds, each by
-    the file of its name.
+    the file of its name; ``context``: the staged columns the (narrow) decision passes on besides
+    the row's lineage and outcome, for the files that read it (``period``, ``kelurahan_code``,
+    ``id_keluarga`` of flagged_field; ``also_writes``).
     """
 
     decision: str
@@ -232,6 +234,7 @@ class Acceptance:
     ids_as_read: str = "null::varchar"
     compared: str = ""
     also_writes: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()
 
 
 _PROGRAM_ACCEPTANCE = Acceptance(
@@ -246,6 +249,7 @@ _PROGRAM_ACCEPTANCE = Acceptance(
     ),
     period="d.period",
     kelurahan_code="d.kelurahan_code",
+    context=("period", "kelurahan_code"),
 )  # fmt: skip
 
 #: kind -> its acceptance declaration (processing order: households before members).
@@ -263,6 +267,7 @@ ACCEPTANCE: dict[str, Acceptance] = {
         period="d.snapshot",
         kelurahan_code="d.kelurahan_code",
         id_keluarga="d.id_keluarga",
+        context=("snapshot", "kelurahan_code", "id_keluarga"),
     ),
     "members": Acceptance(
         decision="registry_decision",
@@ -280,6 +285,7 @@ ACCEPTANCE: dict[str, Acceptance] = {
         period="d.snapshot",
         kelurahan_code="h.kelurahan_code",
         id_keluarga="d.id_keluarga",
+        context=("snapshot", "id_keluarga", "sha256", "nik", "ids_as_read"),
     ),
     "disbursements": _PROGRAM_ACCEPTANCE,
     "pbi": _PROGRAM_ACCEPTANCE,

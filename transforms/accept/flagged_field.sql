@@ -26,10 +26,9 @@ flags as (
 ),
 
 raw_rows as (
-    -- the record as read (`raw_text`) of the flagged rows only (the semi join filters first)
-    select s.row_id as raw_row_id, to_json(s.raw_text) as cells
-    from stg_{{kind}} as s
-    semi join flags as f on f.row_id = s.row_id
+    -- the record as read of the flagged rows (`_raw_kept`: raw_kept.sql)
+    select row_id as raw_row_id, cells
+    from _raw_kept
 ),
 
 resolved as (

@@ -9,24 +9,10 @@
 -- nulled fields that tell rows apart: a member's NIK digits; a program record's name and nulled
 -- fields). Read as `_flagged` by registry_decision and program_decision.
 -- Grain: one row per staged row.
--- Reasons come from `_row_reason` (the validation's failing pairs with their severity); a reason
--- added without one (`encoding_invalid`) is an error.
+-- Reasons come from `_row_reasons` (row_reasons.sql, materialised once per kind).
 -- Placeholders (tkpk.ingest.accept.render): the kind; the replace list nulling the suite's `warn`
 -- columns; the kind's ids_as_read expression (tkpk.ingest.schema.ACCEPTANCE).
 with
-
-row_reasons as (
-    select row_id,
-        list(distinct reason order by reason)
-            filter (where coalesce(severity, 'error') = 'error') as errors,
-        list(distinct reason order by reason) as defects,
-        list(distinct struct_pack(column_name := column_name, reason := reason)
-             order by struct_pack(column_name := column_name, reason := reason))
-            filter (where severity = 'warn') as flags,
-        list(distinct nulls) filter (where severity = 'warn') as nulls
-    from _row_reason
-    group by row_id
-),
 
 final as (
     select s.* {{nulled}},
@@ -35,7 +21,7 @@ final as (
         coalesce(rr.flags, cast([] as struct(column_name varchar, reason varchar)[])) as flags,
         {{ids_as_read}} as ids_as_read
     from stg_{{kind}} as s
-    left join row_reasons as rr on rr.row_id = s.row_id
+    left join _row_reasons as rr on rr.row_id = s.row_id
 )
 
 select * from final

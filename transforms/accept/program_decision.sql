@@ -28,7 +28,10 @@
 -- Placeholders (filled by tkpk.ingest.accept.render from tkpk.ingest.schema.ACCEPTANCE): the
 -- kind; the struct_pack arguments of the record's values, typed as in program_records; the hash
 -- of `vals` (accept.VALUES_HASH: tests replace it with a colliding one); the staged row id's
--- factor (row id = file order x factor + row number).
+-- factor (row id = file order x factor + row number); the staged columns passed on (`context`).
+-- The staged rows are read three times (the hashes, the rows of a repeated hash, every row to
+-- judge it); the result is narrow (the row's lineage, its outcome and what the files that write
+-- the tables need): the accepted rows are written from the staged rows (accepted_rows.sql).
 with
 
 rows_in as not materialized (
@@ -55,16 +58,13 @@ first_valid as (
     group by h, vals
 ),
 
-valid_hashes as (
-    select distinct h from hashed where is_valid
-),
-
 accepted as (
-    -- the records of this kind accepted in earlier runs, in the batch's valid months
+    -- the records of this kind accepted in earlier runs, in the batch's months (the staged rows'
+    -- months: a record of a month without a valid row matches no row, as its values hold the month)
     select struct_pack({{values}}, ids_as_read := null::varchar) as vals, file_id, row_number
     from program_records
     where source_kind = '{{kind}}'
-        and period in (select distinct period from hashed where is_valid)
+        and period in (select distinct period from stg_{{kind}})
 ),
 
 earlier as (
@@ -73,7 +73,6 @@ earlier as (
         arg_min(struct_pack(file_id := p.file_id, row_number := p.row_number),
                 (i.file_name, p.row_number)) as keeper
     from (select *, {{hash_vals}} as h from accepted) as p
-    semi join valid_hashes as v on v.h = p.h
     join ingest_file as i on i.file_id = p.file_id
     group by p.h, p.vals
 ),
@@ -112,10 +111,8 @@ decided as (
 ),
 
 final as (
-    select * exclude (
-        vals, h, is_valid, gx_reasons, defects, row_reasons, earlier_keeper, batch_keeper,
-        is_quarantined, is_keeper, raw_text
-    )
+    select row_id, load_id, file_id, kind, row_number, outcome, reasons, duplicate_of_file_id,
+        duplicate_of_row, flags{{context}}
     from decided
 )
 

@@ -3,11 +3,10 @@
     grain (file_id, row_number)
 ) */
 -- quarantine: the batch's quarantined rows of one kind (appended) with every reason and the
--- values as read (JSON of the staged row's `raw_text`, the record as the reader read it), so the
--- registry owners can correct them. Lineage: file_id, row_number (name and SHA-256 in
--- ingest_file), load_id.
+-- values as read (JSON of the staged row's `raw_text`, the record as the reader read it:
+-- `_raw_kept`, raw_kept.sql), so the registry owners can correct them. Lineage: file_id,
+-- row_number (name and SHA-256 in ingest_file), load_id.
 -- Grain: one row per quarantined raw row.
--- Placeholder: the kind (its staged rows stg_<kind>).
 with
 
 quarantined as (
@@ -22,10 +21,10 @@ final as (
         d.kind,
         d.row_number,
         d.reasons,
-        to_json(s.raw_text) as raw_values,
+        r.cells as raw_values,
         cast(d.load_id as varchar) as load_id
     from quarantined as d
-    join stg_{{kind}} as s on s.row_id = d.row_id
+    join _raw_kept as r on r.row_id = d.row_id
 )
 
 select * from final

@@ -25,9 +25,13 @@
 -- Placeholders (filled by tkpk.ingest.accept.render from tkpk.ingest.schema.ACCEPTANCE): the
 -- kind; the struct_pack arguments of the compared values, typed as in the accepted table; the
 -- key's last part (row_key); the accepted rows as compared (`compared`, with `ids_as_read`);
--- the key reason.
+-- the key reason; the staged columns passed on (`context`).
 -- Each staged row is read a few times (`not materialized`) rather than held as a wide
--- intermediate, so the statement's memory is bounded by its narrow per-key tables.
+-- intermediate, so the statement's memory is bounded by its narrow per-key tables: once for the
+-- hashes of the keys, once for the rows of the keys that repeat (a semi join on those hashes:
+-- few rows), once to judge every row. The result is narrow (the row's lineage, its outcome and
+-- what the files that write the tables need, `context`): the accepted rows are written from the
+-- staged rows themselves (accepted_rows.sql).
 with
 
 valued as not materialized (
@@ -59,20 +63,29 @@ quarantined_households as (
         and f.period in (select distinct snapshot from stg_{{kind}})
 ),
 
+households as (
+    -- members only: per household of the batch's snapshots, whether it was accepted (else it was
+    -- only quarantined); one lookup instead of two
+    select snapshot, id_keluarga, bool_or(accepted) as accepted
+    from (
+        select snapshot, id_keluarga, true as accepted from accepted_households
+        union all
+        select snapshot, id_keluarga, false as accepted from quarantined_households
+    )
+    group by snapshot, id_keluarga
+),
+
 household_checked as not materialized (
     -- members only: the household must be accepted in the same snapshot
     select r.*,
         case
-            when '{{kind}}' <> 'members' or a.id_keluarga is not null
-                then cast([] as varchar[])
-            when q.id_keluarga is not null then ['household_quarantined']
+            when '{{kind}}' <> 'members' or hh.accepted then cast([] as varchar[])
+            when hh.accepted is not null then ['household_quarantined']
             else ['household_unknown']
         end as household_reason
     from rows_in as r
-    left join accepted_households as a
-        on a.snapshot = r.snapshot and a.id_keluarga = r.id_keluarga
-    left join quarantined_households as q
-        on q.snapshot = r.snapshot and q.id_keluarga = r.id_keluarga
+    left join households as hh
+        on hh.snapshot = r.snapshot and hh.id_keluarga = r.id_keluarga
 ),
 
 checked as not materialized (
@@ -105,39 +118,45 @@ repeated_key_hashes as (
     having count(*) > 1
 ),
 
+repeated_rows as (
+    -- the rows of the keys whose hash repeats (few)
+    select r.*
+    from rows_in as r
+    semi join repeated_key_hashes as k on k.kh = hash(r.snapshot, r.id_keluarga, r.row_key)
+),
+
 repeated_keys as (
-    select snapshot, id_keluarga, row_key,
-        min(row_id) filter (where len(row_reasons) = 0 and not malformed) as first_valid_id
-    from checked
-    where hash(snapshot, id_keluarga, row_key) in (select kh from repeated_key_hashes)
-    group by snapshot, id_keluarga, row_key
+    -- per repeated key its first valid row in the batch (row id order) and that row as keeper
+    select r.snapshot, r.id_keluarga, r.row_key,
+        min(r.row_id) filter (where r.is_valid) as first_valid_id,
+        arg_min(struct_pack(file_id := r.file_id, row_number := r.row_number, vals := r.vals),
+                r.row_id) filter (where r.is_valid) as keeper
+    from (
+        select r.*, len(r.gx_reasons) = 0 and not r.malformed
+            and ('{{kind}}' <> 'members' or coalesce(hh.accepted, false)) as is_valid
+        from repeated_rows as r
+        left join households as hh
+            on hh.snapshot = r.snapshot and hh.id_keluarga = r.id_keluarga
+    ) as r
+    group by r.snapshot, r.id_keluarga, r.row_key
     having count(*) > 1
 ),
 
-batch_keepers as (
-    select c.snapshot, c.id_keluarga, c.row_key,
-        struct_pack(file_id := c.file_id, row_number := c.row_number, vals := c.vals) as keeper
-    from checked as c
-    join repeated_keys as k
-        on k.snapshot = c.snapshot and k.id_keluarga = c.id_keluarga and k.row_key = c.row_key
-        and k.first_valid_id = c.row_id
-),
-
 judged as (
-    select r.*, coalesce(e.keeper, b.keeper) as keeper,
+    select r.*, coalesce(e.keeper, k.keeper) as keeper,
         e.keeper is null and case
             when k.snapshot is null then len(r.row_reasons) = 0 and not r.malformed
             else coalesce(r.row_id = k.first_valid_id, false)
         end as is_keeper,
-        coalesce(e.keeper, b.keeper) is not null
-            and coalesce(e.keeper, b.keeper).vals is not distinct from r.vals as same_values
+        case when coalesce(e.keeper, k.keeper) is not null
+            then coalesce(e.keeper, k.keeper).vals is not distinct from r.vals
+            else false
+        end as same_values
     from checked as r
     left join repeated_keys as k
         on k.snapshot = r.snapshot and k.id_keluarga = r.id_keluarga and k.row_key = r.row_key
     left join earlier as e
         on e.snapshot = r.snapshot and e.id_keluarga = r.id_keluarga and e.row_key = r.row_key
-    left join batch_keepers as b
-        on b.snapshot = r.snapshot and b.id_keluarga = r.id_keluarga and b.row_key = r.row_key
 ),
 
 decided as (
@@ -162,10 +181,8 @@ decided as (
 ),
 
 final as (
-    select * exclude (
-        vals, row_key, gx_reasons, defects, household_reason, row_reasons, all_reasons,
-        keeper, is_keeper, same_values, raw_text
-    )
+    select row_id, load_id, file_id, kind, row_number, outcome, reasons, duplicate_of_file_id,
+        duplicate_of_row, flags{{context}}
     from decided
 )
 
