@@ -167,7 +167,7 @@ def measure(path: Path, threads: int, profile: int = 0) -> dict:
         (csv_reader, "account_lines"),
     ):
         _timed(module, name, phases, cpu)
-    _timed(raw, "_insert_rows", phases, cpu)
+    _timed(raw, "stage_rows", phases, cpu)
 
     work = get_settings().temp_dir / "readers_bench" / f"load-{path.stem}"
     shutil.rmtree(work, ignore_errors=True)
