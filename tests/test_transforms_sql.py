@@ -29,6 +29,8 @@ def test_query_style(path):
     last = text.strip().split("\n\n")[-1]
     assert last.startswith("select * from final"), "ends in select * from final"
     code = [line.split("--")[0] for line in text.splitlines()]
+    # a semicolon inside a string literal (an XML entity such as '&amp;') ends no statement
+    code = [re.sub(r"'(?:[^']|'')*'", "''", line) for line in code]
     assert not any(";" in line for line in code), "one statement"
 
 
