@@ -485,13 +485,16 @@ def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> N
     duplicate pointer, by the kind's decision file (``registry_decision`` or
     ``program_decision``), narrow (lineage, outcome and the kind's ``context`` columns). Before
     it, ``_row_reasons`` (``row_reasons.sql``: the reasons of the rows that have any) is written
-    once, and ``_flagged`` (``flagged_rows.sql``: the staged rows as judged) is defined over it;
+    once (then ``_row_reason`` is emptied, so the next kind groups only its own pairs), and
+    ``_flagged`` (``flagged_rows.sql``: the staged rows as judged) is defined over it;
     ``_flagged`` stays until the kind's scratch is released (``accepted_rows.sql`` writes the
     accepted rows from it). Not sorted: a sort of every staged row spills the whole batch (tens of
     GB at a province), and no reader depends on the order; the accepted tables are sets."""
     acceptance = ACCEPTANCE[kind]
     values = _rule_values(kind)
     scratch.materialise(con, "_row_reasons", render("row_reasons"), group=kind)
+    # the pairs are read once: the next kind's _row_reasons then groups only its own rows
+    con.execute("delete from _row_reason")
     con.execute(f"create or replace temp view _flagged as {render('flagged_rows', **values)}")
     scratch.track_view(con, "_flagged", group=kind)
     views = {}

@@ -29,9 +29,12 @@
 -- kind; the struct_pack arguments of the record's values, typed as in program_records; the hash
 -- of `vals` (accept.VALUES_HASH: tests replace it with a colliding one); the staged row id's
 -- factor (row id = file order x factor + row number); the staged columns passed on (`context`).
--- The staged rows are read three times (the hashes, the rows of a repeated hash, every row to
--- judge it); the result is narrow (the row's lineage, its outcome and what the files that write
--- the tables need): the accepted rows are written from the staged rows (accepted_rows.sql).
+-- The staged rows are read three times: their values' hashes; the valid rows of a hash that
+-- repeats or matches an accepted record (`candidates`, few), whose values decide which of them
+-- are duplicates (`duplicates`, fewer); and every row, by its lineage and reasons only (no
+-- values), joined by row id with those duplicates to get its outcome. The result is narrow (the
+-- row's lineage, its outcome and what the files that write the tables need): the accepted rows
+-- are written from the staged rows (accepted_rows.sql).
 with
 
 rows_in as not materialized (
@@ -43,19 +46,9 @@ rows_in as not materialized (
 ),
 
 hashed as not materialized (
-    select *, {{hash_vals}} as h, len(row_reasons) = 0 and not malformed as is_valid
+    select row_id, vals, {{hash_vals}} as h
     from rows_in
-),
-
-repeated_hashes as (
-    select h from hashed where is_valid group by h having count(*) > 1
-),
-
-first_valid as (
-    select h, vals, min(row_id) as first_id
-    from hashed
-    where is_valid and h in (select h from repeated_hashes)
-    group by h, vals
+    where len(row_reasons) = 0 and not malformed
 ),
 
 accepted as (
@@ -77,37 +70,55 @@ earlier as (
     group by p.h, p.vals
 ),
 
-judged as (
-    select r.*, e.keeper as earlier_keeper,
-        struct_pack(file_id := b.file_id, row_number := f.first_id % {{row_id_factor}})
-            as batch_keeper,
-        not r.is_valid as is_quarantined,
-        r.row_id = coalesce(f.first_id, r.row_id) as is_keeper
+candidate_hashes as (
+    -- the hashes of valid rows that repeat in the batch or match an accepted record
+    select h from hashed group by h having count(*) > 1
+    union
+    select h from earlier
+),
+
+candidates as (
+    -- the valid rows of those hashes (few): only they can be duplicates
+    select r.row_id, r.h, r.vals
     from hashed as r
-    left join earlier as e on e.h = r.h and e.vals is not distinct from r.vals
-    left join first_valid as f on f.h = r.h and f.vals is not distinct from r.vals
+    semi join candidate_hashes as c on c.h = r.h
+),
+
+first_valid as (
+    select h, vals, min(row_id) as first_id
+    from candidates
+    group by h, vals
+),
+
+duplicates as (
+    -- the candidates that repeat an accepted record or an earlier valid row of the batch, with the
+    -- record they repeat
+    select c.row_id,
+        coalesce(e.keeper, struct_pack(file_id := b.file_id,
+                                       row_number := f.first_id % {{row_id_factor}})) as keeper
+    from candidates as c
+    left join earlier as e on e.h = c.h and e.vals is not distinct from c.vals
+    left join first_valid as f on f.h = c.h and f.vals is not distinct from c.vals
     left join ingest_batch as b on b.file_order = f.first_id // {{row_id_factor}}
+    where e.keeper is not null or c.row_id <> f.first_id
 ),
 
 decided as (
-    select judged.*, '{{kind}}' as kind,
+    select r.*, '{{kind}}' as kind,
         case
-            when is_quarantined then 'quarantined'
-            when earlier_keeper is not null then 'duplicate'
-            when is_keeper then 'accepted'
-            else 'duplicate'
+            when r.malformed or len(r.gx_reasons) > 0 then 'quarantined'
+            when d.row_id is not null then 'duplicate'
+            else 'accepted'
         end as outcome,
-        case when malformed then malformed_reasons(row_reasons) else list_sort(defects) end
-            as reasons,
         case
-            when is_quarantined or (earlier_keeper is null and is_keeper) then null
-            else coalesce(earlier_keeper, batch_keeper).file_id
-        end as duplicate_of_file_id,
-        case
-            when is_quarantined or (earlier_keeper is null and is_keeper) then null
-            else coalesce(earlier_keeper, batch_keeper).row_number
-        end as duplicate_of_row
-    from judged
+            when r.malformed then malformed_reasons(r.gx_reasons)
+            when len(r.defects) > 1 then list_sort(r.defects)
+            else r.defects
+        end as reasons,
+        d.keeper.file_id as duplicate_of_file_id,
+        d.keeper.row_number as duplicate_of_row
+    from _flagged as r
+    left join duplicates as d on d.row_id = r.row_id
 ),
 
 final as (
