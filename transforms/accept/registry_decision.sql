@@ -28,10 +28,12 @@
 -- the key reason; the staged columns passed on (`context`).
 -- Each staged row is read a few times (`not materialized`) rather than held as a wide
 -- intermediate, so the statement's memory is bounded by its narrow per-key tables: once for the
--- hashes of the keys, once for the rows of the keys that repeat (a semi join on those hashes:
--- few rows), once to judge every row. The result is narrow (the row's lineage, its outcome and
--- what the files that write the tables need, `context`): the accepted rows are written from the
--- staged rows themselves (accepted_rows.sql).
+-- hashes of the keys; once for the rows of the keys whose hash repeats or was accepted before
+-- (`candidates`, a semi join on those hashes: few rows), which are judged by their exact key and
+-- values (`keyed`); once to judge every row by its lineage, reasons and household only (no
+-- values), joined by row id with `keyed`. The result is narrow (the row's lineage, its outcome
+-- and what the files that write the tables need, `context`): the accepted rows are written from
+-- the staged rows themselves (accepted_rows.sql).
 with
 
 valued as not materialized (
@@ -75,25 +77,6 @@ households as (
     group by snapshot, id_keluarga
 ),
 
-household_checked as not materialized (
-    -- members only: the household must be accepted in the same snapshot
-    select r.*,
-        case
-            when '{{kind}}' <> 'members' or hh.accepted then cast([] as varchar[])
-            when hh.accepted is not null then ['household_quarantined']
-            else ['household_unknown']
-        end as household_reason
-    from rows_in as r
-    left join households as hh
-        on hh.snapshot = r.snapshot and hh.id_keluarga = r.id_keluarga
-),
-
-checked as not materialized (
-    select *, list_concat(gx_reasons, household_reason) as row_reasons,
-        list_concat(defects, household_reason) as all_reasons
-    from household_checked
-),
-
 compared as (
     -- the rows accepted in earlier runs of the batch's snapshots, valued as the staged rows
     select c.*, struct_pack({{values}}) as vals
@@ -111,52 +94,93 @@ earlier as (
     group by c.snapshot, c.id_keluarga, c.row_key
 ),
 
-repeated_key_hashes as (
+candidate_key_hashes as (
+    -- the hashes of the keys that repeat in the batch or that an earlier run accepted
     select hash(snapshot, id_keluarga, row_key) as kh
     from rows_in
     group by kh
     having count(*) > 1
+    union
+    select hash(snapshot, id_keluarga, row_key) from earlier
 ),
 
-repeated_rows as (
-    -- the rows of the keys whose hash repeats (few)
-    select r.*
-    from rows_in as r
-    semi join repeated_key_hashes as k on k.kh = hash(r.snapshot, r.id_keluarga, r.row_key)
+candidates as (
+    -- the rows of those key hashes (few): only they can repeat a key; valid when without an
+    -- error and (members) of an accepted household
+    select r.*, len(r.gx_reasons) = 0 and not r.malformed
+            and ('{{kind}}' <> 'members' or coalesce(hh.accepted, false)) as is_valid
+    from (
+        select r.*
+        from rows_in as r
+        semi join candidate_key_hashes as k on k.kh = hash(r.snapshot, r.id_keluarga, r.row_key)
+    ) as r
+    left join households as hh
+        on hh.snapshot = r.snapshot and hh.id_keluarga = r.id_keluarga
 ),
 
 repeated_keys as (
     -- per repeated key its first valid row in the batch (row id order) and that row as keeper
-    select r.snapshot, r.id_keluarga, r.row_key,
-        min(r.row_id) filter (where r.is_valid) as first_valid_id,
-        arg_min(struct_pack(file_id := r.file_id, row_number := r.row_number, vals := r.vals),
-                r.row_id) filter (where r.is_valid) as keeper
-    from (
-        select r.*, len(r.gx_reasons) = 0 and not r.malformed
-            and ('{{kind}}' <> 'members' or coalesce(hh.accepted, false)) as is_valid
-        from repeated_rows as r
-        left join households as hh
-            on hh.snapshot = r.snapshot and hh.id_keluarga = r.id_keluarga
-    ) as r
-    group by r.snapshot, r.id_keluarga, r.row_key
+    select snapshot, id_keluarga, row_key,
+        min(row_id) filter (where is_valid) as first_valid_id,
+        arg_min(struct_pack(file_id := file_id, row_number := row_number, vals := vals),
+                row_id) filter (where is_valid) as keeper
+    from candidates
+    group by snapshot, id_keluarga, row_key
     having count(*) > 1
 ),
 
-judged as (
-    select r.*, coalesce(e.keeper, k.keeper) as keeper,
+candidates_judged as (
+    -- per candidate row: the key's keeper, whether it is the keeper, whether it has its values
+    select c.row_id, coalesce(e.keeper, k.keeper) as keeper,
         e.keeper is null and case
-            when k.snapshot is null then len(r.row_reasons) = 0 and not r.malformed
-            else coalesce(r.row_id = k.first_valid_id, false)
+            when k.snapshot is null then c.is_valid
+            else coalesce(c.row_id = k.first_valid_id, false)
         end as is_keeper,
         case when coalesce(e.keeper, k.keeper) is not null
-            then coalesce(e.keeper, k.keeper).vals is not distinct from r.vals
+            then coalesce(e.keeper, k.keeper).vals is not distinct from c.vals
             else false
         end as same_values
-    from checked as r
+    from candidates as c
     left join repeated_keys as k
-        on k.snapshot = r.snapshot and k.id_keluarga = r.id_keluarga and k.row_key = r.row_key
+        on k.snapshot = c.snapshot and k.id_keluarga = c.id_keluarga and k.row_key = c.row_key
     left join earlier as e
-        on e.snapshot = r.snapshot and e.id_keluarga = r.id_keluarga and e.row_key = r.row_key
+        on e.snapshot = c.snapshot and e.id_keluarga = c.id_keluarga and e.row_key = c.row_key
+),
+
+keyed as (
+    -- narrow: what the judging of every row takes from its candidate row
+    select row_id, keeper is not null as has_keeper, keeper.file_id as keeper_file_id,
+        keeper.row_number as keeper_row, is_keeper, same_values
+    from candidates_judged
+),
+
+household_checked as not materialized (
+    -- members only: the household must be accepted in the same snapshot
+    select r.*,
+        case
+            when '{{kind}}' <> 'members' or hh.accepted then cast([] as varchar[])
+            when hh.accepted is not null then ['household_quarantined']
+            else ['household_unknown']
+        end as household_reason
+    from _flagged as r
+    left join households as hh
+        on hh.snapshot = r.snapshot and hh.id_keluarga = r.id_keluarga
+),
+
+checked as not materialized (
+    select *, list_concat(gx_reasons, household_reason) as row_reasons,
+        list_concat(defects, household_reason) as all_reasons
+    from household_checked
+),
+
+judged as (
+    -- every row: a row of a key that neither repeats nor was accepted before is its own keeper
+    -- when it is valid
+    select r.*, coalesce(j.has_keeper, false) as has_keeper, j.keeper_file_id, j.keeper_row,
+        coalesce(j.is_keeper, len(r.row_reasons) = 0 and not r.malformed) as is_keeper,
+        coalesce(j.same_values, false) as same_values
+    from checked as r
+    left join keyed as j on j.row_id = r.row_id
 ),
 
 decided as (
@@ -169,14 +193,15 @@ decided as (
         end as outcome,
         case
             when malformed then malformed_reasons(row_reasons)
-            when keeper is not null and not is_keeper and not same_values
+            when has_keeper and not is_keeper and not same_values
                 then list_sort(list_distinct(list_append(all_reasons, '{{key_reason}}')))
-            else list_sort(all_reasons)
+            when len(all_reasons) > 1 then list_sort(all_reasons)
+            else all_reasons
         end as reasons,
         case when not malformed and len(row_reasons) = 0 and not is_keeper and same_values
-            then keeper.file_id end as duplicate_of_file_id,
+            then keeper_file_id end as duplicate_of_file_id,
         case when not malformed and len(row_reasons) = 0 and not is_keeper and same_values
-            then keeper.row_number end as duplicate_of_row
+            then keeper_row end as duplicate_of_row
     from judged
 ),
 
