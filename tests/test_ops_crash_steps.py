@@ -1,11 +1,12 @@
 """Crash safety of the bounded commits within a kind, on real nightly runs (``tkpk run`` in a
 child process, as ``test_ops_crash``).
 
-With a step bound of 50 rows (``TKPK_COMMIT_ROWS``) the next night's disbursement file is
-written in several steps of its kind; the run is SIGKILLed after the first of them committed
-(``ingest:disbursements:1``). The previous packs are still published and whole, the warehouse
-opens at the last good state (the starting files only), and the next run, in steps again,
-publishes packs equal, table by table, to those of an uninterrupted run in one step per kind.
+With a step bound of 200 rows (``TKPK_COMMIT_ROWS``) the next night's PBI-JK list (398 rows) is
+written in two steps of its kind; the run is SIGKILLed after the first of them committed
+(``ingest:pbi:1``; the disbursements kind committed before it). The previous packs are still
+published and whole, the warehouse opens at the last good state (the starting files only), and
+the next run, in steps again, publishes packs equal, table by table, to those of an
+uninterrupted run in one step per kind.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ pytestmark = [pytest.mark.ops, pytest.mark.slow]
 
 #: The published starting state and an uninterrupted next run (``test_ops_crash``'s fixture).
 world = test_ops_crash.world
-#: Rows per step: the next night's disbursement file is split.
-BOUND = "50"
-POINT = "ingest:disbursements:1"
+#: Rows per step: the next night's PBI-JK list is split (not its disbursement file, 30 rows).
+BOUND = "200"
+POINT = "ingest:pbi:1"
 
 
 def test_sigkill_between_two_steps_of_a_kind_and_the_rerun_publishes_the_same_packs(world):
@@ -41,7 +42,7 @@ def test_sigkill_between_two_steps_of_a_kind_and_the_rerun_publishes_the_same_pa
             "select step from run_ledger where status = 'committed' and run_id = "
             "(select run_id from run_ledger order by started_at desc limit 1) order by started_at"
         ).fetchall()]
-    assert steps == ["load", POINT]  # the load rides with the first step
+    assert steps == ["load", "ingest:disbursements", POINT]
 
     assert_previous_packs_published(place, world)
     assert_warehouse_usable(place, world["start_files"])  # opened for writing: the run undone
@@ -51,6 +52,10 @@ def test_sigkill_between_two_steps_of_a_kind_and_the_rerun_publishes_the_same_pa
     assert published_version(place.out) != world["start_version"]
     for pack in PACKS:
         assert verify_manifest(place.out / pack) == [], pack
+    with duckdb.connect(str(place.db), read_only=True) as con:  # the rerun ran in steps too
+        assert con.execute(
+            "select count(*) from run_ledger where step = 'ingest:pbi:1' and status = 'committed'"
+        ).fetchone()[0] == 2
     tables = pack_tables(place.out)
     assert tables.keys() == world["reference_tables"].keys()
     for name, rows in world["reference_tables"].items():
