@@ -12,21 +12,21 @@ rerun equals the uninterrupted night.
 from __future__ import annotations
 
 import dataclasses
+import multiprocessing
 import os
 import signal
-import subprocess
-import sys
 from pathlib import Path
+from unittest import mock
 
 import duckdb
 import test_ledger
 from test_ledger import copy_place, ledger_rows, tables
 
-from tkpk import reference
 from tkpk.config import Settings
 from tkpk.db import connect
 from tkpk.ingest.accept import ROW_ID_FACTOR, plan_steps
-from tkpk.ledger import FINAL, RunLedger
+from tkpk.ledger import FINAL
+from tkpk.publish import atomic
 
 #: The first night and an uninterrupted second night (``test_ledger``'s module fixture).
 nights = test_ledger.nights
@@ -40,44 +40,21 @@ def stepped(settings: Settings) -> Settings:
 
 
 def stepped_run(settings: Settings, run_id: str) -> None:
-    """The nightly flow's warehouse part (as ``test_ledger.warehouse_run``) with the flow's step
-    commits within a kind (``on_step``: ``ingest:<kind>:<n>``)."""
-    from tkpk.ingest.accept import process_loads
-    from tkpk.ingest.raw import load_new_files
-    from transforms.incremental import build_changed
+    """``test_ledger.warehouse_run`` (the nightly flow's warehouse part, without Prefect) with the
+    flow's commits within a kind: ``on_step`` commits ``ingest:<kind>:<n>`` through the run's
+    ``on_kind`` (which checks that the step's files are parked)."""
+    from tkpk.ingest import accept
 
-    con = connect(settings)
-    run = RunLedger(con, run_id)
-    try:
-        run.start()
-        con.begin()
-        reference.install(con, settings.region)
-        run.begin_step("load")
-        outcomes = load_new_files(con, settings, run_id)
-        run.step_done("load", sum(o.rows_read for o in outcomes))
+    real = accept.process_loads
 
-        def commit_kind(kind: str, rows: int) -> None:
-            run.commit(f"ingest:{kind}", rows)
+    def in_steps(*args, on_kind, **kwargs):
+        def on_step(kind: str, step: int, rows: int) -> None:
+            on_kind(f"{kind}:{step}", rows)
 
-        def commit_step(kind: str, step: int, rows: int) -> None:
-            assert 0 < rows <= settings.commit_rows
-            run.commit(f"ingest:{kind}:{step}", rows)
-            with con.cursor() as other:  # another connection sees the step's rows committed
-                assert other.execute(
-                    "select count(*) from ingest_file where run_id = ?", [run_id]
-                ).fetchone()[0] == 0
+        return real(*args, on_kind=on_kind, on_step=on_step, **kwargs)
 
-        process_loads(con, settings, run_id, outcomes, on_kind=commit_kind, on_step=commit_step)
-        run.begin_step(FINAL)
-        build_changed(con, outcomes)
-        run.complete()
-        con.commit()
-        run.close()
-    except BaseException:
-        run.abort()
-        raise
-    finally:
-        con.close()
+    with mock.patch.object(accept, "process_loads", in_steps):
+        test_ledger.warehouse_run(settings, run_id)
 
 
 def steps_of(db: Path, run_id: str) -> list[str]:
@@ -123,20 +100,20 @@ def test_a_kind_over_the_bound_is_committed_in_steps_with_the_same_result(nights
     assert tables(place.warehouse, drop_run_columns=True) == nights["reference"]
 
 
+def _killed_child(settings: Settings, run_id: str, point: str) -> None:
+    """The child of :func:`killed_stepped_run`."""
+    os.environ[atomic.CRASH_ENV] = point
+    stepped_run(settings, run_id)
+
+
 def killed_stepped_run(settings: Settings, run_id: str, point: str) -> None:
-    """``stepped_run`` in a child process SIGKILLed at ``point``."""
-    tests = Path(__file__).resolve().parent
-    script = (
-        "from pathlib import Path; import sys; "
-        f"sys.path.insert(0, {str(tests)!r}); import test_ledger_steps as t; "
-        f"base = Path({str(settings.warehouse.parent)!r}); "
-        f"t.stepped_run(t.stepped(t.test_ledger.make_settings(base)), {run_id!r})"
+    """``stepped_run`` in a spawned process SIGKILLed at ``point``."""
+    child = multiprocessing.get_context("spawn").Process(
+        target=_killed_child, args=(settings, run_id, point)
     )
-    env = {**os.environ, "TKPK_CRASH_AT": point,
-           "PYTHONPATH": os.pathsep.join([str(tests.parent), os.environ.get("PYTHONPATH", "")])}
-    done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True,
-                          text=True, timeout=600)
-    assert done.returncode == -signal.SIGKILL, done.stderr[-3000:]
+    child.start()
+    child.join(600)
+    assert child.exitcode == -signal.SIGKILL, child.exitcode
 
 
 def test_a_kill_between_two_steps_of_a_kind_is_undone_and_the_rerun_equals(nights) -> None:
