@@ -11,10 +11,12 @@ uninterrupted run in one step per kind.
 
 from __future__ import annotations
 
+from unittest import mock
+
 import duckdb
 import pytest
 import test_ops_crash
-from ops_support import PACKS, pack_tables, published_version, shared_forker
+from ops_support import PACKS, pack_tables, published_version, root, shared_forker
 from test_ops_crash import add_later_files, assert_previous_packs_published, assert_warehouse_usable
 
 from tkpk.publish import atomic
@@ -22,11 +24,17 @@ from tkpk.publish.manifest import verify_manifest
 
 pytestmark = [pytest.mark.ops, pytest.mark.slow]
 
-#: The published starting state and an uninterrupted next run (``test_ops_crash``'s fixture).
-world = test_ops_crash.world
 #: Rows per step: the next night's PBI-JK list is split (not its disbursement file, 30 rows).
 BOUND = "200"
 POINT = "ingest:pbi:1"
+
+
+@pytest.fixture(scope="module")
+def world() -> dict:
+    """The published starting state and an uninterrupted next run (``test_ops_crash.world``),
+    built in a folder of this module's own: both modules may run in one session."""
+    with mock.patch.object(test_ops_crash, "root", lambda: root() / "steps"):
+        return test_ops_crash.world.__wrapped__()
 
 
 def test_sigkill_between_two_steps_of_a_kind_and_the_rerun_publishes_the_same_packs(world):
