@@ -14,7 +14,8 @@ kind (households before members, so members are checked against their snapshot's
 4. appends accepted rows to ``registry_households`` / ``registry_members`` / ``program_records``
    (their flagged fields null, one ``flagged_field`` row per defect), the others to
    ``quarantine`` (every reason, the raw values) or ``duplicate`` (with a pointer), each row
-   with its lineage ``file_id``, ``row_number``;
+   with its lineage ``file_id``, ``row_number``; with ``on_step`` in row-id ranges of at most
+   ``Settings.commit_rows`` staged rows (:func:`plan_steps`), the caller committing between them;
 5. rebuilds ``snapshot_status``, writes ``ingest_data_quality`` (one row per run x file) and
    ``ingest_data_quality_reason``, and reconciles: for every file ``rows_read = accepted +
    quarantined + duplicate``, else ``ReconciliationError``.
