@@ -55,7 +55,10 @@ parsed as (
         row_number,
         period as snapshot,
         period_end,
-        regexp_replace(id_keluarga, '^([0-9]+)[.,]0+$', '\1') as id_keluarga,
+        -- a numeric cell's "123,0" -> "123" (the regular expression only where a mark is)
+        case when contains(id_keluarga, '.') or contains(id_keluarga, ',')
+            then regexp_replace(id_keluarga, '^([0-9]+)[.,]0+$', '\1')
+            else id_keluarga end as id_keluarga,
         id_digits(no_kk, kk_numeric) as no_kk,
         id_precision_lost(no_kk, kk_numeric) as no_kk_precision_lost,
         area_code_text(kode_kelurahan) as kelurahan_code_text,
