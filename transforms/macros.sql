@@ -128,9 +128,23 @@ create or replace temp macro plausible_date(d) as
 -- parse_date: a date in any contract format -> DATE, day first always; NULL when unreadable or
 -- impossible (31/02). ISO "2026-06-26" (with an optional time), "26/06/2026", "26-06-2026",
 -- "26.06.2026", "26 Juni 2026", "26 Jun 2026" (Agu, Agt, Des ...), a spreadsheet serial number.
+-- Fast paths: the usual whole forms "2026-06-26", "26 Jun 2026" and "6 Jun 2026" (without the
+-- regular expressions; the same strptime as their general branches below).
 create or replace temp macro parse_date(x) as
     plausible_date(cast(
         case
+            when x glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'
+                then try_strptime(x, '%Y-%m-%d')
+            when x glob '[0-9][0-9] [A-Za-z][A-Za-z][A-Za-z] [0-9][0-9][0-9][0-9]'
+                then try_strptime(
+                    substr(x, 1, 2) || '-' || month_number(substr(x, 4, 3)) || '-'
+                    || substr(x, 8, 4),
+                    '%d-%m-%Y')
+            when x glob '[0-9] [A-Za-z][A-Za-z][A-Za-z] [0-9][0-9][0-9][0-9]'
+                then try_strptime(
+                    substr(x, 1, 1) || '-' || month_number(substr(x, 3, 3)) || '-'
+                    || substr(x, 7, 4),
+                    '%d-%m-%Y')
             when regexp_matches(x, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}($|[ T])')
                 then try_strptime(regexp_extract(x, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}'),
                                   '%Y-%m-%d')

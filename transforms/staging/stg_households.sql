@@ -62,7 +62,7 @@ parsed as (
         id_digits(no_kk, kk_numeric) as no_kk,
         id_precision_lost(no_kk, kk_numeric) as no_kk_precision_lost,
         area_code_text(kode_kelurahan) as kelurahan_code_text,
-        area_key(nama_kelurahan) as kelurahan_name_key,
+        nama_kelurahan,
         coalesce(kode_kelurahan, nama_kelurahan) as kelurahan_text,
         alamat,
         parse_code(rt) as rt,
@@ -91,6 +91,21 @@ kelurahan_by_code as (
     select code from ref_area where level = 'kelurahan'
 ),
 
+coded as (
+    select p.*, by_code.code as kelurahan_by_code
+    from parsed as p
+    left join kelurahan_by_code as by_code on by_code.code = p.kelurahan_code_text
+),
+
+named as (
+    -- the name's key only where the code does not resolve (area_key: two regular expressions)
+    select
+        c.*,
+        case when c.kelurahan_by_code is null then area_key(c.nama_kelurahan) end
+            as kelurahan_name_key
+    from coded as c
+),
+
 final as (
     select
         p.load_id,
@@ -103,8 +118,9 @@ final as (
         p.id_keluarga,
         p.no_kk,
         p.no_kk_precision_lost,
-        coalesce(by_code.code, by_name.code) as kelurahan_code,
-        unparsed(coalesce(by_code.code, by_name.code), p.kelurahan_text) as kelurahan_unparsed,
+        coalesce(p.kelurahan_by_code, by_name.code) as kelurahan_code,
+        unparsed(coalesce(p.kelurahan_by_code, by_name.code), p.kelurahan_text)
+            as kelurahan_unparsed,
         p.alamat,
         p.rt,
         unparsed(p.rt, p.rt_text) as rt_unparsed,
@@ -125,8 +141,7 @@ final as (
         unparsed(p.tanggal_pendataan, p.tanggal_pendataan_text) as tanggal_pendataan_unparsed,
         p.malformed,
         p.raw_text
-    from parsed as p
-    left join kelurahan_by_code as by_code on by_code.code = p.kelurahan_code_text
+    from named as p
     left join ref_area_alias as by_name on by_name.alias_key = p.kelurahan_name_key
 )
 
