@@ -163,6 +163,11 @@ create or replace temp macro parse_date(x) as
                     '%d-%m-%Y')
         end as date));
 
+-- area_name_key: the area_key of a kelurahan name where its code did not resolve (`code` NULL);
+-- NULL where it did, so the name's two regular expressions run only on the rows that need them.
+create or replace temp macro area_name_key(code, name) as
+    case when code is null then area_key(name) end;
+
 -- area_code_text: a Kemendagri kelurahan code, plain ("3375011002", a numeric cell) or dotted
 -- ("33.75.01.1002") -> dotted text; NULL when not code-shaped.
 create or replace temp macro area_code_text(x) as

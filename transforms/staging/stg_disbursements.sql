@@ -92,11 +92,7 @@ coded as (
 ),
 
 named as (
-    -- the name's key only where the code does not resolve (area_key: two regular expressions)
-    select
-        c.*,
-        case when c.kelurahan_by_code is null then area_key(c.nama_kelurahan) end
-            as kelurahan_name_key
+    select c.*, area_name_key(c.kelurahan_by_code, c.nama_kelurahan) as kelurahan_name_key
     from coded as c
 ),
 

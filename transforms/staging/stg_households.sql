@@ -98,12 +98,7 @@ coded as (
 ),
 
 named as (
-    -- the name's key only where the code does not resolve (area_key: two regular expressions)
-    select
-        c.*,
-        case when c.kelurahan_by_code is null then area_key(c.nama_kelurahan) end
-            as kelurahan_name_key
-    from coded as c
+    select *, area_name_key(kelurahan_by_code, nama_kelurahan) as kelurahan_name_key from coded
 ),
 
 final as (
