@@ -71,8 +71,12 @@ create or replace temp macro id_precision_lost(x, from_number) as
 
 -- number_text: an amount's text without spaces, currency ("Rp", "Rp.", "IDR") and ",-" tail;
 -- the input of parse_number.
+-- Fast path: digits with dots and commas (and a leading minus) are already such text.
 create or replace temp macro number_text(x) as
-    regexp_replace(upper(replace(x, ' ', '')), '^(RP|IDR)\.?|[.,]-+$', '', 'g');
+    case
+        when regexp_full_match(x, '-?[0-9.,]+') then x
+        else regexp_replace(upper(replace(x, ' ', '')), '^(RP|IDR)\.?|[.,]-+$', '', 'g')
+    end;
 
 -- parse_number: number_text -> DECIMAL(18, 2). Dots group thousands ("600.000"), the comma is
 -- the decimal mark ("600.000,00", "600000,5"); a spreadsheet number ("600000.5", "1.5E+6").
