@@ -3,7 +3,8 @@
 ``prepare`` runs the raw load of a raw folder (the full run's files: the incremental file that
 ``pipeline_bench.py`` holds back is left out) into ``<work>/loaded.duckdb``, commits it and keeps
 the staged Parquet files and the file outcomes. ``run`` then repeats only the validate stage on a
-copy of that warehouse, as the nightly flow does (each kind committed as its own step), and
+copy of that warehouse, as the nightly flow does (each kind committed in steps of at most
+``Settings.commit_rows`` rows), and
 reports CPU seconds per phase and per statement (``time.process_time``: every DuckDB thread of
 the process); with ``--dump`` it writes the ingest's output tables, sorted, to Parquet (compare
 two runs' dumps with ``compare``). Usage (from the repository root)::
@@ -148,9 +149,13 @@ def run(work: Path, dump: Path | None, top: int) -> None:
         entry["wall_s"] += time.perf_counter() - wall
         entry["calls"] += 1
 
+    def commit_step(kind: str, step: int, rows: int) -> None:  # within a kind (commit_rows)
+        commit_kind(kind, rows)
+
     con.begin()
     wall, cpu = time.perf_counter(), time.process_time()
-    accept.process_loads(timed, settings, RUN_ID, outcomes, on_kind=commit_kind)
+    accept.process_loads(timed, settings, RUN_ID, outcomes, on_kind=commit_kind,
+                         on_step=commit_step)
     con.commit()
     total_cpu, total_wall = time.process_time() - cpu, time.perf_counter() - wall
     print(f"validate stage: {total_cpu:.1f} s CPU, {total_wall:.1f} s wall")

@@ -2,11 +2,12 @@
 
 A short sequence of small typed tasks. The warehouse part (load, validate, accept, marts) commits
 in bounded steps recorded in the run ledger (``tkpk.ledger``): the load with the first kind, each
-kind of the ingest, then the bookkeeping, the transforms and the run's completion in one last
-transaction. An error undoes the committed steps at once; a crash leaves them to the next opening
-of the warehouse (``tkpk.db.connect`` undoes every unfinished run), so either way the warehouse
-returns to the state before the run. Scratch data is kept out of the transactions (tables
-created and dropped inside one would keep their storage until the commit): the ingest's staged
+kind of the ingest (in steps of at most ``Settings.commit_rows`` rows), then the bookkeeping, the
+transforms and the run's completion in one last transaction. An error undoes the committed steps
+at once; a crash leaves them to the next opening of the warehouse (``tkpk.db.connect`` undoes
+every unfinished run), so either way the warehouse returns to the state before the run. Scratch
+data is kept out of the transactions (tables created and dropped inside one would keep their
+storage until the commit): the ingest's staged
 rows and decisions are Parquet files in the run's scratch folder (``Settings.scratch_dir``),
 deleted kind by kind and swept at the next run after a crash.
 The packs are then written to a staging folder, validated and swapped in atomically, so a run
@@ -289,13 +290,19 @@ def load_raw_files(ctx: RunContext) -> list:
 @scrubbed
 def validate_and_accept(ctx: RunContext) -> object:
     """Normalise, validate (Great Expectations), accept / quarantine / deduplicate, reconcile;
-    each kind's rows are committed as a step of the run ledger (``ingest:<kind>``)."""
+    each kind's rows are committed as steps of the run ledger of at most
+    ``Settings.commit_rows`` rows: ``ingest:<kind>:1``, ``:2`` ... and the kind's last one
+    ``ingest:<kind>``."""
     from tkpk.ingest.accept import process_loads
 
     def commit_kind(kind: str, rows: int) -> None:
         ctx.ledger.commit(f"ingest:{kind}", rows)
 
-    summary = process_loads(ctx.con, ctx.settings, ctx.run_id, ctx.outcomes, on_kind=commit_kind)
+    def commit_step(kind: str, step: int, rows: int) -> None:
+        ctx.ledger.commit(f"ingest:{kind}:{step}", rows)
+
+    summary = process_loads(ctx.con, ctx.settings, ctx.run_id, ctx.outcomes,
+                            on_kind=commit_kind, on_step=commit_step)
     ctx.ledger.begin_step(FINAL)
     return summary
 

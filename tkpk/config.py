@@ -119,6 +119,10 @@ class Settings:
     gx_sample_rows: int = field(
         default_factory=lambda: max(0, int(os.environ.get("TKPK_GX_SAMPLE_ROWS") or 20_000))
     )
+    #: Rows of one kind written per committed step of the nightly run (``tkpk.ledger``: a kind
+    #: over it is committed in several steps, so no transaction holds a whole province); 0: one
+    #: step per kind.
+    commit_rows: int = field(default_factory=lambda: _env_count("TKPK_COMMIT_ROWS", 10_000_000))
     #: "production" refuses to run without TKPK_PSEUDONYM_KEY; "development" creates a local key.
     mode: str = field(default_factory=lambda: os.environ.get("TKPK_MODE", "development"))
     #: How ``tkpk run`` runs the nightly flow (``flows.nightly.ORCHESTRATIONS``): ``auto`` under

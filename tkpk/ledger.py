@@ -1,9 +1,13 @@
 """The run ledger: bounded commits of the nightly run, and the undo of a run that did not finish.
 
 The nightly run commits its warehouse work in steps instead of one transaction over a whole
-province: the raw load rides with the first ingest kind, each kind of ``process_loads`` is its
-own transaction (``ingest:<kind>``), and the bookkeeping, the transforms and the completion of the
-run are the last one (``final``). Every step is recorded in ``run_ledger``, one row per event:
+province: the raw load rides with the first ingest step; each kind of ``process_loads`` is
+decided once, then written in steps of at most ``Settings.commit_rows`` staged rows (row-id
+ranges, ``tkpk.ingest.accept.plan_steps``), committed as ``ingest:<kind>:1``, ``:2`` ... and the
+kind's last one as ``ingest:<kind>`` (a kind within the bound: that one step only), so no
+transaction holds a whole province's kind; the bookkeeping, the transforms and the completion of
+the run are the last step (``final``). Every step is recorded in ``run_ledger``, one row per
+event:
 
 - ``(run_id, 'run', 'started')`` when the run starts, committed on its own before any work;
 - ``(run_id, <step>, 'started')`` when a step starts (written on a cursor of its own, so it is
@@ -25,12 +29,13 @@ A run whose ledger has ``started`` but neither ``completed`` nor ``rolled_back``
 power) or failed without being undone. :func:`recover` deletes every row its committed steps wrote,
 table by table, keyed by the run's ``run_id`` and by its files (``load_id``, ``file_id`` or
 ``sha256`` of its ``ingest_file`` or parked ``run_ledger_file`` rows), those two last, so the
-warehouse equals the last good state again; each delete is idempotent, so a recovery that is itself
-killed is simply done again. ``tkpk.db.connect`` runs it whenever the warehouse is opened for
-writing, so no pipeline code ever reads a half-finished night. A ``completed`` run is never undone,
-and neither is a run this process is running (``_ACTIVE``: a second connection opened during a run
-must not undo it; another process cannot hold the warehouse for writing meanwhile, DuckDB locks the
-file).
+warehouse equals the last good state again (every step of a kind writes rows of the same files,
+so the undo takes them all, however many steps committed); each delete is idempotent, so a
+recovery that is itself killed is simply done again. ``tkpk.db.connect`` runs it whenever the
+warehouse is opened for writing, so no pipeline code ever reads a half-finished night. A
+``completed`` run is never undone, and neither is a run this process is running (``_ACTIVE``: a
+second connection opened during a run must not undo it; another process cannot hold the
+warehouse for writing meanwhile, DuckDB locks the file).
 
 Nothing the committed steps write is read by the published packs before the final step commits:
 the derived tables (transforms) are replaced only in that last transaction, which is small in

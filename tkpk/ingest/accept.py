@@ -14,7 +14,8 @@ kind (households before members, so members are checked against their snapshot's
 4. appends accepted rows to ``registry_households`` / ``registry_members`` / ``program_records``
    (their flagged fields null, one ``flagged_field`` row per defect), the others to
    ``quarantine`` (every reason, the raw values) or ``duplicate`` (with a pointer), each row
-   with its lineage ``file_id``, ``row_number``;
+   with its lineage ``file_id``, ``row_number``; with ``on_step`` in row-id ranges of at most
+   ``Settings.commit_rows`` staged rows (:func:`plan_steps`), the caller committing between them;
 5. rebuilds ``snapshot_status``, writes ``ingest_data_quality`` (one row per run x file) and
    ``ingest_data_quality_reason``, and reconciles: for every file ``rows_read = accepted +
    quarantined + duplicate``, else ``ReconciliationError``.
@@ -35,7 +36,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -177,6 +178,15 @@ class IngestSummary:
         return Counter(self.reasons).most_common(count)
 
 
+@dataclass(frozen=True)
+class Steps:
+    """How a kind's writes are committed: in steps of at most ``rows`` staged rows (0: one step),
+    ``on_step(kind, n, rows)`` called after each step but the last (the caller commits there)."""
+
+    rows: int = 0
+    on_step: Callable[[str, int, int], None] | None = None
+
+
 # ------------------------------------------------------------------------------------- tables
 
 
@@ -260,6 +270,7 @@ def process_loads(
     *,
     batch_rows: int = DEFAULT_BATCH_ROWS,
     on_kind: Callable[[str, int], None] | None = None,
+    on_step: Callable[[str, int, int], None] | None = None,
 ) -> IngestSummary:
     """Stage, validate and sort the rows of the newly loaded files; record data quality.
 
@@ -269,11 +280,15 @@ def process_loads(
     runs it inside its own and rolls back on any error. ``on_kind(kind, rows)`` is called after
     each kind's rows are written (the nightly flow commits there, a bounded step recorded in
     ``tkpk.ledger``); the bookkeeping after the last kind stays in the caller's open
-    transaction. Scratch data goes to ``settings.scratch_dir / run_id`` (removed when it
-    returns or fails).
+    transaction. With ``on_step``, a kind of more than ``settings.commit_rows`` staged rows is
+    written in several steps of at most that many rows (:func:`plan_steps`) and
+    ``on_step(kind, n, rows)`` is called after each of them but the last, which ``on_kind``
+    ends (the nightly flow commits ``ingest:<kind>:<n>``). Scratch data goes to
+    ``settings.scratch_dir / run_id`` (removed when it returns or fails).
     """
+    steps = Steps(settings.commit_rows if on_step is not None else 0, on_step)
     with RunScratch(settings.scratch_dir, run_id) as scratch:
-        return _process(con, scratch, run_id, list(outcomes), batch_rows, on_kind)
+        return _process(con, scratch, run_id, list(outcomes), batch_rows, on_kind, steps)
 
 
 def _process(
@@ -283,6 +298,7 @@ def _process(
     outcomes: list[FileOutcomeLike],
     batch_rows: int,
     on_kind: Callable[[str, int], None] | None = None,
+    steps: Steps | None = None,
 ) -> IngestSummary:
     """The body of ``process_loads`` (inside a transaction)."""
     ensure_tables(con)
@@ -295,7 +311,8 @@ def _process(
             files = [o for o in loaded if o.kind == kind]
             if files:
                 summary.validations.append(
-                    _process_kind(con, scratch, kind, files, batch_rows, counts, summary.flagged)
+                    _process_kind(con, scratch, kind, files, batch_rows, counts, summary.flagged,
+                                  steps or Steps())
                 )
                 if on_kind is not None:  # a bounded commit (tkpk.ledger)
                     on_kind(kind, sum(sum(counts.get(o.sha256, (0, 0, 0))) for o in files))
@@ -395,10 +412,11 @@ def _process_kind(
     batch_rows: int,
     counts: dict[str, tuple[int, int, int]],
     flagged: dict[str, int] | None = None,
+    steps: Steps | None = None,
 ) -> ValidationOutcome:
     """Stage, validate, decide and write the rows of ``files`` (all of kind ``kind``); add the
     files' (accepted, quarantined, duplicate) counts to ``counts`` and the flagged fields per
-    reason to ``flagged``."""
+    reason to ``flagged``. The writes go in ``steps`` (:func:`_write_steps`)."""
     table = stage(con, kind, scratch)
     names = [o.file_name for o in files]
     label = names[0] if len(names) == 1 else f"{len(names)} files: {', '.join(names)}"
@@ -414,11 +432,10 @@ def _process_kind(
     _add_encoding_reasons(con, kind)
     _decide(con, kind, scratch)
     crashpoint(f"ingest:{kind}")  # crash tests: scratch files on disk, rows not yet written
-    written = _write_outcomes(con, kind, scratch)
-    counts.update(_count_decisions(con, kind, written))
-    for reason, rows in _write_flags(con, kind).items():
-        if flagged is not None:
-            flagged[reason] = flagged.get(reason, 0) + rows
+    decided = _count_decisions(con, kind)
+    written = _write_steps(con, kind, scratch, steps or Steps(), flagged)
+    _check_written(kind, decided, written)
+    counts.update(decided)
     scratch.release(kind)  # deletes the staged rows and decisions before the next kind
     return result
 
@@ -538,6 +555,110 @@ def _write_flags(con: duckdb.DuckDBPyConnection, kind: str) -> dict[str, int]:
     return {reason: int(n) for reason, n in rows}
 
 
+def plan_steps(files: Sequence[tuple[int, int, int]], bound: int) -> list[tuple[int, int]]:
+    """The row-id ranges ``(first, last)`` a kind's writes are committed in: ``files`` are the
+    kind's files in file order as (first row id, last row id, rows), ``bound`` the most rows of
+    one step (0: a single step). Consecutive files share a step while their rows fit; a file of
+    more rows is cut into equal row-number ranges no wider than ``bound`` (so none holds more
+    rows, whatever the gaps in its row numbers). Every row id of ``files`` lies in exactly one
+    range, the ranges in row-id order."""
+    if not files:
+        return []
+    if bound <= 0:
+        return [(files[0][0], files[-1][1])]
+    pieces: list[tuple[int, int, int]] = []
+    for first, last, rows in files:
+        if rows <= bound:
+            pieces.append((first, last, rows))
+            continue
+        width = last - first + 1
+        parts = -(-width // bound)
+        size = -(-width // parts)
+        for start in range(first, last + 1, size):
+            end = min(start + size - 1, last)
+            pieces.append((start, end, end - start + 1))
+    steps: list[tuple[int, int]] = []
+    held = 0
+    for first, last, rows in pieces:
+        if steps and held + rows <= bound:
+            steps[-1] = (steps[-1][0], last)
+            held += rows
+        else:
+            steps.append((first, last))
+            held = rows
+    return steps
+
+
+def _write_steps(
+    con: duckdb.DuckDBPyConnection,
+    kind: str,
+    scratch: RunScratch,
+    steps: Steps,
+    flagged: dict[str, int] | None,
+) -> dict[str, int]:
+    """Write ``_decision``'s rows (:func:`_write_outcomes`, :func:`_write_flags`) in the row-id
+    ranges of :func:`plan_steps` (``steps.rows`` at most each), calling ``steps.on_step`` after
+    each range but the last (the caller commits: ``crashpoint`` ``ingest:<kind>:<n>`` follows);
+    return the rows written per outcome, add the flagged fields per reason to ``flagged``."""
+    ranges: list[tuple[int, int] | None] = [None]
+    if steps.rows > 0 and steps.on_step is not None:
+        extents = con.execute(
+            f"select min(row_id), max(row_id), count(*) from _decision "
+            f"group by row_id // {ROW_ID_FACTOR} order by 1"
+        ).fetchall()
+        ranges = [*plan_steps(extents, steps.rows)] or [None]
+    written: Counter[str] = Counter()
+    with _step_views(con, kind, scratch, len(ranges) > 1) as select_step:
+        for n, rows in enumerate(ranges, 1):
+            if rows is not None and len(ranges) > 1:
+                select_step(*rows)
+            step_written = _write_outcomes(con, kind, scratch)
+            for reason, count in _write_flags(con, kind).items():
+                if flagged is not None:
+                    flagged[reason] = flagged.get(reason, 0) + count
+            written.update(step_written)
+            if n < len(ranges) and steps.on_step is not None:
+                steps.on_step(kind, n, sum(step_written.values()))
+                crashpoint(f"ingest:{kind}:{n}")  # crash tests: step n committed, not the next
+    return {outcome: written[outcome] for outcome in ("accepted", "quarantined", "duplicate")}
+
+
+@contextlib.contextmanager
+def _step_views(
+    con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch, split: bool
+) -> Iterator[Callable[[int, int], None]]:
+    """With ``split``, set the kind's whole ``_decision`` and ``stg_<kind>`` aside (renamed
+    ``_all``) and yield a function that (re)defines both over one row-id range only, so the write
+    files (``accepted_rows.sql`` ...) read one step's rows; both are restored after."""
+    views = ("_decision", f"stg_{kind}")
+    if not split:
+        yield lambda first, last: None
+        return
+    for view in views:
+        con.execute(f"alter view {view} rename to {view}_all")
+        scratch.track_view(con, f"{view}_all", group=kind)
+
+    def select_step(first: int, last: int) -> None:
+        """``_decision`` and ``stg_<kind>`` over the row ids ``first`` to ``last``."""
+        orders = f"{first // ROW_ID_FACTOR} and {last // ROW_ID_FACTOR}"
+        rows = f"{first % ROW_ID_FACTOR} and {last % ROW_ID_FACTOR}"
+        within = first // ROW_ID_FACTOR == last // ROW_ID_FACTOR
+        con.execute(
+            f"create or replace temp view _decision as select * from _decision_all "
+            f"where row_id between {first} and {last}"
+        )
+        con.execute(
+            f"create or replace temp view stg_{kind} as select * from stg_{kind}_all "
+            f"where row_id between {first} and {last} and file_order between {orders}"
+            + (f" and row_number between {rows}" if within else "")
+        )
+
+    yield select_step
+    for view in views:
+        con.execute(f"drop view if exists {view}")
+        con.execute(f"alter view {view}_all rename to {view}")
+
+
 def _append(con: duckdb.DuckDBPyConnection, table: str, select: str) -> int:
     """Append ``select``'s rows to ``table`` (by column name); return how many it wrote."""
     row = con.execute(f"insert into {table} by name {select}").fetchone()
@@ -545,15 +666,21 @@ def _append(con: duckdb.DuckDBPyConnection, table: str, select: str) -> int:
 
 
 def _count_decisions(
-    con: duckdb.DuckDBPyConnection, kind: str, written: dict[str, int]
+    con: duckdb.DuckDBPyConnection, kind: str
 ) -> dict[str, tuple[int, int, int]]:
     """sha256 -> (accepted, quarantined, duplicate) of this kind's files, from ``_decision``
     (``decision_count.sql``); adds the quarantine reasons per file to ``_reason_count``
-    (``reason_count.sql``). Raises ``ReconciliationError`` when the tables did not receive what
-    the decision says."""
+    (``reason_count.sql``)."""
     _append(con, "_reason_count", render("reason_count"))
     rows = con.execute(render("decision_count")).fetchall()
-    counts = {sha: (int(a), int(q), int(d)) for sha, a, q, d in rows}
+    return {sha: (int(a), int(q), int(d)) for sha, a, q, d in rows}
+
+
+def _check_written(
+    kind: str, counts: dict[str, tuple[int, int, int]], written: dict[str, int]
+) -> None:
+    """Raise ``ReconciliationError`` when the tables did not receive what the decision says
+    (``counts``: :func:`_count_decisions`; ``written``: rows written per outcome)."""
     decided = {
         outcome: sum(c[i] for c in counts.values())
         for i, outcome in enumerate(("accepted", "quarantined", "duplicate"))
@@ -568,7 +695,6 @@ def _count_decisions(
             f"{kind}: rows written (written, decided) per outcome differ: {mismatch} "
             "(run rolled back; report this as a bug with the files)"
         )
-    return counts
 
 
 # ------------------------------------------------------------------------ run bookkeeping

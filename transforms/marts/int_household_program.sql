@@ -14,51 +14,115 @@
 -- recipient; failed attempts only do not). amount_idr: successful amounts only (PBI-JK: the
 -- premium of every active member-month), summed over all the household's members' records.
 -- household_key: the household's integer key in s(m) (int_household_snapshot).
+--
+-- Computed without multiplying every monthly row by the periods whose window holds it (at
+-- 1,000,000 households 17 M monthly rows would become 47 M row-period pairs to aggregate): the
+-- rows of each (snapshot, household, program) are summed once over the snapshot's reach (the
+-- months from its periods' earliest window start to its latest period), and a period's figures
+-- are those totals minus the rows of the reach months outside its window (with quarterly
+-- snapshots the few months at the reach's two ends). A period has a row when some row of its
+-- window remains (months_in_window > 0). The sums are exact (integers and decimals).
 with
 
-period_months as (
-    -- each reported period with the months of its reach window (an equi-join key)
+periods as (
+    select period, snapshot, window_start from int_periods
+),
+
+snapshot_reach as (
+    -- months each snapshot's periods can see: from the earliest window start to the latest period
+    select snapshot, min(window_start) as first_month, max(period) as last_month
+    from periods
+    group by snapshot
+),
+
+excluded_months as (
+    -- each period with the months of its snapshot's reach outside its window (an equi-join key)
+    select periods.period, reach.snapshot, reach.record_period
+    from (
+        select
+            snapshot,
+            cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date)
+                as record_period
+        from snapshot_reach
+    ) as reach
+    join periods on periods.snapshot = reach.snapshot
+    where reach.record_period < periods.window_start or reach.record_period > periods.period
+),
+
+monthly as not materialized (
+    -- the matched rows, their figures split by status
     select
-        period,
         snapshot,
-        cast(unnest(generate_series(window_start, period, interval 1 month)) as date)
-            as record_period
-    from int_periods
+        record_period,
+        household_key,
+        id_keluarga,
+        program,
+        case when status = 'success' then records else 0 end as success_records,
+        case when status = 'success' then amount_idr else 0 end as success_amount_idr,
+        case when status = 'failed' then records else 0 end as failed_records,
+        case when status = 'failed' then amount_idr else 0 end as failed_amount_idr
+    from int_program_monthly
+    where household_key is not null
+),
+
+reach_totals as (
+    -- per (snapshot, household, program): the rows of the snapshot's reach
+    select
+        monthly.snapshot,
+        monthly.household_key,
+        -- one id per household_key: grouped by the integer, carried along
+        any_value(monthly.id_keluarga) as id_keluarga,
+        monthly.program,
+        count(*) as months,
+        sum(monthly.success_records) as success_records,
+        sum(monthly.success_amount_idr) as success_amount_idr,
+        sum(monthly.failed_records) as failed_records,
+        sum(monthly.failed_amount_idr) as failed_amount_idr
+    from monthly
+    join snapshot_reach
+        on snapshot_reach.snapshot = monthly.snapshot
+        and monthly.record_period between snapshot_reach.first_month and snapshot_reach.last_month
+    group by monthly.snapshot, monthly.household_key, monthly.program
+),
+
+excluded as (
+    -- per (period, household, program): the rows of the reach outside the period's window
+    select
+        excluded_months.period,
+        monthly.household_key,
+        monthly.program,
+        count(*) as months,
+        sum(monthly.success_records) as success_records,
+        sum(monthly.success_amount_idr) as success_amount_idr,
+        sum(monthly.failed_records) as failed_records,
+        sum(monthly.failed_amount_idr) as failed_amount_idr
+    from monthly
+    join excluded_months
+        on excluded_months.snapshot = monthly.snapshot
+        and excluded_months.record_period = monthly.record_period
+    group by excluded_months.period, monthly.household_key, monthly.program
 ),
 
 windowed as (
     select
-        period_months.period,
-        period_months.snapshot,
-        int_program_monthly.household_key,
-        int_program_monthly.id_keluarga,
-        int_program_monthly.program,
-        int_program_monthly.status,
-        int_program_monthly.records,
-        int_program_monthly.amount_idr
-    from period_months
-    join int_program_monthly
-        on int_program_monthly.snapshot = period_months.snapshot
-        and int_program_monthly.record_period = period_months.record_period
-    where int_program_monthly.household_key is not null
-),
-
-aggregated as (
-    select
-        period,
-        snapshot,
-        household_key,
-        -- one id per household_key: grouped by the integer, carried along
-        any_value(id_keluarga) as id_keluarga,
-        program,
-        coalesce(sum(records) filter (where status = 'success'), 0) as success_records,
-        cast(coalesce(sum(amount_idr) filter (where status = 'success'), 0) as decimal(38, 2))
+        periods.period,
+        reach_totals.snapshot,
+        reach_totals.id_keluarga,
+        reach_totals.household_key,
+        reach_totals.program,
+        reach_totals.months - coalesce(excluded.months, 0) as months_in_window,
+        reach_totals.success_records - coalesce(excluded.success_records, 0) as success_records,
+        reach_totals.success_amount_idr - coalesce(excluded.success_amount_idr, 0)
             as amount_idr,
-        coalesce(sum(records) filter (where status = 'failed'), 0) as failed_records,
-        cast(coalesce(sum(amount_idr) filter (where status = 'failed'), 0) as decimal(38, 2))
+        reach_totals.failed_records - coalesce(excluded.failed_records, 0) as failed_records,
+        reach_totals.failed_amount_idr - coalesce(excluded.failed_amount_idr, 0)
             as failed_amount_idr
-    from windowed
-    group by period, snapshot, household_key, program
+    from reach_totals
+    join periods on periods.snapshot = reach_totals.snapshot
+    left join excluded
+        on excluded.period = periods.period
+        and excluded.household_key = reach_totals.household_key
+        and excluded.program = reach_totals.program
 ),
 
 final as (
@@ -70,10 +134,11 @@ final as (
         program,
         success_records > 0 as recipient,
         cast(success_records as bigint) as success_records,
-        amount_idr,
+        cast(amount_idr as decimal(38, 2)) as amount_idr,
         cast(failed_records as bigint) as failed_records,
-        failed_amount_idr
-    from aggregated
+        cast(failed_amount_idr as decimal(38, 2)) as failed_amount_idr
+    from windowed
+    where months_in_window > 0
 )
 
 select * from final
