@@ -297,10 +297,12 @@ def child_run(raw: str, out: str, db: str, result_path: str) -> None:
 
     phases = Phases()
     instrument(phases)
-    from flows.nightly import nightly
+    from flows.nightly import run_once
+    from tkpk.config import get_settings
 
+    settings = get_settings().with_paths(raw=Path(raw), out=Path(out), db=Path(db))
     start, cpu = time.perf_counter(), time.process_time()
-    result = nightly(raw_dir=raw, out_dir=out, db_path=db)
+    result = run_once(settings)  # as ``tkpk run``: under Prefect only with PREFECT_API_URL set
     payload = {
         "wall_s": round(time.perf_counter() - start, 3),
         "cpu_s": round(time.process_time() - cpu, 3),

@@ -17,8 +17,10 @@ either publishes a complete, validated set of outputs or leaves the last good on
 from __future__ import annotations
 
 import json
+import logging
 import secrets
 import sys
+import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +29,8 @@ import duckdb
 from prefect import flow, get_run_logger, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.cache_policies import NONE as NO_CACHE
+from prefect.context import FlowRunContext
+from prefect.exceptions import MissingContextError
 
 from flows.failures import RunFailure, lock_conflict, scrubbed
 from flows.progress import StageProgress
@@ -49,6 +53,86 @@ class RunContext:
     ledger: RunLedger
     outcomes: list = field(default_factory=list)
     progress: StageProgress = field(default_factory=lambda: StageProgress(enabled=False))
+
+
+#: ``Settings.orchestration``: ``auto`` runs the flow under Prefect when ``PREFECT_API_URL``
+#: names a server (``tkpk serve``, a deployment run) and in this process without Prefect
+#: otherwise; ``prefect`` always under Prefect (without ``PREFECT_API_URL`` Prefect then starts a
+#: temporary API server for the process: 5-20 s before the first step on a busy machine);
+#: ``plain`` never.
+ORCHESTRATIONS = ("auto", "prefect", "plain")
+
+
+def uses_prefect(settings: Settings) -> bool:
+    """True when a run started here goes through Prefect (``ORCHESTRATIONS``)."""
+    from prefect.settings import PREFECT_API_URL
+
+    if settings.orchestration not in ORCHESTRATIONS:
+        raise ValueError(
+            f"TKPK_ORCHESTRATION={settings.orchestration!r}; expected one of {ORCHESTRATIONS}"
+        )
+    if settings.orchestration == "auto":
+        return bool(PREFECT_API_URL.value())
+    return settings.orchestration == "prefect"
+
+
+@dataclass
+class PlainState:
+    """A task's outcome in a run without Prefect, shaped like the Prefect state the flow and the
+    retry conditions read (``data``: the error; ``result``; ``is_completed``)."""
+
+    value: object = None
+    error: BaseException | None = None
+
+    @property
+    def data(self) -> object:
+        """The error of a failed task (what ``warehouse_busy`` inspects), else the result."""
+        return self.error if self.error is not None else self.value
+
+    def is_completed(self) -> bool:
+        """True when the task returned."""
+        return self.error is None
+
+    def result(self, raise_on_failure: bool = True) -> object:
+        """The task's return value; its error, raised or (``raise_on_failure=False``) returned."""
+        if self.error is not None and raise_on_failure:
+            raise self.error
+        return self.data
+
+
+def _retry_delay(delays: object, attempt: int) -> float:
+    """Seconds before retry ``attempt`` (0-based) of a task's ``retry_delay_seconds``."""
+    if isinstance(delays, list | tuple):
+        return float(delays[min(attempt, len(delays) - 1)]) if delays else 0.0
+    return float(delays or 0)
+
+
+def run_task(step: object, *args: object, return_state: bool = False, **kwargs: object) -> object:
+    """Run one task of the flow: a Prefect task run inside a Prefect flow run; otherwise (a run
+    without Prefect, ``uses_prefect``) the task's function in this process, with the task's own
+    retry rule (``retries``, ``retry_delay_seconds``, ``retry_condition_fn``)."""
+    if FlowRunContext.get() is not None:
+        return step(*args, return_state=return_state, **kwargs)
+    retries = int(getattr(step, "retries", 0) or 0)
+    condition = getattr(step, "retry_condition_fn", None)
+    for attempt in range(retries + 1):
+        try:
+            state = PlainState(value=step.fn(*args, **kwargs))
+        except Exception as error:
+            state = PlainState(error=error)
+            if attempt < retries and (condition is None or condition(step, None, state)):
+                time.sleep(_retry_delay(step.retry_delay_seconds, attempt))
+                continue
+        break
+    return state if return_state else state.result()
+
+
+def run_logger() -> logging.Logger | logging.LoggerAdapter:
+    """The Prefect run logger inside a Prefect run, else the module's logger."""
+    try:
+        return get_run_logger()
+    except MissingContextError:
+        return logging.getLogger(__name__)
 
 
 def new_run_id() -> str:
@@ -103,7 +187,7 @@ def pull_one_source(source: object, settings: Settings, run_id: str) -> object:
     from tkpk.pull import pull_once
 
     result = pull_once(source, settings, run_id)
-    get_run_logger().info(
+    run_logger().info(
         "pull %s: %d new file(s) %s", result.source, len(result.landed), result.outcomes
     )
     return result
@@ -118,7 +202,7 @@ def pull_sources(settings: Settings, run_id: str) -> list[dict]:
     from tkpk.pull import SourceConfigError, SourceResult, load_sources, record_failure
     from tkpk.pull.transfer import sweep_temp
 
-    logger = get_run_logger()
+    logger = run_logger()
     try:
         sources = load_sources(settings.sources_file)
     except SourceConfigError as error:
@@ -128,12 +212,15 @@ def pull_sources(settings: Settings, run_id: str) -> list[dict]:
     delays = [settings.pull_retry_delay * 2**i for i in range(settings.pull_retries)] or 0
     results = []
     for source in sources:
-        state = pull_one_source.with_options(
-            task_run_name=f"pull-{source.name}",
-            retries=settings.pull_retries,
-            retry_delay_seconds=delays,
-            retry_condition_fn=pull_io_failure,
-        )(source, settings, run_id, return_state=True)
+        state = run_task(
+            pull_one_source.with_options(
+                task_run_name=f"pull-{source.name}",
+                retries=settings.pull_retries,
+                retry_delay_seconds=delays,
+                retry_condition_fn=pull_io_failure,
+            ),
+            source, settings, run_id, return_state=True,
+        )
         if state.is_completed():
             results.append(asdict(state.result()))
             continue
@@ -171,7 +258,7 @@ def open_warehouse(settings: Settings, run_id: str) -> RunContext:
         ledger.abort()
         con.close()
         raise
-    get_run_logger().info("run %s: warehouse %s opened", run_id, settings.warehouse)
+    run_logger().info("run %s: warehouse %s opened", run_id, settings.warehouse)
     return RunContext(run_id=run_id, settings=settings, con=con, ledger=ledger)
 
 
@@ -186,7 +273,7 @@ def load_raw_files(ctx: RunContext) -> list:
     ctx.ledger.begin_step("load")
     outcomes = load_new_files(ctx.con, ctx.settings, ctx.run_id, on_file=ctx.progress.file_started)
     ctx.ledger.step_done("load", sum(int(o.rows_read or 0) for o in outcomes))
-    logger = get_run_logger()
+    logger = run_logger()
     for outcome in outcomes:
         logger.info(
             "load %s: %s%s (%s rows)",
@@ -232,7 +319,7 @@ def build_indicators(ctx: RunContext) -> dict:
     ctx.con.execute("set preserve_insertion_order = false")
     report = build_changed(ctx.con, ctx.outcomes)  # on error the run's transaction is rolled back
     ctx.con.execute("reset preserve_insertion_order")
-    get_run_logger().info(
+    run_logger().info(
         "transforms: %s build (%s), %d period(s) recomputed",
         report.mode, report.reason, len(report.periods),
     )
@@ -287,7 +374,7 @@ def publish_validation_docs(ctx: RunContext, ingest: object, published: object =
     if validations:
         path = publish_data_docs(validations, ctx.settings, ctx.run_id)
         audit_data_docs(ctx.con, path.parent, ctx.settings.data_docs_dir)
-        get_run_logger().info("data docs: %s", path)
+        run_logger().info("data docs: %s", path)
 
 
 def audit_data_docs(con: duckdb.DuckDBPyConnection, site: Path, root: Path) -> None:
@@ -355,7 +442,7 @@ def transform_step(ctx: RunContext, executor: str, shared_dir: str | None) -> di
     when it is exact, else the household-level work fanned out to the flow's Dask task runner;
     it must run in the flow's body to submit tasks)."""
     if executor == "local":
-        return build_indicators(ctx)
+        return run_task(build_indicators, ctx)
     if executor == "distributed":
         from flows.distributed import build_indicators_distributed
 
@@ -381,8 +468,8 @@ def nightly(
     """
     settings = get_settings().with_paths(raw=Path(raw_dir), out=Path(out_dir), db=Path(db_path))
     run_id = new_run_id()
-    check_pseudonym_key(settings)
-    check_files_at_rest(settings)
+    run_task(check_pseudonym_key, settings)
+    run_task(check_files_at_rest, settings)
     progress = StageProgress()
     clock = StageClock(progress=progress)
     pulls = []
@@ -390,14 +477,14 @@ def nightly(
         with clock.stage("pull"):
             pulls = pull_sources(settings, run_id)
     with clock.stage("open"):
-        ctx = open_warehouse(settings, run_id)
+        ctx = run_task(open_warehouse, settings, run_id)
     ctx.progress = progress
     try:
         with clock.stage("load"):
-            load_raw_files(ctx)
+            run_task(load_raw_files, ctx)
         crashpoint("after_load")
         with clock.stage("validate"):
-            ingest = validate_and_accept(ctx)
+            ingest = run_task(validate_and_accept, ctx)
         new_data = any(o.outcome == "loaded" for o in ctx.outcomes)
         needs_publish = new_data or force_publish or not packs_up_to_date(ctx.con, settings)
         nothing_loaded = not anything_loaded(ctx.con)
@@ -406,7 +493,7 @@ def nightly(
             with clock.stage("transform"):
                 transform = transform_step(ctx, executor, shared_dir)
         with clock.stage("commit"):
-            commit_warehouse(ctx)
+            run_task(commit_warehouse, ctx)
     except BaseException:
         progress.close()
         ctx.ledger.abort()  # rolls back, and undoes the run's committed steps
@@ -414,11 +501,11 @@ def nightly(
         raise
     try:
         with clock.stage("checkpoint"):
-            checkpoint_warehouse(ctx)
+            run_task(checkpoint_warehouse, ctx)
         with clock.stage("publish"):
-            published = publish(ctx) if needs_publish else None
+            published = run_task(publish, ctx) if needs_publish else None
         with clock.stage("data_docs"):
-            publish_validation_docs(ctx, ingest, published)
+            run_task(publish_validation_docs, ctx, ingest, published)
         summary = summarise(ctx.con, run_id, ctx.outcomes, published)
         summary.completed = packs_up_to_date(ctx.con, settings)
         if nothing_loaded:
@@ -429,34 +516,45 @@ def nightly(
     summary.stages = clock.as_list()
     summary.transform = transform if needs_publish else {}
     summary.pulls = pulls
-    create_markdown_artifact(
-        key="tkpk-nightly-run",
-        markdown=render_markdown(summary),
-        description=f"tkpk nightly run {run_id}",
-    )
+    if FlowRunContext.get() is not None:  # the run's page in Prefect
+        create_markdown_artifact(
+            key="tkpk-nightly-run",
+            markdown=render_markdown(summary),
+            description=f"tkpk nightly run {run_id}",
+        )
     render_console(summary)
     return summary.as_dict()
 
 
+def run_once(settings: Settings, force_publish: bool = False) -> dict:
+    """Run the nightly flow once on the settings' folders, under Prefect or in this process as
+    ``uses_prefect`` says (the same steps, ledger, checks and atomic publish either way); return
+    the run summary as a dict, raise the run's (scrubbed) error when it failed."""
+    arguments = {
+        "raw_dir": str(settings.raw_dir),
+        "out_dir": str(settings.curated_dir),
+        "db_path": str(settings.warehouse),
+        "force_publish": force_publish,
+    }
+    if uses_prefect(settings):
+        return nightly(**arguments)
+    return nightly.fn(**arguments)
+
+
 def run_nightly(settings: Settings) -> bool:
-    """Run the nightly flow once on the settings' folders; True when it completed: the packs on
-    disk are then a complete, validated set published from the warehouse's current raw files
-    (this run's, or the last good one's on a night without new files). False when the run
-    failed (the warehouse is rolled back, committed steps undone, and the packs are untouched;
-    the error is logged by the flow) or published nothing (no raw extract loaded yet)."""
-    state = nightly(
-        raw_dir=str(settings.raw_dir),
-        out_dir=str(settings.curated_dir),
-        db_path=str(settings.warehouse),
-        return_state=True,
-    )
-    if not state.is_completed():
+    """Run the nightly flow once on the settings' folders (``run_once``); True when it completed:
+    the packs on disk are then a complete, validated set published from the warehouse's current
+    raw files (this run's, or the last good one's on a night without new files). False when the
+    run failed (the warehouse is rolled back, committed steps undone, and the packs are
+    untouched; the error is logged by the flow) or published nothing (no raw extract loaded
+    yet)."""
+    try:
+        result = run_once(settings)
+    except Exception as error:
         from tkpk.publish.privacy import scrub_error
 
-        error = state.result(raise_on_failure=False)
         # Scrubbed (the step and the error's type): an engine's text may quote a cell value.
-        cause = scrub_error(error) if isinstance(error, BaseException) else "unknown cause"
-        print(f"tkpk: the nightly run failed ({cause}); the warehouse was rolled "
+        print(f"tkpk: the nightly run failed ({scrub_error(error)}); the warehouse was rolled "
               "back and the published packs are unchanged.", file=sys.stderr)
         return False
-    return RunSummary.from_dict(state.result()).completed
+    return RunSummary.from_dict(result).completed

@@ -125,6 +125,12 @@ class Settings:
     commit_rows: int = field(default_factory=lambda: _env_count("TKPK_COMMIT_ROWS", 10_000_000))
     #: "production" refuses to run without TKPK_PSEUDONYM_KEY; "development" creates a local key.
     mode: str = field(default_factory=lambda: os.environ.get("TKPK_MODE", "development"))
+    #: How ``tkpk run`` runs the nightly flow (``flows.nightly.ORCHESTRATIONS``): ``auto`` under
+    #: Prefect when ``PREFECT_API_URL`` is set, else in the process without Prefect's temporary
+    #: API server; ``prefect``; ``plain``.
+    orchestration: str = field(
+        default_factory=lambda: os.environ.get("TKPK_ORCHESTRATION", "auto")
+    )
     local_key_file: Path = field(
         default_factory=lambda: _env_path(
             "TKPK_LOCAL_KEY_FILE", Path.home() / ".config" / "tkpk" / "pseudonym.key"

@@ -22,18 +22,31 @@ create or replace temp macro program_key(s) as
 
 -- clean_text: text without surrounding blanks; tabs, line breaks and no-break spaces become
 -- spaces, a byte-order mark goes; NULL when empty.
--- (The guard is five substring tests, cheaper than one regular expression over every value.)
+-- Fast path: ASCII text (as many bytes as characters) without a tab, line break or space at
+-- either end is already clean (trim only removes space separators, which in ASCII is the space),
+-- so only the other values are translated and trimmed (CASE evaluates a branch only on the rows
+-- that take it). The guard of the full path is five substring tests, cheaper than one regular
+-- expression over every value.
 create or replace temp macro clean_text(s) as
-    nullif(trim(
-        case when contains(s, chr(9)) or contains(s, chr(10)) or contains(s, chr(13))
-                  or contains(s, chr(160)) or contains(s, chr(65279))
-             then translate(s, chr(160) || chr(9) || chr(13) || chr(10) || chr(65279), '    ')
-             else s end), '');
+    case
+        when strlen(s) = length(s)
+             and not (s like ' %' or s like '% ' or contains(s, chr(9)) or contains(s, chr(10))
+                      or contains(s, chr(13)))
+            then nullif(s, '')
+        else nullif(trim(
+            case when contains(s, chr(9)) or contains(s, chr(10)) or contains(s, chr(13))
+                      or contains(s, chr(160)) or contains(s, chr(65279))
+                 then translate(s, chr(160) || chr(9) || chr(13) || chr(10) || chr(65279),
+                                '    ')
+                 else s end), '')
+    end;
 
--- is_sci_number: text in scientific notation ("3.37501E+15", "3,37501e15").
+-- is_sci_number: text in scientific notation ("3.37501E+15", "3,37501e15"); false for NULL.
+-- (A CASE, not AND: a value expression evaluates both sides of AND on every row, a CASE runs
+-- the regular expression only on the values with an E.)
 create or replace temp macro is_sci_number(x) as
-    coalesce((contains(x, 'E') or contains(x, 'e'))
-        and regexp_full_match(x, '[0-9]+([.,][0-9]+)?[eE][+]?[0-9]+'), false);
+    case when contains(x, 'E') or contains(x, 'e')
+         then regexp_full_match(x, '[0-9]+([.,][0-9]+)?[eE][+]?[0-9]+') else false end;
 
 -- id_digits: NIK / NO_KK text -> digits. Removes spaces, dots and apostrophes; a numeric
 -- spreadsheet cell ("3375011234567890", "3375011234567890,0") or scientific notation becomes
@@ -46,6 +59,9 @@ create or replace temp macro id_digits(x, from_number) as
             try_cast(try_cast(replace(x, ',', '.') as double) as hugeint) as varchar)
         when coalesce(from_number, false) and regexp_full_match(x, '[0-9]+[.,]0*')
             then regexp_extract(x, '^[0-9]+')
+        -- digits grouped by dots or spaces ("3375.01.091220.0001", "337501 031256 0001"): the
+        -- general removal below without its regular expression replace
+        when regexp_full_match(x, '[0-9. ]+') then nullif(replace(replace(x, '.', ''), ' ', ''), '')
         else nullif(regexp_replace(x, '[\s.''`\x{2018}\x{2019}]', '', 'g'), '')
     end;
 
@@ -55,8 +71,12 @@ create or replace temp macro id_precision_lost(x, from_number) as
 
 -- number_text: an amount's text without spaces, currency ("Rp", "Rp.", "IDR") and ",-" tail;
 -- the input of parse_number.
+-- Fast path: digits with dots and commas (and a leading minus) are already such text.
 create or replace temp macro number_text(x) as
-    regexp_replace(upper(replace(x, ' ', '')), '^(RP|IDR)\.?|[.,]-+$', '', 'g');
+    case
+        when regexp_full_match(x, '-?[0-9.,]+') then x
+        else regexp_replace(upper(replace(x, ' ', '')), '^(RP|IDR)\.?|[.,]-+$', '', 'g')
+    end;
 
 -- parse_number: number_text -> DECIMAL(18, 2). Dots group thousands ("600.000"), the comma is
 -- the decimal mark ("600.000,00", "600000,5"); a spreadsheet number ("600000.5", "1.5E+6").
@@ -72,14 +92,21 @@ create or replace temp macro parse_number(t) as
         end as decimal(18, 2));
 
 -- parse_code: a coded value ("1", "01", "001", a numeric cell "1,0") -> INTEGER; NULL otherwise.
+-- Fast path: one or two digits (most codes) are cast without the regular expressions.
 create or replace temp macro parse_code(x) as
-    case when regexp_full_match(x, '[0-9]{1,4}([.,]0*)?')
-         then cast(regexp_extract(x, '^[0-9]+') as integer) end;
+    case
+        when x glob '[0-9]' or x glob '[0-9][0-9]' then cast(x as integer)
+        when regexp_full_match(x, '[0-9]{1,4}([.,]0*)?')
+            then cast(regexp_extract(x, '^[0-9]+') as integer)
+    end;
 
 -- parse_sex: 1/L/LAKI-LAKI -> 'L', 2/P/PEREMPUAN -> 'P' (any case); NULL otherwise.
 -- (list_contains, not IN: DuckDB turns a long IN list into a join that every row probes.)
+-- Fast path: the codes 1 and 2 as they usually come.
 create or replace temp macro parse_sex(x) as
     case
+        when x = '1' then 'L'
+        when x = '2' then 'P'
         when list_contains(['1', '01', 'L', 'LK', 'LAKILAKI', 'LAKI', 'LAKI2', 'PRIA'],
             upper(replace(replace(replace(x, ' ', ''), '-', ''), '.', ''))) then 'L'
         when list_contains(['2', '02', 'P', 'PR', 'PEREMPUAN', 'WANITA'],
@@ -105,9 +132,23 @@ create or replace temp macro plausible_date(d) as
 -- parse_date: a date in any contract format -> DATE, day first always; NULL when unreadable or
 -- impossible (31/02). ISO "2026-06-26" (with an optional time), "26/06/2026", "26-06-2026",
 -- "26.06.2026", "26 Juni 2026", "26 Jun 2026" (Agu, Agt, Des ...), a spreadsheet serial number.
+-- Fast paths: the usual whole forms "2026-06-26", "26 Jun 2026" and "6 Jun 2026" (without the
+-- regular expressions; the same strptime as their general branches below).
 create or replace temp macro parse_date(x) as
     plausible_date(cast(
         case
+            when x glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'
+                then try_strptime(x, '%Y-%m-%d')
+            when x glob '[0-9][0-9] [A-Za-z][A-Za-z][A-Za-z] [0-9][0-9][0-9][0-9]'
+                then try_strptime(
+                    substr(x, 1, 2) || '-' || month_number(substr(x, 4, 3)) || '-'
+                    || substr(x, 8, 4),
+                    '%d-%m-%Y')
+            when x glob '[0-9] [A-Za-z][A-Za-z][A-Za-z] [0-9][0-9][0-9][0-9]'
+                then try_strptime(
+                    substr(x, 1, 1) || '-' || month_number(substr(x, 3, 3)) || '-'
+                    || substr(x, 7, 4),
+                    '%d-%m-%Y')
             when regexp_matches(x, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}($|[ T])')
                 then try_strptime(regexp_extract(x, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}'),
                                   '%Y-%m-%d')
@@ -125,6 +166,11 @@ create or replace temp macro parse_date(x) as
                     || regexp_extract(x, '([0-9]{4})$', 1),
                     '%d-%m-%Y')
         end as date));
+
+-- area_name_key: the area_key of a kelurahan name where its code did not resolve (`code` NULL);
+-- NULL where it did, so the name's two regular expressions run only on the rows that need them.
+create or replace temp macro area_name_key(code, name) as
+    case when code is null then area_key(name) end;
 
 -- area_code_text: a Kemendagri kelurahan code, plain ("3375011002", a numeric cell) or dotted
 -- ("33.75.01.1002") -> dotted text; NULL when not code-shaped.

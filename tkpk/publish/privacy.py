@@ -209,7 +209,7 @@ def collect_export_cells(
                 f"select {sql_literal(_cell_label(path))} as file, "
                 f"{sql_literal(name)} as column_name, trim({value}) as v from {relation}"
             )
-    body = " union ".join(parts) if parts else (
+    body = " union all ".join(parts) if parts else (
         "select null::varchar as file, null::varchar as column_name, null::varchar as v where false"
     )
     con.execute(
@@ -722,9 +722,9 @@ def _load_counts(
     lineage = LINEAGE[table]
     if lineage not in existing[table]:
         return {WHOLE_TABLE: con.execute(f'select count(*) from "{table}"').fetchone()[0]}
-    rows = con.execute(
-        f"select coalesce(cast(\"{lineage}\" as varchar), '{NULL_LOAD}'), count(*) "
-        f'from "{table}" group by 1'
+    rows = con.execute(  # grouped by the value, then the few groups cast to text
+        f"select coalesce(cast(k as varchar), '{NULL_LOAD}'), n "
+        f'from (select "{lineage}" as k, count(*) as n from "{table}" group by 1)'
     ).fetchall()
     return dict(rows)
 

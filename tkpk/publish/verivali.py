@@ -14,6 +14,8 @@ from __future__ import annotations
 
 import re
 import zipfile
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from pathlib import Path
 
@@ -27,6 +29,8 @@ FOLDER = "verivali"
 #: Workbook of the flagged fields whose row names no kelurahan (program records).
 NO_KELURAHAN = "tanpa_kelurahan"
 SHEET = "Daftar perbaikan"
+#: Workbooks written at a time.
+WRITERS = 2
 #: Creation date written into every workbook (reproducible bytes).
 CREATED = datetime(2026, 1, 1)
 
@@ -102,25 +106,51 @@ def write_verivali(con: duckdb.DuckDBPyConnection, restricted: Path) -> list[Pat
     result = con.execute(read_sql("analysis/verivali_sheet_rows"), parameters)
     folder = restricted / FOLDER
     paths = []
-    while (row := result.fetchone()) is not None:
-        code, name, lines, rows_xml = row
-        folder.mkdir(exist_ok=True)
-        path = folder / f"{file_stem(code, name)}.xlsx"
-        _write_workbook(path, code, name, lines, rows_xml)
-        paths.append(path)
+    # Two writers: most of a workbook's time is zlib compressing its sheet, which releases the
+    # GIL; each workbook's bytes are the same as written alone.
+    with ThreadPoolExecutor(max_workers=WRITERS) as writers:
+        pending = []
+        for (code, name), rows_xml in _workbook_lines(result):
+            folder.mkdir(exist_ok=True)
+            path = folder / f"{file_stem(code, name)}.xlsx"
+            pending.append(writers.submit(_write_workbook, path, code, name, rows_xml))
+            paths.append(path)
+            if len(pending) > WRITERS:  # bounded memory: a sheet's XML is tens of MB
+                pending.pop(0).result()
+        for job in pending:
+            job.result()
     return paths
+
+
+def _workbook_lines(
+    result: duckdb.DuckDBPyConnection, batch: int = 8192
+) -> Iterator[tuple[tuple[str | None, str | None], list[str]]]:
+    """((kelurahan code, name), its lines' row XML) per workbook, from ``verivali_sheet_rows``'
+    rows (in workbook, then line order), fetched in batches."""
+    key: tuple[str | None, str | None] | None = None
+    lines: list[str] = []
+    while rows := result.fetchmany(batch):
+        for code, name, _line, xml in rows:
+            if (code, name) != key:
+                if key is not None:
+                    yield key, lines
+                key, lines = (code, name), []
+            lines.append(xml)
+    if key is not None:
+        yield key, lines
 
 
 #: The 0-based row of the headings (the title and a note above them, then one empty row).
 FIRST_ROW = 3
 SHEET_PART = "xl/worksheets/sheet1.xml"
+#: Rows encoded and compressed at a time when a sheet is spliced.
+SPLICE_ROWS = 4096
 
 
-def _write_workbook(
-    path: Path, code: str | None, name: str | None, lines: int, rows_xml: str
-) -> None:
-    """One kelurahan's workbook: a title, the headings, and its ``lines`` data rows
-    (``rows_xml``: their worksheet XML)."""
+def _write_workbook(path: Path, code: str | None, name: str | None, rows_xml: list[str]) -> None:
+    """One kelurahan's workbook: a title, the headings, and its data rows (``rows_xml``: each
+    row's worksheet XML)."""
+    lines = len(rows_xml)
     book = xlsxwriter.Workbook(
         str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
                     "strings_to_urls": False}
@@ -146,28 +176,34 @@ def _write_workbook(
         sheet.autofilter(first, 0, first + lines, len(HEADINGS) - 1)
     finally:
         book.close()
-    _splice_rows(path, first + 1, lines, rows_xml)
+    _splice_rows(path, first + 1, rows_xml)
 
 
-def _splice_rows(path: Path, headings_row: int, lines: int, rows_xml: str) -> None:
+def _splice_rows(path: Path, headings_row: int, rows_xml: list[str]) -> None:
     """Put the data rows ``rows_xml`` after the headings (Excel row ``headings_row``) of the
     workbook at ``path``, and widen the sheet's dimension to them; every other part and each
-    member's zip header (fixed time stamp) stay as xlsxwriter wrote them."""
+    member's zip header (fixed time stamp) stay as xlsxwriter wrote them. The sheet is streamed
+    into its zip member in batches of rows (zlib's output does not depend on how its input is
+    split)."""
     last = get_column_letter(len(HEADINGS))
     with zipfile.ZipFile(path) as book:
         members = [(info, book.read(info)) for info in book.infolist()]
     temporary = path.with_name(path.name + ".tmp")
     with zipfile.ZipFile(temporary, "w") as book:
         for info, data in members:
-            if info.filename == SHEET_PART:
-                sheet = data.decode("utf-8")
-                sheet = sheet.replace(
-                    f'<dimension ref="A1:{last}{headings_row}"/>',
-                    f'<dimension ref="A1:{last}{headings_row + lines}"/>', 1,
-                )
-                sheet = sheet.replace("</sheetData>", rows_xml + "</sheetData>", 1)
-                data = sheet.encode("utf-8")
-            book.writestr(info, data)
+            if info.filename != SHEET_PART:
+                book.writestr(info, data)
+                continue
+            sheet = data.decode("utf-8").replace(
+                f'<dimension ref="A1:{last}{headings_row}"/>',
+                f'<dimension ref="A1:{last}{headings_row + len(rows_xml)}"/>', 1,
+            )
+            head, tail = sheet.split("</sheetData>", 1)
+            with book.open(info, "w") as member:
+                member.write(head.encode("utf-8"))
+                for start in range(0, len(rows_xml), SPLICE_ROWS):
+                    member.write("".join(rows_xml[start:start + SPLICE_ROWS]).encode("utf-8"))
+                member.write(("</sheetData>" + tail).encode("utf-8"))
     temporary.replace(path)
 
 

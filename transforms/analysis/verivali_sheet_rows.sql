@@ -1,8 +1,10 @@
 -- verivali_sheet_rows: the data rows of the kelurahan verification workbooks as worksheet XML
 -- (tkpk/publish/verivali.py splices them into the workbook xlsxwriter writes with the title and
 -- the headings: 644k flagged fields are a few seconds here, half a minute cell by cell).
--- Grain: one row per workbook (kelurahan; the records that name none last), with its lines in
--- the order of verivali_flagged_fields ($source: the staged data_quality_field.parquet).
+-- Grain: one row per line of a workbook (kelurahan; the records that name none last), in
+-- workbook order then line order (verivali_flagged_fields' order; $source: the staged
+-- data_quality_field.parquet); verivali.py joins each workbook's lines (cheaper than an ordered
+-- string_agg here).
 -- Cells as xlsxwriter writes them: numbers as <v>, text as inline strings, XML-escaped (& < >),
 -- control characters as _xHHHH_ and a literal _xHHHH_ as _x005F_xHHHH_, xml:space="preserve"
 -- on text with leading or trailing white space. $first: the 0-based row of the headings;
@@ -90,14 +92,8 @@ xml_rows as (
 ),
 
 final as (
-    select
-        kelurahan_code,
-        kelurahan_name,
-        count(*) as lines,
-        string_agg(xml, '' order by line) as xml
-    from xml_rows
-    group by kelurahan_code, kelurahan_name
+    select kelurahan_code, kelurahan_name, line, xml from xml_rows
 )
 
 select * from final
-order by kelurahan_code nulls last, kelurahan_name nulls last
+order by kelurahan_code nulls last, kelurahan_name nulls last, line

@@ -69,7 +69,7 @@ parsed as (
         id_precision_lost(no_kk, kk_numeric) as no_kk_precision_lost,
         nama,
         area_code_text(kode_kelurahan) as kelurahan_code_text,
-        area_key(nama_kelurahan) as kelurahan_name_key,
+        nama_kelurahan,
         coalesce(kode_kelurahan, nama_kelurahan) as kelurahan_text,
         parse_number(nominal) as amount_idr,
         transfer_status(status) as status,
@@ -84,17 +84,27 @@ parsed as (
     from cleaned
 ),
 
+coded as (
+    select p.*, by_code.code as kelurahan_by_code
+    from parsed as p
+    left join ref_area as by_code
+        on by_code.level = 'kelurahan' and by_code.code = p.kelurahan_code_text
+),
+
+named as (
+    select c.*, area_name_key(c.kelurahan_by_code, c.nama_kelurahan) as kelurahan_name_key
+    from coded as c
+),
+
 resolved as (
     select
         p.*,
         case when p.program_text is not null then by_column.code else by_file.code end
             as program,
-        coalesce(by_code.code, by_name.code) as kelurahan_code
-    from parsed as p
+        coalesce(p.kelurahan_by_code, by_name.code) as kelurahan_code
+    from named as p
     left join ref_program_alias as by_column on by_column.alias_key = p.program_column_key
     left join ref_program_alias as by_file on by_file.alias_key = p.program_file_key
-    left join ref_area as by_code
-        on by_code.level = 'kelurahan' and by_code.code = p.kelurahan_code_text
     left join ref_area_alias as by_name on by_name.alias_key = p.kelurahan_name_key
 ),
 

@@ -55,11 +55,14 @@ parsed as (
         row_number,
         period as snapshot,
         period_end,
-        regexp_replace(id_keluarga, '^([0-9]+)[.,]0+$', '\1') as id_keluarga,
+        -- a numeric cell's "123,0" -> "123" (the regular expression only where a mark is)
+        case when contains(id_keluarga, '.') or contains(id_keluarga, ',')
+            then regexp_replace(id_keluarga, '^([0-9]+)[.,]0+$', '\1')
+            else id_keluarga end as id_keluarga,
         id_digits(no_kk, kk_numeric) as no_kk,
         id_precision_lost(no_kk, kk_numeric) as no_kk_precision_lost,
         area_code_text(kode_kelurahan) as kelurahan_code_text,
-        area_key(nama_kelurahan) as kelurahan_name_key,
+        nama_kelurahan,
         coalesce(kode_kelurahan, nama_kelurahan) as kelurahan_text,
         alamat,
         parse_code(rt) as rt,
@@ -88,6 +91,16 @@ kelurahan_by_code as (
     select code from ref_area where level = 'kelurahan'
 ),
 
+coded as (
+    select p.*, by_code.code as kelurahan_by_code
+    from parsed as p
+    left join kelurahan_by_code as by_code on by_code.code = p.kelurahan_code_text
+),
+
+named as (
+    select *, area_name_key(kelurahan_by_code, nama_kelurahan) as kelurahan_name_key from coded
+),
+
 final as (
     select
         p.load_id,
@@ -100,8 +113,9 @@ final as (
         p.id_keluarga,
         p.no_kk,
         p.no_kk_precision_lost,
-        coalesce(by_code.code, by_name.code) as kelurahan_code,
-        unparsed(coalesce(by_code.code, by_name.code), p.kelurahan_text) as kelurahan_unparsed,
+        coalesce(p.kelurahan_by_code, by_name.code) as kelurahan_code,
+        unparsed(coalesce(p.kelurahan_by_code, by_name.code), p.kelurahan_text)
+            as kelurahan_unparsed,
         p.alamat,
         p.rt,
         unparsed(p.rt, p.rt_text) as rt_unparsed,
@@ -122,8 +136,7 @@ final as (
         unparsed(p.tanggal_pendataan, p.tanggal_pendataan_text) as tanggal_pendataan_unparsed,
         p.malformed,
         p.raw_text
-    from parsed as p
-    left join kelurahan_by_code as by_code on by_code.code = p.kelurahan_code_text
+    from named as p
     left join ref_area_alias as by_name on by_name.alias_key = p.kelurahan_name_key
 )
 

@@ -48,7 +48,10 @@ parsed as (
         row_number,
         period as snapshot,
         period_end,
-        regexp_replace(id_keluarga, '^([0-9]+)[.,]0+$', '\1') as id_keluarga,
+        -- a numeric cell's "123,0" -> "123" (the regular expression only where a mark is)
+        case when contains(id_keluarga, '.') or contains(id_keluarga, ',')
+            then regexp_replace(id_keluarga, '^([0-9]+)[.,]0+$', '\1')
+            else id_keluarga end as id_keluarga,
         id_digits(nik, nik_numeric) as nik,
         id_precision_lost(nik, nik_numeric) as nik_precision_lost,
         nama,

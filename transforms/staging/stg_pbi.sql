@@ -25,7 +25,10 @@ cleaned as (
         clean_text(nik) as nik,
         nik_numeric,
         clean_text(nama) as nama,
-        upper(replace(replace(replace(clean_text(status), ' ', ''), '-', ''), '_', '')) as status,
+        -- (fast path: the two codes as they usually come)
+        case when status = 'AKTIF' or status = 'NONAKTIF' then status
+             else upper(replace(replace(replace(clean_text(status), ' ', ''), '-', ''), '_', ''))
+        end as status,
         clean_text(segmen) as segmen,
         malformed,
         raw_text
@@ -45,8 +48,11 @@ parsed as (
         id_precision_lost(nik, nik_numeric) as nik_precision_lost,
         nama,
         case status when 'AKTIF' then 'success' when 'NONAKTIF' then 'inactive' end as status,
-        nullif(regexp_extract(upper(segmen), '^(PBI)?[\s\-_]*(APBN|APBD)$', 2), '')
-            as segmen_source,
+        case
+            when segmen = 'PBI APBN' then 'APBN'
+            when segmen = 'PBI APBD' then 'APBD'
+            else nullif(regexp_extract(upper(segmen), '^(PBI)?[\s\-_]*(APBN|APBD)$', 2), '')
+        end as segmen_source,
         segmen as segmen_text,
         coalesce(malformed, false) as malformed,
         raw_text

@@ -1,0 +1,95 @@
+"""Staging macros: the fast paths (the usual forms, without regular expressions) give what the
+general branches give. Each value is worked out by hand; the fast-path forms sit beside forms
+that take the general branch of the same macro."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import duckdb
+import pytest
+
+from tkpk.db import MACROS_SQL
+
+
+@pytest.fixture(scope="module")
+def macros() -> duckdb.DuckDBPyConnection:
+    """An in-memory connection with the staging macros."""
+    con = duckdb.connect()
+    con.execute(MACROS_SQL.read_text())
+    return con
+
+
+def value(con: duckdb.DuckDBPyConnection, expression: str, x: str | None):
+    """``expression`` (over ``x``) for one text value."""
+    return con.execute(f"select {expression} from (select ?::varchar as x)", [x]).fetchone()[0]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("SITI AMINAH", "SITI AMINAH"),  # fast: ASCII, nothing to trim
+        ("", None),
+        (" SITI ", "SITI"),
+        ("SITI\tAMINAH", "SITI AMINAH"),
+        ("\ufeffSITI", "SITI"),
+        ("SITI\u00a0", "SITI"),
+        ("\u3000SITI", "SITI"),  # an ideographic space: not ASCII, trimmed by the full path
+        ("JOSÉ", "JOSÉ"),
+    ],
+)
+def test_clean_text(macros, raw, expected):
+    assert value(macros, "clean_text(x)", raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", 1), ("07", 7), ("001", 1), ("1,0", 1), ("12345", None), ("x", None), (None, None)],
+)
+def test_parse_code(macros, raw, expected):
+    assert value(macros, "parse_code(x)", raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [("1", "L"), ("2", "P"), ("01", "L"), ("Laki-laki", "L"), ("p", "P"), ("3", None)],
+)
+def test_parse_sex(macros, raw, expected):
+    assert value(macros, "parse_sex(x)", raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("2026-06-26", date(2026, 6, 26)),  # fast: ISO
+        ("2026-02-30", None),
+        ("2026-6-26", date(2026, 6, 26)),  # general branch
+        ("2026-06-26 10:00", date(2026, 6, 26)),
+        ("26 Jun 2026", date(2026, 6, 26)),  # fast: day, month abbreviation, year
+        ("6 Agu 2026", date(2026, 8, 6)),
+        ("26 Xyz 2026", None),
+        ("26 Juni 2026", date(2026, 6, 26)),  # general branch
+        ("26/06/2026", date(2026, 6, 26)),
+        ("0202-06-26", None),
+    ],
+)
+def test_parse_date(macros, raw, expected):
+    assert value(macros, "parse_date(x)", raw) == expected
+
+
+@pytest.mark.parametrize(
+    ("raw", "from_number", "expected", "lost"),
+    [
+        ("3375011234567890", False, "3375011234567890", False),
+        ("3375.01.091220.0001", False, "3375010912200001", False),  # dots: no regexp replace
+        ("337501 031256 0001", False, "3375010312560001", False),  # spaces
+        ("'3375011234567890", False, "3375011234567890", False),  # general removal
+        ("3375011234567890,0", True, "3375011234567890", True),
+        ("3,37501E+15", False, "3375010000000000", True),
+        (". .", False, None, False),
+        (None, False, None, False),
+    ],
+)
+def test_id_digits(macros, raw, from_number, expected, lost):
+    assert value(macros, f"id_digits(x, {from_number})", raw) == expected
+    assert value(macros, f"id_precision_lost(x, {from_number})", raw) is lost
