@@ -605,10 +605,9 @@ def _write_steps(
     return the rows written per outcome, add the flagged fields per reason to ``flagged``."""
     ranges: list[tuple[int, int] | None] = [None]
     if steps.rows > 0 and steps.on_step is not None:
-        extents = con.execute(
-            f"select min(row_id), max(row_id), count(*) from _decision "
-            f"group by row_id // {ROW_ID_FACTOR} order by 1"
-        ).fetchall()
+        extents = sorted(  # in file order: row ids grow with it
+            con.execute(render("step_extents", row_id_factor=str(ROW_ID_FACTOR))).fetchall()
+        )
         ranges = [*plan_steps(extents, steps.rows)] or [None]
     written: Counter[str] = Counter()
     with _step_views(con, kind, scratch, len(ranges) > 1) as select_step:
@@ -631,8 +630,9 @@ def _step_views(
     con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch, split: bool
 ) -> Iterator[Callable[[int, int], None]]:
     """With ``split``, set the kind's whole ``_decision`` and ``stg_<kind>`` aside (renamed
-    ``_all``) and yield a function that (re)defines both over one row-id range only, so the write
-    files (``accepted_rows.sql`` ...) read one step's rows; both are restored after."""
+    ``_all``), define both over one step's row ids (``step_decision.sql``, ``step_staged.sql``) and
+    yield a function that points them at a range, so the write files (``accepted_rows.sql`` ...)
+    read one step's rows; both are restored after."""
     views = ("_decision", f"stg_{kind}")
     if not split:
         yield lambda first, last: None
@@ -640,21 +640,22 @@ def _step_views(
     for view in views:
         con.execute(f"alter view {view} rename to {view}_all")
         scratch.track_view(con, f"{view}_all", group=kind)
+    con.execute("create or replace temp view _decision as " + render("step_decision"))
+    con.execute(f"create or replace temp view stg_{kind} as " + render("step_staged", kind=kind))
 
     def select_step(first: int, last: int) -> None:
-        """``_decision`` and ``stg_<kind>`` over the row ids ``first`` to ``last``."""
-        orders = f"{first // ROW_ID_FACTOR} and {last // ROW_ID_FACTOR}"
-        rows = f"{first % ROW_ID_FACTOR} and {last % ROW_ID_FACTOR}"
-        within = first // ROW_ID_FACTOR == last // ROW_ID_FACTOR
-        con.execute(
-            f"create or replace temp view _decision as select * from _decision_all "
-            f"where row_id between {first} and {last}"
+        """Point both views at the row ids ``first`` to ``last`` (their ``step_*`` variables)."""
+        first_order, last_order = first // ROW_ID_FACTOR, last // ROW_ID_FACTOR
+        # row numbers bound the range only within one file; across files any row number
+        first_row, last_row = (
+            (first % ROW_ID_FACTOR, last % ROW_ID_FACTOR)
+            if first_order == last_order
+            else (0, ROW_ID_FACTOR - 1)
         )
-        con.execute(
-            f"create or replace temp view stg_{kind} as select * from stg_{kind}_all "
-            f"where row_id between {first} and {last} and file_order between {orders}"
-            + (f" and row_number between {rows}" if within else "")
-        )
+        bounds = {"first_row_id": first, "last_row_id": last, "first_order": first_order,
+                  "last_order": last_order, "first_row": first_row, "last_row": last_row}
+        for name, value in bounds.items():
+            con.execute(f"set variable step_{name} = {int(value)}")
 
     yield select_step
     for view in views:
