@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import pytest
 from python_calamine import CalamineWorkbook
 
 from tkpk.publish import verivali
@@ -97,3 +98,21 @@ def test_same_flagged_fields_give_the_same_bytes(tmp_path):
     first = [p.read_bytes() for p in verivali.write_verivali(con, folder)]
     second = [p.read_bytes() for p in verivali.write_verivali(con, folder)]
     assert first == second
+
+
+@pytest.mark.parametrize("batch", [1, 2, 3, 100])
+def test_workbook_lines_cut_at_each_first_line_whatever_the_batches(batch):
+    """The sheet rows arrive in workbook then line order; a workbook starts where its line is 1,
+    also when that row opens an Arrow batch, and a workbook may span several batches."""
+    con = duckdb.connect()
+    rows = con.sql(
+        "select * from (values ('01', 'A', 1, 'a1'), ('01', 'A', 2, 'a2'), ('01', 'A', 3, 'a3'),"
+        " ('02', 'B', 1, 'b1'), (null, null, 1, 'n1'), (null, null, 2, 'n2'))"
+        " as t(code, name, line, xml)"
+    )
+    assert list(verivali._workbook_lines(rows, batch=batch)) == [
+        (("01", "A"), ["a1", "a2", "a3"]),
+        (("02", "B"), ["b1"]),
+        ((None, None), ["n1", "n2"]),
+    ]
+    assert list(verivali._workbook_lines(con.sql("select 1, 2, 3, 4 where false"))) == []

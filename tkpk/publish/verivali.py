@@ -20,6 +20,7 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import xlsxwriter
 
 from transforms.sql import read_sql
@@ -103,14 +104,14 @@ def write_verivali(con: duckdb.DuckDBPyConnection, restricted: Path) -> list[Pat
         "reasons": list(REASON_TEXT),
         "reason_texts": list(REASON_TEXT.values()),
     }
-    result = con.execute(read_sql("analysis/verivali_sheet_rows"), parameters)
+    rows = con.sql(read_sql("analysis/verivali_sheet_rows"), params=parameters)
     folder = restricted / FOLDER
     paths = []
     # Two writers: most of a workbook's time is zlib compressing its sheet, which releases the
     # GIL; each workbook's bytes are the same as written alone.
     with ThreadPoolExecutor(max_workers=WRITERS) as writers:
         pending = []
-        for (code, name), rows_xml in _workbook_lines(result):
+        for (code, name), rows_xml in _workbook_lines(rows):
             folder.mkdir(exist_ok=True)
             path = folder / f"{file_stem(code, name)}.xlsx"
             pending.append(writers.submit(_write_workbook, path, code, name, rows_xml))
@@ -123,19 +124,23 @@ def write_verivali(con: duckdb.DuckDBPyConnection, restricted: Path) -> list[Pat
 
 
 def _workbook_lines(
-    result: duckdb.DuckDBPyConnection, batch: int = 8192
+    rows: duckdb.DuckDBPyRelation, batch: int = 65536
 ) -> Iterator[tuple[tuple[str | None, str | None], list[str]]]:
     """((kelurahan code, name), its lines' row XML) per workbook, from ``verivali_sheet_rows``'
-    rows (in workbook, then line order), fetched in batches."""
+    rows (in workbook, then line order: a workbook starts where ``line`` is 1), read as Arrow
+    batches and cut at those starts (a loop over the pieces, not the rows)."""
     key: tuple[str | None, str | None] | None = None
     lines: list[str] = []
-    while rows := result.fetchmany(batch):
-        for code, name, _line, xml in rows:
-            if (code, name) != key:
+    for chunk in rows.to_arrow_reader(batch):
+        codes, names, numbers, xml = chunk.columns
+        starts = np.flatnonzero(numbers.to_numpy(zero_copy_only=False) == 1).tolist()
+        cuts = sorted({0, *starts, chunk.num_rows})
+        for first, end in zip(cuts[:-1], cuts[1:], strict=True):
+            if first in starts:
                 if key is not None:
                     yield key, lines
-                key, lines = (code, name), []
-            lines.append(xml)
+                key, lines = (codes[first].as_py(), names[first].as_py()), []
+            lines.extend(xml.slice(first, end - first).to_pylist())
     if key is not None:
         yield key, lines
 
