@@ -227,3 +227,12 @@ create or replace temp macro malformed_reasons(row_reasons) as
 create or replace temp macro member_key(nik, ids_as_read, vals) as
     case when nik is not null then nik
          else '~' || coalesce(ids_as_read, '') || '~' || md5(cast(vals as varchar)) end;
+
+-- member_candidate_key: member_key without the digest of the values, so computed without them:
+-- a key that starts with `~` up to its last `~`, any other key whole. A function of member_key,
+-- so members of equal keys have equal candidate keys (registry_decision reads the values only of
+-- the members whose candidate key repeats).
+create or replace temp macro member_candidate_key(nik, ids_as_read) as
+    case when nik is null then '~' || coalesce(ids_as_read, '')
+         when starts_with(nik, '~') then regexp_replace(nik, '~[^~]*$', '')
+         else nik end;

@@ -476,6 +476,7 @@ def _rule_values(kind: str) -> dict[str, str]:
         "nulled_as_read": ", ".join(f"cast(s.{c} as varchar)" for c in nulled),
         "ids_as_read": acceptance.ids_as_read,
         "row_key": acceptance.row_key,
+        "candidate_key": acceptance.candidate_key,
         "key_reason": acceptance.key_reason,
         "compared": acceptance.compared or acceptance.table,
         "table_columns": ", ".join(types),

@@ -213,9 +213,12 @@ class Acceptance:
     ``values``: the columns compared besides the natural key (typed as in ``table``);
     ``key_reason``: why a key repeated with other values is quarantined; ``row_key``: the
     natural key's last part beside (snapshot, id_keluarga), an expression over the row's columns
-    and ``vals``/``ids_as_read``; ``ids_as_read``: what was read in a key field a warning nulled
-    (over the staged row ``s`` and its reasons ``rr``); ``compared``: the accepted rows as the
-    decision compares them (a table, or a file under ``transforms/accept/``); ``period``,
+    and ``vals``/``ids_as_read``; ``candidate_key``: a function of ``row_key`` read without the
+    values (over the row's columns and ``ids_as_read``: rows of equal keys have equal candidate
+    keys), which picks the few rows whose key can repeat; ``ids_as_read``: what was read in a key
+    field a warning nulled (over the staged row ``s`` and its reasons ``rr``); ``compared``: the
+    accepted rows as the decision compares them (a table, or a file under
+    ``transforms/accept/``); ``period``,
     ``kelurahan_code``, ``id_keluarga``: a flagged field's context, over the decision ``d`` and a
     member's household ``h``; ``also_writes``: further tables the kind's decision feeds, each by
     the file of its name; ``context``: the staged columns the (narrow) decision passes on besides
@@ -233,6 +236,7 @@ class Acceptance:
     row_key: str = "''"
     ids_as_read: str = "null::varchar"
     compared: str = ""
+    candidate_key: str = "''"
     also_writes: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
 
@@ -279,6 +283,7 @@ ACCEPTANCE: dict[str, Acceptance] = {
         ),
         key_reason="member_duplicate_key",
         row_key="member_key(nik, ids_as_read, vals)",
+        candidate_key="member_candidate_key(nik, ids_as_read)",
         ids_as_read="case when list_contains(rr.nulls, 'nik') then coalesce(s.nik, '') end",
         compared="accepted_members_compared",
         also_writes=("member_nik_as_read",),

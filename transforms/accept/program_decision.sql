@@ -21,9 +21,10 @@
 --     accepted record of an earlier run carries no such text, so a flagged record repeated in a
 --     later file is accepted again;
 --   * a malformed line carries only `row_malformed` (or `encoding_invalid`).
--- Rows are grouped by the 64-bit hash of their values first (a narrow aggregate, whatever the
--- batch size); only rows whose hash repeats, or matches an accepted record, are compared by their
--- values, so equal hashes of different values never make a duplicate.
+-- The 64-bit hashes of the rows' values are sorted first (a narrow sort, whatever the batch size;
+-- a repeated hash is its neighbour's, cheaper to find than with a hash table of a group per row);
+-- only rows whose hash repeats, or matches an accepted record, are compared by their values, so
+-- equal hashes of different values never make a duplicate.
 --
 -- Placeholders (filled by tkpk.ingest.accept.render from tkpk.ingest.schema.ACCEPTANCE): the
 -- kind; the struct_pack arguments of the record's values, typed as in program_records; the hash
@@ -71,8 +72,9 @@ earlier as (
 ),
 
 candidate_hashes as (
-    -- the hashes of valid rows that repeat in the batch or match an accepted record
-    select h from hashed group by h having count(*) > 1
+    -- the hashes of valid rows that repeat in the batch (a hash equal to the one before it in
+    -- their order) or match an accepted record
+    select h from hashed qualify h = lag(h) over (order by h)
     union
     select h from earlier
 ),

@@ -25,31 +25,30 @@
 -- Placeholders (filled by tkpk.ingest.accept.render from tkpk.ingest.schema.ACCEPTANCE): the
 -- kind; the struct_pack arguments of the compared values, typed as in the accepted table; the
 -- key's last part (row_key); the accepted rows as compared (`compared`, with `ids_as_read`);
--- the key reason; the staged columns passed on (`context`).
+-- the key reason; the staged columns passed on (`context`); the candidate key (`candidate_key`).
 -- Each staged row is read a few times (`not materialized`) rather than held as a wide
 -- intermediate, so the statement's memory is bounded by its narrow per-key tables: once for the
--- hashes of the keys; once for the rows of the keys whose hash repeats or was accepted before
--- (`candidates`, a semi join on those hashes: few rows), which are judged by their exact key and
--- values (`keyed`); once to judge every row by its lineage, reasons and household only (no
--- values), joined by row id with `keyed`. The result is narrow (the row's lineage, its outcome
+-- hashes of the keys as read without the values (`candidate_key`, a function of the key: for a
+-- member its NIK, or the NIK as read without member_key's digest), sorted so that repeats are
+-- neighbours (cheaper than a hash table with a group per row); once for the rows of the keys
+-- whose hash repeats or was accepted before (`candidates`, a semi join on those hashes: few
+-- rows), which are judged by their exact key and values (`keyed`); once to judge every row by
+-- its lineage, reasons and household only (no values), joined by row id with `keyed`. The
+-- household lookups are semi joins (`exists`): one row per member whatever the tables hold. The result is narrow (the row's lineage, its outcome
 -- and what the files that write the tables need, `context`): the accepted rows are written from
 -- the staged rows themselves (accepted_rows.sql).
 with
 
-valued as not materialized (
-    -- the staged rows, flagged fields null (flagged_rows.sql), with the values compared
-    select f.*, struct_pack({{values}}) as vals
+keys_in as not materialized (
+    -- every staged row's key as far as it is read without the values: `candidate_key`, a function
+    -- of the natural key's last part (row_key), so rows of equal keys have equal candidate keys
+    select f.row_id, f.snapshot, f.id_keluarga, {{candidate_key}} as ck
     from _flagged as f
-),
-
-rows_in as not materialized (
-    select v.*, {{row_key}} as row_key
-    from valued as v
 ),
 
 accepted_households as (
     -- members only: the households accepted in the batch's snapshots
-    select distinct snapshot, id_keluarga
+    select snapshot, id_keluarga
     from registry_households
     where '{{kind}}' = 'members' and snapshot in (select distinct snapshot from stg_{{kind}})
 ),
@@ -65,18 +64,6 @@ quarantined_households as (
         and f.period in (select distinct snapshot from stg_{{kind}})
 ),
 
-households as (
-    -- members only: per household of the batch's snapshots, whether it was accepted (else it was
-    -- only quarantined); one lookup instead of two
-    select snapshot, id_keluarga, bool_or(accepted) as accepted
-    from (
-        select snapshot, id_keluarga, true as accepted from accepted_households
-        union all
-        select snapshot, id_keluarga, false as accepted from quarantined_households
-    )
-    group by snapshot, id_keluarga
-),
-
 compared as (
     -- the rows accepted in earlier runs of the batch's snapshots, valued as the staged rows
     select c.*, struct_pack({{values}}) as vals
@@ -86,36 +73,43 @@ compared as (
 
 earlier as (
     -- per key its accepted row (the first in file-name order, should there be several)
-    select c.snapshot, c.id_keluarga, c.row_key,
+    select c.snapshot, c.id_keluarga, c.row_key, c.ck,
         arg_min(struct_pack(file_id := c.file_id, row_number := c.row_number, vals := c.vals),
                 (i.file_name, c.row_number)) as keeper
-    from (select *, {{row_key}} as row_key from compared) as c
+    from (select *, {{row_key}} as row_key, {{candidate_key}} as ck from compared) as c
     join ingest_file as i on i.file_id = c.file_id
-    group by c.snapshot, c.id_keluarga, c.row_key
+    group by c.snapshot, c.id_keluarga, c.row_key, c.ck
 ),
 
 candidate_key_hashes as (
-    -- the hashes of the keys that repeat in the batch or that an earlier run accepted
-    select hash(snapshot, id_keluarga, row_key) as kh
-    from rows_in
-    group by kh
-    having count(*) > 1
+    -- the hashes of the candidate keys that repeat in the batch (equal hashes are neighbours in
+    -- their order: a sort, cheaper than a hash table with a group per row) or that an earlier run
+    -- accepted
+    select kh
+    from (select hash(snapshot, id_keluarga, ck) as kh from keys_in)
+    qualify kh = lag(kh) over (order by kh)
     union
-    select hash(snapshot, id_keluarga, row_key) from earlier
+    select hash(snapshot, id_keluarga, ck) from earlier
+),
+
+candidate_rows as (
+    -- the rows of those hashes (few): only they can repeat a key
+    select f.*
+    from _flagged as f
+    semi join candidate_key_hashes as k
+        on k.kh = hash(f.snapshot, f.id_keluarga, {{candidate_key}})
 ),
 
 candidates as (
-    -- the rows of those key hashes (few): only they can repeat a key; valid when without an
-    -- error and (members) of an accepted household
-    select r.*, len(r.gx_reasons) = 0 and not r.malformed
-            and ('{{kind}}' <> 'members' or coalesce(hh.accepted, false)) as is_valid
-    from (
-        select r.*
-        from rows_in as r
-        semi join candidate_key_hashes as k on k.kh = hash(r.snapshot, r.id_keluarga, r.row_key)
-    ) as r
-    left join households as hh
-        on hh.snapshot = r.snapshot and hh.id_keluarga = r.id_keluarga
+    -- their values and exact key; valid when without an error and (members) of an accepted
+    -- household
+    select v.*, {{row_key}} as row_key,
+        len(v.gx_reasons) = 0 and not v.malformed
+            and ('{{kind}}' <> 'members' or exists (
+                select 1 from accepted_households as a
+                where a.snapshot = v.snapshot and a.id_keluarga = v.id_keluarga
+            )) as is_valid
+    from (select r.*, struct_pack({{values}}) as vals from candidate_rows as r) as v
 ),
 
 repeated_keys as (
@@ -155,21 +149,29 @@ keyed as (
 ),
 
 household_checked as not materialized (
-    -- members only: the household must be accepted in the same snapshot
+    -- members only: the household must be accepted in the same snapshot (lookups that keep one
+    -- row per member, whatever the households' tables hold)
     select r.*,
         case
-            when '{{kind}}' <> 'members' or hh.accepted then cast([] as varchar[])
-            when hh.accepted is not null then ['household_quarantined']
+            when '{{kind}}' <> 'members' or exists (
+                select 1 from accepted_households as a
+                where a.snapshot = r.snapshot and a.id_keluarga = r.id_keluarga
+            ) then cast([] as varchar[])
+            when exists (
+                select 1 from quarantined_households as q
+                where q.snapshot = r.snapshot and q.id_keluarga = r.id_keluarga
+            ) then ['household_quarantined']
             else ['household_unknown']
         end as household_reason
     from _flagged as r
-    left join households as hh
-        on hh.snapshot = r.snapshot and hh.id_keluarga = r.id_keluarga
 ),
 
 checked as not materialized (
-    select *, list_concat(gx_reasons, household_reason) as row_reasons,
-        list_concat(defects, household_reason) as all_reasons
+    select *,
+        case when len(household_reason) = 0 then gx_reasons
+            else list_concat(gx_reasons, household_reason) end as row_reasons,
+        case when len(household_reason) = 0 then defects
+            else list_concat(defects, household_reason) end as all_reasons
     from household_checked
 ),
 
