@@ -73,6 +73,7 @@ def prepare(db: Path, raw_file: Path, out: Path, work: Path, memory_limit: str) 
     """Write the "before" warehouse ``out``: a copy of ``db`` whose program records of
     ``raw_file`` are moved to ``bench_withheld_records``, its curated tables built in full."""
     out.parent.mkdir(parents=True, exist_ok=True)
+    work.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(db, out)
     out.chmod(0o600)
     con = duckdb.connect(str(out))
