@@ -90,6 +90,25 @@ def snapshot_tables(con) -> dict[str, list[tuple]]:
     }
 
 
+def assert_equals_full_build(con, incremental: dict[str, list[tuple]]) -> None:
+    """Every model table of ``incremental`` (``snapshot_tables`` after an incremental build)
+    equals what a full build then produces."""
+    build_marts(con)
+    full = snapshot_tables(con)
+    for name in MODEL_ORDER:
+        assert incremental[name] == full[name], f"{name} differs from a full build"
+
+
+def build_file(con, w: World, sha: str, file_name: str):
+    """Give file ``file_name``'s queued records the SHA-256 ``sha`` and build it incrementally
+    (the report; the build must be incremental)."""
+    w.flush()
+    w.tag(sha, file_name)
+    report = build_changed(con, [loaded(sha)])
+    assert report.mode == "incremental", report.reason
+    return report
+
+
 @pytest.fixture()
 def built(con):
     """The world built in full with ten months of records (tagged 'base')."""
@@ -120,11 +139,7 @@ def test_incremental_equals_full(con, built, months, expected_periods):
     report = build_changed(con, [already, loaded("new")])
     assert report.mode == "incremental", report.reason
     assert [p.isoformat() for p in report.periods] == expected_periods
-    incremental = snapshot_tables(con)
-    build_marts(con)
-    full = snapshot_tables(con)
-    for name in MODEL_ORDER:
-        assert incremental[name] == full[name], f"{name} differs from a full build"
+    assert_equals_full_build(con, snapshot_tables(con))
     # only the scoped models ran for the periods (not the snapshot models: the household
     # facts and the NIK / NO_KK index are kept)
     ran = {m["name"] for m in report.models}
@@ -144,10 +159,7 @@ def test_a_small_file_recomputes_its_program_and_households_only(con, built):
     w.record("PKH", "2031-04-12", nik=second[0], status="failed", file_name="salur_pkh_new.csv")
     w.record("PKH", "2031-04-20", nik=second[0], stage=3, amount=0,
              file_name="salur_pkh_new.csv")
-    w.flush()
-    w.tag("small", "salur_pkh_new.csv")
-    report = build_changed(con, [loaded("small")])
-    assert report.mode == "incremental", report.reason
+    report = build_file(con, w, "small", "salur_pkh_new.csv")
     assert report.record_scope == [(date(2031, 4, 1), "PKH")]
     assert [p.isoformat() for p in report.periods] == [
         f"2031-{m:02d}-01" for m in range(4, 11)
@@ -160,11 +172,7 @@ def test_a_small_file_recomputes_its_program_and_households_only(con, built):
         "where record_period = '2031-04-01' and program = 'PKH' and household_key is not null"
     ).fetchone()[0]
     assert report.households == 4 < pkh_april
-    incremental = snapshot_tables(con)
-    build_marts(con)
-    full = snapshot_tables(con)
-    for name in MODEL_ORDER:
-        assert incremental[name] == full[name], f"{name} differs from a full build"
+    assert_equals_full_build(con, snapshot_tables(con))
 
 
 def test_a_file_that_changes_no_household_recomputes_no_household(con, built):
@@ -176,28 +184,19 @@ def test_a_file_that_changes_no_household_recomputes_no_household(con, built):
     _, niks = households["2031-01"][5]
     w.record("PKH", "2031-04-10", nik=niks[0], stage=2, amount=300_000,
              file_name="salur_pkh_a.csv")
-    w.flush()
-    w.tag("first", "salur_pkh_a.csv")
-    first = build_changed(con, [loaded("first")])
-    assert first.mode == "incremental", first.reason
-    assert first.households == 2  # the household, in both snapshots
+    # the household's April PKH rows change, in both snapshots
+    assert build_file(con, w, "first", "salur_pkh_a.csv").households == 2
     before = snapshot_tables(con)
     w.record("PKH", "2031-05-02", nik=niks[0], stage=2, amount=300_000,
              file_name="salur_pkh_b.csv")
-    w.flush()
-    w.tag("repeat", "salur_pkh_b.csv")
-    report = build_changed(con, [loaded("repeat")])
-    assert report.mode == "incremental", report.reason
+    report = build_file(con, w, "repeat", "salur_pkh_b.csv")
     assert report.record_scope == [(date(2031, 4, 1), "PKH"), (date(2031, 5, 1), "PKH")]
     assert report.households == 0
     incremental = snapshot_tables(con)
     for name in ("int_program_monthly", *(m for m in MODEL_ORDER
                                           if graph()[m].household_scope)):
         assert incremental[name] == before[name], f"{name} changed"
-    build_marts(con)
-    full = snapshot_tables(con)
-    for name in MODEL_ORDER:
-        assert incremental[name] == full[name], f"{name} differs from a full build"
+    assert_equals_full_build(con, incremental)
 
 
 def test_registry_file_forces_full_build(con, built):
