@@ -15,8 +15,11 @@ month of the new records, and nothing else. What happens to each model is its he
    ``scope`` columns): the model's SQL runs with its ``scoped_inputs`` (``program_records``)
    shadowed by a temporary table of those pairs' records (``transforms/scoped/<input>.sql``),
    and its rows of those pairs are replaced; the records are matched through the kept
-   ``int_match_index``. The units (``household_scope``: snapshot, household, program) of the
-   replaced and of the new rows are kept (``_affected``);
+   ``int_match_index``, shadowed by the rows they can match (the snapshots reaching the pairs'
+   months, the records' NIK / NO_KK keys). The units (``household_scope``: snapshot,
+   household, program) of the rows that changed (deleted or appended) are kept (``_affected``):
+   a unit whose rows did not change keeps its figures (at 1,000,000 households a tranche file
+   of one bank changes 113 k of the 281 k units of its month's BPNT rows);
 3. recomputes the ``kind period`` models (``int_household_program`` ... ``poverty_profile``) for
    the affected periods only (those whose reach window holds a changed month; new ones and
    those whose line changed), in build order: their SQL runs unchanged with ``int_periods``
@@ -27,7 +30,7 @@ month of the new records, and nothing else. What happens to each model is its he
    (``int_household_program``, ``int_household_funding``, ``int_household_status``) first
    replace the rows of the affected units only, their inputs with a ``household_scope``
    shadowed by those units' rows (a one-file night then costs in proportion to the households
-   of the file's programs and months, not to the registry);
+   of the file's records, not to the registry);
 4. rebuilds the other ``kind full`` models (those reading a model of 2. or 3.: ``households``
    (the latest period), ``poverty_transitions`` (pairs of snapshots, each
    household judged in its own snapshot month)) from the merged tables.
