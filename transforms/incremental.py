@@ -88,6 +88,10 @@ STATE_TABLE = "mart_build_state"
 TEMP_TABLES = ("_old_periods", "_old_period_lines", "_record_scope", "_new_months", "_scope",
                "_affected")
 REGISTRY_KINDS = ("households", "members")
+#: The registry tables, keyed by snapshot: while the period models run for the scope periods they
+#: are shadowed by the rows of those periods' snapshots (a period's figures use its own snapshot
+#: s(m) only: data_coverage and poverty_profile join them through int_periods' snapshot).
+SNAPSHOT_SOURCES = ("registry_households", "registry_members")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
 
 
@@ -474,9 +478,10 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     """Replace the ``kind period`` models' rows of the scope, model by model in build order, in
     the warehouse tables: delete the scope's rows (by the model's ``scope`` column), insert the
     model's rows for the scope (its SQL runs with ``int_periods`` shadowed by a temporary view of
-    the scope), then shadow the table by a temporary view of the scope's rows for the models
-    after it. The rows go straight to the table (no temporary copy), clustered by period (the
-    model's ``cluster_key``) like a full build's.
+    the scope, the ``SNAPSHOT_SOURCES`` by their rows of the scope's snapshots), then shadow the
+    table by a temporary view of the scope's rows for the models after it. The rows go straight
+    to the table (no temporary copy), clustered by period (the model's ``cluster_key``) like a
+    full build's.
 
     In household mode (``_household_mode``) the models with a ``household_scope`` come first
     (``_rebuild_households``) and replace the rows of the affected households only; the models
@@ -491,6 +496,10 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             f"select * from {db}.main.int_periods where period in (select period from _scope)"
         )
         shadows.append("int_periods")
+        for table in SNAPSHOT_SOURCES:
+            con.execute(f"create or replace temp view {table} as select * from {db}.main.{table} "
+                        "where snapshot in (select snapshot from int_periods)")
+            shadows.append(table)
         if first:
             report.households = con.execute(
                 "select count(*) from (select distinct snapshot, household_key from _affected)"
