@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from marts_support import KEL_BANYURIP, KEL_KRAPYAK, KEL_MEDONO, KEL_PODOSUGIH, World
 
-from transforms.incremental import build_changed, full_build
+from transforms.incremental import build_changed, full_build, scoped_sql
 from transforms.models import graph
 from transforms.runner import build_marts
 
@@ -197,6 +197,26 @@ def test_a_file_that_changes_no_household_recomputes_no_household(con, built):
                                           if graph()[m].household_scope)):
         assert incremental[name] == before[name], f"{name} changed"
     assert_equals_full_build(con, incremental)
+
+
+def test_scoped_match_index_holds_what_a_scoped_record_can_match(con, built):
+    """transforms/scoped/int_match_index.sql: the index rows of the snapshots whose reach holds a
+    scope month (October 2031: only snapshot 2031-06's periods reach it; 2031-01's end in May)
+    whose key is a scoped record's NIK or NO_KK (one record: its NIK; the household's other
+    members and every other household are left out)."""
+    _, households = built
+    _, niks = households["2031-06"][2]
+    con.execute("create temp table _record_scope as "
+                "select date '2031-10-01' as record_period, 'PKH' as program")
+    con.execute("create temp table program_records as select * from main.program_records limit 0")
+    con.execute("insert into temp.main.program_records by name select 'PKH' as program, "
+                "? as nik, cast(null as varchar) as no_kk", [niks[0]])
+    rows = con.execute(scoped_sql("int_match_index")).fetchall()
+    assert [r[:3] for r in rows] == [(date(2031, 6, 1), "nik", int("1" + niks[0]))]
+    assert rows == con.execute(
+        "select * from main.int_match_index where snapshot = '2031-06-01' and match_key = ?",
+        [int("1" + niks[0])],
+    ).fetchall()
 
 
 def test_registry_file_forces_full_build(con, built):
