@@ -82,7 +82,9 @@ def test_only_the_flagged_rows_keep_their_record_and_the_quarantine_is_unchanged
     ).fetchall()
     assert kept == [(2,), (3,), (5,)]  # not the clean rows 1 and 6, nor the duplicate 4
     tables = _kept_tables(con)
-    assert [r[:2] for r in tables["quarantine"]] == [(2, ["amount_invalid"]), (5, ["row_malformed"])]
+    assert [r[:2] for r in tables["quarantine"]] == [
+        (2, ["amount_invalid"]), (5, ["row_malformed"])
+    ]
     assert tables["quarantine"][0][2] == (
         f'{{"nik":"{nik(1)}","no_kk":"{kk(1)}","nama":"Warga\\tDua","program":null,'
         '"tahap":null,"tanggal_salur":"2026-06-20","nominal":"abc","status":"SUKSES",'
