@@ -14,33 +14,26 @@
 -- build rebuilds it first, before int_periods is narrowed to the periods it recomputes).
 with
 
-reaches as (
-    -- each period with its snapshot's reach: the earliest window start and the latest period
-    -- of the periods using the snapshot
-    select
-        period,
-        snapshot,
-        window_start,
-        min(window_start) over (partition by snapshot) as first_month,
-        max(period) over (partition by snapshot) as last_month
+snapshot_reach as (
+    select snapshot, min(window_start) as first_month, max(period) as last_month
     from int_periods
+    group by snapshot
+),
+
+reach_months as (
+    select
+        snapshot,
+        cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date)
+            as record_period
+    from snapshot_reach
 ),
 
 final as (
-    -- the reach's months before the window, then those after it (empty ranges give no row)
-    select
-        period,
-        snapshot,
-        cast(unnest(generate_series(first_month, window_start - interval 1 month,
-            interval 1 month)) as date) as record_period
-    from reaches
-    union all
-    select
-        period,
-        snapshot,
-        cast(unnest(generate_series(period + interval 1 month, last_month, interval 1 month))
-            as date) as record_period
-    from reaches
+    select int_periods.period, reach_months.snapshot, reach_months.record_period
+    from reach_months
+    join int_periods on int_periods.snapshot = reach_months.snapshot
+    where reach_months.record_period < int_periods.window_start
+        or reach_months.record_period > int_periods.period
 )
 
 select * from final
