@@ -545,7 +545,8 @@ def _probe_matches(
         if EXPORT_CELLS not in indexed:
             indexed[EXPORT_CELLS] = _cell_tokens(con, EXPORT_CELLS, f"{CELL_GRAMS}_{len(indexed)}")
         _probe_substrings(con, " union all ".join(new_substring_rows), indexed[EXPORT_CELLS])
-    rows = con.execute(
+    found = con.execute(f"select count(*) from {HITS}").fetchone()[0]
+    rows = [] if not found else con.execute(  # (no hit: no scan of the cells' words)
         f"""
         with hits as (select distinct source, v from {HITS})
         select file, column_name, source,
@@ -869,7 +870,8 @@ def refresh_index(con: duckdb.DuckDBPyConnection, rebuild: bool = False) -> bool
             if not stale:
                 continue
             anti_join = any(t == table for t, _ in covered)
-            condition = _loads_condition(table, stale)
+            # every load stale (a rebuild, a first index): every row, no filter to evaluate
+            condition = "true" if len(stale) == len(counts) else _loads_condition(table, stale)
             most = 0
             for column in PERSONAL_SOURCES[table]:
                 if column in existing[table]:
