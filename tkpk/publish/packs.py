@@ -16,6 +16,10 @@
 7. moves the staging folder into ``.versions/`` and swaps the ``current`` symlink atomically,
    then removes old versions.
 
+Steps 4 and 5 run at once once the restricted pack is written, and the audit's personal-value
+index is brought up to date while the packs are written (``LANES``, each with its own DuckDB
+cursor); a failure is raised in the order above, after every lane has stopped.
+
 Any failure raises before step 7 and leaves the previously published packs untouched.
 """
 
