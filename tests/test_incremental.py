@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 from marts_support import KEL_BANYURIP, KEL_KRAPYAK, KEL_MEDONO, KEL_PODOSUGIH, World
 
-from transforms.incremental import build_changed, full_build
+from transforms.incremental import build_changed, full_build, scoped_sql
 from transforms.models import graph
 from transforms.runner import build_marts
 
@@ -90,6 +90,25 @@ def snapshot_tables(con) -> dict[str, list[tuple]]:
     }
 
 
+def assert_equals_full_build(con, incremental: dict[str, list[tuple]]) -> None:
+    """Every model table of ``incremental`` (``snapshot_tables`` after an incremental build)
+    equals what a full build then produces."""
+    build_marts(con)
+    full = snapshot_tables(con)
+    for name in MODEL_ORDER:
+        assert incremental[name] == full[name], f"{name} differs from a full build"
+
+
+def build_file(con, w: World, sha: str, file_name: str):
+    """Give file ``file_name``'s queued records the SHA-256 ``sha`` and build it incrementally
+    (the report; the build must be incremental)."""
+    w.flush()
+    w.tag(sha, file_name)
+    report = build_changed(con, [loaded(sha)])
+    assert report.mode == "incremental", report.reason
+    return report
+
+
 @pytest.fixture()
 def built(con):
     """The world built in full with ten months of records (tagged 'base')."""
@@ -120,11 +139,7 @@ def test_incremental_equals_full(con, built, months, expected_periods):
     report = build_changed(con, [already, loaded("new")])
     assert report.mode == "incremental", report.reason
     assert [p.isoformat() for p in report.periods] == expected_periods
-    incremental = snapshot_tables(con)
-    build_marts(con)
-    full = snapshot_tables(con)
-    for name in MODEL_ORDER:
-        assert incremental[name] == full[name], f"{name} differs from a full build"
+    assert_equals_full_build(con, snapshot_tables(con))
     # only the scoped models ran for the periods (not the snapshot models: the household
     # facts and the NIK / NO_KK index are kept)
     ran = {m["name"] for m in report.models}
@@ -135,33 +150,73 @@ def test_incremental_equals_full(con, built, months, expected_periods):
 def test_a_small_file_recomputes_its_program_and_households_only(con, built):
     """One more file of one program and month (a successful, a failed and a corrected
     disbursement of two households): only that (month, program) of int_program_monthly and the
-    rows of those households of the periods whose window holds the month are recomputed (the
-    household_scope models); the result still equals a full build."""
+    rows of those two households (whose int_program_monthly rows changed) of the periods whose
+    window holds the month are recomputed (the household_scope models); the result still equals
+    a full build."""
     w, households = built
     (_, first), (_, second) = households["2031-01"][3], households["2031-01"][11]
     w.record("PKH", "2031-04-10", nik=first[0], stage=2, file_name="salur_pkh_new.csv")
     w.record("PKH", "2031-04-12", nik=second[0], status="failed", file_name="salur_pkh_new.csv")
     w.record("PKH", "2031-04-20", nik=second[0], stage=3, amount=0,
              file_name="salur_pkh_new.csv")
-    w.flush()
-    w.tag("small", "salur_pkh_new.csv")
-    report = build_changed(con, [loaded("small")])
-    assert report.mode == "incremental", report.reason
+    report = build_file(con, w, "small", "salur_pkh_new.csv")
     assert report.record_scope == [(date(2031, 4, 1), "PKH")]
     assert [p.isoformat() for p in report.periods] == [
         f"2031-{m:02d}-01" for m in range(4, 11)
     ]
-    # the households (per snapshot) with PKH records in April: the two, and those of the base
+    # the households (per snapshot) whose April PKH rows changed: the two, in both snapshots
+    # (April is in the reach of both); not the other households with PKH records in April,
+    # whose rows (and so figures) stay as they were
     pkh_april = con.execute(
         "select count(distinct (snapshot, household_key)) from int_program_monthly "
         "where record_period = '2031-04-01' and program = 'PKH' and household_key is not null"
     ).fetchone()[0]
-    assert 4 <= report.households == pkh_april < 60
+    assert report.households == 4 < pkh_april
+    assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_a_file_that_changes_no_household_recomputes_no_household(con, built):
+    """A later file that only repeats a disbursement (same program, NIK and stage, within six
+    months, same outcome: one record after corrections) changes no row of int_program_monthly:
+    no household is affected, the household-scoped models keep every row, and the result still
+    equals a full build."""
+    w, households = built
+    _, niks = households["2031-01"][5]
+    w.record("PKH", "2031-04-10", nik=niks[0], stage=2, amount=300_000,
+             file_name="salur_pkh_a.csv")
+    # the household's April PKH rows change, in both snapshots
+    assert build_file(con, w, "first", "salur_pkh_a.csv").households == 2
+    before = snapshot_tables(con)
+    w.record("PKH", "2031-05-02", nik=niks[0], stage=2, amount=300_000,
+             file_name="salur_pkh_b.csv")
+    report = build_file(con, w, "repeat", "salur_pkh_b.csv")
+    assert report.record_scope == [(date(2031, 4, 1), "PKH"), (date(2031, 5, 1), "PKH")]
+    assert report.households == 0
     incremental = snapshot_tables(con)
-    build_marts(con)
-    full = snapshot_tables(con)
-    for name in MODEL_ORDER:
-        assert incremental[name] == full[name], f"{name} differs from a full build"
+    for name in ("int_program_monthly", *(m for m in MODEL_ORDER
+                                          if graph()[m].household_scope)):
+        assert incremental[name] == before[name], f"{name} changed"
+    assert_equals_full_build(con, incremental)
+
+
+def test_scoped_match_index_holds_what_a_scoped_record_can_match(con, built):
+    """transforms/scoped/int_match_index.sql: the index rows of the snapshots whose reach holds a
+    scope month (October 2031: only snapshot 2031-06's periods reach it; 2031-01's end in May)
+    whose key is a scoped record's NIK or NO_KK (one record: its NIK; the household's other
+    members and every other household are left out)."""
+    _, households = built
+    _, niks = households["2031-06"][2]
+    con.execute("create temp table _record_scope as "
+                "select date '2031-10-01' as record_period, 'PKH' as program")
+    con.execute("create temp table program_records as select * from main.program_records limit 0")
+    con.execute("insert into temp.main.program_records by name select 'PKH' as program, "
+                "? as nik, cast(null as varchar) as no_kk", [niks[0]])
+    rows = con.execute(scoped_sql("int_match_index")).fetchall()
+    assert [r[:3] for r in rows] == [(date(2031, 6, 1), "nik", int("1" + niks[0]))]
+    assert rows == con.execute(
+        "select * from main.int_match_index where snapshot = '2031-06-01' and match_key = ?",
+        [int("1" + niks[0])],
+    ).fetchall()
 
 
 def test_registry_file_forces_full_build(con, built):

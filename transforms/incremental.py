@@ -15,8 +15,11 @@ month of the new records, and nothing else. What happens to each model is its he
    ``scope`` columns): the model's SQL runs with its ``scoped_inputs`` (``program_records``)
    shadowed by a temporary table of those pairs' records (``transforms/scoped/<input>.sql``),
    and its rows of those pairs are replaced; the records are matched through the kept
-   ``int_match_index``. The units (``household_scope``: snapshot, household, program) of the
-   replaced and of the new rows are kept (``_affected``);
+   ``int_match_index``, shadowed by the rows they can match (the snapshots reaching the pairs'
+   months, the records' NIK / NO_KK keys). The units (``household_scope``: snapshot,
+   household, program) of the rows that changed (deleted or appended) are kept (``_affected``):
+   a unit whose rows did not change keeps its figures (at 1,000,000 households a tranche file
+   of one bank changes 113 k of the 281 k units of its month's BPNT rows);
 3. recomputes the ``kind period`` models (``int_household_program`` ... ``poverty_profile``) for
    the affected periods only (those whose reach window holds a changed month; new ones and
    those whose line changed), in build order: their SQL runs unchanged with ``int_periods``
@@ -27,7 +30,7 @@ month of the new records, and nothing else. What happens to each model is its he
    (``int_household_program``, ``int_household_funding``, ``int_household_status``) first
    replace the rows of the affected units only, their inputs with a ``household_scope``
    shadowed by those units' rows (a one-file night then costs in proportion to the households
-   of the file's programs and months, not to the registry);
+   of the file's records, not to the registry);
 4. rebuilds the other ``kind full`` models (those reading a model of 2. or 3.: ``households``
    (the latest period), ``poverty_transitions`` (pairs of snapshots, each
    household judged in its own snapshot month)) from the merged tables.
@@ -85,6 +88,10 @@ STATE_TABLE = "mart_build_state"
 TEMP_TABLES = ("_old_periods", "_old_period_lines", "_record_scope", "_new_months", "_scope",
                "_affected")
 REGISTRY_KINDS = ("households", "members")
+#: The registry tables, keyed by snapshot: while the period models run for the scope periods they
+#: are shadowed by the rows of those periods' snapshots (a period's figures use its own snapshot
+#: s(m) only: data_coverage and poverty_profile join them through int_periods' snapshot).
+SNAPSHOT_SOURCES = ("registry_households", "registry_members")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
 
 
@@ -387,8 +394,11 @@ def _household_models() -> tuple[str, ...]:
 def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
     """Replace the ``kind record_month`` models' rows of the changed (record month, program)
     pairs (their ``scope`` columns against ``_record_scope``), their ``scoped_inputs`` shadowed
-    by those pairs' rows (``transforms/scoped/<input>.sql``). The households (``household_scope``)
-    of the replaced and of the new rows are kept in ``_affected``."""
+    by those pairs' rows (``transforms/scoped/<input>.sql``). The units (``household_scope``)
+    of the rows that changed (the old rows not computed again, the computed rows not there
+    before) are kept in ``_affected``: a unit none of whose rows changed keeps its figures in
+    every household-scoped model (a one-tranche file leaves the households of the month's other
+    tranches as they were)."""
     names = graph().of_kind("record_month")
     created: list[str] = []
     keys = {graph()[m].household_scope for m in _household_models()}
@@ -405,30 +415,23 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
         for name in names:
             model = graph()[name]
             scoped = _matching("t", model.scope, "_record_scope")
-            households = (
-                f"insert into _affected select {cols} from {db}.main.{name} as t "
-                f"where {scoped} and " + " and ".join(f"{c} is not null" for c in affected)
-                + " except select * from _affected"
-                if affected is not None and model.household_scope == affected else None
-            )
-            if households:
-                con.execute(households)
-            _replace_rows(con, report, db, name, scoped)
-            if households:
-                con.execute(households)
+            units = affected if affected is not None and model.household_scope == affected else ()
+            _replace_rows(con, report, db, name, scoped, units)
     finally:
         for table in reversed(created):
             con.execute(f"drop table if exists temp.main.{table}")
 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
-                  where: str) -> None:
+                  where: str, units: Sequence[str] = ()) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
     the model's cluster order). Most rows of a recomputed unit are usually unchanged (a household
     whose BPNT count grew keeps its status row): deleting and appending them would thin every
-    row group they sit in, which the checkpoint at the commit then rewrites."""
+    row group they sit in, which the checkpoint at the commit then rewrites. With ``units``
+    (columns), the distinct non-null ``units`` of the deleted and of the appended rows are added
+    to ``_affected``."""
     model = graph()[name]
     order = ", ".join(f"r._row.{c}" for c in (model.cluster_key,) if c) or ", ".join(
         f"r._row.{c}" for c in model.scope)
@@ -440,13 +443,24 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, t as _row "
                 f"from {db}.main.{name} as t where {where}")
     new = "(select n as _row from _new_rows as n)"
-    con.execute(f"delete from {db}.main.{name} where rowid in (select o._rowid from _old_rows "
-                f"as o anti join {new} as m on o._row is not distinct from m._row)")
+    con.execute("create or replace temp table _gone_rows as select o._rowid, o._row "
+                f"from _old_rows as o anti join {new} as m on o._row is not distinct from m._row")
+    con.execute(f"create or replace temp table _added_rows as select r._row from {new} as r "
+                "anti join _old_rows as o on o._row is not distinct from r._row")
+    con.execute(f"delete from {db}.main.{name} where rowid in (select _rowid from _gone_rows)")
     execute_model(con, name, f"insert into {db}.main.{name} by name select unnest(r._row) "
-                             f"from {new} as r anti join _old_rows as o "
-                             f"on o._row is not distinct from r._row order by {order}")
-    con.execute("drop table _new_rows")
-    con.execute("drop table _old_rows")
+                             f"from _added_rows as r order by {order}")
+    if units:
+        cols = ", ".join(units)
+        fields = ", ".join(f"r._row.{c} as {c}" for c in units)
+        present = " and ".join(f"r._row.{c} is not null" for c in units)
+        con.execute(
+            f"insert into _affected select {cols} from (select {fields} from ("
+            "select _row from _gone_rows union all select _row from _added_rows) as r "
+            f"where {present} except select {cols} from _affected)"
+        )
+    for table in ("_new_rows", "_old_rows", "_gone_rows", "_added_rows"):
+        con.execute(f"drop table {table}")
     report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
     crashpoint(f"transform:{name}")
 
@@ -464,9 +478,10 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     """Replace the ``kind period`` models' rows of the scope, model by model in build order, in
     the warehouse tables: delete the scope's rows (by the model's ``scope`` column), insert the
     model's rows for the scope (its SQL runs with ``int_periods`` shadowed by a temporary view of
-    the scope), then shadow the table by a temporary view of the scope's rows for the models
-    after it. The rows go straight to the table (no temporary copy), clustered by period (the
-    model's ``cluster_key``) like a full build's.
+    the scope, the ``SNAPSHOT_SOURCES`` by their rows of the scope's snapshots), then shadow the
+    table by a temporary view of the scope's rows for the models after it. The rows go straight
+    to the table (no temporary copy), clustered by period (the model's ``cluster_key``) like a
+    full build's.
 
     In household mode (``_household_mode``) the models with a ``household_scope`` come first
     (``_rebuild_households``) and replace the rows of the affected households only; the models
@@ -481,6 +496,10 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             f"select * from {db}.main.int_periods where period in (select period from _scope)"
         )
         shadows.append("int_periods")
+        for table in SNAPSHOT_SOURCES:
+            con.execute(f"create or replace temp view {table} as select * from {db}.main.{table} "
+                        "where snapshot in (select snapshot from int_periods)")
+            shadows.append(table)
         if first:
             report.households = con.execute(
                 "select count(*) from (select distinct snapshot, household_key from _affected)"

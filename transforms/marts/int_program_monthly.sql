@@ -4,7 +4,7 @@
            kelurahan_code, match_method),
     cluster_key record_period,
     scope (record_period, program),
-    scoped_inputs (program_records),
+    scoped_inputs (program_records, int_match_index),
     household_scope (snapshot, household_key, program),
     partition_role central,
     partition_rows 'id_keluarga is not null',
