@@ -8,7 +8,13 @@ import io
 import xlsxwriter
 
 from tkpk.config import Settings
-from tkpk.ingest.raw import FileOutcome, load_new_files
+from tkpk.ingest.raw import (
+    RAW_TEXT_OF_EVERY_ROW,
+    FileOutcome,
+    every_raw_text,
+    load_new_files,
+    raw_text_file,
+)
 
 NIK1 = "3375014101900001"
 NIK2 = "3375015502850002"
@@ -22,11 +28,13 @@ _LINEAGE = ("load_id", "file_id", "sha256", "file_name", "row_number")
 
 
 def load(con, settings: Settings, files: dict[str, bytes]) -> dict[str, FileOutcome]:
-    """Write ``files`` into the raw folder and run the raw load once."""
+    """Write ``files`` into the raw folder and run the raw load once (keeping the record as read
+    of every row, :func:`tkpk.ingest.raw.every_raw_text`, for ``raw_rows``)."""
     settings.raw_dir.mkdir(parents=True, exist_ok=True)
     for name, data in files.items():
         (settings.raw_dir / name).write_bytes(data)
-    outcomes = {o.file_name: o for o in load_new_files(con, settings, "run-test")}
+    with every_raw_text():
+        outcomes = {o.file_name: o for o in load_new_files(con, settings, "run-test")}
     _STAGED.extend((con, o.staged) for o in outcomes.values() if o.staged)
     return outcomes
 
@@ -42,8 +50,13 @@ def raw_rows(con, kind: str, columns: str, file_name: str | None = None) -> list
     where = "where file_name = ?" if file_name else ""
     params = [file_name] if file_name else []
     paths = ", ".join(f"'{p}'" for p in staged)
+    source = f"read_parquet([{paths}])"
+    if kind not in RAW_TEXT_OF_EVERY_ROW:  # the records as read are beside the staged rows
+        raw_paths = ", ".join(f"'{raw_text_file(p)}'" for p in staged)
+        source = (f"(select s.*, r.raw_text from {source} as s join read_parquet([{raw_paths}]) "
+                  "as r on r.file_id = s.file_id and r.row_number = s.row_number)")
     return con.execute(
-        f"select {select} from read_parquet([{paths}]) {where} order by file_name, row_number",
+        f"select {select} from {source} {where} order by file_name, row_number",
         params,
     ).fetchall()
 

@@ -384,7 +384,14 @@ def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None 
     temporary view over those files, which holds no storage in the run's transaction; without it
     (inspecting the staging on its own) a temporary table. Counts the staged rows per file into
     ``_staged_count`` (the reconciliation compares them with the rows read).
+
+    Beside it ``stg_<kind>_raw`` (``row_id``, ``raw_text``): the records as read that the raw load
+    kept (``tkpk.ingest.raw.raw_kept_predicate``), read by ``raw_kept.sql`` and
+    ``row_reason_encoding.sql``: the staged files themselves for the kinds of
+    ``RAW_TEXT_OF_EVERY_ROW``, else the files beside them (``raw_text_file``).
     """
+    from tkpk.ingest.raw import RAW_TEXT_OF_EVERY_ROW, raw_text_file, stage_nothing
+
     table = f"stg_{kind}"
     files = [
         path
@@ -395,22 +402,31 @@ def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None 
         ).fetchall()
     ]
     source = "read_parquet([" + ", ".join(sql_literal(p) for p in files) + "])"
+    raw_files = files if kind in RAW_TEXT_OF_EVERY_ROW else [str(raw_text_file(p)) for p in files]
+    raw_source = "read_parquet([" + ", ".join(sql_literal(p) for p in raw_files) + "])"
     if not files:  # no file of the kind: no rows, the staging's columns
-        from tkpk.ingest.raw import stage_nothing
-
         stage_nothing(con, kind, "_staged_nothing")
-        source = "_staged_nothing"
+        source, raw_source = "_staged_nothing", "_staged_nothing_raw"
     select = f"""
         select cast(b.file_order as bigint) * {ROW_ID_FACTOR} + s.row_number as row_id,
             s.*, b.file_order
         from {source} as s
         join ingest_batch as b on b.file_id = s.file_id
     """
+    raw_select = f"""
+        select cast(b.file_order as bigint) * {ROW_ID_FACTOR} + s.row_number as row_id,
+            s.raw_text
+        from {raw_source} as s
+        join ingest_batch as b on b.file_id = s.file_id
+    """
     if scratch is None:
         con.execute(f"create or replace temp table {table} as {select}")
+        con.execute(f"create or replace temp table {table}_raw as {raw_select}")
     else:
         con.execute(f"create or replace temp view {table} as {select}")
+        con.execute(f"create or replace temp view {table}_raw as {raw_select}")
         scratch.track_view(con, table, group=kind)
+        scratch.track_view(con, f"{table}_raw", group=kind)
     con.execute(
         f"insert into _staged_count select sha256, count(*) from {table} group by sha256"
     )

@@ -9,12 +9,15 @@ statement per file; the rows never leave DuckDB) into one Parquet file of the ru
 (``<scratch>/<run_id>/staged/<kind>/<file_id>.parquet``), which
 ``tkpk.ingest.accept.process_loads`` validates and decides. Nothing of the file's text is stored
 in the warehouse here: the files in the raw folder (with their SHA-256) are the record, and the
-staged rows carry the row as read (``raw_text``) only in scratch, for the quarantined rows' and
-flagged fields' raw values.
+row as read (``raw_text``) stays in scratch, for the quarantined rows' and flagged fields' raw
+values: in the staged rows themselves for the registry kinds (``RAW_TEXT_OF_EVERY_ROW``), in a
+file beside them holding only the rows the kind's suite flags for the others
+(:func:`raw_text_file`).
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
@@ -47,6 +50,7 @@ from tkpk.ingest.reading import (
 )
 from tkpk.ingest.schema import COLUMNS, EXTRA_FILE_REASONS, KINDS
 from tkpk.ingest.scratch import staged_dir
+from tkpk.suite_sql import TABLE_LEVEL, row_predicate, suite_path
 
 log = logging.getLogger(__name__)
 
@@ -71,6 +75,17 @@ FILE_SCHEMA = pa.schema(
         ("stage", pa.int16()),
     ]
 )
+
+#: Kinds whose staged rows carry the row as read (``raw_text``) for every row: their decisions
+#: quarantine rows for reasons found across rows (a household's repeated key, a member's
+#: household), which staging cannot foresee. The other kinds (program records) are quarantined
+#: or flagged only by their suite's row-wise expectations, so staging writes the row as read
+#: only for the rows those flag, beside the staged rows (:func:`raw_text_file`): writing the text
+#: of every row was a quarter of their staging statement.
+RAW_TEXT_OF_EVERY_ROW = ("households", "members")
+#: While true (:func:`every_raw_text`), the raw load keeps every row's record as read, for every
+#: kind (inspection: the reader tests read the records of clean rows too).
+_EVERY_RAW_TEXT = [False]
 
 OUTCOMES = ("loaded", "already_loaded", "quarantined", "ignored")
 #: File-level reason of an entry of the raw folder that is not read (hidden, folder, link,
@@ -525,9 +540,11 @@ def stage_rows(
 
     One statement per file, on ``c``: the raw load's reader cursor, where the records are (the
     macros and reference tables are prepared there, :func:`_prepare_staging`). Nothing is
-    stored in the warehouse. The staged rows carry ``raw_text``: the record as read (its
-    canonical columns, flags and ``extra``), for the quarantine's ``raw_values`` and the flagged
-    fields' ``raw_value``.
+    stored in the warehouse. The record as read (``raw_text``: its canonical columns, flags and
+    ``extra``), for the quarantine's ``raw_values`` and the flagged fields' ``raw_value``, is in
+    the staged rows for the kinds of ``RAW_TEXT_OF_EVERY_ROW``; for the others a second statement
+    writes it to :func:`raw_text_file` for the staged rows :func:`raw_kept_predicate` holds for
+    (read back from ``target``: a few columns), and only for them.
     """
     from tkpk.ingest.accept import staging_sql
 
@@ -535,7 +552,74 @@ def stage_rows(
         (written,) = c.execute(
             f"copy ({staging_sql(kind)}) to {sql_literal(target)} (format parquet)"
         ).fetchall()[0]
+        if kind not in RAW_TEXT_OF_EVERY_ROW:
+            _write_raw_text(c, kind, target)
     return int(written)
+
+
+def raw_text_file(staged: Path | str) -> Path:
+    """The Parquet file beside the staged file ``staged`` (``<file_id>.parquet``) of a kind outside
+    ``RAW_TEXT_OF_EVERY_ROW``: ``file_id``, ``row_number`` and ``raw_text`` (the record as read) of
+    the staged rows whose raw text is kept (``<file_id>.raw.parquet``)."""
+    staged = Path(staged)
+    return staged.with_name(f"{staged.stem}.raw.parquet")
+
+
+def raw_kept_predicate(kind: str, types: dict[str, str]) -> str:
+    """SQL over a staged row of ``kind`` (columns of ``types``, column -> DuckDB type): true on the
+    rows whose record as read is kept, a superset of the rows the decision quarantines or flags.
+    ``true`` for the kinds of ``RAW_TEXT_OF_EVERY_ROW`` and for a suite with an expectation that
+    judges a row against other rows; else a malformed line or a row that fails a row-wise
+    expectation of ``expectations/stg_<kind>.json`` (compiled by ``tkpk.suite_sql``, as the
+    validation does: the same rows)."""
+    if kind in RAW_TEXT_OF_EVERY_ROW or _EVERY_RAW_TEXT[0]:
+        return "true"
+    suite = json.loads(suite_path(f"stg_{kind}").read_text(encoding="utf-8"))
+    predicates = ["malformed"]
+    for expectation in suite.get("expectations", []):
+        predicate = row_predicate(expectation, types)
+        if predicate is not None:
+            predicates.append(predicate)
+        elif expectation["type"] not in TABLE_LEVEL:
+            return "true"  # a rule across rows: keep every row's text
+    return " or ".join(f"({p})" for p in predicates)
+
+
+@contextmanager
+def every_raw_text() -> Iterator[None]:
+    """In the block, the raw load keeps the record as read of every row of every kind (in
+    :func:`raw_text_file` for the kinds outside ``RAW_TEXT_OF_EVERY_ROW``): for inspecting what
+    the reader read; the outcomes are the same."""
+    _EVERY_RAW_TEXT[0] = True
+    try:
+        yield
+    finally:
+        _EVERY_RAW_TEXT[0] = False
+
+
+def _write_raw_text(c: duckdb.DuckDBPyConnection, kind: str, target: Path) -> None:
+    """Write :func:`raw_text_file` of ``target`` (the staged rows of one file, just written): the
+    record as read of its rows that :func:`raw_kept_predicate` holds for, from ``_file_rows``."""
+    staged = f"read_parquet({sql_literal(target)})"
+    kept = raw_kept_predicate(kind, _staged_types(c, staged))
+    c.execute(
+        f"""
+        copy (
+            select b.file_id, r.row_number, r.raw_text
+            from {FILE_ROWS} as r
+            cross join {FILE_ATTRIBUTES} as b
+            semi join (select row_number from {staged} where {kept}) as k
+                on k.row_number = r.row_number
+            order by r.row_number
+        ) to {sql_literal(raw_text_file(target))} (format parquet)
+        """
+    )
+
+
+def _staged_types(c: duckdb.DuckDBPyConnection, relation: str) -> dict[str, str]:
+    """Column -> DuckDB type of ``relation``."""
+    rows = c.execute(f"describe select * from {relation}").fetchall()
+    return {str(row[0]): str(row[1]) for row in rows}
 
 
 def stage_arrow(
@@ -552,13 +636,18 @@ def stage_arrow(
 
 
 def stage_nothing(con: duckdb.DuckDBPyConnection, kind: str, table: str) -> None:
-    """The temporary table ``table``: the staged rows of no file (the staging's columns)."""
+    """The temporary table ``table``: the staged rows of no file (the staging's columns); and
+    ``<table>_raw``: the records as read of no file (the columns of :func:`raw_text_file`)."""
     from tkpk.ingest.accept import staging_sql
 
     con.register("_file_records", pa.Table.from_pylist([], records_schema(kind)))
     try:
         with _file_relations(con, kind, "select * from _file_records", {}):
             con.execute(f"create or replace temp table {table} as {staging_sql(kind)}")
+            con.execute(
+                f"create or replace temp table {table}_raw as select b.file_id, r.row_number, "
+                f"r.raw_text from {FILE_ROWS} as r cross join {FILE_ATTRIBUTES} as b"
+            )
     finally:
         with suppress(duckdb.Error):
             con.unregister("_file_records")

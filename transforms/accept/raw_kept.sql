@@ -6,6 +6,10 @@
 -- batch whose raw text is kept: the quarantined rows (quarantine.raw_values) and the accepted rows
 -- with a flagged field (flagged_field.raw_value). Materialised once per kind as `_raw_kept` (a
 -- scratch file), so the wide raw text of the staged rows is read once.
+-- The records as read are `stg_<kind>_raw` (tkpk.ingest.accept.stage): every row's for the
+-- registry kinds, only the rows the kind's suite flags for the others (the raw load keeps a
+-- superset of the rows quarantined or flagged: tkpk.ingest.raw.raw_kept_predicate). A kept row
+-- without its record as read is an error, never a quarantine row without its values.
 -- Grain: one row per quarantined or flagged staged row.
 -- Placeholder: the kind (its staged rows stg_<kind>).
 with
@@ -17,9 +21,13 @@ kept as (
 ),
 
 final as (
-    select s.row_id, to_json(s.raw_text) as cells
-    from stg_{{kind}} as s
-    semi join kept as k on k.row_id = s.row_id
+    select k.row_id,
+        case when s.row_id is null
+            then error('raw_kept: staged row ' || k.row_id || ' of {{kind}} is quarantined or '
+                       || 'flagged but its record as read was not kept by the raw load')
+            else to_json(s.raw_text) end as cells
+    from kept as k
+    left join stg_{{kind}}_raw as s on s.row_id = k.row_id
 )
 
 select * from final

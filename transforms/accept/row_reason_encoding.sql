@@ -4,16 +4,17 @@
 ) */
 -- row_reason_encoding: `encoding_invalid` reasons (appended to `_row_reason`, without a
 -- severity, so an error) for the staged rows the reader rejected because their bytes do not
--- decode: a malformed record whose reader error (in its `raw_text.extra`) starts with INVALID
--- ENCODING.
+-- decode: a malformed record whose reader error (in its `raw_text.extra`, `stg_<kind>_raw`)
+-- starts with INVALID ENCODING.
 -- Grain: one row per such staged row.
 -- Placeholders: the kind; the key of the reader's error in the record's `extra`.
 with
 
 malformed as (
+    -- the records as read of the kind (stg_<kind>_raw) hold every malformed line
     select row_id, raw_text.extra as extra
-    from stg_{{kind}}
-    where malformed and raw_text.malformed
+    from stg_{{kind}}_raw
+    where raw_text.malformed
 ),
 
 final as (

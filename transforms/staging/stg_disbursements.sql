@@ -1,8 +1,9 @@
 -- Staging: disbursement records (salur_) of the files being loaded.
 -- Grain: one row per raw disbursement row of one file. Runs once per file, in the raw load:
 -- `_file_rows` are the reader's records (text), `_file` the file's one row of attributes (name
--- parsed once); the result goes to the run's scratch as Parquet. `raw_text` (the row as read)
--- stays in scratch: only quarantined rows and flagged fields keep it in the warehouse.
+-- parsed once); the result goes to the run's scratch as Parquet. The row as read (`raw_text` of
+-- `_file_rows`) is not carried: tkpk.ingest.raw writes it beside, for the rows the kind's suite
+-- flags only (the rows quarantine and flagged_field can keep it for).
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
 -- type (NULL when unreadable); the program resolved through the catalog aliases (the PROGRAM
 -- column when given, else the file name's program), the kelurahan by code or name;
@@ -46,8 +47,7 @@ cleaned as (
         clean_text(status) as status,
         clean_text(kode_kelurahan) as kode_kelurahan,
         clean_text(nama_kelurahan) as nama_kelurahan,
-        malformed,
-        raw_text
+        malformed
     from raw
 ),
 
@@ -79,8 +79,7 @@ parsed as (
             regexp_extract(upper(tahap), '^(TAHAP|TAHAPAN)?\s*([0-9]{1,2})([.,]0+)?$', 2) as integer
         ) as tahap,
         file_stage,
-        coalesce(malformed, false) as malformed,
-        raw_text
+        coalesce(malformed, false) as malformed
     from cleaned
 ),
 
@@ -134,8 +133,7 @@ final as (
         r.channel,
         coalesce(r.tahap, r.file_stage) as stage,
         unparsed(r.tahap, r.tahap_text) as stage_unparsed,
-        r.malformed,
-        r.raw_text
+        r.malformed
     from resolved as r
     left join ref_program as catalog on catalog.code = r.program
 )

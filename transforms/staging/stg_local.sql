@@ -1,8 +1,9 @@
 -- Staging: local recipient lists (bantuan_) of the files being loaded.
 -- Grain: one row per raw recipient row of one file. Runs once per file, in the raw load:
 -- `_file_rows` are the reader's records (text), `_file` the file's one row of attributes (name
--- parsed once); the result goes to the run's scratch as Parquet. `raw_text` (the row as read)
--- stays in scratch: only quarantined rows and flagged fields keep it in the warehouse.
+-- parsed once); the result goes to the run's scratch as Parquet. The row as read (`raw_text` of
+-- `_file_rows`) is not carried: tkpk.ingest.raw writes it beside, for the rows the kind's suite
+-- flags only (the rows quarantine and flagged_field can keep it for).
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed; the
 -- program from JENIS_BANTUAN when given, else the file name's program (catalog aliases); an empty
 -- NILAI is 0 (allowed for in-kind programs only, judged by the suite); SUMBER_DANA, else (empty or
@@ -32,8 +33,7 @@ cleaned as (
         number_text(clean_text(nilai)) as nilai,
         clean_text(tanggal) as tanggal,
         upper(clean_text(sumber_dana)) as sumber_dana,
-        malformed,
-        raw_text
+        malformed
     from raw
 ),
 
@@ -59,8 +59,7 @@ parsed as (
         case when nilai is null or nilai = '' then cast(0 as decimal(18, 2))
              else parse_number(nilai) end as amount_idr,
         sumber_dana,
-        coalesce(malformed, false) as malformed,
-        raw_text
+        coalesce(malformed, false) as malformed
     from cleaned
 ),
 
@@ -103,8 +102,7 @@ final as (
         unparsed(funding_code(r.sumber_dana), r.sumber_dana) as funding_source_unparsed,
         cast(null as varchar) as channel,
         cast(null as integer) as stage,
-        r.malformed,
-        r.raw_text
+        r.malformed
     from resolved as r
     left join ref_program as catalog on catalog.code = r.program
 )

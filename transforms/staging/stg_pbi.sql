@@ -1,8 +1,9 @@
 -- Staging: PBI-JK membership records (pbi_) of the files being loaded.
 -- Grain: one row per raw member row of one file: a member-month. Runs once per file, in the raw load:
 -- `_file_rows` are the reader's records (text), `_file` the file's one row of attributes (name
--- parsed once); the result goes to the run's scratch as Parquet. `raw_text` (the row as read)
--- stays in scratch: only quarantined rows and flagged fields keep it in the warehouse.
+-- parsed once); the result goes to the run's scratch as Parquet. The row as read (`raw_text` of
+-- `_file_rows`) is not carried: tkpk.ingest.raw writes it beside, for the rows the kind's suite
+-- flags only (the rows quarantine and flagged_field can keep it for).
 -- Renames, casts and normalises only: the record date is the file's month; STATUS AKTIF ->
 -- 'success', NONAKTIF -> 'inactive'; SEGMEN PBI APBN/APBD -> funding source APBN/APBD (the
 -- catalog's funding when empty); the amount is the catalog premium, 0 for an inactive member.
@@ -30,8 +31,7 @@ cleaned as (
              else upper(replace(replace(replace(clean_text(status), ' ', ''), '-', ''), '_', ''))
         end as status,
         clean_text(segmen) as segmen,
-        malformed,
-        raw_text
+        malformed
     from raw
 ),
 
@@ -54,8 +54,7 @@ parsed as (
             else nullif(regexp_extract(upper(segmen), '^(PBI)?[\s\-_]*(APBN|APBD)$', 2), '')
         end as segmen_source,
         segmen as segmen_text,
-        coalesce(malformed, false) as malformed,
-        raw_text
+        coalesce(malformed, false) as malformed
     from cleaned
 ),
 
@@ -94,8 +93,7 @@ final as (
         unparsed(p.segmen_source, p.segmen_text) as segmen_unparsed,
         cast(null as varchar) as channel,
         cast(null as integer) as stage,
-        p.malformed,
-        p.raw_text
+        p.malformed
     from parsed as p
     left join catalog as c on true
 )

@@ -1,0 +1,147 @@
+"""The record as read of quarantined rows and flagged fields (``transforms/accept/raw_kept.sql``).
+
+The raw load keeps the record as read of every row only for the registry kinds; for program
+records only of the rows their suite flags (``tkpk.ingest.raw.raw_kept_predicate``), in a file
+beside the staged rows. Hand-written disbursement rows: the quarantine and ``flagged_field`` get
+exactly the values they got when every row's record was kept, duplicates need none, and a kept row
+whose record is missing stops the run instead of losing its values.
+"""
+
+from __future__ import annotations
+
+import json
+
+import duckdb
+import pytest
+from raw_support import RawWorld, disbursement, kk, nik
+
+from tkpk import reference
+from tkpk.config import Settings
+from tkpk.db import connect
+from tkpk.ingest import raw
+from tkpk.ingest.accept import process_loads
+
+PKH = "salur_pkh_bri_202606_tahap2.csv"
+#: (row, outcome) of the hand-written file, row numbers 1..6.
+ROWS = [
+    (disbursement(), "accepted"),
+    (disbursement(nominal="abc", nama="Warga\tDua"), "quarantined"),  # amount_invalid
+    (disbursement(nik=nik(3), nama_kelurahan="Atlantis"), "accepted"),  # kelurahan flagged
+    (disbursement(), "duplicate"),  # an exact repeat of row 1
+    ({"malformed": True, "extra": {"raw_line": "x;y", "error": "too many columns"}},
+     "quarantined"),
+    (disbursement(nik=nik(4), tanggal_salur="20/06/2026"), "accepted"),
+]
+
+
+def _settings(tmp_path) -> Settings:
+    return Settings(raw_dir=tmp_path / "raw", curated_dir=tmp_path / "curated",
+                    warehouse=tmp_path / "warehouse.duckdb", temp_dir=tmp_path / "tmp",
+                    duckdb_memory_limit="1GB", duckdb_threads=2)
+
+
+def _run(tmp_path, every_row: bool, spoil=None):
+    """(connection, outcome) of one run over the file; ``every_row`` keeps every row's record
+    (the layout before); ``spoil(outcome)`` may damage the staged files before the decision."""
+    con = connect(_settings(tmp_path), ":memory:")
+    reference.install(con)
+    world = RawWorld(con)
+    if every_row:
+        with raw.every_raw_text():
+            outcome = world.add_file("disbursements", PKH, [r for r, _ in ROWS], program="PKH",
+                                     channel="bri", stage=2)
+    else:
+        outcome = world.add_file("disbursements", PKH, [r for r, _ in ROWS], program="PKH",
+                                 channel="bri", stage=2)
+    if spoil is not None:
+        spoil(outcome)
+    process_loads(con, _settings(tmp_path), "run-1", [outcome])
+    return con, outcome
+
+
+def _kept_tables(con) -> dict[str, list[tuple]]:
+    return {
+        "quarantine": con.execute(
+            "select row_number, reasons, raw_values from quarantine order by row_number"
+        ).fetchall(),
+        "flagged_field": con.execute(
+            "select row_number, column_name, reason, raw_value from flagged_field "
+            "order by row_number, column_name"
+        ).fetchall(),
+        "duplicate": con.execute(
+            "select row_number, duplicate_of_row from duplicate order by row_number"
+        ).fetchall(),
+    }
+
+
+def test_only_the_flagged_rows_keep_their_record_and_the_quarantine_is_unchanged(tmp_path):
+    con, outcome = _run(tmp_path / "flagged", every_row=False)
+    kept = con.execute(
+        f"select row_number from read_parquet('{raw.raw_text_file(outcome.staged)}') "
+        "order by row_number"
+    ).fetchall()
+    assert kept == [(2,), (3,), (5,)]  # not the clean rows 1 and 6, nor the duplicate 4
+    tables = _kept_tables(con)
+    assert [r[:2] for r in tables["quarantine"]] == [
+        (2, ["amount_invalid"]), (5, ["row_malformed"])
+    ]
+    assert tables["quarantine"][0][2] == (
+        f'{{"nik":"{nik(1)}","no_kk":"{kk(1)}","nama":"Warga\\tDua","program":null,'
+        '"tahap":null,"tanggal_salur":"2026-06-20","nominal":"abc","status":"SUKSES",'
+        '"kode_kelurahan":null,"nama_kelurahan":null,"nik_numeric":false,"kk_numeric":false,'
+        '"malformed":false,"extra":null}'
+    )
+    malformed = json.loads(tables["quarantine"][1][2])
+    assert malformed["malformed"] is True
+    assert malformed["extra"] == {"raw_line": "x;y", "error": "too many columns"}
+    assert tables["flagged_field"] == [(3, "NAMA_KELURAHAN", "kelurahan_unknown", "Atlantis")]
+    assert tables["duplicate"] == [(4, 1)]
+    con.close()
+
+    before, _ = _run(tmp_path / "every", every_row=True)  # every row's record kept
+    assert _kept_tables(before) == tables
+    before.close()
+
+
+def test_a_kept_row_without_its_record_stops_the_run(tmp_path):
+    def spoil(outcome):
+        """Drop row 2 (quarantined) from the records kept beside the staged rows."""
+        path = raw.raw_text_file(outcome.staged)
+        with duckdb.connect() as other:
+            other.execute(f"copy (select * from read_parquet('{path}') where row_number <> 2) "
+                          f"to '{path}.tmp' (format parquet)")
+        path.with_name(path.name + ".tmp").replace(path)
+
+    with pytest.raises(duckdb.Error, match="record as read was not kept"):
+        _run(tmp_path, every_row=False, spoil=spoil)
+
+
+def test_which_records_are_kept_per_kind(tmp_path, monkeypatch):
+    assert raw.raw_kept_predicate("households", {}) == "true"
+    assert raw.raw_kept_predicate("members", {}) == "true"
+    types = {"nik": "VARCHAR", "amount_idr": "DECIMAL(18,2)", "status": "VARCHAR",
+             "program": "VARCHAR", "segmen_unparsed": "VARCHAR", "nik_precision_lost": "BOOLEAN",
+             "malformed": "BOOLEAN"}
+    predicate = raw.raw_kept_predicate("pbi", types)
+    rows = {  # (nik, amount, status, program, segmen_unparsed, precision lost, malformed)
+        "clean": (nik(1), 42000, "success", "PBI_JK", None, False, False),
+        "nik_short": ("33750141", 42000, "success", "PBI_JK", None, False, False),
+        "no_status": (nik(1), 42000, None, "PBI_JK", None, False, False),
+        "malformed": (None, None, None, None, None, False, True),
+    }
+    with duckdb.connect() as con:
+        flagged = {
+            name: con.execute(
+                f"select {predicate} from (select ? as nik, ?::decimal(18,2) as amount_idr, "
+                "? as status, ? as program, ? as segmen_unparsed, ? as nik_precision_lost, "
+                "? as malformed)", list(values)
+            ).fetchone()[0]
+            for name, values in rows.items()
+        }
+    assert flagged == {"clean": False, "nik_short": True, "no_status": True, "malformed": True}
+    # a rule across rows in the suite: every record is kept
+    suite = tmp_path / "stg_pbi.json"
+    suite.write_text(json.dumps({"expectations": [
+        {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "nik"}}]}))
+    monkeypatch.setattr(raw, "suite_path", lambda name: suite)
+    assert raw.raw_kept_predicate("pbi", types) == "true"
