@@ -286,3 +286,31 @@ def test_a_name_in_other_letter_case_is_found(wh, tmp_path, cell) -> None:
     ]
     assert result.problems == expected
     assert privacy.audit_files(wh, sorted(v2.glob("*/*.parquet")), FREE_TEXT) == expected
+
+
+def test_index_prepared_ahead_of_the_audit(wh, tmp_path, monkeypatch) -> None:
+    """``prepare_index`` (run while the packs are written) rebuilds the index for a full audit
+    and adds the new loads for an incremental one; the audit then only looks for what came
+    since, and finds the same problems."""
+    assert privacy.prepare_index(wh, FREE_TEXT, None) == (True, True)
+    v1 = _published(wh, tmp_path, BASE)
+    _load(wh, "L2", "3375011111110002", "Sumiyati Testdata", "1980-07-15")
+    assert privacy.prepare_index(wh, FREE_TEXT, v1) == (False, True)
+    rebuilds = []
+    original = privacy.refresh_index
+
+    def spy(con, rebuild=False):
+        rebuilds.append(rebuild)
+        return original(con, rebuild=rebuild)
+
+    monkeypatch.setattr(privacy, "refresh_index", spy)
+    v2 = _export(wh, tmp_path / "v2", [*BASE, ("rekap_sumiyati_testdata.csv", "x")])
+    files = sorted(v2.glob("*/*.parquet"))
+    result = privacy.audit_version(wh, files, FREE_TEXT, v1, index=(False, True))
+    assert rebuilds == [False]
+    assert result.plan.mode == "incremental"
+    assert any("registry_members.nama" in p for p in result.problems)
+    # prepared for another mode (a full audit expected): the audit brings it up to date itself
+    rebuilds.clear()
+    assert privacy.audit_version(wh, files, FREE_TEXT, None, index=(False, True)).problems
+    assert rebuilds == [True]

@@ -307,6 +307,27 @@ def test_failure_while_writing_leaves_old_pack(curated, settings, monkeypatch) -
     assert not list((settings.curated_dir / atomic.STAGING_DIR).iterdir())
 
 
+def test_lanes_report_failures_in_step_order(curated, settings, monkeypatch) -> None:
+    """The validation, the correction lists and the Bappeda pack run at once: when the
+    validation and the Bappeda pack both fail, the validation's failure is the one raised (as
+    step by step), and nothing is left in staging or published."""
+    curated.execute(
+        "update program_reach set coverage_poor = 1.5 where recipient_poor_households > 0"
+    )
+    started = threading.Event()
+
+    def broken(*args, **kwargs):
+        started.set()
+        raise OSError("no space left on device")
+
+    monkeypatch.setattr(packs, "write_bappeda", broken)
+    with pytest.raises(OutputValidationError, match="coverage_poor"):
+        publish(curated, settings, "bad")
+    assert started.is_set()  # the Bappeda lane ran too
+    assert not settings.restricted_dir.exists() and not settings.bappeda_dir.exists()
+    assert not list((settings.curated_dir / atomic.STAGING_DIR).iterdir())
+
+
 CRASH_SCRIPT = """
 import sys
 sys.path.insert(0, {tests!r})

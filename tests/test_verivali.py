@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import re
+import zipfile
+
 import duckdb
+import pyarrow as pa
 import pytest
+import xlsxwriter
 from python_calamine import CalamineWorkbook
 
 from tkpk.publish import verivali
@@ -110,9 +115,53 @@ def test_workbook_lines_cut_at_each_first_line_whatever_the_batches(batch):
         " ('02', 'B', 1, 'b1'), (null, null, 1, 'n1'), (null, null, 2, 'n2'))"
         " as t(code, name, line, xml)"
     )
-    assert list(verivali._workbook_lines(rows, batch=batch)) == [
+    lines = [
+        (key, [line for piece in pieces for line in piece.to_pylist()])
+        for key, pieces in verivali._workbook_lines(rows, batch=batch)
+    ]
+    assert lines == [
         (("01", "A"), ["a1", "a2", "a3"]),
         (("02", "B"), ["b1"]),
         ((None, None), ["n1", "n2"]),
     ]
     assert list(verivali._workbook_lines(con.sql("select 1, 2, 3, 4 where false"))) == []
+
+
+#: Texts xlsxwriter escapes: XML characters, white space at either end, control characters, a
+#: literal _xHHHH_, non-ASCII, empty. (Not here: a carriage return or form feed at either end,
+#: which the query marks xml:space="preserve" as white space and xlsxwriter, escaping it first,
+#: does not; both read back the same.)
+TRICKY = ["plain", "a & b <c> d", " lead", "trail\t", "x\x01y\x1fz", "_x0041_ and _xbeef_",
+          "Pekalongan — ñ 你好", "", "new\nline", "in\rside", "tab\tinside", "\nboth "]
+
+
+def _xlsxwriter_cells(tmp_path, texts: list[str]) -> list[str]:
+    """The cell XML xlsxwriter itself writes for ``texts`` in column B from row 5 (inline
+    strings: constant-memory mode)."""
+    path = tmp_path / "native.xlsx"
+    book = xlsxwriter.Workbook(str(path), {"constant_memory": True})
+    sheet = book.add_worksheet()
+    for i, text in enumerate(texts):
+        sheet.write_string(4 + i, 1, text)
+    book.close()
+    with zipfile.ZipFile(path) as archive:
+        xml = archive.read("xl/worksheets/sheet1.xml").decode("utf-8")
+    return re.findall(r'<c r="B\d+" t="inlineStr">.*?</c>', xml, flags=re.S)
+
+
+def test_xlsx_inline_string_writes_cells_as_xlsxwriter_does(tmp_path):
+    con = duckdb.connect()
+    verivali.suppression.install_rules(con)
+    rows = con.execute(
+        "select xlsx_inline_string('B' || (4 + i), t) from "
+        "(select unnest(?::varchar[]) as t, unnest(range(1, ?)) as i) order by i",
+        [TRICKY, len(TRICKY) + 1],
+    ).fetchall()
+    assert [r[0] for r in rows] == _xlsxwriter_cells(tmp_path, TRICKY)
+
+
+def test_utf8_is_the_lines_bytes_of_an_arrow_slice():
+    for type_ in (pa.string(), pa.large_string()):
+        lines = pa.array(["a", "ñé", "", "<row/>", "z"], type=type_)
+        assert bytes(verivali._utf8(lines.slice(1, 3))) == "ñé<row/>".encode()
+        assert bytes(verivali._utf8(lines.slice(0, 0))) == b""

@@ -47,7 +47,12 @@ from tkpk.db import sql_literal
 from tkpk.ingest.reading import MALFORMED_ERROR_KEY
 from tkpk.ingest.schema import ACCEPTANCE
 from tkpk.ingest.scratch import RunScratch
-from tkpk.ingest.tables import INGEST_TABLES, SCRATCH_TABLES, TABLES_BY_NAME
+from tkpk.ingest.tables import (
+    INGEST_TABLES,
+    SCRATCH_TABLES,
+    TABLES_BY_NAME,
+    supports_compression,
+)
 from tkpk.publish.atomic import crashpoint
 from tkpk.validation import (
     DEFAULT_BATCH_ROWS,
@@ -190,11 +195,19 @@ class Steps:
 # ------------------------------------------------------------------------------------- tables
 
 
+def table_ddl(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    """The column list ``table`` is created with in ``con``'s database: ``TABLE_DDL``'s, with the
+    columns' compression (``tkpk.ingest.tables.WIDE_TEXT``) where the file's storage version
+    stores it, else without."""
+    return TABLES_BY_NAME[table].ddl(compression=supports_compression(con))
+
+
 def ensure_tables(con: duckdb.DuckDBPyConnection) -> None:
-    """Create the ingest output tables that do not exist yet; give those of an older warehouse
-    their integer lineage (:func:`upgrade_lineage`)."""
-    for table, columns in TABLE_DDL.items():
-        con.execute(f"create table if not exists {table} ({columns})")
+    """Create the ingest output tables that do not exist yet (:func:`table_ddl`); give those of
+    an older warehouse their integer lineage (:func:`upgrade_lineage`)."""
+    compression = supports_compression(con)
+    for table in INGEST_TABLES:
+        con.execute(f"create table if not exists {table.name} ({table.ddl(compression)})")
     upgrade_lineage(con)
 
 
@@ -232,7 +245,7 @@ def upgrade_lineage(con: duckdb.DuckDBPyConnection) -> list[str]:
 
             ensure_raw_tables(con)  # ingest_file.file_id first
         con.execute(f"alter table {table} rename to _{table}_old")
-        con.execute(f"create table {table} ({TABLE_DDL[table]})")
+        con.execute(f"create table {table} ({table_ddl(con, table)})")
         pointer = ""
         if table == "duplicate":
             pointer = """, (select min(f.file_id) from ingest_file as f

@@ -16,6 +16,10 @@
 7. moves the staging folder into ``.versions/`` and swaps the ``current`` symlink atomically,
    then removes old versions.
 
+Steps 4 and 5 run at once once the restricted pack is written, and the audit's personal-value
+index is brought up to date while the packs are written (``LANES``, each with its own DuckDB
+cursor); a failure is raised in the order above, after every lane has stopped.
+
 Any failure raises before step 7 and leaves the previously published packs untouched.
 """
 
@@ -23,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -278,16 +283,19 @@ def _count_rel(con: duckdb.DuckDBPyConnection, relation: str) -> int:
 
 
 def audit_personal_data(
-    con: duckdb.DuckDBPyConnection, staging: Path, previous: Path | None = None
+    con: duckdb.DuckDBPyConnection,
+    staging: Path,
+    previous: Path | None = None,
+    index: tuple[bool, bool] | None = None,
 ) -> privacy.AuditPlan:
     """Stop the publish when any exported file holds a personal value of the warehouse.
 
     ``previous`` is the published version folder: the audit is incremental against it when it
     can be (``privacy.audit_version``). The audit's state is written into ``staging``.
+    ``index``: what ``privacy.prepare_index`` did ahead of the audit.
     """
     files = sorted(p for pack in PACKS for p in (staging / pack).glob("*.parquet"))
-    free_text = {c.name for t in dictionary.TABLES for c in t.columns if c.free_text}
-    result = privacy.audit_version(con, files, free_text, previous)
+    result = privacy.audit_version(con, files, _free_text(), previous, index=index)
     if result.problems:
         raise privacy.PersonalDataError(
             "personal-data audit failed, nothing published: " + "; ".join(result.problems)
@@ -372,6 +380,37 @@ def write_documents(
         manifest.write_manifest(folder, document)
 
 
+#: Publish steps run at once (threads): once the restricted pack is written, its validation,
+#: the correction lists and the Bappeda pack (with its disclosure audit) are independent of each
+#: other, and the personal-value index (``privacy.prepare_index``) reads only the warehouse.
+#: Each lane has its own DuckDB cursor (DuckDB runs the queries in parallel; GX's Python, zlib
+#: and the Parquet writers overlap with them). The personal-data audit then reads both packs.
+LANES = 4
+
+
+def _on_cursor(con: duckdb.DuckDBPyConnection, step, *args: object) -> object:
+    """``step(cursor, *args)`` on a cursor of ``con`` (its own connection to the same database:
+    its own temporary tables, macros and results), closed afterwards."""
+    cursor = con.cursor()
+    try:
+        return step(cursor, *args)
+    finally:
+        cursor.close()
+
+
+def _bappeda_lane(con: duckdb.DuckDBPyConnection, staging: Path, withheld: dict) -> dict[str, int]:
+    """The Bappeda pack derived from the staged restricted files, then its disclosure audit;
+    rows per table (``withheld`` receives the values withheld)."""
+    rows = write_bappeda(con, staging / RESTRICTED, staging / BAPPEDA, counts=withheld)
+    audit_bappeda(con, staging / RESTRICTED, staging / BAPPEDA)
+    return rows
+
+
+def _free_text() -> set[str]:
+    """The exported free-text columns (scanned for NIK-like numbers by the audit)."""
+    return {c.name for t in dictionary.TABLES for c in t.columns if c.free_text}
+
+
 def publish_packs(
     con: duckdb.DuckDBPyConnection,
     settings: Settings,
@@ -394,16 +433,26 @@ def publish_packs(
     with atomic.publish_lock(curated):
         atomic.collect_garbage(curated, keep_previous, grace_seconds)
         staging = atomic.new_staging(curated, run_id)
+        previous = atomic.current_version(curated)
         try:
-            rows = {RESTRICTED: write_restricted(con, key, staging / RESTRICTED)}
-            validations = validate_restricted(con, staging / RESTRICTED, expectations_dir, use_gx)
-            verivali.write_verivali(con, staging / RESTRICTED)  # correction lists
-            withheld: dict = {}
-            rows[BAPPEDA] = write_bappeda(
-                con, staging / RESTRICTED, staging / BAPPEDA, counts=withheld
-            )
-            audit_bappeda(con, staging / RESTRICTED, staging / BAPPEDA)
-            audit_personal_data(con, staging, atomic.current_version(curated))
+            with ThreadPoolExecutor(LANES, thread_name_prefix="publish") as lanes:
+                # the warehouse's personal-value index, while the packs are written
+                index = lanes.submit(_on_cursor, con, privacy.prepare_index, _free_text(), previous)
+                rows = {RESTRICTED: write_restricted(con, key, staging / RESTRICTED)}
+                validation = lanes.submit(
+                    _on_cursor, con, validate_restricted, staging / RESTRICTED, expectations_dir,
+                    use_gx,
+                )
+                workbooks = lanes.submit(  # correction lists
+                    _on_cursor, con, verivali.write_verivali, staging / RESTRICTED
+                )
+                withheld: dict = {}
+                bappeda = lanes.submit(_on_cursor, con, _bappeda_lane, staging, withheld)
+                # the steps' failures in the order they would stop a publish step by step
+                validations = validation.result()
+                workbooks.result()
+                rows[BAPPEDA] = bappeda.result()
+                audit_personal_data(con, staging, previous, index=index.result())
             periods = period_range(con, staging / RESTRICTED)
             write_documents(
                 con, settings, staging, version=staging.name, run_id=run_id, rows=rows,

@@ -545,7 +545,8 @@ def _probe_matches(
         if EXPORT_CELLS not in indexed:
             indexed[EXPORT_CELLS] = _cell_tokens(con, EXPORT_CELLS, f"{CELL_GRAMS}_{len(indexed)}")
         _probe_substrings(con, " union all ".join(new_substring_rows), indexed[EXPORT_CELLS])
-    rows = con.execute(
+    found = con.execute(f"select count(*) from {HITS}").fetchone()[0]
+    rows = [] if not found else con.execute(  # (no hit: no scan of the cells' words)
         f"""
         with hits as (select distinct source, v from {HITS})
         select file, column_name, source,
@@ -636,34 +637,69 @@ def _full_plan(reason: str) -> AuditPlan:
     return AuditPlan(mode="full", reason=reason)
 
 
+def _plan(
+    con: duckdb.DuckDBPyConnection,
+    free_text: set[str],
+    previous: Path | None,
+    state: dict | None,
+    loads: list[str] | None,
+) -> AuditPlan:
+    """Full (and why) or incremental against the published version ``previous`` (its audit
+    ``state``), before any cell is read."""
+    if previous is None:
+        return _full_plan("no published version")
+    if state is None:
+        return _full_plan("the published version has no readable audit state")
+    if state.get("rules") != rules_fingerprint(con, free_text):
+        return _full_plan("the audit rules changed since the published version")
+    if loads is None or state.get("loads") is None:
+        return _full_plan("the warehouse has no load lineage")
+    return AuditPlan(mode="incremental", reason="published version audited")
+
+
+def prepare_index(
+    con: duckdb.DuckDBPyConnection, free_text: set[str], previous: Path | None = None
+) -> tuple[bool, bool]:
+    """Bring the personal-value index up to date for the audit against ``previous`` ahead of
+    it: rebuilt when that audit will be full (``_plan``), else the new loads added. It reads
+    only the warehouse, so it may run while the packs are written (``tkpk.publish.packs``).
+    Returns (rebuilt, up to date), for ``audit_version``'s ``index``."""
+    plan = _plan(con, free_text, previous, read_state(previous), _warehouse_loads(con))
+    rebuild = plan.mode == "full"
+    return rebuild, refresh_index(con, rebuild=rebuild)
+
+
+def _indexed(
+    con: duckdb.DuckDBPyConnection, rebuild: bool, index: tuple[bool, bool] | None
+) -> bool:
+    """``refresh_index`` for an audit that needs the index rebuilt (``rebuild``) or not: when
+    ``prepare_index`` already did that (``index``), only what it may not have seen is added
+    (normally nothing: a look at each table's loads)."""
+    if index == (rebuild, True):
+        return refresh_index(con)
+    return refresh_index(con, rebuild=rebuild)
+
+
 def audit_version(
     con: duckdb.DuckDBPyConnection,
     files: list[Path],
     free_text: set[str],
     previous: Path | None = None,
+    index: tuple[bool, bool] | None = None,
 ) -> AuditResult:
     """Audit the exported ``files``, incrementally against the published version ``previous``
     (its folder, holding its packs and its audit state) when it can, else in full.
 
     Returns the problems, the plan (which probes ran) and the state to write into the new
-    version (``write_state``) once it is published.
+    version (``write_state``) once it is published. ``index``: what ``prepare_index`` did
+    (None: not run; the index is brought up to date here).
     """
     collect_export_cells(con, files)
     try:
         cells = _cell_digests(con)
         loads = _warehouse_loads(con)
         state = read_state(previous)
-        plan: AuditPlan
-        if previous is None:
-            plan = _full_plan("no published version")
-        elif state is None:
-            plan = _full_plan("the published version has no readable audit state")
-        elif state.get("rules") != rules_fingerprint(con, free_text):
-            plan = _full_plan("the audit rules changed since the published version")
-        elif loads is None or state.get("loads") is None:
-            plan = _full_plan("the warehouse has no load lineage")
-        else:
-            plan = AuditPlan(mode="incremental", reason="published version audited")
+        plan = _plan(con, free_text, previous, state, loads)
         if plan.mode == "incremental":
             try:
                 new_cells = _mark_new_cells(con, previous, state, cells)
@@ -671,7 +707,7 @@ def audit_version(
                 plan = _full_plan(
                     f"the published version's cells cannot be read ({scrub_error(error)})"
                 )
-        indexed_values = refresh_index(con, rebuild=plan.mode == "full")
+        indexed_values = _indexed(con, plan.mode == "full", index)
         if plan.mode == "incremental":
             plan.new_cells = new_cells
             plan.new_loads, filters = _new_rows(con, state, loads)
@@ -834,7 +870,8 @@ def refresh_index(con: duckdb.DuckDBPyConnection, rebuild: bool = False) -> bool
             if not stale:
                 continue
             anti_join = any(t == table for t, _ in covered)
-            condition = _loads_condition(table, stale)
+            # every load stale (a rebuild, a first index): every row, no filter to evaluate
+            condition = "true" if len(stale) == len(counts) else _loads_condition(table, stale)
             most = 0
             for column in PERSONAL_SOURCES[table]:
                 if column in existing[table]:

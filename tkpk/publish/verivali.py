@@ -21,8 +21,10 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
 import xlsxwriter
 
+from tkpk.publish import suppression
 from transforms.sql import read_sql
 
 #: Sub-folder of the restricted pack holding the workbooks.
@@ -104,6 +106,7 @@ def write_verivali(con: duckdb.DuckDBPyConnection, restricted: Path) -> list[Pat
         "reasons": list(REASON_TEXT),
         "reason_texts": list(REASON_TEXT.values()),
     }
+    suppression.install_rules(con)  # the macro xlsx_inline_string
     rows = con.sql(read_sql("analysis/verivali_sheet_rows"), params=parameters)
     folder = restricted / FOLDER
     paths = []
@@ -125,12 +128,13 @@ def write_verivali(con: duckdb.DuckDBPyConnection, restricted: Path) -> list[Pat
 
 def _workbook_lines(
     rows: duckdb.DuckDBPyRelation, batch: int = 65536
-) -> Iterator[tuple[tuple[str | None, str | None], list[str]]]:
-    """((kelurahan code, name), its lines' row XML) per workbook, from ``verivali_sheet_rows``'
-    rows (in workbook, then line order: a workbook starts where ``line`` is 1), read as Arrow
-    batches and cut at those starts (a loop over the pieces, not the rows)."""
+) -> Iterator[tuple[tuple[str | None, str | None], list[pa.Array]]]:
+    """((kelurahan code, name), its lines' row XML as Arrow string arrays) per workbook, from
+    ``verivali_sheet_rows``' rows (in workbook, then line order: a workbook starts where
+    ``line`` is 1), read as Arrow batches and cut at those starts (a loop over the pieces, not
+    the rows; the lines stay Arrow data, see ``_utf8``)."""
     key: tuple[str | None, str | None] | None = None
-    lines: list[str] = []
+    pieces: list[pa.Array] = []
     for chunk in rows.to_arrow_reader(batch):
         codes, names, numbers, xml = chunk.columns
         starts = np.flatnonzero(numbers.to_numpy(zero_copy_only=False) == 1).tolist()
@@ -138,24 +142,37 @@ def _workbook_lines(
         for first, end in zip(cuts[:-1], cuts[1:], strict=True):
             if first in starts:
                 if key is not None:
-                    yield key, lines
-                key, lines = (codes[first].as_py(), names[first].as_py()), []
-            lines.extend(xml.slice(first, end - first).to_pylist())
+                    yield key, pieces
+                key, pieces = (codes[first].as_py(), names[first].as_py()), []
+            pieces.append(xml.slice(first, end - first))
     if key is not None:
-        yield key, lines
+        yield key, pieces
+
+
+def _utf8(piece: pa.Array) -> memoryview:
+    """The UTF-8 bytes of the strings of ``piece`` one after the other (no separator): the span
+    of its data buffer between its first and last offset, without a copy (no nulls: every line
+    is a row's XML)."""
+    if not (pa.types.is_string(piece.type) or pa.types.is_large_string(piece.type)):
+        piece = piece.cast(pa.large_string())
+    width = np.int32 if pa.types.is_string(piece.type) else np.int64
+    _, offsets, data = piece.buffers()
+    bounds = np.frombuffer(offsets, dtype=width, count=len(piece) + 1,
+                           offset=piece.offset * np.dtype(width).itemsize)
+    return memoryview(data)[int(bounds[0]):int(bounds[-1])]
 
 
 #: The 0-based row of the headings (the title and a note above them, then one empty row).
 FIRST_ROW = 3
 SHEET_PART = "xl/worksheets/sheet1.xml"
-#: Rows encoded and compressed at a time when a sheet is spliced.
-SPLICE_ROWS = 4096
 
 
-def _write_workbook(path: Path, code: str | None, name: str | None, rows_xml: list[str]) -> None:
-    """One kelurahan's workbook: a title, the headings, and its data rows (``rows_xml``: each
-    row's worksheet XML)."""
-    lines = len(rows_xml)
+def _write_workbook(
+    path: Path, code: str | None, name: str | None, rows_xml: list[pa.Array]
+) -> None:
+    """One kelurahan's workbook: a title, the headings, and its data rows (``rows_xml``: Arrow
+    string arrays of the rows' worksheet XML, in order)."""
+    lines = sum(len(piece) for piece in rows_xml)
     book = xlsxwriter.Workbook(
         str(path), {"strings_to_numbers": False, "strings_to_formulas": False,
                     "strings_to_urls": False}
@@ -184,13 +201,14 @@ def _write_workbook(path: Path, code: str | None, name: str | None, rows_xml: li
     _splice_rows(path, first + 1, rows_xml)
 
 
-def _splice_rows(path: Path, headings_row: int, rows_xml: list[str]) -> None:
+def _splice_rows(path: Path, headings_row: int, rows_xml: list[pa.Array]) -> None:
     """Put the data rows ``rows_xml`` after the headings (Excel row ``headings_row``) of the
     workbook at ``path``, and widen the sheet's dimension to them; every other part and each
     member's zip header (fixed time stamp) stay as xlsxwriter wrote them. The sheet is streamed
-    into its zip member in batches of rows (zlib's output does not depend on how its input is
-    split)."""
+    into its zip member an Arrow piece at a time (zlib's output does not depend on how its input
+    is split)."""
     last = get_column_letter(len(HEADINGS))
+    lines = sum(len(piece) for piece in rows_xml)
     with zipfile.ZipFile(path) as book:
         members = [(info, book.read(info)) for info in book.infolist()]
     temporary = path.with_name(path.name + ".tmp")
@@ -201,13 +219,13 @@ def _splice_rows(path: Path, headings_row: int, rows_xml: list[str]) -> None:
                 continue
             sheet = data.decode("utf-8").replace(
                 f'<dimension ref="A1:{last}{headings_row}"/>',
-                f'<dimension ref="A1:{last}{headings_row + len(rows_xml)}"/>', 1,
+                f'<dimension ref="A1:{last}{headings_row + lines}"/>', 1,
             )
             head, tail = sheet.split("</sheetData>", 1)
             with book.open(info, "w") as member:
                 member.write(head.encode("utf-8"))
-                for start in range(0, len(rows_xml), SPLICE_ROWS):
-                    member.write("".join(rows_xml[start:start + SPLICE_ROWS]).encode("utf-8"))
+                for piece in rows_xml:
+                    member.write(_utf8(piece))
                 member.write(("</sheetData>" + tail).encode("utf-8"))
     temporary.replace(path)
 

@@ -3,13 +3,12 @@
 -- the headings: 644k flagged fields are a few seconds here, half a minute cell by cell).
 -- Grain: one row per line of a workbook (kelurahan; the records that name none last), in
 -- workbook order then line order (verivali_flagged_fields' order; $source: the staged
--- data_quality_field.parquet); verivali.py joins each workbook's lines (cheaper than an ordered
--- string_agg here).
--- Cells as xlsxwriter writes them: numbers as <v>, text as inline strings, XML-escaped (& < >),
--- control characters as _xHHHH_ and a literal _xHHHH_ as _x005F_xHHHH_, xml:space="preserve"
--- on text with leading or trailing white space. $first: the 0-based row of the headings;
--- $kinds/$kind_texts and $reasons/$reason_texts: the words for the codes (verivali.KIND_TEXT,
--- verivali.REASON_TEXT).
+-- data_quality_field.parquet); verivali.py writes each workbook's lines as they come (the
+-- Arrow bytes of the xml column, no string per line in Python).
+-- Cells as xlsxwriter writes them (the macro xlsx_inline_string, transforms/publish/macros.sql:
+-- numbers as <v>, text as inline strings, XML-escaped). $first: the 0-based row of the
+-- headings; $kinds/$kind_texts and $reasons/$reason_texts: the words for the codes
+-- (verivali.KIND_TEXT, verivali.REASON_TEXT).
 with
 
 flagged as (
@@ -27,55 +26,16 @@ texts as (
         kelurahan_code,
         kelurahan_name,
         line,
+        cast($first + line + 1 as varchar) as r,
         row_number as source_row,
-        [
-            coalesce(file, ''),
-            coalesce($kind_texts[list_position($kinds, kind)], kind, ''),
-            coalesce(strftime(period, '%Y-%m'), ''),
-            coalesce(column_name, ''),
-            coalesce($reason_texts[list_position($reasons, reason)], reason, ''),
-            coalesce(raw_value, ''),
-            coalesce(household_pseudonym, '')
-        ] as strings
+        coalesce(file, '') as file,
+        coalesce($kind_texts[list_position($kinds, kind)], kind, '') as kind,
+        coalesce(strftime(period, '%Y-%m'), '') as period,
+        coalesce(column_name, '') as column_name,
+        coalesce($reason_texts[list_position($reasons, reason)], reason, '') as reason,
+        coalesce(raw_value, '') as raw_value,
+        coalesce(household_pseudonym, '') as household_pseudonym
     from flagged
-),
-
-escaped as (
-    select
-        kelurahan_code,
-        kelurahan_name,
-        line,
-        source_row,
-        list_transform(strings, lambda s: struct_pack(
-            text := replace(replace(replace(
-                case
-                    when regexp_matches(s, '[\x01-\x08\x0B-\x1F]|_x[0-9a-fA-F]{4}_')
-                    then list_reduce(
-                        [c for c in range(1, 32) if c not in (9, 10)],
-                        lambda acc, c: replace(acc, chr(c::integer), printf('_x%04X_', c)),
-                        regexp_replace(s, '(_x[0-9a-fA-F]{4}_)', '_x005F\1', 'g')
-                    )
-                    else s
-                end, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
-            space := regexp_matches(s, '^\s|\s$')
-        )) as strings
-    from texts
-),
-
-cells as (
-    select
-        kelurahan_code,
-        kelurahan_name,
-        line,
-        $first + line + 1 as r,
-        source_row,
-        list_transform(
-            list_zip(['B', 'D', 'E', 'F', 'G', 'H', 'I'], strings),
-            lambda c: '<c r="' || c[1] || ($first + line + 1) || '" t="inlineStr"><is><t'
-                || case when c[2].space then ' xml:space="preserve"' else '' end
-                || '>' || c[2].text || '</t></is></c>'
-        ) as text_cells
-    from escaped
 ),
 
 xml_rows as (
@@ -83,12 +43,20 @@ xml_rows as (
         kelurahan_code,
         kelurahan_name,
         line,
-        '<row r="' || r || '"><c r="A' || r || '"><v>' || line || '</v></c>'
-            || text_cells[1]
-            || coalesce('<c r="C' || r || '"><v>' || source_row || '</v></c>', '')
-            || array_to_string(text_cells[2:], '')
-            || '</row>' as xml
-    from cells
+        concat(
+            '<row r="', r, '"><c r="A', r, '"><v>', line, '</v></c>',
+            xlsx_inline_string(concat('B', r), file),
+            case when source_row is not null
+                then concat('<c r="C', r, '"><v>', source_row, '</v></c>') else '' end,
+            xlsx_inline_string(concat('D', r), kind),
+            xlsx_inline_string(concat('E', r), period),
+            xlsx_inline_string(concat('F', r), column_name),
+            xlsx_inline_string(concat('G', r), reason),
+            xlsx_inline_string(concat('H', r), raw_value),
+            xlsx_inline_string(concat('I', r), household_pseudonym),
+            '</row>'
+        ) as xml
+    from texts
 ),
 
 final as (

@@ -24,16 +24,33 @@
 -- this one join households on (period, household_key).
 with
 
-programs as (
+program_bits as (
+    -- each program some household received as one bit of a mask, in code order
     select
-        period,
-        household_key,
-        count(*) filter (where recipient) as program_count,
-        -- sorted after the aggregate: an ORDER BY inside the aggregate keeps every group's
-        -- rows in memory to sort them, which does not spill (millions of households)
-        list_sort(list(program) filter (where recipient)) as programs_received
+        program,
+        cast(1 as hugeint) << cast(row_number() over (order by program) - 1 as integer) as bit
+    from (select distinct program from int_household_program where recipient) as received
+),
+
+programs as (
+    -- the programs received as a mask: an integer aggregate (a list aggregate per household
+    -- costs several times more at millions of households); program_count = its bits
+    select
+        int_household_program.period,
+        int_household_program.household_key,
+        bit_or(program_bits.bit) as program_mask
     from int_household_program
-    group by period, household_key
+    join program_bits on program_bits.program = int_household_program.program
+    where int_household_program.recipient
+    group by int_household_program.period, int_household_program.household_key
+),
+
+mask_programs as (
+    -- each mask's programs, sorted by code (few masks: the combinations that occur)
+    select masks.program_mask, list_sort(list(program_bits.program)) as programs_received
+    from (select distinct program_mask from programs) as masks
+    join program_bits on masks.program_mask & program_bits.bit <> 0
+    group by masks.program_mask
 ),
 
 root as (
@@ -61,8 +78,8 @@ joined as (
         int_period_lines.poverty_line_idr,
         int_period_lines.extreme_poverty_line_idr,
         located.*,
-        programs.program_count,
-        programs.programs_received
+        bit_count(programs.program_mask) as program_count,
+        mask_programs.programs_received
     from int_periods
     join located on located.snapshot = int_periods.snapshot
     left join int_period_lines
@@ -71,6 +88,7 @@ joined as (
     left join programs
         on programs.period = int_periods.period
         and programs.household_key = located.household_key
+    left join mask_programs on mask_programs.program_mask = programs.program_mask
 ),
 
 final as (

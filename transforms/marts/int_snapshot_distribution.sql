@@ -14,7 +14,9 @@
 --          (ties in any order), sum_h sum_g n_h n_g |y_h - y_g| = 2 sum_h n_h (y_h W_h - S_h),
 --          W_h and S_h the sums of n_g and n_g y_g over the households before h, so
 --          gini = sum_h n_h (y_h W_h - S_h) / (N * sum_h n_h y_h): integer cents in HUGEINT, one
---          division at the end.
+--          division at the end. Since sum_h n_h S_h = sum_h n_h y_h (N - W_h - n_h) (each
+--          household's amount counted once for every household after it), the numerator is
+--          sum_h n_h y_h (2 W_h + n_h) - N sum_h n_h y_h: one running sum (W_h) per area.
 --   median_expenditure_idr = the person-weighted lower median: the smallest y_h whose cumulative
 --          weight (households sorted by y) reaches N / 2 (2 * cumulative >= N); NULL when N = 0.
 -- The figures depend on the snapshot only: the distributed flow builds this model centrally from
@@ -37,8 +39,8 @@ households as (
 ),
 
 cumulated as (
-    -- one sort per area: cumulative sums up to and including each household (W_h and S_h are
-    -- these minus the household's own weight and amount), and the area's total weight
+    -- one sort per area: the cumulative weight up to and including each household (W_h is this
+    -- minus the household's own weight), and the area's total weight
     select
         snapshot,
         area_code,
@@ -46,7 +48,6 @@ cumulated as (
         y,
         y_cents,
         sum(weight) over upto as weight_upto,
-        sum(cast(weight as hugeint) * y_cents) over upto as amount_upto,
         sum(weight) over (
             partition by snapshot, area_code order by y_cents, household_key
             rows between unbounded preceding and unbounded following
@@ -64,12 +65,8 @@ aggregated as (
         area_code,
         sum(weight) as population,
         sum(cast(weight as hugeint) * y_cents) as amount_cents,
-        sum(
-            cast(weight as hugeint) * (
-                cast(y_cents as hugeint) * (weight_upto - weight)
-                - (amount_upto - cast(weight as hugeint) * y_cents)
-            )
-        ) as gini_numerator,
+        -- sum_h n_h y_h (2 W_h + n_h), W_h = weight_upto - n_h
+        sum(cast(weight as hugeint) * y_cents * (2 * weight_upto - weight)) as weighted_ranks,
         min(y) filter (where 2 * weight_upto >= area_weight and area_weight > 0)
             as median_expenditure_idr
     from cumulated
@@ -81,7 +78,7 @@ final as (
         snapshot,
         area_code,
         case when population > 0 and amount_cents > 0
-            then cast(gini_numerator as double)
+            then cast(weighted_ranks - population * amount_cents as double)
                 / (cast(population as double) * cast(amount_cents as double))
         end as gini,
         cast(median_expenditure_idr as decimal(18, 2)) as median_expenditure_idr

@@ -28,3 +28,30 @@ create or replace temp macro withheld_flag(v, withheld) as
 -- null. The twin of tkpk.publish.dictionary.spreadsheet_safe.
 create or replace temp macro spreadsheet_safe(s) as
     case when left(s, 1) in ('=', '+', '-', '@', chr(9), chr(13)) then chr(39) || s else s end;
+
+-- xlsx_inline_string: a worksheet cell of text at reference `ref` (B5) as xlsxwriter writes it
+-- (an inline string, XML-escaped: & < >; control characters as _xHHHH_ and a literal _xHHHH_
+-- as _x005F_xHHHH_; xml:space="preserve" on text with leading or trailing white space). Text
+-- that needs none of these (most) is copied as it is, after one regular expression. The
+-- verivali workbooks' data rows (transforms/analysis/verivali_sheet_rows.sql).
+create or replace temp macro xlsx_inline_string(ref, s) as
+    case
+        when not regexp_matches(s, '[\x01-\x08\x0B-\x1F&<>]|_x[0-9a-fA-F]{4}_|^\s|\s$')
+        then concat('<c r="', ref, '" t="inlineStr"><is><t>', s, '</t></is></c>')
+        else concat(
+            '<c r="', ref, '" t="inlineStr"><is><t',
+            case when regexp_matches(s, '^\s|\s$') then ' xml:space="preserve"' else '' end,
+            '>',
+            replace(replace(replace(
+                case
+                    when regexp_matches(s, '[\x01-\x08\x0B-\x1F]|_x[0-9a-fA-F]{4}_')
+                    then list_reduce(
+                        [c for c in range(1, 32) if c not in (9, 10)],
+                        lambda acc, c: replace(acc, chr(c::integer), printf('_x%04X_', c)),
+                        regexp_replace(s, '(_x[0-9a-fA-F]{4}_)', '_x005F\1', 'g')
+                    )
+                    else s
+                end, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'),
+            '</t></is></c>'
+        )
+    end;
