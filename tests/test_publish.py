@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import hashlib
 import io
 import json
@@ -307,10 +308,13 @@ def test_failure_while_writing_leaves_old_pack(curated, settings, monkeypatch) -
     assert not list((settings.curated_dir / atomic.STAGING_DIR).iterdir())
 
 
-def test_lanes_report_failures_in_step_order(curated, settings, monkeypatch) -> None:
-    """The validation, the correction lists and the Bappeda pack run at once: when the
-    validation and the Bappeda pack both fail, the validation's failure is the one raised (as
-    step by step), and nothing is left in staging or published."""
+@pytest.mark.parametrize("lanes", [4, 0])
+def test_lanes_report_failures_in_step_order(curated, settings, monkeypatch, lanes) -> None:
+    """The validation, the correction lists and the Bappeda pack run at once (or one after the
+    other with ``publish_lanes`` 0): when the validation and the Bappeda pack both fail, the
+    validation's failure is the one raised (as step by step), and nothing is left in staging or
+    published."""
+    settings = dataclasses.replace(settings, publish_lanes=lanes)
     curated.execute(
         "update program_reach set coverage_poor = 1.5 where recipient_poor_households > 0"
     )
@@ -326,6 +330,21 @@ def test_lanes_report_failures_in_step_order(curated, settings, monkeypatch) -> 
     assert started.is_set()  # the Bappeda lane ran too
     assert not settings.restricted_dir.exists() and not settings.bappeda_dir.exists()
     assert not list((settings.curated_dir / atomic.STAGING_DIR).iterdir())
+
+
+
+def test_steps_in_order_publish_the_same_packs(curated, settings) -> None:
+    """``publish_lanes`` 0 (the steps one after the other) publishes the same files, byte for
+    byte, as the steps run at once."""
+    at_once = _data_files(publish(curated, settings, "lanes"))
+    in_order = _data_files(publish(curated, dataclasses.replace(settings, publish_lanes=0), "seq"))
+    assert in_order == at_once and len(at_once) > 10
+
+
+def _data_files(result) -> dict[str, bytes]:
+    """pack/file name -> bytes of the Parquet files of both published packs."""
+    folders = (result.restricted_dir, result.bappeda_dir)
+    return {f"{d.name}/{p.name}": p.read_bytes() for d in folders for p in d.glob("*.parquet")}
 
 
 CRASH_SCRIPT = """

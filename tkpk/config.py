@@ -123,6 +123,10 @@ class Settings:
     #: over it is committed in several steps, so no transaction holds a whole province); 0: one
     #: step per kind.
     commit_rows: int = field(default_factory=lambda: _env_count("TKPK_COMMIT_ROWS", 10_000_000))
+    #: Publish steps run at once beside the main one (``tkpk.publish.packs``: the personal-value
+    #: index, the restricted pack's validation, the correction lists, the Bappeda pack); 0: one
+    #: after the other (the least memory at once: they share DuckDB's one memory limit).
+    publish_lanes: int = field(default_factory=lambda: _env_count("TKPK_PUBLISH_LANES", 4))
     #: "production" refuses to run without TKPK_PSEUDONYM_KEY; "development" creates a local key.
     mode: str = field(default_factory=lambda: os.environ.get("TKPK_MODE", "development"))
     #: How ``tkpk run`` runs the nightly flow (``flows.nightly.ORCHESTRATIONS``): ``auto`` under

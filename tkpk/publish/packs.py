@@ -17,8 +17,9 @@
    then removes old versions.
 
 Steps 4 and 5 run at once once the restricted pack is written, and the audit's personal-value
-index is brought up to date while the packs are written (``LANES``, each with its own DuckDB
-cursor); a failure is raised in the order above, after every lane has stopped.
+index is brought up to date while the packs are written (``Settings.publish_lanes`` threads,
+each with its own DuckDB cursor; 0: one after the other); a failure is raised in the order
+above, after every lane has stopped.
 
 Any failure raises before step 7 and leaves the previously published packs untouched.
 """
@@ -27,7 +28,7 @@ from __future__ import annotations
 
 import logging
 import shutil
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -380,12 +381,37 @@ def write_documents(
         manifest.write_manifest(folder, document)
 
 
-#: Publish steps run at once (threads): once the restricted pack is written, its validation,
-#: the correction lists and the Bappeda pack (with its disclosure audit) are independent of each
-#: other, and the personal-value index (``privacy.prepare_index``) reads only the warehouse.
-#: Each lane has its own DuckDB cursor (DuckDB runs the queries in parallel; GX's Python, zlib
-#: and the Parquet writers overlap with them). The personal-data audit then reads both packs.
-LANES = 4
+#: Publish steps run at once (threads, ``Settings.publish_lanes`` beside the main one): once the
+#: restricted pack is written, its validation, the correction lists and the Bappeda pack (with
+#: its disclosure audit) are independent of each other, and the personal-value index
+#: (``privacy.prepare_index``) reads only the warehouse. Each lane has its own DuckDB cursor
+#: (DuckDB runs the queries in parallel; GX's Python, zlib and the Parquet writers overlap with
+#: them). The personal-data audit then reads both packs.
+
+
+class _InOrder:
+    """The lanes when ``Settings.publish_lanes`` is 0: each step runs when it is submitted, its
+    failure kept in its future (raised where a lane's would be)."""
+
+    def submit(self, step, *args: object) -> Future:
+        """Run ``step(*args)`` now; its result or failure in the returned future."""
+        future: Future = Future()
+        try:
+            future.set_result(step(*args))
+        except Exception as error:  # noqa: BLE001 - raised by the caller, in step order
+            future.set_exception(error)
+        return future
+
+    def __enter__(self) -> _InOrder:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+
+def _lanes(count: int) -> ThreadPoolExecutor | _InOrder:
+    """``count`` threads for the publish steps; none (steps in order) when ``count`` is 0."""
+    return ThreadPoolExecutor(count, thread_name_prefix="publish") if count > 0 else _InOrder()
 
 
 def _on_cursor(con: duckdb.DuckDBPyConnection, step, *args: object) -> object:
@@ -435,7 +461,7 @@ def publish_packs(
         staging = atomic.new_staging(curated, run_id)
         previous = atomic.current_version(curated)
         try:
-            with ThreadPoolExecutor(LANES, thread_name_prefix="publish") as lanes:
+            with _lanes(settings.publish_lanes) as lanes:
                 # the warehouse's personal-value index, while the packs are written
                 index = lanes.submit(_on_cursor, con, privacy.prepare_index, _free_text(), previous)
                 rows = {RESTRICTED: write_restricted(con, key, staging / RESTRICTED)}
