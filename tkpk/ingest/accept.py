@@ -374,6 +374,16 @@ def create_batch(con: duckdb.DuckDBPyConnection, loaded: list[FileOutcomeLike]) 
 # ------------------------------------------------------------------------------ per kind
 
 
+def _with_row_id(source: str, columns: str) -> str:
+    """``columns`` of the staged rows ``source`` (``s``) with their run-wide ``row_id`` (file
+    order times ``ROW_ID_FACTOR`` plus row number, from ``ingest_batch`` ``b``)."""
+    return f"""
+        select cast(b.file_order as bigint) * {ROW_ID_FACTOR} + s.row_number as row_id, {columns}
+        from {source} as s
+        join ingest_batch as b on b.file_id = s.file_id
+    """
+
+
 def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None = None) -> str:
     """The batch's staged rows of ``kind`` as ``stg_<kind>``; return its name.
 
@@ -407,26 +417,16 @@ def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None 
     if not files:  # no file of the kind: no rows, the staging's columns
         stage_nothing(con, kind, "_staged_nothing")
         source, raw_source = "_staged_nothing", "_staged_nothing_raw"
-    select = f"""
-        select cast(b.file_order as bigint) * {ROW_ID_FACTOR} + s.row_number as row_id,
-            s.*, b.file_order
-        from {source} as s
-        join ingest_batch as b on b.file_id = s.file_id
-    """
-    raw_select = f"""
-        select cast(b.file_order as bigint) * {ROW_ID_FACTOR} + s.row_number as row_id,
-            s.raw_text
-        from {raw_source} as s
-        join ingest_batch as b on b.file_id = s.file_id
-    """
-    if scratch is None:
-        con.execute(f"create or replace temp table {table} as {select}")
-        con.execute(f"create or replace temp table {table}_raw as {raw_select}")
-    else:
-        con.execute(f"create or replace temp view {table} as {select}")
-        con.execute(f"create or replace temp view {table}_raw as {raw_select}")
-        scratch.track_view(con, table, group=kind)
-        scratch.track_view(con, f"{table}_raw", group=kind)
+    selects = {
+        table: _with_row_id(source, "s.*, b.file_order"),
+        f"{table}_raw": _with_row_id(raw_source, "s.raw_text"),
+    }
+    for name, select in selects.items():
+        if scratch is None:
+            con.execute(f"create or replace temp table {name} as {select}")
+        else:
+            con.execute(f"create or replace temp view {name} as {select}")
+            scratch.track_view(con, name, group=kind)
     con.execute(
         f"insert into _staged_count select sha256, count(*) from {table} group by sha256"
     )
