@@ -52,7 +52,20 @@ def test_parse_code(macros, raw, expected):
 
 @pytest.mark.parametrize(
     ("raw", "expected"),
-    [("1", "L"), ("2", "P"), ("01", "L"), ("Laki-laki", "L"), ("p", "P"), ("3", None)],
+    [
+        ("1", "L"),
+        ("2", "P"),
+        ("01", "L"),
+        ("Laki-laki", "L"),
+        ("LAKI-LAKI", "L"),
+        ("l.", "L"),
+        ("p", "P"),
+        ("PEREMPUAN", "P"),
+        ("Wanita", "P"),
+        ("3", None),
+        ("LAKI-LAKI PEREMPUAN", None),
+        (None, None),
+    ],
 )
 def test_parse_sex(macros, raw, expected):
     assert value(macros, "parse_sex(x)", raw) == expected
@@ -69,8 +82,28 @@ def test_parse_sex(macros, raw, expected):
         ("6 Agu 2026", date(2026, 8, 6)),
         ("26 Xyz 2026", None),
         ("26 Juni 2026", date(2026, 6, 26)),  # general branch
-        ("26/06/2026", date(2026, 6, 26)),
+        ("26/06/2026", date(2026, 6, 26)),  # fast: two-digit day and month, separators
+        ("26-06-2026", date(2026, 6, 26)),
+        ("26.06/2026", date(2026, 6, 26)),
+        ("31/02/2026", None),
+        ("26/06/1799", None),  # implausible year, read from the text
+        ("31/12/2200", date(2200, 12, 31)),
+        ("01/01/2201", None),
+        ("26x06x2026", None),
+        ("6/06/2026", date(2026, 6, 6)),  # general branch
+        ("26/06/2026 10:00", date(2026, 6, 26)),
         ("0202-06-26", None),
+        ("1800-01-01", date(1800, 1, 1)),
+        ("26 Juli 2026", date(2026, 7, 26)),  # fast: a day, a month's word, a year
+        ("6 September 2026", date(2026, 9, 6)),
+        ("6 nopember 2026", date(2026, 11, 6)),
+        ("26 Juli 1799", None),
+        ("31 Februari 2026", None),
+        ("26 Julio 2026", None),  # a word that is no month: NULL, as the general branch
+        ("26 Ju li 2026", None),
+        ("26 Juli. 2026", date(2026, 7, 26)),  # general branch (a dot)
+        ("26-Juli-2026", date(2026, 7, 26)),
+        ("45000", date(2023, 3, 15)),  # a spreadsheet serial number
     ],
 )
 def test_parse_date(macros, raw, expected):
@@ -83,7 +116,11 @@ def test_parse_date(macros, raw, expected):
         ("3375011234567890", False, "3375011234567890", False),
         ("3375.01.091220.0001", False, "3375010912200001", False),  # dots: no regexp replace
         ("337501 031256 0001", False, "3375010312560001", False),  # spaces
-        ("'3375011234567890", False, "3375011234567890", False),  # general removal
+        ("'3375011234567890", False, "3375011234567890", False),  # fast: a leading apostrophe
+        ("'3375.01.091220.0001", False, "3375010912200001", False),  # general removal
+        ("''3375011234567890", False, "3375011234567890", False),
+        ("'", False, None, False),
+        ("'3,37501E+15", False, "3,37501E+15", False),
         ("3375011234567890,0", True, "3375011234567890", True),
         ("3,37501E+15", False, "3375010000000000", True),
         (". .", False, None, False),

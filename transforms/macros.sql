@@ -55,6 +55,10 @@ create or replace temp macro id_digits(x, from_number) as
     case
         when x is null then null
         when regexp_full_match(x, '[0-9]+') then x
+        -- a text cell's leading apostrophe ("'3375011234567890"): the general removal below
+        -- without its regular expression replace
+        when case when starts_with(x, '''') then regexp_full_match(x, '''[0-9]+') else false end
+            then substr(x, 2)
         when is_sci_number(x) then cast(
             try_cast(try_cast(replace(x, ',', '.') as double) as hugeint) as varchar)
         when coalesce(from_number, false) and regexp_full_match(x, '[0-9]+[.,]0*')
@@ -101,16 +105,17 @@ create or replace temp macro parse_code(x) as
     end;
 
 -- parse_sex: 1/L/LAKI-LAKI -> 'L', 2/P/PEREMPUAN -> 'P' (any case); NULL otherwise.
--- (list_contains, not IN: DuckDB turns a long IN list into a join that every row probes.)
--- Fast path: the codes 1 and 2 as they usually come.
+-- (list_position into one list of both sexes' spellings, not IN nor list_contains: DuckDB turns
+-- a constant list there into a join that every row probes, and the normalised text is built
+-- once.) Fast path: the codes 1 and 2 as they usually come.
 create or replace temp macro parse_sex(x) as
     case
         when x = '1' then 'L'
         when x = '2' then 'P'
-        when list_contains(['1', '01', 'L', 'LK', 'LAKILAKI', 'LAKI', 'LAKI2', 'PRIA'],
-            upper(replace(replace(replace(x, ' ', ''), '-', ''), '.', ''))) then 'L'
-        when list_contains(['2', '02', 'P', 'PR', 'PEREMPUAN', 'WANITA'],
-            upper(replace(replace(replace(x, ' ', ''), '-', ''), '.', ''))) then 'P'
+        else ['L', 'L', 'L', 'L', 'L', 'L', 'L', 'L', 'P', 'P', 'P', 'P', 'P', 'P'][list_position(
+            ['1', '01', 'L', 'LK', 'LAKILAKI', 'LAKI', 'LAKI2', 'PRIA',
+             '2', '02', 'P', 'PR', 'PEREMPUAN', 'WANITA'],
+            upper(replace(replace(replace(x, ' ', ''), '-', ''), '.', '')))]
     end;
 
 -- month_number: Indonesian (or English) month name or abbreviation -> 1..12; NULL otherwise.
@@ -129,43 +134,59 @@ create or replace temp macro month_number(name) as
 create or replace temp macro plausible_date(d) as
     case when d between date '1800-01-01' and date '2200-12-31' then d end;
 
+-- dated: the date of a timestamp parsed from text whose year is the 4 digits `year_text`, when
+-- plausible (the years 1800 to 2200: plausible_date's range, whole years); NULL otherwise.
+-- The timestamp is referenced once (plausible_date's argument is referenced three times, and
+-- DuckDB inlines a macro argument at each use: the parse would run three times).
+create or replace temp macro dated(year_text, ts) as
+    case when year_text between '1800' and '2200' then cast(ts as date) end;
+
 -- parse_date: a date in any contract format -> DATE, day first always; NULL when unreadable or
 -- impossible (31/02). ISO "2026-06-26" (with an optional time), "26/06/2026", "26-06-2026",
 -- "26.06.2026", "26 Juni 2026", "26 Jun 2026" (Agu, Agt, Des ...), a spreadsheet serial number.
--- Fast paths: the usual whole forms "2026-06-26", "26 Jun 2026" and "6 Jun 2026" (without the
--- regular expressions; the same strptime as their general branches below).
+-- Fast paths: the usual whole forms "2026-06-26", "26 Jun 2026" / "6 Juni 2026" (a day, one
+-- word, a year: the word's month_number, NULL when it is none, as the general branch reads such
+-- a text) and "26/06/2026", "26-06-2026", "26.06.2026": the same strptime as their general
+-- branches below, without the regular expressions, and the plausible year checked on the text
+-- (dated) so that each value is parsed once.
 create or replace temp macro parse_date(x) as
-    plausible_date(cast(
-        case
-            when x glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'
-                then try_strptime(x, '%Y-%m-%d')
-            when x glob '[0-9][0-9] [A-Za-z][A-Za-z][A-Za-z] [0-9][0-9][0-9][0-9]'
-                then try_strptime(
-                    substr(x, 1, 2) || '-' || month_number(substr(x, 4, 3)) || '-'
-                    || substr(x, 8, 4),
-                    '%d-%m-%Y')
-            when x glob '[0-9] [A-Za-z][A-Za-z][A-Za-z] [0-9][0-9][0-9][0-9]'
-                then try_strptime(
-                    substr(x, 1, 1) || '-' || month_number(substr(x, 3, 3)) || '-'
-                    || substr(x, 7, 4),
-                    '%d-%m-%Y')
-            when regexp_matches(x, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}($|[ T])')
-                then try_strptime(regexp_extract(x, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}'),
-                                  '%Y-%m-%d')
-            when regexp_matches(x, '^[0-9]{1,2}[/.\-][0-9]{1,2}[/.\-][0-9]{4}($| )')
-                then try_strptime(
-                    translate(regexp_extract(x, '^[0-9]{1,2}[/.\-][0-9]{1,2}[/.\-][0-9]{4}'),
-                              '/.', '--'),
-                    '%d-%m-%Y')
-            when regexp_full_match(x, '[0-9]{5}([.,][0-9]*)?')
-                then date '1899-12-30' + cast(regexp_extract(x, '^[0-9]+') as integer)
-            when regexp_full_match(x, '[0-9]{1,2}[ \-]+[A-Za-z]+\.?[ \-]+[0-9]{4}')
-                then try_strptime(
-                    regexp_extract(x, '^([0-9]{1,2})', 1) || '-'
-                    || month_number(regexp_extract(x, '([A-Za-z]+)', 1)) || '-'
-                    || regexp_extract(x, '([0-9]{4})$', 1),
-                    '%d-%m-%Y')
-        end as date));
+    case
+        when x glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'
+            then dated(substr(x, 1, 4), try_strptime(x, '%Y-%m-%d'))
+        when x glob '[0-9][0-9] [A-Za-z]*[A-Za-z] [0-9][0-9][0-9][0-9]'
+            then dated(right(x, 4), try_strptime(
+                substr(x, 1, 2) || '-' || month_number(substr(x, 4, length(x) - 8)) || '-'
+                || right(x, 4),
+                '%d-%m-%Y'))
+        when x glob '[0-9] [A-Za-z]*[A-Za-z] [0-9][0-9][0-9][0-9]'
+            then dated(right(x, 4), try_strptime(
+                substr(x, 1, 1) || '-' || month_number(substr(x, 3, length(x) - 7)) || '-'
+                || right(x, 4),
+                '%d-%m-%Y'))
+        when x glob '[0-9][0-9]?[0-9][0-9]?[0-9][0-9][0-9][0-9]'
+             and contains('/.-', substr(x, 3, 1)) and contains('/.-', substr(x, 6, 1))
+            then dated(right(x, 4), try_strptime(translate(x, '/.', '--'), '%d-%m-%Y'))
+        else plausible_date(cast(
+            case
+                when regexp_matches(x, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}($|[ T])')
+                    then try_strptime(regexp_extract(x, '^[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}'),
+                                      '%Y-%m-%d')
+                when regexp_matches(x, '^[0-9]{1,2}[/.\-][0-9]{1,2}[/.\-][0-9]{4}($| )')
+                    then try_strptime(
+                        translate(
+                            regexp_extract(x, '^[0-9]{1,2}[/.\-][0-9]{1,2}[/.\-][0-9]{4}'),
+                            '/.', '--'),
+                        '%d-%m-%Y')
+                when regexp_full_match(x, '[0-9]{5}([.,][0-9]*)?')
+                    then date '1899-12-30' + cast(regexp_extract(x, '^[0-9]+') as integer)
+                when regexp_full_match(x, '[0-9]{1,2}[ \-]+[A-Za-z]+\.?[ \-]+[0-9]{4}')
+                    then try_strptime(
+                        regexp_extract(x, '^([0-9]{1,2})', 1) || '-'
+                        || month_number(regexp_extract(x, '([A-Za-z]+)', 1)) || '-'
+                        || regexp_extract(x, '([0-9]{4})$', 1),
+                        '%d-%m-%Y')
+            end as date))
+    end;
 
 -- area_name_key: the area_key of a kelurahan name where its code did not resolve (`code` NULL);
 -- NULL where it did, so the name's two regular expressions run only on the rows that need them.
