@@ -82,7 +82,8 @@ def probe(path: Path, threads: int, variants: bool) -> dict:
     }
     records_sql = raw._records_sql(kind, stats.header)
     target = work / "staged.parquet"
-    _timed(phases, "stage", raw.stage_rows, cur, kind, records_sql, record, target)
+    # as the raw load stages a file without another of its kind and period
+    _timed(phases, "stage", raw.stage_rows, cur, kind, records_sql, record, target, False)
     phases["total"] = round(time.process_time() - total, 2)
     result = {"file": path.name, "rows": rows, "staged_mb": round(target.stat().st_size / 1e6)}
     if variants:

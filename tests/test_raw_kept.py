@@ -13,7 +13,7 @@ import json
 
 import duckdb
 import pytest
-from raw_support import RawWorld, disbursement, kk, nik
+from raw_support import HOUSEHOLD, RawWorld, disbursement, household, kk, nik
 
 from tkpk import reference
 from tkpk.config import Settings
@@ -117,7 +117,6 @@ def test_a_kept_row_without_its_record_stops_the_run(tmp_path):
 
 
 def test_which_records_are_kept_per_kind(tmp_path, monkeypatch):
-    assert raw.raw_kept_predicate("households", {}) == "true"
     assert raw.raw_kept_predicate("members", {}) == "true"
     types = {"nik": "VARCHAR", "amount_idr": "DECIMAL(18,2)", "status": "VARCHAR",
              "program": "VARCHAR", "segmen_unparsed": "VARCHAR", "nik_precision_lost": "BOOLEAN",
@@ -145,3 +144,108 @@ def test_which_records_are_kept_per_kind(tmp_path, monkeypatch):
         {"type": "expect_column_values_to_be_unique", "kwargs": {"column": "nik"}}]}))
     monkeypatch.setattr(raw, "suite_path", lambda name: suite)
     assert raw.raw_kept_predicate("pbi", types) == "true"
+
+
+# ------------------------------------------------------------------------------------------
+# Households: the rows a suite flags and the rows of a key repeated within the snapshot
+# ------------------------------------------------------------------------------------------
+
+#: (household row, outcome) of the hand-written household file, row numbers 1..7.
+HOUSEHOLD_ROWS = [
+    (household(id_keluarga="H1"), "accepted"),
+    (household(id_keluarga="H2", pengeluaran_per_kapita="abc"), "quarantined"),  # expenditure
+    (household(id_keluarga="H3"), "accepted"),  # the first row of a repeated key
+    (household(id_keluarga="H3", alamat="Jl. Lain 3"), "quarantined"),  # other values
+    (household(id_keluarga="H4"), "accepted"),
+    (household(id_keluarga="H4"), "duplicate"),  # an exact repeat of row 5
+    (household(id_keluarga="H5", desil="12"), "accepted"),  # desil flagged
+]
+KELUARGA = "dtsen_keluarga_3375_202606.csv"
+
+
+def _household_csv(rows: list[dict]) -> bytes:
+    """A household CSV (semicolons) of ``rows`` (raw text, the canonical columns)."""
+    columns = list(HOUSEHOLD)
+    lines_ = [";".join(c.upper() for c in columns)]
+    lines_ += [";".join(row[c] for c in columns) for row in rows]
+    return ("\n".join(lines_) + "\n").encode()
+
+
+def _load_households(tmp_path, files: dict[str, bytes], run_id: str = "run-1", con=None):
+    """(connection, {file name: row numbers whose record as read is kept}) of one raw load of
+    ``files`` (written into the raw folder) and its acceptance, on ``con`` or a new one."""
+    settings = _settings(tmp_path)
+    if con is None:
+        con = connect(settings, ":memory:")
+        reference.install(con)
+    settings.raw_dir.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        (settings.raw_dir / name).write_bytes(data)
+    outcomes = [o for o in raw.load_new_files(con, settings, run_id) if o.staged]
+    kept = {
+        o.file_name: [r for (r,) in con.execute(
+            f"select row_number from read_parquet('{raw.raw_text_file(o.staged)}') "
+            "order by row_number").fetchall()]
+        for o in outcomes
+    }
+    process_loads(con, settings, run_id, outcomes)
+    return con, kept
+
+
+def test_households_keep_the_record_of_flagged_rows_and_of_keys_repeated_in_the_file(tmp_path):
+    con, kept = _load_households(
+        tmp_path / "kept", {KELUARGA: _household_csv([r for r, _ in HOUSEHOLD_ROWS])}
+    )
+    # every row but 1: a row-wise failure (2, 7) or a key repeated in the file (3-6)
+    assert kept == {KELUARGA: [2, 3, 4, 5, 6, 7]}
+    tables = _kept_tables(con)
+    assert [r[:2] for r in tables["quarantine"]] == [
+        (2, ["expenditure_invalid"]), (4, ["household_duplicate_key"])
+    ]
+    assert json.loads(tables["quarantine"][1][2]) == {
+        **household(id_keluarga="H3", alamat="Jl. Lain 3"),
+        "nik_numeric": False, "kk_numeric": False, "malformed": False, "extra": None,
+    }
+    assert tables["duplicate"] == [(6, 5)]
+    assert tables["flagged_field"] == [(7, "DESIL", "code_invalid", "12")]
+    assert con.execute(
+        "select count(*) from registry_households"
+    ).fetchone()[0] == 4  # H1, H3, H4, H5
+    con.close()
+
+    with raw.every_raw_text():  # every row's record kept: the same tables
+        every, kept_every = _load_households(
+            tmp_path / "every", {KELUARGA: _household_csv([r for r, _ in HOUSEHOLD_ROWS])}
+        )
+    assert kept_every == {KELUARGA: [1, 2, 3, 4, 5, 6, 7]}
+    assert _kept_tables(every) == tables
+    every.close()
+
+
+def test_households_of_a_shared_snapshot_keep_every_record(tmp_path):
+    """Two household files of one month in the raw folder, then a third in a later run: a key
+    may repeat across them, so each keeps the record of every row."""
+    revised = "dtsen_keluarga_3375_202606_revisi.csv"
+    con, kept = _load_households(tmp_path, {
+        KELUARGA: _household_csv([household(id_keluarga="H1"), household(id_keluarga="H2")]),
+        revised: _household_csv([household(id_keluarga="H2", alamat="Jl. Lain 2")]),
+    })
+    assert kept == {KELUARGA: [1, 2], revised: [1]}
+    assert con.execute(
+        "select f.file_name, q.row_number, q.reasons, q.raw_values ->> 'alamat' "
+        "from quarantine as q join ingest_file as f using (file_id)"
+    ).fetchall() == [(revised, 1, ["household_duplicate_key"], "Jl. Lain 2")]
+    later = "dtsen_keluarga_3376_202606.csv"  # the same month, loaded by a later run
+    (tmp_path / "raw" / KELUARGA).unlink()
+    (tmp_path / "raw" / revised).unlink()
+    _, kept_later = _load_households(
+        tmp_path, {later: _household_csv([household(id_keluarga="H1", alamat="Jl. Tiga"),
+                                          household(id_keluarga="H9")])},
+        run_id="run-2", con=con,
+    )
+    assert kept_later == {later: [1, 2]}
+    assert con.execute(
+        "select q.row_number, q.reasons, q.raw_values ->> 'alamat' from quarantine as q "
+        "join ingest_file as f using (file_id) where f.file_name = ?", [later]
+    ).fetchall() == [(1, ["household_duplicate_key"], "Jl. Tiga")]
+    con.close()

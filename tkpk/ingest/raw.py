@@ -10,9 +10,9 @@ statement per file; the rows never leave DuckDB) into one Parquet file of the ru
 ``tkpk.ingest.accept.process_loads`` validates and decides. Nothing of the file's text is stored
 in the warehouse here: the files in the raw folder (with their SHA-256) are the record, and the
 row as read (``raw_text``) stays in scratch, for the quarantined rows' and flagged fields' raw
-values: in the staged rows themselves for the registry kinds (``RAW_TEXT_OF_EVERY_ROW``), in a
-file beside them holding only the rows the kind's suite flags for the others
-(:func:`raw_text_file`).
+values: in the staged rows themselves for members (``RAW_TEXT_OF_EVERY_ROW``), in a file beside
+them holding only the rows the kind's suite flags (and, for households, the rows of a key
+repeated in the file: ``KEY_WITHIN_PERIOD``) for the others (:func:`raw_text_file`).
 """
 
 from __future__ import annotations
@@ -76,13 +76,18 @@ FILE_SCHEMA = pa.schema(
     ]
 )
 
-#: Kinds whose staged rows carry the row as read (``raw_text``) for every row: their decisions
-#: quarantine rows for reasons found across rows (a household's repeated key, a member's
-#: household), which staging cannot foresee. The other kinds (program records) are quarantined
-#: or flagged only by their suite's row-wise expectations, so staging writes the row as read
-#: only for the rows those flag, beside the staged rows (:func:`raw_text_file`): writing the text
-#: of every row was a quarter of their staging statement.
-RAW_TEXT_OF_EVERY_ROW = ("households", "members")
+#: Kinds whose staged rows carry the row as read (``raw_text``) for every row: a member is
+#: quarantined for reasons found in other files (its household's, loaded after it), which
+#: staging cannot foresee. The other kinds are quarantined or flagged by their suite's row-wise
+#: expectations and, for households, a key repeated within their snapshot, so staging writes the
+#: row as read only for the rows those can touch, beside the staged rows (:func:`raw_text_file`):
+#: writing the text of every row was a quarter of their staging statement.
+RAW_TEXT_OF_EVERY_ROW = ("members",)
+#: Kinds quarantined also for a natural key repeated within their snapshot (the columns of the
+#: key beside the file's period): the rows of a key repeated within the file keep their raw
+#: text, and every row does when another file of the kind has the same period (loaded before, or
+#: in this run: :func:`load_new_files`), whose rows the key may repeat.
+KEY_WITHIN_PERIOD = {"households": ("id_keluarga",)}
 #: While true (:func:`every_raw_text`), the raw load keeps every row's record as read, for every
 #: kind (inspection: the reader tests read the records of clean rows too).
 _EVERY_RAW_TEXT = [False]
@@ -252,6 +257,7 @@ def load_new_files(
     sequence = 0
     references: dict[str, pa.Table] | None = None
     found, ignored = discover_all(settings.raw_dir)
+    shared = _shared_periods(found)
     hashes = HashCache(settings.raw_hash_cache)
     outcomes.extend(_ignored(entry) for entry in ignored)
     for index, raw in enumerate(found):
@@ -294,7 +300,8 @@ def load_new_files(
         if references is None:
             references = staging_references(con)
         outcome = _load_file(
-            con, settings, run_id, raw, sha, f"{run_id}-{sequence:04d}", references
+            con, settings, run_id, raw, sha, f"{run_id}-{sequence:04d}", references,
+            (raw.parsed.kind, raw.parsed.period) in shared,
         )
         outcomes.append(outcome)
         level = logging.INFO if outcome.outcome == "loaded" else logging.WARNING
@@ -312,6 +319,18 @@ def load_new_files(
         if outcome.outcome == "ignored":
             log.warning("%s: ignored: %s", outcome.file_name, outcome.message)
     return sorted(outcomes, key=lambda o: o.file_name)
+
+
+def _shared_periods(found: list[RawFile]) -> set[tuple[str | None, object]]:
+    """(kind, period) of the kinds of ``KEY_WITHIN_PERIOD`` that more than one file of the raw
+    folder has: their rows keep every row's raw text (a key may repeat across the files)."""
+    seen: set[tuple[str | None, object]] = set()
+    shared: set[tuple[str | None, object]] = set()
+    for raw in found:
+        key = (raw.parsed.kind, raw.parsed.period)
+        if raw.parsed.kind in KEY_WITHIN_PERIOD:
+            (shared if key in seen else seen).add(key)
+    return shared
 
 
 def _ignored(entry: IgnoredEntry) -> FileOutcome:
@@ -365,8 +384,10 @@ def _load_file(
     sha: str,
     load_id: str,
     references: dict[str, pa.Table],
+    shared_period: bool = False,
 ) -> FileOutcome:
-    """Read one new file, stage its rows, record it in ``ingest_file``."""
+    """Read one new file, stage its rows, record it in ``ingest_file`` (``shared_period``: another
+    file of the raw folder has its kind and period, :func:`stage_rows`)."""
     parsed = raw.parsed
     program, channel = resolve_program(con, parsed) if parsed.problem is None else (None, None)
     record = {
@@ -387,7 +408,7 @@ def _load_file(
     }
     try:
         stats, rows_read, skipped, staged = _read_and_stage(
-            con, settings, run_id, raw, record, references
+            con, settings, run_id, raw, record, references, shared_period
         )
     except FileProblem as problem:
         _record(con, record, "quarantined", problem.reason, 0, 0, problem.message)
@@ -427,6 +448,7 @@ def _read_and_stage(
     raw: RawFile,
     record: dict,
     references: dict[str, pa.Table],
+    shared_period: bool = False,
 ) -> tuple[ReadStats, int, int, Path]:
     """Read the file on a cursor of its own, then stage its data rows into the run's scratch
     from that cursor: the records never leave DuckDB (``references``: the run's reference
@@ -472,7 +494,10 @@ def _read_and_stage(
         skipped = stats.skipped_before_data + stats.blank_lines_dropped + non_data
         target = staged_dir(settings.scratch_dir, run_id, kind) / f"{record['file_id']}.parquet"
         _prepare_staging(cur, references)
-        stage_rows(cur, kind, _records_sql(kind, stats.header), record, target)
+        stage_rows(
+            cur, kind, _records_sql(kind, stats.header), record, target,
+            shared_period or _period_loaded_before(cur, kind, record),
+        )
         return stats, rows_read, skipped, target
     finally:
         cur.close()
@@ -529,8 +554,29 @@ def _prepare_staging(cur: duckdb.DuckDBPyConnection, references: dict[str, pa.Ta
         cur.register(name, table)
 
 
+def _period_loaded_before(c: duckdb.DuckDBPyConnection, kind: str, record: dict) -> bool:
+    """Whether a file of ``kind`` (of ``KEY_WITHIN_PERIOD``) with the period of ``record`` was
+    loaded by an earlier run (committed ``ingest_file``: the rows accepted then are compared)."""
+    if kind not in KEY_WITHIN_PERIOD:
+        return False
+    try:
+        (count,) = c.execute(
+            "select count(*) from ingest_file where kind = ? and period = ? "
+            "and file_outcome = 'loaded' and file_id is distinct from ?",
+            [kind, record.get("period"), record.get("file_id")],
+        ).fetchall()[0]
+    except duckdb.CatalogException:  # no ingest_file committed yet: no earlier file
+        return False
+    return count > 0
+
+
 def stage_rows(
-    c: duckdb.DuckDBPyConnection, kind: str, records_sql: str, record: dict, target: Path
+    c: duckdb.DuckDBPyConnection,
+    kind: str,
+    records_sql: str,
+    record: dict,
+    target: Path,
+    every_row: bool = True,
 ) -> int:
     """Run ``transforms/staging/stg_<kind>.sql`` over one file's records (``records_sql``:
     ``row_number``, the canonical columns as text, ``nik_numeric``, ``kk_numeric``,
@@ -544,7 +590,10 @@ def stage_rows(
     ``extra``), for the quarantine's ``raw_values`` and the flagged fields' ``raw_value``, is in
     the staged rows for the kinds of ``RAW_TEXT_OF_EVERY_ROW``; for the others a second statement
     writes it to :func:`raw_text_file` for the staged rows :func:`raw_kept_predicate` holds for
-    (read back from ``target``: a few columns), and only for them.
+    (read back from ``target``: a few columns), and only for them; for a kind of
+    ``KEY_WITHIN_PERIOD`` also for the rows of a key repeated within the file, and for every row
+    with ``every_row`` (another file of the kind and period: the raw load says when; true for the
+    hand-written files of :func:`stage_arrow`, whose order of files is the caller's).
     """
     from tkpk.ingest.accept import staging_sql
 
@@ -553,7 +602,7 @@ def stage_rows(
             f"copy ({staging_sql(kind)}) to {sql_literal(target)} (format parquet)"
         ).fetchall()[0]
         if kind not in RAW_TEXT_OF_EVERY_ROW:
-            _write_raw_text(c, kind, target)
+            _write_raw_text(c, kind, target, every_row and kind in KEY_WITHIN_PERIOD)
     return int(written)
 
 
@@ -567,8 +616,9 @@ def raw_text_file(staged: Path | str) -> Path:
 
 def raw_kept_predicate(kind: str, types: dict[str, str]) -> str:
     """SQL over a staged row of ``kind`` (columns of ``types``, column -> DuckDB type): true on the
-    rows whose record as read is kept, a superset of the rows the decision quarantines or flags.
-    ``true`` for the kinds of ``RAW_TEXT_OF_EVERY_ROW`` and for a suite with an expectation that
+    rows whose record as read is kept, a superset of the rows the decision quarantines or flags
+    for their own values (:func:`_write_raw_text` adds the rows of a repeated key of
+    ``KEY_WITHIN_PERIOD``). ``true`` for the kinds of ``RAW_TEXT_OF_EVERY_ROW`` and for a suite with an expectation that
     judges a row against other rows; else a malformed line or a row that fails a row-wise
     expectation of ``expectations/stg_<kind>.json`` (compiled by ``tkpk.suite_sql``, as the
     validation does: the same rows)."""
@@ -597,11 +647,22 @@ def every_raw_text() -> Iterator[None]:
         _EVERY_RAW_TEXT[0] = False
 
 
-def _write_raw_text(c: duckdb.DuckDBPyConnection, kind: str, target: Path) -> None:
+def _write_raw_text(
+    c: duckdb.DuckDBPyConnection, kind: str, target: Path, every_row: bool = False
+) -> None:
     """Write :func:`raw_text_file` of ``target`` (the staged rows of one file, just written): the
-    record as read of its rows that :func:`raw_kept_predicate` holds for, from ``_file_rows``."""
+    record as read of its rows that :func:`raw_kept_predicate` holds for, or whose key of
+    ``KEY_WITHIN_PERIOD`` repeats within the file (NULL keys count as equal, as the decision's
+    grouping does), from ``_file_rows``; of every row with ``every_row``."""
     staged = f"read_parquet({sql_literal(target)})"
-    kept = raw_kept_predicate(kind, _staged_types(c, staged))
+    kept = "true" if every_row else raw_kept_predicate(kind, _staged_types(c, staged))
+    if kind in KEY_WITHIN_PERIOD and kept != "true":
+        key = ", ".join(KEY_WITHIN_PERIOD[kind])
+        staged = (
+            f"(select *, count(*) over (partition by {key}) > 1 as _key_repeated "
+            f"from {staged})"
+        )
+        kept = f"_key_repeated or ({kept})"
     c.execute(
         f"""
         copy (

@@ -1,8 +1,10 @@
 -- Staging: household records (dtsen_keluarga_) of the files being loaded.
 -- Grain: one row per raw household row of one file. Runs once per file, in the raw load:
 -- `_file_rows` are the reader's records (text), `_file` the file's one row of attributes (name
--- parsed once); the result goes to the run's scratch as Parquet. `raw_text` (the row as read)
--- stays in scratch: only quarantined rows and flagged fields keep it in the warehouse.
+-- parsed once); the result goes to the run's scratch as Parquet. The row as read (`raw_text` of
+-- `_file_rows`) is not carried: tkpk.ingest.raw writes it beside, for the rows the kind's suite
+-- flags and the rows of an ID_KELUARGA repeated in the file only (the rows quarantine and
+-- flagged_field can keep it for; every row when another household file has the month).
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
 -- type (NULL when unreadable); `<column>_unparsed` keeps the text of an optional value that could
 -- not be read. Validity is judged by expectations/stg_households.json; cross-row rules by
@@ -41,8 +43,7 @@ cleaned as (
         clean_text(bahan_bakar_masak) as bahan_bakar_masak,
         clean_text(fasilitas_bab) as fasilitas_bab,
         clean_text(tanggal_pendataan) as tanggal_pendataan,
-        malformed,
-        raw_text
+        malformed
     from raw
 ),
 
@@ -82,8 +83,7 @@ parsed as (
         parse_code(fasilitas_bab) as fasilitas_bab,
         parse_date(tanggal_pendataan) as tanggal_pendataan,
         tanggal_pendataan as tanggal_pendataan_text,
-        coalesce(malformed, false) as malformed,
-        raw_text
+        coalesce(malformed, false) as malformed
     from cleaned
 ),
 
@@ -134,8 +134,7 @@ final as (
         p.fasilitas_bab,
         p.tanggal_pendataan,
         unparsed(p.tanggal_pendataan, p.tanggal_pendataan_text) as tanggal_pendataan_unparsed,
-        p.malformed,
-        p.raw_text
+        p.malformed
     from named as p
     left join ref_area_alias as by_name on by_name.alias_key = p.kelurahan_name_key
 )
