@@ -36,6 +36,7 @@ import duckdb
 import tkpk
 from tkpk.config import PROJECT_ROOT
 from tkpk.publish.manifest import MANIFEST, sha256_file
+from tkpk.publish.privacy import read_json_state
 
 #: The reuse state written into each published version folder (fingerprints only).
 REUSE_STATE = "publish_reuse.json"
@@ -144,15 +145,7 @@ def fingerprints(
 
 def read_state(version: Path | None) -> dict | None:
     """The reuse state of a published version folder, or None when absent or unreadable."""
-    if version is None:
-        return None
-    try:
-        state = json.loads((version / REUSE_STATE).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
-        return None
-    return state
+    return read_json_state(version / REUSE_STATE if version else None, STATE_FORMAT)
 
 
 def write_state(version: Path, tables: dict[str, str]) -> Path:
