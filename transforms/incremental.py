@@ -86,7 +86,16 @@ log = logging.getLogger(__name__)
 STATE_TABLE = "mart_build_state"
 #: The temporary tables of an incremental build (dropped at its end).
 TEMP_TABLES = ("_old_periods", "_old_period_lines", "_record_scope", "_new_months", "_scope",
-               "_affected")
+               "_affected", "_households")
+#: The ``kind full`` model listing the households of the latest period (one row per household:
+#: its ``int_household_status`` row of that period with the period's line and area names).
+#: After a household-mode build only the affected households' rows can change, and only when the
+#: latest period is in the scope (``_rebuild_household_list``).
+HOUSEHOLD_LIST = "households"
+#: The ``kind full`` model over pairs of consecutive snapshots (one row per pair and area), each
+#: side judged in its own snapshot month's period: after a household-mode build only the pairs
+#: with a side whose month is in the scope can change (``_rebuild_transitions``).
+TRANSITIONS = "poverty_transitions"
 REGISTRY_KINDS = ("households", "members")
 #: The registry tables, keyed by snapshot: while the period models run for the scope periods they
 #: are shadowed by the rows of those periods' snapshots (a period's figures use its own snapshot
@@ -329,6 +338,12 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
         if report.periods:
             _rebuild_periods(con, report, db)
         for name in rebuilt_after():
+            if name == HOUSEHOLD_LIST and report.households is not None:
+                _rebuild_household_list(con, report, db)
+                continue
+            if name == TRANSITIONS and report.households is not None:
+                _rebuild_transitions(con, report, db)
+                continue
             _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
     finally:
         for table in TEMP_TABLES:
@@ -448,8 +463,9 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     con.execute(f"create or replace temp table _added_rows as select r._row from {new} as r "
                 "anti join _old_rows as o on o._row is not distinct from r._row")
     con.execute(f"delete from {db}.main.{name} where rowid in (select _rowid from _gone_rows)")
+    order = f" order by {order}" if order else ""
     execute_model(con, name, f"insert into {db}.main.{name} by name select unnest(r._row) "
-                             f"from _added_rows as r order by {order}")
+                             f"from _added_rows as r{order}")
     if units:
         cols = ", ".join(units)
         fields = ", ".join(f"r._row.{c} as {c}" for c in units)
@@ -490,6 +506,7 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     periods = graph().of_kind("period")
     household = _household_mode(con)
     first = tuple(m for m in periods if household and graph()[m].household_scope)
+    delta = _delta_models() if first else ()
     try:
         con.execute(
             f"create or replace temp view int_periods as "
@@ -504,10 +521,18 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             report.households = con.execute(
                 "select count(*) from (select distinct snapshot, household_key from _affected)"
             ).fetchone()[0]
+            _household_units(con)
+            _capture_inputs(con, db, delta, "_pre")
+            for name in delta:
+                _delta_image(con, db, name, "_pre")
             _rebuild_households(con, report, db, first, shadows)
         for name in (*first, *(m for m in periods if m not in first)):
             scoped = f"where {_matching('t', graph()[name].scope, '_scope')}"
-            if name not in first:
+            if name == next(iter(delta), None):
+                _capture_inputs(con, db, delta, "_post")
+            if name in delta and _apply_delta(con, report, db, name):
+                pass
+            elif name not in first:
                 con.execute(f"delete from {db}.main.{name} as t {scoped}")
                 _insert(con, report, db, name)
             con.execute(
@@ -518,6 +543,9 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     finally:
         for name in reversed(dict.fromkeys(shadows)):
             con.execute(f"drop view if exists temp.main.{name}")
+        for name in (*delta, *(f"in_{t}" for t in _delta_inputs(delta))):
+            for image in ("_pre", "_post"):
+                con.execute(f"drop table if exists temp.main.{image}_{name}")
 
 
 def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
@@ -549,3 +577,229 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
     for table in inputs:
         con.execute(f"drop view temp.main.{table}")
     shadows[:] = [t for t in shadows if t not in inputs]
+
+
+# ------------------------------------------------------------------------- additive deltas
+
+#: The column types a ``sum`` model's value may have for its rows to be updated by a difference
+#: (exact arithmetic: no floating point).
+EXACT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DECIMAL")
+
+
+def _household_key() -> tuple[str, ...]:
+    """The columns naming one household in every model with a ``household_scope``
+    (``(snapshot, household_key)``): the unit the ``sum`` models add over."""
+    scopes = [graph()[m].household_scope for m in graph().models if graph()[m].household_scope]
+    return tuple(c for c in scopes[0] if all(c in other for other in scopes))
+
+
+def _delta_models() -> tuple[str, ...]:
+    """The ``period`` models an incremental build in household mode updates by a difference:
+    the ``sum`` models (``partition_role sum``: every column but the grain is an exact sum over
+    the households, so that the rows of disjoint sets of households add up by the grain, as
+    the distributed flow adds its partitions) whose inputs are household-scoped models, or
+    tables that do not change with the households (``kind full`` models, reference tables)."""
+    models = []
+    for name in graph().of_kind("period"):
+        model = graph()[name]
+        if not model.sum_keys:
+            continue
+        inputs = model.depends_on
+        if all((t in graph().models and (graph()[t].household_scope
+                                         or graph()[t].kind == "full"))
+               or t.startswith("ref_") for t in inputs):
+            models.append(name)
+    return tuple(models)
+
+
+def _household_units(con: duckdb.DuckDBPyConnection) -> None:
+    """The affected households (``_household_key`` columns of ``_affected``, distinct) in the
+    temporary table ``_households``."""
+    cols = ", ".join(_household_key())
+    con.execute(f"create or replace temp table _households as select distinct {cols} "
+                "from _affected")
+
+
+def _delta_inputs(models: Sequence[str]) -> tuple[str, ...]:
+    """The household-scoped inputs of ``models``, in build order."""
+    read = {t for m in models for t in graph()[m].depends_on}
+    return tuple(t for t in graph().select(read) if graph()[t].household_scope)
+
+
+def _capture_inputs(con: duckdb.DuckDBPyConnection, db: str, models: Sequence[str],
+                    image: str) -> None:
+    """The rows of the affected households (``_households``; of the scope's periods for a
+    period model) of every household-scoped input of ``models``, each in a temporary table
+    ``<image>_in_<input>``: read once, then by every model's ``_delta_image``."""
+    where = _matching("t", _household_key(), "_households")
+    for table in _delta_inputs(models):
+        scoped = where
+        if graph()[table].kind == "period":
+            scoped += f" and {_matching('t', graph()[table].scope, '_scope')}"
+        con.execute(f"create or replace temp table {image}_in_{table} as select * from "
+                    f"{db}.main.{table} as t where {scoped}")
+
+
+def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str) -> None:
+    """The rows model ``name`` computes for the affected households alone (``_households``) of
+    the scope's periods, in the temporary table ``<image>_<name>``: its household-scoped inputs
+    are shadowed by their rows of those households (``_capture_inputs``) while it runs; taken
+    before the household models are replaced (``_pre``: the households' share of the table's
+    rows) and after (``_post``: their new share)."""
+    inputs = _delta_inputs((name,))
+    previous = {r[0] for r in con.execute(
+        "select view_name from duckdb_views() where temporary").fetchall()}
+    try:
+        for table in inputs:
+            con.execute(f"create or replace temp view {table} as select * from "
+                        f"temp.main.{image}_in_{table}")
+        execute_model(con, name, f"create or replace temp table {image}_{name} as\n"
+                                 f"{model_sql(name)}")
+    finally:
+        for table in inputs:
+            if table in previous and graph()[table].kind == "period":  # the scope's shadow
+                con.execute(f"create or replace temp view {table} as select * from "
+                            f"{db}.main.{table} as t where "
+                            f"{_matching('t', graph()[table].scope, '_scope')}")
+            else:
+                con.execute(f"drop view if exists temp.main.{table}")
+
+
+def _apply_delta(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
+                 name: str) -> bool:
+    """Update the rows of ``sum`` model ``name`` of the scope's periods by the difference of
+    the affected households' share: new = old - ``_pre_<name>`` + ``_post_<name>``, by the
+    model's grain, each column an exact sum where NULL stands for "no household counted".
+    The rows whose difference cannot be told exactly (a key the households leave, where the
+    others may count nothing; a column the households leave at NULL while the rest sums to 0)
+    make it return False (the caller recomputes the periods whole); else writes the rows that
+    changed and returns True."""
+    start = time.perf_counter()
+    keys = graph()[name].sum_keys
+    types = {r[0]: r[1] for r in con.execute(f"describe {db}.main.{name}").fetchall()}
+    values = [c for c in types if c not in keys]
+    if not all(types[c].startswith(EXACT_TYPES) for c in values):
+        return False
+    _delta_image(con, db, name, "_post")
+    key_list = ", ".join(keys)
+    scoped = _matching("t", graph()[name].scope, "_scope")
+    sides = {0: f"(select *, true as _here from {db}.main.{name} as t where {scoped})",
+             1: f"(select *, true as _here from _pre_{name})",
+             2: f"(select *, true as _here from _post_{name})"}
+    joins = " ".join(
+        f"left join {table} as s{i} on " + " and ".join(
+            f"s{i}.{k} is not distinct from touched.{k}" for k in keys)
+        for i, table in sides.items())
+    rest = {c: f"(case when s1.{c} is null then s0.{c} else s0.{c} - s1.{c} end)"
+            for c in values}
+    present = {i: f"(s{i}._here is not null)" for i in sides}
+    problems = " or ".join(
+        [f"(s1.{c} is not null and (s0.{c} is null or (s2.{c} is null and {rest[c]} = 0)))"
+         for c in values] + [f"({present[1]} and not ({present[2]} and {present[0]}))"])
+    result = ", ".join(
+        f"cast(case when s2.{c} is null then {rest[c]} else coalesce({rest[c]}, 0) + s2.{c} "
+        f"end as {types[c]}) as {c}" for c in values)
+    con.execute(
+        f"""
+        create or replace temp table _delta_rows as
+        with touched as (
+            select {key_list} from _pre_{name} union select {key_list} from _post_{name}
+        )
+        select {', '.join(f'touched.{k}' for k in keys)}, ({problems}) as _unclear, {result}
+        from touched {joins}
+        """
+    )
+    unclear = con.execute("select count(*) from _delta_rows where _unclear").fetchone()[0]
+    if unclear:
+        log.info("%s: %d row(s) not told by the difference: its periods recomputed whole",
+                 name, unclear)
+        con.execute("drop table _delta_rows")
+        return False
+    row = ", ".join(f"{a}.{c}" for a in ("{a}",) for c in types)
+    key_of = ", ".join(f"{{a}}.{k}" for k in keys)
+    con.execute(
+        f"""
+        create or replace temp table _delta_gone as
+        select t.rowid as _rowid from {db}.main.{name} as t
+        semi join _delta_rows as d on ({key_of.format(a='t')}) is not distinct from
+            ({key_of.format(a='d')})
+        anti join _delta_rows as n on ({row.format(a='t')}) is not distinct from
+            ({row.format(a='n')})
+        where {scoped}
+        """
+    )
+    con.execute(f"delete from {db}.main.{name} where rowid in (select _rowid from _delta_gone)")
+    execute_model(
+        con, name,
+        f"insert into {db}.main.{name} by name select {', '.join(types)} from _delta_rows as n "
+        f"anti join {db}.main.{name} as t on ({row.format(a='t')}) is not distinct from "
+        f"({row.format(a='n')})",
+    )
+    con.execute("drop table _delta_gone")
+    con.execute("drop table _delta_rows")
+    report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3),
+                          "delta": True})
+    crashpoint(f"transform:{name}")
+    return True
+
+
+def _rebuild_household_list(con: duckdb.DuckDBPyConnection, report: BuildReport,
+                            db: str) -> None:
+    """``households`` after a household-mode build (``report.households`` set: no period is
+    new or changed, so the latest period, its lines and areas are as before): the rows of the
+    affected households (``_households``, by their ``id_keluarga`` in ``int_household_snapshot``)
+    are replaced by those its SQL computes from their ``int_household_status`` rows, when the
+    latest period is in the scope; else nothing of it can have changed."""
+    latest = con.execute("select max(period) from int_periods").fetchone()[0]
+    if not con.execute("select count(*) from _scope where period = ?", [latest]).fetchone()[0]:
+        return
+    key = _household_key()
+    units = _matching("t", key, "_households")
+    try:
+        con.execute(f"create or replace temp view int_household_status as select * from "
+                    f"{db}.main.int_household_status as t where t.period = "
+                    f"date '{latest.isoformat()}' and {units}")
+        _replace_rows(
+            con, report, db, HOUSEHOLD_LIST,
+            f"(t.snapshot, t.id_keluarga) in (select s.snapshot, s.id_keluarga from "
+            f"int_household_snapshot as s where {_matching('s', key, '_households')})",
+        )
+    finally:
+        con.execute("drop view if exists temp.main.int_household_status")
+
+
+def _rebuild_transitions(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
+    """``poverty_transitions`` after a household-mode build (the periods and their snapshots
+    as before): the rows of the pairs of consecutive snapshots with a side whose month is a
+    scope period (the period a side is judged in) are replaced by those its SQL computes from
+    the two sides' ``int_household_status`` rows (the other snapshots' rows shadowed away);
+    the other pairs' rows cannot have changed."""
+    con.execute(
+        """
+        create or replace temp table _pairs as
+        with snapshots as (
+            select distinct snapshot from int_periods
+        ),
+        pairs as (
+            select snapshot as snapshot_from, lead(snapshot) over (order by snapshot) as snapshot_to
+            from snapshots
+        )
+        select snapshot_from, snapshot_to from pairs
+        where snapshot_to is not null
+            and (snapshot_from in (select period from _scope)
+                 or snapshot_to in (select period from _scope))
+        """
+    )
+    try:
+        if not con.execute("select count(*) from _pairs").fetchone()[0]:
+            return
+        con.execute(
+            f"create or replace temp view int_household_status as select * from "
+            f"{db}.main.int_household_status as t where t.period = t.snapshot and t.snapshot in "
+            "(select snapshot_from from _pairs union select snapshot_to from _pairs)"
+        )
+        _replace_rows(con, report, db, TRANSITIONS,
+                      "t.snapshot_from in (select snapshot_from from _pairs)")
+    finally:
+        con.execute("drop view if exists temp.main.int_household_status")
+        con.execute("drop table if exists temp.main._pairs")
