@@ -58,10 +58,12 @@ every table).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -71,6 +73,7 @@ import duckdb
 from tkpk.db import MACROS_SQL as MACROS_PATH
 from tkpk.publish.atomic import crashpoint
 from transforms.models import REFERENCE, SCOPED_DIR, graph
+from transforms.models import _parser as models_parser
 from transforms.runner import (
     build_marts,
     check_inputs,
@@ -507,6 +510,14 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     household = _household_mode(con)
     first = tuple(m for m in periods if household and graph()[m].household_scope)
     delta = _delta_models() if first else ()
+    kept = _kept_inputs() if first else set()
+    # the period models that may read nothing changed: every input kept or household-scoped
+    candidates = tuple(
+        m for m in periods if first and m not in first and m not in delta
+        and all(t in kept or t in first or t in periods for t in graph()[m].depends_on))
+    captured = tuple(dict.fromkeys((*_delta_inputs(delta), *(
+        t for t in _delta_inputs(candidates) if t not in kept))))
+    changed: dict[str, frozenset[str] | None] = {}
     try:
         con.execute(
             f"create or replace temp view int_periods as "
@@ -522,17 +533,24 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
                 "select count(*) from (select distinct snapshot, household_key from _affected)"
             ).fetchone()[0]
             _household_units(con)
-            _capture_inputs(con, db, delta, "_pre")
+            _capture_inputs(con, db, captured, "_pre")
             for name in delta:
                 _delta_image(con, db, name, "_pre")
             _rebuild_households(con, report, db, first, shadows)
-        for name in (*first, *(m for m in periods if m not in first)):
+        rest = tuple(m for m in periods if m not in first)
+        for name in (*first, *rest):
             scoped = f"where {_matching('t', graph()[name].scope, '_scope')}"
-            if name == next(iter(delta), None):
-                _capture_inputs(con, db, delta, "_post")
-            if name in delta and _apply_delta(con, report, db, name):
+            if first and name == next(iter(rest), None):
+                _capture_inputs(con, db, captured, "_post")
+            if name in first:
                 pass
-            elif name not in first:
+            elif name in candidates and _unchanged_inputs(con, name, kept, changed):
+                kept.add(name)
+                report.models.append({"name": name, "wall_s": 0.0, "kept": True})
+            elif name in delta and (written := _apply_delta(con, report, db, name)) is not None:
+                if not written:
+                    kept.add(name)
+            else:
                 con.execute(f"delete from {db}.main.{name} as t {scoped}")
                 _insert(con, report, db, name)
             con.execute(
@@ -543,7 +561,7 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     finally:
         for name in reversed(dict.fromkeys(shadows)):
             con.execute(f"drop view if exists temp.main.{name}")
-        for name in (*delta, *(f"in_{t}" for t in _delta_inputs(delta))):
+        for name in (*delta, *(f"in_{t}" for t in captured)):
             for image in ("_pre", "_post"):
                 con.execute(f"drop table if exists temp.main.{image}_{name}")
 
@@ -626,13 +644,13 @@ def _delta_inputs(models: Sequence[str]) -> tuple[str, ...]:
     return tuple(t for t in graph().select(read) if graph()[t].household_scope)
 
 
-def _capture_inputs(con: duckdb.DuckDBPyConnection, db: str, models: Sequence[str],
+def _capture_inputs(con: duckdb.DuckDBPyConnection, db: str, tables: Sequence[str],
                     image: str) -> None:
     """The rows of the affected households (``_households``; of the scope's periods for a
-    period model) of every household-scoped input of ``models``, each in a temporary table
-    ``<image>_in_<input>``: read once, then by every model's ``_delta_image``."""
+    period model) of each household-scoped model of ``tables``, each in a temporary table
+    ``<image>_in_<table>``: read once, then by every model's ``_delta_image``."""
     where = _matching("t", _household_key(), "_households")
-    for table in _delta_inputs(models):
+    for table in tables:
         scoped = where
         if graph()[table].kind == "period":
             scoped += f" and {_matching('t', graph()[table].scope, '_scope')}"
@@ -666,20 +684,20 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
 
 
 def _apply_delta(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
-                 name: str) -> bool:
+                 name: str) -> int | None:
     """Update the rows of ``sum`` model ``name`` of the scope's periods by the difference of
     the affected households' share: new = old - ``_pre_<name>`` + ``_post_<name>``, by the
     model's grain, each column an exact sum where NULL stands for "no household counted".
     The rows whose difference cannot be told exactly (a key the households leave, where the
     others may count nothing; a column the households leave at NULL while the rest sums to 0)
-    make it return False (the caller recomputes the periods whole); else writes the rows that
-    changed and returns True."""
+    make it return None (the caller recomputes the periods whole); else writes the rows that
+    changed and returns their number (deleted and appended)."""
     start = time.perf_counter()
     keys = graph()[name].sum_keys
     types = {r[0]: r[1] for r in con.execute(f"describe {db}.main.{name}").fetchall()}
     values = [c for c in types if c not in keys]
     if not all(types[c].startswith(EXACT_TYPES) for c in values):
-        return False
+        return None
     _delta_image(con, db, name, "_post")
     key_list = ", ".join(keys)
     scoped = _matching("t", graph()[name].scope, "_scope")
@@ -714,7 +732,7 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
         log.info("%s: %d row(s) not told by the difference: its periods recomputed whole",
                  name, unclear)
         con.execute("drop table _delta_rows")
-        return False
+        return None
     row = ", ".join(f"{a}.{c}" for a in ("{a}",) for c in types)
     key_of = ", ".join(f"{{a}}.{k}" for k in keys)
     con.execute(
@@ -728,19 +746,21 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
         where {scoped}
         """
     )
-    con.execute(f"delete from {db}.main.{name} where rowid in (select _rowid from _delta_gone)")
-    execute_model(
-        con, name,
-        f"insert into {db}.main.{name} by name select {', '.join(types)} from _delta_rows as n "
-        f"anti join {db}.main.{name} as t on ({row.format(a='t')}) is not distinct from "
-        f"({row.format(a='n')})",
+    written = con.execute(f"delete from {db}.main.{name} where rowid in "
+                          "(select _rowid from _delta_gone)").fetchone()[0]
+    con.execute(
+        f"create or replace temp table _delta_added as select {', '.join(types)} "
+        f"from _delta_rows as n anti join {db}.main.{name} as t "
+        f"on ({row.format(a='t')}) is not distinct from ({row.format(a='n')})"
     )
-    con.execute("drop table _delta_gone")
-    con.execute("drop table _delta_rows")
+    written += con.execute("select count(*) from _delta_added").fetchone()[0]
+    execute_model(con, name, f"insert into {db}.main.{name} by name select * from _delta_added")
+    for table in ("_delta_gone", "_delta_rows", "_delta_added"):
+        con.execute(f"drop table {table}")
     report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3),
                           "delta": True})
     crashpoint(f"transform:{name}")
-    return True
+    return written
 
 
 def _rebuild_household_list(con: duckdb.DuckDBPyConnection, report: BuildReport,
@@ -803,3 +823,118 @@ def _rebuild_transitions(con: duckdb.DuckDBPyConnection, report: BuildReport, db
     finally:
         con.execute("drop view if exists temp.main.int_household_status")
         con.execute("drop table if exists temp.main._pairs")
+
+
+# ---------------------------------------------------------------------- unchanged inputs
+
+
+def _from_tables(node: object) -> Iterator[dict]:
+    """The BASE_TABLE nodes of a FROM clause (through its joins, not into subqueries)."""
+    if isinstance(node, dict):
+        if node.get("type") == "BASE_TABLE":
+            yield node
+        elif node.get("type") == "JOIN":
+            yield from _from_tables(node.get("left"))
+            yield from _from_tables(node.get("right"))
+
+
+def _walk(node: object) -> Iterator[dict]:
+    """Every JSON object of a serialized statement tree."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+@functools.cache
+def columns_read(name: str, table: str) -> frozenset[str] | None:
+    """The column names model ``name`` may read of ``table``: every column name its SQL
+    references anywhere (a superset), found with DuckDB's parser; None (all of them) when a
+    ``*`` or ``COLUMNS(...)`` expands the table (unqualified in a SELECT reading it directly,
+    or qualified with its name or alias) or the table's row is referenced whole."""
+    (raw,) = models_parser().execute("select json_serialize_sql(?)", [model_sql(name)]).fetchone()
+    tree = json.loads(raw)
+    names: set[str] = set()
+    aliases: set[str] = {table}
+    for node in _walk(tree):
+        if node.get("type") == "BASE_TABLE" and node.get("table_name") == table:
+            aliases.add(node.get("alias") or table)
+    for node in _walk(tree):
+        if node.get("type") == "SELECT_NODE":
+            direct = {t.get("alias") or t["table_name"]: t["table_name"]
+                      for t in _from_tables(node.get("from_table"))}
+            if table in direct.values():
+                for item in _walk(node.get("select_list")):
+                    if item.get("class") == "STAR" and (
+                            item.get("relation_name", "") == ""
+                            or direct.get(item["relation_name"]) == table):
+                        return None
+        elif node.get("class") == "COLUMN_REF":
+            path = node["column_names"]
+            if len(path) == 1 and path[0] in aliases:
+                return None
+            names.add(path[-1])
+        elif node.get("type") == "JOIN":
+            names.update(node.get("using_columns") or ())
+    return frozenset(names)
+
+
+def _kept_inputs() -> set[str]:
+    """The tables a household-mode build leaves as they were, besides the household-scoped
+    models' rows of households outside ``_affected``: the reference and registry tables (a
+    registry load builds in full; the reference tables are in the fingerprint), the snapshot
+    models, ``int_periods`` and ``int_period_lines`` (a new or changed period or line makes a
+    period ``whole``: no household mode), and the ``kind full`` models built before that read
+    only these."""
+    kept = {s for s in graph().sources if s.startswith("ref_") or s in SNAPSHOT_SOURCES}
+    kept |= {*graph().of_kind("snapshot"), "int_periods", "int_period_lines"}
+    for name in rebuilt_before():
+        if graph()[name].depends_on <= kept:
+            kept.add(name)
+    return kept
+
+
+def _unchanged_inputs(con: duckdb.DuckDBPyConnection, name: str, kept: set[str],
+                      changed: dict[str, frozenset[str] | None]) -> bool:
+    """True when period model ``name`` (not household-scoped) reads nothing this household-mode
+    build changed, so that its rows of the scope's periods stay as they are: each input is kept
+    (``kept``: ``_kept_inputs`` and the period models left or updated to the same rows), or a
+    household-scoped model none of whose ``_changed_columns`` ``name`` may read
+    (``columns_read``)."""
+    for table in graph()[name].depends_on:
+        if table in kept:
+            continue
+        if table not in graph().models or not graph()[table].household_scope \
+                or graph()[table].kind != "period":
+            return False
+        if table not in changed:
+            changed[table] = _changed_columns(con, table)
+        read = columns_read(name, table)
+        if changed[table] is None or (changed[table] and (read is None or changed[table] & read)):
+            return False
+    return True
+
+
+def _changed_columns(con: duckdb.DuckDBPyConnection, table: str) -> frozenset[str] | None:
+    """The columns in which household-scoped model ``table``'s rows of the affected households
+    differ before and after (``_pre_in_`` / ``_post_in_``, joined by the model's grain); None
+    when a row is only on one side (or the model declares no grain)."""
+    grain = graph()[table].grain
+    if not grain:
+        return None
+    columns = [r[0] for r in con.execute(f"describe temp.main._pre_in_{table}").fetchall()]
+    on = " and ".join(f"a.{k} is not distinct from b.{k}" for k in grain)
+    flags = ", ".join(f"bool_or(a.{c} is distinct from b.{c})" for c in columns
+                      if c not in grain)
+    row = con.execute(
+        f"select count(*) filter (where a._here is null or b._here is null), {flags} "
+        f"from (select *, true as _here from _pre_in_{table}) as a "
+        f"full join (select *, true as _here from _post_in_{table}) as b on {on}"
+    ).fetchone()
+    if row[0]:
+        return None
+    return frozenset(c for c, flag in zip((c for c in columns if c not in grain), row[1:],
+                                          strict=True) if flag)
