@@ -441,7 +441,7 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
-                  where: str, units: Sequence[str] = ()) -> None:
+                  where: str, units: Sequence[str] = (), capture: bool = False) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
@@ -449,7 +449,8 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     whose BPNT count grew keeps its status row): deleting and appending them would thin every
     row group they sit in, which the checkpoint at the commit then rewrites. With ``units``
     (columns), the distinct non-null ``units`` of the deleted and of the appended rows are added
-    to ``_affected``."""
+    to ``_affected``. With ``capture``, the rows matching ``where`` before and after are kept
+    in the temporary tables ``_pre_in_<name>`` and ``_post_in_<name>``."""
     model = graph()[name]
     order = ", ".join(f"r._row.{c}" for c in (model.cluster_key,) if c) or ", ".join(
         f"r._row.{c}" for c in model.scope)
@@ -478,6 +479,13 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
             "select _row from _gone_rows union all select _row from _added_rows) as r "
             f"where {present} except select {cols} from _affected)"
         )
+    if capture:  # the rows matching ``where`` before and after (``_capture_inputs``)
+        con.execute(f"create or replace temp table _pre_in_{name} as "
+                    "select unnest(o._row) from _old_rows as o")
+        con.execute(f"create or replace temp table _post_in_{name} as "
+                    "select unnest(o._row) from _old_rows as o "
+                    "anti join _gone_rows as g on g._rowid = o._rowid "
+                    "union all select unnest(a._row) from _added_rows as a")
     for table in ("_new_rows", "_old_rows", "_gone_rows", "_added_rows"):
         con.execute(f"drop table {table}")
     report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
@@ -511,6 +519,7 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     first = tuple(m for m in periods if household and graph()[m].household_scope)
     delta = _delta_models() if first else ()
     kept = _kept_inputs() if first else set()
+    derived: tuple[str, ...] = ()
     # the period models that may read nothing changed: every input kept or household-scoped
     candidates = tuple(
         m for m in periods if first and m not in first and m not in delta
@@ -533,15 +542,19 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
                 "select count(*) from (select distinct snapshot, household_key from _affected)"
             ).fetchone()[0]
             _household_units(con)
-            _capture_inputs(con, db, captured, "_pre")
+            # a household model whose unit is the household: its rows before and after are
+            # kept by its replacement; the others' (units of household and program) read here
+            derived = tuple(t for t in captured
+                            if t in first and graph()[t].household_scope == _household_key())
+            _capture_inputs(con, db, [t for t in captured if t not in derived], "_pre")
+            _rebuild_households(con, report, db, first, shadows, derived)
             for name in delta:
                 _delta_image(con, db, name, "_pre")
-            _rebuild_households(con, report, db, first, shadows)
         rest = tuple(m for m in periods if m not in first)
         for name in (*first, *rest):
             scoped = f"where {_matching('t', graph()[name].scope, '_scope')}"
             if first and name == next(iter(rest), None):
-                _capture_inputs(con, db, captured, "_post")
+                _capture_inputs(con, db, [t for t in captured if t not in derived], "_post")
             if name in first:
                 pass
             elif name in candidates and _unchanged_inputs(con, name, kept, changed):
@@ -567,7 +580,8 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
 
 
 def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
-                        models: Sequence[str], shadows: list[str]) -> None:
+                        models: Sequence[str], shadows: list[str],
+                        captured: Sequence[str] = ()) -> None:
     """Replace the rows of the scope's periods of ``models`` (the period models with a
     ``household_scope``, in build order) for the affected units only: the distinct values of
     each model's ``household_scope`` columns in ``_affected`` (households, or household and
@@ -591,7 +605,7 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
                         f"{db}.main.{table} as t where {where}")
             shadows.append(table)
         scoped = f"{_matching('t', graph()[name].scope, '_scope')} and {_matching('t', key, units)}"
-        _replace_rows(con, report, db, name, scoped)
+        _replace_rows(con, report, db, name, scoped, capture=name in captured)
     for table in inputs:
         con.execute(f"drop view temp.main.{table}")
     shadows[:] = [t for t in shadows if t not in inputs]
