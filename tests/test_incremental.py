@@ -179,7 +179,19 @@ def test_a_small_file_recomputes_its_program_and_households_only(con, built):
     ran = {m["name"]: m for m in report.models}
     assert all(ran[m].get("delta") for m in graph().with_role("sum") if m in ran)
     assert {"households", "poverty_transitions"} <= set(ran)
+    # poverty_profile reads no column of int_household_status that PKH changes: kept as it was
+    assert ran["poverty_profile"].get("kept")
     assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_columns_read_of_an_input():
+    """The columns a model may read of a table, by DuckDB's parser: poverty_profile names the
+    poverty flags of int_household_status but none of its program columns; households selects
+    ``int_household_status.*`` (every column); a star over a CTE does not count."""
+    read = incremental.columns_read("poverty_profile", "int_household_status")
+    assert {"poor", "extreme_poor", "mpi_poor", "household_size", "kelurahan_code"} <= read
+    assert not {"program_count", "programs_received"} & read
+    assert incremental.columns_read("households", "int_household_status") is None
 
 
 def test_a_file_outside_the_snapshot_months_keeps_the_transitions(con, built):
