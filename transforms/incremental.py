@@ -30,10 +30,17 @@ month of the new records, and nothing else. What happens to each model is its he
    (``int_household_program``, ``int_household_funding``, ``int_household_status``) first
    replace the rows of the affected units only, their inputs with a ``household_scope``
    shadowed by those units' rows (a one-file night then costs in proportion to the households
-   of the file's records, not to the registry);
+   of the file's records, not to the registry). In that household mode the models after them
+   are scoped as well: the ``sum`` models (``partition_role sum``: exact sums over households)
+   are updated by the difference of the affected households' share (computed from their rows
+   before and after, ``_apply_delta``; a row the difference cannot tell recomputes the model's
+   periods whole), and a model none of whose changed inputs changed in a column it reads
+   (``columns_read``; ``poverty_profile`` reads no program column) keeps its rows;
 4. rebuilds the other ``kind full`` models (those reading a model of 2. or 3.: ``households``
    (the latest period), ``poverty_transitions`` (pairs of snapshots, each
-   household judged in its own snapshot month)) from the merged tables.
+   household judged in its own snapshot month)) from the merged tables; in household mode
+   only the affected households' rows of ``households`` and the pairs with a side in the scope
+   of ``poverty_transitions``.
 
 The large household-grain tables are clustered by period (record month) by every build (their
 header's ``cluster_key``): replacing a few periods then empties or adds whole row groups,
