@@ -81,6 +81,7 @@ from tkpk.db import MACROS_SQL as MACROS_PATH
 from tkpk.publish.atomic import crashpoint
 from transforms.models import REFERENCE, SCOPED_DIR, graph
 from transforms.models import _parser as models_parser
+from transforms.models import _walk
 from transforms.runner import (
     build_marts,
     check_inputs,
@@ -857,17 +858,6 @@ def _from_tables(node: object) -> Iterator[dict]:
         elif node.get("type") == "JOIN":
             yield from _from_tables(node.get("left"))
             yield from _from_tables(node.get("right"))
-
-
-def _walk(node: object) -> Iterator[dict]:
-    """Every JSON object of a serialized statement tree."""
-    if isinstance(node, dict):
-        yield node
-        for value in node.values():
-            yield from _walk(value)
-    elif isinstance(node, list):
-        for value in node:
-            yield from _walk(value)
 
 
 @functools.cache
