@@ -79,9 +79,8 @@ import duckdb
 
 from tkpk.db import MACROS_SQL as MACROS_PATH
 from tkpk.publish.atomic import crashpoint
-from transforms.models import REFERENCE, SCOPED_DIR, graph
+from transforms.models import REFERENCE, SCOPED_DIR, _walk, graph
 from transforms.models import _parser as models_parser
-from transforms.models import _walk
 from transforms.runner import (
     build_marts,
     check_inputs,
