@@ -618,10 +618,10 @@ def raw_kept_predicate(kind: str, types: dict[str, str]) -> str:
     """SQL over a staged row of ``kind`` (columns of ``types``, column -> DuckDB type): true on the
     rows whose record as read is kept, a superset of the rows the decision quarantines or flags
     for their own values (:func:`_write_raw_text` adds the rows of a repeated key of
-    ``KEY_WITHIN_PERIOD``). ``true`` for the kinds of ``RAW_TEXT_OF_EVERY_ROW`` and for a suite with an expectation that
-    judges a row against other rows; else a malformed line or a row that fails a row-wise
-    expectation of ``expectations/stg_<kind>.json`` (compiled by ``tkpk.suite_sql``, as the
-    validation does: the same rows)."""
+    ``KEY_WITHIN_PERIOD``). ``true`` for the kinds of ``RAW_TEXT_OF_EVERY_ROW`` and for a suite
+    with an expectation that judges a row against other rows; else a malformed line or a row
+    that fails a row-wise expectation of ``expectations/stg_<kind>.json`` (compiled by
+    ``tkpk.suite_sql``, as the validation does: the same rows)."""
     if kind in RAW_TEXT_OF_EVERY_ROW or _EVERY_RAW_TEXT[0]:
         return "true"
     suite = json.loads(suite_path(f"stg_{kind}").read_text(encoding="utf-8"))
