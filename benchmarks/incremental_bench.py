@@ -69,9 +69,12 @@ def timed(step: object) -> tuple[object, float, float]:
 WITHHELD = "bench_withheld_records"
 
 
-def prepare(db: Path, raw_file: Path, out: Path, work: Path, memory_limit: str) -> dict:
+def prepare(db: Path, raw_file: Path, out: Path, work: Path, memory_limit: str,
+            sha256: str | None = None) -> dict:
     """Write the "before" warehouse ``out``: a copy of ``db`` whose program records of
-    ``raw_file`` are moved to ``bench_withheld_records``, its curated tables built in full."""
+    ``raw_file`` (its SHA-256, or ``sha256`` when given) are moved to ``bench_withheld_records``,
+    its curated tables built in full."""
+    sha256 = sha256 or sha256_of(raw_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(db, out)
@@ -84,9 +87,8 @@ def prepare(db: Path, raw_file: Path, out: Path, work: Path, memory_limit: str) 
         con.begin()
         file_ids = "(select file_id from ingest_file where sha256 = ?)"
         con.execute(f"create or replace table {WITHHELD} as select * from program_records "
-                    f"where file_id in {file_ids}", [sha256_of(raw_file)])
-        con.execute(f"delete from program_records where file_id in {file_ids}",
-                    [sha256_of(raw_file)])
+                    f"where file_id in {file_ids}", [sha256])
+        con.execute(f"delete from program_records where file_id in {file_ids}", [sha256])
         report, cpu, wall = timed(lambda: incremental.full_build(con, "benchmark before state"))
         con.commit()
         con.execute("checkpoint")
@@ -113,15 +115,18 @@ def restore_withheld(con: duckdb.DuckDBPyConnection) -> int:
     return count
 
 
-def bench(db: Path, raw_file: Path, work: Path, memory_limit: str) -> dict:
-    """Copy the warehouse, build the file's increment, commit, checkpoint; the timings."""
+def bench(db: Path, raw_file: Path, work: Path, memory_limit: str,
+          sha256: str | None = None, keep: Path | None = None) -> dict:
+    """Copy the warehouse, build the file's increment, commit, checkpoint; the timings (the file
+    is read for its SHA-256 unless ``sha256`` is given). With ``keep``, the built warehouse is
+    moved there (e.g. for ``incremental_check.py``)."""
     work.mkdir(parents=True, exist_ok=True)
     copy = work / "warehouse.duckdb"
     shutil.copyfile(db, copy)
     copy.chmod(0o600)
     outcome = SimpleNamespace(
-        sha256=sha256_of(raw_file), kind=parse_file_name(raw_file.name).kind, outcome="loaded",
-        file_name=raw_file.name,
+        sha256=sha256 or sha256_of(raw_file), kind=parse_file_name(raw_file.name).kind,
+        outcome="loaded", file_name=raw_file.name,
     )
     con = duckdb.connect(str(copy))
     try:
@@ -139,9 +144,11 @@ def bench(db: Path, raw_file: Path, work: Path, memory_limit: str) -> dict:
         _, checkpoint_cpu, checkpoint_wall = timed(lambda: con.execute("checkpoint"))
     finally:
         con.close()
+        if keep is not None and copy.exists():
+            shutil.move(copy, keep)
         shutil.rmtree(work, ignore_errors=True)
     scope = report.as_dict()
-    scope.pop("models")
+    scope["delta"] = [m["name"] for m in scope.pop("models") if m.get("delta")]
     return {
         "file": raw_file.name,
         "restored_records": restored,
@@ -160,16 +167,22 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--db", type=Path, required=True, help="warehouse holding the file's rows")
     parser.add_argument("--file", type=Path, required=True, help="the added raw file")
+    parser.add_argument("--sha256", help="the file's SHA-256 (then --file need not exist: its "
+                        "name gives the kind)")
     parser.add_argument("--work", type=Path, default=Path("/tmp/tkpk-incremental-bench"))
     parser.add_argument("--memory-limit", default="3GB")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--keep", type=Path, metavar="OUT",
+                        help="keep the incrementally built warehouse as OUT")
     parser.add_argument("--prepare", type=Path, metavar="OUT",
                         help="write the before-state warehouse OUT instead of benchmarking")
     args = parser.parse_args()
     if args.prepare:
-        result = prepare(args.db, args.file, args.prepare, args.work, args.memory_limit)
+        result = prepare(args.db, args.file, args.prepare, args.work, args.memory_limit,
+                         args.sha256)
     else:
-        result = bench(args.db, args.file, args.work, args.memory_limit)
+        result = bench(args.db, args.file, args.work, args.memory_limit, args.sha256,
+                       args.keep)
     text = json.dumps(result, indent=2, default=str)
     if args.json:
         args.json.write_text(text + "\n")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import random
 from datetime import date
+from decimal import Decimal
 from types import SimpleNamespace
 
 import pytest
 from marts_support import KEL_BANYURIP, KEL_KRAPYAK, KEL_MEDONO, KEL_PODOSUGIH, World
 
-from transforms.incremental import build_changed, full_build, scoped_sql
+import transforms.incremental as incremental
+from transforms.incremental import BuildReport, build_changed, full_build, scoped_sql
 from transforms.models import graph
 from transforms.runner import build_marts
 
@@ -172,7 +174,96 @@ def test_a_small_file_recomputes_its_program_and_households_only(con, built):
         "where record_period = '2031-04-01' and program = 'PKH' and household_key is not null"
     ).fetchone()[0]
     assert report.households == 4 < pkh_april
+    # the sum models were updated by the four households' difference, households and
+    # poverty_transitions (the pair 2031-01 -> 2031-06: June is in the scope) for them only
+    ran = {m["name"]: m for m in report.models}
+    assert all(ran[m].get("delta") for m in graph().with_role("sum") if m in ran)
+    assert {"households", "poverty_transitions"} <= set(ran)
+    # poverty_profile reads no column of int_household_status that PKH changes: kept as it was
+    assert ran["poverty_profile"].get("kept")
     assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_columns_read_of_an_input():
+    """The columns a model may read of a table, by DuckDB's parser: poverty_profile names the
+    poverty flags of int_household_status but none of its program columns; households selects
+    ``int_household_status.*`` (every column); a star over a CTE does not count."""
+    read = incremental.columns_read("poverty_profile", "int_household_status")
+    assert {"poor", "extreme_poor", "mpi_poor", "household_size", "kelurahan_code"} <= read
+    assert not {"program_count", "programs_received"} & read
+    assert incremental.columns_read("households", "int_household_status") is None
+
+
+def test_a_file_outside_the_snapshot_months_keeps_the_transitions(con, built):
+    """A file of August only: the scope's periods (August to October) hold no snapshot month
+    (January, June), so no pair of snapshots can change: poverty_transitions is not recomputed;
+    the result equals a full build."""
+    w, households = built
+    _, niks = households["2031-06"][7]
+    w.record("BPNT", "2031-08-05", nik=niks[0], stage=1, amount=200_000,
+             file_name="salur_bpnt_new.csv")
+    report = build_file(con, w, "august", "salur_bpnt_new.csv")
+    assert report.households == 1
+    ran = {m["name"] for m in report.models}
+    assert "poverty_transitions" not in ran and "households" in ran
+    assert_equals_full_build(con, snapshot_tables(con))
+
+
+SUMS = "int_incidence_sums"  # grain (period, program, desil); recipient_households, amount_idr
+
+
+def delta_world(con, old: list[tuple], pre: list[tuple], post: list[tuple]) -> BuildReport:
+    """The table ``SUMS`` holding ``old`` rows (period, program, desil, households, amount), the
+    affected households' share before (``pre``) and after (``post``), period 2031-05 in scope."""
+    con.execute(f"create table {SUMS} (period date, program varchar, desil tinyint, "
+                "recipient_households bigint, amount_idr decimal(38, 2))")
+    for table, rows in ((SUMS, old), (f"_pre_{SUMS}", pre), (f"_post_{SUMS}", post)):
+        if table != SUMS:
+            con.execute(f"create temp table {table} as select * from main.{SUMS} limit 0")
+        for row in rows:
+            con.execute(f"insert into {table} values ('2031-05-01', ?, ?, ?, ?)", list(row))
+    con.execute("create temp table _scope as select date '2031-05-01' as period, false as whole")
+    return BuildReport(mode="incremental", reason="test")
+
+
+def sums(con) -> list[tuple]:
+    return con.execute(f"select program, desil, recipient_households, amount_idr from {SUMS} "
+                       "order by all").fetchall()
+
+
+def test_a_sum_model_is_updated_by_the_difference(con, monkeypatch):
+    """new = old - pre + post by the grain; a NULL (nothing counted) side adds nothing; a key
+    only the new share has is added; keys the households do not touch stay."""
+    monkeypatch.setattr(incremental, "_delta_image", lambda *args: None)
+    report = delta_world(
+        con,
+        old=[("PKH", 1, 10, 1000.50), ("PKH", 2, 4, None), ("BPNT", 1, 7, 70)],
+        pre=[("PKH", 1, 3, 300.25), ("PKH", 2, 1, None)],
+        post=[("PKH", 1, 4, 400.25), ("PKH", 2, 1, 50), ("PIP", 3, 1, 20)],
+    )
+    db = con.execute("select current_database()").fetchone()[0]
+    assert incremental._apply_delta(con, report, db, SUMS)
+    assert sums(con) == [
+        ("BPNT", 1, 7, Decimal("70.00")),  # untouched
+        ("PIP", 3, 1, Decimal("20.00")),  # new key
+        ("PKH", 1, 11, Decimal("1100.50")),  # 10 - 3 + 4, 1000.50 - 300.25 + 400.25
+        ("PKH", 2, 4, Decimal("50.00")),  # 4 - 1 + 1; NULL - NULL + 50
+    ]
+
+
+@pytest.mark.parametrize(("pre", "post"), [
+    ([("PKH", 1, 3, 300)], []),  # the key loses the households' rows: others may count none
+    ([("PKH", 1, 3, 1000)], [("PKH", 1, 3, None)]),  # 1000 - 1000: 0 or nothing counted?
+])
+def test_a_difference_that_cannot_be_told_is_refused(con, monkeypatch, pre, post):
+    """When the remaining households' sum cannot be told from the difference (a key whose
+    affected households leave it; a column they leave NULL while the rest sums to 0), the table
+    is left as it was and the caller recomputes its periods whole."""
+    monkeypatch.setattr(incremental, "_delta_image", lambda *args: None)
+    report = delta_world(con, old=[("PKH", 1, 10, 1000)], pre=pre, post=post)
+    db = con.execute("select current_database()").fetchone()[0]
+    assert not incremental._apply_delta(con, report, db, SUMS)
+    assert sums(con) == [("PKH", 1, 10, Decimal("1000.00"))]
 
 
 def test_a_file_that_changes_no_household_recomputes_no_household(con, built):

@@ -30,10 +30,17 @@ month of the new records, and nothing else. What happens to each model is its he
    (``int_household_program``, ``int_household_funding``, ``int_household_status``) first
    replace the rows of the affected units only, their inputs with a ``household_scope``
    shadowed by those units' rows (a one-file night then costs in proportion to the households
-   of the file's records, not to the registry);
+   of the file's records, not to the registry). In that household mode the models after them
+   are scoped as well: the ``sum`` models (``partition_role sum``: exact sums over households)
+   are updated by the difference of the affected households' share (computed from their rows
+   before and after, ``_apply_delta``; a row the difference cannot tell recomputes the model's
+   periods whole), and a model none of whose changed inputs changed in a column it reads
+   (``columns_read``; ``poverty_profile`` reads no program column) keeps its rows;
 4. rebuilds the other ``kind full`` models (those reading a model of 2. or 3.: ``households``
    (the latest period), ``poverty_transitions`` (pairs of snapshots, each
-   household judged in its own snapshot month)) from the merged tables.
+   household judged in its own snapshot month)) from the merged tables; in household mode
+   only the affected households' rows of ``households`` and the pairs with a side in the scope
+   of ``poverty_transitions``.
 
 The large household-grain tables are clustered by period (record month) by every build (their
 header's ``cluster_key``): replacing a few periods then empties or adds whole row groups,
@@ -58,10 +65,12 @@ every table).
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import json
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -70,7 +79,8 @@ import duckdb
 
 from tkpk.db import MACROS_SQL as MACROS_PATH
 from tkpk.publish.atomic import crashpoint
-from transforms.models import REFERENCE, SCOPED_DIR, graph
+from transforms.models import REFERENCE, SCOPED_DIR, _walk, graph
+from transforms.models import _parser as models_parser
 from transforms.runner import (
     build_marts,
     check_inputs,
@@ -86,7 +96,16 @@ log = logging.getLogger(__name__)
 STATE_TABLE = "mart_build_state"
 #: The temporary tables of an incremental build (dropped at its end).
 TEMP_TABLES = ("_old_periods", "_old_period_lines", "_record_scope", "_new_months", "_scope",
-               "_affected")
+               "_affected", "_households")
+#: The ``kind full`` model listing the households of the latest period (one row per household:
+#: its ``int_household_status`` row of that period with the period's line and area names).
+#: After a household-mode build only the affected households' rows can change, and only when the
+#: latest period is in the scope (``_rebuild_household_list``).
+HOUSEHOLD_LIST = "households"
+#: The ``kind full`` model over pairs of consecutive snapshots (one row per pair and area), each
+#: side judged in its own snapshot month's period: after a household-mode build only the pairs
+#: with a side whose month is in the scope can change (``_rebuild_transitions``).
+TRANSITIONS = "poverty_transitions"
 REGISTRY_KINDS = ("households", "members")
 #: The registry tables, keyed by snapshot: while the period models run for the scope periods they
 #: are shadowed by the rows of those periods' snapshots (a period's figures use its own snapshot
@@ -329,6 +348,12 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
         if report.periods:
             _rebuild_periods(con, report, db)
         for name in rebuilt_after():
+            if name == HOUSEHOLD_LIST and report.households is not None:
+                _rebuild_household_list(con, report, db)
+                continue
+            if name == TRANSITIONS and report.households is not None:
+                _rebuild_transitions(con, report, db)
+                continue
             _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
     finally:
         for table in TEMP_TABLES:
@@ -423,7 +448,7 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
-                  where: str, units: Sequence[str] = ()) -> None:
+                  where: str, units: Sequence[str] = (), capture: bool = False) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
@@ -431,7 +456,8 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     whose BPNT count grew keeps its status row): deleting and appending them would thin every
     row group they sit in, which the checkpoint at the commit then rewrites. With ``units``
     (columns), the distinct non-null ``units`` of the deleted and of the appended rows are added
-    to ``_affected``."""
+    to ``_affected``. With ``capture``, the rows matching ``where`` before and after are kept
+    in the temporary tables ``_pre_in_<name>`` and ``_post_in_<name>``."""
     model = graph()[name]
     order = ", ".join(f"r._row.{c}" for c in (model.cluster_key,) if c) or ", ".join(
         f"r._row.{c}" for c in model.scope)
@@ -448,8 +474,9 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     con.execute(f"create or replace temp table _added_rows as select r._row from {new} as r "
                 "anti join _old_rows as o on o._row is not distinct from r._row")
     con.execute(f"delete from {db}.main.{name} where rowid in (select _rowid from _gone_rows)")
+    order = f" order by {order}" if order else ""
     execute_model(con, name, f"insert into {db}.main.{name} by name select unnest(r._row) "
-                             f"from _added_rows as r order by {order}")
+                             f"from _added_rows as r{order}")
     if units:
         cols = ", ".join(units)
         fields = ", ".join(f"r._row.{c} as {c}" for c in units)
@@ -459,6 +486,13 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
             "select _row from _gone_rows union all select _row from _added_rows) as r "
             f"where {present} except select {cols} from _affected)"
         )
+    if capture:  # the rows matching ``where`` before and after (``_capture_inputs``)
+        con.execute(f"create or replace temp table _pre_in_{name} as "
+                    "select unnest(o._row) from _old_rows as o")
+        con.execute(f"create or replace temp table _post_in_{name} as "
+                    "select unnest(o._row) from _old_rows as o "
+                    "anti join _gone_rows as g on g._rowid = o._rowid "
+                    "union all select unnest(a._row) from _added_rows as a")
     for table in ("_new_rows", "_old_rows", "_gone_rows", "_added_rows"):
         con.execute(f"drop table {table}")
     report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
@@ -490,6 +524,16 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     periods = graph().of_kind("period")
     household = _household_mode(con)
     first = tuple(m for m in periods if household and graph()[m].household_scope)
+    delta = _delta_models() if first else ()
+    kept = _kept_inputs() if first else set()
+    derived: tuple[str, ...] = ()
+    # the period models that may read nothing changed: every input kept or household-scoped
+    candidates = tuple(
+        m for m in periods if first and m not in first and m not in delta
+        and all(t in kept or t in first or t in periods for t in graph()[m].depends_on))
+    captured = tuple(dict.fromkeys((*_delta_inputs(delta), *(
+        t for t in _delta_inputs(candidates) if t not in kept))))
+    changed: dict[str, frozenset[str] | None] = {}
     try:
         con.execute(
             f"create or replace temp view int_periods as "
@@ -504,10 +548,29 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             report.households = con.execute(
                 "select count(*) from (select distinct snapshot, household_key from _affected)"
             ).fetchone()[0]
-            _rebuild_households(con, report, db, first, shadows)
-        for name in (*first, *(m for m in periods if m not in first)):
+            _household_units(con)
+            # a household model whose unit is the household: its rows before and after are
+            # kept by its replacement; the others' (units of household and program) read here
+            derived = tuple(t for t in captured
+                            if t in first and graph()[t].household_scope == _household_key())
+            _capture_inputs(con, db, [t for t in captured if t not in derived], "_pre")
+            _rebuild_households(con, report, db, first, shadows, derived)
+            for name in delta:
+                _delta_image(con, db, name, "_pre")
+        rest = tuple(m for m in periods if m not in first)
+        for name in (*first, *rest):
             scoped = f"where {_matching('t', graph()[name].scope, '_scope')}"
-            if name not in first:
+            if first and name == next(iter(rest), None):
+                _capture_inputs(con, db, [t for t in captured if t not in derived], "_post")
+            if name in first:
+                pass
+            elif name in candidates and _unchanged_inputs(con, name, kept, changed):
+                kept.add(name)
+                report.models.append({"name": name, "wall_s": 0.0, "kept": True})
+            elif name in delta and (written := _apply_delta(con, report, db, name)) is not None:
+                if not written:
+                    kept.add(name)
+            else:
                 con.execute(f"delete from {db}.main.{name} as t {scoped}")
                 _insert(con, report, db, name)
             con.execute(
@@ -518,10 +581,14 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     finally:
         for name in reversed(dict.fromkeys(shadows)):
             con.execute(f"drop view if exists temp.main.{name}")
+        for name in (*delta, *(f"in_{t}" for t in captured)):
+            for image in ("_pre", "_post"):
+                con.execute(f"drop table if exists temp.main.{image}_{name}")
 
 
 def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
-                        models: Sequence[str], shadows: list[str]) -> None:
+                        models: Sequence[str], shadows: list[str],
+                        captured: Sequence[str] = ()) -> None:
     """Replace the rows of the scope's periods of ``models`` (the period models with a
     ``household_scope``, in build order) for the affected units only: the distinct values of
     each model's ``household_scope`` columns in ``_affected`` (households, or household and
@@ -545,7 +612,339 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
                         f"{db}.main.{table} as t where {where}")
             shadows.append(table)
         scoped = f"{_matching('t', graph()[name].scope, '_scope')} and {_matching('t', key, units)}"
-        _replace_rows(con, report, db, name, scoped)
+        _replace_rows(con, report, db, name, scoped, capture=name in captured)
     for table in inputs:
         con.execute(f"drop view temp.main.{table}")
     shadows[:] = [t for t in shadows if t not in inputs]
+
+
+# ------------------------------------------------------------------------- additive deltas
+
+#: The column types a ``sum`` model's value may have for its rows to be updated by a difference
+#: (exact arithmetic: no floating point).
+EXACT_TYPES = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "DECIMAL")
+
+
+def _household_key() -> tuple[str, ...]:
+    """The columns naming one household in every model with a ``household_scope``
+    (``(snapshot, household_key)``): the unit the ``sum`` models add over."""
+    scopes = [graph()[m].household_scope for m in graph().models if graph()[m].household_scope]
+    return tuple(c for c in scopes[0] if all(c in other for other in scopes))
+
+
+def _delta_models() -> tuple[str, ...]:
+    """The ``period`` models an incremental build in household mode updates by a difference:
+    the ``sum`` models (``partition_role sum``: every column but the grain is an exact sum over
+    the households, so that the rows of disjoint sets of households add up by the grain, as
+    the distributed flow adds its partitions) whose inputs are household-scoped models, or
+    tables that do not change with the households (``kind full`` models, reference tables)."""
+    models = []
+    for name in graph().of_kind("period"):
+        model = graph()[name]
+        if not model.sum_keys:
+            continue
+        inputs = model.depends_on
+        if all((t in graph().models and (graph()[t].household_scope
+                                         or graph()[t].kind == "full"))
+               or t.startswith("ref_") for t in inputs):
+            models.append(name)
+    return tuple(models)
+
+
+def _household_units(con: duckdb.DuckDBPyConnection) -> None:
+    """The affected households (``_household_key`` columns of ``_affected``, distinct) in the
+    temporary table ``_households``."""
+    cols = ", ".join(_household_key())
+    con.execute(f"create or replace temp table _households as select distinct {cols} "
+                "from _affected")
+
+
+def _delta_inputs(models: Sequence[str]) -> tuple[str, ...]:
+    """The household-scoped inputs of ``models``, in build order."""
+    read = {t for m in models for t in graph()[m].depends_on}
+    return tuple(t for t in graph().select(read) if graph()[t].household_scope)
+
+
+def _capture_inputs(con: duckdb.DuckDBPyConnection, db: str, tables: Sequence[str],
+                    image: str) -> None:
+    """The rows of the affected households (``_households``; of the scope's periods for a
+    period model) of each household-scoped model of ``tables``, each in a temporary table
+    ``<image>_in_<table>``: read once, then by every model's ``_delta_image``."""
+    where = _matching("t", _household_key(), "_households")
+    for table in tables:
+        scoped = where
+        if graph()[table].kind == "period":
+            scoped += f" and {_matching('t', graph()[table].scope, '_scope')}"
+        con.execute(f"create or replace temp table {image}_in_{table} as select * from "
+                    f"{db}.main.{table} as t where {scoped}")
+
+
+def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str) -> None:
+    """The rows model ``name`` computes for the affected households alone (``_households``) of
+    the scope's periods, in the temporary table ``<image>_<name>``: its household-scoped inputs
+    are shadowed by their rows of those households (``_capture_inputs``) while it runs; taken
+    before the household models are replaced (``_pre``: the households' share of the table's
+    rows) and after (``_post``: their new share)."""
+    inputs = _delta_inputs((name,))
+    previous = {r[0] for r in con.execute(
+        "select view_name from duckdb_views() where temporary").fetchall()}
+    try:
+        for table in inputs:
+            con.execute(f"create or replace temp view {table} as select * from "
+                        f"temp.main.{image}_in_{table}")
+        execute_model(con, name, f"create or replace temp table {image}_{name} as\n"
+                                 f"{model_sql(name)}")
+    finally:
+        for table in inputs:
+            if table in previous and graph()[table].kind == "period":  # the scope's shadow
+                con.execute(f"create or replace temp view {table} as select * from "
+                            f"{db}.main.{table} as t where "
+                            f"{_matching('t', graph()[table].scope, '_scope')}")
+            else:
+                con.execute(f"drop view if exists temp.main.{table}")
+
+
+def _apply_delta(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
+                 name: str) -> int | None:
+    """Update the rows of ``sum`` model ``name`` of the scope's periods by the difference of
+    the affected households' share: new = old - ``_pre_<name>`` + ``_post_<name>``, by the
+    model's grain, each column an exact sum where NULL stands for "no household counted".
+    The rows whose difference cannot be told exactly (a key the households leave, where the
+    others may count nothing; a column the households leave at NULL while the rest sums to 0)
+    make it return None (the caller recomputes the periods whole); else writes the rows that
+    changed and returns their number (deleted and appended)."""
+    start = time.perf_counter()
+    keys = graph()[name].sum_keys
+    types = {r[0]: r[1] for r in con.execute(f"describe {db}.main.{name}").fetchall()}
+    values = [c for c in types if c not in keys]
+    if not all(types[c].startswith(EXACT_TYPES) for c in values):
+        return None
+    _delta_image(con, db, name, "_post")
+    key_list = ", ".join(keys)
+    scoped = _matching("t", graph()[name].scope, "_scope")
+    sides = {0: f"(select *, true as _here from {db}.main.{name} as t where {scoped})",
+             1: f"(select *, true as _here from _pre_{name})",
+             2: f"(select *, true as _here from _post_{name})"}
+    joins = " ".join(
+        f"left join {table} as s{i} on " + " and ".join(
+            f"s{i}.{k} is not distinct from touched.{k}" for k in keys)
+        for i, table in sides.items())
+    rest = {c: f"(case when s1.{c} is null then s0.{c} else s0.{c} - s1.{c} end)"
+            for c in values}
+    present = {i: f"(s{i}._here is not null)" for i in sides}
+    problems = " or ".join(
+        [f"(s1.{c} is not null and (s0.{c} is null or (s2.{c} is null and {rest[c]} = 0)))"
+         for c in values] + [f"({present[1]} and not ({present[2]} and {present[0]}))"])
+    result = ", ".join(
+        f"cast(case when s2.{c} is null then {rest[c]} else coalesce({rest[c]}, 0) + s2.{c} "
+        f"end as {types[c]}) as {c}" for c in values)
+    con.execute(
+        f"""
+        create or replace temp table _delta_rows as
+        with touched as (
+            select {key_list} from _pre_{name} union select {key_list} from _post_{name}
+        )
+        select {', '.join(f'touched.{k}' for k in keys)}, ({problems}) as _unclear, {result}
+        from touched {joins}
+        """
+    )
+    unclear = con.execute("select count(*) from _delta_rows where _unclear").fetchone()[0]
+    if unclear:
+        log.info("%s: %d row(s) not told by the difference: its periods recomputed whole",
+                 name, unclear)
+        con.execute("drop table _delta_rows")
+        return None
+    row = ", ".join(f"{a}.{c}" for a in ("{a}",) for c in types)
+    key_of = ", ".join(f"{{a}}.{k}" for k in keys)
+    con.execute(
+        f"""
+        create or replace temp table _delta_gone as
+        select t.rowid as _rowid from {db}.main.{name} as t
+        semi join _delta_rows as d on ({key_of.format(a='t')}) is not distinct from
+            ({key_of.format(a='d')})
+        anti join _delta_rows as n on ({row.format(a='t')}) is not distinct from
+            ({row.format(a='n')})
+        where {scoped}
+        """
+    )
+    written = con.execute(f"delete from {db}.main.{name} where rowid in "
+                          "(select _rowid from _delta_gone)").fetchone()[0]
+    con.execute(
+        f"create or replace temp table _delta_added as select {', '.join(types)} "
+        f"from _delta_rows as n anti join {db}.main.{name} as t "
+        f"on ({row.format(a='t')}) is not distinct from ({row.format(a='n')})"
+    )
+    written += con.execute("select count(*) from _delta_added").fetchone()[0]
+    execute_model(con, name, f"insert into {db}.main.{name} by name select * from _delta_added")
+    for table in ("_delta_gone", "_delta_rows", "_delta_added"):
+        con.execute(f"drop table {table}")
+    report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3),
+                          "delta": True})
+    crashpoint(f"transform:{name}")
+    return written
+
+
+def _rebuild_household_list(con: duckdb.DuckDBPyConnection, report: BuildReport,
+                            db: str) -> None:
+    """``households`` after a household-mode build (``report.households`` set: no period is
+    new or changed, so the latest period, its lines and areas are as before): the rows of the
+    affected households (``_households``, by their ``id_keluarga`` in ``int_household_snapshot``)
+    are replaced by those its SQL computes from their ``int_household_status`` rows, when the
+    latest period is in the scope; else nothing of it can have changed."""
+    latest = con.execute("select max(period) from int_periods").fetchone()[0]
+    if not con.execute("select count(*) from _scope where period = ?", [latest]).fetchone()[0]:
+        return
+    key = _household_key()
+    units = _matching("t", key, "_households")
+    try:
+        con.execute(f"create or replace temp view int_household_status as select * from "
+                    f"{db}.main.int_household_status as t where t.period = "
+                    f"date '{latest.isoformat()}' and {units}")
+        _replace_rows(
+            con, report, db, HOUSEHOLD_LIST,
+            f"(t.snapshot, t.id_keluarga) in (select s.snapshot, s.id_keluarga from "
+            f"int_household_snapshot as s where {_matching('s', key, '_households')})",
+        )
+    finally:
+        con.execute("drop view if exists temp.main.int_household_status")
+
+
+def _rebuild_transitions(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
+    """``poverty_transitions`` after a household-mode build (the periods and their snapshots
+    as before): the rows of the pairs of consecutive snapshots with a side whose month is a
+    scope period (the period a side is judged in) are replaced by those its SQL computes from
+    the two sides' ``int_household_status`` rows (the other snapshots' rows shadowed away);
+    the other pairs' rows cannot have changed."""
+    con.execute(
+        """
+        create or replace temp table _pairs as
+        with snapshots as (
+            select distinct snapshot from int_periods
+        ),
+        pairs as (
+            select snapshot as snapshot_from, lead(snapshot) over (order by snapshot) as snapshot_to
+            from snapshots
+        )
+        select snapshot_from, snapshot_to from pairs
+        where snapshot_to is not null
+            and (snapshot_from in (select period from _scope)
+                 or snapshot_to in (select period from _scope))
+        """
+    )
+    try:
+        if not con.execute("select count(*) from _pairs").fetchone()[0]:
+            return
+        con.execute(
+            f"create or replace temp view int_household_status as select * from "
+            f"{db}.main.int_household_status as t where t.period = t.snapshot and t.snapshot in "
+            "(select snapshot_from from _pairs union select snapshot_to from _pairs)"
+        )
+        _replace_rows(con, report, db, TRANSITIONS,
+                      "t.snapshot_from in (select snapshot_from from _pairs)")
+    finally:
+        con.execute("drop view if exists temp.main.int_household_status")
+        con.execute("drop table if exists temp.main._pairs")
+
+
+# ---------------------------------------------------------------------- unchanged inputs
+
+
+def _from_tables(node: object) -> Iterator[dict]:
+    """The BASE_TABLE nodes of a FROM clause (through its joins, not into subqueries)."""
+    if isinstance(node, dict):
+        if node.get("type") == "BASE_TABLE":
+            yield node
+        elif node.get("type") == "JOIN":
+            yield from _from_tables(node.get("left"))
+            yield from _from_tables(node.get("right"))
+
+
+@functools.cache
+def columns_read(name: str, table: str) -> frozenset[str] | None:
+    """The column names model ``name`` may read of ``table``: every column name its SQL
+    references anywhere (a superset), found with DuckDB's parser; None (all of them) when a
+    ``*`` or ``COLUMNS(...)`` expands the table (unqualified in a SELECT reading it directly,
+    or qualified with its name or alias) or the table's row is referenced whole."""
+    (raw,) = models_parser().execute("select json_serialize_sql(?)", [model_sql(name)]).fetchone()
+    tree = json.loads(raw)
+    names: set[str] = set()
+    aliases: set[str] = {table}
+    for node in _walk(tree):
+        if node.get("type") == "BASE_TABLE" and node.get("table_name") == table:
+            aliases.add(node.get("alias") or table)
+    for node in _walk(tree):
+        if node.get("type") == "SELECT_NODE":
+            direct = {t.get("alias") or t["table_name"]: t["table_name"]
+                      for t in _from_tables(node.get("from_table"))}
+            if table in direct.values():
+                for item in _walk(node.get("select_list")):
+                    if item.get("class") == "STAR" and (
+                            item.get("relation_name", "") == ""
+                            or direct.get(item["relation_name"]) == table):
+                        return None
+        elif node.get("class") == "COLUMN_REF":
+            path = node["column_names"]
+            if len(path) == 1 and path[0] in aliases:
+                return None
+            names.add(path[-1])
+        elif node.get("type") == "JOIN":
+            names.update(node.get("using_columns") or ())
+    return frozenset(names)
+
+
+def _kept_inputs() -> set[str]:
+    """The tables a household-mode build leaves as they were, besides the household-scoped
+    models' rows of households outside ``_affected``: the reference and registry tables (a
+    registry load builds in full; the reference tables are in the fingerprint), the snapshot
+    models, ``int_periods`` and ``int_period_lines`` (a new or changed period or line makes a
+    period ``whole``: no household mode), and the ``kind full`` models built before that read
+    only these."""
+    kept = {s for s in graph().sources if s.startswith("ref_") or s in SNAPSHOT_SOURCES}
+    kept |= {*graph().of_kind("snapshot"), "int_periods", "int_period_lines"}
+    for name in rebuilt_before():
+        if graph()[name].depends_on <= kept:
+            kept.add(name)
+    return kept
+
+
+def _unchanged_inputs(con: duckdb.DuckDBPyConnection, name: str, kept: set[str],
+                      changed: dict[str, frozenset[str] | None]) -> bool:
+    """True when period model ``name`` (not household-scoped) reads nothing this household-mode
+    build changed, so that its rows of the scope's periods stay as they are: each input is kept
+    (``kept``: ``_kept_inputs`` and the period models left or updated to the same rows), or a
+    household-scoped model none of whose ``_changed_columns`` ``name`` may read
+    (``columns_read``)."""
+    for table in graph()[name].depends_on:
+        if table in kept:
+            continue
+        if table not in graph().models or not graph()[table].household_scope \
+                or graph()[table].kind != "period":
+            return False
+        if table not in changed:
+            changed[table] = _changed_columns(con, table)
+        read = columns_read(name, table)
+        if changed[table] is None or (changed[table] and (read is None or changed[table] & read)):
+            return False
+    return True
+
+
+def _changed_columns(con: duckdb.DuckDBPyConnection, table: str) -> frozenset[str] | None:
+    """The columns in which household-scoped model ``table``'s rows of the affected households
+    differ before and after (``_pre_in_`` / ``_post_in_``, joined by the model's grain); None
+    when a row is only on one side (or the model declares no grain)."""
+    grain = graph()[table].grain
+    if not grain:
+        return None
+    columns = [r[0] for r in con.execute(f"describe temp.main._pre_in_{table}").fetchall()]
+    on = " and ".join(f"a.{k} is not distinct from b.{k}" for k in grain)
+    flags = ", ".join(f"bool_or(a.{c} is distinct from b.{c})" for c in columns
+                      if c not in grain)
+    row = con.execute(
+        f"select count(*) filter (where a._here is null or b._here is null), {flags} "
+        f"from (select *, true as _here from _pre_in_{table}) as a "
+        f"full join (select *, true as _here from _post_in_{table}) as b on {on}"
+    ).fetchone()
+    if row[0]:
+        return None
+    return frozenset(c for c, flag in zip((c for c in columns if c not in grain), row[1:],
+                                          strict=True) if flag)

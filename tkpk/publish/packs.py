@@ -42,6 +42,7 @@ from tkpk.publish import (
     manifest,
     privacy,
     pseudonym,
+    reuse,
     suites,
     suppression,
     verivali,
@@ -144,20 +145,65 @@ def _export_select(table: Table) -> str:
 
 
 def write_restricted(
-    con: duckdb.DuckDBPyConnection, key: pseudonym.PseudonymKey, folder: Path
+    con: duckdb.DuckDBPyConnection,
+    key: pseudonym.PseudonymKey,
+    folder: Path,
+    reused: dict[str, Path] | None = None,
 ) -> dict[str, int]:
-    """Write every restricted table as Parquet; rows per table."""
+    """Write every restricted table as Parquet; rows per table. ``reused``: table -> the
+    published file holding the same bytes (``tkpk.publish.reuse``), linked instead of written."""
     folder.mkdir(parents=True)
     suppression.install_rules(con)
+    reused = reused or {}
     rows = {}
     for table in dictionary.pack_tables(RESTRICTED):
         path = folder / f"{table.name}.parquet"
-        params = pseudonym.key_parameters(key) if "household_pseudonym" in table.names else None
-        con.execute(f"copy ({_export_select(table)}) to {sql_literal(path)} ({PARQUET_OPTIONS})",
-                    params)
+        if table.name in reused:
+            reuse.link_file(reused[table.name], path)
+        else:
+            params = pseudonym.key_parameters(key) if "household_pseudonym" in table.names else None
+            con.execute(
+                f"copy ({_export_select(table)}) to {sql_literal(path)} ({PARQUET_OPTIONS})",
+                params,
+            )
         rows[table.name] = _count(con, path)
         atomic.crashpoint("pack_writing")
     return rows
+
+
+def export_fingerprints(
+    con: duckdb.DuckDBPyConnection,
+    key: pseudonym.PseudonymKey,
+    expectations_dir: Path = EXPECTATIONS_DIR,
+) -> dict[str, str]:
+    """table -> the fingerprint of its restricted export (``reuse.fingerprints``)."""
+    tables = dictionary.pack_tables(RESTRICTED)
+    return reuse.fingerprints(
+        con,
+        selects={t.name: _export_select(t) for t in tables},
+        suites={t.name: suites.suite_path(t.name, expectations_dir) for t in tables},
+        key_ids={
+            t.name: key.key_id if "household_pseudonym" in t.names else None for t in tables
+        },
+    )
+
+
+def write_correction_lists(
+    con: duckdb.DuckDBPyConnection, restricted: Path, previous: Path | None, reused: bool
+) -> list[Path]:
+    """The correction lists (``verivali.write_verivali``) of the staged restricted pack; linked
+    from the published version ``previous`` instead when their source, ``data_quality_field``,
+    is a reused file (``reused``) and every published workbook is intact."""
+    published = reuse.reusable_folder(previous, RESTRICTED, verivali.FOLDER) if (
+        reused and previous is not None) else None
+    if published is None:
+        return verivali.write_verivali(con, restricted)
+    paths = []
+    for source in published:
+        target = restricted / source.relative_to(previous / RESTRICTED)
+        reuse.link_file(source, target)
+        paths.append(target)
+    return paths
 
 
 def _count(con: duckdb.DuckDBPyConnection, path: Path) -> int:
@@ -169,14 +215,19 @@ def validate_restricted(
     folder: Path,
     expectations_dir: Path = EXPECTATIONS_DIR,
     use_gx: bool = True,
+    skip: frozenset[str] = frozenset(),
 ) -> list:
     """Run every output suite on the staged restricted files; raise naming each failure.
 
-    Returns the GX outcomes (for Data Docs) when ``use_gx``.
+    ``skip``: tables whose file is a reused one (the published version's file, validated by the
+    same suite on the same warehouse state: ``tkpk.publish.reuse``). Returns the GX outcomes
+    (for Data Docs) when ``use_gx``.
     """
     failures: list[suites.CheckFailure] = []
     outcomes = []
     for table in dictionary.pack_tables(RESTRICTED):
+        if table.name in skip:
+            continue
         relation = f"read_parquet({sql_literal(folder / f'{table.name}.parquet')})"
         found, outcome = suites.validate_output(
             con, table.name, relation, expectations_dir, use_gx
@@ -446,12 +497,15 @@ def publish_packs(
     keep_previous: int = atomic.KEEP_PREVIOUS,
     grace_seconds: float = atomic.GRACE_SECONDS,
     use_gx: bool = True,
+    reuse_files: bool = True,
 ) -> PublishResult:
     """Write both packs to staging, validate and audit them, then publish them atomically.
 
     The output suites always run in DuckDB (``tkpk.suite_run``, the staging tables' executor);
     ``use_gx=False`` skips Great Expectations' cross-check of the same run (same verdict; no GX
-    results for Data Docs).
+    results for Data Docs). ``reuse_files``: a restricted table whose export is the same as the
+    published version's file is linked from it, not written and validated again
+    (``tkpk.publish.reuse``; the same bytes either way).
     """
     key = pseudonym.load_key(settings)
     check_sources(con)
@@ -464,13 +518,20 @@ def publish_packs(
             with _lanes(settings.publish_lanes) as lanes:
                 # the warehouse's personal-value index, while the packs are written
                 index = lanes.submit(_on_cursor, con, privacy.prepare_index, _free_text(), previous)
-                rows = {RESTRICTED: write_restricted(con, key, staging / RESTRICTED)}
+                fingerprints = export_fingerprints(con, key, expectations_dir)
+                reused = (
+                    reuse.reusable_files(previous, RESTRICTED, fingerprints) if reuse_files else {}
+                )
+                if reused:
+                    log.info("restricted tables reused from %s: %s", previous.name, sorted(reused))
+                rows = {RESTRICTED: write_restricted(con, key, staging / RESTRICTED, reused)}
                 validation = lanes.submit(
                     _on_cursor, con, validate_restricted, staging / RESTRICTED, expectations_dir,
-                    use_gx,
+                    use_gx, frozenset(reused),
                 )
                 workbooks = lanes.submit(  # correction lists
-                    _on_cursor, con, verivali.write_verivali, staging / RESTRICTED
+                    _on_cursor, con, write_correction_lists, staging / RESTRICTED, previous,
+                    "data_quality_field" in reused,
                 )
                 withheld: dict = {}
                 bappeda = lanes.submit(_on_cursor, con, _bappeda_lane, staging, withheld)
@@ -484,6 +545,7 @@ def publish_packs(
                 con, settings, staging, version=staging.name, run_id=run_id, rows=rows,
                 periods=periods, key=key, suppressed=withheld,
             )
+            reuse.write_state(staging, fingerprints)
             atomic.crashpoint("before_publish")
             version_dir = atomic.commit_version(curated, staging)
         except BaseException:

@@ -384,17 +384,23 @@ def audit_state(
     }
 
 
-def read_state(version: Path | None) -> dict | None:
-    """The audit state of a published version folder, or None when absent or unreadable."""
-    if version is None:
+def read_json_state(path: Path | None, state_format: int) -> dict | None:
+    """The JSON object in ``path`` when its ``format`` is ``state_format``; None when absent,
+    unreadable or of another format."""
+    if path is None:
         return None
     try:
-        state = json.loads((version / AUDIT_STATE).read_text(encoding="utf-8"))
+        state = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    if not isinstance(state, dict) or state.get("format") != STATE_FORMAT:
+    if not isinstance(state, dict) or state.get("format") != state_format:
         return None
     return state
+
+
+def read_state(version: Path | None) -> dict | None:
+    """The audit state of a published version folder, or None when absent or unreadable."""
+    return read_json_state(version / AUDIT_STATE if version else None, STATE_FORMAT)
 
 
 def write_state(version: Path, state: dict) -> Path:
