@@ -137,6 +137,13 @@ def run(work: Path, dump: Path | None, top: int) -> None:
     from tkpk import validation
 
     timer.wrap(validation, "gx_sample", "gx_sample")
+    # inside gx_sample: the GX import and context, the sample's draw, GX's own validation
+    timer.wrap(validation, "_context", "gx_sample.context")
+    timer.wrap(validation._GxSample, "_draw", "gx_sample.draw")
+    timer.wrap(validation, "_validate_frame", "gx_sample.validate")
+    from tkpk import suite_run
+
+    timer.wrap(suite_run.SuiteRun, "run", "validate_table.suite_scan")
     con = connect(settings)
     timed = TimedConnection(con, timer)
 

@@ -3,12 +3,14 @@
 The raw load keeps the record as read of every row only for the registry kinds; for program
 records only of the rows their suite flags (``tkpk.ingest.raw.raw_kept_predicate``), in a file
 beside the staged rows. Hand-written disbursement rows: the quarantine and ``flagged_field`` get
-exactly the values they got when every row's record was kept, duplicates need none, and a kept row
-whose record is missing stops the run instead of losing its values.
+exactly the values they got when every row's record was kept, duplicates need none, a kind written
+in bounded-commit steps reads its records once, and a kept row whose record is missing stops the
+run instead of losing its values.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import duckdb
@@ -34,15 +36,18 @@ ROWS = [
 ]
 
 
-def _settings(tmp_path) -> Settings:
-    return Settings(raw_dir=tmp_path / "raw", curated_dir=tmp_path / "curated",
-                    warehouse=tmp_path / "warehouse.duckdb", temp_dir=tmp_path / "tmp",
-                    duckdb_memory_limit="1GB", duckdb_threads=2)
+def _settings(tmp_path, commit_rows: int = 0) -> Settings:
+    settings = Settings(raw_dir=tmp_path / "raw", curated_dir=tmp_path / "curated",
+                        warehouse=tmp_path / "warehouse.duckdb", temp_dir=tmp_path / "tmp",
+                        duckdb_memory_limit="1GB", duckdb_threads=2)
+    return dataclasses.replace(settings, commit_rows=commit_rows) if commit_rows else settings
 
 
-def _run(tmp_path, every_row: bool, spoil=None):
+def _run(tmp_path, every_row: bool, spoil=None, steps: list | None = None):
     """(connection, outcome) of one run over the file; ``every_row`` keeps every row's record
-    (the layout before); ``spoil(outcome)`` may damage the staged files before the decision."""
+    (the layout before); ``spoil(outcome)`` may damage the staged files before the decision;
+    with ``steps`` (a list, which gets each step's ``(kind, n, rows)``) the kind is written in
+    steps of two rows (``commit_rows`` 2)."""
     con = connect(_settings(tmp_path), ":memory:")
     reference.install(con)
     world = RawWorld(con)
@@ -55,7 +60,11 @@ def _run(tmp_path, every_row: bool, spoil=None):
                                  channel="bri", stage=2)
     if spoil is not None:
         spoil(outcome)
-    process_loads(con, _settings(tmp_path), "run-1", [outcome])
+    if steps is None:
+        process_loads(con, _settings(tmp_path), "run-1", [outcome])
+    else:
+        process_loads(con, _settings(tmp_path, commit_rows=2), "run-1", [outcome],
+                      on_step=lambda *step: steps.append(step))
     return con, outcome
 
 
@@ -101,6 +110,37 @@ def test_only_the_flagged_rows_keep_their_record_and_the_quarantine_is_unchanged
     before, _ = _run(tmp_path / "every", every_row=True)  # every row's record kept
     assert _kept_tables(before) == tables
     before.close()
+
+
+def test_in_steps_the_records_are_read_once_and_the_tables_are_the_same(tmp_path, monkeypatch):
+    """Written in three steps of two rows (rows 1-2, 3-4, 5-6), the kind's records as read are
+    read once, before the first step (one ``_raw_kept`` file for the kind, not one per step), and
+    every step's quarantined and flagged rows get theirs: the tables equal the one-step run's."""
+    from tkpk.ingest.scratch import RunScratch
+
+    written: list[str] = []
+    materialise = RunScratch.materialise
+
+    def spy(self, con, view, select, group):
+        written.append(view)
+        return materialise(self, con, view, select, group)
+
+    monkeypatch.setattr(RunScratch, "materialise", spy)
+    steps: list[tuple] = []
+    con, _ = _run(tmp_path / "steps", every_row=False, steps=steps)
+    assert steps == [("disbursements", 1, 2), ("disbursements", 2, 2)]  # the last ends the kind
+    assert written.count("_raw_kept") == 1
+    tables = _kept_tables(con)
+    assert [r[:2] for r in tables["quarantine"]] == [
+        (2, ["amount_invalid"]), (5, ["row_malformed"])  # steps 1 and 3
+    ]
+    assert json.loads(tables["quarantine"][1][2])["extra"]["raw_line"] == "x;y"
+    assert con.execute("select count(*) from program_records").fetchone() == (3,)
+    con.close()
+
+    one_step, _ = _run(tmp_path / "one", every_row=False)
+    assert _kept_tables(one_step) == tables
+    one_step.close()
 
 
 def test_a_kept_row_without_its_record_stops_the_run(tmp_path):

@@ -253,6 +253,79 @@ def test_sampled_data_docs_say_sample_of_n_of_m_rows(people, tmp_path):
     assert SECRET_NIK not in text and SECRET_NAME not in text
 
 
+def _drawn_sample(con, table: str, budget: int, one_read: bool) -> tuple[set, set | None]:
+    """The ids the GX sample of ``SUITE`` on ``table`` draws, and those of its table of sampled
+    rows (None when it has none); ``one_read`` False: drawn by a read of every row's id."""
+    from tkpk import suite_run
+    from tkpk.validation import _GxSample
+
+    with suite_run.execute(con, table, SUITE, row_id="row_id", ids=True) as run:
+        sample = _GxSample(run, budget)
+        if not one_read:
+            sample._draw_rest = lambda rest: False
+        sample._draw()
+        ids = {i for (i,) in con.execute(f"select id from {sample.sample}").fetchall()}
+        rows = None
+        if sample.rows is not None:
+            rows = {i for (i,) in con.execute(f"select row_id from {sample.rows}").fetchall()}
+        for name in (sample.sample, sample.rows):
+            if name:
+                con.execute(f"drop table {name}")
+    return ids, rows
+
+
+def test_gx_sample_drawn_with_its_rows_in_one_read_is_the_same_sample(people):
+    """5,000 rows (every third failing a rule), a sample of 300: the failing quota, then the
+    lowest hash(row id) of the others; drawn with the sampled rows' columns in one read of the
+    rows below a hash threshold, it is the same sample as drawn by a read of every id, and the
+    table of the sampled rows holds exactly those rows."""
+    people.execute(
+        """
+        create table many as
+        select i as row_id,
+            case when i % 3 = 0 then 'x' else lpad(cast(i as varchar), 16, '3') end as nik,
+            'N' as nama, 1 + i % 10 as desil, date '1980-01-01' as born,
+            date '2026-06-30' as period_end, 5.00::decimal(18, 2) as amount, true as cash
+        from range(1, 5001) as r(i)
+        """
+    )
+    one_read, rows = _drawn_sample(people, "many", 300, one_read=True)
+    every_id, no_rows = _drawn_sample(people, "many", 300, one_read=False)
+    assert len(one_read) == 300 and one_read == every_id
+    assert rows == one_read and no_rows is None
+    failing = {i for i in one_read if i % 3 == 0}
+    assert len(failing) == 150  # half the budget: the one failing rule's quota
+    outcome = validate_table(people, "many", SUITE, gx_sample_rows=300)
+    assert outcome.results[0].meta["tkpk_sample"]["note"] == "sample of 300 of 5000 rows"
+    assert [f.unexpected_count for f in outcome.failures] == [1666]
+
+
+def test_gx_sample_threshold_passing_too_few_rows_reads_every_id(people, monkeypatch):
+    """A threshold that (unluckily) passes fewer new rows than the sample needs: nothing of the
+    threshold read is kept, and the sample is drawn from every id: the same sample."""
+    from tkpk import validation
+
+    people.execute(
+        "create table many as select * replace (row_id * 1000 + i as row_id) "
+        "from people, range(300) as r(i)"
+    )
+    expected = _drawn_sample(people, "many", 60, one_read=False)[0]
+    monkeypatch.setattr(validation, "_hash_threshold", lambda rest, rows: 2**40)
+    ids, rows = _drawn_sample(people, "many", 60, one_read=True)
+    assert rows is None and len(ids) == 60 and ids == expected
+    assert not people.execute(
+        "select * from duckdb_tables() where table_name like '_tkpk_gx_%'"
+    ).fetchall()
+
+
+def test_gx_sample_of_a_small_table_reads_every_id(people):
+    """A sample of 4 of the six rows: the threshold read would pass most rows, so the sample is
+    drawn from every id (no table of sampled rows), as before."""
+    ids, rows = _drawn_sample(people, "people", 4, one_read=True)
+    assert rows is None and len(ids) == 4
+    assert ids == _drawn_sample(people, "people", 4, one_read=False)[0]
+
+
 def test_gx_sample_rows_setting(monkeypatch):
     from tkpk.config import Settings
 

@@ -365,6 +365,8 @@ class _GxSample:
         self.con = run.con
         self.budget = max(int(budget), 0)
         self.sample = suite_run.temp_name("gx_sample")
+        #: The sampled rows' columns, read with the draw (``_draw_rest``); None: from the scope.
+        self.rows: str | None = None
 
     def run(self, batch_rows: int | None, batch_name: str | None) -> list[Any]:
         """GX results (one per batch), after the cross-check."""
@@ -380,6 +382,8 @@ class _GxSample:
             extra = f"{engine.id_sql} in (select id from {self.sample})"
         try:
             sample_rows = engine.rows if full else self._draw()
+            if self.rows is not None:
+                extra = None  # the table of the sampled rows holds them and no other
             suite = {
                 **engine.definition,
                 "expectations": [_tagged(engine.expectations[i], i) for i in indices],
@@ -387,16 +391,19 @@ class _GxSample:
             label = batch_name or engine.table
             if not full:
                 label = f"{label} (sampel {sample_rows:,} dari {engine.rows:,} baris)"
-            gx_ids, results = _run_gx(engine, suite, extra, batch_rows, label)
+            gx_ids, results = _run_gx(engine, suite, extra, batch_rows, label, self.rows)
             sql_ids = engine.ids(semi_join=None if full else self.sample)
             self._cross_check(checked, gx_ids, sql_ids)
             self._annotate(results, sample_rows, full)
             return results
         finally:
-            self.con.execute(f"drop table if exists {self.sample}")
+            for table in (self.sample, self.rows):
+                if table:
+                    self.con.execute(f"drop table if exists {table}")
 
     def _draw(self) -> int:
-        """Create the sample table (column ``id``); returns its size."""
+        """Create the sample table (column ``id``) and, when one read of the columns can draw
+        it, the table of the sampled rows (``rows``: ``_draw_rest``); returns its size."""
         engine, con = self.engine, self.con
         half = self.budget // 2
         quota = max(1, half // max(1, len(engine.counts)))
@@ -412,13 +419,50 @@ class _GxSample:
         )
         failing = con.execute(f"select count(*) from {self.sample}").fetchall()[0][0]
         rest = self.budget - failing
+        if not self._draw_rest(rest):
+            id_sql = engine.id_sql
+            con.execute(
+                f"insert into {self.sample} select {id_sql} from {engine.scope} "
+                f"where {id_sql} not in (select id from {self.sample}) "
+                f"order by hash({id_sql}), {id_sql} limit {rest}"
+            )
+        return con.execute(f"select count(*) from {self.sample}").fetchall()[0][0]
+
+    def _draw_rest(self, rest: int) -> bool:
+        """Add to the sample the ``rest`` rows of the lowest ``(hash(id), id)`` not in it yet,
+        drawn in the same read as the sampled rows' columns: one scan keeps the rows already
+        sampled and those whose hash lies below a threshold about ``2 * rest + 1024`` rows pass
+        (``rows``, a temp table), and the lowest of the new ones join the sample. When at least
+        ``rest`` new rows pass, they are the lowest of all (every other row's hash is higher):
+        the same sample as a read of every row's id, with one read of the columns instead of
+        two. Else (a threshold passing too few rows, or a small table) nothing is added, no table
+        is kept and False is returned: the caller draws from every row."""
+        engine, con = self.engine, self.con
+        threshold = _hash_threshold(rest, engine.rows)
+        if threshold is None:
+            return False
         id_sql = engine.id_sql
+        columns = "".join(f", {suite_sql.quote(c)}" for c in engine.columns)
+        rows, drawn = suite_run.temp_name("gx_rows"), suite_run.temp_name("gx_drawn")
         con.execute(
-            f"insert into {self.sample} select {id_sql} from {engine.scope} "
+            f"create temp table {rows} as select {id_sql}{columns} from {engine.scope} "
+            f"where hash({id_sql}) < {threshold}::ubigint "
+            f"or {id_sql} in (select id from {self.sample})"
+        )
+        con.execute(
+            f"create temp table {drawn} as select {id_sql} as id from {rows} "
             f"where {id_sql} not in (select id from {self.sample}) "
             f"order by hash({id_sql}), {id_sql} limit {rest}"
         )
-        return con.execute(f"select count(*) from {self.sample}").fetchall()[0][0]
+        enough = con.execute(f"select count(*) from {drawn}").fetchall()[0][0] == rest
+        if enough:
+            con.execute(f"insert into {self.sample} select id from {drawn}")
+            con.execute(f"delete from {rows} where {id_sql} not in (select id from {self.sample})")
+            self.rows = rows
+        else:
+            con.execute(f"drop table {rows}")
+        con.execute(f"drop table {drawn}")
+        return enough
 
     def _cross_check(
         self,
@@ -465,6 +509,16 @@ class _GxSample:
                 expectation_result.meta = meta
 
 
+def _hash_threshold(rest: int, rows: int) -> int | None:
+    """The ``hash(id)`` below which about ``2 * rest + 1024`` of ``rows`` rows lie (the hashes
+    are uniform over the 64-bit range), or None when that is half of them or more (or ``rest``
+    is 0): then a read of every id costs no more."""
+    share = (2 * rest + 1024) / max(rows, 1)
+    if rest <= 0 or share >= 0.5:
+        return None
+    return int(share * 2**64)
+
+
 def _tagged(expectation: Mapping[str, Any], index: int) -> dict[str, Any]:
     """A copy of ``expectation`` whose meta records its position in the suite file."""
     tagged = copy.deepcopy(dict(expectation))
@@ -484,17 +538,21 @@ def _run_gx(
     extra: str | None,
     batch_rows: int | None,
     label: str,
+    rows: str | None = None,
 ) -> tuple[dict[int, list[Any]], list[Any]]:
-    """GX (pandas) on the run's rows matching ``extra``: failing ids by suite position, and one
-    suite result per Arrow batch."""
+    """GX (pandas) on the run's rows matching ``extra``, or on the table ``rows`` (the sampled
+    rows, already read; in row-id order): failing ids by suite position, and one suite result
+    per Arrow batch."""
     from great_expectations.core.expectation_suite import ExpectationSuite
 
     con, table, source = run.con, run.table, run.source
     row_wise = all(e["type"] in suite_sql.ROW_WISE for e in suite["expectations"])
     projection = "".join(f", {p}" for p in _select_list(run.columns, run.types))
-    select = (
-        f"select {run.id_sql}{projection} from {run.scope}{f' where {extra}' if extra else ''}"
-    )
+    if rows is not None:
+        select = f"select {run.id_sql}{projection} from {rows} order by {run.id_sql}"
+    else:
+        where = f" where {extra}" if extra else ""
+        select = f"select {run.id_sql}{projection} from {run.scope}{where}"
     chunk = batch_rows if (row_wise and batch_rows) else 1_000_000_000
     gx_suite = ExpectationSuite(**copy.deepcopy(dict(suite)))
     batch_definition = _batch_definition(_context(), table)

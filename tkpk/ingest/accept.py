@@ -557,16 +557,24 @@ def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> N
                 con.execute(f"drop view if exists {view}")
 
 
+def _keep_raw(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> None:
+    """``_raw_kept`` (a scratch file, ``transforms/accept/raw_kept.sql``): the record as read of
+    the quarantined and flagged rows of the kind's whole ``_decision``, read by
+    :func:`_write_outcomes` and :func:`_write_flags`. Written once per kind, before its steps:
+    the records as read (``stg_<kind>_raw``) are not cut into steps, so a file per step would
+    read all of them again at every step."""
+    scratch.materialise(con, "_raw_kept", render("raw_kept", **_rule_values(kind)), group=kind)
+
+
 def _write_outcomes(
     con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch
 ) -> dict[str, int]:
     """Append ``_decision``'s rows to the accepted table, ``quarantine`` and ``duplicate``
     (``transforms/accept/accepted_rows.sql``, ``quarantine.sql``, ``duplicate.sql``); return
-    the rows written per outcome. The raw text of the quarantined and flagged rows is read once
-    into ``_raw_kept`` (``raw_kept.sql``; also read by :func:`_write_flags`)."""
+    the rows written per outcome. The raw text of the quarantined rows comes from ``_raw_kept``
+    (:func:`_keep_raw`, written before the kind's first step)."""
     values = _rule_values(kind)
     acceptance = ACCEPTANCE[kind]
-    scratch.materialise(con, "_raw_kept", render("raw_kept", **values), group=kind)
     written = {
         "accepted": _append(con, acceptance.table, render("accepted_rows", **values)),
         "quarantined": _append(con, "quarantine", render("quarantine", **values)),
@@ -640,6 +648,7 @@ def _write_steps(
         )
         ranges = [*plan_steps(extents, steps.rows)] or [None]
     written: Counter[str] = Counter()
+    _keep_raw(con, kind, scratch)  # over the whole decision: the raw text is read once
     with _step_views(con, kind, scratch, len(ranges) > 1) as select_step:
         for n, rows in enumerate(ranges, 1):
             if rows is not None and len(ranges) > 1:

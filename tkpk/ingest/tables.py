@@ -172,7 +172,7 @@ INGEST_TABLES: tuple[IngestTable, ...] = (
             ),
             _col("period", "DATE", "first day of record_date's month"),
             _col("nik", "VARCHAR", "16 digits", WIDE_TEXT),
-            _col("no_kk", "VARCHAR", "NULL when absent"),
+            _col("no_kk", "VARCHAR", "NULL when absent", WIDE_TEXT),
             _col(
                 "kelurahan_code",
                 "VARCHAR",

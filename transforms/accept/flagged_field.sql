@@ -15,14 +15,29 @@
 -- personal the quoted personal columns.
 with
 
+flagged as materialized (
+    select *
+    from _decision as d
+    where d.outcome = 'accepted' and len(d.flags) > 0
+),
+
+households as (
+    -- the accepted households of the flagged rows only (a member's: its household of the same
+    -- snapshot), found by a semi join on the few flagged rows: the left join below then holds
+    -- these instead of a hash table of every accepted household (millions, at every step)
+    select h.snapshot, h.id_keluarga, h.kelurahan_code
+    from registry_households as h
+    semi join flagged as d
+        on '{{kind}}' = 'members' and h.snapshot = {{period}} and h.id_keluarga = {{id_keluarga}}
+),
+
 flags as (
     select d.row_id, d.load_id, d.file_id, d.kind, d.row_number,
         {{period}} as period, {{kelurahan_code}} as kelurahan_code,
         {{id_keluarga}} as id_keluarga, unnest(d.flags) as flag
-    from _decision as d
-    left join registry_households as h
+    from flagged as d
+    left join households as h
         on '{{kind}}' = 'members' and h.snapshot = {{period}} and h.id_keluarga = {{id_keluarga}}
-    where d.outcome = 'accepted' and len(d.flags) > 0
 ),
 
 raw_rows as (

@@ -22,32 +22,37 @@ households as not materialized (
 ),
 
 nik_entries as (
+    -- per snapshot and NIK: the smallest household of a member with that NIK
     select
         registry_members.snapshot,
         'nik' as match_method,
         cast('1' || registry_members.nik as bigint) as match_key,
-        households.household_key
+        min(households.household_key) as household_key
     from registry_members
     join households
         on households.snapshot = registry_members.snapshot
         and households.id_keluarga = registry_members.id_keluarga
     where registry_members.nik is not null
+    group by registry_members.snapshot, cast('1' || registry_members.nik as bigint)
 ),
 
 kk_entries as (
+    -- per snapshot and NO_KK: the smallest household with that NO_KK
     select
         snapshot,
         'no_kk' as match_method,
         cast('1' || no_kk as bigint) as match_key,
-        household_key
+        min(household_key) as household_key
     from households
     where no_kk is not null
+    group by snapshot, cast('1' || no_kk as bigint)
 ),
 
 first_household as (
-    select snapshot, match_method, match_key, min(household_key) as household_key
-    from (select * from nik_entries union all select * from kk_entries) as entries
-    group by snapshot, match_method, match_key
+    -- the two methods' entries, grouped apart (no text in the grouping keys)
+    select * from nik_entries
+    union all
+    select * from kk_entries
 ),
 
 final as (

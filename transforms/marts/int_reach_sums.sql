@@ -22,7 +22,7 @@ recipient_facts as (
     select
         int_household_program.period,
         int_household_program.program,
-        int_area_hierarchy.area_code,
+        household_facts.kelurahan_code,
         household_facts.desil <= ref_program.target_desil_max as in_target,
         household_facts.poor,
         int_household_program.amount_idr,
@@ -33,15 +33,15 @@ recipient_facts as (
         on household_facts.period = int_household_program.period
         and household_facts.household_key = int_household_program.household_key
     join ref_program on ref_program.code = int_household_program.program
-    join int_area_hierarchy
-        on int_area_hierarchy.kelurahan_code is not distinct from household_facts.kelurahan_code
     where int_household_program.recipient
 ),
 
-recipients as (
+by_kelurahan as (
+    -- summed per kelurahan first (exact sums: counts and decimals), then per area below: the
+    -- households are not repeated for every area above their kelurahan
     select
         period,
-        area_code,
+        kelurahan_code,
         program,
         count(*) as recipient_households,
         sum(amount_idr) as amount_idr,
@@ -49,7 +49,25 @@ recipients as (
         count(*) filter (where poor) as recipient_poor_households,
         sum(consumption_year) as recipient_consumption_idr_year
     from recipient_facts
-    group by period, area_code, program
+    group by period, kelurahan_code, program
+),
+
+recipients as (
+    select
+        by_kelurahan.period,
+        int_area_hierarchy.area_code,
+        by_kelurahan.program,
+        cast(sum(by_kelurahan.recipient_households) as bigint) as recipient_households,
+        sum(by_kelurahan.amount_idr) as amount_idr,
+        cast(sum(by_kelurahan.recipient_target_households) as bigint)
+            as recipient_target_households,
+        cast(sum(by_kelurahan.recipient_poor_households) as bigint)
+            as recipient_poor_households,
+        sum(by_kelurahan.recipient_consumption_idr_year) as recipient_consumption_idr_year
+    from by_kelurahan
+    join int_area_hierarchy
+        on int_area_hierarchy.kelurahan_code is not distinct from by_kelurahan.kelurahan_code
+    group by by_kelurahan.period, int_area_hierarchy.area_code, by_kelurahan.program
 ),
 
 final as (
