@@ -67,7 +67,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import json
 import logging
 import time
 from collections.abc import Iterator, Sequence
@@ -79,8 +78,7 @@ import duckdb
 
 from tkpk.db import MACROS_SQL as MACROS_PATH
 from tkpk.publish.atomic import crashpoint
-from transforms.models import REFERENCE, SCOPED_DIR, _walk, graph
-from transforms.models import _parser as models_parser
+from transforms.models import REFERENCE, SCOPED_DIR, graph, statement_tree, walk_tree
 from transforms.runner import (
     build_marts,
     check_inputs,
@@ -865,19 +863,18 @@ def columns_read(name: str, table: str) -> frozenset[str] | None:
     references anywhere (a superset), found with DuckDB's parser; None (all of them) when a
     ``*`` or ``COLUMNS(...)`` expands the table (unqualified in a SELECT reading it directly,
     or qualified with its name or alias) or the table's row is referenced whole."""
-    (raw,) = models_parser().execute("select json_serialize_sql(?)", [model_sql(name)]).fetchone()
-    tree = json.loads(raw)
+    tree = statement_tree(model_sql(name))
     names: set[str] = set()
     aliases: set[str] = {table}
-    for node in _walk(tree):
+    for node in walk_tree(tree):
         if node.get("type") == "BASE_TABLE" and node.get("table_name") == table:
             aliases.add(node.get("alias") or table)
-    for node in _walk(tree):
+    for node in walk_tree(tree):
         if node.get("type") == "SELECT_NODE":
             direct = {t.get("alias") or t["table_name"]: t["table_name"]
                       for t in _from_tables(node.get("from_table"))}
             if table in direct.values():
-                for item in _walk(node.get("select_list")):
+                for item in walk_tree(node.get("select_list")):
                     if item.get("class") == "STAR" and (
                             item.get("relation_name", "") == ""
                             or direct.get(item["relation_name"]) == table):

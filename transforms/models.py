@@ -291,27 +291,33 @@ def _table_macros() -> frozenset[str]:
     return frozenset(r[0] for r in rows)
 
 
-def _walk(node: object) -> Iterator[dict]:
-    """Every JSON object in a serialized statement tree."""
+def walk_tree(node: object) -> Iterator[dict]:
+    """Every JSON object in a serialized statement tree (:func:`statement_tree`)."""
     if isinstance(node, dict):
         yield node
         for value in node.values():
-            yield from _walk(value)
+            yield from walk_tree(value)
     elif isinstance(node, list):
         for value in node:
-            yield from _walk(value)
+            yield from walk_tree(value)
+
+
+def statement_tree(sql: str) -> dict:
+    """DuckDB's parse tree of one statement (``json_serialize_sql``, not bound: the tables need
+    not exist), as JSON objects; a statement DuckDB cannot parse has ``error`` set."""
+    (raw,) = _parser().execute("select json_serialize_sql(?)", [sql]).fetchone()
+    return json.loads(raw)
 
 
 def read_tables(sql: str, where: str) -> frozenset[str]:
     """The tables a SELECT statement reads: its BASE_TABLE references minus its CTE names,
     found with DuckDB's parser (``json_serialize_sql``; the statement is not bound, so the
     tables need not exist). A table macro call fails (its reads would be hidden)."""
-    (raw,) = _parser().execute("select json_serialize_sql(?)", [sql]).fetchone()
-    tree = json.loads(raw)
+    tree = statement_tree(sql)
     if tree.get("error"):
         raise ModelError(f"{where}: DuckDB cannot parse the SELECT: {tree.get('error_message')}")
     tables, ctes, functions = set(), set(), set()
-    for node in _walk(tree):
+    for node in walk_tree(tree):
         if node.get("type") == "BASE_TABLE":
             tables.add(node["table_name"].lower())
         elif node.get("type") == "TABLE_FUNCTION":
