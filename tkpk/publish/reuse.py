@@ -26,7 +26,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import re
 import shutil
 from functools import cache
 from pathlib import Path
@@ -37,6 +36,7 @@ import tkpk
 from tkpk.config import PROJECT_ROOT
 from tkpk.publish.manifest import MANIFEST, sha256_file
 from tkpk.publish.privacy import read_json_state
+from transforms.models import read_tables
 
 #: The reuse state written into each published version folder (fingerprints only).
 REUSE_STATE = "publish_reuse.json"
@@ -106,8 +106,20 @@ def _warehouse_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
     }
 
 
-#: A table a suite's SQL reads: the name after ``from`` or ``join`` (quoted or not, in JSON).
-_READS = re.compile(r'\b(?:from|join)\s+(?:\\?")?([a-z_][a-z0-9_]*)')
+#: The name the validated rows (``{batch}``) stand under while a suite's queries are parsed.
+_BATCH = "_validated_batch"
+
+
+def suite_reads(suite: Path) -> frozenset[str]:
+    """The tables an output suite's ``unexpected_rows_expectation`` queries read besides the
+    validated rows, found with DuckDB's parser (``transforms.models.read_tables``)."""
+    document = json.loads(suite.read_bytes()) if suite.exists() else {}
+    tables: set[str] = set()
+    for expectation in document.get("expectations", []):
+        query = expectation.get("kwargs", {}).get("unexpected_rows_query")
+        if query:
+            tables |= read_tables(str(query).replace("{batch}", _BATCH), suite.name)
+    return frozenset(tables - {_BATCH})
 
 
 def fingerprints(
@@ -130,7 +142,7 @@ def fingerprints(
     out = {}
     for name, select in selects.items():
         suite = suites[name].read_bytes() if suites[name].exists() else b""
-        read = sorted(set(_READS.findall(suite.decode("utf-8").lower())) & tables)
+        read = sorted(suite_reads(suites[name]) & tables)
         parts = {
             "code": code_digest(),
             "select": select,
