@@ -528,9 +528,11 @@ def _add_encoding_reasons(con: duckdb.DuckDBPyConnection, kind: str) -> None:
 
 
 def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> None:
-    """``_decision`` (a scratch view): every staged row of ``kind`` with its outcome, reasons and
+    """``_decision`` (a scratch view): the staged rows of ``kind`` with their outcome, reasons and
     duplicate pointer, by the kind's decision file (``registry_decision`` or
-    ``program_decision``), narrow (lineage, outcome and the kind's ``context`` columns). Before
+    ``program_decision``), narrow (lineage, outcome and the kind's ``context`` columns) and
+    sparse (the rows not accepted, and the accepted ones with a flagged field: a staged row
+    without a decision row is accepted as is; ``decision_count.sql`` counts them). Before
     it, ``_row_reasons`` (``row_reasons.sql``: the reasons of the rows that have any) is written
     once (then ``_row_reason`` is emptied, so the next kind groups only its own pairs), and
     ``_flagged`` (``flagged_rows.sql``: the staged rows as judged) is defined over it;
@@ -644,7 +646,9 @@ def _write_steps(
     ranges: list[tuple[int, int] | None] = [None]
     if steps.rows > 0 and steps.on_step is not None:
         extents = sorted(  # in file order: row ids grow with it
-            con.execute(render("step_extents", row_id_factor=str(ROW_ID_FACTOR))).fetchall()
+            con.execute(
+                render("step_extents", kind=kind, row_id_factor=str(ROW_ID_FACTOR))
+            ).fetchall()
         )
         ranges = [*plan_steps(extents, steps.rows)] or [None]
     written: Counter[str] = Counter()
@@ -715,7 +719,7 @@ def _count_decisions(
     (``decision_count.sql``); adds the quarantine reasons per file to ``_reason_count``
     (``reason_count.sql``)."""
     _append(con, "_reason_count", render("reason_count"))
-    rows = con.execute(render("decision_count")).fetchall()
+    rows = con.execute(render("decision_count", kind=kind)).fetchall()
     return {sha: (int(a), int(q), int(d)) for sha, a, q, d in rows}
 
 

@@ -6,7 +6,8 @@
 -- batch: `outcome` accepted | quarantined | duplicate, its `reasons`, and for a duplicate the
 -- row it repeats (`duplicate_of_file_id`, `duplicate_of_row`). Read as `_decision` by the files
 -- that write the accepted table, `quarantine`, `duplicate` and `flagged_field`.
--- Grain: one row per staged row of the kind (file_id, row_number), in no particular order.
+-- Grain: one row per staged row of the kind (file_id, row_number) that is not accepted as is
+-- (sparse: see `final`), in no particular order.
 --
 -- The rules (shared/spec/raw-extracts.md, "Duplicates" and "Two severities"):
 --   * an `error` reason of the kind's suite (expectations/stg_<kind>.json) quarantines the row;
@@ -208,9 +209,13 @@ decided as (
 ),
 
 final as (
+    -- only the rows the writes need beside the staged rows (sparse): the rows not accepted, and
+    -- the accepted rows with a flagged field or a NIK as read (flagged_field, raw_kept,
+    -- member_nik_as_read); every other staged row is accepted as is (accepted_rows.sql)
     select row_id, load_id, file_id, kind, row_number, outcome, reasons, duplicate_of_file_id,
         duplicate_of_row, flags{{context}}
     from decided
+    where outcome <> 'accepted' or len(flags) > 0 or ids_as_read is not null
 )
 
 select * from final
