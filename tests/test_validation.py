@@ -253,14 +253,29 @@ def test_sampled_data_docs_say_sample_of_n_of_m_rows(people, tmp_path):
     assert SECRET_NIK not in text and SECRET_NAME not in text
 
 
-def _drawn_sample(con, table: str, budget: int, one_read: bool) -> tuple[set, set | None]:
+def _drawn_sample(
+    con, table: str, budget: int, one_read: bool, kept: bool = False
+) -> tuple[set, set | None]:
     """The ids the GX sample of ``SUITE`` on ``table`` draws, and those of its table of sampled
-    rows (None when it has none); ``one_read`` False: drawn by a read of every row's id."""
+    rows (None when it has none); ``one_read`` False: drawn by a read of every row's id; with
+    ``kept`` the suite's scan keeps the rows the draw reads (``validate_table``'s way) and the
+    draw reads them there."""
     from tkpk import suite_run
-    from tkpk.validation import _GxSample
+    from tkpk.validation import _GxSample, _hash_threshold
 
-    with suite_run.execute(con, table, SUITE, row_id="row_id", ids=True) as run:
+    keep = (lambda rows: _hash_threshold(budget, rows)) if kept else None
+    with suite_run.execute(con, table, SUITE, row_id="row_id", ids=True, keep_below=keep) as run:
+        assert (run.kept is not None) == kept
         sample = _GxSample(run, budget)
+        if kept:
+            real_source = sample._source
+
+            def source(threshold: int) -> str:
+                found = real_source(threshold)
+                assert found == run.kept  # the kept rows, not the table again
+                return found
+
+            sample._source = source
         if not one_read:
             sample._draw_rest = lambda rest: False
         sample._draw()
@@ -298,6 +313,39 @@ def test_gx_sample_drawn_with_its_rows_in_one_read_is_the_same_sample(people):
     outcome = validate_table(people, "many", SUITE, gx_sample_rows=300)
     assert outcome.results[0].meta["tkpk_sample"]["note"] == "sample of 300 of 5000 rows"
     assert [f.unexpected_count for f in outcome.failures] == [1666]
+
+
+def test_gx_sample_drawn_from_the_rows_the_suite_scan_kept_is_the_same_sample(people):
+    """The same 5,000 rows and sample of 300, drawn from the rows the suite's own scan kept
+    (every failing row, every row hashing below the bound for the whole budget): the same sample
+    and sampled rows as drawn by a read of every id; the kept rows are the 1,666 failing rows
+    and the others below the bound, nothing else."""
+    from tkpk import suite_run
+    from tkpk.validation import _hash_threshold
+
+    people.execute(
+        """
+        create table many as
+        select i as row_id,
+            case when i % 3 = 0 then 'x' else lpad(cast(i as varchar), 16, '3') end as nik,
+            'N' as nama, 1 + i % 10 as desil, date '1980-01-01' as born,
+            date '2026-06-30' as period_end, 5.00::decimal(18, 2) as amount, true as cash
+        from range(1, 5001) as r(i)
+        """
+    )
+    kept, rows = _drawn_sample(people, "many", 300, one_read=True, kept=True)
+    every_id, _ = _drawn_sample(people, "many", 300, one_read=False)
+    assert len(kept) == 300 and kept == every_id and rows == kept
+    bound = _hash_threshold(300, 5000)
+    expected = people.execute(
+        f"select count(*) from many where row_id % 3 = 0 or hash(row_id) < {bound}::ubigint"
+    ).fetchone()[0]
+    with suite_run.execute(
+        people, "many", SUITE, row_id="row_id", ids=True, keep_below=lambda n: bound
+    ) as run:
+        assert people.execute(f"select count(*) from {run.kept}").fetchone()[0] == expected
+        assert run.counts and sum(run.counts.values()) == 1666
+        assert expected > 1666
 
 
 def test_gx_sample_threshold_passing_too_few_rows_reads_every_id(people, monkeypatch):

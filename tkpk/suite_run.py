@@ -7,7 +7,8 @@ runs over a relation (a table, a view, ``read_parquet(...)``) in DuckDB:
    the relation's columns; when one fails nothing else is evaluated (the other rules would read
    columns that are not there or not what the suite means);
 2. every row-wise expectation in ONE scan: with ``ids`` the failing (row id, expectation) pairs
-   go to a temp table, else ``count(*) filter (...)`` per expectation;
+   go to a temp table (with ``keep_below``, found in the rows that scan keeps for a sample:
+   ``SuiteRun.kept``), else ``count(*) filter (...)`` per expectation;
 3. uniqueness expectations one query each (their rows into the pairs with ``ids``);
 4. ``unexpected_rows_expectation`` queries one each, ``{batch}`` being the validated rows of the
    relation itself;
@@ -24,7 +25,7 @@ output suites) both call ``execute``.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import duckdb
@@ -63,6 +64,7 @@ def execute(
     row_id: str | None = None,
     where: str | None = None,
     ids: bool = False,
+    keep_below: Callable[[int], int | None] | None = None,
 ) -> SuiteRun:
     """Run ``suite`` over ``relation``; the returned ``SuiteRun`` is a context manager that drops
     its temp tables on exit. ``table`` names the relation and ``source`` the suite in messages;
@@ -70,9 +72,14 @@ def execute(
     read from the column ``row_id`` when the relation has it, else generated row numbers (the
     columns the suite reads are then copied once into a temp table with them). Raises
     ``ValidationError`` naming the expectation when one has no SQL translation or fails to run.
+    With ``ids`` and ``keep_below`` (the row count -> a 64-bit ``hash(row id)`` bound, or None),
+    the scan of the row-wise expectations also keeps, in the temp table ``kept``, the columns the
+    suite reads of every row failing one of them and of every row whose id hashes below the
+    bound: a sample drawn from those rows (``tkpk.validation.gx_sample``) reads them from there,
+    not the relation again.
     """
     run = SuiteRun(con, relation, suite, table=table, source=source, row_id=row_id, where=where,
-                   ids=ids)
+                   ids=ids, keep_below=keep_below)
     try:
         run.run()
     except BaseException:
@@ -95,6 +102,7 @@ class SuiteRun:
         row_id: str | None,
         where: str | None,
         ids: bool,
+        keep_below: Callable[[int], int | None] | None = None,
     ) -> None:
         self.con = con
         self.table = table or relation
@@ -107,6 +115,10 @@ class SuiteRun:
         self.keep_ids = ids
         self.temp: str | None = None
         self.pairs: str | None = None
+        self.keep_below = keep_below
+        #: With ``keep_below``: the temp table of the kept rows (see ``execute``) and their bound.
+        self.kept: str | None = None
+        self.kept_below: int | None = None
         self.rows = 0
         self.stopped = False
         self.counts: dict[int, int] = {}
@@ -227,10 +239,11 @@ class SuiteRun:
         if self.predicates:
             cases = ", ".join(f"case when {p} then {i} end" for i, p in self.predicates.items())
             any_failing = " or ".join(f"({p})" for p in self.predicates.values())
+            source = self._keep_rows(any_failing)
             self._execute(
                 f"insert into {self.pairs} select id, idx from (select {self.id_sql} as id, "
                 f"unnest(list_filter([{cases}], lambda x: x is not null)) as idx "
-                f"from {self.scope} where {any_failing})",
+                f"from {source} where {any_failing})",
                 list(self.predicates),
             )
         for index, sql in self.row_sets.items():
@@ -239,6 +252,23 @@ class SuiteRun:
             )
         found = con.execute(f"select idx, count(*) from {self.pairs} group by idx").fetchall()
         self.counts.update({int(index): int(count) for index, count in found})
+
+    def _keep_rows(self, any_failing: str) -> str:
+        """With ``keep_below`` giving a bound for this many rows: copy the suite's columns of the
+        failing rows and of those whose id hashes below it into ``kept`` (one scan of the
+        relation) and return that table, which the pairs are then found in; else the scope."""
+        below = self.keep_below(self.rows) if self.keep_below is not None else None
+        if below is None:
+            return self.scope
+        self.kept, self.kept_below = temp_name("kept"), int(below)
+        projection = "".join(f", {suite_sql.quote(c)}" for c in self.columns)
+        self._execute(
+            f"create temp table {self.kept} as select {self.id_sql}{projection} "
+            f"from {self.scope} where ({any_failing}) "
+            f"or hash({self.id_sql}) < {self.kept_below}::ubigint",
+            list(self.predicates),
+        )
+        return self.kept
 
     def _run_counts(self) -> None:
         """Counts only: the row count and every row-wise expectation in one scan, one count per
@@ -361,10 +391,10 @@ class SuiteRun:
 
     def close(self) -> None:
         """Drop the temp tables."""
-        for name in (self.pairs, self.temp):
+        for name in (self.pairs, self.temp, self.kept):
             if name:
                 self.con.execute(f"drop table if exists {name}")
-        self.pairs = self.temp = None
+        self.pairs = self.temp = self.kept = None
 
     def __enter__(self) -> SuiteRun:
         return self

@@ -281,8 +281,14 @@ def validate_table(
     """
     definition = load_suite(suite, table)
     source = _suite_source(suite, table)
+    if gx_sample_rows is None:
+        from tkpk.config import get_settings
+
+        gx_sample_rows = get_settings().gx_sample_rows
+    budget = max(int(gx_sample_rows), 0)
     with suite_run.execute(
-        con, table, definition, table=table, source=source, row_id=row_id, where=where, ids=True
+        con, table, definition, table=table, source=source, row_id=row_id, where=where, ids=True,
+        keep_below=(lambda rows: _hash_threshold(budget, rows)) if budget > 0 else None,
     ) as run:
         if reasons_into:
             run.insert_reasons(reasons_into)
@@ -445,7 +451,7 @@ class _GxSample:
         columns = "".join(f", {suite_sql.quote(c)}" for c in engine.columns)
         rows, drawn = suite_run.temp_name("gx_rows"), suite_run.temp_name("gx_drawn")
         con.execute(
-            f"create temp table {rows} as select {id_sql}{columns} from {engine.scope} "
+            f"create temp table {rows} as select {id_sql}{columns} from {self._source(threshold)} "
             f"where hash({id_sql}) < {threshold}::ubigint "
             f"or {id_sql} in (select id from {self.sample})"
         )
@@ -463,6 +469,21 @@ class _GxSample:
             con.execute(f"drop table {rows}")
         con.execute(f"drop table {drawn}")
         return enough
+
+    def _source(self, threshold: int) -> str:
+        """Where the sampled rows are read: the rows the suite's scan kept (``SuiteRun.kept``:
+        every row failing a row-wise expectation, every row hashing below its bound) when they
+        hold every row this draw reads (the ids hashing below ``threshold`` and the sampled
+        failing rows, i.e. no failing row of a uniqueness expectation), else the scope."""
+        engine = self.engine
+        if (
+            engine.kept is not None
+            and engine.kept_below is not None
+            and threshold <= engine.kept_below
+            and not engine.row_sets
+        ):
+            return engine.kept
+        return engine.scope
 
     def _cross_check(
         self,
