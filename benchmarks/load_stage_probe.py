@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
+import sys
 import time
 from collections import defaultdict
 from pathlib import Path
@@ -22,10 +22,11 @@ from pathlib import Path
 import duckdb
 
 from tkpk import reference
-from tkpk.config import get_settings
-from tkpk.db import connect
 from tkpk.ingest.accept import process_loads
 from tkpk.ingest.raw import load_new_files, raw_text_file
+
+sys.path.insert(0, str(Path(__file__).parent))
+from ingest_probe import probe_warehouse  # noqa: E402
 
 #: (table, the query whose rows are digested): what the records as read feed, and the duplicates
 DIGESTS = {
@@ -79,12 +80,7 @@ def main() -> None:
     parser.add_argument("--accept", action="store_true", help="also run process_loads")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("TKPK_TEMP", str(args.work / "tmp"))
-    settings = get_settings().with_paths(
-        raw=args.raw, out=args.work / "out", db=args.work / "probe.duckdb"
-    )
-    con = connect(settings)
+    settings, con = probe_warehouse(args.raw, args.work)
     con.begin()
     reference.install(con, settings.region)
     figures: dict = {}
