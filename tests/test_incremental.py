@@ -290,6 +290,41 @@ def test_a_file_that_changes_no_household_recomputes_no_household(con, built):
     assert_equals_full_build(con, incremental)
 
 
+def flag(con, file_id: int, row_number: int, column: str, raw_value: str | None) -> None:
+    """One flagged field of a disbursement row of file ``file_id`` (April 2031, Medono)."""
+    con.execute(
+        "insert into flagged_field by name select ? as file_id, 'disbursements' as kind, "
+        "? as row_number, ? as column_name, 'OUT_OF_RANGE' as reason, ? as raw_value, "
+        "'test' as load_id, date '2031-04-01' as period, ? as kelurahan_code, "
+        "null as id_keluarga", [file_id, row_number, column, raw_value, KEL_MEDONO])
+
+
+@pytest.mark.parametrize("undone", [False, True])
+def test_data_quality_field_appends_the_new_files_rows(con, built, undone):
+    """data_quality_field gets the flagged fields of the night's file appended (one row each,
+    the earlier files' rows kept as they were); when its rows then do not match flagged_field
+    one to one (an earlier file's flagged row gone: not what an ingest does) it is rebuilt
+    whole. Either way it equals a full build."""
+    w, households = built
+    old = con.execute("select min(file_id) from program_records").fetchone()[0]
+    flag(con, old, 1, "NOMINAL", "12x")
+    flag(con, old, 2, "NOMINAL", "3375010101000001")  # 15+ digits: left out like a NIK
+    full_build(con, "the earlier night")
+    _, niks = households["2031-01"][4]
+    w.record("PKH", "2031-04-10", nik=niks[0], stage=2, file_name="salur_pkh_new.csv")
+    flag(con, w.file_id("salur_pkh_new.csv"), 7, "NOMINAL", "abc")
+    if undone:
+        con.execute("delete from flagged_field where file_id = ? and row_number = 1", [old])
+    report = build_file(con, w, "flagged", "salur_pkh_new.csv")
+    ran = {m["name"]: m for m in report.models}
+    assert ran["data_quality_field"].get("appended", False) is not undone
+    rows = con.execute("select sha256, row_number, raw_value from data_quality_field "
+                       "order by sha256 = 'flagged', row_number").fetchall()
+    assert [r[1:] for r in rows] == [*([(1, "12x")] if not undone else []), (2, None), (7, "abc")]
+    assert rows[-1][0] == "flagged"
+    assert_equals_full_build(con, snapshot_tables(con))
+
+
 def test_scoped_match_index_holds_what_a_scoped_record_can_match(con, built):
     """transforms/scoped/int_match_index.sql: the index rows of the snapshots whose reach holds a
     scope month (October 2031: only snapshot 2031-06's periods reach it; 2031-01's end in May)

@@ -110,6 +110,11 @@ REGISTRY_KINDS = ("households", "members")
 #: s(m) only: data_coverage and poverty_profile join them through int_periods' snapshot).
 SNAPSHOT_SOURCES = ("registry_households", "registry_members")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
+#: ``kind full`` models each of whose rows is made from one row of an ingest table (the value) and
+#: the file that row came from: the ingest appends the rows of the night's new files and leaves
+#: the others as they were (a run's rows are undone only while its build is not committed), so
+#: an incremental build appends the model's rows of those files only (``_append_rows``).
+APPENDED = {"data_quality_field": "flagged_field"}
 
 
 def rebuilt_before() -> tuple[str, ...]:
@@ -336,6 +341,8 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
                          record_scope=pairs)
     try:
         for name in rebuilt_before():
+            if name in APPENDED and _append_rows(con, report, db, name, outcomes):
+                continue
             _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
         problem = _reach_problem(con)
         if problem is not None:
@@ -364,6 +371,33 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
         [(m.isoformat(), p) for m, p in pairs],
     )
     return report
+
+
+def _append_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
+                 outcomes: Sequence[Any]) -> bool:
+    """Append to ``APPENDED`` model ``name`` the rows of this run's loaded files (its source
+    shadowed by their rows, by ``file_id``); True when its table then holds one row per row of
+    the source (else its rows are not those of a full build: the caller rebuilds it whole)."""
+    source = APPENDED[name]
+    con.execute(
+        f"create or replace temp table _night_files as select file_id from {db}.main.ingest_file "
+        "where sha256 in (select unnest(?::varchar[]))",
+        [[o.sha256 for o in outcomes if o.outcome == "loaded"]],
+    )
+    try:
+        con.execute(f"create or replace temp view {source} as select * from {db}.main.{source} "
+                    "where file_id in (select file_id from _night_files)")
+        _insert(con, report, db, name)
+    finally:
+        con.execute(f"drop view if exists temp.main.{source}")
+        con.execute("drop table if exists temp.main._night_files")
+    counts = con.execute(f"select (select count(*) from {db}.main.{name}), "
+                         f"(select count(*) from {db}.main.{source})").fetchone()
+    if counts[0] != counts[1]:
+        log.info("%s: %d rows for %d of %s: rebuilt whole", name, *counts, source)
+        return False
+    report.models[-1]["appended"] = True
+    return True
 
 
 def _scope_periods(con: duckdb.DuckDBPyConnection) -> list[date]:
