@@ -181,7 +181,27 @@ def test_a_small_file_recomputes_its_program_and_households_only(con, built):
     assert {"households", "poverty_transitions"} <= set(ran)
     # poverty_profile reads no column of int_household_status that PKH changes: kept as it was
     assert ran["poverty_profile"].get("kept")
+    # data_coverage reads the registry files' rows of the ingest tables and kelurahan_poverty
+    # (kept: no poverty figure changed): kept as it was
+    assert ran["kelurahan_poverty"].get("kept") and ran["data_coverage"].get("kept")
     assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_data_coverage_reads_no_program_file_row(con, built):
+    """What lets an incremental build keep data_coverage (``REGISTRY_ROWS``): rows of a program
+    file in ingest_file, quarantine and flagged_field (all an incremental night adds to them)
+    leave its rows as they were."""
+    before = snapshot_tables(con)["data_coverage"]
+    file_id = con.execute("select max(file_id) + 1 from ingest_file").fetchone()[0]
+    con.execute("insert into ingest_file (sha256, file_name, kind, file_outcome, rows_read, "
+                "skipped_lines, loaded_at, file_id) values ('p', 'salur_x.csv', "
+                "'disbursements', 'loaded', 3, 0, now(), ?)", [file_id])
+    con.execute("insert into quarantine (file_id, kind, row_number, raw_values) values "
+                "(?, 'disbursements', 1, json_object('id_keluarga', 'H0001', "
+                "'kode_kelurahan', ?))", [file_id, KEL_MEDONO])
+    flag(con, file_id, 2, "NOMINAL", "x")
+    build_marts(con)
+    assert snapshot_tables(con)["data_coverage"] == before
 
 
 def test_columns_read_of_an_input():

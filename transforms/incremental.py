@@ -115,6 +115,12 @@ PROGRAM_KINDS = ("disbursements", "pbi", "local")
 #: the others as they were (a run's rows are undone only while its build is not committed), so
 #: an incremental build appends the model's rows of those files only (``_append_rows``).
 APPENDED = {"data_quality_field": "flagged_field"}
+#: The ingest tables a household-mode night changes by rows of its program files only (a loaded
+#: registry file makes the build full), per period model that reads only their rows of registry
+#: files (each filters them by the file's ``kind``, households / members): for that model they
+#: are unchanged inputs (``_kept_for``; ``data_coverage`` is then kept when ``kelurahan_poverty``
+#: is).
+REGISTRY_ROWS = {"data_coverage": ("ingest_file", "quarantine", "flagged_field")}
 
 
 def rebuilt_before() -> tuple[str, ...]:
@@ -247,7 +253,8 @@ def _new_files(outcomes: Sequence[Any], kinds: Sequence[str]) -> list[str]:
 def _full_reason(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> str | None:
     """Why this build must be full (None when an incremental build is exact)."""
     order = graph().order
-    missing = [m for m in order if m not in existing_tables(con)]
+    present = existing_tables(con)
+    missing = [m for m in order if m not in present]
     if missing:
         return "first build" if len(missing) == len(order) else f"missing {missing}"
     stored = _stored_fingerprint(con)
@@ -562,7 +569,8 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     # the period models that may read nothing changed: every input kept or household-scoped
     candidates = tuple(
         m for m in periods if first and m not in first and m not in delta
-        and all(t in kept or t in first or t in periods for t in graph()[m].depends_on))
+        and all(t in _kept_for(m, kept) or t in first or t in periods
+                for t in graph()[m].depends_on))
     captured = tuple(dict.fromkeys((*_delta_inputs(delta), *(
         t for t in _delta_inputs(candidates) if t not in kept))))
     changed: dict[str, frozenset[str] | None] = {}
@@ -596,7 +604,8 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
                 _capture_inputs(con, db, [t for t in captured if t not in derived], "_post")
             if name in first:
                 pass
-            elif name in candidates and _unchanged_inputs(con, name, kept, changed):
+            elif name in candidates and _unchanged_inputs(con, name, _kept_for(name, kept),
+                                                          changed):
                 kept.add(name)
                 report.models.append({"name": name, "wall_s": 0.0, "kept": True})
             elif name in delta and (written := _apply_delta(con, report, db, name)) is not None:
@@ -936,6 +945,12 @@ def _kept_inputs() -> set[str]:
         if graph()[name].depends_on <= kept:
             kept.add(name)
     return kept
+
+
+def _kept_for(name: str, kept: set[str]) -> set[str]:
+    """The inputs that period model ``name`` reads as before in household mode: ``kept`` and the
+    ingest tables of which it reads the registry files' rows only (``REGISTRY_ROWS``)."""
+    return kept | set(REGISTRY_ROWS.get(name, ()))
 
 
 def _unchanged_inputs(con: duckdb.DuckDBPyConnection, name: str, kept: set[str],
