@@ -121,6 +121,12 @@ APPENDED = {"data_quality_field": "flagged_field"}
 #: are unchanged inputs (``_kept_for``; ``data_coverage`` is then kept when ``kelurahan_poverty``
 #: is).
 REGISTRY_ROWS = {"data_coverage": ("ingest_file", "quarantine", "flagged_field")}
+#: Period models whose rows of a program (their ``program`` column) are made from their inputs'
+#: rows of that program and from inputs without a program alone (``program_reach``: its grid
+#: crosses ``ref_program``, its sums join by program). In household mode, when each input is
+#: unchanged or tells its changed programs, only those programs' rows are recomputed
+#: (``_rebuild_programs``).
+PROGRAM_MODELS = ("program_reach",)
 
 
 def rebuilt_before() -> tuple[str, ...]:
@@ -611,6 +617,9 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             elif name in delta and (written := _apply_delta(con, report, db, name)) is not None:
                 if not written:
                     kept.add(name)
+            elif name in PROGRAM_MODELS and first and _rebuild_programs(
+                    con, report, db, name, _kept_for(name, kept)):
+                pass
             else:
                 con.execute(f"delete from {db}.main.{name} as t {scoped}")
                 _insert(con, report, db, name)
@@ -623,7 +632,7 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
         for name in reversed(dict.fromkeys(shadows)):
             con.execute(f"drop view if exists temp.main.{name}")
         for name in (*delta, *(f"in_{t}" for t in captured)):
-            for image in ("_pre", "_post"):
+            for image in ("_pre", "_post", "_delta_keys"):
                 con.execute(f"drop table if exists temp.main.{image}_{name}")
 
 
@@ -816,6 +825,9 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
         f"on ({row.format(a='t')}) is not distinct from ({row.format(a='n')})"
     )
     written += con.execute("select count(*) from _delta_added").fetchone()[0]
+    # the keys whose row changed (a touched key keeps a row: the added one when it changed)
+    con.execute(f"create or replace temp table _delta_keys_{name} as "
+                f"select distinct {key_list} from _delta_added")
     execute_model(con, name, f"insert into {db}.main.{name} by name select * from _delta_added")
     for table in ("_delta_gone", "_delta_rows", "_delta_added"):
         con.execute(f"drop table {table}")
@@ -823,6 +835,69 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
                           "delta": True})
     crashpoint(f"transform:{name}")
     return written
+
+
+def _recorded_by_program() -> set[str]:
+    """The ``record_month`` models scoped by program and their ``scoped_inputs``: an incremental
+    build changes their rows of the programs of ``_record_scope`` only."""
+    record_months = graph().of_kind("record_month")
+    recorded = {t for m in record_months for t in graph()[m].scoped_inputs}
+    return recorded | {m for m in record_months if "program" in graph()[m].scope}
+
+
+def _changed_programs(con: duckdb.DuckDBPyConnection, name: str,
+                      kept: set[str]) -> list[str] | None:
+    """SELECTs of the programs whose rows of the inputs of period model ``name`` may have
+    changed in this household-mode build (in ``_rebuild_periods``): a kept input changed none,
+    a ``record_month`` model scoped by program (and its ``scoped_inputs``) only those of
+    ``_record_scope``, a ``sum`` model updated by its difference those of its changed keys
+    (``_delta_keys_<model>``). None when an input's changed programs cannot be told (a
+    recomputed input, or one without a program column)."""
+    temporary = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where temporary").fetchall()}
+    selects = []
+    for table in sorted(graph()[name].depends_on):
+        if table in kept:
+            continue
+        if table in _recorded_by_program():
+            selects.append("select program from _record_scope")
+        elif f"_delta_keys_{table}" in temporary and "program" in graph()[table].sum_keys:
+            selects.append(f"select program from _delta_keys_{table}")
+        else:
+            return None
+    return selects
+
+
+def _rebuild_programs(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
+                      kept: set[str]) -> bool:
+    """Replace the rows of ``PROGRAM_MODELS`` model ``name`` of the scope's periods and of the
+    programs whose input rows changed (``_changed_programs``), its SQL run with
+    ``ref_program`` and its inputs of ``_recorded_by_program`` shadowed by those programs'
+    rows; False (nothing done) when those programs cannot be told."""
+    selects = _changed_programs(con, name, kept)
+    if selects is None:
+        return False
+    start = time.perf_counter()
+    con.execute("create or replace temp table _programs as "
+                + (" union ".join(selects) if selects else "select null as program where false"))
+    shadowed = ["ref_program"]
+    try:
+        con.execute(f"create or replace temp view ref_program as select * from "
+                    f"{db}.main.ref_program where code in (select program from _programs)")
+        for table in sorted(graph()[name].depends_on & _recorded_by_program()):
+            con.execute(f"create or replace temp view {table} as select * from "
+                        f"{db}.main.{table} where program in (select program from _programs)")
+            shadowed.append(table)
+        con.execute(f"delete from {db}.main.{name} as t where "
+                    f"{_matching('t', graph()[name].scope, '_scope')} "
+                    "and t.program in (select program from _programs)")
+        _insert(con, report, db, name)
+    finally:
+        for table in shadowed:
+            con.execute(f"drop view if exists temp.main.{table}")
+        con.execute("drop table if exists temp.main._programs")
+    report.models[-1].update(programs=True, wall_s=round(time.perf_counter() - start, 3))
+    return True
 
 
 def _rebuild_household_list(con: duckdb.DuckDBPyConnection, report: BuildReport,
