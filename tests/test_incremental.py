@@ -184,6 +184,46 @@ def test_a_small_file_recomputes_its_program_and_households_only(con, built):
     # data_coverage reads the registry files' rows of the ingest tables and kelurahan_poverty
     # (kept: no poverty figure changed): kept as it was
     assert ran["kelurahan_poverty"].get("kept") and ran["data_coverage"].get("kept")
+    # program_reach: only PKH's rows recomputed (the other programs' inputs did not change)
+    assert ran["program_reach"].get("programs")
+    assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_a_poor_household_reached_keeps_data_coverage(con, built):
+    """A first program for a poor household of June changes kelurahan_poverty (one poor
+    household fewer unreached), recomputed whole, but not the only column data_coverage reads
+    of it (mpi_incomplete_population): data_coverage is kept; every table equals a full
+    build."""
+    w, _ = built
+    hid, nik = con.execute(
+        "select s.id_keluarga, min(m.nik) from int_household_status as s "
+        "join registry_members as m on m.snapshot = s.snapshot and m.id_keluarga = s.id_keluarga "
+        "where s.period = '2031-06-01' and s.poor and s.program_count = 0 "
+        "group by s.id_keluarga order by s.id_keluarga limit 1").fetchone()
+    unreached = "select sum(poor_households_unreached) from kelurahan_poverty " \
+                "where period = '2031-06-01' and area_level = 'kota'"
+    before = con.execute(unreached).fetchone()[0]
+    w.record("RTLH", "2031-06-10", nik=nik, file_name="salur_rtlh_new.csv")
+    report = build_file(con, w, "reached", "salur_rtlh_new.csv")
+    ran = {m["name"]: m for m in report.models}
+    assert con.execute(unreached).fetchone()[0] == before - 1, hid
+    assert not ran["kelurahan_poverty"].get("kept")
+    assert ran["data_coverage"].get("kept")
+    assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_program_reach_recomputed_whole_when_its_programs_cannot_be_told(con, built,
+                                                                         monkeypatch):
+    """When int_reach_sums is recomputed whole (its difference refused), the programs whose
+    rows changed cannot be told: program_reach is recomputed for every program; the result
+    still equals a full build."""
+    w, households = built
+    monkeypatch.setattr(incremental, "_apply_delta", lambda *args: None)
+    _, niks = households["2031-01"][6]
+    w.record("PKH", "2031-04-10", nik=niks[0], stage=2, file_name="salur_pkh_new.csv")
+    report = build_file(con, w, "refused", "salur_pkh_new.csv")
+    ran = {m["name"]: m for m in report.models}
+    assert "programs" not in ran["program_reach"] and not ran["program_reach"].get("kept")
     assert_equals_full_build(con, snapshot_tables(con))
 
 

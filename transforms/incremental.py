@@ -580,6 +580,7 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     captured = tuple(dict.fromkeys((*_delta_inputs(delta), *(
         t for t in _delta_inputs(candidates) if t not in kept))))
     changed: dict[str, frozenset[str] | None] = {}
+    imaged: list[str] = []
     try:
         con.execute(
             f"create or replace temp view int_periods as "
@@ -611,7 +612,7 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             if name in first:
                 pass
             elif name in candidates and _unchanged_inputs(con, name, _kept_for(name, kept),
-                                                          changed):
+                                                          changed, imaged):
                 kept.add(name)
                 report.models.append({"name": name, "wall_s": 0.0, "kept": True})
             elif name in delta and (written := _apply_delta(con, report, db, name)) is not None:
@@ -621,6 +622,11 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
                     con, report, db, name, _kept_for(name, kept)):
                 pass
             else:
+                if any(name in graph()[m].depends_on for m in candidates):
+                    # its rows before, for a candidate that may read none of its changed columns
+                    con.execute(f"create or replace temp table _was_{name} as "
+                                f"select * from {db}.main.{name} as t {scoped}")
+                    imaged.append(name)
                 con.execute(f"delete from {db}.main.{name} as t {scoped}")
                 _insert(con, report, db, name)
             con.execute(
@@ -634,6 +640,8 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
         for name in (*delta, *(f"in_{t}" for t in captured)):
             for image in ("_pre", "_post", "_delta_keys"):
                 con.execute(f"drop table if exists temp.main.{image}_{name}")
+        for name in imaged:
+            con.execute(f"drop table if exists temp.main._was_{name}")
 
 
 def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
@@ -1029,19 +1037,24 @@ def _kept_for(name: str, kept: set[str]) -> set[str]:
 
 
 def _unchanged_inputs(con: duckdb.DuckDBPyConnection, name: str, kept: set[str],
-                      changed: dict[str, frozenset[str] | None]) -> bool:
+                      changed: dict[str, frozenset[str] | None],
+                      imaged: Sequence[str] = ()) -> bool:
     """True when period model ``name`` (not household-scoped) reads nothing this household-mode
     build changed, so that its rows of the scope's periods stay as they are: each input is kept
     (``kept``: ``_kept_inputs`` and the period models left or updated to the same rows), or a
-    household-scoped model none of whose ``_changed_columns`` ``name`` may read
+    household-scoped model, or a period model recomputed whole whose rows of the scope before
+    are in ``_was_<model>`` (``imaged``), none of whose ``_changed_columns`` ``name`` may read
     (``columns_read``)."""
     for table in graph()[name].depends_on:
         if table in kept:
             continue
-        if table not in graph().models or not graph()[table].household_scope \
+        if table in imaged:  # recomputed whole: its rows before (``_was_``) and now (the shadow)
+            if table not in changed:
+                changed[table] = _changed_columns(con, table, f"_was_{table}", table)
+        elif table not in graph().models or not graph()[table].household_scope \
                 or graph()[table].kind != "period":
             return False
-        if table not in changed:
+        elif table not in changed:
             changed[table] = _changed_columns(con, table)
         read = columns_read(name, table)
         if changed[table] is None or (changed[table] and (read is None or changed[table] & read)):
@@ -1049,21 +1062,24 @@ def _unchanged_inputs(con: duckdb.DuckDBPyConnection, name: str, kept: set[str],
     return True
 
 
-def _changed_columns(con: duckdb.DuckDBPyConnection, table: str) -> frozenset[str] | None:
+def _changed_columns(con: duckdb.DuckDBPyConnection, table: str, pre: str | None = None,
+                     post: str | None = None) -> frozenset[str] | None:
     """The columns in which household-scoped model ``table``'s rows of the affected households
-    differ before and after (``_pre_in_`` / ``_post_in_``, joined by the model's grain); None
-    when a row is only on one side (or the model declares no grain)."""
+    differ before and after (``_pre_in_`` / ``_post_in_``, or the relations ``pre`` / ``post``,
+    joined by the model's grain); None when a row is only on one side (or the model declares no
+    grain)."""
     grain = graph()[table].grain
     if not grain:
         return None
-    columns = [r[0] for r in con.execute(f"describe temp.main._pre_in_{table}").fetchall()]
+    pre, post = pre or f"_pre_in_{table}", post or f"_post_in_{table}"
+    columns = [r[0] for r in con.execute(f"describe {pre}").fetchall()]
     on = " and ".join(f"a.{k} is not distinct from b.{k}" for k in grain)
     flags = ", ".join(f"bool_or(a.{c} is distinct from b.{c})" for c in columns
                       if c not in grain)
     row = con.execute(
         f"select count(*) filter (where a._here is null or b._here is null), {flags} "
-        f"from (select *, true as _here from _pre_in_{table}) as a "
-        f"full join (select *, true as _here from _post_in_{table}) as b on {on}"
+        f"from (select *, true as _here from {pre}) as a "
+        f"full join (select *, true as _here from {post}) as b on {on}"
     ).fetchone()
     if row[0]:
         return None
