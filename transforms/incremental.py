@@ -6,7 +6,8 @@ month of the new records, and nothing else. What happens to each model is its he
 (``transforms.models``); ``build_changed``
 
 1. rebuilds the ``kind full`` models that read no ``record_month`` / ``period`` model outright
-   (``int_periods``, ``int_area_hierarchy``, ``data_quality``, ... : small); keeps the
+   (``int_periods``, ``int_area_hierarchy``, ``data_quality``, ... : small; ``data_quality_field``
+   gets the rows of the night's files appended, ``APPENDED``); keeps the
    ``kind snapshot`` models (``int_household_snapshot``, ``int_match_index``: the registry
    snapshots are unchanged);
 2. recomputes the ``kind record_month`` models (``int_program_monthly``) for the (record month,
@@ -35,7 +36,10 @@ month of the new records, and nothing else. What happens to each model is its he
    are updated by the difference of the affected households' share (computed from their rows
    before and after, ``_apply_delta``; a row the difference cannot tell recomputes the model's
    periods whole), and a model none of whose changed inputs changed in a column it reads
-   (``columns_read``; ``poverty_profile`` reads no program column) keeps its rows;
+   (``columns_read``; ``poverty_profile`` reads no program column; ``data_coverage`` reads only
+   ``mpi_incomplete_population`` of ``kelurahan_poverty`` and the registry files' rows of the
+   ingest tables, ``REGISTRY_ROWS``) keeps its rows; ``program_reach`` recomputes only the
+   programs whose input rows changed (``PROGRAM_MODELS``);
 4. rebuilds the other ``kind full`` models (those reading a model of 2. or 3.: ``households``
    (the latest period), ``poverty_transitions`` (pairs of snapshots, each
    household judged in its own snapshot month)) from the merged tables; in household mode
@@ -493,7 +497,8 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
-                  where: str, units: Sequence[str] = (), capture: bool = False) -> None:
+                  where: str, units: Sequence[str] = (), capture: bool = False,
+                  post_of_pre: bool = False) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
@@ -502,7 +507,9 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     row group they sit in, which the checkpoint at the commit then rewrites. With ``units``
     (columns), the distinct non-null ``units`` of the deleted and of the appended rows are added
     to ``_affected``. With ``capture``, the rows matching ``where`` before and after are kept
-    in the temporary tables ``_pre_in_<name>`` and ``_post_in_<name>``."""
+    in the temporary tables ``_pre_in_<name>`` and ``_post_in_<name>``. With ``post_of_pre``,
+    ``_pre_in_<name>`` holds a superset of the rows matching ``where`` (``_capture_inputs``):
+    ``_post_in_<name>`` is made of its rows not matching it and the rows matching it after."""
     model = graph()[name]
     order = ", ".join(f"r._row.{c}" for c in (model.cluster_key,) if c) or ", ".join(
         f"r._row.{c}" for c in model.scope)
@@ -536,6 +543,12 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
                     "select unnest(o._row) from _old_rows as o")
         con.execute(f"create or replace temp table _post_in_{name} as "
                     "select unnest(o._row) from _old_rows as o "
+                    "anti join _gone_rows as g on g._rowid = o._rowid "
+                    "union all select unnest(a._row) from _added_rows as a")
+    if post_of_pre:  # the rows of ``_pre_in_`` after: those outside ``where`` kept
+        con.execute(f"create or replace temp table _post_in_{name} as "
+                    f"select * from _pre_in_{name} as t where ({where}) is not true "
+                    "union all select unnest(o._row) from _old_rows as o "
                     "anti join _gone_rows as g on g._rowid = o._rowid "
                     "union all select unnest(a._row) from _added_rows as a")
     for table in ("_new_rows", "_old_rows", "_gone_rows", "_added_rows"):
@@ -572,6 +585,7 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     delta = _delta_models() if first else ()
     kept = _kept_inputs() if first else set()
     derived: tuple[str, ...] = ()
+    derived_post: tuple[str, ...] = ()
     # the period models that may read nothing changed: every input kept or household-scoped
     candidates = tuple(
         m for m in periods if first and m not in first and m not in delta
@@ -601,14 +615,17 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             derived = tuple(t for t in captured
                             if t in first and graph()[t].household_scope == _household_key())
             _capture_inputs(con, db, [t for t in captured if t not in derived], "_pre")
-            _rebuild_households(con, report, db, first, shadows, derived)
+            # the other household models' rows after: those before, their replaced rows swapped
+            derived_post = tuple(t for t in captured if t in first and t not in derived)
+            _rebuild_households(con, report, db, first, shadows, derived, derived_post)
             for name in delta:
                 _delta_image(con, db, name, "_pre")
         rest = tuple(m for m in periods if m not in first)
         for name in (*first, *rest):
             scoped = f"where {_matching('t', graph()[name].scope, '_scope')}"
             if first and name == next(iter(rest), None):
-                _capture_inputs(con, db, [t for t in captured if t not in derived], "_post")
+                _capture_inputs(con, db, [t for t in captured
+                                          if t not in derived and t not in derived_post], "_post")
             if name in first:
                 pass
             elif name in candidates and _unchanged_inputs(con, name, _kept_for(name, kept),
@@ -646,14 +663,16 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
 
 def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
                         models: Sequence[str], shadows: list[str],
-                        captured: Sequence[str] = ()) -> None:
+                        captured: Sequence[str] = (), captured_post: Sequence[str] = ()) -> None:
     """Replace the rows of the scope's periods of ``models`` (the period models with a
     ``household_scope``, in build order) for the affected units only: the distinct values of
     each model's ``household_scope`` columns in ``_affected`` (households, or household and
     program). Before each model runs, every model with a ``household_scope`` it reads is
     shadowed by its rows of those units (and of the scope's periods); a model's rows of a unit
     depend only on its inputs' rows of that unit (what the header key declares). The shadows of
-    the inputs that are not period models are dropped at the end."""
+    the inputs that are not period models are dropped at the end. ``captured`` / ``captured_post``:
+    the models whose rows before and after (``_replace_rows``' ``capture``) / after only
+    (``post_of_pre``) are kept."""
     inputs: set[str] = set()
     for name in models:
         key = graph()[name].household_scope
@@ -670,7 +689,8 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
                         f"{db}.main.{table} as t where {where}")
             shadows.append(table)
         scoped = f"{_matching('t', graph()[name].scope, '_scope')} and {_matching('t', key, units)}"
-        _replace_rows(con, report, db, name, scoped, capture=name in captured)
+        _replace_rows(con, report, db, name, scoped, capture=name in captured,
+                      post_of_pre=name in captured_post)
     for table in inputs:
         con.execute(f"drop view temp.main.{table}")
     shadows[:] = [t for t in shadows if t not in inputs]
