@@ -51,7 +51,7 @@ def test_partition_inputs_come_from_the_headers():
     """What the partitions read: the small central tables whole, the household- and
     record-level ones split by kab/kota (the central models' partition_rows)."""
     assert set(global_inputs()) == {"int_periods", "int_area_hierarchy", "int_period_lines",
-                                    "ref_area", "ref_program"}
+                                    "int_excluded_months", "ref_area", "ref_program"}
     assert partitioned_inputs() == {"int_household_snapshot": "true",
                                     "int_program_monthly": "id_keluarga is not null"}
 

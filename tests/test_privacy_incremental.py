@@ -314,3 +314,27 @@ def test_index_prepared_ahead_of_the_audit(wh, tmp_path, monkeypatch) -> None:
     rebuilds.clear()
     assert privacy.audit_version(wh, files, FREE_TEXT, None, index=(False, True)).problems
     assert rebuilds == [True]
+
+
+def test_only_the_changed_columns_of_the_previous_files_are_read(
+    wh, tmp_path, monkeypatch
+) -> None:
+    """A column whose cells are the published version's (``file_name`` here) is not read again
+    from the previous file: its cells are the current ones, which already rule a cell out. A cell
+    that moved into the changed column from the unchanged one is not new; a new text is."""
+    v1 = _published(wh, tmp_path, [("a.csv", "catatan lama")])
+    read: list[dict | None] = []
+    original = privacy.collect_export_cells
+
+    def spy(con, files, table=privacy.EXPORT_CELLS, columns=None):
+        read.append(columns)
+        return original(con, files, table, columns)
+
+    monkeypatch.setattr(privacy, "collect_export_cells", spy)
+    v2 = _export(wh, tmp_path / "v2", [("a.csv", "catatan lama"), ("a.csv", "A.CSV"),
+                                       ("a.csv", "baru sekali")])
+    result = _audit(wh, v2, v1)
+    assert result.plan.mode == "incremental"
+    assert read == [None, {"restricted/data_quality.parquet": {"note"}}]
+    assert result.plan.new_cells == 1  # BARU SEKALI
+    assert result.problems == []

@@ -140,3 +140,27 @@ def test_a_read_only_warehouse_uses_an_index_only_when_it_is_up_to_date(tmp_path
         _load(con, "L2", "3375011203900022", "Bambang Contohnama", "1990-03-12")
     with duckdb.connect(path, read_only=True) as con:
         assert privacy.refresh_index(con) is False  # L2 is not indexed
+
+
+def test_a_one_word_value_is_a_candidate_in_a_one_word_cell(wh) -> None:
+    """A cell of one word is its only run (no split): a one-word name is a candidate there,
+    whether the cell's text is its own words or not, and not inside a longer word."""
+    _load(wh, "L2", "3375011203900022", "Wiryosukarto", "1990-03-12")
+    assert privacy.refresh_index(wh, rebuild=True)
+    found = privacy.index_candidates
+    for cell in ("wiryosukarto", "WIRYOSUKARTO.", "catatan wiryosukarto"):
+        assert found(wh, _cells(wh, [cell])) == {
+            "registry_members.nama", "quarantine_raw_values.nama"}, cell
+    assert found(wh, _cells(wh, ["wiryosukartono", "A1B2C3D4E5F6"])) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "SITI AMINAH", "SITI  AMINAH", " SITI", "SITI ", "REKAP_SITI-AMINAH.CSV", "JL. JAMBU NO. 66",
+    "siti aminah", "ÄBDUL KARIM", "3375015507800011", "A1B2C3", "", "-",
+])
+def test_quick_words_are_the_words(wh, text) -> None:
+    """``_words_quick`` (no regexp replace for a text that is its own words) gives ``_words``."""
+    quick, slow = wh.execute(
+        f"select {privacy._words_quick('t')}, {privacy._words('t')} from (select ? as t)", [text]
+    ).fetchone()
+    assert quick == slow

@@ -190,19 +190,26 @@ def _cell_label(path: Path) -> str:
 
 
 def collect_export_cells(
-    con: duckdb.DuckDBPyConnection, files: list[Path], table: str = EXPORT_CELLS
+    con: duckdb.DuckDBPyConnection,
+    files: list[Path],
+    table: str = EXPORT_CELLS,
+    columns: dict[str, set[str]] | None = None,
 ) -> int:
     """(Re)create the temp table of the distinct normalised text cells of ``files``.
 
     Each value is kept trimmed and upper-cased, the form the warehouse's values are compared in
     (``_probe_value``), so a name exported in other letter case is still found. Values equal to a
     reference name (areas, programs) and very short values are left out: they are the exports'
-    own vocabulary.
+    own vocabulary. ``columns``: file label (``_cell_label``) -> the only text columns of that
+    file to read (None: every text column of every file).
     """
     parts = []
     for path in files:
         relation = f"read_parquet({sql_literal(str(path))})"
+        wanted = None if columns is None else columns.get(_cell_label(path), set())
         for name, is_list in _text_columns(con, relation):
+            if wanted is not None and name not in wanted:
+                continue
             quoted = '"' + name.replace('"', '""') + '"'
             value = f"unnest({quoted})" if is_list else quoted
             parts.append(
@@ -414,8 +421,14 @@ def _mark_new_cells(
     con: duckdb.DuckDBPyConnection, previous: Path, state: dict, cells: dict[str, list]
 ) -> int:
     """(Re)create the temp table of new cells: cells of a column whose cell set differs from the
-    previous version's and that no previous cell of the changed files equals. Returns their
-    number. Raises OSError / duckdb.Error when the previous files cannot be read."""
+    previous version's and that no previous cell of the changed columns, and no cell of an
+    unchanged column, equals. Returns their number. Raises OSError / duckdb.Error when the
+    previous files cannot be read.
+
+    Only the changed columns of the previous files are read: an unchanged column's previous cells
+    are its current ones (equal digests), which the unchanged cells already rule out; a column
+    the previous file had and the current one lacks is not read (its cells may count as new:
+    more probes, never fewer)."""
     before = state.get("cells") or {}
     changed = [
         key for key, value in cells.items() if before.get(key) != value
@@ -425,9 +438,12 @@ def _mark_new_cells(
         f"select distinct v from {EXPORT_CELLS} "
         f"where list_contains({keys}, file || '/' || column_name)"
     )
-    labels = sorted({key.rsplit("/", 1)[0] for key in changed})
-    previous_files = [previous / label for label in labels if (previous / label).is_file()]
-    collect_export_cells(con, previous_files, PREVIOUS_CELLS)
+    read: dict[str, set[str]] = {}
+    for key in changed:
+        label, column = key.rsplit("/", 1)
+        read.setdefault(label, set()).add(column)
+    previous_files = [previous / label for label in sorted(read) if (previous / label).is_file()]
+    collect_export_cells(con, previous_files, PREVIOUS_CELLS, columns=read)
     con.execute(
         f"""
         create or replace temp table {NEW_CELLS} as
@@ -558,8 +574,8 @@ def _probe_matches(
         select file, column_name, source,
             count(distinct hits.v) filter (where cells.v = hits.v),
             count(distinct hits.v) filter (where cells.v <> hits.v)
-        from (select *, {_words("v")} as words from {EXPORT_CELLS}) cells
-        join (select *, {_words("v")} as words from hits) hits on cells.v = hits.v
+        from (select *, {_words_quick("v")} as words from {EXPORT_CELLS}) cells
+        join (select *, {_words_quick("v")} as words from hits) hits on cells.v = hits.v
             or (length(hits.words) >= {MIN_SUBSTRING_LENGTH}
                 and {_contains_words("cells.words", "hits.words")})
         group by all
@@ -575,6 +591,16 @@ def _words(expression: str) -> str:
     other than letters and digits is one separator: ``rekap_siti-aminah.csv`` holds the words
     ``REKAP SITI AMINAH CSV``)."""
     return f"trim(regexp_replace(upper({expression}), '[^\\p{{L}}\\p{{N}}]+', ' ', 'g'))"
+
+
+def _words_quick(expression: str) -> str:
+    """SQL: ``_words`` of the expression without a regular-expression replace when the text
+    already is its own words (letters A-Z, digits, single inner spaces: pseudonyms, codes,
+    most names as exported); the same text either way."""
+    return (
+        f"case when regexp_matches({expression}, '[^A-Z0-9 ]|  |^ | $') "
+        f"then {_words(expression)} else {expression} end"
+    )
 
 
 def _contains_words(text: str, words: str) -> str:
@@ -593,12 +619,17 @@ def _cell_tokens(
         f"""
         create or replace temp table {table} as
         with cell_words as (
-            select distinct {_words("v")} as cell from {cells}
+            select distinct {_words_quick("v")} as cell from {cells}
             where length(v) >= {MIN_SUBSTRING_LENGTH}
         ),
-        final as (
+        one_word as (  -- its own only word (most cells: pseudonyms, codes): no unnest
+            select cell as token, cell from cell_words where not contains(cell, ' ')
+        ),
+        more_words as (
             select distinct unnest(string_split(cell, ' ')) as token, cell from cell_words
-        )
+            where contains(cell, ' ')
+        ),
+        final as (select * from one_word union all select * from more_words)
         select * from final
         """
     )
@@ -621,7 +652,7 @@ def _probe_substrings(con: duckdb.DuckDBPyConnection, values: str, tokens: str) 
         with long_values as (
             select distinct source, v from ({values}) where length(v) >= {MIN_SUBSTRING_LENGTH}
         ),
-        personal as (select source, v, {_words("v")} as words from long_values),
+        personal as (select source, v, {_words_quick("v")} as words from long_values),
         candidates as (
             select distinct personal.source, personal.v, personal.words from personal
             join {tokens} tokens on tokens.token = split_part(personal.words, ' ', 1)
@@ -793,8 +824,7 @@ def _index_column(
     words = (
         f"""union all
             select {WORDS}, w from (
-                select case when regexp_matches(v, '[^A-Z0-9 ]|  |^ | $') then {_words("v")}
-                            else v end as w
+                select {_words_quick("v")} as w
                 from vals where length(v) >= {MIN_SUBSTRING_LENGTH}
             ) where length(w) >= {MIN_SUBSTRING_LENGTH}"""
         if substrings else ""
@@ -906,16 +936,21 @@ def index_candidates(con: duckdb.DuckDBPyConnection, cells: str) -> set[str]:
     most = con.execute(f"select max_words from {INDEX_META}").fetchone()[0]
     rows = con.execute(
         f"""
-        with cell_words as (
-            select distinct string_split({_words("v")}, ' ') as w from {cells}
+        with cell_texts as (
+            select distinct {_words_quick("v")} as t from {cells}
             where length(v) >= {MIN_SUBSTRING_LENGTH}
+        ),
+        cell_words as (  -- the cells of several words, split
+            select string_split(t, ' ') as w from cell_texts where contains(t, ' ')
         ),
         starts as (select w, unnest(range(1, len(w) + 1)) as i from cell_words),
         spans as (
             select w, i, unnest(range(0, least(len(w) - i + 1, {int(most)}))) as n from starts
         ),
-        runs as (
-            select distinct array_to_string(w[i:i + n], ' ') as g from spans
+        runs as (  -- a cell of one word (most: pseudonyms, codes) is its only run
+            select array_to_string(w[i:i + n], ' ') as g from spans
+            union
+            select t from cell_texts where not contains(t, ' ') and {int(most)} >= 1
         ),
         vocabulary as (
             select distinct {_words("v")} as v from ({_reference_sql(_existing_columns(con))}) r(v)

@@ -13,33 +13,20 @@
 --
 -- Computed as int_household_program is (see there): each (snapshot, household, funding source)'s
 -- successful rows summed once over the snapshot's reach, minus, per period, the rows of the
--- reach months outside its window; a period has a row when some successful row of its window
--- remains.
+-- reach months outside its window (int_excluded_months); a period has a row when some
+-- successful row of its window remains.
 with
 
 periods as (
     select period, snapshot, window_start from int_periods
 ),
 
-snapshot_reach as (
-    -- months each snapshot's periods can see: from the earliest window start to the latest period
-    select snapshot, min(window_start) as first_month, max(period) as last_month
-    from periods
-    group by snapshot
-),
-
 excluded_months as (
-    -- each period with the months of its snapshot's reach outside its window (an equi-join key)
-    select periods.period, reach.snapshot, reach.record_period
-    from (
-        select
-            snapshot,
-            cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date)
-                as record_period
-        from snapshot_reach
-    ) as reach
-    join periods on periods.snapshot = reach.snapshot
-    where reach.record_period < periods.window_start or reach.record_period > periods.period
+    -- the reach months outside the window of each period recomputed (int_excluded_months)
+    select int_excluded_months.period, int_excluded_months.snapshot,
+        int_excluded_months.record_period
+    from int_excluded_months
+    semi join periods on periods.period = int_excluded_months.period
 ),
 
 successful as not materialized (
@@ -61,10 +48,7 @@ reach_totals as (
         sum(successful.records) as success_records,
         sum(successful.amount_idr) as amount_idr
     from successful
-    join snapshot_reach
-        on snapshot_reach.snapshot = successful.snapshot
-        and successful.record_period
-            between snapshot_reach.first_month and snapshot_reach.last_month
+    semi join periods on periods.snapshot = successful.snapshot
     group by successful.snapshot, successful.household_key, successful.funding_source
 ),
 

@@ -18,8 +18,9 @@
 -- Computed without multiplying every monthly row by the periods whose window holds it (at
 -- 1,000,000 households 17 M monthly rows would become 47 M row-period pairs to aggregate): the
 -- rows of each (snapshot, household, program) are summed once over the snapshot's reach (the
--- months from its periods' earliest window start to its latest period), and a period's figures
--- are those totals minus the rows of the reach months outside its window (with quarterly
+-- months from its periods' earliest window start to its latest period: every month
+-- int_program_monthly holds for the snapshot), and a period's figures are those totals minus
+-- the rows of the reach months outside its window (int_excluded_months; with quarterly
 -- snapshots the few months at the reach's two ends). A period has a row when some row of its
 -- window remains (months_in_window > 0). The sums are exact (integers and decimals).
 with
@@ -28,25 +29,12 @@ periods as (
     select period, snapshot, window_start from int_periods
 ),
 
-snapshot_reach as (
-    -- months each snapshot's periods can see: from the earliest window start to the latest period
-    select snapshot, min(window_start) as first_month, max(period) as last_month
-    from periods
-    group by snapshot
-),
-
 excluded_months as (
-    -- each period with the months of its snapshot's reach outside its window (an equi-join key)
-    select periods.period, reach.snapshot, reach.record_period
-    from (
-        select
-            snapshot,
-            cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date)
-                as record_period
-        from snapshot_reach
-    ) as reach
-    join periods on periods.snapshot = reach.snapshot
-    where reach.record_period < periods.window_start or reach.record_period > periods.period
+    -- the reach months outside the window of each period recomputed (int_excluded_months)
+    select int_excluded_months.period, int_excluded_months.snapshot,
+        int_excluded_months.record_period
+    from int_excluded_months
+    semi join periods on periods.period = int_excluded_months.period
 ),
 
 monthly as not materialized (
@@ -79,9 +67,7 @@ reach_totals as (
         sum(monthly.failed_records) as failed_records,
         sum(monthly.failed_amount_idr) as failed_amount_idr
     from monthly
-    join snapshot_reach
-        on snapshot_reach.snapshot = monthly.snapshot
-        and monthly.record_period between snapshot_reach.first_month and snapshot_reach.last_month
+    semi join periods on periods.snapshot = monthly.snapshot
     group by monthly.snapshot, monthly.household_key, monthly.program
 ),
 

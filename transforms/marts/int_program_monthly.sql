@@ -166,11 +166,14 @@ active_member_months as not materialized (
 ),
 
 repeated_member_months as (
-    -- NIK-months with more than one active row: only these are aggregated below (most have one)
-    select program, nik_key, record_period
+    -- NIK-years with a month of more than one active row: only their rows are aggregated below
+    -- (most have one row a month). Found per NIK and year, not per month (a twelfth of the
+    -- groups to hold): a year repeats a month when its rows' months, as bits of a 12-bit mask,
+    -- are fewer than its rows
+    select program, nik_key, year(record_period) as record_year
     from active_member_months
-    group by program, nik_key, record_period
-    having count(*) > 1
+    group by program, nik_key, year(record_period)
+    having count(*) > bit_count(bit_or(cast(1 as integer) << (month(record_period) - 1)))
 ),
 
 member_months as (
@@ -183,7 +186,10 @@ member_months as (
         record_period,
         struct_pack(funding_source, kk_key, kelurahan_code, amount_idr) as first_active
     from active_member_months as active
-    anti join repeated_member_months using (program, nik_key, record_period)
+    anti join repeated_member_months
+        on repeated_member_months.program = active.program
+        and repeated_member_months.nik_key = active.nik_key
+        and repeated_member_months.record_year = year(active.record_period)
     union all
     select
         active.program,
@@ -196,7 +202,10 @@ member_months as (
                 + coalesce(active.row_number, 1099511627775)
         )
     from active_member_months as active
-    semi join repeated_member_months using (program, nik_key, record_period)
+    semi join repeated_member_months
+        on repeated_member_months.program = active.program
+        and repeated_member_months.nik_key = active.nik_key
+        and repeated_member_months.record_year = year(active.record_period)
     left join file_order on file_order.file_id = active.file_id
     group by active.program, active.nik_key, active.record_period
 ),
