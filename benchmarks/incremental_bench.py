@@ -5,7 +5,8 @@ ingest) and the file itself (its SHA-256 names it in ``ingest_file``). On a ware
 curated tables already include the file (e.g. a benchmark warehouse after its incremental run)
 the build recomputes the same rows and writes none: the writes, and every step that depends on
 which rows changed, cost nothing. ``--prepare OUT`` makes the real "before" state once: a copy
-whose program records of the file are moved to the table ``bench_withheld_records`` and whose
+whose program records (and flagged fields) of the file are moved to the table
+``bench_withheld_records`` (``bench_withheld_flagged``) and whose
 curated tables are then built in full (as the previous night left them); a bench on ``--db OUT``
 puts the withheld records back into ``program_records`` (and commits, as the ingest does)
 before the timed build. The warehouse is copied to ``--work`` (the original is never written),
@@ -67,13 +68,15 @@ def timed(step: object) -> tuple[object, float, float]:
 
 
 WITHHELD = "bench_withheld_records"
+#: The ingest tables whose rows of the file ``prepare`` withholds (table -> the table holding them)
+WITHHELD_TABLES = {"program_records": WITHHELD, "flagged_field": "bench_withheld_flagged"}
 
 
 def prepare(db: Path, raw_file: Path, out: Path, work: Path, memory_limit: str,
             sha256: str | None = None) -> dict:
-    """Write the "before" warehouse ``out``: a copy of ``db`` whose program records of
-    ``raw_file`` (its SHA-256, or ``sha256`` when given) are moved to ``bench_withheld_records``,
-    its curated tables built in full."""
+    """Write the "before" warehouse ``out``: a copy of ``db`` whose program records and flagged
+    fields of ``raw_file`` (its SHA-256, or ``sha256`` when given) are withheld
+    (``WITHHELD_TABLES``), its curated tables built in full."""
     sha256 = sha256 or sha256_of(raw_file)
     out.parent.mkdir(parents=True, exist_ok=True)
     work.mkdir(parents=True, exist_ok=True)
@@ -86,9 +89,10 @@ def prepare(db: Path, raw_file: Path, out: Path, work: Path, memory_limit: str,
         con.execute(MACROS_SQL.read_text(encoding="utf-8"))
         con.begin()
         file_ids = "(select file_id from ingest_file where sha256 = ?)"
-        con.execute(f"create or replace table {WITHHELD} as select * from program_records "
-                    f"where file_id in {file_ids}", [sha256])
-        con.execute(f"delete from program_records where file_id in {file_ids}", [sha256])
+        for table, withheld in WITHHELD_TABLES.items():
+            con.execute(f"create or replace table {withheld} as select * from {table} "
+                        f"where file_id in {file_ids}", [sha256])
+            con.execute(f"delete from {table} where file_id in {file_ids}", [sha256])
         report, cpu, wall = timed(lambda: incremental.full_build(con, "benchmark before state"))
         con.commit()
         con.execute("checkpoint")
@@ -101,15 +105,19 @@ def prepare(db: Path, raw_file: Path, out: Path, work: Path, memory_limit: str,
 
 
 def restore_withheld(con: duckdb.DuckDBPyConnection) -> int:
-    """Put the records ``prepare`` withheld back into ``program_records`` (committed, as the
-    nightly ingest commits its rows before the transforms run); their number (0: none)."""
+    """Put the rows ``prepare`` withheld back into ``program_records`` and ``flagged_field``
+    (committed, as the nightly ingest commits its rows before the transforms run); the number
+    of records (0: none)."""
     if not con.execute("select count(*) from duckdb_tables() where table_name = ?",
                        [WITHHELD]).fetchone()[0]:
         return 0
     con.begin()
     count = con.execute(f"select count(*) from {WITHHELD}").fetchone()[0]
-    con.execute(f"insert into program_records select * from {WITHHELD}")
-    con.execute(f"drop table {WITHHELD}")
+    for table, withheld in WITHHELD_TABLES.items():
+        if con.execute("select count(*) from duckdb_tables() where table_name = ?",
+                       [withheld]).fetchone()[0]:
+            con.execute(f"insert into {table} select * from {withheld}")
+            con.execute(f"drop table {withheld}")
     con.commit()
     con.execute("checkpoint")
     return count

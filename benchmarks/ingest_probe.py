@@ -106,6 +106,15 @@ class ProbedConnection:
             self._probe.end(statement)
 
 
+def probe_warehouse(raw: Path, work: Path):
+    """(settings, connection) of a throw-away warehouse in ``work`` (created) over the raw folder
+    ``raw``; spill in ``work/tmp`` unless ``TKPK_TEMP`` says otherwise."""
+    work.mkdir(parents=True, exist_ok=True)
+    os.environ.setdefault("TKPK_TEMP", str(work / "tmp"))
+    settings = get_settings().with_paths(raw=raw, out=work / "out", db=work / "probe.duckdb")
+    return settings, connect(settings)
+
+
 def main() -> None:
     """Probe one raw folder; print and save the per-statement figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -115,12 +124,7 @@ def main() -> None:
     parser.add_argument("--every", type=float, default=2.0, help="sampling interval, seconds")
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
-    args.work.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("TKPK_TEMP", str(args.work / "tmp"))
-    settings = get_settings().with_paths(
-        raw=args.raw, out=args.work / "out", db=args.work / "probe.duckdb"
-    )
-    con = connect(settings)
+    settings, con = probe_warehouse(args.raw, args.work)
     probe = Probe(con, args.every)
     probed = ProbedConnection(con, probe)
     con.begin()

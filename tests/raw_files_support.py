@@ -9,7 +9,6 @@ import xlsxwriter
 
 from tkpk.config import Settings
 from tkpk.ingest.raw import (
-    RAW_TEXT_OF_EVERY_ROW,
     FileOutcome,
     every_raw_text,
     load_new_files,
@@ -51,10 +50,9 @@ def raw_rows(con, kind: str, columns: str, file_name: str | None = None) -> list
     params = [file_name] if file_name else []
     paths = ", ".join(f"'{p}'" for p in staged)
     source = f"read_parquet([{paths}])"
-    if kind not in RAW_TEXT_OF_EVERY_ROW:  # the records as read are beside the staged rows
-        raw_paths = ", ".join(f"'{raw_text_file(p)}'" for p in staged)
-        source = (f"(select s.*, r.raw_text from {source} as s join read_parquet([{raw_paths}]) "
-                  "as r on r.file_id = s.file_id and r.row_number = s.row_number)")
+    raw_paths = ", ".join(f"'{raw_text_file(p)}'" for p in staged)  # the records as read
+    source = (f"(select s.*, r.raw_text from {source} as s join read_parquet([{raw_paths}]) "
+              "as r on r.file_id = s.file_id and r.row_number = s.row_number)")
     return con.execute(
         f"select {select} from {source} {where} order by file_name, row_number",
         params,

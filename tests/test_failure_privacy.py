@@ -17,7 +17,6 @@ from pathlib import Path
 import pytest
 
 from tkpk.config import Settings
-from tkpk.ingest.raw import RAW_TEXT_OF_EVERY_ROW
 
 pytestmark = pytest.mark.slow
 
@@ -37,12 +36,10 @@ ACCEPTED = {"members": "registry_members", "households": "registry_households"}
 
 
 def _staged(outcomes, kind: str) -> str:
-    """The rows as read of the run's staged files of ``kind`` (a relation; the staged rows for a
-    kind whose record as read is kept only for some rows)."""
+    """The staged rows of the run's staged files of ``kind`` (a relation: their personal values as
+    cleaned; the record as read is kept only for some rows)."""
     paths = ", ".join(f"'{o.staged}'" for o in outcomes if o.kind == kind and o.staged)
-    if kind not in RAW_TEXT_OF_EVERY_ROW:  # the staged values (their personal values as cleaned)
-        return f"(select * from read_parquet([{paths}]))"
-    return f"(select raw_text.* from read_parquet([{paths}]))"
+    return f"(select * from read_parquet([{paths}]))"
 
 
 class _Capture(logging.Handler):

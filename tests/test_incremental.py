@@ -181,7 +181,67 @@ def test_a_small_file_recomputes_its_program_and_households_only(con, built):
     assert {"households", "poverty_transitions"} <= set(ran)
     # poverty_profile reads no column of int_household_status that PKH changes: kept as it was
     assert ran["poverty_profile"].get("kept")
+    # data_coverage reads the registry files' rows of the ingest tables and kelurahan_poverty
+    # (kept: no poverty figure changed): kept as it was
+    assert ran["kelurahan_poverty"].get("kept") and ran["data_coverage"].get("kept")
+    # program_reach: only PKH's rows recomputed (the other programs' inputs did not change)
+    assert ran["program_reach"].get("programs")
     assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_a_poor_household_reached_keeps_data_coverage(con, built):
+    """A first program for a poor household of June changes kelurahan_poverty (one poor
+    household fewer unreached), recomputed whole, but not the only column data_coverage reads
+    of it (mpi_incomplete_population): data_coverage is kept; every table equals a full
+    build."""
+    w, _ = built
+    hid, nik = con.execute(
+        "select s.id_keluarga, min(m.nik) from int_household_status as s "
+        "join registry_members as m on m.snapshot = s.snapshot and m.id_keluarga = s.id_keluarga "
+        "where s.period = '2031-06-01' and s.poor and s.program_count = 0 "
+        "group by s.id_keluarga order by s.id_keluarga limit 1").fetchone()
+    unreached = "select sum(poor_households_unreached) from kelurahan_poverty " \
+                "where period = '2031-06-01' and area_level = 'kota'"
+    before = con.execute(unreached).fetchone()[0]
+    w.record("RTLH", "2031-06-10", nik=nik, file_name="salur_rtlh_new.csv")
+    report = build_file(con, w, "reached", "salur_rtlh_new.csv")
+    ran = {m["name"]: m for m in report.models}
+    assert con.execute(unreached).fetchone()[0] == before - 1, hid
+    assert not ran["kelurahan_poverty"].get("kept")
+    assert ran["data_coverage"].get("kept")
+    assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_program_reach_recomputed_whole_when_its_programs_cannot_be_told(con, built,
+                                                                         monkeypatch):
+    """When int_reach_sums is recomputed whole (its difference refused), the programs whose
+    rows changed cannot be told: program_reach is recomputed for every program; the result
+    still equals a full build."""
+    w, households = built
+    monkeypatch.setattr(incremental, "_apply_delta", lambda *args: None)
+    _, niks = households["2031-01"][6]
+    w.record("PKH", "2031-04-10", nik=niks[0], stage=2, file_name="salur_pkh_new.csv")
+    report = build_file(con, w, "refused", "salur_pkh_new.csv")
+    ran = {m["name"]: m for m in report.models}
+    assert "programs" not in ran["program_reach"] and not ran["program_reach"].get("kept")
+    assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_data_coverage_reads_no_program_file_row(con, built):
+    """What lets an incremental build keep data_coverage (``REGISTRY_ROWS``): rows of a program
+    file in ingest_file, quarantine and flagged_field (all an incremental night adds to them)
+    leave its rows as they were."""
+    before = snapshot_tables(con)["data_coverage"]
+    file_id = con.execute("select max(file_id) + 1 from ingest_file").fetchone()[0]
+    con.execute("insert into ingest_file (sha256, file_name, kind, file_outcome, rows_read, "
+                "skipped_lines, loaded_at, file_id) values ('p', 'salur_x.csv', "
+                "'disbursements', 'loaded', 3, 0, now(), ?)", [file_id])
+    con.execute("insert into quarantine (file_id, kind, row_number, raw_values) values "
+                "(?, 'disbursements', 1, json_object('id_keluarga', 'H0001', "
+                "'kode_kelurahan', ?))", [file_id, KEL_MEDONO])
+    flag(con, file_id, 2, "NOMINAL", "x")
+    build_marts(con)
+    assert snapshot_tables(con)["data_coverage"] == before
 
 
 def test_columns_read_of_an_input():
@@ -288,6 +348,41 @@ def test_a_file_that_changes_no_household_recomputes_no_household(con, built):
                                           if graph()[m].household_scope)):
         assert incremental[name] == before[name], f"{name} changed"
     assert_equals_full_build(con, incremental)
+
+
+def flag(con, file_id: int, row_number: int, column: str, raw_value: str | None) -> None:
+    """One flagged field of a disbursement row of file ``file_id`` (April 2031, Medono)."""
+    con.execute(
+        "insert into flagged_field by name select ? as file_id, 'disbursements' as kind, "
+        "? as row_number, ? as column_name, 'OUT_OF_RANGE' as reason, ? as raw_value, "
+        "'test' as load_id, date '2031-04-01' as period, ? as kelurahan_code, "
+        "null as id_keluarga", [file_id, row_number, column, raw_value, KEL_MEDONO])
+
+
+@pytest.mark.parametrize("undone", [False, True])
+def test_data_quality_field_appends_the_new_files_rows(con, built, undone):
+    """data_quality_field gets the flagged fields of the night's file appended (one row each,
+    the earlier files' rows kept as they were); when its rows then do not match flagged_field
+    one to one (an earlier file's flagged row gone: not what an ingest does) it is rebuilt
+    whole. Either way it equals a full build."""
+    w, households = built
+    old = con.execute("select min(file_id) from program_records").fetchone()[0]
+    flag(con, old, 1, "NOMINAL", "12x")
+    flag(con, old, 2, "NOMINAL", "3375010101000001")  # 15+ digits: left out like a NIK
+    full_build(con, "the earlier night")
+    _, niks = households["2031-01"][4]
+    w.record("PKH", "2031-04-10", nik=niks[0], stage=2, file_name="salur_pkh_new.csv")
+    flag(con, w.file_id("salur_pkh_new.csv"), 7, "NOMINAL", "abc")
+    if undone:
+        con.execute("delete from flagged_field where file_id = ? and row_number = 1", [old])
+    report = build_file(con, w, "flagged", "salur_pkh_new.csv")
+    ran = {m["name"]: m for m in report.models}
+    assert ran["data_quality_field"].get("appended", False) is not undone
+    rows = con.execute("select sha256, row_number, raw_value from data_quality_field "
+                       "order by sha256 = 'flagged', row_number").fetchall()
+    assert [r[1:] for r in rows] == [*([(1, "12x")] if not undone else []), (2, None), (7, "abc")]
+    assert rows[-1][0] == "flagged"
+    assert_equals_full_build(con, snapshot_tables(con))
 
 
 def test_scoped_match_index_holds_what_a_scoped_record_can_match(con, built):

@@ -1,11 +1,12 @@
 """The record as read of quarantined rows and flagged fields (``transforms/accept/raw_kept.sql``).
 
-The raw load keeps the record as read of every row only for the registry kinds; for program
-records only of the rows their suite flags (``tkpk.ingest.raw.raw_kept_predicate``), in a file
-beside the staged rows. Hand-written disbursement rows: the quarantine and ``flagged_field`` get
-exactly the values they got when every row's record was kept, duplicates need none, a kind written
-in bounded-commit steps reads its records once, and a kept row whose record is missing stops the
-run instead of losing its values.
+The raw load keeps the record as read only of the rows that can be quarantined or flagged, in a
+file beside the staged rows: the rows their suite flags (``tkpk.ingest.raw.raw_kept_predicate``),
+for households and members the rows of a key repeated in the file, and for members the rows whose
+household is not surely accepted (household files are read first). Hand-written disbursement
+rows: the quarantine and ``flagged_field`` get exactly the values they got when every row's
+record was kept, duplicates need none, a kind written in bounded-commit steps reads its records
+once, and a kept row whose record is missing stops the run instead of losing its values.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import json
 
 import duckdb
 import pytest
-from raw_support import HOUSEHOLD, RawWorld, disbursement, household, kk, nik
+from raw_support import HOUSEHOLD, MEMBER, RawWorld, disbursement, household, kk, member, nik
 
 from tkpk import reference
 from tkpk.config import Settings
@@ -157,7 +158,6 @@ def test_a_kept_row_without_its_record_stops_the_run(tmp_path):
 
 
 def test_which_records_are_kept_per_kind(tmp_path, monkeypatch):
-    assert raw.raw_kept_predicate("members", {}) == "true"
     types = {"nik": "VARCHAR", "amount_idr": "DECIMAL(18,2)", "status": "VARCHAR",
              "program": "VARCHAR", "segmen_unparsed": "VARCHAR", "nik_precision_lost": "BOOLEAN",
              "malformed": "BOOLEAN"}
@@ -203,9 +203,10 @@ HOUSEHOLD_ROWS = [
 KELUARGA = "dtsen_keluarga_3375_202606.csv"
 
 
-def _household_csv(rows: list[dict]) -> bytes:
-    """A household CSV (semicolons) of ``rows`` (raw text, the canonical columns)."""
-    columns = list(HOUSEHOLD)
+def _household_csv(rows: list[dict], columns: list[str] | None = None) -> bytes:
+    """A household CSV (semicolons) of ``rows`` (raw text, the canonical columns; a member CSV
+    with ``columns`` ``list(MEMBER)``)."""
+    columns = columns or list(HOUSEHOLD)
     lines_ = [";".join(c.upper() for c in columns)]
     lines_ += [";".join(row[c] for c in columns) for row in rows]
     return ("\n".join(lines_) + "\n").encode()
@@ -288,4 +289,74 @@ def test_households_of_a_shared_snapshot_keep_every_record(tmp_path):
         "select q.row_number, q.reasons, q.raw_values ->> 'alamat' from quarantine as q "
         "join ingest_file as f using (file_id) where f.file_name = ?", [later]
     ).fetchall() == [(1, ["household_duplicate_key"], "Jl. Tiga")]
+    con.close()
+
+
+# ------------------------------------------------------------------------------------------
+# Members: the rows a suite flags, keys repeated in the file, households not surely accepted
+# ------------------------------------------------------------------------------------------
+
+ANGGOTA = "dtsen_anggota_3375_202606.csv"  # before KELUARGA in name order, read after it
+#: (member row, outcome) of the hand-written member file, row numbers 1..7.
+MEMBER_ROWS = [
+    (member(id_keluarga="H1", nik=nik(1)), "accepted"),  # a clean household: nothing kept
+    (member(id_keluarga="H2", nik=nik(2)), "quarantined"),  # its household is quarantined
+    (member(id_keluarga="H9", nik=nik(3)), "quarantined"),  # no such household
+    (member(id_keluarga="H5", nik=nik(4)), "accepted"),  # its household is flagged: kept
+    (member(id_keluarga="H1", nik=nik(5), jenis_kelamin="X"), "accepted"),  # sex flagged
+    (member(id_keluarga="H1", nik=nik(6)), "accepted"),  # the first row of a repeated NIK
+    (member(id_keluarga="H1", nik=nik(6), nama="Warga Lain"), "quarantined"),  # other values
+]
+
+
+def test_members_keep_the_record_only_of_rows_that_can_be_quarantined_or_flagged(tmp_path):
+    """Only the clean member of a household staged clean in this run (row 1) keeps no record;
+    the tables equal those of a run keeping every record, and the ids stay in name order."""
+    files = {
+        KELUARGA: _household_csv([r for r, _ in HOUSEHOLD_ROWS]),
+        ANGGOTA: _household_csv([r for r, _ in MEMBER_ROWS], list(MEMBER)),
+    }
+    con, kept = _load_households(tmp_path / "kept", files)
+    assert kept[ANGGOTA] == [2, 3, 4, 5, 6, 7]
+    assert con.execute(
+        "select file_name, file_id, load_id from ingest_file order by file_name"
+    ).fetchall() == [(ANGGOTA, 1, "run-1-0001"), (KELUARGA, 2, "run-1-0002")]
+    tables = _kept_tables(con)
+    members = con.execute(
+        "select row_number, reasons, raw_values ->> 'nama' from quarantine "
+        "where kind = 'members' order by row_number"
+    ).fetchall()
+    assert members == [
+        (2, ["household_quarantined"], "Warga Satu"),
+        (3, ["household_unknown"], "Warga Satu"),
+        (7, ["member_duplicate_key"], "Warga Lain"),
+    ]
+    assert ("members", 5, "JENIS_KELAMIN", "code_invalid", "X") in con.execute(
+        "select kind, row_number, column_name, reason, raw_value from flagged_field"
+    ).fetchall()
+    assert con.execute("select count(*) from registry_members").fetchone() == (4,)
+    con.close()
+
+    with raw.every_raw_text():  # every row's record kept: the same tables
+        every, kept_every = _load_households(tmp_path / "every", files)
+    assert kept_every[ANGGOTA] == [1, 2, 3, 4, 5, 6, 7]
+    assert _kept_tables(every) == tables
+    every.close()
+
+
+def test_members_without_their_households_in_the_run_keep_every_record(tmp_path):
+    """A member file whose month has no household file in the run (loaded by an earlier run)
+    keeps the record of every row: its households are not known to be accepted."""
+    con, _ = _load_households(tmp_path, {KELUARGA: _household_csv([household(id_keluarga="H1")])})
+    (tmp_path / "raw" / KELUARGA).unlink()
+    _, kept = _load_households(
+        tmp_path,
+        {ANGGOTA: _household_csv([member(), member(nik=nik(2), id_keluarga="H7")], list(MEMBER))},
+        run_id="run-2", con=con,
+    )
+    assert kept == {ANGGOTA: [1, 2]}
+    assert con.execute(
+        "select row_number, reasons from quarantine where kind = 'members'"
+    ).fetchall() == [(2, ["household_unknown"])]
+    assert con.execute("select count(*) from registry_members").fetchone() == (1,)
     con.close()

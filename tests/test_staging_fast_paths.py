@@ -114,7 +114,10 @@ def test_parse_date(macros, raw, expected):
     ("raw", "from_number", "expected", "lost"),
     [
         ("3375011234567890", False, "3375011234567890", False),
-        ("3375.01.091220.0001", False, "3375010912200001", False),  # dots: no regexp replace
+        ("3375.01.091220.0001", False, "3375010912200001", False),  # fast: DTSEN's grouping
+        ("3375.01.091220.0001", True, "3375010912200001", True),  # the same from a number cell
+        ("3375.01.09122.00001", False, "3375010912200001", False),  # other dots: no replace
+        ("3375.01.091220.000", False, "337501091220000", False),  # 15 digits: as read
         ("337501 031256 0001", False, "3375010312560001", False),  # spaces
         ("'3375011234567890", False, "3375011234567890", False),  # fast: a leading apostrophe
         ("'3375.01.091220.0001", False, "3375010912200001", False),  # general removal

@@ -6,7 +6,8 @@ month of the new records, and nothing else. What happens to each model is its he
 (``transforms.models``); ``build_changed``
 
 1. rebuilds the ``kind full`` models that read no ``record_month`` / ``period`` model outright
-   (``int_periods``, ``int_area_hierarchy``, ``data_quality``, ... : small); keeps the
+   (``int_periods``, ``int_area_hierarchy``, ``data_quality``, ... : small; ``data_quality_field``
+   gets the rows of the night's files appended, ``APPENDED``); keeps the
    ``kind snapshot`` models (``int_household_snapshot``, ``int_match_index``: the registry
    snapshots are unchanged);
 2. recomputes the ``kind record_month`` models (``int_program_monthly``) for the (record month,
@@ -35,7 +36,10 @@ month of the new records, and nothing else. What happens to each model is its he
    are updated by the difference of the affected households' share (computed from their rows
    before and after, ``_apply_delta``; a row the difference cannot tell recomputes the model's
    periods whole), and a model none of whose changed inputs changed in a column it reads
-   (``columns_read``; ``poverty_profile`` reads no program column) keeps its rows;
+   (``columns_read``; ``poverty_profile`` reads no program column; ``data_coverage`` reads only
+   ``mpi_incomplete_population`` of ``kelurahan_poverty`` and the registry files' rows of the
+   ingest tables, ``REGISTRY_ROWS``) keeps its rows; ``program_reach`` recomputes only the
+   programs whose input rows changed (``PROGRAM_MODELS``);
 4. rebuilds the other ``kind full`` models (those reading a model of 2. or 3.: ``households``
    (the latest period), ``poverty_transitions`` (pairs of snapshots, each
    household judged in its own snapshot month)) from the merged tables; in household mode
@@ -110,6 +114,23 @@ REGISTRY_KINDS = ("households", "members")
 #: s(m) only: data_coverage and poverty_profile join them through int_periods' snapshot).
 SNAPSHOT_SOURCES = ("registry_households", "registry_members")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
+#: ``kind full`` models each of whose rows is made from one row of an ingest table (the value) and
+#: the file that row came from: the ingest appends the rows of the night's new files and leaves
+#: the others as they were (a run's rows are undone only while its build is not committed), so
+#: an incremental build appends the model's rows of those files only (``_append_rows``).
+APPENDED = {"data_quality_field": "flagged_field"}
+#: The ingest tables a household-mode night changes by rows of its program files only (a loaded
+#: registry file makes the build full), per period model that reads only their rows of registry
+#: files (each filters them by the file's ``kind``, households / members): for that model they
+#: are unchanged inputs (``_kept_for``; ``data_coverage`` is then kept when ``kelurahan_poverty``
+#: is).
+REGISTRY_ROWS = {"data_coverage": ("ingest_file", "quarantine", "flagged_field")}
+#: Period models whose rows of a program (their ``program`` column) are made from their inputs'
+#: rows of that program and from inputs without a program alone (``program_reach``: its grid
+#: crosses ``ref_program``, its sums join by program). In household mode, when each input is
+#: unchanged or tells its changed programs, only those programs' rows are recomputed
+#: (``_rebuild_programs``).
+PROGRAM_MODELS = ("program_reach",)
 
 
 def rebuilt_before() -> tuple[str, ...]:
@@ -242,7 +263,8 @@ def _new_files(outcomes: Sequence[Any], kinds: Sequence[str]) -> list[str]:
 def _full_reason(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> str | None:
     """Why this build must be full (None when an incremental build is exact)."""
     order = graph().order
-    missing = [m for m in order if m not in existing_tables(con)]
+    present = existing_tables(con)
+    missing = [m for m in order if m not in present]
     if missing:
         return "first build" if len(missing) == len(order) else f"missing {missing}"
     stored = _stored_fingerprint(con)
@@ -336,6 +358,8 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
                          record_scope=pairs)
     try:
         for name in rebuilt_before():
+            if name in APPENDED and _append_rows(con, report, db, name, outcomes):
+                continue
             _timed(con, report, name, f"create or replace table {name} as\n{model_sql(name)}")
         problem = _reach_problem(con)
         if problem is not None:
@@ -364,6 +388,33 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
         [(m.isoformat(), p) for m, p in pairs],
     )
     return report
+
+
+def _append_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
+                 outcomes: Sequence[Any]) -> bool:
+    """Append to ``APPENDED`` model ``name`` the rows of this run's loaded files (its source
+    shadowed by their rows, by ``file_id``); True when its table then holds one row per row of
+    the source (else its rows are not those of a full build: the caller rebuilds it whole)."""
+    source = APPENDED[name]
+    con.execute(
+        f"create or replace temp table _night_files as select file_id from {db}.main.ingest_file "
+        "where sha256 in (select unnest(?::varchar[]))",
+        [[o.sha256 for o in outcomes if o.outcome == "loaded"]],
+    )
+    try:
+        con.execute(f"create or replace temp view {source} as select * from {db}.main.{source} "
+                    "where file_id in (select file_id from _night_files)")
+        _insert(con, report, db, name)
+    finally:
+        con.execute(f"drop view if exists temp.main.{source}")
+        con.execute("drop table if exists temp.main._night_files")
+    counts = con.execute(f"select (select count(*) from {db}.main.{name}), "
+                         f"(select count(*) from {db}.main.{source})").fetchone()
+    if counts[0] != counts[1]:
+        log.info("%s: %d rows for %d of %s: rebuilt whole", name, *counts, source)
+        return False
+    report.models[-1]["appended"] = True
+    return True
 
 
 def _scope_periods(con: duckdb.DuckDBPyConnection) -> list[date]:
@@ -446,7 +497,8 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
-                  where: str, units: Sequence[str] = (), capture: bool = False) -> None:
+                  where: str, units: Sequence[str] = (), capture: bool = False,
+                  post_of_pre: bool = False) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
@@ -455,7 +507,9 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     row group they sit in, which the checkpoint at the commit then rewrites. With ``units``
     (columns), the distinct non-null ``units`` of the deleted and of the appended rows are added
     to ``_affected``. With ``capture``, the rows matching ``where`` before and after are kept
-    in the temporary tables ``_pre_in_<name>`` and ``_post_in_<name>``."""
+    in the temporary tables ``_pre_in_<name>`` and ``_post_in_<name>``. With ``post_of_pre``,
+    ``_pre_in_<name>`` holds a superset of the rows matching ``where`` (``_capture_inputs``):
+    ``_post_in_<name>`` is made of its rows not matching it and the rows matching it after."""
     model = graph()[name]
     order = ", ".join(f"r._row.{c}" for c in (model.cluster_key,) if c) or ", ".join(
         f"r._row.{c}" for c in model.scope)
@@ -489,6 +543,12 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
                     "select unnest(o._row) from _old_rows as o")
         con.execute(f"create or replace temp table _post_in_{name} as "
                     "select unnest(o._row) from _old_rows as o "
+                    "anti join _gone_rows as g on g._rowid = o._rowid "
+                    "union all select unnest(a._row) from _added_rows as a")
+    if post_of_pre:  # the rows of ``_pre_in_`` after: those outside ``where`` kept
+        con.execute(f"create or replace temp table _post_in_{name} as "
+                    f"select * from _pre_in_{name} as t where ({where}) is not true "
+                    "union all select unnest(o._row) from _old_rows as o "
                     "anti join _gone_rows as g on g._rowid = o._rowid "
                     "union all select unnest(a._row) from _added_rows as a")
     for table in ("_new_rows", "_old_rows", "_gone_rows", "_added_rows"):
@@ -525,13 +585,16 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     delta = _delta_models() if first else ()
     kept = _kept_inputs() if first else set()
     derived: tuple[str, ...] = ()
+    derived_post: tuple[str, ...] = ()
     # the period models that may read nothing changed: every input kept or household-scoped
     candidates = tuple(
         m for m in periods if first and m not in first and m not in delta
-        and all(t in kept or t in first or t in periods for t in graph()[m].depends_on))
+        and all(t in _kept_for(m, kept) or t in first or t in periods
+                for t in graph()[m].depends_on))
     captured = tuple(dict.fromkeys((*_delta_inputs(delta), *(
         t for t in _delta_inputs(candidates) if t not in kept))))
     changed: dict[str, frozenset[str] | None] = {}
+    imaged: list[str] = []
     try:
         con.execute(
             f"create or replace temp view int_periods as "
@@ -552,23 +615,35 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             derived = tuple(t for t in captured
                             if t in first and graph()[t].household_scope == _household_key())
             _capture_inputs(con, db, [t for t in captured if t not in derived], "_pre")
-            _rebuild_households(con, report, db, first, shadows, derived)
+            # the other household models' rows after: those before, their replaced rows swapped
+            derived_post = tuple(t for t in captured if t in first and t not in derived)
+            _rebuild_households(con, report, db, first, shadows, derived, derived_post)
             for name in delta:
                 _delta_image(con, db, name, "_pre")
         rest = tuple(m for m in periods if m not in first)
         for name in (*first, *rest):
             scoped = f"where {_matching('t', graph()[name].scope, '_scope')}"
             if first and name == next(iter(rest), None):
-                _capture_inputs(con, db, [t for t in captured if t not in derived], "_post")
+                _capture_inputs(con, db, [t for t in captured
+                                          if t not in derived and t not in derived_post], "_post")
             if name in first:
                 pass
-            elif name in candidates and _unchanged_inputs(con, name, kept, changed):
+            elif name in candidates and _unchanged_inputs(con, name, _kept_for(name, kept),
+                                                          changed, imaged):
                 kept.add(name)
                 report.models.append({"name": name, "wall_s": 0.0, "kept": True})
             elif name in delta and (written := _apply_delta(con, report, db, name)) is not None:
                 if not written:
                     kept.add(name)
+            elif name in PROGRAM_MODELS and first and _rebuild_programs(
+                    con, report, db, name, _kept_for(name, kept)):
+                pass
             else:
+                if any(name in graph()[m].depends_on for m in candidates):
+                    # its rows before, for a candidate that may read none of its changed columns
+                    con.execute(f"create or replace temp table _was_{name} as "
+                                f"select * from {db}.main.{name} as t {scoped}")
+                    imaged.append(name)
                 con.execute(f"delete from {db}.main.{name} as t {scoped}")
                 _insert(con, report, db, name)
             con.execute(
@@ -580,20 +655,24 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
         for name in reversed(dict.fromkeys(shadows)):
             con.execute(f"drop view if exists temp.main.{name}")
         for name in (*delta, *(f"in_{t}" for t in captured)):
-            for image in ("_pre", "_post"):
+            for image in ("_pre", "_post", "_delta_keys"):
                 con.execute(f"drop table if exists temp.main.{image}_{name}")
+        for name in imaged:
+            con.execute(f"drop table if exists temp.main._was_{name}")
 
 
 def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
                         models: Sequence[str], shadows: list[str],
-                        captured: Sequence[str] = ()) -> None:
+                        captured: Sequence[str] = (), captured_post: Sequence[str] = ()) -> None:
     """Replace the rows of the scope's periods of ``models`` (the period models with a
     ``household_scope``, in build order) for the affected units only: the distinct values of
     each model's ``household_scope`` columns in ``_affected`` (households, or household and
     program). Before each model runs, every model with a ``household_scope`` it reads is
     shadowed by its rows of those units (and of the scope's periods); a model's rows of a unit
     depend only on its inputs' rows of that unit (what the header key declares). The shadows of
-    the inputs that are not period models are dropped at the end."""
+    the inputs that are not period models are dropped at the end. ``captured`` / ``captured_post``:
+    the models whose rows before and after (``_replace_rows``' ``capture``) / after only
+    (``post_of_pre``) are kept."""
     inputs: set[str] = set()
     for name in models:
         key = graph()[name].household_scope
@@ -610,7 +689,8 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
                         f"{db}.main.{table} as t where {where}")
             shadows.append(table)
         scoped = f"{_matching('t', graph()[name].scope, '_scope')} and {_matching('t', key, units)}"
-        _replace_rows(con, report, db, name, scoped, capture=name in captured)
+        _replace_rows(con, report, db, name, scoped, capture=name in captured,
+                      post_of_pre=name in captured_post)
     for table in inputs:
         con.execute(f"drop view temp.main.{table}")
     shadows[:] = [t for t in shadows if t not in inputs]
@@ -773,6 +853,9 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
         f"on ({row.format(a='t')}) is not distinct from ({row.format(a='n')})"
     )
     written += con.execute("select count(*) from _delta_added").fetchone()[0]
+    # the keys whose row changed (a touched key keeps a row: the added one when it changed)
+    con.execute(f"create or replace temp table _delta_keys_{name} as "
+                f"select distinct {key_list} from _delta_added")
     execute_model(con, name, f"insert into {db}.main.{name} by name select * from _delta_added")
     for table in ("_delta_gone", "_delta_rows", "_delta_added"):
         con.execute(f"drop table {table}")
@@ -780,6 +863,69 @@ def _apply_delta(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
                           "delta": True})
     crashpoint(f"transform:{name}")
     return written
+
+
+def _recorded_by_program() -> set[str]:
+    """The ``record_month`` models scoped by program and their ``scoped_inputs``: an incremental
+    build changes their rows of the programs of ``_record_scope`` only."""
+    record_months = graph().of_kind("record_month")
+    recorded = {t for m in record_months for t in graph()[m].scoped_inputs}
+    return recorded | {m for m in record_months if "program" in graph()[m].scope}
+
+
+def _changed_programs(con: duckdb.DuckDBPyConnection, name: str,
+                      kept: set[str]) -> list[str] | None:
+    """SELECTs of the programs whose rows of the inputs of period model ``name`` may have
+    changed in this household-mode build (in ``_rebuild_periods``): a kept input changed none,
+    a ``record_month`` model scoped by program (and its ``scoped_inputs``) only those of
+    ``_record_scope``, a ``sum`` model updated by its difference those of its changed keys
+    (``_delta_keys_<model>``). None when an input's changed programs cannot be told (a
+    recomputed input, or one without a program column)."""
+    temporary = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where temporary").fetchall()}
+    selects = []
+    for table in sorted(graph()[name].depends_on):
+        if table in kept:
+            continue
+        if table in _recorded_by_program():
+            selects.append("select program from _record_scope")
+        elif f"_delta_keys_{table}" in temporary and "program" in graph()[table].sum_keys:
+            selects.append(f"select program from _delta_keys_{table}")
+        else:
+            return None
+    return selects
+
+
+def _rebuild_programs(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
+                      kept: set[str]) -> bool:
+    """Replace the rows of ``PROGRAM_MODELS`` model ``name`` of the scope's periods and of the
+    programs whose input rows changed (``_changed_programs``), its SQL run with
+    ``ref_program`` and its inputs of ``_recorded_by_program`` shadowed by those programs'
+    rows; False (nothing done) when those programs cannot be told."""
+    selects = _changed_programs(con, name, kept)
+    if selects is None:
+        return False
+    start = time.perf_counter()
+    con.execute("create or replace temp table _programs as "
+                + (" union ".join(selects) if selects else "select null as program where false"))
+    shadowed = ["ref_program"]
+    try:
+        con.execute(f"create or replace temp view ref_program as select * from "
+                    f"{db}.main.ref_program where code in (select program from _programs)")
+        for table in sorted(graph()[name].depends_on & _recorded_by_program()):
+            con.execute(f"create or replace temp view {table} as select * from "
+                        f"{db}.main.{table} where program in (select program from _programs)")
+            shadowed.append(table)
+        con.execute(f"delete from {db}.main.{name} as t where "
+                    f"{_matching('t', graph()[name].scope, '_scope')} "
+                    "and t.program in (select program from _programs)")
+        _insert(con, report, db, name)
+    finally:
+        for table in shadowed:
+            con.execute(f"drop view if exists temp.main.{table}")
+        con.execute("drop table if exists temp.main._programs")
+    report.models[-1].update(programs=True, wall_s=round(time.perf_counter() - start, 3))
+    return True
 
 
 def _rebuild_household_list(con: duckdb.DuckDBPyConnection, report: BuildReport,
@@ -904,20 +1050,31 @@ def _kept_inputs() -> set[str]:
     return kept
 
 
+def _kept_for(name: str, kept: set[str]) -> set[str]:
+    """The inputs that period model ``name`` reads as before in household mode: ``kept`` and the
+    ingest tables of which it reads the registry files' rows only (``REGISTRY_ROWS``)."""
+    return kept | set(REGISTRY_ROWS.get(name, ()))
+
+
 def _unchanged_inputs(con: duckdb.DuckDBPyConnection, name: str, kept: set[str],
-                      changed: dict[str, frozenset[str] | None]) -> bool:
+                      changed: dict[str, frozenset[str] | None],
+                      imaged: Sequence[str] = ()) -> bool:
     """True when period model ``name`` (not household-scoped) reads nothing this household-mode
     build changed, so that its rows of the scope's periods stay as they are: each input is kept
     (``kept``: ``_kept_inputs`` and the period models left or updated to the same rows), or a
-    household-scoped model none of whose ``_changed_columns`` ``name`` may read
+    household-scoped model, or a period model recomputed whole whose rows of the scope before
+    are in ``_was_<model>`` (``imaged``), none of whose ``_changed_columns`` ``name`` may read
     (``columns_read``)."""
     for table in graph()[name].depends_on:
         if table in kept:
             continue
-        if table not in graph().models or not graph()[table].household_scope \
+        if table in imaged:  # recomputed whole: its rows before (``_was_``) and now (the shadow)
+            if table not in changed:
+                changed[table] = _changed_columns(con, table, f"_was_{table}", table)
+        elif table not in graph().models or not graph()[table].household_scope \
                 or graph()[table].kind != "period":
             return False
-        if table not in changed:
+        elif table not in changed:
             changed[table] = _changed_columns(con, table)
         read = columns_read(name, table)
         if changed[table] is None or (changed[table] and (read is None or changed[table] & read)):
@@ -925,21 +1082,24 @@ def _unchanged_inputs(con: duckdb.DuckDBPyConnection, name: str, kept: set[str],
     return True
 
 
-def _changed_columns(con: duckdb.DuckDBPyConnection, table: str) -> frozenset[str] | None:
+def _changed_columns(con: duckdb.DuckDBPyConnection, table: str, pre: str | None = None,
+                     post: str | None = None) -> frozenset[str] | None:
     """The columns in which household-scoped model ``table``'s rows of the affected households
-    differ before and after (``_pre_in_`` / ``_post_in_``, joined by the model's grain); None
-    when a row is only on one side (or the model declares no grain)."""
+    differ before and after (``_pre_in_`` / ``_post_in_``, or the relations ``pre`` / ``post``,
+    joined by the model's grain); None when a row is only on one side (or the model declares no
+    grain)."""
     grain = graph()[table].grain
     if not grain:
         return None
-    columns = [r[0] for r in con.execute(f"describe temp.main._pre_in_{table}").fetchall()]
+    pre, post = pre or f"_pre_in_{table}", post or f"_post_in_{table}"
+    columns = [r[0] for r in con.execute(f"describe {pre}").fetchall()]
     on = " and ".join(f"a.{k} is not distinct from b.{k}" for k in grain)
     flags = ", ".join(f"bool_or(a.{c} is distinct from b.{c})" for c in columns
                       if c not in grain)
     row = con.execute(
         f"select count(*) filter (where a._here is null or b._here is null), {flags} "
-        f"from (select *, true as _here from _pre_in_{table}) as a "
-        f"full join (select *, true as _here from _post_in_{table}) as b on {on}"
+        f"from (select *, true as _here from {pre}) as a "
+        f"full join (select *, true as _here from {post}) as b on {on}"
     ).fetchone()
     if row[0]:
         return None

@@ -397,10 +397,9 @@ def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None 
 
     Beside it ``stg_<kind>_raw`` (``row_id``, ``raw_text``): the records as read that the raw load
     kept (``tkpk.ingest.raw.raw_kept_predicate``), read by ``raw_kept.sql`` and
-    ``row_reason_encoding.sql``: the staged files themselves for the kinds of
-    ``RAW_TEXT_OF_EVERY_ROW``, else the files beside them (``raw_text_file``).
+    ``row_reason_encoding.sql``: the files beside the staged files (``raw_text_file``).
     """
-    from tkpk.ingest.raw import RAW_TEXT_OF_EVERY_ROW, raw_text_file, stage_nothing
+    from tkpk.ingest.raw import raw_text_file, stage_nothing
 
     table = f"stg_{kind}"
     files = [
@@ -412,7 +411,7 @@ def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None 
         ).fetchall()
     ]
     source = "read_parquet([" + ", ".join(sql_literal(p) for p in files) + "])"
-    raw_files = files if kind in RAW_TEXT_OF_EVERY_ROW else [str(raw_text_file(p)) for p in files]
+    raw_files = [str(raw_text_file(p)) for p in files]
     raw_source = "read_parquet([" + ", ".join(sql_literal(p) for p in raw_files) + "])"
     if not files:  # no file of the kind: no rows, the staging's columns
         stage_nothing(con, kind, "_staged_nothing")

@@ -10,9 +10,10 @@ statement per file; the rows never leave DuckDB) into one Parquet file of the ru
 ``tkpk.ingest.accept.process_loads`` validates and decides. Nothing of the file's text is stored
 in the warehouse here: the files in the raw folder (with their SHA-256) are the record, and the
 row as read (``raw_text``) stays in scratch, for the quarantined rows' and flagged fields' raw
-values: in the staged rows themselves for members (``RAW_TEXT_OF_EVERY_ROW``), in a file beside
-them holding only the rows the kind's suite flags (and, for households, the rows of a key
-repeated in the file: ``KEY_WITHIN_PERIOD``) for the others (:func:`raw_text_file`).
+values, in a file beside the staged rows holding only the rows that can be quarantined or flagged
+(:func:`raw_text_file`): those the kind's suite flags, those of a key repeated in the file
+(``KEY_WITHIN_PERIOD``) and the members whose household is not surely accepted
+(``ACCEPTED_WITH``; household files are read first for that).
 """
 
 from __future__ import annotations
@@ -76,18 +77,27 @@ FILE_SCHEMA = pa.schema(
     ]
 )
 
-#: Kinds whose staged rows carry the row as read (``raw_text``) for every row: a member is
-#: quarantined for reasons found in other files (its household's, loaded after it), which
-#: staging cannot foresee. The other kinds are quarantined or flagged by their suite's row-wise
-#: expectations and, for households, a key repeated within their snapshot, so staging writes the
-#: row as read only for the rows those can touch, beside the staged rows (:func:`raw_text_file`):
-#: writing the text of every row was a quarter of their staging statement.
-RAW_TEXT_OF_EVERY_ROW = ("members",)
+#: The row as read (``raw_text``) of a staged row is kept in scratch only for the rows that can be
+#: quarantined or flagged, in a file beside the staged rows (:func:`raw_text_file`): writing the
+#: text of every row was a quarter of a kind's staging statement. A row is quarantined or flagged
+#: by its kind's suite's row-wise expectations (:func:`raw_kept_predicate`), for a kind of
+#: ``KEY_WITHIN_PERIOD`` for a natural key repeated within its snapshot, and for a kind of
+#: ``ACCEPTED_WITH`` (members) for a row of another kind (its household) not accepted.
+#:
 #: Kinds quarantined also for a natural key repeated within their snapshot (the columns of the
-#: key beside the file's period): the rows of a key repeated within the file keep their raw
-#: text, and every row does when another file of the kind has the same period (loaded before, or
-#: in this run: :func:`load_new_files`), whose rows the key may repeat.
-KEY_WITHIN_PERIOD = {"households": ("id_keluarga",)}
+#: key beside the file's period; a member's is its NIK when the NIK is not flagged, and a flagged
+#: row keeps its text anyway): the rows of a key repeated within the file keep their raw text,
+#: and every row does when another file of the kind has the same period (loaded before, or in
+#: this run: :func:`load_new_files`), whose rows the key may repeat.
+KEY_WITHIN_PERIOD = {"households": ("id_keluarga",), "members": ("id_keluarga", "nik")}
+#: kind -> (the kind whose row must be accepted in the same period, the column linking them): a
+#: member is quarantined when its household is not accepted in its snapshot, which staging
+#: knows for sure only of the household rows of the period staged in this run that keep no raw
+#: text (no row-wise failure, no repeated key, the only file of its period: such a row is
+#: accepted). Every other member row keeps its raw text.
+ACCEPTED_WITH = {"members": ("households", "id_keluarga")}
+#: Kinds the raw load reads before the others (:func:`load_new_files`): those of ``ACCEPTED_WITH``.
+STAGED_FIRST = tuple(dict.fromkeys(kind for kind, _ in ACCEPTED_WITH.values()))
 #: While true (:func:`every_raw_text`), the raw load keeps every row's record as read, for every
 #: kind (inspection: the reader tests read the records of clean rows too).
 _EVERY_RAW_TEXT = [False]
@@ -241,7 +251,14 @@ def load_new_files(
 ) -> list[FileOutcome]:
     """Discover the raw folder (name order), skip content already loaded, quarantine file-level
     problems and stage every other file's rows (``FileOutcome.staged``) with a fresh ``load_id``
-    (``<run_id>-<nnnn>``). One outcome per file found, in name order.
+    (``<run_id>-<nnnn>``) and ``file_id``, both numbered in name order. One outcome per file
+    found, in name order.
+
+    The files are read in name order too, but those of the kinds of ``STAGED_FIRST`` before the
+    others (:func:`_reading_order`): a member file's rows keep their record as read only when
+    their household is not surely accepted, which its period's household files staged in this
+    run tell (:func:`stage_rows`). The numbers are given in name order first, so the ids, the
+    outcomes and the staged rows do not depend on the reading order.
 
     ``on_file(index, total, name)`` is told of each file before it is read (progress display).
     """
@@ -254,15 +271,14 @@ def load_new_files(
     }
     first_name_this_run: dict[str, str] = {}
     outcomes: list[FileOutcome] = []
-    sequence = 0
-    references: dict[str, pa.Table] | None = None
+    #: file name -> (SHA-256, load_id, file_id) of the new contents, numbered in name order
+    planned: dict[str, tuple[str, str, int]] = {}
     found, ignored = discover_all(settings.raw_dir)
     shared = _shared_periods(found)
     hashes = HashCache(settings.raw_hash_cache)
     outcomes.extend(_ignored(entry) for entry in ignored)
-    for index, raw in enumerate(found):
-        if on_file is not None:
-            on_file(index, len(found), raw.name)
+    first_file_id = next_file_id(con)
+    for raw in found:
         try:
             sha = hashes.sha256(raw.path)
         except OSError as error:
@@ -296,13 +312,29 @@ def load_new_files(
             )
             continue
         first_name_this_run[sha] = raw.name
-        sequence += 1
+        sequence = len(planned) + 1
+        planned[raw.name] = (sha, f"{run_id}-{sequence:04d}", first_file_id + sequence - 1)
+    references: dict[str, pa.Table] | None = None
+    #: (kind, period) -> the staged files of the kind's files of that period read in this run
+    staged: dict[tuple[str | None, object], list[Path]] = {}
+    for index, raw in enumerate(_reading_order(found)):
+        if on_file is not None:
+            on_file(index, len(found), raw.name)
+        if raw.name not in planned:
+            continue
+        sha, load_id, file_id = planned[raw.name]
         if references is None:
             references = staging_references(con)
+        needed = ACCEPTED_WITH.get(raw.parsed.kind or "")
         outcome = _load_file(
-            con, settings, run_id, raw, sha, f"{run_id}-{sequence:04d}", references,
+            con, settings, run_id, raw, sha, load_id, file_id, references,
             (raw.parsed.kind, raw.parsed.period) in shared,
+            staged.get((needed[0], raw.parsed.period), []) if needed else None,
         )
+        if outcome.staged:
+            staged.setdefault((raw.parsed.kind, raw.parsed.period), []).append(
+                Path(outcome.staged)
+            )
         outcomes.append(outcome)
         level = logging.INFO if outcome.outcome == "loaded" else logging.WARNING
         log.log(
@@ -319,6 +351,13 @@ def load_new_files(
         if outcome.outcome == "ignored":
             log.warning("%s: ignored: %s", outcome.file_name, outcome.message)
     return sorted(outcomes, key=lambda o: o.file_name)
+
+
+def _reading_order(found: list[RawFile]) -> list[RawFile]:
+    """The files of ``found`` (name order) in the order the raw load reads them: those of the
+    kinds of ``STAGED_FIRST`` first (in that order), then the others, each in name order."""
+    rank = {kind: position for position, kind in enumerate(STAGED_FIRST)}
+    return sorted(found, key=lambda raw: rank.get(raw.parsed.kind or "", len(rank)))
 
 
 def _shared_periods(found: list[RawFile]) -> set[tuple[str | None, object]]:
@@ -383,16 +422,18 @@ def _load_file(
     raw: RawFile,
     sha: str,
     load_id: str,
+    file_id: int,
     references: dict[str, pa.Table],
     shared_period: bool = False,
+    accepted_from: list[Path] | None = None,
 ) -> FileOutcome:
     """Read one new file, stage its rows, record it in ``ingest_file`` (``shared_period``: another
-    file of the raw folder has its kind and period, :func:`stage_rows`)."""
+    file of the raw folder has its kind and period; ``accepted_from``: :func:`stage_rows`)."""
     parsed = raw.parsed
     program, channel = resolve_program(con, parsed) if parsed.problem is None else (None, None)
     record = {
         "sha256": sha,
-        "file_id": next_file_id(con),
+        "file_id": file_id,
         "file_name": raw.name,
         "kind": parsed.kind,
         "period": parsed.period,
@@ -408,7 +449,7 @@ def _load_file(
     }
     try:
         stats, rows_read, skipped, staged = _read_and_stage(
-            con, settings, run_id, raw, record, references, shared_period
+            con, settings, run_id, raw, record, references, shared_period, accepted_from
         )
     except FileProblem as problem:
         _record(con, record, "quarantined", problem.reason, 0, 0, problem.message)
@@ -449,6 +490,7 @@ def _read_and_stage(
     record: dict,
     references: dict[str, pa.Table],
     shared_period: bool = False,
+    accepted_from: list[Path] | None = None,
 ) -> tuple[ReadStats, int, int, Path]:
     """Read the file on a cursor of its own, then stage its data rows into the run's scratch
     from that cursor: the records never leave DuckDB (``references``: the run's reference
@@ -496,7 +538,7 @@ def _read_and_stage(
         _prepare_staging(cur, references)
         stage_rows(
             cur, kind, _records_sql(kind, stats.header), record, target,
-            shared_period or _period_loaded_before(cur, kind, record),
+            shared_period or _period_loaded_before(cur, kind, record), accepted_from,
         )
         return stats, rows_read, skipped, target
     finally:
@@ -577,6 +619,7 @@ def stage_rows(
     record: dict,
     target: Path,
     every_row: bool = True,
+    accepted_from: list[Path] | None = None,
 ) -> int:
     """Run ``transforms/staging/stg_<kind>.sql`` over one file's records (``records_sql``:
     ``row_number``, the canonical columns as text, ``nik_numeric``, ``kk_numeric``,
@@ -587,29 +630,35 @@ def stage_rows(
     One statement per file, on ``c``: the raw load's reader cursor, where the records are (the
     macros and reference tables are prepared there, :func:`_prepare_staging`). Nothing is
     stored in the warehouse. The record as read (``raw_text``: its canonical columns, flags and
-    ``extra``), for the quarantine's ``raw_values`` and the flagged fields' ``raw_value``, is in
-    the staged rows for the kinds of ``RAW_TEXT_OF_EVERY_ROW``; for the others a second statement
-    writes it to :func:`raw_text_file` for the staged rows :func:`raw_kept_predicate` holds for
-    (read back from ``target``: a few columns), and only for them; for a kind of
-    ``KEY_WITHIN_PERIOD`` also for the rows of a key repeated within the file, and for every row
-    with ``every_row`` (another file of the kind and period: the raw load says when; true for the
-    hand-written files of :func:`stage_arrow`, whose order of files is the caller's).
+    ``extra``), for the quarantine's ``raw_values`` and the flagged fields' ``raw_value``, is
+    written by a second statement to :func:`raw_text_file` for the staged rows
+    :func:`raw_kept_predicate` holds for (read back from ``target``: a few columns), and only
+    for them; for a kind of ``KEY_WITHIN_PERIOD`` also for the rows of a key repeated within
+    the file, and for every row with ``every_row`` (another file of the kind and period: the raw
+    load says when; true for the hand-written files of :func:`stage_arrow`, whose order of files
+    is the caller's); for a kind of ``ACCEPTED_WITH`` also for the rows whose row of the other
+    kind is not surely accepted, as told by ``accepted_from`` (the staged files of the other
+    kind's files of the period, staged in this run: :func:`surely_accepted_sql`); without them
+    for every row.
     """
     from tkpk.ingest.accept import staging_sql
 
+    if kind in ACCEPTED_WITH and not accepted_from:
+        every_row = True  # no row of the other kind surely accepted
     with _file_relations(c, kind, records_sql, record):
         (written,) = c.execute(
             f"copy ({staging_sql(kind)}) to {sql_literal(target)} (format parquet)"
         ).fetchall()[0]
-        if kind not in RAW_TEXT_OF_EVERY_ROW:
-            _write_raw_text(c, kind, target, every_row and kind in KEY_WITHIN_PERIOD)
+        _write_raw_text(
+            c, kind, target, every_row and kind in KEY_WITHIN_PERIOD, accepted_from or []
+        )
     return int(written)
 
 
 def raw_text_file(staged: Path | str) -> Path:
-    """The Parquet file beside the staged file ``staged`` (``<file_id>.parquet``) of a kind outside
-    ``RAW_TEXT_OF_EVERY_ROW``: ``file_id``, ``row_number`` and ``raw_text`` (the record as read) of
-    the staged rows whose raw text is kept (``<file_id>.raw.parquet``)."""
+    """The Parquet file beside the staged file ``staged`` (``<file_id>.parquet``): ``file_id``,
+    ``row_number`` and ``raw_text`` (the record as read) of the staged rows whose raw text is
+    kept (``<file_id>.raw.parquet``)."""
     staged = Path(staged)
     return staged.with_name(f"{staged.stem}.raw.parquet")
 
@@ -618,11 +667,12 @@ def raw_kept_predicate(kind: str, types: dict[str, str]) -> str:
     """SQL over a staged row of ``kind`` (columns of ``types``, column -> DuckDB type): true on the
     rows whose record as read is kept, a superset of the rows the decision quarantines or flags
     for their own values (:func:`_write_raw_text` adds the rows of a repeated key of
-    ``KEY_WITHIN_PERIOD``). ``true`` for the kinds of ``RAW_TEXT_OF_EVERY_ROW`` and for a suite
-    with an expectation that judges a row against other rows; else a malformed line or a row
-    that fails a row-wise expectation of ``expectations/stg_<kind>.json`` (compiled by
-    ``tkpk.suite_sql``, as the validation does: the same rows)."""
-    if kind in RAW_TEXT_OF_EVERY_ROW or _EVERY_RAW_TEXT[0]:
+    ``KEY_WITHIN_PERIOD`` and those of ``ACCEPTED_WITH`` whose other row is not surely
+    accepted). ``true`` for a suite with an expectation that judges a row against other rows;
+    else a malformed line or a row that fails a row-wise expectation of
+    ``expectations/stg_<kind>.json`` (compiled by ``tkpk.suite_sql``, as the validation does:
+    the same rows)."""
+    if _EVERY_RAW_TEXT[0]:
         return "true"
     suite = json.loads(suite_path(f"stg_{kind}").read_text(encoding="utf-8"))
     predicates = ["malformed"]
@@ -638,8 +688,7 @@ def raw_kept_predicate(kind: str, types: dict[str, str]) -> str:
 @contextmanager
 def every_raw_text() -> Iterator[None]:
     """In the block, the raw load keeps the record as read of every row of every kind (in
-    :func:`raw_text_file` for the kinds outside ``RAW_TEXT_OF_EVERY_ROW``): for inspecting what
-    the reader read; the outcomes are the same."""
+    :func:`raw_text_file`): for inspecting what the reader read; the outcomes are the same."""
     _EVERY_RAW_TEXT[0] = True
     try:
         yield
@@ -647,29 +696,60 @@ def every_raw_text() -> Iterator[None]:
         _EVERY_RAW_TEXT[0] = False
 
 
+def surely_accepted_sql(staged: list[Path], column: str) -> str:
+    """SELECT of ``column`` of the staged rows of ``staged`` (files of one kind and period, staged
+    in this run) that keep no record as read (not in their :func:`raw_text_file`): rows of a
+    kind of ``KEY_WITHIN_PERIOD`` without a row-wise failure, whose key neither repeats within
+    the file nor may repeat another file's (else every row of the file keeps its record), which
+    the decision accepts."""
+    files = ", ".join(sql_literal(p) for p in staged)
+    raws = ", ".join(sql_literal(raw_text_file(p)) for p in staged)
+    return (
+        f"select s.{column} from read_parquet([{files}]) as s "
+        f"anti join read_parquet([{raws}]) as r "
+        "on r.file_id = s.file_id and r.row_number = s.row_number"
+    )
+
+
 def _write_raw_text(
-    c: duckdb.DuckDBPyConnection, kind: str, target: Path, every_row: bool = False
+    c: duckdb.DuckDBPyConnection,
+    kind: str,
+    target: Path,
+    every_row: bool = False,
+    accepted_from: list[Path] | None = None,
 ) -> None:
     """Write :func:`raw_text_file` of ``target`` (the staged rows of one file, just written): the
     record as read of its rows that :func:`raw_kept_predicate` holds for, or whose key of
     ``KEY_WITHIN_PERIOD`` repeats within the file (NULL keys count as equal, as the decision's
-    grouping does), from ``_file_rows``; of every row with ``every_row``."""
+    grouping does; compared by hash, so a collision keeps a few rows more), or (a kind of
+    ``ACCEPTED_WITH``) whose row of the other kind is not among the surely accepted rows of
+    ``accepted_from`` (:func:`surely_accepted_sql`), from ``_file_rows``; of every row with
+    ``every_row``. The kept rows are a union of one narrow read of the staged rows per reason
+    (cheaper than one read judging each row by all of them)."""
     staged = f"read_parquet({sql_literal(target)})"
-    kept = "true" if every_row else raw_kept_predicate(kind, _staged_types(c, staged))
-    if kind in KEY_WITHIN_PERIOD and kept != "true":
-        key = ", ".join(KEY_WITHIN_PERIOD[kind])
-        staged = (
-            f"(select *, count(*) over (partition by {key}) > 1 as _key_repeated "
-            f"from {staged})"
+    predicate = "true" if every_row else raw_kept_predicate(kind, _staged_types(c, staged))
+    kept = [f"select row_number from {staged} as s where {predicate}"]
+    if kind in KEY_WITHIN_PERIOD and predicate != "true":
+        key = "hash(" + ", ".join(f"s.{column}" for column in KEY_WITHIN_PERIOD[kind]) + ")"
+        kept.append(
+            f"select s.row_number from {staged} as s semi join ("
+            f"select key_hash from (select {key} as key_hash from {staged} as s) "
+            f"group by key_hash having count(*) > 1) as k on k.key_hash = {key}"
         )
-        kept = f"_key_repeated or ({kept})"
+    if kind in ACCEPTED_WITH and predicate != "true":
+        _, column = ACCEPTED_WITH[kind]
+        accepted = surely_accepted_sql(accepted_from or [], column)
+        kept.append(
+            f"select s.row_number from {staged} as s "
+            f"anti join ({accepted}) as a on a.{column} = s.{column}"
+        )
     c.execute(
         f"""
         copy (
             select b.file_id, r.row_number, r.raw_text
             from {FILE_ROWS} as r
             cross join {FILE_ATTRIBUTES} as b
-            semi join (select row_number from {staged} where {kept}) as k
+            semi join ({" union all ".join(kept)}) as k
                 on k.row_number = r.row_number
             order by r.row_number
         ) to {sql_literal(raw_text_file(target))} (format parquet)

@@ -6,10 +6,11 @@
 -- batch whose raw text is kept: the quarantined rows (quarantine.raw_values) and the accepted rows
 -- with a flagged field (flagged_field.raw_value). Materialised once per kind as `_raw_kept` (a
 -- scratch file), so the wide raw text of the staged rows is read once.
--- The records as read are `stg_<kind>_raw` (tkpk.ingest.accept.stage): every row's for the
--- registry kinds, only the rows the kind's suite flags for the others (the raw load keeps a
--- superset of the rows quarantined or flagged: tkpk.ingest.raw.raw_kept_predicate). A kept row
--- without its record as read is an error, never a quarantine row without its values.
+-- The records as read are `stg_<kind>_raw` (tkpk.ingest.accept.stage): only of the rows that can
+-- be quarantined or flagged (the raw load keeps a superset of them: the rows the kind's suite
+-- flags, a key repeated within the file, a member whose household is not surely accepted;
+-- tkpk.ingest.raw.stage_rows). A kept row without its record as read is an error, never a
+-- quarantine row without its values.
 -- Grain: one row per quarantined or flagged staged row.
 -- Placeholder: the kind (its staged rows stg_<kind>).
 with

@@ -1,8 +1,9 @@
 -- Staging: member records (dtsen_anggota_) of the files being loaded.
 -- Grain: one row per raw member row of one file. Runs once per file, in the raw load:
 -- `_file_rows` are the reader's records (text), `_file` the file's one row of attributes (name
--- parsed once); the result goes to the run's scratch as Parquet. `raw_text` (the row as read)
--- stays in scratch: only quarantined rows and flagged fields keep it in the warehouse.
+-- parsed once); the result goes to the run's scratch as Parquet. The row as read (`raw_text` of
+-- `_file_rows`) is written beside it only for the rows that can be quarantined or flagged
+-- (tkpk.ingest.raw.stage_rows).
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
 -- type (NULL when unreadable); `<column>_unparsed` keeps the text of an optional value that could
 -- not be read. Validity is judged by expectations/stg_members.json; the household rules by
@@ -34,8 +35,7 @@ cleaned as (
         clean_text(jaminan_kesehatan) as jaminan_kesehatan,
         clean_text(disabilitas) as disabilitas,
         clean_text(status_bekerja) as status_bekerja,
-        malformed,
-        raw_text
+        malformed
     from raw
 ),
 
@@ -67,8 +67,7 @@ parsed as (
         disabilitas as disabilitas_text,
         parse_code(status_bekerja) as status_bekerja_code,
         status_bekerja as status_bekerja_text,
-        coalesce(malformed, false) as malformed,
-        raw_text
+        coalesce(malformed, false) as malformed
     from cleaned
 ),
 
@@ -97,8 +96,7 @@ final as (
         unparsed(disabilitas_code, disabilitas_text) as disabilitas_unparsed,
         status_bekerja_code as status_bekerja,
         unparsed(status_bekerja_code, status_bekerja_text) as status_bekerja_unparsed,
-        malformed,
-        raw_text
+        malformed
     from parsed
 )
 
