@@ -1,7 +1,8 @@
 """Check: the models of a warehouse built incrementally equal a full rebuild of them.
 
-Opens a copy of the warehouse (the original is never written), takes the row count, the sum and
-the ``bit_xor`` of ``hash(row)`` of every model table, rebuilds every model in full
+Opens a copy of the warehouse (the original is never written), takes the digest the publish's reuse
+uses (``tkpk.publish.reuse.table_digest``: column types, rows, a sum and an xor of two row
+hashes) of every model table, rebuilds every model in full
 (``transforms.runner.build_marts``) in a transaction, takes the same digests, rolls back, and
 prints the models whose digests differ (exit status 1 when any does). Use it on a warehouse after
 a full and an incremental nightly run, e.g. the 1M benchmark's::
@@ -20,15 +21,13 @@ from pathlib import Path
 
 from tkpk.config import Settings
 from tkpk.db import connect
+from tkpk.publish.reuse import table_digest
 from transforms.runner import build_marts, graph
 
-Digest = tuple[int, int, int]
 
-
-def digests(con, names: list[str]) -> dict[str, Digest]:
-    """Row count, sum and bit_xor of the row hashes of each table in ``names``."""
-    sql = "select count(*), sum(hash(t)::hugeint), bit_xor(hash(t)) from {} as t"
-    return {name: con.execute(sql.format(name)).fetchone() for name in names}
+def digests(con, names: list[str]) -> dict[str, list]:
+    """Column types, row count and row-hash digest of each table in ``names``."""
+    return {name: table_digest(con, name) for name in names}
 
 
 def compare(db: Path) -> list[str]:
@@ -44,7 +43,7 @@ def compare(db: Path) -> list[str]:
     print(f"full rebuild: {time.process_time() - start:.1f} s CPU")
     for name in names:
         verdict = "same" if stored[name] == rebuilt[name] else "DIFFERENT"
-        print(f"{verdict:9s} {name} ({stored[name][0]:,} rows; rebuilt {rebuilt[name][0]:,})")
+        print(f"{verdict:9s} {name} ({stored[name][1]:,} rows; rebuilt {rebuilt[name][1]:,})")
     return [name for name in names if stored[name] != rebuilt[name]]
 
 

@@ -81,18 +81,36 @@ def _q(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _mirrored(column: str, data_type: str) -> str:
+    """``column`` as the second row hash reads it: text backwards (nested values as their text).
+
+    DuckDB's hash of a text mixes it eight bytes at a time, and two texts that differ only in the
+    high bytes of consecutive words collide often (about 8 % of the 3.7 M distinct NIKs of the 1M
+    benchmark share a hash with another; "kode-003abcdefg5" and "kode-008abcdefg2" do). Read
+    backwards, those bytes become low bytes, which the mixing spreads: a text pair must collide
+    both ways to leave the digest unchanged."""
+    name = _q(column)
+    if data_type == "VARCHAR":
+        return f"reverse({name})"
+    if "VARCHAR" in data_type or "JSON" in data_type:
+        return f"reverse(cast({name} as varchar))"
+    return name
+
+
 def table_digest(con: duckdb.DuckDBPyConnection, table: str) -> list:
-    """Rows, column types and an order-independent digest of ``table``'s rows (the sum and the
-    xor of two row hashes): equal for equal contents, different otherwise (but for a 64-bit
-    hash collision in both)."""
+    """Rows, column types and an order-independent digest of ``table``'s rows: the sum of the
+    rows' hashes and the xor of a second hash of each row with its texts read backwards
+    (``_mirrored``). Equal for equal contents, different otherwise (but for a collision of both
+    hashes)."""
     columns = con.execute(
         "select column_name, data_type from information_schema.columns "
         "where table_name = ? and table_schema = current_schema() order by ordinal_position",
         [table],
     ).fetchall()
+    mirrored = ", ".join(_mirrored(name, data_type) for name, data_type in columns)
     rows, total, mixed = con.execute(
         "select count(*), cast(coalesce(sum(hash(_row)::hugeint), 0) as varchar), "
-        f"cast(coalesce(bit_xor(hash(_row, 'tkpk')), 0) as varchar) from {_q(table)} _row"
+        f"cast(coalesce(bit_xor(hash({mirrored}, 'tkpk')), 0) as varchar) from {_q(table)} _row"
     ).fetchone()
     return [[list(c) for c in columns], rows, total, mixed]
 
