@@ -289,12 +289,9 @@ def _drawn_sample(
     return ids, rows
 
 
-def test_gx_sample_drawn_with_its_rows_in_one_read_is_the_same_sample(people):
-    """5,000 rows (every third failing a rule), a sample of 300: the failing quota, then the
-    lowest hash(row id) of the others; drawn with the sampled rows' columns in one read of the
-    rows below a hash threshold, it is the same sample as drawn by a read of every id, and the
-    table of the sampled rows holds exactly those rows."""
-    people.execute(
+def _many_rows(con) -> None:
+    """Table ``many``: 5,000 rows, every third failing the NIK rule (``nik = 'x'``)."""
+    con.execute(
         """
         create table many as
         select i as row_id,
@@ -304,6 +301,14 @@ def test_gx_sample_drawn_with_its_rows_in_one_read_is_the_same_sample(people):
         from range(1, 5001) as r(i)
         """
     )
+
+
+def test_gx_sample_drawn_with_its_rows_in_one_read_is_the_same_sample(people):
+    """5,000 rows (every third failing a rule), a sample of 300: the failing quota, then the
+    lowest hash(row id) of the others; drawn with the sampled rows' columns in one read of the
+    rows below a hash threshold, it is the same sample as drawn by a read of every id, and the
+    table of the sampled rows holds exactly those rows."""
+    _many_rows(people)
     one_read, rows = _drawn_sample(people, "many", 300, one_read=True)
     every_id, no_rows = _drawn_sample(people, "many", 300, one_read=False)
     assert len(one_read) == 300 and one_read == every_id
@@ -323,16 +328,7 @@ def test_gx_sample_drawn_from_the_rows_the_suite_scan_kept_is_the_same_sample(pe
     from tkpk import suite_run
     from tkpk.validation import _hash_threshold
 
-    people.execute(
-        """
-        create table many as
-        select i as row_id,
-            case when i % 3 = 0 then 'x' else lpad(cast(i as varchar), 16, '3') end as nik,
-            'N' as nama, 1 + i % 10 as desil, date '1980-01-01' as born,
-            date '2026-06-30' as period_end, 5.00::decimal(18, 2) as amount, true as cash
-        from range(1, 5001) as r(i)
-        """
-    )
+    _many_rows(people)
     kept, rows = _drawn_sample(people, "many", 300, one_read=True, kept=True)
     every_id, _ = _drawn_sample(people, "many", 300, one_read=False)
     assert len(kept) == 300 and kept == every_id and rows == kept
