@@ -281,10 +281,7 @@ def validate_table(
     """
     definition = load_suite(suite, table)
     source = _suite_source(suite, table)
-    if gx_sample_rows is None:
-        from tkpk.config import get_settings
-
-        gx_sample_rows = get_settings().gx_sample_rows
+    gx_sample_rows = _sample_budget(gx_sample_rows)
     budget = max(int(gx_sample_rows), 0)
     with suite_run.execute(
         con, table, definition, table=table, source=source, row_id=row_id, where=where, ids=True,
@@ -346,11 +343,16 @@ def gx_sample(
     batch, for the Data Docs (none when the run stopped on the relation's columns)."""
     if run.stopped:
         return []
+    return _GxSample(run, _sample_budget(budget)).run(batch_rows, batch_name)
+
+
+def _sample_budget(budget: int | None) -> int:
+    """``budget``, or ``Settings.gx_sample_rows`` when None."""
     if budget is None:
         from tkpk.config import get_settings
 
-        budget = get_settings().gx_sample_rows
-    return _GxSample(run, budget).run(batch_rows, batch_name)
+        return get_settings().gx_sample_rows
+    return budget
 
 
 class _GxSample:
