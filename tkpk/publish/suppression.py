@@ -222,17 +222,30 @@ def build_cells(
 
 
 def _term_rows(frames: dict[str, pd.DataFrame], cells: Cells, term: Term, by: tuple[str, ...],
-               root: str | None) -> pd.DataFrame:
-    """The cells of ``term`` with their ``by`` values (``var`` -1 where the value is null)."""
+               root: str | None, keys: _Keys) -> pd.DataFrame:
+    """The cells of ``term`` with the code of their ``by`` values (``key``; ``var`` -1 where the
+    value is null)."""
     frame = frames.get(term.table)
     if frame is None:
-        return pd.DataFrame(columns=[*by, "var", "value"])
-    rows = frame[list(by)].copy()
-    rows["var"] = cells.ids[(term.table, term.column)]
-    rows["value"] = np.where(rows["var"] >= 0, cells.values[np.maximum(rows["var"], 0)], np.nan)
+        return pd.DataFrame(columns=["var", "value", "key"])
+    var = cells.ids[(term.table, term.column)]
+    rows = pd.DataFrame({
+        "var": var,
+        "value": np.where(var >= 0, cells.values[np.maximum(var, 0)], np.nan),
+        "key": keys.of_table(term.table, frame, by),
+    })
     if term.root_only:
         rows = rows[frame["area_code"].to_numpy() == root]
     return rows
+
+
+def _first_appearance(keys: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each key's group number, groups numbered in order of first appearance (pandas'
+    ``groupby(sort=False).ngroup()``), and the number of groups."""
+    unique, first, inverse = np.unique(keys, return_index=True, return_inverse=True)
+    rank = np.empty(len(unique), dtype=np.int64)
+    rank[np.argsort(first, kind="stable")] = np.arange(len(unique))
+    return rank[inverse.reshape(-1)], len(unique)
 
 
 class _Builder:
@@ -252,24 +265,25 @@ class _Builder:
         """
         if members.empty:
             return
-        members = members.copy()
-        members["key"] = members.groupby("key", sort=False).ngroup()
-        null_keys = members.loc[members["var"] < 0, "key"].unique()
-        members = members[~members["key"].isin(null_keys)]
+        key = members["key"].to_numpy()
+        members = members[~np.isin(key, key[members["var"].to_numpy() < 0])]
         if members.empty:
             return
         value = self.cells.values[members["var"].to_numpy()]
         members = members.assign(value=value)
         holds = self._holds(members, kind, const)
-        members = members[members["key"].isin(holds[holds].index)]
+        members = members[np.isin(members["key"].to_numpy(), holds.index[holds.to_numpy()])]
         if members.empty:
             return
         base = len(self.kinds)
-        members["key"] = members.groupby("key", sort=False).ngroup()
-        count = int(members["key"].max()) + 1
-        members = members.rename(columns={"key": "eq"})
-        members["eq"] += base
-        self.parts.append(members[["eq", "var", "coef", "prio", "role"]])
+        eq, count = _first_appearance(members["key"].to_numpy())
+        self.parts.append(pd.DataFrame({
+            "eq": eq + base,
+            "var": members["var"].to_numpy(),
+            "coef": members["coef"].to_numpy(),
+            "prio": members["prio"].to_numpy(),
+            "role": members["role"].to_numpy(),
+        }))
         self.kinds += [kind] * count
         self.names += [name] * count
 
@@ -323,7 +337,45 @@ def region_root(frames: dict[str, pd.DataFrame]) -> str | None:
     return min(codes, key=lambda c: (len(c), c)) if codes else None
 
 
-def _hierarchy(builder: _Builder, frames: dict[str, pd.DataFrame]) -> None:
+class _Keys:
+    """Integer codes of the key tuples an equation groups its cells by (``by`` values, an area
+    and its parent), shared by every table of one solve: equal tuples get equal codes and
+    different ones different codes, so the equations group and match exactly as on the tuples
+    (in the same order: groups are numbered by first appearance), without building a Python
+    tuple per row and column."""
+
+    def __init__(self) -> None:
+        self._values: dict = {}
+        self._tuples: dict[tuple[int, ...], int] = {}
+        self._cache: dict[tuple[str, tuple[str, ...]], np.ndarray] = {}
+
+    def _codes(self, values: pd.Series) -> np.ndarray:
+        labels, uniques = pd.factorize(values, use_na_sentinel=False)
+        lookup = np.array(
+            [self._values.setdefault(u, len(self._values)) for u in uniques], dtype=np.int64
+        )
+        return lookup[labels] if len(labels) else np.zeros(0, dtype=np.int64)
+
+    def key(self, columns: list[pd.Series], rows: int) -> np.ndarray:
+        """The code of each row's tuple of ``columns`` (``rows`` rows)."""
+        if not columns:
+            return np.full(rows, self._tuples.setdefault((), len(self._tuples)), dtype=np.int64)
+        stacked = np.column_stack([self._codes(c) for c in columns])
+        unique, inverse = np.unique(stacked, axis=0, return_inverse=True)
+        lookup = np.array(
+            [self._tuples.setdefault(tuple(r), len(self._tuples)) for r in unique.tolist()],
+            dtype=np.int64,
+        )
+        return lookup[inverse.reshape(-1)] if len(lookup) else np.zeros(0, dtype=np.int64)
+
+    def of_table(self, name: str, frame: pd.DataFrame, by: tuple[str, ...]) -> np.ndarray:
+        """The codes of ``frame``'s ``by`` tuples (``name``: the table, kept per ``by``)."""
+        if (name, by) not in self._cache:
+            self._cache[(name, by)] = self.key([frame[k] for k in by], len(frame))
+        return self._cache[(name, by)]
+
+
+def _hierarchy(builder: _Builder, frames: dict[str, pd.DataFrame], keys: _Keys) -> None:
     """Every count and amount of an area table: parent = Σ children, per the other key values."""
     for name, frame in frames.items():
         table = TABLES_BY_NAME[name]
@@ -331,29 +383,33 @@ def _hierarchy(builder: _Builder, frames: dict[str, pd.DataFrame]) -> None:
             continue
         groups = [k for k in table.key if k not in _AREA_KEYS]
         parent = area_parents(frame["area_code"])
+        child = parent.notna().to_numpy()
+        children_key = keys.key([*(frame[g][child] for g in groups), parent[child]],
+                                int(child.sum()))
+        is_parent = frame["area_code"].isin(set(parent[child])).to_numpy()
+        parents_key = keys.key([*(frame[g][is_parent] for g in groups),
+                                frame["area_code"][is_parent]], int(is_parent.sum()))
+        key = np.concatenate([parents_key, children_key])
+        coef = np.concatenate([np.full(len(parents_key), 1.0), np.full(len(children_key), -1.0)])
+        prio = np.concatenate([np.full(len(parents_key), 2, dtype=np.int64),
+                               np.full(len(children_key), 1, dtype=np.int64)])
         for column in table.columns:
             if column.kind not in ("count", "amount"):
                 continue
             var = builder.cells.ids[(name, column.name)]
-            children = frame[groups].assign(key_area=parent.to_numpy(), var=var, coef=-1.0, prio=1)
-            children = children[children["key_area"].notna()]
-            parents = frame[groups].assign(key_area=frame["area_code"].to_numpy(), var=var,
-                                           coef=1.0, prio=2)
-            parents = parents[parents["key_area"].isin(set(children["key_area"]))]
-            members = pd.concat([parents, children], ignore_index=True)
-            members["key"] = list(zip(*(members[k] for k in [*groups, "key_area"]), strict=True))
-            members["role"] = "lin"
-            builder.add(members[["key", "var", "coef", "prio", "role"]], "lin",
-                        f"{name}.{column.name} area hierarchy")
+            members = pd.DataFrame({
+                "key": key, "var": np.concatenate([var[is_parent], var[child]]), "coef": coef,
+                "prio": prio, "role": "lin",
+            })
+            builder.add(members, "lin", f"{name}.{column.name} area hierarchy")
 
 
-def _keyed(rows: pd.DataFrame, by: tuple[str, ...], **extra) -> pd.DataFrame:
-    out = rows.assign(**extra)
-    out["key"] = list(zip(*(out[k] for k in by), strict=True)) if by else [()] * len(out)
-    return out
+def _keyed(rows: pd.DataFrame, **extra) -> pd.DataFrame:
+    return rows.assign(**extra)
 
 
-def _relations(builder: _Builder, frames: dict[str, pd.DataFrame], root: str | None) -> None:
+def _relations(builder: _Builder, frames: dict[str, pd.DataFrame], root: str | None,
+               keys: _Keys) -> None:
     """The equations declared in ``dictionary.RELATIONS``."""
     for relation in RELATIONS:
         tables = {t.table for t in (*relation.parts, *relation.total)}
@@ -364,19 +420,19 @@ def _relations(builder: _Builder, frames: dict[str, pd.DataFrame], root: str | N
         by = relation.by
 
         def rows(term: Term, by: tuple[str, ...] = by) -> pd.DataFrame:
-            return _term_rows(frames, builder.cells, term, by, root)
+            return _term_rows(frames, builder.cells, term, by, root, keys)
 
         if relation.kind == "sum":
-            totals = [_keyed(rows(t), by, coef=t.coef, prio=2) for t in relation.total]
-            parts = [_keyed(rows(t), by, coef=-t.coef, prio=1) for t in relation.parts]
+            totals = [_keyed(rows(t), coef=t.coef, prio=2) for t in relation.total]
+            parts = [_keyed(rows(t), coef=-t.coef, prio=1) for t in relation.parts]
             total = pd.concat(totals, ignore_index=True)
             members = pd.concat([total, *parts], ignore_index=True)
             members = members[members["key"].isin(set(total["key"]))].assign(role="lin")
             builder.add(members, "lin", relation.name)
         elif relation.kind == "equal":
-            cells = pd.concat([_keyed(rows(t), by) for t in relation.parts], ignore_index=True)
+            cells = pd.concat([_keyed(rows(t)) for t in relation.parts], ignore_index=True)
             cells = cells[cells["var"] >= 0].sort_values(["value", "var"], kind="stable")
-            cells["key"] = list(zip(cells["key"], cells["value"], strict=True))
+            cells["key"] = keys.key([cells["key"], cells["value"]], len(cells))
             following = cells.groupby("key", sort=False)["var"].shift(-1)
             pairs = cells[following.notna()].assign(other=following.dropna().astype(np.int64))
             pairs["key"] = range(len(pairs))
@@ -390,8 +446,8 @@ def _relations(builder: _Builder, frames: dict[str, pd.DataFrame], root: str | N
             ratio = rows(ratio_term)
             ratio = ratio.assign(row=np.arange(len(ratio)))
             ratio = ratio[ratio["var"] >= 0]
-            den = _keyed(rows(relation.other), by)[["key", "var"]].rename(columns={"var": "den"})
-            ratio = _keyed(ratio, by).merge(den, on="key", how="left")
+            den = _keyed(rows(relation.other))[["key", "var"]].rename(columns={"var": "den"})
+            ratio = _keyed(ratio).merge(den, on="key", how="left")
             ratio = ratio[ratio["den"].notna()]
             members = [ratio.assign(coef=0.0, prio=0, role="ratio")[["row", "var", "coef", "prio",
                                                                        "role"]],
@@ -406,12 +462,12 @@ def _relations(builder: _Builder, frames: dict[str, pd.DataFrame], root: str | N
             members = pd.concat(members, ignore_index=True).rename(columns={"row": "key"})
             builder.add(members, "ratio", relation.name)
         elif relation.kind == "complement":
-            members = pd.concat([_keyed(rows(t), by, coef=1.0, prio=1) for t in relation.parts],
+            members = pd.concat([_keyed(rows(t), coef=1.0, prio=1) for t in relation.parts],
                                 ignore_index=True).assign(role="lin")
             builder.add(members, "lin", relation.name, const=1.0)
         elif relation.kind == "product":
-            product = _keyed(rows(relation.total[0]), by, coef=0.0, prio=0, role="product")
-            factors = [_keyed(rows(t), by, coef=0.0, prio=1, role="factor")
+            product = _keyed(rows(relation.total[0]), coef=0.0, prio=0, role="product")
+            factors = [_keyed(rows(t), coef=0.0, prio=1, role="factor")
                        for t in relation.parts]
             builder.add(pd.concat([product, *factors], ignore_index=True), "product",
                         relation.name)
@@ -422,8 +478,9 @@ def _relations(builder: _Builder, frames: dict[str, pd.DataFrame], root: str | N
 def build_equations(frames: dict[str, pd.DataFrame], cells: Cells) -> Equations:
     """The published equations: the area hierarchy and the declared relations."""
     builder = _Builder(cells)
-    _hierarchy(builder, frames)
-    _relations(builder, frames, region_root(frames))
+    keys = _Keys()
+    _hierarchy(builder, frames, keys)
+    _relations(builder, frames, region_root(frames), keys)
     return builder.equations()
 
 
