@@ -214,7 +214,8 @@ def collect_export_cells(
             value = f"unnest({quoted})" if is_list else quoted
             parts.append(
                 f"select {sql_literal(_cell_label(path))} as file, "
-                f"{sql_literal(name)} as column_name, trim({value}) as v from {relation}"
+                f"{sql_literal(name)} as column_name, {_trim_quick('v')} as v "
+                f"from (select {value} as v from {relation})"
             )
     body = " union all ".join(parts) if parts else (
         "select null::varchar as file, null::varchar as column_name, null::varchar as v where false"
@@ -233,6 +234,19 @@ def collect_export_cells(
         """
     )
     return con.execute(f"select count(*) from {table}").fetchone()[0]
+
+
+def _trim_quick(expression: str) -> str:
+    """SQL: ``trim`` of the text without scanning it when it cannot change it: ``trim`` removes
+    the space separators (Unicode Zs) at either end, so a text whose first and last characters
+    are printable ASCII other than the space (pseudonyms, codes, most names) is its own trimmed
+    form; the same text either way (a right trim reads the whole text: a million 64-character
+    pseudonyms cost a third of a second)."""
+    return (
+        f"case when ascii({expression}) between 33 and 126 "
+        f"and ascii({expression}[-1]) between 33 and 126 then {expression} "
+        f"else trim({expression}) end"
+    )
 
 
 def _probe_value(column: str, data_type: str) -> str:
