@@ -204,3 +204,15 @@ def test_data_docs_and_report_pdf_are_audited(real_packs, wh, people, tmp_path) 
     figure.savefig(pdf)
     plt.close(figure)
     assert any("registry_members.nama" in p for p in privacy.audit_documents(wh, [pdf], tmp_path))
+
+
+def test_quick_trim_is_trim() -> None:
+    """``_trim_quick`` (trim only when an end may be a space separator) equals ``trim``."""
+    texts = ["", " ", "a", " a", "a ", "\u3000a", "a\u3000", "\u00a0x\u00a0", "\tx\t", "x\n",
+             "é", " é ", "a b", "\u2000zz", "zz\u202f", "!x!", "~", "x\u200b", "\u1680x", None]
+    with duckdb.connect() as con:
+        con.execute("create table t as select unnest(?::varchar[]) as v", [texts])
+        differ = con.execute(
+            f"select count(*) from t where ({privacy._trim_quick('v')}) is distinct from trim(v)"
+        ).fetchone()[0]
+    assert differ == 0

@@ -149,3 +149,26 @@ def test_data_quality_counts_are_not_suppressed() -> None:
     row = con.execute(suppressed_select(DATA_QUALITY, "rows")).fetchall()[0]
     con.close()
     assert row[6:] == (3, 2, 1, 0, 0)
+
+
+def test_equation_keys_group_as_the_tuples_do() -> None:
+    """The integer key codes (``_Keys``) and the equation numbering (``_first_appearance``)
+    group rows as the key tuples would, numbered by first appearance like pandas' ngroup."""
+    from tkpk.publish.suppression import _first_appearance, _Keys
+
+    frame = pd.DataFrame({
+        "period": pd.to_datetime(["2026-08-01", "2026-09-01", "2026-08-01", "2026-09-01"] * 2),
+        "area": ["33.75", "33.75.01", "33.75", "33.75.01", "33.75.01", "33.75", "33.75", "x"],
+        "value": [0.0, -0.0, 1.5, 2.0, 0.0, 1.5, 1.5, 2.0],
+    })
+    keys = _Keys()
+    codes = keys.key([frame["period"], frame["area"], frame["value"]], len(frame))
+    tuples = pd.Series(list(zip(frame["period"], frame["area"], frame["value"], strict=True)))
+    expected = tuples.groupby(tuples, sort=False).ngroup().to_numpy()
+    numbered, count = _first_appearance(codes)
+    assert numbered.tolist() == expected.tolist()
+    assert count == len(set(tuples))
+    # the same values in another table get the same codes
+    again = keys.key([frame["period"][::-1], frame["area"][::-1], frame["value"][::-1]], 8)
+    assert again.tolist() == codes[::-1].tolist()
+    assert keys.key([], 3).tolist() == [keys.key([], 1)[0]] * 3
