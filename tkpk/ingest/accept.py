@@ -499,6 +499,7 @@ def _rule_values(kind: str) -> dict[str, str]:
     )
     return {
         "kind": kind,
+        "staged": f"stg_{kind}",
         "values": ", ".join(f"{c} := try_cast({c} as {types[c]})" for c in acceptance.values),
         "nulled": f"replace ({replace})" if replace else "",
         "nulled_as_read": ", ".join(f"cast(s.{c} as varchar)" for c in nulled),
@@ -536,8 +537,12 @@ def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> N
     once (then ``_row_reason`` is emptied, so the next kind groups only its own pairs), and
     ``_flagged`` (``flagged_rows.sql``: the staged rows as judged) is defined over it;
     ``_flagged`` stays until the kind's scratch is released (``accepted_rows.sql`` writes the
-    accepted rows from it). Not sorted: a sort of every staged row spills the whole batch (tens of
-    GB at a province), and no reader depends on the order; the accepted tables are sets."""
+    accepted rows from it). A kind whose decision judges only its rows in doubt
+    (``ACCEPTANCE[kind].in_doubt``: households, members) also gets ``_in_doubt``
+    (``in_doubt_rows.sql``: the staged rows whose record as read the raw load kept, or with a
+    reason) and ``_flagged_in_doubt`` (``flagged_rows.sql`` over them). Not sorted: a sort of
+    every staged row spills the whole batch (tens of GB at a province), and no reader depends on
+    the order; the accepted tables are sets."""
     acceptance = ACCEPTANCE[kind]
     values = _rule_values(kind)
     scratch.materialise(con, "_row_reasons", render("row_reasons"), group=kind)
@@ -545,6 +550,14 @@ def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> N
     con.execute("delete from _row_reason")
     con.execute(f"create or replace temp view _flagged as {render('flagged_rows', **values)}")
     scratch.track_view(con, "_flagged", group=kind)
+    if acceptance.in_doubt:
+        judged = {
+            "_in_doubt": render("in_doubt_rows", kind=kind),
+            "_flagged_in_doubt": render("flagged_rows", **{**values, "staged": "_in_doubt"}),
+        }
+        for view, select in judged.items():
+            con.execute(f"create or replace temp view {view} as {select}")
+            scratch.track_view(con, view, group=kind)
     views = {}
     if acceptance.compared:
         views[acceptance.compared] = render(acceptance.compared)

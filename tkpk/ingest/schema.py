@@ -223,7 +223,10 @@ class Acceptance:
     member's household ``h``; ``also_writes``: further tables the kind's decision feeds, each by
     the file of its name; ``context``: the staged columns the (narrow) decision passes on besides
     the row's lineage and outcome, for the files that read it (``period``, ``kelurahan_code``,
-    ``id_keluarga`` of flagged_field; ``also_writes``).
+    ``id_keluarga`` of flagged_field; ``also_writes``); ``in_doubt``: the decision judges only
+    the rows in doubt (``_flagged_in_doubt``: ``in_doubt_rows.sql``), as the raw load keeps the
+    record as read of every row of the kind that can be other than accepted as is
+    (``tkpk.ingest.raw.KEY_WITHIN_PERIOD``).
     """
 
     decision: str
@@ -239,6 +242,7 @@ class Acceptance:
     candidate_key: str = "''"
     also_writes: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
+    in_doubt: bool = False
 
 
 _PROGRAM_ACCEPTANCE = Acceptance(
@@ -272,6 +276,7 @@ ACCEPTANCE: dict[str, Acceptance] = {
         kelurahan_code="d.kelurahan_code",
         id_keluarga="d.id_keluarga",
         context=("snapshot", "kelurahan_code", "id_keluarga"),
+        in_doubt=True,
     ),
     "members": Acceptance(
         decision="registry_decision",
@@ -291,6 +296,7 @@ ACCEPTANCE: dict[str, Acceptance] = {
         kelurahan_code="h.kelurahan_code",
         id_keluarga="d.id_keluarga",
         context=("snapshot", "id_keluarga", "sha256", "nik", "ids_as_read"),
+        in_doubt=True,
     ),
     "disbursements": _PROGRAM_ACCEPTANCE,
     "pbi": _PROGRAM_ACCEPTANCE,

@@ -11,7 +11,7 @@
 --
 -- The rules (shared/spec/raw-extracts.md, "Duplicates" and "Two severities"):
 --   * an `error` reason of the kind's suite (expectations/stg_<kind>.json) quarantines the row;
---     a `warn` reason nulls its field first (`_flagged`: flagged_rows.sql), so rows are
+--     a `warn` reason nulls its field first (flagged_rows.sql), so rows are
 --     compared as they would be accepted;
 --   * members only: the household must be accepted in the same snapshot, else
 --     `household_quarantined` (it was quarantined) or `household_unknown`;
@@ -27,7 +27,11 @@
 -- kind; the struct_pack arguments of the compared values, typed as in the accepted table; the
 -- key's last part (row_key); the accepted rows as compared (`compared`, with `ids_as_read`);
 -- the key reason; the staged columns passed on (`context`); the candidate key (`candidate_key`).
--- Each staged row is read a few times (`not materialized`) rather than held as a wide
+-- Only the rows in doubt are judged (`_flagged_in_doubt`: flagged_rows.sql over
+-- in_doubt_rows.sql, the rows whose record as read the raw load kept and those with a reason):
+-- every other staged row is valid, of an accepted household and the only row of its key, so
+-- accepted as is and not in `final`.
+-- Each row in doubt is read a few times (`not materialized`) rather than held as a wide
 -- intermediate, so the statement's memory is bounded by its narrow per-key tables: once for the
 -- hashes of the keys as read without the values (`candidate_key`, a function of the key: for a
 -- member its NIK, or the NIK as read without member_key's digest), sorted so that repeats are
@@ -35,23 +39,26 @@
 -- whose hash repeats or was accepted before (`candidates`, a semi join on those hashes: few
 -- rows), which are judged by their exact key and values (`keyed`); once to judge every row by
 -- its lineage, reasons and household only (no values), joined by row id with `keyed`. The
--- household lookups are semi joins (`exists`): one row per member whatever the tables hold. The result is narrow (the row's lineage, its outcome
--- and what the files that write the tables need, `context`): the accepted rows are written from
--- the staged rows themselves (accepted_rows.sql).
+-- household lookups are semi joins (`exists`): one row per member whatever the tables hold. The
+-- batch's snapshots are its files' months (`ingest_batch.period`, the staged rows' snapshot).
+-- The result is narrow (the row's lineage, its outcome and what the files that write the tables
+-- need, `context`): the accepted rows are written from the staged rows themselves
+-- (accepted_rows.sql).
 with
 
 keys_in as not materialized (
-    -- every staged row's key as far as it is read without the values: `candidate_key`, a function
+    -- every row's key as far as it is read without the values: `candidate_key`, a function
     -- of the natural key's last part (row_key), so rows of equal keys have equal candidate keys
     select f.row_id, f.snapshot, f.id_keluarga, {{candidate_key}} as ck
-    from _flagged as f
+    from _flagged_in_doubt as f
 ),
 
 accepted_households as (
     -- members only: the households accepted in the batch's snapshots
     select snapshot, id_keluarga
     from registry_households
-    where '{{kind}}' = 'members' and snapshot in (select distinct snapshot from stg_{{kind}})
+    where '{{kind}}' = 'members'
+        and snapshot in (select period from ingest_batch where kind = '{{kind}}')
 ),
 
 quarantined_households as (
@@ -62,14 +69,14 @@ quarantined_households as (
     from quarantine as q
     join ingest_file as f on f.file_id = q.file_id
     where '{{kind}}' = 'members' and q.kind = 'households'
-        and f.period in (select distinct snapshot from stg_{{kind}})
+        and f.period in (select period from ingest_batch where kind = '{{kind}}')
 ),
 
 compared as (
     -- the rows accepted in earlier runs of the batch's snapshots, valued as the staged rows
     select c.*, struct_pack({{values}}) as vals
     from {{compared}} as c
-    where c.snapshot in (select distinct snapshot from stg_{{kind}})
+    where c.snapshot in (select period from ingest_batch where kind = '{{kind}}')
 ),
 
 earlier as (
@@ -96,7 +103,7 @@ candidate_key_hashes as (
 candidate_rows as (
     -- the rows of those hashes (few): only they can repeat a key
     select f.*
-    from _flagged as f
+    from _flagged_in_doubt as f
     semi join candidate_key_hashes as k
         on k.kh = hash(f.snapshot, f.id_keluarga, {{candidate_key}})
 ),
@@ -164,7 +171,7 @@ household_checked as not materialized (
             ) then ['household_quarantined']
             else ['household_unknown']
         end as household_reason
-    from _flagged as r
+    from _flagged_in_doubt as r
 ),
 
 checked as not materialized (
