@@ -265,7 +265,38 @@ def test_a_file_outside_the_snapshot_months_keeps_the_transitions(con, built):
     report = build_file(con, w, "august", "salur_bpnt_new.csv")
     assert report.households == 1
     ran = {m["name"] for m in report.models}
-    assert "poverty_transitions" not in ran and "households" in ran
+    assert "poverty_transitions" not in ran
+    assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_an_amount_only_change_keeps_the_household_list(con, built):
+    """One more PKH payment in September to a household that already received PKH then: its
+    int_household_program rows change (records, amount) but not its int_household_status row
+    (programs received): ``households`` is not recomputed; a new program for another household
+    (RTLH) changes its status row and its ``households`` row; the result equals a full build."""
+    w, _ = built
+    had, nik = con.execute(
+        "select s.id_keluarga, min(m.nik) from int_household_program as s "
+        "join registry_members as m on m.snapshot = s.snapshot and m.id_keluarga = s.id_keluarga "
+        "where s.period = '2031-10-01' and s.snapshot = '2031-06-01' and s.program = 'PKH' "
+        "and s.recipient group by s.id_keluarga order by s.id_keluarga limit 1").fetchone()
+    w.record("PKH", "2031-09-10", nik=nik, stage=5, amount=300_000,
+             file_name="salur_pkh_more.csv")
+    report = build_file(con, w, "more", "salur_pkh_more.csv")
+    ran = {m["name"]: m for m in report.models}
+    assert report.households >= 1, had
+    assert "int_household_status" in ran and "households" not in ran
+    assert_equals_full_build(con, snapshot_tables(con))
+    fresh, nik = con.execute(
+        "select s.id_keluarga, min(m.nik) from int_household_status as s "
+        "join registry_members as m on m.snapshot = s.snapshot and m.id_keluarga = s.id_keluarga "
+        "where s.period = '2031-10-01' and s.snapshot = '2031-06-01' "
+        "and not list_contains(coalesce(s.programs_received, []), 'RTLH') "
+        "group by s.id_keluarga order by s.id_keluarga limit 1").fetchone()
+    w.record("RTLH", "2031-09-12", nik=nik, file_name="salur_rtlh_first.csv")
+    report = build_file(con, w, "first", "salur_rtlh_first.csv")
+    ran = {m["name"]: m for m in report.models}
+    assert "households" in ran, fresh
     assert_equals_full_build(con, snapshot_tables(con))
 
 

@@ -43,8 +43,8 @@ month of the new records, and nothing else. What happens to each model is its he
 4. rebuilds the other ``kind full`` models (those reading a model of 2. or 3.: ``households``
    (the latest period), ``poverty_transitions`` (pairs of snapshots, each
    household judged in its own snapshot month)) from the merged tables; in household mode
-   only the affected households' rows of ``households`` and the pairs with a side in the scope
-   of ``poverty_transitions``.
+   only the rows of ``households`` whose status row of the latest period changed and the pairs
+   with a side in the scope of ``poverty_transitions``.
 
 The large household-grain tables are clustered by period (record month) by every build (their
 header's ``cluster_key``): replacing a few periods then empties or adds whole row groups,
@@ -380,6 +380,8 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
     finally:
         for table in TEMP_TABLES:
             con.execute(f"drop table if exists temp.main.{table}")
+        for name in graph().of_kind("period"):
+            con.execute(f"drop table if exists temp.main._diff_{name}")
     _store_fingerprint(con, fingerprint(con), "incremental")
     log.info(
         "incremental build: %d period(s) %s (%s households) from %d record month(s) %s",
@@ -498,7 +500,7 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
                   where: str, units: Sequence[str] = (), capture: bool = False,
-                  post_of_pre: bool = False) -> None:
+                  post_of_pre: bool = False, keep_diff: bool = False) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
@@ -509,7 +511,10 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     to ``_affected``. With ``capture``, the rows matching ``where`` before and after are kept
     in the temporary tables ``_pre_in_<name>`` and ``_post_in_<name>``. With ``post_of_pre``,
     ``_pre_in_<name>`` holds a superset of the rows matching ``where`` (``_capture_inputs``):
-    ``_post_in_<name>`` is made of its rows not matching it and the rows matching it after."""
+    ``_post_in_<name>`` is made of its rows not matching it and the rows matching it after.
+    With ``keep_diff``, the deleted and the appended rows are kept in the temporary table
+    ``_diff_<name>`` (``_added``: false / true, ``_row``; read by ``_delta_image`` and
+    ``_rebuild_household_list``)."""
     model = graph()[name]
     order = ", ".join(f"r._row.{c}" for c in (model.cluster_key,) if c) or ", ".join(
         f"r._row.{c}" for c in model.scope)
@@ -551,6 +556,10 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
                     "union all select unnest(o._row) from _old_rows as o "
                     "anti join _gone_rows as g on g._rowid = o._rowid "
                     "union all select unnest(a._row) from _added_rows as a")
+    if keep_diff:
+        con.execute(f"create or replace temp table _diff_{name} as "
+                    "select false as _added, _row from _gone_rows "
+                    "union all select true, _row from _added_rows")
     for table in ("_new_rows", "_old_rows", "_gone_rows", "_added_rows"):
         con.execute(f"drop table {table}")
     report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
@@ -655,7 +664,7 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
         for name in reversed(dict.fromkeys(shadows)):
             con.execute(f"drop view if exists temp.main.{name}")
         for name in (*delta, *(f"in_{t}" for t in captured)):
-            for image in ("_pre", "_post", "_delta_keys"):
+            for image in ("_pre", "_post", "_delta_keys", "_delta_units"):
                 con.execute(f"drop table if exists temp.main.{image}_{name}")
         for name in imaged:
             con.execute(f"drop table if exists temp.main._was_{name}")
@@ -672,7 +681,9 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
     depend only on its inputs' rows of that unit (what the header key declares). The shadows of
     the inputs that are not period models are dropped at the end. ``captured`` / ``captured_post``:
     the models whose rows before and after (``_replace_rows``' ``capture``) / after only
-    (``post_of_pre``) are kept."""
+    (``post_of_pre``) are kept. The deleted and appended rows of every model are kept
+    (``_diff_<model>``: the households whose rows changed, for ``_rebuild_household_list`` and
+    ``_delta_image``)."""
     inputs: set[str] = set()
     for name in models:
         key = graph()[name].household_scope
@@ -690,7 +701,7 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
             shadows.append(table)
         scoped = f"{_matching('t', graph()[name].scope, '_scope')} and {_matching('t', key, units)}"
         _replace_rows(con, report, db, name, scoped, capture=name in captured,
-                      post_of_pre=name in captured_post)
+                      post_of_pre=name in captured_post, keep_diff=True)
     for table in inputs:
         con.execute(f"drop view temp.main.{table}")
     shadows[:] = [t for t in shadows if t not in inputs]
@@ -762,14 +773,33 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
     the scope's periods, in the temporary table ``<image>_<name>``: its household-scoped inputs
     are shadowed by their rows of those households (``_capture_inputs``) while it runs; taken
     before the household models are replaced (``_pre``: the households' share of the table's
-    rows) and after (``_post``: their new share)."""
+    rows) and after (``_post``: their new share).
+
+    When every such input was replaced with its deleted and appended rows kept (``_diff_``), the
+    image holds only the households of those rows (``_delta_units_<name>``, the same for both
+    images): any other household's inputs, and so its share, are the same before and after, and
+    cancel out of the difference (``int_poverty_sums`` reads only ``int_household_status``, whose
+    rows change for few of the affected households)."""
     inputs = _delta_inputs((name,))
     previous = {r[0] for r in con.execute(
         "select view_name from duckdb_views() where temporary").fetchall()}
+    temporary = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where temporary").fetchall()}
+    units = ""
+    if inputs and all(f"_diff_{t}" in temporary for t in inputs):
+        key = _household_key()
+        if f"_delta_units_{name}" not in temporary:
+            fields = ", ".join(f"_row.{c} as {c}" for c in key)
+            con.execute(f"create temp table _delta_units_{name} as " + " union ".join(
+                f"select {fields} from _diff_{t}" for t in inputs))
+        few, every = con.execute(f"select (select count(*) from _delta_units_{name}), "
+                                 "(select count(*) from _households)").fetchone()
+        if 2 * few < every:  # else filtering costs more than it saves
+            units = f" as t where {_matching('t', key, f'_delta_units_{name}')}"
     try:
         for table in inputs:
             con.execute(f"create or replace temp view {table} as select * from "
-                        f"temp.main.{image}_in_{table}")
+                        f"temp.main.{image}_in_{table}{units}")
         execute_model(con, name, f"create or replace temp table {image}_{name} as\n"
                                  f"{model_sql(name)}")
     finally:
@@ -934,23 +964,39 @@ def _rebuild_household_list(con: duckdb.DuckDBPyConnection, report: BuildReport,
     new or changed, so the latest period, its lines and areas are as before): the rows of the
     affected households (``_households``, by their ``id_keluarga`` in ``int_household_snapshot``)
     are replaced by those its SQL computes from their ``int_household_status`` rows, when the
-    latest period is in the scope; else nothing of it can have changed."""
+    latest period is in the scope; else nothing of it can have changed. When its other inputs
+    are kept (``_kept_inputs``) and the replaced ``int_household_status`` rows are known
+    (``_diff_int_household_status``), only the households whose status row of the latest
+    period was deleted or appended are (a tranche file changes the programs of few of the
+    households whose amounts it changes)."""
     latest = con.execute("select max(period) from int_periods").fetchone()[0]
     if not con.execute("select count(*) from _scope where period = ?", [latest]).fetchone()[0]:
         return
     key = _household_key()
-    units = _matching("t", key, "_households")
+    status = "int_household_status"
+    diff = f"_diff_{status}"
+    temporary = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where temporary").fetchall()}
+    if diff in temporary and graph()[HOUSEHOLD_LIST].depends_on - _kept_inputs() <= {status}:
+        fields = ", ".join(f"_row.{c} as {c}" for c in dict.fromkeys((*key, "id_keluarga")))
+        con.execute(f"create or replace temp table _list_units as select distinct {fields} "
+                    f"from {diff} where _row.period = date '{latest.isoformat()}'")
+        units, rows = "_list_units", "(select snapshot, id_keluarga from _list_units)"
+    else:
+        units = "_households"
+        rows = (f"(select s.snapshot, s.id_keluarga from int_household_snapshot as s "
+                f"where {_matching('s', key, '_households')})")
     try:
-        con.execute(f"create or replace temp view int_household_status as select * from "
-                    f"{db}.main.int_household_status as t where t.period = "
-                    f"date '{latest.isoformat()}' and {units}")
-        _replace_rows(
-            con, report, db, HOUSEHOLD_LIST,
-            f"(t.snapshot, t.id_keluarga) in (select s.snapshot, s.id_keluarga from "
-            f"int_household_snapshot as s where {_matching('s', key, '_households')})",
-        )
+        if units == "_list_units" and not con.execute(
+                "select count(*) from _list_units").fetchone()[0]:
+            return
+        con.execute(f"create or replace temp view {status} as select * from "
+                    f"{db}.main.{status} as t where t.period = "
+                    f"date '{latest.isoformat()}' and {_matching('t', key, units)}")
+        _replace_rows(con, report, db, HOUSEHOLD_LIST, f"(t.snapshot, t.id_keluarga) in {rows}")
     finally:
-        con.execute("drop view if exists temp.main.int_household_status")
+        con.execute(f"drop view if exists temp.main.{status}")
+        con.execute("drop table if exists temp.main._list_units")
 
 
 def _rebuild_transitions(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str) -> None:
