@@ -111,7 +111,7 @@ TRANSITIONS = "poverty_transitions"
 REGISTRY_KINDS = ("households", "members")
 #: The registry tables, keyed by snapshot: while the period models run for the scope periods they
 #: are shadowed by the rows of those periods' snapshots (a period's figures use its own snapshot
-#: s(m) only: data_coverage and poverty_profile join them through int_periods' snapshot).
+#: s(m) only: data_coverage joins them through int_periods' snapshot).
 SNAPSHOT_SOURCES = ("registry_households", "registry_members")
 PROGRAM_KINDS = ("disbursements", "pbi", "local")
 #: ``kind full`` models each of whose rows is made from one row of an ingest table (the value) and

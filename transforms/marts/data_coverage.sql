@@ -104,21 +104,15 @@ flagged_rows as (
 ),
 
 facts as (
-    -- (snapshot, kelurahan or NULL) -> row counts
+    -- (snapshot, kelurahan or NULL) -> row counts; the accepted rows from int_household_snapshot
+    -- (one row per accepted household row of a reported period's snapshot, household_size its
+    -- accepted member rows), not from the registry tables again
     select snapshot, kelurahan_code, count(*) as household_rows_accepted,
-           0 as household_rows_quarantined, 0 as member_rows_accepted,
+           0 as household_rows_quarantined, sum(household_size) as member_rows_accepted,
            0 as member_rows_quarantined, 0 as households_with_flagged_field,
            0 as members_with_flagged_field
-    from registry_households
+    from int_household_snapshot
     group by snapshot, kelurahan_code
-    union all
-    select registry_members.snapshot, registry_households.kelurahan_code, 0, 0, count(*), 0,
-           0, 0
-    from registry_members
-    join registry_households
-        on registry_households.snapshot = registry_members.snapshot
-        and registry_households.id_keluarga = registry_members.id_keluarga
-    group by registry_members.snapshot, registry_households.kelurahan_code
     union all
     select snapshot, kelurahan_code, 0, count(*), 0, 0, 0, 0
     from household_quarantine

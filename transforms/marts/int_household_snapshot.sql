@@ -33,6 +33,13 @@
 -- households of the MPI sample. mpi_score_18 is the score c_h in eighteenths (schooling 3,
 -- attendance 3, insurance 6, each living-standard indicator 1), so the Alkire-Foster cut-off
 -- c_h >= 1/3 is the exact integer test mpi_score_18 >= 6; NULL outside the MPI sample.
+-- Profile groups (poverty_profile, indicators.md "Profiles"; from the same pass over the members):
+--   head_female / head_60plus  exactly one accepted member row is the head
+--                (HUBUNGAN_KELUARGA = 1) and that head is a woman (JENIS_KELAMIN = 'P') / aged 60
+--                or more (false when the head's value is NULL)
+--   member_disabled / member_70plus  some member has DISABILITAS = 1 / is aged 70 or more
+--   children_0_17, children_0_6, elderly_60plus, persons_disabled  the members aged 0-17, 0-6,
+--                60 or more, with DISABILITAS = 1 (a NULL value counts in no group)
 -- kelurahan_code is NULL when it is not a kelurahan of ref_area (counted in the region row only).
 -- household_key: an integer standing for id_keluarga within the snapshot (its dense rank in
 -- id_keluarga order, so the smallest key is the smallest id_keluarga): the household-level
@@ -56,6 +63,9 @@ members as (
         registry_members.pendidikan_tertinggi,
         registry_members.status_sekolah,
         registry_members.jaminan_kesehatan,
+        registry_members.jenis_kelamin,
+        registry_members.hubungan_keluarga,
+        registry_members.disabilitas,
         year(last_day(registry_members.snapshot)) - year(registry_members.tanggal_lahir)
             - case
                 when month(last_day(registry_members.snapshot)) * 100
@@ -83,7 +93,19 @@ member_summary as (
             as schooling_missing,
         coalesce(bool_or(age is null or (age between 7 and 15 and status_sekolah is null)), false)
             as attendance_missing,
-        coalesce(bool_or(jaminan_kesehatan is null), false) as insurance_missing
+        coalesce(bool_or(jaminan_kesehatan is null), false) as insurance_missing,
+        -- the profile groups (poverty_profile)
+        count_if(hubungan_keluarga = 1) = 1
+            and coalesce(bool_or(hubungan_keluarga = 1 and jenis_kelamin = 'P'), false)
+            as head_female,
+        count_if(hubungan_keluarga = 1) = 1
+            and coalesce(bool_or(hubungan_keluarga = 1 and age >= 60), false) as head_60plus,
+        coalesce(bool_or(disabilitas = 1), false) as member_disabled,
+        coalesce(bool_or(age >= 70), false) as member_70plus,
+        count_if(age between 0 and 17) as children_0_17,
+        count_if(age between 0 and 6) as children_0_6,
+        count_if(age >= 60) as elderly_60plus,
+        count_if(disabilitas = 1) as persons_disabled
     from members
     group by snapshot, id_keluarga
 ),
@@ -140,6 +162,14 @@ joined as (
             or registered.bahan_bakar_masak is null
             or registered.luas_lantai is null
         ) as mpi_complete,
+        coalesce(member_summary.head_female, false) as head_female,
+        coalesce(member_summary.head_60plus, false) as head_60plus,
+        coalesce(member_summary.member_disabled, false) as member_disabled,
+        coalesce(member_summary.member_70plus, false) as member_70plus,
+        cast(coalesce(member_summary.children_0_17, 0) as integer) as children_0_17,
+        cast(coalesce(member_summary.children_0_6, 0) as integer) as children_0_6,
+        cast(coalesce(member_summary.elderly_60plus, 0) as integer) as elderly_60plus,
+        cast(coalesce(member_summary.persons_disabled, 0) as integer) as persons_disabled,
         household_keys.household_key
     from registered
     left join member_summary

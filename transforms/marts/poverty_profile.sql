@@ -16,60 +16,17 @@
 -- (for head_60plus) is flagged (NULL), the household is in no head group.
 -- Person groups (households = households with at least one such person):
 --   children_0_17, children_0_6 (ages 0-17, 0-6), elderly_60plus, persons_disabled.
--- Ages: whole years completed on the last day of the snapshot month (as int_household_snapshot);
--- a person whose birth date (age groups) or disability (disability groups) is flagged is in no
--- group that needs it. Per group: population, poor_population (y < z, the household's line of
--- int_household_status), p0, extreme_poor_population (y < z_e), mpi_poor_population (persons
--- of the group in multidimensionally poor households of the MPI sample) and households.
+-- Ages: whole years completed on the last day of the snapshot month; a person whose birth date
+-- (age groups) or disability (disability groups) is flagged is in no group that needs it. The
+-- groups are per household of the snapshot: int_household_snapshot computes them in its pass over
+-- the members (households without an accepted member row are in no group). Per group:
+-- population, poor_population (y < z, the household's line of int_household_status), p0,
+-- extreme_poor_population (y < z_e), mpi_poor_population (persons of the group in
+-- multidimensionally poor households of the MPI sample) and households.
 -- Poverty counts are NULL for a period without a poverty line (extreme: without an extreme line).
 -- Households are summed per (period, kelurahan, poverty status) first, then unpivoted to the
 -- eight groups, then rolled up to every area through int_area_hierarchy (exact integer sums).
 with
-
-snapshots as (
-    select distinct snapshot from int_periods
-),
-
-members as (
-    select
-        registry_members.snapshot,
-        registry_members.id_keluarga,
-        registry_members.jenis_kelamin,
-        registry_members.hubungan_keluarga,
-        registry_members.disabilitas,
-        age_at_month_end(registry_members.snapshot, registry_members.tanggal_lahir) as age
-    from registry_members
-    join snapshots on snapshots.snapshot = registry_members.snapshot
-),
-
-household_groups as (
-    select
-        snapshot,
-        id_keluarga,
-        count(*) filter (where hubungan_keluarga = 1) = 1
-            and coalesce(max(jenis_kelamin = 'P') filter (where hubungan_keluarga = 1), false)
-            as head_female,
-        count(*) filter (where hubungan_keluarga = 1) = 1
-            and coalesce(max(age >= 60) filter (where hubungan_keluarga = 1), false)
-            as head_60plus,
-        coalesce(bool_or(disabilitas = 1), false) as member_disabled,
-        coalesce(bool_or(age >= 70), false) as member_70plus,
-        count(*) filter (where age between 0 and 17) as children_0_17,
-        count(*) filter (where age between 0 and 6) as children_0_6,
-        count(*) filter (where age >= 60) as elderly_60plus,
-        count(*) filter (where disabilitas = 1) as persons_disabled
-    from members
-    group by snapshot, id_keluarga
-),
-
-keyed_groups as (
-    -- on the snapshot's integer household key: the period rows join on integers
-    select int_household_snapshot.household_key, household_groups.*
-    from household_groups
-    join int_household_snapshot
-        on int_household_snapshot.snapshot = household_groups.snapshot
-        and int_household_snapshot.id_keluarga = household_groups.id_keluarga
-),
 
 status as (
     select
@@ -79,11 +36,19 @@ status as (
         int_household_status.poor,
         int_household_status.extreme_poor,
         int_household_status.mpi_poor,
-        keyed_groups.*
+        int_household_snapshot.head_female,
+        int_household_snapshot.head_60plus,
+        int_household_snapshot.member_disabled,
+        int_household_snapshot.member_70plus,
+        int_household_snapshot.children_0_17,
+        int_household_snapshot.children_0_6,
+        int_household_snapshot.elderly_60plus,
+        int_household_snapshot.persons_disabled
     from int_household_status
-    join keyed_groups
-        on keyed_groups.snapshot = int_household_status.snapshot
-        and keyed_groups.household_key = int_household_status.household_key
+    join int_household_snapshot
+        on int_household_snapshot.snapshot = int_household_status.snapshot
+        and int_household_snapshot.household_key = int_household_status.household_key
+    where int_household_snapshot.household_size > 0
 ),
 
 period_lines as (
