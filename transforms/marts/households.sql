@@ -14,6 +14,8 @@
 -- program at all (in-kind programs and PBI-JK included). poverty_line_*: the line the household
 -- was judged with (its kab/kota's, int_period_lines). mpi_score and mpi_poor are NULL for a
 -- household outside the MPI sample (an indicator missing).
+-- The rows are in no particular order: the publish step writes them in the order of the
+-- household's pseudonym (the table's key, transforms/publish/restricted_table.sql).
 with
 
 latest as (
@@ -66,7 +68,6 @@ final as (
         program_count,
         poor and program_count = 0 as unreached_poor
     from joined
-    order by kelurahan_code, rw, rt, id_keluarga
 )
 
 select * from final
