@@ -50,6 +50,24 @@ def test_parse_code(macros, raw, expected):
     assert value(macros, "parse_code(x)", raw) == expected
 
 
+#: Raw (not yet cleaned) values: the digits code_of and sex_of read without clean_text, and texts
+#: that clean_text changes (blanks, tabs, a byte-order mark, a no-break space).
+RAW_CODES = [
+    "1", "2", "07", "001", "0001", "1,0", "12345", "x", "", " 1", "1 ", "\t2", "\ufeff3",
+    "3\u00a0", " 01 ", "L", " p ", "Laki-laki", "PEREMPUAN ", "\ufeffL", "\u0661", None,
+]
+
+
+@pytest.mark.parametrize("raw", RAW_CODES)
+def test_code_of_is_parse_code_of_the_cleaned_text(macros, raw):
+    assert value(macros, "code_of(x)", raw) == value(macros, "parse_code(clean_text(x))", raw)
+
+
+@pytest.mark.parametrize("raw", RAW_CODES)
+def test_sex_of_is_parse_sex_of_the_cleaned_text(macros, raw):
+    assert value(macros, "sex_of(x)", raw) == value(macros, "parse_sex(clean_text(x))", raw)
+
+
 @pytest.mark.parametrize(
     ("raw", "expected"),
     [

@@ -109,6 +109,17 @@ create or replace temp macro parse_code(x) as
             then cast(regexp_extract(x, '^[0-9]+') as integer)
     end;
 
+-- code_of: parse_code of a raw value (not yet cleaned): one to three digits, as most codes come,
+-- are cast as they are (clean_text leaves such a text unchanged), any other text is cleaned first
+-- (CASE cleans only the rows that take that branch). Staging keeps the cleaned text of a code that
+-- could not be read by cleaning it there too: `unparsed(code, clean_text(raw))`.
+create or replace temp macro code_of(x) as
+    case
+        when x glob '[0-9]' or x glob '[0-9][0-9]' or x glob '[0-9][0-9][0-9]'
+            then cast(x as integer)
+        else parse_code(clean_text(x))
+    end;
+
 -- parse_sex: 1/L/LAKI-LAKI -> 'L', 2/P/PEREMPUAN -> 'P' (any case); NULL otherwise.
 -- (list_position into one list of both sexes' spellings, not IN nor list_contains: DuckDB turns
 -- a constant list there into a join that every row probes, and the normalised text is built
@@ -121,6 +132,15 @@ create or replace temp macro parse_sex(x) as
             ['1', '01', 'L', 'LK', 'LAKILAKI', 'LAKI', 'LAKI2', 'PRIA',
              '2', '02', 'P', 'PR', 'PEREMPUAN', 'WANITA'],
             upper(replace(replace(replace(x, ' ', ''), '-', ''), '.', '')))]
+    end;
+
+-- sex_of: parse_sex of a raw value (not yet cleaned); "1" and "2" as they usually come are read
+-- without clean_text, as code_of does.
+create or replace temp macro sex_of(x) as
+    case
+        when x = '1' then 'L'
+        when x = '2' then 'P'
+        else parse_sex(clean_text(x))
     end;
 
 -- month_number: Indonesian (or English) month name or abbreviation -> 1..12; NULL otherwise.

@@ -5,7 +5,8 @@
 -- `_file_rows`) is written beside it only for the rows that can be quarantined or flagged
 -- (tkpk.ingest.raw.stage_rows).
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
--- type (NULL when unreadable); `<column>_unparsed` keeps the text of an optional value that could
+-- type (NULL when unreadable); the coded columns are parsed from the raw text by `code_of` /
+-- `sex_of`, which clean only a value that is not plain digits; `<column>_unparsed` keeps the text of an optional value that could
 -- not be read. Validity is judged by expectations/stg_members.json; the household rules by
 -- tkpk.ingest.accept.
 with raw as (
@@ -27,14 +28,14 @@ cleaned as (
         clean_text(nik) as nik,
         nik_numeric,
         clean_text(nama) as nama,
-        clean_text(jenis_kelamin) as jenis_kelamin,
+        jenis_kelamin as jenis_kelamin_raw,
         clean_text(tanggal_lahir) as tanggal_lahir,
-        clean_text(hubungan_keluarga) as hubungan_keluarga,
-        clean_text(pendidikan_tertinggi) as pendidikan_tertinggi,
-        clean_text(status_sekolah) as status_sekolah,
-        clean_text(jaminan_kesehatan) as jaminan_kesehatan,
-        clean_text(disabilitas) as disabilitas,
-        clean_text(status_bekerja) as status_bekerja,
+        hubungan_keluarga as hubungan_keluarga_raw,
+        pendidikan_tertinggi as pendidikan_tertinggi_raw,
+        status_sekolah as status_sekolah_raw,
+        jaminan_kesehatan as jaminan_kesehatan_raw,
+        disabilitas as disabilitas_raw,
+        status_bekerja as status_bekerja_raw,
         malformed
     from raw
 ),
@@ -55,18 +56,18 @@ parsed as (
         id_digits(nik, nik_numeric) as nik,
         id_precision_lost(nik, nik_numeric) as nik_precision_lost,
         nama,
-        parse_sex(jenis_kelamin) as sex,
-        jenis_kelamin as jenis_kelamin_text,
+        sex_of(jenis_kelamin_raw) as sex,
+        jenis_kelamin_raw,
         parse_date(tanggal_lahir) as tanggal_lahir,
-        parse_code(hubungan_keluarga) as hubungan,
-        hubungan_keluarga as hubungan_keluarga_text,
-        parse_code(pendidikan_tertinggi) as pendidikan_tertinggi,
-        parse_code(status_sekolah) as status_sekolah,
-        parse_code(jaminan_kesehatan) as jaminan_kesehatan,
-        parse_code(disabilitas) as disabilitas_code,
-        disabilitas as disabilitas_text,
-        parse_code(status_bekerja) as status_bekerja_code,
-        status_bekerja as status_bekerja_text,
+        code_of(hubungan_keluarga_raw) as hubungan,
+        hubungan_keluarga_raw,
+        code_of(pendidikan_tertinggi_raw) as pendidikan_tertinggi,
+        code_of(status_sekolah_raw) as status_sekolah,
+        code_of(jaminan_kesehatan_raw) as jaminan_kesehatan,
+        code_of(disabilitas_raw) as disabilitas_code,
+        disabilitas_raw,
+        code_of(status_bekerja_raw) as status_bekerja_code,
+        status_bekerja_raw,
         coalesce(malformed, false) as malformed
     from cleaned
 ),
@@ -85,17 +86,17 @@ final as (
         nik_precision_lost,
         nama,
         sex as jenis_kelamin,
-        unparsed(sex, jenis_kelamin_text) as jenis_kelamin_unparsed,
+        unparsed(sex, clean_text(jenis_kelamin_raw)) as jenis_kelamin_unparsed,
         tanggal_lahir,
         hubungan as hubungan_keluarga,
-        unparsed(hubungan, hubungan_keluarga_text) as hubungan_keluarga_unparsed,
+        unparsed(hubungan, clean_text(hubungan_keluarga_raw)) as hubungan_keluarga_unparsed,
         pendidikan_tertinggi,
         status_sekolah,
         jaminan_kesehatan,
         disabilitas_code as disabilitas,
-        unparsed(disabilitas_code, disabilitas_text) as disabilitas_unparsed,
+        unparsed(disabilitas_code, clean_text(disabilitas_raw)) as disabilitas_unparsed,
         status_bekerja_code as status_bekerja,
-        unparsed(status_bekerja_code, status_bekerja_text) as status_bekerja_unparsed,
+        unparsed(status_bekerja_code, clean_text(status_bekerja_raw)) as status_bekerja_unparsed,
         malformed
     from parsed
 )
