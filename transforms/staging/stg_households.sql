@@ -7,9 +7,9 @@
 -- flagged_field can keep it for; every row when another household file has the month).
 -- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
 -- type (NULL when unreadable); the coded columns are parsed from the raw text by `code_of` /
--- `sex_of`, which clean only a value that is not plain digits; `<column>_unparsed` keeps the text of an optional value that could
--- not be read. Validity is judged by expectations/stg_households.json; cross-row rules by
--- tkpk.ingest.accept.
+-- `sex_of`, which clean only a value that is not plain digits; `<column>_unparsed` keeps the text
+-- of an optional value that could not be read. Validity is judged by
+-- expectations/stg_households.json; cross-row rules by tkpk.ingest.accept.
 with raw as (
     select r.*, b.load_id, b.file_id, b.sha256, b.file_name, b.period, b.period_end
     from _file_rows as r
