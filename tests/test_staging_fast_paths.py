@@ -131,12 +131,19 @@ def test_parse_date(macros, raw, expected):
 @pytest.mark.parametrize(
     ("raw", "from_number", "expected", "lost"),
     [
-        ("3375011234567890", False, "3375011234567890", False),
+        ("3375011234567890", False, "3375011234567890", False),  # fast: 16 digits
+        ("3375011234567890", True, "3375011234567890", True),  # the same from a number cell
+        ("337501123456789", False, "337501123456789", False),  # 15 digits: the general test
+        ("33750112345678901", False, "33750112345678901", False),  # 17 digits
         ("3375.01.091220.0001", False, "3375010912200001", False),  # fast: DTSEN's grouping
         ("3375.01.091220.0001", True, "3375010912200001", True),  # the same from a number cell
         ("3375.01.09122.00001", False, "3375010912200001", False),  # other dots: no replace
         ("3375.01.091220.000", False, "337501091220000", False),  # 15 digits: as read
-        ("337501 031256 0001", False, "3375010312560001", False),  # spaces
+        ("337501 031256 0001", False, "3375010312560001", False),  # fast: spaces as DTSEN's
+        ("337501 031256 0001", True, "3375010312560001", True),
+        ("33750 1031256 0001", False, "3375010312560001", False),  # other spaces: general
+        ("337501  031256 0001", False, "3375010312560001", False),
+        ("337501 031256 000", False, "337501031256000", False),
         ("'3375011234567890", False, "3375011234567890", False),  # fast: a leading apostrophe
         ("'3375.01.091220.0001", False, "3375010912200001", False),  # general removal
         ("''3375011234567890", False, "3375011234567890", False),

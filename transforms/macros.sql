@@ -54,12 +54,19 @@ create or replace temp macro is_sci_number(x) as
 create or replace temp macro id_digits(x, from_number) as
     case
         when x is null then null
-        when regexp_full_match(x, '[0-9]+') then x
+        -- a NIK or NO_KK of 16 digits, as most come: the digits branch below without its regular
+        -- expression
+        when x glob '[0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9][0-9]' then x
         -- a NIK grouped as DTSEN exports it ("3375.01.091220.0001"): the dotted branch below
-        -- without its regular expressions (no E, apostrophe or single decimal mark: no branch
-        -- between takes it)
+        -- without its regular expressions (not only digits, no E, apostrophe or single decimal
+        -- mark: no branch between takes it)
         when x glob '[0-9][0-9][0-9][0-9].[0-9][0-9].[0-9][0-9][0-9][0-9][0-9][0-9].[0-9][0-9][0-9][0-9]'
             then replace(x, '.', '')
+        -- a NO_KK grouped by spaces as DTSEN exports it ("337501 220408 0001"): the grouped
+        -- branch below without its regular expression
+        when x glob '[0-9][0-9][0-9][0-9][0-9][0-9] [0-9][0-9][0-9][0-9][0-9][0-9] [0-9][0-9][0-9][0-9]'
+            then replace(x, ' ', '')
+        when regexp_full_match(x, '[0-9]+') then x
         -- a text cell's leading apostrophe ("'3375011234567890"): the general removal below
         -- without its regular expression replace
         when case when starts_with(x, '''') then regexp_full_match(x, '''[0-9]+') else false end
