@@ -476,3 +476,65 @@ def test_output_suite_same_failures_with_and_without_gx(con, tmp_path):
     assert plain[2].sample == "(k) = (4,)"
     assert [f.unexpected_count for f in outcome.failures] == [2, 2, 1]
     assert outcome.results[0].meta["tkpk_sample"]["note"] == "all 4 rows"
+
+
+@pytest.mark.parametrize(
+    ("strict", "loose", "implies"),
+    [
+        (NIK_REGEX, "^[0-9]{16}$", True),
+        ("^[0-9]{16}$", NIK_REGEX, False),  # the looser does not imply the stricter
+        ("^(?:[0-9]{4})[0-9]{12}$", "^[0-9]{16}$", True),
+        ("^[0-9]{15}$", "^[0-9]{16}$", False),  # widths differ
+        ("^[0-9a]{16}$", "^[0-9]{16}$", False),  # a letter the looser refuses
+        ("[0-9]{16}$", "^[0-9]{16}$", False),  # not anchored: a search
+        ("^[0-9]{16}", "^[0-9]{16}$", False),
+        (r"^\d{16}$", "^[0-9]{16}$", False),  # Unicode digits: not reasoned about
+        ("^[^a]{16}$", "^[0-9]{16}$", False),
+        ("^(?:1|22)[0-9]$", "^[0-9]{2}$", False),  # alternatives of unequal width
+        (NIK_REGEX, "^(?:1[1-9]|[2-9][0-9])[0-9]{14}$", False),  # the looser has alternatives
+    ],
+)
+def test_regex_implies_only_what_it_proves(strict, loose, implies):
+    """``regex_implies`` says True only when every text the stricter pattern matches the looser
+    matches too (checked here on texts around both patterns' edges)."""
+    import itertools
+    import re
+
+    assert suite_sql.regex_implies(strict, loose) is implies
+    if implies:
+        texts = ["".join(p) for p in itertools.product("0139", repeat=4)]
+        for text in (NIK_OK[:12] + t for t in texts):
+            for tail in ("", "\n", "\n\n", "x"):
+                if re.search(strict, text + tail):
+                    assert re.search(loose, text + tail)
+
+
+@pytest.mark.parametrize("kind", ["members", "pbi", "disbursements", "local"])
+def test_scan_predicate_finds_the_rows_the_plain_disjunction_finds(con, kind):
+    """The suite scan's filter (the stricter NIK pattern first, the looser only where it does not
+    match) is true on exactly the rows the disjunction of the row-wise predicates is true on."""
+    suite = load_suite(None, f"stg_{kind}")
+    expectations = dict(enumerate(suite["expectations"]))
+    types = {"nik": "VARCHAR", "nik_precision_lost": "BOOLEAN"}
+    predicates = {
+        i: suite_sql.row_predicate(e, types) for i, e in expectations.items()
+        if {*suite_sql.columns_read(e)} <= types.keys() and e["type"] in suite_sql.ROW_WISE
+    }
+    scan = suite_sql.scan_predicate(expectations, predicates, types)
+    assert "case when regexp_matches" in scan and scan.count("regexp_matches") == 3
+    niks = [None, "", NIK_OK, NIK_BAD_DATE, NIK_OK + "\n", NIK_OK + "\n\n", NIK_OK + "x",
+            "x" + NIK_OK, NIK_OK[:15], NIK_OK + "0", ARABIC_DIGITS, " " + NIK_OK,
+            "9999999999999999", "0075010101800004", "3375011301800004", "3375017101800004",
+            "3375010100800004", "3375010113800004", "1175010101800004"]
+    con.execute(
+        "create table scan_rows as select row_number() over () as id, nik, lost "
+        "from unnest(?) as n(nik), unnest([null, true, false]) as l(lost)",
+        [niks],
+    )
+    con.execute("alter table scan_rows rename lost to nik_precision_lost")
+    plain = " or ".join(f"({p})" for p in predicates.values())
+    found = {
+        name: {r[0] for r in con.execute(f"select id from scan_rows where {sql}").fetchall()}
+        for name, sql in (("scan", scan), ("plain", plain))
+    }
+    assert found["scan"] == found["plain"] and len(found["plain"]) > len(niks)

@@ -8,7 +8,9 @@ runs over a relation (a table, a view, ``read_parquet(...)``) in DuckDB:
    columns that are not there or not what the suite means);
 2. every row-wise expectation in ONE scan: with ``ids`` the failing (row id, expectation) pairs
    go to a temp table (with ``keep_below``, found in the rows that scan keeps for a sample:
-   ``SuiteRun.kept``), else ``count(*) filter (...)`` per expectation;
+   ``SuiteRun.kept``; the scan's filter, ``suite_sql.scan_predicate``, runs a column's stricter
+   regular expression first and the ones it implies only where it does not match), else
+   ``count(*) filter (...)`` per expectation;
 3. uniqueness expectations one query each (their rows into the pairs with ``ids``);
 4. ``unexpected_rows_expectation`` queries one each, ``{batch}`` being the validated rows of the
    relation itself;
@@ -238,7 +240,9 @@ class SuiteRun:
         con.execute(f"create temp table {self.pairs} (id {id_type}, idx integer)")
         if self.predicates:
             cases = ", ".join(f"case when {p} then {i} end" for i, p in self.predicates.items())
-            any_failing = " or ".join(f"({p})" for p in self.predicates.values())
+            any_failing = suite_sql.scan_predicate(
+                dict(enumerate(self.expectations)), self.predicates, self.types
+            )
             source = self._keep_rows(any_failing)
             self._execute(
                 f"insert into {self.pairs} select id, idx from (select {self.id_sql} as id, "

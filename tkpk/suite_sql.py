@@ -22,6 +22,12 @@ true exactly on the rows GX reports as unexpected:
 - ``expect_column_pair_values_a_to_be_greater_than_b`` honours ``or_equal`` and ``ignore_row_if``
   (a comparison with a missing value is unexpected unless the row is ignored).
 
+The row-wise expectations are judged in one scan whose filter is :func:`scan_predicate`: where a
+column's regular expression (``match_regex``) can only match values that another one of the same
+column also matches (:func:`regex_implies`, proven from the patterns), the scan runs the stricter
+one first and the others only on the values it does not match (a NIK's "16 digits" after its
+"province, birth date" pattern: one regular expression per valid NIK instead of two).
+
 Anything else (an unknown type, an unsupported option) raises ``SuiteCompileError`` naming the suite
 and the expectation, so a suite never silently means something else in SQL than in GX.
 """
@@ -29,6 +35,7 @@ and the expectation, so a suite never silently means something else in SQL than 
 from __future__ import annotations
 
 import re
+import re._parser as re_parser
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -461,6 +468,127 @@ def unexpected_sql(
             f"qualify count(*) over (partition by {', '.join(columns)}) > 1"
         )
     raise SuiteCompileError(f"{kind} is a table-level expectation: no unexpected rows")
+
+
+#: The most characters one position of a fixed-width pattern may allow (:func:`_positions`).
+_MAX_CLASS = 256
+
+
+def _positions(items: Any) -> tuple[list[frozenset[int]], bool] | None:
+    """The characters each position of a fixed-width piece of a Python pattern (parsed by
+    ``re._parser``) allows, and whether their product is exactly its language (False when
+    alternatives were merged position by position: then a superset of it); None when the piece
+    is not a fixed sequence of literals and plain character classes."""
+    sets: list[frozenset[int]] = []
+    exact = True
+    for op, arg in items:
+        name = str(op)
+        if name == "LITERAL":
+            sets.append(frozenset((arg,)))
+        elif name == "IN":
+            chars: set[int] = set()
+            for item_op, item in arg:
+                if str(item_op) == "LITERAL":
+                    chars.add(item)
+                elif str(item_op) == "RANGE" and item[1] - item[0] < _MAX_CLASS:
+                    chars.update(range(item[0], item[1] + 1))
+                else:  # NEGATE, CATEGORY, a wide range: not reasoned about
+                    return None
+            sets.append(frozenset(chars))
+        elif name == "MAX_REPEAT" and arg[0] == arg[1]:
+            inner = _positions(arg[2])
+            if inner is None:
+                return None
+            sets.extend(inner[0] * arg[0])
+            exact &= inner[1]
+        elif name == "SUBPATTERN" and not arg[1] and not arg[2]:  # a group without flags
+            inner = _positions(arg[3])
+            if inner is None:
+                return None
+            sets.extend(inner[0])
+            exact &= inner[1]
+        elif name == "BRANCH":
+            branches = [_positions(branch) for branch in arg[1]]
+            if any(b is None for b in branches) or len({len(b[0]) for b in branches}) != 1:
+                return None
+            columns = zip(*(b[0] for b in branches), strict=True)
+            sets.extend(frozenset().union(*column) for column in columns)
+            exact = False
+        else:
+            return None
+    return sets, exact
+
+
+def _anchored(pattern: str) -> tuple[list[frozenset[int]], bool] | None:
+    """:func:`_positions` of a pattern written ``^<fixed-width piece>$`` (None otherwise)."""
+    try:
+        items = list(re_parser.parse(pattern))
+    except re.error:
+        return None
+    if len(items) < 2:
+        return None
+    first, last = items[0], items[-1]
+    if (str(first[0]), str(first[1])) != ("AT", "AT_BEGINNING") or (
+        str(last[0]), str(last[1])) != ("AT", "AT_END"):
+        return None
+    return _positions(items[1:-1])
+
+
+def regex_implies(strict: str, loose: str) -> bool:
+    """True when every text Python's ``re.search(strict, text)`` matches is matched by
+    ``loose`` too, proven from the patterns: both ``^<fixed-width piece>$`` of literals and
+    plain character classes (alternatives of equal width allowed in ``strict``, none in
+    ``loose``), of the same width, each position of ``strict`` allowing no character that
+    ``loose`` refuses there. False when that cannot be shown (not necessarily untrue).
+    ``regex_for_re2`` keeps the matches, so it holds of the SQL translations too."""
+    a, b = _anchored(strict), _anchored(loose)
+    if a is None or b is None or not b[1] or len(a[0]) != len(b[0]):
+        return False
+    return all(x <= y for x, y in zip(a[0], b[0], strict=True))
+
+
+def scan_predicate(
+    expectations: Mapping[int, Mapping[str, Any]],
+    predicates: Mapping[int, str],
+    types: Mapping[str, str] | None = None,
+) -> str:
+    """SQL true on a row failing any of the row-wise ``predicates`` (index -> ``row_predicate``
+    of ``expectations[index]``): their disjunction, except that a column's ``match_regex``
+    expectations whose pattern another one of the column implies (:func:`regex_implies`) are
+    evaluated with it under ``case when <the stricter pattern matches> then false``: a value it
+    matches fails none of them (whatever their ``row_condition``), so each such value costs one
+    regular expression instead of one per expectation."""
+    regexes = {
+        index: expectations[index] for index in predicates
+        if expectations[index].get("type") == "expect_column_values_to_match_regex"
+    }
+    groups: dict[int, list[int]] = {}
+    grouped: set[int] = set()
+    for index, strict in regexes.items():
+        if index in grouped:
+            continue
+        implied = [
+            other for other, loose in regexes.items()
+            if other != index and other not in grouped
+            and loose["kwargs"]["column"] == strict["kwargs"]["column"]
+            and regex_implies(str(strict["kwargs"]["regex"]), str(loose["kwargs"]["regex"]))
+        ]
+        if implied:
+            groups[index] = [index, *implied]
+            grouped.update(groups[index])
+    parts = []
+    for index, predicate in predicates.items():
+        if index in groups:
+            kw = expectations[index]["kwargs"]
+            pattern = literal(regex_for_re2(str(kw["regex"])))
+            inner = " or ".join(f"({predicates[i]})" for i in sorted(groups[index]))
+            parts.append(
+                f"(case when regexp_matches({quote(kw['column'])}, {pattern}) then false "
+                f"else ({inner}) end)"
+            )
+        elif index not in grouped:
+            parts.append(f"({predicate})")
+    return " or ".join(parts)
 
 
 def table_level_failure(
