@@ -166,7 +166,7 @@ def test_failed_then_success_is_a_recipient_and_failed_only_is_not(world):
         """
         select s.pengeluaran_per_kapita, p.recipient, p.success_records, p.failed_records
         from int_household_program p
-        join int_household_status s using (period, id_keluarga)
+        join int_household_status s using (period, household_key)
         where p.period = date '2031-12-01' and p.program = 'PKH'
           and s.kelurahan_code = ?
         order by 1

@@ -1,15 +1,16 @@
 /* MODEL (
     kind period,
-    grain (period, id_keluarga, funding_source),
+    grain (period, household_key, funding_source),
     cluster_key period,
     household_scope (snapshot, household_key),
     partition_role partition
 ) */
 -- int_household_funding: successful receipts of each household by funding source.
--- Grain: one row per (period, id_keluarga, funding_source) for the households of s(m) with at
+-- Grain: one row per (period, household_key, funding_source) for the households of s(m) with at
 -- least one matched successful record of that funding source in the reach window of m.
 -- amount_idr: the successful amounts of those records (all programs).
--- household_key: the household's integer key in s(m) (int_household_snapshot).
+-- household_key: the household's integer key in s(m) (int_household_snapshot; its id_keluarga:
+-- int_household_status).
 --
 -- Computed as int_household_program is (see there): each (snapshot, household, funding source)'s
 -- successful rows summed once over the snapshot's reach, minus, per period, the rows of the
@@ -30,8 +31,7 @@ excluded_months as (
 ),
 
 successful as not materialized (
-    select snapshot, record_period, household_key, id_keluarga, funding_source, records,
-        amount_idr
+    select snapshot, record_period, household_key, funding_source, records, amount_idr
     from int_program_monthly
     where household_key is not null and status = 'success'
 ),
@@ -41,8 +41,6 @@ reach_totals as (
     select
         successful.snapshot,
         successful.household_key,
-        -- one id per household_key: grouped by the integer, carried along
-        any_value(successful.id_keluarga) as id_keluarga,
         successful.funding_source,
         count(*) as months,
         sum(successful.records) as success_records,
@@ -72,7 +70,6 @@ windowed as (
     select
         periods.period,
         reach_totals.snapshot,
-        reach_totals.id_keluarga,
         reach_totals.household_key,
         reach_totals.funding_source,
         reach_totals.months - coalesce(excluded.months, 0) as months_in_window,
@@ -90,7 +87,6 @@ final as (
     select
         period,
         snapshot,
-        id_keluarga,
         household_key,
         funding_source,
         cast(success_records as bigint) as success_records,

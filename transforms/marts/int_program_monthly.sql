@@ -46,7 +46,10 @@
 -- At scale (tens of millions of record-snapshot pairs) the records are matched and aggregated on
 -- integers only: NIK / NO_KK as int_match_index keys (built once per snapshot), the household as
 -- its household_key, (program, funding_source, status) as a record class number and the record's
--- kelurahan as a number; the texts are joined back onto the aggregated rows.
+-- kelurahan as a number; the texts are joined back onto the aggregated rows. The records are
+-- numbered once (numbered_records, materialized: else DuckDB joins the record classes' texts
+-- after the snapshot fan-out, on 3.5 times the rows), and the record-snapshot pairs are grouped
+-- by two integers, not six columns (matched, grouped).
 -- Engine settings (the header's): DuckDB underestimates the record-snapshot pairs (they come
 -- from an unnest) and would hash them instead of int_match_index, which at 1M households is
 -- gigabytes more to hold or spill; without the build-side swap each join hashes its right side,
@@ -62,13 +65,22 @@ snapshot_reach as (
     group by snapshot
 ),
 
-snapshot_months as (
+snapshot_month_list as (
     -- one row per snapshot and month of its reach (an equi-join key for the records)
     select
         snapshot,
         cast(unnest(generate_series(first_month, last_month, interval 1 month)) as date)
             as record_period
     from snapshot_reach
+),
+
+snapshot_months as (
+    -- numbered (pair_number, from 0): the pair is one integer in the grouping key below
+    select
+        snapshot,
+        record_period,
+        row_number() over (order by snapshot, record_period) - 1 as pair_number
+    from snapshot_month_list
 ),
 
 file_names as (
@@ -278,7 +290,7 @@ kelurahan as (
     where level = 'kelurahan'
 ),
 
-numbered_records as (
+numbered_records as materialized (
     select
         kept_records.record_period,
         record_classes.record_class,
@@ -303,20 +315,23 @@ kk_index as (
 ),
 
 matched as (
+    -- per record and snapshot: the grouping key as two integers: the (snapshot, month) pair's
+    -- number, the record class and the match method in bit fields (pair << 32 | class << 2 |
+    -- method; a record class number stays far below 2^30), and the unit: the matched
+    -- household_key, else -1 - the record's kelurahan number (-1: none)
     select
-        snapshot_months.snapshot,
-        numbered_records.record_period,
-        numbered_records.record_class,
-        coalesce(nik_index.household_key, kk_index.household_key) as household_key,
+        (snapshot_months.pair_number << 32)
+            + (numbered_records.record_class << 2)
+            + case
+                when nik_index.household_key is not null then 1
+                when kk_index.household_key is not null then 2
+                else 0
+            end as group_number,
         case
-            when nik_index.household_key is not null then 1
-            when kk_index.household_key is not null then 2
-        end as match_number,
-        -- the record's own kelurahan counts only for an unmatched record
-        case
-            when nik_index.household_key is null and kk_index.household_key is null
-            then numbered_records.record_kelurahan_number
-        end as record_kelurahan_number,
+            when nik_index.household_key is not null then nik_index.household_key
+            when kk_index.household_key is not null then kk_index.household_key
+            else -1 - coalesce(numbered_records.record_kelurahan_number, 0)
+        end as unit_number,
         numbered_records.amount_idr
     from numbered_records
     join snapshot_months on snapshot_months.record_period = numbered_records.record_period
@@ -328,20 +343,30 @@ matched as (
         and kk_index.match_key = numbered_records.kk_key
 ),
 
-aggregated as (
+grouped as (
     select
-        snapshot,
-        record_period,
-        record_class,
-        household_key,
-        match_number,
-        record_kelurahan_number,
+        group_number,
+        unit_number,
         count(*) as records,
         cast(sum(amount_idr) as decimal(38, 2)) as amount_idr
     from matched
-    group by
-        snapshot, record_period, record_class, household_key, match_number,
-        record_kelurahan_number
+    group by group_number, unit_number
+),
+
+aggregated as (
+    select
+        snapshot_months.snapshot,
+        snapshot_months.record_period,
+        (grouped.group_number >> 2) & 1073741823 as record_class,
+        case when grouped.unit_number >= 0 then cast(grouped.unit_number as integer) end
+            as household_key,
+        nullif(grouped.group_number & 3, 0) as match_number,
+        case when grouped.unit_number < -1 then -1 - grouped.unit_number end
+            as record_kelurahan_number,
+        grouped.records,
+        grouped.amount_idr
+    from grouped
+    join snapshot_months on snapshot_months.pair_number = grouped.group_number >> 32
 ),
 
 final as (
