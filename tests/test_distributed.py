@@ -53,7 +53,7 @@ def test_partition_inputs_come_from_the_headers():
     assert set(global_inputs()) == {"int_periods", "int_area_hierarchy", "int_period_lines",
                                     "int_excluded_months", "ref_area", "ref_program"}
     assert partitioned_inputs() == {"int_household_snapshot": "true",
-                                    "int_program_monthly": "id_keluarga is not null"}
+                                    "int_program_monthly": "household_key is not null"}
 
 
 @pytest.mark.parametrize("name", partition_models())

@@ -312,8 +312,9 @@ def test_identifier_in_two_households_matches_the_smallest_id_once(con):
              amount=250_000)
     w.build()
     rows = con.execute(
-        "select id_keluarga, kelurahan_code, match_method, records, amount_idr "
-        "from int_program_monthly order by record_period"
+        "select h.id_keluarga, m.kelurahan_code, m.match_method, m.records, m.amount_idr "
+        "from int_program_monthly m join int_household_snapshot h using (snapshot, household_key) "
+        "order by m.record_period"
     ).fetchall()
     assert rows == [
         ("HA", KEL_MEDONO, "nik", 1, Decimal("750000.00")),

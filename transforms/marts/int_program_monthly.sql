@@ -1,17 +1,17 @@
 /* MODEL (
     kind record_month,
-    grain (snapshot, record_period, program, funding_source, status, id_keluarga,
+    grain (snapshot, record_period, program, funding_source, status, household_key,
            kelurahan_code, match_method),
     cluster_key record_period,
     scope (record_period, program),
     scoped_inputs (program_records, int_match_index),
     household_scope (snapshot, household_key, program),
     partition_role central,
-    partition_rows 'id_keluarga is not null',
+    partition_rows 'household_key is not null',
     settings (disabled_optimizers = 'build_side_probe_side,compressed_materialization')
 ) */
 -- int_program_monthly: program records matched to the households of a snapshot, per month.
--- Grain: one row per (snapshot, record_period, program, funding_source, status, id_keluarga,
+-- Grain: one row per (snapshot, record_period, program, funding_source, status, household_key,
 -- kelurahan_code, match_method), for the successful and failed records a period using that
 -- snapshot can see in its reach window. PBI-JK inactive rows ('inactive') are neither
 -- successful nor failed and are left out here.
@@ -20,7 +20,8 @@
 -- whose members has the record's NIK; failing that, the household whose NO_KK is the record's
 -- NO_KK (match_method 'nik' / 'no_kk'; NULL = unmatched). Should a NIK or NO_KK occur in two
 -- households of one snapshot (a registry error), the smallest id_keluarga is taken, so the
--- record is counted once. household_key is the matched household's integer key in s.
+-- record is counted once. household_key is the matched household's integer key in s (NULL:
+-- unmatched; its id_keluarga is int_household_snapshot's, not repeated on every monthly row).
 -- kelurahan_code is where the record is attributed: the matched household's kelurahan in s;
 -- else the kelurahan named on the record (when it is a kelurahan of ref_area); else NULL, which
 -- the area bridge sends to the region row only.
@@ -376,7 +377,6 @@ final as (
         record_classes.program,
         record_classes.funding_source,
         record_classes.status,
-        int_household_snapshot.id_keluarga,
         aggregated.household_key,
         case
             when aggregated.household_key is not null then int_household_snapshot.kelurahan_code

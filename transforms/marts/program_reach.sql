@@ -75,7 +75,7 @@ record_facts as (
         int_program_monthly.program,
         int_area_hierarchy.area_code,
         int_program_monthly.status,
-        int_program_monthly.id_keluarga is null as unmatched,
+        int_program_monthly.household_key is null as unmatched,
         int_program_monthly.records,
         int_program_monthly.amount_idr
     from period_months
@@ -84,7 +84,7 @@ record_facts as (
         and int_program_monthly.record_period = period_months.record_period
     join int_area_hierarchy
         on int_area_hierarchy.kelurahan_code is not distinct from int_program_monthly.kelurahan_code
-    where int_program_monthly.status = 'failed' or int_program_monthly.id_keluarga is null
+    where int_program_monthly.status = 'failed' or int_program_monthly.household_key is null
 ),
 
 program_months as (
