@@ -276,10 +276,12 @@ def test_an_amount_only_change_keeps_the_household_list(con, built):
     (RTLH) changes its status row and its ``households`` row; the result equals a full build."""
     w, _ = built
     had, nik = con.execute(
-        "select s.id_keluarga, min(m.nik) from int_household_program as s "
-        "join registry_members as m on m.snapshot = s.snapshot and m.id_keluarga = s.id_keluarga "
+        "select h.id_keluarga, min(m.nik) from int_household_program as s "
+        "join int_household_snapshot as h "
+        "on h.snapshot = s.snapshot and h.household_key = s.household_key "
+        "join registry_members as m on m.snapshot = s.snapshot and m.id_keluarga = h.id_keluarga "
         "where s.period = '2031-10-01' and s.snapshot = '2031-06-01' and s.program = 'PKH' "
-        "and s.recipient group by s.id_keluarga order by s.id_keluarga limit 1").fetchone()
+        "and s.recipient group by h.id_keluarga order by h.id_keluarga limit 1").fetchone()
     w.record("PKH", "2031-09-10", nik=nik, stage=5, amount=300_000,
              file_name="salur_pkh_more.csv")
     report = build_file(con, w, "more", "salur_pkh_more.csv")
