@@ -12,9 +12,13 @@ from test_publish_fixtures import PEOPLE, build_curated, publish
 
 from tkpk.config import PSEUDONYM_KEY_ENV
 from tkpk.publish.pseudonym import (
+    CACHE,
+    CACHE_KEY,
     LocalKeyWarning,
     PseudonymKey,
     PseudonymKeyError,
+    cache_pseudonyms,
+    key_parameters,
     load_key,
     pseudonymise,
     python_hmac,
@@ -42,6 +46,34 @@ def test_same_key_same_pseudonym_other_key_other(con) -> None:
     assert set(pseudonymise(con, one, IDS)).isdisjoint(pseudonymise(con, other, IDS))
     assert one.key_id == again.key_id != other.key_id
     assert "key-one" not in repr(one)
+
+
+def test_the_cache_holds_each_ids_hmac_of_its_key_only(con) -> None:
+    """The warehouse's pseudonym cache adds the ids it has not seen, holds Python's HMAC of each
+    with the key whose id it records (never the key), and starts again for another key."""
+    one = PseudonymKey(b"key-one-for-tests", "test")
+    other = PseudonymKey(b"key-two-for-tests", "test")
+    con.execute("create table ids_a as select unnest(?::varchar[]) as id", [IDS[:3] + [None]])
+    con.execute("create table ids_b as select unnest(?::varchar[]) as id", [IDS])
+
+    def cached() -> dict[str, str]:
+        return dict(con.execute(f"select registry_id, pseudonym from {CACHE}").fetchall())
+
+    assert cache_pseudonyms(con, one, [("ids_a", "id")])
+    assert cached() == {v: python_hmac(one, v) for v in IDS[:3]}
+    assert cache_pseudonyms(con, one, [("ids_a", "id"), ("ids_b", "id")])
+    assert cached() == {v: python_hmac(one, v) for v in IDS}
+    assert con.execute(f"select count(*) from {CACHE}").fetchone()[0] == len(IDS)
+    assert con.execute(f"select key_id from {CACHE_KEY}").fetchall() == [(one.key_id,)]
+    assert cache_pseudonyms(con, other, [("ids_a", "id")])  # key rotation: the cache restarts
+    assert cached() == {v: python_hmac(other, v) for v in IDS[:3]}
+    assert con.execute(f"select key_id from {CACHE_KEY}").fetchall() == [(other.key_id,)]
+    stored = repr(con.execute(f"select * from {CACHE}, {CACHE_KEY}").fetchall()).encode()
+    assert other.secret not in stored
+    assert not any(pad.hex().encode() in stored for pad in key_parameters(other).values())
+    con.execute("begin transaction")  # a caller's open transaction: no cache, HMACs in the query
+    assert not cache_pseudonyms(con, one, [("ids_a", "id")])
+    con.execute("rollback")
 
 
 def _pseudonyms(con, settings, run_id: str) -> dict[str, str]:

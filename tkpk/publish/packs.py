@@ -6,7 +6,8 @@
 2. checks that every curated table exists with exactly its documented columns;
 3. under the publish lock, writes the restricted pack into a staging folder under
    ``settings.curated_dir`` (every table cast to its dictionary types, ordered by its key;
-   ``households`` with ``id_keluarga`` replaced by the HMAC pseudonym, computed in DuckDB);
+   ``households`` with ``id_keluarga`` replaced by the HMAC pseudonym, computed in DuckDB for
+   the ids the warehouse's pseudonym cache does not hold yet: ``pseudonym.cache_pseudonyms``);
 4. runs the output suites (``expectations/<table>.json``) on the staged files;
    writes the registry owners' correction lists, one XLSX per kelurahan, into
    ``restricted/verivali/`` (``tkpk.publish.verivali``; never in the Bappeda pack);
@@ -124,13 +125,19 @@ def check_sources(con: duckdb.DuckDBPyConnection) -> None:
         raise PublishError("cannot publish: " + "; ".join(problems))
 
 
-def _export_select(table: Table) -> str:
+def _export_select(table: Table, cached: bool = False) -> str:
     """SELECT of the restricted export of ``table`` (``transforms/publish/restricted_table.sql``:
     typed, key-ordered; free text such as raw file names neutralised against spreadsheet formula
-    injection; needs ``suppression.install_rules`` on the connection)."""
+    injection; needs ``suppression.install_rules`` on the connection). The pseudonym is the HMAC
+    computed in the query (parameters ``pseudonym.key_parameters``), or with ``cached`` the
+    warehouse's cached one (``pseudonym.cache_pseudonyms``; the same text)."""
     items = []
+    source = _q(table.name)
     for column in table.columns:
-        if column.name == "household_pseudonym":
+        if column.name == "household_pseudonym" and cached:
+            source = pseudonym.cached_source(table.name, column.warehouse_name)
+            items.append("_pseudonym.pseudonym as household_pseudonym")
+        elif column.name == "household_pseudonym":
             items.append(f"{pseudonym.hmac_sql(_q(column.warehouse_name))} as household_pseudonym")
         elif column.free_text:
             items.append(f"spreadsheet_safe({_q(column.name)}) as {_q(column.name)}")
@@ -139,7 +146,7 @@ def _export_select(table: Table) -> str:
     return render_sql(
         "publish/restricted_table",
         columns=", ".join(items),
-        table=_q(table.name),
+        table=source,
         key=", ".join(_q(k) for k in table.key),
     )
 
@@ -156,15 +163,23 @@ def write_restricted(
     suppression.install_rules(con)
     reused = reused or {}
     rows = {}
-    for table in dictionary.pack_tables(RESTRICTED):
+    tables = dictionary.pack_tables(RESTRICTED)
+    ids = [
+        (t.name, c.warehouse_name) for t in tables if t.name not in reused
+        for c in t.columns if c.name == "household_pseudonym"
+    ]
+    # the HMACs of the ids not yet pseudonymised with this key only (else all, in the query)
+    cached = bool(ids) and pseudonym.cache_pseudonyms(con, key, ids)
+    for table in tables:
         path = folder / f"{table.name}.parquet"
         if table.name in reused:
             reuse.link_file(reused[table.name], path)
         else:
-            params = pseudonym.key_parameters(key) if "household_pseudonym" in table.names else None
+            keyed = "household_pseudonym" in table.names and not cached
             con.execute(
-                f"copy ({_export_select(table)}) to {sql_literal(path)} ({PARQUET_OPTIONS})",
-                params,
+                f"copy ({_export_select(table, cached)}) to {sql_literal(path)} "
+                f"({PARQUET_OPTIONS})",
+                pseudonym.key_parameters(key) if keyed else None,
             )
         rows[table.name] = _count(con, path)
         atomic.crashpoint("pack_writing")

@@ -8,10 +8,15 @@ blocks as query parameters.
 
 HMAC (RFC 2104): ``H((K ⊕ opad) || H((K ⊕ ipad) || m))`` with SHA-256 (block size 64 bytes);
 DuckDB's ``sha256`` hashes a BLOB's bytes, so the whole computation runs inside one query.
+
+The pseudonyms computed are kept in the warehouse (``cache_pseudonyms``: table ``CACHE``,
+registry id -> pseudonym, with the id of the key they were computed with in ``CACHE_KEY``; never
+the key), so a publish computes HMACs only for registry ids it has not seen with the same key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import logging
@@ -146,6 +151,68 @@ def key_parameters(key: PseudonymKey) -> dict[str, bytes]:
     """The query parameters ``hmac_sql`` needs."""
     ipad, opad = key.pads()
     return {"hmac_ipad": ipad, "hmac_opad": opad}
+
+
+#: The warehouse's pseudonyms already computed: ``registry_id`` (the id as text, as ``hmac_sql``
+#: reads it) -> ``pseudonym``, all computed with the key whose ``key_id`` ``CACHE_KEY`` holds.
+CACHE = "publish_pseudonym"
+CACHE_KEY = "publish_pseudonym_key"
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def cache_pseudonyms(
+    con: duckdb.DuckDBPyConnection, key: PseudonymKey, sources: list[tuple[str, str]]
+) -> bool:
+    """Bring the warehouse's pseudonym cache (``CACHE``) up to date for the registry ids in
+    ``sources`` ((table, column) pairs): the HMAC of every id not cached yet is computed and added
+    (a cache of another key is emptied first: key rotation). One transaction, so the cache never
+    holds a pseudonym of another key than ``CACHE_KEY``'s. True when the cache then holds a
+    pseudonym for every non-null id of the sources; False when it cannot be written (a read-only
+    warehouse, a transaction of the caller's already open): compute the HMACs in the query then.
+    """
+    ids = " union all ".join(
+        f"select cast({_q(column)} as varchar) as registry_id from {_q(table)}"
+        for table, column in sources
+    )
+    try:
+        con.execute("begin transaction")
+    except duckdb.Error:
+        return False
+    try:
+        con.execute(f"create table if not exists {CACHE_KEY} (key_id varchar)")
+        stored = con.execute(f"select key_id from {CACHE_KEY}").fetchall()
+        if stored != [(key.key_id,)]:
+            con.execute(f"create or replace table {CACHE} (registry_id varchar, pseudonym varchar)")
+            con.execute(f"delete from {CACHE_KEY}")
+            con.execute(f"insert into {CACHE_KEY} values (?)", [key.key_id])
+        con.execute(
+            f"""
+            insert into {CACHE}
+            select registry_id, {hmac_sql("registry_id")} from (
+                select distinct registry_id from ({ids}) where registry_id is not null
+            ) ids
+            where not exists (select 1 from {CACHE} c where c.registry_id = ids.registry_id)
+            """,
+            key_parameters(key),
+        )
+        con.execute("commit")
+    except duckdb.Error:
+        with contextlib.suppress(duckdb.Error):
+            con.execute("rollback")
+        return False
+    return True
+
+
+def cached_source(table: str, column: str, alias: str = "_pseudonym") -> str:
+    """FROM item: ``table`` with its ids' cached pseudonyms (``alias.pseudonym``; null for a null
+    id), after ``cache_pseudonyms`` returned True for (``table``, ``column``)."""
+    return (
+        f"{_q(table)} left join {CACHE} {alias} "
+        f"on {alias}.registry_id = cast({_q(table)}.{_q(column)} as varchar)"
+    )
 
 
 def pseudonymise(con: duckdb.DuckDBPyConnection, key: PseudonymKey, values: list[str]) -> list[str]:
