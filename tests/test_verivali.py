@@ -165,3 +165,15 @@ def test_utf8_is_the_lines_bytes_of_an_arrow_slice():
         lines = pa.array(["a", "ñé", "", "<row/>", "z"], type=type_)
         assert bytes(verivali._utf8(lines.slice(1, 3))) == "ñé<row/>".encode()
         assert bytes(verivali._utf8(lines.slice(0, 0))) == b""
+
+
+def test_the_words_for_the_codes_need_no_escaping():
+    """verivali_sheet_rows puts the words for the codes (and the period) in their cells as they
+    are: xlsx_inline_string must write each of them unchanged."""
+    con = duckdb.connect()
+    verivali.suppression.install_rules(con)
+    texts = [*verivali.KIND_TEXT.values(), *verivali.REASON_TEXT.values(), "2026-06", ""]
+    rows = con.execute(
+        "select t, xlsx_inline_string('D5', t) from unnest(?::varchar[]) as u(t)", [texts]
+    ).fetchall()
+    assert rows == [(t, f'<c r="D5" t="inlineStr"><is><t>{t}</t></is></c>') for t in texts]

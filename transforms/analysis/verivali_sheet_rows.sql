@@ -8,7 +8,9 @@
 -- Cells as xlsxwriter writes them (the macro xlsx_inline_string, transforms/publish/macros.sql:
 -- numbers as <v>, text as inline strings, XML-escaped). $first: the 0-based row of the
 -- headings; $kinds/$kind_texts and $reasons/$reason_texts: the words for the codes
--- (verivali.KIND_TEXT, verivali.REASON_TEXT).
+-- (verivali.KIND_TEXT, verivali.REASON_TEXT). Texts the macro would copy unescaped are put in
+-- the cell as they are: the period (digits and '-') and the words for the codes, which need no
+-- escaping (tests/test_verivali.py checks them); a code without words is escaped.
 with
 
 flagged as (
@@ -29,10 +31,12 @@ texts as (
         cast($first + line + 1 as varchar) as r,
         row_number as source_row,
         coalesce(file, '') as file,
-        coalesce($kind_texts[list_position($kinds, kind)], kind, '') as kind,
+        $kind_texts[list_position($kinds, kind)] as kind_text,
+        coalesce(kind, '') as kind,
         coalesce(strftime(period, '%Y-%m'), '') as period,
         coalesce(column_name, '') as column_name,
-        coalesce($reason_texts[list_position($reasons, reason)], reason, '') as reason,
+        $reason_texts[list_position($reasons, reason)] as reason_text,
+        coalesce(reason, '') as reason,
         coalesce(raw_value, '') as raw_value,
         coalesce(household_pseudonym, '') as household_pseudonym
     from flagged
@@ -48,10 +52,14 @@ xml_rows as (
             xlsx_inline_string(concat('B', r), file),
             case when source_row is not null
                 then concat('<c r="C', r, '"><v>', source_row, '</v></c>') else '' end,
-            xlsx_inline_string(concat('D', r), kind),
-            xlsx_inline_string(concat('E', r), period),
+            case when kind_text is not null
+                then concat('<c r="D', r, '" t="inlineStr"><is><t>', kind_text, '</t></is></c>')
+                else xlsx_inline_string(concat('D', r), kind) end,
+            concat('<c r="E', r, '" t="inlineStr"><is><t>', period, '</t></is></c>'),
             xlsx_inline_string(concat('F', r), column_name),
-            xlsx_inline_string(concat('G', r), reason),
+            case when reason_text is not null
+                then concat('<c r="G', r, '" t="inlineStr"><is><t>', reason_text, '</t></is></c>')
+                else xlsx_inline_string(concat('G', r), reason) end,
             xlsx_inline_string(concat('H', r), raw_value),
             xlsx_inline_string(concat('I', r), household_pseudonym),
             '</row>'
