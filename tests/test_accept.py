@@ -7,6 +7,7 @@ across runs and files, and a reconciliation failure.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from datetime import date
 from decimal import Decimal
@@ -28,7 +29,7 @@ from raw_support import (
 from tkpk import reference
 from tkpk.config import Settings
 from tkpk.db import connect
-from tkpk.ingest import accept
+from tkpk.ingest import accept, schema
 from tkpk.ingest.accept import (
     LINEAGE_TABLES,
     ReconciliationError,
@@ -398,6 +399,23 @@ def test_equal_hashes_of_different_values_make_no_duplicate(tmp_path, monkeypatc
     """Program rows are grouped by a hash of their values before the values are compared: with
     a hash that collides for every other row, every row still lands where expected."""
     monkeypatch.setattr(accept, "VALUES_HASH", "(hash({}) % 2)")
+    con, _ = run_every_file(tmp_path)
+    try:
+        for file_name, (_, rows, _) in FILES.items():
+            expected = {i: (o, detail) for i, (_, o, detail) in enumerate(rows, start=1)}
+            assert outcome_of(con, file_name) == expected, file_name
+    finally:
+        con.close()
+
+
+def test_a_candidate_key_every_record_shares_changes_no_outcome(tmp_path, monkeypatch):
+    """Program rows are compared only when their candidate key (a function of their values)
+    repeats (record_candidates.sql): with one key for every record, so every record compared,
+    every row still lands where expected."""
+    for kind in ("disbursements", "pbi", "local"):
+        monkeypatch.setitem(
+            schema.ACCEPTANCE, kind, dataclasses.replace(schema.ACCEPTANCE[kind], candidate_key="0")
+        )
     con, _ = run_every_file(tmp_path)
     try:
         for file_name, (_, rows, _) in FILES.items():

@@ -517,6 +517,9 @@ def _rule_values(kind: str) -> dict[str, str]:
         "personal": ", ".join(f"'{c}'" for c in PERSONAL_COLUMNS),
         "error_key": MALFORMED_ERROR_KEY,
         "context": "".join(f", {c}" for c in acceptance.context),
+        "judged_also": (
+            f"union select row_id from _{acceptance.judged_also}" if acceptance.judged_also else ""
+        ),
     }
 
 
@@ -534,30 +537,32 @@ def _decide(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch) -> N
     sparse (the rows not accepted, and the accepted ones with a flagged field: a staged row
     without a decision row is accepted as is; ``decision_count.sql`` counts them). Before
     it, ``_row_reasons`` (``row_reasons.sql``: the reasons of the rows that have any) is written
-    once (then ``_row_reason`` is emptied, so the next kind groups only its own pairs), and
-    ``_flagged`` (``flagged_rows.sql``: the staged rows as judged) is defined over it;
-    ``_flagged`` stays until the kind's scratch is released (``accepted_rows.sql`` writes the
-    accepted rows from it). A kind whose decision judges only its rows in doubt
-    (``ACCEPTANCE[kind].in_doubt``: households, members) also gets ``_in_doubt``
-    (``in_doubt_rows.sql``: the staged rows whose record as read the raw load kept, or with a
-    reason) and ``_flagged_in_doubt`` (``flagged_rows.sql`` over them). Not sorted: a sort of
-    every staged row spills the whole batch (tens of GB at a province), and no reader depends on
-    the order; the accepted tables are sets."""
+    once (then ``_row_reason`` is emptied, so the next kind groups only its own pairs); a kind
+    with ``ACCEPTANCE[kind].judged_also`` (the program kinds) writes those rows' ids
+    (``record_candidates.sql``: the records whose values may repeat another's); then
+    ``_in_doubt`` (``in_doubt_rows.sql``: the staged rows whose record as read the raw load kept,
+    with a reason, or of ``judged_also``; a scratch file, so the staged rows are read once for
+    the decision) and ``_flagged_in_doubt`` (``flagged_rows.sql`` over them: the rows as
+    judged), which the decision reads; both stay until the kind's scratch is released
+    (``accepted_rows.sql`` writes the accepted rows in doubt from ``_flagged_in_doubt`` and every
+    other staged row as it is). Not sorted: a sort of every staged row spills the whole batch
+    (tens of GB at a province), and no reader depends on the order; the accepted tables are
+    sets."""
     acceptance = ACCEPTANCE[kind]
     values = _rule_values(kind)
     scratch.materialise(con, "_row_reasons", render("row_reasons"), group=kind)
-    # the pairs are read once: the next kind's _row_reasons then groups only its own rows
+    # the pairs are read once: the next kind's _row_reasons then groups only its own pairs
     con.execute("delete from _row_reason")
-    con.execute(f"create or replace temp view _flagged as {render('flagged_rows', **values)}")
-    scratch.track_view(con, "_flagged", group=kind)
-    if acceptance.in_doubt:
-        judged = {
-            "_in_doubt": render("in_doubt_rows", kind=kind),
-            "_flagged_in_doubt": render("flagged_rows", **{**values, "staged": "_in_doubt"}),
-        }
-        for view, select in judged.items():
-            con.execute(f"create or replace temp view {view} as {select}")
-            scratch.track_view(con, view, group=kind)
+    if acceptance.judged_also:  # its view is named by judged_also (_rule_values)
+        scratch.materialise(
+            con, f"_{acceptance.judged_also}", render(acceptance.judged_also, **values), group=kind
+        )
+    scratch.materialise(con, "_in_doubt", render("in_doubt_rows", **values), group=kind)
+    con.execute(
+        "create or replace temp view _flagged_in_doubt as "
+        + render("flagged_rows", **{**values, "staged": "_in_doubt"})
+    )
+    scratch.track_view(con, "_flagged_in_doubt", group=kind)
     views = {}
     if acceptance.compared:
         views[acceptance.compared] = render(acceptance.compared)
@@ -684,22 +689,26 @@ def _write_steps(
 def _step_views(
     con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch, split: bool
 ) -> Iterator[Callable[[int, int], None]]:
-    """With ``split``, set the kind's whole ``_decision`` and ``stg_<kind>`` aside (renamed
-    ``_all``), define both over one step's row ids (``step_decision.sql``, ``step_staged.sql``) and
-    yield a function that points them at a range, so the write files (``accepted_rows.sql`` ...)
-    read one step's rows; both are restored after."""
-    views = ("_decision", f"stg_{kind}")
+    """With ``split``, set the kind's whole ``_decision``, ``_in_doubt`` and ``stg_<kind>`` aside
+    (renamed ``_all``), define them over one step's row ids (``step_decision.sql``,
+    ``step_in_doubt.sql``, ``step_staged.sql``) and yield a function that points them at a
+    range, so the write files (``accepted_rows.sql`` ...) read one step's rows; they are
+    restored after."""
+    steps = {
+        "_decision": render("step_decision"),
+        "_in_doubt": render("step_in_doubt"),
+        f"stg_{kind}": render("step_staged", kind=kind),
+    }
     if not split:
         yield lambda first, last: None
         return
-    for view in views:
+    for view, select in steps.items():
         con.execute(f"alter view {view} rename to {view}_all")
         scratch.track_view(con, f"{view}_all", group=kind)
-    con.execute("create or replace temp view _decision as " + render("step_decision"))
-    con.execute(f"create or replace temp view stg_{kind} as " + render("step_staged", kind=kind))
+        con.execute(f"create or replace temp view {view} as {select}")
 
     def select_step(first: int, last: int) -> None:
-        """Point both views at the row ids ``first`` to ``last`` (their ``step_*`` variables)."""
+        """Point the views at the row ids ``first`` to ``last`` (their ``step_*`` variables)."""
         first_order, last_order = first // ROW_ID_FACTOR, last // ROW_ID_FACTOR
         # row numbers bound the range only within one file; across files any row number
         first_row, last_row = (
@@ -713,7 +722,7 @@ def _step_views(
             con.execute(f"set variable step_{name} = {int(value)}")
 
     yield select_step
-    for view in views:
+    for view in steps:
         con.execute(f"drop view if exists {view}")
         con.execute(f"alter view {view}_all rename to {view}")
 

@@ -223,10 +223,13 @@ class Acceptance:
     member's household ``h``; ``also_writes``: further tables the kind's decision feeds, each by
     the file of its name; ``context``: the staged columns the (narrow) decision passes on besides
     the row's lineage and outcome, for the files that read it (``period``, ``kelurahan_code``,
-    ``id_keluarga`` of flagged_field; ``also_writes``); ``in_doubt``: the decision judges only
-    the rows in doubt (``_flagged_in_doubt``: ``in_doubt_rows.sql``), as the raw load keeps the
-    record as read of every row of the kind that can be other than accepted as is
-    (``tkpk.ingest.raw.KEY_WITHIN_PERIOD``).
+    ``id_keluarga`` of flagged_field; ``also_writes``); ``judged_also``: a file under
+    ``transforms/accept/`` whose rows (row ids) the decision judges besides the rows in doubt
+    (``in_doubt_rows.sql``: every decision judges only those, ``_flagged_in_doubt``, as the raw
+    load keeps the record as read of every row that can be quarantined or flagged, and, with
+    ``tkpk.ingest.raw.KEY_WITHIN_PERIOD``, of a repeated registry key): the program kinds'
+    ``record_candidates`` (the records whose ``candidate_key``, there a function of the values
+    over the staged row ``s`` or an accepted record, repeats).
     """
 
     decision: str
@@ -242,7 +245,7 @@ class Acceptance:
     candidate_key: str = "''"
     also_writes: tuple[str, ...] = ()
     context: tuple[str, ...] = ()
-    in_doubt: bool = False
+    judged_also: str = ""
 
 
 _PROGRAM_ACCEPTANCE = Acceptance(
@@ -258,6 +261,11 @@ _PROGRAM_ACCEPTANCE = Acceptance(
     period="d.period",
     kelurahan_code="d.kelurahan_code",
     context=("period", "kelurahan_code"),
+    # the month and the NIK (as a number: DuckDB's text hash collides on 16-digit NIKs), over
+    # the staged row or accepted record `s`: records of equal values (a nulled NIK compared as
+    # read, in ids_as_read) have equal keys; only the rows of a repeated key are compared
+    candidate_key="hash(s.period, coalesce(try_cast(s.nik as ubigint), hash(s.nik)))",
+    judged_also="record_candidates",
 )  # fmt: skip
 
 #: kind -> its acceptance declaration (processing order: households before members).
@@ -276,7 +284,6 @@ ACCEPTANCE: dict[str, Acceptance] = {
         kelurahan_code="d.kelurahan_code",
         id_keluarga="d.id_keluarga",
         context=("snapshot", "kelurahan_code", "id_keluarga"),
-        in_doubt=True,
     ),
     "members": Acceptance(
         decision="registry_decision",
@@ -296,7 +303,6 @@ ACCEPTANCE: dict[str, Acceptance] = {
         kelurahan_code="h.kelurahan_code",
         id_keluarga="d.id_keluarga",
         context=("snapshot", "id_keluarga", "sha256", "nik", "ids_as_read"),
-        in_doubt=True,
     ),
     "disbursements": _PROGRAM_ACCEPTANCE,
     "pbi": _PROGRAM_ACCEPTANCE,

@@ -2,14 +2,14 @@
     kind acceptance,
     grain (row_id)
 ) */
--- flagged_rows: the staged rows of one kind (`staged`: stg_<kind>, or the registry rows in doubt,
--- `_in_doubt`: in_doubt_rows.sql) as the decisions judge them: every field a `warn` expectation
+-- flagged_rows: the staged rows of one kind in doubt (`staged`: `_in_doubt`, in_doubt_rows.sql;
+-- or any staged rows of the kind) as the decisions judge them: every field a `warn` expectation
 -- of the suite flagged set to null (rows are compared as they would be accepted), with their
 -- `gx_reasons` (the `error` reasons, which quarantine), `defects` (every reason), `flags`
 -- (column, reason of each warning) and `ids_as_read` (what was read in the nulled fields that
 -- tell rows apart: a member's NIK digits; a program record's name and nulled fields). Read as
--- `_flagged` (every staged row) by program_decision and accepted_rows, as `_flagged_in_doubt`
--- (the rows in doubt) by registry_decision.
+-- `_flagged_in_doubt` by registry_decision, program_decision and accepted_rows (the accepted
+-- rows in doubt; every other staged row has no reason, so nothing to null).
 -- Grain: one row per staged row read.
 -- Reasons come from `_row_reasons` (row_reasons.sql, materialised once per kind).
 -- Placeholders (tkpk.ingest.accept.render): the kind; the staged rows read (`staged`); the

@@ -11,7 +11,7 @@
 --
 -- The rules (shared/spec/raw-extracts.md, "Duplicates" and "Two severities"):
 --   * an `error` reason of the kind's suite (expectations/stg_<kind>.json) quarantines the row;
---     a `warn` reason nulls its field first (`_flagged`: flagged_rows.sql), so records are
+--     a `warn` reason nulls its field first (flagged_rows.sql), so records are
 --     compared as they would be accepted;
 --   * a record's natural key is all of its values: a valid record whose values equal an accepted
 --     record of the same kind (an earlier run, or an earlier row of the batch in file order) is a
@@ -22,29 +22,30 @@
 --     accepted record of an earlier run carries no such text, so a flagged record repeated in a
 --     later file is accepted again;
 --   * a malformed line carries only `row_malformed` (or `encoding_invalid`).
--- The 64-bit hashes of the rows' values are sorted first (a narrow sort, whatever the batch size;
--- a repeated hash is its neighbour's, cheaper to find than with a hash table of a group per row);
--- only rows whose hash repeats, or matches an accepted record, are compared by their values, so
--- equal hashes of different values never make a duplicate.
+-- Only the rows in doubt are judged (`_flagged_in_doubt`: flagged_rows.sql over
+-- in_doubt_rows.sql): those the raw load kept the record of (every row its suite flags) or with
+-- a reason, and the candidates (record_candidates.sql: every row whose candidate key, a function
+-- of its values, repeats in the batch or matches an accepted record). Any other staged row is
+-- valid and of values no other record has (no other row or accepted record has its candidate
+-- key): accepted as is, and not in `final`. Among the rows judged, the 64-bit hashes of the
+-- valid rows' values are sorted (a repeated hash is its neighbour's, cheaper to find than with a
+-- hash table of a group per row); only rows whose hash repeats, or matches an accepted record,
+-- are compared by their values, so equal hashes of different values never make a duplicate.
 --
 -- Placeholders (filled by tkpk.ingest.accept.render from tkpk.ingest.schema.ACCEPTANCE): the
 -- kind; the struct_pack arguments of the record's values, typed as in program_records; the hash
 -- of `vals` (accept.VALUES_HASH: tests replace it with a colliding one); the staged row id's
 -- factor (row id = file order x factor + row number); the staged columns passed on (`context`).
--- The staged rows are read three times: their values' hashes; the valid rows of a hash that
--- repeats or matches an accepted record (`candidates`, few), whose values decide which of them
--- are duplicates (`duplicates`, fewer); and every row, by its lineage and reasons only (no
--- values), joined by row id with those duplicates to get its outcome. The result is narrow (the
--- row's lineage, its outcome and what the files that write the tables need): the accepted rows
--- are written from the staged rows (accepted_rows.sql).
+-- The result is narrow (the row's lineage, its outcome and what the files that write the tables
+-- need): the accepted rows are written from the staged rows (accepted_rows.sql).
 with
 
 rows_in as not materialized (
-    -- the staged rows, flagged fields null (flagged_rows.sql), with the values compared
+    -- the rows judged, flagged fields null (flagged_rows.sql), with the values compared
     select f.* exclude (ids_as_read),
         struct_pack({{values}}, ids_as_read := f.ids_as_read) as vals,
         f.gx_reasons as row_reasons
-    from _flagged as f
+    from _flagged_in_doubt as f
 ),
 
 hashed as not materialized (
@@ -59,7 +60,7 @@ accepted as (
     select struct_pack({{values}}, ids_as_read := null::varchar) as vals, file_id, row_number
     from program_records
     where source_kind = '{{kind}}'
-        and period in (select distinct period from stg_{{kind}})
+        and period in (select distinct period from _flagged_in_doubt)
 ),
 
 earlier as (
@@ -73,8 +74,8 @@ earlier as (
 ),
 
 candidate_hashes as (
-    -- the hashes of valid rows that repeat in the batch (a hash equal to the one before it in
-    -- their order) or match an accepted record
+    -- the hashes of valid rows that repeat among the rows judged (a hash equal to the one before
+    -- it in their order) or match an accepted record
     select h from hashed qualify h = lag(h) over (order by h)
     union
     select h from earlier
@@ -120,7 +121,7 @@ decided as (
         end as reasons,
         d.keeper.file_id as duplicate_of_file_id,
         d.keeper.row_number as duplicate_of_row
-    from _flagged as r
+    from _flagged_in_doubt as r
     left join duplicates as d on d.row_id = r.row_id
 ),
 

@@ -31,8 +31,9 @@
 -- in_doubt_rows.sql, the rows whose record as read the raw load kept and those with a reason):
 -- every other staged row is valid, of an accepted household and the only row of its key, so
 -- accepted as is and not in `final`.
--- Each row in doubt is read a few times (`not materialized`) rather than held as a wide
--- intermediate, so the statement's memory is bounded by its narrow per-key tables: once for the
+-- The rows in doubt are a scratch file (`_in_doubt`, written once per kind), read a few times
+-- (`not materialized`) rather than held as a wide intermediate, so the statement's memory is
+-- bounded by its narrow per-key tables: once for the
 -- hashes of the keys as read without the values (`candidate_key`, a function of the key: for a
 -- member its NIK, or the NIK as read without member_key's digest), sorted so that repeats are
 -- neighbours (cheaper than a hash table with a group per row); once for the rows of the keys
