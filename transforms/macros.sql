@@ -14,6 +14,17 @@ create or replace temp macro area_key(s) as
 create or replace temp macro program_key(s) as
     nullif(regexp_replace(upper(trim(s)), '[^A-Z0-9]', '', 'g'), '');
 
+-- id_key: a NIK or NO_KK as the accepted tables hold it (digits: id_digits) -> its BIGINT match
+-- key, '1' followed by the digits (the leading 1 keeps leading zeros, so equal keys are equal
+-- texts; int_match_index, int_program_monthly). A 16-digit id (as every valid one is) is
+-- 10^16 + its value: the same number, without the 17-character text that the concatenation
+-- allocates for every row (1M households: ~90 M ids a night, ~0.35 s CPU per 10 M saved).
+create or replace temp macro id_key(x) as
+    case
+        when length(x) = 16 then 10000000000000000 + cast(x as bigint)
+        else cast('1' || x as bigint)
+    end;
+
 -- ---------------------------------------------------------------------------------------------
 -- Value parsers of the input contract (docs/contract/raw-extracts.md, "How values arrive").
 -- They take text already passed through clean_text (staging cleans every raw column once, in its

@@ -28,6 +28,11 @@ Header keys (a key the model does not need is left out):
     the columns one row is unique by; the sum models' key in the distributed flow.
 ``cluster_key`` (a grain column)
     the rows of the model's table are written in that order (``transforms.runner``).
+``cluster_sort`` (``runner`` or ``model``; default ``runner``)
+    who sorts the rows by ``cluster_key`` in a build: the runner (an ``order by`` around the
+    model's SELECT) or the model's own SQL (its rows come out in that order, e.g. narrow integer
+    rows sorted before their texts are looked up by order-keeping expressions, not joins; the
+    runner adds no second sort; tests/test_models.py checks every clustered table's order).
 ``partition_role``
     the distributed flow (``flows.distributed``): ``central`` built before the fan-out,
     ``partition`` built per kab/kota partition (rows copied back), ``sum`` built per partition
@@ -83,11 +88,14 @@ MART_KINDS = ("full", "snapshot", "record_month", "period")
 KINDS = (*MART_KINDS, "acceptance")
 #: Roles in the distributed flow; ``finish`` (built centrally after the combine) is the default.
 PARTITION_ROLES = ("central", "partition", "sum", "finish")
+#: Who sorts a model's rows by its ``cluster_key``: the runner (default) or the model's SQL.
+CLUSTER_SORTS = ("runner", "model")
 #: Header keys and the shape of their value: a word, a quoted string, a list of words, pairs.
 HEADER_KEYS = {
     "kind": "word",
     "grain": "words",
     "cluster_key": "word",
+    "cluster_sort": "word",
     "partition_role": "word",
     "partition_rows": "string",
     "scope": "words",
@@ -151,6 +159,7 @@ class Model:
     body: str
     grain: tuple[str, ...] = ()
     cluster_key: str | None = None
+    cluster_sort: str = "runner"
     partition_role: str = "finish"
     partition_rows: str | None = None
     scope: tuple[str, ...] = ()
@@ -258,6 +267,11 @@ def _check_props(props: dict, where: str) -> None:
     for key, column in columns:
         if grain and column not in grain:
             raise ModelError(f"{where}: {key} {column!r} is not a grain column")
+    if props.get("cluster_sort", "runner") not in CLUSTER_SORTS:
+        raise ModelError(f"{where}: cluster_sort {props['cluster_sort']!r} is not one of "
+                         f"{', '.join(CLUSTER_SORTS)}")
+    if "cluster_sort" in props and "cluster_key" not in props:
+        raise ModelError(f"{where}: cluster_sort without a cluster_key")
     if role == "sum" and not grain:
         raise ModelError(f"{where}: a sum model needs its grain (the key it is added by)")
     if "partition_rows" in props and role != "central":
@@ -349,6 +363,7 @@ def load_model(path: Path) -> Model:
         body=body,
         grain=props.get("grain", ()),
         cluster_key=props.get("cluster_key"),
+        cluster_sort=props.get("cluster_sort", "runner"),
         partition_role=props.get("partition_role", "finish"),
         partition_rows=props.get("partition_rows"),
         scope=props.get("scope", ("period",) if props["kind"] == "period" else ()),

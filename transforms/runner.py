@@ -102,10 +102,12 @@ def build_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
 
 def clustered_sql(name: str) -> str:
     """A SELECT of every row of model ``name``: its SQL as a subquery, the rows ordered by the
-    model's ``cluster_key`` column if it has one (to create or insert into its table)."""
-    key = graph()[name].cluster_key
-    order = "" if key is None else f" order by {key}"
-    return f"select * from (\n{model_sql(name)}\n){order}"
+    model's ``cluster_key`` column if it has one (to create or insert into its table); a model
+    whose header says ``cluster_sort model`` returns its rows in that order itself."""
+    model = graph()[name]
+    if model.cluster_key is None or model.cluster_sort == "model":
+        return f"select * from (\n{model_sql(name)}\n)"
+    return f"select * from (\n{model_sql(name)}\n) order by {model.cluster_key}"
 
 
 def execute_model(con: duckdb.DuckDBPyConnection, name: str, statement: str) -> None:

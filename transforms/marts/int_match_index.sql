@@ -9,7 +9,7 @@
 --
 -- match_key is the identifier as an integer: the BIGINT of '1' followed by its digits (NIK and
 -- NO_KK are 16-digit text in the accepted tables; the leading 1 keeps leading zeros, so equal keys
--- are equal texts). Should a NIK or NO_KK occur in two households of one snapshot (a registry
+-- are equal texts; macro id_key, computed without building the 17-character text). Should a NIK or NO_KK occur in two households of one snapshot (a registry
 -- error), the smallest id_keluarga (household_key) is taken, so a record is counted once.
 -- household_key is the household's integer key in the snapshot (int_household_snapshot). The
 -- index depends on the registry snapshots only: an incremental build keeps it
@@ -26,14 +26,14 @@ nik_entries as (
     select
         registry_members.snapshot,
         'nik' as match_method,
-        cast('1' || registry_members.nik as bigint) as match_key,
+        id_key(registry_members.nik) as match_key,
         min(households.household_key) as household_key
     from registry_members
     join households
         on households.snapshot = registry_members.snapshot
         and households.id_keluarga = registry_members.id_keluarga
     where registry_members.nik is not null
-    group by registry_members.snapshot, cast('1' || registry_members.nik as bigint)
+    group by registry_members.snapshot, id_key(registry_members.nik)
 ),
 
 kk_entries as (
@@ -41,11 +41,11 @@ kk_entries as (
     select
         snapshot,
         'no_kk' as match_method,
-        cast('1' || no_kk as bigint) as match_key,
+        id_key(no_kk) as match_key,
         min(household_key) as household_key
     from households
     where no_kk is not null
-    group by snapshot, cast('1' || no_kk as bigint)
+    group by snapshot, id_key(no_kk)
 ),
 
 first_household as (

@@ -3,6 +3,7 @@
     grain (snapshot, record_period, program, funding_source, status, household_key,
            kelurahan_code, match_method),
     cluster_key record_period,
+    cluster_sort model,
     scope (record_period, program),
     scoped_inputs (program_records, int_match_index),
     household_scope (snapshot, household_key, program),
@@ -45,12 +46,17 @@
 -- recomputes every month of a changed key (transforms/incremental.py).
 --
 -- At scale (tens of millions of record-snapshot pairs) the records are matched and aggregated on
--- integers only: NIK / NO_KK as int_match_index keys (built once per snapshot), the household as
--- its household_key, (program, funding_source, status) as a record class number and the record's
--- kelurahan as a number; the texts are joined back onto the aggregated rows. The records are
--- numbered once (numbered_records, materialized: else DuckDB joins the record classes' texts
--- after the snapshot fan-out, on 3.5 times the rows), and the record-snapshot pairs are grouped
--- by two integers, not six columns (matched, grouped).
+-- integers only: NIK / NO_KK as int_match_index keys (built once per snapshot; id_key), the
+-- household as its household_key, (program, funding_source, status) as a record class number and
+-- the record's kelurahan as a number; the texts are looked up on the aggregated rows. The records
+-- are numbered once (numbered_records, materialized: else DuckDB joins the record classes' texts
+-- after the snapshot fan-out, on 3.5 times the rows); each pair probes the index on one packed
+-- integer (snapshot number << 55 | key), the NO_KK index only when the NIK found nobody; the
+-- pairs are grouped by two integers, not six columns (matched, grouped). The cluster order
+-- (header: cluster_sort model) is sorted here, on the narrow aggregated integer rows (the pairs are
+-- numbered in month order), and the texts are then looked up in one-row lists (a cross product
+-- keeps the rows' order, a join would not): at 1M households the runner's sort of the 17 M wide
+-- rows was the model's largest operator.
 -- Engine settings (the header's): DuckDB underestimates the record-snapshot pairs (they come
 -- from an unnest) and would hash them instead of int_match_index, which at 1M households is
 -- gigabytes more to hold or spill; without the build-side swap each join hashes its right side,
@@ -80,7 +86,8 @@ snapshot_months as (
     select
         snapshot,
         record_period,
-        row_number() over (order by snapshot, record_period) - 1 as pair_number
+        row_number() over (order by record_period, snapshot) - 1 as pair_number,
+        dense_rank() over (order by snapshot) as snapshot_number
     from snapshot_month_list
 ),
 
@@ -166,10 +173,10 @@ active_member_months as not materialized (
     -- PBI-JK active rows, on integers: the NIK and NO_KK as keys (int_match_index's)
     select
         program,
-        cast('1' || nik as bigint) as nik_key,
+        id_key(nik) as nik_key,
         cast(date_trunc('month', period) as date) as record_period,
         funding_source,
-        cast('1' || no_kk as bigint) as kk_key,
+        id_key(no_kk) as kk_key,
         kelurahan_code,
         amount_idr,
         file_id,
@@ -229,8 +236,8 @@ taken_records as (
         program,
         first_record.funding_source as funding_source,
         last_record.status as status,
-        cast('1' || nik as bigint) as nik_key,
-        cast('1' || first_record.no_kk as bigint) as kk_key,
+        id_key(nik) as nik_key,
+        id_key(first_record.no_kk) as kk_key,
         first_record.kelurahan_code as kelurahan_code,
         last_record.amount_idr as amount_idr
     from corrected
@@ -242,8 +249,8 @@ taken_records as (
     union all
     -- disbursements whose key has a single record
     select
-        period, program, funding_source, status, cast('1' || nik as bigint),
-        cast('1' || no_kk as bigint), kelurahan_code, amount_idr
+        period, program, funding_source, status, id_key(nik),
+        id_key(no_kk), kelurahan_code, amount_idr
     from keyed_disbursements as keyed
     anti join repeated_keys
         on repeated_keys.program = keyed.program
@@ -252,8 +259,8 @@ taken_records as (
     union all
     -- local lists, disbursements without NIK or stage, PBI-JK rows without NIK
     select
-        period, program, funding_source, status, cast('1' || nik as bigint),
-        cast('1' || no_kk as bigint), kelurahan_code, amount_idr
+        period, program, funding_source, status, id_key(nik),
+        id_key(no_kk), kelurahan_code, amount_idr
     from program_records
     where status in ('success', 'failed')
         and not (source_kind = 'disbursements' and nik is not null and stage is not null)
@@ -286,9 +293,19 @@ record_classes as (
 ),
 
 kelurahan as (
-    select code, row_number() over (order by code) as kelurahan_number
-    from ref_area
-    where level = 'kelurahan'
+    -- the kelurahan codes as numbers (from 1): those of ref_area (a record's kelurahan must be one
+    -- of them), then any other code a household of a snapshot carries
+    select
+        code,
+        row_number() over (order by code) as kelurahan_number,
+        bool_or(in_ref_area) as in_ref_area
+    from (
+        select code, true as in_ref_area from ref_area where level = 'kelurahan'
+        union all
+        select distinct kelurahan_code, false from int_household_snapshot
+        where kelurahan_code is not null
+    ) as codes
+    group by code
 ),
 
 numbered_records as materialized (
@@ -304,44 +321,88 @@ numbered_records as materialized (
         on record_classes.program = kept_records.program
         and record_classes.funding_source is not distinct from kept_records.funding_source
         and record_classes.status = kept_records.status
-    left join kelurahan on kelurahan.code = kept_records.record_kelurahan_code
+    left join kelurahan
+        on kelurahan.code = kept_records.record_kelurahan_code and kelurahan.in_ref_area
+),
+
+snapshot_numbers as (
+    -- each snapshot as a small number: the top bits of the packed keys below
+    select distinct snapshot, snapshot_number from snapshot_months
+),
+
+households as (
+    -- each household of the snapshots with its kelurahan's number (NULL: none), by (snapshot,
+    -- household) packed into one integer
+    select
+        (snapshot_numbers.snapshot_number << 32) + int_household_snapshot.household_key
+            as packed_key,
+        kelurahan.kelurahan_number
+    from int_household_snapshot
+    join snapshot_numbers on snapshot_numbers.snapshot = int_household_snapshot.snapshot
+    left join kelurahan on kelurahan.code = int_household_snapshot.kelurahan_code
 ),
 
 nik_index as (
-    select snapshot, match_key, household_key from int_match_index where match_method = 'nik'
+    -- (snapshot, NIK) packed into one integer (a NIK key is below 2^55) -> the household
+    select
+        (snapshot_numbers.snapshot_number << 55) + int_match_index.match_key as packed_key,
+        int_match_index.household_key
+    from int_match_index
+    join snapshot_numbers on snapshot_numbers.snapshot = int_match_index.snapshot
+    where int_match_index.match_method = 'nik'
 ),
 
 kk_index as (
-    select snapshot, match_key, household_key from int_match_index where match_method = 'no_kk'
+    select
+        (snapshot_numbers.snapshot_number << 55) + int_match_index.match_key as packed_key,
+        int_match_index.household_key
+    from int_match_index
+    join snapshot_numbers on snapshot_numbers.snapshot = int_match_index.snapshot
+    where int_match_index.match_method = 'no_kk'
+),
+
+paired as (
+    select
+        snapshot_months.pair_number,
+        snapshot_months.snapshot_number << 55 as snapshot_bits,
+        numbered_records.*
+    from numbered_records
+    join snapshot_months on snapshot_months.record_period = numbered_records.record_period
+),
+
+nik_matched as (
+    select
+        paired.*,
+        nik_index.household_key as nik_household
+    from paired
+    left join nik_index on nik_index.packed_key = paired.snapshot_bits + paired.nik_key
 ),
 
 matched as (
-    -- per record and snapshot: the grouping key as two integers: the (snapshot, month) pair's
-    -- number, the record class and the match method in bit fields (pair << 32 | class << 2 |
-    -- method; a record class number stays far below 2^30), and the unit: the matched
-    -- household_key, else -1 - the record's kelurahan number (-1: none)
+    -- per record and snapshot: the grouping key as two integers: the (month, snapshot) pair's
+    -- number, the record's kelurahan number (unmatched records only; 0: none or matched), the
+    -- record class and the match method in bit fields (pair << 40 | kelurahan << 22 |
+    -- class << 2 | method; a kelurahan number stays below 2^18, a record class below 2^20), and
+    -- the matched household_key (-1: unmatched)
     select
-        (snapshot_months.pair_number << 32)
-            + (numbered_records.record_class << 2)
+        (nik_matched.pair_number << 40)
+            + (case
+                when nik_matched.nik_household is null and kk_index.household_key is null
+                    then coalesce(nik_matched.record_kelurahan_number, 0)
+                else 0
+            end << 22)
+            + (nik_matched.record_class << 2)
             + case
-                when nik_index.household_key is not null then 1
+                when nik_matched.nik_household is not null then 1
                 when kk_index.household_key is not null then 2
                 else 0
             end as group_number,
-        case
-            when nik_index.household_key is not null then nik_index.household_key
-            when kk_index.household_key is not null then kk_index.household_key
-            else -1 - coalesce(numbered_records.record_kelurahan_number, 0)
-        end as unit_number,
-        numbered_records.amount_idr
-    from numbered_records
-    join snapshot_months on snapshot_months.record_period = numbered_records.record_period
-    left join nik_index
-        on nik_index.snapshot = snapshot_months.snapshot
-        and nik_index.match_key = numbered_records.nik_key
+        coalesce(nik_matched.nik_household, kk_index.household_key, -1) as unit_number,
+        nik_matched.amount_idr
+    from nik_matched
     left join kk_index
-        on kk_index.snapshot = snapshot_months.snapshot
-        and kk_index.match_key = numbered_records.kk_key
+        on kk_index.packed_key = case when nik_matched.nik_household is null
+            then nik_matched.snapshot_bits + nik_matched.kk_key end
 ),
 
 grouped as (
@@ -354,44 +415,60 @@ grouped as (
     group by group_number, unit_number
 ),
 
-aggregated as (
+attributed as (
+    -- the kelurahan a row is attributed to: the matched household's in the snapshot, else the
+    -- record's (0: none)
     select
-        snapshot_months.snapshot,
-        snapshot_months.record_period,
-        (grouped.group_number >> 2) & 1073741823 as record_class,
-        case when grouped.unit_number >= 0 then cast(grouped.unit_number as integer) end
-            as household_key,
-        nullif(grouped.group_number & 3, 0) as match_number,
-        case when grouped.unit_number < -1 then -1 - grouped.unit_number end
-            as record_kelurahan_number,
+        grouped.group_number,
+        grouped.unit_number,
+        case
+            when grouped.unit_number >= 0 then coalesce(households.kelurahan_number, 0)
+            else (grouped.group_number >> 22) & 262143
+        end as kelurahan_number,
         grouped.records,
         grouped.amount_idr
     from grouped
-    join snapshot_months on snapshot_months.pair_number = grouped.group_number >> 32
+    join snapshot_months on snapshot_months.pair_number = grouped.group_number >> 40
+    left join households
+        on households.packed_key = case when grouped.unit_number >= 0
+            then (snapshot_months.snapshot_number << 32) + grouped.unit_number end
+),
+
+sorted as (
+    -- the cluster order (record_period: the pairs are numbered in month order), sorted on these
+    -- narrow integer rows; the texts are looked up below row by row, which keeps the order
+    select * from attributed order by group_number
+),
+
+dictionaries as (
+    -- the numbers' values as lists (one row, crossed with every row: a lookup that keeps the
+    -- rows' order, unlike a join)
+    select
+        (select list(struct_pack(snapshot, record_period) order by pair_number)
+            from snapshot_months) as pairs,
+        (select list(struct_pack(program, funding_source, status) order by record_class)
+            from record_classes) as classes,
+        (select list(code order by kelurahan_number) from kelurahan) as kelurahan_codes
 ),
 
 final as (
     select
-        aggregated.snapshot,
-        aggregated.record_period,
-        record_classes.program,
-        record_classes.funding_source,
-        record_classes.status,
-        aggregated.household_key,
-        case
-            when aggregated.household_key is not null then int_household_snapshot.kelurahan_code
-            else kelurahan.code
+        dictionaries.pairs[(sorted.group_number >> 40) + 1].snapshot as snapshot,
+        dictionaries.pairs[(sorted.group_number >> 40) + 1].record_period as record_period,
+        dictionaries.classes[(sorted.group_number >> 2) & 1048575].program as program,
+        dictionaries.classes[(sorted.group_number >> 2) & 1048575].funding_source
+            as funding_source,
+        dictionaries.classes[(sorted.group_number >> 2) & 1048575].status as status,
+        case when sorted.unit_number >= 0 then cast(sorted.unit_number as integer) end
+            as household_key,
+        case when sorted.kelurahan_number > 0
+            then dictionaries.kelurahan_codes[sorted.kelurahan_number]
         end as kelurahan_code,
-        case aggregated.match_number when 1 then 'nik' when 2 then 'no_kk' end as match_method,
-        aggregated.records,
-        aggregated.amount_idr
-    from aggregated
-    join record_classes on record_classes.record_class = aggregated.record_class
-    left join int_household_snapshot
-        on int_household_snapshot.snapshot = aggregated.snapshot
-        and int_household_snapshot.household_key = aggregated.household_key
-    left join kelurahan
-        on kelurahan.kelurahan_number = aggregated.record_kelurahan_number
+        case sorted.group_number & 3 when 1 then 'nik' when 2 then 'no_kk' end as match_method,
+        sorted.records,
+        sorted.amount_idr
+    from sorted
+    cross join dictionaries
 )
 
 select * from final
