@@ -360,3 +360,50 @@ def test_members_without_their_households_in_the_run_keep_every_record(tmp_path)
     ).fetchall() == [(2, ["household_unknown"])]
     assert con.execute("select count(*) from registry_members").fetchone() == (1,)
     con.close()
+
+
+def test_the_kept_predicate_is_the_plain_disjunction_of_the_suite(monkeypatch):
+    """``raw_kept_predicate`` evaluates a NIK's implied pattern only where its stricter one
+    fails (``suite_sql.scan_predicate``): the same rows as the disjunction of every row-wise
+    expectation, on NIKs each pattern accepts or refuses, with the precision flag either way."""
+    from tkpk.suite_sql import row_predicate, suite_path
+
+    types = {"nik": "VARCHAR", "amount_idr": "DECIMAL(18,2)", "status": "VARCHAR",
+             "program": "VARCHAR", "segmen_unparsed": "VARCHAR", "nik_precision_lost": "BOOLEAN",
+             "malformed": "BOOLEAN"}
+    suite = json.loads(suite_path("stg_pbi").read_text(encoding="utf-8"))
+    plain = " or ".join(
+        ["(malformed)"]
+        + [f"({p})" for e in suite["expectations"] if (p := row_predicate(e, types)) is not None]
+    )
+    predicate = raw.raw_kept_predicate("pbi", types)
+    assert predicate != plain  # the stricter NIK pattern first
+    niks = [
+        "3375011234560001",  # both patterns
+        "3375014112560001",  # a woman's day (41..71)
+        "0075011234560001",  # 16 digits, no province
+        "9775011234560001",
+        "3375010012560001",  # day 00
+        "3375017212560001",  # day 72
+        "3375011213560001",  # month 13
+        "3375011200560001",  # month 00
+        "337501123456000",  # 15 digits
+        "33750112345600011",  # 17 digits
+        "3375011234560001\n",  # a line break after 16 digits
+        "337501123456000x",
+        "",
+        None,
+    ]
+    with duckdb.connect() as con:
+        for value in niks:
+            for lost in (False, True, None):
+                row = [value, 42000, "success", "PBI_JK", None, lost, False]
+                got = [
+                    con.execute(
+                        f"select {p} from (select ? as nik, ?::decimal(18,2) as amount_idr, "
+                        "? as status, ? as program, ? as segmen_unparsed, "
+                        "? as nik_precision_lost, ? as malformed)", row
+                    ).fetchone()[0]
+                    for p in (predicate, plain)
+                ]
+                assert got[0] == got[1], (value, lost)

@@ -55,6 +55,9 @@ def test_parse_code(macros, raw, expected):
 RAW_CODES = [
     "1", "2", "07", "001", "0001", "1,0", "12345", "x", "", " 1", "1 ", "\t2", "\ufeff3",
     "3\u00a0", " 01 ", "L", " p ", "Laki-laki", "PEREMPUAN ", "\ufeffL", "\u0661", None,
+    # sex_of's spellings read by equality, and their near misses (general path)
+    "l", "LAKI-LAKI", "P", "p", "PEREMPUAN", "Perempuan", "laki-laki", "Laki-Laki", "LAKI - LAKI",
+    "perempuan", "PEREMPUAN.", " L", "L ", "LL", "Pr", "\u00a0P",
 ]
 
 
@@ -145,6 +148,12 @@ def test_parse_date(macros, raw, expected):
         ("337501  031256 0001", False, "3375010312560001", False),
         ("337501 031256 000", False, "337501031256000", False),
         ("'3375011234567890", False, "3375011234567890", False),  # fast: a leading apostrophe
+        ("'3375011234567890", True, "3375011234567890", True),
+        ("'337501123456789", False, "337501123456789", False),  # 15 digits: the general branch
+        ("'33750112345678901", False, "33750112345678901", False),  # 17 digits
+        ("'337501123456789x", False, "337501123456789x", False),
+        ("'3375 0112 3456 7890", False, "3375011234567890", False),
+        ("`3375011234567890", False, "3375011234567890", False),  # another quote: general
         ("'3375.01.091220.0001", False, "3375010912200001", False),  # general removal
         ("''3375011234567890", False, "3375011234567890", False),
         ("'", False, None, False),

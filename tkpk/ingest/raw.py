@@ -51,7 +51,7 @@ from tkpk.ingest.reading import (
 )
 from tkpk.ingest.schema import COLUMNS, EXTRA_FILE_REASONS, KINDS
 from tkpk.ingest.scratch import staged_dir
-from tkpk.suite_sql import TABLE_LEVEL, row_predicate, suite_path
+from tkpk.suite_sql import TABLE_LEVEL, row_predicate, scan_predicate, suite_path
 
 log = logging.getLogger(__name__)
 
@@ -678,18 +678,23 @@ def raw_kept_predicate(kind: str, types: dict[str, str]) -> str:
     accepted). ``true`` for a suite with an expectation that judges a row against other rows;
     else a malformed line or a row that fails a row-wise expectation of
     ``expectations/stg_<kind>.json`` (compiled by ``tkpk.suite_sql``, as the validation does:
-    the same rows)."""
+    the same rows; the disjunction is ``scan_predicate``'s, one regular expression per NIK)."""
     if _EVERY_RAW_TEXT[0]:
         return "true"
     suite = json.loads(suite_path(f"stg_{kind}").read_text(encoding="utf-8"))
-    predicates = ["malformed"]
-    for expectation in suite.get("expectations", []):
+    expectations = dict(enumerate(suite.get("expectations", [])))
+    predicates: dict[int, str] = {}
+    for index, expectation in expectations.items():
         predicate = row_predicate(expectation, types)
         if predicate is not None:
-            predicates.append(predicate)
+            predicates[index] = predicate
         elif expectation["type"] not in TABLE_LEVEL:
             return "true"  # a rule across rows: keep every row's text
-    return " or ".join(f"({p})" for p in predicates)
+    if not predicates:
+        return "(malformed)"
+    # the disjunction as the suite's own scan evaluates it: a column's implied regular
+    # expressions only where its stricter one fails (the same rows, one expression per value)
+    return "(malformed) or " + scan_predicate(expectations, predicates, types)
 
 
 @contextmanager
