@@ -353,6 +353,32 @@ def test_windows_1252_byte_deep_in_a_file_rereads_the_whole_file(con, settings) 
     assert con.execute("select file_encoding from ingest_file").fetchall() == [("cp1252",)]
 
 
+def test_windows_1252_bytes_only_above_the_header_keep_utf8(con, settings) -> None:
+    # No row DuckDB reads holds an invalid byte: the file stays UTF-8 (the title line's byte is
+    # not a row), even though it holds no valid UTF-8 multi-byte sequence.
+    title = "Daftar Penerima – 2026\n".encode("cp1252")
+    body = title + f"NIK;NAMA;STATUS\n{NIK1};Siti;AKTIF\n".encode()
+    outcome = load(con, settings, {"pbi_jk_202606.csv": body})["pbi_jk_202606.csv"]
+    assert (outcome.outcome, outcome.rows_read) == ("loaded", 1)
+    assert raw_rows(con, "pbi", "nik, nama") == [(NIK1, "Siti")]
+    assert con.execute("select file_encoding from ingest_file").fetchall() == [("utf-8",)]
+    assert list(settings.temp_dir.glob("transcoded-*")) == []
+
+
+def test_windows_1252_file_whose_only_high_byte_is_undefined(con, settings) -> None:
+    # The Windows-1252 read has no row with a character above U+007F (the undefined byte's row
+    # is rejected there too): the file is read as UTF-8 first, as always, then as Windows-1252.
+    body = f"NIK;NAMA;STATUS\n{NIK1};Siti;AKTIF\n{NIK2};Bu".encode() + b"\x81di;AKTIF\n"
+    outcome = load(con, settings, {"pbi_jk_202606.csv": body})["pbi_jk_202606.csv"]
+    assert (outcome.outcome, outcome.rows_read) == ("loaded", 2)
+    assert raw_rows(con, "pbi", "nik, nama, malformed") == [
+        (NIK1, "Siti", False),
+        (None, None, True),
+    ]
+    assert con.execute("select file_encoding from ingest_file").fetchall() == [("cp1252",)]
+    assert list(settings.temp_dir.glob("transcoded-*")) == []
+
+
 def test_messages_name_the_dropped_file_not_a_temporary_copy(con, settings) -> None:
     body = "Daftar Penerima Bantuan Tahun 2026 – Dinas Sosial\nbukan header\n".encode("cp1252")
     outcome = load(con, settings, {"pbi_jk_202606.csv": body})["pbi_jk_202606.csv"]
