@@ -166,9 +166,11 @@ def _surely_not_utf8(path: Path, encoding: str, scan: LineScan, kind: str, limit
     if not encoding.startswith("utf-8") or not scan.non_ascii or scan.size == 0:
         return False
     check_scan(scan, path.name, limits)
+    if has_utf8_multibyte(path):
+        return False
     header, _ = _header_region(path, kind, path.name)
     require_columns(header, kind, path.name)
-    return not has_utf8_multibyte(path)
+    return True
 
 
 def _read_text(
@@ -207,8 +209,11 @@ def _read_text(
         return None
     _check_unbalanced_quotes(cur, name)
     blanks = []
+    breaks = None
     if _needs_blank_lines(cur, scan, header):
-        blanks = blank_line_offsets(source, data_start)
+        breaks = _good_value_breaks(cur, header)
+        if not _accounts_without_blank_lines(cur, scan, header, breaks):
+            blanks = blank_line_offsets(source, data_start)
     _restore_undecodable_lines(cur, source)
     _build_csv_records(cur, header, blanks, as_table=scan.replacement_char)
     if scan.replacement_char:
@@ -216,6 +221,8 @@ def _read_text(
     stats = ReadStats("csv", header, encoding=encoding, scan=scan)
     stats.skipped_before_data = header.record_index
     stats.blank_lines_dropped = len(blanks)
+    if not scan.replacement_char:  # else rows become rejected records: account_lines counts
+        stats.value_line_breaks = breaks
     return stats
 
 
@@ -243,6 +250,37 @@ def _needs_blank_lines(cur: duckdb.DuckDBPyConnection, scan: LineScan, header: H
     ).fetchall()[0]
     expected = scan.physical_lines - header.lines_through_header
     return rejected > 0 or good + rejected + rejected_inner != expected
+
+
+def _good_value_breaks(cur: duckdb.DuckDBPyConnection, header: Header) -> int | None:
+    """The line breaks inside the values of the good rows of a file without rejected lines (the
+    count :func:`account_lines` adds); None when DuckDB rejected lines."""
+    if cur.execute("select count(*) from _rej").fetchall()[0][0]:
+        return None
+    return int(cur.execute(_value_breaks_sql(header, "_good")).fetchall()[0][0])
+
+
+def _accounts_without_blank_lines(
+    cur: duckdb.DuckDBPyConnection, scan: LineScan, header: Header, breaks: int | None
+) -> bool:
+    """Whether the good rows (no rejected line) and the line breaks inside their values account
+    for every line after the header. Every such line is a row's first line, a line break inside
+    a value, a blank line or a lost line, so then the file has no blank line and the scan for
+    them (:func:`blank_line_offsets`) is not needed."""
+    if breaks is None:
+        return False
+    good = cur.execute("select count(*) from _good").fetchall()[0][0]
+    return good + breaks == scan.physical_lines - header.lines_through_header
+
+
+def _value_breaks_sql(header: Header, relation: str, where: str = "true") -> str:
+    """SELECT of the line breaks inside the values of ``relation``'s rows (``where``)."""
+    width = header.width
+    breaks = " + ".join(
+        f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(width)
+    )
+    any_break = " or ".join(f"contains(c{i}, chr(10))" for i in range(width))
+    return f"select coalesce(sum({breaks}), 0) from {relation} where ({where}) and ({any_break})"
 
 
 def _duckdb_read(
@@ -309,14 +347,12 @@ def account_lines(cur: duckdb.DuckDBPyConnection, name: str, stats: ReadStats) -
     expected = scan.physical_lines - stats.header.lines_through_header
     accounted = good + rejected + rejected_inner + stats.blank_lines_dropped
     if accounted < expected:
-        width = stats.header.width
-        breaks = " + ".join(
-            f"coalesce(length(c{i}) - length(replace(c{i}, chr(10), '')), 0)" for i in range(width)
-        )
-        any_break = " or ".join(f"contains(c{i}, chr(10))" for i in range(width))
-        accounted += cur.execute(
-            f"select coalesce(sum({breaks}), 0) from _records where not malformed and ({any_break})"
-        ).fetchall()[0][0]
+        if stats.value_line_breaks is not None:  # counted by the reader on the same rows
+            accounted += stats.value_line_breaks
+        else:
+            accounted += cur.execute(
+                _value_breaks_sql(stats.header, "_records", "not malformed")
+            ).fetchall()[0][0]
     if accounted != expected:
         raise FileProblem(
             "file_unreadable",

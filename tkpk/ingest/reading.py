@@ -123,6 +123,9 @@ class ReadStats:
     encoding: str | None = None
     scan: LineScan | None = None
     notes: tuple[FileNote, ...] = ()
+    #: line breaks inside the values of the good rows, when the CSV reader counted them already
+    #: (a file without rejected lines whose rows do not account for every line by themselves)
+    value_line_breaks: int | None = None
 
 
 def sniff_format(path: Path) -> str:
