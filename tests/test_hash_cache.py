@@ -68,3 +68,21 @@ def test_a_damaged_cache_only_means_hashing_again(tmp_path, settled):
     assert cache.sha256(path) == digest(b"x")
     cache.save()
     assert list(HashCache(tmp_path / "cache.json").entries) == [str(path.absolute())]
+
+
+def test_prefetched_hashes_are_used_unless_the_file_changed_since(tmp_path, monkeypatch):
+    one, two = tmp_path / "salur_pkh_202601.csv", tmp_path / "salur_pkh_202602.csv"
+    one.write_bytes(b"NIK;STATUS\n1;SUKSES\n")
+    two.write_bytes(b"NIK;STATUS\n2;SUKSES\n")
+    cache = HashCache(tmp_path / "cache.json")
+    cache.prefetch([one, two, tmp_path / "hilang.csv"])  # a missing file is left to sha256
+    time.sleep(0.05)
+    two.write_bytes(b"NIK;STATUS\n2;GAGAL!\n")
+    read = []
+    real = hash_cache.sha256_of
+    monkeypatch.setattr(hash_cache, "sha256_of", lambda path: read.append(path) or real(path))
+    assert cache.sha256(one) == digest(b"NIK;STATUS\n1;SUKSES\n")
+    assert cache.sha256(two) == digest(b"NIK;STATUS\n2;GAGAL!\n")
+    assert read == [two]
+    with pytest.raises(OSError):
+        cache.sha256(tmp_path / "hilang.csv")

