@@ -41,6 +41,7 @@ from tkpk.config import Settings, get_settings
 from tkpk.db import connect
 from tkpk.ledger import FINAL, RunLedger
 from tkpk.publish.atomic import crashpoint
+from tkpk.validation import GxLane, gx_lane
 
 
 @dataclass
@@ -307,6 +308,13 @@ def validate_and_accept(ctx: RunContext) -> object:
     return summary
 
 
+@scrubbed
+def join_gx_checks(lane: GxLane) -> None:
+    """Wait for the GX cross-checks of the run's samples (``tkpk.validation.GxLane``); raises
+    their first failure (e.g. an engine disagreement: the run then fails, nothing committed)."""
+    lane.join()
+
+
 @task(cache_policy=NO_CACHE)
 @scrubbed
 def build_indicators(ctx: RunContext) -> dict:
@@ -483,17 +491,22 @@ def nightly(
         with clock.stage("load"):
             run_task(load_raw_files, ctx)
         crashpoint("after_load")
-        with clock.stage("validate"):
-            ingest = run_task(validate_and_accept, ctx)
         new_data = any(o.outcome == "loaded" for o in ctx.outcomes)
-        needs_publish = new_data or force_publish or not packs_up_to_date(ctx.con, settings)
-        nothing_loaded = not anything_loaded(ctx.con)
-        needs_publish = needs_publish and not nothing_loaded  # never publish empty packs
-        if needs_publish:
-            with clock.stage("transform"):
-                transform = transform_step(ctx, executor, shared_dir)
-        with clock.stage("commit"):
-            run_task(commit_warehouse, ctx)
+        # GX (its import, then the samples' cross-checks) on a thread beside the ingest and the
+        # transforms; joined before the commit, so a disagreement still fails the run
+        with gx_lane(enabled=new_data) as gx:
+            with clock.stage("validate"):
+                ingest = run_task(validate_and_accept, ctx)
+            needs_publish = new_data or force_publish or not packs_up_to_date(ctx.con, settings)
+            nothing_loaded = not anything_loaded(ctx.con)
+            needs_publish = needs_publish and not nothing_loaded  # never publish empty packs
+            if needs_publish:
+                with clock.stage("transform"):
+                    transform = transform_step(ctx, executor, shared_dir)
+            with clock.stage("commit"):
+                if gx is not None:
+                    join_gx_checks(gx)
+                run_task(commit_warehouse, ctx)
     except BaseException:
         progress.close()
         ctx.ledger.abort()  # rolls back, and undoes the run's committed steps

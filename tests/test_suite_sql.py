@@ -14,7 +14,7 @@ from tkpk.config import EXPECTATIONS_DIR
 from tkpk.ingest.accept import create_batch, stage
 from tkpk.ingest.schema import KINDS
 from tkpk.suite_sql import SuiteCompileError, check_suite, regex_for_re2
-from tkpk.validation import ValidationError, load_suite, validate_table
+from tkpk.validation import ValidationError, gx_lane, load_suite, validate_table
 
 NIK_OK = "3375010101800004"
 NIK_BAD_DATE = "3375013501800004"  # day 35: not a birth date
@@ -326,6 +326,50 @@ def test_broken_compiler_is_caught_by_the_sample_cross_check(people, monkeypatch
     suite = _suite(_e("expect_column_values_to_match_regex", column="nik", regex="^[0-9]{16}$"))
     with pytest.raises(ValidationError, match=r"engine disagreement: table people.*\[5\]"):
         validate_table(people, "people", suite, gx_sample_rows=4)
+
+
+def test_gx_lane_checks_the_same_sample_later(con):
+    """In a GX lane (the nightly run's), the sample is read at once and GX's part runs on the
+    lane's thread: after ``join`` the results equal those of the check made in place."""
+    con.execute("create table big as select range::bigint as row_id, "
+                "case when range % 10 = 0 then -1 else 1 end as amount, "
+                "case when range % 7 = 0 then null else 'x' end as nama from range(1, 1001)")
+    suite = _suite(
+        _e("expect_column_values_to_be_between", column="amount", min_value=0),
+        _e("expect_column_values_to_not_be_null", column="nama"),
+    )
+    direct = validate_table(con, "big", suite, gx_sample_rows=40)
+    with gx_lane() as lane:
+        later = validate_table(con, "big", suite, gx_sample_rows=40)
+        con.execute("drop table big")  # the lane needs neither the table nor the connection
+        lane.join()
+    assert [f.unexpected_count for f in later.failures] == [100, 142]
+    assert len(later.results) == len(direct.results) == 1
+
+    def plain(outcome):
+        payload = outcome.results[0].to_json_dict()
+        for key in ("batch_spec", "batch_markers", "validation_time", "active_batch_definition"):
+            payload["meta"].pop(key, None)
+        return payload
+
+    assert plain(later) == plain(direct)
+
+
+def test_gx_lane_raises_a_disagreement_at_join(people, monkeypatch):
+    real = suite_sql.row_predicate
+
+    def broken(expectation, types=None):
+        predicate = real(expectation, types)
+        if predicate and expectation["type"] == "expect_column_values_to_match_regex":
+            return f"({predicate} and row_id <> 5)"  # forgets one failing row
+        return predicate
+
+    monkeypatch.setattr(suite_sql, "row_predicate", broken)
+    suite = _suite(_e("expect_column_values_to_match_regex", column="nik", regex="^[0-9]{16}$"))
+    with gx_lane() as lane:
+        validate_table(people, "people", suite, gx_sample_rows=4)  # the verdict: SQL, at once
+        with pytest.raises(ValidationError, match=r"engine disagreement: table people.*\[5\]"):
+            lane.join()
 
 
 @pytest.mark.parametrize(

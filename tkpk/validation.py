@@ -20,7 +20,8 @@ the single declaration of the rules. ``validate_table`` evaluates a suite in two
 
 Values are excluded from GX's results (COMPLETE format keyed by the row id), so no personal data
 ends up in them or in the Data Docs. Importing GX costs seconds: it happens lazily, once per
-process.
+process, or at once on the thread of a ``GxLane`` (``gx_lane``: the nightly run's), which then
+also runs GX's part of the sample checks beside the caller's DuckDB work until it is joined.
 """
 
 from __future__ import annotations
@@ -29,7 +30,8 @@ import contextlib
 import copy
 import json
 import re
-from collections.abc import Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -140,23 +142,76 @@ def load_suite(suite: str | Path | Mapping[str, Any] | None, table: str) -> dict
 # ------------------------------------------------------------------------------------------ GX
 
 _CONTEXT: Any = None
+_CONTEXT_LOCK = threading.Lock()
 
 
 def _context() -> Any:
     """The process-wide ephemeral GX context (created on first use, progress bars off)."""
     global _CONTEXT
-    if _CONTEXT is None:
-        import logging
+    with _CONTEXT_LOCK:
+        if _CONTEXT is None:
+            import logging
 
-        import great_expectations as gx
-        from great_expectations.data_context.types.base import ProgressBarsConfig
+            import great_expectations as gx
+            from great_expectations.data_context.types.base import ProgressBarsConfig
 
-        logging.getLogger("great_expectations").setLevel(logging.WARNING)
-        context = gx.get_context(mode="ephemeral")
-        context.variables.progress_bars = ProgressBarsConfig(globally=False)
-        context.data_sources.add_pandas("tkpk")
-        _CONTEXT = context
+            logging.getLogger("great_expectations").setLevel(logging.WARNING)
+            context = gx.get_context(mode="ephemeral")
+            context.variables.progress_bars = ProgressBarsConfig(globally=False)
+            context.data_sources.add_pandas("tkpk")
+            _install_configuration_memo()
+            _CONTEXT = context
     return _CONTEXT
+
+
+class GxLane:
+    """Great Expectations beside a run's DuckDB work: one background thread that imports GX and
+    creates its context at once (seconds of Python, while DuckDB, which releases the GIL,
+    works), then runs the GX part of each sample check handed to it (``gx_sample`` while the
+    lane is open: the rows and the SQL verdict on them are read by the caller). ``join`` waits
+    for all of it and raises the first error (an engine disagreement, an expectation GX could
+    not evaluate): a run joins before it commits, so such an error still fails it."""
+
+    def __init__(self) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="gx")
+        self._futures = [self._pool.submit(_context)]
+
+    def submit(self, step: Callable[[], object]) -> None:
+        """Run ``step`` on the lane's thread after what was handed to it before."""
+        self._futures.append(self._pool.submit(step))
+
+    def join(self) -> None:
+        """Wait for every step handed to the lane; raise the first failure."""
+        for future in list(self._futures):
+            future.result()
+
+    def close(self) -> None:
+        """Drop the steps not started yet; wait for the running one."""
+        self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+#: The open lane (``gx_lane``), or None: GX then runs in the caller's thread.
+_LANE: GxLane | None = None
+
+
+@contextlib.contextmanager
+def gx_lane(enabled: bool = True) -> Iterator[GxLane | None]:
+    """Open a ``GxLane`` for the block (none when ``enabled`` is false or one is open already):
+    the samples' GX checks of the block run on it. The caller joins it (``GxLane.join``) where
+    their errors must have been seen; on leaving, steps not started are dropped."""
+    global _LANE
+    if not enabled or _LANE is not None:
+        yield None
+        return
+    lane = GxLane()
+    _LANE = lane
+    try:
+        yield lane
+    finally:
+        _LANE = None
+        lane.close()
 
 
 def _batch_definition(context: Any, asset_name: str) -> Any:
@@ -231,11 +286,14 @@ def _select_list(columns: Iterable[str], types: Mapping[str, str]) -> list[str]:
     return parts
 
 
-def _to_pandas(batch: Any) -> pd.DataFrame:
-    """An Arrow record batch as a pandas frame GX evaluates vectorised (dates as datetime64[ns])."""
+def _to_pandas(batch: Any, row_id: str) -> pd.DataFrame:
+    """An Arrow record batch as a pandas frame GX evaluates vectorised (dates as datetime64[ns]),
+    indexed by the row id (named ``row_id``): GX then lists a failing row's id from the index
+    instead of looking each one up in the column (a Python loop over the failing rows)."""
     import pandas as pd
 
     frame = batch.to_pandas(date_as_object=False)
+    frame.index = pd.Index(frame[row_id], name=row_id)
     for name in frame.columns:
         if pd.api.types.is_datetime64_any_dtype(frame[name]) and frame[name].dtype != "M8[ns]":
             # out of the ns range: left as is, GX then compares element-wise
@@ -355,6 +413,76 @@ def _sample_budget(budget: int | None) -> int:
     return budget
 
 
+class _GxCheck:
+    """GX's part of a sample's check, on rows already read (no DuckDB, no reference to the run's
+    connection): validate the Arrow batches, cross-check the failing ids with the SQL
+    verdict's (``sql_ids``), annotate the results; returns them."""
+
+    def __init__(
+        self,
+        engine: suite_run.SuiteRun,
+        suite: Mapping[str, Any],
+        label: str,
+        checked: list[int],
+        sql_ids: Mapping[int, list[Any]],
+        sample: int,
+        full: bool,
+    ) -> None:
+        self.table, self.source, self.id_column = engine.table, engine.source, engine.id_column
+        self.expectations = engine.expectations
+        self.rows, self.counts = engine.rows, dict(engine.counts)
+        self.suite = suite
+        self.label = label
+        self.checked = checked
+        self.sql_ids = sql_ids
+        self.sample = sample
+        self.full = full
+
+    def __call__(self, batches: Iterable[Any]) -> list[Any]:
+        gx_ids, results = _run_gx(
+            batches, self.suite, self.table, self.source, self.id_column, self.label
+        )
+        self._cross_check(gx_ids)
+        self._annotate(results)
+        return results
+
+    def _cross_check(self, gx_ids: Mapping[int, list[Any]]) -> None:
+        """Raise when GX and SQL disagree on the failing rows of an expectation."""
+        for index in self.checked:
+            gx, sql = set(gx_ids.get(index, ())), set(self.sql_ids.get(index, ()))
+            if gx != sql:
+                differing = sorted(gx ^ sql, key=repr)[:5]
+                expectation = self.expectations[index]
+                raise ValidationError(
+                    f"engine disagreement: table {self.table}, suite {self.source}, "
+                    f"expectation {suite_sql.label(expectation, index)}: GX and DuckDB SQL "
+                    f"differ on row ids {differing} (GX fails {len(gx)}, SQL fails {len(sql)} of "
+                    "the validated rows); the data was not validated: report a bug "
+                    "(tkpk/suite_sql.py)"
+                )
+
+    def _annotate(self, results: list[Any]) -> None:
+        """Sample size and full-table counts in the results' meta (shown with the Data Docs)."""
+        rows, sample = self.rows, self.sample
+        note = f"all {rows} rows" if self.full else f"sample of {sample} of {rows} rows"
+        for result in results:
+            result.meta["tkpk_sample"] = {
+                "rows": sample,
+                "table_rows": rows,
+                "note": note,
+                "engine": "verdict by DuckDB SQL over every row; GX on the rows above",
+            }
+            for position, expectation_result in enumerate(result.results):
+                index = _suite_index(expectation_result, position)
+                meta = dict(expectation_result.meta or {})
+                meta["tkpk_full_table"] = {
+                    "rows": rows,
+                    "unexpected_count": self.counts.get(index, 0),
+                    "success": index not in self.counts,
+                }
+                expectation_result.meta = meta
+
+
 class _GxSample:
     """Great Expectations on a bounded, deterministic sample of a suite run's rows, cross-checked
     against the SQL verdict.
@@ -377,7 +505,10 @@ class _GxSample:
         self.rows: str | None = None
 
     def run(self, batch_rows: int | None, batch_name: str | None) -> list[Any]:
-        """GX results (one per batch), after the cross-check."""
+        """GX results (one per batch), after the cross-check. While a ``GxLane`` is open and the
+        rows are a bounded sample, the rows and the SQL verdict on them are read here and GX's
+        part is handed to the lane: the list returned is filled when the lane has run it (the
+        lane's ``join`` raises what it raised)."""
         engine = self.engine
         full = self.budget == 0 or engine.rows <= self.budget
         if full:
@@ -388,6 +519,7 @@ class _GxSample:
             indices = list(engine.predicates)
             checked = indices
             extra = f"{engine.id_sql} in (select id from {self.sample})"
+        lane = _LANE if self.budget > 0 else None  # every row (budget 0): streamed, not held
         try:
             sample_rows = engine.rows if full else self._draw()
             if self.rows is not None:
@@ -399,10 +531,17 @@ class _GxSample:
             label = batch_name or engine.table
             if not full:
                 label = f"{label} (sampel {sample_rows:,} dari {engine.rows:,} baris)"
-            gx_ids, results = _run_gx(engine, suite, extra, batch_rows, label, self.rows)
+            batches = _arrow_batches(engine, suite, extra, batch_rows, self.rows)
+            if lane is not None:
+                batches = iter(list(batches))  # read now: the temp tables go below
             sql_ids = engine.ids(semi_join=None if full else self.sample)
-            self._cross_check(checked, gx_ids, sql_ids)
-            self._annotate(results, sample_rows, full)
+            check = _GxCheck(engine, suite, label, checked, sql_ids, sample_rows, full)
+            if lane is None:
+                if _LANE is not None:
+                    _LANE.join()  # GX runs in one thread at a time
+                return check(batches)
+            results: list[Any] = []
+            lane.submit(lambda: results.extend(check(batches)))
             return results
         finally:
             for table in (self.sample, self.rows):
@@ -487,51 +626,6 @@ class _GxSample:
             return engine.kept
         return engine.scope
 
-    def _cross_check(
-        self,
-        checked: list[int],
-        gx_ids: Mapping[int, list[Any]],
-        sql_ids: Mapping[int, list[Any]],
-    ) -> None:
-        """Raise when GX and SQL disagree on the failing rows of an expectation."""
-        engine = self.engine
-        for index in checked:
-            gx, sql = set(gx_ids.get(index, ())), set(sql_ids.get(index, ()))
-            if gx != sql:
-                differing = sorted(gx ^ sql, key=repr)[:5]
-                expectation = engine.expectations[index]
-                raise ValidationError(
-                    f"engine disagreement: table {engine.table}, suite {engine.source}, "
-                    f"expectation {suite_sql.label(expectation, index)}: GX and DuckDB SQL "
-                    f"differ on row ids {differing} (GX fails {len(gx)}, SQL fails {len(sql)} of "
-                    "the validated rows); the data was not validated: report a bug "
-                    "(tkpk/suite_sql.py)"
-                )
-
-    def _annotate(self, results: list[Any], sample: int, full: bool) -> None:
-        """Sample size and full-table counts in the results' meta (shown with the Data Docs)."""
-        engine = self.engine
-        note = (
-            f"all {engine.rows} rows" if full else f"sample of {sample} of {engine.rows} rows"
-        )
-        for result in results:
-            result.meta["tkpk_sample"] = {
-                "rows": sample,
-                "table_rows": engine.rows,
-                "note": note,
-                "engine": "verdict by DuckDB SQL over every row; GX on the rows above",
-            }
-            for position, expectation_result in enumerate(result.results):
-                index = _suite_index(expectation_result, position)
-                meta = dict(expectation_result.meta or {})
-                meta["tkpk_full_table"] = {
-                    "rows": engine.rows,
-                    "unexpected_count": engine.counts.get(index, 0),
-                    "success": index not in engine.counts,
-                }
-                expectation_result.meta = meta
-
-
 def _hash_threshold(rest: int, rows: int) -> int | None:
     """The ``hash(id)`` below which about ``2 * rest + 1024`` of ``rows`` rows lie (the hashes
     are uniform over the 64-bit range), or None when that is half of them or more (or ``rest``
@@ -555,20 +649,17 @@ def _suite_index(expectation_result: Any, position: int) -> int:
     return int(meta.get("tkpk_index", position))
 
 
-def _run_gx(
+def _arrow_batches(
     run: suite_run.SuiteRun,
     suite: Mapping[str, Any],
     extra: str | None,
     batch_rows: int | None,
-    label: str,
     rows: str | None = None,
-) -> tuple[dict[int, list[Any]], list[Any]]:
-    """GX (pandas) on the run's rows matching ``extra``, or on the table ``rows`` (the sampled
-    rows, already read; in row-id order): failing ids by suite position, and one suite result
-    per Arrow batch."""
-    from great_expectations.core.expectation_suite import ExpectationSuite
-
-    con, table, source = run.con, run.table, run.source
+) -> Iterator[Any]:
+    """The run's rows matching ``extra``, or the table ``rows`` (the sampled rows, already read;
+    in row-id order), with the id and the columns the suite reads, as Arrow tables of at most
+    ``batch_rows`` rows when every expectation is row-wise (else one); at least one (empty)."""
+    con = run.con
     row_wise = all(e["type"] in suite_sql.ROW_WISE for e in suite["expectations"])
     projection = "".join(f", {p}" for p in _select_list(run.columns, run.types))
     if rows is not None:
@@ -577,28 +668,37 @@ def _run_gx(
         where = f" where {extra}" if extra else ""
         select = f"select {run.id_sql}{projection} from {run.scope}{where}"
     chunk = batch_rows if (row_wise and batch_rows) else 1_000_000_000
+    reader = con.sql(select).to_arrow_reader(min(chunk, 1_000_000))
+    empty = True
+    for table in _record_batches(reader, chunk):
+        empty = False
+        yield table
+    if empty:  # an empty selection still gets judged (row-count expectations)
+        yield con.sql(select).to_arrow_table()
+
+
+def _run_gx(
+    batches: Iterable[Any],
+    suite: Mapping[str, Any],
+    table: str,
+    source: str,
+    id_column: str,
+    label: str,
+) -> tuple[dict[int, list[Any]], list[Any]]:
+    """GX (pandas) on Arrow ``batches`` of ``table``'s rows: failing ids by suite position, and
+    one suite result per batch."""
+    from great_expectations.core.expectation_suite import ExpectationSuite
+
     gx_suite = ExpectationSuite(**copy.deepcopy(dict(suite)))
     batch_definition = _batch_definition(_context(), table)
-    id_column = run.id_column
     failing: dict[int, list[Any]] = {}
     counts: dict[int, int] = {}
     results: list[Any] = []
-    offset = 0
-    reader = con.sql(select).to_arrow_reader(min(chunk, 1_000_000))
-    frames = (_to_pandas(b) for b in _record_batches(reader, chunk))
-    for number, frame in enumerate(frames):
-        frame.index = range(offset, offset + len(frame))
-        offset += len(frame)
+    for number, batch in enumerate(batches):
+        frame = _to_pandas(batch, id_column)
         result = _validate_frame(batch_definition, gx_suite, frame, id_column)
         result.meta["tkpk_table"] = table
         result.meta["tkpk_batch"] = label if number == 0 else f"{label} #{number + 1}"
-        _collect(result, table, source, id_column, failing, counts)
-        results.append(result)
-    if not results:  # an empty selection still gets judged (row-count expectations)
-        frame = _to_pandas(con.sql(select).to_arrow_table())
-        result = _validate_frame(batch_definition, gx_suite, frame, id_column)
-        result.meta["tkpk_table"] = table
-        result.meta["tkpk_batch"] = label
         _collect(result, table, source, id_column, failing, counts)
         results.append(result)
     return failing, results
@@ -623,7 +723,46 @@ def _record_batches(reader: Any, chunk: int) -> Iterable[Any]:
 def _validate_frame(batch_definition: Any, suite: Any, frame: pd.DataFrame, row_id: str) -> Any:
     """One GX validation of a pandas frame."""
     batch = batch_definition.get_batch(batch_parameters={"dataframe": frame})
-    return batch.validate(suite, result_format=_result_format(row_id))
+    with _configuration_memo():
+        return batch.validate(suite, result_format=_result_format(row_id))
+
+
+_MEMO = threading.local()
+
+
+def _install_configuration_memo() -> None:
+    """Make ``Expectation.configuration`` (GX rebuilds it from the pydantic fields on every
+    access, ~90 times per expectation and validation) computed once per expectation object
+    inside ``_configuration_memo``; unchanged elsewhere."""
+    from great_expectations.expectations.expectation import Expectation
+
+    original = Expectation.__dict__["configuration"]
+    if getattr(original.fget, "tkpk_memo", False):
+        return
+    build = original.fget
+
+    def configuration(self: Any) -> Any:
+        memo = getattr(_MEMO, "memo", None)
+        if memo is None:
+            return build(self)
+        entry = memo.get(id(self))
+        if entry is None or entry[0] is not self:
+            entry = memo[id(self)] = (self, build(self))
+        return entry[1]
+
+    configuration.tkpk_memo = True  # type: ignore[attr-defined]
+    Expectation.configuration = property(configuration, doc=original.__doc__)
+
+
+@contextlib.contextmanager
+def _configuration_memo() -> Iterator[None]:
+    """Inside the block, each GX expectation object builds its ``configuration`` once
+    (``_install_configuration_memo``, installed with the context)."""
+    _MEMO.memo = {}
+    try:
+        yield
+    finally:
+        _MEMO.memo = None
 
 
 def _collect(
