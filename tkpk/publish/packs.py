@@ -54,6 +54,7 @@ from tkpk.publish.dictionary import (
     RESTRICTED,
     Table,
 )
+from tkpk.validation import gx_lane
 from transforms.sql import render_sql
 
 log = logging.getLogger(__name__)
@@ -530,7 +531,7 @@ def publish_packs(
         staging = atomic.new_staging(curated, run_id)
         previous = atomic.current_version(curated)
         try:
-            with _lanes(settings.publish_lanes) as lanes:
+            with _lanes(settings.publish_lanes) as lanes, gx_lane(enabled=use_gx) as gx:
                 # the warehouse's personal-value index, while the packs are written
                 index = lanes.submit(_on_cursor, con, privacy.prepare_index, _free_text(), previous)
                 fingerprints = export_fingerprints(con, key, expectations_dir)
@@ -552,6 +553,8 @@ def publish_packs(
                 bappeda = lanes.submit(_on_cursor, con, _bappeda_lane, staging, withheld)
                 # the steps' failures in the order they would stop a publish step by step
                 validations = validation.result()
+                if gx is not None:  # the output suites' GX cross-checks ran beside the lanes
+                    gx.join()
                 workbooks.result()
                 rows[BAPPEDA] = bappeda.result()
                 audit_personal_data(con, staging, previous, index=index.result())
