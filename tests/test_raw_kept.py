@@ -48,7 +48,8 @@ def _run(tmp_path, every_row: bool, spoil=None, steps: list | None = None):
     """(connection, outcome) of one run over the file; ``every_row`` keeps every row's record
     (the layout before); ``spoil(outcome)`` may damage the staged files before the decision;
     with ``steps`` (a list, which gets each step's ``(kind, n, rows)``) the kind is written in
-    steps of two rows (``commit_rows`` 2)."""
+    steps of two rows (``commit_rows`` 2). The world is returned too: its staged folder (and the
+    records as read in it) lives as long as the world object."""
     con = connect(_settings(tmp_path), ":memory:")
     reference.install(con)
     world = RawWorld(con)
@@ -66,7 +67,7 @@ def _run(tmp_path, every_row: bool, spoil=None, steps: list | None = None):
     else:
         process_loads(con, _settings(tmp_path, commit_rows=2), "run-1", [outcome],
                       on_step=lambda *step: steps.append(step))
-    return con, outcome
+    return con, outcome, world
 
 
 def _kept_tables(con) -> dict[str, list[tuple]]:
@@ -85,7 +86,7 @@ def _kept_tables(con) -> dict[str, list[tuple]]:
 
 
 def test_only_the_flagged_rows_keep_their_record_and_the_quarantine_is_unchanged(tmp_path):
-    con, outcome = _run(tmp_path / "flagged", every_row=False)
+    con, outcome, _world = _run(tmp_path / "flagged", every_row=False)
     kept = con.execute(
         f"select row_number from read_parquet('{raw.raw_text_file(outcome.staged)}') "
         "order by row_number"
@@ -108,7 +109,7 @@ def test_only_the_flagged_rows_keep_their_record_and_the_quarantine_is_unchanged
     assert tables["duplicate"] == [(4, 1)]
     con.close()
 
-    before, _ = _run(tmp_path / "every", every_row=True)  # every row's record kept
+    before, _, _ = _run(tmp_path / "every", every_row=True)  # every row's record kept
     assert _kept_tables(before) == tables
     before.close()
 
@@ -128,7 +129,7 @@ def test_in_steps_the_records_are_read_once_and_the_tables_are_the_same(tmp_path
 
     monkeypatch.setattr(RunScratch, "materialise", spy)
     steps: list[tuple] = []
-    con, _ = _run(tmp_path / "steps", every_row=False, steps=steps)
+    con, _, _ = _run(tmp_path / "steps", every_row=False, steps=steps)
     assert steps == [("disbursements", 1, 2), ("disbursements", 2, 2)]  # the last ends the kind
     assert written.count("_raw_kept") == 1
     tables = _kept_tables(con)
@@ -139,7 +140,7 @@ def test_in_steps_the_records_are_read_once_and_the_tables_are_the_same(tmp_path
     assert con.execute("select count(*) from program_records").fetchone() == (3,)
     con.close()
 
-    one_step, _ = _run(tmp_path / "one", every_row=False)
+    one_step, _, _ = _run(tmp_path / "one", every_row=False)
     assert _kept_tables(one_step) == tables
     one_step.close()
 
