@@ -30,6 +30,7 @@ from pathlib import Path
 import duckdb
 
 from tkpk.config import PROJECT_ROOT, PSEUDONYM_KEY_ENV, Settings
+from tkpk.suite_sql import quote
 
 log = logging.getLogger(__name__)
 
@@ -159,10 +160,6 @@ CACHE = "publish_pseudonym"
 CACHE_KEY = "publish_pseudonym_key"
 
 
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
 def cache_pseudonyms(
     con: duckdb.DuckDBPyConnection, key: PseudonymKey, sources: list[tuple[str, str]]
 ) -> bool:
@@ -174,7 +171,7 @@ def cache_pseudonyms(
     warehouse, a transaction of the caller's already open): compute the HMACs in the query then.
     """
     ids = " union all ".join(
-        f"select cast({_q(column)} as varchar) as registry_id from {_q(table)}"
+        f"select cast({quote(column)} as varchar) as registry_id from {quote(table)}"
         for table, column in sources
     )
     try:
@@ -210,8 +207,8 @@ def cached_source(table: str, column: str, alias: str = "_pseudonym") -> str:
     """FROM item: ``table`` with its ids' cached pseudonyms (``alias.pseudonym``; null for a null
     id), after ``cache_pseudonyms`` returned True for (``table``, ``column``)."""
     return (
-        f"{_q(table)} left join {CACHE} {alias} "
-        f"on {alias}.registry_id = cast({_q(table)}.{_q(column)} as varchar)"
+        f"{quote(table)} left join {CACHE} {alias} "
+        f"on {alias}.registry_id = cast({quote(table)}.{quote(column)} as varchar)"
     )
 
 
