@@ -291,7 +291,9 @@ def test_failures_keep_a_bounded_sample_of_ids_with_reasons_into(con, monkeypatc
     assert con.execute("select count(*) from reasons").fetchone()[0] == 50
 
 
-def test_gx_sample_is_bounded_failing_first_and_deterministic(con):
+def _big_table_and_suite(con) -> dict:
+    """Table ``big`` (1,000 rows: every 10th amount negative, every 7th name null) and a suite
+    of two row-wise expectations that those rows fail."""
     con.execute("create table big as select range::bigint as row_id, "
                 "case when range % 10 = 0 then -1 else 1 end as amount, "
                 "case when range % 7 = 0 then null else 'x' end as nama from range(1, 1001)")
@@ -299,6 +301,11 @@ def test_gx_sample_is_bounded_failing_first_and_deterministic(con):
         _e("expect_column_values_to_be_between", column="amount", min_value=0),
         _e("expect_column_values_to_not_be_null", column="nama"),
     )
+    return suite
+
+
+def test_gx_sample_is_bounded_failing_first_and_deterministic(con):
+    suite = _big_table_and_suite(con)
     first = validate_table(con, "big", suite, gx_sample_rows=40)
     second = validate_table(con, "big", suite, gx_sample_rows=40)
     assert [f.unexpected_count for f in first.failures] == [100, 142]
@@ -336,13 +343,7 @@ def test_broken_compiler_is_caught_by_the_sample_cross_check(people, monkeypatch
 def test_gx_lane_checks_the_same_sample_later(con):
     """In a GX lane (the nightly run's), the sample is read at once and GX's part runs on the
     lane's thread: after ``join`` the results equal those of the check made in place."""
-    con.execute("create table big as select range::bigint as row_id, "
-                "case when range % 10 = 0 then -1 else 1 end as amount, "
-                "case when range % 7 = 0 then null else 'x' end as nama from range(1, 1001)")
-    suite = _suite(
-        _e("expect_column_values_to_be_between", column="amount", min_value=0),
-        _e("expect_column_values_to_not_be_null", column="nama"),
-    )
+    suite = _big_table_and_suite(con)
     direct = validate_table(con, "big", suite, gx_sample_rows=40)
     with gx_lane() as lane:
         later = validate_table(con, "big", suite, gx_sample_rows=40)
