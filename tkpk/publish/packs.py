@@ -19,8 +19,9 @@
 
 Steps 4 and 5 run at once once the restricted pack is written, and the audit's personal-value
 index is brought up to date while the packs are written (``Settings.publish_lanes`` threads,
-each with its own DuckDB cursor; 0: one after the other); a failure is raised in the order
-above, after every lane has stopped.
+each with its own DuckDB cursor; 0: one after the other); the audit of step 6 runs in a lane
+too, reading the restricted files while the Bappeda pack is derived and the Bappeda files once
+they are written. A failure is raised in the order above, after every lane has stopped.
 
 Any failure raises before step 7 and leaves the previously published packs untouched.
 """
@@ -354,16 +355,28 @@ def audit_personal_data(
     con: duckdb.DuckDBPyConnection,
     staging: Path,
     previous: Path | None = None,
-    index: tuple[bool, bool] | None = None,
+    index: tuple[bool, bool] | Future | None = None,
+    bappeda: Future | None = None,
 ) -> privacy.AuditPlan:
     """Stop the publish when any exported file holds a personal value of the warehouse.
 
     ``previous`` is the published version folder: the audit is incremental against it when it
     can be (``privacy.audit_version``). The audit's state is written into ``staging``.
-    ``index``: what ``privacy.prepare_index`` did ahead of the audit.
+    ``index``: what ``privacy.prepare_index`` did ahead of the audit (or its future).
+    ``bappeda``: the future of the Bappeda lane: the restricted files' cells are collected while
+    it runs, the Bappeda files' once it is done (its failure raised here too).
     """
-    files = sorted(p for pack in PACKS for p in (staging / pack).glob("*.parquet"))
-    result = privacy.audit_version(con, files, _free_text(), previous, index=index)
+    restricted = sorted((staging / RESTRICTED).glob("*.parquet"))
+
+    def derived() -> list[Path]:
+        if bappeda is not None:
+            bappeda.result()
+        return sorted((staging / BAPPEDA).glob("*.parquet"))
+
+    result = privacy.audit_version(
+        con, restricted, _free_text(), previous,
+        index=index.result if isinstance(index, Future) else index, more=derived,
+    )
     if result.problems:
         raise privacy.PersonalDataError(
             "personal-data audit failed, nothing published: " + "; ".join(result.problems)
@@ -453,7 +466,8 @@ def write_documents(
 #: its disclosure audit) are independent of each other, and the personal-value index
 #: (``privacy.prepare_index``) reads only the warehouse. Each lane has its own DuckDB cursor
 #: (DuckDB runs the queries in parallel; GX's Python, zlib and the Parquet writers overlap with
-#: them). The personal-data audit then reads both packs.
+#: them). The personal-data audit is a lane too: it collects the restricted files' cells (DuckDB)
+#: while the Bappeda lane runs, then waits for it and reads the Bappeda files.
 
 
 class _InOrder:
@@ -551,13 +565,18 @@ def publish_packs(
                 )
                 withheld: dict = {}
                 bappeda = lanes.submit(_on_cursor, con, _bappeda_lane, staging, withheld)
+                # the personal-data audit reads the restricted files while the Bappeda pack is
+                # derived, then the Bappeda files
+                audit = lanes.submit(
+                    _on_cursor, con, audit_personal_data, staging, previous, index, bappeda
+                )
                 # the steps' failures in the order they would stop a publish step by step
                 validations = validation.result()
                 if gx is not None:  # the output suites' GX cross-checks ran beside the lanes
                     gx.join()
                 workbooks.result()
                 rows[BAPPEDA] = bappeda.result()
-                audit_personal_data(con, staging, previous, index=index.result())
+                audit.result()
             periods = period_range(con, staging / RESTRICTED)
             write_documents(
                 con, settings, staging, version=staging.name, run_id=run_id, rows=rows,

@@ -46,6 +46,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -194,8 +195,12 @@ def collect_export_cells(
     files: list[Path],
     table: str = EXPORT_CELLS,
     columns: dict[str, set[str]] | None = None,
+    append: bool = False,
 ) -> int:
     """(Re)create the temp table of the distinct normalised text cells of ``files``.
+
+    ``append``: add the cells of ``files`` to the table instead (files other than those already
+    collected: each file's cells are distinct, so the table stays a set).
 
     Each value is kept trimmed and upper-cased, the form the warehouse's values are compared in
     (``_probe_value``), so a name exported in other letter case is still found. Values equal to a
@@ -222,7 +227,7 @@ def collect_export_cells(
     )
     con.execute(
         f"""
-        create or replace temp table {table} as
+        {f"insert into {table}" if append else f"create or replace temp table {table} as"}
         with cells as ({body}),
         variants as (
             select file, column_name, upper(v) as v from cells
@@ -721,11 +726,15 @@ def prepare_index(
 
 
 def _indexed(
-    con: duckdb.DuckDBPyConnection, rebuild: bool, index: tuple[bool, bool] | None
+    con: duckdb.DuckDBPyConnection,
+    rebuild: bool,
+    index: tuple[bool, bool] | Callable[[], tuple[bool, bool]] | None,
 ) -> bool:
     """``refresh_index`` for an audit that needs the index rebuilt (``rebuild``) or not: when
-    ``prepare_index`` already did that (``index``), only what it may not have seen is added
-    (normally nothing: a look at each table's loads)."""
+    ``prepare_index`` already did that (``index``, or a callable waiting for its answer), only
+    what it may not have seen is added (normally nothing: a look at each table's loads)."""
+    if callable(index):
+        index = index()
     if index == (rebuild, True):
         return refresh_index(con)
     return refresh_index(con, rebuild=rebuild)
@@ -736,17 +745,23 @@ def audit_version(
     files: list[Path],
     free_text: set[str],
     previous: Path | None = None,
-    index: tuple[bool, bool] | None = None,
+    index: tuple[bool, bool] | Callable[[], tuple[bool, bool]] | None = None,
+    more: Callable[[], list[Path]] | None = None,
 ) -> AuditResult:
     """Audit the exported ``files``, incrementally against the published version ``previous``
     (its folder, holding its packs and its audit state) when it can, else in full.
 
     Returns the problems, the plan (which probes ran) and the state to write into the new
     version (``write_state``) once it is published. ``index``: what ``prepare_index`` did
-    (None: not run; the index is brought up to date here).
+    (None: not run; the index is brought up to date here), or a callable waiting for it.
+    ``more``: a callable returning further files to audit with ``files``, called once the
+    cells of ``files`` are collected (it may wait for those files to be written: the Bappeda
+    pack, derived meanwhile from the restricted files, ``tkpk.publish.packs``).
     """
-    collect_export_cells(con, files)
     try:
+        collect_export_cells(con, files)
+        if more is not None:
+            collect_export_cells(con, more(), append=True)
         cells = _cell_digests(con)
         loads = _warehouse_loads(con)
         state = read_state(previous)
