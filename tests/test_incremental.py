@@ -212,6 +212,33 @@ def test_a_poor_household_reached_keeps_data_coverage(con, built):
     assert_equals_full_build(con, snapshot_tables(con))
 
 
+def test_a_first_program_in_a_snapshot_month_updates_the_transitions_by_difference(con, built):
+    """A first program in June (a snapshot month) for a household poor in January: its status
+    row judged in June changes (program_count), so poverty_transitions' pair 2031-01 -> 2031-06
+    is updated by that household's difference (one more stayed-poor or exited recipient), not
+    recomputed; only the households whose programs received changed are recomputed in
+    int_household_status; every table equals a full build."""
+    w, _ = built
+    hid, nik = con.execute(
+        "select s.id_keluarga, min(m.nik) from int_household_status as s "
+        "join int_household_status as f on f.id_keluarga = s.id_keluarga "
+        "and f.period = '2031-01-01' and f.snapshot = '2031-01-01' and f.poor "
+        "join registry_members as m on m.snapshot = s.snapshot and m.id_keluarga = s.id_keluarga "
+        "where s.period = '2031-06-01' and s.snapshot = '2031-06-01' "
+        "and s.program_count = 0 group by s.id_keluarga order by s.id_keluarga limit 1"
+    ).fetchone()
+    recipients = ("select stayed_poor_recipient_households + exited_poverty_recipient_households "
+                  "from poverty_transitions where snapshot_from = '2031-01-01' "
+                  "and area_level = 'kota'")
+    before = con.execute(recipients).fetchone()[0]
+    w.record("RTLH", "2031-06-10", nik=nik, file_name="salur_rtlh_june.csv")
+    report = build_file(con, w, "june", "salur_rtlh_june.csv")
+    ran = {m["name"]: m for m in report.models}
+    assert ran["poverty_transitions"].get("delta"), hid
+    assert con.execute(recipients).fetchone()[0] == before + 1
+    assert_equals_full_build(con, snapshot_tables(con))
+
+
 def test_program_reach_recomputed_whole_when_its_programs_cannot_be_told(con, built,
                                                                          monkeypatch):
     """When int_reach_sums is recomputed whole (its difference refused), the programs whose

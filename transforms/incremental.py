@@ -31,7 +31,9 @@ month of the new records, and nothing else. What happens to each model is its he
    (``int_household_program``, ``int_household_funding``, ``int_household_status``) first
    replace the rows of the affected units only, their inputs with a ``household_scope``
    shadowed by those units' rows (a one-file night then costs in proportion to the households
-   of the file's records, not to the registry). In that household mode the models after them
+   of the file's records, not to the registry; a household model whose changed inputs all kept
+   their replaced rows recomputes only the households whose rows changed in a column it reads,
+   ``_narrowed_units``). In that household mode the models after them
    are scoped as well: the ``sum`` models (``partition_role sum``: exact sums over households)
    are updated by the difference of the affected households' share (computed from their rows
    before and after, ``_apply_delta``; a row the difference cannot tell recomputes the model's
@@ -44,7 +46,8 @@ month of the new records, and nothing else. What happens to each model is its he
    (the latest period), ``poverty_transitions`` (pairs of snapshots, each
    household judged in its own snapshot month)) from the merged tables; in household mode
    only the rows of ``households`` whose status row of the latest period changed and the pairs
-   with a side in the scope of ``poverty_transitions``.
+   with a side in the scope of ``poverty_transitions`` (updated by the difference of the
+   households whose judged status row changed).
 
 The large household-grain tables are clustered by period (record month) by every build (their
 header's ``cluster_key``): replacing a few periods then empties or adds whole row groups,
@@ -500,7 +503,8 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
                   where: str, units: Sequence[str] = (), capture: bool = False,
-                  post_of_pre: bool = False, keep_diff: bool = False) -> None:
+                  post_of_pre: bool = False, keep_diff: bool = False,
+                  by_rowid: bool = False) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
@@ -514,7 +518,9 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     ``_post_in_<name>`` is made of its rows not matching it and the rows matching it after.
     With ``keep_diff``, the deleted and the appended rows are kept in the temporary table
     ``_diff_<name>`` (``_added``: false / true, ``_row``; read by ``_delta_image`` and
-    ``_rebuild_household_list``)."""
+    ``_rebuild_household_list``). With ``by_rowid``, the old rows are found by the columns of
+    ``where`` alone and then read whole by row id (cheaper when they are few rows of a wide
+    table: ``int_household_status``' rows of ``_narrowed_units``)."""
     model = graph()[name]
     order = ", ".join(f"r._row.{c}" for c in (model.cluster_key,) if c) or ", ".join(
         f"r._row.{c}" for c in model.scope)
@@ -523,8 +529,11 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
                 "limit 0")
     execute_model(con, name, f"insert into _new_rows by name\nselect * from (\n"
                              f"{model_sql(name)}\n) as t where {where}")
+    old = where
+    if by_rowid:  # found by the columns of ``where`` first, then read whole by row id
+        old = f"t.rowid in (select t.rowid from {db}.main.{name} as t where {where})"
     con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, t as _row "
-                f"from {db}.main.{name} as t where {where}")
+                f"from {db}.main.{name} as t where {old}")
     new = "(select n as _row from _new_rows as n)"
     con.execute("create or replace temp table _gone_rows as select o._rowid, o._row "
                 f"from _old_rows as o anti join {new} as m on o._row is not distinct from m._row")
@@ -685,9 +694,13 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
     (``_diff_<model>``: the households whose rows changed, for ``_rebuild_household_list`` and
     ``_delta_image``)."""
     inputs: set[str] = set()
+    narrowed: list[str] = []
     for name in models:
         key = graph()[name].household_scope
         units = f"(select distinct {', '.join(key)} from _affected)"
+        if _narrowed_units(con, name):
+            units = f"_units_{name}"
+            narrowed.append(name)
         for table in graph().select(graph()[name].depends_on):
             if not graph()[table].household_scope:
                 continue
@@ -700,11 +713,85 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
                         f"{db}.main.{table} as t where {where}")
             shadows.append(table)
         scoped = f"{_matching('t', graph()[name].scope, '_scope')} and {_matching('t', key, units)}"
-        _replace_rows(con, report, db, name, scoped, capture=name in captured,
-                      post_of_pre=name in captured_post, keep_diff=True)
+        _replace_rows(con, report, db, name, scoped,
+                      capture=name in captured and name not in narrowed,
+                      post_of_pre=name in captured_post, keep_diff=True,
+                      by_rowid=name in narrowed)
+        if name in captured and name in narrowed:
+            _capture_narrowed(con, db, name)
     for table in inputs:
         con.execute(f"drop view temp.main.{table}")
     shadows[:] = [t for t in shadows if t not in inputs]
+    for name in narrowed:
+        con.execute(f"drop table temp.main._units_{name}")
+
+
+def _narrowed_units(con: duckdb.DuckDBPyConnection, name: str) -> bool:
+    """For household model ``name`` (in ``_rebuild_households``; its unit the household):
+    when every input it reads is kept (``_kept_inputs``) or a household model replaced before
+    it with its deleted and appended rows kept (``_diff_<input>``), the households whose input
+    rows changed in a column ``name`` reads (``columns_read``; the rows of each side projected
+    on those columns, as multisets) are the only affected households whose rows of ``name``
+    can change: they are put in the temporary table ``_units_<name>`` and True is returned
+    (else False: every affected household is recomputed). A tranche file changes the amounts
+    of 113 k households at 1,000,000 and the programs received (``int_household_status``) of a
+    few thousand."""
+    key = graph()[name].household_scope
+    if key != _household_key():
+        return False
+    temporary = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where temporary").fetchall()}
+    kept = _kept_inputs()
+    sides = []
+    for table in sorted(graph()[name].depends_on):
+        if table in kept:
+            continue
+        if table not in graph().models or not graph()[table].household_scope \
+                or f"_diff_{table}" not in temporary:
+            return False
+        read = columns_read(name, table)
+        if read is None:
+            return False
+        columns = [r[0] for r in con.execute(f"describe {table}").fetchall() if r[0] in read]
+        if not set(key) <= set(columns):
+            return False
+        cols = ", ".join(f"_row.{c} as {c}" for c in columns)
+        gone = f"(select {cols} from _diff_{table} where not _added)"
+        added = f"(select {cols} from _diff_{table} where _added)"
+        # rows unique by the grain: set differences (cheaper than ``except all``)
+        op = "except" if set(graph()[table].grain) <= set(columns) else "except all"
+        sides.append(f"select {', '.join(key)} from ({gone} {op} {added})")
+        sides.append(f"select {', '.join(key)} from ({added} {op} {gone})")
+    if not sides:
+        sides.append(f"select {', '.join(key)} from _households where false")
+    con.execute(f"create or replace temp table _units_{name} as select distinct * from ("
+                + " union all ".join(sides) + ")")
+    log.info("%s: %d household(s) whose inputs changed in a column it reads", name,
+             con.execute(f"select count(*) from _units_{name}").fetchone()[0])
+    return True
+
+
+def _capture_narrowed(con: duckdb.DuckDBPyConnection, db: str, name: str) -> None:
+    """The rows of household model ``name`` of every affected household (``_households``) and
+    of the scope's periods after (``_post_in_<name>``) and before (``_pre_in_<name>``: those
+    after with its replaced rows swapped back, ``_diff_<name>``), as ``_replace_rows``'
+    ``capture`` keeps them when every affected household is recomputed."""
+    where = (f"{_matching('t', graph()[name].scope, '_scope')} "
+             f"and {_matching('t', _household_key(), '_households')}")
+    # the rows found by their key columns first, then read whole by row id (cheaper than
+    # reading every column of the scope's rows before the join)
+    con.execute(f"create or replace temp table _post_in_{name} as select * from "
+                f"{db}.main.{name} where rowid in "
+                f"(select t.rowid from {db}.main.{name} as t where {where})")
+    narrowed = _matching("t", _household_key(), f"_units_{name}")
+    con.execute(
+        f"create or replace temp table _pre_in_{name} as "
+        f"select * from _post_in_{name} as t where not {narrowed} "
+        f"union all select unnest(_row) from _diff_{name} where not _added "
+        f"union all select unnest(p._row) from (select t as _row from _post_in_{name} as t "
+        f"where {narrowed}) as p anti join (select _row from _diff_{name} where _added) as a "
+        "on a._row is not distinct from p._row"
+    )
 
 
 # ------------------------------------------------------------------------- additive deltas
@@ -1004,7 +1091,9 @@ def _rebuild_transitions(con: duckdb.DuckDBPyConnection, report: BuildReport, db
     as before): the rows of the pairs of consecutive snapshots with a side whose month is a
     scope period (the period a side is judged in) are replaced by those its SQL computes from
     the two sides' ``int_household_status`` rows (the other snapshots' rows shadowed away);
-    the other pairs' rows cannot have changed."""
+    the other pairs' rows cannot have changed. When the replaced ``int_household_status`` rows
+    are known (``_diff_``), the rows are updated by difference instead
+    (``_transitions_by_difference``)."""
     con.execute(
         """
         create or replace temp table _pairs as
@@ -1024,6 +1113,8 @@ def _rebuild_transitions(con: duckdb.DuckDBPyConnection, report: BuildReport, db
     try:
         if not con.execute("select count(*) from _pairs").fetchone()[0]:
             return
+        if _transitions_by_difference(con, report, db):
+            return
         con.execute(
             f"create or replace temp view int_household_status as select * from "
             f"{db}.main.int_household_status as t where t.period = t.snapshot and t.snapshot in "
@@ -1034,6 +1125,94 @@ def _rebuild_transitions(con: duckdb.DuckDBPyConnection, report: BuildReport, db
     finally:
         con.execute("drop view if exists temp.main.int_household_status")
         con.execute("drop table if exists temp.main._pairs")
+
+
+def _transitions_by_difference(con: duckdb.DuckDBPyConnection, report: BuildReport,
+                               db: str) -> bool:
+    """Update ``poverty_transitions``' rows of ``_pairs`` by the difference of the households
+    whose status row judged in a side of a pair changed (``_diff_int_household_status``, when
+    its only changed input is that model): each count is a sum over the followed households
+    (by ``id_keluarga``), so new = old - theirs before + theirs after, their share computed by
+    the model's SQL from their rows alone (both sides: a household's state needs its two rows).
+    A count NULL in the table (a snapshot month without a poverty line) stays NULL: the lines
+    and the households' poverty are as before in household mode, and a share the households
+    leave NULL (no line among their rows) counts nobody. False (nothing done) when the replaced
+    rows are not known or a row's difference cannot be told (a NULL the difference would fill:
+    the caller then recomputes the pairs)."""
+    status = "int_household_status"
+    temporary = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where temporary").fetchall()}
+    if f"_diff_{status}" not in temporary or graph()[TRANSITIONS].depends_on - _kept_inputs() \
+            != {status}:
+        return False
+    start = time.perf_counter()
+    sides = "(select snapshot_from from _pairs union select snapshot_to from _pairs)"
+    con.execute(f"create or replace temp table _moved as select distinct _row.id_keluarga as "
+                f"id_keluarga from _diff_{status} where _row.period = _row.snapshot "
+                f"and _row.snapshot in {sides}")
+    judged = (f"t.period = t.snapshot and t.snapshot in {sides} "
+              "and t.id_keluarga in (select id_keluarga from _moved)")
+    keys = graph()[TRANSITIONS].grain
+    types = {r[0]: r[1] for r in con.execute(f"describe {db}.main.{TRANSITIONS}").fetchall()}
+    values = [c for c in types if c not in keys and types[c].startswith(EXACT_TYPES)]
+    try:
+        if not con.execute("select count(*) from _moved").fetchone()[0]:
+            report.models.append({"name": TRANSITIONS, "wall_s": 0.0, "kept": True})
+            return True
+        con.execute(f"create or replace temp table _moved_post as select * from "
+                    f"{db}.main.{status} as t where {judged}")
+        con.execute(
+            f"create or replace temp table _moved_pre as "
+            f"select unnest(t._row) from _diff_{status} as t where not t._added "
+            f"and t._row.period = t._row.snapshot and t._row.snapshot in {sides} "
+            f"union all select unnest(p._row) from (select t as _row from _moved_post as t) as p "
+            f"anti join (select _row from _diff_{status} where _added) as a "
+            "on a._row is not distinct from p._row"
+        )
+        for image in ("pre", "post"):
+            con.execute(f"create or replace temp view {status} as select * from _moved_{image}")
+            execute_model(con, TRANSITIONS, f"create or replace temp table _transitions_{image} "
+                                            f"as\n{model_sql(TRANSITIONS)}")
+        on = " and ".join(f"{{a}}.{k} is not distinct from t.{k}" for k in keys)
+        unclear = " or ".join(f"(t.{c} is null and (a.{c} is not null or b.{c} is not null))"
+                              for c in values)
+        result = ", ".join(
+            f"cast(case when t.{c} is not null then t.{c} - coalesce(a.{c}, 0) "
+            f"+ coalesce(b.{c}, 0) end as {types[c]}) as {c}" for c in values)
+        con.execute(
+            f"create or replace temp table _transitions_rows as select "
+            f"{', '.join(f't.{k}' for k in keys)}, ({unclear}) as _unclear, {result} "
+            f"from {db}.main.{TRANSITIONS} as t "
+            f"join _transitions_pre as a on {on.format(a='a')} "
+            f"join _transitions_post as b on {on.format(a='b')} "
+            "where t.snapshot_from in (select snapshot_from from _pairs)"
+        )
+        if con.execute("select count(*) from _transitions_rows where _unclear").fetchone()[0]:
+            log.info("%s: a count not told by the difference: its pairs recomputed", TRANSITIONS)
+            return False
+        changed = " or ".join(f"n.{c} is distinct from t.{c}" for c in values)
+        match = " and ".join(f"n.{k} is not distinct from t.{k}" for k in keys)
+        con.execute(f"create or replace temp table _transitions_changed as select "
+                    "t.rowid as _rowid, "
+                    f"{', '.join(f't.{c}' for c in types if c not in values)}, "
+                    f"{', '.join(f'n.{c}' for c in values)} "
+                    f"from _transitions_rows as n join {db}.main.{TRANSITIONS} as t on {match} "
+                    f"where {changed}")
+        written = con.execute(f"delete from {db}.main.{TRANSITIONS} where rowid in "
+                              "(select _rowid from _transitions_changed)").fetchone()[0]
+        log.info("%s: %d row(s) updated by the difference", TRANSITIONS, written)
+        columns = ", ".join(types)
+        execute_model(con, TRANSITIONS, f"insert into {db}.main.{TRANSITIONS} ({columns}) "
+                                        f"select {columns} from _transitions_changed")
+    finally:
+        con.execute(f"drop view if exists temp.main.{status}")
+        for table in ("_moved", "_moved_pre", "_moved_post", "_transitions_pre",
+                      "_transitions_post", "_transitions_rows", "_transitions_changed"):
+            con.execute(f"drop table if exists temp.main.{table}")
+    report.models.append({"name": TRANSITIONS, "wall_s": round(time.perf_counter() - start, 3),
+                          "delta": True})
+    crashpoint(f"transform:{TRANSITIONS}")
+    return True
 
 
 # ---------------------------------------------------------------------- unchanged inputs
@@ -1133,12 +1312,19 @@ def _changed_columns(con: duckdb.DuckDBPyConnection, table: str, pre: str | None
     """The columns in which household-scoped model ``table``'s rows of the affected households
     differ before and after (``_pre_in_`` / ``_post_in_``, or the relations ``pre`` / ``post``,
     joined by the model's grain); None when a row is only on one side (or the model declares no
-    grain)."""
+    grain). When the model's replaced rows are kept (``_diff_<table>``), its deleted rows are
+    compared with its appended ones instead of the images: the other rows are the same in both.
+    """
     grain = graph()[table].grain
     if not grain:
         return None
+    columns = [r[0] for r in con.execute(f"describe {pre or table}").fetchall()]
+    temporary = {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where temporary").fetchall()}
+    if pre is None and post is None and f"_diff_{table}" in temporary:
+        pre = f"(select unnest(_row) from _diff_{table} where not _added)"
+        post = f"(select unnest(_row) from _diff_{table} where _added)"
     pre, post = pre or f"_pre_in_{table}", post or f"_post_in_{table}"
-    columns = [r[0] for r in con.execute(f"describe {pre}").fetchall()]
     on = " and ".join(f"a.{k} is not distinct from b.{k}" for k in grain)
     flags = ", ".join(f"bool_or(a.{c} is distinct from b.{c})" for c in columns
                       if c not in grain)

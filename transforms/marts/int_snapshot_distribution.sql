@@ -77,7 +77,7 @@ populations as (
         select snapshot, area_id, sum(weight) as population
         from households
         group by snapshot, area_id
-    ) as areas
+    ) as area_weights
 ),
 
 aggregated as (
