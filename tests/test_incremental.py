@@ -8,6 +8,7 @@ must equal what a full build produces on the same inputs.
 from __future__ import annotations
 
 import random
+import re
 from datetime import date
 from decimal import Decimal
 from types import SimpleNamespace
@@ -237,6 +238,96 @@ def test_a_first_program_in_a_snapshot_month_updates_the_transitions_by_differen
     assert ran["poverty_transitions"].get("delta"), hid
     assert con.execute(recipients).fetchone()[0] == before + 1
     assert_equals_full_build(con, snapshot_tables(con))
+
+
+class RecordingConnection:
+    """A connection that runs and records every statement given to ``execute``."""
+
+    def __init__(self, con) -> None:
+        self._con = con
+        self.statements: list[str] = []
+
+    def execute(self, statement: str, *args, **kwargs):
+        self.statements.append(statement)
+        return self._con.execute(statement, *args, **kwargs)
+
+    def __getattr__(self, name: str):
+        return getattr(self._con, name)
+
+
+#: A statement that writes a table (the last name: ``<catalog>.main.<table>`` or a bare one).
+WRITES = re.compile(r"\b(?:insert\s+into|delete\s+from|update|create\s+(?:or\s+replace\s+)?"
+                    r"(?:temp\s+)?table)\s+(?:\w+\.main\.)?(\w+)", re.IGNORECASE)
+#: A lookup by row id (``rowid in (...)``, ``t.rowid = ...``; not a ``_rowid`` column).
+ROWID_LOOKUP = re.compile(r"\browid\s*(?:in\b|=)", re.IGNORECASE)
+WAREHOUSE_TABLE = re.compile(r"\b\w+\.main\.(\w+)")
+
+
+def rowid_lookups_after_writes(statements: list[str]) -> list[tuple[str, str]]:
+    """(table, statement) for every statement looking rows up by row id in a warehouse table
+    an earlier statement of the build wrote (in the same transaction)."""
+    written: set[str] = set()
+    found = []
+    for statement in statements:
+        if ROWID_LOOKUP.search(statement):
+            for table in set(WAREHOUSE_TABLE.findall(statement)) & written:
+                found.append((table, statement))
+        written.update(WRITES.findall(statement))
+    return found
+
+
+def test_rows_are_never_looked_up_by_row_id_in_a_table_the_build_changed(con, built,
+                                                                         monkeypatch):
+    """DuckDB 2.0's join on ``rowid`` against a table with rows deleted and appended in the
+    open transaction misses rows now and then (and can crash): the household-mode build
+    that recomputes only the households whose programs received changed
+    (``_narrowed_units``) once read ``int_household_status``' rows of the affected
+    households that way after replacing them, so the sums over programs and status
+    (``int_reach_sums``, ``int_incidence_sums``, ``int_funding_sums``) sometimes missed a
+    household (the chaos test's killed and rerun night). No statement of an incremental build
+    may look rows up by row id in a warehouse table the build already wrote; the build
+    narrows, and every table equals a full build."""
+    w, _ = built
+    narrowed = []
+    units = incremental._narrowed_units
+
+    def spy(con, name):
+        done = units(con, name)
+        narrowed.append((name, done))
+        return done
+
+    monkeypatch.setattr(incremental, "_narrowed_units", spy)
+    nik = con.execute(
+        "select min(m.nik) from int_household_status as s join registry_members as m "
+        "on m.snapshot = s.snapshot and m.id_keluarga = s.id_keluarga "
+        "where s.period = '2031-06-01' and s.snapshot = '2031-06-01' and s.program_count = 0"
+    ).fetchone()[0]
+    w.record("RTLH", "2031-06-10", nik=nik, file_name="salur_june.csv")  # a first program
+    for row in con.execute(  # amounts of programs the households already receive
+            "select p.nik, p.program from program_records as p "
+            "where p.period between '2031-06-01' and '2031-06-30' and p.nik is not null "
+            "order by p.nik, p.program limit 5").fetchall():
+        w.record(row[1], "2031-06-20", nik=row[0], amount=100_000, file_name="salur_june.csv")
+    w.flush()
+    w.tag("june", "salur_june.csv")
+    recording = RecordingConnection(con)
+    report = build_changed(recording, [loaded("june")])
+    assert report.mode == "incremental", report.reason
+    assert ("int_household_status", True) in narrowed
+    assert rowid_lookups_after_writes(recording.statements) == []
+    assert_equals_full_build(con, snapshot_tables(con))
+
+
+def test_a_row_id_lookup_after_a_write_is_found():
+    """The check of the test above finds the lookup the narrowed build once made."""
+    found = rowid_lookups_after_writes([
+        "delete from w.main.int_household_status where rowid in (select _rowid from _gone_rows)",
+        "insert into w.main.int_household_status by name select unnest(r._row) from _added_rows",
+        "create or replace temp table _post_in_int_household_status as select * from "
+        "w.main.int_household_status where rowid in (select t.rowid from "
+        "w.main.int_household_status as t where true)",
+    ])
+    assert [table for table, _ in found] == ["int_household_status"]
 
 
 def test_program_reach_recomputed_whole_when_its_programs_cannot_be_told(con, built,

@@ -503,8 +503,7 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
                   where: str, units: Sequence[str] = (), capture: bool = False,
-                  post_of_pre: bool = False, keep_diff: bool = False,
-                  by_rowid: bool = False) -> None:
+                  post_of_pre: bool = False, keep_diff: bool = False) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
@@ -518,9 +517,12 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     ``_post_in_<name>`` is made of its rows not matching it and the rows matching it after.
     With ``keep_diff``, the deleted and the appended rows are kept in the temporary table
     ``_diff_<name>`` (``_added``: false / true, ``_row``; read by ``_delta_image`` and
-    ``_rebuild_household_list``). With ``by_rowid``, the old rows are found by the columns of
-    ``where`` alone and then read whole by row id (cheaper when they are few rows of a wide
-    table: ``int_household_status``' rows of ``_narrowed_units``)."""
+    ``_rebuild_household_list``).
+
+    Row ids are used only to delete rows found by a plain scan of a table this transaction has
+    not changed yet; rows are never looked up by row id (a join on ``rowid``) in a table the
+    transaction already deleted from or appended to: DuckDB 2.0 then misses rows of it now and
+    then (and may crash), so such rows are found by their key columns (``_capture_narrowed``)."""
     model = graph()[name]
     order = ", ".join(f"r._row.{c}" for c in (model.cluster_key,) if c) or ", ".join(
         f"r._row.{c}" for c in model.scope)
@@ -529,11 +531,8 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
                 "limit 0")
     execute_model(con, name, f"insert into _new_rows by name\nselect * from (\n"
                              f"{model_sql(name)}\n) as t where {where}")
-    old = where
-    if by_rowid:  # found by the columns of ``where`` first, then read whole by row id
-        old = f"t.rowid in (select t.rowid from {db}.main.{name} as t where {where})"
     con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, t as _row "
-                f"from {db}.main.{name} as t where {old}")
+                f"from {db}.main.{name} as t where {where}")
     new = "(select n as _row from _new_rows as n)"
     con.execute("create or replace temp table _gone_rows as select o._rowid, o._row "
                 f"from _old_rows as o anti join {new} as m on o._row is not distinct from m._row")
@@ -715,8 +714,7 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
         scoped = f"{_matching('t', graph()[name].scope, '_scope')} and {_matching('t', key, units)}"
         _replace_rows(con, report, db, name, scoped,
                       capture=name in captured and name not in narrowed,
-                      post_of_pre=name in captured_post, keep_diff=True,
-                      by_rowid=name in narrowed)
+                      post_of_pre=name in captured_post, keep_diff=True)
         if name in captured and name in narrowed:
             _capture_narrowed(con, db, name)
     for table in inputs:
@@ -778,11 +776,11 @@ def _capture_narrowed(con: duckdb.DuckDBPyConnection, db: str, name: str) -> Non
     ``capture`` keeps them when every affected household is recomputed."""
     where = (f"{_matching('t', graph()[name].scope, '_scope')} "
              f"and {_matching('t', _household_key(), '_households')}")
-    # the rows found by their key columns first, then read whole by row id (cheaper than
-    # reading every column of the scope's rows before the join)
+    # found by their key columns, never by row id: the table's rows were just deleted and
+    # appended in this transaction, and a join on ``rowid`` then misses some of them now and
+    # then (DuckDB 2.0; ``_replace_rows``)
     con.execute(f"create or replace temp table _post_in_{name} as select * from "
-                f"{db}.main.{name} where rowid in "
-                f"(select t.rowid from {db}.main.{name} as t where {where})")
+                f"{db}.main.{name} as t where {where}")
     narrowed = _matching("t", _household_key(), f"_units_{name}")
     con.execute(
         f"create or replace temp table _pre_in_{name} as "
