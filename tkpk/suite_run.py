@@ -28,6 +28,7 @@ output suites) both call ``execute``.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import duckdb
@@ -42,6 +43,25 @@ _COUNTER = [0]
 
 class ValidationError(RuntimeError):
     """A suite could not be evaluated (an expectation raised): the data was not validated."""
+
+
+@dataclass(frozen=True)
+class Prejudged:
+    """What an earlier evaluation of the same row-wise rules found, which the scan may trust.
+
+    ``covered`` maps the fingerprint (``suite_sql.scan_fingerprint``) of the scan predicate an
+    earlier evaluation used to a SQL predicate over the relation's rows it judged (e.g. the raw
+    load's files: ``file_id in (...)``; ``true``: every row); ``candidates`` is a relation with
+    the column ``id``: the ids of the rows it found failing, or more (the raw load's kept rows).
+    When the run's own scan predicate has a fingerprint of ``covered``, a covered row that is
+    not a candidate fails no row-wise expectation: the scan evaluates the expectations on the
+    candidates there, on every row elsewhere, and on the rows it keeps for a sample (those
+    hashing below the bound, read wherever they are). Any other fingerprint (another suite,
+    another compiler, an older record) is not trusted: every row is judged, as without
+    ``prejudged``."""
+
+    candidates: str
+    covered: Mapping[str, str]
 
 
 def temp_name(stem: str) -> str:
@@ -67,6 +87,7 @@ def execute(
     where: str | None = None,
     ids: bool = False,
     keep_below: Callable[[int], int | None] | None = None,
+    prejudged: Prejudged | None = None,
 ) -> SuiteRun:
     """Run ``suite`` over ``relation``; the returned ``SuiteRun`` is a context manager that drops
     its temp tables on exit. ``table`` names the relation and ``source`` the suite in messages;
@@ -78,10 +99,13 @@ def execute(
     the scan of the row-wise expectations also keeps, in the temp table ``kept``, the columns the
     suite reads of every row failing one of them and of every row whose id hashes below the
     bound: a sample drawn from those rows (``tkpk.validation.gx_sample``) reads them from there,
-    not the relation again.
+    not the relation again. With ``ids`` and ``prejudged`` (:class:`Prejudged`), the row-wise
+    expectations are evaluated only where the earlier evaluation it records does not already
+    tell (``SuiteRun.trusted``: the rows it covered, when its fingerprint is the scan's): the same
+    failing rows, the same counts, the same kept rows.
     """
     run = SuiteRun(con, relation, suite, table=table, source=source, row_id=row_id, where=where,
-                   ids=ids, keep_below=keep_below)
+                   ids=ids, keep_below=keep_below, prejudged=prejudged)
     try:
         run.run()
     except BaseException:
@@ -105,6 +129,7 @@ class SuiteRun:
         where: str | None,
         ids: bool,
         keep_below: Callable[[int], int | None] | None = None,
+        prejudged: Prejudged | None = None,
     ) -> None:
         self.con = con
         self.table = table or relation
@@ -121,6 +146,11 @@ class SuiteRun:
         #: With ``keep_below``: the temp table of the kept rows (see ``execute``) and their bound.
         self.kept: str | None = None
         self.kept_below: int | None = None
+        self.prejudged = prejudged
+        #: The fingerprint of the row-wise scan's predicate (``suite_sql.scan_fingerprint``) and,
+        #: when ``prejudged`` covers it, the SQL predicate of the rows judged by trusting it.
+        self.fingerprint: str | None = None
+        self.trusted: str | None = None
         self.rows = 0
         self.stopped = False
         self.counts: dict[int, int] = {}
@@ -243,6 +273,9 @@ class SuiteRun:
             any_failing = suite_sql.scan_predicate(
                 dict(enumerate(self.expectations)), self.predicates, self.types
             )
+            self.fingerprint = suite_sql.scan_fingerprint(any_failing)
+            if self.prejudged is not None:
+                self.trusted = self.prejudged.covered.get(self.fingerprint)
             source = self._keep_rows(any_failing)
             self._execute(
                 f"insert into {self.pairs} select id, idx from (select {self.id_sql} as id, "
@@ -260,19 +293,47 @@ class SuiteRun:
     def _keep_rows(self, any_failing: str) -> str:
         """With ``keep_below`` giving a bound for this many rows: copy the suite's columns of the
         failing rows and of those whose id hashes below it into ``kept`` (one scan of the
-        relation) and return that table, which the pairs are then found in; else the scope."""
+        relation) and return that table, which the pairs are then found in; else the rows to
+        judge: the scope, or (``trusted``) its rows outside the trusted ones and the trusted
+        candidates (:meth:`_judged`)."""
         below = self.keep_below(self.rows) if self.keep_below is not None else None
         if below is None:
-            return self.scope
+            return self.scope if self.trusted is None else f"({' union all '.join(self._judged())})"
         self.kept, self.kept_below = temp_name("kept"), int(below)
         projection = "".join(f", {suite_sql.quote(c)}" for c in self.columns)
+        hashed = f"hash({self.id_sql}) < {self.kept_below}::ubigint"
+        selects = [
+            f"select {self.id_sql}{projection} from {rows} where ({any_failing}) or {hashed}"
+            for rows in (self._judged() if self.trusted is not None else [self.scope])
+        ]
+        if self.trusted is not None:
+            # the trusted rows that are not candidates fail nothing: kept only for the sample
+            selects.append(
+                f"select {self.id_sql}{projection} from {self.scope} as s "
+                f"anti join {self.prejudged.candidates} as c on c.id = s.{self.id_sql} "
+                f"where {self._trusted_sql()} and {hashed}"
+            )
         self._execute(
-            f"create temp table {self.kept} as select {self.id_sql}{projection} "
-            f"from {self.scope} where ({any_failing}) "
-            f"or hash({self.id_sql}) < {self.kept_below}::ubigint",
+            f"create temp table {self.kept} as {' union all '.join(selects)}",
             list(self.predicates),
         )
         return self.kept
+
+    def _judged(self) -> list[str]:
+        """With ``trusted``: the relations of the rows whose row-wise expectations are evaluated,
+        the scope's rows the earlier evaluation did not cover and the candidates among those it
+        covered (every other row fails none)."""
+        judged = [
+            f"(select s.* from {self.scope} as s semi join {self.prejudged.candidates} as c "
+            f"on c.id = s.{self.id_sql} where {self._trusted_sql()})"
+        ]
+        if self.trusted != "true":
+            judged.append(f"(select * from {self.scope} where not {self._trusted_sql()})")
+        return judged
+
+    def _trusted_sql(self) -> str:
+        """``trusted`` as a predicate that is never null."""
+        return "true" if self.trusted == "true" else f"coalesce(({self.trusted}), false)"
 
     def _run_counts(self) -> None:
         """Counts only: the row count and every row-wise expectation in one scan, one count per

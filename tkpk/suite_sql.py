@@ -591,6 +591,20 @@ def scan_predicate(
     return " or ".join(parts)
 
 
+def scan_fingerprint(predicate: str) -> str:
+    """A name of the row-wise rules compiled into ``predicate`` (a :func:`scan_predicate`): two
+    evaluations whose fingerprints are equal judged the same rows the same way (the same SQL
+    text, the same DuckDB version). The raw load records it beside the rows it kept
+    (``tkpk.ingest.raw.raw_kept_fingerprint``), the validation trusts that record only when its own
+    scan's fingerprint is equal (``tkpk.suite_run.Prejudged``)."""
+    import hashlib
+
+    import duckdb
+
+    text = f"duckdb {duckdb.__version__}\n{predicate}"
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
+
+
 def table_level_failure(
     expectation: Mapping[str, Any], columns: list[str], rows: int
 ) -> str | None:

@@ -314,6 +314,7 @@ def validate_table(
     batch_name: str | None = None,
     reasons_into: str | None = None,
     gx_sample_rows: int | None = None,
+    prejudged: suite_run.Prejudged | None = None,
 ) -> ValidationOutcome:
     """Run ``suite`` (default ``expectations/<table>.json``) on ``table`` (a table or a view, e.g.
     over ``read_parquet(...)``) in ``con``.
@@ -336,6 +337,11 @@ def validate_table(
     (see ``gx_sample``). Its results feed Data Docs (meta: sample size and full-table counts),
     and its failing ids must equal the SQL engine's on the sampled rows, else ``ValidationError``
     ("engine disagreement"). Raises ``ValidationError`` when an expectation cannot be evaluated.
+
+    ``prejudged`` (``suite_run.Prejudged``: the raw load's kept rows and the fingerprint of the
+    compiled rules that chose them) lets the scan evaluate the row-wise expectations only on the
+    rows that record does not clear, when it was made by the same compiled rules; the verdict is
+    the same (the sample's rows are still read, and GX still judges them).
     """
     definition = load_suite(suite, table)
     source = _suite_source(suite, table)
@@ -344,6 +350,7 @@ def validate_table(
     with suite_run.execute(
         con, table, definition, table=table, source=source, row_id=row_id, where=where, ids=True,
         keep_below=(lambda rows: _hash_threshold(budget, rows)) if budget > 0 else None,
+        prejudged=prejudged,
     ) as run:
         if reasons_into:
             run.insert_reasons(reasons_into)

@@ -54,6 +54,7 @@ from tkpk.ingest.tables import (
     supports_compression,
 )
 from tkpk.publish.atomic import crashpoint
+from tkpk.suite_run import Prejudged
 from tkpk.validation import (
     DEFAULT_BATCH_ROWS,
     ValidationOutcome,
@@ -455,6 +456,7 @@ def _process_kind(
         batch_rows=batch_rows,
         batch_name=label[:200],
         reasons_into="_row_reason",
+        prejudged=prejudged(con, kind),
     )
     log.info("validate %s: %s", kind, result.describe())
     _add_encoding_reasons(con, kind)
@@ -466,6 +468,44 @@ def _process_kind(
     counts.update(decided)
     scratch.release(kind)  # deletes the staged rows and decisions before the next kind
     return result
+
+
+def prejudged(con: duckdb.DuckDBPyConnection, kind: str) -> Prejudged | None:
+    """What the raw load's choice of the rows keeping their record as read (``stg_<kind>_raw``)
+    tells the validation of ``stg_<kind>``: the raw load evaluated the suite's row-wise rules,
+    compiled as the validation compiles them, on every staged row of each file and kept every
+    row failing one (``tkpk.ingest.raw.raw_kept_predicate``), recording the rules' fingerprint
+    in the kept file (``raw_kept_fingerprint``). The files with a fingerprint are covered by it
+    (``file_id in (...)``; ``true`` when every file has the same one); the validation trusts
+    them only when its own scan has that fingerprint (``tkpk.suite_run.Prejudged``): same suite,
+    same compiled SQL, same DuckDB. A file without one (every row kept, or written by an older
+    code) is judged whole. None when no file has one."""
+    from tkpk.ingest.raw import kept_fingerprints
+
+    files = con.execute(
+        "select file_id, staged from ingest_batch where kind = ? and staged is not null "
+        "order by file_order",
+        [kind],
+    ).fetchall()
+    found = kept_fingerprints(con, [staged for _, staged in files])
+    covered: dict[str, list[int]] = {}
+    for file_id, staged in files:
+        if staged in found:
+            covered.setdefault(found[staged], []).append(int(file_id))
+    if not covered:
+        return None
+    if len(covered) == 1 and len(found) == len(files):  # one fingerprint: every staged row
+        return Prejudged(
+            candidates=f"(select row_id as id from stg_{kind}_raw)",
+            covered=dict.fromkeys(covered, "true"),
+        )
+    return Prejudged(
+        candidates=f"(select row_id as id from stg_{kind}_raw)",
+        covered={
+            fingerprint: f"file_id in ({', '.join(str(i) for i in ids)})"
+            for fingerprint, ids in covered.items()
+        },
+    )
 
 
 # ------------------------------------------------------------------ the rules (transforms/accept)

@@ -51,7 +51,13 @@ from tkpk.ingest.reading import (
 )
 from tkpk.ingest.schema import COLUMNS, EXTRA_FILE_REASONS, KINDS
 from tkpk.ingest.scratch import staged_dir
-from tkpk.suite_sql import TABLE_LEVEL, row_predicate, scan_predicate, suite_path
+from tkpk.suite_sql import (
+    TABLE_LEVEL,
+    row_predicate,
+    scan_fingerprint,
+    scan_predicate,
+    suite_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -680,8 +686,21 @@ def raw_kept_predicate(kind: str, types: dict[str, str]) -> str:
     else a malformed line or a row that fails a row-wise expectation of
     ``expectations/stg_<kind>.json`` (compiled by ``tkpk.suite_sql``, as the validation does:
     the same rows; the disjunction is ``scan_predicate``'s, one regular expression per NIK)."""
+    return _kept_rule(kind, types)[0]
+
+
+def raw_kept_fingerprint(kind: str, types: dict[str, str]) -> str | None:
+    """The ``suite_sql.scan_fingerprint`` of the row-wise rules :func:`raw_kept_predicate`
+    evaluates (the suite's scan predicate), recorded in the :func:`raw_text_file` it chose the
+    rows of (:data:`KEPT_FINGERPRINT`); None when it keeps every row or judges no row-wise
+    rule (nothing to trust)."""
+    return _kept_rule(kind, types)[1]
+
+
+def _kept_rule(kind: str, types: dict[str, str]) -> tuple[str, str | None]:
+    """(:func:`raw_kept_predicate`, :func:`raw_kept_fingerprint`) of ``kind``."""
     if _EVERY_RAW_TEXT[0]:
-        return "true"
+        return "true", None
     suite = json.loads(suite_path(f"stg_{kind}").read_text(encoding="utf-8"))
     expectations = dict(enumerate(suite.get("expectations", [])))
     predicates: dict[int, str] = {}
@@ -690,12 +709,33 @@ def raw_kept_predicate(kind: str, types: dict[str, str]) -> str:
         if predicate is not None:
             predicates[index] = predicate
         elif expectation["type"] not in TABLE_LEVEL:
-            return "true"  # a rule across rows: keep every row's text
+            return "true", None  # a rule across rows: keep every row's text
     if not predicates:
-        return "(malformed)"
+        return "(malformed)", None
     # the disjunction as the suite's own scan evaluates it: a column's implied regular
     # expressions only where its stricter one fails (the same rows, one expression per value)
-    return "(malformed) or " + scan_predicate(expectations, predicates, types)
+    scan = scan_predicate(expectations, predicates, types)
+    return "(malformed) or " + scan, scan_fingerprint(scan)
+
+
+#: The key of the :func:`raw_text_file`'s Parquet key-value metadata that holds the
+#: :func:`raw_kept_fingerprint` of the rules that chose its rows (absent: the file keeps every
+#: row, or was written without it); the validation trusts the kept rows only with it
+#: (:func:`kept_fingerprints`, ``tkpk.suite_run.Prejudged``).
+KEPT_FINGERPRINT = "tkpk_kept_by"
+
+
+def kept_fingerprints(c: duckdb.DuckDBPyConnection, staged: list[Path | str]) -> dict[str, str]:
+    """Staged file (as given) -> the :data:`KEPT_FINGERPRINT` recorded in its
+    :func:`raw_text_file` (files without one are left out)."""
+    if not staged:
+        return {}
+    by_raw = {str(raw_text_file(p)): str(p) for p in staged}
+    rows = c.execute(
+        "select file_name, decode(value) from parquet_kv_metadata(?) where decode(key) = ?",
+        [list(by_raw), KEPT_FINGERPRINT],
+    ).fetchall()
+    return {by_raw[name]: value for name, value in rows if name in by_raw}
 
 
 @contextmanager
@@ -738,9 +778,17 @@ def _write_raw_text(
     ``ACCEPTED_WITH``) whose row of the other kind is not among the surely accepted rows of
     ``accepted_from`` (:func:`surely_accepted_sql`), from ``_file_rows``; of every row with
     ``every_row``. The kept rows are a union of one narrow read of the staged rows per reason
-    (cheaper than one read judging each row by all of them)."""
+    (cheaper than one read judging each row by all of them). The file's Parquet key-value
+    metadata :data:`KEPT_FINGERPRINT` names the suite's compiled row-wise rules it kept every
+    failing row of (:func:`raw_kept_fingerprint`; none with ``every_row``): the validation
+    evaluates them only on these rows when its own scan has the same fingerprint."""
     staged = f"read_parquet({sql_literal(target)})"
-    predicate = "true" if every_row else raw_kept_predicate(kind, _staged_types(c, staged))
+    predicate, fingerprint = (
+        ("true", None) if every_row else _kept_rule(kind, _staged_types(c, staged))
+    )
+    metadata = (
+        f", kv_metadata {{{KEPT_FINGERPRINT}: {sql_literal(fingerprint)}}}" if fingerprint else ""
+    )
     kept = [f"select row_number from {staged} as s where {predicate}"]
     if kind in KEY_WITHIN_PERIOD and predicate != "true":
         key = "hash(" + ", ".join(f"s.{column}" for column in KEY_WITHIN_PERIOD[kind]) + ")"
@@ -765,7 +813,7 @@ def _write_raw_text(
             semi join ({" union all ".join(kept)}) as k
                 on k.row_number = r.row_number
             order by r.row_number
-        ) to {sql_literal(raw_text_file(target))} (format parquet)
+        ) to {sql_literal(raw_text_file(target))} (format parquet{metadata})
         """
     )
 
