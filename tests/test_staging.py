@@ -13,6 +13,7 @@ import pytest
 from raw_support import RawWorld, disbursement, household, local, member, nik, pbi
 
 from tkpk.ingest.accept import create_batch, stage
+from tkpk.ingest.raw import FILE_COLUMNS
 
 
 def staged(con, kind: str, outcomes, columns: str) -> dict[int, tuple]:
@@ -311,3 +312,40 @@ def test_staging_keeps_every_raw_row_once(con, kind):
         (f"{kind}_a.csv", 3, True),
         (f"{kind}_b.csv", 1, False),
     ]
+
+
+@pytest.mark.parametrize("kind", ["households", "members", "disbursements", "pbi", "local"])
+def test_staged_rows_have_the_staging_columns_and_the_file_texts(con, kind):
+    """The staged Parquet leaves out the file's texts (``FILE_COLUMNS``): ``stage`` takes them
+    from ``ingest_batch``, giving back the staging SQL's columns in its order (between its row
+    id and file order)."""
+    world = RawWorld(con)
+    maker = {
+        "households": household,
+        "members": member,
+        "disbursements": disbursement,
+        "pbi": pbi,
+        "local": local,
+    }[kind]
+    out = world.add_file(kind, f"{kind}_a.csv", [maker(), maker()])
+    schema = con.execute(f"describe select * from read_parquet('{out.staged}')").fetchall()
+    assert not {row[0] for row in schema} & set(FILE_COLUMNS)
+    create_batch(con, [out])
+    table = stage(con, kind)
+    wanted = _staging_columns(con, kind)
+    columns = [row[0] for row in con.execute(f"describe {table}").fetchall()]
+    assert columns == ["row_id", *wanted, "file_order"]
+    rows = con.execute(f"select distinct load_id, sha256, file_name from {table}").fetchall()
+    assert rows == [(out.load_id, out.sha256, out.file_name)]
+
+
+def _staging_columns(con, kind: str) -> list[str]:
+    """The columns of ``transforms/staging/stg_<kind>.sql``, in its order."""
+    import pyarrow as pa
+
+    from tkpk.ingest.accept import staging_sql
+    from tkpk.ingest.raw import _file_relations, records_schema
+
+    con.register("_no_records", pa.Table.from_pylist([], records_schema(kind)))
+    with _file_relations(con, kind, "select * from _no_records", {}):
+        return [row[0] for row in con.execute(f"describe {staging_sql(kind)}").fetchall()]

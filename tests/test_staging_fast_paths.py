@@ -131,6 +131,27 @@ def test_parse_date(macros, raw, expected):
     assert value(macros, "parse_date(x)", raw) == expected
 
 
+def test_parse_date_iso_cast_is_strptime(macros):
+    """The ISO fast path's text-to-date cast reads every 'YYYY-MM-DD' text (years 1790-2210, months
+    and days 00-99: impossible dates too) as ``try_strptime(x, '%Y-%m-%d')`` did, and
+    ``parse_date`` keeps only the plausible years."""
+    differ, read = macros.execute(
+        """
+        with t as (
+            select lpad(y::varchar, 4, '0') || '-' || lpad(m::varchar, 2, '0') || '-'
+                || lpad(d::varchar, 2, '0') as x
+            from range(1790, 2211) as a(y), range(0, 100) as b(m), range(0, 100) as c(d)
+        )
+        select count_if(parse_date(x) is distinct from case when x between '1800' and '2201'
+                        then cast(try_strptime(x, '%Y-%m-%d') as date) end),
+               count(parse_date(x))
+        from t
+        """
+    ).fetchone()
+    assert differ == 0
+    assert read == 401 * 365 + 97  # the days of 1800-2200 (97 leap years)
+
+
 @pytest.mark.parametrize(
     ("raw", "from_number", "expected", "lost"),
     [

@@ -199,11 +199,13 @@ create or replace temp macro dated(year_text, ts) as
 -- word, a year: the word's month_number, NULL when it is none, as the general branch reads such
 -- a text) and "26/06/2026", "26-06-2026", "26.06.2026": the same strptime as their general
 -- branches below, without the regular expressions, and the plausible year checked on the text
--- (dated) so that each value is parsed once.
+-- (dated) so that each value is parsed once. The whole ISO form is read by the text-to-date cast
+-- instead of strptime (~3x cheaper; the same date, or NULL, on every 'YYYY-MM-DD' text of the
+-- years 1790-2210 with months and days 00-99: tests/test_staging_fast_paths.py).
 create or replace temp macro parse_date(x) as
     case
         when x glob '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'
-            then dated(substr(x, 1, 4), try_strptime(x, '%Y-%m-%d'))
+            then dated(substr(x, 1, 4), try_cast(x as date))
         when x glob '[0-9][0-9] [A-Za-z]*[A-Za-z] [0-9][0-9][0-9][0-9]'
             then dated(right(x, 4), try_strptime(
                 substr(x, 1, 2) || '-' || month_number(substr(x, 4, length(x) - 8)) || '-'

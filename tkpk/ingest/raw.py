@@ -114,6 +114,26 @@ _EVERY_RAW_TEXT = [False]
 #: (``benchmarks/validate_probe.py``): the staging statement of a big file -5 to -8 % CPU, the
 #: validate stage reading them 13.0-13.4 -> 12.0-12.6 s CPU; the files are 1.5 times larger.
 STAGED_PARQUET = "format parquet, parquet_version v2, compression uncompressed"
+#: The staged rows' columns that are the file's own attributes as text, the same on every row of
+#: a file: the staged Parquet does not hold them (writing three constant texts per row was ~25 %
+#: of a member file's and half of a PBI-JK file's Parquet write) and :func:`staged_columns` takes
+#: them from the file's row (``ingest_batch``, by ``file_id``). The staging SQL selects them first,
+#: around ``file_id`` (``tests/test_staging.py`` checks), which :func:`staged_columns` keeps.
+FILE_COLUMNS = ("load_id", "sha256", "file_name")
+
+
+def staged_columns(staged: str, batch: str) -> str:
+    """The staging's columns, in its order, over a staged Parquet file (``staged``: without
+    ``FILE_COLUMNS``) joined to its file's row of ``ingest_batch`` (``batch``)."""
+    return (
+        f"{batch}.load_id, {staged}.file_id, {batch}.sha256, {batch}.file_name, "
+        f"{staged}.* exclude (file_id)"
+    )
+
+
+def _without_file_columns(select: str) -> str:
+    """``select`` (the staging SQL) without ``FILE_COLUMNS``: what the staged Parquet holds."""
+    return f"select * exclude ({', '.join(FILE_COLUMNS)}) from ({select})"
 
 OUTCOMES = ("loaded", "already_loaded", "quarantined", "ignored")
 #: File-level reason of an entry of the raw folder that is not read (hidden, folder, link,
@@ -661,7 +681,8 @@ def stage_rows(
         every_row = True  # no row of the other kind surely accepted
     with _file_relations(c, kind, records_sql, record):
         (written,) = c.execute(
-            f"copy ({staging_sql(kind)}) to {sql_literal(target)} ({STAGED_PARQUET})"
+            f"copy ({_without_file_columns(staging_sql(kind))}) to {sql_literal(target)} "
+            f"({STAGED_PARQUET})"
         ).fetchall()[0]
         _write_raw_text(
             c, kind, target, every_row and kind in KEY_WITHIN_PERIOD, accepted_from or []
@@ -838,14 +859,18 @@ def stage_arrow(
 
 
 def stage_nothing(con: duckdb.DuckDBPyConnection, kind: str, table: str) -> None:
-    """The temporary table ``table``: the staged rows of no file (the staging's columns); and
+    """The temporary table ``table``: the staged rows of no file (the staged Parquet's columns:
+    the staging's without ``FILE_COLUMNS``); and
     ``<table>_raw``: the records as read of no file (the columns of :func:`raw_text_file`)."""
     from tkpk.ingest.accept import staging_sql
 
     con.register("_file_records", pa.Table.from_pylist([], records_schema(kind)))
     try:
         with _file_relations(con, kind, "select * from _file_records", {}):
-            con.execute(f"create or replace temp table {table} as {staging_sql(kind)}")
+            con.execute(
+                f"create or replace temp table {table} as "
+                f"{_without_file_columns(staging_sql(kind))}"
+            )
             con.execute(
                 f"create or replace temp table {table}_raw as select b.file_id, r.row_number, "
                 f"r.raw_text from {FILE_ROWS} as r cross join {FILE_ATTRIBUTES} as b"
