@@ -51,8 +51,11 @@ def raw_rows(con, kind: str, columns: str, file_name: str | None = None) -> list
     paths = ", ".join(f"'{p}'" for p in staged)
     source = f"read_parquet([{paths}])"
     raw_paths = ", ".join(f"'{raw_text_file(p)}'" for p in staged)  # the records as read
-    source = (f"(select s.*, r.raw_text from {source} as s join read_parquet([{raw_paths}]) "
-              "as r on r.file_id = s.file_id and r.row_number = s.row_number)")
+    # the file's texts are not in the staged files (FILE_COLUMNS): ingest_file has them
+    source = (f"(select s.*, f.load_id, f.sha256, f.file_name, r.raw_text from {source} as s "
+              f"join read_parquet([{raw_paths}]) as r "
+              "on r.file_id = s.file_id and r.row_number = s.row_number "
+              "join ingest_file as f on f.file_id = s.file_id)")
     return con.execute(
         f"select {select} from {source} {where} order by file_name, row_number",
         params,
