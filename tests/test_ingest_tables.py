@@ -64,10 +64,10 @@ def _storage(con: duckdb.DuckDBPyConnection, table: str) -> dict[str, set[str]]:
     return found
 
 
-def test_the_wide_text_columns_are_stored_uncompressed_and_read_back_as_written(tmp_path):
+def test_the_wide_text_columns_are_stored_with_zstd_and_read_back_as_written(tmp_path):
     """A warehouse file stores the accepted tables' nearly unique text columns (NIK, NO_KK,
-    names, addresses, registry ids) uncompressed (cheaper to write than DuckDB's dictionary +
-    FSST, or ZSTD); the other columns keep DuckDB's choice; the values read back unchanged."""
+    names, addresses, registry ids) with ZSTD (cheaper to write than DuckDB's dictionary + FSST);
+    the other columns keep DuckDB's choice; the values read back unchanged."""
     wide = {
         "registry_households": {"id_keluarga", "no_kk", "alamat"},
         "registry_members": {"nik", "nama"},
@@ -86,8 +86,8 @@ def test_the_wide_text_columns_are_stored_uncompressed_and_read_back_as_written(
     )
     con.execute("checkpoint")
     stored = _storage(con, "registry_members")
-    assert stored["nik"] == stored["nama"] == {"Uncompressed"}
-    assert "Uncompressed" not in stored["id_keluarga"] | stored["snapshot"]
+    assert stored["nik"] == stored["nama"] == {"ZSTD"}
+    assert "ZSTD" not in stored["id_keluarga"] | stored["snapshot"]
     assert con.execute(
         "select count(*), min(nik), max(nik), max(nama) from registry_members"
     ).fetchone() == (150000, "3375010101000000", "3375010102049993", "NAMA 99999")
