@@ -3,8 +3,7 @@
     grain (snapshot, id_keluarga),
     household_scope (snapshot, household_key),
     partition_role central,
-    partition_rows 'true',
-    settings (disabled_compression_methods = 'dict_fsst')
+    partition_rows 'true'
 ) */
 -- int_household_snapshot: household facts that depend on the snapshot only.
 -- Grain: one row per (snapshot, id_keluarga) of every usable snapshot some reported period uses.
@@ -45,10 +44,6 @@
 -- household_key: an integer standing for id_keluarga within the snapshot (its dense rank in
 -- id_keluarga order, so the smallest key is the smallest id_keluarga): the household-level
 -- models join and group on (snapshot or period, household_key) instead of the text id.
--- Engine settings (the header's): the texts (id_keluarga, no_kk, kelurahan_code) are stored
--- uncompressed: DuckDB's analysis of the dictionary + FSST compression was half of the table's
--- write (100,000 households: a copy of the table 0.59 -> 0.38 s CPU; the text columns take
--- 2.9 times the blocks, and scanning them costs no more).
 with
 
 snapshots as (

@@ -3,8 +3,7 @@
     grain (period, id_keluarga),
     cluster_key period,
     household_scope (snapshot, household_key),
-    partition_role partition,
-    settings (disabled_compression_methods = 'dict_fsst')
+    partition_role partition
 ) */
 -- int_household_status: each household's poverty, multidimensional and program status.
 -- Grain: one row per (period, id_keluarga): the households of s(m) for every reported period m.
@@ -23,9 +22,6 @@
 -- All poverty flags are NULL when no poverty line is configured for m in the kab/kota.
 -- household_key: the household's integer key in s(m) (int_household_snapshot); the models after
 -- this one join households on (period, household_key).
--- Engine settings (the header's): the texts are stored uncompressed, as in
--- int_household_snapshot (DuckDB's dictionary + FSST analysis of id_keluarga, the area codes and
--- programs_received was a fifth of the table's write).
 with
 
 program_bits as (
