@@ -289,16 +289,20 @@ def test_local_lists(con):
     }
 
 
+#: The row maker of each kind (``tests.raw_files_support``).
+MAKERS = {
+    "households": household,
+    "members": member,
+    "disbursements": disbursement,
+    "pbi": pbi,
+    "local": local,
+}
+
+
 @pytest.mark.parametrize("kind", ["households", "members", "disbursements", "pbi", "local"])
 def test_staging_keeps_every_raw_row_once(con, kind):
     world = RawWorld(con)
-    maker = {
-        "households": household,
-        "members": member,
-        "disbursements": disbursement,
-        "pbi": pbi,
-        "local": local,
-    }[kind]
+    maker = MAKERS[kind]
     first = world.add_file(kind, f"{kind}_a.csv", [maker(), maker(), {"malformed": True}])
     second = world.add_file(kind, f"{kind}_b.csv", [maker()])
     create_batch(con, [first, second])
@@ -320,13 +324,7 @@ def test_staged_rows_have_the_staging_columns_and_the_file_texts(con, kind):
     from ``ingest_batch``, giving back the staging SQL's columns in its order (between its row
     id and file order)."""
     world = RawWorld(con)
-    maker = {
-        "households": household,
-        "members": member,
-        "disbursements": disbursement,
-        "pbi": pbi,
-        "local": local,
-    }[kind]
+    maker = MAKERS[kind]
     out = world.add_file(kind, f"{kind}_a.csv", [maker(), maker()])
     schema = con.execute(f"describe select * from read_parquet('{out.staged}')").fetchall()
     assert not {row[0] for row in schema} & set(FILE_COLUMNS)
