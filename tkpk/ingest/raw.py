@@ -363,11 +363,19 @@ def load_new_files(
             sha, load_id, file_id = planned[raw.name]
             if references is None:
                 references = staging_references(con)
-            outcome = _load_planned(
-                con, settings, run_id, raw, sha, load_id, file_id, references, shared, staged,
+            needed = ACCEPTED_WITH.get(raw.parsed.kind or "")
+            outcome = _load_file(
+                con, settings, run_id, raw, sha, load_id, file_id, references,
+                (raw.parsed.kind, raw.parsed.period) in shared,
+                staged.get((needed[0], raw.parsed.period), []) if needed else None,
                 reader,
             )
+            if outcome.staged:
+                staged.setdefault((raw.parsed.kind, raw.parsed.period), []).append(
+                    Path(outcome.staged)
+                )
             outcomes.append(outcome)
+            _log_outcome(raw, outcome)
     finally:
         reader.close()
     hashes.save()
@@ -377,31 +385,8 @@ def load_new_files(
     return sorted(outcomes, key=lambda o: o.file_name)
 
 
-def _load_planned(
-    con: duckdb.DuckDBPyConnection,
-    settings: Settings,
-    run_id: str,
-    raw: RawFile,
-    sha: str,
-    load_id: str,
-    file_id: int,
-    references: dict[str, pa.Table],
-    shared: set[tuple[str | None, object]],
-    staged: dict[tuple[str | None, object], list[Path]],
-    reader: Reader,
-) -> FileOutcome:
-    """:func:`_load_file` of one new file of :func:`load_new_files` (``shared``: its
-    :func:`_shared_periods`; ``staged``: the staged files of this run by (kind, period), added
-    to), logged."""
-    needed = ACCEPTED_WITH.get(raw.parsed.kind or "")
-    outcome = _load_file(
-        con, settings, run_id, raw, sha, load_id, file_id, references,
-        (raw.parsed.kind, raw.parsed.period) in shared,
-        staged.get((needed[0], raw.parsed.period), []) if needed else None,
-        reader,
-    )
-    if outcome.staged:
-        staged.setdefault((raw.parsed.kind, raw.parsed.period), []).append(Path(outcome.staged))
+def _log_outcome(raw: RawFile, outcome: FileOutcome) -> None:
+    """Log one new file's outcome (a warning unless it was loaded)."""
     level = logging.INFO if outcome.outcome == "loaded" else logging.WARNING
     log.log(
         level,
@@ -412,7 +397,6 @@ def _load_planned(
         outcome.rows_read,
         outcome.skipped_lines,
     )
-    return outcome
 
 
 class Reader:
