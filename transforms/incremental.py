@@ -574,11 +574,16 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     crashpoint(f"transform:{name}")
 
 
+def _temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
+    """The names of the connection's temporary tables (the build's scopes, images and diffs)."""
+    return {r[0] for r in con.execute(
+        "select table_name from duckdb_tables() where temporary").fetchall()}
+
+
 def _household_mode(con: duckdb.DuckDBPyConnection) -> bool:
     """True when the period models with a ``household_scope`` may be recomputed for the
     affected households only (``_affected``): no scope period is ``whole``."""
-    if "_affected" not in {r[0] for r in con.execute(
-            "select table_name from duckdb_tables() where temporary").fetchall()}:
+    if "_affected" not in _temp_tables(con):
         return False
     return not con.execute("select count(*) from _scope where whole").fetchone()[0]
 
@@ -737,8 +742,7 @@ def _narrowed_units(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     key = graph()[name].household_scope
     if key != _household_key():
         return False
-    temporary = {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where temporary").fetchall()}
+    temporary = _temp_tables(con)
     kept = _kept_inputs()
     sides = []
     for table in sorted(graph()[name].depends_on):
@@ -868,8 +872,7 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
     inputs = _delta_inputs((name,))
     previous = {r[0] for r in con.execute(
         "select view_name from duckdb_views() where temporary").fetchall()}
-    temporary = {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where temporary").fetchall()}
+    temporary = _temp_tables(con)
     units = ""
     if inputs and all(f"_diff_{t}" in temporary for t in inputs):
         key = _household_key()
@@ -996,8 +999,7 @@ def _changed_programs(con: duckdb.DuckDBPyConnection, name: str,
     ``_record_scope``, a ``sum`` model updated by its difference those of its changed keys
     (``_delta_keys_<model>``). None when an input's changed programs cannot be told (a
     recomputed input, or one without a program column)."""
-    temporary = {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where temporary").fetchall()}
+    temporary = _temp_tables(con)
     selects = []
     for table in sorted(graph()[name].depends_on):
         if table in kept:
@@ -1060,8 +1062,7 @@ def _rebuild_household_list(con: duckdb.DuckDBPyConnection, report: BuildReport,
     key = _household_key()
     status = "int_household_status"
     diff = f"_diff_{status}"
-    temporary = {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where temporary").fetchall()}
+    temporary = _temp_tables(con)
     if diff in temporary and graph()[HOUSEHOLD_LIST].depends_on - _kept_inputs() <= {status}:
         fields = ", ".join(f"_row.{c} as {c}" for c in dict.fromkeys((*key, "id_keluarga")))
         con.execute(f"create or replace temp table _list_units as select distinct {fields} "
@@ -1138,8 +1139,7 @@ def _transitions_by_difference(con: duckdb.DuckDBPyConnection, report: BuildRepo
     rows are not known or a row's difference cannot be told (a NULL the difference would fill:
     the caller then recomputes the pairs)."""
     status = "int_household_status"
-    temporary = {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where temporary").fetchall()}
+    temporary = _temp_tables(con)
     if f"_diff_{status}" not in temporary or graph()[TRANSITIONS].depends_on - _kept_inputs() \
             != {status}:
         return False
@@ -1317,8 +1317,7 @@ def _changed_columns(con: duckdb.DuckDBPyConnection, table: str, pre: str | None
     if not grain:
         return None
     columns = [r[0] for r in con.execute(f"describe {pre or table}").fetchall()]
-    temporary = {r[0] for r in con.execute(
-        "select table_name from duckdb_tables() where temporary").fetchall()}
+    temporary = _temp_tables(con)
     if pre is None and post is None and f"_diff_{table}" in temporary:
         pre = f"(select unnest(_row) from _diff_{table} where not _added)"
         post = f"(select unnest(_row) from _diff_{table} where _added)"
