@@ -26,8 +26,11 @@ cleaned as (
         clean_text(nik) as nik,
         nik_numeric,
         clean_text(nama) as nama,
-        -- (fast path: the two codes as they usually come)
+        -- (fast path: the two codes as they usually come, in upper, title or lower case; the
+        -- general branch makes the same upper-case code of them)
         case when status = 'AKTIF' or status = 'NONAKTIF' then status
+             when status = 'Aktif' or status = 'aktif' then 'AKTIF'
+             when status = 'Nonaktif' or status = 'nonaktif' then 'NONAKTIF'
              else upper(replace(replace(replace(clean_text(status), ' ', ''), '-', ''), '_', ''))
         end as status,
         clean_text(segmen) as segmen,
@@ -48,9 +51,11 @@ parsed as (
         id_precision_lost(nik, nik_numeric) as nik_precision_lost,
         nama,
         case status when 'AKTIF' then 'success' when 'NONAKTIF' then 'inactive' end as status,
+        -- (fast path: the two segments as they usually come, in upper, title or lower case; the
+        -- regular expression reads the same upper-case text)
         case
-            when segmen = 'PBI APBN' then 'APBN'
-            when segmen = 'PBI APBD' then 'APBD'
+            when segmen = 'PBI APBN' or segmen = 'Pbi Apbn' or segmen = 'pbi apbn' then 'APBN'
+            when segmen = 'PBI APBD' or segmen = 'Pbi Apbd' or segmen = 'pbi apbd' then 'APBD'
             else nullif(regexp_extract(upper(segmen), '^(PBI)?[\s\-_]*(APBN|APBD)$', 2), '')
         end as segmen_source,
         segmen as segmen_text,
