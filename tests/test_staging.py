@@ -87,6 +87,44 @@ def test_dates_in_every_format(con):
     assert [values[i + 1] for i in range(len(DATES))] == [want for _, want in DATES]
 
 
+def test_repeated_texts_read_once_give_each_row_its_value(con):
+    """The columns staging reads once per distinct text (a member's birth date; a household's
+    survey date, floor area and kelurahan): every row of a repeated text, an empty one and a
+    missing one gets the value of its own text."""
+    world = RawWorld(con)
+    texts = [*DATES, *reversed(DATES), ("", None), (None, None), ("", None)]
+    rows = [member(nik=nik(i + 1), tanggal_lahir=text) for i, (text, _) in enumerate(texts)]
+    out = world.add_file("members", "dtsen_anggota_3375_202606.csv", rows)
+    values = staged(con, "members", [out], "tanggal_lahir")
+    assert [values[i + 1] for i in range(len(texts))] == [want for _, want in texts]
+    places = [*KELURAHAN, *reversed(KELURAHAN), *KELURAHAN]
+    rows = [
+        household(
+            id_keluarga=f"H{i}",
+            kode_kelurahan=code,
+            nama_kelurahan=name,
+            tanggal_pendataan=DATES[i % len(DATES)][0],
+            luas_lantai=NUMBERS[i % len(NUMBERS)][0],
+        )
+        for i, (code, name, _) in enumerate(places)
+    ]
+    out = world.add_file("households", "dtsen_keluarga_3375_202607.csv", rows)
+    values = staged(
+        con, "households", [out],
+        "kelurahan_code, tanggal_pendataan, tanggal_pendataan_unparsed, luas_lantai",
+    )
+    wanted = {
+        i + 1: (
+            kelurahan,
+            DATES[i % len(DATES)][1],
+            None if DATES[i % len(DATES)][1] else DATES[i % len(DATES)][0],
+            NUMBERS[i % len(NUMBERS)][1],
+        )
+        for i, (_, _, kelurahan) in enumerate(places)
+    }
+    assert values == wanted
+
+
 IDS = [
     # raw text, numeric cell, digits, precision lost
     ("3375010101800001", False, "3375010101800001", False),
@@ -240,6 +278,13 @@ def test_pbi_status_premium_and_segment(con):
         pbi(status="Non Aktif", segmen=""),
         pbi(status="AKTIF", segmen="apbd"),
         pbi(status="HILANG", segmen="SWASTA"),
+        # the usual spellings in title and lower case (read by equality), and near misses
+        pbi(status="Aktif", segmen="Pbi Apbn"),
+        pbi(status="aktif", segmen="pbi apbd"),
+        pbi(status="Nonaktif", segmen="Pbi Apbd"),
+        pbi(status="nonaktif", segmen="pbi apbn"),
+        pbi(status=" Aktif", segmen="Pbi  Apbn"),
+        pbi(status="aktiF", segmen="pbi-apbd"),
     ]
     out = world.add_file("pbi", "pbi_jk_202606.csv", rows)
     values = staged(
@@ -255,6 +300,12 @@ def test_pbi_status_premium_and_segment(con):
         3: ("PBI_JK", "inactive", Decimal("0"), "APBN", None, june, june),
         4: ("PBI_JK", "success", Decimal("42000"), "APBD", None, june, june),
         5: ("PBI_JK", None, Decimal("42000"), None, "SWASTA", june, june),
+        6: ("PBI_JK", "success", Decimal("42000"), "APBN", None, june, june),
+        7: ("PBI_JK", "success", Decimal("42000"), "APBD", None, june, june),
+        8: ("PBI_JK", "inactive", Decimal("0"), "APBD", None, june, june),
+        9: ("PBI_JK", "inactive", Decimal("0"), "APBN", None, june, june),
+        10: ("PBI_JK", "success", Decimal("42000"), "APBN", None, june, june),
+        11: ("PBI_JK", "success", Decimal("42000"), "APBD", None, june, june),
     }
 
 

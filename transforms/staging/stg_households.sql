@@ -16,6 +16,46 @@ with raw as (
     cross join _file as b
 ),
 
+-- Values that repeat across a file are read once per distinct text as read, then joined to the
+-- rows by that text (a file of 1 M households holds a few dozen kelurahan code-name pairs and
+-- under a thousand survey dates and floor areas): the kelurahan by code or name, ...
+kelurahan as (
+    select
+        k.kode_kelurahan as kode_kelurahan_raw,
+        k.nama_kelurahan as nama_kelurahan_raw,
+        coalesce(by_code.code, by_name.code) as kelurahan_code,
+        unparsed(coalesce(by_code.code, by_name.code), coalesce(k.kode, k.nama))
+            as kelurahan_unparsed
+    from (
+        select kode_kelurahan, nama_kelurahan,
+            clean_text(kode_kelurahan) as kode, clean_text(nama_kelurahan) as nama
+        from (select distinct kode_kelurahan, nama_kelurahan from _file_rows)
+    ) as k
+    left join ref_area as by_code
+        on by_code.level = 'kelurahan' and by_code.code = area_code_text(k.kode)
+    left join ref_area_alias as by_name
+        on by_name.alias_key = area_name_key(by_code.code, k.nama)
+),
+
+-- ... the survey date (and its text, kept when unreadable), ...
+survey_dates as (
+    select
+        tanggal_pendataan as tanggal_pendataan_raw,
+        parse_date(cleaned) as tanggal_pendataan,
+        cleaned as tanggal_pendataan_text
+    from (
+        select tanggal_pendataan, clean_text(tanggal_pendataan) as cleaned
+        from (select distinct tanggal_pendataan from _file_rows)
+    )
+),
+
+-- ... and the floor area.
+floor_areas as (
+    select luas_lantai as luas_lantai_raw,
+        parse_number(number_text(clean_text(luas_lantai))) as luas_lantai
+    from (select distinct luas_lantai from _file_rows)
+),
+
 cleaned as (
     select
         load_id,
@@ -28,22 +68,22 @@ cleaned as (
         clean_text(id_keluarga) as id_keluarga,
         clean_text(no_kk) as no_kk,
         kk_numeric,
-        clean_text(kode_kelurahan) as kode_kelurahan,
-        clean_text(nama_kelurahan) as nama_kelurahan,
+        kode_kelurahan as kode_kelurahan_raw,
+        nama_kelurahan as nama_kelurahan_raw,
         clean_text(alamat) as alamat,
         rt as rt_raw,
         rw as rw_raw,
         jumlah_anggota as jumlah_anggota_raw,
         number_text(clean_text(pengeluaran_per_kapita)) as pengeluaran_per_kapita,
         desil as desil_raw,
-        number_text(clean_text(luas_lantai)) as luas_lantai,
+        luas_lantai as luas_lantai_raw,
         jenis_lantai as jenis_lantai_raw,
         jenis_dinding as jenis_dinding_raw,
         sumber_air_minum as sumber_air_minum_raw,
         sumber_penerangan as sumber_penerangan_raw,
         bahan_bakar_masak as bahan_bakar_masak_raw,
         fasilitas_bab as fasilitas_bab_raw,
-        clean_text(tanggal_pendataan) as tanggal_pendataan,
+        tanggal_pendataan as tanggal_pendataan_raw,
         malformed
     from raw
 ),
@@ -63,9 +103,8 @@ parsed as (
             else id_keluarga end as id_keluarga,
         id_digits(no_kk, kk_numeric) as no_kk,
         id_precision_lost(no_kk, kk_numeric) as no_kk_precision_lost,
-        area_code_text(kode_kelurahan) as kelurahan_code_text,
-        nama_kelurahan,
-        coalesce(kode_kelurahan, nama_kelurahan) as kelurahan_text,
+        k.kelurahan_code,
+        k.kelurahan_unparsed,
         alamat,
         code_of(rt_raw) as rt,
         rt_raw,
@@ -75,31 +114,22 @@ parsed as (
         jumlah_anggota_raw,
         parse_number(pengeluaran_per_kapita) as pengeluaran_per_kapita,
         code_of(desil_raw) as desil,
-        parse_number(luas_lantai) as luas_lantai,
+        f.luas_lantai,
         code_of(jenis_lantai_raw) as jenis_lantai,
         code_of(jenis_dinding_raw) as jenis_dinding,
         code_of(sumber_air_minum_raw) as sumber_air_minum,
         code_of(sumber_penerangan_raw) as sumber_penerangan,
         code_of(bahan_bakar_masak_raw) as bahan_bakar_masak,
         code_of(fasilitas_bab_raw) as fasilitas_bab,
-        parse_date(tanggal_pendataan) as tanggal_pendataan,
-        tanggal_pendataan as tanggal_pendataan_text,
+        d.tanggal_pendataan,
+        d.tanggal_pendataan_text,
         coalesce(malformed, false) as malformed
-    from cleaned
-),
-
-kelurahan_by_code as (
-    select code from ref_area where level = 'kelurahan'
-),
-
-coded as (
-    select p.*, by_code.code as kelurahan_by_code
-    from parsed as p
-    left join kelurahan_by_code as by_code on by_code.code = p.kelurahan_code_text
-),
-
-named as (
-    select *, area_name_key(kelurahan_by_code, nama_kelurahan) as kelurahan_name_key from coded
+    from cleaned as c
+    left join kelurahan as k
+        on k.kode_kelurahan_raw is not distinct from c.kode_kelurahan_raw
+        and k.nama_kelurahan_raw is not distinct from c.nama_kelurahan_raw
+    left join survey_dates as d on d.tanggal_pendataan_raw = c.tanggal_pendataan_raw
+    left join floor_areas as f on f.luas_lantai_raw = c.luas_lantai_raw
 ),
 
 final as (
@@ -114,9 +144,8 @@ final as (
         p.id_keluarga,
         p.no_kk,
         p.no_kk_precision_lost,
-        coalesce(p.kelurahan_by_code, by_name.code) as kelurahan_code,
-        unparsed(coalesce(p.kelurahan_by_code, by_name.code), p.kelurahan_text)
-            as kelurahan_unparsed,
+        p.kelurahan_code,
+        p.kelurahan_unparsed,
         p.alamat,
         p.rt,
         unparsed(p.rt, clean_text(p.rt_raw)) as rt_unparsed,
@@ -136,8 +165,7 @@ final as (
         p.tanggal_pendataan,
         unparsed(p.tanggal_pendataan, p.tanggal_pendataan_text) as tanggal_pendataan_unparsed,
         p.malformed
-    from named as p
-    left join ref_area_alias as by_name on by_name.alias_key = p.kelurahan_name_key
+    from parsed as p
 )
 
 select * from final
