@@ -4,24 +4,84 @@
 -- parsed once); the result goes to the run's scratch as Parquet. The row as read (`raw_text` of
 -- `_file_rows`) is not carried: tkpk.ingest.raw writes it beside, for the rows the kind's suite
 -- flags only (the rows quarantine and flagged_field can keep it for).
--- Renames, casts and normalises only: every text is cleaned once (`cleaned`), then parsed to its
--- type (NULL when unreadable); the program resolved through the catalog aliases (the PROGRAM
--- column when given, else the file name's program), the kelurahan by code or name;
--- `<column>_unparsed` keeps the text of an optional value that could not be read.
+-- Renames, casts and normalises only: every text is cleaned once, then parsed to its type (NULL
+-- when unreadable); the program resolved through the catalog aliases (the PROGRAM column when
+-- given, else the file name's program), the kelurahan by code or name; `<column>_unparsed` keeps
+-- the text of an optional value that could not be read.
+-- The program and the kelurahan (a few distinct texts, a few dozen code-name pairs in a file of
+-- 100 k rows) are resolved once per distinct text as read (`programs`, `kelurahan`) and joined to
+-- the rows by that text; the file's own attributes once per file (`file`).
 -- Validity: expectations/stg_disbursements.json.
 with raw as (
-    select
-        r.*,
-        b.load_id,
-        b.file_id,
-        b.sha256,
-        b.file_name,
-        b.period_end,
-        b.program as file_program,
-        b.channel as file_channel,
-        b.stage as file_stage
+    select r.*, b.load_id, b.file_id, b.sha256, b.file_name, b.period_end
     from _file_rows as r
     cross join _file as b
+),
+
+file as (
+    select
+        clean_text(b.channel) as channel,
+        try_cast(b.stage as integer) as file_stage,
+        by_file.code as file_program
+    from _file as b
+    left join ref_program_alias as by_file on by_file.alias_key = program_key(b.program)
+),
+
+programs as (
+    select r.program_raw, r.program, catalog.cash as program_cash, catalog.funding
+    from (
+        select
+            t.program as program_raw,
+            case when t.program_text is not null then by_column.code else f.file_program end
+                as program
+        from (
+            select program, clean_text(program) as program_text
+            from (select distinct program from _file_rows)
+        ) as t
+        cross join file as f
+        left join ref_program_alias as by_column
+            on by_column.alias_key = program_key(t.program_text)
+    ) as r
+    left join ref_program as catalog on catalog.code = r.program
+),
+
+kelurahan as (
+    select
+        k.kode_kelurahan as kode_kelurahan_raw,
+        k.nama_kelurahan as nama_kelurahan_raw,
+        coalesce(by_code.code, by_name.code) as kelurahan_code,
+        unparsed(coalesce(by_code.code, by_name.code), coalesce(k.kode, k.nama))
+            as kelurahan_unparsed
+    from (
+        select kode_kelurahan, nama_kelurahan,
+            clean_text(kode_kelurahan) as kode, clean_text(nama_kelurahan) as nama
+        from (select distinct kode_kelurahan, nama_kelurahan from _file_rows)
+    ) as k
+    left join ref_area as by_code
+        on by_code.level = 'kelurahan' and by_code.code = area_code_text(k.kode)
+    left join ref_area_alias as by_name
+        on by_name.alias_key = area_name_key(by_code.code, k.nama)
+),
+
+record_dates as (
+    select tanggal_salur as tanggal_salur_raw, parse_date(tanggal_salur_text) as record_date
+    from (
+        select tanggal_salur, clean_text(tanggal_salur) as tanggal_salur_text
+        from (select distinct tanggal_salur from _file_rows)
+    )
+),
+
+amounts as (
+    select nominal as nominal_raw, parse_number(nominal_text) as amount_idr
+    from (
+        select nominal, number_text(clean_text(nominal)) as nominal_text
+        from (select distinct nominal from _file_rows)
+    )
+),
+
+statuses as (
+    select status as status_raw, transfer_status(clean_text(status)) as status
+    from (select distinct status from _file_rows)
 ),
 
 cleaned as (
@@ -32,79 +92,64 @@ cleaned as (
         file_name,
         row_number,
         period_end,
-        file_program,
-        clean_text(file_channel) as channel,
-        try_cast(file_stage as integer) as file_stage,
         clean_text(nik) as nik,
         nik_numeric,
         clean_text(no_kk) as no_kk,
         kk_numeric,
         clean_text(nama) as nama,
-        clean_text(program) as program,
+        program as program_raw,
         clean_text(tahap) as tahap,
-        clean_text(tanggal_salur) as tanggal_salur,
-        number_text(clean_text(nominal)) as nominal,
-        clean_text(status) as status,
-        clean_text(kode_kelurahan) as kode_kelurahan,
-        clean_text(nama_kelurahan) as nama_kelurahan,
+        tanggal_salur as tanggal_salur_raw,
+        nominal as nominal_raw,
+        status as status_raw,
+        kode_kelurahan as kode_kelurahan_raw,
+        nama_kelurahan as nama_kelurahan_raw,
         malformed
     from raw
 ),
 
 parsed as (
     select
-        load_id,
-        file_id,
-        sha256,
-        file_name,
-        row_number,
-        period_end,
-        program as program_text,
-        program_key(program) as program_column_key,
-        program_key(file_program) as program_file_key,
-        parse_date(tanggal_salur) as record_date,
-        id_digits(nik, nik_numeric) as nik,
-        id_precision_lost(nik, nik_numeric) as nik_precision_lost,
-        id_digits(no_kk, kk_numeric) as no_kk,
-        id_precision_lost(no_kk, kk_numeric) as no_kk_precision_lost,
-        nama,
-        area_code_text(kode_kelurahan) as kelurahan_code_text,
-        nama_kelurahan,
-        coalesce(kode_kelurahan, nama_kelurahan) as kelurahan_text,
-        parse_number(nominal) as amount_idr,
-        transfer_status(status) as status,
-        channel,
-        tahap as tahap_text,
-        try_cast(
-            regexp_extract(upper(tahap), '^(TAHAP|TAHAPAN)?\s*([0-9]{1,2})([.,]0+)?$', 2) as integer
-        ) as tahap,
-        file_stage,
-        coalesce(malformed, false) as malformed
-    from cleaned
-),
-
-coded as (
-    select p.*, by_code.code as kelurahan_by_code
-    from parsed as p
-    left join ref_area as by_code
-        on by_code.level = 'kelurahan' and by_code.code = p.kelurahan_code_text
-),
-
-named as (
-    select c.*, area_name_key(c.kelurahan_by_code, c.nama_kelurahan) as kelurahan_name_key
-    from coded as c
-),
-
-resolved as (
-    select
-        p.*,
-        case when p.program_text is not null then by_column.code else by_file.code end
-            as program,
-        coalesce(p.kelurahan_by_code, by_name.code) as kelurahan_code
-    from named as p
-    left join ref_program_alias as by_column on by_column.alias_key = p.program_column_key
-    left join ref_program_alias as by_file on by_file.alias_key = p.program_file_key
-    left join ref_area_alias as by_name on by_name.alias_key = p.kelurahan_name_key
+        c.load_id,
+        c.file_id,
+        c.sha256,
+        c.file_name,
+        c.row_number,
+        c.period_end,
+        p.program,
+        p.program_cash,
+        p.funding,
+        d.record_date,
+        id_digits(c.nik, c.nik_numeric) as nik,
+        id_precision_lost(c.nik, c.nik_numeric) as nik_precision_lost,
+        id_digits(c.no_kk, c.kk_numeric) as no_kk,
+        id_precision_lost(c.no_kk, c.kk_numeric) as no_kk_precision_lost,
+        c.nama,
+        k.kelurahan_code,
+        k.kelurahan_unparsed,
+        a.amount_idr,
+        s.status,
+        f.channel,
+        c.tahap as tahap_text,
+        -- (fast path: one or two digits, as the stage usually comes)
+        case
+            when c.tahap glob '[0-9]' or c.tahap glob '[0-9][0-9]' then cast(c.tahap as integer)
+            else try_cast(
+                regexp_extract(upper(c.tahap), '^(TAHAP|TAHAPAN)?\s*([0-9]{1,2})([.,]0+)?$', 2)
+                as integer
+            )
+        end as tahap,
+        f.file_stage,
+        coalesce(c.malformed, false) as malformed
+    from cleaned as c
+    cross join file as f
+    left join programs as p on p.program_raw is not distinct from c.program_raw
+    left join record_dates as d on d.tanggal_salur_raw = c.tanggal_salur_raw
+    left join amounts as a on a.nominal_raw = c.nominal_raw
+    left join statuses as s on s.status_raw = c.status_raw
+    left join kelurahan as k
+        on k.kode_kelurahan_raw is not distinct from c.kode_kelurahan_raw
+        and k.nama_kelurahan_raw is not distinct from c.nama_kelurahan_raw
 ),
 
 final as (
@@ -116,7 +161,7 @@ final as (
         r.row_number,
         r.period_end,
         r.program,
-        catalog.cash as program_cash,
+        r.program_cash,
         'disbursements' as source_kind,
         r.record_date,
         cast(date_trunc('month', r.record_date) as date) as period,
@@ -126,16 +171,15 @@ final as (
         r.no_kk_precision_lost,
         r.nama,
         r.kelurahan_code,
-        unparsed(r.kelurahan_code, r.kelurahan_text) as kelurahan_unparsed,
+        r.kelurahan_unparsed,
         r.amount_idr,
         r.status,
-        catalog.funding as funding_source,
+        r.funding as funding_source,
         r.channel,
         coalesce(r.tahap, r.file_stage) as stage,
         unparsed(r.tahap, r.tahap_text) as stage_unparsed,
         r.malformed
-    from resolved as r
-    left join ref_program as catalog on catalog.code = r.program
+    from parsed as r
 )
 
 select * from final
