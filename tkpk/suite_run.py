@@ -276,11 +276,11 @@ class SuiteRun:
             self.fingerprint = suite_sql.scan_fingerprint(any_failing)
             if self.prejudged is not None:
                 self.trusted = self.prejudged.covered.get(self.fingerprint)
-            source = self._keep_rows(any_failing)
+            source, failing = self._keep_rows(any_failing)
             self._execute(
                 f"insert into {self.pairs} select id, idx from (select {self.id_sql} as id, "
                 f"unnest(list_filter([{cases}], lambda x: x is not null)) as idx "
-                f"from {source} where {any_failing})",
+                f"from {source} where {failing})",
                 list(self.predicates),
             )
         for index, sql in self.row_sets.items():
@@ -290,46 +290,38 @@ class SuiteRun:
         found = con.execute(f"select idx, count(*) from {self.pairs} group by idx").fetchall()
         self.counts.update({int(index): int(count) for index, count in found})
 
-    def _keep_rows(self, any_failing: str) -> str:
-        """With ``keep_below`` giving a bound for this many rows: copy the suite's columns of the
-        failing rows and of those whose id hashes below it into ``kept`` (one scan of the
-        relation) and return that table, which the pairs are then found in; else the rows to
-        judge: the scope, or (``trusted``) its rows outside the trusted ones and the trusted
-        candidates (:meth:`_judged`)."""
+    def _keep_rows(self, any_failing: str) -> tuple[str, str]:
+        """The rows the failing pairs are found in and the filter that finds them there. With
+        ``keep_below`` giving a bound for this many rows: the suite's columns of the failing rows
+        and of those whose id hashes below it, copied into ``kept`` (one scan of the relation),
+        and ``any_failing``; else the scope and ``any_failing`` (or, ``trusted``, the rules
+        judged only where :meth:`_judged` holds)."""
         below = self.keep_below(self.rows) if self.keep_below is not None else None
         if below is None:
-            return self.scope if self.trusted is None else f"({' union all '.join(self._judged())})"
+            return self.scope, self._judged(any_failing)
         self.kept, self.kept_below = temp_name("kept"), int(below)
         projection = "".join(f", {suite_sql.quote(c)}" for c in self.columns)
         hashed = f"hash({self.id_sql}) < {self.kept_below}::ubigint"
-        selects = [
-            f"select {self.id_sql}{projection} from {rows} where ({any_failing}) or {hashed}"
-            for rows in (self._judged() if self.trusted is not None else [self.scope])
-        ]
-        if self.trusted is not None:
-            # the trusted rows that are not candidates fail nothing: kept only for the sample
-            selects.append(
-                f"select {self.id_sql}{projection} from {self.scope} as s "
-                f"anti join {self.prejudged.candidates} as c on c.id = s.{self.id_sql} "
-                f"where {self._trusted_sql()} and {hashed}"
-            )
         self._execute(
-            f"create temp table {self.kept} as {' union all '.join(selects)}",
+            f"create temp table {self.kept} as select {self.id_sql}{projection} "
+            f"from {self.scope} where {hashed} or {self._judged(any_failing)}",
             list(self.predicates),
         )
-        return self.kept
+        return self.kept, any_failing
 
-    def _judged(self) -> list[str]:
-        """With ``trusted``: the relations of the rows whose row-wise expectations are evaluated,
-        the scope's rows the earlier evaluation did not cover and the candidates among those it
-        covered (every other row fails none)."""
-        judged = [
-            f"(select s.* from {self.scope} as s semi join {self.prejudged.candidates} as c "
-            f"on c.id = s.{self.id_sql} where {self._trusted_sql()})"
-        ]
+    def _judged(self, any_failing: str) -> str:
+        """``any_failing`` where the row-wise rules must be evaluated: every row, or (``trusted``)
+        the rows the earlier evaluation did not cover and the candidates among those it covered
+        (every other row fails none). The rules go inside a ``case``, which DuckDB evaluates
+        only on the rows its condition holds for: as a plain conjunction with the candidates'
+        semi join they are pushed below it and evaluated on every row (at 1M households that
+        made the trusted scan of the PBI-JK files dearer than judging every row)."""
+        if self.trusted is None:
+            return f"({any_failing})"
+        candidate = f"{self.id_sql} in (select id from {self.prejudged.candidates})"
         if self.trusted != "true":
-            judged.append(f"(select * from {self.scope} where not {self._trusted_sql()})")
-        return judged
+            candidate = f"not {self._trusted_sql()} or {candidate}"
+        return f"(case when {candidate} then ({any_failing}) else false end)"
 
     def _trusted_sql(self) -> str:
         """``trusted`` as a predicate that is never null."""
