@@ -5,8 +5,8 @@
 -- record_candidates: the staged rows of one program kind (disbursements, pbi, local) that can
 -- repeat another record, so whose values program_decision.sql compares: those whose candidate
 -- key repeats in the batch or matches an accepted record of the batch's months. The candidate
--- key (`candidate_key`, tkpk.ingest.schema.ACCEPTANCE: the month and the NIK, the NIK read as
--- a number) is a function of a record's values as the decision compares them (`vals`: a field
+-- key (`candidate_key`, tkpk.ingest.schema.ACCEPTANCE: the month, the NIK read as a number,
+-- the program and the date) is a function of a record's values as the decision compares them (`vals`: a field
 -- a warning nulls is compared with its cell as read, `ids_as_read`), so two records of equal
 -- values have equal candidate keys; it is read from the staged row alone (no reasons, no values
 -- struct), over every staged row (valid or not: a superset only adds candidates). A repeated key
