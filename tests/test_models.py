@@ -176,6 +176,29 @@ def test_the_marts_graph():
     }
 
 
+def test_the_model_files_are_checked_at_most_every_few_seconds(monkeypatch):
+    """graph() is called thousands of times per run: it looks at the files' state (a changed
+    file reloads the graph) only when its last look is ``RECHECK_S`` seconds old."""
+    import transforms.models as models
+
+    graph()
+    looks = []
+    state = models._files_state
+
+    def counted(folder):
+        looks.append(folder)
+        return state(folder)
+
+    monkeypatch.setattr(models, "_files_state", counted)
+    first = graph()
+    for _ in range(100):
+        assert graph() is first
+    assert len(looks) <= 1
+    monkeypatch.setitem(models._LOADED, "checked", models._LOADED["checked"] - models.RECHECK_S)
+    monkeypatch.setitem(models._LOADED, "state", ())  # as if a file had changed
+    assert graph() is not first and len(looks) in (1, 2)
+
+
 def test_incremental_phases_come_from_the_kinds():
     """kind full models reading no period model are rebuilt first, the others after."""
     assert rebuilt_before()[:5] == ("int_area_hierarchy", "int_periods", "int_excluded_months",
