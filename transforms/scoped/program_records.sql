@@ -17,21 +17,39 @@ in_scope as (
 ),
 
 keys as (
-    select distinct program, nik, stage
+    select program, nik, stage
     from in_scope
     where source_kind = 'disbursements' and nik is not null and stage is not null
 ),
 
-final as (
-    select * from in_scope
-    union
+keyed as materialized (
+    -- every disbursement record of those keys (a semi join: the keys need not be distinct;
+    -- materialized, so that the join on the keys comes first and their programs, NIKs and
+    -- stages filter program_records' scan)
     select records.*
     from program_records as records
-    join keys
+    semi join keys
         on keys.program = records.program
         and keys.nik = records.nik
         and keys.stage = records.stage
     where records.source_kind = 'disbursements'
+),
+
+corrections as (
+    -- those outside the pairs (those inside are in_scope's rows: a union of the two would
+    -- compare every row of both to drop them, 0.36 of 0.5 s at 1,000,000 households; both sides
+    -- are unique by (file_id, row_number), so a union all of the disjoint sets is the same set)
+    select keyed.*
+    from keyed
+    anti join _record_scope as scope
+        on scope.record_period = cast(date_trunc('month', keyed.period) as date)
+        and scope.program = keyed.program
+),
+
+final as (
+    select * from in_scope
+    union all
+    select * from corrections
 )
 
 select * from final
