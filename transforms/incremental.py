@@ -385,7 +385,8 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
             con.execute(f"drop table if exists temp.main.{table}")
         for name in graph().of_kind("period"):
             con.execute(f"drop table if exists temp.main._diff_{name}")
-    _store_fingerprint(con, fingerprint(con), "incremental")
+    # the fingerprint checked by _full_reason (the build changed no reference table or file)
+    _store_fingerprint(con, _stored_fingerprint(con), "incremental")
     log.info(
         "incremental build: %d period(s) %s (%s households) from %d record month(s) %s",
         len(report.periods), [p.isoformat() for p in report.periods],
