@@ -46,9 +46,9 @@ class ModelClock:
         self.original = incremental.execute_model
 
     def __enter__(self) -> ModelClock:
-        def timed(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+        def timed(con: duckdb.DuckDBPyConnection, name: str, sql: str, **kwargs: bool) -> None:
             cpu, wall = time.process_time(), time.perf_counter()
-            self.original(con, name, sql)
+            self.original(con, name, sql, **kwargs)
             entry = self.models.setdefault(name, {"cpu_s": 0.0, "wall_s": 0.0})
             entry["cpu_s"] += time.process_time() - cpu
             entry["wall_s"] += time.perf_counter() - wall

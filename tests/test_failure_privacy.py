@@ -111,7 +111,7 @@ def _failing_run(monkeypatch, tmp_path: Path, raw: Path, where: str) -> dict:
 
         original = runner.execute_model
 
-        def failing_execute_model(con, name, statement):
+        def failing_execute_model(con, name, statement, **kwargs):
             planted["values"] = [
                 v for v in con.execute(PERSONAL_SQL.format(**ACCEPTED)).fetchone() if v
             ]

@@ -531,7 +531,7 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     con.execute(f"create or replace temp table _new_rows as select * from {db}.main.{name} "
                 "limit 0")
     execute_model(con, name, f"insert into _new_rows by name\nselect * from (\n"
-                             f"{model_sql(name)}\n) as t where {where}")
+                             f"{model_sql(name)}\n) as t where {where}", scoped=True)
     con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, t as _row "
                 f"from {db}.main.{name} as t where {where}")
     new = "(select n as _row from _new_rows as n)"

@@ -48,6 +48,9 @@ Header keys (a key the model does not need is left out):
     (at least) its columns.
 ``settings`` (``name = 'value'`` pairs)
     DuckDB settings the model's statement runs with (added to the connection's).
+``scoped_settings`` (``name = 'value'`` pairs)
+    instead of ``settings``, those of the model's statements in an incremental build's scoped run
+    (``transforms.incremental``: few rows of its inputs, so other join sides may pay).
 
 The build order is a topological sort over the tables each model reads, found with DuckDB's own
 parser (``json_serialize_sql``: the BASE_TABLE references of the statement's tree minus its CTE
@@ -103,6 +106,7 @@ HEADER_KEYS = {
     "scoped_inputs": "words",
     "household_scope": "words",
     "settings": "pairs",
+    "scoped_settings": "pairs",
 }
 
 
@@ -167,6 +171,7 @@ class Model:
     scoped_inputs: tuple[str, ...] = ()
     household_scope: tuple[str, ...] = ()
     settings: dict[str, str] = field(default_factory=dict)
+    scoped_settings: dict[str, str] | None = None
     depends_on: frozenset[str] = frozenset()
 
     @property
@@ -371,6 +376,7 @@ def load_model(path: Path) -> Model:
         scoped_inputs=props.get("scoped_inputs", ()),
         household_scope=props.get("household_scope", ()),
         settings=props.get("settings", {}),
+        scoped_settings=props.get("scoped_settings"),
         depends_on=depends,
     )
 

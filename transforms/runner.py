@@ -110,14 +110,19 @@ def clustered_sql(name: str) -> str:
     return f"select * from (\n{model_sql(name)}\n) order by {model.cluster_key}"
 
 
-def execute_model(con: duckdb.DuckDBPyConnection, name: str, statement: str) -> None:
+def execute_model(con: duckdb.DuckDBPyConnection, name: str, statement: str,
+                  scoped: bool = False) -> None:
     """Run ``statement`` (a statement built from model ``name``'s SQL) with the model's
-    header ``settings``; an engine error becomes a RuntimeError naming the model's file.
+    header ``settings`` (``scoped``: its ``scoped_settings`` when it has them, for an
+    incremental build's scoped run); an engine error becomes a RuntimeError naming the model's
+    file.
 
     The settings are restored after success only: after an engine error the caller's transaction
     is aborted and rolled back, and a SET there would mask the error.
     """
-    settings = graph()[name].settings
+    model = graph()[name]
+    settings = model.scoped_settings if scoped and model.scoped_settings is not None \
+        else model.settings
     previous = {
         setting: con.execute("select current_setting(?)", [setting]).fetchone()[0]
         for setting in settings
