@@ -457,3 +457,45 @@ def test_warnings_null_the_field_they_flag():
         households
     )
     assert not {"pengeluaran_per_kapita", "kelurahan_code", "id_keluarga"} & set(households)
+
+
+def test_plain_metric_ids_are_gx_own() -> None:
+    """``IDDict.to_id`` with the plain-value fast path (installed with the GX context) gives the
+    id GX's own conversion gives, for plain values and for those left to GX."""
+    import hashlib
+
+    import numpy as np
+    from great_expectations.core.id_dict import IDDict
+    from great_expectations.util import convert_to_json_serializable
+
+    from tkpk import validation
+
+    validation._context()
+    assert getattr(IDDict.to_id, "tkpk_plain", False)
+
+    def gx_id(values: dict) -> object:
+        if len(values) == 0:
+            return ()
+        if len(values) == 1:
+            key = next(iter(values))
+            return f"{key}={values[key]!s}"
+        converted = convert_to_json_serializable(data=dict(values))
+        text = json.dumps(converted, sort_keys=True).encode("utf-8")
+        return hashlib.md5(text, usedforsecurity=False).hexdigest()
+
+    cases = [
+        {},
+        {"column": "nik"},
+        {"column": "nik", "batch_id": "tkpk-x", "row_condition": None, "mostly": 0.95},
+        {"value_set": [1, 2, 3], "parse_strings_as_datetimes": False, "strict": True},
+        {"result_format": {"result_format": "COMPLETE", "partial_unexpected_count": 0,
+                           "unexpected_index_column_names": ["row_id"]}, "n": 3},
+        {"a": (1, "b"), "c": {"d": [None, 1.5]}, "e": float("inf")},
+        {"a": float("nan"), "b": 1},  # NaN: GX's way (None)
+        {"a": np.int64(3), "b": [np.float64(0.5)]},  # numpy: GX's way
+        {"a": {1: "x"}, "b": 2},  # a key that is not text inside: GX's way
+    ]
+    for values in cases:
+        assert IDDict(values).to_id() == gx_id(values), values
+    assert IDDict({"a": 1, "b": 2}).to_id(id_keys=["a"]) == "a=1"
+    assert IDDict({"a": 1, "b": 2}).to_id(id_ignore_keys=["b"]) == "a=1"

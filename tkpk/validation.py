@@ -160,6 +160,7 @@ def _context() -> Any:
             context.variables.progress_bars = ProgressBarsConfig(globally=False)
             context.data_sources.add_pandas("tkpk")
             _install_configuration_memo()
+            _install_plain_ids()
             _CONTEXT = context
     return _CONTEXT
 
@@ -759,6 +760,65 @@ def _install_configuration_memo() -> None:
 
     configuration.tkpk_memo = True  # type: ignore[attr-defined]
     Expectation.configuration = property(configuration, doc=original.__doc__)
+
+
+class _NotPlain(Exception):
+    """A value ``_plain_json`` leaves to GX's own conversion."""
+
+
+def _plain_json(value: Any) -> Any:
+    """``value`` as GX's ``convert_to_json_serializable`` returns it, for the plain values GX's
+    metric ids are made of (text, integers, booleans, None, finite floats, and dicts with text
+    keys, lists, tuples and sets of them); raises ``_NotPlain`` for anything else."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None:
+        return value
+    if kind is float:
+        if value != value:  # NaN: GX makes it None
+            raise _NotPlain
+        return value
+    if kind is dict:
+        out = {}
+        for key, item in value.items():
+            if type(key) is not str:
+                raise _NotPlain
+            out[key] = _plain_json(item)
+        return out
+    if kind is list or kind is tuple or kind is set:
+        return [_plain_json(item) for item in value]
+    raise _NotPlain
+
+
+def _install_plain_ids() -> None:
+    """Make ``IDDict.to_id`` (GX computes the ids of ~700 metric configurations per table's
+    validation, each through ``convert_to_json_serializable``'s isinstance and numpy dtype
+    checks) convert plain values directly (``_plain_json``): the same id text, computed the
+    same way (md5 of the sorted JSON); anything else goes through GX's own code."""
+    import hashlib
+
+    from great_expectations.core.id_dict import IDDict
+
+    original = IDDict.__dict__["to_id"]
+    if getattr(original, "tkpk_plain", False):
+        return
+
+    def to_id(self: Any, id_keys: Any = None, id_ignore_keys: Any = None) -> Any:
+        if id_keys is not None or id_ignore_keys is not None or self._id_ignore_keys:
+            return original(self, id_keys, id_ignore_keys)
+        if len(self) <= 1:  # () or "key=value": no conversion in GX either
+            return original(self)
+        try:
+            plain = {str(k): _plain_json(v) for k, v in self.items() if type(k) is str}
+        except _NotPlain:
+            return original(self)
+        if len(plain) != len(self):  # a key that is not text: GX's way
+            return original(self)
+        return hashlib.md5(
+            json.dumps(plain, sort_keys=True).encode("utf-8"), usedforsecurity=False
+        ).hexdigest()
+
+    to_id.tkpk_plain = True  # type: ignore[attr-defined]
+    IDDict.to_id = to_id
 
 
 @contextlib.contextmanager
