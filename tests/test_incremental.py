@@ -372,6 +372,19 @@ def test_columns_read_of_an_input():
     assert incremental.columns_read("households", "int_household_status") is None
 
 
+
+def test_columns_of_resolves_a_plain_columns_pattern():
+    """int_poverty_sums expands ``columns('^deprived_')`` of int_household_status:
+    ``columns_read`` says every column, ``_columns_of`` (the images' columns) resolves the
+    pattern against the table's columns and leaves out the list of programs received."""
+    columns = ["period", "snapshot", "household_key", "deprived_water", "deprived_housing",
+               "programs_received", "rt"]
+    assert incremental.columns_read("int_poverty_sums", "int_household_status") is None
+    read = incremental._columns_of("int_poverty_sums", "int_household_status", columns)
+    assert {"deprived_water", "deprived_housing", "period"} <= read
+    assert not {"programs_received", "rt"} & read
+    assert incremental._columns_of("households", "int_household_status", columns) is None
+
 def test_a_file_outside_the_snapshot_months_keeps_the_transitions(con, built):
     """A file of August only: the scope's periods (August to October) hold no snapshot month
     (January, June), so no pair of snapshots can change: poverty_transitions is not recomputed;

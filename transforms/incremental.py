@@ -75,6 +75,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -504,7 +505,8 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
 
 def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
                   where: str, units: Sequence[str] = (), capture: bool = False,
-                  post_of_pre: bool = False, keep_diff: bool = False) -> None:
+                  post_of_pre: bool = False, keep_diff: bool = False,
+                  columns: Sequence[str] | None = None) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
@@ -518,7 +520,8 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     ``_post_in_<name>`` is made of its rows not matching it and the rows matching it after.
     With ``keep_diff``, the deleted and the appended rows are kept in the temporary table
     ``_diff_<name>`` (``_added``: false / true, ``_row``; read by ``_delta_image`` and
-    ``_rebuild_household_list``).
+    ``_rebuild_household_list``). ``columns``: the columns the images (``_pre_in_`` /
+    ``_post_in_``) keep, in the table's order (all when not given: ``_image_columns``).
 
     Row ids are used only to delete rows found by a plain scan of a table this transaction has
     not changed yet; rows are never looked up by row id (a join on ``rowid``) in a table the
@@ -554,17 +557,17 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
         )
     if capture:  # the rows matching ``where`` before and after (``_capture_inputs``)
         con.execute(f"create or replace temp table _pre_in_{name} as "
-                    "select unnest(o._row) from _old_rows as o")
+                    f"select {_fields('o', columns)} from _old_rows as o")
         con.execute(f"create or replace temp table _post_in_{name} as "
-                    "select unnest(o._row) from _old_rows as o "
+                    f"select {_fields('o', columns)} from _old_rows as o "
                     "anti join _gone_rows as g on g._rowid = o._rowid "
-                    "union all select unnest(a._row) from _added_rows as a")
+                    f"union all select {_fields('a', columns)} from _added_rows as a")
     if post_of_pre:  # the rows of ``_pre_in_`` after: those outside ``where`` kept
         con.execute(f"create or replace temp table _post_in_{name} as "
                     f"select * from _pre_in_{name} as t where ({where}) is not true "
-                    "union all select unnest(o._row) from _old_rows as o "
+                    f"union all select {_fields('o', columns)} from _old_rows as o "
                     "anti join _gone_rows as g on g._rowid = o._rowid "
-                    "union all select unnest(a._row) from _added_rows as a")
+                    f"union all select {_fields('a', columns)} from _added_rows as a")
     if keep_diff:
         con.execute(f"create or replace temp table _diff_{name} as "
                     "select false as _added, _row from _gone_rows "
@@ -573,6 +576,38 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
         con.execute(f"drop table {table}")
     report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
     crashpoint(f"transform:{name}")
+
+
+def _fields(alias: str, columns: Sequence[str] | None) -> str:
+    """The fields ``columns`` (every field when None) of the struct ``<alias>._row`` as
+    columns."""
+    if columns is None:
+        return f"unnest({alias}._row)"
+    return ", ".join(f"{alias}._row.{c} as {c}" for c in columns)
+
+
+def _image_columns(con: duckdb.DuckDBPyConnection, db: str, table: str,
+                   readers: Sequence[str]) -> list[str] | None:
+    """The columns of household-scoped model ``table`` its images (``<image>_in_<table>``)
+    keep, in the table's order: those the ``readers`` (the models run or compared on the images)
+    may read of it (``_columns_of``), its grain, scope and ``household_scope``, and the
+    household key (the images are filtered and compared by these); None (every column) when a
+    reader may read every column. At 1,000,000 households the images of
+    ``int_household_status`` then leave its list of programs received and three other
+    columns unread."""
+    model = graph()[table]
+    columns = [r[0] for r in con.execute(f"describe {db}.main.{table}").fetchall()]
+    needed = {*model.grain, *model.scope, *model.household_scope, *_household_key()}
+    for reader in readers:
+        if table not in graph()[reader].depends_on:
+            continue
+        read = _columns_of(reader, table, columns)
+        if read is None:
+            return None
+        needed |= read
+    if not set(model.grain) or needed >= set(columns):
+        return None
+    return [c for c in columns if c in needed]
 
 
 def _temp_tables(con: duckdb.DuckDBPyConnection) -> set[str]:
@@ -618,6 +653,8 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
         t for t in _delta_inputs(candidates) if t not in kept))))
     changed: dict[str, frozenset[str] | None] = {}
     imaged: list[str] = []
+    # the columns of the images (``<image>_in_<table>``) their readers may read
+    images = {t: _image_columns(con, db, t, (*delta, *candidates)) for t in captured}
     try:
         con.execute(
             f"create or replace temp view int_periods as "
@@ -637,10 +674,11 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             # kept by its replacement; the others' (units of household and program) read here
             derived = tuple(t for t in captured
                             if t in first and graph()[t].household_scope == _household_key())
-            _capture_inputs(con, db, [t for t in captured if t not in derived], "_pre")
+            _capture_inputs(con, db, [t for t in captured if t not in derived], "_pre", images)
             # the other household models' rows after: those before, their replaced rows swapped
             derived_post = tuple(t for t in captured if t in first and t not in derived)
-            _rebuild_households(con, report, db, first, shadows, derived, derived_post)
+            _rebuild_households(con, report, db, first, shadows, derived, derived_post,
+                                images)
             for name in delta:
                 _delta_image(con, db, name, "_pre")
         rest = tuple(m for m in periods if m not in first)
@@ -648,7 +686,8 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             scoped = f"where {_matching('t', graph()[name].scope, '_scope')}"
             if first and name == next(iter(rest), None):
                 _capture_inputs(con, db, [t for t in captured
-                                          if t not in derived and t not in derived_post], "_post")
+                                          if t not in derived and t not in derived_post], "_post",
+                                images)
             if name in first:
                 pass
             elif name in candidates and _unchanged_inputs(con, name, _kept_for(name, kept),
@@ -686,7 +725,8 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
 
 def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
                         models: Sequence[str], shadows: list[str],
-                        captured: Sequence[str] = (), captured_post: Sequence[str] = ()) -> None:
+                        captured: Sequence[str] = (), captured_post: Sequence[str] = (),
+                        images: dict[str, list[str] | None] | None = None) -> None:
     """Replace the rows of the scope's periods of ``models`` (the period models with a
     ``household_scope``, in build order) for the affected units only: the distinct values of
     each model's ``household_scope`` columns in ``_affected`` (households, or household and
@@ -697,7 +737,8 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
     the models whose rows before and after (``_replace_rows``' ``capture``) / after only
     (``post_of_pre``) are kept. The deleted and appended rows of every model are kept
     (``_diff_<model>``: the households whose rows changed, for ``_rebuild_household_list`` and
-    ``_delta_image``)."""
+    ``_delta_image``). ``images``: the columns each image keeps (``_image_columns``; all when
+    not given)."""
     inputs: set[str] = set()
     narrowed: list[str] = []
     for name in models:
@@ -720,9 +761,10 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
         scoped = f"{_matching('t', graph()[name].scope, '_scope')} and {_matching('t', key, units)}"
         _replace_rows(con, report, db, name, scoped,
                       capture=name in captured and name not in narrowed,
-                      post_of_pre=name in captured_post, keep_diff=True)
+                      post_of_pre=name in captured_post, keep_diff=True,
+                      columns=(images or {}).get(name))
         if name in captured and name in narrowed:
-            _capture_narrowed(con, db, name)
+            _capture_narrowed(con, db, name, (images or {}).get(name))
     for table in inputs:
         con.execute(f"drop view temp.main.{table}")
     shadows[:] = [t for t in shadows if t not in inputs]
@@ -774,26 +816,40 @@ def _narrowed_units(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     return True
 
 
-def _capture_narrowed(con: duckdb.DuckDBPyConnection, db: str, name: str) -> None:
+def _capture_narrowed(con: duckdb.DuckDBPyConnection, db: str, name: str,
+                      columns: Sequence[str] | None = None) -> None:
     """The rows of household model ``name`` of every affected household (``_households``) and
     of the scope's periods after (``_post_in_<name>``) and before (``_pre_in_<name>``: those
     after with its replaced rows swapped back, ``_diff_<name>``), as ``_replace_rows``'
-    ``capture`` keeps them when every affected household is recomputed."""
+    ``capture`` keeps them when every affected household is recomputed; of ``columns`` only
+    (every column when None; they hold the grain: a row's projection names it)."""
     where = (f"{_matching('t', graph()[name].scope, '_scope')} "
              f"and {_matching('t', _household_key(), '_households')}")
     # found by their key columns, never by row id: the table's rows were just deleted and
     # appended in this transaction, and a join on ``rowid`` then misses some of them now and
     # then (DuckDB 2.0; ``_replace_rows``)
-    con.execute(f"create or replace temp table _post_in_{name} as select * from "
+    listed = "*" if columns is None else ", ".join(columns)
+    con.execute(f"create or replace temp table _post_in_{name} as select {listed} from "
                 f"{db}.main.{name} as t where {where}")
     narrowed = _matching("t", _household_key(), f"_units_{name}")
+    if columns is None:
+        con.execute(
+            f"create or replace temp table _pre_in_{name} as "
+            f"select * from _post_in_{name} as t where not {narrowed} "
+            f"union all select unnest(_row) from _diff_{name} where not _added "
+            f"union all select unnest(p._row) from (select t as _row from _post_in_{name} as t "
+            f"where {narrowed}) as p anti join (select _row from _diff_{name} where _added) "
+            "as a on a._row is not distinct from p._row"
+        )
+        return
+    row = ", ".join(f"{{a}}.{c}" for c in columns)
     con.execute(
         f"create or replace temp table _pre_in_{name} as "
         f"select * from _post_in_{name} as t where not {narrowed} "
-        f"union all select unnest(_row) from _diff_{name} where not _added "
-        f"union all select unnest(p._row) from (select t as _row from _post_in_{name} as t "
-        f"where {narrowed}) as p anti join (select _row from _diff_{name} where _added) as a "
-        "on a._row is not distinct from p._row"
+        f"union all select {_fields('d', columns)} from _diff_{name} as d where not _added "
+        f"union all select p.* from (select * from _post_in_{name} as t where {narrowed}) as p "
+        f"anti join (select {_fields('d', columns)} from _diff_{name} as d where _added) as a "
+        f"on ({row.format(a='a')}) is not distinct from ({row.format(a='p')})"
     )
 
 
@@ -845,16 +901,19 @@ def _delta_inputs(models: Sequence[str]) -> tuple[str, ...]:
 
 
 def _capture_inputs(con: duckdb.DuckDBPyConnection, db: str, tables: Sequence[str],
-                    image: str) -> None:
+                    image: str, images: dict[str, list[str] | None] | None = None) -> None:
     """The rows of the affected households (``_households``; of the scope's periods for a
     period model) of each household-scoped model of ``tables``, each in a temporary table
-    ``<image>_in_<table>``: read once, then by every model's ``_delta_image``."""
+    ``<image>_in_<table>``: read once, then by every model's ``_delta_image``; of the columns
+    ``images`` names for it (``_image_columns``; every column when None)."""
     where = _matching("t", _household_key(), "_households")
     for table in tables:
         scoped = where
         if graph()[table].kind == "period":
             scoped += f" and {_matching('t', graph()[table].scope, '_scope')}"
-        con.execute(f"create or replace temp table {image}_in_{table} as select * from "
+        columns = (images or {}).get(table)
+        listed = "*" if columns is None else ", ".join(columns)
+        con.execute(f"create or replace temp table {image}_in_{table} as select {listed} from "
                     f"{db}.main.{table} as t where {scoped}")
 
 
@@ -1233,8 +1292,33 @@ def columns_read(name: str, table: str) -> frozenset[str] | None:
     references anywhere (a superset), found with DuckDB's parser; None (all of them) when a
     ``*`` or ``COLUMNS(...)`` expands the table (unqualified in a SELECT reading it directly,
     or qualified with its name or alias) or the table's row is referenced whole."""
+    found = _columns_and_patterns(name, table)
+    return None if found is None or found[1] else found[0]
+
+
+def _columns_of(name: str, table: str, columns: Sequence[str]) -> frozenset[str] | None:
+    """``columns_read``, with the ``COLUMNS('<pattern>')`` of a plain name pattern resolved
+    against the table's ``columns`` (``int_poverty_sums``' ``columns('^deprived_')``)."""
+    found = _columns_and_patterns(name, table)
+    if found is None:
+        return None
+    names, patterns = found
+    return names | {c for c in columns for p in patterns if re.search(p, c)}
+
+
+#: A ``COLUMNS(...)`` pattern ``_columns_of`` resolves: a name, optionally anchored.
+PLAIN_PATTERN = re.compile(r"\^?[A-Za-z0-9_]+\$?")
+
+
+@functools.cache
+def _columns_and_patterns(name: str, table: str) -> tuple[frozenset[str],
+                                                           tuple[str, ...]] | None:
+    """The column names of ``columns_read`` and the plain name patterns of the unqualified
+    ``COLUMNS('<pattern>')`` expanding ``table`` (``PLAIN_PATTERN``); None as ``columns_read``
+    for any other expansion."""
     tree = statement_tree(model_sql(name))
     names: set[str] = set()
+    patterns: list[str] = []
     aliases: set[str] = {table}
     for node in walk_tree(tree):
         if node.get("type") == "BASE_TABLE" and node.get("table_name") == table:
@@ -1248,6 +1332,16 @@ def columns_read(name: str, table: str) -> frozenset[str] | None:
                     if item.get("class") == "STAR" and (
                             item.get("relation_name", "") == ""
                             or direct.get(item["relation_name"]) == table):
+                        expr = item.get("expr") or {}
+                        text = (expr.get("literal") or {}).get("text")
+                        if (item.get("columns") and item.get("relation_name", "") == ""
+                                and expr.get("class") == "CONSTANT"
+                                and isinstance(text, str) and PLAIN_PATTERN.fullmatch(text)
+                                and not any(item.get(k) for k in (
+                                    "exclude_list", "replace_list", "rename_list",
+                                    "qualified_exclude_list"))):
+                            patterns.append(text)
+                            continue
                         return None
         elif node.get("class") == "COLUMN_REF":
             path = node["column_names"]
@@ -1256,7 +1350,7 @@ def columns_read(name: str, table: str) -> frozenset[str] | None:
             names.add(path[-1])
         elif node.get("type") == "JOIN":
             names.update(node.get("using_columns") or ())
-    return frozenset(names)
+    return frozenset(names), tuple(patterns)
 
 
 def _kept_inputs() -> set[str]:
@@ -1322,6 +1416,8 @@ def _changed_columns(con: duckdb.DuckDBPyConnection, table: str, pre: str | None
     if pre is None and post is None and f"_diff_{table}" in temporary:
         pre = f"(select unnest(_row) from _diff_{table} where not _added)"
         post = f"(select unnest(_row) from _diff_{table} where _added)"
+    elif pre is None:  # the images: of the columns their readers may read (``_image_columns``)
+        columns = [r[0] for r in con.execute(f"describe _pre_in_{table}").fetchall()]
     pre, post = pre or f"_pre_in_{table}", post or f"_post_in_{table}"
     on = " and ".join(f"a.{k} is not distinct from b.{k}" for k in grain)
     flags = ", ".join(f"bool_or(a.{c} is distinct from b.{c})" for c in columns
