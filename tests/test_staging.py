@@ -12,8 +12,8 @@ from decimal import Decimal
 import pytest
 from raw_support import RawWorld, disbursement, household, local, member, nik, pbi
 
-from tkpk.ingest.accept import create_batch, stage
-from tkpk.ingest.raw import FILE_COLUMNS
+from tkpk.ingest.accept import STAGING_DIR, create_batch, stage
+from tkpk.ingest.raw import FILE_COLUMNS, KIND_COLUMN
 
 
 def staged(con, kind: str, outcomes, columns: str) -> dict[int, tuple]:
@@ -386,6 +386,17 @@ def test_staged_rows_have_the_staging_columns_and_the_file_texts(con, kind):
     assert columns == ["row_id", *wanted, "file_order"]
     rows = con.execute(f"select distinct load_id, sha256, file_name from {table}").fetchall()
     assert rows == [(out.load_id, out.sha256, out.file_name)]
+    column, kinds = KIND_COLUMN
+    assert (column in wanted) == (kind in kinds)
+    if kind in kinds:  # NULL in the staged Parquet, the file's kind in the staged rows
+        (written,) = con.execute(
+            f"select count({column}) from read_parquet('{out.staged}')"
+        ).fetchone()
+        assert written == 0
+        assert con.execute(f"select distinct {column} from {table}").fetchall() == [(kind,)]
+        # the staging SQL's own text is the kind (what the staged rows would hold)
+        sql = (STAGING_DIR / f"stg_{kind}.sql").read_text()
+        assert f"'{kind}' as {column}," in sql
 
 
 def _staging_columns(con, kind: str) -> list[str]:

@@ -392,7 +392,7 @@ def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None 
     file, ``ingest_batch.staged``); this reads them together and adds ``file_order`` and
     ``row_id`` (file order x 10^10 + row number): one integer id per staged row of the batch,
     and the file's texts the staged files do not hold (``tkpk.ingest.raw.FILE_COLUMNS``, from
-    ``ingest_batch``): the staging's columns, in its order;
+    ``ingest_batch``; ``KIND_COLUMN`` the file's kind): the staging's columns, in its order;
     which the validation reports failing rows by. With ``scratch`` (a run) ``stg_<kind>`` is a
     temporary view over those files, which holds no storage in the run's transaction; without it
     (inspecting the staging on its own) a temporary table. Counts the staged rows per file into
@@ -420,7 +420,7 @@ def stage(con: duckdb.DuckDBPyConnection, kind: str, scratch: RunScratch | None 
         stage_nothing(con, kind, "_staged_nothing")
         source, raw_source = "_staged_nothing", "_staged_nothing_raw"
     selects = {
-        table: _with_row_id(source, f"{staged_columns('s', 'b')}, b.file_order"),
+        table: _with_row_id(source, f"{staged_columns('s', 'b', kind)}, b.file_order"),
         f"{table}_raw": _with_row_id(raw_source, "s.raw_text"),
     }
     for name, select in selects.items():
