@@ -743,13 +743,14 @@ def _indexed(
     rebuild: bool,
     index: tuple[bool, bool] | Callable[[], tuple[bool, bool]] | None,
 ) -> bool:
-    """``refresh_index`` for an audit that needs the index rebuilt (``rebuild``) or not: when
-    ``prepare_index`` already did that (``index``, or a callable waiting for its answer), only
-    what it may not have seen is added (normally nothing: a look at each table's loads)."""
+    """``refresh_index`` for an audit that needs the index rebuilt (``rebuild``) or not, unless
+    ``prepare_index`` already did that in the same publish (``index``, or a callable waiting for
+    its answer): the index is then up to date as it is (a publish writes no personal table: it
+    reads the warehouse, committed before it), so it is not looked at again."""
     if callable(index):
         index = index()
     if index == (rebuild, True):
-        return refresh_index(con)
+        return True
     return refresh_index(con, rebuild=rebuild)
 
 
@@ -765,8 +766,9 @@ def audit_version(
     (its folder, holding its packs and its audit state) when it can, else in full.
 
     Returns the problems, the plan (which probes ran) and the state to write into the new
-    version (``write_state``) once it is published. ``index``: what ``prepare_index`` did
-    (None: not run; the index is brought up to date here), or a callable waiting for it.
+    version (``write_state``) once it is published. ``index``: what ``prepare_index`` did on
+    this warehouse state (None: not run; the index is brought up to date here), or a callable
+    waiting for it.
     ``more``: a callable returning further files to audit with ``files``, called once the
     cells of ``files`` are collected (it may wait for those files to be written: the Bappeda
     pack, derived meanwhile from the restricted files, ``tkpk.publish.packs``).
