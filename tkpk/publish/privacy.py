@@ -217,11 +217,10 @@ def collect_export_cells(
                 continue
             quoted = '"' + name.replace('"', '""') + '"'
             value = f"unnest({quoted})" if is_list else quoted
-            # each distinct text once (a column holds few: codes, names), then normalised
             parts.append(
                 f"select {sql_literal(_cell_label(path))} as file, "
                 f"{sql_literal(name)} as column_name, {_trim_quick('v')} as v "
-                f"from (select distinct v from (select {value} as v from {relation}))"
+                f"from (select {value} as v from {relation})"
             )
     body = " union all ".join(parts) if parts else (
         "select null::varchar as file, null::varchar as column_name, null::varchar as v where false"
@@ -569,7 +568,7 @@ def _probe_matches(
                     indexed[cells] = _cell_tokens(con, cells, f"{CELL_GRAMS}_{len(indexed)}")
                 _probe_substrings(
                     con, f'select {sql_literal(name)} as source, {value} as v from "{table}"',
-                    indexed[cells], cells,
+                    indexed[cells],
                 )
             plan.probes.append(plan_line)
         if condition is not None and plan.new_loads:
@@ -586,9 +585,7 @@ def _probe_matches(
     if new_substring_rows:
         if EXPORT_CELLS not in indexed:
             indexed[EXPORT_CELLS] = _cell_tokens(con, EXPORT_CELLS, f"{CELL_GRAMS}_{len(indexed)}")
-        _probe_substrings(
-            con, " union all ".join(new_substring_rows), indexed[EXPORT_CELLS], EXPORT_CELLS
-        )
+        _probe_substrings(con, " union all ".join(new_substring_rows), indexed[EXPORT_CELLS])
     found = con.execute(f"select count(*) from {HITS}").fetchone()[0]
     rows = [] if not found else con.execute(  # (no hit: no scan of the cells' words)
         f"""
@@ -635,17 +632,14 @@ def _cell_tokens(
 ) -> str:
     """(Re)create the temp table of the words of the cells of table ``cells``, each with the
     cell's words: the index the substring probe joins on (a personal value inside a cell starts
-    with one of the cell's words). A cell of letters A-Z and digits only (most: pseudonyms,
-    codes) is its own only word, which holds a value's words only when they are the cell
-    itself: ``_probe_substrings`` finds those by equality with the cells, so they are left out
-    here. Also the exports' vocabulary (reference names and codes, as words), for
-    ``_probe_substrings``."""
+    with one of the cell's words). Also the exports' vocabulary (reference names and codes, as
+    words), for ``_probe_substrings``."""
     con.execute(
         f"""
         create or replace temp table {table} as
         with cell_words as (
             select distinct {_words_quick("v")} as cell from {cells}
-            where length(v) >= {MIN_SUBSTRING_LENGTH} and regexp_matches(v, '[^A-Z0-9]')
+            where length(v) >= {MIN_SUBSTRING_LENGTH}
         ),
         one_word as (  -- its own only word (most cells: pseudonyms, codes): no unnest
             select cell as token, cell from cell_words where not contains(cell, ' ')
@@ -665,16 +659,12 @@ def _cell_tokens(
     return table
 
 
-def _probe_substrings(
-    con: duckdb.DuckDBPyConnection, values: str, tokens: str, cells: str
-) -> None:
+def _probe_substrings(con: duckdb.DuckDBPyConnection, values: str, tokens: str) -> None:
     """Add to the hits the personal values (SELECT ``values``: source, v) whose words (at least
     ``MIN_SUBSTRING_LENGTH`` characters) occur whole and in order inside a cell's words: an
-    equi-join of each value's first word with the words of the cells of table ``cells``
-    (``tokens``: ``_cell_tokens``), then the containment test on the few candidate pairs, and
-    the values whose words are a cell (the cells ``tokens`` leaves out: a cell equal to a
-    value's words is its own words). A value that the exports' own vocabulary holds (a
-    kelurahan or program name) is not a hit."""
+    equi-join of each value's first word with the cells' words, then the containment test on
+    the few candidate pairs. A value that the exports' own vocabulary holds (a kelurahan or
+    program name) is not a hit."""
     con.execute(
         f"""
         insert into {HITS}
@@ -687,9 +677,6 @@ def _probe_substrings(
             join {tokens} tokens on tokens.token = split_part(personal.words, ' ', 1)
             where length(personal.words) >= {MIN_SUBSTRING_LENGTH}
               and {_contains_words("tokens.cell", "personal.words")}
-            union
-            select source, v, words from personal
-            where length(words) >= {MIN_SUBSTRING_LENGTH} and words in (select v from {cells})
         ),
         final as (
             select source, v from candidates
