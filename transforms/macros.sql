@@ -256,6 +256,28 @@ create or replace temp macro area_code_text(x) as
         when regexp_full_match(x, '[0-9]{2}\.[0-9]{2}\.[0-9]{2}\.[0-9]{4}') then x
     end;
 
+-- kelurahan_lookup: the kelurahan of each distinct (kode_kelurahan, nama_kelurahan) pair of
+-- text as read in `file_rows` (a staging file's `_file_rows`), by code, else by name
+-- (ref_area_alias): kode_kelurahan_raw, nama_kelurahan_raw (the pair, to join back to the rows),
+-- kelurahan_code (NULL when neither resolves), kelurahan_unparsed (the cleaned text then).
+-- `query_table` leaves the body unbound until a staging statement calls it with its rows.
+create or replace temp macro kelurahan_lookup(file_rows) as table
+    select
+        k.kode_kelurahan as kode_kelurahan_raw,
+        k.nama_kelurahan as nama_kelurahan_raw,
+        coalesce(by_code.code, by_name.code) as kelurahan_code,
+        unparsed(coalesce(by_code.code, by_name.code), coalesce(k.kode, k.nama))
+            as kelurahan_unparsed
+    from (
+        select kode_kelurahan, nama_kelurahan,
+            clean_text(kode_kelurahan) as kode, clean_text(nama_kelurahan) as nama
+        from (select distinct kode_kelurahan, nama_kelurahan from query_table(file_rows))
+    ) as k
+    left join ref_area as by_code
+        on by_code.level = 'kelurahan' and by_code.code = area_code_text(k.kode)
+    left join ref_area_alias as by_name
+        on by_name.alias_key = area_name_key(by_code.code, k.nama);
+
 -- transfer_status: disbursement status text -> 'success' | 'failed'; NULL otherwise.
 create or replace temp macro transfer_status(x) as
     case

@@ -20,21 +20,8 @@ with raw as (
 -- rows by that text (a file of 1 M households holds a few dozen kelurahan code-name pairs and
 -- under a thousand survey dates and floor areas): the kelurahan by code or name, ...
 kelurahan as (
-    select
-        k.kode_kelurahan as kode_kelurahan_raw,
-        k.nama_kelurahan as nama_kelurahan_raw,
-        coalesce(by_code.code, by_name.code) as kelurahan_code,
-        unparsed(coalesce(by_code.code, by_name.code), coalesce(k.kode, k.nama))
-            as kelurahan_unparsed
-    from (
-        select kode_kelurahan, nama_kelurahan,
-            clean_text(kode_kelurahan) as kode, clean_text(nama_kelurahan) as nama
-        from (select distinct kode_kelurahan, nama_kelurahan from _file_rows)
-    ) as k
-    left join ref_area as by_code
-        on by_code.level = 'kelurahan' and by_code.code = area_code_text(k.kode)
-    left join ref_area_alias as by_name
-        on by_name.alias_key = area_name_key(by_code.code, k.nama)
+    -- the kelurahan of each code-name pair (macro kelurahan_lookup, transforms/macros.sql)
+    select * from kelurahan_lookup(_file_rows)
 ),
 
 -- ... the survey date (and its text, kept when unreadable), ...
