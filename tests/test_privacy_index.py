@@ -28,9 +28,9 @@ def scans(monkeypatch) -> list[str]:
     seen: list[str] = []
     original = privacy._probe_substrings
 
-    def spy(con, values, tokens):
+    def spy(con, values, *rest):
         seen.append(values.split("'")[1])
-        return original(con, values, tokens)
+        return original(con, values, *rest)
 
     monkeypatch.setattr(privacy, "_probe_substrings", spy)
     return seen

@@ -216,11 +216,19 @@ def collect_export_cells(
             if wanted is not None and name not in wanted:
                 continue
             quoted = '"' + name.replace('"', '""') + '"'
-            value = f"unnest({quoted})" if is_list else quoted
+            # a list column's distinct lists first (few: program combinations), then their elements
+            source = (
+                f"select unnest(l) as v from (select distinct {quoted} as l from {relation})"
+                if is_list else f"select {quoted} as v from {relation}"
+            )
+            # each column's distinct forms first (a file's (file, column) pairs are distinct, so
+            # the union stays a set), then the vocabulary filter on those few
             parts.append(
                 f"select {sql_literal(_cell_label(path))} as file, "
-                f"{sql_literal(name)} as column_name, {_trim_quick('v')} as v "
-                f"from (select {value} as v from {relation})"
+                f"{sql_literal(name)} as column_name, v from ("
+                f"select distinct upper(v) as v from (select {_trim_quick('v')} as v "
+                f"from ({source})) "
+                f"where v is not null and length(v) >= {MIN_VALUE_LENGTH})"
             )
     body = " union all ".join(parts) if parts else (
         "select null::varchar as file, null::varchar as column_name, null::varchar as v where false"
@@ -229,12 +237,10 @@ def collect_export_cells(
         f"""
         {f"insert into {table}" if append else f"create or replace temp table {table} as"}
         with cells as ({body}),
-        variants as (
-            select file, column_name, upper(v) as v from cells
-            where v is not null and length(v) >= {MIN_VALUE_LENGTH} and upper(v) not in (
-                {_reference_sql(_existing_columns(con))})
-        ),
-        final as (select distinct file, column_name, v from variants)
+        final as (
+            select file, column_name, v from cells
+            where v not in ({_reference_sql(_existing_columns(con))})
+        )
         select * from final
         """
     )
@@ -368,9 +374,10 @@ def rules_fingerprint(con: duckdb.DuckDBPyConnection, free_text: set[str]) -> st
 
 def _cell_digests(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
     """``file/column`` -> [distinct cells, XOR of their MD5s]: the set of each column's cells."""
-    rows = con.execute(
-        f"select file || '/' || column_name, count(*), cast(bit_xor(md5_number(v)) as varchar) "
-        f"from {EXPORT_CELLS} group by all"
+    rows = con.execute(  # grouped by the pair, then the few groups' keys joined
+        f"select file || '/' || column_name, n, digest from ("
+        f"select file, column_name, count(*) as n, cast(bit_xor(md5_number(v)) as varchar) "
+        f"as digest from {EXPORT_CELLS} group by file, column_name)"
     ).fetchall()
     return {key: [n, digest] for key, n, digest in rows}
 
@@ -452,31 +459,39 @@ def _mark_new_cells(
     changed = [
         key for key, value in cells.items() if before.get(key) != value
     ]
-    keys = "[" + ", ".join(sql_literal(k) for k in changed) + "]::varchar[]"
-    candidates = (
-        f"select distinct v from {EXPORT_CELLS} "
-        f"where list_contains({keys}, file || '/' || column_name)"
-    )
+    pairs = [key.rsplit("/", 1) for key in changed]
     read: dict[str, set[str]] = {}
-    for key in changed:
-        label, column = key.rsplit("/", 1)
+    for label, column in pairs:
         read.setdefault(label, set()).add(column)
     previous_files = [previous / label for label in sorted(read) if (previous / label).is_file()]
     collect_export_cells(con, previous_files, PREVIOUS_CELLS, columns=read)
+    # the changed columns' cells (few) first; the cells of the other columns are only looked up
+    # for those (no set of every unchanged cell built)
     con.execute(
         f"""
         create or replace temp table {NEW_CELLS} as
-        with candidates as ({candidates}),
+        with changed as (
+            select unnest($files::varchar[]) as file, unnest($columns::varchar[]) as column_name
+        ),
+        candidates as (
+            select distinct e.v from {EXPORT_CELLS} e
+            join changed k on e.file = k.file and e.column_name = k.column_name
+        ),
+        unchanged as (
+            select e.v from {EXPORT_CELLS} e
+            where e.v in (select v from candidates)
+              and not exists (
+                select 1 from changed k where k.file = e.file and k.column_name = e.column_name
+              )
+        ),
         final as (
             select v from candidates
             where v not in (select v from {PREVIOUS_CELLS})
-              and v not in (
-                select v from {EXPORT_CELLS}
-                where not list_contains({keys}, file || '/' || column_name)
-              )
+              and v not in (select v from unchanged)
         )
         select * from final
-        """
+        """,
+        {"files": [label for label, _ in pairs], "columns": [column for _, column in pairs]},
     )
     con.execute(f"drop table if exists {PREVIOUS_CELLS}")
     return con.execute(f"select count(*) from {NEW_CELLS}").fetchone()[0]
@@ -504,12 +519,31 @@ def _new_rows(
         if lineage not in existing[table]:
             filters[table] = None
             continue
-        condition = f'"{lineage}" in (select {lineage} from {NEW_LOADS})'
+        condition = _new_loads_condition(con, lineage, existing[table][lineage])
         total, new = con.execute(
             f'select count(*), count(*) filter (where {condition}) from "{table}"'
         ).fetchone()
         filters[table] = condition if total - new == previous_rows.get(table, 0) else None
     return new_loads, filters
+
+
+def _new_loads_condition(con: duckdb.DuckDBPyConnection, lineage: str, data_type: str) -> str:
+    """WHERE condition: the lineage column ``lineage`` (``data_type``) holds a value of the new
+    loads' files (``NEW_LOADS``), as a constant list of those values when they are integers or
+    texts (the scans of the probes skip the row groups of older files by their min/max)."""
+    subquery = f'"{lineage}" in (select {lineage} from {NEW_LOADS})'
+    values = [
+        value for (value,) in con.execute(
+            f"select distinct {lineage} from {NEW_LOADS} where {lineage} is not null order by 1"
+        ).fetchall()
+    ]
+    if data_type == "VARCHAR" and all(isinstance(v, str) for v in values):
+        listed = [sql_literal(v) for v in values]
+    elif data_type in INTEGER_TYPES and all(type(v) is int for v in values):
+        listed = [str(v) for v in values]
+    else:
+        return subquery
+    return f'"{lineage}" in ({", ".join(listed)})' if listed else "false"
 
 
 def _probe_matches(
@@ -568,7 +602,7 @@ def _probe_matches(
                     indexed[cells] = _cell_tokens(con, cells, f"{CELL_GRAMS}_{len(indexed)}")
                 _probe_substrings(
                     con, f'select {sql_literal(name)} as source, {value} as v from "{table}"',
-                    indexed[cells],
+                    indexed[cells], cells,
                 )
             plan.probes.append(plan_line)
         if condition is not None and plan.new_loads:
@@ -585,7 +619,9 @@ def _probe_matches(
     if new_substring_rows:
         if EXPORT_CELLS not in indexed:
             indexed[EXPORT_CELLS] = _cell_tokens(con, EXPORT_CELLS, f"{CELL_GRAMS}_{len(indexed)}")
-        _probe_substrings(con, " union all ".join(new_substring_rows), indexed[EXPORT_CELLS])
+        _probe_substrings(
+            con, " union all ".join(new_substring_rows), indexed[EXPORT_CELLS], EXPORT_CELLS
+        )
     found = con.execute(f"select count(*) from {HITS}").fetchone()[0]
     rows = [] if not found else con.execute(  # (no hit: no scan of the cells' words)
         f"""
@@ -633,13 +669,17 @@ def _cell_tokens(
     """(Re)create the temp table of the words of the cells of table ``cells``, each with the
     cell's words: the index the substring probe joins on (a personal value inside a cell starts
     with one of the cell's words). Also the exports' vocabulary (reference names and codes, as
-    words), for ``_probe_substrings``."""
+    words), for ``_probe_substrings``.
+
+    A cell of one word of letters A-Z and digits only (most: pseudonyms, codes) is left out:
+    its only word is itself, so it holds a value's words only when it equals them, which
+    ``_probe_substrings`` finds by equality with the cells themselves."""
     con.execute(
         f"""
         create or replace temp table {table} as
         with cell_words as (
             select distinct {_words_quick("v")} as cell from {cells}
-            where length(v) >= {MIN_SUBSTRING_LENGTH}
+            where length(v) >= {MIN_SUBSTRING_LENGTH} and regexp_matches(v, '[^A-Z0-9]')
         ),
         one_word as (  -- its own only word (most cells: pseudonyms, codes): no unnest
             select cell as token, cell from cell_words where not contains(cell, ' ')
@@ -659,24 +699,35 @@ def _cell_tokens(
     return table
 
 
-def _probe_substrings(con: duckdb.DuckDBPyConnection, values: str, tokens: str) -> None:
+def _probe_substrings(
+    con: duckdb.DuckDBPyConnection, values: str, tokens: str, cells: str
+) -> None:
     """Add to the hits the personal values (SELECT ``values``: source, v) whose words (at least
     ``MIN_SUBSTRING_LENGTH`` characters) occur whole and in order inside a cell's words: an
-    equi-join of each value's first word with the cells' words, then the containment test on
-    the few candidate pairs. A value that the exports' own vocabulary holds (a kelurahan or
-    program name) is not a hit."""
+    equi-join of each value's first word with the cells' words (``tokens``, ``_cell_tokens`` of
+    the table ``cells``), then the containment test on the few candidate pairs; and an
+    equi-join of each value's words with the cells themselves (the cells of one word of A-Z and
+    digits, which ``tokens`` leaves out: such a cell holds the value's words only when it is
+    them; a longer cell equal to a value's words holds them too). A value that the exports' own
+    vocabulary holds (a kelurahan or program name) is not a hit."""
     con.execute(
         f"""
         insert into {HITS}
         with long_values as (
             select distinct source, v from ({values}) where length(v) >= {MIN_SUBSTRING_LENGTH}
         ),
-        personal as (select source, v, {_words_quick("v")} as words from long_values),
+        personal as materialized (
+            select source, v, {_words_quick("v")} as words from long_values
+        ),
         candidates as (
             select distinct personal.source, personal.v, personal.words from personal
             join {tokens} tokens on tokens.token = split_part(personal.words, ' ', 1)
             where length(personal.words) >= {MIN_SUBSTRING_LENGTH}
               and {_contains_words("tokens.cell", "personal.words")}
+            union
+            select personal.source, personal.v, personal.words from personal
+            join {cells} cells on cells.v = personal.words
+            where length(cells.v) >= {MIN_SUBSTRING_LENGTH}
         ),
         final as (
             select source, v from candidates
@@ -833,13 +884,36 @@ def _load_counts(
     return dict(rows)
 
 
-def _loads_condition(table: str, loads: list[str]) -> str:
-    """WHERE condition selecting the rows of ``loads`` of ``table``."""
+#: Lineage column types compared with a constant list in their own type (``_lineage_in``).
+INTEGER_TYPES = frozenset({"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT",
+                           "USMALLINT", "UINTEGER", "UBIGINT"})
+
+
+def _lineage_in(column: str, data_type: str | None, keys: list[str]) -> str | None:
+    """WHERE condition: the text of the lineage column ``column`` (``data_type``) is one of
+    ``keys``, written as a constant list in the column's own type (the scan then skips the row
+    groups outside it by their min/max, and casts no row to text): an integer's text is its
+    plain decimal form, so only such keys can equal one. None for another type."""
+    quoted = f'"{column}"'
+    if data_type == "VARCHAR":
+        values = [sql_literal(k) for k in keys]
+    elif data_type in INTEGER_TYPES:
+        values = [k for k in keys if k.lstrip("-").isdigit() and str(int(k)) == k]
+    else:
+        return None
+    return f"{quoted} in ({', '.join(values)})" if values else "false"
+
+
+def _loads_condition(table: str, loads: list[str], data_type: str | None = None) -> str:
+    """WHERE condition selecting the rows of ``loads`` of ``table`` (``data_type``: the type
+    of its lineage column, for ``_lineage_in``)."""
     if WHOLE_TABLE in loads:
         return "true"
     lineage = f'"{LINEAGE[table]}"'
-    listed = "[" + ", ".join(sql_literal(k) for k in loads) + "]::varchar[]"
-    condition = f"list_contains({listed}, cast({lineage} as varchar))"
+    condition = _lineage_in(LINEAGE[table], data_type, loads)
+    if condition is None:
+        listed = "[" + ", ".join(sql_literal(k) for k in loads) + "]::varchar[]"
+        condition = f"list_contains({listed}, cast({lineage} as varchar))"
     return f"({condition} or {lineage} is null)" if NULL_LOAD in loads else condition
 
 
@@ -938,7 +1012,9 @@ def refresh_index(con: duckdb.DuckDBPyConnection, rebuild: bool = False) -> bool
                 continue
             anti_join = any(t == table for t, _ in covered)
             # every load stale (a rebuild, a first index): every row, no filter to evaluate
-            condition = "true" if len(stale) == len(counts) else _loads_condition(table, stale)
+            condition = "true" if len(stale) == len(counts) else _loads_condition(
+                table, stale, existing[table].get(LINEAGE[table])
+            )
             most = 0
             for column in PERSONAL_SOURCES[table]:
                 if column in existing[table]:

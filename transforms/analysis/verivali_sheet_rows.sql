@@ -10,7 +10,9 @@
 -- headings; $kinds/$kind_texts and $reasons/$reason_texts: the words for the codes
 -- (verivali.KIND_TEXT, verivali.REASON_TEXT). Texts the macro would copy unescaped are put in
 -- the cell as they are: the period (digits and '-') and the words for the codes, which need no
--- escaping (tests/test_verivali.py checks them); a code without words is escaped.
+-- escaping (tests/test_verivali.py checks them); a code without words is escaped. The columns
+-- of few distinct texts (file, column, value as read) have their cells' ends
+-- (xlsx_inline_tail) made once per distinct text and joined back.
 with
 
 flagged as (
@@ -42,6 +44,18 @@ texts as (
     from flagged
 ),
 
+short_texts as (
+    select distinct coalesce(file, '') as s from read_parquet($source)
+    union
+    select distinct coalesce(column_name, '') from read_parquet($source)
+    union
+    select distinct coalesce(raw_value, '') from read_parquet($source)
+),
+
+tails as (
+    select s, xlsx_inline_tail(s) as tail from short_texts
+),
+
 xml_rows as (
     select
         kelurahan_code,
@@ -49,22 +63,25 @@ xml_rows as (
         line,
         concat(
             '<row r="', r, '"><c r="A', r, '"><v>', line, '</v></c>',
-            xlsx_inline_string(concat('B', r), file),
+            '<c r="B', r, '" t="inlineStr"><is><t', file_tail.tail,
             case when source_row is not null
                 then concat('<c r="C', r, '"><v>', source_row, '</v></c>') else '' end,
             case when kind_text is not null
                 then concat('<c r="D', r, '" t="inlineStr"><is><t>', kind_text, '</t></is></c>')
                 else xlsx_inline_string(concat('D', r), kind) end,
             concat('<c r="E', r, '" t="inlineStr"><is><t>', period, '</t></is></c>'),
-            xlsx_inline_string(concat('F', r), column_name),
+            '<c r="F', r, '" t="inlineStr"><is><t', column_tail.tail,
             case when reason_text is not null
                 then concat('<c r="G', r, '" t="inlineStr"><is><t>', reason_text, '</t></is></c>')
                 else xlsx_inline_string(concat('G', r), reason) end,
-            xlsx_inline_string(concat('H', r), raw_value),
+            '<c r="H', r, '" t="inlineStr"><is><t', value_tail.tail,
             xlsx_inline_string(concat('I', r), household_pseudonym),
             '</row>'
         ) as xml
     from texts
+    join tails file_tail on file_tail.s = texts.file
+    join tails column_tail on column_tail.s = texts.column_name
+    join tails value_tail on value_tail.s = texts.raw_value
 ),
 
 final as (

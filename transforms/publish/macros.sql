@@ -29,17 +29,14 @@ create or replace temp macro withheld_flag(v, withheld) as
 create or replace temp macro spreadsheet_safe(s) as
     case when left(s, 1) in ('=', '+', '-', '@', chr(9), chr(13)) then chr(39) || s else s end;
 
--- xlsx_inline_string: a worksheet cell of text at reference `ref` (B5) as xlsxwriter writes it
--- (an inline string, XML-escaped: & < >; control characters as _xHHHH_ and a literal _xHHHH_
--- as _x005F_xHHHH_; xml:space="preserve" on text with leading or trailing white space). Text
--- that needs none of these (most) is copied as it is, after one regular expression. The
--- verivali workbooks' data rows (transforms/analysis/verivali_sheet_rows.sql).
-create or replace temp macro xlsx_inline_string(ref, s) as
+-- xlsx_inline_tail: the end of an xlsx_inline_string cell (below), after its reference
+-- (`<c r="B5" t="inlineStr"><is><t`): it does not depend on the reference, so a column of few
+-- distinct texts has it computed once per text (verivali_sheet_rows).
+create or replace temp macro xlsx_inline_tail(s) as
     case
         when not regexp_matches(s, '[\x01-\x08\x0B-\x1F&<>]|_x[0-9a-fA-F]{4}_|^\s|\s$')
-        then concat('<c r="', ref, '" t="inlineStr"><is><t>', s, '</t></is></c>')
+        then concat('>', s, '</t></is></c>')
         else concat(
-            '<c r="', ref, '" t="inlineStr"><is><t',
             case when regexp_matches(s, '^\s|\s$') then ' xml:space="preserve"' else '' end,
             '>',
             replace(replace(replace(
@@ -55,3 +52,11 @@ create or replace temp macro xlsx_inline_string(ref, s) as
             '</t></is></c>'
         )
     end;
+
+-- xlsx_inline_string: a worksheet cell of text at reference `ref` (B5) as xlsxwriter writes it
+-- (an inline string, XML-escaped: & < >; control characters as _xHHHH_ and a literal _xHHHH_
+-- as _x005F_xHHHH_; xml:space="preserve" on text with leading or trailing white space). Text
+-- that needs none of these (most) is copied as it is, after one regular expression. The
+-- verivali workbooks' data rows (transforms/analysis/verivali_sheet_rows.sql).
+create or replace temp macro xlsx_inline_string(ref, s) as
+    concat('<c r="', ref, '" t="inlineStr"><is><t', xlsx_inline_tail(s));
