@@ -205,7 +205,7 @@ def test_incremental_phases_come_from_the_kinds():
                                     "int_period_lines", "int_area_lines")
     assert set(rebuilt_after()) == {"households", "poverty_transitions"}
     scoped = {t for m in graph().of_kind("record_month") for t in graph()[m].scoped_inputs}
-    assert scoped == {"program_records", "int_match_index"}
+    assert scoped == {"program_records", "int_match_index", "int_household_snapshot"}
     assert {p.stem for p in SCOPED_DIR.glob("*.sql")} == {*scoped, "record_scope"}
     household = {m for m in graph().order if graph()[m].household_scope}
     assert household == {"int_household_snapshot", "int_program_monthly", "int_household_program",

@@ -17,7 +17,8 @@ month of the new records, and nothing else. What happens to each model is its he
    shadowed by a temporary table of those pairs' records (``transforms/scoped/<input>.sql``),
    and its rows of those pairs are replaced; the records are matched through the kept
    ``int_match_index``, shadowed by the rows they can match (the snapshots reaching the pairs'
-   months, the records' NIK / NO_KK keys). The units (``household_scope``: snapshot,
+   months, the records' NIK / NO_KK keys), and ``int_household_snapshot`` by those rows'
+   households. The units (``household_scope``: snapshot,
    household, program) of the rows that changed (deleted or appended) are kept (``_affected``):
    a unit whose rows did not change keeps its figures (at 1,000,000 households a tranche file
    of one bank changes 113 k of the 281 k units of its month's BPNT rows);
@@ -384,7 +385,7 @@ def build_changed(con: duckdb.DuckDBPyConnection, outcomes: Sequence[Any]) -> Bu
     finally:
         for table in TEMP_TABLES:
             con.execute(f"drop table if exists temp.main.{table}")
-        for name in graph().of_kind("period"):
+        for name in (*graph().of_kind("period"), *_difference_sources()):
             con.execute(f"drop table if exists temp.main._diff_{name}")
     # the fingerprint checked by _full_reason (the build changed no reference table or file)
     _store_fingerprint(con, _stored_fingerprint(con), "incremental")
@@ -497,7 +498,8 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
             model = graph()[name]
             scoped = _matching("t", model.scope, "_record_scope")
             units = affected if affected is not None and model.household_scope == affected else ()
-            _replace_rows(con, report, db, name, scoped, units)
+            _replace_rows(con, report, db, name, scoped, units,
+                          keep_diff=name in _difference_sources())
     finally:
         for table in reversed(created):
             con.execute(f"drop table if exists temp.main.{table}")
@@ -506,7 +508,8 @@ def _rebuild_record_months(con: duckdb.DuckDBPyConnection, report: BuildReport, 
 def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, name: str,
                   where: str, units: Sequence[str] = (), capture: bool = False,
                   post_of_pre: bool = False, keep_diff: bool = False,
-                  columns: Sequence[str] | None = None) -> None:
+                  columns: Sequence[str] | None = None, computed: str | None = None,
+                  rows: str | None = None) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
@@ -522,26 +525,37 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     ``_diff_<name>`` (``_added``: false / true, ``_row``; read by ``_delta_image`` and
     ``_rebuild_household_list``). ``columns``: the columns the images (``_pre_in_`` /
     ``_post_in_``) keep, in the table's order (all when not given: ``_image_columns``).
+    ``computed`` (a condition on alias ``t`` narrowing ``where``): only the rows matching it are
+    computed and replaced; the rows matching ``where`` are still read once (the images of
+    ``capture`` hold them all: the rows outside ``computed`` are the same before and after).
+    ``rows``: a relation holding the new rows matching ``computed``, used instead of the model's
+    SQL (``_difference_rows``).
 
     Row ids are used only to delete rows found by a plain scan of a table this transaction has
     not changed yet; rows are never looked up by row id (a join on ``rowid``) in a table the
     transaction already deleted from or appended to: DuckDB 2.0 then misses rows of it now and
-    then (and may crash), so such rows are found by their key columns (``_capture_narrowed``)."""
+    then (and may crash)."""
     model = graph()[name]
     order = ", ".join(f"r._row.{c}" for c in (model.cluster_key,) if c) or ", ".join(
         f"r._row.{c}" for c in model.scope)
     start = time.perf_counter()
     con.execute(f"create or replace temp table _new_rows as select * from {db}.main.{name} "
                 "limit 0")
-    execute_model(con, name, f"insert into _new_rows by name\nselect * from (\n"
-                             f"{model_sql(name)}\n) as t where {where}", scoped=True)
-    con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, t as _row "
-                f"from {db}.main.{name} as t where {where}")
+    if rows is not None:
+        con.execute(f"insert into _new_rows by name select * from {rows}")
+    else:
+        execute_model(con, name, f"insert into _new_rows by name\nselect * from (\n"
+                                 f"{model_sql(name)}\n) as t where {computed or where}",
+                      scoped=True)
+    inside = "" if computed is None else f", ({computed}) as _in"
+    con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, t as _row"
+                f"{inside} from {db}.main.{name} as t where {where}")
     new = "(select n as _row from _new_rows as n)"
+    old = "_old_rows" if computed is None else "(select * from _old_rows where _in)"
     con.execute("create or replace temp table _gone_rows as select o._rowid, o._row "
-                f"from _old_rows as o anti join {new} as m on o._row is not distinct from m._row")
+                f"from {old} as o anti join {new} as m on o._row is not distinct from m._row")
     con.execute(f"create or replace temp table _added_rows as select r._row from {new} as r "
-                "anti join _old_rows as o on o._row is not distinct from r._row")
+                f"anti join {old} as o on o._row is not distinct from r._row")
     con.execute(f"delete from {db}.main.{name} where rowid in (select _rowid from _gone_rows)")
     order = f" order by {order}" if order else ""
     execute_model(con, name, f"insert into {db}.main.{name} by name select unnest(r._row) "
@@ -744,11 +758,18 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
     for name in models:
         key = graph()[name].household_scope
         units = f"(select distinct {', '.join(key)} from _affected)"
-        if _narrowed_units(con, name):
+        period = _matching("t", graph()[name].scope, "_scope")
+        computed = rows = None
+        if _difference_rows(con, db, name):
+            # only its rows of the keys its input's deleted and appended rows touch can change:
+            # they are computed from their rows before and those rows' share (its SQL is not run)
+            computed = _keyed_in("t", _difference_keys(name), f"_difference_{name}")
+            rows = f"(select * exclude (_exists, _unclear) from _difference_{name} where _exists)"
+        elif _narrowed_units(con, name):
             units = f"_units_{name}"
             narrowed.append(name)
         for table in graph().select(graph()[name].depends_on):
-            if not graph()[table].household_scope:
+            if rows is not None or not graph()[table].household_scope:
                 continue
             where = _matching("t", key, units)
             if graph()[table].kind == "period":
@@ -758,18 +779,131 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
             con.execute(f"create or replace temp view {table} as select * from "
                         f"{db}.main.{table} as t where {where}")
             shadows.append(table)
-        scoped = f"{_matching('t', graph()[name].scope, '_scope')} and {_matching('t', key, units)}"
-        _replace_rows(con, report, db, name, scoped,
-                      capture=name in captured and name not in narrowed,
-                      post_of_pre=name in captured_post, keep_diff=True,
-                      columns=(images or {}).get(name))
+        scoped = f"{period} and {_matching('t', key, units)}"
         if name in captured and name in narrowed:
-            _capture_narrowed(con, db, name, (images or {}).get(name))
-    for table in inputs:
-        con.execute(f"drop view temp.main.{table}")
+            # its rows of every affected household are read once, for the images; only those
+            # of the narrowed ones are computed and replaced
+            computed = scoped
+            scoped = f"{period} and {_matching('t', key, '_households')}"
+        try:
+            _replace_rows(con, report, db, name, scoped, capture=name in captured,
+                          post_of_pre=name in captured_post, keep_diff=True,
+                          columns=(images or {}).get(name), computed=computed, rows=rows)
+        finally:
+            con.execute(f"drop table if exists temp.main._difference_{name}")
+        if rows is not None:
+            report.models[-1]["difference"] = True
+    for table in inputs:  # (``_difference_rows`` may have dropped one)
+        con.execute(f"drop view if exists temp.main.{table}")
     shadows[:] = [t for t in shadows if t not in inputs]
     for name in narrowed:
         con.execute(f"drop table temp.main._units_{name}")
+
+
+#: Household-scoped period models each of whose value columns is an exact sum over the rows of
+#: one input (the key): (the input's column that is at least 1 on each of its rows, the model's
+#: column summing it). A row exists exactly when some input row counts in it, so when that sum is
+#: positive. When the input's deleted and appended rows are kept (``_diff_<input>``) and its
+#: other inputs are kept, the model's rows are updated by the difference (``_difference_rows``).
+DIFFERENCE_MODELS = {"int_household_funding": ("int_program_monthly", "records", "success_records")}
+
+
+def _difference_sources() -> tuple[str, ...]:
+    """The inputs of ``DIFFERENCE_MODELS`` (their replacements keep their ``_diff_``)."""
+    return tuple(dict.fromkeys(spec[0] for spec in DIFFERENCE_MODELS.values()))
+
+
+def _difference_keys(name: str) -> list[str]:
+    """The columns naming a row of ``DIFFERENCE_MODELS`` model ``name``: its grain and its
+    ``household_scope`` (the other columns are its sums)."""
+    model = graph()[name]
+    return [*dict.fromkeys((*model.grain, *model.household_scope))]
+
+
+def _keyed_in(alias: str, keys: Sequence[str], table: str) -> str:
+    """A condition: the row ``alias`` has the ``keys`` of a row of ``table`` (NULL equal to
+    NULL)."""
+    on = " and ".join(f"k.{c} is not distinct from {alias}.{c}" for c in keys)
+    return f"exists (select 1 from {table} as k where {on})"
+
+
+def _difference_rows(con: duckdb.DuckDBPyConnection, db: str, name: str) -> bool:
+    """For ``DIFFERENCE_MODELS`` model ``name`` in household mode: when its input's deleted and
+    appended rows are kept (``_diff_<input>``) and its other inputs are kept (``_kept_inputs``),
+    its rows of the keys they touch after, in the temporary table ``_difference_<name>``
+    (``_exists``: the row exists): its SQL run on the deleted rows and on the appended rows
+    alone gives their share of each sum, and new = old - deleted share + appended share (a
+    share's keys are the only ones whose sums can change; its rows are those of the scope's
+    periods, through the shadow of ``int_periods``). False (nothing done) when it does not
+    apply or a sum cannot be told exactly: an input row counting less than 1, a share without
+    a row before, a count below 0, or a sum that comes to 0 where NULL (no value summed) is
+    possible (the caller then recomputes the model's rows)."""
+    spec = DIFFERENCE_MODELS.get(name)
+    if spec is None:
+        return False
+    source, counted, witness = spec
+    diff = f"_diff_{source}"
+    if diff not in _temp_tables(con) or graph()[name].depends_on - _kept_inputs() != {source}:
+        return False
+    if con.execute(f"select count(*) from {diff} where not coalesce(_row.{counted} >= 1, false)"
+                   ).fetchone()[0]:
+        return False
+    types = {r[0]: r[1] for r in con.execute(f"describe {db}.main.{name}").fetchall()}
+    keys = _difference_keys(name)
+    values = [c for c in types if c not in keys]
+    if witness not in values or not all(types[c].startswith(EXACT_TYPES) for c in values):
+        return False
+    start = time.perf_counter()
+    try:
+        for side, added in (("gone", "not"), ("added", "")):
+            con.execute(f"create or replace temp view {source} as select unnest(_row) "
+                        f"from {diff} where {added} _added")
+            execute_model(con, name, f"create or replace temp table _share_{side} as\n"
+                                     f"{model_sql(name)}", scoped=True)
+        con.execute(f"drop view temp.main.{source}")
+        key_list = ", ".join(keys)
+        on = " and ".join(f"{{a}}.{k} is not distinct from touched.{k}" for k in keys)
+        sums = {c: f"(coalesce(o.{c}, 0) - coalesce(g.{c}, 0) + coalesce(a.{c}, 0))"
+                for c in values}
+        result = ", ".join(
+            f"cast(case when o.{c} is null and g.{c} is null and a.{c} is null then null "
+            f"else {sums[c]} end as {types[c]}) as {c}" for c in values)
+        unclear = " or ".join(
+            ["(g._here and o._here is null)", f"{sums[witness]} < 0"]
+            + [f"({sums[witness]} > 0 and {sums[c]} = 0 and (o.{c} is not null "
+               f"or g.{c} is not null))" for c in values if c != witness])
+        con.execute(
+            f"""
+            create or replace temp table _difference_{name} as
+            with touched as (
+                select {key_list} from _share_gone union select {key_list} from _share_added
+            ),
+            old as (
+                select t.*, true as _here from {db}.main.{name} as t
+                semi join touched on {on.format(a='t')}
+                where {_matching('t', graph()[name].scope, '_scope')}
+            )
+            select {', '.join(f'touched.{k}' for k in keys)}, {result},
+                {sums[witness]} > 0 as _exists, ({unclear}) as _unclear
+            from touched
+            left join old as o on {on.format(a='o')}
+            left join (select *, true as _here from _share_gone) as g on {on.format(a='g')}
+            left join (select *, true as _here from _share_added) as a on {on.format(a='a')}
+            """
+        )
+        if con.execute(f"select count(*) from _difference_{name} where _unclear"
+                       ).fetchone()[0]:
+            log.info("%s: a sum not told by the difference: recomputed", name)
+            con.execute(f"drop table _difference_{name}")
+            return False
+    finally:
+        con.execute(f"drop view if exists temp.main.{source}")
+        for side in ("gone", "added"):
+            con.execute(f"drop table if exists temp.main._share_{side}")
+    log.info("%s: %d key(s) updated by the difference in %.3f s", name,
+             con.execute(f"select count(*) from _difference_{name}").fetchone()[0],
+             time.perf_counter() - start)
+    return True
 
 
 def _narrowed_units(con: duckdb.DuckDBPyConnection, name: str) -> bool:
@@ -814,43 +948,6 @@ def _narrowed_units(con: duckdb.DuckDBPyConnection, name: str) -> bool:
     log.info("%s: %d household(s) whose inputs changed in a column it reads", name,
              con.execute(f"select count(*) from _units_{name}").fetchone()[0])
     return True
-
-
-def _capture_narrowed(con: duckdb.DuckDBPyConnection, db: str, name: str,
-                      columns: Sequence[str] | None = None) -> None:
-    """The rows of household model ``name`` of every affected household (``_households``) and
-    of the scope's periods after (``_post_in_<name>``) and before (``_pre_in_<name>``: those
-    after with its replaced rows swapped back, ``_diff_<name>``), as ``_replace_rows``'
-    ``capture`` keeps them when every affected household is recomputed; of ``columns`` only
-    (every column when None; they hold the grain: a row's projection names it)."""
-    where = (f"{_matching('t', graph()[name].scope, '_scope')} "
-             f"and {_matching('t', _household_key(), '_households')}")
-    # found by their key columns, never by row id: the table's rows were just deleted and
-    # appended in this transaction, and a join on ``rowid`` then misses some of them now and
-    # then (DuckDB 2.0; ``_replace_rows``)
-    listed = "*" if columns is None else ", ".join(columns)
-    con.execute(f"create or replace temp table _post_in_{name} as select {listed} from "
-                f"{db}.main.{name} as t where {where}")
-    narrowed = _matching("t", _household_key(), f"_units_{name}")
-    if columns is None:
-        con.execute(
-            f"create or replace temp table _pre_in_{name} as "
-            f"select * from _post_in_{name} as t where not {narrowed} "
-            f"union all select unnest(_row) from _diff_{name} where not _added "
-            f"union all select unnest(p._row) from (select t as _row from _post_in_{name} as t "
-            f"where {narrowed}) as p anti join (select _row from _diff_{name} where _added) "
-            "as a on a._row is not distinct from p._row"
-        )
-        return
-    row = ", ".join(f"{{a}}.{c}" for c in columns)
-    con.execute(
-        f"create or replace temp table _pre_in_{name} as "
-        f"select * from _post_in_{name} as t where not {narrowed} "
-        f"union all select {_fields('d', columns)} from _diff_{name} as d where not _added "
-        f"union all select p.* from (select * from _post_in_{name} as t where {narrowed}) as p "
-        f"anti join (select {_fields('d', columns)} from _diff_{name} as d where _added) as a "
-        f"on ({row.format(a='a')}) is not distinct from ({row.format(a='p')})"
-    )
 
 
 # ------------------------------------------------------------------------- additive deltas

@@ -5,7 +5,7 @@
     cluster_key record_period,
     cluster_sort model,
     scope (record_period, program),
-    scoped_inputs (program_records, int_match_index),
+    scoped_inputs (program_records, int_match_index, int_household_snapshot),
     household_scope (snapshot, household_key, program),
     partition_role central,
     partition_rows 'household_key is not null',
