@@ -731,7 +731,8 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
         for name in reversed(dict.fromkeys(shadows)):
             con.execute(f"drop view if exists temp.main.{name}")
         for name in (*delta, *(f"in_{t}" for t in captured)):
-            for image in ("_pre", "_post", "_delta_keys", "_delta_units"):
+            for image in ("_pre", "_post", "_delta_keys", "_delta_units", "_pre_rows",
+                          "_post_rows"):
                 con.execute(f"drop table if exists temp.main.{image}_{name}")
         for name in imaged:
             con.execute(f"drop table if exists temp.main._was_{name}")
@@ -1014,6 +1015,16 @@ def _capture_inputs(con: duckdb.DuckDBPyConnection, db: str, tables: Sequence[st
                     f"{db}.main.{table} as t where {scoped}")
 
 
+#: ``sum`` models each of whose rows sums rows of one household-scoped input (the value), each
+#: joined with its household's rows of the other inputs: ``int_reach_sums`` and
+#: ``int_incidence_sums`` count and add ``int_household_program``'s recipient rows. A household's
+#: share is then the sum of its rows' shares: in the images (``_delta_image``) that input keeps
+#: only the rows of its units (``household_scope``: household and program) among its deleted and
+#: appended rows, and every row of the households whose other inputs changed.
+ROW_SUMS = {"int_reach_sums": "int_household_program",
+            "int_incidence_sums": "int_household_program"}
+
+
 def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str) -> None:
     """The rows model ``name`` computes for the affected households alone (``_households``) of
     the scope's periods, in the temporary table ``<image>_<name>``: its household-scoped inputs
@@ -1025,14 +1036,17 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
     image holds only the households of those rows (``_delta_units_<name>``, the same for both
     images): any other household's inputs, and so its share, are the same before and after, and
     cancel out of the difference (``int_poverty_sums`` reads only ``int_household_status``, whose
-    rows change for few of the affected households)."""
+    rows change for few of the affected households); for a ``ROW_SUMS`` model, its summed
+    input's image holds only the rows of that input's changed units and of the households whose
+    other inputs changed (``<image>_rows_in_<input>``, made once per image)."""
     inputs = _delta_inputs((name,))
     previous = {r[0] for r in con.execute(
         "select view_name from duckdb_views() where temporary").fetchall()}
     temporary = _temp_tables(con)
     units = ""
-    if inputs and all(f"_diff_{t}" in temporary for t in inputs):
-        key = _household_key()
+    key = _household_key()
+    diffs = bool(inputs) and all(f"_diff_{t}" in temporary for t in inputs)
+    if diffs:
         if f"_delta_units_{name}" not in temporary:
             fields = ", ".join(f"_row.{c} as {c}" for c in key)
             con.execute(f"create temp table _delta_units_{name} as " + " union ".join(
@@ -1041,10 +1055,32 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
                                  "(select count(*) from _households)").fetchone()
         if 2 * few < every:  # else filtering costs more than it saves
             units = f" as t where {_matching('t', key, f'_delta_units_{name}')}"
+    rows = ROW_SUMS.get(name) if diffs else None
+    if rows is not None:  # that input's rows of its changed units only (and of the households
+        # whose other inputs changed): the other rows' shares are the same in both images
+        fine = graph()[rows].household_scope
+        others = [t for t in inputs if t != rows]
+        if f"{image}_rows_in_{rows}" not in temporary:
+            fields = ", ".join(f"_row.{c} as {c}" for c in fine)
+            con.execute(f"create temp table _fine_units as select distinct {fields} "
+                        f"from _diff_{rows}")
+            households = ", ".join(f"_row.{c} as {c}" for c in key)
+            con.execute("create temp table _fine_households as " + (" union ".join(
+                f"select {households} from _diff_{t}" for t in others) or
+                f"select {', '.join(key)} from _households where false"))
+            con.execute(f"create temp table {image}_rows_in_{rows} as select * from "
+                        f"temp.main.{image}_in_{rows} as t where "
+                        f"{_matching('t', fine, '_fine_units')} "
+                        f"or {_matching('t', key, '_fine_households')}")
+            con.execute("drop table _fine_units")
+            con.execute("drop table _fine_households")
     try:
         for table in inputs:
+            source = f"{image}_in_{table}{units}"
+            if table == rows:
+                source = f"{image}_rows_in_{table}"
             con.execute(f"create or replace temp view {table} as select * from "
-                        f"temp.main.{image}_in_{table}{units}")
+                        f"temp.main.{source}")
         execute_model(con, name, f"create or replace temp table {image}_{name} as\n"
                                  f"{model_sql(name)}")
     finally:
