@@ -142,3 +142,33 @@ def test_sites_of_earlier_runs_are_made_offline_too(people, settings):  # noqa: 
     assert data_docs.external_resources(text) == []
     assert 'src="static/vendor/jquery-3.7.1/jquery.min.js"' in text
     assert "run 20260601T020000Z-old000" in text
+
+
+def test_kept_suite_pages_are_not_rendered_again(people, tmp_path, monkeypatch):  # noqa: F811
+    from great_expectations.render.renderer.page_renderer import ExpectationSuitePageRenderer
+
+    from tkpk.validation import _suite_page_key
+
+    run = "20260701T020000Z-abcdef"
+    outcome = validate_table(people, "people", SUITE, batch_name="people.csv")
+    kept = tmp_path / "kept"
+    plain = tmp_path / "plain"
+    first = tmp_path / "first"
+    build_data_docs([outcome], plain, run_name=run)
+    build_data_docs([outcome], first, run_name=run, suite_pages=kept)
+    assert len(list(kept.glob("*.html"))) == 1
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("a kept suite page was rendered again")
+
+    monkeypatch.setattr(ExpectationSuitePageRenderer, "render", refuse)
+    second = tmp_path / "second"
+    build_data_docs([outcome], second, run_name=run, suite_pages=kept)
+    page = Path("expectations", "stg_people.html")
+    expected = (plain / page).read_bytes()
+    assert (first / page).read_bytes() == expected and (second / page).read_bytes() == expected
+    index = (second / "index.html").read_text(encoding="utf-8")
+    assert 'href="expectations/stg_people.html"' in index  # GX's index lists the kept page
+    changed = {"name": "stg_people", "expectations": [
+        {"type": "expect_column_to_exist", "kwargs": {"column": "nik"}}]}  # fmt: skip
+    assert _suite_page_key(changed) != _suite_page_key({"name": "stg_people", "expectations": []})

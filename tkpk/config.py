@@ -221,6 +221,12 @@ class Settings:
         return self.temp_dir / "raw_hashes.json"
 
     @property
+    def suite_page_cache(self) -> Path:
+        """GX's pages of the suites kept between runs (``tkpk.validation.build_data_docs``'s
+        ``suite_pages``): a one-file night renders only its validations' pages."""
+        return self.temp_dir / "suite_pages"
+
+    @property
     def pull_temp_dir(self) -> Path:
         """Downloads in progress of ``tkpk pull`` (outside the raw folder; emptied by each pull).
         On the raw folder's file system, a verified download is renamed into it atomically."""

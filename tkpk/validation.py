@@ -28,7 +28,9 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import hashlib
 import json
+import os
 import re
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -881,6 +883,7 @@ def build_data_docs(
     results: Iterable[Any],
     target_dir: Path,
     run_name: str | None = None,
+    suite_pages: Path | None = None,
 ) -> Path:
     """Write GX Data Docs (HTML site: suites and one page per validated batch) into ``target_dir``.
 
@@ -890,6 +893,11 @@ def build_data_docs(
     ``<NN>-<suite>.html`` (position in the run and suite, never a file name) and every page's
     title says the run, the suite and the kind. ``validations.json`` lists the results (suite,
     batch, page, success). Returns the site's ``index.html``.
+
+    ``suite_pages``: a folder of GX's pages of the suites as GX renders them (before
+    ``make_offline``), one per suite definition (``_suite_page_key``); a suite found there is
+    not rendered again (its page is the same; GX's rendering is most of a night's Data Docs),
+    one that is not is rendered and kept there. None: every page is rendered.
     """
     from great_expectations.core.expectation_suite import ExpectationSuite
     from great_expectations.core.run_identifier import RunIdentifier
@@ -910,13 +918,14 @@ def build_data_docs(
     store = context.validation_results_store
     for old_key in store.list_keys():  # the context is process-wide: render this call's results
         store.remove_key(old_key)
-    suites_seen: set[str] = set()
+    suites_seen: dict[str, str] = {}  # name -> _suite_page_key
+    validated: list[Any] = []
     entries: list[dict[str, Any]] = []
     for position, result in enumerate(_flatten(results)):
         suite_name = result.suite_name
         if suite_name not in suites_seen:
-            suites_seen.add(suite_name)
-            _register_suite(context, ExpectationSuite, suite_name)
+            definition = _register_suite(context, ExpectationSuite, suite_name)
+            suites_seen[suite_name] = _suite_page_key(definition)
         batch = str(result.meta.get("tkpk_batch") or f"batch {position + 1}")
         batch_id = _batch_id(position, suite_name, batch)
         key = ValidationResultIdentifier(
@@ -927,6 +936,7 @@ def build_data_docs(
         cleaned = scrub(result)
         cleaned.meta["run_id"] = run  # the pages show the run's name and time (not "__none__")
         store.set(key, cleaned)
+        validated.append(key)
         page = Path("validations", *suite_name.split("."), run_name,
                     run_time.strftime("%Y%m%dT%H%M%S.%fZ"), f"{batch_id}.html")  # fmt: skip
         entries.append(
@@ -946,10 +956,23 @@ def build_data_docs(
         context.update_data_docs_site(site_name, site)
     else:
         context.add_data_docs_site(site_name, site)
+    resources = None
+    rendered: dict[str, Path] = {}
+    if suite_pages is not None:
+        # the kept pages go in first: GX's index lists the suite pages the site holds
+        for name, page_key in suites_seen.items():
+            page = target_dir / _suite_page_path(name)
+            if not _copy_kept(Path(suite_pages) / f"{page_key}.html", page):
+                rendered[name] = page
+        resources = [
+            *validated, *(ExpectationSuiteIdentifier(name=name) for name in rendered)
+        ]
     try:
-        context.build_data_docs(site_names=[site_name])
+        context.build_data_docs(site_names=[site_name], resource_identifiers=resources)
     finally:
         context.delete_data_docs_site(site_name)
+    for name, page in rendered.items():
+        _keep(page, Path(suite_pages) / f"{suites_seen[name]}.html")  # type: ignore[arg-type]
     data_docs.make_offline(target_dir, run_name, {e["batch_id"]: e["batch"] for e in entries})
     listing = {"run": run_name, "validations": entries}
     (target_dir / "validations.json").write_text(
@@ -975,8 +998,9 @@ def _flatten(results: Iterable[Any]) -> Iterable[Any]:
             yield item
 
 
-def _register_suite(context: Any, suite_class: Any, name: str) -> None:
-    """Put suite ``name`` (from expectations/) into the context's store for its Data Docs page."""
+def _register_suite(context: Any, suite_class: Any, name: str) -> dict[str, Any]:
+    """Put suite ``name`` (from expectations/) into the context's store for its Data Docs page;
+    returns its definition."""
     try:
         definition = load_suite(name, name)
     except FileNotFoundError:
@@ -984,12 +1008,60 @@ def _register_suite(context: Any, suite_class: Any, name: str) -> None:
     with contextlib.suppress(Exception):  # absent suite: nothing to replace
         context.suites.delete(name)
     context.suites.add(suite_class(**copy.deepcopy(definition)))
+    return definition
+
+
+#: What else GX's page of a suite depends on besides the suite and GX's version: the site's
+#: settings of ``build_data_docs`` (change it with them).
+SUITE_PAGE_FORMAT = "SiteBuilder show_how_to_buttons=False DefaultSiteIndexBuilder"
+
+
+def _suite_page_key(definition: Mapping[str, Any]) -> str:
+    """The name of a suite's page in ``build_data_docs``'s ``suite_pages``: the SHA-256 of the
+    suite's definition, GX's version and ``SUITE_PAGE_FORMAT``."""
+    import great_expectations as gx
+
+    text = json.dumps(
+        {"suite": definition, "gx": gx.__version__, "format": SUITE_PAGE_FORMAT},
+        sort_keys=True, default=str,
+    )
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _suite_page_path(name: str) -> Path:
+    """Where GX writes the page of suite ``name`` in a site."""
+    parts = name.split(".")
+    return Path("expectations", *parts[:-1], f"{parts[-1]}.html")
+
+
+def _copy_kept(kept: Path, page: Path) -> bool:
+    """Copy a kept suite page into the site; False when there is none (or it cannot be read)."""
+    try:
+        data = kept.read_bytes()
+    except OSError:
+        return False
+    page.parent.mkdir(parents=True, exist_ok=True)
+    page.write_bytes(data)
+    return True
+
+
+def _keep(page: Path, kept: Path) -> None:
+    """Keep a suite page GX rendered (written atomically; a failure only means rendering it
+    again next time)."""
+    temporary = kept.with_name(f".{kept.name}.{os.getpid()}")
+    try:
+        kept.parent.mkdir(parents=True, exist_ok=True)
+        temporary.write_bytes(page.read_bytes())
+        os.replace(temporary, kept)
+    except OSError:
+        temporary.unlink(missing_ok=True)
 
 
 def publish_data_docs(results: Iterable[Any], settings: Any, run_id: str) -> Path:
     """Build this run's Data Docs into ``<data_docs_dir>/<run_id>/`` (written to a temporary
     folder first, then renamed) and refresh ``<data_docs_dir>/index.html``, a list of the runs
-    (newest first) linking to each run's site. Returns the run's ``index.html``."""
+    (newest first) linking to each run's site. Returns the run's ``index.html``. The suites'
+    pages come from ``settings.suite_page_cache`` when it holds them (``build_data_docs``)."""
     import html
     import os
     import shutil
@@ -1000,7 +1072,7 @@ def publish_data_docs(results: Iterable[Any], settings: Any, run_id: str) -> Pat
     staging = root / f".tmp-{safe_run}"
     if staging.exists():
         shutil.rmtree(staging)
-    build_data_docs(results, staging, run_name=run_id)
+    build_data_docs(results, staging, run_name=run_id, suite_pages=settings.suite_page_cache)
     target = root / safe_run
     if target.exists():
         shutil.rmtree(target)
