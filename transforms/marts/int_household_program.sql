@@ -2,6 +2,7 @@
     kind period,
     grain (period, household_key, program),
     cluster_key period,
+    cluster_sort model,
     household_scope (snapshot, household_key, program),
     partition_role partition
 ) */
@@ -25,6 +26,14 @@
 -- the rows of the reach months outside its window (int_excluded_months; with quarterly
 -- snapshots the few months at the reach's two ends). A period has a row when some row of its
 -- window remains (months_in_window > 0). The sums are exact (integers and decimals).
+--
+-- Memory (the model runs right after int_program_monthly, at the limit at 1,000,000 households:
+-- it ran out of memory now and then under the default 3 GB): the rows are grouped, joined and
+-- sorted on narrow values, the program as its number, the counts as INTEGER and the amounts as
+-- DECIMAL(18, 2) (a cast that fails, not rounds, beyond its range); the cluster order (header:
+-- cluster_sort model) is sorted here on those narrow rows and the columns get their table's
+-- types after the sort. The runner's sort of the wide rows (the program text, 128-bit sums) held
+-- 1.2 GB at 1M, this one 0.67 GB; the model's peak 1.85-1.9 -> 1.4 GB (duckdb_memory()).
 with
 
 periods as (
@@ -39,18 +48,28 @@ excluded_months as (
     semi join periods on periods.period = int_excluded_months.period
 ),
 
+programs as (
+    -- the programs' names as one list: the rows carry a program's number in it (a two-byte
+    -- group key, join key and sort payload instead of the text), its name looked up after the
+    -- sort (a cross product with this one row keeps the rows' order, a join would not)
+    select list(distinct program order by program) as names
+    from int_program_monthly
+    where household_key is not null
+),
+
 monthly as not materialized (
     -- the matched rows, their figures split by status
     select
         snapshot,
         record_period,
         household_key,
-        program,
+        cast(list_position(programs.names, program) as usmallint) as program,
         case when status = 'success' then records else 0 end as success_records,
         case when status = 'success' then amount_idr else 0 end as success_amount_idr,
         case when status = 'failed' then records else 0 end as failed_records,
         case when status = 'failed' then amount_idr else 0 end as failed_amount_idr
     from int_program_monthly
+    cross join programs
     where household_key is not null
 ),
 
@@ -109,19 +128,35 @@ windowed as (
         and excluded.program = reach_totals.program
 ),
 
-final as (
+sorted as (
+    -- the cluster order, sorted on the narrow rows
     select
         period,
         snapshot,
         household_key,
         program,
+        cast(success_records as integer) as success_records,
+        cast(amount_idr as decimal(18, 2)) as amount_idr,
+        cast(failed_records as integer) as failed_records,
+        cast(failed_amount_idr as decimal(18, 2)) as failed_amount_idr
+    from windowed
+    where months_in_window > 0
+    order by period
+),
+
+final as (
+    select
+        period,
+        snapshot,
+        household_key,
+        programs.names[program] as program,
         success_records > 0 as recipient,
         cast(success_records as bigint) as success_records,
         cast(amount_idr as decimal(38, 2)) as amount_idr,
         cast(failed_records as bigint) as failed_records,
         cast(failed_amount_idr as decimal(38, 2)) as failed_amount_idr
-    from windowed
-    where months_in_window > 0
+    from sorted
+    cross join programs
 )
 
 select * from final
