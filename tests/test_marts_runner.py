@@ -3,6 +3,7 @@ tests/test_dictionary_contract.py)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
 
 import pytest
@@ -185,7 +186,7 @@ def test_model_settings_apply_to_their_statement_only(con):
     """A model's header settings hold during its statement and are restored after it (added to
     a value the connection already had)."""
     own = "build_side_probe_side,compressed_materialization"
-    assert graph()["int_program_monthly"].settings == {"disabled_optimizers": own}
+    assert graph()["int_program_monthly"].settings == {"disabled_optimizers": own, "threads": "2"}
     setting = "disabled_optimizers"
     current = "select current_setting('disabled_optimizers')"
     execute_model(con, "int_program_monthly", f"create table seen as {current} as value")
@@ -200,3 +201,15 @@ def test_model_settings_apply_to_their_statement_only(con):
     assert con.execute("select value from seen").fetchall() == [("top_n",)]
     with pytest.raises(RuntimeError, match="int_program_monthly.sql"):
         execute_model(con, "int_program_monthly", "select * from no_such_table")
+
+
+def test_a_model_setting_that_is_not_a_list_replaces_the_connections(con, monkeypatch):
+    """A header setting other than a list (here preserve_insertion_order) holds as written
+    during the model's statement, not joined to the connection's value, and is restored after."""
+    model = dataclasses.replace(graph()["int_periods"],
+                                settings={"preserve_insertion_order": "false"})
+    monkeypatch.setattr("transforms.runner.graph", lambda: {"int_periods": model})
+    current = "select current_setting('preserve_insertion_order')"
+    execute_model(con, "int_periods", f"create table seen as {current} as value")
+    assert con.execute("select value from seen").fetchall() == [(False,)]
+    assert con.execute(current).fetchone()[0] is True

@@ -92,6 +92,11 @@ def build_marts(
     return list(graph().curated)
 
 
+#: Engine settings whose value is a comma-separated list: a model header's value is added to the
+#: connection's (any other setting's header value replaces the connection's while the model runs).
+LIST_SETTINGS = frozenset({"disabled_optimizers"})
+
+
 def build_model(con: duckdb.DuckDBPyConnection, name: str) -> None:
     """Create or replace the table of model ``name`` (its inputs must exist), its rows
     clustered by the model's ``cluster_key`` column if it has one."""
@@ -128,8 +133,9 @@ def execute_model(con: duckdb.DuckDBPyConnection, name: str, statement: str,
         for setting in settings
     }
     for setting, value in settings.items():
-        combined = ",".join(v for v in (str(previous[setting] or ""), value) if v)
-        con.execute(f"set {setting} = '{combined}'")
+        if setting in LIST_SETTINGS:  # added to the connection's list, not replacing it
+            value = ",".join(v for v in (str(previous[setting] or ""), value) if v)
+        con.execute(f"set {setting} = '{value}'")
     try:
         con.execute(statement)
     except duckdb.Error as error:

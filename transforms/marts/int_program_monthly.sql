@@ -9,7 +9,7 @@
     household_scope (snapshot, household_key, program),
     partition_role central,
     partition_rows 'household_key is not null',
-    settings (disabled_optimizers = 'build_side_probe_side,compressed_materialization'),
+    settings (disabled_optimizers = 'build_side_probe_side,compressed_materialization', threads = '2'),
     scoped_settings (disabled_optimizers = 'compressed_materialization')
 ) */
 -- int_program_monthly: program records matched to the households of a snapshot, per month.
@@ -66,7 +66,9 @@
 -- CPU; 100k: 4.8 -> 4.1 s). In an incremental build's scoped run (`scoped_settings`) the records
 -- and index rows are few and the swap stays on: the snapshots' households (4 M rows at 1M) are
 -- then probed by the scoped rows instead of hashed for them (one-file night: 0.8-1.0 -> 0.6-0.7
--- s CPU).
+-- s CPU). At most 2 threads (`threads`): the model needs ~4.3 GB unbounded at 1M households and
+-- runs at the default 3 GB limit, spilling; with the connection's 8 threads it ran out of memory
+-- in 5 of 7 runs and with 4 in 1 of 5, with 2 in none of 9 (benchmarks/README.md, eleventh round).
 with
 
 snapshot_reach as (
