@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+import struct
 import zipfile
+import zlib
 
 import duckdb
 import pyarrow as pa
@@ -103,6 +105,23 @@ def test_same_flagged_fields_give_the_same_bytes(tmp_path):
     first = [p.read_bytes() for p in verivali.write_verivali(con, folder)]
     second = [p.read_bytes() for p in verivali.write_verivali(con, folder)]
     assert first == second
+
+
+def test_the_sheet_is_deflated_at_its_level(tmp_path):
+    """The rows' sheet is deflated at SHEET_COMPRESSLEVEL (its stored bytes are zlib's raw
+    deflate of the sheet at that level); the other parts as xlsxwriter wrote them."""
+    con, folder = _restricted(tmp_path)
+    for path in verivali.write_verivali(con, folder):
+        with zipfile.ZipFile(path) as book:
+            info = book.getinfo(verivali.SHEET_PART)
+            sheet = book.read(info)
+        with path.open("rb") as raw:
+            raw.seek(info.header_offset + 26)
+            name_length, extra_length = struct.unpack("<HH", raw.read(4))
+            raw.seek(name_length + extra_length, 1)
+            stored = raw.read(info.compress_size)
+        deflate = zlib.compressobj(verivali.SHEET_COMPRESSLEVEL, zlib.DEFLATED, -15)
+        assert stored == deflate.compress(sheet) + deflate.flush()
 
 
 @pytest.mark.parametrize("batch", [1, 2, 3, 100])

@@ -36,6 +36,10 @@ SHEET = "Daftar perbaikan"
 WRITERS = 2
 #: Creation date written into every workbook (reproducible bytes).
 CREATED = datetime(2026, 1, 1)
+#: zlib level of the sheet (the rows; every other part as xlsxwriter wrote it). Level 1 against
+#: zlib's default 6 on a 7.8 MB sheet of 1M households' flagged fields: 0.027 s against 0.088 s
+#: CPU, 1.23 MB against 1.05 MB (benchmarks/README.md, eleventh round).
+SHEET_COMPRESSLEVEL = 1
 
 #: Column headings (Bahasa Indonesia) and the width of each column.
 HEADINGS: tuple[tuple[str, int], ...] = (
@@ -206,7 +210,7 @@ def _splice_rows(path: Path, headings_row: int, rows_xml: list[pa.Array]) -> Non
     workbook at ``path``, and widen the sheet's dimension to them; every other part and each
     member's zip header (fixed time stamp) stay as xlsxwriter wrote them. The sheet is streamed
     into its zip member an Arrow piece at a time (zlib's output does not depend on how its input
-    is split)."""
+    is split), at :data:`SHEET_COMPRESSLEVEL`."""
     last = get_column_letter(len(HEADINGS))
     lines = sum(len(piece) for piece in rows_xml)
     with zipfile.ZipFile(path) as book:
@@ -222,6 +226,7 @@ def _splice_rows(path: Path, headings_row: int, rows_xml: list[pa.Array]) -> Non
                 f'<dimension ref="A1:{last}{headings_row + lines}"/>', 1,
             )
             head, tail = sheet.split("</sheetData>", 1)
+            info._compresslevel = SHEET_COMPRESSLEVEL  # read by ZipFile.open(info, "w")
             with book.open(info, "w") as member:
                 member.write(head.encode("utf-8"))
                 for piece in rows_xml:
