@@ -801,21 +801,15 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
         con.execute(f"drop table temp.main._units_{name}")
 
 
-#: Household-scoped period models each of whose value columns is an exact sum over the rows of
-#: one input (the key): (the input's column that is at least 1 on each of its rows, the model's
-#: column summing it). A row exists exactly when some input row counts in it, so when that sum is
-#: positive. When the input's deleted and appended rows are kept (``_diff_<input>``) and its
-#: other inputs are kept, the model's rows are updated by the difference (``_difference_rows``).
-DIFFERENCE_MODELS = {"int_household_funding": ("int_program_monthly", "records", "success_records")}
-
-
 def _difference_sources() -> tuple[str, ...]:
-    """The inputs of ``DIFFERENCE_MODELS`` (their replacements keep their ``_diff_``)."""
-    return tuple(dict.fromkeys(spec[0] for spec in DIFFERENCE_MODELS.values()))
+    """The inputs of the models whose header has ``difference_of`` (their replacements keep
+    their ``_diff_``)."""
+    return tuple(dict.fromkeys(
+        graph()[m].difference_of[0] for m in graph().order if graph()[m].difference_of))
 
 
 def _difference_keys(name: str) -> list[str]:
-    """The columns naming a row of ``DIFFERENCE_MODELS`` model ``name``: its grain and its
+    """The columns naming a row of ``difference_of`` model ``name``: its grain and its
     ``household_scope`` (the other columns are its sums)."""
     model = graph()[name]
     return [*dict.fromkeys((*model.grain, *model.household_scope))]
@@ -829,7 +823,8 @@ def _keyed_in(alias: str, keys: Sequence[str], table: str) -> str:
 
 
 def _difference_rows(con: duckdb.DuckDBPyConnection, db: str, name: str) -> bool:
-    """For ``DIFFERENCE_MODELS`` model ``name`` in household mode: when its input's deleted and
+    """For a model ``name`` whose header has ``difference_of`` (input, counted column, summing
+    column), in household mode: when its input's deleted and
     appended rows are kept (``_diff_<input>``) and its other inputs are kept (``_kept_inputs``),
     its rows of the keys they touch after, in the temporary table ``_difference_<name>``
     (``_exists``: the row exists): its SQL run on the deleted rows and on the appended rows
@@ -839,10 +834,9 @@ def _difference_rows(con: duckdb.DuckDBPyConnection, db: str, name: str) -> bool
     apply or a sum cannot be told exactly: an input row counting less than 1, a share without
     a row before, a count below 0, or a sum that comes to 0 where NULL (no value summed) is
     possible (the caller then recomputes the model's rows)."""
-    spec = DIFFERENCE_MODELS.get(name)
-    if spec is None:
+    if not graph()[name].difference_of:
         return False
-    source, counted, witness = spec
+    source, counted, witness = graph()[name].difference_of
     diff = f"_diff_{source}"
     if diff not in _temp_tables(con) or graph()[name].depends_on - _kept_inputs() != {source}:
         return False

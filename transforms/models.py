@@ -46,8 +46,15 @@ Header keys (a key the model does not need is left out):
     without the key, e.g. ``int_periods``): an incremental build then replaces only the units
     whose ``int_program_monthly`` rows changed. Its inputs that change or have the key must have
     (at least) its columns.
+``difference_of`` (input, counted column, summing column)
+    a ``household_scope`` ``period`` model each of whose value columns is an exact sum over the
+    rows of that one input, the counted column at least 1 on each input row and the summing
+    column its sum in the model (a row exists while it is positive): an incremental build
+    updates its rows by the difference of the input's deleted and appended rows
+    (``transforms.incremental._difference_rows``).
 ``settings`` (``name = 'value'`` pairs)
-    DuckDB settings the model's statement runs with (added to the connection's).
+    DuckDB settings the model's statement runs with (a list setting is added to the
+    connection's; ``transforms.runner.LIST_SETTINGS``).
 ``scoped_settings`` (``name = 'value'`` pairs)
     instead of ``settings``, those of the model's statements in an incremental build's scoped run
     (``transforms.incremental``: few rows of its inputs, so other join sides may pay).
@@ -105,6 +112,7 @@ HEADER_KEYS = {
     "scope": "words",
     "scoped_inputs": "words",
     "household_scope": "words",
+    "difference_of": "words",
     "settings": "pairs",
     "scoped_settings": "pairs",
 }
@@ -170,6 +178,7 @@ class Model:
     scope: tuple[str, ...] = ()
     scoped_inputs: tuple[str, ...] = ()
     household_scope: tuple[str, ...] = ()
+    difference_of: tuple[str, ...] = ()
     settings: dict[str, str] = field(default_factory=dict)
     scoped_settings: dict[str, str] | None = None
     depends_on: frozenset[str] = frozenset()
@@ -288,6 +297,11 @@ def _check_props(props: dict, where: str) -> None:
         raise ModelError(f"{where}: scope and scoped_inputs are for record_month/period models")
     if "household_scope" in props and kind not in ("snapshot", "record_month", "period"):
         raise ModelError(f"{where}: household_scope is for snapshot/record_month/period models")
+    if "difference_of" in props and (
+        len(props["difference_of"]) != 3 or kind != "period" or "household_scope" not in props
+    ):
+        raise ModelError(f"{where}: difference_of (input, counted column, summing column) is for "
+                         "household_scope period models")
 
 
 # ----------------------------------------------------------------------------- dependencies
@@ -375,6 +389,7 @@ def load_model(path: Path) -> Model:
         scope=props.get("scope", ("period",) if props["kind"] == "period" else ()),
         scoped_inputs=props.get("scoped_inputs", ()),
         household_scope=props.get("household_scope", ()),
+        difference_of=props.get("difference_of", ()),
         settings=props.get("settings", {}),
         scoped_settings=props.get("scoped_settings"),
         depends_on=depends,

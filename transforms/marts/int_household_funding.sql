@@ -3,6 +3,7 @@
     grain (period, household_key, funding_source),
     cluster_key period,
     household_scope (snapshot, household_key),
+    difference_of (int_program_monthly, records, success_records),
     partition_role partition
 ) */
 -- int_household_funding: successful receipts of each household by funding source.
