@@ -925,13 +925,18 @@ def _index_column(
     returns the most words of a ``WORDS`` form (0: none)."""
     source = sql_literal(f"{table}.{column}")
     substrings = data_type != "DATE" and column not in WHOLE_CELL_ONLY
-    # a value of letters A-Z, digits and single inner spaces is its own words (no regexp)
+    # each value's words computed once, beside it (a value of letters A-Z, digits and single
+    # inner spaces is its own words: no regexp); each kind's forms made distinct on their own
+    # (no one grouping of both kinds' rows by kind, form and words)
+    words_of = (
+        f"case when length(v) >= {MIN_SUBSTRING_LENGTH} then {_words_quick('v')} end"
+        if substrings else "null::varchar"
+    )
     words = (
         f"""union all
-            select {WORDS}, w from (
-                select {_words_quick("v")} as w
-                from vals where length(v) >= {MIN_SUBSTRING_LENGTH}
-            ) where length(w) >= {MIN_SUBSTRING_LENGTH}"""
+            select distinct {WORDS}::utinyint, hash(w),
+                length(w) - length(replace(w, ' ', '')) + 1
+            from vals where length(w) >= {MIN_SUBSTRING_LENGTH}"""
         if substrings else ""
     )
     con.execute(
@@ -941,16 +946,14 @@ def _index_column(
             select distinct "{column}" as c from "{table}"
             where {condition} and "{column}" is not null
         ),
-        vals as materialized (select {_probe_value("c", data_type)} as v from raw),
-        forms as (
-            select {EXACT} as kind, v as form from vals where length(v) >= {MIN_VALUE_LENGTH}
-            {words}
+        vals as materialized (
+            select v, {words_of} as w
+            from (select {_probe_value("c", data_type)} as v from raw)
         ),
         final as (
-            select distinct kind::utinyint as kind, hash(form) as h,
-                case when kind = {WORDS} then length(form) - length(replace(form, ' ', '')) + 1
-                     else 0 end as words
-            from forms
+            select distinct {EXACT}::utinyint as kind, hash(v) as h, 0 as words
+            from vals where length(v) >= {MIN_VALUE_LENGTH}
+            {words}
         )
         select * from final
         """
