@@ -192,14 +192,17 @@ active_member_months as not materialized (
 ),
 
 repeated_member_months as (
-    -- NIK-years with a month of more than one active row: only their rows are aggregated below
-    -- (most have one row a month). Found per NIK and year, not per month (a twelfth of the
-    -- groups to hold): a year repeats a month when its rows' months, as bits of a 12-bit mask,
-    -- are fewer than its rows
-    select program, nik_key, year(record_period) as record_year
+    -- NIKs with a month of more than one active row: only their rows are aggregated below (most
+    -- have one row a month). Found per NIK, not per month or NIK-year (fewer groups to hold): a
+    -- NIK repeats a month when its rows outnumber the bits their months set in a 64-bit mask
+    -- (the month's number modulo 64). Months 64 apart share a bit, which can only flag a NIK
+    -- whose months do not repeat: its rows are then aggregated below too, with the same result
+    select program, nik_key
     from active_member_months
-    group by program, nik_key, year(record_period)
-    having count(*) > bit_count(bit_or(cast(1 as integer) << (month(record_period) - 1)))
+    group by program, nik_key
+    having count(*) > bit_count(bit_or(
+        cast(1 as ubigint) << ((year(record_period) * 12 + month(record_period)) % 64)
+    ))
 ),
 
 member_months as (
@@ -215,7 +218,6 @@ member_months as (
     anti join repeated_member_months
         on repeated_member_months.program = active.program
         and repeated_member_months.nik_key = active.nik_key
-        and repeated_member_months.record_year = year(active.record_period)
     union all
     select
         active.program,
@@ -231,7 +233,6 @@ member_months as (
     semi join repeated_member_months
         on repeated_member_months.program = active.program
         and repeated_member_months.nik_key = active.nik_key
-        and repeated_member_months.record_year = year(active.record_period)
     left join file_order on file_order.file_id = active.file_id
     group by active.program, active.nik_key, active.record_period
 ),
@@ -290,12 +291,23 @@ kept_records as (
 ),
 
 record_classes as (
+    -- every (program, funding source, status) a kept record can carry, numbered: the programs'
+    -- funding sources as the records state them (else the catalog's), with either status; read
+    -- from program_records, not kept_records, which then has a single reader and streams into
+    -- numbered_records instead of being held (19.5 M rows with their texts at 1M households)
     select
         program,
         funding_source,
         status,
         row_number() over (order by program, funding_source, status) as record_class
-    from (select distinct program, funding_source, status from kept_records) as classes
+    from (
+        select distinct
+            stated.program,
+            coalesce(stated.funding_source, ref_program.funding) as funding_source
+        from (select distinct program, funding_source from program_records) as stated
+        left join ref_program on ref_program.code = stated.program
+    ) as fundings
+    cross join (select unnest(['success', 'failed']) as status) as statuses
 ),
 
 kelurahan as (
