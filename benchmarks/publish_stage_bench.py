@@ -150,7 +150,8 @@ def main() -> None:
             set_pack_modes(settings.curated_dir, result.version_dir)
         else:
             path = publish_data_docs(result.validations, settings, run_id)
-            audit_data_docs(con, path.parent, settings.data_docs_dir)
+            audit_data_docs(con, path.parent, settings.data_docs_dir,
+                            index_current=getattr(result, "index_current", False))
         if profile:
             profile.disable()
         out["stages"][stage] = {"cpu_s": round(time.process_time() - cpu, 2),

@@ -381,18 +381,25 @@ def publish_validation_docs(ctx: RunContext, ingest: object, published: object =
     ]
     if validations:
         path = publish_data_docs(validations, ctx.settings, ctx.run_id)
-        audit_data_docs(ctx.con, path.parent, ctx.settings.data_docs_dir)
+        audit_data_docs(
+            ctx.con, path.parent, ctx.settings.data_docs_dir,
+            index_current=bool(getattr(published, "index_current", False)),
+        )
         run_logger().info("data docs: %s", path)
 
 
-def audit_data_docs(con: duckdb.DuckDBPyConnection, site: Path, root: Path) -> None:
+def audit_data_docs(
+    con: duckdb.DuckDBPyConnection, site: Path, root: Path, index_current: bool = False
+) -> None:
     """The personal-data audit of a run's Data Docs pages (``privacy.audit_documents``); on a
-    finding the run's site is removed and the run fails (``PersonalDataError``)."""
+    finding the run's site is removed and the run fails (``PersonalDataError``).
+    ``index_current``: this run's publish left the personal-value index up to date
+    (``PublishResult.index_current``; the warehouse is not written between the two)."""
     import shutil
 
     from tkpk.publish.privacy import PersonalDataError, audit_documents
 
-    problems = audit_documents(con, sorted(site.rglob("*.html")), root)
+    problems = audit_documents(con, sorted(site.rglob("*.html")), root, index_current)
     if problems:
         shutil.rmtree(site, ignore_errors=True)
         raise PersonalDataError(

@@ -121,6 +121,26 @@ def test_a_data_docs_page_leak_is_found_with_the_index(wh, tmp_path: Path, scans
     ]
 
 
+
+def test_the_data_docs_audit_after_a_publish_does_not_refresh_the_index(
+    wh, tmp_path: Path, monkeypatch
+) -> None:
+    """``index_current`` (the same run's publish brought the index up to date): the Data Docs
+    audit does not look at the index's loads again, and finds the same leak."""
+    _load(wh, "L2", "3375011203900022", "Bambang Contohnama", "1990-03-12")
+    assert privacy.refresh_index(wh)
+    page = tmp_path / "site" / "index.html"
+    page.parent.mkdir()
+    page.write_text("<html><body><td>Bambang Contohnama (contoh)</td></body></html>")
+    expected = privacy.audit_documents(wh, [page], tmp_path)
+    assert expected and any("registry_members.nama" in p for p in expected)
+
+    def refreshed(*args, **kwargs):
+        raise AssertionError("the index was refreshed again")
+
+    monkeypatch.setattr(privacy, "refresh_index", refreshed)
+    assert privacy.audit_documents(wh, [page], tmp_path, index_current=True) == expected
+
 def test_a_read_only_warehouse_uses_an_index_only_when_it_is_up_to_date(tmp_path) -> None:
     """On a read-only warehouse the index cannot be written: an up-to-date one is used, a stale
     or missing one is not (``refresh_index`` says False: the probes then scan)."""

@@ -90,6 +90,10 @@ class PublishResult:
     removed_versions: list[str] = field(default_factory=list)
     #: GX outcomes of the output suites (``tkpk.validation.build_data_docs`` renders them).
     validations: list = field(default_factory=list, repr=False)
+    #: The personal-value index was up to date with the warehouse for the audit
+    #: (``privacy.prepare_index``); a publish writes no personal table, so it still is until the
+    #: warehouse is written again (the Data Docs audit of the same run need not refresh it).
+    index_current: bool = False
 
 
 def _q(name: str) -> str:
@@ -577,6 +581,7 @@ def publish_packs(
                 workbooks.result()
                 rows[BAPPEDA] = bappeda.result()
                 audit.result()
+                index_current = index.result()[1]
             periods = period_range(con, staging / RESTRICTED)
             write_documents(
                 con, settings, staging, version=staging.name, run_id=run_id, rows=rows,
@@ -605,6 +610,7 @@ def publish_packs(
         key_id=key.key_id,
         removed_versions=removed,
         validations=validations,
+        index_current=index_current,
     )
 
 

@@ -1177,14 +1177,19 @@ def collect_document_cells(con: duckdb.DuckDBPyConnection, paths: list[Path], ro
 
 
 def audit_documents(
-    con: duckdb.DuckDBPyConnection, paths: list[Path], root: Path
+    con: duckdb.DuckDBPyConnection, paths: list[Path], root: Path, index_current: bool = False
 ) -> list[str]:
     """Problems found in documents shown to people (the report's PDF, Data Docs pages): their
     lines against every personal value of the warehouse, as whole lines and as substrings
-    (``MIN_SUBSTRING_LENGTH``). Empty: no personal data."""
+    (``MIN_SUBSTRING_LENGTH``). Empty: no personal data.
+
+    ``index_current``: the personal-value index is known to be up to date with this warehouse
+    state (the same run's publish brought it up to date and nothing was written since:
+    ``PublishResult.index_current``), so it is not looked at again (``refresh_index``)."""
     collect_document_cells(con, paths, root)
     try:
-        matches = _probe_matches(con, {}, 0, _full_plan("documents"), refresh_index(con))
+        indexed = True if index_current else refresh_index(con)
+        matches = _probe_matches(con, {}, 0, _full_plan("documents"), indexed)
         # no NIK-like pattern here: scripts hold long numbers; the warehouse's NIKs are probed
         return [p.replace(": column text holds", ": holds") for p in _problems(matches, [])]
     finally:
