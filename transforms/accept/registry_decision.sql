@@ -55,11 +55,14 @@ keys_in as not materialized (
 ),
 
 accepted_households as (
-    -- members only: the households accepted in the batch's snapshots
-    select snapshot, id_keluarga
-    from registry_households
+    -- members only: the households accepted in the batch's snapshots that a row in doubt
+    -- (`_in_doubt`) names, the only ones looked up below: a semi join on those few rows, so the
+    -- two lookups hold these instead of a hash table of every accepted household each (4 M at 1M)
+    select h.snapshot, h.id_keluarga
+    from registry_households as h
+    semi join _in_doubt as d on d.snapshot = h.snapshot and d.id_keluarga = h.id_keluarga
     where '{{kind}}' = 'members'
-        and snapshot in (select period from ingest_batch where kind = '{{kind}}')
+        and h.snapshot in (select period from ingest_batch where kind = '{{kind}}')
 ),
 
 quarantined_households as (
