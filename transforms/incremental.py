@@ -521,10 +521,12 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     in the temporary tables ``_pre_in_<name>`` and ``_post_in_<name>``. With ``post_of_pre``,
     ``_pre_in_<name>`` holds a superset of the rows matching ``where`` (``_capture_inputs``):
     ``_post_in_<name>`` is made of its rows not matching it and the rows matching it after.
-    With ``keep_diff``, the deleted and the appended rows are kept in the temporary table
-    ``_diff_<name>`` (``_added``: false / true, ``_row``; read by ``_delta_image`` and
-    ``_rebuild_household_list``). ``columns``: the columns the images (``_pre_in_`` /
-    ``_post_in_``) keep, in the table's order (all when not given: ``_image_columns``).
+    The deleted and the appended rows are found by one full join of the old rows with the new,
+    in the temporary table ``_diff_<name>`` (``_added``: false / true, ``_rowid`` of a deleted
+    row, ``_row``); with ``keep_diff`` it is kept (read by ``_delta_image``,
+    ``_rebuild_household_list``, ...), else dropped. ``columns``: the columns the images
+    (``_pre_in_`` / ``_post_in_``) keep, in the table's order (all when not given:
+    ``_image_columns``).
     ``computed`` (a condition on alias ``t`` narrowing ``where``): only the rows matching it are
     computed and replaced; the rows matching ``where`` are still read once (the images of
     ``capture`` hold them all: the rows outside ``computed`` are the same before and after).
@@ -550,43 +552,40 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     inside = "" if computed is None else f", ({computed}) as _in"
     con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, t as _row"
                 f"{inside} from {db}.main.{name} as t where {where}")
-    new = "(select n as _row from _new_rows as n)"
     old = "_old_rows" if computed is None else "(select * from _old_rows where _in)"
-    con.execute("create or replace temp table _gone_rows as select o._rowid, o._row "
-                f"from {old} as o anti join {new} as m on o._row is not distinct from m._row")
-    con.execute(f"create or replace temp table _added_rows as select r._row from {new} as r "
-                f"anti join {old} as o on o._row is not distinct from r._row")
-    con.execute(f"delete from {db}.main.{name} where rowid in (select _rowid from _gone_rows)")
+    diff = f"_diff_{name}"
+    # the deleted rows (``_added`` false, with their row id) and the appended ones, by one full
+    # join of the old rows with the new (a row matched on both sides is unchanged)
+    con.execute(f"create or replace temp table {diff} as "
+                "select o._rowid is null as _added, o._rowid, "
+                "case when o._rowid is null then n._row else o._row end as _row "
+                f"from {old} as o full join (select n as _row from _new_rows as n) as n "
+                "on o._row is not distinct from n._row where o._rowid is null or n._row is null")
+    con.execute(f"delete from {db}.main.{name} where rowid in "
+                f"(select _rowid from {diff} where not _added)")
     order = f" order by {order}" if order else ""
     execute_model(con, name, f"insert into {db}.main.{name} by name select unnest(r._row) "
-                             f"from _added_rows as r{order}")
+                             f"from {diff} as r where r._added{order}")
     if units:
         cols = ", ".join(units)
         fields = ", ".join(f"r._row.{c} as {c}" for c in units)
         present = " and ".join(f"r._row.{c} is not null" for c in units)
         con.execute(
-            f"insert into _affected select {cols} from (select {fields} from ("
-            "select _row from _gone_rows union all select _row from _added_rows) as r "
+            f"insert into _affected select {cols} from (select {fields} from {diff} as r "
             f"where {present} except select {cols} from _affected)"
         )
+    kept = (f"select {_fields('o', columns)} from _old_rows as o anti join "
+            f"(select _rowid from {diff} where not _added) as g on g._rowid = o._rowid "
+            f"union all select {_fields('a', columns)} from {diff} as a where a._added")
     if capture:  # the rows matching ``where`` before and after (``_capture_inputs``)
         con.execute(f"create or replace temp table _pre_in_{name} as "
                     f"select {_fields('o', columns)} from _old_rows as o")
-        con.execute(f"create or replace temp table _post_in_{name} as "
-                    f"select {_fields('o', columns)} from _old_rows as o "
-                    "anti join _gone_rows as g on g._rowid = o._rowid "
-                    f"union all select {_fields('a', columns)} from _added_rows as a")
+        con.execute(f"create or replace temp table _post_in_{name} as {kept}")
     if post_of_pre:  # the rows of ``_pre_in_`` after: those outside ``where`` kept
         con.execute(f"create or replace temp table _post_in_{name} as "
                     f"select * from _pre_in_{name} as t where ({where}) is not true "
-                    f"union all select {_fields('o', columns)} from _old_rows as o "
-                    "anti join _gone_rows as g on g._rowid = o._rowid "
-                    f"union all select {_fields('a', columns)} from _added_rows as a")
-    if keep_diff:
-        con.execute(f"create or replace temp table _diff_{name} as "
-                    "select false as _added, _row from _gone_rows "
-                    "union all select true, _row from _added_rows")
-    for table in ("_new_rows", "_old_rows", "_gone_rows", "_added_rows"):
+                    f"union all {kept}")
+    for table in ("_new_rows", "_old_rows", *(() if keep_diff else (diff,))):
         con.execute(f"drop table {table}")
     report.models.append({"name": name, "wall_s": round(time.perf_counter() - start, 3)})
     crashpoint(f"transform:{name}")
@@ -665,10 +664,15 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
                 for t in graph()[m].depends_on))
     captured = tuple(dict.fromkeys((*_delta_inputs(delta), *(
         t for t in _delta_inputs(candidates) if t not in kept))))
+    # the inputs summed row by row (``ROW_SUMS``) and read by no other model: their images are
+    # made of their changed units' rows only, after the replacement (``_row_images``)
+    summed = {t for t in captured if all(ROW_SUMS.get(m) == t for m in (*delta, *candidates)
+                                         if t in graph()[m].depends_on)}
+    captured = tuple(t for t in captured if t not in summed)
     changed: dict[str, frozenset[str] | None] = {}
     imaged: list[str] = []
     # the columns of the images (``<image>_in_<table>``) their readers may read
-    images = {t: _image_columns(con, db, t, (*delta, *candidates)) for t in captured}
+    images = {t: _image_columns(con, db, t, (*delta, *candidates)) for t in (*captured, *summed)}
     try:
         con.execute(
             f"create or replace temp view int_periods as "
@@ -693,6 +697,8 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
             derived_post = tuple(t for t in captured if t in first and t not in derived)
             _rebuild_households(con, report, db, first, shadows, derived, derived_post,
                                 images)
+            for table in sorted(summed):
+                _row_images(con, db, table, images[table])
             for name in delta:
                 _delta_image(con, db, name, "_pre")
         rest = tuple(m for m in periods if m not in first)
@@ -730,7 +736,7 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
     finally:
         for name in reversed(dict.fromkeys(shadows)):
             con.execute(f"drop view if exists temp.main.{name}")
-        for name in (*delta, *(f"in_{t}" for t in captured)):
+        for name in (*delta, *(f"in_{t}" for t in (*captured, *summed))):
             for image in ("_pre", "_post", "_delta_keys", "_delta_units", "_pre_rows",
                           "_post_rows"):
                 con.execute(f"drop table if exists temp.main.{image}_{name}")
@@ -1014,7 +1020,9 @@ def _capture_inputs(con: duckdb.DuckDBPyConnection, db: str, tables: Sequence[st
 #: ``int_incidence_sums`` count and add ``int_household_program``'s recipient rows. A household's
 #: share is then the sum of its rows' shares: in the images (``_delta_image``) that input keeps
 #: only the rows of its units (``household_scope``: household and program) among its deleted and
-#: appended rows, and every row of the households whose other inputs changed.
+#: appended rows, and every row of the households whose other inputs changed (``_row_images``:
+#: made after the replacement from the table and the replaced rows; an input read by no other
+#: model is not imaged whole).
 ROW_SUMS = {"int_reach_sums": "int_household_program",
             "int_incidence_sums": "int_household_program"}
 
@@ -1032,7 +1040,7 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
     cancel out of the difference (``int_poverty_sums`` reads only ``int_household_status``, whose
     rows change for few of the affected households); for a ``ROW_SUMS`` model, its summed
     input's image holds only the rows of that input's changed units and of the households whose
-    other inputs changed (``<image>_rows_in_<input>``, made once per image)."""
+    other inputs changed (``<image>_rows_in_<input>``, made once by ``_row_images``)."""
     inputs = _delta_inputs((name,))
     previous = {r[0] for r in con.execute(
         "select view_name from duckdb_views() where temporary").fetchall()}
@@ -1049,25 +1057,9 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
                                  "(select count(*) from _households)").fetchone()
         if 2 * few < every:  # else filtering costs more than it saves
             units = f" as t where {_matching('t', key, f'_delta_units_{name}')}"
-    rows = ROW_SUMS.get(name) if diffs else None
-    if rows is not None:  # that input's rows of its changed units only (and of the households
-        # whose other inputs changed): the other rows' shares are the same in both images
-        fine = graph()[rows].household_scope
-        others = [t for t in inputs if t != rows]
-        if f"{image}_rows_in_{rows}" not in temporary:
-            fields = ", ".join(f"_row.{c} as {c}" for c in fine)
-            con.execute(f"create temp table _fine_units as select distinct {fields} "
-                        f"from _diff_{rows}")
-            households = ", ".join(f"_row.{c} as {c}" for c in key)
-            con.execute("create temp table _fine_households as " + (" union ".join(
-                f"select {households} from _diff_{t}" for t in others) or
-                f"select {', '.join(key)} from _households where false"))
-            con.execute(f"create temp table {image}_rows_in_{rows} as select * from "
-                        f"temp.main.{image}_in_{rows} as t where "
-                        f"{_matching('t', fine, '_fine_units')} "
-                        f"or {_matching('t', key, '_fine_households')}")
-            con.execute("drop table _fine_units")
-            con.execute("drop table _fine_households")
+    rows = ROW_SUMS.get(name)
+    if rows is not None and f"{image}_rows_in_{rows}" not in temporary:
+        raise RuntimeError(f"{name}: no image of {rows}'s changed units ({image})")
     try:
         for table in inputs:
             source = f"{image}_in_{table}{units}"
@@ -1085,6 +1077,48 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
                             f"{_matching('t', graph()[table].scope, '_scope')}")
             else:
                 con.execute(f"drop view if exists temp.main.{table}")
+
+
+def _row_images(con: duckdb.DuckDBPyConnection, db: str, table: str,
+                columns: Sequence[str] | None) -> None:
+    """The images of ``ROW_SUMS`` input ``table`` after the household models are replaced
+    (``_diff_`` of each kept): ``_post_rows_in_<table>``, its rows now of the scope's periods
+    and of its changed units (``household_scope``: those of its deleted and appended rows) or
+    of the households whose other household models' rows changed (a ``ROW_SUMS`` model joins a
+    household's rows of them: ``int_household_status``), and ``_pre_rows_in_<table>``, the same
+    rows before (those now less the appended ones, and the deleted ones). The other rows are
+    the same before and after: their shares cancel out of every ``ROW_SUMS`` model's
+    difference. ``columns``: the columns kept (``_image_columns``; all when None)."""
+    fine = graph()[table].household_scope
+    key = _household_key()
+    others = [t for t in _delta_inputs([m for m, t in ROW_SUMS.items() if t == table])
+              if t != table]
+    temporary = _temp_tables(con)
+    if f"_diff_{table}" not in temporary or any(f"_diff_{t}" not in temporary for t in others):
+        raise RuntimeError(f"{table}: its replaced rows are not known")
+    fields = ", ".join(f"_row.{c} as {c}" for c in fine)
+    households = ", ".join(f"_row.{c} as {c}" for c in key)
+    listed = "*" if columns is None else ", ".join(columns)
+    con.execute(f"create or replace temp table _fine_units as select distinct {fields} "
+                f"from _diff_{table}")
+    con.execute("create or replace temp table _fine_households as " + (" union ".join(
+        f"select {households} from _diff_{t}" for t in others) or
+        f"select {', '.join(key)} from _households where false"))
+    try:
+        con.execute(
+            f"create or replace temp table _post_rows_in_{table} as select {listed} "
+            f"from {db}.main.{table} as t "
+            f"where {_matching('t', graph()[table].scope, '_scope')} and "
+            f"({_matching('t', fine, '_fine_units')} or {_matching('t', key, '_fine_households')})")
+        on = " and ".join(f"a._row.{c} is not distinct from p.{c}" for c in graph()[table].grain)
+        con.execute(
+            f"create or replace temp table _pre_rows_in_{table} as "
+            f"select p.* from _post_rows_in_{table} as p anti join "
+            f"(select _row from _diff_{table} where _added) as a on {on} "
+            f"union all select {_fields('g', columns)} from _diff_{table} as g where not g._added")
+    finally:
+        con.execute("drop table if exists temp.main._fine_units")
+        con.execute("drop table if exists temp.main._fine_households")
 
 
 def _apply_delta(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str,
