@@ -664,9 +664,10 @@ def _rebuild_periods(con: duckdb.DuckDBPyConnection, report: BuildReport, db: st
                 for t in graph()[m].depends_on))
     captured = tuple(dict.fromkeys((*_delta_inputs(delta), *(
         t for t in _delta_inputs(candidates) if t not in kept))))
-    # the inputs summed row by row (``ROW_SUMS``) and read by no other model: their images are
-    # made of their changed units' rows only, after the replacement (``_row_images``)
-    summed = {t for t in captured if all(ROW_SUMS.get(m) == t for m in (*delta, *candidates)
+    # the inputs summed row by row (header ``row_sums_of``) and read by no other model: their
+    # images are made of their changed units' rows only, after the replacement (``_row_images``)
+    summed = {t for t in captured if all(graph()[m].row_sums_of == t
+                                         for m in (*delta, *candidates)
                                          if t in graph()[m].depends_on)}
     captured = tuple(t for t in captured if t not in summed)
     changed: dict[str, frozenset[str] | None] = {}
@@ -1015,18 +1016,6 @@ def _capture_inputs(con: duckdb.DuckDBPyConnection, db: str, tables: Sequence[st
                     f"{db}.main.{table} as t where {scoped}")
 
 
-#: ``sum`` models each of whose rows sums rows of one household-scoped input (the value), each
-#: joined with its household's rows of the other inputs: ``int_reach_sums`` and
-#: ``int_incidence_sums`` count and add ``int_household_program``'s recipient rows. A household's
-#: share is then the sum of its rows' shares: in the images (``_delta_image``) that input keeps
-#: only the rows of its units (``household_scope``: household and program) among its deleted and
-#: appended rows, and every row of the households whose other inputs changed (``_row_images``:
-#: made after the replacement from the table and the replaced rows; an input read by no other
-#: model is not imaged whole).
-ROW_SUMS = {"int_reach_sums": "int_household_program",
-            "int_incidence_sums": "int_household_program"}
-
-
 def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str) -> None:
     """The rows model ``name`` computes for the affected households alone (``_households``) of
     the scope's periods, in the temporary table ``<image>_<name>``: its household-scoped inputs
@@ -1038,7 +1027,7 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
     image holds only the households of those rows (``_delta_units_<name>``, the same for both
     images): any other household's inputs, and so its share, are the same before and after, and
     cancel out of the difference (``int_poverty_sums`` reads only ``int_household_status``, whose
-    rows change for few of the affected households); for a ``ROW_SUMS`` model, its summed
+    rows change for few of the affected households); for a ``row_sums_of`` model, its summed
     input's image holds only the rows of that input's changed units and of the households whose
     other inputs changed (``<image>_rows_in_<input>``, made once by ``_row_images``)."""
     inputs = _delta_inputs((name,))
@@ -1057,7 +1046,7 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
                                  "(select count(*) from _households)").fetchone()
         if 2 * few < every:  # else filtering costs more than it saves
             units = f" as t where {_matching('t', key, f'_delta_units_{name}')}"
-    rows = ROW_SUMS.get(name)
+    rows = graph()[name].row_sums_of
     if rows is not None and f"{image}_rows_in_{rows}" not in temporary:
         raise RuntimeError(f"{name}: no image of {rows}'s changed units ({image})")
     try:
@@ -1081,18 +1070,18 @@ def _delta_image(con: duckdb.DuckDBPyConnection, db: str, name: str, image: str)
 
 def _row_images(con: duckdb.DuckDBPyConnection, db: str, table: str,
                 columns: Sequence[str] | None) -> None:
-    """The images of ``ROW_SUMS`` input ``table`` after the household models are replaced
+    """The images of a ``row_sums_of`` input ``table`` after the household models are replaced
     (``_diff_`` of each kept): ``_post_rows_in_<table>``, its rows now of the scope's periods
     and of its changed units (``household_scope``: those of its deleted and appended rows) or
-    of the households whose other household models' rows changed (a ``ROW_SUMS`` model joins a
+    of the households whose other household models' rows changed (a ``row_sums_of`` model joins a
     household's rows of them: ``int_household_status``), and ``_pre_rows_in_<table>``, the same
     rows before (those now less the appended ones, and the deleted ones). The other rows are
-    the same before and after: their shares cancel out of every ``ROW_SUMS`` model's
+    the same before and after: their shares cancel out of every ``row_sums_of`` model's
     difference. ``columns``: the columns kept (``_image_columns``; all when None)."""
     fine = graph()[table].household_scope
     key = _household_key()
-    others = [t for t in _delta_inputs([m for m, t in ROW_SUMS.items() if t == table])
-              if t != table]
+    summing = [m for m in graph().order if graph()[m].row_sums_of == table]
+    others = [t for t in _delta_inputs(summing) if t != table]
     temporary = _temp_tables(con)
     if f"_diff_{table}" not in temporary or any(f"_diff_{t}" not in temporary for t in others):
         raise RuntimeError(f"{table}: its replaced rows are not known")
@@ -1378,15 +1367,21 @@ def _transitions_by_difference(con: duckdb.DuckDBPyConnection, report: BuildRepo
         if not con.execute("select count(*) from _moved").fetchone()[0]:
             report.models.append({"name": TRANSITIONS, "wall_s": 0.0, "kept": True})
             return True
-        con.execute(f"create or replace temp table _moved_post as select * from "
-                    f"{db}.main.{status} as t where {judged}")
+        # the status rows of the moved households, of the columns the model may read (and the
+        # grain: a row now that was appended is found by it)
+        grain = graph()[status].grain
+        read = columns_read(TRANSITIONS, status)
+        columns = [r[0] for r in con.execute(f"describe {db}.main.{status}").fetchall()
+                   if read is None or r[0] in read or r[0] in grain]
+        con.execute(f"create or replace temp table _moved_post as select "
+                    f"{', '.join(columns)} from {db}.main.{status} as t where {judged}")
+        appended = " and ".join(f"a._row.{k} is not distinct from p.{k}" for k in grain)
         con.execute(
             f"create or replace temp table _moved_pre as "
-            f"select unnest(t._row) from _diff_{status} as t where not t._added "
+            f"select {_fields('t', columns)} from _diff_{status} as t where not t._added "
             f"and t._row.period = t._row.snapshot and t._row.snapshot in {sides} "
-            f"union all select unnest(p._row) from (select t as _row from _moved_post as t) as p "
-            f"anti join (select _row from _diff_{status} where _added) as a "
-            "on a._row is not distinct from p._row"
+            f"union all select p.* from _moved_post as p "
+            f"anti join (select _row from _diff_{status} where _added) as a on {appended}"
         )
         for image in ("pre", "post"):
             con.execute(f"create or replace temp view {status} as select * from _moved_{image}")

@@ -52,6 +52,11 @@ Header keys (a key the model does not need is left out):
     column its sum in the model (a row exists while it is positive): an incremental build
     updates its rows by the difference of the input's deleted and appended rows
     (``transforms.incremental._difference_rows``).
+``row_sums_of`` (input)
+    a ``sum`` model each of whose rows sums rows of that one household-scoped input, each joined
+    with its household's rows of the other inputs (a household's share is the sum of its rows'
+    shares): the images of an incremental build's difference keep only that input's rows of its
+    changed units (``transforms.incremental._row_images``).
 ``settings`` (``name = 'value'`` pairs)
     DuckDB settings the model's statement runs with (a list setting is added to the
     connection's; ``transforms.runner.LIST_SETTINGS``).
@@ -113,6 +118,7 @@ HEADER_KEYS = {
     "scoped_inputs": "words",
     "household_scope": "words",
     "difference_of": "words",
+    "row_sums_of": "word",
     "settings": "pairs",
     "scoped_settings": "pairs",
 }
@@ -179,6 +185,7 @@ class Model:
     scoped_inputs: tuple[str, ...] = ()
     household_scope: tuple[str, ...] = ()
     difference_of: tuple[str, ...] = ()
+    row_sums_of: str | None = None
     settings: dict[str, str] = field(default_factory=dict)
     scoped_settings: dict[str, str] | None = None
     depends_on: frozenset[str] = frozenset()
@@ -302,6 +309,8 @@ def _check_props(props: dict, where: str) -> None:
     ):
         raise ModelError(f"{where}: difference_of (input, counted column, summing column) is for "
                          "household_scope period models")
+    if "row_sums_of" in props and role != "sum":
+        raise ModelError(f"{where}: row_sums_of (input) is for sum models")
 
 
 # ----------------------------------------------------------------------------- dependencies
@@ -390,6 +399,7 @@ def load_model(path: Path) -> Model:
         scoped_inputs=props.get("scoped_inputs", ()),
         household_scope=props.get("household_scope", ()),
         difference_of=props.get("difference_of", ()),
+        row_sums_of=props.get("row_sums_of"),
         settings=props.get("settings", {}),
         scoped_settings=props.get("scoped_settings"),
         depends_on=depends,

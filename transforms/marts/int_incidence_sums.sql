@@ -1,7 +1,8 @@
 /* MODEL (
     kind period,
     grain (period, program, desil),
-    partition_role sum
+    partition_role sum,
+    row_sums_of int_household_program
 ) */
 -- int_incidence_sums: the additive sums behind program_incidence.
 -- Grain: one row per (period, program, desil) with at least one recipient household of s(m).

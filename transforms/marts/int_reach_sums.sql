@@ -1,7 +1,8 @@
 /* MODEL (
     kind period,
     grain (period, area_code, program),
-    partition_role sum
+    partition_role sum,
+    row_sums_of int_household_program
 ) */
 -- int_reach_sums: the additive recipient sums behind program_reach.
 -- Grain: one row per (period, area_code, program) with at least one recipient household of s(m)
