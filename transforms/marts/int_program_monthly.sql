@@ -66,9 +66,11 @@
 -- CPU; 100k: 4.8 -> 4.1 s). In an incremental build's scoped run (`scoped_settings`) the records
 -- and index rows are few and the swap stays on: the snapshots' households (4 M rows at 1M) are
 -- then probed by the scoped rows instead of hashed for them (one-file night: 0.8-1.0 -> 0.6-0.7
--- s CPU). At most 2 threads (`threads`): the model needs ~4.3 GB unbounded at 1M households and
--- runs at the default 3 GB limit, spilling; with the connection's 8 threads it ran out of memory
+-- s CPU). At most 2 threads (`threads`): at 1M households the model needed ~4.3 GB unbounded and
+-- ran at the default 3 GB limit, spilling; with the connection's 8 threads it ran out of memory
 -- in 5 of 7 runs and with 4 in 1 of 5, with 2 in none of 9 (benchmarks/README.md, eleventh round).
+-- Since kept_records streams (record_classes reads program_records) its peak under 3 GB is
+-- 2.7-3.0 GB (twelfth round); the cap stays.
 with
 
 snapshot_reach as (
