@@ -115,20 +115,34 @@ def probe_warehouse(raw: Path, work: Path):
     return settings, connect(settings)
 
 
-def main() -> None:
-    """Probe one raw folder; print and save the per-statement figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def probe_parser(doc: str) -> argparse.ArgumentParser:
+    """The argument parser of a load probe described by ``doc`` (its first line): ``--raw`` (the
+    raw folder) and ``--work`` (a throw-away work folder); the probe adds its own options."""
+    parser = argparse.ArgumentParser(description=doc.splitlines()[0])
     parser.add_argument("--raw", type=Path, required=True)
     parser.add_argument("--work", type=Path, required=True, help="throw-away work folder")
+    return parser
+
+
+def begin_probe(raw: Path, work: Path):
+    """``probe_warehouse`` in an open transaction (the probe rolls it back) with the region's
+    reference tables installed."""
+    settings, con = probe_warehouse(raw, work)
+    con.begin()
+    reference.install(con, settings.region)
+    return settings, con
+
+
+def main() -> None:
+    """Probe one raw folder; print and save the per-statement figures."""
+    parser = probe_parser(__doc__)
     parser.add_argument("--transforms", action="store_true", help="also build every model")
     parser.add_argument("--every", type=float, default=2.0, help="sampling interval, seconds")
     parser.add_argument("--top", type=int, default=12)
     args = parser.parse_args()
-    settings, con = probe_warehouse(args.raw, args.work)
+    settings, con = begin_probe(args.raw, args.work)
     probe = Probe(con, args.every)
     probed = ProbedConnection(con, probe)
-    con.begin()
-    reference.install(con, settings.region)
     outcomes = load_new_files(con, settings, "probe")  # many small statements: not probed
     process_loads(probed, settings, "probe", outcomes)
     if args.transforms:

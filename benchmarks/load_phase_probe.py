@@ -18,7 +18,6 @@ Everything happens in one transaction on a throw-away warehouse in ``--work``, r
 
 from __future__ import annotations
 
-import argparse
 import functools
 import json
 import sys
@@ -28,12 +27,11 @@ from pathlib import Path
 
 import duckdb
 
-from tkpk import reference
 from tkpk.db import sql_literal
 from tkpk.ingest import csv_reader, hash_cache, lines, raw, spreadsheet
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest_probe import probe_warehouse  # noqa: E402
+from ingest_probe import begin_probe, probe_parser  # noqa: E402
 
 #: (module or class, attribute, phase): the functions timed, looked up where the raw load calls
 #: them
@@ -114,17 +112,13 @@ def _digests(outcomes) -> dict[str, dict[str, list]]:
 
 def main() -> None:
     """Load one raw folder with the phases timed; print (and save) the figures."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=Path, required=True)
-    parser.add_argument("--work", type=Path, required=True, help="throw-away work folder")
+    parser = probe_parser(__doc__)
     parser.add_argument("--digests", action="store_true", help="digest the staged files")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
     for owner, name, phase in PHASES:
         setattr(owner, name, _timed(getattr(owner, name), phase))
-    settings, con = probe_warehouse(args.raw, args.work)
-    con.begin()
-    reference.install(con, settings.region)
+    settings, con = begin_probe(args.raw, args.work)
     cpu, wall = time.process_time(), time.perf_counter()
     outcomes = load_new_files_timed(con, settings)
     total_cpu, total_wall = time.process_time() - cpu, time.perf_counter() - wall

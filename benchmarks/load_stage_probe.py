@@ -12,7 +12,6 @@ Everything happens in one transaction on a throw-away warehouse in ``--work``, r
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 import time
@@ -21,12 +20,11 @@ from pathlib import Path
 
 import duckdb
 
-from tkpk import reference
 from tkpk.ingest.accept import process_loads
 from tkpk.ingest.raw import load_new_files, raw_text_file
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest_probe import probe_warehouse  # noqa: E402
+from ingest_probe import begin_probe, probe_parser  # noqa: E402
 
 #: (table, the query whose rows are digested): what the records as read feed, and the duplicates
 DIGESTS = {
@@ -74,15 +72,11 @@ def _digests(con: duckdb.DuckDBPyConnection) -> dict[str, list]:
 
 def main() -> None:
     """Load one raw folder; print (and save) CPU, wall, sizes and digests."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--raw", type=Path, required=True)
-    parser.add_argument("--work", type=Path, required=True, help="throw-away work folder")
+    parser = probe_parser(__doc__)
     parser.add_argument("--accept", action="store_true", help="also run process_loads")
     parser.add_argument("--json", type=Path, help="write the figures here")
     args = parser.parse_args()
-    settings, con = probe_warehouse(args.raw, args.work)
-    con.begin()
-    reference.install(con, settings.region)
+    settings, con = begin_probe(args.raw, args.work)
     figures: dict = {}
     cpu, wall = time.process_time(), time.perf_counter()
     outcomes = load_new_files(con, settings, "probe")
