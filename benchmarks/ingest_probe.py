@@ -133,6 +133,17 @@ def begin_probe(raw: Path, work: Path):
     return settings, con
 
 
+def end_probe(con, figures: dict, json_path: Path | None) -> None:
+    """Roll the probe's transaction back, close it, print ``figures`` and save them (when
+    ``json_path`` is given)."""
+    con.rollback()
+    con.close()
+    text = json.dumps(figures, indent=1)
+    print(text)
+    if json_path:
+        json_path.write_text(text)
+
+
 def main() -> None:
     """Probe one raw folder; print and save the per-statement figures."""
     parser = probe_parser(__doc__)

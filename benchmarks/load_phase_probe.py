@@ -19,7 +19,6 @@ Everything happens in one transaction on a throw-away warehouse in ``--work``, r
 from __future__ import annotations
 
 import functools
-import json
 import sys
 import time
 from collections import defaultdict
@@ -31,7 +30,7 @@ from tkpk.db import sql_literal
 from tkpk.ingest import csv_reader, hash_cache, lines, raw, spreadsheet
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest_probe import begin_probe, probe_parser  # noqa: E402
+from ingest_probe import begin_probe, end_probe, probe_parser  # noqa: E402
 
 #: (module or class, attribute, phase): the functions timed, looked up where the raw load calls
 #: them
@@ -141,11 +140,7 @@ def main() -> None:
     }
     if args.digests:
         figures["digests"] = _digests(outcomes)
-    con.rollback()
-    con.close()
-    print(json.dumps(figures, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=1))
+    end_probe(con, figures, args.json)
 
 
 def load_new_files_timed(con, settings):

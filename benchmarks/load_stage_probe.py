@@ -12,7 +12,6 @@ Everything happens in one transaction on a throw-away warehouse in ``--work``, r
 
 from __future__ import annotations
 
-import json
 import sys
 import time
 from collections import defaultdict
@@ -24,7 +23,7 @@ from tkpk.ingest.accept import process_loads
 from tkpk.ingest.raw import load_new_files, raw_text_file
 
 sys.path.insert(0, str(Path(__file__).parent))
-from ingest_probe import begin_probe, probe_parser  # noqa: E402
+from ingest_probe import begin_probe, end_probe, probe_parser  # noqa: E402
 
 #: (table, the query whose rows are digested): what the records as read feed, and the duplicates
 DIGESTS = {
@@ -89,11 +88,7 @@ def main() -> None:
         figures["accept"] = {"cpu_s": round(time.process_time() - cpu, 1),
                              "wall_s": round(time.perf_counter() - wall, 1)}
         figures["digests"] = _digests(con)
-    con.rollback()
-    con.close()
-    print(json.dumps(figures, indent=1))
-    if args.json:
-        args.json.write_text(json.dumps(figures, indent=1))
+    end_probe(con, figures, args.json)
 
 
 if __name__ == "__main__":
