@@ -11,9 +11,13 @@ on the same data. Synthetic people only.
 ``--warehouse FILE`` times the build on a copy of a real warehouse instead (its accepted tables,
 e.g. a pipeline_bench run's; copy it first): the models are rebuilt in one transaction that is
 rolled back at the end, so the file is left as it was and runs can be repeated on it.
+``--models a,b`` rebuilds only those models (in build order; their inputs as the warehouse holds
+them), and ``--check`` compares each rebuilt table with the warehouse's own (``table_digest``):
+a changed model's SQL measured and shown equal on real data in one command.
 
     .venv/bin/python benchmarks/bench_marts.py [--households 90000] [--months 24] [--threads 2]
         [--memory-limit 3GB] [--json results.json] [--dump DIR] [--warehouse FILE]
+        [--models a,b] [--check]
 """
 
 from __future__ import annotations
@@ -32,6 +36,7 @@ from tkpk import reference
 from tkpk.config import get_settings
 from tkpk.db import connect
 from tkpk.ingest import accept, raw
+from tkpk.publish.reuse import table_digest
 from transforms.models import graph
 from transforms.runner import build_model, check_inputs
 
@@ -184,20 +189,33 @@ class RssSampler:
         self._thread.join()
 
 
-def time_models(con: duckdb.DuckDBPyConnection) -> list[dict]:
-    """Build every model in order; per model its wall and CPU seconds, peak RSS and rows."""
+def time_models(
+    con: duckdb.DuckDBPyConnection, only: set[str] | None = None, check: bool = False
+) -> list[dict]:
+    """Build every model (``only``: those) in order; per model its wall and CPU seconds, peak RSS
+    and rows; with ``check``, whether the rebuilt table equals the one it replaced
+    (``table_digest``: rows and row hashes)."""
     check_inputs(con)
+    unknown = (only or set()) - set(graph().order)
+    if unknown:
+        raise SystemExit(f"no such model: {', '.join(sorted(unknown))}")
     out = []
     with RssSampler() as sampler:
         for name in graph().order:
+            if only is not None and name not in only:
+                continue
+            before = table_digest(con, name) if check else None
             sampler.reset()
             wall, cpu = time.perf_counter(), time.process_time()
             build_model(con, name)
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             sampler.peak = max(sampler.peak, sampler.rss())
             rows = con.execute(f"select count(*) from {name}").fetchone()[0]
-            out.append({"model": name, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
-                        "peak_rss_mb": round(sampler.peak / 2**20), "rows": rows})
+            figures = {"model": name, "wall_s": round(wall, 3), "cpu_s": round(cpu, 3),
+                       "peak_rss_mb": round(sampler.peak / 2**20), "rows": rows}
+            if check:
+                figures["equal"] = table_digest(con, name) == before
+            out.append(figures)
     return out
 
 
@@ -230,7 +248,12 @@ def main() -> None:
     parser.add_argument("--dump", type=Path, help="write the curated tables here as Parquet")
     parser.add_argument("--warehouse", type=Path,
                         help="rebuild the models of this warehouse copy (rolled back at the end)")
+    parser.add_argument("--models", help="only these models, comma-separated (in build order)")
+    parser.add_argument("--check", action="store_true",
+                        help="compare each rebuilt table with the one it replaced (table_digest)")
     args = parser.parse_args()
+    if args.check and args.warehouse is None:
+        parser.error("--check compares with a warehouse's tables: give --warehouse")
     settings = replace(
         get_settings(), duckdb_threads=args.threads, duckdb_memory_limit=args.memory_limit
     )
@@ -245,16 +268,19 @@ def main() -> None:
     # as the nightly flow builds them (flows/nightly.py): no insertion-order preservation
     con.execute("set preserve_insertion_order = false")
     con.execute("begin")
-    models = time_models(con)
+    only = set(args.models.split(",")) if args.models else None
+    models = time_models(con, only, args.check)
     wall = sum(m["wall_s"] for m in models)
     cpu = sum(m["cpu_s"] for m in models)
     peak = max(m["peak_rss_mb"] for m in models)
     print(f"build_marts: {wall:.1f} s wall, {cpu:.1f} s CPU, peak RSS {peak:,} MB "
           f"({args.threads} threads, memory_limit {args.memory_limit})")
-    print(f"  {'model':<24} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'rows':>12}")
+    print(f"  {'model':<24} {'wall s':>8} {'CPU s':>8} {'peak MB':>8} {'rows':>12}"
+          + ("  equal" if args.check else ""))
     for m in models:
         print(f"  {m['model']:<24} {m['wall_s']:>8.2f} {m['cpu_s']:>8.2f} "
-              f"{m['peak_rss_mb']:>8,} {m['rows']:>12,}")
+              f"{m['peak_rss_mb']:>8,} {m['rows']:>12,}"
+              + (f"  {m['equal']}" if args.check else ""))
     if args.json:
         args.json.write_text(json.dumps(
             {"households": args.households, "months": args.months, "threads": args.threads,
