@@ -86,3 +86,26 @@ def test_prefetched_hashes_are_used_unless_the_file_changed_since(tmp_path, monk
     assert read == [two]
     with pytest.raises(OSError):
         cache.sha256(tmp_path / "hilang.csv")
+
+
+def test_the_prefetch_scans_the_bytes_it_hashes_for_the_reader(tmp_path, monkeypatch):
+    """One read of a new file gives its hash and the CSV reader's scan of its bytes; the scan
+    is handed out once, and not when the file changed since."""
+    from tkpk.config import Limits
+    from tkpk.ingest import csv_bytes
+
+    one, two = tmp_path / "salur_pkh_202601.csv", tmp_path / "salur_pkh_202602.csv"
+    one.write_bytes(b"NIK;NAMA\n1;Ren\xe9\n\n2;Ani\n")
+    two.write_bytes(b"NIK;NAMA\n2;Ren\xc3\xa9\n")
+    limits = Limits()
+    cache = HashCache(tmp_path / "cache.json")
+    cache.prefetch([one, two], lambda: csv_bytes.raw_scan(limits))
+    time.sleep(0.05)
+    two.write_bytes(b"NIK;NAMA\n2;Rene\n")
+    scan = cache.scan_of(one)
+    _, _, own = csv_bytes.prepare_text(one, tmp_path, limits)
+    assert scan == own
+    assert (scan.non_ascii, scan.utf8_multibyte, scan.physical_lines) == (True, False, 4)
+    assert cache.scan_of(one) is None  # handed out once
+    assert cache.scan_of(two) is None  # changed since
+    assert cache.sha256(one) == digest(b"NIK;NAMA\n1;Ren\xe9\n\n2;Ani\n")

@@ -12,6 +12,7 @@ import pytest
 from raw_files_support import NIK1, NIK2, NIK3, load, raw_rows, xlsx
 from raw_support import with_file
 
+from tkpk.config import Limits
 from tkpk.ingest.accept import process_loads
 from tkpk.ingest.raw import load_new_files
 
@@ -306,3 +307,10 @@ def test_valid_utf8_multibyte_sequences_are_found_across_chunks(
     path = tmp_path / "x.csv"
     path.write_bytes(data)
     assert csv_bytes.has_utf8_multibyte(path) is expected
+    # the raw scan (made while hashing the file) answers the same, fed in any chunks
+    for size in (1, 3, 4, len(data)):
+        scan = csv_bytes.raw_scan(Limits())
+        for at in range(0, len(data), size):
+            scan.feed(data[at : at + size])
+        assert scan.utf8_multibyte is expected
+        assert scan.non_ascii is True

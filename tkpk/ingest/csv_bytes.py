@@ -45,10 +45,16 @@ class LineScan:
     replacement_char: bool = False
     #: the bytes hold a byte above 0x7F (not plain ASCII)
     non_ascii: bool = False
+    #: look for a valid UTF-8 multi-byte sequence too (:attr:`utf8_multibyte`)
+    track_utf8: bool = False
+    #: with ``track_utf8``: the bytes hold a valid UTF-8 multi-byte sequence
+    #: (:func:`has_utf8_multibyte` of the same bytes, without reading them again)
+    utf8_multibyte: bool = False
     size: int = 0
     last_byte: int | None = None
     _last_newline: int = -1
     _tail: bytes = b""
+    _utf8_tail: bytes = b""
 
     def feed(self, chunk: bytes) -> None:
         """Scan the next chunk (any size)."""
@@ -63,7 +69,16 @@ class LineScan:
         if self.long_line_at is None:
             self._scan_line_lengths(chunk, offset)
         self.newlines += chunk.count(b"\n")
-        if not self.non_ascii:
+        if self.track_utf8 and not self.utf8_multibyte:
+            ascii_only = chunk.isascii()
+            # a sequence across the boundary has a continuation byte in this chunk: not ASCII
+            if not ascii_only:
+                self.utf8_multibyte = _holds_utf8_multibyte(self._utf8_tail, chunk)
+                self.non_ascii = True
+            self._utf8_tail = (
+                chunk[-3:] if len(chunk) >= 3 else (self._utf8_tail + chunk)[-3:]
+            )
+        elif not self.non_ascii:
             self.non_ascii = not chunk.isascii()
         if not self.replacement_char:
             # U+FFFD starts with the byte 0xEF, rare in these files: one ``memchr`` finds none
@@ -169,9 +184,21 @@ def check_scan(scan: LineScan, name: str, limits: Limits) -> None:
         )
 
 
-def prepare_text(path: Path, temp_dir: Path, limits: Limits) -> tuple[Path, str, LineScan]:
+def raw_scan(limits: Limits) -> LineScan:
+    """A fresh scan of a raw file's own bytes (before any transcoding), which also looks for a
+    valid UTF-8 multi-byte sequence (``track_utf8``). The raw load makes it while hashing a new
+    file (:meth:`tkpk.ingest.hash_cache.HashCache.prefetch`), so the file is read once for both;
+    :func:`prepare_text` makes it itself otherwise."""
+    return LineScan(limits.max_line_bytes, track_utf8=True)
+
+
+def prepare_text(
+    path: Path, temp_dir: Path, limits: Limits, scan: LineScan | None = None
+) -> tuple[Path, str, LineScan]:
     """The file DuckDB will read first (``path`` itself, or a transcoded UTF-8 copy of a UTF-16
-    file with a byte-order mark), its encoding, and the scan of its bytes.
+    file with a byte-order mark), its encoding, and the scan of its bytes (``scan``: the
+    finished :func:`raw_scan` of the file's current bytes when the caller has it already, made
+    while hashing them; else the file is scanned here).
 
     UTF-8 validity is left to DuckDB (invalid lines are rejected as ``INVALID ENCODING``; see
     :func:`tkpk.ingest.csv_reader.read_csv_records` for what follows): one pass less over big
@@ -181,11 +208,12 @@ def prepare_text(path: Path, temp_dir: Path, limits: Limits) -> tuple[Path, str,
         head = handle.read(4)
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return transcode(path, temp_dir, "utf-16", limits)
-    scan = LineScan(limits.max_line_bytes)
-    with path.open("rb") as handle:
-        while chunk := handle.read(CHUNK_BYTES):
-            scan.feed(chunk)
-    scan.finish()
+    if scan is None:
+        scan = raw_scan(limits)
+        with path.open("rb") as handle:
+            while chunk := handle.read(CHUNK_BYTES):
+                scan.feed(chunk)
+        scan.finish()
     return path, "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8", scan
 
 
@@ -235,11 +263,20 @@ def has_utf8_multibyte(path: Path) -> bool:
     tail = b""
     with path.open("rb") as handle:
         while chunk := handle.read(CHUNK_BYTES):
-            window = tail + chunk[:3] if tail else b""
-            for part in (window, chunk):
-                if b"LC" in part.translate(_BYTE_CLASS) and _UTF8_MULTIBYTE.search(part):
-                    return True
+            if _holds_utf8_multibyte(tail, chunk):
+                return True
             tail = chunk[-3:]
+    return False
+
+
+def _holds_utf8_multibyte(tail: bytes, chunk: bytes) -> bool:
+    """Whether ``chunk``, or a sequence starting in ``tail`` (the previous chunk's last 3
+    bytes) and ending in it, is a valid UTF-8 multi-byte sequence (see
+    :func:`has_utf8_multibyte`)."""
+    window = tail + chunk[:3] if tail else b""
+    for part in (window, chunk):
+        if b"LC" in part.translate(_BYTE_CLASS) and _UTF8_MULTIBYTE.search(part):
+            return True
     return False
 
 

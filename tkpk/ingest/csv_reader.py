@@ -115,7 +115,12 @@ def _nth_line_end(data: bytes, lines: int) -> int:
 
 
 def read_csv_records(
-    cur: duckdb.DuckDBPyConnection, path: Path, kind: str, temp_dir: Path, limits: Limits
+    cur: duckdb.DuckDBPyConnection,
+    path: Path,
+    kind: str,
+    temp_dir: Path,
+    limits: Limits,
+    scan: LineScan | None = None,
 ) -> ReadStats:
     """Read a CSV file into ``_records`` on ``cur`` (see the module docstring).
 
@@ -131,8 +136,13 @@ def read_csv_records(
     for the bytes that do not decode, :func:`_restore_undecodable_lines`): the other lines keep
     their text, and no replacement character is ever produced (rows whose text already holds one
     are rejected the same way, :func:`mark_replacement_rows`).
+
+    ``scan``: the file's :func:`~tkpk.ingest.csv_bytes.raw_scan` made while hashing it (see
+    :func:`~tkpk.ingest.csv_bytes.prepare_text`); its ``utf8_multibyte`` answers
+    :func:`has_utf8_multibyte` for the file without reading it again.
     """
-    source, encoding, scan = prepare_text(path, temp_dir, limits)
+    prepared = prepare_text(path, temp_dir, limits, scan)
+    source, encoding, scan = prepared
     try:
         stats = None
         if _surely_not_utf8(path, encoding, scan, kind, limits):
@@ -142,7 +152,7 @@ def read_csv_records(
             )
             if stats is None:  # rare: not confirmed; the file is read as UTF-8 first
                 source.unlink(missing_ok=True)
-                source, encoding, scan = prepare_text(path, temp_dir, limits)
+                source, encoding, scan = prepared
         if stats is None:
             stats = _read_text(cur, path.name, source, encoding, scan, kind, limits)
         if stats is None:
@@ -166,11 +176,17 @@ def _surely_not_utf8(path: Path, encoding: str, scan: LineScan, kind: str, limit
     if not encoding.startswith("utf-8") or not scan.non_ascii or scan.size == 0:
         return False
     check_scan(scan, path.name, limits)
-    if has_utf8_multibyte(path):
+    if _utf8_multibyte(scan, path):
         return False
     header, _ = _header_region(path, kind, path.name)
     require_columns(header, kind, path.name)
     return True
+
+
+def _utf8_multibyte(scan: LineScan, path: Path) -> bool:
+    """:func:`has_utf8_multibyte` of ``path``, from ``scan`` (of the same bytes) when it looked
+    for one (:func:`~tkpk.ingest.csv_bytes.raw_scan`): no read of the file."""
+    return scan.utf8_multibyte if scan.track_utf8 else has_utf8_multibyte(path)
 
 
 def _read_text(
@@ -205,7 +221,7 @@ def _read_text(
     invalid = cur.execute(
         "select count(*) from _rej where error_type = 'INVALID ENCODING'"
     ).fetchall()[0][0]
-    if invalid and encoding.startswith("utf-8") and not has_utf8_multibyte(source):
+    if invalid and encoding.startswith("utf-8") and not _utf8_multibyte(scan, source):
         return None
     _check_unbalanced_quotes(cur, name)
     blanks = []

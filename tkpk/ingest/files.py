@@ -13,6 +13,7 @@ import calendar
 import hashlib
 import re
 import stat
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -126,12 +127,17 @@ def _examine(entry: Path) -> tuple[str | None, int]:
     return None, info.st_size
 
 
-def sha256_of(path: Path, chunk_bytes: int = HASH_CHUNK_BYTES) -> str:
-    """Hex SHA-256 of a file, streamed in chunks."""
+def sha256_of(
+    path: Path, chunk_bytes: int = HASH_CHUNK_BYTES, feed: Callable[[bytes], None] | None = None
+) -> str:
+    """Hex SHA-256 of a file, streamed in chunks; ``feed`` (when given) is handed each chunk too,
+    so that another scan of the bytes shares this read (:meth:`HashCache.prefetch`)."""
     digest = hashlib.sha256()
     with path.open("rb") as handle:
         while chunk := handle.read(chunk_bytes):
             digest.update(chunk)
+            if feed is not None:
+                feed(chunk)
     return digest.hexdigest()
 
 

@@ -11,7 +11,9 @@ unchanged). A missing or unreadable cache only means hashing again: it holds not
 warehouse needs, and an entry can never be wrong for the current run (git's index works the same
 way). The files the cache does not hold are hashed up front on two threads
 (:meth:`HashCache.prefetch`: a full run's 3.2 GB at 1,000,000 households, ~2 s CPU, in about
-half the wall time).
+half the wall time). The same read feeds the reader's scan of the bytes (``scanner``: the CSV
+reader's :class:`~tkpk.ingest.csv_bytes.LineScan`), which :meth:`HashCache.scan_of` then hands
+to the reader while the file's status is unchanged: a new file is read once for both.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from __future__ import annotations
 import json
 import os
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from tkpk.ingest.files import sha256_of
+from tkpk.ingest.files import HASH_CHUNK_BYTES, sha256_of
 
 #: A file changed less than this long before the cache is written is hashed again next time.
 RACY_SECONDS = 2.0
@@ -52,6 +55,8 @@ class HashCache:
             self.entries = {}
         #: path -> (SHA-256, status after hashing) of :meth:`prefetch`
         self.prefetched: dict[str, tuple[str, list[int]]] = {}
+        #: path -> (the scanner's scan of the bytes hashed, status after hashing)
+        self.scans: dict[str, tuple[Any, list[int]]] = {}
 
     def _cached(self, key: str, status: list[int]) -> str | None:
         entry = self.entries.get(key)
@@ -59,26 +64,47 @@ class HashCache:
             return str(entry["sha256"])
         return None
 
-    def prefetch(self, paths: Iterable[Path]) -> None:
+    def prefetch(self, paths: Iterable[Path], scanner: Callable[[], Any] | None = None) -> None:
         """Hash the files of ``paths`` the cache does not hold, on ``HASH_THREADS`` threads
         (a full run's first pass over the raw folder); :meth:`sha256` then takes a file's hash
         from here when its status is still the one after hashing. A file that cannot be read is
-        left to :meth:`sha256` (which raises)."""
+        left to :meth:`sha256` (which raises). With ``scanner`` (a factory of objects with
+        ``feed(chunk)`` and ``finish()``), each file hashed is also fed, chunk by chunk, to a
+        scan of its own, kept for :meth:`scan_of`."""
 
-        def one(path: Path) -> tuple[str, tuple[str, list[int]]] | None:
+        def one(path: Path) -> tuple[str, tuple[str, list[int]], Any] | None:
             key = str(path.absolute())
             try:
                 if self._cached(key, _status(path)) is not None:
                     return None
-                sha = sha256_of(path)
-                return key, (sha, _status(path))
+                scan = scanner() if scanner is not None else None
+                if scan is None:
+                    sha = sha256_of(path)
+                else:
+                    sha = sha256_of(path, HASH_CHUNK_BYTES, scan.feed)
+                if scan is not None:
+                    scan.finish()
+                return key, (sha, _status(path)), scan
             except OSError:
                 return None
 
         with ThreadPoolExecutor(HASH_THREADS) as pool:
             for result in pool.map(one, list(paths)):
                 if result is not None:
-                    self.prefetched[result[0]] = result[1]
+                    key, hashed, scan = result
+                    self.prefetched[key] = hashed
+                    if scan is not None:
+                        self.scans[key] = (scan, hashed[1])
+
+    def scan_of(self, path: Path) -> Any | None:
+        """The scan :meth:`prefetch` made of the file's bytes while hashing them, when the file's
+        status is still the one after hashing (its bytes cannot have changed); else None (and
+        the reader scans the file itself). Each scan is handed out once."""
+        kept = self.scans.pop(str(path.absolute()), None)
+        try:
+            return kept[0] if kept is not None and kept[1] == _status(path) else None
+        except OSError:
+            return None
 
     def sha256(self, path: Path) -> str:
         """The file's SHA-256: from the cache when its status is unchanged, else read."""

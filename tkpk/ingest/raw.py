@@ -33,6 +33,7 @@ import pyarrow as pa
 from tkpk.config import Settings
 from tkpk.db import MACROS_SQL, sql_literal
 from tkpk.ingest import csv_reader, lines, spreadsheet
+from tkpk.ingest.csv_bytes import LineScan, raw_scan
 from tkpk.ingest.files import (
     FileName,
     IgnoredEntry,
@@ -325,7 +326,8 @@ def load_new_files(
     found, ignored = discover_all(settings.raw_dir)
     shared = _shared_periods(found)
     hashes = HashCache(settings.raw_hash_cache)
-    hashes.prefetch(raw.path for raw in found)
+    # the same read of each new file gives its hash and the CSV reader's scan of its bytes
+    hashes.prefetch((raw.path for raw in found), functools.partial(raw_scan, settings.limits))
     outcomes.extend(_ignored(entry) for entry in ignored)
     first_file_id = next_file_id(con)
     for raw in found:
@@ -383,6 +385,7 @@ def load_new_files(
                 (raw.parsed.kind, raw.parsed.period) in shared,
                 staged.get((needed[0], raw.parsed.period), []) if needed else None,
                 reader,
+                hashes.scan_of(raw.path),
             )
             if outcome.staged:
                 staged.setdefault((raw.parsed.kind, raw.parsed.period), []).append(
@@ -540,10 +543,12 @@ def _load_file(
     shared_period: bool = False,
     accepted_from: list[Path] | None = None,
     reader: Reader | None = None,
+    scan: LineScan | None = None,
 ) -> FileOutcome:
     """Read one new file, stage its rows, record it in ``ingest_file`` (``shared_period``: another
     file of the raw folder has its kind and period; ``accepted_from``: :func:`stage_rows`;
-    ``reader``: the cursor to read on, :func:`_read_and_stage`)."""
+    ``reader``: the cursor to read on, :func:`_read_and_stage`; ``scan``: the scan of the file's
+    bytes made while hashing them, :func:`tkpk.ingest.csv_reader.read_csv_records`)."""
     parsed = raw.parsed
     program, channel = resolve_program(con, parsed) if parsed.problem is None else (None, None)
     record = {
@@ -564,7 +569,8 @@ def _load_file(
     }
     try:
         stats, rows_read, skipped, staged = _read_and_stage(
-            con, settings, run_id, raw, record, references, shared_period, accepted_from, reader
+            con, settings, run_id, raw, record, references, shared_period, accepted_from, reader,
+            scan,
         )
     except FileProblem as problem:
         _record(con, record, "quarantined", problem.reason, 0, 0, problem.message)
@@ -607,6 +613,7 @@ def _read_and_stage(
     shared_period: bool = False,
     accepted_from: list[Path] | None = None,
     reader: Reader | None = None,
+    scan: LineScan | None = None,
 ) -> tuple[ReadStats, int, int, Path]:
     """Read the file on a cursor of its own (``reader``'s, else a new one), then stage its data
     rows into the run's scratch from that cursor: the records never leave DuckDB
@@ -632,7 +639,7 @@ def _read_and_stage(
         with reader.file_cursor() as cur:
             return _read_and_stage_on(
                 cur, reader, settings, run_id, raw, record, references, shared_period,
-                accepted_from,
+                accepted_from, scan,
             )
     finally:
         if own:
@@ -649,6 +656,7 @@ def _read_and_stage_on(
     references: dict[str, pa.Table],
     shared_period: bool,
     accepted_from: list[Path] | None,
+    scan: LineScan | None = None,
 ) -> tuple[ReadStats, int, int, Path]:
     """:func:`_read_and_stage` on ``reader``'s cursor ``cur``."""
     kind = raw.parsed.kind
@@ -658,7 +666,7 @@ def _read_and_stage_on(
         file_format = sniff_format(raw.path)
         if file_format == "csv":
             stats = csv_reader.read_csv_records(
-                cur, raw.path, kind, settings.temp_dir, limits
+                cur, raw.path, kind, settings.temp_dir, limits, scan
             )
         else:
             stats = spreadsheet.read_sheet_records(cur, raw.path, kind, limits, file_format)
