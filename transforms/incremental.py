@@ -509,7 +509,7 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
                   where: str, units: Sequence[str] = (), capture: bool = False,
                   post_of_pre: bool = False, keep_diff: bool = False,
                   columns: Sequence[str] | None = None, computed: str | None = None,
-                  rows: str | None = None) -> None:
+                  rows: str | None = None, old_read: str | None = None) -> None:
     """Replace model ``name``'s rows matching ``where`` (on alias ``t``) by the rows its SQL
     computes (under the current shadows) that match it, writing the difference only: the old
     rows not computed again are deleted, the computed rows not there before are appended (in
@@ -531,7 +531,10 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
     computed and replaced; the rows matching ``where`` are still read once (the images of
     ``capture`` hold them all: the rows outside ``computed`` are the same before and after).
     ``rows``: a relation holding the new rows matching ``computed``, used instead of the model's
-    SQL (``_difference_rows``).
+    SQL (``_difference_rows``). ``old_read``: the rows matching ``where`` are already in the
+    temporary table ``_old_rows`` (``_rowid``, ``_row``: read by ``_difference_rows``, before
+    this transaction changed the table), and ``old_read`` is the relation of those of them
+    matching ``computed``.
 
     Row ids are used only to delete rows found by a plain scan of a table this transaction has
     not changed yet; rows are never looked up by row id (a join on ``rowid``) in a table the
@@ -549,10 +552,13 @@ def _replace_rows(con: duckdb.DuckDBPyConnection, report: BuildReport, db: str, 
         execute_model(con, name, f"insert into _new_rows by name\nselect * from (\n"
                                  f"{model_sql(name)}\n) as t where {computed or where}",
                       scoped=True)
-    inside = "" if computed is None else f", ({computed}) as _in"
-    con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, t as _row"
-                f"{inside} from {db}.main.{name} as t where {where}")
-    old = "_old_rows" if computed is None else "(select * from _old_rows where _in)"
+    if old_read is not None:
+        old = old_read
+    else:
+        inside = "" if computed is None else f", ({computed}) as _in"
+        con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, "
+                    f"t as _row{inside} from {db}.main.{name} as t where {where}")
+        old = "_old_rows" if computed is None else "(select * from _old_rows where _in)"
     diff = f"_diff_{name}"
     # the deleted rows (``_added`` false, with their row id) and the appended ones, by one full
     # join of the old rows with the new (a row matched on both sides is unchanged)
@@ -767,12 +773,18 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
         key = graph()[name].household_scope
         units = f"(select distinct {', '.join(key)} from _affected)"
         period = _matching("t", graph()[name].scope, "_scope")
-        computed = rows = None
-        if _difference_rows(con, db, name):
+        computed = rows = old_read = None
+        scoped = f"{period} and {_matching('t', key, units)}"
+        if _difference_rows(con, db, name, scoped):
             # only its rows of the keys its input's deleted and appended rows touch can change:
-            # they are computed from their rows before and those rows' share (its SQL is not run)
+            # they are computed from their rows before and those rows' share (its SQL is not run);
+            # its rows of the affected units were read once, into ``_old_rows``
             computed = _keyed_in("t", _difference_keys(name), f"_difference_{name}")
             rows = f"(select * exclude (_exists, _unclear) from _difference_{name} where _exists)"
+            on = " and ".join(f"k.{c} is not distinct from o._row.{c}"
+                              for c in _difference_keys(name))
+            old_read = (f"(select o.* from _old_rows as o semi join _difference_{name} as k "
+                        f"on {on})")
         elif _narrowed_units(con, name):
             units = f"_units_{name}"
             narrowed.append(name)
@@ -787,7 +799,7 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
             con.execute(f"create or replace temp view {table} as select * from "
                         f"{db}.main.{table} as t where {where}")
             shadows.append(table)
-        scoped = f"{period} and {_matching('t', key, units)}"
+        scoped = f"{period} and {_matching('t', key, units)}"  # (``units`` may be narrowed)
         if name in captured and name in narrowed:
             # its rows of every affected household are read once, for the images; only those
             # of the narrowed ones are computed and replaced
@@ -796,9 +808,11 @@ def _rebuild_households(con: duckdb.DuckDBPyConnection, report: BuildReport, db:
         try:
             _replace_rows(con, report, db, name, scoped, capture=name in captured,
                           post_of_pre=name in captured_post, keep_diff=True,
-                          columns=(images or {}).get(name), computed=computed, rows=rows)
+                          columns=(images or {}).get(name), computed=computed, rows=rows,
+                          old_read=old_read)
         finally:
             con.execute(f"drop table if exists temp.main._difference_{name}")
+            con.execute("drop table if exists temp.main._old_rows")
         if rows is not None:
             report.models[-1]["difference"] = True
     for table in inputs:  # (``_difference_rows`` may have dropped one)
@@ -829,7 +843,7 @@ def _keyed_in(alias: str, keys: Sequence[str], table: str) -> str:
     return f"exists (select 1 from {table} as k where {on})"
 
 
-def _difference_rows(con: duckdb.DuckDBPyConnection, db: str, name: str) -> bool:
+def _difference_rows(con: duckdb.DuckDBPyConnection, db: str, name: str, where: str) -> bool:
     """For a model ``name`` whose header has ``difference_of`` (input, counted column, summing
     column), in household mode: when its input's deleted and
     appended rows are kept (``_diff_<input>``) and its other inputs are kept (``_kept_inputs``),
@@ -840,7 +854,10 @@ def _difference_rows(con: duckdb.DuckDBPyConnection, db: str, name: str) -> bool
     periods, through the shadow of ``int_periods``). False (nothing done) when it does not
     apply or a sum cannot be told exactly: an input row counting less than 1, a share without
     a row before, a count below 0, or a sum that comes to 0 where NULL (no value summed) is
-    possible (the caller then recomputes the model's rows)."""
+    possible (the caller then recomputes the model's rows). Its rows matching ``where`` (on
+    alias ``t``: those of the affected units, a superset of the touched keys' rows) are read
+    once, into the temporary table ``_old_rows`` (``_rowid``, ``_row``) that ``_replace_rows``
+    then uses (``old_read``): the table is scanned once, not twice."""
     if not graph()[name].difference_of:
         return False
     source, counted, witness = graph()[name].difference_of
@@ -863,6 +880,8 @@ def _difference_rows(con: duckdb.DuckDBPyConnection, db: str, name: str) -> bool
             execute_model(con, name, f"create or replace temp table _share_{side} as\n"
                                      f"{model_sql(name)}", scoped=True)
         con.execute(f"drop view temp.main.{source}")
+        con.execute(f"create or replace temp table _old_rows as select t.rowid as _rowid, "
+                    f"t as _row from {db}.main.{name} as t where {where}")
         key_list = ", ".join(keys)
         on = " and ".join(f"{{a}}.{k} is not distinct from touched.{k}" for k in keys)
         sums = {c: f"(coalesce(o.{c}, 0) - coalesce(g.{c}, 0) + coalesce(a.{c}, 0))"
@@ -881,9 +900,8 @@ def _difference_rows(con: duckdb.DuckDBPyConnection, db: str, name: str) -> bool
                 select {key_list} from _share_gone union select {key_list} from _share_added
             ),
             old as (
-                select t.*, true as _here from {db}.main.{name} as t
-                semi join touched on {on.format(a='t')}
-                where {_matching('t', graph()[name].scope, '_scope')}
+                select unnest(t._row), true as _here from _old_rows as t
+                semi join touched on {on.format(a='t._row')}
             )
             select {', '.join(f'touched.{k}' for k in keys)}, {result},
                 {sums[witness]} > 0 as _exists, ({unclear}) as _unclear
